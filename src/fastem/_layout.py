@@ -49,7 +49,7 @@ class Batch:
 
 
 def pack_rows(rows: np.ndarray, single: bool = False) -> Batch:
-    """Pack a float64 array of shape (n_datasets, n_samples) without copying when it is contiguous."""
+    """Pack a float64 array of shape (n_datasets, n_samples); no copy if it is contiguous."""
     n_datasets, n_samples = rows.shape
     offsets = np.arange(n_datasets + 1, dtype=np.int64) * n_samples
     return Batch(np.ascontiguousarray(rows).reshape(-1), offsets, single)

@@ -156,9 +156,12 @@ def check_choice(name: str, value, choices) -> str:
 
 
 def check_random_state(random_state) -> int:
-    """A 64-bit seed from ``None`` (fresh entropy), an int or a numpy ``Generator``."""
+    """A seed in [0, 2**63) from ``None`` (fresh entropy), an int or a numpy ``Generator``.
+
+    Larger ints are reduced modulo 2**63 (numba passes integers as int64).
+    """
     if random_state is None:
-        return int(np.random.SeedSequence().entropy) % 2**64
+        return int(np.random.SeedSequence().entropy) % 2**63
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63))
     if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, numbers.Integral):
@@ -167,7 +170,7 @@ def check_random_state(random_state) -> int:
         )
     if random_state < 0:
         raise ValueError(f"random_state must be >= 0, got {random_state}.")
-    return int(random_state) % 2**64
+    return int(random_state) % 2**63
 
 
 def _starting_array(name, value, n_datasets, n_init, n_components, single):
@@ -208,7 +211,9 @@ def check_starting_values(
     if weights_init is not None:
         weights = _starting_array("weights_init", weights_init, **shape)
         if (weights < 0).any():
-            raise ValueError("weights_init has negative entries; weights must be >= 0 and sum to 1.")
+            raise ValueError(
+                "weights_init has negative entries; weights must be >= 0 and sum to 1."
+            )
         sums = weights.sum(axis=-1)
         if not np.allclose(sums, 1.0, rtol=0.0, atol=1e-8):
             worst = sums.flat[np.argmax(np.abs(sums - 1.0))]

@@ -212,7 +212,6 @@ def _reduce(batch, center, scale, n_init, weights, means, variances, log_likelih
     """Best restart per dataset, components sorted by mean, back in the data's units."""
     n_datasets = batch.n_datasets
     n_samples = batch.n_samples
-    k = means.shape[1]
     restart_ll = _layout.log_likelihood_to_data_units(
         log_likelihood.reshape(n_datasets, n_init), scale, n_samples
     )

@@ -162,7 +162,8 @@ def fit_batch(x, weights_init, means_init, variances_init, max_iter=1000, tol=1e
         new_variances = np.einsum("dnk,dnk->dk", resp, (xa - new_means[:, np.newaxis, :]) ** 2)
         new_variances /= n_k
         if equal_variance:
-            pooled = (n_k * new_variances).sum(axis=1, keepdims=True) / n_k.sum(axis=1, keepdims=True)
+            pooled = (n_k * new_variances).sum(axis=1, keepdims=True)
+            pooled /= n_k.sum(axis=1, keepdims=True)
             new_variances = np.broadcast_to(pooled, new_variances.shape)
         weights[active] = n_k / n_k.sum(axis=1, keepdims=True)
         means[active] = new_means

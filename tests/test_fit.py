@@ -1,0 +1,323 @@
+"""``fastem.fit`` against the reference, scikit-learn, and its own contract."""
+
+import warnings
+
+import numba
+import numpy as np
+import pytest
+
+import fastem
+from conftest import (
+    WORKED_MEAN_1,
+    WORKED_MEAN_2,
+    WORKED_START,
+    WORKED_VARIANCE_1,
+    WORKED_VARIANCE_2,
+    WORKED_WEIGHT_1,
+    WORKED_X,
+    separated_mixture,
+)
+from fastem import Status, reference
+
+RESULT_ARRAYS = (
+    "weights", "means", "variances", "log_likelihood", "n_iter", "converged", "status",
+    "restart_log_likelihood", "restart_n_iter", "restart_status",
+)
+
+
+def assert_results_identical(a, b):
+    for name in RESULT_ARRAYS:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def test_worked_example_one_iteration():
+    result = fastem.fit(WORKED_X, 2, **WORKED_START, max_iter=1, tol=0, reg_variance=0)
+    assert result.n_iter == 1
+    np.testing.assert_allclose(result.weights, [WORKED_WEIGHT_1, 1 - WORKED_WEIGHT_1], rtol=1e-13)
+    np.testing.assert_allclose(result.means, [WORKED_MEAN_1, WORKED_MEAN_2], rtol=1e-13)
+    np.testing.assert_allclose(result.variances, [WORKED_VARIANCE_1, WORKED_VARIANCE_2], rtol=1e-12)
+    expected = reference.log_likelihood(WORKED_X, result.weights, result.means, result.variances)
+    assert result.log_likelihood == pytest.approx(expected, rel=1e-13)
+
+
+@pytest.mark.parametrize("equal_variance", [False, True], ids=["unequal", "equal"])
+@pytest.mark.parametrize("n_components", [1, 2, 3, 5])
+def test_kernel_matches_reference(n_components, equal_variance):
+    x, start = separated_mixture(n_components, 400 * n_components, seed=n_components)
+    if equal_variance:
+        start["variances_init"][:] = start["variances_init"].mean()
+    kwargs = dict(max_iter=150, tol=0, reg_variance=1e-6, equal_variance=equal_variance)
+    expected = reference.fit(x, n_components, **start, **kwargs)
+    result = fastem.fit(x, n_components, **start, **kwargs, trace=True)
+    order = np.argsort(expected.means)
+    assert result.n_iter == expected.n_iter == 150
+    np.testing.assert_allclose(result.weights, expected.weights[order], rtol=1e-10)
+    np.testing.assert_allclose(result.means, expected.means[order], rtol=1e-10)
+    np.testing.assert_allclose(result.variances, expected.variances[order], rtol=1e-10)
+    assert result.log_likelihood == pytest.approx(expected.log_likelihood, rel=1e-10)
+    np.testing.assert_allclose(result.trace[0], expected.trace, rtol=1e-10)
+
+
+@pytest.mark.parametrize("equal_variance", [False, True], ids=["unequal", "equal"])
+def test_kernel_stops_where_reference_stops(equal_variance):
+    x, start = separated_mixture(3, 900, seed=11)
+    if equal_variance:
+        start["variances_init"][:] = start["variances_init"].mean()
+    kwargs = dict(max_iter=1000, tol=1e-7, reg_variance=1e-6, equal_variance=equal_variance)
+    expected = reference.fit(x, 3, **start, **kwargs)
+    result = fastem.fit(x, 3, **start, **kwargs)
+    assert expected.converged and result.converged
+    assert result.status == Status.CONVERGED
+    assert result.n_iter == expected.n_iter
+    np.testing.assert_allclose(result.means, np.sort(expected.means), rtol=1e-10)
+
+
+def test_tol_zero_runs_exactly_max_iter():
+    x, start = separated_mixture(2, 300, seed=5)
+    result = fastem.fit(x, 2, **start, max_iter=37, tol=0, trace=True)
+    assert result.n_iter == 37
+    assert not result.converged
+    assert result.status == Status.MAX_ITER
+    assert np.isfinite(result.trace[0]).all()
+    assert result.trace.shape == (1, 38)
+
+
+def test_trace_is_nan_padded_after_convergence():
+    x, start = separated_mixture(2, 300, seed=6)
+    result = fastem.fit(x, 2, **start, max_iter=500, tol=1e-6, trace=True)
+    n = result.n_iter
+    assert result.converged and n < 500
+    assert np.isfinite(result.trace[0, : n + 1]).all()
+    assert np.isnan(result.trace[0, n + 1 :]).all()
+    assert result.trace[0, n] == result.log_likelihood
+
+
+def _ragged_datasets():
+    rng = np.random.default_rng(7)
+    return [
+        np.concatenate([rng.normal(-2, 1, n // 2), rng.normal(2.5, 1.5, n - n // 2)])
+        for n in (30, 250, 75, 500, 12, 140)
+    ]
+
+
+@pytest.mark.parametrize("layout", ["2d", "ragged"])
+def test_batch_equals_loop_of_single_fits(layout, two_component_batch):
+    datasets = list(two_component_batch[:6]) if layout == "2d" else _ragged_datasets()
+    data = two_component_batch[:6] if layout == "2d" else datasets
+    kwargs = dict(n_init=3, random_state=123, max_iter=300, tol=0)
+    batch = fastem.fit(data, 2, **kwargs)
+    for d, x in enumerate(datasets):
+        # Dataset d of the batch draws its starts from stream (123, d, r): reproduce it
+        # alone by fitting it in position d of a batch of copies.
+        padded = [x] * (d + 1)
+        single = fastem.fit(padded, 2, **kwargs)
+        np.testing.assert_array_equal(single.means[d], batch.means[d])
+        np.testing.assert_array_equal(single.variances[d], batch.variances[d])
+        np.testing.assert_array_equal(single.weights[d], batch.weights[d])
+        assert single.log_likelihood[d] == batch.log_likelihood[d]
+
+
+def test_given_starts_batch_equals_single_fits(two_component_batch):
+    start = dict(weights_init=[0.5, 0.5], means_init=[-1.0, 1.0], variances_init=[1.0, 1.0])
+    batch = fastem.fit(two_component_batch, 2, **start, max_iter=200, tol=0)
+    for d in range(0, two_component_batch.shape[0], 7):
+        single = fastem.fit(two_component_batch[d], 2, **start, max_iter=200, tol=0)
+        np.testing.assert_array_equal(single.means, batch.means[d])
+        assert single.log_likelihood == batch.log_likelihood[d]
+
+
+def test_first_datasets_of_a_batch_give_the_first_results(two_component_batch):
+    kwargs = dict(n_init=4, init="random_from_data", random_state=99, max_iter=100, tol=0)
+    whole = fastem.fit(two_component_batch, 2, **kwargs)
+    first = fastem.fit(two_component_batch[:10], 2, **kwargs)
+    for name in RESULT_ARRAYS:
+        np.testing.assert_array_equal(getattr(first, name), getattr(whole, name)[:10])
+
+
+def test_results_do_not_depend_on_the_thread_count(three_component_batch):
+    kwargs = dict(n_init=5, random_state=2024, max_iter=100, tol=0, trace=True)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = fastem.fit(three_component_batch, 3, **kwargs)
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        many = fastem.fit(three_component_batch, 3, **kwargs)
+    finally:
+        numba.set_num_threads(threads)
+    assert_results_identical(one, many)
+    np.testing.assert_array_equal(one.trace, many.trace)
+
+
+def test_same_seed_same_result_other_seed_other_starts(three_component_batch):
+    kwargs = dict(n_init=3, max_iter=5, tol=0)
+    a = fastem.fit(three_component_batch, 3, random_state=1, **kwargs)
+    b = fastem.fit(three_component_batch, 3, random_state=1, **kwargs)
+    c = fastem.fit(three_component_batch, 3, random_state=2, **kwargs)
+    assert_results_identical(a, b)
+    assert not np.array_equal(a.restart_log_likelihood, c.restart_log_likelihood)
+
+
+@pytest.mark.parametrize("init", ["kmeans++", "random_from_data", "quantile"])
+@pytest.mark.parametrize("equal_variance", [False, True], ids=["unequal", "equal"])
+def test_log_likelihood_never_decreases(init, equal_variance, three_component_batch):
+    # reg_variance=0 is plain EM, whose log-likelihood is monotone.
+    result = fastem.fit(
+        three_component_batch, 3, n_init=4, init=init, random_state=5, max_iter=200, tol=0,
+        reg_variance=0, equal_variance=equal_variance, trace=True,
+    )
+    steps = np.diff(result.trace, axis=-1)
+    scale = np.abs(result.trace[..., 1:])
+    assert np.all(steps >= -1e-12 * scale)
+
+
+def test_best_restart_has_the_highest_log_likelihood(three_component_batch):
+    result = fastem.fit(three_component_batch, 3, n_init=6, random_state=0, max_iter=60, tol=0)
+    np.testing.assert_array_equal(result.log_likelihood, result.restart_log_likelihood.max(axis=1))
+    rows = np.arange(result.n_datasets)
+    np.testing.assert_array_equal(
+        result.log_likelihood, result.restart_log_likelihood[rows, result.best_restart]
+    )
+    assert np.all(np.diff(result.means, axis=1) >= 0)
+    np.testing.assert_allclose(result.weights.sum(axis=1), 1.0, rtol=1e-14)
+
+
+def test_log_likelihood_is_that_of_the_returned_parameters(two_component_batch):
+    result = fastem.fit(two_component_batch, 2, n_init=2, random_state=3)
+    for d in range(0, result.n_datasets, 9):
+        expected = reference.log_likelihood(
+            two_component_batch[d], result.weights[d], result.means[d], result.variances[d]
+        )
+        assert result.log_likelihood[d] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("equal_variance", [False, True], ids=["full", "tied"])
+def test_agrees_with_scikit_learn(equal_variance):
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    x, start = separated_mixture(3, 1200, seed=21)
+    if equal_variance:
+        start["variances_init"][:] = start["variances_init"].mean()
+    reg = 1e-6
+    n_iter = 80
+    gm = GaussianMixture(
+        3,
+        covariance_type="tied" if equal_variance else "full",
+        weights_init=start["weights_init"],
+        means_init=start["means_init"][:, None],
+        precisions_init=(
+            1.0 / start["variances_init"][:1, None]
+            if equal_variance
+            else 1.0 / start["variances_init"][:, None, None]
+        ),
+        reg_covar=reg * x.var(),
+        max_iter=n_iter,
+        tol=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SklearnConvergenceWarning)
+        gm.fit(x[:, None])
+    result = fastem.fit(
+        x, 3, **start, max_iter=n_iter, tol=0, reg_variance=reg, equal_variance=equal_variance,
+        trace=True,
+    )
+    order = np.argsort(gm.means_[:, 0])
+    variances = np.broadcast_to(gm.covariances_.reshape(-1), (3,))[order]
+    np.testing.assert_allclose(result.means, gm.means_[order, 0], rtol=1e-9)
+    np.testing.assert_allclose(result.variances, variances, rtol=1e-9)
+    np.testing.assert_allclose(result.weights, gm.weights_[order], rtol=1e-9)
+    # scikit-learn's lower bound is the mean log-likelihood before its last M-step.
+    assert result.trace[0, n_iter - 1] / x.size == pytest.approx(gm.lower_bound_, rel=1e-10)
+
+
+# Each case keeps the moved data representable: a spread of 1e-8 around 1e3, say, is
+# stored with a relative rounding of 1e-5 before any fitting starts.
+@pytest.mark.parametrize(
+    ("a", "b"), [(1.0, 1e7), (1e-8, 0.0), (-3.0, 2.5), (1e4, -1e7), (1e-8, -2e-7)]
+)
+def test_affine_invariance(a, b, two_component_batch):
+    x = two_component_batch[:8]
+    kwargs = dict(n_init=3, random_state=8, max_iter=300, tol=0, reg_variance=1e-6)
+    base = fastem.fit(x, 2, **kwargs)
+    moved = fastem.fit(a * x + b, 2, **kwargs)
+    flip = slice(None, None, -1) if a < 0 else slice(None)
+    np.testing.assert_allclose(moved.weights, base.weights[:, flip], rtol=1e-8)
+    np.testing.assert_allclose(moved.means, (a * base.means + b)[:, flip], rtol=1e-8)
+    np.testing.assert_allclose(moved.variances, (a * a * base.variances)[:, flip], rtol=1e-8)
+    shifted = base.log_likelihood - x.shape[1] * np.log(abs(a))
+    np.testing.assert_allclose(moved.log_likelihood, shifted, rtol=1e-8)
+
+
+def test_integer_and_float32_data_are_fitted_in_float64(two_component_batch):
+    rounded = np.round(two_component_batch[:4] * 100)
+    kwargs = dict(random_state=4, max_iter=50, tol=0)
+    as_float = fastem.fit(rounded, 2, **kwargs)
+    assert_results_identical(fastem.fit(rounded.astype(np.int32), 2, **kwargs), as_float)
+    small = rounded.astype(np.float32)  # integers below 2**24 are exact in float32
+    assert_results_identical(fastem.fit(small, 2, **kwargs), as_float)
+    assert as_float.means.dtype == np.float64
+
+
+def test_degenerate_datasets_are_flagged_and_leave_the_rest_untouched(three_component_batch):
+    good = three_component_batch[:3]
+    constant = np.full(50, 3.25)
+    two_values = np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0])
+    data = [good[0], constant, good[1], two_values, good[2]]
+    kwargs = dict(n_init=2, random_state=17, max_iter=200, tol=0)
+    with pytest.warns(fastem.DegenerateFitWarning, match="2 of 5 dataset"):
+        result = fastem.fit(data, 3, **kwargs)
+    assert result.status[1] == Status.VARIANCE_FLOORED
+    assert result.status[3] == Status.VARIANCE_FLOORED
+    for name in ("weights", "means", "variances", "log_likelihood"):
+        assert np.isfinite(getattr(result, name)).all(), name
+    np.testing.assert_allclose(result.means[1], 3.25, rtol=1e-14)
+    # Starts are keyed by dataset position: the same datasets in the same positions, with
+    # good data in place of the degenerate ones, must give bit-identical results there.
+    clean = fastem.fit([good[0], good[0], good[1], good[1], good[2]], 3, **kwargs)
+    assert (clean.status == Status.MAX_ITER).all()
+    for d in (0, 2, 4):
+        np.testing.assert_array_equal(result.means[d], clean.means[d])
+        np.testing.assert_array_equal(result.variances[d], clean.variances[d])
+        assert result.log_likelihood[d] == clean.log_likelihood[d]
+
+
+def test_reg_variance_zero_is_plain_em_and_reaches_the_fixed_point():
+    x, start = separated_mixture(2, 2000, seed=31)
+    result = fastem.fit(x, 2, **start, reg_variance=0, tol=0, max_iter=400)
+    resp = reference.e_step(x, result.weights, result.means, result.variances)
+    weights, means, variances = reference.m_step(x, resp)
+    np.testing.assert_allclose(result.means, means, rtol=1e-12)
+    np.testing.assert_allclose(result.variances, variances, rtol=1e-12)
+    np.testing.assert_allclose(result.weights, weights, rtol=1e-12)
+
+
+def test_equal_variance_ties_the_variances(three_component_batch):
+    result = fastem.fit(three_component_batch, 3, equal_variance=True, random_state=0, tol=0,
+                        max_iter=50)
+    np.testing.assert_array_equal(result.variances, result.variances[:, :1].repeat(3, axis=1))
+
+
+def test_non_convergence_gives_one_summarised_warning(two_component_batch):
+    with pytest.warns(fastem.ConvergenceWarning) as record:
+        result = fastem.fit(two_component_batch, 2, random_state=0, max_iter=2, tol=1e-12)
+    assert len(record) == 1
+    assert f"{result.n_datasets} of {result.n_datasets} dataset(s)" in str(record[0].message)
+    assert (result.status == Status.MAX_ITER).all()
+
+
+def test_starting_values_of_every_shape(two_component_batch):
+    x = two_component_batch[:3]
+    means = np.array([[-2.0, 3.0], [-1.0, 2.0], [-3.0, 4.0]])
+    per_fit = np.stack([means, means + 0.5], axis=1)
+    kwargs = dict(max_iter=1, tol=0, reg_variance=0, variances_init=[4.0, 4.0],
+                  weights_init=[0.4, 0.6])
+    shared = fastem.fit(x, 2, means_init=means[0], **kwargs)
+    by_dataset = fastem.fit(x, 2, means_init=means, **kwargs)
+    by_fit = fastem.fit(x, 2, n_init=2, means_init=per_fit, **kwargs)
+    for d in range(3):
+        resp = reference.e_step(x[d], np.array([0.4, 0.6]), means[d], np.array([4.0, 4.0]))
+        np.testing.assert_allclose(by_dataset.means[d], reference.m_step(x[d], resp)[1], rtol=1e-12)
+        resp = reference.e_step(x[d], np.array([0.4, 0.6]), means[0], np.array([4.0, 4.0]))
+        np.testing.assert_allclose(shared.means[d], reference.m_step(x[d], resp)[1], rtol=1e-12)
+    np.testing.assert_array_equal(by_fit.restart_n_iter, 1)
+    assert by_fit.restart_log_likelihood.shape == (3, 2)

@@ -1,0 +1,90 @@
+"""Every bad input gets a clear error before any work starts."""
+
+import numpy as np
+import pytest
+
+import fastem
+
+GOOD = np.linspace(-1.0, 1.0, 20)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "match"),
+    [
+        (np.array([1.0, np.nan, 2.0, 3.0]), ValueError, r"dataset\(s\) 0 contain NaN or infinite"),
+        ([GOOD, np.r_[GOOD, np.inf], GOOD], ValueError, r"dataset\(s\) 1 contain NaN"),
+        (np.vstack([GOOD, GOOD, np.where(GOOD > 0, np.nan, GOOD)]), ValueError, r"dataset\(s\) 2 "),
+        (np.array([1e308, 1e308, -1.0]), ValueError, "overflows"),
+        (np.array([]), ValueError, r"dataset\(s\) 0 are empty"),
+        ([GOOD, np.array([])], ValueError, r"dataset\(s\) 1 are empty"),
+        (np.empty((0, 5)), ValueError, "no datasets"),
+        (np.array([0.5]), ValueError, "fewer points than n_components=2"),
+        ([GOOD, GOOD[:1]], ValueError, r"dataset\(s\) 1 have fewer points"),
+        (np.zeros((2, 3, 4)), ValueError, "3 dimensions"),
+        (3.0, ValueError, "single number"),
+        (np.array(["a", "b", "c"]), TypeError, "not numeric"),
+        (np.array([1.0, "a", 2.0], dtype=object), TypeError, "not numbers"),
+        (np.array([1.0, None, 2.0], dtype=object), ValueError, "contain NaN"),
+        (np.array([True, False, True]), TypeError, "boolean"),
+        (np.array([1 + 1j, 2.0, 3.0]), TypeError, "complex"),
+        ([GOOD, ["x", "y", "z"]], TypeError, "dataset 1 has dtype"),
+        ([GOOD, np.zeros((2, 2))], ValueError, "dataset 1 has 2 dimensions"),
+    ],
+)
+def test_bad_data(data, error, match):
+    with pytest.raises(error, match=match):
+        fastem.fit(data, 2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (dict(n_components=0), ValueError, "n_components must be at least 1"),
+        (dict(n_components=2.5), TypeError, "n_components must be an integer"),
+        (dict(n_init=0), ValueError, "n_init must be at least 1"),
+        (dict(max_iter=0), ValueError, "max_iter must be at least 1"),
+        (dict(tol=-1e-3), ValueError, "tol must be a finite number >= 0"),
+        (dict(tol=float("nan")), ValueError, "tol must be"),
+        (dict(reg_variance=-1.0), ValueError, "reg_variance must be a finite number >= 0"),
+        (dict(reg_variance="big"), TypeError, "reg_variance must be a number"),
+        (dict(init="best"), ValueError, "init='best' is not one of"),
+        (dict(random_state=-1), ValueError, "random_state must be >= 0"),
+        (dict(random_state="seed"), TypeError, "random_state must be None"),
+        (dict(means_init=[0.0, 1.0, 2.0]), ValueError, r"means_init has shape \(3,\)"),
+        (dict(means_init=np.zeros((4, 2))), ValueError, r"means_init has shape \(4, 2\)"),
+        (dict(means_init=[0.0, np.nan]), ValueError, "means_init contains NaN"),
+        (dict(weights_init=[0.7, 0.7]), ValueError, "must sum to 1"),
+        (dict(weights_init=[1.5, -0.5]), ValueError, "negative entries"),
+        (dict(weights_init=[1.0, 0.0]), ValueError, "zero weight"),
+        (dict(variances_init=[1.0, 0.0]), ValueError, "variances must be positive"),
+        (dict(variances_init=[1.0, -2.0]), ValueError, "variances must be positive"),
+        (dict(variances_init=[1.0, 2.0], equal_variance=True), ValueError, "equal_variance=True"),
+    ],
+)
+def test_bad_options(kwargs, error, match):
+    kwargs = {"n_components": 2, **kwargs}
+    with pytest.raises(error, match=match):
+        fastem.fit(GOOD, **kwargs)
+
+
+def test_errors_come_before_any_work(monkeypatch):
+    from fastem import _kernels
+
+    def fail(*args):
+        raise AssertionError("the kernel ran")
+
+    monkeypatch.setattr(_kernels, "fit_batch", fail)
+    with pytest.raises(ValueError, match="weights_init"):
+        fastem.fit(np.vstack([GOOD, GOOD]), 2, weights_init=[[0.5, 0.5], [0.9, 0.9]])
+
+
+def test_messages_list_many_bad_datasets_briefly():
+    data = np.tile(GOOD, (20, 1))
+    data[3:17, 0] = np.nan
+    with pytest.raises(ValueError, match=r"3, 4, 5, 6, 7, \.\.\. \(14 in all\)"):
+        fastem.fit(data, 2)
+
+
+def test_generator_random_state_is_accepted():
+    result = fastem.fit(GOOD, 2, random_state=np.random.default_rng(0), max_iter=3, tol=0)
+    assert np.isfinite(result.log_likelihood)
