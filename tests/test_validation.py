@@ -15,6 +15,8 @@ GOOD = np.linspace(-1.0, 1.0, 20)
         ([GOOD, np.r_[GOOD, np.inf], GOOD], ValueError, r"dataset\(s\) 1 contain NaN"),
         (np.vstack([GOOD, GOOD, np.where(GOOD > 0, np.nan, GOOD)]), ValueError, r"dataset\(s\) 2 "),
         (np.array([1e308, 1e308, -1.0]), ValueError, "overflows"),
+        (np.array([1e-200, 2e-200, 3e-200]), ValueError, "outside \\[1e-150, 1e\\+150\\]"),
+        (np.full(4, 1e-160), ValueError, "scale of 1e-160"),
         (np.array([]), ValueError, r"dataset\(s\) 0 are empty"),
         ([GOOD, np.array([])], ValueError, r"dataset\(s\) 1 are empty"),
         (np.empty((0, 5)), ValueError, "no datasets"),

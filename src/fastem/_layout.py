@@ -67,11 +67,21 @@ def pack_ragged(datasets: list[np.ndarray]) -> Batch:
 def _moments(values, offsets, center, variance):
     # Two passes per dataset (mean, then squared deviations from it): a one-pass
     # E[x^2] - E[x]^2 loses every digit when the data sit far from zero.
+    # A constant dataset is recognised exactly (min == max), not by a variance that
+    # rounding leaves at 1e-34 instead of 0.
     for d in prange(offsets.size - 1):
         start, stop = offsets[d], offsets[d + 1]
         total = 0.0
+        low = values[start]
+        high = values[start]
         for i in range(start, stop):
             total += values[i]
+            low = min(low, values[i])
+            high = max(high, values[i])
+        if low == high:
+            center[d] = low
+            variance[d] = 0.0
+            continue
         mean = total / (stop - start)
         ss = 0.0
         for i in range(start, stop):
@@ -93,13 +103,15 @@ def moments(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     return center, variance
 
 
-def scale_from_variance(variance: np.ndarray) -> np.ndarray:
-    """Standardisation scale: the standard deviation, or 1 for a constant dataset.
+def scale_from_moments(center: np.ndarray, variance: np.ndarray) -> np.ndarray:
+    """Standardisation scale: the standard deviation, or for a constant dataset ``|value|``.
 
-    A constant dataset has no scale of its own; using 1 means that its variance floor
-    (``reg_variance``) is read in the data's own units.
+    A constant dataset has no spread to measure its scale by; its magnitude keeps the
+    fit invariant to rescaling the data (and 1 serves for a dataset of zeros).
     """
     scale = np.sqrt(variance)
+    constant = scale == 0.0
+    scale[constant] = np.abs(center[constant])
     scale[scale == 0.0] = 1.0
     return scale
 

@@ -121,6 +121,22 @@ def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray) ->
     )
 
 
+# Variances scale as the square of the data: outside this range they (or their
+# inverses) over- or underflow float64.
+SCALE_RANGE = (1e-150, 1e150)
+
+
+def check_scale(scale: np.ndarray) -> None:
+    low, high = SCALE_RANGE
+    bad = np.flatnonzero((scale < low) | (scale > high))
+    if bad.size:
+        raise ValueError(
+            f"dataset(s) {_listed(bad)} have a scale of {scale[bad[0]]:.3g}, outside "
+            f"[{low:g}, {high:g}] where float64 can hold their variances. Multiply the data "
+            "by a constant first (fits are invariant to scale)."
+        )
+
+
 def check_n_samples(batch: Batch, n_components: int) -> None:
     short = np.flatnonzero(batch.n_samples < n_components)
     if short.size:

@@ -153,7 +153,8 @@ def fit(
         weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
         n_components=n_components, single=batch.single, equal_variance=equal_variance,
     )
-    scale = _layout.scale_from_variance(variance)
+    scale = _layout.scale_from_moments(center, variance)
+    _validate.check_scale(scale)
 
     weights, means, variances = _starting_values(
         batch, center, scale, n_init, n_components, init, seed, given, equal_variance

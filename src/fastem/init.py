@@ -25,7 +25,8 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     center, variance = _layout.moments(batch)
     _validate.check_data_values(batch, center, variance)
     _validate.check_n_samples(batch, n_components)
-    scale = _layout.scale_from_variance(variance)
+    scale = _layout.scale_from_moments(center, variance)
+    _validate.check_scale(scale)
     shape = (batch.n_datasets * n_init, n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
     _init.initialise(

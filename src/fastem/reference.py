@@ -73,6 +73,16 @@ def m_step(x, resp, reg_variance=0.0, equal_variance=False):
     return weights, means, variances + reg_variance
 
 
+def dataset_scale(x) -> float:
+    """The scale ``reg_variance`` is relative to: the standard deviation of ``x``.
+
+    A constant dataset has none; its magnitude ``|x[0]|`` (or 1 for zeros) stands in.
+    """
+    if x.min() < x.max():
+        return float(np.std(x))
+    return float(abs(x[0])) or 1.0
+
+
 class ReferenceFit(NamedTuple):
     """Result of :func:`fit`; ``trace[t]`` is the log-likelihood after ``t`` iterations."""
 
@@ -99,7 +109,7 @@ def fit(x, n_components, weights_init, means_init, variances_init, max_iter=1000
     means = np.array(means_init, dtype=np.float64)
     variances = np.array(variances_init, dtype=np.float64)
     assert weights.shape == means.shape == variances.shape == (n_components,)
-    reg = reg_variance * (np.var(x) or 1.0)
+    reg = reg_variance * dataset_scale(x) ** 2
     trace = [log_likelihood(x, weights, means, variances)]
     previous = -np.inf
     converged = False
@@ -141,7 +151,7 @@ def fit_batch(x, weights_init, means_init, variances_init, max_iter=1000, tol=1e
     means = np.array(means_init, dtype=np.float64)
     variances = np.array(variances_init, dtype=np.float64)
     n_datasets, n_samples = x.shape
-    reg = reg_variance * np.where(x.var(axis=1) > 0, x.var(axis=1), 1.0)[:, np.newaxis]
+    reg = reg_variance * np.array([[dataset_scale(row) ** 2] for row in x])
     active = np.ones(n_datasets, dtype=bool)
     converged = np.zeros(n_datasets, dtype=bool)
     n_iter = np.zeros(n_datasets, dtype=np.int64)
