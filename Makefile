@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m fastem
 
+# The second run executes the kernels as plain Python (NUMBA_DISABLE_JIT=1) on a
+# subset that reaches every kernel line, so that their logic is checked outside numba too.
+PYTHON_KERNEL_TESTS := test_init or test_validation or test_simulate or worked_example \
+	or matches_reference or stops_where or degenerate or non_convergence
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -k "$(PYTHON_KERNEL_TESTS)"
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only $(BENCH_ARGS)

@@ -300,8 +300,9 @@ def test_equal_variance_ties_the_variances(three_component_batch):
 def test_non_convergence_gives_one_summarised_warning(two_component_batch):
     with pytest.warns(fastem.ConvergenceWarning) as record:
         result = fastem.fit(two_component_batch, 2, random_state=0, max_iter=2, tol=1e-12)
-    assert len(record) == 1
-    assert f"{result.n_datasets} of {result.n_datasets} dataset(s)" in str(record[0].message)
+    ours = [w for w in record if issubclass(w.category, fastem.ConvergenceWarning)]
+    assert len(ours) == 1
+    assert f"{result.n_datasets} of {result.n_datasets} dataset(s)" in str(ours[0].message)
     assert (result.status == Status.MAX_ITER).all()
 
 

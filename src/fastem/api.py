@@ -275,8 +275,9 @@ def _warn(result: FitResult, *, tol: float, max_iter: int) -> None:
     if floored:
         warnings.warn(
             f"{floored} of {n} dataset(s) ended with a collapsed component (variance at the "
-            "floor, or weight 0), typically data with fewer distinct values than components. "
-            "See FitResult.status; try fewer components, more restarts (n_init) or a larger "
+            "floor set by reg_variance, or weight 0): a spurious maximum of the unbounded "
+            "mixture likelihood, common with few points per component or with fewer distinct "
+            "values than components. See FitResult.status; try fewer components or a larger "
             "reg_variance.",
             DegenerateFitWarning,
             stacklevel=3,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import numpy as np
 
@@ -26,7 +27,9 @@ def run(n_datasets=10_000, n_samples=40, n_init=5, random_state=0, init="kmeans+
     warm_up = time.perf_counter() - start
 
     start = time.perf_counter()
-    result = api.fit(data, 2, n_init=n_init, init=init, random_state=random_state)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = api.fit(data, 2, n_init=n_init, init=init, random_state=random_state)
     elapsed = time.perf_counter() - start
     work = float(n_samples) * 2 * result.restart_n_iter.sum()
 
@@ -65,6 +68,7 @@ def run(n_datasets=10_000, n_samples=40, n_init=5, random_state=0, init="kmeans+
         f"{work / elapsed / 1e6:,.1f} million points x components x iterations/s); "
         f"first call (compile or cache load): {warm_up:.2f} s",
     ]
+    lines += [f"warning: {w.message}" for w in caught]
     return "\n".join(lines)
 
 

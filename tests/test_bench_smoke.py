@@ -1,0 +1,20 @@
+"""The benchmarks run, at tiny sizes, so they never rot. Nothing here is timed."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmarks_run_at_smoke_size():
+    env = dict(os.environ, FASTEM_BENCH_SIZE="smoke")
+    env.pop("NUMBA_DISABLE_JIT", None)  # benchmarks always measure compiled kernels
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "bench", "-q", "--benchmark-disable",
+         "-p", "no:cacheprovider"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "3 passed" in completed.stdout
