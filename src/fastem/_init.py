@@ -3,7 +3,8 @@
 Every strategy works on the standardised data (mean 0, variance 1) and returns
 parameters in standardised units. Random choices for fit ``(d, r)`` come from the
 counter-based stream keyed by ``(random_state, d, r)``, so they do not depend on the
-number of threads or on the other datasets in the batch.
+number of threads or on the other datasets in the batch. Sample weights count as
+repetitions: a point of weight 2 is drawn, and counted, as two points would be.
 
 Strategies
 ----------
@@ -13,9 +14,18 @@ Strategies
     its squared distance to the nearest seed so far.
 ``"random_from_data"``
     ``K`` distinct data points drawn uniformly as seeds.
+``"kmeans"``
+    Lloyd's k-means from k-means++ seeds, to convergence (at most 300 rounds, as
+    scikit-learn), the default of scikit-learn's ``GaussianMixture``.
 ``"quantile"``
     No randomness: the sorted data are cut into ``K`` blocks of (nearly) equal counts.
     All restarts of a dataset are therefore identical.
+``"random"``
+    mixtools' ``normalmix.init``: the sorted data are cut into ``K`` blocks as for
+    ``"quantile"``; standard deviations are ``s_k / E_k`` with ``s_k`` the block's and
+    ``E_k`` standard exponential (one common draw with ``equal_variance``); means are
+    normal around the block means with those standard deviations; weights are uniform
+    draws, normalised.
 
 For the seeded strategies, every point is then assigned to its nearest seed, and the
 weights, means and variances are those of the resulting clusters (for ``"quantile"``,
@@ -25,42 +35,74 @@ of the blocks). A cluster with fewer than two distinct values gets variance ``1 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import prange
 
 from . import _rng
 from ._jit import jit
 
-METHODS = ("kmeans++", "random_from_data", "quantile")
-_KMEANS_PP, _RANDOM_FROM_DATA, _QUANTILE = range(3)
+METHODS = ("kmeans++", "random_from_data", "kmeans", "quantile", "random")
+_KMEANS_PP, _RANDOM_FROM_DATA, _KMEANS, _QUANTILE, _RANDOM = range(5)
+_LLOYD_MAX_ROUNDS = 300
 
 
 @jit
-def _cluster_parameters(z, seeds, weights, means, variances):
+def _weight(point_weight, i):
+    return point_weight[i] if point_weight.size > 0 else 1.0
+
+
+@jit
+def _n_weighted(z, point_weight):
+    """Points that carry weight: a zero-weight point counts as absent."""
+    if point_weight.size == 0:
+        return z.size
+    n = 0
+    for i in range(z.size):
+        if point_weight[i] > 0.0:
+            n += 1
+    return n
+
+
+@jit
+def _nearest(z, seeds):
+    nearest = 0
+    best = abs(z - seeds[0])
+    for k in range(1, seeds.size):
+        dist = abs(z - seeds[k])
+        if dist < best:
+            best = dist
+            nearest = k
+    return nearest
+
+
+@jit
+def _cluster_parameters(z, point_weight, seeds, weights, means, variances):
     """Weights, means and variances of the clusters of points nearest to each seed."""
     n_components = seeds.size
     count = np.zeros(n_components)
     s1 = np.zeros(n_components)
     s2 = np.zeros(n_components)
     for i in range(z.size):
-        nearest = 0
-        best = abs(z[i] - seeds[0])
-        for k in range(1, n_components):
-            dist = abs(z[i] - seeds[k])
-            if dist < best:
-                best = dist
-                nearest = k
-        dev = z[i] - seeds[nearest]  # around the seed: no cancellation
-        count[nearest] += 1.0
-        s1[nearest] += dev
-        s2[nearest] += dev * dev
-    _finish_clusters(count, s1, s2, seeds, z.size, weights, means, variances)
+        w = _weight(point_weight, i)
+        k = _nearest(z[i], seeds)
+        dev = z[i] - seeds[k]  # around the seed: no cancellation
+        count[k] += w
+        s1[k] += w * dev
+        s2[k] += w * dev * dev
+    _finish_clusters(
+        count, s1, s2, seeds, _n_weighted(z, point_weight), weights, means, variances
+    )
 
 
 @jit
 def _finish_clusters(count, s1, s2, pivots, n, weights, means, variances):
     n_components = pivots.size
     fallback = 1.0 / (n_components * n_components)
+    total = 0.0
+    for k in range(n_components):
+        total += count[k]
     for k in range(n_components):
         if count[k] == 0.0:  # duplicate seeds: the first one took all their points
             weights[k] = 0.0
@@ -68,45 +110,55 @@ def _finish_clusters(count, s1, s2, pivots, n, weights, means, variances):
             variances[k] = fallback
             continue
         shift = s1[k] / count[k]
-        weights[k] = count[k] / n
+        weights[k] = count[k] / total
         means[k] = pivots[k] + shift
         variance = s2[k] / count[k] - shift * shift
-        variances[k] = variance if variance > 0.0 else fallback
+        variances[k] = variance if variance > 1e-300 else fallback
     # Clusters emptied by duplicate seeds still need a weight to be able to grow.
     floor = 0.5 / n
-    total = 0.0
+    norm = 0.0
     for k in range(n_components):
         weights[k] = max(weights[k], floor)
-        total += weights[k]
+        norm += weights[k]
     for k in range(n_components):
-        weights[k] /= total
+        weights[k] /= norm
 
 
 @jit
-def _kmeans_plusplus_seeds(z, key, seeds):
+def _draw(mass, total, u):
+    """Index drawn with probability ``mass[i] / total``; ``u`` uniform in [0, 1)."""
+    target = u * total
+    running = 0.0
+    last = -1
+    for i in range(mass.size):
+        if mass[i] > 0.0:
+            last = i
+            running += mass[i]
+            if running > target:
+                return i
+    return last  # rounding left ``target`` past the end
+
+
+@jit
+def _kmeans_plusplus_seeds(z, point_weight, key, seeds):
     n = z.size
-    first = z[_rng.index(key, 0, n)]
+    mass = np.empty(n)
+    total = 0.0
+    for i in range(n):
+        mass[i] = _weight(point_weight, i)
+        total += mass[i]
+    first = z[_draw(mass, total, _rng.uniform(key, 0))]
     seeds[0] = first
     dist2 = np.empty(n)
     total = 0.0
     for i in range(n):
         dev = z[i] - first
         dist2[i] = dev * dev
-        total += dist2[i]
+        mass[i] = _weight(point_weight, i) * dist2[i]
+        total += mass[i]
     for k in range(1, seeds.size):
         if total > 0.0:
-            target = _rng.uniform(key, k) * total
-            chosen = n - 1
-            running = 0.0
-            for i in range(n):
-                running += dist2[i]
-                if running > target:
-                    chosen = i
-                    break
-            # Rounding can leave ``target`` past the last increment; never pick a
-            # point that is already a seed (distance zero).
-            while dist2[chosen] == 0.0 and chosen > 0:
-                chosen -= 1
+            chosen = _draw(mass, total, _rng.uniform(key, k))
         else:  # every point coincides with a seed: fewer distinct values than K
             chosen = _rng.index(key, k, n)
         seeds[k] = z[chosen]
@@ -114,72 +166,170 @@ def _kmeans_plusplus_seeds(z, key, seeds):
         for i in range(n):
             dev = z[i] - seeds[k]
             dist2[i] = min(dist2[i], dev * dev)
-            total += dist2[i]
+            mass[i] = _weight(point_weight, i) * dist2[i]
+            total += mass[i]
 
 
 @jit
-def _random_seeds(z, key, seeds):
+def _random_seeds(z, point_weight, key, seeds):
+    """K distinct points, drawn one after the other in proportion to their weights."""
     n = z.size
-    chosen = np.empty(seeds.size, dtype=np.int64)
-    draw = 0
+    mass = np.empty(n)
+    total = 0.0
+    for i in range(n):
+        mass[i] = _weight(point_weight, i)
+        total += mass[i]
     for k in range(seeds.size):
-        while True:  # K distinct indices; n >= K so this ends, quickly for K << n
-            j = _rng.index(key, draw, n)
-            draw += 1
-            fresh = True
-            for m in range(k):
-                if chosen[m] == j:
-                    fresh = False
-            if fresh:
-                break
-        chosen[k] = j
-        seeds[k] = z[j]
+        if total > 0.0:
+            chosen = _draw(mass, total, _rng.uniform(key, k))
+        else:  # fewer weighted points than K (ruled out by validation)
+            chosen = _rng.index(key, k, n)
+        seeds[k] = z[chosen]
+        total -= mass[chosen]
+        mass[chosen] = 0.0
 
 
 @jit
-def _quantile_blocks(z, weights, means, variances):
-    n = z.size
+def _lloyd(z, point_weight, seeds):
+    """Lloyd's k-means from ``seeds`` (updated in place) until no center moves."""
+    n_components = seeds.size
+    count = np.empty(n_components)
+    s1 = np.empty(n_components)
+    for _ in range(_LLOYD_MAX_ROUNDS):
+        count[:] = 0.0
+        s1[:] = 0.0
+        for i in range(z.size):
+            w = _weight(point_weight, i)
+            k = _nearest(z[i], seeds)
+            count[k] += w
+            s1[k] += w * (z[i] - seeds[k])
+        moved = False
+        for k in range(n_components):
+            if count[k] > 0.0:
+                shift = s1[k] / count[k]
+                if shift != 0.0:
+                    seeds[k] += shift
+                    moved = True
+        if not moved:
+            break
+
+
+@jit
+def _blocks(z, point_weight, count, s1, s2, pivots):
+    """Statistics of the K blocks of equal weight of the sorted data.
+
+    A point belongs to the block holding the midpoint of its weight on the cumulative
+    scale; with unit weights, block ``k`` is points ``k n / K`` to ``(k + 1) n / K``.
+    """
+    n_components = pivots.size
+    order = np.argsort(z)
+    total = 0.0
+    for i in range(z.size):
+        total += _weight(point_weight, i)
+    count[:] = 0.0
+    s1[:] = 0.0
+    s2[:] = 0.0
+    running = 0.0
+    for j in range(z.size):
+        i = order[j]
+        w = _weight(point_weight, i)
+        if w <= 0.0:
+            continue
+        k = min(int(n_components * (running + 0.5 * w) / total), n_components - 1)
+        if count[k] == 0.0:
+            pivots[k] = z[i]
+        dev = z[i] - pivots[k]
+        count[k] += w
+        s1[k] += w * dev
+        s2[k] += w * dev * dev
+        running += w
+    # A point heavier than a block leaves the next blocks empty; they start at its value.
+    for k in range(1, n_components):
+        if count[k] == 0.0:
+            pivots[k] = pivots[k - 1]
+    for k in range(n_components - 2, -1, -1):
+        if count[k] == 0.0:
+            pivots[k] = pivots[k + 1]
+
+
+@jit
+def _quantile(z, point_weight, weights, means, variances):
     n_components = means.size
-    ordered = np.sort(z)
-    count = np.zeros(n_components)
-    s1 = np.zeros(n_components)
-    s2 = np.zeros(n_components)
-    pivots = np.empty(n_components)
+    stats = np.empty((4, n_components))
+    count, s1, s2, pivots = stats[0], stats[1], stats[2], stats[3]
+    _blocks(z, point_weight, count, s1, s2, pivots)
+    _finish_clusters(
+        count, s1, s2, pivots, _n_weighted(z, point_weight), weights, means, variances
+    )
+
+
+@jit
+def _mixtools_random(z, point_weight, key, equal_variance, weights, means, variances):
+    n_components = means.size
+    stats = np.empty((4, n_components))
+    count, s1, s2, pivots = stats[0], stats[1], stats[2], stats[3]
+    _blocks(z, point_weight, count, s1, s2, pivots)
+    block_sd = np.empty(n_components)
+    block_mean = np.empty(n_components)
     for k in range(n_components):
-        start = (k * n) // n_components
-        stop = ((k + 1) * n) // n_components
-        pivots[k] = ordered[(start + stop - 1) // 2]
-        for i in range(start, stop):
-            dev = ordered[i] - pivots[k]
-            count[k] += 1.0
-            s1[k] += dev
-            s2[k] += dev * dev
-    _finish_clusters(count, s1, s2, pivots, n, weights, means, variances)
+        if count[k] > 0.0:
+            shift = s1[k] / count[k]
+            block_mean[k] = pivots[k] + shift
+            block_sd[k] = math.sqrt(max(s2[k] / count[k] - shift * shift, 0.0))
+        else:
+            block_mean[k] = pivots[k]
+            block_sd[k] = 0.0
+        if block_sd[k] == 0.0:  # mixtools: a uniform draw up to the data's sd (1 here)
+            block_sd[k] = _rng.uniform(key, 4 * n_components + k)
+    mean_sd = 0.0
+    for k in range(n_components):
+        mean_sd += block_sd[k] / n_components
+    total = 0.0
+    for k in range(n_components):
+        # 1 / rexp(rate = s) is s / E with E standard exponential.
+        draw = n_components + (0 if equal_variance else k)
+        exponential = -math.log(1.0 - _rng.uniform(key, draw))
+        sd = (mean_sd if equal_variance else block_sd[k]) / max(exponential, 1e-300)
+        variances[k] = sd * sd
+        means[k] = block_mean[k] + sd * _rng.normal(key, n_components + k)
+        weights[k] = _rng.uniform(key, k)
+        total += weights[k]
+    for k in range(n_components):
+        weights[k] = weights[k] / total if total > 0.0 else 1.0 / n_components
 
 
 @jit(parallel=True)
-def initialise(method, values, offsets, center, scale, seed, weights, means, variances):
+def initialise(method, values, offsets, sample_weight, center, scale, seed, equal_variance,
+               weights, means, variances):
     """Fill ``weights``, ``means`` and ``variances`` of shape (n_fits, K), standardised units.
 
-    Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``.
+    Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``; ``sample_weight`` is
+    like ``values``, or empty for unit weights.
     """
     n_fits, n_components = means.shape
     n_init = n_fits // (offsets.size - 1)
+    weighted = sample_weight.size > 0
     for f in prange(n_fits):
         d = f // n_init
         r = f % n_init
-        inv_scale = 1.0 / scale[d]
-        z = (values[offsets[d] : offsets[d + 1]] - center[d]) * inv_scale
-        if method == _QUANTILE:
-            _quantile_blocks(z, weights[f], means[f], variances[f])
-            continue
+        start, stop = offsets[d], offsets[d + 1]
+        point_weight = sample_weight[start:stop] if weighted else sample_weight
+        z = (values[start:stop] - center[d]) * (1.0 / scale[d])
         key = _rng.stream_key(seed, _rng.INIT, d, r)
-        seeds = np.empty(n_components)
-        if method == _KMEANS_PP:
-            _kmeans_plusplus_seeds(z, key, seeds)
+        if method == _QUANTILE:
+            _quantile(z, point_weight, weights[f], means[f], variances[f])
+        elif method == _RANDOM:
+            _mixtools_random(z, point_weight, key, equal_variance, weights[f], means[f],
+                             variances[f])
         else:
-            _random_seeds(z, key, seeds)
-        _cluster_parameters(z, seeds, weights[f], means[f], variances[f])
+            seeds = np.empty(n_components)
+            if method == _RANDOM_FROM_DATA:
+                _random_seeds(z, point_weight, key, seeds)
+            else:
+                _kmeans_plusplus_seeds(z, point_weight, key, seeds)
+                if method == _KMEANS:
+                    _lloyd(z, point_weight, seeds)
+            _cluster_parameters(z, point_weight, seeds, weights[f], means[f], variances[f])
 
 
 def method_code(method: str) -> int:

@@ -9,6 +9,7 @@ by :func:`to_data_units`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +30,14 @@ class Batch:
         Dataset ``d`` is ``values[offsets[d]:offsets[d + 1]]``.
     single : bool
         True when the input was one 1D dataset; results then drop the dataset axis.
+    sample_weight : ndarray of shape (n_points,), float64, or None
+        A non-negative weight per point, in the layout of ``values``.
     """
 
     values: np.ndarray
     offsets: np.ndarray
     single: bool = False
+    sample_weight: np.ndarray | None = None
 
     @property
     def n_datasets(self) -> int:
@@ -46,6 +50,28 @@ class Batch:
 
     def dataset(self, d: int) -> np.ndarray:
         return self.values[self.offsets[d] : self.offsets[d + 1]]
+
+    @property
+    def kernel_weights(self) -> np.ndarray:
+        """``sample_weight`` for the kernels: an empty array stands for unit weights."""
+        return np.empty(0) if self.sample_weight is None else self.sample_weight
+
+    @property
+    def n_observations(self) -> np.ndarray:
+        """Points per dataset, or the sum of their weights, array of shape (n_datasets,)."""
+        if self.sample_weight is None:
+            return self.n_samples.astype(np.float64)
+        return np.add.reduceat(self.sample_weight, self.offsets[:-1])
+
+    @property
+    def n_weighted_points(self) -> np.ndarray:
+        """Points with a positive weight, per dataset."""
+        if self.sample_weight is None:
+            return self.n_samples
+        return np.add.reduceat((self.sample_weight > 0).astype(np.int64), self.offsets[:-1])
+
+    def with_weights(self, sample_weight: np.ndarray | None) -> Batch:
+        return Batch(self.values, self.offsets, self.single, sample_weight)
 
 
 def pack_rows(rows: np.ndarray, single: bool = False) -> Batch:
@@ -64,42 +90,51 @@ def pack_ragged(datasets: list[np.ndarray]) -> Batch:
 
 
 @jit(parallel=True)
-def _moments(values, offsets, center, variance):
+def _moments(values, offsets, sample_weight, center, variance):
     # Two passes per dataset (mean, then squared deviations from it): a one-pass
     # E[x^2] - E[x]^2 loses every digit when the data sit far from zero.
-    # A constant dataset is recognised exactly (min == max), not by a variance that
-    # rounding leaves at 1e-34 instead of 0.
+    # A constant dataset is recognised exactly (min == max over the points that carry
+    # weight), not by a variance that rounding leaves at 1e-34 instead of 0.
+    weighted = sample_weight.size > 0
     for d in prange(offsets.size - 1):
         start, stop = offsets[d], offsets[d + 1]
         total = 0.0
-        low = values[start]
-        high = values[start]
+        mass = 0.0
+        low = math.inf
+        high = -math.inf
         for i in range(start, stop):
-            total += values[i]
-            low = min(low, values[i])
-            high = max(high, values[i])
+            w = sample_weight[i] if weighted else 1.0
+            if w > 0.0:
+                total += w * values[i]
+                mass += w
+                low = min(low, values[i])
+                high = max(high, values[i])
         if low == high:
             center[d] = low
             variance[d] = 0.0
             continue
-        mean = total / (stop - start)
+        mean = total / mass
         ss = 0.0
         for i in range(start, stop):
+            w = sample_weight[i] if weighted else 1.0
             dev = values[i] - mean
-            ss += dev * dev
+            ss += w * dev * dev
         center[d] = mean
-        variance[d] = ss / (stop - start)
+        variance[d] = ss / mass
 
 
 def moments(batch: Batch) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (population) variance of each dataset, arrays of shape (n_datasets,).
+
+    With sample weights, the weighted mean and variance: integer weights give the
+    moments of the data with points repeated.
 
     A dataset holding NaN or infinite values, or values so large that their sum
     overflows, gets a non-finite mean or variance.
     """
     center = np.empty(batch.n_datasets)
     variance = np.empty(batch.n_datasets)
-    _moments(batch.values, batch.offsets, center, variance)
+    _moments(batch.values, batch.offsets, batch.kernel_weights, center, variance)
     return center, variance
 
 
@@ -116,25 +151,34 @@ def scale_from_moments(center: np.ndarray, variance: np.ndarray) -> np.ndarray:
     return scale
 
 
-def to_standard_units(center, scale, means, variances):
-    """Map means and variances of shape (n_datasets, ..., K) into standardised units."""
-    c = center.reshape((-1,) + (1,) * (means.ndim - 1))
-    s = scale.reshape(c.shape)
-    return (means - c) / s, variances / s**2
+def _per_dataset(values, like):
+    """``values`` of shape (n_datasets,) reshaped to broadcast against ``like``."""
+    return values.reshape((-1,) + (1,) * (like.ndim - 1))
 
 
-def to_data_units(center, scale, means, variances):
-    """Inverse of :func:`to_standard_units`."""
-    c = center.reshape((-1,) + (1,) * (means.ndim - 1))
-    s = scale.reshape(c.shape)
-    return c + s * means, variances * s**2
+def means_to_standard(center, scale, means):
+    """Means of shape (n_datasets, ...) in standardised units."""
+    return (means - _per_dataset(center, means)) / _per_dataset(scale, means)
 
 
-def log_likelihood_to_data_units(log_likelihood, scale, n_samples):
+def variances_to_standard(scale, variances):
+    return variances / _per_dataset(scale, variances) ** 2
+
+
+def means_to_data(center, scale, means):
+    """Inverse of :func:`means_to_standard`."""
+    return _per_dataset(center, means) + _per_dataset(scale, means) * means
+
+
+def variances_to_data(scale, variances):
+    return variances * _per_dataset(scale, variances) ** 2
+
+
+def log_likelihood_to_data_units(log_likelihood, scale, n_observations):
     """Shift standardised log-likelihoods of shape (n_datasets, ...) to the data's units.
 
-    The density of ``x`` is the density of ``z = (x - c) / s`` divided by ``s``.
+    The density of ``x`` is the density of ``z = (x - c) / s`` divided by ``s``; each
+    observation (or unit of sample weight) contributes ``-log s``.
     """
-    shift = n_samples * np.log(scale)
-    return log_likelihood - shift.reshape((-1,) + (1,) * (log_likelihood.ndim - 1))
+    return log_likelihood - _per_dataset(n_observations * np.log(scale), log_likelihood)
 

@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from . import _layout
 from ._layout import Batch, pack_ragged, pack_rows
+from ._model import Model
 
 _MAX_LISTED = 5
 
@@ -59,20 +61,19 @@ def as_batch(data) -> Batch:
     ``data`` is a 1D array (one dataset), a 2D array (one dataset per row) or a
     sequence of 1D arrays (datasets of different lengths).
     """
-    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)) and len(data) > 0:
-        if any(np.ndim(item) >= 1 for item in data):
-            datasets = []
-            for d, item in enumerate(data):
-                x = _numeric_float64(item, f"dataset {d}")
-                if x.ndim != 1:
-                    raise ValueError(
-                        f"dataset {d} has {x.ndim} dimensions; in a list of datasets each "
-                        "one must be a 1D array of numbers."
-                    )
-                datasets.append(x)
-            batch = pack_ragged(datasets)
-            _check_not_empty(batch)
-            return batch
+    if _is_dataset_list(data):
+        datasets = []
+        for d, item in enumerate(data):
+            x = _numeric_float64(item, f"dataset {d}")
+            if x.ndim != 1:
+                raise ValueError(
+                    f"dataset {d} has {x.ndim} dimensions; in a list of datasets each "
+                    "one must be a 1D array of numbers."
+                )
+            datasets.append(x)
+        batch = pack_ragged(datasets)
+        _check_not_empty(batch)
+        return batch
     array = _numeric_float64(data, "data")
     if array.ndim == 0:
         raise ValueError(
@@ -93,6 +94,64 @@ def as_batch(data) -> Batch:
         batch = pack_rows(array)
     _check_not_empty(batch)
     return batch
+
+
+def prepared_batch(data, sample_weight, n_components):
+    """Validated, packed data with its standardisation: ``(batch, center, scale)``."""
+    batch = as_batch(data)
+    if sample_weight is not None:
+        batch = batch.with_weights(check_sample_weight(sample_weight, data, batch))
+    center, variance = _layout.moments(batch)
+    check_data_values(batch, center, variance)
+    check_n_samples(batch, n_components)
+    scale = _layout.scale_from_moments(center, variance)
+    check_scale(scale)
+    return batch, center, scale
+
+
+def check_sample_weight(sample_weight, data, batch: Batch) -> np.ndarray:
+    """Weights in the layout of ``batch.values``: same shapes as the data, finite, >= 0."""
+    if batch.single or not _is_dataset_list(data):
+        weights = _numeric_float64(sample_weight, "sample_weight")
+        expected = (int(batch.n_samples[0]),) if batch.single else (
+            batch.n_datasets, int(batch.n_samples[0])
+        )
+        if weights.shape != expected:
+            raise ValueError(
+                f"sample_weight has shape {weights.shape}; it needs one weight per point, in "
+                f"the shape of the data {expected}."
+            )
+        weights = np.ascontiguousarray(weights).reshape(-1)
+    else:
+        if not _is_dataset_list(sample_weight) or len(sample_weight) != batch.n_datasets:
+            raise ValueError(
+                f"sample_weight must be a list of {batch.n_datasets} 1D arrays, one per "
+                "dataset, like the data."
+            )
+        parts = []
+        for d, item in enumerate(sample_weight):
+            part = _numeric_float64(item, f"sample_weight of dataset {d}")
+            if part.shape != (batch.n_samples[d],):
+                raise ValueError(
+                    f"sample_weight of dataset {d} has shape {part.shape}; the dataset has "
+                    f"{batch.n_samples[d]} points."
+                )
+            parts.append(part)
+        weights = np.concatenate(parts)
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight contains NaN or infinite values.")
+    if (weights < 0).any():
+        raise ValueError("sample_weight has negative entries; weights must be >= 0.")
+    return weights
+
+
+def _is_dataset_list(data) -> bool:
+    return (
+        isinstance(data, Sequence)
+        and not isinstance(data, (str, bytes))
+        and len(data) > 0
+        and any(np.ndim(item) >= 1 for item in data)
+    )
 
 
 def _check_not_empty(batch: Batch) -> None:
@@ -138,12 +197,14 @@ def check_scale(scale: np.ndarray) -> None:
 
 
 def check_n_samples(batch: Batch, n_components: int) -> None:
-    short = np.flatnonzero(batch.n_samples < n_components)
+    counts = batch.n_weighted_points
+    short = np.flatnonzero(counts < n_components)
     if short.size:
+        what = "points" if batch.sample_weight is None else "points with a positive weight"
         raise ValueError(
-            f"dataset(s) {_listed(short)} have fewer points than n_components="
-            f"{n_components} (smallest: {batch.n_samples[short].min()}). Use fewer "
-            "components or drop those datasets."
+            f"dataset(s) {_listed(short)} have fewer {what} than n_components="
+            f"{n_components} (smallest: {counts[short].min()}). Use fewer components or "
+            "drop those datasets."
         )
 
 
@@ -169,6 +230,76 @@ def check_choice(name: str, value, choices) -> str:
         options = ", ".join(repr(c) for c in choices)
         raise ValueError(f"{name}={value!r} is not one of {options}.")
     return value
+
+
+def check_init_params(init: str, init_params, defaults: dict) -> dict:
+    """The strategy's options: its defaults updated with ``init_params``."""
+    allowed = defaults.get(init, {})
+    if init_params is None:
+        return dict(allowed)
+    if not isinstance(init_params, dict):
+        raise TypeError(f"init_params must be a dict, got {type(init_params).__name__}.")
+    unknown = sorted(set(init_params) - set(allowed))
+    if unknown:
+        known = ", ".join(sorted(allowed)) or "none"
+        raise ValueError(
+            f"init_params {unknown} are not options of init={init!r} (its options: {known})."
+        )
+    params = {**allowed, **init_params}
+    if init == "emem":
+        params["n_runs"] = check_int("init_params['n_runs']", params["n_runs"], 1)
+        params["n_iter"] = check_int("init_params['n_iter']", params["n_iter"], 1)
+        params["start"] = check_choice(
+            "init_params['start']", params["start"], ("kmeans++", "random_from_data", "random")
+        )
+    return params
+
+
+def _fixed_mask(name: str, value, n_components: int) -> np.ndarray:
+    if isinstance(value, (bool, np.bool_)):
+        return np.full(n_components, bool(value))
+    mask = np.asarray(value)
+    if mask.dtype != np.bool_ or mask.shape != (n_components,):
+        raise ValueError(
+            f"{name} must be True/False or a boolean array of shape ({n_components},), one "
+            "flag per component."
+        )
+    return mask
+
+
+def check_model(n_components, reg_variance, equal_variance, equal_weights, given, *,
+                fix_weights, fix_means, fix_variances) -> Model:
+    """The model, with its constraints checked against the given starting values."""
+    masks = {}
+    for name, value, start_name, start in (
+        ("fix_weights", fix_weights, "weights_init", given[0]),
+        ("fix_means", fix_means, "means_init", given[1]),
+        ("fix_variances", fix_variances, "variances_init", given[2]),
+    ):
+        mask = _fixed_mask(name, value, n_components)
+        if mask.any() and start is None:
+            raise ValueError(f"{name} holds parameters at their starting values; pass {start_name}.")
+        masks[name] = mask
+    if equal_weights:
+        if given[0] is not None:
+            raise ValueError(
+                "equal_weights=True holds the weights at 1/K; drop weights_init (or use "
+                "fix_weights to hold other values)."
+            )
+        if masks["fix_weights"].any():
+            raise ValueError("equal_weights=True already fixes the weights; drop fix_weights.")
+    mask = masks["fix_variances"]
+    if equal_variance and mask.any() and not mask.all():
+        raise ValueError(
+            "equal_variance=True shares one variance: fix_variances must be True for all "
+            "components or for none."
+        )
+    return Model(
+        n_components=n_components, reg_variance=reg_variance,
+        equal_variance=bool(equal_variance), equal_weights=bool(equal_weights),
+        fixed_weights=masks["fix_weights"], fixed_means=masks["fix_means"],
+        fixed_variances=mask,
+    )
 
 
 def check_random_state(random_state) -> int:

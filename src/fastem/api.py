@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _init, _kernels, _layout, _validate
+from . import _init, _kernels, _layout, _start, _validate
+from ._model import Model
 from ._status import Status
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
 DEFAULT_REG_VARIANCE = 1e-6
+INIT_METHODS = _init.METHODS + ("emem",)
 
 
 class ConvergenceWarning(UserWarning):
@@ -27,9 +29,9 @@ class DegenerateFitWarning(UserWarning):
 class FitResult:
     """Fitted mixtures, one per dataset (the best restart), in the data's units.
 
-    Shapes are given for a batch; for a single 1D dataset the leading
-    ``n_datasets`` axis is dropped (``weights`` has shape ``(n_components,)``,
-    ``log_likelihood`` is a float, and so on).
+    Shapes are given for a batch; for a single 1D dataset the leading ``n_datasets``
+    axis is dropped (``weights`` has shape ``(n_components,)``, ``log_likelihood`` is a
+    float, and so on).
 
     Attributes
     ----------
@@ -37,7 +39,7 @@ class FitResult:
         Parameters of the restart with the highest final log-likelihood, components
         sorted by increasing mean.
     log_likelihood : ndarray of shape (n_datasets,)
-        Total log-likelihood of the returned parameters.
+        Total log-likelihood of the returned parameters (weighted by ``sample_weight``).
     n_iter : ndarray of shape (n_datasets,)
         EM iterations (E-step plus M-step) the returned fit ran.
     converged : ndarray of shape (n_datasets,), bool
@@ -50,11 +52,27 @@ class FitResult:
         Final log-likelihood of every restart (NaN for a non-finite one).
     restart_n_iter, restart_status : ndarray of shape (n_datasets, n_init)
         Iterations and status code of every restart.
+    init_n_iter : ndarray of shape (n_datasets, n_init)
+        EM iterations spent choosing each restart's starting values (emEM's short
+        runs; 0 for the other strategies).
     trace : ndarray of shape (n_datasets, n_init, max_iter + 1) or None
         With ``trace=True``: ``trace[..., t]`` is the log-likelihood after ``t``
         iterations (``t = 0`` is the starting values), NaN after the fit stopped.
     n_samples : ndarray of shape (n_datasets,)
         Points per dataset.
+    n_observations : ndarray of shape (n_datasets,)
+        Points per dataset, or the sum of their ``sample_weight``: the ``n`` of BIC.
+    log_map : ndarray of shape (n_datasets,)
+        ``sum_i log max_k r_ik`` for the returned parameters: the log-probability of the
+        most likely labelling, which ICL penalises.
+    model : Model
+        The model fitted (constraints, regularisation).
+    restart_weights, restart_means, restart_variances : ndarray or None
+        With ``return_restarts=True``: every restart's final parameters, shape
+        (n_datasets, n_init, n_components), components sorted by mean.
+    start_weights, start_means, start_variances : ndarray or None
+        With ``return_restarts=True``: every restart's starting values, same shape, in
+        the order the strategy chose them.
     """
 
     weights: np.ndarray
@@ -68,8 +86,18 @@ class FitResult:
     restart_log_likelihood: np.ndarray
     restart_n_iter: np.ndarray
     restart_status: np.ndarray
+    init_n_iter: np.ndarray
     trace: np.ndarray | None
     n_samples: np.ndarray
+    n_observations: np.ndarray
+    log_map: np.ndarray
+    model: Model
+    restart_weights: np.ndarray | None = None
+    restart_means: np.ndarray | None = None
+    restart_variances: np.ndarray | None = None
+    start_weights: np.ndarray | None = None
+    start_means: np.ndarray | None = None
+    start_variances: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
@@ -79,6 +107,28 @@ class FitResult:
     def n_datasets(self) -> int:
         return 1 if self.means.ndim == 1 else self.means.shape[0]
 
+    @property
+    def n_parameters(self) -> int:
+        """Free parameters of the model (see :attr:`Model.n_parameters`)."""
+        return self.model.n_parameters
+
+    def bic(self):
+        """Bayesian information criterion, ``-2 log L + p log n``: smaller is better.
+
+        This is scikit-learn's sign; mclust reports ``2 log L - p log n`` (larger is
+        better), the same number negated.
+        """
+        return -2.0 * self.log_likelihood + self.n_parameters * np.log(self.n_observations)
+
+    def aic(self):
+        """Akaike information criterion, ``-2 log L + 2 p``: smaller is better."""
+        return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
+
+    def icl(self):
+        """Integrated completed likelihood, ``BIC - 2 sum_i log max_k r_ik``: smaller is
+        better (mclust's ICL, negated): BIC penalised by the uncertainty of the labels."""
+        return self.bic() - 2.0 * self.log_map
+
 
 def fit(
     data,
@@ -86,15 +136,22 @@ def fit(
     *,
     n_init=1,
     init="kmeans++",
+    init_params=None,
     weights_init=None,
     means_init=None,
     variances_init=None,
+    sample_weight=None,
+    equal_variance=False,
+    equal_weights=False,
+    fix_weights=False,
+    fix_means=False,
+    fix_variances=False,
     max_iter=DEFAULT_MAX_ITER,
     tol=DEFAULT_TOL,
     reg_variance=DEFAULT_REG_VARIANCE,
-    equal_variance=False,
     random_state=None,
     trace=False,
+    return_restarts=False,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -110,12 +167,27 @@ def fit(
         Number of mixture components ``K``.
     n_init : int, default 1
         Restarts per dataset.
-    init : {"kmeans++", "random_from_data", "quantile"}, default "kmeans++"
-        How starting values not given explicitly are chosen (see ``fastem.starting_values``).
+    init : str, default "kmeans++"
+        How starting values not given explicitly are chosen: "kmeans++",
+        "random_from_data", "kmeans", "quantile", "random" (mixtools' scheme) or "emem"
+        (short runs of EM); see :mod:`fastem.init`.
+    init_params : dict, optional
+        Options of the strategy; for "emem": ``n_runs`` (10) short runs of ``n_iter``
+        (5) iterations each from ``start`` ("random_from_data").
     weights_init, means_init, variances_init : array, optional
         Starting values of shape (K,) for every fit, (n_datasets, K) per dataset, or
         (n_datasets, n_init, K) per fit, in the data's units. Those given are used as
         they are; the others come from ``init``.
+    sample_weight : array, optional
+        A non-negative weight per point, in the shape of ``data``. Integer weights fit
+        the data with points repeated; counts at bin centres fit binned data.
+    equal_variance : bool, default False
+        One variance shared by all components (mclust's "E" model).
+    equal_weights : bool, default False
+        Weights held at ``1/K`` (mclust's ``equalPro``).
+    fix_weights, fix_means, fix_variances : bool or array of bool of shape (K,)
+        Hold those parameters (of all components, or of those marked) at their given
+        starting values, which must then be passed.
     max_iter : int, default 1000
         Most EM iterations per fit.
     tol : float, default 1e-6
@@ -124,13 +196,13 @@ def fit(
     reg_variance : float, default 1e-6
         Added to every variance at each M-step, as a fraction of the dataset's variance
         (scikit-learn's ``reg_covar``, made scale-free). 0 gives plain EM.
-    equal_variance : bool, default False
-        One variance shared by all components (mclust's "E" model).
     random_state : None, int or numpy.random.Generator
         Seed of the random starts. Fit ``(d, r)`` draws from a stream keyed by
         ``(random_state, d, r)``, so results are the same for any number of threads.
     trace : bool, default False
         Keep the log-likelihood after every iteration of every fit.
+    return_restarts : bool, default False
+        Keep every restart's starting values and final parameters.
 
     Returns
     -------
@@ -141,122 +213,148 @@ def fit(
     max_iter = _validate.check_int("max_iter", max_iter, 1)
     tol = _validate.check_non_negative("tol", tol)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
-    init = _validate.check_choice("init", init, _init.METHODS)
+    init = _validate.check_choice("init", init, INIT_METHODS)
+    init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
     seed = _validate.check_random_state(random_state)
-    equal_variance = bool(equal_variance)
 
-    batch = _validate.as_batch(data)
-    center, variance = _layout.moments(batch)
-    _validate.check_data_values(batch, center, variance)
-    _validate.check_n_samples(batch, n_components)
+    batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
     given = _validate.check_starting_values(
         weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
         n_components=n_components, single=batch.single, equal_variance=equal_variance,
     )
-    scale = _layout.scale_from_moments(center, variance)
-    _validate.check_scale(scale)
-
-    weights, means, variances = _starting_values(
-        batch, center, scale, n_init, n_components, init, seed, given, equal_variance
+    model = _validate.check_model(
+        n_components, reg_variance, equal_variance, equal_weights, given,
+        fix_weights=fix_weights, fix_means=fix_means, fix_variances=fix_variances,
     )
+
+    weights, means, variances, init_n_iter = _start.starting_values(
+        init, init_params, batch, center, scale, model, n_init, seed, given
+    )
+    starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
     n_fits = batch.n_datasets * n_init
     trace_array = np.full((n_fits, max_iter + 1 if trace else 0), np.nan)
     log_likelihood = np.empty(n_fits)
+    log_map = np.empty(n_fits)
     n_iter = np.empty(n_fits, dtype=np.int64)
     converged = np.empty(n_fits, dtype=np.bool_)
     status = np.empty(n_fits, dtype=np.int8)
     _kernels.fit_batch(
-        batch.values, batch.offsets, center, scale, weights, means, variances, max_iter, tol,
-        reg_variance, equal_variance, trace_array, log_likelihood, n_iter, converged, status,
+        batch.values, batch.offsets, batch.kernel_weights, center, scale, weights, means,
+        variances, max_iter, tol, model.kernel_options(), trace_array, log_likelihood,
+        log_map, n_iter, converged, status,
     )
-    result = _reduce(
-        batch, center, scale, n_init, weights, means, variances, log_likelihood, n_iter,
-        converged, status, trace_array if trace else None,
+    fitted = _Fitted(
+        weights, means, variances, log_likelihood, log_map, n_iter, converged, status,
+        trace_array if trace else None, init_n_iter,
     )
+    result = _reduce(batch, center, scale, n_init, model, given, fitted, starts)
     _warn(result, tol=tol, max_iter=max_iter)
     return _squeeze(result) if batch.single else result
 
 
-def _starting_values(batch, center, scale, n_init, n_components, init, seed, given,
-                     equal_variance):
-    """Starting values of shape (n_fits, K) in standardised units."""
-    shape = (batch.n_datasets * n_init, n_components)
-    weights, means, variances = (np.empty(shape) for _ in range(3))
-    if any(value is None for value in given):
-        _init.initialise(
-            _init.method_code(init), batch.values, batch.offsets, center, scale, seed,
-            weights, means, variances,
-        )
-    given_weights, given_means, given_variances = given
-    std_means, std_variances = _layout.to_standard_units(
-        center,
-        scale,
-        given_means if given_means is not None else np.zeros((batch.n_datasets, 1, 1)),
-        given_variances if given_variances is not None else np.ones((batch.n_datasets, 1, 1)),
-    )
-    if given_weights is not None:
-        weights[:] = given_weights.reshape(shape)
-    if given_means is not None:
-        means[:] = std_means.reshape(shape)
-    if given_variances is not None:
-        variances[:] = std_variances.reshape(shape)
-    elif equal_variance:
-        # Start from the tied model: the weighted mean of the strategy's variances.
-        variances[:] = (weights * variances).sum(axis=1, keepdims=True) / weights.sum(
-            axis=1, keepdims=True
-        )
-    return weights, means, variances
+@dataclass
+class _Fitted:
+    """What the kernel returns, per fit, in standardised units."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    log_likelihood: np.ndarray
+    log_map: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    status: np.ndarray
+    trace: np.ndarray | None
+    init_n_iter: np.ndarray
 
 
-def _reduce(batch, center, scale, n_init, weights, means, variances, log_likelihood, n_iter,
-            converged, status, trace):
+def _to_data_units(center, scale, model, given, grid, means, variances):
+    """Means and variances of shape (n_fits, K) in the data's units, shaped to ``grid``.
+
+    Fixed parameters are copied from the given values, so that they come back exactly
+    as given rather than through a round trip of standardisation.
+    """
+    means = _layout.means_to_data(center, scale, means.reshape(grid))
+    variances = _layout.variances_to_data(scale, variances.reshape(grid))
+    for mask, array, value in (
+        (model.fixed_means, means, given[1]),
+        (model.fixed_variances, variances, given[2]),
+    ):
+        if mask.any():
+            array[..., mask] = value[..., mask]
+    return means, variances
+
+
+def _reduce(batch, center, scale, n_init, model, given, fitted, starts):
     """Best restart per dataset, components sorted by mean, back in the data's units."""
     n_datasets = batch.n_datasets
-    n_samples = batch.n_samples
+    n_components = model.n_components
+    grid = (n_datasets, n_init, n_components)
+    n_observations = batch.n_observations
+    means, variances = _to_data_units(
+        center, scale, model, given, grid, fitted.means, fitted.variances
+    )
+    weights = fitted.weights.reshape(grid)
     restart_ll = _layout.log_likelihood_to_data_units(
-        log_likelihood.reshape(n_datasets, n_init), scale, n_samples
+        fitted.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
     )
     restart_ll[~np.isfinite(restart_ll)] = np.nan
     # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
     best = np.argmax(np.nan_to_num(restart_ll, nan=-np.inf), axis=1)
     rows = np.arange(n_datasets)
-    fits = rows * n_init + best
-    best_means, best_variances = _layout.to_data_units(
-        center, scale, means[fits], variances[fits]
+    order = np.argsort(means, axis=2, kind="stable")
+    weights, means, variances = (
+        np.take_along_axis(a, order, axis=2) for a in (weights, means, variances)
     )
-    order = np.argsort(best_means, axis=1, kind="stable")
+    trace = fitted.trace
     if trace is not None:
         trace = _layout.log_likelihood_to_data_units(
-            trace.reshape(n_datasets, n_init, -1), scale, n_samples
+            trace.reshape(n_datasets, n_init, -1), scale, n_observations
         )
-    restart_status = status.reshape(n_datasets, n_init)
+    restart_status = fitted.status.reshape(n_datasets, n_init)
+    restarts = {}
+    if starts is not None:
+        start_means, start_variances = _to_data_units(
+            center, scale, model, given, grid, starts[1], starts[2]
+        )
+        restarts = dict(
+            restart_weights=weights, restart_means=means, restart_variances=variances,
+            start_weights=starts[0].reshape(grid), start_means=start_means,
+            start_variances=start_variances,
+        )
     return FitResult(
-        weights=np.take_along_axis(weights[fits], order, axis=1),
-        means=np.take_along_axis(best_means, order, axis=1),
-        variances=np.take_along_axis(best_variances, order, axis=1),
+        weights=weights[rows, best],
+        means=means[rows, best],
+        variances=variances[rows, best],
         log_likelihood=restart_ll[rows, best],
-        n_iter=n_iter[fits],
-        converged=converged[fits],
+        n_iter=fitted.n_iter.reshape(n_datasets, n_init)[rows, best],
+        converged=fitted.converged.reshape(n_datasets, n_init)[rows, best],
         status=restart_status[rows, best],
         best_restart=best,
         restart_log_likelihood=restart_ll,
-        restart_n_iter=n_iter.reshape(n_datasets, n_init),
+        restart_n_iter=fitted.n_iter.reshape(n_datasets, n_init),
         restart_status=restart_status,
+        init_n_iter=fitted.init_n_iter,
         trace=trace,
-        n_samples=n_samples,
+        n_samples=batch.n_samples,
+        n_observations=n_observations,
+        log_map=fitted.log_map.reshape(n_datasets, n_init)[rows, best],
+        model=model,
+        **restarts,
     )
 
 
 def _squeeze(result: FitResult) -> FitResult:
     """Drop the dataset axis for a single 1D dataset."""
-    fields = {}
-    for name, value in vars(result).items():
+    values = {}
+    for field in fields(result):
+        value = getattr(result, field.name)
         if isinstance(value, np.ndarray):
             value = value[0]
             if value.ndim == 0:
                 value = value.item()
-        fields[name] = value
-    return FitResult(**fields)
+        values[field.name] = value
+    return FitResult(**values)
 
 
 def _warn(result: FitResult, *, tol: float, max_iter: int) -> None:

@@ -1,40 +1,117 @@
-"""Starting values on their own, as :func:`fastem.fit` would choose them."""
+"""Starting values on their own, exactly as :func:`fastem.fit` would choose them.
+
+Each strategy is a function returning :class:`StartingValues` for every dataset and
+restart. Random choices for dataset ``d`` and restart ``r`` come from a stream keyed by
+``(random_state, d, r)``: the values do not depend on the number of threads or on which
+other datasets are in the batch. Sample weights count as repetitions of points.
+"""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from . import _init, _layout, _validate
+from . import _layout, _start, _validate
+from ._model import Model
 
 
-def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_state=None):
-    """The starting values ``fastem.fit`` uses with the same arguments.
+class StartingValues(NamedTuple):
+    """Starting values of shape (n_datasets, n_init, n_components), in the data's units.
 
-    See ``fastem._init`` for how each strategy works.
+    ``n_iter`` (n_datasets, n_init) counts the EM iterations spent finding them (emEM's
+    short runs; 0 for the other strategies).
+    """
 
-    Returns
-    -------
-    weights, means, variances : arrays of shape (n_datasets, n_init, n_components)
-        In the data's units. Components are in the order the strategy chose them.
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    n_iter: np.ndarray
+
+
+def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_state=None,
+                    sample_weight=None, equal_variance=False, init_params=None,
+                    reg_variance=1e-6) -> StartingValues:
+    """The starting values :func:`fastem.fit` uses with the same arguments.
+
+    ``init`` is one of "kmeans++", "random_from_data", "kmeans", "quantile", "random"
+    and "emem"; see the function of the same name in this module. ``reg_variance``
+    only matters for "emem", whose short runs are EM fits.
     """
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1)
-    init = _validate.check_choice("init", init, _init.METHODS)
+    from .api import INIT_METHODS
+
+    init = _validate.check_choice("init", init, INIT_METHODS)
+    init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
     seed = _validate.check_random_state(random_state)
-    batch = _validate.as_batch(data)
-    center, variance = _layout.moments(batch)
-    _validate.check_data_values(batch, center, variance)
-    _validate.check_n_samples(batch, n_components)
-    scale = _layout.scale_from_moments(center, variance)
-    _validate.check_scale(scale)
-    shape = (batch.n_datasets * n_init, n_components)
-    weights, means, variances = (np.empty(shape) for _ in range(3))
-    _init.initialise(
-        _init.method_code(init), batch.values, batch.offsets, center, scale, seed, weights,
-        means, variances,
+    reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
+    batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
+    model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
+    weights, means, variances, n_iter = _start.starting_values(
+        init, init_params, batch, center, scale, model, n_init, seed, (None, None, None)
     )
     grid = (batch.n_datasets, n_init, n_components)
-    means, variances = _layout.to_data_units(
-        center, scale, means.reshape(grid), variances.reshape(grid)
+    return StartingValues(
+        weights.reshape(grid),
+        _layout.means_to_data(center, scale, means.reshape(grid)),
+        _layout.variances_to_data(scale, variances.reshape(grid)),
+        n_iter,
     )
-    return weights.reshape(grid), means, variances
+
+
+def kmeans_plusplus(data, n_components=2, **options) -> StartingValues:
+    """k-means++ seeding, then one assignment of the points to the nearest seed.
+
+    The first seed is a point drawn uniformly; each next one is drawn with probability
+    proportional to its squared distance to the nearest seed so far (Arthur &
+    Vassilvitskii 2007). Weights, means and variances are those of the clusters of points
+    nearest to each seed. ``options`` are those of :func:`starting_values`.
+    """
+    return starting_values(data, n_components, init="kmeans++", **options)
+
+
+def random_from_data(data, n_components=2, **options) -> StartingValues:
+    """``K`` distinct points drawn uniformly as seeds, then clusters as for k-means++."""
+    return starting_values(data, n_components, init="random_from_data", **options)
+
+
+def kmeans(data, n_components=2, **options) -> StartingValues:
+    """Lloyd's k-means to convergence from k-means++ seeds (scikit-learn's default start).
+
+    Weights, means and variances are those of the final clusters.
+    """
+    return starting_values(data, n_components, init="kmeans", **options)
+
+
+def quantile(data, n_components=2, **options) -> StartingValues:
+    """The sorted data cut into ``K`` blocks of equal count; no randomness.
+
+    Weights, means and variances are those of the blocks, so every restart is the same.
+    """
+    return starting_values(data, n_components, init="quantile", **options)
+
+
+def random(data, n_components=2, **options) -> StartingValues:
+    """mixtools' random starts (``normalmix.init``).
+
+    The sorted data are cut into ``K`` blocks as for :func:`quantile`. Standard deviations
+    are ``s_k / E_k``, with ``s_k`` the block's and ``E_k`` a standard exponential draw
+    (mixtools' ``1 / rexp(k, rate = s)``; one common draw with ``equal_variance``); means
+    are normal draws around the block means with those standard deviations; weights are
+    uniform draws, normalised.
+    """
+    return starting_values(data, n_components, init="random", **options)
+
+
+def emem(data, n_components=2, *, n_runs=10, n_iter=5, start="random_from_data",
+         **options) -> StartingValues:
+    """Short runs of EM (emEM; Biernacki, Celeux & Govaert 2003).
+
+    For each restart, ``n_runs`` starts from ``start`` ("random_from_data", "kmeans++" or
+    "random") each run ``n_iter`` EM iterations; the one with the highest log-likelihood
+    is the restart's starting value. ``StartingValues.n_iter`` reports the iterations
+    spent, ``n_runs * n_iter`` per restart.
+    """
+    params = dict(n_runs=n_runs, n_iter=n_iter, start=start)
+    return starting_values(data, n_components, init="emem", init_params=params, **options)

@@ -1,0 +1,94 @@
+"""Starting values for a batch, in standardised units, from a strategy and given values."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _init, _kernels, _layout
+
+EMEM_DEFAULTS = {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}
+INIT_PARAMS = {"emem": EMEM_DEFAULTS}
+
+
+def strategy_values(method, batch, center, scale, n_restarts, model, seed):
+    """Arrays (n_datasets * n_restarts, K) from one of ``_init.METHODS``."""
+    shape = (batch.n_datasets * n_restarts, model.n_components)
+    weights, means, variances = (np.empty(shape) for _ in range(3))
+    _init.initialise(
+        _init.method_code(method), batch.values, batch.offsets, batch.kernel_weights, center,
+        scale, seed, model.equal_variance, weights, means, variances,
+    )
+    return weights, means, variances
+
+
+def apply_given(weights, means, variances, given, center, scale, model, n_restarts):
+    """Overwrite strategy values with the given ones, then impose the constraints.
+
+    ``given`` holds arrays of shape (n_datasets, n_init, K) in data units, or None;
+    ``n_restarts`` is a multiple of n_init (emEM runs several short fits per restart).
+    """
+    n_fits, n_components = means.shape
+    given_weights, given_means, given_variances = given
+
+    def per_fit(array):
+        repeats = n_restarts // array.shape[1]
+        return np.repeat(array, repeats, axis=1).reshape(n_fits, n_components)
+
+    if given_weights is not None:
+        weights[:] = per_fit(given_weights)
+    if given_means is not None:
+        means[:] = per_fit(_layout.means_to_standard(center, scale, given_means))
+    if given_variances is not None:
+        variances[:] = per_fit(_layout.variances_to_standard(scale, given_variances))
+    elif model.equal_variance:
+        # Start from the tied model: the weighted mean of the strategy's variances.
+        variances[:] = (weights * variances).sum(axis=1, keepdims=True) / weights.sum(
+            axis=1, keepdims=True
+        )
+    if model.equal_weights:
+        weights[:] = 1.0 / n_components
+
+
+def starting_values(init, init_params, batch, center, scale, model, n_init, seed, given):
+    """Starting values of shape (n_fits, K), standardised, and EM iterations spent on them.
+
+    Returns ``weights, means, variances, init_n_iter`` with ``init_n_iter`` of shape
+    (n_datasets, n_init): the iterations of emEM's short runs (0 for other strategies).
+    """
+    n_datasets = batch.n_datasets
+    if init != "emem":
+        if all(value is not None for value in given):
+            shape = (n_datasets * n_init, model.n_components)
+            weights, means, variances = (np.empty(shape) for _ in range(3))
+        else:
+            weights, means, variances = strategy_values(
+                init, batch, center, scale, n_init, model, seed
+            )
+        apply_given(weights, means, variances, given, center, scale, model, n_init)
+        return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
+    return _emem(init_params, batch, center, scale, model, n_init, seed, given)
+
+
+def _emem(params, batch, center, scale, model, n_init, seed, given):
+    """emEM (Biernacki, Celeux & Govaert 2003): per restart, ``n_runs`` random starts run
+    for ``n_iter`` iterations each; the one with the highest log-likelihood is the start."""
+    n_runs, n_iter = params["n_runs"], params["n_iter"]
+    n_restarts = n_init * n_runs
+    weights, means, variances = strategy_values(
+        params["start"], batch, center, scale, n_restarts, model, seed
+    )
+    apply_given(weights, means, variances, given, center, scale, model, n_restarts)
+    n_fits = weights.shape[0]
+    log_likelihood = np.empty(n_fits)
+    used = np.empty(n_fits, dtype=np.int64)
+    _kernels.fit_batch(
+        batch.values, batch.offsets, batch.kernel_weights, center, scale, weights, means,
+        variances, n_iter, 0.0, model.kernel_options(), np.empty((n_fits, 0)), log_likelihood,
+        np.empty(n_fits), used, np.empty(n_fits, dtype=np.bool_),
+        np.empty(n_fits, dtype=np.int8),
+    )
+    runs = log_likelihood.reshape(batch.n_datasets, n_init, n_runs)
+    best = np.argmax(np.where(np.isfinite(runs), runs, -np.inf), axis=2)
+    chosen = (np.arange(batch.n_datasets * n_init) * n_runs + best.reshape(-1))
+    init_n_iter = used.reshape(batch.n_datasets, n_init, n_runs).sum(axis=2)
+    return weights[chosen], means[chosen], variances[chosen], init_n_iter
