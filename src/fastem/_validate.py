@@ -278,7 +278,9 @@ def check_model(n_components, reg_variance, equal_variance, equal_weights, given
     ):
         mask = _fixed_mask(name, value, n_components)
         if mask.any() and start is None:
-            raise ValueError(f"{name} holds parameters at their starting values; pass {start_name}.")
+            raise ValueError(
+                f"{name} holds parameters at their starting values; pass {start_name}."
+            )
         masks[name] = mask
     if equal_weights:
         if given[0] is not None:

@@ -16,6 +16,11 @@ M-step::
     w_k   = n_k / sum_k n_k
     mu_k  = sum_i r_ik x_i / n_k
     var_k = sum_i r_ik (x_i - mu_k)^2 / n_k  (+ reg_variance)
+
+With sample weights ``c_i``, every sum over points is weighted: ``n_k = sum_i c_i r_ik``
+and so on. Fixed parameters keep their values; the variance of a component with a fixed
+mean is taken around that mean; free weights share what fixed weights leave, in
+proportion to ``n_k``.
 """
 
 from __future__ import annotations
@@ -42,12 +47,15 @@ def e_step(x, weights, means, variances):
     return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True))
 
 
-def log_likelihood(x, weights, means, variances) -> float:
-    """Total log-likelihood of the data under the mixture."""
-    return float(logsumexp(log_joint(x, weights, means, variances), axis=1).sum())
+def log_likelihood(x, weights, means, variances, sample_weight=None) -> float:
+    """Total log-likelihood of the data under the mixture (weighted by ``sample_weight``)."""
+    per_point = logsumexp(log_joint(x, weights, means, variances), axis=1)
+    if sample_weight is not None:
+        per_point = per_point * sample_weight
+    return float(per_point.sum())
 
 
-def m_step(x, resp, reg_variance=0.0, equal_variance=False):
+def m_step(x, resp, reg_variance=0.0, equal_variance=False, sample_weight=None, fixed=None):
     """Weights, means and variances maximising the expected log-likelihood.
 
     Parameters
@@ -55,32 +63,57 @@ def m_step(x, resp, reg_variance=0.0, equal_variance=False):
     x : array of shape (n_samples,)
     resp : array of shape (n_samples, n_components)
     reg_variance : float
-        Added to every variance, in the units of ``x`` squared.
+        Added to every free variance, in the units of ``x`` squared.
     equal_variance : bool
         Pool the variances into one shared by all components.
+    sample_weight : array of shape (n_samples,), optional
+        A weight per point, as if the point were repeated that many times.
+    fixed : dict, optional
+        ``{"weights": (mask, values), "means": ..., "variances": ...}``: the components
+        marked in ``mask`` keep ``values``.
 
     Returns
     -------
     weights, means, variances : arrays of shape (n_components,)
     """
     x = np.asarray(x, dtype=np.float64)
+    fixed = fixed or {}
+    if sample_weight is not None:
+        resp = resp * np.asarray(sample_weight, dtype=np.float64)[:, np.newaxis]
     n_k = resp.sum(axis=0)
-    weights = n_k / n_k.sum()
     means = resp.T @ x / n_k
+    if "means" in fixed:
+        mask, values = fixed["means"]
+        means = np.where(mask, values, means)
     variances = (resp * (x[:, np.newaxis] - means) ** 2).sum(axis=0) / n_k
     if equal_variance:
         variances = np.full_like(variances, (n_k * variances).sum() / n_k.sum())
-    return weights, means, variances + reg_variance
+    variances = variances + reg_variance
+    if "variances" in fixed:
+        mask, values = fixed["variances"]
+        variances = np.where(mask, values, variances)
+    weights = n_k / n_k.sum()
+    if "weights" in fixed:
+        mask, values = fixed["weights"]
+        free = ~mask
+        weights = values.copy()
+        weights[free] = (1.0 - values[mask].sum()) * n_k[free] / n_k[free].sum()
+    return weights, means, variances
 
 
-def dataset_scale(x) -> float:
+def dataset_scale(x, sample_weight=None) -> float:
     """The scale ``reg_variance`` is relative to: the standard deviation of ``x``.
 
-    A constant dataset has none; its magnitude ``|x[0]|`` (or 1 for zeros) stands in.
+    With sample weights, the weighted one (points of weight 0 count as absent). A
+    constant dataset has none; its magnitude (or 1 for zeros) stands in.
     """
-    if x.min() < x.max():
-        return float(np.std(x))
-    return float(abs(x[0])) or 1.0
+    x = np.asarray(x, dtype=np.float64)
+    if sample_weight is not None:
+        x, sample_weight = x[sample_weight > 0], sample_weight[sample_weight > 0]
+    if x.min() == x.max():
+        return float(abs(x[0])) or 1.0
+    mean = np.average(x, weights=sample_weight)
+    return float(np.sqrt(np.average((x - mean) ** 2, weights=sample_weight)))
 
 
 class ReferenceFit(NamedTuple):
@@ -96,28 +129,44 @@ class ReferenceFit(NamedTuple):
 
 
 def fit(x, n_components, weights_init, means_init, variances_init, max_iter=1000, tol=1e-6,
-        reg_variance=0.0, equal_variance=False) -> ReferenceFit:
+        reg_variance=0.0, equal_variance=False, sample_weight=None, fix_weights=None,
+        fix_means=None, fix_variances=None) -> ReferenceFit:
     """EM from the given starting values, with :func:`fastem.fit`'s conventions.
 
     Iteration ``t`` runs an E-step on the parameters after ``t - 1`` iterations and an
-    M-step. The fit stops when the mean log-likelihood per point changed by less than
-    ``tol`` between two iterations, or after ``max_iter`` iterations. ``reg_variance`` is
-    relative to the variance of ``x``, as in :func:`fastem.fit`.
+    M-step. The fit stops when the mean log-likelihood per point (per unit of sample
+    weight) changed by less than ``tol`` between two iterations, or after ``max_iter``
+    iterations. ``reg_variance`` is relative to the variance of ``x``, as in
+    :func:`fastem.fit`; ``fix_*`` are boolean masks of the components whose parameters
+    keep their starting values.
     """
     x = np.asarray(x, dtype=np.float64)
     weights = np.array(weights_init, dtype=np.float64)
     means = np.array(means_init, dtype=np.float64)
     variances = np.array(variances_init, dtype=np.float64)
     assert weights.shape == means.shape == variances.shape == (n_components,)
-    reg = reg_variance * dataset_scale(x) ** 2
-    trace = [log_likelihood(x, weights, means, variances)]
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    fixed = {
+        name: (np.asarray(mask, dtype=bool), start.copy())
+        for name, mask, start in (
+            ("weights", fix_weights, weights), ("means", fix_means, means),
+            ("variances", fix_variances, variances),
+        )
+        if mask is not None and np.any(mask)
+    }
+    reg = reg_variance * dataset_scale(x, sample_weight) ** 2
+    n = x.size if sample_weight is None else sample_weight.sum()
+    trace = [log_likelihood(x, weights, means, variances, sample_weight)]
     previous = -np.inf
     converged = False
     for _ in range(max_iter):
-        current = trace[-1] / x.size
+        current = trace[-1] / n
         resp = e_step(x, weights, means, variances)
-        weights, means, variances = m_step(x, resp, reg, equal_variance)
-        trace.append(log_likelihood(x, weights, means, variances))
+        weights, means, variances = m_step(
+            x, resp, reg, equal_variance, sample_weight=sample_weight, fixed=fixed
+        )
+        trace.append(log_likelihood(x, weights, means, variances, sample_weight))
         if abs(current - previous) < tol:
             converged = True
             break
