@@ -89,7 +89,7 @@ def test_equal_weights_and_variances_hold_exactly(three_component_batch):
 def test_log_likelihood_is_monotone_under_constraints(three_component_batch):
     result = fastem.fit(
         three_component_batch, 3, means_init=[-4.0, 0.0, 5.0], fix_means=MASKS["first"],
-        equal_weights=True, n_init=2, random_state=0, max_iter=100, tol=0, reg_variance=0,
+        equal_weights=True, random_state=0, max_iter=100, tol=0, reg_variance=0,
         trace=True,
     )
     steps = np.diff(result.trace, axis=-1)

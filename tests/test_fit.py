@@ -134,6 +134,7 @@ def test_first_datasets_of_a_batch_give_the_first_results(two_component_batch):
         np.testing.assert_array_equal(getattr(first, name), getattr(whole, name)[:10])
 
 
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 or more threads")
 def test_results_do_not_depend_on_the_thread_count(three_component_batch):
     kwargs = dict(n_init=5, random_state=2024, max_iter=100, tol=0, trace=True)
     threads = numba.get_num_threads()
@@ -162,7 +163,8 @@ def test_same_seed_same_result_other_seed_other_starts(three_component_batch):
 def test_log_likelihood_never_decreases(init, equal_variance, three_component_batch):
     # reg_variance=0 is plain EM, whose log-likelihood is monotone.
     result = fastem.fit(
-        three_component_batch, 3, n_init=4, init=init, random_state=5, max_iter=200, tol=0,
+        three_component_batch, 3, n_init=1 if init == "quantile" else 4, init=init,
+        random_state=5, max_iter=200, tol=0,
         reg_variance=0, equal_variance=equal_variance, trace=True,
     )
     steps = np.diff(result.trace, axis=-1)
@@ -322,3 +324,106 @@ def test_starting_values_of_every_shape(two_component_batch):
         np.testing.assert_allclose(shared.means[d], reference.m_step(x[d], resp)[1], rtol=1e-12)
     np.testing.assert_array_equal(by_fit.restart_n_iter, 1)
     assert by_fit.restart_log_likelihood.shape == (3, 2)
+    for d in range(3):
+        for r in range(2):
+            resp = reference.e_step(x[d], np.array([0.4, 0.6]), per_fit[d, r], np.full(2, 4.0))
+            w, m, v = reference.m_step(x[d], resp)
+            expected = reference.log_likelihood(x[d], w, m, v)
+            assert by_fit.restart_log_likelihood[d, r] == pytest.approx(expected, rel=1e-12)
+
+
+def test_per_restart_starts_for_a_single_dataset():
+    x, _ = separated_mixture(2, 200, seed=9)
+    means = np.array([[-1.0, 7.0], [0.0, 5.0], [1.0, 6.0]])
+    result = fastem.fit(x, 2, n_init=3, means_init=means, weights_init=[0.5, 0.5],
+                        variances_init=[1.0, 1.0], max_iter=3, tol=0, trace=True)
+    assert result.trace.shape == (3, 4)
+    for r in range(3):
+        expected = reference.log_likelihood(x, np.array([0.5, 0.5]), means[r], np.ones(2))
+        assert result.trace[r, 0] == pytest.approx(expected, rel=1e-12)
+
+
+def test_trace_shape_for_a_batch(three_component_batch):
+    result = fastem.fit(three_component_batch[:4], 3, n_init=2, random_state=0, max_iter=9,
+                        tol=0, trace=True)
+    assert result.trace.shape == (4, 2, 10)
+    np.testing.assert_array_equal(result.trace[..., -1], result.restart_log_likelihood)
+
+
+def test_partial_starting_values_follow_the_given_means():
+    # 20 points near -5 and 180 near 5: with only the means given, every restart must
+    # start from the same weights and variances, those of the points nearest each mean.
+    rng = np.random.default_rng(12)
+    x = np.concatenate([rng.normal(-5.0, 0.5, 20), rng.normal(5.0, 0.5, 180)])
+    result = fastem.fit(x, 2, means_init=[-5.0, 5.0], max_iter=1, tol=0, trace=True,
+                        return_restarts=True)
+    np.testing.assert_allclose(result.start_weights[0], [0.1, 0.9], rtol=1e-14)
+    np.testing.assert_allclose(result.start_variances[0], [x[:20].var(), x[20:].var()],
+                               rtol=1e-10)
+    np.testing.assert_array_equal(result.start_means[0], [-5.0, 5.0])
+
+
+def test_partial_weights_pair_with_components_by_increasing_mean():
+    rng = np.random.default_rng(13)
+    x = np.concatenate([rng.normal(-5.0, 0.5, 20), rng.normal(5.0, 0.5, 180)])
+    result = fastem.fit(x, 2, weights_init=[0.1, 0.9], n_init=4, random_state=2, max_iter=1,
+                        tol=0, return_restarts=True)
+    assert (np.diff(result.start_means, axis=-1) > 0).all()
+    np.testing.assert_array_equal(result.start_weights, [[0.1, 0.9]] * 4)
+
+
+def test_extreme_starting_values_give_a_non_finite_status_and_a_warning():
+    x = np.linspace(-1.0, 1.0, 400)
+    # A variance of 1e-307 at a mean far from the data: (x - mu)^2 / var overflows, and
+    # the first log-likelihood is not finite.
+    with pytest.warns(fastem.DegenerateFitWarning, match="no restart with a finite"):
+        result = fastem.fit(x, 1, means_init=[50.0], variances_init=[1e-307], max_iter=5)
+    assert result.status == Status.NON_FINITE
+    assert np.isnan(result.log_likelihood)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rows: np.asfortranarray(rows),
+        lambda rows: np.repeat(rows, 2, axis=0)[::2],
+        lambda rows: rows[:, ::-1][:, ::-1],
+        lambda rows: rows.tolist(),
+        lambda rows: [list(row) for row in rows],
+        lambda rows: np.array(list(rows), dtype=object),
+    ],
+    ids=["fortran", "strided", "view", "list-of-lists", "list-of-float-lists", "object-array"],
+)
+def test_every_input_form_gives_the_same_fit(make, two_component_batch):
+    rows = two_component_batch[:3]
+    kwargs = dict(n_init=2, random_state=3, max_iter=20, tol=0)
+    expected = fastem.fit(rows, 2, **kwargs)
+    assert_results_identical(fastem.fit(make(rows.copy()), 2, **kwargs), expected)
+
+
+def test_read_only_and_single_list_input(two_component_batch):
+    rows = two_component_batch[:3].copy()
+    rows.setflags(write=False)
+    kwargs = dict(random_state=3, max_iter=20, tol=0)
+    writable = fastem.fit(rows.copy(), 2, **kwargs)
+    assert_results_identical(fastem.fit(rows, 2, **kwargs), writable)
+    single = fastem.fit(list(rows[0]), 2, **kwargs)
+    np.testing.assert_array_equal(single.means, writable.means[0])
+
+
+def test_identical_restarts_are_reported(two_component_batch):
+    with pytest.warns(UserWarning, match="identical fits"):
+        fastem.fit(two_component_batch[:2], 2, init="quantile", n_init=3, max_iter=5, tol=0)
+    with pytest.warns(UserWarning, match="identical fits"):
+        fastem.fit(two_component_batch[:2], 2, means_init=[-2.0, 3.0], n_init=2, max_iter=5,
+                   tol=0)
+
+
+def test_float32_weights_are_accepted_and_renormalised():
+    x = np.linspace(-1.0, 1.0, 50)
+    weights = np.array([0.4, 0.6], dtype=np.float32)
+    result = fastem.fit(x, 2, weights_init=weights, means_init=[-0.5, 0.5],
+                        variances_init=[0.1, 0.1], max_iter=1, tol=0, trace=True)
+    expected = reference.log_likelihood(x, np.array([0.4, 0.6]), np.array([-0.5, 0.5]),
+                                        np.array([0.1, 0.1]))
+    assert result.trace[0, 0] == pytest.approx(expected, rel=1e-7)

@@ -5,6 +5,7 @@ examples and a failure is reproducible.
 """
 
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
@@ -105,7 +106,9 @@ def test_log_likelihood_is_monotone_for_plain_em(case, equal_variance):
     st.sampled_from(["kmeans++", "random_from_data", "quantile"]),
 )
 def test_any_finite_data_gives_finite_results_and_a_status(datasets, n_components, init):
-    result = _quiet_fit(datasets, n_components, n_init=2, init=init, random_state=0, max_iter=50)
+    n_init = 1 if init == "quantile" else 2
+    result = _quiet_fit(datasets, n_components, n_init=n_init, init=init, random_state=0,
+                        max_iter=50)
     assert result.means.shape == (len(datasets), n_components)
     for name in ("weights", "means", "variances", "log_likelihood"):
         assert np.isfinite(getattr(result, name)).all(), name
@@ -135,9 +138,15 @@ def test_affine_invariance_from_given_starts(case, scale, sign, shift):
         means_init=a * start["means_init"] + shift,
         variances_init=a * a * start["variances_init"], **kwargs,
     )
-    flip = slice(None, None, -1) if a < 0 else slice(None)
-    np.testing.assert_allclose(moved.weights, base.weights[flip], rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(moved.variances, a * a * base.variances[flip], rtol=1e-8)
+    # Map the moved fit back, then compare component by component in a canonical order
+    # (components with equal means have no natural order, and a < 0 reverses it).
+    back = SimpleNamespace(
+        weights=moved.weights, means=(moved.means - shift) / a, variances=moved.variances / a**2
+    )
+    scale = reference.dataset_scale(x)
+    ours, theirs = _canonical_order(back, scale), _canonical_order(base, scale)
+    np.testing.assert_allclose(back.weights[ours], base.weights[theirs], rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(back.variances[ours], base.variances[theirs], rtol=1e-8)
     np.testing.assert_allclose(
-        moved.means, a * base.means[flip] + shift, rtol=1e-8, atol=1e-8 * abs(a) * x.std()
+        back.means[ours], base.means[theirs], rtol=1e-8, atol=1e-8 * scale
     )

@@ -31,6 +31,9 @@ GOOD = np.linspace(-1.0, 1.0, 20)
         (np.array([1 + 1j, 2.0, 3.0]), TypeError, "complex"),
         ([GOOD, ["x", "y", "z"]], TypeError, "dataset 1 has dtype"),
         ([GOOD, np.zeros((2, 2))], ValueError, "dataset 1 has 2 dimensions"),
+        (None, TypeError, "data is None"),
+        (np.ma.masked_array(GOOD, mask=GOOD > 0.5), TypeError, "masked array"),
+        (GOOD[:, None], ValueError, r"shape \(20, 1\): 20 datasets of one point"),
     ],
 )
 def test_bad_data(data, error, match):
@@ -52,6 +55,8 @@ def test_bad_data(data, error, match):
         (dict(init="best"), ValueError, "init='best' is not one of"),
         (dict(random_state=-1), ValueError, "random_state must be >= 0"),
         (dict(random_state="seed"), TypeError, "random_state must be None"),
+        (dict(equal_variance="no"), TypeError, "equal_variance must be True or False"),
+        (dict(trace=1), TypeError, "trace must be True or False"),
         (dict(means_init=[0.0, 1.0, 2.0]), ValueError, r"means_init has shape \(3,\)"),
         (dict(means_init=np.zeros((4, 2))), ValueError, r"means_init has shape \(4, 2\)"),
         (dict(means_init=[0.0, np.nan]), ValueError, "means_init contains NaN"),
@@ -69,15 +74,28 @@ def test_bad_options(kwargs, error, match):
         fastem.fit(GOOD, **kwargs)
 
 
-def test_errors_come_before_any_work(monkeypatch):
-    from fastem import _kernels
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(weights_init=[[0.5, 0.5], [0.9, 0.9]]),
+        dict(means_init=np.zeros((3, 2))),
+        dict(variances_init=[[1.0, 1.0], [1.0, 0.0]]),
+        dict(fix_means=True),
+        dict(sample_weight=-np.ones((2, 20))),
+        dict(n_init=0),
+        dict(init="emem", init_params={"n_iter": 0}),
+    ],
+)
+def test_errors_come_before_any_work(monkeypatch, kwargs):
+    from fastem import _init, _kernels
 
     def fail(*args):
-        raise AssertionError("the kernel ran")
+        raise AssertionError("a kernel ran")
 
     monkeypatch.setattr(_kernels, "fit_batch", fail)
-    with pytest.raises(ValueError, match="weights_init"):
-        fastem.fit(np.vstack([GOOD, GOOD]), 2, weights_init=[[0.5, 0.5], [0.9, 0.9]])
+    monkeypatch.setattr(_init, "initialise", fail)
+    with pytest.raises((ValueError, TypeError)):
+        fastem.fit(np.vstack([GOOD, GOOD]), 2, **kwargs)
 
 
 def test_messages_list_many_bad_datasets_briefly():
@@ -87,6 +105,9 @@ def test_messages_list_many_bad_datasets_briefly():
         fastem.fit(data, 2)
 
 
-def test_generator_random_state_is_accepted():
-    result = fastem.fit(GOOD, 2, random_state=np.random.default_rng(0), max_iter=3, tol=0)
+@pytest.mark.parametrize(
+    "random_state", [np.random.default_rng(0), np.random.RandomState(0), 2**70]
+)
+def test_random_state_forms_are_accepted(random_state):
+    result = fastem.fit(GOOD, 2, random_state=random_state, max_iter=3, tol=0)
     assert np.isfinite(result.log_likelihood)

@@ -29,8 +29,9 @@ Strategies
 
 For the seeded strategies, every point is then assigned to its nearest seed, and the
 weights, means and variances are those of the resulting clusters (for ``"quantile"``,
-of the blocks). A cluster with fewer than two distinct values gets variance ``1 / K**2``
-(of the dataset's variance), so that no fit starts collapsed onto a point.
+of the blocks). A cluster whose variance is below ``1e-3 / K**2`` of the dataset's (one
+point, or near-equal points) gets ``1 / K**2`` instead, so that no fit starts collapsed
+onto a point.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ from ._jit import jit
 
 METHODS = ("kmeans++", "random_from_data", "kmeans", "quantile", "random")
 _KMEANS_PP, _RANDOM_FROM_DATA, _KMEANS, _QUANTILE, _RANDOM = range(5)
+AROUND_MEANS = 5
+"""Not a strategy: weights and variances of the clusters of points nearest to the means
+already in ``means`` (given by the user), which stay as they are."""
 _LLOYD_MAX_ROUNDS = 300
 
 
@@ -113,7 +117,8 @@ def _finish_clusters(count, s1, s2, pivots, n, weights, means, variances):
         weights[k] = count[k] / total
         means[k] = pivots[k] + shift
         variance = s2[k] / count[k] - shift * shift
-        variances[k] = variance if variance > 1e-300 else fallback
+        # Two near-equal points would start a component almost collapsed.
+        variances[k] = variance if variance > 1e-3 * fallback else fallback
     # Clusters emptied by duplicate seeds still need a weight to be able to grow.
     floor = 0.5 / n
     norm = 0.0
@@ -316,7 +321,11 @@ def initialise(method, values, offsets, sample_weight, center, scale, seed, equa
         point_weight = sample_weight[start:stop] if weighted else sample_weight
         z = (values[start:stop] - center[d]) * (1.0 / scale[d])
         key = _rng.stream_key(seed, _rng.INIT, d, r)
-        if method == _QUANTILE:
+        if method == AROUND_MEANS:
+            seeds = means[f].copy()
+            _cluster_parameters(z, point_weight, seeds, weights[f], means[f], variances[f])
+            means[f, :] = seeds
+        elif method == _QUANTILE:
             _quantile(z, point_weight, weights[f], means[f], variances[f])
         elif method == _RANDOM:
             _mixtools_random(z, point_weight, key, equal_variance, weights[f], means[f],

@@ -78,7 +78,10 @@ def pack_rows(rows: np.ndarray, single: bool = False) -> Batch:
     """Pack a float64 array of shape (n_datasets, n_samples); no copy if it is contiguous."""
     n_datasets, n_samples = rows.shape
     offsets = np.arange(n_datasets + 1, dtype=np.int64) * n_samples
-    return Batch(np.ascontiguousarray(rows).reshape(-1), offsets, single)
+    # A read-only array (a memory map, say) is copied: numba would compile the kernels
+    # again for read-only arrays, which costs more than the copy.
+    values = np.require(rows, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]).reshape(-1)
+    return Batch(values, offsets, single)
 
 
 def pack_ragged(datasets: list[np.ndarray]) -> Batch:

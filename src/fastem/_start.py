@@ -10,22 +10,33 @@ EMEM_DEFAULTS = {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}
 INIT_PARAMS = {"emem": EMEM_DEFAULTS}
 
 
+def _run_initialise(code, batch, center, scale, model, seed, weights, means, variances):
+    _init.initialise(
+        code, batch.values, batch.offsets, batch.kernel_weights, center, scale, seed,
+        model.equal_variance, weights, means, variances,
+    )
+
+
 def strategy_values(method, batch, center, scale, n_restarts, model, seed):
-    """Arrays (n_datasets * n_restarts, K) from one of ``_init.METHODS``."""
+    """Arrays (n_datasets * n_restarts, K) from one of ``_init.METHODS``, each fit's
+    components sorted by mean."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
-    _init.initialise(
-        _init.method_code(method), batch.values, batch.offsets, batch.kernel_weights, center,
-        scale, seed, model.equal_variance, weights, means, variances,
+    _run_initialise(
+        _init.method_code(method), batch, center, scale, model, seed, weights, means, variances
     )
-    return weights, means, variances
+    order = np.argsort(means, axis=1, kind="stable")
+    return tuple(np.take_along_axis(a, order, axis=1) for a in (weights, means, variances))
 
 
-def apply_given(weights, means, variances, given, center, scale, model, n_restarts):
+def apply_given(weights, means, variances, given, batch, center, scale, model, n_restarts):
     """Overwrite strategy values with the given ones, then impose the constraints.
 
     ``given`` holds arrays of shape (n_datasets, n_init, K) in data units, or None;
     ``n_restarts`` is a multiple of n_init (emEM runs several short fits per restart).
+    Given means decide the rest: weights and variances not given are those of the
+    clusters of points nearest to them. Without given means, given weights or variances
+    pair with the strategy's components in increasing order of mean.
     """
     n_fits, n_components = means.shape
     given_weights, given_means, given_variances = given
@@ -34,10 +45,14 @@ def apply_given(weights, means, variances, given, center, scale, model, n_restar
         repeats = n_restarts // array.shape[1]
         return np.repeat(array, repeats, axis=1).reshape(n_fits, n_components)
 
-    if given_weights is not None:
-        weights[:] = per_fit(given_weights)
     if given_means is not None:
         means[:] = per_fit(_layout.means_to_standard(center, scale, given_means))
+        if given_weights is None or given_variances is None:
+            _run_initialise(
+                _init.AROUND_MEANS, batch, center, scale, model, 0, weights, means, variances
+            )
+    if given_weights is not None:
+        weights[:] = per_fit(given_weights)
     if given_variances is not None:
         variances[:] = per_fit(_layout.variances_to_standard(scale, given_variances))
     elif model.equal_variance:
@@ -57,14 +72,14 @@ def starting_values(init, init_params, batch, center, scale, model, n_init, seed
     """
     n_datasets = batch.n_datasets
     if init != "emem":
-        if all(value is not None for value in given):
+        if given[1] is not None:  # given means decide the rest, whatever the strategy
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
             weights, means, variances = strategy_values(
                 init, batch, center, scale, n_init, model, seed
             )
-        apply_given(weights, means, variances, given, center, scale, model, n_init)
+        apply_given(weights, means, variances, given, batch, center, scale, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
     return _emem(init_params, batch, center, scale, model, n_init, seed, given)
 
@@ -77,7 +92,7 @@ def _emem(params, batch, center, scale, model, n_init, seed, given):
     weights, means, variances = strategy_values(
         params["start"], batch, center, scale, n_restarts, model, seed
     )
-    apply_given(weights, means, variances, given, center, scale, model, n_restarts)
+    apply_given(weights, means, variances, given, batch, center, scale, model, n_restarts)
     n_fits = weights.shape[0]
     log_likelihood = np.empty(n_fits)
     used = np.empty(n_fits, dtype=np.int64)

@@ -21,7 +21,8 @@ class Status(IntEnum):
     """A component collapsed: its variance fell below the floor (``reg_variance``,
     relative to the dataset's variance) or its weight reached zero."""
     NON_FINITE = 3
-    """The log-likelihood became NaN or infinite; the parameters are the last finite ones."""
+    """The log-likelihood became NaN or infinite (for example from extreme starting values);
+    the parameters are those at which it happened, and are not usable."""
 
 
 # Plain integers for the kernels: numba freezes module-level ints as constants.

@@ -27,6 +27,16 @@ def _listed(indices) -> str:
 
 def _numeric_float64(array, what: str) -> np.ndarray:
     """``array`` as float64, or a TypeError for data that are not real numbers."""
+    if array is None:
+        raise TypeError(
+            f"{what} is None; pass a 1D array (one dataset), a 2D array (one dataset per "
+            "row) or a list of 1D arrays."
+        )
+    if isinstance(array, np.ma.MaskedArray):
+        raise TypeError(
+            f"{what} is a masked array, whose mask fastem cannot honour. Pass "
+            "x.compressed() for one dataset, or a list of row.compressed() for a batch."
+        )
     try:
         array = np.asarray(array)
     except ValueError as err:  # ragged nesting deeper than one level
@@ -59,7 +69,7 @@ def as_batch(data) -> Batch:
     """Validate the shape and type of ``data`` and pack it.
 
     ``data`` is a 1D array (one dataset), a 2D array (one dataset per row) or a
-    sequence of 1D arrays (datasets of different lengths).
+    sequence of 1D arrays (datasets of different lengths), also as a 1D object array.
     """
     if _is_dataset_list(data):
         datasets = []
@@ -91,6 +101,11 @@ def as_batch(data) -> Batch:
     else:
         if array.shape[0] == 0:
             raise ValueError("data has no datasets (a 2D array with 0 rows).")
+        if array.shape[1] == 1 and array.shape[0] > 1:
+            raise ValueError(
+                f"data has shape {array.shape}: {array.shape[0]} datasets of one point each. "
+                "For one dataset in a column, pass x.ravel()."
+            )
         batch = pack_rows(array)
     _check_not_empty(batch)
     return batch
@@ -121,7 +136,7 @@ def check_sample_weight(sample_weight, data, batch: Batch) -> np.ndarray:
                 f"sample_weight has shape {weights.shape}; it needs one weight per point, in "
                 f"the shape of the data {expected}."
             )
-        weights = np.ascontiguousarray(weights).reshape(-1)
+        weights = np.require(weights, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]).reshape(-1)
     else:
         if not _is_dataset_list(sample_weight) or len(sample_weight) != batch.n_datasets:
             raise ValueError(
@@ -146,12 +161,10 @@ def check_sample_weight(sample_weight, data, batch: Batch) -> np.ndarray:
 
 
 def _is_dataset_list(data) -> bool:
-    return (
-        isinstance(data, Sequence)
-        and not isinstance(data, (str, bytes))
-        and len(data) > 0
-        and any(np.ndim(item) >= 1 for item in data)
-    )
+    """A list (or tuple, or 1D object array) of arrays: one dataset each."""
+    listed = isinstance(data, Sequence) and not isinstance(data, (str, bytes))
+    objects = isinstance(data, np.ndarray) and data.dtype == object and data.ndim == 1
+    return (listed or objects) and len(data) > 0 and any(np.ndim(item) >= 1 for item in data)
 
 
 def _check_not_empty(batch: Batch) -> None:
@@ -223,6 +236,12 @@ def check_non_negative(name: str, value) -> float:
     if not (value >= 0.0 and np.isfinite(value)):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}.")
     return value
+
+
+def check_bool(name: str, value) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
 
 
 def check_choice(name: str, value, choices) -> str:
@@ -313,9 +332,12 @@ def check_random_state(random_state) -> int:
         return int(np.random.SeedSequence().entropy) % 2**63
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63))
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**63 - 1, dtype=np.int64))
     if isinstance(random_state, (bool, np.bool_)) or not isinstance(random_state, numbers.Integral):
         raise TypeError(
-            f"random_state must be None, an int or a numpy Generator, got {random_state!r}."
+            "random_state must be None, an int, or a numpy Generator or RandomState, got "
+            f"{random_state!r}."
         )
     if random_state < 0:
         raise ValueError(f"random_state must be >= 0, got {random_state}.")
@@ -364,12 +386,14 @@ def check_starting_values(
                 "weights_init has negative entries; weights must be >= 0 and sum to 1."
             )
         sums = weights.sum(axis=-1)
-        if not np.allclose(sums, 1.0, rtol=0.0, atol=1e-8):
+        # float32 weights such as [0.4, 0.6] sum to 1 only to about 3e-8.
+        if not np.allclose(sums, 1.0, rtol=0.0, atol=1e-6):
             worst = sums.flat[np.argmax(np.abs(sums - 1.0))]
             raise ValueError(
-                f"weights_init must sum to 1 over the components (one sum is {worst!r}); "
+                f"weights_init must sum to 1 over the components (one sum is {worst:.17g}); "
                 "divide by the sum to normalise."
             )
+        weights = weights / sums[..., np.newaxis]
         if (weights == 0).any():
             raise ValueError(
                 "weights_init has a zero weight; a component with weight 0 never comes "

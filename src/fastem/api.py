@@ -25,7 +25,7 @@ class DegenerateFitWarning(UserWarning):
     """Some fits have a collapsed component or a non-finite log-likelihood."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FitResult:
     """Fitted mixtures, one per dataset (the best restart), in the data's units.
 
@@ -216,6 +216,10 @@ def fit(
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
     seed = _validate.check_random_state(random_state)
+    equal_variance = _validate.check_bool("equal_variance", equal_variance)
+    equal_weights = _validate.check_bool("equal_weights", equal_weights)
+    trace = _validate.check_bool("trace", trace)
+    return_restarts = _validate.check_bool("return_restarts", return_restarts)
 
     batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
     given = _validate.check_starting_values(
@@ -226,6 +230,7 @@ def fit(
         n_components, reg_variance, equal_variance, equal_weights, given,
         fix_weights=fix_weights, fix_means=fix_means, fix_variances=fix_variances,
     )
+    _warn_identical_restarts(n_init, init, given)
 
     weights, means, variances, init_n_iter = _start.starting_values(
         init, init_params, batch, center, scale, model, n_init, seed, given
@@ -357,6 +362,26 @@ def _squeeze(result: FitResult) -> FitResult:
     return FitResult(**values)
 
 
+def _warn_identical_restarts(n_init, init, given):
+    """Restarts that cannot differ are wasted work; say so once."""
+    if n_init == 1:
+        return
+    if given[1] is not None and all(
+        value is None or value.strides[1] == 0 for value in given
+    ):
+        reason = "means_init (with the other starting values) is the same for every restart"
+    elif init == "quantile" and all(value is None for value in given):
+        reason = "init='quantile' is deterministic"
+    else:
+        return
+    warnings.warn(
+        f"n_init={n_init} restarts all start from the same values ({reason}), so they give "
+        "identical fits; use n_init=1, or give starting values of shape (n_datasets, n_init, K).",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
 def _warn(result: FitResult, *, tol: float, max_iter: int) -> None:
     """One summarised warning per kind of problem, never one per fit."""
     n = result.status.size
@@ -381,7 +406,8 @@ def _warn(result: FitResult, *, tol: float, max_iter: int) -> None:
             stacklevel=3,
         )
     if tol > 0:
-        stopped = int(np.count_nonzero(result.status == Status.MAX_ITER))
+        usable = result.status != Status.NON_FINITE  # already reported above
+        stopped = int(np.count_nonzero(~np.asarray(result.converged) & usable))
         if stopped:
             warnings.warn(
                 f"{stopped} of {n} dataset(s) did not converge within max_iter={max_iter} "

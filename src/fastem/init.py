@@ -17,7 +17,8 @@ from ._model import Model
 
 
 class StartingValues(NamedTuple):
-    """Starting values of shape (n_datasets, n_init, n_components), in the data's units.
+    """Starting values of shape (n_datasets, n_init, n_components), in the data's units,
+    each restart's components sorted by mean; for one 1D dataset, (n_init, n_components).
 
     ``n_iter`` (n_datasets, n_init) counts the EM iterations spent finding them (emEM's
     short runs; 0 for the other strategies).
@@ -52,12 +53,13 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
         init, init_params, batch, center, scale, model, n_init, seed, (None, None, None)
     )
     grid = (batch.n_datasets, n_init, n_components)
-    return StartingValues(
+    values = StartingValues(
         weights.reshape(grid),
         _layout.means_to_data(center, scale, means.reshape(grid)),
         _layout.variances_to_data(scale, variances.reshape(grid)),
         n_iter,
     )
+    return StartingValues(*(a[0] for a in values)) if batch.single else values
 
 
 def kmeans_plusplus(data, n_components=2, **options) -> StartingValues:
