@@ -3,9 +3,13 @@
 from . import init, reference
 from ._model import Model
 from ._status import Status
+from .analysis import Matched, RestartSummary, match_components, restart_summary
 from .api import ConvergenceWarning, DegenerateFitWarning, FitResult, fit
 from .init import StartingValues, starting_values
+from .select import SelectionResult, select
 from .simulate import simulate
+from .study import study
+from .table import Table
 
 __version__ = "0.1.0"
 
@@ -13,12 +17,20 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateFitWarning",
     "FitResult",
+    "Matched",
     "Model",
+    "RestartSummary",
+    "SelectionResult",
     "StartingValues",
     "Status",
+    "Table",
     "fit",
     "init",
+    "match_components",
     "reference",
+    "restart_summary",
+    "select",
     "simulate",
     "starting_values",
+    "study",
 ]

@@ -50,8 +50,8 @@ class FitResult:
         Index of the returned restart.
     restart_log_likelihood : ndarray of shape (n_datasets, n_init)
         Final log-likelihood of every restart (NaN for a non-finite one).
-    restart_n_iter, restart_status : ndarray of shape (n_datasets, n_init)
-        Iterations and status code of every restart.
+    restart_n_iter, restart_status, restart_converged : ndarray of shape (n_datasets, n_init)
+        Iterations, status code and convergence of every restart.
     init_n_iter : ndarray of shape (n_datasets, n_init)
         EM iterations spent choosing each restart's starting values (emEM's short
         runs; 0 for the other strategies).
@@ -86,6 +86,7 @@ class FitResult:
     restart_log_likelihood: np.ndarray
     restart_n_iter: np.ndarray
     restart_status: np.ndarray
+    restart_converged: np.ndarray
     init_n_iter: np.ndarray
     trace: np.ndarray | None
     n_samples: np.ndarray
@@ -152,6 +153,7 @@ def fit(
     random_state=None,
     trace=False,
     return_restarts=False,
+    skip_degenerate=False,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -203,6 +205,11 @@ def fit(
         Keep the log-likelihood after every iteration of every fit.
     return_restarts : bool, default False
         Keep every restart's starting values and final parameters.
+    skip_degenerate : bool, default False
+        Choose each dataset's best restart among those that did not collapse
+        (``Status.VARIANCE_FLOORED``) when there is one. By default the highest
+        log-likelihood wins, which on small datasets is often a spurious maximum with a
+        component collapsed onto a point.
 
     Returns
     -------
@@ -220,6 +227,7 @@ def fit(
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
     trace = _validate.check_bool("trace", trace)
     return_restarts = _validate.check_bool("return_restarts", return_restarts)
+    skip_degenerate = _validate.check_bool("skip_degenerate", skip_degenerate)
 
     batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
     given = _validate.check_starting_values(
@@ -252,7 +260,7 @@ def fit(
         weights, means, variances, log_likelihood, log_map, n_iter, converged, status,
         trace_array if trace else None, init_n_iter,
     )
-    result = _reduce(batch, center, scale, n_init, model, given, fitted, starts)
+    result = _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate)
     _warn(result, tol=tol, max_iter=max_iter)
     return _squeeze(result) if batch.single else result
 
@@ -290,7 +298,7 @@ def _to_data_units(center, scale, model, given, grid, means, variances):
     return means, variances
 
 
-def _reduce(batch, center, scale, n_init, model, given, fitted, starts):
+def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate):
     """Best restart per dataset, components sorted by mean, back in the data's units."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
@@ -304,8 +312,14 @@ def _reduce(batch, center, scale, n_init, model, given, fitted, starts):
         fitted.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
     )
     restart_ll[~np.isfinite(restart_ll)] = np.nan
+    restart_status = fitted.status.reshape(n_datasets, n_init)
+    ranking = np.nan_to_num(restart_ll, nan=-np.inf)
+    if skip_degenerate:
+        regular = restart_status < Status.VARIANCE_FLOORED
+        keep = regular | ~regular.any(axis=1, keepdims=True)
+        ranking = np.where(keep, ranking, -np.inf)
     # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
-    best = np.argmax(np.nan_to_num(restart_ll, nan=-np.inf), axis=1)
+    best = np.argmax(ranking, axis=1)
     rows = np.arange(n_datasets)
     order = np.argsort(means, axis=2, kind="stable")
     weights, means, variances = (
@@ -316,7 +330,6 @@ def _reduce(batch, center, scale, n_init, model, given, fitted, starts):
         trace = _layout.log_likelihood_to_data_units(
             trace.reshape(n_datasets, n_init, -1), scale, n_observations
         )
-    restart_status = fitted.status.reshape(n_datasets, n_init)
     restarts = {}
     if starts is not None:
         start_means, start_variances = _to_data_units(
@@ -339,6 +352,7 @@ def _reduce(batch, center, scale, n_init, model, given, fitted, starts):
         restart_log_likelihood=restart_ll,
         restart_n_iter=fitted.n_iter.reshape(n_datasets, n_init),
         restart_status=restart_status,
+        restart_converged=fitted.converged.reshape(n_datasets, n_init),
         init_n_iter=fitted.init_n_iter,
         trace=trace,
         n_samples=batch.n_samples,

@@ -1,0 +1,170 @@
+"""Model selection: the number of components and the variance model, by BIC, AIC or ICL."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validate, api
+from ._status import Status
+from .table import Table
+
+VARIANCE_MODELS = ("equal", "unequal")
+CRITERIA = ("bic", "aic", "icl")
+
+
+@dataclass(frozen=True, eq=False)
+class SelectionResult:
+    """Every candidate model for every dataset, and the chosen one.
+
+    Criteria follow scikit-learn's sign, **smaller is better** (mclust reports BIC and
+    ICL as larger-is-better: the same numbers negated). A candidate whose fit of a dataset
+    collapsed (``Status.VARIANCE_FLOORED``) or failed is not eligible for that dataset, as
+    mclust leaves out singular fits; ``eligible`` says which were.
+
+    Attributes
+    ----------
+    candidates : list of (n_components, variance) pairs, length n_candidates
+    log_likelihood, bic, aic, icl : ndarray of shape (n_datasets, n_candidates)
+    n_parameters : ndarray of shape (n_candidates,)
+    status : ndarray of shape (n_datasets, n_candidates)
+    eligible : ndarray of shape (n_datasets, n_candidates), bool
+    criterion : str
+    best : ndarray of shape (n_datasets,)
+        Index of the chosen candidate (-1 when none was eligible).
+    n_components : ndarray of shape (n_datasets,)
+        Components of the chosen model (0 when none was eligible).
+    variance : ndarray of shape (n_datasets,), str
+    weights, means, variances : ndarray of shape (n_datasets, max n_components)
+        The chosen fit, padded with NaN.
+    fits : list of FitResult, one per candidate
+    """
+
+    candidates: list
+    log_likelihood: np.ndarray
+    bic: np.ndarray
+    aic: np.ndarray
+    icl: np.ndarray
+    n_parameters: np.ndarray
+    status: np.ndarray
+    eligible: np.ndarray
+    criterion: str
+    best: np.ndarray
+    n_components: np.ndarray
+    variance: np.ndarray
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    fits: list
+
+    def table(self) -> Table:
+        """One row per dataset and candidate."""
+        n_datasets, n_candidates = self.bic.shape
+        dataset = np.repeat(np.arange(n_datasets), n_candidates)
+        chosen = self.best[dataset] == np.tile(np.arange(n_candidates), n_datasets)
+        return Table({
+            "dataset": dataset,
+            "n_components": np.tile([k for k, _ in self.candidates], n_datasets),
+            "variance": np.tile([v for _, v in self.candidates], n_datasets),
+            "n_parameters": np.tile(self.n_parameters, n_datasets),
+            "log_likelihood": self.log_likelihood.ravel(),
+            "bic": self.bic.ravel(),
+            "aic": self.aic.ravel(),
+            "icl": self.icl.ravel(),
+            "status": np.array([Status(s).name.lower() for s in self.status.ravel()]),
+            "chosen": chosen,
+        })
+
+
+def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="bic", *,
+           sample_weight=None, n_init=3, init="kmeans++", random_state=None,
+           **fit_options) -> SelectionResult:
+    """Fit every candidate model to every dataset and choose one per dataset.
+
+    Each candidate (a number of components and a variance model, "equal" or "unequal")
+    is one batched :func:`fastem.fit` over all datasets, with ``skip_degenerate=True`` so
+    that each candidate's best restart is one that did not collapse when there is one.
+    The number of free parameters follows :attr:`fastem.Model.n_parameters`; ``n`` in BIC
+    is the number of points (or the sum of ``sample_weight``).
+
+    Parameters
+    ----------
+    data, sample_weight : as for :func:`fastem.fit`.
+    n_components : iterable of int, default 1 to 6
+    variance : iterable of {"equal", "unequal"}
+    criterion : {"bic", "aic", "icl"}
+    n_init, init, random_state, **fit_options
+        Passed to :func:`fastem.fit` for every candidate.
+    """
+    criterion = _validate.check_choice("criterion", criterion, CRITERIA)
+    ks = [_validate.check_int("n_components", k, 1) for k in n_components]
+    models = [variance] if isinstance(variance, str) else list(variance)
+    for model in models:
+        _validate.check_choice("variance", model, VARIANCE_MODELS)
+    if not ks or not models:
+        raise ValueError("select needs at least one number of components and one variance model.")
+    seed = _validate.check_random_state(random_state)
+    candidates = [(k, model) for k in sorted(set(ks)) for model in dict.fromkeys(models)]
+
+    fits = []
+    fitted = {}
+    for k, model in candidates:
+        equal = model == "equal" and k > 1  # with one component the models coincide
+        if (k, equal) not in fitted:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fitted[(k, equal)] = api.fit(
+                    data, k, n_init=n_init, init=init, sample_weight=sample_weight,
+                    equal_variance=equal, random_state=seed, skip_degenerate=True,
+                    **fit_options,
+                )
+            for w in caught:
+                warnings.warn(f"n_components={k}, variance={model!r}: {w.message}",
+                              w.category, stacklevel=2)
+        fits.append(fitted[(k, equal)])
+    return _choose(candidates, fits, criterion)
+
+
+def _column(fits, name):
+    return np.stack([np.atleast_1d(getattr(f, name)) for f in fits], axis=1)
+
+
+def _choose(candidates, fits, criterion) -> SelectionResult:
+    values = {
+        "log_likelihood": _column(fits, "log_likelihood"),
+        "bic": np.stack([np.atleast_1d(f.bic()) for f in fits], axis=1),
+        "aic": np.stack([np.atleast_1d(f.aic()) for f in fits], axis=1),
+        "icl": np.stack([np.atleast_1d(f.icl()) for f in fits], axis=1),
+    }
+    status = _column(fits, "status")
+    eligible = (status < Status.VARIANCE_FLOORED) & np.isfinite(values[criterion])
+    score = np.where(eligible, values[criterion], np.inf)
+    best = np.argmin(score, axis=1)
+    none = ~eligible.any(axis=1)
+    best[none] = -1
+    n_datasets = score.shape[0]
+    width = max(k for k, _ in candidates)
+    chosen = {name: np.full((n_datasets, width), np.nan) for name in ("weights", "means",
+                                                                       "variances")}
+    for c, fit in enumerate(fits):
+        rows = np.flatnonzero(best == c)
+        k = candidates[c][0]
+        for name, array in chosen.items():
+            array[rows, :k] = np.atleast_2d(getattr(fit, name))[rows]
+    ks = np.array([k for k, _ in candidates])
+    models = np.array([v for _, v in candidates])
+    return SelectionResult(
+        candidates=candidates,
+        **values,
+        n_parameters=np.array([f.n_parameters for f in fits]),
+        status=status,
+        eligible=eligible,
+        criterion=criterion,
+        best=best,
+        n_components=np.where(none, 0, ks[best]),
+        variance=np.where(none, "", models[best]),
+        **chosen,
+        fits=fits,
+    )

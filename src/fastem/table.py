@@ -1,0 +1,100 @@
+"""A small column table for tidy results: printable, and written as CSV or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+
+import numpy as np
+
+
+class Table:
+    """Named columns of equal length, in order.
+
+    ``table["column"]`` is a numpy array; ``len(table)`` is the number of rows;
+    ``str(table)`` is an aligned text table. ``to_csv``, ``to_json`` and ``to_records``
+    write it out; ``to_pandas`` makes a DataFrame when pandas is installed.
+    """
+
+    def __init__(self, columns: dict):
+        lengths = {name: len(values) for name, values in columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"columns have different lengths: {lengths}")
+        self._columns = {name: np.asarray(values) for name, values in columns.items()}
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    def __len__(self) -> int:
+        return len(next(iter(self._columns.values()))) if self._columns else 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._columns[name]
+
+    def to_records(self) -> list[dict]:
+        """One dict per row, with plain Python values (NaN becomes None)."""
+        return [
+            {name: _plain(values[i]) for name, values in self._columns.items()}
+            for i in range(len(self))
+        ]
+
+    def to_json(self, path=None) -> str | None:
+        text = json.dumps(self.to_records(), indent=1)
+        if path is None:
+            return text
+        with open(path, "w") as handle:
+            handle.write(text + "\n")
+        return None
+
+    def to_csv(self, path=None) -> str | None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.columns)
+        for record in self.to_records():
+            writer.writerow(["" if v is None else v for v in record.values()])
+        if path is None:
+            return buffer.getvalue()
+        with open(path, "w", newline="") as handle:
+            handle.write(buffer.getvalue())
+        return None
+
+    def to_pandas(self):
+        import pandas as pd
+
+        return pd.DataFrame(self._columns)
+
+    def __str__(self) -> str:
+        cells = [[_format(v) for v in values] for values in self._columns.values()]
+        widths = [
+            max(len(name), *(len(c) for c in column)) if column else len(name)
+            for name, column in zip(self._columns, cells)
+        ]
+        lines = ["  ".join(name.rjust(w) for name, w in zip(self._columns, widths))]
+        for i in range(len(self)):
+            lines.append("  ".join(column[i].rjust(w) for column, w in zip(cells, widths)))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Table({len(self)} rows: {', '.join(self.columns)})"
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _format(value) -> str:
+    value = _plain(value)
+    if value is None:
+        return "nan"
+    if isinstance(value, float):
+        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
+            return f"{value:.3g}"
+        return f"{value:.4g}"
+    return str(value)

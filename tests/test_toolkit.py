@@ -1,0 +1,156 @@
+"""Label matching, restart summaries, model selection, the study and its table."""
+
+import json
+
+import numpy as np
+import pytest
+
+import fastem
+from fastem import Status
+
+
+def test_match_components_on_a_hand_made_case():
+    true_w, true_m, true_v = [0.2, 0.3, 0.5], [0.0, 0.0, 10.0], [1.0, 25.0, 4.0]
+    # Dataset 0: components in another order; dataset 1: the two at mean 0 told apart by
+    # their variances only.
+    weights = np.array([[0.5, 0.2, 0.3], [0.31, 0.19, 0.5]])
+    means = np.array([[9.8, 0.1, -0.2], [0.3, -0.1, 10.1]])
+    variances = np.array([[4.1, 1.2, 24.0], [20.0, 1.5, 3.0]])
+    matched = fastem.match_components(weights, means, variances, true_w, true_m, true_v)
+    np.testing.assert_array_equal(matched.order, [[1, 2, 0], [1, 0, 2]])
+    np.testing.assert_array_equal(matched.means[0], [0.1, -0.2, 9.8])
+    np.testing.assert_array_equal(matched.variances[1], [1.5, 20.0, 3.0])
+    np.testing.assert_array_equal(matched.weights[1], [0.19, 0.31, 0.5])
+
+
+def test_match_components_is_exhaustive_search():
+    from itertools import permutations
+
+    rng = np.random.default_rng(0)
+    k = 5
+    true_m, true_v = rng.normal(size=k) * 3, rng.uniform(0.5, 2.0, k)
+    means, variances = rng.normal(size=(50, k)) * 3, rng.uniform(0.5, 2.0, (50, k))
+    matched = fastem.match_components(np.full((50, k), 0.2), means, variances,
+                                      np.full(k, 0.2), true_m, true_v)
+
+    def cost(m, v):
+        return ((m - true_m) ** 2 / true_v + np.log(v / true_v) ** 2).sum()
+
+    for d in range(50):
+        brute = min(cost(means[d, list(p)], variances[d, list(p)]) for p in permutations(range(k)))
+        assert cost(matched.means[d], matched.variances[d]) == pytest.approx(brute, rel=1e-12)
+
+
+def test_restart_summary_counts_maxima():
+    result = fastem.FitResult.__new__(fastem.FitResult)
+    object.__setattr__(result, "restart_log_likelihood", np.array(
+        [[-100.0, -100.00001, -103.0, -103.0, np.nan], [-50.0, -50.0, -50.0, -50.0, -50.0]]
+    ))
+    object.__setattr__(result, "n_observations", np.array([100.0, 40.0]))
+    summary = fastem.restart_summary(result, tol=1e-4)
+    np.testing.assert_array_equal(summary.best_log_likelihood, [-100.0, -50.0])
+    np.testing.assert_allclose(summary.share_at_best, [0.4, 1.0])
+    np.testing.assert_array_equal(summary.n_local_maxima, [2, 1])
+
+
+def test_restart_summary_on_real_restarts(three_component_batch):
+    result = fastem.fit(three_component_batch[:10], 3, n_init=8, init="random_from_data",
+                        random_state=1)
+    summary = fastem.restart_summary(result)
+    np.testing.assert_array_equal(summary.best_log_likelihood, result.log_likelihood)
+    assert (summary.share_at_best > 0).all() and (summary.share_at_best <= 1).all()
+    assert (summary.n_local_maxima >= 1).all() and (summary.n_local_maxima <= 8).all()
+
+
+def test_select_recovers_the_number_of_components():
+    rng = np.random.default_rng(5)
+    data = []
+    for k in (1, 2, 3, 2, 1, 3):
+        centres = 8.0 * np.arange(k)
+        data.append(rng.normal(centres[rng.integers(0, k, 400)], 1.0))
+    selection = fastem.select(data, n_components=range(1, 5), random_state=0)
+    np.testing.assert_array_equal(selection.n_components, [1, 2, 3, 2, 1, 3])
+    # Equal unit variances: the tied model has fewer parameters and should win.
+    assert (selection.variance[selection.n_components > 1] == "equal").all()
+    assert selection.bic.shape == (6, 8)
+    np.testing.assert_array_equal(selection.n_parameters, [2, 2, 4, 5, 6, 8, 8, 11])
+    table = selection.table()
+    assert len(table) == 48 and table["chosen"].sum() == 6
+    chosen = selection.best
+    for d in range(6):
+        fit = selection.fits[chosen[d]]
+        k = selection.n_components[d]
+        np.testing.assert_array_equal(selection.means[d, :k], fit.means[d])
+        assert np.isnan(selection.means[d, k:]).all()
+
+
+def test_select_criteria_signs_and_icl():
+    x = np.random.default_rng(6).normal(size=300)
+    selection = fastem.select(x, n_components=[1, 2], variance="unequal", random_state=0,
+                              criterion="icl")
+    fit = selection.fits[0]
+    n = 300
+    assert selection.bic[0, 0] == pytest.approx(-2 * fit.log_likelihood + 2 * np.log(n))
+    assert selection.aic[0, 0] == pytest.approx(-2 * fit.log_likelihood + 4)
+    # One component: every point's label is certain, so ICL equals BIC.
+    assert selection.icl[0, 0] == pytest.approx(selection.bic[0, 0], rel=1e-12)
+    assert selection.icl[0, 1] > selection.bic[0, 1]
+    assert selection.n_components[0] == 1
+
+
+def test_select_leaves_out_collapsed_fits():
+    x = np.array([0.0] * 10 + [5.0] * 10 + list(np.linspace(1.0, 4.0, 10)))
+    with pytest.warns(fastem.DegenerateFitWarning):
+        selection = fastem.select(x, n_components=[1, 2, 3], variance="unequal",
+                                  random_state=0, n_init=2)
+    collapsed = selection.status[0] == Status.VARIANCE_FLOORED
+    assert collapsed.any()
+    assert not selection.eligible[0][collapsed].any()
+    assert not collapsed[selection.best[0]]
+
+
+def test_study_table_has_the_expected_columns_and_sane_values():
+    table = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=(60, 200),
+                         replications=300, init=("kmeans++", "emem", "quantile"), n_init=3,
+                         random_state=1)
+    assert len(table) == 6
+    expected = {"n_samples", "init", "n_init", "converged", "degenerate", "iter_median",
+                "iter_p90", "init_iter", "at_best", "seconds", "fits_per_s", "mega_throughput"}
+    for name in ("weight", "mean", "variance"):
+        for k in (1, 2):
+            expected |= {f"{name}_{k}_bias", f"{name}_{k}_rmse"}
+    assert expected <= set(table.columns)
+    assert list(table["n_init"]) == [3, 3, 1, 3, 3, 1]
+    assert ((table["converged"] > 0.95) & (table["converged"] <= 1)).all()
+    assert ((table["at_best"] > 0.5) & (table["at_best"] <= 1)).all()
+    assert (table["init_iter"][table["init"] == "emem"] == 50).all()
+    big = table["n_samples"] == 200
+    # With 200 points per dataset the means are recovered to within a few tenths, and
+    # the errors shrink with the sample size.
+    assert (np.abs(table["mean_1_bias"][big]) < 0.2).all()
+    assert (table["mean_1_rmse"][big] < table["mean_1_rmse"][~big]).all()
+    assert (table["mega_throughput"] > 0).all()
+
+
+def test_study_is_reproducible():
+    kwargs = dict(n_samples=50, replications=100, init="random", n_init=2, random_state=4)
+    a = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs)
+    b = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs)
+    for name in a.columns:
+        if name not in ("seconds", "fits_per_s", "mega_throughput"):
+            np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_table_outputs(tmp_path):
+    table = fastem.Table({"name": ["a", "b"], "value": [1.5, np.nan], "count": [1, 2]})
+    text = str(table)
+    assert text.splitlines()[0].split() == ["name", "value", "count"]
+    assert "nan" in text
+    assert table.to_csv() == "name,value,count\na,1.5,1\nb,,2\n"
+    assert json.loads(table.to_json()) == [
+        {"name": "a", "value": 1.5, "count": 1}, {"name": "b", "value": None, "count": 2}
+    ]
+    table.to_csv(tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text() == table.to_csv()
+    with pytest.raises(ValueError, match="different lengths"):
+        fastem.Table({"a": [1, 2], "b": [1]})
