@@ -34,6 +34,13 @@ class Table:
     def __getitem__(self, name: str) -> np.ndarray:
         return self._columns[name]
 
+    def select(self, *names: str) -> Table:
+        """A table of the named columns only, in that order."""
+        missing = [name for name in names if name not in self._columns]
+        if missing:
+            raise KeyError(f"no columns {missing}; the table has {self.columns}")
+        return Table({name: self._columns[name] for name in names})
+
     def to_records(self) -> list[dict]:
         """One dict per row, with plain Python values (NaN becomes None)."""
         return [
