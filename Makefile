@@ -20,7 +20,8 @@ run: $(STAMP)
 # The second run executes the kernels as plain Python (NUMBA_DISABLE_JIT=1) on a
 # subset that reaches every kernel line, so that their logic is checked outside numba too.
 PYTHON_KERNEL_TESTS := test_init or test_validation or test_simulate or worked_example \
-	or matches_reference or stops_where or degenerate or non_convergence
+	or matches_reference or stops_where or degenerate or non_convergence \
+	or constrained_fits_match or weighted_fit_matches
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
