@@ -19,6 +19,7 @@ from numba import prange
 
 from ._jit import jit
 from ._status import CONVERGED, MAX_ITER, NON_FINITE, VARIANCE_FLOORED
+from ._vmath import LOWEST, exp_parts, exp_shifted, powers_of_two
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -39,8 +40,21 @@ def _log_norm_and_precision(weights, variances, log_norm, precision):
 
 
 @jit
+def block_size(n_components):
+    """Points per block: 256, or fewer for many components.
+
+    Per block, the log-likelihood takes one ``log`` of the product of the points'
+    normalisers ``sum_k exp(log p_k - max)``, each between 1 and K; the product must stay
+    below the float64 limit of 2**1023.
+    """
+    if n_components < 2:
+        return 256
+    return max(1, min(256, int(1000.0 / math.log2(n_components))))
+
+
+@jit
 def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
-                 dev, dens):
+                 dev, dens, z, top, norm, bits):
     """One pass over the points: log-likelihood of the current parameters, M-step statistics.
 
     For each point, the K log-densities, their log-sum-exp and the responsibilities
@@ -48,10 +62,15 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
     ``s2 = sum r (z - mu)^2`` around the current means, reusing the ``z - mu`` of the
     density. ``point_weight`` holds one weight per point, or is empty for unit weights.
 
+    The points go in blocks of ``dev.shape[1]``; each step is a loop over a block that
+    LLVM vectorises, and ``exp`` is :func:`exp_shifted`. ``dev`` and ``dens`` (K,
+    block) and ``z``, ``top``, ``norm``, ``bits`` (block) are scratch.
+
     Returns the total log-likelihood and ``sum log max_k r_k`` (the log-probability of
     the most likely labelling, for ICL), both weighted and in standardised units.
     """
     n_components = means.size
+    block = dev.shape[1]
     weighted = point_weight.size > 0
     for k in range(n_components):
         s0[k] = 0.0
@@ -59,32 +78,147 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
         s2[k] = 0.0
     total = 0.0
     log_map = 0.0
-    for i in range(x.size):
-        z = (x[i] - center) * inv_scale
-        top = -math.inf
+    for start in range(0, x.size, block):
+        m = min(block, x.size - start)
+        for j in range(m):
+            z[j] = (x[start + j] - center) * inv_scale
+            top[j] = -math.inf
+            norm[j] = 0.0
         for k in range(n_components):
-            dev[k] = z - means[k]
-            dens[k] = log_norm[k] - 0.5 * dev[k] * dev[k] * precision[k]
-            top = max(top, dens[k])
-        norm = 0.0
+            mean = means[k]
+            constant = log_norm[k]
+            half_precision = 0.5 * precision[k]
+            for j in range(m):
+                d = z[j] - mean
+                dev[k, j] = d
+                dens[k, j] = constant - half_precision * d * d
+                top[j] = max(top[j], dens[k, j])
         for k in range(n_components):
-            dens[k] = math.exp(dens[k] - top)
-            norm += dens[k]
-        log_norm_i = math.log(norm)
-        inv_norm = 1.0 / norm
+            exp_shifted(dens[k], top, norm, m, bits)
+        # norm[j] becomes the factor turning exp(log p_k - max) into a responsibility
+        # (times the point's weight).
         if weighted:
-            total += point_weight[i] * (top + log_norm_i)
-            log_map -= point_weight[i] * log_norm_i
-            inv_norm *= point_weight[i]
+            for j in range(m):
+                weight = point_weight[start + j]
+                log_norm_j = math.log(norm[j])
+                total += weight * (top[j] + log_norm_j)
+                log_map -= weight * log_norm_j
+                norm[j] = weight / norm[j]
         else:
-            total += top + log_norm_i
-            log_map -= log_norm_i
+            product = 1.0
+            top_sum = 0.0
+            for j in range(m):
+                product *= norm[j]
+                top_sum += top[j]
+                norm[j] = 1.0 / norm[j]
+            log_product = math.log(product)
+            total += top_sum + log_product
+            log_map -= log_product
         for k in range(n_components):
-            resp = dens[k] * inv_norm
-            s0[k] += resp
-            s1[k] += resp * dev[k]
-            s2[k] += resp * dev[k] * dev[k]
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            for j in range(m):
+                resp = dens[k, j] * norm[j]
+                weighted_dev = resp * dev[k, j]
+                a0 += resp
+                a1 += weighted_dev
+                a2 += weighted_dev * dev[k, j]
+            s0[k] += a0
+            s1[k] += a1
+            s2[k] += a2
     return total, log_map
+
+
+@jit
+def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1,
+                     s2, dev, dens, z, top, norm, bits):
+    """:func:`_expectation` for two components, with one ``exp`` per point instead of two.
+
+    With ``diff = log p_1 - log p_0`` and ``e = exp(-|diff|)``, the likelier component
+    has responsibility ``1 / (1 + e)`` and the other ``e / (1 + e)``; ``log(1 + e)`` is
+    what the maximum's log-density lacks of the log-likelihood. Same scratch arrays;
+    ``dens[0]`` holds ``e`` and ``dens[1]`` whether component 1 is the likelier.
+    """
+    block = dev.shape[1]
+    weighted = point_weight.size > 0
+    mean0, mean1 = means[0], means[1]
+    constant0, constant1 = log_norm[0], log_norm[1]
+    half0, half1 = 0.5 * precision[0], 0.5 * precision[1]
+    small, upper = dens[0], dens[1]
+    dev0, dev1 = dev[0], dev[1]
+    a00 = a01 = a02 = a10 = a11 = a12 = 0.0
+    total = 0.0
+    log_map = 0.0
+    for start in range(0, x.size, block):
+        m = min(block, x.size - start)
+        for j in range(m):
+            zj = (x[start + j] - center) * inv_scale
+            d0 = zj - mean0
+            d1 = zj - mean1
+            l0 = constant0 - half0 * d0 * d0
+            l1 = constant1 - half1 * d1 * d1
+            dev0[j] = d0
+            dev1[j] = d1
+            diff = l1 - l0
+            upper[j] = 1.0 if diff > 0.0 else 0.0
+            top[j] = max(l0, l1)
+            arg = -abs(diff)
+            poly, bits[j] = exp_parts(max(arg, LOWEST))
+            small[j] = poly if arg > LOWEST else 0.0
+        powers_of_two(bits, m)
+        for j in range(m):
+            e = small[j] * bits[j]
+            norm[j] = 1.0 + e
+            small[j] = e
+        if weighted:
+            for j in range(m):
+                weight = point_weight[start + j]
+                log_norm_j = math.log(norm[j])
+                total += weight * (top[j] + log_norm_j)
+                log_map -= weight * log_norm_j
+                norm[j] = weight / norm[j]
+        else:
+            product = 1.0
+            top_sum = 0.0
+            for j in range(m):
+                product *= norm[j]
+                top_sum += top[j]
+                norm[j] = 1.0 / norm[j]
+            log_product = math.log(product)
+            total += top_sum + log_product
+            log_map -= log_product
+        for j in range(m):
+            likely = norm[j]
+            unlikely = small[j] * norm[j]
+            r1 = likely if upper[j] > 0.0 else unlikely
+            r0 = unlikely if upper[j] > 0.0 else likely
+            w0 = r0 * dev0[j]
+            w1 = r1 * dev1[j]
+            a00 += r0
+            a01 += w0
+            a02 += w0 * dev0[j]
+            a10 += r1
+            a11 += w1
+            a12 += w1 * dev1[j]
+    s0[0], s1[0], s2[0] = a00, a01, a02
+    s0[1], s1[1], s2[1] = a10, a11, a12
+    return total, log_map
+
+
+@jit
+def _e_step(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
+            dens, z, top, norm, bits):
+    """:func:`_expectation_two` for two components, else :func:`_expectation`."""
+    if means.size == 2:
+        return _expectation_two(
+            x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
+            dens, z, top, norm, bits,
+        )
+    return _expectation(
+        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
+        z, top, norm, bits,
+    )
 
 
 @jit
@@ -153,11 +287,18 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     Returns ``(log_likelihood, log_map, n_iter, converged, status)``.
     """
     n_components = means.size
-    scratch = np.empty((8, n_components))
-    log_norm, precision, s0, s1, s2, dev, dens, raw = (
-        scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6],
-        scratch[7],
+    # Scratch, allocated once per fit: per-component constants and sums, and the
+    # (K, block) and (block,) arrays of the E-step.
+    per_component = np.empty((6, n_components))
+    log_norm, precision, s0, s1, s2, raw = (
+        per_component[0], per_component[1], per_component[2], per_component[3],
+        per_component[4], per_component[5],
     )
+    block = block_size(n_components)
+    dev = np.empty((n_components, block))
+    dens = np.empty((n_components, block))
+    per_point = np.empty((4, block))
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
     keep_trace = trace.size > 0
     total_weight = 0.0
     for i in range(point_weight.size):
@@ -169,9 +310,9 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     n_iter = 0
     for it in range(max_iter):
         _log_norm_and_precision(weights, variances, log_norm, precision)
-        log_likelihood, log_map = _expectation(
+        log_likelihood, log_map = _e_step(
             x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-            dens,
+            dens, z, top, norm, bits,
         )
         if keep_trace:
             trace[it] = log_likelihood
@@ -185,8 +326,9 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
             break
         previous = current
     _log_norm_and_precision(weights, variances, log_norm, precision)
-    log_likelihood, log_map = _expectation(
-        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens
+    log_likelihood, log_map = _e_step(
+        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
+        z, top, norm, bits,
     )
     if keep_trace:
         trace[n_iter] = log_likelihood
