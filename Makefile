@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench lint clean
+.PHONY: run test bench bench-save bench-compare lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only $(BENCH_ARGS)
+
+# Save a run as the baseline (.benchmarks/), then compare a later run against it.
+bench-save: $(STAMP)
+	$(BIN)/python -m pytest bench --benchmark-only --benchmark-autosave $(BENCH_ARGS)
+
+bench-compare: $(STAMP)
+	$(BIN)/python -m pytest bench --benchmark-only --benchmark-compare \
+		--benchmark-compare-fail=median:25% $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

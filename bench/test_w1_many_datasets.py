@@ -1,0 +1,68 @@
+"""W1: many small datasets. 2,000 datasets x 1,000 points, K=2, 100 iterations, fixed work.
+
+fastem with all threads and with one (thread scaling), the batched NumPy reference on a
+subset, scikit-learn one dataset at a time on a subset.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import pytest
+
+import fastem
+from conftest import SEED_MIXTURE, SIZE, Workload, record, sklearn_fits, warm_up
+from fastem import reference
+
+GROUP = "W1 many datasets: 1,000 points each, K=2"
+
+
+@pytest.fixture(scope="module")
+def workload() -> Workload:
+    data, _ = fastem.simulate(*SEED_MIXTURE, SIZE["w1_points"], SIZE["w1_datasets"], 0)
+    shape = (data.shape[0], 1, 2)
+    warm_up()
+    return Workload(
+        data, SIZE["w1_iter"], np.broadcast_to([0.5, 0.5], shape),
+        np.broadcast_to([-1.0, 1.0], shape), np.broadcast_to([1.0, 1.0], shape),
+    )
+
+
+def test_fastem(benchmark, workload):
+    record(benchmark, GROUP, workload.work())
+    benchmark.pedantic(workload.fit_fastem, rounds=SIZE["rounds"], warmup_rounds=1)
+
+
+def test_fastem_one_thread(benchmark, workload):
+    record(benchmark, GROUP, workload.work())
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        benchmark.pedantic(workload.fit_fastem, rounds=max(1, SIZE["rounds"] // 2))
+    finally:
+        numba.set_num_threads(threads)
+
+
+def test_numpy_reference(benchmark, workload):
+    n = SIZE["w1_reference"]
+    record(benchmark, GROUP, workload.work(n))
+    result = benchmark.pedantic(
+        reference.fit_batch,
+        args=(workload.data[:n], workload.weights[:n, 0], workload.means[:n, 0],
+              workload.variances[:n, 0]),
+        kwargs=dict(max_iter=workload.n_iter, tol=0, reg_variance=1e-6),
+        rounds=max(1, SIZE["rounds"] // 2),
+    )
+    assert (result.n_iter == workload.n_iter).all()
+
+
+def test_sklearn(benchmark, workload):
+    n = SIZE["w1_sklearn"]
+    record(benchmark, GROUP, workload.work(n))
+    n_iter = benchmark.pedantic(
+        sklearn_fits,
+        args=(workload.data[:n], workload.weights[:n], workload.means[:n],
+              workload.variances[:n], workload.n_iter, 0),
+        rounds=max(1, SIZE["rounds"] // 2),
+    )
+    assert (n_iter == workload.n_iter).all()
