@@ -60,8 +60,9 @@ def test_peak_memory_of_w1(benchmark):
     sizes = (SIZE["w1_datasets"], SIZE["w1_points"])
     found = benchmark.pedantic(_run, args=(MEMORY_SCRIPT, *sizes), rounds=1)
     growth = found["peak"] - found["before"]
+    mib = 2**20
     note(
-        f"[memory] W1 fit of {sizes[0]:,} x {sizes[1]:,} points: input {found['input'] / 2**20:.1f} "
+        f"[memory] W1 fit of {sizes[0]:,} x {sizes[1]:,} points: input {found['input'] / mib:.1f} "
         f"MiB, outputs {found['outputs'] / 2**20:.2f} MiB, peak RSS growth during the fit "
         f"{growth / 2**20:.1f} MiB"
     )
