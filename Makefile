@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m fastem
+	$(BIN)/fastem study
 
 # The second run executes the kernels as plain Python (NUMBA_DISABLE_JIT=1) on a
 # subset that reaches every kernel line, so that their logic is checked outside numba too.

@@ -427,3 +427,13 @@ def test_float32_weights_are_accepted_and_renormalised():
     expected = reference.log_likelihood(x, np.array([0.4, 0.6]), np.array([-0.5, 0.5]),
                                         np.array([0.1, 0.1]))
     assert result.trace[0, 0] == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize("init", ["kmeans++", "random", "emem"])
+def test_chunks_with_dataset_offset_equal_the_whole_batch(init, three_component_batch):
+    kwargs = dict(n_init=3, init=init, random_state=21, max_iter=40, tol=0)
+    whole = fastem.fit(three_component_batch, 3, **kwargs)
+    for start, stop in ((0, 7), (7, 20), (20, 30)):
+        chunk = fastem.fit(three_component_batch[start:stop], 3, dataset_offset=start, **kwargs)
+        for name in RESULT_ARRAYS:
+            np.testing.assert_array_equal(getattr(chunk, name), getattr(whole, name)[start:stop])

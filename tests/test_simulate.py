@@ -59,3 +59,10 @@ def test_bad_parameters(kwargs, match):
     args = dict(weights=W, means=M, variances=V, n_samples=10, n_datasets=2) | kwargs
     with pytest.raises(ValueError, match=match):
         fastem.simulate(**args)
+
+
+def test_chunks_with_dataset_offset_equal_the_whole():
+    whole, labels = fastem.simulate(W, M, V, 25, 40, random_state=6)
+    part, part_labels = fastem.simulate(W, M, V, 25, 15, random_state=6, dataset_offset=20)
+    np.testing.assert_array_equal(part, whole[20:35])
+    np.testing.assert_array_equal(part_labels, labels[20:35])

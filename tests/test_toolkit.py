@@ -112,7 +112,7 @@ def test_select_leaves_out_collapsed_fits():
 def test_study_table_has_the_expected_columns_and_sane_values():
     table = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=(60, 200),
                          replications=300, init=("kmeans++", "emem", "quantile"), n_init=3,
-                         random_state=1)
+                         random_state=1).table
     assert len(table) == 6
     expected = {"n_samples", "init", "n_init", "converged", "degenerate", "iter_median",
                 "iter_p90", "init_iter", "at_best", "seconds", "fits_per_s", "mega_throughput"}
@@ -132,10 +132,13 @@ def test_study_table_has_the_expected_columns_and_sane_values():
     assert (table["mega_throughput"] > 0).all()
 
 
-def test_study_is_reproducible():
+def test_study_is_reproducible_whatever_the_chunk_size():
     kwargs = dict(n_samples=50, replications=100, init="random", n_init=2, random_state=4)
-    a = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs)
-    b = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs)
+    calls = []
+    a = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs).table
+    b = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], chunk_size=30,
+                     progress=lambda done, total: calls.append((done, total)), **kwargs).table
+    assert calls == [(30, 100), (60, 100), (90, 100), (100, 100)]
     for name in a.columns:
         if name not in ("seconds", "fits_per_s", "mega_throughput"):
             np.testing.assert_array_equal(a[name], b[name], err_msg=name)

@@ -8,7 +8,7 @@ from .api import ConvergenceWarning, DegenerateFitWarning, FitResult, fit
 from .init import StartingValues, starting_values
 from .select import SelectionResult, select
 from .simulate import simulate
-from .study import study
+from .study import StudyCell, StudyResult, study
 from .table import Table
 
 __version__ = "0.1.0"
@@ -22,6 +22,8 @@ __all__ = [
     "RestartSummary",
     "SelectionResult",
     "StartingValues",
+    "StudyCell",
+    "StudyResult",
     "Status",
     "Table",
     "fit",

@@ -304,12 +304,13 @@ def _mixtools_random(z, point_weight, key, equal_variance, weights, means, varia
 
 
 @jit(parallel=True)
-def initialise(method, values, offsets, sample_weight, center, scale, seed, equal_variance,
-               weights, means, variances):
+def initialise(method, values, offsets, sample_weight, center, scale, seed, first_dataset,
+               equal_variance, weights, means, variances):
     """Fill ``weights``, ``means`` and ``variances`` of shape (n_fits, K), standardised units.
 
     Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``; ``sample_weight`` is
-    like ``values``, or empty for unit weights.
+    like ``values``, or empty for unit weights. Random draws of dataset ``d`` use the
+    stream of its global index ``first_dataset + d``.
     """
     n_fits, n_components = means.shape
     n_init = n_fits // (offsets.size - 1)
@@ -320,7 +321,7 @@ def initialise(method, values, offsets, sample_weight, center, scale, seed, equa
         start, stop = offsets[d], offsets[d + 1]
         point_weight = sample_weight[start:stop] if weighted else sample_weight
         z = (values[start:stop] - center[d]) * (1.0 / scale[d])
-        key = _rng.stream_key(seed, _rng.INIT, d, r)
+        key = _rng.stream_key(seed, _rng.INIT, first_dataset + d, r)
         if method == AROUND_MEANS:
             seeds = means[f].copy()
             _cluster_parameters(z, point_weight, seeds, weights[f], means[f], variances[f])

@@ -11,9 +11,11 @@ INIT_PARAMS = {"emem": EMEM_DEFAULTS}
 
 
 def _run_initialise(code, batch, center, scale, model, seed, weights, means, variances):
+    """``seed`` is ``(random_state, global index of the batch's first dataset)``."""
+    random_state, first_dataset = seed
     _init.initialise(
-        code, batch.values, batch.offsets, batch.kernel_weights, center, scale, seed,
-        model.equal_variance, weights, means, variances,
+        code, batch.values, batch.offsets, batch.kernel_weights, center, scale, random_state,
+        first_dataset, model.equal_variance, weights, means, variances,
     )
 
 
@@ -49,7 +51,8 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
         means[:] = per_fit(_layout.means_to_standard(center, scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _init.AROUND_MEANS, batch, center, scale, model, 0, weights, means, variances
+                _init.AROUND_MEANS, batch, center, scale, model, (0, 0), weights, means,
+                variances,
             )
     if given_weights is not None:
         weights[:] = per_fit(given_weights)

@@ -154,6 +154,7 @@ def fit(
     trace=False,
     return_restarts=False,
     skip_degenerate=False,
+    dataset_offset=0,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -205,6 +206,10 @@ def fit(
         Keep the log-likelihood after every iteration of every fit.
     return_restarts : bool, default False
         Keep every restart's starting values and final parameters.
+    dataset_offset : int, default 0
+        Global index of the first dataset, for seeding: fitting rows ``a:b`` of a batch
+        with ``dataset_offset=a`` gives exactly rows ``a:b`` of fitting the whole batch,
+        so a large batch can be fitted in chunks (or on several machines).
     skip_degenerate : bool, default False
         Choose each dataset's best restart among those that did not collapse
         (``Status.VARIANCE_FLOORED``) when there is one. By default the highest
@@ -222,7 +227,10 @@ def fit(
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
-    seed = _validate.check_random_state(random_state)
+    seed = (
+        _validate.check_random_state(random_state),
+        _validate.check_int("dataset_offset", dataset_offset, 0),
+    )
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
     trace = _validate.check_bool("trace", trace)

@@ -32,12 +32,13 @@ class StartingValues(NamedTuple):
 
 def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_state=None,
                     sample_weight=None, equal_variance=False, init_params=None,
-                    reg_variance=1e-6) -> StartingValues:
+                    reg_variance=1e-6, dataset_offset=0) -> StartingValues:
     """The starting values :func:`fastem.fit` uses with the same arguments.
 
     ``init`` is one of "kmeans++", "random_from_data", "kmeans", "quantile", "random"
     and "emem"; see the function of the same name in this module. ``reg_variance``
-    only matters for "emem", whose short runs are EM fits.
+    only matters for "emem", whose short runs are EM fits; ``dataset_offset`` is as in
+    :func:`fastem.fit`.
     """
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1)
@@ -45,7 +46,10 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
 
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
-    seed = _validate.check_random_state(random_state)
+    seed = (
+        _validate.check_random_state(random_state),
+        _validate.check_int("dataset_offset", dataset_offset, 0),
+    )
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))

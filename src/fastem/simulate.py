@@ -10,11 +10,11 @@ from ._jit import jit
 
 
 @jit(parallel=True)
-def _sample(offsets, cum_weights, means, sds, seed, values, labels):
+def _sample(offsets, cum_weights, means, sds, seed, first_dataset, values, labels):
     n_components = means.shape[1]
     for d in prange(offsets.size - 1):
-        label_key = _rng.stream_key(seed, _rng.SIMULATE, d, 0)
-        noise_key = _rng.stream_key(seed, _rng.SIMULATE, d, 1)
+        label_key = _rng.stream_key(seed, _rng.SIMULATE, first_dataset + d, 0)
+        noise_key = _rng.stream_key(seed, _rng.SIMULATE, first_dataset + d, 1)
         for j in range(offsets[d + 1] - offsets[d]):
             u = _rng.uniform(label_key, j)
             k = 0
@@ -52,7 +52,8 @@ def _parameters(weights, means, variances, n_datasets):
     return (np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays)
 
 
-def simulate(weights, means, variances, n_samples, n_datasets=None, random_state=None):
+def simulate(weights, means, variances, n_samples, n_datasets=None, random_state=None,
+             dataset_offset=0):
     """Draw datasets from 1D Gaussian mixtures.
 
     Parameters
@@ -66,6 +67,9 @@ def simulate(weights, means, variances, n_samples, n_datasets=None, random_state
     random_state : None, int or numpy.random.Generator
         Dataset ``d`` draws from a stream keyed by ``(random_state, d)``, so the first
         ``m`` datasets do not depend on how many are drawn.
+    dataset_offset : int, default 0
+        Global index of the first dataset: datasets ``a:b`` of a large simulation are
+        drawn alone with ``n_datasets=b - a, dataset_offset=a``.
 
     Returns
     -------
@@ -75,6 +79,7 @@ def simulate(weights, means, variances, n_samples, n_datasets=None, random_state
     single = n_datasets is None
     n_datasets = 1 if single else _validate.check_int("n_datasets", n_datasets, 1)
     seed = _validate.check_random_state(random_state)
+    first_dataset = _validate.check_int("dataset_offset", dataset_offset, 0)
     weights, means, variances = _parameters(weights, means, variances, n_datasets)
     sizes = np.asarray(n_samples)
     if sizes.ndim == 0:
@@ -88,7 +93,7 @@ def simulate(weights, means, variances, n_samples, n_datasets=None, random_state
     values = np.empty(offsets[-1])
     labels = np.empty(offsets[-1], dtype=np.int64)
     cum_weights = np.cumsum(weights, axis=1)
-    _sample(offsets, cum_weights, means, np.sqrt(variances), seed, values, labels)
+    _sample(offsets, cum_weights, means, np.sqrt(variances), seed, first_dataset, values, labels)
     if single:
         return values, labels
     if (sizes == sizes[0]).all():

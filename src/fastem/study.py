@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -14,11 +15,71 @@ from .simulate import simulate
 from .table import Table
 
 PARAMETERS = ("weight", "mean", "variance")
+DEFAULT_CHUNK = 2000
+N_TRACED = 20
+
+
+@dataclass(eq=False)
+class StudyCell:
+    """Everything one strategy gave on one design cell (a sample size).
+
+    ``weights``, ``means``, ``variances`` (replications, K) are the chosen fits matched to
+    the true components; ``restart_*`` and ``init_n_iter`` are per restart;
+    ``trace`` (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the
+    first datasets' restarts; ``example`` is the first dataset.
+    """
+
+    n_samples: int
+    init: str
+    n_init: int
+    weights: list = field(default_factory=list)
+    means: list = field(default_factory=list)
+    variances: list = field(default_factory=list)
+    status: list = field(default_factory=list)
+    log_likelihood: list = field(default_factory=list)
+    restart_log_likelihood: list = field(default_factory=list)
+    restart_n_iter: list = field(default_factory=list)
+    restart_converged: list = field(default_factory=list)
+    init_n_iter: list = field(default_factory=list)
+    n_observations: list = field(default_factory=list)
+    seconds: float = 0.0
+    trace: np.ndarray | None = None
+    example: np.ndarray | None = None
+
+    def add(self, result, truth):
+        matched = match_components(result.weights, result.means, result.variances, *truth)
+        self.weights.append(matched.weights)
+        self.means.append(matched.means)
+        self.variances.append(matched.variances)
+        for name in ("status", "log_likelihood", "restart_log_likelihood", "restart_n_iter",
+                     "restart_converged", "init_n_iter", "n_observations"):
+            getattr(self, name).append(getattr(result, name))
+
+    def finish(self):
+        """Join the chunks into arrays."""
+        for name in ("weights", "means", "variances", "status", "log_likelihood",
+                     "restart_log_likelihood", "restart_n_iter", "restart_converged",
+                     "init_n_iter", "n_observations"):
+            setattr(self, name, np.concatenate(getattr(self, name)))
+
+
+@dataclass(eq=False)
+class StudyResult:
+    """The study's table (see :func:`study`), and per cell and strategy the material behind
+    it (:class:`StudyCell`), for figures or further analysis."""
+
+    table: Table
+    truth: tuple
+    cells: list
+
+    def __str__(self) -> str:
+        return str(self.table)
 
 
 def study(weights, means, variances, n_samples=(40,), replications=1000, *,
           init=("kmeans++",), n_init=5, random_state=0, init_params=None,
-          at_best_tol=1e-4, **fit_options) -> Table:
+          at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None,
+          **fit_options) -> StudyResult:
     """How EM behaves on data from a known mixture, for several sample sizes and starts.
 
     For each sample size (a design cell), ``replications`` datasets are drawn from the
@@ -34,8 +95,13 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
       per point of the best any strategy found for that dataset;
     - ``{weight,mean,variance}_{k}_bias`` and ``_rmse``: of the chosen fits, after matching
       their components to the true ones (:func:`fastem.match_components`);
-    - ``seconds``, ``fits_per_s``, ``mega_throughput``: wall time of the fit call, and
+    - ``seconds``, ``fits_per_s``, ``mega_throughput``: wall time of the fits, and
       millions of points x components x iterations (including emEM's) per second.
+
+    Datasets are simulated and fitted ``chunk_size`` at a time, seeded by their global
+    index, so the results do not depend on ``chunk_size``; between chunks a keyboard
+    interrupt stops the study and ``progress(done, total)`` (in datasets x strategies) is
+    called.
 
     Parameters
     ----------
@@ -51,75 +117,103 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         Restarts per dataset.
     random_state : int
         Seeds the simulation (per design cell) and the starts; the same value gives the
-        same table, whatever the number of threads.
+        same table, whatever the number of threads or the chunk size.
     init_params : dict, optional
         ``{strategy: params}`` for strategies that take options (``"emem"``).
     **fit_options
         Passed to :func:`fastem.fit` (``tol``, ``max_iter``, ``reg_variance``,
         ``equal_variance``, ...).
+
+    Returns
+    -------
+    StudyResult
+        ``.table`` is the table above; ``str(result)`` prints it.
     """
     sizes = [n_samples] if np.ndim(n_samples) == 0 else list(n_samples)
     sizes = [_validate.check_int("n_samples", n, 1) for n in sizes]
     replications = _validate.check_int("replications", replications, 1)
+    chunk_size = _validate.check_int("chunk_size", chunk_size, 1)
     strategies = [init] if isinstance(init, str) else list(init)
     for strategy in strategies:
         _validate.check_choice("init", strategy, api.INIT_METHODS)
+    n_init = _validate.check_int("n_init", n_init, 1)
     seed = _validate.check_random_state(random_state)
-    truth = [np.asarray(a, dtype=np.float64) for a in (weights, means, variances)]
+    truth = tuple(np.asarray(a, dtype=np.float64) for a in (weights, means, variances))
     n_components = truth[1].size
     init_params = init_params or {}
+    total = len(sizes) * len(strategies) * replications
+    done = 0
 
-    rows = []
-    for cell, size in enumerate(sizes):
-        state = np.random.SeedSequence([seed, cell]).generate_state(1, np.uint64)[0]
+    rows, cells = [], []
+    for cell_index, size in enumerate(sizes):
+        state = np.random.SeedSequence([seed, cell_index]).generate_state(1, np.uint64)[0]
         cell_seed = int(state >> np.uint64(1))
-        data, _ = simulate(*truth, size, replications, cell_seed)
-        fits = {}
-        for strategy in strategies:
-            # A deterministic strategy would start every restart alike: it runs once.
-            restarts = 1 if strategy == "quantile" else n_init
-            start = time.perf_counter()
-            with warnings.catch_warnings():
-                # Collapses and non-convergence are what the study counts, not news.
-                warnings.simplefilter("ignore", api.DegenerateFitWarning)
-                warnings.simplefilter("ignore", api.ConvergenceWarning)
-                result = api.fit(
-                    data, n_components, n_init=restarts, init=strategy, random_state=cell_seed,
-                    init_params=init_params.get(strategy), **fit_options,
+        cell = {
+            s: StudyCell(size, s, 1 if s == "quantile" else n_init) for s in strategies
+        }
+        for start in range(0, replications, chunk_size):
+            count = min(chunk_size, replications - start)
+            data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
+            for strategy, accumulated in cell.items():
+                options = dict(
+                    n_init=accumulated.n_init, init=strategy, random_state=cell_seed,
+                    init_params=init_params.get(strategy), dataset_offset=start, **fit_options,
                 )
-            fits[strategy] = (result, time.perf_counter() - start, restarts)
-        best = np.max([r.log_likelihood for r, _, _ in fits.values()], axis=0)
-        for strategy, (result, seconds, restarts) in fits.items():
-            rows.append(_row(size, strategy, restarts, replications, result, seconds, best,
-                             truth, at_best_tol))
-    return Table({name: [row[name] for row in rows] for name in rows[0]})
+                began = time.perf_counter()
+                result = _quiet_fit(data, n_components, **options)
+                accumulated.seconds += time.perf_counter() - began
+                accumulated.add(result, truth)
+                if start == 0:
+                    traced = _quiet_fit(data[:N_TRACED], n_components, trace=True, **options)
+                    accumulated.trace = traced.trace
+                    accumulated.example = data[0]
+                done += count
+                if progress is not None:
+                    progress(done, total)
+        for accumulated in cell.values():
+            accumulated.finish()
+        best = np.max([c.log_likelihood for c in cell.values()], axis=0)
+        for accumulated in cell.values():
+            rows.append(_row(accumulated, best, truth, at_best_tol))
+            cells.append(accumulated)
+    table = Table({name: [row[name] for row in rows] for name in rows[0]})
+    return StudyResult(table, truth, cells)
 
 
-def _row(size, strategy, n_init, replications, result, seconds, best, truth, at_best_tol):
-    restart_ll = result.restart_log_likelihood
+def _quiet_fit(data, n_components, **options):
+    with warnings.catch_warnings():
+        # Collapses and non-convergence are what the study counts, not news.
+        warnings.simplefilter("ignore", api.DegenerateFitWarning)
+        warnings.simplefilter("ignore", api.ConvergenceWarning)
+        return api.fit(data, n_components, **options)
+
+
+def _row(cell: StudyCell, best, truth, at_best_tol):
+    restart_ll = cell.restart_log_likelihood
     with np.errstate(invalid="ignore"):
-        at_best = restart_ll >= (best - at_best_tol * result.n_observations)[:, None]
-    iterations = result.restart_n_iter
-    work = float(size) * result.n_components * (iterations.sum() + result.init_n_iter.sum())
+        at_best = restart_ll >= (best - at_best_tol * cell.n_observations)[:, None]
+    iterations = cell.restart_n_iter
+    n_components = truth[1].size
+    replications = restart_ll.shape[0]
+    work = float(cell.n_samples) * n_components * (iterations.sum() + cell.init_n_iter.sum())
     row = {
-        "n_samples": size,
-        "init": strategy,
-        "n_init": n_init,
+        "n_samples": cell.n_samples,
+        "init": cell.init,
+        "n_init": cell.n_init,
         "replications": replications,
-        "converged": result.restart_converged.mean(),
-        "degenerate": np.mean(result.status == Status.VARIANCE_FLOORED),
+        "converged": cell.restart_converged.mean(),
+        "degenerate": np.mean(cell.status == Status.VARIANCE_FLOORED),
         "iter_median": float(np.median(iterations)),
         "iter_p90": float(np.percentile(iterations, 90)),
-        "init_iter": result.init_n_iter.mean(),
+        "init_iter": cell.init_n_iter.mean(),
         "at_best": np.mean(at_best & np.isfinite(restart_ll)),
     }
-    matched = match_components(result.weights, result.means, result.variances, *truth)
-    for name, fitted, true in zip(PARAMETERS, matched[:3], truth):
+    for name, fitted, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances), truth):
         error = fitted - true
-        for k in range(true.size):
+        for k in range(n_components):
             row[f"{name}_{k + 1}_bias"] = np.nanmean(error[:, k])
             row[f"{name}_{k + 1}_rmse"] = np.sqrt(np.nanmean(error[:, k] ** 2))
-    row["seconds"] = seconds
-    row["fits_per_s"] = replications * n_init / seconds
-    row["mega_throughput"] = work / seconds / 1e6
+    row["seconds"] = cell.seconds
+    row["fits_per_s"] = replications * cell.n_init / cell.seconds
+    row["mega_throughput"] = work / cell.seconds / 1e6
     return row

@@ -1,0 +1,247 @@
+"""The ``fastem`` command, run end to end in subprocesses on small inputs."""
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fastem
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def fastem_cli(*args, cwd=None, env=None, check=False):
+    completed = subprocess.run(
+        [sys.executable, "-m", "fastem", *map(str, args)], capture_output=True, text=True,
+        cwd=cwd, env=env, timeout=600,
+    )
+    if check:
+        assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+def read_csv(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def has_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_matplotlib = pytest.mark.skipif(not has_matplotlib(), reason="matplotlib not installed")
+
+
+def assert_one_line_error(completed, *fragments):
+    assert completed.returncode == 2, (completed.stdout, completed.stderr)
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith("fastem: ")
+    assert "Traceback" not in completed.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_version_and_help():
+    assert fastem_cli("--version", check=True).stdout.strip() == f"fastem {fastem.__version__}"
+    assert "study" in fastem_cli("--help", check=True).stdout
+    for command in ("study", "fit", "simulate", "bench"):
+        text = fastem_cli(command, "--help", check=True).stdout
+        assert "usage: fastem " + command in text
+    assert "(default: 10000)" in fastem_cli("study", "--help").stdout
+    assert fastem_cli().returncode == 2
+
+
+@needs_matplotlib
+def test_study_writes_table_csv_json_and_figures(tmp_path):
+    completed = fastem_cli(
+        "study", "--replications", 150, "--n-samples", 40, 120, "--init", "kmeans++", "emem",
+        "--n-init", 2, "--csv", tmp_path / "t.csv", "--json", tmp_path / "t.json",
+        "--plot", tmp_path / "figs", check=True,
+    )
+    header = completed.stdout.splitlines()[0].split()
+    assert header[:4] == ["n_samples", "init", "n_init", "converged"]
+    assert len(completed.stdout.strip().splitlines()) == 5
+    assert "100%" in completed.stderr  # the progress bar
+    rows = read_csv(tmp_path / "t.csv")
+    assert len(rows) == 4 and "variance_2_rmse" in rows[0]
+    assert {r["init"] for r in rows} == {"kmeans++", "emem"}
+    assert all(0.9 <= float(r["converged"]) <= 1.0 for r in rows)
+    assert json.loads((tmp_path / "t.json").read_text())[0]["n_samples"] == 40
+    for name in ("dataset", "traces", "estimates", "iterations"):
+        assert (tmp_path / "figs" / f"{name}.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+@pytest.mark.parametrize("suffix", [".json", ".toml"])
+def test_study_design_file_and_flags_that_override_it(tmp_path, suffix):
+    design = tmp_path / f"design{suffix}"
+    if suffix == ".json":
+        design.write_text(json.dumps(dict(means=[0.0, 6.0], variances=[1.0, 1.0],
+                                          weights=[0.5, 0.5], n_samples=30, replications=50,
+                                          init="quantile")))
+    else:
+        design.write_text('means = [0.0, 6.0]\nvariances = [1.0, 1.0]\nweights = [0.5, 0.5]\n'
+                          'n_samples = 30\nreplications = 50\ninit = "quantile"\n')
+    completed = fastem_cli("study", "--design", design, "--replications", 80, "--quiet",
+                           "--csv", tmp_path / "t.csv", check=True)
+    assert completed.stderr == ""
+    rows = read_csv(tmp_path / "t.csv")
+    assert [(r["init"], r["replications"], r["n_samples"]) for r in rows] == [
+        ("quantile", "80", "30")
+    ]
+    assert abs(float(rows[0]["mean_2_bias"])) < 0.3
+
+
+def test_study_usage_errors(tmp_path):
+    assert_one_line_error(fastem_cli("study", "--means", 0, 1, "--variances", 1, "--weights", 1),
+                          "one value per component")
+    assert_one_line_error(fastem_cli("study", "--init", "best", "--replications", 5),
+                          "init='best'")
+    bad = tmp_path / "d.json"
+    bad.write_text('{"means": [0, 1], "colour": 3}')
+    assert_one_line_error(fastem_cli("study", "--design", bad), "unknown option(s) colour")
+    assert_one_line_error(fastem_cli("study", "--csv", tmp_path / "nowhere" / "t.csv"),
+                          "does not exist")
+
+
+def test_interrupted_study_writes_nothing(tmp_path):
+    out = tmp_path / "table.csv"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fastem", "study", "--replications", "2000000", "--csv", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(6)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted; nothing was written" in stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def _simulated(tmp_path, replications=3, n_samples=150):
+    path = tmp_path / "sim.csv"
+    fastem_cli("simulate", "--replications", replications, "--n-samples", n_samples,
+               "--means", -3, 3, "--out", path, check=True)
+    return path
+
+
+def test_simulate_then_fit_long_csv(tmp_path):
+    path = _simulated(tmp_path)
+    rows = read_csv(path)
+    assert len(rows) == 450 and set(rows[0]) == {"dataset", "value", "component"}
+    completed = fastem_cli("fit", path, "--by", "dataset", "--value", "value", check=True)
+    table = list(csv.DictReader(io.StringIO(completed.stdout)))
+    assert [r["id"] for r in table] == ["0", "1", "2"]
+    for r in table:
+        assert r["status"] == "converged" and r["converged"] == "True"
+        assert float(r["mean_1"]) == pytest.approx(-3.0, abs=0.8)
+        assert float(r["mean_2"]) == pytest.approx(3.0, abs=0.8)
+        assert float(r["weight_1"]) + float(r["weight_2"]) == pytest.approx(1.0)
+        assert float(r["bic"]) > 0 and "log_likelihood" in r
+
+
+def test_fit_chooses_the_number_of_components(tmp_path):
+    path = _simulated(tmp_path, replications=2, n_samples=400)
+    out = tmp_path / "fits.json"
+    fastem_cli("fit", path, "--by", "dataset", "--value", "value", "--components", "1-4",
+               "--out", out, check=True)
+    fits = json.loads(out.read_text())
+    assert [f["n_components"] for f in fits] == [2, 2]
+    assert "weight_3" not in fits[0]  # columns reach the largest number chosen
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_fit_single_column_csv_weights_and_npy(tmp_path):
+    x = fastem.simulate([0.5, 0.5], [0.0, 5.0], [1.0, 1.0], 300, random_state=1)[0]
+    single = tmp_path / "x.csv"
+    single.write_text("\n".join(map(repr, x.tolist())) + "\n")  # no header
+    from_csv = fastem_cli("fit", single, "--seed", 3, check=True).stdout
+    np.save(tmp_path / "x.npy", x)
+    from_npy = fastem_cli("fit", tmp_path / "x.npy", "--seed", 3, check=True).stdout
+    assert from_csv == from_npy
+    np.save(tmp_path / "rows.npy", np.vstack([x, x[::-1]]))
+    rows = list(csv.DictReader(io.StringIO(fastem_cli("fit", tmp_path / "rows.npy").stdout)))
+    assert len(rows) == 2
+    counts, edges = np.histogram(x, bins=40)
+    binned = tmp_path / "binned.csv"
+    binned.write_text("centre,count\n" + "\n".join(
+        f"{(a + b) / 2!r},{c}" for a, b, c in zip(edges[:-1].tolist(), edges[1:].tolist(),
+                                                   counts.tolist())) + "\n")
+    fitted = list(csv.DictReader(io.StringIO(fastem_cli(
+        "fit", binned, "--value", "centre", "--weights-column", "count", check=True).stdout)))
+    assert float(fitted[0]["mean_2"]) == pytest.approx(5.0, abs=0.3)
+
+
+@needs_matplotlib
+def test_fit_plot(tmp_path):
+    path = _simulated(tmp_path, replications=1)
+    fastem_cli("fit", path, "--value", "value", "--by", "dataset", "--plot", tmp_path / "f.png",
+               check=True)
+    assert (tmp_path / "f.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert_one_line_error(fastem_cli("fit", _simulated(tmp_path, 2), "--value", "value", "--by",
+                                     "dataset", "--plot", tmp_path / "g.png"), "one dataset")
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "fragments"),
+    [
+        ("value\n1.5\n2.0\nabc\n", (), ("line 4", "column 'value'", "'abc' is not a number")),
+        ("value\n\n", (), ("no data rows",)),
+        ("", (), ("the file is empty",)),
+        ("value\n1.5\nnan\n3\n", (), ("line 3", "'nan' (NaN or infinite)",)),
+        ("id,value\na,1\na,\n", ("--by", "id"), ("line 3", "empty cell")),
+        ("a,b\n1,2\n", ("--value", "c"), ("no column 'c' for --value", "the columns are: a, b")),
+        ("a,b\n1,2\n", (), ("has 2 columns (a, b)", "--value")),
+        ("id,value\nx,1\nx,2\ny,5\n", ("--by", "id"), ("dataset 'y' has 1 point(s)",)),
+        ("value,w\n1,1\n2,-1\n3,1\n", ("--weights-column", "w"), ("line 3", "negative weight")),
+        ("1,2\n3\n", ("--value", "v"), ("need a header row",)),
+    ],
+)
+def test_bad_csv_files(tmp_path, content, args, fragments):
+    path = tmp_path / "data.csv"
+    path.write_text(content)
+    assert_one_line_error(fastem_cli("fit", path, *args), str(path), *fragments)
+
+
+def test_bad_npy_and_missing_files(tmp_path):
+    np.save(tmp_path / "cube.npy", np.zeros((2, 2, 2)))
+    assert_one_line_error(fastem_cli("fit", tmp_path / "cube.npy"), "shape (2, 2, 2)")
+    rows = np.ones((3, 10))
+    rows[1, 4] = np.nan
+    np.save(tmp_path / "nan.npy", rows)
+    assert_one_line_error(fastem_cli("fit", tmp_path / "nan.npy"), "row 1, column 4", "NaN")
+    np.save(tmp_path / "text.npy", np.array(["a", "b"]))
+    assert_one_line_error(fastem_cli("fit", tmp_path / "text.npy"), "need numbers")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "missing.csv"), "no such file")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "cube.npy", "--components", "x"),
+                          "--components 'x'")
+
+
+def test_plot_without_matplotlib_says_how_to_install(tmp_path):
+    blocker = tmp_path / "blocker" / "matplotlib"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text("raise ImportError('matplotlib is blocked here')\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "blocker"))
+    completed = fastem_cli("study", "--replications", 10, "--plot", tmp_path / "figs", env=env)
+    assert_one_line_error(completed, "pip install 'fastem[plot]'")
+    assert not (tmp_path / "figs").exists()
+
+
+def test_bench_prints_throughputs_and_ratios():
+    completed = fastem_cli("bench", "--quiet", check=True)
+    lines = completed.stdout.strip().splitlines()
+    assert lines[1].split()[:2] == ["workload", "fastem"]
+    for line in lines[2:]:
+        numbers = [float(t.strip("()x")) for t in line.split()[2:] if t.strip("()x")[:1].isdigit()]
+        assert len(numbers) >= 3 and all(n > 0 for n in numbers)
