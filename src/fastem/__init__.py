@@ -13,10 +13,22 @@ from .table import Table
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # The scikit-learn estimator needs scikit-learn, an optional dependency: import it
+    # only when asked for.
+    if name == "GaussianMixture":
+        from .estimator import GaussianMixture
+
+        return GaussianMixture
+    raise AttributeError(f"module 'fastem' has no attribute {name!r}")
+
+
 __all__ = [
     "ConvergenceWarning",
     "DegenerateFitWarning",
     "FitResult",
+    "GaussianMixture",
     "Matched",
     "Model",
     "RestartSummary",

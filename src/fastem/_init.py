@@ -196,27 +196,37 @@ def _random_seeds(z, point_weight, key, seeds):
 
 @jit
 def _lloyd(z, point_weight, seeds):
-    """Lloyd's k-means from ``seeds`` (updated in place) until no center moves."""
+    """Lloyd's k-means from ``seeds`` (updated in place, sorted) until the clusters stay.
+
+    In 1D a cluster is a run of the sorted data between the midpoints of neighbouring
+    centers, so after one sort each round costs K binary searches and K differences of
+    prefix sums, not a pass over the points.
+    """
     n_components = seeds.size
-    count = np.empty(n_components)
-    s1 = np.empty(n_components)
+    order = np.argsort(z)
+    ordered = z[order]
+    mass = np.zeros(z.size + 1)  # prefix sums of weights and of weighted values
+    first = np.zeros(z.size + 1)
+    for j in range(z.size):
+        w = _weight(point_weight, order[j])
+        mass[j + 1] = mass[j] + w
+        first[j + 1] = first[j] + w * ordered[j]
+    bounds = np.zeros(n_components + 1, dtype=np.int64)
+    previous = np.full(n_components + 1, -1, dtype=np.int64)
+    bounds[n_components] = z.size
     for _ in range(_LLOYD_MAX_ROUNDS):
-        count[:] = 0.0
-        s1[:] = 0.0
-        for i in range(z.size):
-            w = _weight(point_weight, i)
-            k = _nearest(z[i], seeds)
-            count[k] += w
-            s1[k] += w * (z[i] - seeds[k])
-        moved = False
-        for k in range(n_components):
-            if count[k] > 0.0:
-                shift = s1[k] / count[k]
-                if shift != 0.0:
-                    seeds[k] += shift
-                    moved = True
-        if not moved:
+        seeds.sort()
+        for k in range(n_components - 1):
+            # Points at a midpoint go to the lower center, as in the nearest-seed rule.
+            bounds[k + 1] = np.searchsorted(ordered, 0.5 * (seeds[k] + seeds[k + 1]), "right")
+        if (bounds == previous).all():
             break
+        previous[:] = bounds
+        for k in range(n_components):
+            a, b = bounds[k], bounds[k + 1]
+            weight = mass[b] - mass[a]
+            if weight > 0.0:
+                seeds[k] = (first[b] - first[a]) / weight
 
 
 @jit

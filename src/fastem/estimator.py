@@ -1,0 +1,297 @@
+"""``fastem.GaussianMixture``: a scikit-learn estimator for one-dimensional data.
+
+Needs scikit-learn (``pip install 'fastem[sklearn]'``). The constructor mirrors
+``sklearn.mixture.GaussianMixture`` where it applies to 1D, and its ``n_init`` restarts run
+in parallel in fastem's batched kernel.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, DensityMixin
+    from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+    from sklearn.utils import check_random_state
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as error:  # pragma: no cover - exercised without scikit-learn only
+    raise ImportError(
+        "fastem.GaussianMixture needs scikit-learn: pip install 'fastem[sklearn]'"
+    ) from error
+
+from . import api, reference
+from ._status import Status
+
+_INIT_PARAMS = {
+    "kmeans": "kmeans",
+    "k-means++": "kmeans++",
+    "random_from_data": "random_from_data",
+    "random": "random",
+    "kmeans++": "kmeans++",
+    "quantile": "quantile",
+    "emem": "emem",
+}
+_COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture for 1D data, fitted by fastem's EM kernel.
+
+    Parameters follow :class:`sklearn.mixture.GaussianMixture` (same names, meanings and
+    defaults); ``X`` is of shape ``(n_samples,)`` or ``(n_samples, 1)``.
+
+    Parameters
+    ----------
+    n_components : int, default 1
+    covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
+        In one dimension "full", "diag" and "spherical" are the same model (a variance per
+        component); "tied" shares one variance. Fitted attributes take scikit-learn's shapes
+        for the type given.
+    tol : float, default 1e-3
+        Stop when the mean log-likelihood per sample changes by less than ``tol``.
+    reg_covar : float, default 1e-6
+        Added to every variance at each M-step, in the data's units (as scikit-learn);
+        passed to :func:`fastem.fit` as ``reg_variance = reg_covar / var(X)``.
+    max_iter : int, default 100
+    n_init : int, default 1
+        Restarts, run in parallel; the best by log-likelihood is kept.
+    init_params : str, default "kmeans"
+        "kmeans", "k-means++", "random_from_data", "random" (here mixtools' random starts,
+        not scikit-learn's random responsibilities), or fastem's "quantile" and "emem".
+    weights_init, means_init, precisions_init : array-like, optional
+        Starting values: shapes (K,), (K, 1), and (K,), (K, 1) or (K, 1, 1) (a scalar or
+        (1, 1) for "tied").
+    random_state : int, RandomState or None
+    warm_start : bool, default False
+        Start the next ``fit`` from this one's solution (then ``n_init`` is ignored).
+    verbose : int, default 0
+        1: a line per restart; 2: also the log-likelihood every ``verbose_interval``
+        iterations.
+    verbose_interval : int, default 10
+    equal_variance : bool, default False
+        fastem's name for ``covariance_type="tied"``; either gives one shared variance.
+    equal_weights : bool, default False
+        Hold the weights at 1/K.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, 1)
+    covariances_, precisions_, precisions_cholesky_ : ndarray
+        Shapes as scikit-learn's for ``covariance_type``: "full" (K, 1, 1), "tied" (1, 1),
+        "diag" (K, 1), "spherical" (K,).
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood per sample of the fitted parameters.
+    lower_bounds_ : list of float
+        Mean log-likelihood per sample after each iteration of the best restart.
+    n_features_in_ : int
+        Always 1.
+    status_ : fastem.Status
+        fastem's status of the returned fit.
+    """
+
+    def __init__(self, n_components=1, *, covariance_type="full", tol=1e-3, reg_covar=1e-6,
+                 max_iter=100, n_init=1, init_params="kmeans", weights_init=None,
+                 means_init=None, precisions_init=None, random_state=None, warm_start=False,
+                 verbose=0, verbose_interval=10, equal_variance=False, equal_weights=False):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.equal_variance = equal_variance
+        self.equal_weights = equal_weights
+
+    # -------------------------------------------------------------------- input
+
+    def _check_x(self, X, reset):
+        if np.ndim(X) == 1:
+            X = np.asarray(X)[:, np.newaxis] if not hasattr(X, "iloc") else X.to_frame()
+        X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32],
+                          ensure_min_samples=1)
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"fastem.GaussianMixture models one-dimensional data, but X has "
+                f"{X.shape[1]} features. Pass a 1D array or one column (X[:, [j]]), or use "
+                "sklearn.mixture.GaussianMixture for multivariate data."
+            )
+        return X[:, 0].astype(np.float64)
+
+    def _tied(self):
+        return self.covariance_type == "tied" or bool(self.equal_variance)
+
+    def _starting_values(self, x):
+        """Starting values for fastem.fit, shape (K,) each, or None."""
+        if self.warm_start and hasattr(self, "weights_"):
+            return dict(weights_init=self.weights_, means_init=self.means_[:, 0],
+                        variances_init=self._variances)
+        starts = {}
+        k = self.n_components
+        if self.weights_init is not None:
+            starts["weights_init"] = np.asarray(self.weights_init, dtype=float).reshape(k)
+        if self.means_init is not None:
+            starts["means_init"] = np.asarray(self.means_init, dtype=float).reshape(k)
+        if self.precisions_init is not None:
+            precisions = np.asarray(self.precisions_init, dtype=float).reshape(-1)
+            if precisions.size == 1:
+                precisions = np.repeat(precisions, k)
+            if precisions.size != k:
+                raise ValueError(
+                    f"precisions_init has {precisions.size} values; give one per component "
+                    f"({k}), or one for covariance_type='tied'."
+                )
+            if (precisions <= 0).any():
+                raise ValueError("precisions_init must be positive.")
+            starts["variances_init"] = 1.0 / precisions
+        return starts
+
+    # -------------------------------------------------------------------- fitting
+
+    def fit(self, X, y=None):
+        """Fit the mixture to ``X`` by EM; returns self."""
+        self.fit_predict(X, y)
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Fit, then return the most likely component of each sample."""
+        if self.covariance_type not in _COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type={self.covariance_type!r} is not one of "
+                             f"{', '.join(_COVARIANCE_TYPES)}.")
+        if self.init_params not in _INIT_PARAMS:
+            raise ValueError(f"init_params={self.init_params!r} is not one of "
+                             f"{', '.join(_INIT_PARAMS)}.")
+        x = self._check_x(X, reset=True)
+        if x.size < self.n_components:
+            raise ValueError(
+                f"Expected n_samples >= n_components but got n_components = "
+                f"{self.n_components}, n_samples = {x.size}"
+            )
+        starts = self._starting_values(x)
+        warm = self.warm_start and hasattr(self, "weights_")
+        scale = reference.dataset_scale(x)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = api.fit(
+                x, self.n_components, n_init=1 if warm else self.n_init,
+                init=_INIT_PARAMS[self.init_params], max_iter=self.max_iter, tol=self.tol,
+                reg_variance=self.reg_covar / scale**2, equal_variance=self._tied(),
+                equal_weights=bool(self.equal_weights),
+                random_state=check_random_state(self.random_state), trace=True, **starts,
+            )
+        for w in caught:
+            if issubclass(w.category, api.ConvergenceWarning):
+                warnings.warn(
+                    "Best performing initialization did not converge. Try different init "
+                    "parameters, or increase max_iter, tol, or check for degenerate data.",
+                    SklearnConvergenceWarning, stacklevel=2,
+                )
+            elif not issubclass(w.category, UserWarning) or "identical fits" not in str(
+                    w.message):
+                warnings.warn(w.message, w.category, stacklevel=2)
+        self._set_fitted(result, x.size)
+        return self.predict(X)
+
+    def _set_fitted(self, result, n):
+        k = self.n_components
+        self.weights_ = np.asarray(result.weights, dtype=float)
+        self.means_ = np.asarray(result.means, dtype=float).reshape(k, 1)
+        self._variances = np.asarray(result.variances, dtype=float)
+        self.covariances_ = self._shaped(self._variances)
+        self.precisions_ = self._shaped(1.0 / self._variances)
+        self.precisions_cholesky_ = self._shaped(1.0 / np.sqrt(self._variances))
+        self.converged_ = bool(result.converged)
+        self.n_iter_ = int(result.n_iter)
+        self.lower_bound_ = float(result.log_likelihood) / n
+        trace = result.trace[result.best_restart]
+        self.lower_bounds_ = list(trace[np.isfinite(trace)] / n)
+        self.status_ = Status(int(result.status))
+        if self.verbose:
+            for r, (ll, iters) in enumerate(zip(result.restart_log_likelihood,
+                                                result.restart_n_iter)):
+                if self.verbose >= 2:
+                    steps = result.trace[r]
+                    for t in range(self.verbose_interval, iters + 1, self.verbose_interval):
+                        print(f"  Iteration {t}\t mean log-likelihood {steps[t] / n:.5f}")
+                print(f"Initialization {r}: {iters} iterations, mean log-likelihood "
+                      f"{ll / n:.5f}")
+
+    def _shaped(self, values):
+        k = self.n_components
+        if self.covariance_type == "full":
+            return values.reshape(k, 1, 1)
+        if self.covariance_type == "tied":
+            return values[:1].reshape(1, 1)
+        if self.covariance_type == "diag":
+            return values.reshape(k, 1)
+        return values.reshape(k)
+
+    # -------------------------------------------------------------------- prediction
+
+    def _log_joint(self, X):
+        check_is_fitted(self)
+        x = self._check_x(X, reset=False)
+        return reference.log_joint(x, self.weights_, self.means_[:, 0], self._variances)
+
+    def score_samples(self, X):
+        """Log-likelihood of each sample, shape (n_samples,)."""
+        from scipy.special import logsumexp
+
+        return logsumexp(self._log_joint(X), axis=1)
+
+    def score(self, X, y=None):
+        """Mean log-likelihood per sample."""
+        return float(self.score_samples(X).mean())
+
+    def predict_proba(self, X):
+        """Responsibilities, shape (n_samples, n_components)."""
+        from scipy.special import logsumexp
+
+        log_p = self._log_joint(X)
+        return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True))
+
+    def predict(self, X):
+        """The most likely component of each sample, shape (n_samples,)."""
+        return self._log_joint(X).argmax(axis=1)
+
+    def sample(self, n_samples=1):
+        """Draw from the fitted mixture: ``(X of shape (n_samples, 1), component labels)``."""
+        check_is_fitted(self)
+        if n_samples < 1:
+            raise ValueError(f"Invalid value for 'n_samples': {n_samples}. The sampling "
+                             "requires at least one sample.")
+        rng = check_random_state(self.random_state)
+        counts = rng.multinomial(n_samples, self.weights_)
+        x = np.concatenate([
+            rng.normal(mean, np.sqrt(variance), count)
+            for mean, variance, count in zip(self.means_[:, 0], self._variances, counts)
+        ])
+        labels = np.repeat(np.arange(self.n_components), counts)
+        return x[:, np.newaxis], labels
+
+    def _n_parameters(self):
+        k = self.n_components
+        weights = 0 if self.equal_weights else k - 1
+        return weights + k + (1 if self._tied() else k)
+
+    def bic(self, X):
+        """Bayesian information criterion on ``X`` (smaller is better)."""
+        n = self._check_x(X, reset=False).size
+        return -2.0 * self.score(X) * n + self._n_parameters() * np.log(n)
+
+    def aic(self, X):
+        """Akaike information criterion on ``X`` (smaller is better)."""
+        n = self._check_x(X, reset=False).size
+        return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
