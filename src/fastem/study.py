@@ -78,7 +78,7 @@ class StudyResult:
 
 def study(weights, means, variances, n_samples=(40,), replications=1000, *,
           init=("kmeans++",), n_init=5, random_state=0, init_params=None,
-          at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None,
+          at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None, client=None,
           **fit_options) -> StudyResult:
     """How EM behaves on data from a known mixture, for several sample sizes and starts.
 
@@ -102,7 +102,8 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     Datasets are simulated and fitted ``chunk_size`` at a time, seeded by their global
     index, so the results do not depend on ``chunk_size``; between chunks a keyboard
     interrupt stops the study and ``progress(done, total)`` (in datasets x strategies) is
-    called.
+    called. With a ``distributed.Client`` as ``client``, the chunks run as tasks on its
+    cluster, with the same results; ``seconds`` then adds up the workers' fitting time.
 
     Parameters
     ----------
@@ -157,25 +158,22 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         cell = {
             s: StudyCell(size, s, 1 if s == "quantile" else n_init) for s in strategies
         }
-        for start in range(0, replications, chunk_size):
-            count = min(chunk_size, replications - start)
-            data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
-            for strategy, accumulated in cell.items():
-                options = dict(
-                    n_init=accumulated.n_init, init=strategy, random_state=cell_seed,
-                    init_params=init_params.get(strategy), dataset_offset=start, **fit_options,
-                )
-                began = time.perf_counter()
-                result = _quiet_fit(data, n_components, **options)
-                accumulated.seconds += time.perf_counter() - began
+        plans = {s: dict(n_init=c.n_init, init=s, random_state=cell_seed,
+                         init_params=init_params.get(s), **fit_options) for s, c in cell.items()}
+        chunks = [(start, min(chunk_size, replications - start))
+                  for start in range(0, replications, chunk_size)]
+        arguments = [(truth, size, count, cell_seed, start, n_components, plans)
+                     for start, count in chunks]
+        for (start, count), outcome in zip(chunks, _run_all(arguments, client)):
+            for strategy, (result, seconds, traced) in outcome.items():
+                accumulated = cell[strategy]
+                accumulated.seconds += seconds
                 accumulated.add(result, truth)
-                if start == 0:
-                    traced = _quiet_fit(data[:N_TRACED], n_components, trace=True, **options)
-                    accumulated.trace = traced.trace
-                    accumulated.example = data[0]
-                done += count
-                if progress is not None:
-                    progress(done, total)
+                if traced is not None:
+                    accumulated.trace, accumulated.example = traced
+            done += count * len(strategies)
+            if progress is not None:
+                progress(done, total)
         for accumulated in cell.values():
             accumulated.finish()
         best = np.max([c.log_likelihood for c in cell.values()], axis=0)
@@ -184,6 +182,38 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
             cells.append(accumulated)
     table = Table({name: [row[name] for row in rows] for name in rows[0]})
     return StudyResult(table, truth, cells)
+
+
+def _run_chunk(truth, size, count, cell_seed, start, n_components, plans):
+    """Simulate datasets ``start:start + count`` of a cell and fit them with each strategy:
+    ``{strategy: (FitResult, seconds, (traces, first dataset) or None)}``."""
+    data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
+    outcome = {}
+    for strategy, options in plans.items():
+        began = time.perf_counter()
+        result = _quiet_fit(data, n_components, dataset_offset=start, **options)
+        seconds = time.perf_counter() - began
+        traced = None
+        if start == 0:
+            traces = _quiet_fit(data[:N_TRACED], n_components, trace=True, **options).trace
+            traced = (traces, data[0])
+        outcome[strategy] = (result, seconds, traced)
+    return outcome
+
+
+def _run_all(arguments, client):
+    """Results of :func:`_run_chunk` for each argument tuple, in order: here, or as tasks
+    on a Dask cluster (cancelled if the study is interrupted)."""
+    if client is None:
+        for args in arguments:
+            yield _run_chunk(*args)
+        return
+    futures = [client.submit(_run_chunk, *args, pure=False) for args in arguments]
+    try:
+        for future in futures:
+            yield future.result()
+    finally:
+        client.cancel(futures)
 
 
 def _quiet_fit(data, n_components, **options):

@@ -1,0 +1,138 @@
+"""The same fits on a Dask cluster (``pip install 'fastem[dask]'``).
+
+Each chunk of datasets is fitted by :func:`fastem.fit` on a worker, with
+``dataset_offset`` set to the chunk's global index: random starts are keyed by the global
+dataset index, so the result equals a local ``fastem.fit`` of the whole batch bit for bit,
+however the data are chunked. Runs on the active Dask scheduler: a ``distributed.Client``
+if one is set up (``Client("tcp://scheduler:8786")`` for a real cluster), else Dask's
+local threads.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import fields
+
+import numpy as np
+
+try:
+    import dask
+    import dask.array as da
+    import dask.bag as db
+    from dask.delayed import Delayed
+except ImportError as error:  # pragma: no cover - exercised without dask only
+    raise ImportError(
+        "fastem.dask needs Dask: pip install 'fastem[dask]' (dask[distributed])"
+    ) from error
+
+from . import _validate, api
+
+__all__ = ["fit", "concatenate"]
+
+
+def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=1000,
+        **fit_options):
+    """:func:`fastem.fit` over datasets held by Dask.
+
+    Parameters
+    ----------
+    data : dask.array.Array of shape (n_datasets, n_samples), dask.bag.Bag of 1D arrays,
+        or list of dask ``Delayed`` 1D arrays (one dataset each)
+        An array is fitted chunk by chunk along the datasets (chunks along the samples
+        are merged first); a bag partition by partition; delayed datasets ``chunk_size``
+        at a time.
+    n_components : int
+    sample_weight : like ``data`` (a Dask array chunked like it, or a list of delayed
+        arrays), optional
+    compute : bool, default True
+        Compute now and return a :class:`~fastem.FitResult`; with False, return a Dask
+        ``Delayed`` whose value is that result.
+    chunk_size : int, default 1000
+        Datasets per task for a list of delayed datasets.
+    **fit_options
+        Passed to :func:`fastem.fit` (``n_init``, ``init``, ``random_state``, ``tol``, ...).
+        ``random_state`` must be an int here (or None, then drawn once) so that every
+        worker uses the same seed.
+    """
+    if "dataset_offset" in fit_options:
+        raise TypeError("fastem.dask.fit sets dataset_offset itself; do not pass it.")
+    seed = _validate.check_random_state(fit_options.pop("random_state", None))
+    options = dict(fit_options, random_state=seed)
+    parts = [
+        dask.delayed(_fit_chunk)(chunk, weights, offset, n_components, options)
+        for chunk, weights, offset in _chunks(data, sample_weight, chunk_size)
+    ]
+    tol = options.get("tol", api.DEFAULT_TOL)
+    max_iter = options.get("max_iter", api.DEFAULT_MAX_ITER)
+    if not compute:
+        return dask.delayed(_finish)(parts, tol, max_iter)
+    return _finish(list(dask.compute(*parts)), tol, max_iter)
+
+
+def _chunks(data, sample_weight, chunk_size):
+    """``(chunk, weights, global index of the chunk's first dataset)`` for each task."""
+    chunk_size = _validate.check_int("chunk_size", chunk_size, 1)
+    if isinstance(data, da.Array):
+        if data.ndim != 2:
+            raise ValueError(f"a Dask array of datasets must be 2D (n_datasets, n_samples); "
+                             f"got {data.ndim} dimensions.")
+        data = data.rechunk({1: -1})
+        blocks = data.to_delayed()[:, 0]
+        weights = [None] * len(blocks)
+        if sample_weight is not None:
+            if not isinstance(sample_weight, da.Array) or sample_weight.shape != data.shape:
+                raise ValueError("sample_weight must be a Dask array of the data's shape.")
+            weights = list(sample_weight.rechunk(data.chunks).to_delayed()[:, 0])
+        offsets = np.concatenate([[0], np.cumsum(data.chunks[0])[:-1]])
+        return list(zip(blocks, weights, offsets.tolist()))
+    if isinstance(data, db.Bag):
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported with a Dask bag; pass the "
+                             "datasets as a list of delayed arrays instead.")
+        # Offsets stay lazy: each is the sum of the lengths of the partitions before it.
+        partitions = [dask.delayed(list)(p) for p in data.to_delayed()]
+        lengths = [dask.delayed(len)(p) for p in partitions]
+        offsets = [dask.delayed(sum)(lengths[:i]) for i in range(len(partitions))]
+        return list(zip(partitions, [None] * len(partitions), offsets))
+    if isinstance(data, (list, tuple)) and data and all(isinstance(d, Delayed) for d in data):
+        if sample_weight is not None and len(sample_weight) != len(data):
+            raise ValueError("sample_weight must be a list like the data, one entry per dataset.")
+        tasks = []
+        for start in range(0, len(data), chunk_size):
+            stop = start + chunk_size
+            weights = None if sample_weight is None else list(sample_weight[start:stop])
+            tasks.append((list(data[start:stop]), weights, start))
+        return tasks
+    raise TypeError(
+        "fastem.dask.fit takes a 2D Dask array, a Dask bag of 1D arrays, or a list of Dask "
+        f"delayed 1D arrays; got {type(data).__name__}. For data in memory use fastem.fit."
+    )
+
+
+def _fit_chunk(chunk, weights, offset, n_components, options):
+    if len(chunk) == 0:  # an empty partition of a bag
+        return None
+    # Warnings are summarised once for the whole batch, by _finish.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", api.ConvergenceWarning)
+        warnings.simplefilter("ignore", api.DegenerateFitWarning)
+        return api.fit(chunk, n_components, sample_weight=weights, dataset_offset=offset,
+                       **options)
+
+
+def _finish(parts, tol, max_iter):
+    result = concatenate([part for part in parts if part is not None])
+    api._warn(result, tol=tol, max_iter=max_iter)
+    return result
+
+
+def concatenate(results):
+    """One :class:`~fastem.FitResult` from the results of consecutive chunks of datasets."""
+    values = {}
+    for field in fields(results[0]):
+        first = getattr(results[0], field.name)
+        if isinstance(first, np.ndarray):
+            values[field.name] = np.concatenate([getattr(r, field.name) for r in results])
+        else:
+            values[field.name] = first  # the model, or None for fields not asked for
+    return api.FitResult(**values)

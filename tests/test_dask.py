@@ -1,0 +1,126 @@
+"""fastem.dask against a real distributed.LocalCluster (worker processes on loopback)."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fastem
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+import dask.array as da  # noqa: E402
+import dask.bag as db  # noqa: E402
+from dask.delayed import Delayed  # noqa: E402
+
+from fastem import dask as fastem_dask  # noqa: E402
+
+pytestmark = pytest.mark.filterwarnings(
+    # distributed's own chatter about ports and cluster shutdown is not this suite's concern
+    "ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning:distributed",
+)
+
+FIELDS = ("weights", "means", "variances", "log_likelihood", "n_iter", "status",
+          "restart_log_likelihood", "restart_n_iter", "restart_status", "init_n_iter")
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, host="127.0.0.1")
+    with distributed.Client(cluster) as client:
+        yield client
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 80, 60, random_state=2)[0]
+
+
+def assert_identical(result, expected):
+    for name in FIELDS:
+        np.testing.assert_array_equal(getattr(result, name), getattr(expected, name),
+                                      err_msg=name)
+
+
+KWARGS = dict(n_init=3, random_state=11, init="random")
+
+
+@pytest.mark.parametrize("chunks", [(7, 80), (13, 25), (60, 80), (1, 80)])
+def test_dask_array_equals_local_fit_for_any_chunking(client, batch, chunks):
+    expected = fastem.fit(batch, 2, **KWARGS)
+    result = fastem_dask.fit(da.from_array(batch, chunks=chunks), 2, **KWARGS)
+    assert_identical(result, expected)
+
+
+def test_ragged_bag_and_delayed_datasets(client, batch):
+    ragged = [row[: 20 + 3 * i] for i, row in enumerate(batch[:25])]
+    expected = fastem.fit(ragged, 2, **KWARGS)
+    bag = db.from_sequence(ragged, npartitions=4)
+    assert_identical(fastem_dask.fit(bag, 2, **KWARGS), expected)
+    delayed = [dask.delayed(np.asarray)(x) for x in ragged]
+    assert_identical(fastem_dask.fit(delayed, 2, chunk_size=6, **KWARGS), expected)
+
+
+def test_weights_lazy_results_and_options(client, batch):
+    weights = np.random.default_rng(3).integers(0, 3, batch.shape).astype(float)
+    with pytest.warns(fastem.DegenerateFitWarning, match="1 of 60"):
+        expected = fastem.fit(batch, 2, sample_weight=weights, return_restarts=True, **KWARGS)
+    lazy = fastem_dask.fit(da.from_array(batch, chunks=(11, 80)), 2, compute=False,
+                           sample_weight=da.from_array(weights, chunks=(20, 40)),
+                           return_restarts=True, **KWARGS)
+    assert isinstance(lazy, Delayed)
+    result = lazy.compute()  # the final task, and its summarised warning, run on a worker
+    with pytest.warns(fastem.DegenerateFitWarning, match="1 of 60"):
+        eager = fastem_dask.fit(da.from_array(batch, chunks=(11, 80)), 2,
+                                sample_weight=da.from_array(weights, chunks=(20, 40)),
+                                **KWARGS)
+    np.testing.assert_array_equal(eager.means, expected.means)
+    assert_identical(result, expected)
+    np.testing.assert_array_equal(result.start_means, expected.start_means)
+
+
+def test_study_on_the_cluster_equals_the_local_study(client):
+    kwargs = dict(n_samples=(30, 60), replications=90, init=("kmeans++", "emem"), n_init=2,
+                  random_state=5, chunk_size=25)
+    local = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs).table
+    remote = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], client=client, **kwargs).table
+    for name in local.columns:
+        if name not in ("seconds", "fits_per_s", "mega_throughput"):
+            np.testing.assert_array_equal(remote[name], local[name], err_msg=name)
+
+
+def test_a_killed_worker_is_retried_without_losing_or_duplicating_results(client):
+    data = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 400, 3000, random_state=4)[0]
+    kwargs = dict(n_init=8, random_state=3, tol=0, max_iter=150)
+    expected = fastem.fit(data, 2, **kwargs)
+    pids = client.run(os.getpid)
+    victim = sorted(pids.values())[0]
+
+    def kill_soon():
+        time.sleep(1.5)  # the graph is running by then: 60 chunks of about 0.1 s each
+        os.kill(victim, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    result = fastem_dask.fit(da.from_array(data, chunks=(50, 400)), 2, **kwargs)
+    killer.join()
+    assert victim not in client.run(os.getpid).values()  # the worker really died
+    assert result.means.shape == (3000, 2)
+    assert_identical(result, expected)
+
+
+def test_without_dask_the_error_says_what_to_install(tmp_path):
+    blocker = tmp_path / "dask"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('no dask here')\n")
+    code = "try:\n    import fastem.dask\nexcept ImportError as e:\n    print(e)\n"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
+    assert "pip install 'fastem[dask]'" in completed.stdout
