@@ -164,7 +164,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
                   for start in range(0, replications, chunk_size)]
         arguments = [(truth, size, count, cell_seed, start, n_components, plans)
                      for start, count in chunks]
-        for (start, count), outcome in zip(chunks, _run_all(arguments, client)):
+        for (_, count), outcome in zip(chunks, _run_all(arguments, client)):
             for strategy, (result, seconds, traced) in outcome.items():
                 accumulated = cell[strategy]
                 accumulated.seconds += seconds
