@@ -32,4 +32,4 @@ def test_sklearn(benchmark, x):
 
     record(benchmark, GROUP, 1, **UNIT)
     model = GaussianMixture(3, n_init=50, random_state=0)
-    benchmark.pedantic(model.fit, args=(x,), rounds=1)
+    benchmark.pedantic(model.fit, args=(x,), rounds=3)

@@ -129,6 +129,35 @@ def test_interrupted_study_writes_nothing(tmp_path):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interrupt_swallowed_by_a_destructor_still_stops_the_study(monkeypatch, capsys):
+    from fastem import cli
+
+    study = sys.modules["fastem.study"]  # the module, which fastem.study (the function) hides
+
+    class Dropped:
+        """Python ignores an exception raised in __del__, as numba's compiler does with a
+        Ctrl-C that lands in one of llvmlite's destructors."""
+
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    fitted = []
+
+    def fit_after_a_lost_interrupt(*args, **kwargs):
+        if not fitted:
+            Dropped()  # created and destroyed at once: the interrupt is dropped
+        fitted.append(1)
+        return quiet_fit(*args, **kwargs)
+
+    quiet_fit = study._quiet_fit
+    monkeypatch.setattr(study, "_quiet_fit", fit_after_a_lost_interrupt)
+    status = cli.main(["study", "--replications", "20000", "--n-samples", "20", "--quiet"])
+    assert status == 130 and "interrupted; nothing was written" in capsys.readouterr().err
+    chunk_fits = 3 * 2  # the first chunk: three strategies, each also traced
+    assert len(fitted) <= 3 + chunk_fits  # the warm-up fits, then the first chunk, then stop
+
+
 def _simulated(tmp_path, replications=3, n_samples=150):
     path = tmp_path / "sim.csv"
     fastem_cli("simulate", "--replications", replications, "--n-samples", n_samples,

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
@@ -86,6 +85,45 @@ def test_weights_lazy_results_and_options(client, batch):
     np.testing.assert_array_equal(result.start_means, expected.start_means)
 
 
+def test_starting_values_per_dataset_go_to_the_tasks_of_their_datasets(client, batch):
+    rng = np.random.default_rng(8)
+    means = np.sort(rng.normal(0.5, 3.0, (60, 3, 2)), axis=-1)  # (n_datasets, n_init, K)
+    kwargs = dict(n_init=3, means_init=means, random_state=1)
+    expected = fastem.fit(batch, 2, **kwargs)
+    assert_identical(fastem_dask.fit(da.from_array(batch, chunks=(7, 80)), 2, **kwargs),
+                     expected)
+    bag = db.from_sequence(list(batch), npartitions=5)
+    assert_identical(fastem_dask.fit(bag, 2, **kwargs), expected)
+    per_dataset = fastem.fit(batch, 2, means_init=means[:, 0], variances_init=[1.0, 2.0])
+    delayed = [dask.delayed(np.asarray)(x) for x in batch]
+    assert_identical(fastem_dask.fit(delayed, 2, chunk_size=8, means_init=means[:, 0],
+                                     variances_init=[1.0, 2.0]), per_dataset)
+    with pytest.raises(ValueError, match="59 rows of starting values, but there are 60"):
+        fastem_dask.fit(da.from_array(batch, chunks=(7, 80)), 2, means_init=means[1:, 0])
+    with pytest.raises(ValueError, match="59 rows of starting values, fewer than the datasets"):
+        fastem_dask.fit(bag, 2, means_init=means[1:, 0])
+
+
+def test_bad_input_errors_name_the_option_or_the_global_dataset(batch):
+    read = []
+
+    def load(row):
+        read.append(row)
+        return batch[row]
+
+    delayed = [dask.delayed(load)(row) for row in range(len(batch))]
+    with dask.config.set(scheduler="sync"):
+        with pytest.raises(TypeError, match="unexpected keyword argument 'n_inti'"):
+            fastem_dask.fit(delayed, 2, n_inti=3)
+        with pytest.raises(ValueError, match="n_components must be at least 1"):
+            fastem_dask.fit(delayed, 0)
+        assert read == []  # both refused before any data were read
+        bad = batch.copy()
+        bad[37, 5] = np.nan
+        with pytest.raises(ValueError, match=r"dataset\(s\) 37 contain NaN"):
+            fastem_dask.fit(da.from_array(bad, chunks=(10, 80)), 2)
+
+
 def test_study_on_the_cluster_equals_the_local_study(client):
     kwargs = dict(n_samples=(30, 60), replications=90, init=("kmeans++", "emem"), n_init=2,
                   random_state=5, chunk_size=25)
@@ -100,18 +138,19 @@ def test_a_killed_worker_is_retried_without_losing_or_duplicating_results(client
     data = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 400, 3000, random_state=4)[0]
     kwargs = dict(n_init=8, random_state=3, tol=0, max_iter=150)
     expected = fastem.fit(data, 2, **kwargs)
-    pids = client.run(os.getpid)
-    victim = sorted(pids.values())[0]
-
-    def kill_soon():
-        time.sleep(1.5)  # the graph is running by then: 60 chunks of about 0.1 s each
-        os.kill(victim, signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_soon)
-    killer.start()
-    result = fastem_dask.fit(da.from_array(data, chunks=(50, 400)), 2, **kwargs)
-    killer.join()
-    assert victim not in client.run(os.getpid).values()  # the worker really died
+    lazy = fastem_dask.fit(da.from_array(data, chunks=(50, 400)), 2, compute=False, **kwargs)
+    future = client.compute(lazy)
+    pids = client.run(os.getpid)  # {worker address: pid}
+    victim = sorted(pids)[0]
+    deadline = time.monotonic() + 60
+    # Kill the worker while it holds fitting tasks (60 chunks of about 0.1 s each).
+    while not any("_fit_chunk" in key for key in client.processing([victim])[victim]):
+        assert time.monotonic() < deadline, "the worker never received a fitting task"
+        time.sleep(0.01)
+    os.kill(pids[victim], signal.SIGKILL)
+    assert not future.done()  # killed mid-run, not after
+    result = future.result()
+    assert pids[victim] not in client.run(os.getpid).values()  # the worker really died
     assert result.means.shape == (3000, 2)
     assert_identical(result, expected)
 

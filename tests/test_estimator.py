@@ -108,6 +108,10 @@ def test_methods_and_attributes():
         model.fit(np.ones((10, 2)))
     with pytest.raises(ValueError, match="n_samples >= n_components"):
         GaussianMixture(5).fit([[1.0], [2.0]])
+    with pytest.raises(ValueError, match=r"means_init has shape \(2, 1\); give one value per"):
+        GaussianMixture(3, means_init=[[0.0], [1.0]]).fit(x)
+    with pytest.raises(ValueError, match="precisions_init has 2 values"):
+        GaussianMixture(3, precisions_init=[1.0, 2.0]).fit(x)
 
 
 def test_warm_start_continues_from_the_last_solution():

@@ -111,3 +111,17 @@ def test_messages_list_many_bad_datasets_briefly():
 def test_random_state_forms_are_accepted(random_state):
     result = fastem.fit(GOOD, 2, random_state=random_state, max_iter=3, tol=0)
     assert np.isfinite(result.log_likelihood)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "match"),
+    [
+        (np.vstack([GOOD, np.r_[GOOD[1:], np.nan]]), ValueError, r"dataset\(s\) 41 contain NaN"),
+        ([GOOD, GOOD[:1]], ValueError, r"dataset\(s\) 41 have fewer points"),
+        ([GOOD, np.array([])], ValueError, r"dataset\(s\) 41 are empty"),
+        ([GOOD, ["x", "y"]], TypeError, "dataset 41 has dtype"),
+    ],
+)
+def test_a_chunk_names_its_bad_datasets_by_their_index_in_the_whole_batch(data, error, match):
+    with pytest.raises(error, match=match):
+        fastem.fit(data, 2, dataset_offset=40)

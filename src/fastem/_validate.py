@@ -17,8 +17,9 @@ from ._model import Model
 _MAX_LISTED = 5
 
 
-def _listed(indices) -> str:
-    indices = [int(i) for i in indices]
+def _listed(indices, first: int = 0) -> str:
+    """Dataset indices for a message, counted from ``first`` (a chunk's global index)."""
+    indices = [first + int(i) for i in indices]
     shown = ", ".join(str(i) for i in indices[:_MAX_LISTED])
     if len(indices) > _MAX_LISTED:
         shown += f", ... ({len(indices)} in all)"
@@ -65,24 +66,25 @@ def _numeric_float64(array, what: str) -> np.ndarray:
     return array.astype(np.float64, copy=False)
 
 
-def as_batch(data) -> Batch:
+def as_batch(data, first: int = 0) -> Batch:
     """Validate the shape and type of ``data`` and pack it.
 
     ``data`` is a 1D array (one dataset), a 2D array (one dataset per row) or a
     sequence of 1D arrays (datasets of different lengths), also as a 1D object array.
+    Messages number the datasets from ``first``.
     """
     if _is_dataset_list(data):
         datasets = []
         for d, item in enumerate(data):
-            x = _numeric_float64(item, f"dataset {d}")
+            x = _numeric_float64(item, f"dataset {first + d}")
             if x.ndim != 1:
                 raise ValueError(
-                    f"dataset {d} has {x.ndim} dimensions; in a list of datasets each "
+                    f"dataset {first + d} has {x.ndim} dimensions; in a list of datasets each "
                     "one must be a 1D array of numbers."
                 )
             datasets.append(x)
         batch = pack_ragged(datasets)
-        _check_not_empty(batch)
+        _check_not_empty(batch, first)
         return batch
     array = _numeric_float64(data, "data")
     if array.ndim == 0:
@@ -107,24 +109,28 @@ def as_batch(data) -> Batch:
                 "For one dataset in a column, pass x.ravel()."
             )
         batch = pack_rows(array)
-    _check_not_empty(batch)
+    _check_not_empty(batch, first)
     return batch
 
 
-def prepared_batch(data, sample_weight, n_components):
-    """Validated, packed data with its standardisation: ``(batch, center, scale)``."""
-    batch = as_batch(data)
+def prepared_batch(data, sample_weight, n_components, first=0):
+    """Validated, packed data with its standardisation: ``(batch, center, scale)``.
+
+    ``first`` is the global index of the first dataset (``fit``'s ``dataset_offset``), so
+    that a chunk of a larger batch names its bad datasets as the whole batch would.
+    """
+    batch = as_batch(data, first)
     if sample_weight is not None:
-        batch = batch.with_weights(check_sample_weight(sample_weight, data, batch))
+        batch = batch.with_weights(check_sample_weight(sample_weight, data, batch, first))
     center, variance = _layout.moments(batch)
-    check_data_values(batch, center, variance)
-    check_n_samples(batch, n_components)
+    check_data_values(batch, center, variance, first)
+    check_n_samples(batch, n_components, first)
     scale = _layout.scale_from_moments(center, variance)
-    check_scale(scale)
+    check_scale(scale, first)
     return batch, center, scale
 
 
-def check_sample_weight(sample_weight, data, batch: Batch) -> np.ndarray:
+def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np.ndarray:
     """Weights in the layout of ``batch.values``: same shapes as the data, finite, >= 0."""
     if batch.single or not _is_dataset_list(data):
         weights = _numeric_float64(sample_weight, "sample_weight")
@@ -145,10 +151,10 @@ def check_sample_weight(sample_weight, data, batch: Batch) -> np.ndarray:
             )
         parts = []
         for d, item in enumerate(sample_weight):
-            part = _numeric_float64(item, f"sample_weight of dataset {d}")
+            part = _numeric_float64(item, f"sample_weight of dataset {first + d}")
             if part.shape != (batch.n_samples[d],):
                 raise ValueError(
-                    f"sample_weight of dataset {d} has shape {part.shape}; the dataset has "
+                    f"sample_weight of dataset {first + d} has shape {part.shape}; the dataset has "
                     f"{batch.n_samples[d]} points."
                 )
             parts.append(part)
@@ -167,16 +173,17 @@ def _is_dataset_list(data) -> bool:
     return (listed or objects) and len(data) > 0 and any(np.ndim(item) >= 1 for item in data)
 
 
-def _check_not_empty(batch: Batch) -> None:
+def _check_not_empty(batch: Batch, first: int = 0) -> None:
     empty = np.flatnonzero(batch.n_samples == 0)
     if empty.size:
         raise ValueError(
-            f"dataset(s) {_listed(empty)} are empty; every dataset needs at least "
+            f"dataset(s) {_listed(empty, first)} are empty; every dataset needs at least "
             "n_components points. Drop the empty datasets before fitting."
         )
 
 
-def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray) -> None:
+def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray,
+                      first: int = 0) -> None:
     """Raise when a dataset holds NaN or infinite values (its moments are then non-finite)."""
     bad = np.flatnonzero(~(np.isfinite(center) & np.isfinite(variance)))
     if bad.size == 0:
@@ -184,11 +191,11 @@ def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray) ->
     holding_nan = [d for d in bad if not np.isfinite(batch.dataset(d)).all()]
     if holding_nan:
         raise ValueError(
-            f"dataset(s) {_listed(holding_nan)} contain NaN or infinite values. Remove them "
+            f"dataset(s) {_listed(holding_nan, first)} contain NaN or infinite values. Remove them "
             "first, e.g. x[np.isfinite(x)] for each dataset."
         )
     raise ValueError(
-        f"dataset(s) {_listed(bad)} have values so large that their sum overflows "
+        f"dataset(s) {_listed(bad, first)} have values so large that their sum overflows "
         "float64. Rescale the data (fits are invariant to scale)."
     )
 
@@ -198,24 +205,24 @@ def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray) ->
 SCALE_RANGE = (1e-150, 1e150)
 
 
-def check_scale(scale: np.ndarray) -> None:
+def check_scale(scale: np.ndarray, first: int = 0) -> None:
     low, high = SCALE_RANGE
     bad = np.flatnonzero((scale < low) | (scale > high))
     if bad.size:
         raise ValueError(
-            f"dataset(s) {_listed(bad)} have a scale of {scale[bad[0]]:.3g}, outside "
+            f"dataset(s) {_listed(bad, first)} have a scale of {scale[bad[0]]:.3g}, outside "
             f"[{low:g}, {high:g}] where float64 can hold their variances. Multiply the data "
             "by a constant first (fits are invariant to scale)."
         )
 
 
-def check_n_samples(batch: Batch, n_components: int) -> None:
+def check_n_samples(batch: Batch, n_components: int, first: int = 0) -> None:
     counts = batch.n_weighted_points
     short = np.flatnonzero(counts < n_components)
     if short.size:
         what = "points" if batch.sample_weight is None else "points with a positive weight"
         raise ValueError(
-            f"dataset(s) {_listed(short)} have fewer {what} than n_components="
+            f"dataset(s) {_listed(short, first)} have fewer {what} than n_components="
             f"{n_components} (smallest: {counts[short].min()}). Use fewer components or "
             "drop those datasets."
         )

@@ -227,17 +227,17 @@ def fit(
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
-    seed = (
-        _validate.check_random_state(random_state),
-        _validate.check_int("dataset_offset", dataset_offset, 0),
-    )
+    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0)
+    seed = (_validate.check_random_state(random_state), dataset_offset)
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
     trace = _validate.check_bool("trace", trace)
     return_restarts = _validate.check_bool("return_restarts", return_restarts)
     skip_degenerate = _validate.check_bool("skip_degenerate", skip_degenerate)
 
-    batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
+    batch, center, scale = _validate.prepared_batch(
+        data, sample_weight, n_components, first=dataset_offset
+    )
     given = _validate.check_starting_values(
         weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
         n_components=n_components, single=batch.single, equal_variance=equal_variance,

@@ -7,10 +7,13 @@ traceback), 1 for an internal error, 130 when interrupted (nothing is written th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -204,12 +207,20 @@ def _study(args) -> int:
         _pyplot()  # fail now, not after the study, if matplotlib is missing
 
     bar = None if args.quiet else _ProgressBar("study")
-    result = study(
-        design["weights"], design["means"], design["variances"],
-        n_samples=design["n_samples"], replications=design["replications"],
-        init=design["init"], n_init=design["n_init"], random_state=design["seed"],
-        progress=bar, **_fit_options(design),
-    )
+    with _interrupt_flag() as interrupted:
+
+        def progress(done, total):
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            if bar is not None:
+                bar(done, total)
+
+        result = study(
+            design["weights"], design["means"], design["variances"],
+            n_samples=design["n_samples"], replications=design["replications"],
+            init=design["init"], n_init=design["n_init"], random_state=design["seed"],
+            progress=progress, **_fit_options(design),
+        )
     if bar is not None:
         bar.close()
     table = result.table if args.all_columns else result.table.select(*STUDY_COLUMNS, *[
@@ -253,6 +264,30 @@ def _read_design(path: Path) -> dict:
         if name in design and not isinstance(design[name], list):
             design[name] = [design[name]]
     return design
+
+
+@contextlib.contextmanager
+def _interrupt_flag():
+    """Ctrl-C as a flag as well as a KeyboardInterrupt, for loops to check between chunks.
+
+    Python drops an exception raised while a destructor runs, and numba's compiler runs
+    many (llvmlite's objects), so a Ctrl-C during the first call's compilation would
+    otherwise be lost and the study would run to its end.
+    """
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted  # only the main thread receives signals
+        return
+
+    def handler(signum, frame):
+        interrupted.set()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class _ProgressBar:

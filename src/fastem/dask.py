@@ -10,6 +10,7 @@ local threads.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import fields
 
@@ -52,25 +53,61 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
     **fit_options
         Passed to :func:`fastem.fit` (``n_init``, ``init``, ``random_state``, ``tol``, ...).
         ``random_state`` must be an int here (or None, then drawn once) so that every
-        worker uses the same seed.
+        worker uses the same seed. Starting values per dataset (``means_init`` of shape
+        (n_datasets, K) or (n_datasets, n_init, K), ...) are handed to each task for its
+        own datasets.
+
+    Option names are checked here, before any task runs; their values are checked by
+    :func:`fastem.fit` in each task before it fits anything, so a bad value fails the
+    computation at its first task. A dataset that cannot be fitted (NaN values, too few
+    points) fails it too, with an error that names the dataset by its global index.
     """
     if "dataset_offset" in fit_options:
         raise TypeError("fastem.dask.fit sets dataset_offset itself; do not pass it.")
+    # A misspelt option would otherwise surface only on a worker, after the data were read.
+    try:
+        inspect.signature(api.fit).bind(None, n_components, **fit_options)
+    except TypeError as error:
+        raise TypeError(f"fastem.dask.fit {error}; it takes the options of fastem.fit.") from None
+    n_components = _validate.check_int("n_components", n_components, 1)
     seed = _validate.check_random_state(fit_options.pop("random_state", None))
     options = dict(fit_options, random_state=seed)
+    per_dataset = {
+        name: np.asarray(options.pop(name)) for name in _STARTING_VALUES
+        if np.ndim(options.get(name)) >= 2
+    }
+    tasks, n_datasets = _chunks(data, sample_weight, chunk_size)
+    _check_rows(per_dataset, n_datasets)
+    # One graph key for the per-dataset starting values, not a copy in every task.
+    shared = dask.delayed(per_dataset) if per_dataset else {}
     parts = [
-        dask.delayed(_fit_chunk)(chunk, weights, offset, n_components, options)
-        for chunk, weights, offset in _chunks(data, sample_weight, chunk_size)
+        dask.delayed(_fit_chunk)(chunk, weights, offset, n_components, options, shared)
+        for chunk, weights, offset in tasks
     ]
     tol = options.get("tol", api.DEFAULT_TOL)
     max_iter = options.get("max_iter", api.DEFAULT_MAX_ITER)
     if not compute:
-        return dask.delayed(_finish)(parts, tol, max_iter)
-    return _finish(list(dask.compute(*parts)), tol, max_iter)
+        return dask.delayed(_finish)(parts, tol, max_iter, shared)
+    return _finish(list(dask.compute(*parts)), tol, max_iter, per_dataset)
+
+
+_STARTING_VALUES = ("weights_init", "means_init", "variances_init")
+
+
+def _check_rows(per_dataset, n_datasets):
+    """Per-dataset starting values need one row per dataset (``n_datasets`` None: not
+    known before the data are read)."""
+    for name, value in per_dataset.items():
+        if n_datasets is not None and len(value) != n_datasets:
+            raise ValueError(
+                f"{name} has {len(value)} rows of starting values, but there are "
+                f"{n_datasets} datasets; give one row per dataset, or shape (K,) for all."
+            )
 
 
 def _chunks(data, sample_weight, chunk_size):
-    """``(chunk, weights, global index of the chunk's first dataset)`` for each task."""
+    """``[(chunk, weights, global index of the chunk's first dataset)]`` for the tasks, and
+    the number of datasets (None when only the data can tell: a bag)."""
     chunk_size = _validate.check_int("chunk_size", chunk_size, 1)
     if isinstance(data, da.Array):
         if data.ndim != 2:
@@ -84,7 +121,8 @@ def _chunks(data, sample_weight, chunk_size):
                 raise ValueError("sample_weight must be a Dask array of the data's shape.")
             weights = list(sample_weight.rechunk(data.chunks).to_delayed()[:, 0])
         offsets = np.concatenate([[0], np.cumsum(data.chunks[0])[:-1]])
-        return list(zip(blocks, weights, offsets.tolist()))
+        n_datasets = data.shape[0] if np.isfinite(data.shape[0]) else None
+        return list(zip(blocks, weights, offsets.tolist())), n_datasets
     if isinstance(data, db.Bag):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported with a Dask bag; pass the "
@@ -93,7 +131,7 @@ def _chunks(data, sample_weight, chunk_size):
         partitions = [dask.delayed(list)(p) for p in data.to_delayed()]
         lengths = [dask.delayed(len)(p) for p in partitions]
         offsets = [dask.delayed(sum)(lengths[:i]) for i in range(len(partitions))]
-        return list(zip(partitions, [None] * len(partitions), offsets))
+        return list(zip(partitions, [None] * len(partitions), offsets)), None
     if isinstance(data, (list, tuple)) and data and all(isinstance(d, Delayed) for d in data):
         if sample_weight is not None and len(sample_weight) != len(data):
             raise ValueError("sample_weight must be a list like the data, one entry per dataset.")
@@ -102,16 +140,24 @@ def _chunks(data, sample_weight, chunk_size):
             stop = start + chunk_size
             weights = None if sample_weight is None else list(sample_weight[start:stop])
             tasks.append((list(data[start:stop]), weights, start))
-        return tasks
+        return tasks, len(data)
     raise TypeError(
         "fastem.dask.fit takes a 2D Dask array, a Dask bag of 1D arrays, or a list of Dask "
         f"delayed 1D arrays; got {type(data).__name__}. For data in memory use fastem.fit."
     )
 
 
-def _fit_chunk(chunk, weights, offset, n_components, options):
+def _fit_chunk(chunk, weights, offset, n_components, options, per_dataset):
     if len(chunk) == 0:  # an empty partition of a bag
         return None
+    rows = slice(offset, offset + len(chunk))
+    for name, value in per_dataset.items():
+        if len(value) < rows.stop:
+            raise ValueError(
+                f"{name} has {len(value)} rows of starting values, fewer than the datasets "
+                "(a bag tells their number only when read); give one row per dataset."
+            )
+        options = dict(options, **{name: value[rows]})
     # Warnings are summarised once for the whole batch, by _finish.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", api.ConvergenceWarning)
@@ -120,8 +166,9 @@ def _fit_chunk(chunk, weights, offset, n_components, options):
                        **options)
 
 
-def _finish(parts, tol, max_iter):
+def _finish(parts, tol, max_iter, per_dataset):
     result = concatenate([part for part in parts if part is not None])
+    _check_rows(per_dataset, result.n_datasets)
     api._warn(result, tol=tol, max_iter=max_iter)
     return result
 

@@ -140,10 +140,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                         variances_init=self._variances)
         starts = {}
         k = self.n_components
-        if self.weights_init is not None:
-            starts["weights_init"] = np.asarray(self.weights_init, dtype=float).reshape(k)
-        if self.means_init is not None:
-            starts["means_init"] = np.asarray(self.means_init, dtype=float).reshape(k)
+        for name in ("weights_init", "means_init"):
+            value = getattr(self, name)
+            if value is not None:
+                value = np.asarray(value, dtype=float)
+                if value.size != k:
+                    raise ValueError(
+                        f"{name} has shape {value.shape}; give one value per component: "
+                        f"shape ({k},) or ({k}, 1) for n_components={k}."
+                    )
+                starts[name] = value.reshape(k)
         if self.precisions_init is not None:
             precisions = np.asarray(self.precisions_init, dtype=float).reshape(-1)
             if precisions.size == 1:

@@ -46,12 +46,12 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
 
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
-    seed = (
-        _validate.check_random_state(random_state),
-        _validate.check_int("dataset_offset", dataset_offset, 0),
-    )
+    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0)
+    seed = (_validate.check_random_state(random_state), dataset_offset)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
-    batch, center, scale = _validate.prepared_batch(data, sample_weight, n_components)
+    batch, center, scale = _validate.prepared_batch(
+        data, sample_weight, n_components, first=dataset_offset
+    )
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
     weights, means, variances, n_iter = _start.starting_values(
         init, init_params, batch, center, scale, model, n_init, seed, (None, None, None)
