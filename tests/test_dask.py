@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -122,6 +123,37 @@ def test_bad_input_errors_name_the_option_or_the_global_dataset(batch):
         bad[37, 5] = np.nan
         with pytest.raises(ValueError, match=r"dataset\(s\) 37 contain NaN"):
             fastem_dask.fit(da.from_array(bad, chunks=(10, 80)), 2)
+
+
+def test_threads_summarise_warnings_once_and_leave_the_filters_alone(batch):
+    filters = list(warnings.filters)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        with pytest.warns(fastem.ConvergenceWarning) as caught:
+            fastem_dask.fit(da.from_array(batch, chunks=(5, 80)), 2, max_iter=2, **KWARGS)
+    assert [str(w.message)[:36] for w in caught] == ["60 of 60 dataset(s) did not converge"]
+    assert warnings.filters == filters
+
+
+def test_unusable_dask_inputs_are_refused_up_front(batch):
+    unknown = da.from_array(batch, chunks=(7, 80))
+    unknown = unknown[unknown[:, 0] > -100]  # row count known only when computed
+    with pytest.raises(ValueError, match="compute_chunk_sizes"):
+        fastem_dask.fit(unknown, 2)
+    with pytest.raises(ValueError, match="no datasets"):
+        fastem_dask.fit(da.zeros((0, 10)), 2)
+    with pytest.raises(ValueError, match="list of datasets is empty"):
+        fastem_dask.fit([], 2)
+    with dask.config.set(scheduler="sync"), pytest.raises(ValueError, match="bag holds no"):
+        fastem_dask.fit(db.from_sequence([], npartitions=1), 2)
+
+
+def test_concatenate_takes_single_dataset_results_as_chunks_of_one(batch):
+    expected = fastem.fit(batch[:3], 2, **KWARGS)
+    first = fastem.fit(batch[0], 2, **KWARGS)  # one 1D dataset: no dataset axis
+    rest = fastem.fit(batch[1:3], 2, dataset_offset=1, **KWARGS)
+    assert_identical(fastem_dask.concatenate([first, rest]), expected)
+    singles = [fastem.fit(row, 2, dataset_offset=d, **KWARGS) for d, row in enumerate(batch[:3])]
+    assert_identical(fastem_dask.concatenate(singles), expected)
 
 
 def test_study_on_the_cluster_equals_the_local_study(client):

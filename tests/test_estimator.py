@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -67,10 +68,11 @@ def _data(seed=0, n=600):
 @pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "spherical"])
 def test_matches_scikit_learn_from_the_same_start(covariance_type):
     x = _data()
-    start = dict(weights_init=[0.3, 0.4, 0.3], means_init=[[-3.0], [1.0], [4.0]])
-    precisions = {"full": np.array([1.0, 0.5, 2.0]).reshape(3, 1, 1),
-                  "tied": np.array([[0.8]]), "diag": np.array([[1.0], [0.5], [2.0]]),
-                  "spherical": np.array([1.0, 0.5, 2.0])}[covariance_type]
+    # Components not in order of their means: both keep the order of the start.
+    start = dict(weights_init=[0.4, 0.3, 0.3], means_init=[[1.0], [4.0], [-3.0]])
+    precisions = {"full": np.array([0.5, 2.0, 1.0]).reshape(3, 1, 1),
+                  "tied": np.array([[0.8]]), "diag": np.array([[0.5], [2.0], [1.0]]),
+                  "spherical": np.array([0.5, 2.0, 1.0])}[covariance_type]
     kwargs = dict(covariance_type=covariance_type, precisions_init=precisions, tol=1e-10,
                   max_iter=500, **start)
     ours = GaussianMixture(3, **kwargs).fit(x[:, None])
@@ -82,6 +84,8 @@ def test_matches_scikit_learn_from_the_same_start(covariance_type):
                                rtol=1e-8)
     assert ours.covariances_.shape == theirs.covariances_.shape
     assert ours.n_iter_ == theirs.n_iter_ and ours.converged_ and theirs.converged_
+    np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-10)
+    np.testing.assert_array_equal(ours.predict(x), theirs.predict(x[:, None]))
     np.testing.assert_allclose(ours.score_samples(x), theirs.score_samples(x[:, None]),
                                rtol=1e-9)
     np.testing.assert_allclose(ours.predict_proba(x), theirs.predict_proba(x[:, None]),
@@ -95,9 +99,8 @@ def test_methods_and_attributes():
     model = GaussianMixture(3, n_init=5, random_state=0).fit(x)
     assert model.n_features_in_ == 1 and model.converged_
     assert model.lower_bound_ == pytest.approx(model.score(x), rel=1e-12)
-    assert model.lower_bounds_[-1] == pytest.approx(model.lower_bound_, rel=1e-12)
-    assert np.all(np.diff(model.lower_bounds_) > -1e-9)
-    assert len(model.lower_bounds_) == model.n_iter_ + 1
+    assert np.all(np.diff(model.lower_bounds_ + [model.lower_bound_]) > -1e-9)
+    assert len(model.lower_bounds_) == model.n_iter_
     labels = model.fit_predict(x)
     np.testing.assert_array_equal(labels, model.predict(x.reshape(-1, 1)))
     np.testing.assert_allclose(model.predict_proba(x).sum(axis=1), 1.0)
@@ -112,6 +115,16 @@ def test_methods_and_attributes():
         GaussianMixture(3, means_init=[[0.0], [1.0]]).fit(x)
     with pytest.raises(ValueError, match="precisions_init has 2 values"):
         GaussianMixture(3, precisions_init=[1.0, 2.0]).fit(x)
+    with pytest.raises(ValueError, match="precisions_init must be finite and positive"):
+        GaussianMixture(2, precisions_init=[np.inf, 1.0]).fit(x)
+    with pytest.raises(ValueError, match="reg_covar must be a finite number >= 0, got -1"):
+        GaussianMixture(2, reg_covar=-1).fit(x)
+    with pytest.raises(ValueError, match="verbose_interval must be at least 1"):
+        GaussianMixture(2, verbose=2, verbose_interval=0).fit(x)
+    with pytest.raises(ValueError, match="Multiply the data by a constant"):
+        GaussianMixture(2).fit(x * 1e-200)
+    with pytest.warns(SklearnConvergenceWarning, match="did not converge"):
+        GaussianMixture(3, max_iter=2, random_state=0).fit(x)
 
 
 def test_warm_start_continues_from_the_last_solution():
@@ -128,6 +141,13 @@ def test_warm_start_continues_from_the_last_solution():
         cold.fit(x)
     assert not np.allclose(first, model.means_)
     np.testing.assert_allclose(model.means_, cold.means_, rtol=1e-10)
+    for changed in (dict(equal_weights=True), dict(covariance_type="tied")):
+        model.set_params(max_iter=100, tol=1e-3, **changed).fit(x)  # from the last solution
+        assert model.converged_ and model.n_iter_ < 100
+    np.testing.assert_allclose(model.weights_, 1 / 3)
+    assert model.covariances_.shape == (1, 1)
+    with pytest.raises(ValueError, match="last fit, which has 3 components, but n_comp"):
+        model.set_params(n_components=2).fit(x)
 
 
 def test_pipeline_and_grid_search():

@@ -308,6 +308,25 @@ def test_non_convergence_gives_one_summarised_warning(two_component_batch):
     assert (result.status == Status.MAX_ITER).all()
 
 
+def test_warn_false_leaves_the_news_to_the_status(two_component_batch):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = fastem.fit(two_component_batch, 2, random_state=0, max_iter=2, tol=1e-12,
+                           warn=False)
+    assert (quiet.status == Status.MAX_ITER).all()
+
+
+def test_sort_components_false_keeps_the_order_of_the_starting_values(two_component_batch):
+    x = two_component_batch[:4]
+    start = dict(means_init=[3.0, -2.0], variances_init=[2.0, 1.0], weights_init=[0.6, 0.4])
+    ordered = fastem.fit(x, 2, **start, sort_components=False, return_restarts=True)
+    assert (ordered.means[:, 0] > ordered.means[:, 1]).all()
+    np.testing.assert_array_equal(ordered.restart_means[:, 0], ordered.means)
+    default = fastem.fit(x, 2, **start)
+    for name in ("weights", "means", "variances"):
+        np.testing.assert_array_equal(getattr(ordered, name)[:, ::-1], getattr(default, name))
+
+
 def test_starting_values_of_every_shape(two_component_batch):
     x = two_component_batch[:3]
     means = np.array([[-2.0, 3.0], [-1.0, 2.0], [-3.0, 4.0]])

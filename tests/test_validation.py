@@ -57,6 +57,8 @@ def test_bad_data(data, error, match):
         (dict(random_state="seed"), TypeError, "random_state must be None"),
         (dict(equal_variance="no"), TypeError, "equal_variance must be True or False"),
         (dict(trace=1), TypeError, "trace must be True or False"),
+        (dict(warn=None), TypeError, "warn must be True or False"),
+        (dict(sort_components="no"), TypeError, "sort_components must be True or False"),
         (dict(means_init=[0.0, 1.0, 2.0]), ValueError, r"means_init has shape \(3,\)"),
         (dict(means_init=np.zeros((4, 2))), ValueError, r"means_init has shape \(4, 2\)"),
         (dict(means_init=[0.0, np.nan]), ValueError, "means_init contains NaN"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass, fields
 
@@ -37,7 +38,7 @@ class FitResult:
     ----------
     weights, means, variances : ndarray of shape (n_datasets, n_components)
         Parameters of the restart with the highest final log-likelihood, components
-        sorted by increasing mean.
+        sorted by increasing mean (unless ``sort_components=False``).
     log_likelihood : ndarray of shape (n_datasets,)
         Total log-likelihood of the returned parameters (weighted by ``sample_weight``).
     n_iter : ndarray of shape (n_datasets,)
@@ -69,7 +70,7 @@ class FitResult:
         The model fitted (constraints, regularisation).
     restart_weights, restart_means, restart_variances : ndarray or None
         With ``return_restarts=True``: every restart's final parameters, shape
-        (n_datasets, n_init, n_components), components sorted by mean.
+        (n_datasets, n_init, n_components), components ordered as the returned fit's.
     start_weights, start_means, start_variances : ndarray or None
         With ``return_restarts=True``: every restart's starting values, same shape, in
         the order the strategy chose them.
@@ -155,6 +156,8 @@ def fit(
     return_restarts=False,
     skip_degenerate=False,
     dataset_offset=0,
+    sort_components=True,
+    warn=True,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -215,6 +218,17 @@ def fit(
         (``Status.VARIANCE_FLOORED``) when there is one. By default the highest
         log-likelihood wins, which on small datasets is often a spurious maximum with a
         component collapsed onto a point.
+    sort_components : bool, default True
+        Return each fit's components in order of increasing mean, so that the
+        components of different datasets and restarts line up. With False they keep the
+        order of their starting values (as scikit-learn's do), which matters when
+        ``means_init`` says which component is which.
+    warn : bool, default True
+        Summarise fits that collapsed, became non-finite or did not converge in one
+        :class:`DegenerateFitWarning` or :class:`ConvergenceWarning` per kind. With False
+        only ``FitResult.status`` tells, for callers that summarise several calls
+        themselves (chunks of one batch, say) without touching the process's warning
+        filters, which threads share.
 
     Returns
     -------
@@ -234,6 +248,8 @@ def fit(
     trace = _validate.check_bool("trace", trace)
     return_restarts = _validate.check_bool("return_restarts", return_restarts)
     skip_degenerate = _validate.check_bool("skip_degenerate", skip_degenerate)
+    sort_components = _validate.check_bool("sort_components", sort_components)
+    warn = _validate.check_bool("warn", warn)
 
     batch, center, scale = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
@@ -268,8 +284,10 @@ def fit(
         weights, means, variances, log_likelihood, log_map, n_iter, converged, status,
         trace_array if trace else None, init_n_iter,
     )
-    result = _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate)
-    _warn(result, tol=tol, max_iter=max_iter)
+    result = _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
+                     sort_components)
+    if warn:
+        _warn(result, tol=tol, max_iter=max_iter)
     return _squeeze(result) if batch.single else result
 
 
@@ -306,8 +324,10 @@ def _to_data_units(center, scale, model, given, grid, means, variances):
     return means, variances
 
 
-def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate):
-    """Best restart per dataset, components sorted by mean, back in the data's units."""
+def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
+            sort_components):
+    """Best restart per dataset, components sorted by mean (if asked), back in the data's
+    units."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)
@@ -329,10 +349,11 @@ def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_deg
     # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
     best = np.argmax(ranking, axis=1)
     rows = np.arange(n_datasets)
-    order = np.argsort(means, axis=2, kind="stable")
-    weights, means, variances = (
-        np.take_along_axis(a, order, axis=2) for a in (weights, means, variances)
-    )
+    if sort_components:
+        order = np.argsort(means, axis=2, kind="stable")
+        weights, means, variances = (
+            np.take_along_axis(a, order, axis=2) for a in (weights, means, variances)
+        )
     trace = fitted.trace
     if trace is not None:
         trace = _layout.log_likelihood_to_data_units(
@@ -384,6 +405,19 @@ def _squeeze(result: FitResult) -> FitResult:
     return FitResult(**values)
 
 
+def _unsqueeze(result: FitResult) -> FitResult:
+    """A result of one 1D dataset with its dataset axis back (the inverse of _squeeze)."""
+    if result.means.ndim > 1:
+        return result
+    values = {}
+    for field in fields(result):
+        value = getattr(result, field.name)
+        if isinstance(value, (np.ndarray, numbers.Number)):
+            value = np.asarray(value)[np.newaxis]
+        values[field.name] = value
+    return FitResult(**values)
+
+
 def _warn_identical_restarts(n_init, init, given):
     """Restarts that cannot differ are wasted work; say so once."""
     if n_init == 1:
@@ -406,35 +440,37 @@ def _warn_identical_restarts(n_init, init, given):
 
 def _warn(result: FitResult, *, tol: float, max_iter: int) -> None:
     """One summarised warning per kind of problem, never one per fit."""
-    n = result.status.size
+    for category, message in _problems(result, tol=tol, max_iter=max_iter):
+        warnings.warn(message, category, stacklevel=3)
+
+
+def _problems(result: FitResult, *, tol: float, max_iter: int) -> list[tuple[type, str]]:
+    """``(warning category, message)`` for each kind of problem among the fits."""
+    n = np.size(result.status)
+    problems = []
     non_finite = int(np.count_nonzero(result.status == Status.NON_FINITE))
     if non_finite:
-        warnings.warn(
+        problems.append((DegenerateFitWarning, (
             f"{non_finite} of {n} dataset(s) have no restart with a finite log-likelihood; "
             "their results are not usable (see FitResult.status). Check the data for extreme "
-            "outliers or raise reg_variance.",
-            DegenerateFitWarning,
-            stacklevel=3,
-        )
+            "outliers or raise reg_variance."
+        )))
     floored = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
     if floored:
-        warnings.warn(
+        problems.append((DegenerateFitWarning, (
             f"{floored} of {n} dataset(s) ended with a collapsed component (variance at the "
             "floor set by reg_variance, or weight 0): a spurious maximum of the unbounded "
             "mixture likelihood, common with few points per component or with fewer distinct "
             "values than components. See FitResult.status; try fewer components or a larger "
-            "reg_variance.",
-            DegenerateFitWarning,
-            stacklevel=3,
-        )
+            "reg_variance."
+        )))
     if tol > 0:
         usable = result.status != Status.NON_FINITE  # already reported above
         stopped = int(np.count_nonzero(~np.asarray(result.converged) & usable))
         if stopped:
-            warnings.warn(
+            problems.append((ConvergenceWarning, (
                 f"{stopped} of {n} dataset(s) did not converge within max_iter={max_iter} "
                 f"iterations (tol={tol:g}). Raise max_iter, loosen tol, or try other starting "
-                "values.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+                "values."
+            )))
+    return problems

@@ -11,7 +11,6 @@ local threads.
 from __future__ import annotations
 
 import inspect
-import warnings
 from dataclasses import fields
 
 import numpy as np
@@ -62,8 +61,9 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
     computation at its first task. A dataset that cannot be fitted (NaN values, too few
     points) fails it too, with an error that names the dataset by its global index.
     """
-    if "dataset_offset" in fit_options:
-        raise TypeError("fastem.dask.fit sets dataset_offset itself; do not pass it.")
+    for name in ("dataset_offset", "warn"):
+        if name in fit_options:
+            raise TypeError(f"fastem.dask.fit sets {name} itself; do not pass it.")
     # A misspelt option would otherwise surface only on a worker, after the data were read.
     try:
         inspect.signature(api.fit).bind(None, n_components, **fit_options)
@@ -113,6 +113,14 @@ def _chunks(data, sample_weight, chunk_size):
         if data.ndim != 2:
             raise ValueError(f"a Dask array of datasets must be 2D (n_datasets, n_samples); "
                              f"got {data.ndim} dimensions.")
+        if data.shape[0] == 0:
+            raise ValueError("The Dask array holds no datasets (0 rows).")
+        if np.isnan(data.shape[0]):
+            raise ValueError(
+                "The Dask array's chunk sizes along the datasets are unknown (NaN), so no chunk "
+                "knows the global index of its first dataset, which seeds its fits. Call "
+                "data.compute_chunk_sizes() first."
+            )
         data = data.rechunk({1: -1})
         blocks = data.to_delayed()[:, 0]
         weights = [None] * len(blocks)
@@ -121,8 +129,7 @@ def _chunks(data, sample_weight, chunk_size):
                 raise ValueError("sample_weight must be a Dask array of the data's shape.")
             weights = list(sample_weight.rechunk(data.chunks).to_delayed()[:, 0])
         offsets = np.concatenate([[0], np.cumsum(data.chunks[0])[:-1]])
-        n_datasets = data.shape[0] if np.isfinite(data.shape[0]) else None
-        return list(zip(blocks, weights, offsets.tolist())), n_datasets
+        return list(zip(blocks, weights, offsets.tolist())), data.shape[0]
     if isinstance(data, db.Bag):
         if sample_weight is not None:
             raise ValueError("sample_weight is not supported with a Dask bag; pass the "
@@ -132,7 +139,9 @@ def _chunks(data, sample_weight, chunk_size):
         lengths = [dask.delayed(len)(p) for p in partitions]
         offsets = [dask.delayed(sum)(lengths[:i]) for i in range(len(partitions))]
         return list(zip(partitions, [None] * len(partitions), offsets)), None
-    if isinstance(data, (list, tuple)) and data and all(isinstance(d, Delayed) for d in data):
+    if isinstance(data, (list, tuple)) and not data:
+        raise ValueError("The list of datasets is empty.")
+    if isinstance(data, (list, tuple)) and all(isinstance(d, Delayed) for d in data):
         if sample_weight is not None and len(sample_weight) != len(data):
             raise ValueError("sample_weight must be a list like the data, one entry per dataset.")
         tasks = []
@@ -159,22 +168,26 @@ def _fit_chunk(chunk, weights, offset, n_components, options, per_dataset):
             )
         options = dict(options, **{name: value[rows]})
     # Warnings are summarised once for the whole batch, by _finish.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", api.ConvergenceWarning)
-        warnings.simplefilter("ignore", api.DegenerateFitWarning)
-        return api.fit(chunk, n_components, sample_weight=weights, dataset_offset=offset,
-                       **options)
+    return api.fit(chunk, n_components, sample_weight=weights, dataset_offset=offset,
+                   warn=False, **options)
 
 
 def _finish(parts, tol, max_iter, per_dataset):
-    result = concatenate([part for part in parts if part is not None])
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        raise ValueError("The Dask bag holds no datasets.")
+    result = concatenate(parts)
     _check_rows(per_dataset, result.n_datasets)
     api._warn(result, tol=tol, max_iter=max_iter)
     return result
 
 
 def concatenate(results):
-    """One :class:`~fastem.FitResult` from the results of consecutive chunks of datasets."""
+    """One :class:`~fastem.FitResult` from the results of consecutive chunks of datasets
+    (a result of one 1D dataset counts as a chunk of one)."""
+    if not results:
+        raise ValueError("concatenate needs at least one FitResult.")
+    results = [api._unsqueeze(r) for r in results]
     values = {}
     for field in fields(results[0]):
         first = getattr(results[0], field.name)

@@ -21,7 +21,7 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
         "fastem.GaussianMixture needs scikit-learn: pip install 'fastem[sklearn]'"
     ) from error
 
-from . import api, reference
+from . import _validate, api, reference
 from ._status import Status
 
 _INIT_PARAMS = {
@@ -79,15 +79,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ----------
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, 1)
+        Components keep the order of their starting values when any are given
+        (``weights_init``, ``means_init``, ``precisions_init``, or a warm start), as in
+        scikit-learn; otherwise they are sorted by mean.
     covariances_, precisions_, precisions_cholesky_ : ndarray
         Shapes as scikit-learn's for ``covariance_type``: "full" (K, 1, 1), "tied" (1, 1),
         "diag" (K, 1), "spherical" (K,).
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
-        Mean log-likelihood per sample of the fitted parameters.
+        Mean log-likelihood per sample of the fitted parameters (``score`` of the training
+        data; scikit-learn's is that of the parameters before the last M-step).
     lower_bounds_ : list of float
-        Mean log-likelihood per sample after each iteration of the best restart.
+        As scikit-learn's: the mean log-likelihood per sample before each iteration's
+        M-step, ``n_iter_`` values, of the returned restart.
     n_features_in_ : int
         Always 1.
     status_ : fastem.Status
@@ -133,13 +138,29 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _tied(self):
         return self.covariance_type == "tied" or bool(self.equal_variance)
 
-    def _starting_values(self, x):
-        """Starting values for fastem.fit, shape (K,) each, or None."""
-        if self.warm_start and hasattr(self, "weights_"):
-            return dict(weights_init=self.weights_, means_init=self.means_[:, 0],
-                        variances_init=self._variances)
-        starts = {}
+    def _warm(self):
+        """Whether this fit continues from the last one's solution."""
+        return bool(self.warm_start) and hasattr(self, "weights_")
+
+    def _starting_values(self):
+        """Starting values for fastem.fit, shape (K,) each: the last solution when
+        warm-starting, else those given."""
         k = self.n_components
+        if self._warm():
+            if self.weights_.size != k:
+                raise ValueError(
+                    f"warm_start=True continues from the last fit, which has "
+                    f"{self.weights_.size} components, but n_components={k}. Set "
+                    "warm_start=False to fit afresh."
+                )
+            variances = self._variances
+            if self._tied():  # from a fit with a variance per component
+                variances = np.full(k, self.weights_ @ variances)
+            starts = dict(means_init=self.means_[:, 0], variances_init=variances)
+            if not self.equal_weights:
+                starts["weights_init"] = self.weights_
+            return starts
+        starts = {}
         for name in ("weights_init", "means_init"):
             value = getattr(self, name)
             if value is not None:
@@ -159,10 +180,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"precisions_init has {precisions.size} values; give one per component "
                     f"({k}), or one for covariance_type='tied'."
                 )
-            if (precisions <= 0).any():
-                raise ValueError("precisions_init must be positive.")
+            if not (np.isfinite(precisions).all() and (precisions > 0).all()):
+                raise ValueError("precisions_init must be finite and positive.")
             starts["variances_init"] = 1.0 / precisions
         return starts
+
+    def _check_params(self):
+        """Checks of the constructor's arguments that fastem.fit does not make itself."""
+        if self.covariance_type not in _COVARIANCE_TYPES:
+            raise ValueError(f"covariance_type={self.covariance_type!r} is not one of "
+                             f"{', '.join(_COVARIANCE_TYPES)}.")
+        if self.init_params not in _INIT_PARAMS:
+            raise ValueError(f"init_params={self.init_params!r} is not one of "
+                             f"{', '.join(_INIT_PARAMS)}.")
+        # fastem.fit sees reg_covar rescaled, so it could not name it.
+        _validate.check_non_negative("reg_covar", self.reg_covar)
+        _validate.check_int("verbose_interval", self.verbose_interval, 1)
 
     # -------------------------------------------------------------------- fitting
 
@@ -173,40 +206,34 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit_predict(self, X, y=None):
         """Fit, then return the most likely component of each sample."""
-        if self.covariance_type not in _COVARIANCE_TYPES:
-            raise ValueError(f"covariance_type={self.covariance_type!r} is not one of "
-                             f"{', '.join(_COVARIANCE_TYPES)}.")
-        if self.init_params not in _INIT_PARAMS:
-            raise ValueError(f"init_params={self.init_params!r} is not one of "
-                             f"{', '.join(_INIT_PARAMS)}.")
+        self._check_params()
         x = self._check_x(X, reset=True)
         if x.size < self.n_components:
             raise ValueError(
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {x.size}"
             )
-        starts = self._starting_values(x)
-        warm = self.warm_start and hasattr(self, "weights_")
+        starts = self._starting_values()
         scale = reference.dataset_scale(x)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = api.fit(
-                x, self.n_components, n_init=1 if warm else self.n_init,
-                init=_INIT_PARAMS[self.init_params], max_iter=self.max_iter, tol=self.tol,
-                reg_variance=self.reg_covar / scale**2, equal_variance=self._tied(),
-                equal_weights=bool(self.equal_weights),
-                random_state=check_random_state(self.random_state), trace=True, **starts,
-            )
-        for w in caught:
-            if issubclass(w.category, api.ConvergenceWarning):
-                warnings.warn(
+        _validate.check_scale(np.array([scale]))  # before reg_covar is divided by it
+        # Restarts from the same means are the same fit: run it once (scikit-learn would
+        # run it n_init times).
+        same_start = "means_init" in starts
+        result = api.fit(
+            x, self.n_components, n_init=1 if same_start else self.n_init,
+            init=_INIT_PARAMS[self.init_params], max_iter=self.max_iter, tol=self.tol,
+            reg_variance=self.reg_covar / scale**2, equal_variance=self._tied(),
+            equal_weights=bool(self.equal_weights),
+            random_state=check_random_state(self.random_state), trace=True,
+            sort_components=not starts, warn=False, **starts,
+        )
+        for category, message in api._problems(result, tol=self.tol, max_iter=self.max_iter):
+            if category is api.ConvergenceWarning:
+                category, message = SklearnConvergenceWarning, (
                     "Best performing initialization did not converge. Try different init "
-                    "parameters, or increase max_iter, tol, or check for degenerate data.",
-                    SklearnConvergenceWarning, stacklevel=2,
+                    "parameters, or increase max_iter, tol, or check for degenerate data."
                 )
-            elif not issubclass(w.category, UserWarning) or "identical fits" not in str(
-                    w.message):
-                warnings.warn(w.message, w.category, stacklevel=2)
+            warnings.warn(message, category, stacklevel=2)
         self._set_fitted(result, x.size)
         return self.predict(X)
 
@@ -221,8 +248,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.converged_ = bool(result.converged)
         self.n_iter_ = int(result.n_iter)
         self.lower_bound_ = float(result.log_likelihood) / n
-        trace = result.trace[result.best_restart]
-        self.lower_bounds_ = list(trace[np.isfinite(trace)] / n)
+        # As scikit-learn's: the log-likelihood before each iteration's M-step.
+        self.lower_bounds_ = list(result.trace[result.best_restart, :self.n_iter_] / n)
         self.status_ = Status(int(result.status))
         if self.verbose:
             for r, (ll, iters) in enumerate(zip(result.restart_log_likelihood,

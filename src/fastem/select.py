@@ -113,16 +113,19 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     for k, model in candidates:
         equal = model == "equal" and k > 1  # with one component the models coincide
         if (k, equal) not in fitted:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fitted[(k, equal)] = api.fit(
-                    data, k, n_init=n_init, init=init, sample_weight=sample_weight,
-                    equal_variance=equal, random_state=seed, skip_degenerate=True,
-                    **fit_options,
-                )
-            for w in caught:
-                warnings.warn(f"n_components={k}, variance={model!r}: {w.message}",
-                              w.category, stacklevel=2)
+            result = api.fit(
+                data, k, n_init=n_init, init=init, sample_weight=sample_weight,
+                equal_variance=equal, random_state=seed, skip_degenerate=True, warn=False,
+                **fit_options,
+            )
+            problems = api._problems(
+                result, tol=fit_options.get("tol", api.DEFAULT_TOL),
+                max_iter=fit_options.get("max_iter", api.DEFAULT_MAX_ITER),
+            )
+            for category, message in problems:
+                warnings.warn(f"n_components={k}, variance={model!r}: {message}", category,
+                              stacklevel=2)
+            fitted[(k, equal)] = result
         fits.append(fitted[(k, equal)])
     return _choose(candidates, fits, criterion)
 

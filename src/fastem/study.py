@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -217,11 +216,8 @@ def _run_all(arguments, client):
 
 
 def _quiet_fit(data, n_components, **options):
-    with warnings.catch_warnings():
-        # Collapses and non-convergence are what the study counts, not news.
-        warnings.simplefilter("ignore", api.DegenerateFitWarning)
-        warnings.simplefilter("ignore", api.ConvergenceWarning)
-        return api.fit(data, n_components, **options)
+    # Collapses and non-convergence are what the study counts, not news.
+    return api.fit(data, n_components, warn=False, **options)
 
 
 def _row(cell: StudyCell, best, truth, at_best_tol):
