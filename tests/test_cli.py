@@ -158,6 +158,18 @@ def test_an_interrupt_swallowed_by_a_destructor_still_stops_the_study(monkeypatc
     assert len(fitted) <= 3 + chunk_fits  # the warm-up fits, then the first chunk, then stop
 
 
+def test_an_ignored_interrupt_stays_ignored():
+    from fastem import cli
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for a background job
+    try:
+        with cli._interrupt_flag():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _simulated(tmp_path, replications=3, n_samples=150):
     path = tmp_path / "sim.csv"
     fastem_cli("simulate", "--replications", replications, "--n-samples", n_samples,

@@ -1,5 +1,6 @@
 """fastem.dask against a real distributed.LocalCluster (worker processes on loopback)."""
 
+import dataclasses
 import os
 import signal
 import subprocess
@@ -25,8 +26,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning:distributed",
 )
 
-FIELDS = ("weights", "means", "variances", "log_likelihood", "n_iter", "status",
-          "restart_log_likelihood", "restart_n_iter", "restart_status", "init_n_iter")
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +43,13 @@ def batch():
 
 
 def assert_identical(result, expected):
-    for name in FIELDS:
-        np.testing.assert_array_equal(getattr(result, name), getattr(expected, name),
-                                      err_msg=name)
+    for field in dataclasses.fields(expected):
+        value, wanted = getattr(result, field.name), getattr(expected, field.name)
+        if isinstance(wanted, np.ndarray):
+            np.testing.assert_array_equal(value, wanted, err_msg=field.name)
+            assert value.dtype == wanted.dtype, field.name
+        else:
+            assert (value is None) == (wanted is None), field.name
 
 
 KWARGS = dict(n_init=3, random_state=11, init="random")
@@ -99,6 +102,8 @@ def test_starting_values_per_dataset_go_to_the_tasks_of_their_datasets(client, b
     delayed = [dask.delayed(np.asarray)(x) for x in batch]
     assert_identical(fastem_dask.fit(delayed, 2, chunk_size=8, means_init=means[:, 0],
                                      variances_init=[1.0, 2.0]), per_dataset)
+    with pytest.raises(ValueError, match=r"means_init has shape \(60, 3\); starting values per"):
+        fastem_dask.fit(bag, 2, means_init=np.zeros((60, 3)))
     with pytest.raises(ValueError, match="59 rows of starting values, but there are 60"):
         fastem_dask.fit(da.from_array(batch, chunks=(7, 80)), 2, means_init=means[1:, 0])
     with pytest.raises(ValueError, match="59 rows of starting values, fewer than the datasets"):

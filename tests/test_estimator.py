@@ -119,6 +119,9 @@ def test_methods_and_attributes():
         GaussianMixture(2, precisions_init=[np.inf, 1.0]).fit(x)
     with pytest.raises(ValueError, match="reg_covar must be a finite number >= 0, got -1"):
         GaussianMixture(2, reg_covar=-1).fit(x)
+    with pytest.raises(ValueError, match="n_init must be at least 1"):
+        GaussianMixture(2, n_init=0, means_init=[[0.0], [1.0]]).fit(x)
+    GaussianMixture(2, init_params="quantile", n_init=3).fit(x)  # one fit, no warning
     with pytest.raises(ValueError, match="verbose_interval must be at least 1"):
         GaussianMixture(2, verbose=2, verbose_interval=0).fit(x)
     with pytest.raises(ValueError, match="Multiply the data by a constant"):

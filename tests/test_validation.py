@@ -127,3 +127,17 @@ def test_random_state_forms_are_accepted(random_state):
 def test_a_chunk_names_its_bad_datasets_by_their_index_in_the_whole_batch(data, error, match):
     with pytest.raises(error, match=match):
         fastem.fit(data, 2, dataset_offset=40)
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: fastem.study([0.5, 0.5], [0.0, 3.0], [1.0, 1.0], 20, 10, warn=False), "warn"),
+        (lambda: fastem.study([0.5, 0.5], [0.0, 3.0], [1.0, 1.0], 20, 10, trace=True), "trace"),
+        (lambda: fastem.select(GOOD, [1, 2], skip_degenerate=False), "skip_degenerate"),
+        (lambda: fastem.select(GOOD, [1, 2], warn=True), "warn"),
+    ],
+)
+def test_options_a_wrapper_sets_itself_are_refused_by_name(call, name):
+    with pytest.raises(TypeError, match=f"sets {name} itself; do not pass it"):
+        call()

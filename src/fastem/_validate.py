@@ -245,6 +245,14 @@ def check_non_negative(name: str, value) -> float:
     return value
 
 
+def check_not_given(caller: str, options: dict, names) -> None:
+    """Refuse options that ``caller`` sets itself, by name (Python would only say "got
+    multiple values for keyword argument", and from deep inside)."""
+    for name in names:
+        if name in options:
+            raise TypeError(f"{caller} sets {name} itself; do not pass it.")
+
+
 def check_bool(name: str, value) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}.")

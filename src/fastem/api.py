@@ -415,6 +415,8 @@ def _unsqueeze(result: FitResult) -> FitResult:
         if isinstance(value, (np.ndarray, numbers.Number)):
             value = np.asarray(value)[np.newaxis]
         values[field.name] = value
+    # _squeeze made the int8 status a Python int.
+    values["status"] = values["status"].astype(np.int8)
     return FitResult(**values)
 
 

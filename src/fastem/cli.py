@@ -275,8 +275,11 @@ def _interrupt_flag():
     otherwise be lost and the study would run to its end.
     """
     interrupted = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield interrupted  # only the main thread receives signals
+    # Only the main thread receives signals; and a process started with SIGINT ignored
+    # (a background job) or handled by its embedder keeps that.
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield interrupted
         return
 
     def handler(signum, frame):

@@ -61,9 +61,7 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
     computation at its first task. A dataset that cannot be fitted (NaN values, too few
     points) fails it too, with an error that names the dataset by its global index.
     """
-    for name in ("dataset_offset", "warn"):
-        if name in fit_options:
-            raise TypeError(f"fastem.dask.fit sets {name} itself; do not pass it.")
+    _validate.check_not_given("fastem.dask.fit", fit_options, ("dataset_offset", "warn"))
     # A misspelt option would otherwise surface only on a worker, after the data were read.
     try:
         inspect.signature(api.fit).bind(None, n_components, **fit_options)
@@ -76,6 +74,7 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
         name: np.asarray(options.pop(name)) for name in _STARTING_VALUES
         if np.ndim(options.get(name)) >= 2
     }
+    _check_shapes(per_dataset, n_components, options.get("n_init", 1))
     tasks, n_datasets = _chunks(data, sample_weight, chunk_size)
     _check_rows(per_dataset, n_datasets)
     # One graph key for the per-dataset starting values, not a copy in every task.
@@ -92,6 +91,18 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
 
 
 _STARTING_VALUES = ("weights_init", "means_init", "variances_init")
+
+
+def _check_shapes(per_dataset, n_components, n_init):
+    """Per-dataset starting values in the user's terms, before the tasks slice them."""
+    shapes = [(n_components,), (n_init, n_components)]
+    for name, value in per_dataset.items():
+        if value.shape[1:] not in shapes:
+            raise ValueError(
+                f"{name} has shape {value.shape}; starting values per dataset have shape "
+                f"(n_datasets, {n_components}) or (n_datasets, {n_init}, {n_components}) "
+                f"(n_datasets, n_init, n_components), or shape ({n_components},) for all."
+            )
 
 
 def _check_rows(per_dataset, n_datasets):

@@ -195,6 +195,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                              f"{', '.join(_INIT_PARAMS)}.")
         # fastem.fit sees reg_covar rescaled, so it could not name it.
         _validate.check_non_negative("reg_covar", self.reg_covar)
+        _validate.check_int("n_init", self.n_init, 1)
         _validate.check_int("verbose_interval", self.verbose_interval, 1)
 
     # -------------------------------------------------------------------- fitting
@@ -216,9 +217,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         starts = self._starting_values()
         scale = reference.dataset_scale(x)
         _validate.check_scale(np.array([scale]))  # before reg_covar is divided by it
-        # Restarts from the same means are the same fit: run it once (scikit-learn would
-        # run it n_init times).
-        same_start = "means_init" in starts
+        # Restarts from the same means, or from deterministic starts, are the same fit: run
+        # it once (scikit-learn would run it n_init times).
+        same_start = "means_init" in starts or self.init_params == "quantile"
         result = api.fit(
             x, self.n_components, n_init=1 if same_start else self.n_init,
             init=_INIT_PARAMS[self.init_params], max_iter=self.max_iter, tol=self.tol,

@@ -99,6 +99,8 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
         Passed to :func:`fastem.fit` for every candidate.
     """
     criterion = _validate.check_choice("criterion", criterion, CRITERIA)
+    _validate.check_not_given("fastem.select", fit_options,
+                              ("equal_variance", "skip_degenerate", "warn"))
     ks = [_validate.check_int("n_components", k, 1) for k in n_components]
     models = [variance] if isinstance(variance, str) else list(variance)
     for model in models:

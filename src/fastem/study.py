@@ -139,6 +139,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         _validate.check_choice("init", strategy, api.INIT_METHODS)
     n_init = _validate.check_int("n_init", n_init, 1)
     seed = _validate.check_random_state(random_state)
+    _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "trace", "warn"))
     truth = tuple(np.asarray(a, dtype=np.float64) for a in (weights, means, variances))
     n_components = truth[1].size
     init_params = init_params or {}
