@@ -102,7 +102,8 @@ def test_starting_values_per_dataset_go_to_the_tasks_of_their_datasets(client, b
     delayed = [dask.delayed(np.asarray)(x) for x in batch]
     assert_identical(fastem_dask.fit(delayed, 2, chunk_size=8, means_init=means[:, 0],
                                      variances_init=[1.0, 2.0]), per_dataset)
-    with pytest.raises(ValueError, match=r"means_init has shape \(60, 3\); starting values per"):
+    wrong_shape = r"means_init has shape \(60, 3\); give shape \(n_datasets, 2\)"
+    with pytest.raises(ValueError, match=wrong_shape):
         fastem_dask.fit(bag, 2, means_init=np.zeros((60, 3)))
     with pytest.raises(ValueError, match="59 rows of starting values, but there are 60"):
         fastem_dask.fit(da.from_array(batch, chunks=(7, 80)), 2, means_init=means[1:, 0])

@@ -99,17 +99,19 @@ def _check_shapes(per_dataset, n_components, n_init):
     for name, value in per_dataset.items():
         if value.shape[1:] not in shapes:
             raise ValueError(
-                f"{name} has shape {value.shape}; starting values per dataset have shape "
-                f"(n_datasets, {n_components}) or (n_datasets, {n_init}, {n_components}) "
-                f"(n_datasets, n_init, n_components), or shape ({n_components},) for all."
+                f"{name} has shape {value.shape}; give shape (n_datasets, {n_components}) "
+                f"or (n_datasets, n_init={n_init}, {n_components}) per dataset, or "
+                f"({n_components},) for all."
             )
 
 
 def _check_rows(per_dataset, n_datasets):
     """Per-dataset starting values need one row per dataset (``n_datasets`` None: not
     known before the data are read)."""
+    if n_datasets is None:
+        return
     for name, value in per_dataset.items():
-        if n_datasets is not None and len(value) != n_datasets:
+        if len(value) != n_datasets:
             raise ValueError(
                 f"{name} has {len(value)} rows of starting values, but there are "
                 f"{n_datasets} datasets; give one row per dataset, or shape (K,) for all."
