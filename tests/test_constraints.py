@@ -245,3 +245,23 @@ def test_ragged_weights_must_match_each_dataset():
         fastem.fit(data, 2, sample_weight=[np.ones(5), np.ones(6)])
     with pytest.raises(ValueError, match="list of 2 1D arrays"):
         fastem.fit(data, 2, sample_weight=np.ones(12))
+
+
+def test_fixed_weights_come_back_bit_for_bit_even_when_their_float_sum_is_not_one():
+    # 0.7 + 0.2 + 0.1 is 0.9999999999999999 in float64: the kernel works with weights
+    # normalised to sum to 1, but fixed weights are reported as given.
+    x = np.random.default_rng(60).normal(size=200)
+    result = fastem.fit(x, 3, weights_init=[0.7, 0.2, 0.1], fix_weights=True,
+                        means_init=[-1.0, 0.0, 1.0], sort_components=False)
+    assert result.weights.tolist() == [0.7, 0.2, 0.1]
+    rng = np.random.default_rng(61)
+    for _ in range(300):
+        weights = np.round(rng.dirichlet(np.ones(3)), int(rng.integers(1, 17)))
+        weights[-1] = 1.0 - weights[:-1].sum()
+        if (weights <= 0).any():
+            continue
+        mask = rng.random(3) < 0.5
+        result = fastem.fit(x, 3, weights_init=weights, fix_weights=mask,
+                            means_init=[-1.0, 0.0, 1.0], sort_components=False, max_iter=20,
+                            warn=False)
+        np.testing.assert_array_equal(result.weights[mask], weights[mask])

@@ -456,3 +456,89 @@ def test_chunks_with_dataset_offset_equal_the_whole_batch(init, three_component_
         chunk = fastem.fit(three_component_batch[start:stop], 3, dataset_offset=start, **kwargs)
         for name in RESULT_ARRAYS:
             np.testing.assert_array_equal(getattr(chunk, name), getattr(whole, name)[start:stop])
+
+
+def test_given_starting_values_come_back_exactly_as_given():
+    # Most values do not survive a round trip through standardised units: the starting
+    # values reported are the user's, not that round trip.
+    rng = np.random.default_rng(101)
+    x = rng.normal(3.7, 2.3, 300)
+    for _ in range(50):
+        means = np.sort(rng.normal(3.7, 3.0, 3))
+        variances = rng.uniform(0.1, 9.0, 3)
+        weights = rng.dirichlet(np.ones(3))
+        result = fastem.fit(x, 3, weights_init=weights, means_init=means,
+                            variances_init=variances, max_iter=1, tol=0, return_restarts=True)
+        np.testing.assert_array_equal(result.start_means[0], means)
+        np.testing.assert_array_equal(result.start_variances[0], variances)
+        np.testing.assert_array_equal(result.start_weights[0], weights)
+    result = fastem.fit(x, 2, means_init=[-5.0, 5.0], max_iter=1, tol=0, return_restarts=True)
+    np.testing.assert_array_equal(result.start_means, [[-5.0, 5.0]])
+
+
+def test_a_zero_weight_gives_the_fit_without_the_point():
+    # 0 * inf would be NaN: a zero-weight point far out must take no part in any sum.
+    rng = np.random.default_rng(102)
+    x = np.concatenate([rng.normal(0.0, 0.01, 150), rng.normal(0.05, 0.01, 150)])
+    weights = rng.integers(1, 4, x.size).astype(float)
+    with_point = fastem.fit(np.append(x, 1e153), 2, sample_weight=np.append(weights, 0.0),
+                            n_init=3, random_state=4)
+    without = fastem.fit(x, 2, sample_weight=weights, n_init=3, random_state=4)
+    assert with_point.status == Status.CONVERGED
+    assert_results_identical(with_point, without)
+    assert with_point.n_samples == x.size + 1
+    with pytest.raises(ValueError, match="contain NaN or infinite values"):
+        fastem.fit(np.append(x, np.inf), 2, sample_weight=np.append(weights, 0.0))
+
+
+@pytest.mark.parametrize("separation", [1.0, 3.0, 30.0, 300.0, 1900.0, 1e4, 1e5, 1e6])
+def test_the_default_does_not_bias_components_at_any_separation(separation):
+    # Two clusters of unit variance, `separation` standard deviations apart. With the
+    # defaults, fastem must give plain EM's answer (the NumPy reference without any
+    # regularisation, from the same start, for the same 200 iterations) to 1e-6 relative
+    # or better; a regularisation
+    # relative to the whole dataset's variance (which grows as separation**2) would not.
+    rng = np.random.default_rng(103)
+    x = np.concatenate([rng.normal(0.0, 1.0, 5000), rng.normal(separation, 1.0, 5000)])
+    start = dict(weights_init=[0.5, 0.5], means_init=[-0.5, separation + 0.5],
+                 variances_init=[2.0, 2.0])
+    result = fastem.fit(x, 2, **start, tol=0, max_iter=200)
+    expected = reference.fit(x, 2, **start, tol=0, max_iter=200, reg_variance=0.0)
+    assert result.status == Status.MAX_ITER  # neither floored nor flagged
+    np.testing.assert_allclose(result.variances, expected.variances, rtol=1e-6)
+    np.testing.assert_allclose(result.means, expected.means, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(result.weights, expected.weights, rtol=1e-6)
+
+
+def test_a_component_collapsing_onto_a_point_keeps_a_finite_density():
+    x = np.concatenate([np.linspace(-1.0, 1.0, 50), [7.0]])
+    result = fastem.fit(x, 2, means_init=[0.0, 7.0], variances_init=[0.3, 0.01], warn=False)
+    assert result.status == Status.VARIANCE_FLOORED
+    assert np.isfinite(result.log_likelihood)
+    assert 0.0 < result.variances[1] <= 1e-15 * x.var() * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("n_components", [1, 2, 3])
+@pytest.mark.parametrize("distance", [1e3, 1e6, 1e11])
+def test_a_start_far_from_the_data_keeps_every_digit_of_the_variance(n_components, distance):
+    # The M-step sums are taken around the current means; from a start `distance`
+    # standard deviations away, s2/s0 - (s1/s0)^2 would cancel to nothing (hypothesis
+    # found 1.5e11 in the property tests), so such an iteration takes a second pass around
+    # the new means. The reference computes the variance around the new mean directly.
+    # The far components are as wide as they are far, so that they keep a share of the
+    # points; the other one starts at the data.
+    rng = np.random.default_rng(104)
+    x = rng.normal(0.0, 1.0, 300) * 1e-3 + 5.0
+    offsets = 1e-3 * distance * np.array([1.0, 0.0, -2.0])[:n_components]
+    start = dict(
+        weights_init=np.full(n_components, 1.0 / n_components),
+        means_init=5.0 + offsets,
+        variances_init=np.maximum(offsets**2, 1e-6),
+    )
+    for max_iter in (1, 3):
+        kwargs = dict(max_iter=max_iter, tol=0, **start)
+        result = fastem.fit(x, n_components, sort_components=False, warn=False, **kwargs)
+        expected = reference.fit(x, n_components, **kwargs)
+        np.testing.assert_allclose(result.variances, expected.variances, rtol=1e-10)
+        np.testing.assert_allclose(result.means, expected.means, rtol=1e-12)
+        np.testing.assert_allclose(result.weights, expected.weights, rtol=1e-10, atol=1e-300)

@@ -147,3 +147,29 @@ def test_zero_weight_points_are_absent_points():
                                          random_state=2)
         for a, b in zip(with_zeros, dropped):
             np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=method)
+
+
+@pytest.mark.parametrize("method", ["quantile", "random", "random_from_data", "kmeans++",
+                                    "kmeans"])
+def test_integer_weights_start_where_the_repeated_points_start(method):
+    # A point of weight w is w copies of it (np.repeat order), for the draws of the random
+    # strategies and the blocks of "quantile" and "random" alike; only the rounding of
+    # sums differs.
+    rng = np.random.default_rng(70)
+    for case in range(60):
+        x = rng.normal(size=int(rng.integers(5, 40)))
+        counts = rng.integers(1, 4, size=x.size)
+        k = int(rng.integers(1, 4))
+        weighted = fastem.starting_values(x, k, init=method, n_init=2, random_state=case,
+                                          sample_weight=counts.astype(float))
+        repeated = fastem.starting_values(np.repeat(x, counts), k, init=method, n_init=2,
+                                          random_state=case)
+        for a, b in zip(weighted, repeated):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"case {case}")
+
+
+def test_quantile_blocks_share_a_point_across_a_boundary():
+    # [0, 1, 1, 2] in two blocks is [0, 1] and [1, 2]: the point 1 of weight 2 is split.
+    start = strategies.quantile([0.0, 1.0, 2.0], 2, sample_weight=[1.0, 2.0, 1.0])
+    np.testing.assert_allclose(start.means, [[0.5, 1.5]], rtol=1e-15)
+    np.testing.assert_allclose(start.weights, [[0.5, 0.5]], rtol=1e-15)

@@ -46,8 +46,15 @@ def test_bad_data(data, error, match):
     [
         (dict(n_components=0), ValueError, "n_components must be at least 1"),
         (dict(n_components=2.5), TypeError, "n_components must be an integer"),
-        (dict(n_init=0), ValueError, "n_init must be at least 1"),
-        (dict(max_iter=0), ValueError, "max_iter must be at least 1"),
+        (dict(n_init=0), ValueError, r"n_init must be an integer from 1 to 2147483647 \(2\*\*31"),
+        (dict(max_iter=0), ValueError, "max_iter must be an integer from 1 to 2147483647"),
+        (dict(max_iter=2**63), ValueError, "max_iter must be an integer from 1 to 2147483647"),
+        (dict(max_iter=2**31), ValueError, "max_iter must be an integer from 1 to"),
+        (dict(dataset_offset=2**63), ValueError,
+         r"dataset_offset must be an integer from 0 to 4611686018427387904 \(2\*\*62\)"),
+        (dict(dataset_offset=-1), ValueError, "dataset_offset must be an integer from 0"),
+        (dict(n_init=1000, max_iter=2**31 - 1, trace=True), ValueError,
+         r"1000 fits needs 15.6 TiB of memory, more than this machine's .* smaller max_iter"),
         (dict(tol=-1e-3), ValueError, "tol must be a finite number >= 0"),
         (dict(tol=float("nan")), ValueError, "tol must be"),
         (dict(reg_variance=-1.0), ValueError, "reg_variance must be a finite number >= 0"),
@@ -141,3 +148,18 @@ def test_a_chunk_names_its_bad_datasets_by_their_index_in_the_whole_batch(data, 
 def test_options_a_wrapper_sets_itself_are_refused_by_name(call, name):
     with pytest.raises(TypeError, match=f"sets {name} itself; do not pass it"):
         call()
+
+
+def test_simulating_more_than_memory_holds_is_refused_before_allocating():
+    too_many = r"n_samples=1099511627776 for 1 dataset\(s\) needs 16 TiB"
+    with pytest.raises(ValueError, match=too_many):
+        fastem.simulate([1.0], [0.0], [1.0], n_samples=2**40)
+    with pytest.raises(ValueError, match=r"for 1099511627776 dataset\(s\) needs 184 TiB"):
+        fastem.simulate([1.0], [0.0], [1.0], n_samples=10, n_datasets=2**40)
+    with pytest.raises(ValueError, match="dataset_offset must be an integer from 0 to"):
+        fastem.simulate([1.0], [0.0], [1.0], n_samples=10, dataset_offset=2**63)
+
+
+def test_a_study_without_sample_sizes_is_refused():
+    with pytest.raises(ValueError, match="n_samples is empty"):
+        fastem.study([0.5, 0.5], [0.0, 3.0], [1.0, 1.0], n_samples=[])

@@ -58,15 +58,13 @@ def _weight(point_weight, i):
 
 
 @jit
-def _n_weighted(z, point_weight):
-    """Points that carry weight: a zero-weight point counts as absent."""
-    if point_weight.size == 0:
-        return z.size
-    n = 0
-    for i in range(z.size):
-        if point_weight[i] > 0.0:
-            n += 1
-    return n
+def _lightest(z, point_weight):
+    """The smallest positive weight of a point (1 for unit weights)."""
+    lightest = 1.0 if point_weight.size == 0 else math.inf
+    for i in range(point_weight.size):
+        if 0.0 < point_weight[i] < lightest:
+            lightest = point_weight[i]
+    return lightest
 
 
 @jit
@@ -96,12 +94,12 @@ def _cluster_parameters(z, point_weight, seeds, weights, means, variances):
         s1[k] += w * dev
         s2[k] += w * dev * dev
     _finish_clusters(
-        count, s1, s2, seeds, _n_weighted(z, point_weight), weights, means, variances
+        count, s1, s2, seeds, _lightest(z, point_weight), weights, means, variances
     )
 
 
 @jit
-def _finish_clusters(count, s1, s2, pivots, n, weights, means, variances):
+def _finish_clusters(count, s1, s2, pivots, lightest, weights, means, variances):
     n_components = pivots.size
     fallback = 1.0 / (n_components * n_components)
     total = 0.0
@@ -119,8 +117,9 @@ def _finish_clusters(count, s1, s2, pivots, n, weights, means, variances):
         variance = s2[k] / count[k] - shift * shift
         # Two near-equal points would start a component almost collapsed.
         variances[k] = variance if variance > 1e-3 * fallback else fallback
-    # Clusters emptied by duplicate seeds still need a weight to be able to grow.
-    floor = 0.5 / n
+    # Clusters emptied by duplicate seeds still need a weight to be able to grow: half a
+    # point's (half a unit of weight, or of the lightest point's weight if below 1).
+    floor = 0.5 * min(lightest, 1.0) / total
     norm = 0.0
     for k in range(n_components):
         weights[k] = max(weights[k], floor)
@@ -177,7 +176,12 @@ def _kmeans_plusplus_seeds(z, point_weight, key, seeds):
 
 @jit
 def _random_seeds(z, point_weight, key, seeds):
-    """K distinct points, drawn one after the other in proportion to their weights."""
+    """K points drawn without replacement, in proportion to their weights.
+
+    A draw takes one unit of a point's weight (all of a weight below 1), as it would
+    take one of the copies of a point repeated ``w`` times; with unit weights, the K
+    points are distinct.
+    """
     n = z.size
     mass = np.empty(n)
     total = 0.0
@@ -190,8 +194,11 @@ def _random_seeds(z, point_weight, key, seeds):
         else:  # fewer weighted points than K (ruled out by validation)
             chosen = _rng.index(key, k, n)
         seeds[k] = z[chosen]
-        total -= mass[chosen]
-        mass[chosen] = 0.0
+        taken = min(mass[chosen], 1.0)
+        mass[chosen] -= taken
+        total = 0.0  # summed again, in the order _draw adds, so that it matches its sum
+        for i in range(n):
+            total += mass[i]
 
 
 @jit
@@ -233,8 +240,11 @@ def _lloyd(z, point_weight, seeds):
 def _blocks(z, point_weight, count, s1, s2, pivots):
     """Statistics of the K blocks of equal weight of the sorted data.
 
-    A point belongs to the block holding the midpoint of its weight on the cumulative
-    scale; with unit weights, block ``k`` is points ``k n / K`` to ``(k + 1) n / K``.
+    On the cumulative scale of weight (total ``T``), block ``k`` is
+    ``[k T / K, (k + 1) T / K)``; a point covering ``[c, c + w)`` gives each block the
+    part of its weight that falls in it. A point of integer weight ``w`` is therefore
+    exactly ``w`` points of weight 1; with unit weights, block ``k`` holds points
+    ``k n / K`` to ``(k + 1) n / K``, and a point across a boundary is shared.
     """
     n_components = pivots.size
     order = np.argsort(z)
@@ -245,19 +255,29 @@ def _blocks(z, point_weight, count, s1, s2, pivots):
     s1[:] = 0.0
     s2[:] = 0.0
     running = 0.0
+    k = 0
     for j in range(z.size):
         i = order[j]
         w = _weight(point_weight, i)
         if w <= 0.0:
             continue
-        k = min(int(n_components * (running + 0.5 * w) / total), n_components - 1)
-        if count[k] == 0.0:
-            pivots[k] = z[i]
-        dev = z[i] - pivots[k]
-        count[k] += w
-        s1[k] += w * dev
-        s2[k] += w * dev * dev
-        running += w
+        low = running
+        high = running + w
+        while True:
+            upper = total * (k + 1) / n_components if k < n_components - 1 else high
+            part = min(high, upper) - low
+            if part > 0.0:
+                if count[k] == 0.0:
+                    pivots[k] = z[i]
+                dev = z[i] - pivots[k]
+                count[k] += part
+                s1[k] += part * dev
+                s2[k] += part * dev * dev
+            if high <= upper:
+                break
+            low = max(low, upper)
+            k += 1
+        running = high
     # A point heavier than a block leaves the next blocks empty; they start at its value.
     for k in range(1, n_components):
         if count[k] == 0.0:
@@ -274,7 +294,7 @@ def _quantile(z, point_weight, weights, means, variances):
     count, s1, s2, pivots = stats[0], stats[1], stats[2], stats[3]
     _blocks(z, point_weight, count, s1, s2, pivots)
     _finish_clusters(
-        count, s1, s2, pivots, _n_weighted(z, point_weight), weights, means, variances
+        count, s1, s2, pivots, _lightest(z, point_weight), weights, means, variances
     )
 
 

@@ -10,32 +10,34 @@ whole policy:
 - ``error_model="numpy"``: division by zero gives ``inf``/``nan`` instead of raising,
   which keeps the inner loops free of checks; the kernels report a per-fit status
   instead of raising on data.
-- ``fastmath`` with only the flags that keep ``inf`` and ``nan`` semantics: the
-  log-space code relies on ``log(0) == -inf`` and ``exp(-inf) == 0``, so ``nnan`` and
-  ``ninf`` are left out. ``reassoc`` lets LLVM vectorise the sums over points.
-- ``strict=True`` keeps only ``contract`` (fused multiply-add), for code whose accuracy
-  depends on the order of evaluation: the hand-written ``exp`` rounds with a magic
-  constant and splits ``ln 2`` in two (Cody-Waite), which reassociation would undo.
+- No ``fastmath`` flag at all, so that every CPU computes the same bits. Each flag lets
+  LLVM choose the arithmetic by the CPU at hand: ``reassoc`` reorders sums by the
+  vector width (4 lanes with AVX2, 8 with AVX-512), ``contract`` fuses a multiply and an
+  add only where the target has FMA, ``arcp`` and ``afn`` may use the approximate
+  reciprocal instructions of AVX-512. The kernels get the speed back by hand, in a
+  machine-independent way: sums over points are 8 interleaved partial sums held in one
+  8-wide vector (:func:`fastem._vmath.lane_sum`), whose order is fixed whatever the
+  vector width of the CPU, and fused multiply-adds are explicit
+  (:func:`fastem._vmath.fma`).
+
+IEEE arithmetic without fastmath keeps ``inf`` and ``nan`` semantics, which the log-space
+code relies on (``log(0) == -inf``, ``exp(-inf) == 0``).
 """
 
 from __future__ import annotations
 
 from numba import njit
 
-FASTMATH_FLAGS = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
-STRICT_FLAGS = frozenset({"contract"})
 
-
-def jit(func=None, *, parallel=False, strict=False):
+def jit(func=None, *, parallel=False):
     """Compile ``func`` with fastem's numba options.
 
-    Use as ``@jit``, ``@jit(parallel=True)`` or ``@jit(strict=True)``.
+    Use as ``@jit`` or ``@jit(parallel=True)``.
     """
     options = {
         "cache": True,
         "nogil": True,
         "error_model": "numpy",
-        "fastmath": set(STRICT_FLAGS if strict else FASTMATH_FLAGS),
         "parallel": parallel,
     }
     if func is None:

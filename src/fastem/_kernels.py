@@ -19,15 +19,29 @@ from numba import prange
 
 from ._jit import jit
 from ._status import CONVERGED, MAX_ITER, NON_FINITE, VARIANCE_FLOORED
-from ._vmath import LOWEST, exp_parts, exp_shifted, powers_of_two
+from ._vmath import (
+    LANES,
+    LOWEST,
+    exp_parts,
+    exp_shifted,
+    fma,
+    lane_product,
+    lane_sum,
+    powers_of_two,
+)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
-MIN_VARIANCE = 1e-12
-"""Hard lower bound on a variance, relative to the dataset's variance.
+MIN_VARIANCE = 1e-15
+"""Lower bound on a variance, relative to the dataset's variance; a floor, never added.
 
-It only matters with ``reg_variance=0`` on degenerate data, where a component
-collapsing onto one point would otherwise reach variance 0 and an infinite density.
+A component collapsing onto one point (or onto tied values) would otherwise reach
+variance 0 and an infinite density; at the floor its density stays finite and its fit
+is flagged ``VARIANCE_FLOORED``. A real component is never near it: two equal clusters
+``s`` of their standard deviations apart have a relative variance of about
+``4 / s**2``, 4e-12 at a million standard deviations, 4,000 times the floor. A standard
+deviation of 3e-8 of the data's spread still spans about 1e8 steps of float64 at the
+data's magnitude, so the variances near the floor are still resolved.
 """
 
 
@@ -41,7 +55,7 @@ def _log_norm_and_precision(weights, variances, log_norm, precision):
 
 @jit
 def block_size(n_components):
-    """Points per block: 256, or fewer for many components.
+    """Points per block: 256, or fewer for many components; a multiple of ``LANES``.
 
     Per block, the log-likelihood takes one ``log`` of the product of the points'
     normalisers ``sum_k exp(log p_k - max)``, each between 1 and K; the product must stay
@@ -49,12 +63,52 @@ def block_size(n_components):
     """
     if n_components < 2:
         return 256
-    return max(1, min(256, int(1000.0 / math.log2(n_components))))
+    size = min(256, int(1000.0 / math.log2(n_components)))
+    return max(LANES, size - size % LANES)
+
+
+@jit
+def _pad(m):
+    """A block of ``m`` points is computed as ``m`` rounded up to a multiple of ``LANES``,
+    the unit of :func:`lane_sum`; the padding carries no weight."""
+    return (m + LANES - 1) // LANES * LANES
+
+
+@jit
+def _block_log_likelihood(point_weight, start, m, padded, top, norm):
+    """Log-likelihood of a block and its share of ``sum log max_k r_k``; turns ``norm[j]``
+    (``sum_k exp(log p_k - top[j])``) into the factor that makes ``exp(log p_k - top[j])``
+    a responsibility times the point's weight, 0 in the padding.
+
+    Unweighted, the block takes one ``log`` of the product of the normalisers (each in
+    [1, K]); weighted, one per point.
+    """
+    if point_weight.size > 0:
+        total = 0.0
+        log_map = 0.0
+        for j in range(m):
+            weight = point_weight[start + j]
+            log_norm_j = math.log(norm[j])
+            total += weight * (top[j] + log_norm_j)
+            log_map -= weight * log_norm_j
+            norm[j] = weight / norm[j]
+    else:
+        for j in range(m, padded):
+            top[j] = 0.0
+            norm[j] = 1.0
+        log_product = math.log(lane_product(norm, padded))
+        total = lane_sum(top, padded) + log_product
+        for j in range(padded):
+            norm[j] = 1.0 / norm[j]
+        log_map = -log_product
+    for j in range(m, padded):
+        norm[j] = 0.0
+    return total, log_map
 
 
 @jit
 def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
-                 dev, dens, z, top, norm, bits):
+                 dev, dens, z, top, norm, bits, around):
     """One pass over the points: log-likelihood of the current parameters, M-step statistics.
 
     For each point, the K log-densities, their log-sum-exp and the responsibilities
@@ -63,15 +117,18 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
     density. ``point_weight`` holds one weight per point, or is empty for unit weights.
 
     The points go in blocks of ``dev.shape[1]``; each step is a loop over a block that
-    LLVM vectorises, and ``exp`` is :func:`exp_shifted`. ``dev`` and ``dens`` (K,
-    block) and ``z``, ``top``, ``norm``, ``bits`` (block) are scratch.
+    LLVM vectorises, ``exp`` is :func:`exp_shifted`, and the sums over a block are
+    :func:`lane_sum`, in an order that does not depend on the CPU. ``dev`` and ``dens``
+    (K, block) and ``z``, ``top``, ``norm``, ``bits`` (block) are scratch.
+
+    ``around`` is empty, or holds other points than the means to accumulate ``s1`` and
+    ``s2`` around (see :func:`_moved_far`).
 
     Returns the total log-likelihood and ``sum log max_k r_k`` (the log-probability of
     the most likely labelling, for ICL), both weighted and in standardised units.
     """
     n_components = means.size
     block = dev.shape[1]
-    weighted = point_weight.size > 0
     for k in range(n_components):
         s0[k] = 0.0
         s1[k] = 0.0
@@ -80,53 +137,43 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
     log_map = 0.0
     for start in range(0, x.size, block):
         m = min(block, x.size - start)
+        padded = _pad(m)
         for j in range(m):
             z[j] = (x[start + j] - center) * inv_scale
+        for j in range(m, padded):
+            z[j] = 0.0
+        for j in range(padded):
             top[j] = -math.inf
             norm[j] = 0.0
         for k in range(n_components):
             mean = means[k]
             constant = log_norm[k]
             half_precision = 0.5 * precision[k]
-            for j in range(m):
+            for j in range(padded):
                 d = z[j] - mean
                 dev[k, j] = d
-                dens[k, j] = constant - half_precision * d * d
+                dens[k, j] = fma(-half_precision * d, d, constant)
                 top[j] = max(top[j], dens[k, j])
         for k in range(n_components):
-            exp_shifted(dens[k], top, norm, m, bits)
-        # norm[j] becomes the factor turning exp(log p_k - max) into a responsibility
-        # (times the point's weight).
-        if weighted:
-            for j in range(m):
-                weight = point_weight[start + j]
-                log_norm_j = math.log(norm[j])
-                total += weight * (top[j] + log_norm_j)
-                log_map -= weight * log_norm_j
-                norm[j] = weight / norm[j]
-        else:
-            product = 1.0
-            top_sum = 0.0
-            for j in range(m):
-                product *= norm[j]
-                top_sum += top[j]
-                norm[j] = 1.0 / norm[j]
-            log_product = math.log(product)
-            total += top_sum + log_product
-            log_map -= log_product
+            exp_shifted(dens[k], top, norm, padded, bits)
+        block_total, block_map = _block_log_likelihood(point_weight, start, m, padded, top, norm)
+        total += block_total
+        log_map += block_map
         for k in range(n_components):
-            a0 = 0.0
-            a1 = 0.0
-            a2 = 0.0
-            for j in range(m):
-                resp = dens[k, j] * norm[j]
-                weighted_dev = resp * dev[k, j]
-                a0 += resp
-                a1 += weighted_dev
-                a2 += weighted_dev * dev[k, j]
-            s0[k] += a0
-            s1[k] += a1
-            s2[k] += a2
+            resp, weighted_dev = dens[k], dev[k]
+            if around.size > 0:
+                pivot = around[k]
+                for j in range(padded):
+                    weighted_dev[j] = z[j] - pivot
+            for j in range(padded):
+                r = resp[j] * norm[j]
+                wd = r * weighted_dev[j]
+                bits[j] = wd * weighted_dev[j]
+                resp[j] = r
+                weighted_dev[j] = wd
+            s0[k] += lane_sum(resp, padded)
+            s1[k] += lane_sum(weighted_dev, padded)
+            s2[k] += lane_sum(bits, padded)
     return total, log_map
 
 
@@ -138,26 +185,33 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
     With ``diff = log p_1 - log p_0`` and ``e = exp(-|diff|)``, the likelier component
     has responsibility ``1 / (1 + e)`` and the other ``e / (1 + e)``; ``log(1 + e)`` is
     what the maximum's log-density lacks of the log-likelihood. Same scratch arrays;
-    ``dens[0]`` holds ``e`` and ``dens[1]`` whether component 1 is the likelier.
+    ``dens[0]`` holds ``e`` and ``dens[1]`` whether component 1 is the likelier, then
+    the responsibilities.
     """
     block = dev.shape[1]
-    weighted = point_weight.size > 0
     mean0, mean1 = means[0], means[1]
     constant0, constant1 = log_norm[0], log_norm[1]
     half0, half1 = 0.5 * precision[0], 0.5 * precision[1]
     small, upper = dens[0], dens[1]
     dev0, dev1 = dev[0], dev[1]
-    a00 = a01 = a02 = a10 = a11 = a12 = 0.0
+    for k in range(2):
+        s0[k] = 0.0
+        s1[k] = 0.0
+        s2[k] = 0.0
     total = 0.0
     log_map = 0.0
     for start in range(0, x.size, block):
         m = min(block, x.size - start)
+        padded = _pad(m)
         for j in range(m):
-            zj = (x[start + j] - center) * inv_scale
-            d0 = zj - mean0
-            d1 = zj - mean1
-            l0 = constant0 - half0 * d0 * d0
-            l1 = constant1 - half1 * d1 * d1
+            z[j] = (x[start + j] - center) * inv_scale
+        for j in range(m, padded):
+            z[j] = 0.0
+        for j in range(padded):
+            d0 = z[j] - mean0
+            d1 = z[j] - mean1
+            l0 = fma(-half0 * d0, d0, constant0)
+            l1 = fma(-half1 * d1, d1, constant1)
             dev0[j] = d0
             dev1[j] = d1
             diff = l1 - l0
@@ -166,59 +220,75 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
             arg = -abs(diff)
             poly, bits[j] = exp_parts(max(arg, LOWEST))
             small[j] = poly if arg > LOWEST else 0.0
-        powers_of_two(bits, m)
-        for j in range(m):
+        powers_of_two(bits, padded)
+        for j in range(padded):
             e = small[j] * bits[j]
             norm[j] = 1.0 + e
             small[j] = e
-        if weighted:
-            for j in range(m):
-                weight = point_weight[start + j]
-                log_norm_j = math.log(norm[j])
-                total += weight * (top[j] + log_norm_j)
-                log_map -= weight * log_norm_j
-                norm[j] = weight / norm[j]
-        else:
-            product = 1.0
-            top_sum = 0.0
-            for j in range(m):
-                product *= norm[j]
-                top_sum += top[j]
-                norm[j] = 1.0 / norm[j]
-            log_product = math.log(product)
-            total += top_sum + log_product
-            log_map -= log_product
-        for j in range(m):
+        block_total, block_map = _block_log_likelihood(point_weight, start, m, padded, top, norm)
+        total += block_total
+        log_map += block_map
+        for j in range(padded):
             likely = norm[j]
-            unlikely = small[j] * norm[j]
+            unlikely = small[j] * likely
             r1 = likely if upper[j] > 0.0 else unlikely
             r0 = unlikely if upper[j] > 0.0 else likely
             w0 = r0 * dev0[j]
             w1 = r1 * dev1[j]
-            a00 += r0
-            a01 += w0
-            a02 += w0 * dev0[j]
-            a10 += r1
-            a11 += w1
-            a12 += w1 * dev1[j]
-    s0[0], s1[0], s2[0] = a00, a01, a02
-    s0[1], s1[1], s2[1] = a10, a11, a12
+            z[j] = w0 * dev0[j]
+            top[j] = w1 * dev1[j]
+            small[j] = r0
+            upper[j] = r1
+            dev0[j] = w0
+            dev1[j] = w1
+        s0[0] += lane_sum(small, padded)
+        s1[0] += lane_sum(dev0, padded)
+        s2[0] += lane_sum(z, padded)
+        s0[1] += lane_sum(upper, padded)
+        s1[1] += lane_sum(dev1, padded)
+        s2[1] += lane_sum(top, padded)
     return total, log_map
 
 
 @jit
 def _e_step(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-            dens, z, top, norm, bits):
-    """:func:`_expectation_two` for two components, else :func:`_expectation`."""
-    if means.size == 2:
+            dens, z, top, norm, bits, around):
+    """:func:`_expectation_two` for two components, else (or to accumulate ``around``
+    other points) :func:`_expectation`."""
+    if means.size == 2 and around.size == 0:
         return _expectation_two(
             x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
             dens, z, top, norm, bits,
         )
     return _expectation(
         x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
-        z, top, norm, bits,
+        z, top, norm, bits, around,
     )
+
+
+FAR = 1e4
+"""A move of the mean whose square exceeds this many times the new variance (100
+standard deviations) makes the one-pass variance lose too many digits."""
+
+
+@jit
+def _moved_far(s0, s1, s2, fixed_means):
+    """Whether a free mean moves so far that ``s2/s0 - (s1/s0)^2`` cancels.
+
+    The sums are taken around the current means, which is exact once EM is near a
+    maximum; from a start far from the data the variance would lose ``log10(shift**2 /
+    variance)`` digits (all of them, 100,000 standard deviations away). Such an iteration
+    is given a second pass, with the same responsibilities, around the new means.
+    Variances below the floor are not worth it.
+    """
+    for k in range(s0.size):
+        if fixed_means[k] or not s0[k] > 0.0:
+            continue
+        shift = s1[k] / s0[k]
+        spread = max(s2[k] / s0[k] - shift * shift, MIN_VARIANCE)
+        if shift * shift > FAR * spread:
+            return True
+    return False
 
 
 @jit
@@ -289,11 +359,12 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     n_components = means.size
     # Scratch, allocated once per fit: per-component constants and sums, and the
     # (K, block) and (block,) arrays of the E-step.
-    per_component = np.empty((6, n_components))
-    log_norm, precision, s0, s1, s2, raw = (
+    per_component = np.empty((7, n_components))
+    log_norm, precision, s0, s1, s2, raw, around = (
         per_component[0], per_component[1], per_component[2], per_component[3],
-        per_component[4], per_component[5],
+        per_component[4], per_component[5], per_component[6],
     )
+    nowhere = around[:0]  # accumulate around the means
     block = block_size(n_components)
     dev = np.empty((n_components, block))
     dens = np.empty((n_components, block))
@@ -312,12 +383,22 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         _log_norm_and_precision(weights, variances, log_norm, precision)
         log_likelihood, log_map = _e_step(
             x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-            dens, z, top, norm, bits,
+            dens, z, top, norm, bits, nowhere,
         )
         if keep_trace:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
             return log_likelihood, log_map, n_iter, False, NON_FINITE
+        if _moved_far(s0, s1, s2, options[3]):
+            for k in range(n_components):
+                free = not options[3][k] and s0[k] > 0.0
+                around[k] = means[k] + (s1[k] / s0[k] if free else 0.0)
+            _e_step(
+                x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
+                dev, dens, z, top, norm, bits, around,
+            )
+            for k in range(n_components):
+                means[k] = around[k]
         floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw)
         n_iter = it + 1
         current = log_likelihood * inv_n
@@ -328,7 +409,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     _log_norm_and_precision(weights, variances, log_norm, precision)
     log_likelihood, log_map = _e_step(
         x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
-        z, top, norm, bits,
+        z, top, norm, bits, nowhere,
     )
     if keep_trace:
         trace[n_iter] = log_likelihood

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import prange
 
+from . import _vmath
 from ._jit import jit
 
 
@@ -38,6 +39,7 @@ class Batch:
     offsets: np.ndarray
     single: bool = False
     sample_weight: np.ndarray | None = None
+    input_n_samples: np.ndarray | None = None
 
     @property
     def n_datasets(self) -> int:
@@ -47,6 +49,11 @@ class Batch:
     def n_samples(self) -> np.ndarray:
         """Points per dataset, array of shape (n_datasets,)."""
         return np.diff(self.offsets)
+
+    @property
+    def n_samples_given(self) -> np.ndarray:
+        """Points per dataset as given, zero-weight points included."""
+        return self.n_samples if self.input_n_samples is None else self.input_n_samples
 
     def dataset(self, d: int) -> np.ndarray:
         return self.values[self.offsets[d] : self.offsets[d + 1]]
@@ -72,6 +79,18 @@ class Batch:
 
     def with_weights(self, sample_weight: np.ndarray | None) -> Batch:
         return Batch(self.values, self.offsets, self.single, sample_weight)
+
+    def without_zero_weights(self) -> Batch:
+        """The batch without its zero-weight points: the fit of a point of weight 0 is
+        exactly the fit without it, and its value (1e300, say) takes no part in any sum,
+        where ``0 * inf`` would be NaN."""
+        if self.sample_weight is None or (self.sample_weight > 0).all():
+            return self
+        keep = self.sample_weight > 0
+        offsets = np.zeros_like(self.offsets)
+        np.cumsum(np.add.reduceat(keep.astype(np.int64), self.offsets[:-1]), out=offsets[1:])
+        return Batch(self.values[keep], offsets, self.single, self.sample_weight[keep],
+                     self.n_samples)
 
 
 def pack_rows(rows: np.ndarray, single: bool = False) -> Batch:
@@ -183,5 +202,5 @@ def log_likelihood_to_data_units(log_likelihood, scale, n_observations):
     The density of ``x`` is the density of ``z = (x - c) / s`` divided by ``s``; each
     observation (or unit of sample weight) contributes ``-log s``.
     """
-    return log_likelihood - _per_dataset(n_observations * np.log(scale), log_likelihood)
+    return log_likelihood - _per_dataset(n_observations * _vmath.log(scale), log_likelihood)
 

@@ -55,7 +55,8 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
                 variances,
             )
     if given_weights is not None:
-        weights[:] = per_fit(given_weights)
+        # The user's weights sum to 1 within 1e-6; the model's must sum to 1.
+        weights[:] = per_fit(given_weights / given_weights.sum(axis=-1, keepdims=True))
     if given_variances is not None:
         variances[:] = per_fit(_layout.variances_to_standard(scale, given_variances))
     elif model.equal_variance:

@@ -18,8 +18,9 @@ class Status(IntEnum):
     MAX_ITER = 1
     """``max_iter`` iterations ran without meeting ``tol``."""
     VARIANCE_FLOORED = 2
-    """A component collapsed: its variance fell below the floor (``reg_variance``,
-    relative to the dataset's variance) or its weight reached zero."""
+    """A component collapsed: its variance fell below ``reg_variance`` (when positive) or
+    the floor of 1e-15, both relative to the dataset's variance, or its weight reached
+    zero."""
     NON_FINITE = 3
     """The log-likelihood became NaN or infinite (for example from extreme starting values);
     the parameters are those at which it happened, and are not usable."""

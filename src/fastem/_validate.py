@@ -6,6 +6,7 @@ All checks run before any fitting work starts.
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -122,6 +123,8 @@ def prepared_batch(data, sample_weight, n_components, first=0):
     batch = as_batch(data, first)
     if sample_weight is not None:
         batch = batch.with_weights(check_sample_weight(sample_weight, data, batch, first))
+        check_finite(batch, first)  # before zero-weight points leave the batch
+        batch = batch.without_zero_weights()
     center, variance = _layout.moments(batch)
     check_data_values(batch, center, variance, first)
     check_n_samples(batch, n_components, first)
@@ -182,6 +185,18 @@ def _check_not_empty(batch: Batch, first: int = 0) -> None:
         )
 
 
+def check_finite(batch: Batch, first: int = 0) -> None:
+    """Raise when a dataset holds NaN or infinite values, whatever their weights."""
+    finite = np.isfinite(batch.values)
+    if finite.all():
+        return
+    bad = np.unique(np.searchsorted(batch.offsets, np.flatnonzero(~finite), side="right") - 1)
+    raise ValueError(
+        f"dataset(s) {_listed(bad, first)} contain NaN or infinite values. Remove them "
+        "first, e.g. x[np.isfinite(x)] for each dataset."
+    )
+
+
 def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray,
                       first: int = 0) -> None:
     """Raise when a dataset holds NaN or infinite values (its moments are then non-finite)."""
@@ -228,12 +243,56 @@ def check_n_samples(batch: Batch, n_components: int, first: int = 0) -> None:
         )
 
 
-def check_int(name: str, value, minimum: int) -> int:
+MAX_ITER_LIMIT = 2**31 - 1
+"""Most iterations a fit may be asked for (and the largest ``n_init``)."""
+MAX_INDEX = 2**62
+"""Largest ``dataset_offset``: global dataset indices are int64 in the kernels."""
+
+
+def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    if value < minimum or (maximum is not None and value > maximum):
+        if maximum is None:
+            raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+        raise ValueError(
+            f"{name} must be an integer from {minimum} to {maximum}{_as_power(maximum)}, got "
+            f"{value}."
+        )
     return int(value)
+
+
+def _as_power(n: int) -> str:
+    """`` (2**k)`` or `` (2**k - 1)`` for such numbers, else nothing."""
+    if n > 1024 and n & (n - 1) == 0:
+        return f" (2**{n.bit_length() - 1})"
+    if n > 1024 and n & (n + 1) == 0:
+        return f" (2**{n.bit_length()} - 1)"
+    return ""
+
+
+def memory_bytes() -> int:
+    """The machine's physical memory, in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_memory(n_bytes: float, what: str, fix: str) -> None:
+    """Refuse a request whose arrays alone would exceed the machine's memory, before any
+    allocation (NumPy would raise a MemoryError, or the system start swapping)."""
+    available = memory_bytes()
+    if n_bytes > available:
+        raise ValueError(
+            f"{what} needs {_size(n_bytes)} of memory, more than this machine's "
+            f"{_size(available)}. {fix}"
+        )
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n_bytes < 1024 or unit == "PiB":
+            return f"{n_bytes:.3g} {unit}" if unit != "bytes" else f"{n_bytes:.0f} bytes"
+        n_bytes /= 1024
+    raise AssertionError  # not reached
 
 
 def check_non_negative(name: str, value) -> float:
@@ -390,7 +449,9 @@ def check_starting_values(
 ):
     """Broadcast the given starting values to (n_datasets, n_init, n_components).
 
-    Returns a tuple of three arrays, with ``None`` for each one not given.
+    Returns a tuple of three arrays, with ``None`` for each one not given. They are the
+    user's values, unchanged: weights that sum to 1 within 1e-6 are normalised only in
+    the kernels' working copy.
     """
     shape = dict(n_datasets=n_datasets, n_init=n_init, n_components=n_components, single=single)
     weights = means = variances = None
@@ -408,7 +469,6 @@ def check_starting_values(
                 f"weights_init must sum to 1 over the components (one sum is {worst:.17g}); "
                 "divide by the sum to normalise."
             )
-        weights = weights / sums[..., np.newaxis]
         if (weights == 0).any():
             raise ValueError(
                 "weights_init has a zero weight; a component with weight 0 never comes "

@@ -13,16 +13,29 @@ SIMD instructions:
   mantissa bits; shifted left by 52 they are the exponent field of ``2**n``.
 
 It serves only arguments ``x <= 0`` (log-densities minus their maximum), where it is
-within 4.4e-16 relative of the correctly rounded ``exp`` down to ``x = -708``; below that
+within 4.4e-16 relative of the exact ``exp`` down to ``x = -708``; below that
 (``exp(x) < 3.3e-308``, including ``x = -inf``) it returns exactly 0. ``test_vmath.py``
-checks the whole range.
+checks the whole range against an extended-precision reference.
+
+Every multiply-add of the polynomial is an explicit :func:`fma`, so the result is the
+same on every CPU (see ``_jit``).
+
+The module also holds the kernels' machine-independent arithmetic (:func:`lane_sum`,
+:func:`lane_product`, an explicit :func:`fma`) and :func:`log`, the elementwise natural
+logarithm of the Python layer.
 """
 
 from __future__ import annotations
 
 import math
+import operator
 
+import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._jit import jit
 
@@ -39,26 +52,25 @@ _C = [1.0 / math.factorial(i) for i in range(14)]
 _C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = _C
 
 
-@jit(strict=True)
+@jit
 def exp_parts(x):
     """``exp(x) = poly * 2**n`` for ``LOWEST <= x <= 0``: returns ``poly`` and
     ``n + 2**52 + 1023``, which :func:`powers_of_two` turns into ``2**n``.
 
-    Small enough for LLVM to inline into the caller's loop and vectorise it; compiled
-    without reassociation, which would undo the range reduction.
+    Small enough for LLVM to inline into the caller's loop and vectorise it.
     """
-    n = math.floor(x * _LOG2E + 0.5)
-    r = (x - n * _LN2_HI) - n * _LN2_LO
+    n = math.floor(fma(x, _LOG2E, 0.5))
+    r = fma(-n, _LN2_LO, x - n * _LN2_HI)
     r2 = r * r
     r4 = r2 * r2
-    low = (_C0 + _C1 * r) + (_C2 + _C3 * r) * r2
-    mid = (_C4 + _C5 * r) + (_C6 + _C7 * r) * r2
-    high = (_C8 + _C9 * r) + (_C10 + _C11 * r) * r2
-    top = _C12 + _C13 * r
-    return (low + mid * r4) + (high + top * r4) * (r4 * r4), n + _TWO52_PLUS_BIAS
+    low = fma(fma(_C3, r, _C2), r2, fma(_C1, r, _C0))
+    mid = fma(fma(_C7, r, _C6), r2, fma(_C5, r, _C4))
+    high = fma(fma(_C11, r, _C10), r2, fma(_C9, r, _C8))
+    top = fma(_C13, r, _C12)
+    return fma(fma(top, r4, high), r4 * r4, fma(mid, r4, low)), n + _TWO52_PLUS_BIAS
 
 
-@jit(strict=True)
+@jit
 def powers_of_two(biased, m):
     """``biased[:m]`` from :func:`exp_parts` becomes ``2**n``, in place, by bit shifts."""
     bits = biased.view(np.int64)
@@ -83,3 +95,139 @@ def exp_shifted(values, shift, total, m, biased):
     for j in range(m):
         values[j] *= biased[j]
         total[j] += values[j]
+
+
+LANES = 8
+"""Partial sums of :func:`lane_sum`: blocks of points are padded to a multiple of this."""
+
+
+def _vector_reduction(name, combine, neutral):
+    """An intrinsic ``(values, n) -> float`` folding ``values[:n]`` (``n`` a multiple of
+    ``LANES``) into an explicit ``<8 x double>`` with ``combine`` ("fadd" or "fmul"), then
+    the 8 lanes pairwise.
+
+    Written in LLVM IR because numba (without fastmath) compiles a scalar loop for any
+    reduction, and reassociating it would make the result depend on the CPU. A vector
+    type fixes the order: LLVM maps ``<8 x double>`` onto one AVX-512 register, two AVX2
+    registers or four SSE2 registers, and every lane computes the same thing either way.
+    """
+
+    def reduction(typingctx, values, n):
+        if not (isinstance(values, types.Array) and values.dtype == types.float64
+                and values.ndim == 1 and isinstance(n, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            array = context.make_array(signature.args[0])(context, builder, args[0])
+            stop = context.cast(builder, args[1], signature.args[1], types.intp)
+            vector = ir.VectorType(ir.DoubleType(), LANES)
+            accumulator = cgutils.alloca_once_value(
+                builder, ir.Constant(vector, [neutral] * LANES)
+            )
+            step = ir.Constant(stop.type, LANES)
+            with cgutils.for_range_slice(builder, stop.type(0), stop, step) as (start, _):
+                address = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
+                row = builder.load(address, align=8)
+                total = getattr(builder, combine)(builder.load(accumulator), row)
+                builder.store(total, accumulator)
+            lanes = builder.load(accumulator)
+            parts = [builder.extract_element(lanes, ir.Constant(ir.IntType(32), k))
+                     for k in range(LANES)]
+            while len(parts) > 1:
+                parts = [getattr(builder, combine)(parts[k], parts[k + 1])
+                         for k in range(0, len(parts), 2)]
+            return parts[0]
+
+        return types.float64(values, n), codegen
+
+    reduction.__name__ = name
+    return intrinsic(reduction)
+
+
+def _python_reduction(combine, neutral):
+    """:func:`_vector_reduction` in plain Python, in the same order (for
+    ``NUMBA_DISABLE_JIT=1``)."""
+
+    def reduction(values, n):
+        lanes = [neutral] * LANES
+        for start in range(0, n, LANES):
+            for k in range(LANES):
+                lanes[k] = combine(lanes[k], float(values[start + k]))
+        while len(lanes) > 1:
+            lanes = [combine(lanes[k], lanes[k + 1]) for k in range(0, len(lanes), 2)]
+        return lanes[0]
+
+    return reduction
+
+
+@intrinsic
+def _llvm_fma(typingctx, a, b, c):
+    def codegen(context, builder, signature, args):
+        double = ir.DoubleType()
+        fused = builder.module.declare_intrinsic(
+            "llvm.fma", [double], ir.FunctionType(double, [double, double, double])
+        )
+        return builder.call(fused, args)
+
+    return types.float64(types.float64, types.float64, types.float64), codegen
+
+
+def _exact_fma(a, b, c):
+    """``a * b + c`` rounded once, in Python: exact in integers (every float is an integer
+    over a power of two), then one correctly rounded division."""
+    a, b, c = float(a), float(b), float(c)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+        return a * b + c
+    na, da = a.as_integer_ratio()
+    nb, db = b.as_integer_ratio()
+    nc, dc = c.as_integer_ratio()
+    try:
+        return (na * nb * dc + nc * da * db) / (da * db * dc)
+    except OverflowError:
+        return a * b + c
+
+
+if numba.config.DISABLE_JIT:
+    fma = _exact_fma
+    lane_sum = _python_reduction(operator.add, 0.0)
+    lane_product = _python_reduction(operator.mul, 1.0)
+else:
+    _lane_sum = _vector_reduction("_lane_sum", "fadd", 0.0)
+    _lane_product = _vector_reduction("_lane_product", "fmul", 1.0)
+
+    @jit
+    def fma(a, b, c):
+        """``a * b + c`` with one rounding (``llvm.fma``), the same on every CPU: one
+        instruction where the CPU has FMA, a correctly rounded library call elsewhere."""
+        return _llvm_fma(a, b, c)
+
+    @jit
+    def lane_sum(values, n):
+        """``sum(values[:n])`` for ``n`` a multiple of :data:`LANES`, in a fixed order:
+        lane ``l`` sums ``values[l], values[l + 8], ...`` in turn, then the lanes are added
+        pairwise, ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``."""
+        return _lane_sum(values, n)
+
+    @jit
+    def lane_product(values, n):
+        """``prod(values[:n])`` in the order of :func:`lane_sum`."""
+        return _lane_product(values, n)
+
+
+@jit
+def _log_into(values, out):
+    for i in range(values.size):
+        out[i] = math.log(values[i])
+
+
+def log(values):
+    """Natural logarithm, elementwise, as the kernels compute it (the C library's ``log``).
+
+    NumPy's ``np.log`` picks an implementation by the CPU (an AVX-512 one differs in the
+    last bit from the scalar one), so results that must be the same on every CPU use
+    this instead.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty(values.size)
+    _log_into(np.ascontiguousarray(values).reshape(-1), out)
+    return out.reshape(values.shape)

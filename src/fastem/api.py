@@ -8,13 +8,13 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _init, _kernels, _layout, _start, _validate
+from . import _init, _kernels, _layout, _start, _validate, _vmath
 from ._model import Model
 from ._status import Status
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
-DEFAULT_REG_VARIANCE = 1e-6
+DEFAULT_REG_VARIANCE = 0.0
 INIT_METHODS = _init.METHODS + ("emem",)
 
 
@@ -60,7 +60,7 @@ class FitResult:
         With ``trace=True``: ``trace[..., t]`` is the log-likelihood after ``t``
         iterations (``t = 0`` is the starting values), NaN after the fit stopped.
     n_samples : ndarray of shape (n_datasets,)
-        Points per dataset.
+        Points per dataset, those of weight 0 included.
     n_observations : ndarray of shape (n_datasets,)
         Points per dataset, or the sum of their ``sample_weight``: the ``n`` of BIC.
     log_map : ndarray of shape (n_datasets,)
@@ -120,7 +120,7 @@ class FitResult:
         This is scikit-learn's sign; mclust reports ``2 log L - p log n`` (larger is
         better), the same number negated.
         """
-        return -2.0 * self.log_likelihood + self.n_parameters * np.log(self.n_observations)
+        return -2.0 * self.log_likelihood + self.n_parameters * _vmath.log(self.n_observations)
 
     def aic(self):
         """Akaike information criterion, ``-2 log L + 2 p``: smaller is better."""
@@ -199,9 +199,13 @@ def fit(
     tol : float, default 1e-6
         A fit stops when the mean log-likelihood per point changes by less than
         ``tol`` between iterations. ``tol=0`` runs exactly ``max_iter`` iterations.
-    reg_variance : float, default 1e-6
+    reg_variance : float, default 0
         Added to every variance at each M-step, as a fraction of the dataset's variance
-        (scikit-learn's ``reg_covar``, made scale-free). 0 gives plain EM.
+        (scikit-learn's ``reg_covar``, made scale-free). The default 0 is plain EM, as in
+        mixtools and mclust: any positive value biases variances, and the more so the
+        farther apart the components are (it is relative to the whole dataset's variance).
+        A variance never goes below 1e-15 of the dataset's (a floor, not an addition), so
+        a collapsing component keeps a finite density and is flagged.
     random_state : None, int or numpy.random.Generator
         Seed of the random starts. Fit ``(d, r)`` draws from a stream keyed by
         ``(random_state, d, r)``, so results are the same for any number of threads.
@@ -235,13 +239,13 @@ def fit(
     FitResult
     """
     n_components = _validate.check_int("n_components", n_components, 1)
-    n_init = _validate.check_int("n_init", n_init, 1)
-    max_iter = _validate.check_int("max_iter", max_iter, 1)
+    n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
+    max_iter = _validate.check_int("max_iter", max_iter, 1, _validate.MAX_ITER_LIMIT)
     tol = _validate.check_non_negative("tol", tol)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
-    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0)
+    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
     seed = (_validate.check_random_state(random_state), dataset_offset)
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
@@ -254,6 +258,7 @@ def fit(
     batch, center, scale = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
     )
+    _check_fit_memory(batch.n_datasets * n_init, n_components, max_iter, trace)
     given = _validate.check_starting_values(
         weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
         n_components=n_components, single=batch.single, equal_variance=equal_variance,
@@ -285,10 +290,19 @@ def fit(
         trace_array if trace else None, init_n_iter,
     )
     result = _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
-                     sort_components)
+                     sort_components, starts_moved=init == "emem")
     if warn:
         _warn(result, tol=tol, max_iter=max_iter)
     return _squeeze(result) if batch.single else result
+
+
+def _check_fit_memory(n_fits, n_components, max_iter, trace):
+    """Per fit: parameters and their copies (about 9 arrays of K), per-fit outputs, and
+    with ``trace`` one log-likelihood per iteration."""
+    per_fit = 8.0 * (9 * n_components + 6) + (8.0 * (max_iter + 1) if trace else 0.0)
+    fix = ("Fit fewer datasets or restarts per call (dataset_offset keeps the seeding of "
+           "chunks)" + (", or a smaller max_iter with trace=True." if trace else "."))
+    _validate.check_memory(n_fits * per_fit, f"{n_fits} fits", fix)
 
 
 @dataclass
@@ -307,35 +321,36 @@ class _Fitted:
     init_n_iter: np.ndarray
 
 
-def _to_data_units(center, scale, model, given, grid, means, variances):
-    """Means and variances of shape (n_fits, K) in the data's units, shaped to ``grid``.
+def _to_data_units(center, scale, given, masks, grid, weights, means, variances):
+    """Parameters of shape (n_fits, K) in the data's units, shaped to ``grid``.
 
-    Fixed parameters are copied from the given values, so that they come back exactly
-    as given rather than through a round trip of standardisation.
+    Components marked in ``masks`` (one boolean array of shape (K,) per parameter) are
+    copied from the given values, so that they come back exactly as given rather than
+    through a round trip of standardisation (or normalisation, for weights).
     """
-    means = _layout.means_to_data(center, scale, means.reshape(grid))
-    variances = _layout.variances_to_data(scale, variances.reshape(grid))
-    for mask, array, value in (
-        (model.fixed_means, means, given[1]),
-        (model.fixed_variances, variances, given[2]),
-    ):
-        if mask.any():
+    arrays = (
+        weights.reshape(grid).copy(),
+        _layout.means_to_data(center, scale, means.reshape(grid)),
+        _layout.variances_to_data(scale, variances.reshape(grid)),
+    )
+    for mask, array, value in zip(masks, arrays, given):
+        if value is not None and mask.any():
             array[..., mask] = value[..., mask]
-    return means, variances
+    return arrays
 
 
 def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
-            sort_components):
+            sort_components, starts_moved=False):
     """Best restart per dataset, components sorted by mean (if asked), back in the data's
     units."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)
     n_observations = batch.n_observations
-    means, variances = _to_data_units(
-        center, scale, model, given, grid, fitted.means, fitted.variances
+    fixed = (model.fixed_weights, model.fixed_means, model.fixed_variances)
+    weights, means, variances = _to_data_units(
+        center, scale, given, fixed, grid, fitted.weights, fitted.means, fitted.variances
     )
-    weights = fitted.weights.reshape(grid)
     restart_ll = _layout.log_likelihood_to_data_units(
         fitted.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
     )
@@ -361,12 +376,16 @@ def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_deg
         )
     restarts = {}
     if starts is not None:
-        start_means, start_variances = _to_data_units(
-            center, scale, model, given, grid, starts[1], starts[2]
+        # Given starting values are used as they are, except by emEM, whose short runs
+        # move all but the fixed ones.
+        every = np.ones(n_components, dtype=np.bool_)
+        kept = fixed if starts_moved else (every, every, every)
+        start_weights, start_means, start_variances = _to_data_units(
+            center, scale, given, kept, grid, *starts
         )
         restarts = dict(
             restart_weights=weights, restart_means=means, restart_variances=variances,
-            start_weights=starts[0].reshape(grid), start_means=start_means,
+            start_weights=start_weights, start_means=start_means,
             start_variances=start_variances,
         )
     return FitResult(
@@ -384,7 +403,7 @@ def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_deg
         restart_converged=fitted.converged.reshape(n_datasets, n_init),
         init_n_iter=fitted.init_n_iter,
         trace=trace,
-        n_samples=batch.n_samples,
+        n_samples=batch.n_samples_given,
         n_observations=n_observations,
         log_map=fitted.log_map.reshape(n_datasets, n_init)[rows, best],
         model=model,
@@ -460,8 +479,9 @@ def _problems(result: FitResult, *, tol: float, max_iter: int) -> list[tuple[typ
     floored = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
     if floored:
         problems.append((DegenerateFitWarning, (
-            f"{floored} of {n} dataset(s) ended with a collapsed component (variance at the "
-            "floor set by reg_variance, or weight 0): a spurious maximum of the unbounded "
+            f"{floored} of {n} dataset(s) ended with a collapsed component (variance below "
+            "reg_variance or at the floor of 1e-15 of the dataset's, or weight 0): a "
+            "spurious maximum of the unbounded "
             "mixture likelihood, common with few points per component or with fewer distinct "
             "values than components. See FitResult.status; try fewer components or a larger "
             "reg_variance."

@@ -32,7 +32,7 @@ class StartingValues(NamedTuple):
 
 def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_state=None,
                     sample_weight=None, equal_variance=False, init_params=None,
-                    reg_variance=1e-6, dataset_offset=0) -> StartingValues:
+                    reg_variance=0.0, dataset_offset=0) -> StartingValues:
     """The starting values :func:`fastem.fit` uses with the same arguments.
 
     ``init`` is one of "kmeans++", "random_from_data", "kmeans", "quantile", "random"
@@ -41,12 +41,13 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     :func:`fastem.fit`.
     """
     n_components = _validate.check_int("n_components", n_components, 1)
-    n_init = _validate.check_int("n_init", n_init, 1)
+    n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
     from .api import INIT_METHODS
 
     init = _validate.check_choice("init", init, INIT_METHODS)
     init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
-    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0)
+    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0,
+                                         _validate.MAX_INDEX)
     seed = (_validate.check_random_state(random_state), dataset_offset)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     batch, center, scale = _validate.prepared_batch(

@@ -77,17 +77,29 @@ def simulate(weights, means, variances, n_samples, n_datasets=None, random_state
     labels : int64 array(s) of the same shape: the component each point came from
     """
     single = n_datasets is None
-    n_datasets = 1 if single else _validate.check_int("n_datasets", n_datasets, 1)
+    n_datasets = 1 if single else _validate.check_int("n_datasets", n_datasets, 1,
+                                                      _validate.MAX_INDEX)
     seed = _validate.check_random_state(random_state)
-    first_dataset = _validate.check_int("dataset_offset", dataset_offset, 0)
-    weights, means, variances = _parameters(weights, means, variances, n_datasets)
+    first_dataset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
     sizes = np.asarray(n_samples)
     if sizes.ndim == 0:
-        sizes = np.full(n_datasets, _validate.check_int("n_samples", n_samples, 1))
+        size = _validate.check_int("n_samples", n_samples, 1)
+        n_points = float(size) * n_datasets
     elif sizes.shape != (n_datasets,) or sizes.dtype.kind not in "iu" or (sizes < 1).any():
         raise ValueError(
             f"n_samples must be a positive int or an int array of shape ({n_datasets},)."
         )
+    else:
+        n_points = sizes.sum(dtype=np.float64)
+    # Values and labels, 16 bytes a point, and the mixtures, 24 bytes a component.
+    _validate.check_memory(
+        16.0 * n_points + 24.0 * n_datasets * np.size(means),
+        f"n_samples={n_samples!r} for {n_datasets} dataset(s)",
+        "Draw fewer points, or draw the datasets in chunks with dataset_offset.",
+    )
+    if sizes.ndim == 0:
+        sizes = np.full(n_datasets, size)
+    weights, means, variances = _parameters(weights, means, variances, n_datasets)
     offsets = np.zeros(n_datasets + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     values = np.empty(offsets[-1])

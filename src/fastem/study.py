@@ -131,6 +131,9 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         ``.table`` is the table above; ``str(result)`` prints it.
     """
     sizes = [n_samples] if np.ndim(n_samples) == 0 else list(n_samples)
+    if not sizes:
+        raise ValueError("n_samples is empty; give one sample size or a list of them, e.g. "
+                         "n_samples=[40, 100].")
     sizes = [_validate.check_int("n_samples", n, 1) for n in sizes]
     replications = _validate.check_int("replications", replications, 1)
     chunk_size = _validate.check_int("chunk_size", chunk_size, 1)

@@ -1,0 +1,61 @@
+"""A fixed set of fits that reaches every kernel, saved bit for bit.
+
+``test_portability.py`` runs this script in fresh processes compiled for different CPU
+targets (each with its own numba cache) and compares the saved arrays bit for bit.
+
+    python tests/portable_fits.py OUT.npz
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import fastem
+
+
+def _data():
+    rng = np.random.default_rng(20261126)
+    labels = rng.random((60, 700)) < 0.4
+    two = np.where(labels, rng.normal(-2.5, 2.0, labels.shape), rng.normal(3.5, 2.0, labels.shape))
+    three = []
+    for n in rng.integers(50, 1500, size=12):
+        k = rng.choice(3, size=n, p=[0.3, 0.3, 0.4])
+        three.append(rng.normal(np.array([-4.0, 0.5, 5.0])[k], np.array([1.0, 0.8, 1.3])[k]) + 1e4)
+    weights = rng.integers(0, 4, size=two.shape).astype(np.float64)
+    return two, three, weights
+
+
+def fits() -> dict[str, np.ndarray]:
+    """Every array of a handful of fits that together run every kernel path."""
+    two, three, weights = _data()
+    runs = {
+        "k2": fastem.fit(two, 2, n_init=3, random_state=1, trace=True, warn=False),
+        "k3_ragged_kmeans": fastem.fit(three, 3, n_init=4, init="kmeans", random_state=2,
+                                       warn=False),
+        "k5_emem": fastem.fit(two, 5, n_init=2, init="emem", random_state=3, warn=False),
+        "k2_weighted_random": fastem.fit(two, 2, n_init=3, init="random", sample_weight=weights,
+                                         random_state=4, warn=False),
+        "k3_quantile_equal_variance": fastem.fit(three, 3, init="quantile", equal_variance=True,
+                                                 warn=False),
+        "k4_random_from_data": fastem.fit(two[:20], 4, n_init=5, init="random_from_data",
+                                          random_state=5, return_restarts=True, warn=False),
+        "k3_fixed_means": fastem.fit(two[:10], 3, means_init=[-3.0, 0.0, 4.0], fix_means=True,
+                                     warn=False),
+        "simulate": fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300,
+                                    n_datasets=5, random_state=6)[0],
+    }
+    arrays = {}
+    for name, result in runs.items():
+        if isinstance(result, np.ndarray):
+            arrays[name] = result
+            continue
+        for field, value in vars(result).items():
+            if isinstance(value, np.ndarray):
+                arrays[f"{name}.{field}"] = value
+    return arrays
+
+
+if __name__ == "__main__":
+    np.savez(sys.argv[1], **fits())
