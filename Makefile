@@ -21,7 +21,7 @@ run: $(STAMP)
 # subset that reaches every kernel line, so that their logic is checked outside numba too.
 PYTHON_KERNEL_TESTS := test_init or test_validation or test_simulate or worked_example \
 	or matches_reference or stops_where or degenerate or non_convergence \
-	or constrained_fits_match or weighted_fit_matches or lane_sums or fma_rounds
+	or constrained_fits_match or weighted_fit_matches or lane_sums
 
 # The third run compiles the kernels for baseline x86-64 (no AVX, no FMA instructions),
 # in a numba cache of its own, and runs the same subset with the tests of exact results:
