@@ -60,24 +60,30 @@ def test_partial_blocks(m):
     np.testing.assert_array_equal(out[m:], x[m:])
 
 
-@pytest.mark.parametrize("n", [8, 16, 256, 1024])
+def _documented_order(values, combine, neutral):
+    """The order of _vmath._vector_reduction, written out: 4 rows of 8 lanes take the
+    whole groups of 32 values, row 0 takes the rest, then rows and lanes pairwise."""
+    rows = np.full((4, 8), neutral).tolist()
+    whole = len(values) // 32 * 32
+    for j, value in enumerate(values):
+        row = (j % 32) // 8 if j < whole else 0
+        rows[row][j % 8] = combine(rows[row][j % 8], float(value))
+    lanes = [combine(combine(a, b), combine(c, d)) for a, b, c, d in zip(*rows)]
+    return combine(
+        combine(combine(lanes[0], lanes[1]), combine(lanes[2], lanes[3])),
+        combine(combine(lanes[4], lanes[5]), combine(lanes[6], lanes[7])),
+    )
+
+
+@pytest.mark.parametrize("n", [8, 16, 32, 40, 96, 256, 1024])
 def test_lane_sums_follow_the_order_they_document(n):
     rng = np.random.default_rng(n)
     values = rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, size=n)
-    lanes = [0.0] * _vmath.LANES
-    products = [1.0] * _vmath.LANES
     factors = rng.uniform(0.5, 2.0, size=n)
-    for j in range(n):
-        lanes[j % 8] += values[j]
-        products[j % 8] *= factors[j]
-    expected = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
-        (lanes[4] + lanes[5]) + (lanes[6] + lanes[7])
-    )
-    product = ((products[0] * products[1]) * (products[2] * products[3])) * (
-        (products[4] * products[5]) * (products[6] * products[7])
-    )
-    assert _vmath.lane_sum(values, n) == expected
-    assert _vmath.lane_product(factors, n) == product
+    assert _vmath.lane_sum(values, n) == _documented_order(values, float.__add__, 0.0)
+    assert _vmath.lane_product(factors, n) == _documented_order(factors, float.__mul__, 1.0)
+    # Only the first n values count.
+    assert _vmath.lane_sum(np.append(values, 1e300), n) == _vmath.lane_sum(values, n)
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="plain Python rounds a * b + c twice")

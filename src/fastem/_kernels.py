@@ -25,6 +25,7 @@ from ._vmath import (
     exp_parts,
     exp_shifted,
     fma,
+    lane_moments,
     lane_product,
     lane_sum,
     powers_of_two,
@@ -160,20 +161,17 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
         total += block_total
         log_map += block_map
         for k in range(n_components):
-            resp, weighted_dev = dens[k], dev[k]
+            resp, deviation = dens[k], dev[k]
             if around.size > 0:
                 pivot = around[k]
                 for j in range(padded):
-                    weighted_dev[j] = z[j] - pivot
+                    deviation[j] = z[j] - pivot
             for j in range(padded):
-                r = resp[j] * norm[j]
-                wd = r * weighted_dev[j]
-                bits[j] = wd * weighted_dev[j]
-                resp[j] = r
-                weighted_dev[j] = wd
-            s0[k] += lane_sum(resp, padded)
-            s1[k] += lane_sum(weighted_dev, padded)
-            s2[k] += lane_sum(bits, padded)
+                resp[j] *= norm[j]
+            a0, a1, a2 = lane_moments(resp, deviation, padded)
+            s0[k] += a0
+            s1[k] += a1
+            s2[k] += a2
     return total, log_map
 
 
@@ -233,20 +231,16 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
             unlikely = small[j] * likely
             r1 = likely if upper[j] > 0.0 else unlikely
             r0 = unlikely if upper[j] > 0.0 else likely
-            w0 = r0 * dev0[j]
-            w1 = r1 * dev1[j]
-            z[j] = w0 * dev0[j]
-            top[j] = w1 * dev1[j]
             small[j] = r0
             upper[j] = r1
-            dev0[j] = w0
-            dev1[j] = w1
-        s0[0] += lane_sum(small, padded)
-        s1[0] += lane_sum(dev0, padded)
-        s2[0] += lane_sum(z, padded)
-        s0[1] += lane_sum(upper, padded)
-        s1[1] += lane_sum(dev1, padded)
-        s2[1] += lane_sum(top, padded)
+        a0, a1, a2 = lane_moments(small, dev0, padded)
+        s0[0] += a0
+        s1[0] += a1
+        s2[0] += a2
+        a0, a1, a2 = lane_moments(upper, dev1, padded)
+        s0[1] += a0
+        s1[1] += a1
+        s2[1] += a2
     return total, log_map
 
 

@@ -101,10 +101,35 @@ LANES = 8
 """Partial sums of :func:`lane_sum`: blocks of points are padded to a multiple of this."""
 
 
-def _vector_reduction(name, combine, neutral):
-    """An intrinsic ``(values, n) -> float`` folding ``values[:n]`` (``n`` a multiple of
-    ``LANES``) into an explicit ``<8 x double>`` with ``combine`` ("fadd" or "fmul"), then
-    the 8 lanes pairwise.
+ROWS = 4
+"""Vectors of ``LANES`` that :func:`lane_sum` keeps, so that four additions are in flight
+at once instead of one chain waiting on the last."""
+
+
+def _sum_terms(values):
+    return [values[0]]
+
+
+def _moment_terms(values, multiply):
+    """``r``, ``r d`` and ``r d d`` from the vectors of ``r`` and ``d``."""
+    resp, dev = values
+    weighted = multiply(resp, dev)
+    return [resp, weighted, multiply(weighted, dev)]
+
+
+def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
+    """An intrinsic reducing arrays ``values[:n]`` (``n`` a multiple of ``LANES``) to
+    ``n_sums`` numbers with ``combine`` ("fadd" or "fmul"), in this order:
+
+    1. ``rows`` accumulators of type ``<8 x double>`` per result: accumulator ``a``
+       takes the terms of points ``8 (rows i + a)`` to ``8 (rows i + a) + 7`` for every
+       whole group of ``8 rows`` points, in turn;
+    2. the rest (a multiple of 8) goes to accumulator 0, 8 points at a time;
+    3. the accumulators combine pairwise, ``(a0 + a1) + (a2 + a3)``, lane by lane;
+    4. the 8 lanes combine pairwise, ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``.
+
+    The terms of a point are its value (one input), or ``r``, ``r d`` and ``r d d`` for
+    the inputs ``r`` and ``d`` (three sums, :func:`lane_moments`).
 
     Written in LLVM IR because numba (without fastmath) compiles a scalar loop for any
     reduction, and reassociating it would make the result depend on the CPU. A vector
@@ -112,50 +137,102 @@ def _vector_reduction(name, combine, neutral):
     registers or four SSE2 registers, and every lane computes the same thing either way.
     """
 
-    def reduction(typingctx, values, n):
-        if not (isinstance(values, types.Array) and values.dtype == types.float64
-                and values.ndim == 1 and isinstance(n, types.Integer)):
+    def typed(arrays, n):
+        if not isinstance(n, types.Integer) or not all(
+            isinstance(a, types.Array) and a.dtype == types.float64 and a.ndim == 1
+            for a in arrays
+        ):
             return None
+        result = types.float64 if n_sums == 1 else types.UniTuple(types.float64, n_sums)
 
         def codegen(context, builder, signature, args):
-            array = context.make_array(signature.args[0])(context, builder, args[0])
-            stop = context.cast(builder, args[1], signature.args[1], types.intp)
+            data = [context.make_array(t)(context, builder, a).data
+                    for t, a in zip(signature.args[:-1], args[:-1])]
+            stop = context.cast(builder, args[-1], signature.args[-1], types.intp)
             vector = ir.VectorType(ir.DoubleType(), LANES)
-            accumulator = cgutils.alloca_once_value(
-                builder, ir.Constant(vector, [neutral] * LANES)
-            )
-            step = ir.Constant(stop.type, LANES)
-            with cgutils.for_range_slice(builder, stop.type(0), stop, step) as (start, _):
-                address = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
-                row = builder.load(address, align=8)
-                total = getattr(builder, combine)(builder.load(accumulator), row)
-                builder.store(total, accumulator)
-            lanes = builder.load(accumulator)
-            parts = [builder.extract_element(lanes, ir.Constant(ir.IntType(32), k))
-                     for k in range(LANES)]
-            while len(parts) > 1:
-                parts = [getattr(builder, combine)(parts[k], parts[k + 1])
-                         for k in range(0, len(parts), 2)]
-            return parts[0]
+            apply = getattr(builder, combine)
+            accumulators = [
+                [cgutils.alloca_once_value(builder, ir.Constant(vector, [neutral] * LANES))
+                 for _ in range(rows)]
+                for _ in range(n_sums)
+            ]
 
-        return types.float64(values, n), codegen
+            def add_row(row, offset):
+                loaded = [
+                    builder.load(builder.bitcast(builder.gep(pointer, [offset]),
+                                                 vector.as_pointer()), align=8)
+                    for pointer in data
+                ]
+                terms = (_sum_terms(loaded) if n_inputs == 1
+                         else _moment_terms(loaded, builder.fmul))
+                for sums, term in zip(accumulators, terms):
+                    builder.store(apply(builder.load(sums[row]), term), sums[row])
 
+            group = LANES * rows
+            whole = builder.mul(builder.sdiv(stop, stop.type(group)), stop.type(group))
+            with cgutils.for_range_slice(builder, stop.type(0), whole, stop.type(group)) as (
+                start, _,
+            ):
+                for row in range(rows):
+                    add_row(row, builder.add(start, stop.type(row * LANES)))
+            with cgutils.for_range_slice(builder, whole, stop, stop.type(LANES)) as (start, _):
+                add_row(0, start)
+            totals = []
+            for sums in accumulators:
+                vectors = [builder.load(accumulator) for accumulator in sums]
+                while len(vectors) > 1:
+                    vectors = [apply(vectors[k], vectors[k + 1])
+                               for k in range(0, len(vectors), 2)]
+                parts = [builder.extract_element(vectors[0], ir.Constant(ir.IntType(32), k))
+                         for k in range(LANES)]
+                while len(parts) > 1:
+                    parts = [apply(parts[k], parts[k + 1]) for k in range(0, len(parts), 2)]
+                totals.append(parts[0])
+            if n_sums == 1:
+                return totals[0]
+            return context.make_tuple(builder, signature.return_type, totals)
+
+        return result(*arrays, n), codegen
+
+    # numba's intrinsics take named arguments only.
+    if n_inputs == 1:
+        def reduction(typingctx, values, n):
+            return typed([values], n)
+    else:
+        def reduction(typingctx, resp, dev, n):
+            return typed([resp, dev], n)
     reduction.__name__ = name
     return intrinsic(reduction)
 
 
-def _python_reduction(combine, neutral):
+def _python_reduction(n_inputs, combine, neutral, rows):
     """:func:`_vector_reduction` in plain Python, in the same order (for
     ``NUMBA_DISABLE_JIT=1``)."""
 
-    def reduction(values, n):
-        lanes = [neutral] * LANES
+    def reduction(*arguments):
+        *arrays, n = arguments
+        n_sums = 1 if n_inputs == 1 else 3
+        accumulators = [[[neutral] * LANES for _ in range(rows)] for _ in range(n_sums)]
+        group = LANES * rows
+        whole = n // group * group
         for start in range(0, n, LANES):
+            row = (start % group) // LANES if start < whole else 0
             for k in range(LANES):
-                lanes[k] = combine(lanes[k], float(values[start + k]))
-        while len(lanes) > 1:
-            lanes = [combine(lanes[k], lanes[k + 1]) for k in range(0, len(lanes), 2)]
-        return lanes[0]
+                loaded = [float(a[start + k]) for a in arrays]
+                terms = (_sum_terms(loaded) if n_inputs == 1
+                         else _moment_terms(loaded, operator.mul))
+                for sums, term in zip(accumulators, terms):
+                    sums[row][k] = combine(sums[row][k], term)
+        totals = []
+        for sums in accumulators:
+            while len(sums) > 1:
+                sums = [[combine(a, b) for a, b in zip(sums[r], sums[r + 1])]
+                        for r in range(0, len(sums), 2)]
+            lanes = sums[0]
+            while len(lanes) > 1:
+                lanes = [combine(lanes[k], lanes[k + 1]) for k in range(0, len(lanes), 2)]
+            totals.append(lanes[0])
+        return totals[0] if n_sums == 1 else tuple(totals)
 
     return reduction
 
@@ -181,11 +258,14 @@ def _python_fma(a, b, c):
 
 if numba.config.DISABLE_JIT:
     fma = _python_fma
-    lane_sum = _python_reduction(operator.add, 0.0)
-    lane_product = _python_reduction(operator.mul, 1.0)
+    lane_sum = _python_reduction(1, operator.add, 0.0, ROWS)
+    lane_product = _python_reduction(1, operator.mul, 1.0, ROWS)
+    lane_moments = _python_reduction(2, operator.add, 0.0, 2)
 else:
-    _lane_sum = _vector_reduction("_lane_sum", "fadd", 0.0)
-    _lane_product = _vector_reduction("_lane_product", "fmul", 1.0)
+    _lane_sum = _vector_reduction("_lane_sum", 1, 1, "fadd", 0.0, ROWS)
+    _lane_product = _vector_reduction("_lane_product", 1, 1, "fmul", 1.0, ROWS)
+    # Three sums of two rows each: six vector accumulators fit AVX2's 16 registers.
+    _lane_moments = _vector_reduction("_lane_moments", 2, 3, "fadd", 0.0, 2)
 
     @jit
     def fma(a, b, c):
@@ -195,15 +275,20 @@ else:
 
     @jit
     def lane_sum(values, n):
-        """``sum(values[:n])`` for ``n`` a multiple of :data:`LANES`, in a fixed order:
-        lane ``l`` sums ``values[l], values[l + 8], ...`` in turn, then the lanes are added
-        pairwise, ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``."""
+        """``sum(values[:n])`` for ``n`` a multiple of :data:`LANES`, in the fixed order of
+        :func:`_vector_reduction`: the same on every CPU."""
         return _lane_sum(values, n)
 
     @jit
     def lane_product(values, n):
         """``prod(values[:n])`` in the order of :func:`lane_sum`."""
         return _lane_product(values, n)
+
+    @jit
+    def lane_moments(resp, dev, n):
+        """``(sum r, sum r d, sum r d d)`` over ``r = resp[:n]``, ``d = dev[:n]``, in the
+        fixed order of :func:`_vector_reduction` (two rows per sum)."""
+        return _lane_moments(resp, dev, n)
 
 
 @jit
