@@ -286,3 +286,12 @@ def test_bench_prints_throughputs_and_ratios():
     for line in lines[2:]:
         numbers = [float(t.strip("()x")) for t in line.split()[2:] if t.strip("()x")[:1].isdigit()]
         assert len(numbers) >= 3 and all(n > 0 for n in numbers)
+
+
+def test_integers_beyond_their_range_are_usage_errors(tmp_path):
+    path = _simulated(tmp_path, replications=1, n_samples=50)
+    completed = fastem_cli("fit", path, "--by", "dataset", "--value", "value",
+                           "--max-iter", 2**63)
+    assert_one_line_error(completed, "max_iter must be an integer from 1 to 2147483647")
+    completed = fastem_cli("simulate", "--replications", 2, "--n-samples", 2**40)
+    assert_one_line_error(completed, "needs 32 TiB of memory")
