@@ -60,15 +60,19 @@ def test_partial_blocks(m):
     np.testing.assert_array_equal(out[m:], x[m:])
 
 
-def _documented_order(values, combine, neutral):
-    """The order of _vmath._vector_reduction, written out: 4 rows of 8 lanes take the
-    whole groups of 32 values, row 0 takes the rest, then rows and lanes pairwise."""
-    rows = np.full((4, 8), neutral).tolist()
-    whole = len(values) // 32 * 32
+def _documented_order(values, combine, neutral, rows=4):
+    """The order of _vmath._vector_reduction, written out: `rows` rows of 8 lanes take the
+    whole groups of 8 * rows values, row 0 takes the rest, then rows and lanes pairwise."""
+    group = 8 * rows
+    table = np.full((rows, 8), neutral).tolist()
+    whole = len(values) // group * group
     for j, value in enumerate(values):
-        row = (j % 32) // 8 if j < whole else 0
-        rows[row][j % 8] = combine(rows[row][j % 8], float(value))
-    lanes = [combine(combine(a, b), combine(c, d)) for a, b, c, d in zip(*rows)]
+        row = (j % group) // 8 if j < whole else 0
+        table[row][j % 8] = combine(table[row][j % 8], float(value))
+    while len(table) > 1:
+        table = [[combine(a, b) for a, b in zip(table[r], table[r + 1])]
+                 for r in range(0, len(table), 2)]
+    lanes = table[0]
     return combine(
         combine(combine(lanes[0], lanes[1]), combine(lanes[2], lanes[3])),
         combine(combine(lanes[4], lanes[5]), combine(lanes[6], lanes[7])),
@@ -82,6 +86,15 @@ def test_lane_sums_follow_the_order_they_document(n):
     factors = rng.uniform(0.5, 2.0, size=n)
     assert _vmath.lane_sum(values, n) == _documented_order(values, float.__add__, 0.0)
     assert _vmath.lane_product(factors, n) == _documented_order(factors, float.__mul__, 1.0)
+    # Moments: r, r d, r d d in the same order, with r given or formed as e * f.
+    dev = rng.normal(size=n)
+    resp = values * factors
+    moments = tuple(
+        _documented_order(terms, float.__add__, 0.0, rows=2)
+        for terms in (resp, resp * dev, resp * dev * dev)
+    )
+    assert _vmath.lane_moments(resp, dev, n) == moments
+    assert _vmath.lane_product_moments(values, factors, dev, n) == moments
     # Only the first n values count.
     assert _vmath.lane_sum(np.append(values, 1e300), n) == _vmath.lane_sum(values, n)
 

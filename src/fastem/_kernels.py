@@ -27,6 +27,7 @@ from ._vmath import (
     fma,
     lane_moments,
     lane_product,
+    lane_product_moments,
     lane_sum,
     powers_of_two,
 )
@@ -161,14 +162,13 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
         total += block_total
         log_map += block_map
         for k in range(n_components):
-            resp, deviation = dens[k], dev[k]
+            deviation = dev[k]
             if around.size > 0:
                 pivot = around[k]
                 for j in range(padded):
                     deviation[j] = z[j] - pivot
-            for j in range(padded):
-                resp[j] *= norm[j]
-            a0, a1, a2 = lane_moments(resp, deviation, padded)
+            # The responsibilities are dens[k] * norm (0 in the padding).
+            a0, a1, a2 = lane_product_moments(dens[k], norm, deviation, padded)
             s0[k] += a0
             s1[k] += a1
             s2[k] += a2

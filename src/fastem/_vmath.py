@@ -111,8 +111,12 @@ def _sum_terms(values):
 
 
 def _moment_terms(values, multiply):
-    """``r``, ``r d`` and ``r d d`` from the vectors of ``r`` and ``d``."""
-    resp, dev = values
+    """``r``, ``r d`` and ``r d d`` from the vectors of ``r`` and ``d``, or of ``e``, ``f``
+    and ``d`` with ``r = e f``."""
+    if len(values) == 3:
+        resp, dev = multiply(values[0], values[1]), values[2]
+    else:
+        resp, dev = values
     weighted = multiply(resp, dev)
     return [resp, weighted, multiply(weighted, dev)]
 
@@ -129,7 +133,8 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
     4. the 8 lanes combine pairwise, ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``.
 
     The terms of a point are its value (one input), or ``r``, ``r d`` and ``r d d`` for
-    the inputs ``r`` and ``d`` (three sums, :func:`lane_moments`).
+    the inputs ``r`` and ``d`` (three sums, :func:`lane_moments`), or for ``e``, ``f`` and
+    ``d`` with ``r = e f`` (:func:`lane_product_moments`).
 
     Written in LLVM IR because numba (without fastmath) compiles a scalar loop for any
     reduction, and reassociating it would make the result depend on the CPU. A vector
@@ -198,9 +203,12 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
     if n_inputs == 1:
         def reduction(typingctx, values, n):
             return typed([values], n)
-    else:
+    elif n_inputs == 2:
         def reduction(typingctx, resp, dev, n):
             return typed([resp, dev], n)
+    else:
+        def reduction(typingctx, exps, factor, dev, n):
+            return typed([exps, factor, dev], n)
     reduction.__name__ = name
     return intrinsic(reduction)
 
@@ -261,11 +269,13 @@ if numba.config.DISABLE_JIT:
     lane_sum = _python_reduction(1, operator.add, 0.0, ROWS)
     lane_product = _python_reduction(1, operator.mul, 1.0, ROWS)
     lane_moments = _python_reduction(2, operator.add, 0.0, 2)
+    lane_product_moments = _python_reduction(3, operator.add, 0.0, 2)
 else:
     _lane_sum = _vector_reduction("_lane_sum", 1, 1, "fadd", 0.0, ROWS)
     _lane_product = _vector_reduction("_lane_product", 1, 1, "fmul", 1.0, ROWS)
     # Three sums of two rows each: six vector accumulators fit AVX2's 16 registers.
     _lane_moments = _vector_reduction("_lane_moments", 2, 3, "fadd", 0.0, 2)
+    _lane_product_moments = _vector_reduction("_lane_product_moments", 3, 3, "fadd", 0.0, 2)
 
     @jit
     def fma(a, b, c):
@@ -289,6 +299,12 @@ else:
         """``(sum r, sum r d, sum r d d)`` over ``r = resp[:n]``, ``d = dev[:n]``, in the
         fixed order of :func:`_vector_reduction` (two rows per sum)."""
         return _lane_moments(resp, dev, n)
+
+    @jit
+    def lane_product_moments(exps, factor, dev, n):
+        """:func:`lane_moments` of ``r = exps[:n] * factor[:n]`` and ``dev``, without
+        storing ``r``."""
+        return _lane_product_moments(exps, factor, dev, n)
 
 
 @jit
