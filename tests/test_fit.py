@@ -489,6 +489,9 @@ def test_a_zero_weight_gives_the_fit_without_the_point():
     assert with_point.n_samples == x.size + 1
     with pytest.raises(ValueError, match="contain NaN or infinite values"):
         fastem.fit(np.append(x, np.inf), 2, sample_weight=np.append(weights, 0.0))
+    batch = np.stack([x, x])
+    with pytest.raises(ValueError, match=r"dataset\(s\) 1 have fewer points with a positive"):
+        fastem.fit(batch, 2, sample_weight=np.stack([weights, np.zeros_like(weights)]))
 
 
 @pytest.mark.parametrize("separation", [1.0, 3.0, 30.0, 300.0, 1900.0, 1e4, 1e5, 1e6])

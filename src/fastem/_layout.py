@@ -68,14 +68,14 @@ class Batch:
         """Points per dataset, or the sum of their weights, array of shape (n_datasets,)."""
         if self.sample_weight is None:
             return self.n_samples.astype(np.float64)
-        return np.add.reduceat(self.sample_weight, self.offsets[:-1])
+        return _segment_sums(self.sample_weight, self.offsets)
 
     @property
     def n_weighted_points(self) -> np.ndarray:
         """Points with a positive weight, per dataset."""
         if self.sample_weight is None:
             return self.n_samples
-        return np.add.reduceat((self.sample_weight > 0).astype(np.int64), self.offsets[:-1])
+        return _segment_sums((self.sample_weight > 0).astype(np.int64), self.offsets)
 
     def with_weights(self, sample_weight: np.ndarray | None) -> Batch:
         return Batch(self.values, self.offsets, self.single, sample_weight)
@@ -88,9 +88,17 @@ class Batch:
             return self
         keep = self.sample_weight > 0
         offsets = np.zeros_like(self.offsets)
-        np.cumsum(np.add.reduceat(keep.astype(np.int64), self.offsets[:-1]), out=offsets[1:])
+        np.cumsum(_segment_sums(keep.astype(np.int64), self.offsets), out=offsets[1:])
         return Batch(self.values[keep], offsets, self.single, self.sample_weight[keep],
                      self.n_samples)
+
+
+def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Sum of each dataset's entries, 0 for an empty dataset (``np.add.reduceat`` is
+    wrong there)."""
+    sums = np.zeros(offsets.size - 1, dtype=values.dtype)
+    np.add.at(sums, np.repeat(np.arange(offsets.size - 1), np.diff(offsets)), values)
+    return sums
 
 
 def pack_rows(rows: np.ndarray, single: bool = False) -> Batch:

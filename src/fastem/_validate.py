@@ -125,9 +125,9 @@ def prepared_batch(data, sample_weight, n_components, first=0):
         batch = batch.with_weights(check_sample_weight(sample_weight, data, batch, first))
         check_finite(batch, first)  # before zero-weight points leave the batch
         batch = batch.without_zero_weights()
+    check_n_samples(batch, n_components, first)  # before the moments of an emptied dataset
     center, variance = _layout.moments(batch)
     check_data_values(batch, center, variance, first)
-    check_n_samples(batch, n_components, first)
     scale = _layout.scale_from_moments(center, variance)
     check_scale(scale, first)
     return batch, center, scale
