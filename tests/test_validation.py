@@ -54,7 +54,7 @@ def test_bad_data(data, error, match):
          r"dataset_offset must be an integer from 0 to 4611686018427387904 \(2\*\*62\)"),
         (dict(dataset_offset=-1), ValueError, "dataset_offset must be an integer from 0"),
         (dict(n_init=1000, max_iter=2**31 - 1, trace=True), ValueError,
-         r"1000 fits needs 15.6 TiB of memory, more than this machine's .* smaller max_iter"),
+         r"1000 fits would need 15.6 TiB of memory, more than this machine's .* smaller max_iter"),
         (dict(tol=-1e-3), ValueError, "tol must be a finite number >= 0"),
         (dict(tol=float("nan")), ValueError, "tol must be"),
         (dict(reg_variance=-1.0), ValueError, "reg_variance must be a finite number >= 0"),
@@ -151,10 +151,10 @@ def test_options_a_wrapper_sets_itself_are_refused_by_name(call, name):
 
 
 def test_simulating_more_than_memory_holds_is_refused_before_allocating():
-    too_many = r"n_samples=1099511627776 for 1 dataset\(s\) needs 16 TiB"
+    too_many = r"n_samples=1099511627776 for 1 dataset\(s\) would need 16 TiB"
     with pytest.raises(ValueError, match=too_many):
         fastem.simulate([1.0], [0.0], [1.0], n_samples=2**40)
-    with pytest.raises(ValueError, match=r"for 1099511627776 dataset\(s\) needs 184 TiB"):
+    with pytest.raises(ValueError, match=r"for 1099511627776 dataset\(s\) would need 184 TiB"):
         fastem.simulate([1.0], [0.0], [1.0], n_samples=10, n_datasets=2**40)
     with pytest.raises(ValueError, match="dataset_offset must be an integer from 0 to"):
         fastem.simulate([1.0], [0.0], [1.0], n_samples=10, dataset_offset=2**63)

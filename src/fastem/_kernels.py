@@ -43,7 +43,8 @@ is flagged ``VARIANCE_FLOORED``. A real component is never near it: two equal cl
 ``s`` of their standard deviations apart have a relative variance of about
 ``4 / s**2``, 4e-12 at a million standard deviations, 4,000 times the floor. A standard
 deviation of 3e-8 of the data's spread still spans about 1e8 steps of float64 at the
-data's magnitude, so the variances near the floor are still resolved.
+data's magnitude when that is about its spread (fewer when the data sit far from zero), so
+variances near the floor are still resolved.
 """
 
 
@@ -272,7 +273,7 @@ def _moved_far(s0, s1, s2, fixed_means):
     The sums are taken around the current means, which is exact once EM is near a
     maximum; from a start far from the data the variance would lose ``log10(shift**2 /
     variance)`` digits (all of them, 100,000 standard deviations away). Such an iteration
-    is given a second pass, with the same responsibilities, around the new means.
+    is given a second pass, with the same parameters, around the new means.
     Variances below the floor are not worth it.
     """
     for k in range(s0.size):

@@ -5,6 +5,7 @@ All checks run before any fitting work starts.
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Sequence
@@ -272,8 +273,11 @@ def _as_power(n: int) -> str:
 
 
 def memory_bytes() -> int:
-    """The machine's physical memory, in bytes."""
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    """The machine's physical memory, in bytes (infinite where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return math.inf
 
 
 def check_memory(n_bytes: float, what: str, fix: str) -> None:
@@ -282,7 +286,7 @@ def check_memory(n_bytes: float, what: str, fix: str) -> None:
     available = memory_bytes()
     if n_bytes > available:
         raise ValueError(
-            f"{what} needs {_size(n_bytes)} of memory, more than this machine's "
+            f"{what} would need {_size(n_bytes)} of memory, more than this machine's "
             f"{_size(available)}. {fix}"
         )
 
@@ -340,8 +344,8 @@ def check_init_params(init: str, init_params, defaults: dict) -> dict:
         )
     params = {**allowed, **init_params}
     if init == "emem":
-        params["n_runs"] = check_int("init_params['n_runs']", params["n_runs"], 1)
-        params["n_iter"] = check_int("init_params['n_iter']", params["n_iter"], 1)
+        params["n_runs"] = check_int("init_params['n_runs']", params["n_runs"], 1, MAX_ITER_LIMIT)
+        params["n_iter"] = check_int("init_params['n_iter']", params["n_iter"], 1, MAX_ITER_LIMIT)
         params["start"] = check_choice(
             "init_params['start']", params["start"], ("kmeans++", "random_from_data", "random")
         )

@@ -145,6 +145,7 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
     def typed(arrays, n):
         if not isinstance(n, types.Integer) or not all(
             isinstance(a, types.Array) and a.dtype == types.float64 and a.ndim == 1
+            and a.layout == "C"  # read through the data pointer: contiguous only
             for a in arrays
         ):
             return None

@@ -258,7 +258,8 @@ def fit(
     batch, center, scale = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
     )
-    _check_fit_memory(batch.n_datasets * n_init, n_components, max_iter, trace)
+    _check_fit_memory(batch.n_datasets * n_init * init_params.get("n_runs", 1), n_components,
+                      max_iter, trace)
     given = _validate.check_starting_values(
         weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
         n_components=n_components, single=batch.single, equal_variance=equal_variance,
