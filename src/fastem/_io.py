@@ -1,10 +1,40 @@
-"""Reading the data files of ``fastem fit``: CSV (one column, or long with ids) and .npy."""
+"""Reading the data files of ``fastem fit``: CSV (one column, or long with ids) and .npy.
+
+A CSV file is read twice at most. NumPy's C parser (``np.loadtxt``) reads it first, fast and
+in little memory; it is trusted only when it accepts every row and every value passes the
+checks. Otherwise the slow scan (the ``csv`` module, row by row) reads the file again. The
+slow scan is the definition of what a valid file is: it either finds the first problem and
+names its line and column, or returns the same datasets the fast parser would have.
+"""
 
 from __future__ import annotations
 
+import csv
+import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+SIMULATE_HEADER = ("dataset", "value", "component")
+"""The header ``fastem simulate`` writes: ids in ``dataset``, values in ``value``, and the
+true component of each point in ``component``, which a fit ignores."""
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+"""A number as a CSV cell writes it, and exactly what ``np.loadtxt`` accepts for a float
+(apart from nan and inf). Python's ``float`` also takes ``1_000`` and non-ASCII digits; a
+data file should not."""
+
+_NON_FINITE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.ASCII | re.IGNORECASE)
+
+_LOOKS_NUMERIC = re.compile(r"[+-]?\.?\d", re.ASCII)
+"""The start of a cell meant as a number, well formed or not (``1.5.2``, ``1e``, ``.5.``):
+such a cell is never a column name, so a first row with one is data, and its error is named."""
+
+_FIRST_ROWS = 1000
+"""Data rows read by the slow scan before the fast parser starts: enough to size the id
+column, and to tell an empty file from one whose data start after many blank lines."""
 
 
 class DataFileError(ValueError):
@@ -14,15 +44,33 @@ class DataFileError(ValueError):
 def read_datasets(path, by=None, value=None, weights_column=None):
     """Datasets from ``path``: ``(ids, list of 1D float64 arrays, list of weight arrays or
     None)``. ``by`` names the column of dataset ids, ``value`` the column of values,
-    ``weights_column`` the column of point weights (CSV only)."""
+    ``weights_column`` the column of point weights (CSV only).
+
+    Datasets come in the order their ids first appear in the file, and each keeps the
+    file's order of its values. Raises DataFileError, with a one-line message, for a file
+    that cannot be read.
+    """
     path = Path(path)
-    if not path.exists():
-        raise DataFileError(f"{path}: no such file")
+    _check_readable(path)
     if path.suffix.lower() == ".npy":
         if by or value or weights_column:
             raise DataFileError(f"{path}: --by, --value and --weights-column are for CSV files")
         return _read_npy(path)
     return _read_csv(path, by, value, weights_column)
+
+
+def _check_readable(path):
+    """Turn the ways opening a file fails into one-line errors, before any parser sees it."""
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a directory; give a CSV or .npy file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise DataFileError(f"{path}: cannot be read ({error.strerror}); check the file's "
+                            "permissions") from None
 
 
 def _read_npy(path):
@@ -42,82 +90,307 @@ def _read_npy(path):
     return [str(i) for i in range(rows.shape[0])], list(rows), None
 
 
-def _read_csv(path, by, value, weights_column):
-    import csv
+# ----------------------------------------------------------------------------- CSV layout
 
-    with open(path, newline="") as handle:
-        lines = [(number, row) for number, row in enumerate(csv.reader(handle), start=1)
-                 if any(cell.strip() for cell in row)]
-    if not lines:
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where things are in a CSV file: what both parsers need to know before reading it."""
+
+    path: Path
+    header: list[str]
+    """Column names; ``column 1``, ``column 2``... for a file without a header row."""
+    header_lines: int
+    """Physical lines up to and including the header row (0 without a header)."""
+    by_at: int | None
+    value_at: int
+    weight_at: int | None
+    id_width: int
+    """Characters of the longest id among the first rows; the fast parser starts there."""
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The chosen columns of every data row, in file order, before grouping."""
+
+    ids: np.ndarray | None
+    """Raw id cells, whitespace kept (bytes from the fast parser, str from the slow scan)."""
+    values: np.ndarray
+    weights: np.ndarray | None
+    blank_lines: int
+    """Physical lines after the header that start no row: blank lines, skipped as they
+    always were, and the further lines of quoted cells that span lines. Both parsers count
+    them the same way, so a rule against blank lines can start from this number."""
+
+    @classmethod
+    def of_rows(cls, layout, ids, values, weights):
+        lines = _count_lines(layout.path) - layout.header_lines
+        return cls(ids, values, weights, blank_lines=lines - len(values))
+
+
+def _read_csv(path, by, value, weights_column):
+    layout = _layout(path, by, value, weights_column)
+    return _group(_parse_fast(layout) or _parse_slow(layout))
+
+
+def _layout(path, by, value, weights_column):
+    """Read the header and the first rows with the slow scan, and choose the columns."""
+    first_rows = []
+    with _text_file(path) as handle:
+        for number, row in _rows(path, handle):
+            first_rows.append((number, row))
+            if len(first_rows) > _FIRST_ROWS:
+                break
+    if not first_rows:
         raise DataFileError(f"{path}: the file is empty")
-    first = lines[0][1]
-    has_header = not all(_is_number(cell) for cell in first)
-    if has_header:
+    header_line, first = first_rows[0]
+    if _is_header(first):
         header = [cell.strip() for cell in first]
-        body = lines[1:]
+        header_lines = header_line
+        first_rows = first_rows[1:]
     else:
         if by or value or weights_column:
             raise DataFileError(f"{path}: --by, --value and --weights-column need a header row")
         header = [f"column {i + 1}" for i in range(len(first))]
-        body = lines
-    if not body:
+        header_lines = 0
+    if not first_rows:
         raise DataFileError(f"{path}: no data rows after the header")
+    if tuple(header) == SIMULATE_HEADER and by is None and value is None:
+        by, value = SIMULATE_HEADER[:2]
+    by_at, value_at, weight_at = _column_indices(path, header, by, value, weights_column)
+    id_width = 1 if by_at is None else max(
+        (len(row[by_at]) for _, row in first_rows if by_at < len(row)), default=1)
+    return _Layout(path, header, header_lines, by_at, value_at, weight_at, id_width)
 
-    def column_index(name, option):
+
+def _is_header(row):
+    """A first row is a header only if no cell in it is, or is meant as, a number."""
+    cells = [cell.strip() for cell in row]
+    return not any(_LOOKS_NUMERIC.match(cell) or _NON_FINITE.fullmatch(cell) for cell in cells)
+
+
+def _column_indices(path, header, by, value, weights_column):
+    """Positions of the id, value and weight columns named on the command line."""
+
+    def index(name, option):
         if name not in header:
             raise DataFileError(f"{path}: no column {name!r} for {option}; the columns are: "
-                            f"{', '.join(header)}")
+                                f"{', '.join(header)}")
         return header.index(name)
 
-    by_at = column_index(by, "--by") if by else None
-    weight_at = column_index(weights_column, "--weights-column") if weights_column else None
+    by_at = index(by, "--by") if by else None
+    weight_at = index(weights_column, "--weights-column") if weights_column else None
     if value is None:
         candidates = [h for h in header if h not in (by, weights_column)]
         if len(candidates) != 1:
-            raise DataFileError(f"{path} has {len(header)} columns ({', '.join(header)}); choose "
-                            "the one to fit with --value")
+            raise DataFileError(f"{path} has {len(header)} columns ({', '.join(header)}); "
+                                "choose the one to fit with --value")
         value = candidates[0]
-    value_at = column_index(value, "--value")
-
-    groups: dict[str, list] = {}
-    for number, row in body:
-        if len(row) != len(header):
-            raise DataFileError(f"{path}, line {number}: {len(row)} cells, but the header has "
-                            f"{len(header)}")
-        key = row[by_at].strip() if by_at is not None else "0"
-        x = _number(path, number, header[value_at], row[value_at])
-        w = _number(path, number, header[weight_at], row[weight_at]) if weight_at is not None \
-            else None
-        if w is not None and w < 0:
-            raise DataFileError(f"{path}, line {number}, column {header[weight_at]!r}: negative "
-                            f"weight {row[weight_at]!r}")
-        groups.setdefault(key, []).append((x, w))
-    ids = list(groups)
-    data = [np.array([x for x, _ in groups[key]]) for key in ids]
-    weights = [np.array([w for _, w in groups[key]]) for key in ids] if weight_at is not None \
-        else None
-    return ids, data, weights
+    value_at = index(value, "--value")
+    chosen = [at for at in (by_at, value_at, weight_at) if at is not None]
+    if len(set(chosen)) != len(chosen):
+        raise DataFileError(f"{path}: --by, --value and --weights-column name the same column; "
+                            "give each a different one")
+    return by_at, value_at, weight_at
 
 
-def _is_number(cell: str) -> bool:
+# ----------------------------------------------------------------------------- fast parser
+
+
+def _parse_fast(layout):
+    """The columns from ``np.loadtxt``, or None when it refuses the file or a
+    value fails a check: the slow scan then finds the culprit's line.
+
+    Every column is parsed (not only the chosen ones) so that a row with the wrong number
+    of cells is refused. Ids are read as bytes, 1 byte a character, which keeps a file of
+    short ids in about 2x its size in memory; a cell the width cannot hold is cut short
+    silently, so a column that may have been cut is read again, wider.
+    """
+    width = max(8, 2 * layout.id_width)
+    while True:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # "input contained no data" and the like
+                rows = np.loadtxt(layout.path, dtype=_row_dtype(layout, width), delimiter=",",
+                                  quotechar='"', comments=None, skiprows=layout.header_lines,
+                                  encoding="utf-8-sig", ndmin=1)
+        except (ValueError, Warning):  # UnicodeDecodeError is a ValueError
+            return None
+        ids = rows["id"].copy() if layout.by_at is not None else None
+        if ids is None or not _may_be_cut(ids):
+            break
+        width *= 4
+    values = rows["value"].copy()
+    weights = rows["weight"].copy() if layout.weight_at is not None else None
+    del rows
+    if not np.isfinite(values).all():
+        return None
+    if weights is not None and not (np.isfinite(weights).all() and (weights >= 0).all()):
+        return None
+    return _Columns.of_rows(layout, ids, values, weights)
+
+
+def _row_dtype(layout, id_width):
+    """One field per column: floats for values and weights, bytes for ids, and one
+    character (cut short, never checked) for the columns no one asked for."""
+    fields = [(f"unused {at}", "U1") for at in range(len(layout.header))]
+    fields[layout.value_at] = ("value", np.float64)
+    if layout.weight_at is not None:
+        fields[layout.weight_at] = ("weight", np.float64)
+    if layout.by_at is not None:
+        fields[layout.by_at] = ("id", f"S{id_width}")
+    return fields
+
+
+def _may_be_cut(ids):
+    """True if an id fills its whole width: it may have been longer in the file."""
+    width = ids.dtype.itemsize
+    return bool(ids.view(np.uint8).reshape(-1, width)[:, -1].any())
+
+
+# ----------------------------------------------------------------------------- slow scan
+
+
+def _parse_slow(layout):
+    """The columns read row by row, raising DataFileError at the first
+    problem, named by line and column."""
+    path, header = layout.path, layout.header
+    ids, values, weights = [], [], []
+    with _text_file(path) as handle:
+        for number, row in _rows(path, handle):
+            if number <= layout.header_lines:
+                continue
+            if len(row) != len(header):
+                where = "the header" if layout.header_lines else "the first row"
+                raise DataFileError(f"{path}, line {number}: {len(row)} cells, but {where} has "
+                                    f"{len(header)}; give every row {len(header)}")
+            values.append(_number(path, number, header[layout.value_at], row[layout.value_at]))
+            if layout.weight_at is not None:
+                weights.append(_weight(path, number, header[layout.weight_at],
+                                       row[layout.weight_at]))
+            if layout.by_at is not None:
+                ids.append(row[layout.by_at])
+    return _Columns.of_rows(
+        layout, np.array(ids, dtype=str) if layout.by_at is not None else None,
+        np.array(values, dtype=np.float64),
+        np.array(weights, dtype=np.float64) if layout.weight_at is not None else None)
+
+
+def _count_lines(path):
+    """Physical lines in the file, counted as the csv module counts them for files whose
+    lines end in LF or CRLF (a last line without a line break counts too)."""
+    lines, last = 0, b"\n"
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 24):
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return lines + (last != b"\n")
+
+
+def _text_file(path):
+    """The file as text for the csv module; ``utf-8-sig`` drops the byte-order mark that
+    spreadsheets write, so it ends up in no value and no column name."""
+    return open(path, encoding="utf-8-sig", newline="")
+
+
+def _rows(path, handle):
+    """``(physical line number, cells)`` of each row that is not blank.
+
+    A row whose cells are all blank is skipped, and so is an empty line. The line number
+    is where the row starts (a quoted cell may span lines), counted from 1.
+    """
+    reader = csv.reader(handle)
+    start = 1
     try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                yield start, row
+            start = reader.line_num + 1
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except csv.Error as error:
+        if "field limit" in str(error):
+            raise DataFileError(f"{path}, line {start}: a cell longer than "
+                                f"{csv.field_size_limit()} characters; look for a quote (\") "
+                                "that is opened but not closed") from None
+        raise DataFileError(f"{path}, line {start}: not readable as CSV ({error})") from None
+
+
+def _not_utf8(path):
+    """The error for the first line that is not UTF-8, found by decoding line by line."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                return DataFileError(f"{path}, line {number}: not UTF-8 text (byte "
+                                     f"0x{line[error.start]:02x}); save the file as UTF-8")
+    return DataFileError(f"{path}: not UTF-8 text; save the file as UTF-8")
 
 
 def _number(path, line, column, cell):
+    """The float in ``cell``, under the rules ``np.loadtxt`` applies (``_NUMBER``)."""
     text = cell.strip()
-    try:
+    where = f"{path}, line {line}, column {column!r}"
+    if _NUMBER.fullmatch(text):
         value = float(text)
-    except ValueError:
-        if not text:
-            raise DataFileError(f"{path}, line {line}, column {column!r}: empty cell; fill it "
-                                "in or remove the row") from None
-        raise DataFileError(f"{path}, line {line}, column {column!r}: {text!r} is not a number") \
-            from None
-    if not np.isfinite(value):
-        raise DataFileError(f"{path}, line {line}, column {column!r}: {text!r} (NaN or "
-                            "infinite) is not allowed; remove the row")
-    return value
+        if np.isfinite(value):
+            return value
+    elif not text:
+        raise DataFileError(f"{where}: empty cell; fill it in or remove the row")
+    elif not _NON_FINITE.fullmatch(text):
+        raise DataFileError(f"{where}: {text!r} is not a number")
+    raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the row")
+
+
+def _weight(path, line, column, cell):
+    """A point weight: a number, and not negative."""
+    weight = _number(path, line, column, cell)
+    if weight < 0:
+        raise DataFileError(f"{path}, line {line}, column {column!r}: negative weight "
+                            f"{cell.strip()!r}; weights count points, so give 0 or more")
+    return weight
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def _group(columns):
+    """Split the rows into datasets by id: ``(ids, data, weights)``.
+
+    Ids are compared after stripping whitespace, and datasets come in the order their ids
+    first appear. The work is done on runs of equal ids: a long file holds each dataset in
+    one run (as ``fastem simulate`` writes it), and then the datasets are slices of the
+    values, found without sorting the rows.
+    """
+    ids, values, weights = columns.ids, columns.values, columns.weights
+    if ids is None:
+        return ["0"], [values], None if weights is None else [weights]
+    starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
+    names, run_labels = _label_runs(ids[starts])
+    if np.array_equal(run_labels, np.arange(len(starts))):
+        order, ends = slice(None), starts[1:]
+    else:
+        row_labels = np.repeat(run_labels, np.diff(np.append(starts, len(ids))))
+        order = np.argsort(row_labels, kind="stable")
+        ends = np.cumsum(np.bincount(row_labels, minlength=len(names)))[:-1]
+    data = np.split(values[order], ends)
+    return names, data, None if weights is None else np.split(weights[order], ends)
+
+
+def _label_runs(run_ids):
+    """The distinct ids, stripped, in order of first appearance, and each run's index
+    into them. Only the distinct raw ids are stripped, one by one."""
+    distinct, first, inverse = np.unique(run_ids, return_index=True, return_inverse=True)
+    label_of_distinct = np.empty(len(distinct), dtype=np.intp)
+    labels: dict[str, int] = {}
+    for at in np.argsort(first, kind="stable"):
+        name = _text(distinct[at]).strip()
+        label_of_distinct[at] = labels.setdefault(name, len(labels))
+    return list(labels), label_of_distinct[inverse.reshape(-1)]
+
+
+def _text(id_cell):
+    """An id as text. The fast parser's bytes come from ``np.loadtxt``, which encodes
+    ``S`` fields as Latin-1, so Latin-1 decodes them exactly."""
+    return id_cell.decode("latin-1") if isinstance(id_cell, bytes) else str(id_cell)
