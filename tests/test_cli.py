@@ -295,3 +295,24 @@ def test_integers_beyond_their_range_are_usage_errors(tmp_path):
     assert_one_line_error(completed, "max_iter must be an integer from 1 to 2147483647")
     completed = fastem_cli("simulate", "--replications", 2, "--n-samples", 2**40)
     assert_one_line_error(completed, "would need 32 TiB of memory")
+
+
+def test_ctrl_c_stops_a_long_fit_within_seconds(tmp_path):
+    # Ten million points and 100,000 iterations would take many minutes; Ctrl-C must stop
+    # the kernel at its next iteration, not when it ends.
+    data = tmp_path / "big.npy"
+    rng = np.random.default_rng(0)
+    np.save(data, np.concatenate([rng.normal(-2, 1, 5_000_000), rng.normal(2, 1, 5_000_000)]))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fastem", "fit", str(data), "--n-init", "2", "--tol", "0",
+         "--max-iter", "100000", "--out", str(tmp_path / "fit.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(8)
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGINT)
+    interrupted = time.perf_counter()
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert time.perf_counter() - interrupted < 10, stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.npy"]

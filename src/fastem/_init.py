@@ -335,17 +335,20 @@ def _mixtools_random(z, point_weight, key, equal_variance, weights, means, varia
 
 @jit(parallel=True)
 def initialise(method, values, offsets, sample_weight, center, scale, seed, first_dataset,
-               equal_variance, weights, means, variances):
+               equal_variance, weights, means, variances, interrupted):
     """Fill ``weights``, ``means`` and ``variances`` of shape (n_fits, K), standardised units.
 
     Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``; ``sample_weight`` is
     like ``values``, or empty for unit weights. Random draws of dataset ``d`` use the
-    stream of its global index ``first_dataset + d``.
+    stream of its global index ``first_dataset + d``. Fits not yet started when
+    ``interrupted[0]`` is set are skipped (Ctrl-C, see ``_interrupt``).
     """
     n_fits, n_components = means.shape
     n_init = n_fits // (offsets.size - 1)
     weighted = sample_weight.size > 0
     for f in prange(n_fits):
+        if interrupted[0]:
+            continue
         d = f // n_init
         r = f % n_init
         start, stop = offsets[d], offsets[d + 1]

@@ -22,11 +22,48 @@ whole policy:
 
 IEEE arithmetic without fastmath keeps ``inf`` and ``nan`` semantics, which the log-space
 code relies on (``log(0) == -inf``, ``exp(-inf) == 0``).
+
+Threads: parallel kernels run on numba's TBB threading layer (the ``tbb`` package, a
+dependency on x86-64). It is the one layer that is safe both after ``fork()`` (GNU
+OpenMP, numba's default, makes ``multiprocessing``'s default start method hang or abort
+after any fit) and with several Python threads calling kernels at once (the
+``workqueue`` layer aborts then). A ``NUMBA_THREADING_LAYER`` set by the user wins.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
+
+import numba
 from numba import njit
+
+TBB_LIBRARY = "libtbb.so.12"
+
+
+def _use_tbb() -> bool:
+    """Select numba's TBB threading layer, if TBB can be loaded; returns whether it was.
+
+    The ``tbb`` wheel puts its library in ``<prefix>/lib``, which the dynamic loader does
+    not search, so it is loaded here by path first; numba's own lookup by name then finds
+    it already loaded.
+    """
+    chosen = os.environ.get("NUMBA_THREADING_LAYER") or numba.config.THREADING_LAYER != "default"
+    if chosen or not sys.platform.startswith("linux"):
+        return False
+    for directory in (os.path.join(sys.prefix, "lib"), None):
+        path = TBB_LIBRARY if directory is None else os.path.join(directory, TBB_LIBRARY)
+        try:
+            ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        numba.config.THREADING_LAYER = "tbb"
+        return True
+    return False
+
+
+USES_TBB = _use_tbb()
 
 
 def jit(func=None, *, parallel=False):

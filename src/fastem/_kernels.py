@@ -337,7 +337,7 @@ def _maximisation(s0, s1, s2, weights, means, variances, options, raw):
 
 @jit
 def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_iter, tol,
-             options, trace):
+             options, trace, interrupted):
     """Run EM for one fit, updating ``weights``, ``means``, ``variances`` in place.
 
     Iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in the
@@ -375,6 +375,8 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     floored = False
     n_iter = 0
     for it in range(max_iter):
+        if interrupted[0]:
+            break
         _log_norm_and_precision(weights, variances, log_norm, precision)
         log_likelihood, log_map = _e_step(
             x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
@@ -420,7 +422,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
 @jit(parallel=True)
 def fit_batch(values, offsets, sample_weight, center, scale, weights, means, variances,
               max_iter, tol, options, trace, log_likelihood, log_map, n_iter, converged,
-              status):
+              status, interrupted):
     """Run every fit of the batch; fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -438,6 +440,8 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
         Filled with the log-likelihood after each iteration when its second axis is
         not empty; entries after a fit stops are left untouched.
     log_likelihood, log_map, n_iter, converged, status : arrays of shape (n_fits,), outputs.
+    interrupted : array of shape (1,)
+        Set (from another thread) to stop every fit at its next iteration.
     """
     n_fits = means.shape[0]
     n_init = n_fits // (offsets.size - 1)
@@ -448,6 +452,6 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
         result = _fit_one(
             values[start:stop], sample_weight[start:stop] if weighted else sample_weight,
             center[d], 1.0 / scale[d], weights[f], means[f], variances[f], max_iter, tol,
-            options, trace[f],
+            options, trace[f], interrupted,
         )
         log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f] = result

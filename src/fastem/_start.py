@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _init, _kernels, _layout
+from . import _init, _interrupt, _kernels, _layout
 
 EMEM_DEFAULTS = {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}
 INIT_PARAMS = {"emem": EMEM_DEFAULTS}
@@ -13,9 +13,9 @@ INIT_PARAMS = {"emem": EMEM_DEFAULTS}
 def _run_initialise(code, batch, center, scale, model, seed, weights, means, variances):
     """``seed`` is ``(random_state, global index of the batch's first dataset)``."""
     random_state, first_dataset = seed
-    _init.initialise(
-        code, batch.values, batch.offsets, batch.kernel_weights, center, scale, random_state,
-        first_dataset, model.equal_variance, weights, means, variances,
+    _interrupt.run(
+        _init.initialise, code, batch.values, batch.offsets, batch.kernel_weights, center,
+        scale, random_state, first_dataset, model.equal_variance, weights, means, variances,
     )
 
 
@@ -100,10 +100,10 @@ def _emem(params, batch, center, scale, model, n_init, seed, given):
     n_fits = weights.shape[0]
     log_likelihood = np.empty(n_fits)
     used = np.empty(n_fits, dtype=np.int64)
-    _kernels.fit_batch(
-        batch.values, batch.offsets, batch.kernel_weights, center, scale, weights, means,
-        variances, n_iter, 0.0, model.kernel_options(), np.empty((n_fits, 0)), log_likelihood,
-        np.empty(n_fits), used, np.empty(n_fits, dtype=np.bool_),
+    _interrupt.run(
+        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, center, scale,
+        weights, means, variances, n_iter, 0.0, model.kernel_options(), np.empty((n_fits, 0)),
+        log_likelihood, np.empty(n_fits), used, np.empty(n_fits, dtype=np.bool_),
         np.empty(n_fits, dtype=np.int8),
     )
     runs = log_likelihood.reshape(batch.n_datasets, n_init, n_runs)

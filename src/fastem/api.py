@@ -8,7 +8,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _init, _kernels, _layout, _start, _validate, _vmath
+from . import _init, _interrupt, _kernels, _layout, _start, _validate, _vmath
 from ._model import Model
 from ._status import Status
 
@@ -281,10 +281,10 @@ def fit(
     n_iter = np.empty(n_fits, dtype=np.int64)
     converged = np.empty(n_fits, dtype=np.bool_)
     status = np.empty(n_fits, dtype=np.int8)
-    _kernels.fit_batch(
-        batch.values, batch.offsets, batch.kernel_weights, center, scale, weights, means,
-        variances, max_iter, tol, model.kernel_options(), trace_array, log_likelihood,
-        log_map, n_iter, converged, status,
+    _interrupt.run(
+        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, center, scale,
+        weights, means, variances, max_iter, tol, model.kernel_options(), trace_array,
+        log_likelihood, log_map, n_iter, converged, status,
     )
     fitted = _Fitted(
         weights, means, variances, log_likelihood, log_map, n_iter, converged, status,

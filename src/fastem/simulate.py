@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from . import _rng, _validate
+from . import _interrupt, _rng, _validate
 from ._jit import jit
 
 
 @jit(parallel=True)
-def _sample(offsets, cum_weights, means, sds, seed, first_dataset, values, labels):
+def _sample(offsets, cum_weights, means, sds, seed, first_dataset, values, labels, interrupted):
     n_components = means.shape[1]
     for d in prange(offsets.size - 1):
+        if interrupted[0]:  # Ctrl-C (see ``_interrupt``)
+            continue
         label_key = _rng.stream_key(seed, _rng.SIMULATE, first_dataset + d, 0)
         noise_key = _rng.stream_key(seed, _rng.SIMULATE, first_dataset + d, 1)
         for j in range(offsets[d + 1] - offsets[d]):
@@ -105,7 +107,8 @@ def simulate(weights, means, variances, n_samples, n_datasets=None, random_state
     values = np.empty(offsets[-1])
     labels = np.empty(offsets[-1], dtype=np.int64)
     cum_weights = np.cumsum(weights, axis=1)
-    _sample(offsets, cum_weights, means, np.sqrt(variances), seed, first_dataset, values, labels)
+    _interrupt.run(_sample, offsets, cum_weights, means, np.sqrt(variances), seed, first_dataset,
+                   values, labels)
     if single:
         return values, labels
     if (sizes == sizes[0]).all():
