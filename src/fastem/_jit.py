@@ -80,3 +80,16 @@ def jit(func=None, *, parallel=False):
     if func is None:
         return njit(**options)
     return njit(**options)(func)
+
+
+def compiled_for_this_cpu(dispatcher) -> bool:
+    """Whether numba's cache holds machine code of ``dispatcher``'s current source for this
+    CPU, so that calling it loads instead of compiling. True when it cannot tell."""
+    try:
+        cache = dispatcher._cache
+        codegen = dispatcher.targetctx.codegen()
+        index = cache._cache_file._load_index()
+        return any(cache._index_key(key[0], codegen) == key for key in index)
+    except Exception:  # numba's cache layout is not public: when in doubt, say nothing
+        return True
+

@@ -344,7 +344,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     same pass that produces ``theta_t``; the fit stops once the mean log-likelihood per
     point changed by less than ``tol`` between two iterations. A last pass gives the
     log-likelihood of the returned parameters. ``trace[t]`` is the log-likelihood of
-    ``theta_t``; ``trace`` may have length 0 to skip it.
+    ``theta_t``, for ``t`` below the length of ``trace`` (0 to keep none).
 
     ``options`` is ``(reg_variance, equal_variance, fixed_weights, fixed_means,
     fixed_variances)``, the last three boolean arrays of shape (K,).
@@ -365,7 +365,6 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     dens = np.empty((n_components, block))
     per_point = np.empty((4, block))
     z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
-    keep_trace = trace.size > 0
     total_weight = 0.0
     for i in range(point_weight.size):
         total_weight += point_weight[i]
@@ -382,7 +381,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
             x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
             dens, z, top, norm, bits, nowhere,
         )
-        if keep_trace:
+        if it < trace.size:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
             return log_likelihood, log_map, n_iter, False, NON_FINITE
@@ -408,7 +407,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
         z, top, norm, bits, nowhere,
     )
-    if keep_trace:
+    if n_iter < trace.size:
         trace[n_iter] = log_likelihood
     if not math.isfinite(log_likelihood):
         status = NON_FINITE
@@ -436,9 +435,9 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
     tol : float
     options : tuple (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances)
         The M-step's options; the last three are boolean arrays of shape (K,).
-    trace : array of shape (n_fits, max_iter + 1) or (n_fits, 0)
-        Filled with the log-likelihood after each iteration when its second axis is
-        not empty; entries after a fit stops are left untouched.
+    trace : array of shape (n_fits, L), L from 0 to max_iter + 1
+        Filled with the log-likelihood after each of the first L iterations; entries after
+        a fit stops are left untouched.
     log_likelihood, log_map, n_iter, converged, status : arrays of shape (n_fits,), outputs.
     interrupted : array of shape (1,)
         Set (from another thread) to stop every fit at its next iteration.

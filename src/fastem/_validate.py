@@ -322,6 +322,17 @@ def check_bool(name: str, value) -> bool:
     return bool(value)
 
 
+def check_trace(trace, max_iter: int) -> int:
+    """How many log-likelihoods to keep per fit: ``trace`` True (all ``max_iter + 1``),
+    False (none) or an integer ``L >= 1`` (the first ``L``)."""
+    if isinstance(trace, (bool, np.bool_)):
+        return max_iter + 1 if trace else 0
+    if not isinstance(trace, numbers.Integral):
+        raise TypeError(f"trace must be True, False or a number of entries to keep, got "
+                        f"{trace!r}.")
+    return min(check_int("trace", trace, 1), max_iter + 1)
+
+
 def check_choice(name: str, value, choices) -> str:
     if value not in choices:
         options = ", ".join(repr(c) for c in choices)

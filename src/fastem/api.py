@@ -209,8 +209,10 @@ def fit(
     random_state : None, int or numpy.random.Generator
         Seed of the random starts. Fit ``(d, r)`` draws from a stream keyed by
         ``(random_state, d, r)``, so results are the same for any number of threads.
-    trace : bool, default False
-        Keep the log-likelihood after every iteration of every fit.
+    trace : bool or int, default False
+        Keep the log-likelihood after every iteration of every fit (``8 * (max_iter + 1)``
+        bytes per fit); an integer ``L`` keeps only the first ``L`` entries (at most
+        ``max_iter + 1``), the rest of ``trace`` is then cut off.
     return_restarts : bool, default False
         Keep every restart's starting values and final parameters.
     dataset_offset : int, default 0
@@ -249,7 +251,7 @@ def fit(
     seed = (_validate.check_random_state(random_state), dataset_offset)
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
-    trace = _validate.check_bool("trace", trace)
+    trace_length = _validate.check_trace(trace, max_iter)
     return_restarts = _validate.check_bool("return_restarts", return_restarts)
     skip_degenerate = _validate.check_bool("skip_degenerate", skip_degenerate)
     sort_components = _validate.check_bool("sort_components", sort_components)
@@ -259,7 +261,7 @@ def fit(
         data, sample_weight, n_components, first=dataset_offset
     )
     _check_fit_memory(batch.n_datasets * n_init * init_params.get("n_runs", 1), n_components,
-                      max_iter, trace)
+                      trace_length)
     given = _validate.check_starting_values(
         weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
         n_components=n_components, single=batch.single, equal_variance=equal_variance,
@@ -275,7 +277,7 @@ def fit(
     )
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
     n_fits = batch.n_datasets * n_init
-    trace_array = np.full((n_fits, max_iter + 1 if trace else 0), np.nan)
+    trace_array = np.full((n_fits, trace_length), np.nan)
     log_likelihood = np.empty(n_fits)
     log_map = np.empty(n_fits)
     n_iter = np.empty(n_fits, dtype=np.int64)
@@ -288,7 +290,7 @@ def fit(
     )
     fitted = _Fitted(
         weights, means, variances, log_likelihood, log_map, n_iter, converged, status,
-        trace_array if trace else None, init_n_iter,
+        trace_array if trace_length else None, init_n_iter,
     )
     result = _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
                      sort_components, starts_moved=init == "emem")
@@ -297,12 +299,13 @@ def fit(
     return _squeeze(result) if batch.single else result
 
 
-def _check_fit_memory(n_fits, n_components, max_iter, trace):
+def _check_fit_memory(n_fits, n_components, trace_length):
     """Per fit: parameters and their copies (about 9 arrays of K), per-fit outputs, and
-    with ``trace`` one log-likelihood per iteration."""
-    per_fit = 8.0 * (9 * n_components + 6) + (8.0 * (max_iter + 1) if trace else 0.0)
+    ``trace_length`` log-likelihoods."""
+    per_fit = 8.0 * (9 * n_components + 6 + trace_length)
     fix = ("Fit fewer datasets or restarts per call (dataset_offset keeps the seeding of "
-           "chunks)" + (", or a smaller max_iter with trace=True." if trace else "."))
+           "chunks)" + (", or keep a shorter trace (trace=L or a smaller max_iter)."
+                        if trace_length else "."))
     _validate.check_memory(n_fits * per_fit, f"{n_fits} fits", fix)
 
 

@@ -1,7 +1,9 @@
 """The ``fastem`` command: Monte Carlo studies of EM, fits of data files, simulation, benchmarks.
 
 Exit status: 0 on success, 2 for a usage or data error (one line on stderr, no
-traceback), 1 for an internal error, 130 when interrupted (nothing is written then).
+traceback), 1 for an internal error, 130 when interrupted, 141 when the reader of
+standard output went away (``fastem simulate | head``). Output files are written all at
+once at the end (see ``_output``), so an interrupted or failed command leaves none.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import signal
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -22,6 +24,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import __version__
+from ._output import OutputError, Outputs
 from ._status import Status
 
 DEFAULT_DESIGN = dict(
@@ -30,10 +33,33 @@ DEFAULT_DESIGN = dict(
 )
 STUDY_COLUMNS = ("n_samples", "init", "n_init", "converged", "degenerate", "iter_median",
                  "iter_p90", "at_best")
+EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
+
+EPILOG = """\
+exit status: 0 success; 2 a usage or data error (one line on stderr naming the file, line
+and column); 1 an internal error (with its traceback); 130 interrupted (Ctrl-C); 141 the
+reader of standard output closed it (as in 'fastem simulate | head').
+
+files: every output path (--out, --csv, --json, --plot) is checked before any work, and
+written only at the end, all at once: a failed or interrupted command leaves no output
+file and no partial file (stderr says what was written if Ctrl-C comes during the final
+renames). A file is written beside its target and renamed over it, so readers never see
+half of it; an existing file keeps its permissions, a new one gets 0666 minus the umask;
+a symlink is followed and its target replaced; a FIFO or device (/dev/null, /dev/stdout)
+is written to directly.
+"""
 
 
 class UserError(Exception):
     """A problem with the command's input: reported in one line, exit status 2."""
+
+
+class _PipeClosed(Exception):
+    """The reader of standard output went away: stop quietly."""
+
+
+_written: list = []
+"""Output files written so far, for the message of an interrupted command."""
 
 
 def main(argv=None) -> int:
@@ -42,22 +68,74 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    _written.clear()
     try:
-        return args.run(args)
-    except UserError as error:
+        status = args.run(args)
+        _flush_stdout()
+        return status
+    except _PipeClosed:
+        # Nothing more can reach the reader; point stdout at /dev/null so that Python's
+        # own flush at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE_CLOSED
+    except (UserError, OutputError) as error:
         _fail(str(error))
     except (ValueError, TypeError) as error:  # fastem's checks of the input
         _fail(str(error).splitlines()[0])
     except ImportError as error:
         _fail(str(error))
     except KeyboardInterrupt:
-        print("\nfastem: interrupted; nothing was written", file=sys.stderr)
+        written = ", ".join(str(p) for p in _written) if _written else "nothing was written"
+        print(f"\nfastem: interrupted; {'wrote ' if _written else ''}{written}",
+              file=sys.stderr)
         return 130
     except Exception:  # a bug: show it in full
         traceback.print_exc()
         print("fastem: internal error (the traceback above)", file=sys.stderr)
         return 1
     return 2
+
+
+def _write_stdout(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise _PipeClosed from None
+    except OSError as error:
+        raise UserError(f"standard output: cannot be written ({error.strerror})") from None
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _PipeClosed from None
+    except OSError as error:
+        raise UserError(f"standard output: cannot be written ({error.strerror})") from None
+
+
+def _commit(outputs: Outputs) -> None:
+    try:
+        outputs.commit()
+    finally:
+        _written.extend(outputs.written)
+
+
+def _announce_compilation(*modules) -> None:
+    """One line on stderr when the kernels a command needs are not compiled yet."""
+    import importlib
+
+    from ._jit import compiled_for_this_cpu
+
+    kernels = {"simulate": ("fastem.simulate", "_sample"),
+               "fit": ("fastem._kernels", "fit_batch"),
+               "init": ("fastem._init", "initialise")}
+    cold = [name for name in modules
+            if not compiled_for_this_cpu(getattr(importlib.import_module(kernels[name][0]),
+                                                 kernels[name][1]))]
+    if cold:
+        print("fastem: compiling the kernels for this CPU; this happens once per installation "
+              "and CPU and can take a minute", file=sys.stderr, flush=True)
 
 
 def _fail(message: str):
@@ -67,10 +145,25 @@ def _fail(message: str):
 # ----------------------------------------------------------------------------- parser
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Option defaults in the help (unless the help states its own); descriptions and the
+    epilog filled paragraph by paragraph."""
+
+    def _fill_text(self, text, width, indent):
+        return "\n\n".join(super(_Formatter, self)._fill_text(part, width, indent)
+                           for part in text.strip().split("\n\n"))
+
+    def _get_help_string(self, action):
+        if action.default is None or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="fastem",
         description="Fit one-dimensional Gaussian mixtures by EM, many datasets at once.",
+        epilog=EPILOG, formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"fastem {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -80,7 +173,7 @@ def _parser():
         description="Simulate datasets from a known mixture, fit them with several "
         "starting-value strategies, and print a table of convergence, iterations, bias and "
         "RMSE. Without options: the seed notebook's mixture, 40 points, 10,000 datasets.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=EPILOG, formatter_class=_Formatter,
     )
     study.add_argument("--design", type=Path, help="TOML or JSON file with any of the options "
                        "below (weights, means, variances, n_samples, replications, init, "
@@ -101,10 +194,10 @@ def _parser():
                        help=f"restarts per dataset (default: {DEFAULT_DESIGN['n_init']})")
     study.add_argument("--seed", type=int, help=f"random seed (default: {DEFAULT_DESIGN['seed']})")
     _add_fit_options(study)
-    study.add_argument("--csv", type=Path, help="also write the whole table as CSV")
-    study.add_argument("--json", type=Path, help="also write the whole table as JSON")
-    study.add_argument("--plot", type=Path, metavar="DIR", help="write PNG figures into DIR "
-                       "(needs matplotlib)")
+    study.add_argument("--csv", help="also write the whole table as CSV")
+    study.add_argument("--json", help="also write the whole table as JSON")
+    study.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR, created if "
+                       "missing (needs matplotlib)")
     study.add_argument("--all-columns", action="store_true",
                        help="print every column (bias and RMSE of each parameter, timing)")
     study.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -116,7 +209,7 @@ def _parser():
         "dataset: id, weights, means, variances, log-likelihood, BIC, iterations, convergence, "
         "status. FILE is a CSV with one numeric column, a long CSV (--by, --value), or a .npy "
         "file (1D: one dataset; 2D: one per row).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=EPILOG, formatter_class=_Formatter,
     )
     fit.add_argument("file", type=Path, metavar="FILE")
     fit.add_argument("--by", help="column of dataset ids (long CSV)")
@@ -130,14 +223,14 @@ def _parser():
     _add_fit_options(fit)
     fit.add_argument("--format", choices=("csv", "json"), help="output format (default: from "
                      "the --out extension, else csv)")
-    fit.add_argument("--out", type=Path, help="output file, written atomically (default: stdout)")
-    fit.add_argument("--plot", type=Path, metavar="FILE.png",
+    fit.add_argument("--out", help="output file, written atomically (default: stdout)")
+    fit.add_argument("--plot", metavar="FILE.png",
                      help="histogram with the fitted density (one dataset only)")
     fit.set_defaults(run=_fit)
 
     simulate = commands.add_parser(
         "simulate", help="write simulated datasets in the long CSV format 'fit' reads",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=EPILOG, formatter_class=_Formatter,
     )
     simulate.add_argument("--weights", type=float, nargs="+", default=DEFAULT_DESIGN["weights"])
     simulate.add_argument("--means", type=float, nargs="+", default=DEFAULT_DESIGN["means"])
@@ -146,7 +239,7 @@ def _parser():
     simulate.add_argument("--n-samples", type=int, default=40, help="points per dataset")
     simulate.add_argument("--replications", type=int, default=10, help="number of datasets")
     simulate.add_argument("--seed", type=int, default=0, help="random seed")
-    simulate.add_argument("--out", type=Path, help="output CSV (default: stdout)")
+    simulate.add_argument("--out", help="output CSV (default: stdout)")
     simulate.set_defaults(run=_simulate)
 
     bench = commands.add_parser(
@@ -199,51 +292,71 @@ def _study(args) -> int:
                 f"{len(design['weights'])}, {len(design['means'])} and "
                 f"{len(design['variances'])}"
             )
-    for path in (args.csv, args.json):
-        _check_writable(path)
-    if args.plot is not None:
-        from .plots import _pyplot
+    with Outputs(csv=args.csv, json=args.json) as outputs:
+        if args.plot is not None:
+            from .plots import STUDY_FIGURES, _pyplot
 
-        _pyplot()  # fail now, not after the study, if matplotlib is missing
+            _pyplot()  # fail now, not after the study, if matplotlib is missing
+            outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
+        _announce_compilation("simulate", "init", "fit")
+        bar = None if args.quiet else _ProgressBar("study")
+        with _interrupt_flag() as interrupted:
 
-    bar = None if args.quiet else _ProgressBar("study")
-    with _interrupt_flag() as interrupted:
+            def progress(done, total):
+                if interrupted.is_set():
+                    raise KeyboardInterrupt
+                if bar is not None:
+                    bar(done, total)
 
-        def progress(done, total):
-            if interrupted.is_set():
-                raise KeyboardInterrupt
-            if bar is not None:
-                bar(done, total)
+            result = study(
+                design["weights"], design["means"], design["variances"],
+                n_samples=design["n_samples"], replications=design["replications"],
+                init=design["init"], n_init=design["n_init"], random_state=design["seed"],
+                progress=progress, trace=args.plot is not None, **_fit_options(design),
+            )
+        if bar is not None:
+            bar.close()
+        table = result.table if args.all_columns else result.table.select(*STUDY_COLUMNS, *[
+            c for c in result.table.columns if c.startswith("mean_") and c.endswith("_rmse")
+        ], "seconds")
+        if "csv" in outputs:
+            outputs["csv"].set(result.table.to_csv())
+        if "json" in outputs:
+            outputs["json"].set(result.table.to_json() + "\n")
+        if args.plot is not None:
+            from .plots import study_images
 
-        result = study(
-            design["weights"], design["means"], design["variances"],
-            n_samples=design["n_samples"], replications=design["replications"],
-            init=design["init"], n_init=design["n_init"], random_state=design["seed"],
-            progress=progress, **_fit_options(design),
-        )
-    if bar is not None:
-        bar.close()
-    table = result.table if args.all_columns else result.table.select(*STUDY_COLUMNS, *[
-        c for c in result.table.columns if c.startswith("mean_") and c.endswith("_rmse")
-    ], "seconds")
-    print(table)
-    if args.csv is not None:
-        _write_atomically(args.csv, result.table.to_csv())
-    if args.json is not None:
-        _write_atomically(args.json, result.table.to_json() + "\n")
-    if args.plot is not None:
-        from .plots import study_figures
-
-        paths = study_figures(result, args.plot)
-        if not args.quiet:
-            print(f"figures: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+            for name, image in study_images(result).items():
+                outputs[f"--plot {name}"].set(image)
+        _commit(outputs)
+    _write_stdout(f"{table}\n")
+    if args.plot is not None and not args.quiet:
+        figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)
+        print(f"figures: {figures}", file=sys.stderr)
     return 0
+
+
+DESIGN_LISTS = {"weights": float, "means": float, "variances": float, "n_samples": int,
+                "init": str}
+DESIGN_SCALARS = {"replications": int, "n_init": int, "seed": int, "max_iter": int,
+                  "tol": float, "reg_variance": float, "equal_variance": bool}
 
 
 def _read_design(path: Path) -> dict:
     if not path.exists():
         raise UserError(f"{path}: no such file")
-    text = path.read_text()
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; give a TOML or JSON file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise UserError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+                        "save the file as UTF-8") from None
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
@@ -256,14 +369,39 @@ def _read_design(path: Path) -> dict:
                         f"{error}") from None
     if not isinstance(design, dict):
         raise UserError(f"{path}: the design must be a table of options")
-    unknown = sorted(set(design) - set(DEFAULT_DESIGN) - {"tol", "max_iter", "reg_variance",
-                                                           "equal_variance"})
+    unknown = sorted(set(design) - set(DESIGN_LISTS) - set(DESIGN_SCALARS))
     if unknown:
         raise UserError(f"{path}: unknown option(s) {', '.join(unknown)}")
     for name in ("n_samples", "init"):
         if name in design and not isinstance(design[name], list):
             design[name] = [design[name]]
+    for name, kind in DESIGN_LISTS.items():
+        if name not in design:
+            continue
+        if not isinstance(design[name], list) or not design[name]:
+            raise UserError(f"{path}: {name!r} must be a non-empty list, e.g. "
+                            f"{json.dumps(DEFAULT_DESIGN[name])}")
+        for item in design[name]:
+            _check_design_value(path, name, item, kind)
+    for name, kind in DESIGN_SCALARS.items():
+        if name in design:
+            _check_design_value(path, name, design[name], kind)
     return design
+
+
+def _check_design_value(path, name, value, kind):
+    if kind is bool:
+        valid = isinstance(value, bool)
+    elif kind is int:
+        valid = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        valid = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        valid = isinstance(value, str)
+    if not valid:
+        wanted = {bool: "true or false", int: "an integer", float: "a number",
+                  str: "a string"}[kind]
+        raise UserError(f"{path}: {name!r} holds {value!r}; each value must be {wanted}")
 
 
 @contextlib.contextmanager
@@ -318,43 +456,66 @@ def _fit(args) -> int:
     from .select import select
 
     k_low, k_high = _components(args.components)
-    ids, data, weights = _read_data(args)
-    n_samples = np.array([len(x) for x in data])
-    short = np.flatnonzero(n_samples < k_low)
-    if short.size:
-        raise UserError(f"{args.file}: dataset {ids[short[0]]!r} has {n_samples[short[0]]} "
-                        f"point(s), fewer than the {k_low} component(s) asked for")
-    _check_writable(args.out)
-    if args.plot is not None and len(data) != 1:
-        raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
-    options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
-                   sample_weight=weights, **_fit_options(vars(args)))
-    if k_low == k_high:
-        result = api.fit(data, k_low, skip_degenerate=True, **options)
-        n_components = np.full(len(data), k_low)
-        bic = np.atleast_1d(result.bic())
-    else:
-        variance = "equal" if options.pop("equal_variance", False) else "unequal"
-        result = select(data, n_components=range(k_low, k_high + 1), variance=variance,
-                               **options)
-        n_components = result.n_components
-        chosen = [result.fits[c] if c >= 0 else None for c in result.best]
-        bic = result.bic[np.arange(len(data)), np.maximum(result.best, 0)]
-        result = _chosen_fits(result, chosen)
-    table = _fit_table(ids, n_components, result, bic)
-    fmt = args.format or ("json" if args.out and args.out.suffix.lower() == ".json" else "csv")
-    text = table.to_json() + "\n" if fmt == "json" else table.to_csv()
-    if args.out is None:
-        sys.stdout.write(text)
-    else:
-        _write_atomically(args.out, text)
-    if args.plot is not None:
-        from .plots import fit_figure
+    with Outputs(out=args.out, plot=args.plot) as outputs:
+        ids, data, weights = _read_data(args)
+        if args.plot is not None and len(data) != 1:
+            raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
+        _check_datasets(args.file, ids, data, weights, k_low, k_high)
+        options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
+                       sample_weight=weights, **_fit_options(vars(args)))
+        _announce_compilation("init", "fit")
+        if k_low == k_high:
+            result = api.fit(data, k_low, skip_degenerate=True, **options)
+            n_components = np.full(len(data), k_low)
+            bic = np.atleast_1d(result.bic())
+        else:
+            variance = "equal" if options.pop("equal_variance", False) else "unequal"
+            result = select(data, n_components=range(k_low, k_high + 1), variance=variance,
+                            **options)
+            n_components = result.n_components
+            chosen = [result.fits[c] if c >= 0 else None for c in result.best]
+            bic = result.bic[np.arange(len(data)), np.maximum(result.best, 0)]
+            result = _chosen_fits(result, chosen)
+        table = _fit_table(ids, n_components, result, bic)
+        out = args.out or ""
+        fmt = args.format or ("json" if out.lower().endswith(".json") else "csv")
+        text = table.to_json() + "\n" if fmt == "json" else table.to_csv()
+        if "out" in outputs:
+            outputs["out"].set(text)
+        if args.plot is not None:
+            from .plots import fit_image
 
-        k = n_components[0]
-        fitted = (result.weights[0, :k], result.means[0, :k], result.variances[0, :k])
-        fit_figure(data[0], fitted, args.plot, title=f"{args.file.name}: {k} components")
+            k = n_components[0]
+            fitted = (result.weights[0, :k], result.means[0, :k], result.variances[0, :k])
+            outputs["plot"].set(fit_image(data[0], fitted,
+                                          title=f"{args.file.name}: {k} components"))
+        _commit(outputs)
+    if args.out is None:
+        _write_stdout(text)
     return 0
+
+
+def _check_datasets(path, ids, data, weights, k_low, k_high):
+    """The checks ``fit`` makes of each dataset, made before any fit and naming datasets by
+    their ids: a range of components needs enough points for its largest model."""
+    from . import _validate
+
+    counts = [int(np.count_nonzero(w > 0)) if weights is not None else len(x)
+              for x, w in zip(data, weights if weights is not None else data)]
+    for name, count in zip(ids, counts):
+        if count < k_high:
+            what = "point(s)" if weights is None else "point(s) with a positive weight"
+            asked = f"{k_high} component(s)" if k_low == k_high else \
+                f"the {k_high} components of --components {k_low}-{k_high}"
+            raise UserError(f"{path}: dataset {name!r} has {count} {what}, fewer than "
+                            f"{asked}; drop it or ask for fewer components")
+    try:
+        _validate.prepared_batch(data, weights, k_high)
+    except ValueError as error:
+        message = str(error).splitlines()[0]
+        named = re.sub(r"dataset\(s\) ([0-9, ]+)", lambda m: "dataset(s) " + ", ".join(
+            repr(ids[int(i)]) for i in m.group(1).replace(" ", "").split(",") if i), message)
+        raise UserError(f"{path}: {named}") from None
 
 
 def _chosen_fits(selection, chosen):
@@ -419,21 +580,24 @@ def _read_data(args):
 
 
 def _simulate(args) -> int:
+    from ._io import SIMULATE_HEADER
     from .simulate import simulate
 
     if not len(args.weights) == len(args.means) == len(args.variances):
         raise UserError("--weights, --means and --variances need one value per component")
-    _check_writable(args.out)
-    data, labels = simulate(args.weights, args.means, args.variances, args.n_samples,
-                            args.replications, args.seed)
-    lines = ["dataset,value,component"]
-    for d in range(data.shape[0]):
-        lines.extend(f"{d},{x!r},{k}" for x, k in zip(data[d].tolist(), labels[d].tolist()))
-    text = "\n".join(lines) + "\n"
+    with Outputs(out=args.out) as outputs:
+        _announce_compilation("simulate")
+        data, labels = simulate(args.weights, args.means, args.variances, args.n_samples,
+                                args.replications, args.seed)
+        lines = [",".join(SIMULATE_HEADER)]
+        for d in range(data.shape[0]):
+            lines.extend(f"{d},{x!r},{k}" for x, k in zip(data[d].tolist(), labels[d].tolist()))
+        text = "\n".join(lines) + "\n"
+        if "out" in outputs:
+            outputs["out"].set(text)
+            _commit(outputs)
     if args.out is None:
-        sys.stdout.write(text)
-    else:
-        _write_atomically(args.out, text)
+        _write_stdout(text)
     return 0
 
 
@@ -445,28 +609,3 @@ def _bench(args) -> int:
 
     print(run(verbose=not args.quiet))
     return 0
-
-
-# ----------------------------------------------------------------------------- output
-
-
-def _check_writable(path):
-    if path is None:
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise UserError(f"{path}: the directory {directory} does not exist")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle = tempfile.NamedTemporaryFile("w", dir=directory, delete=False, suffix=".tmp",
-                                         prefix=f".{path.name}.")
-    try:
-        with handle:
-            handle.write(text)
-        os.replace(handle.name, path)
-    except BaseException:
-        os.unlink(handle.name)
-        raise

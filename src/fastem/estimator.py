@@ -34,6 +34,8 @@ _INIT_PARAMS = {
     "emem": "emem",
 }
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+TRACE_KEPT = 1024
+"""Log-likelihoods per restart kept by a first run, for ``lower_bounds_``."""
 
 
 class GaussianMixture(DensityMixin, BaseEstimator):
@@ -220,14 +222,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         # Restarts from the same means, or from deterministic starts, are the same fit: run
         # it once (scikit-learn would run it n_init times).
         same_start = "means_init" in starts or self.init_params == "quantile"
-        result = api.fit(
-            x, self.n_components, n_init=1 if same_start else self.n_init,
-            init=_INIT_PARAMS[self.init_params], max_iter=self.max_iter, tol=self.tol,
-            reg_variance=self.reg_covar / scale**2, equal_variance=self._tied(),
-            equal_weights=bool(self.equal_weights),
-            random_state=check_random_state(self.random_state), trace=True,
+        options = dict(
+            n_init=1 if same_start else self.n_init, init=_INIT_PARAMS[self.init_params],
+            max_iter=self.max_iter, tol=self.tol, reg_variance=self.reg_covar / scale**2,
+            equal_variance=self._tied(), equal_weights=bool(self.equal_weights),
+            random_state=_validate.check_random_state(check_random_state(self.random_state)),
             sort_components=not starts, warn=False, **starts,
         )
+        # lower_bounds_ needs the trace up to the best restart's n_iter_; keep a short one,
+        # and run the same fit again (same seed, same result) if it turns out too short,
+        # so that memory follows the iterations run rather than max_iter.
+        kept = self.max_iter + 1 if self.verbose >= 2 else min(self.max_iter + 1, TRACE_KEPT)
+        result = api.fit(x, self.n_components, trace=kept, **options)
+        if int(result.n_iter) > kept:
+            result = api.fit(x, self.n_components, trace=int(result.n_iter), **options)
         for category, message in api._problems(result, tol=self.tol, max_iter=self.max_iter):
             if category is api.ConvergenceWarning:
                 category, message = SklearnConvergenceWarning, (

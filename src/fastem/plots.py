@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
 from scipy.stats import norm
 
@@ -55,48 +58,54 @@ def draw_fit(ax, x, fitted, truth=None, title=None):
 
 def fit_figure(x, fitted, path, title=None):
     """Write a PNG of one dataset with its fitted density."""
+    Path(path).write_bytes(fit_image(x, fitted, title))
+
+
+def fit_image(x, fitted, title=None) -> bytes:
+    """The PNG of :func:`fit_figure`, as bytes."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
     draw_fit(ax, np.asarray(x, dtype=float), fitted, title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _png(plt, fig)
 
 
 def study_figures(result, directory) -> list:
-    """Write the study's figures as PNG files into ``directory``; returns their paths.
+    """Write the study's figures (:func:`study_images`) as PNG files into ``directory``;
+    returns their paths."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, image in study_images(result).items():
+        paths.append(directory / name)
+        paths[-1].write_bytes(image)
+    return paths
+
+
+STUDY_FIGURES = ("dataset.png", "traces.png", "estimates.png", "iterations.png")
+
+
+def study_images(result) -> dict:
+    """The study's figures as ``{file name: PNG bytes}``:
 
     - ``dataset.png``: the first dataset with each strategy's fit and the true mixture;
-    - ``traces.png``: log-likelihood per iteration for the first datasets' restarts;
+    - ``traces.png``: log-likelihood per iteration for the first datasets' restarts (only
+      when the study kept them: ``study(..., trace=True)``);
     - ``estimates.png``: histograms of the estimates against the true values;
     - ``iterations.png``: iterations to convergence, per strategy and sample size.
     """
-    from pathlib import Path
-
     plt = _pyplot()
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     first = [c for c in result.cells if c.n_samples == result.cells[0].n_samples]
-    paths = []
+    images = {}
 
     fig, axes = plt.subplots(1, len(first), figsize=(5 * len(first), 4), squeeze=False)
     for ax, cell in zip(axes[0], first):
         fitted = (cell.weights[0], cell.means[0], cell.variances[0])
         draw_fit(ax, cell.example, fitted, truth=result.truth,
                  title=f"{cell.init}: dataset 1 of n={cell.n_samples}")
-    paths.append(_save(plt, fig, directory / "dataset.png"))
+    images["dataset.png"] = _png(plt, fig)
 
-    fig, axes = plt.subplots(1, len(first), figsize=(5 * len(first), 4), squeeze=False)
-    for ax, cell in zip(axes[0], first):
-        traces = cell.trace.reshape(-1, cell.trace.shape[-1]) / cell.n_samples
-        longest = int(np.max(np.sum(np.isfinite(traces), axis=1)))
-        for trace in traces:
-            ax.plot(np.arange(longest), trace[:longest], lw=0.8, alpha=0.6)
-        ax.set_xscale("symlog", linthresh=10)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("log-likelihood per point")
-        ax.set_title(f"{cell.init}: {traces.shape[0]} fits, n={cell.n_samples}")
-    paths.append(_save(plt, fig, directory / "traces.png"))
+    if first[0].trace is not None:
+        images["traces.png"] = _png(plt, _traces_figure(plt, first))
 
     n_components = result.truth[1].size
     fig, axes = plt.subplots(3, n_components, figsize=(4.5 * n_components, 9), squeeze=False)
@@ -110,19 +119,34 @@ def study_figures(result, directory) -> list:
             ax.axvline(true[k], color="k", ls=":", label="true")
             ax.set_title(f"{name} {k + 1} (n={first[0].n_samples})")
     axes[0, 0].legend(fontsize=8)
-    paths.append(_save(plt, fig, directory / "estimates.png"))
+    images["estimates.png"] = _png(plt, fig)
 
     fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(result.cells)), 4))
     labels = [f"{c.init}\nn={c.n_samples}" for c in result.cells]
     ax.boxplot([c.restart_n_iter.ravel() for c in result.cells], showfliers=False)
     ax.set_xticks(np.arange(1, len(labels) + 1), labels, fontsize=8)
     ax.set_ylabel("iterations to convergence")
-    paths.append(_save(plt, fig, directory / "iterations.png"))
-    return paths
+    images["iterations.png"] = _png(plt, fig)
+    return images
 
 
-def _save(plt, fig, path):
+def _traces_figure(plt, first):
+    fig, axes = plt.subplots(1, len(first), figsize=(5 * len(first), 4), squeeze=False)
+    for ax, cell in zip(axes[0], first):
+        traces = cell.trace.reshape(-1, cell.trace.shape[-1]) / cell.n_samples
+        longest = int(np.max(np.sum(np.isfinite(traces), axis=1)))
+        for trace in traces:
+            ax.plot(np.arange(longest), trace[:longest], lw=0.8, alpha=0.6)
+        ax.set_xscale("symlog", linthresh=10)
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("log-likelihood per point")
+        ax.set_title(f"{cell.init}: {traces.shape[0]} fits, n={cell.n_samples}")
+    return fig
+
+
+def _png(plt, fig) -> bytes:
+    buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
-    return path
+    return buffer.getvalue()

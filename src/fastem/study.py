@@ -15,6 +15,9 @@ from .table import Table
 
 PARAMETERS = ("weight", "mean", "variance")
 DEFAULT_CHUNK = 2000
+CHUNK_POINTS = 2**22
+"""Most points in a chunk (about 4 million: 64 MiB of values and labels), so that memory
+stays flat however large the datasets are; a dataset larger than this is a chunk alone."""
 N_TRACED = 20
 
 
@@ -78,7 +81,7 @@ class StudyResult:
 def study(weights, means, variances, n_samples=(40,), replications=1000, *,
           init=("kmeans++",), n_init=5, random_state=0, init_params=None,
           at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None, client=None,
-          **fit_options) -> StudyResult:
+          trace=False, **fit_options) -> StudyResult:
     """How EM behaves on data from a known mixture, for several sample sizes and starts.
 
     For each sample size (a design cell), ``replications`` datasets are drawn from the
@@ -98,8 +101,9 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
       are compiled before timing starts), and
       millions of points x components x iterations (including emEM's) per second.
 
-    Datasets are simulated and fitted ``chunk_size`` at a time, seeded by their global
-    index, so the results do not depend on ``chunk_size``; between chunks a keyboard
+    Datasets are simulated and fitted ``chunk_size`` at a time (fewer when they would hold
+    more than ``CHUNK_POINTS`` points), seeded by their global index, so the results do
+    not depend on ``chunk_size``; between chunks a keyboard
     interrupt stops the study and ``progress(done, total)`` (in datasets x strategies) is
     called. With a ``distributed.Client`` as ``client``, the chunks run as tasks on its
     cluster, with the same results; ``seconds`` then adds up the workers' fitting time.
@@ -121,6 +125,10 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         same table, whatever the number of threads or the chunk size.
     init_params : dict, optional
         ``{strategy: params}`` for strategies that take options (``"emem"``).
+    trace : bool
+        Keep the log-likelihood traces of the restarts of the first ``N_TRACED`` datasets
+        of each cell (``StudyCell.trace``, for the figure of traces): ``8 * (max_iter + 1)``
+        bytes per restart.
     **fit_options
         Passed to :func:`fastem.fit` (``tol``, ``max_iter``, ``reg_variance``,
         ``equal_variance``, ...).
@@ -141,11 +149,22 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     for strategy in strategies:
         _validate.check_choice("init", strategy, api.INIT_METHODS)
     n_init = _validate.check_int("n_init", n_init, 1)
+    trace = _validate.check_bool("trace", trace)
     seed = _validate.check_random_state(random_state)
-    _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "trace", "warn"))
+    _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "warn"))
     truth = tuple(np.asarray(a, dtype=np.float64) for a in (weights, means, variances))
     n_components = truth[1].size
     init_params = init_params or {}
+    if trace:
+        max_iter = fit_options.get("max_iter", api.DEFAULT_MAX_ITER)
+        max_iter = _validate.check_int("max_iter", max_iter, 1, _validate.MAX_ITER_LIMIT)
+        _validate.check_memory(
+            8.0 * min(N_TRACED, replications) * n_init * (max_iter + 1),
+            f"keeping traces (trace=True) of {n_init} restart(s) of {N_TRACED} datasets for "
+            f"max_iter={max_iter}",
+            "Use a smaller max_iter, or no traces (trace=False; without --plot on the "
+            "command line).",
+        )
     total = len(sizes) * len(strategies) * replications
     done = 0
     # Compile (or load) the kernels first, so that ``seconds`` times fitting only.
@@ -163,9 +182,8 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         }
         plans = {s: dict(n_init=c.n_init, init=s, random_state=cell_seed,
                          init_params=init_params.get(s), **fit_options) for s, c in cell.items()}
-        chunks = [(start, min(chunk_size, replications - start))
-                  for start in range(0, replications, chunk_size)]
-        arguments = [(truth, size, count, cell_seed, start, n_components, plans)
+        chunks = chunk_plan(replications, size, chunk_size)
+        arguments = [(truth, size, count, cell_seed, start, n_components, plans, trace)
                      for start, count in chunks]
         for (_, count), outcome in zip(chunks, _run_all(arguments, client)):
             for strategy, (result, seconds, traced) in outcome.items():
@@ -187,7 +205,14 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     return StudyResult(table, truth, cells)
 
 
-def _run_chunk(truth, size, count, cell_seed, start, n_components, plans):
+def chunk_plan(replications, size, chunk_size=DEFAULT_CHUNK):
+    """``[(first dataset, number of datasets)]``: at most ``chunk_size`` datasets and
+    ``CHUNK_POINTS`` points a chunk (at least one dataset)."""
+    step = max(1, min(chunk_size, CHUNK_POINTS // size))
+    return [(start, min(step, replications - start)) for start in range(0, replications, step)]
+
+
+def _run_chunk(truth, size, count, cell_seed, start, n_components, plans, trace):
     """Simulate datasets ``start:start + count`` of a cell and fit them with each strategy:
     ``{strategy: (FitResult, seconds, (traces, first dataset) or None)}``."""
     data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
@@ -197,7 +222,7 @@ def _run_chunk(truth, size, count, cell_seed, start, n_components, plans):
         result = _quiet_fit(data, n_components, dataset_offset=start, **options)
         seconds = time.perf_counter() - began
         traced = None
-        if start == 0:
+        if trace and start == 0:
             traces = _quiet_fit(data[:N_TRACED], n_components, trace=True, **options).trace
             traced = (traces, data[0])
         outcome[strategy] = (result, seconds, traced)
