@@ -32,6 +32,12 @@ weights, means and variances are those of the resulting clusters (for ``"quantil
 of the blocks). A cluster whose variance is below ``1e-3 / K**2`` of the dataset's (one
 point, or near-equal points) gets ``1 / K**2`` instead, so that no fit starts collapsed
 onto a point.
+
+Memory: a fit keeps O(K) numbers beyond the data, whatever the strategy. Nothing is
+stored per point (not even the standardised values): every strategy works in passes
+over the points, which it repeats rather than remember what they found. k-means++ takes
+O(n K^2) time, each Lloyd round one pass, the blocks of ``"quantile"`` and ``"random"``
+a bisection of a few passes (at most 66) instead of a sort.
 """
 
 from __future__ import annotations
@@ -58,7 +64,14 @@ def _weight(point_weight, i):
 
 
 @jit
-def _lightest(z, point_weight):
+def _z(x, i, center, inv_scale):
+    """Point ``i`` standardised. Computed where it is needed rather than stored, so that a
+    fit holds nothing of the size of its dataset (the same bits as an array expression)."""
+    return (x[i] - center) * inv_scale
+
+
+@jit
+def _lightest(point_weight):
     """The smallest positive weight of a point (1 for unit weights)."""
     lightest = 1.0 if point_weight.size == 0 else math.inf
     for i in range(point_weight.size):
@@ -80,22 +93,21 @@ def _nearest(z, seeds):
 
 
 @jit
-def _cluster_parameters(z, point_weight, seeds, weights, means, variances):
+def _cluster_parameters(x, point_weight, center, inv_scale, seeds, weights, means, variances):
     """Weights, means and variances of the clusters of points nearest to each seed."""
     n_components = seeds.size
     count = np.zeros(n_components)
     s1 = np.zeros(n_components)
     s2 = np.zeros(n_components)
-    for i in range(z.size):
+    for i in range(x.size):
         w = _weight(point_weight, i)
-        k = _nearest(z[i], seeds)
-        dev = z[i] - seeds[k]  # around the seed: no cancellation
+        z = _z(x, i, center, inv_scale)
+        k = _nearest(z, seeds)
+        dev = z - seeds[k]  # around the seed: no cancellation
         count[k] += w
         s1[k] += w * dev
         s2[k] += w * dev * dev
-    _finish_clusters(
-        count, s1, s2, seeds, _lightest(z, point_weight), weights, means, variances
-    )
+    _finish_clusters(count, s1, s2, seeds, _lightest(point_weight), weights, means, variances)
 
 
 @jit
@@ -128,157 +140,348 @@ def _finish_clusters(count, s1, s2, pivots, lightest, weights, means, variances)
         weights[k] /= norm
 
 
+# Draws in proportion to a mass per point that is recomputed in each pass instead of
+# stored. A draw takes two passes: one sums the masses, the next walks their running sum
+# (in the same order, so that it reaches the same total) to the first point where it
+# exceeds ``u`` times the sum. ``target=inf`` makes the walk the summing pass: it then
+# returns the sum, and the last point of positive mass.
+
+
 @jit
-def _draw(mass, total, u):
-    """Index drawn with probability ``mass[i] / total``; ``u`` uniform in [0, 1)."""
-    target = u * total
+def _seed_distance_mass(x, point_weight, center, inv_scale, seeds, n_seeds, i):
+    """Weight of point ``i`` times its squared distance to the nearest of the first
+    ``n_seeds`` seeds (its weight alone before the first seed)."""
+    w = _weight(point_weight, i)
+    if n_seeds == 0:
+        return w
+    z = _z(x, i, center, inv_scale)
+    nearest = math.inf
+    for k in range(n_seeds):
+        dev = z - seeds[k]
+        nearest = min(nearest, dev * dev)
+    return w * nearest
+
+
+@jit
+def _walk_seed_distance(x, point_weight, center, inv_scale, seeds, n_seeds, target):
+    """``(i, running)``: the first point at which the running sum of the masses of
+    :func:`_seed_distance_mass` exceeds ``target`` (else the last of positive mass)."""
     running = 0.0
     last = -1
-    for i in range(mass.size):
-        if mass[i] > 0.0:
+    for i in range(x.size):
+        mass = _seed_distance_mass(x, point_weight, center, inv_scale, seeds, n_seeds, i)
+        if mass > 0.0:
             last = i
-            running += mass[i]
+            running += mass
             if running > target:
-                return i
-    return last  # rounding left ``target`` past the end
+                return i, running
+    return last, running  # for a draw: rounding left ``target`` past the end
 
 
 @jit
-def _kmeans_plusplus_seeds(z, point_weight, key, seeds):
-    n = z.size
-    mass = np.empty(n)
-    total = 0.0
-    for i in range(n):
-        mass[i] = _weight(point_weight, i)
-        total += mass[i]
-    first = z[_draw(mass, total, _rng.uniform(key, 0))]
-    seeds[0] = first
-    dist2 = np.empty(n)
-    total = 0.0
-    for i in range(n):
-        dev = z[i] - first
-        dist2[i] = dev * dev
-        mass[i] = _weight(point_weight, i) * dist2[i]
-        total += mass[i]
-    for k in range(1, seeds.size):
-        if total > 0.0:
-            chosen = _draw(mass, total, _rng.uniform(key, k))
+def _kmeans_plusplus_seeds(x, point_weight, center, inv_scale, key, seeds):
+    """k-means++ seeds, in O(n K^2) time and O(K) memory.
+
+    The squared distance of a point to the nearest seed so far is computed again in
+    every pass (K distances) rather than kept for every point: the masses, their order of
+    summation and so the drawn points are those of the stored version.
+    """
+    n = x.size
+    for k in range(seeds.size):
+        _, total = _walk_seed_distance(x, point_weight, center, inv_scale, seeds, k, math.inf)
+        if k == 0 or total > 0.0:
+            target = _rng.uniform(key, k) * total
+            chosen, _ = _walk_seed_distance(x, point_weight, center, inv_scale, seeds, k,
+                                            target)
         else:  # every point coincides with a seed: fewer distinct values than K
             chosen = _rng.index(key, k, n)
-        seeds[k] = z[chosen]
-        total = 0.0
-        for i in range(n):
-            dev = z[i] - seeds[k]
-            dist2[i] = min(dist2[i], dev * dev)
-            mass[i] = _weight(point_weight, i) * dist2[i]
-            total += mass[i]
+        seeds[k] = _z(x, chosen, center, inv_scale)
 
 
 @jit
-def _random_seeds(z, point_weight, key, seeds):
+def _walk_weight_left(point_weight, n, drawn, left, n_drawn, target):
+    """As :func:`_walk_seed_distance`, for the weight left to each point: ``left[j]`` for
+    point ``drawn[j]`` (``drawn[:n_drawn]`` increasing), the point's weight otherwise."""
+    running = 0.0
+    last = -1
+    j = 0
+    for i in range(n):
+        if j < n_drawn and drawn[j] == i:
+            mass = left[j]
+            j += 1
+        else:
+            mass = _weight(point_weight, i)
+        if mass > 0.0:
+            last = i
+            running += mass
+            if running > target:
+                return i, running
+    return last, running
+
+
+@jit
+def _random_seeds(x, point_weight, center, inv_scale, key, seeds):
     """K points drawn without replacement, in proportion to their weights.
 
     A draw takes one unit of a point's weight (all of a weight below 1), as it would
     take one of the copies of a point repeated ``w`` times; with unit weights, the K
-    points are distinct.
+    points are distinct. Only the points drawn so far carry a changed weight, so those
+    (at most K) are all that is kept.
     """
-    n = z.size
-    mass = np.empty(n)
-    total = 0.0
-    for i in range(n):
-        mass[i] = _weight(point_weight, i)
-        total += mass[i]
-    for k in range(seeds.size):
+    n = x.size
+    n_components = seeds.size
+    drawn = np.empty(n_components, dtype=np.int64)  # increasing point indices
+    left = np.empty(n_components)
+    n_drawn = 0
+    for k in range(n_components):
+        _, total = _walk_weight_left(point_weight, n, drawn, left, n_drawn, math.inf)
         if total > 0.0:
-            chosen = _draw(mass, total, _rng.uniform(key, k))
+            target = _rng.uniform(key, k) * total
+            chosen, _ = _walk_weight_left(point_weight, n, drawn, left, n_drawn, target)
         else:  # fewer weighted points than K (ruled out by validation)
             chosen = _rng.index(key, k, n)
-        seeds[k] = z[chosen]
-        taken = min(mass[chosen], 1.0)
-        mass[chosen] -= taken
-        total = 0.0  # summed again, in the order _draw adds, so that it matches its sum
-        for i in range(n):
-            total += mass[i]
+        seeds[k] = _z(x, chosen, center, inv_scale)
+        j = 0
+        while j < n_drawn and drawn[j] < chosen:
+            j += 1
+        if j == n_drawn or drawn[j] != chosen:
+            for m in range(n_drawn, j, -1):
+                drawn[m] = drawn[m - 1]
+                left[m] = left[m - 1]
+            drawn[j] = chosen
+            left[j] = _weight(point_weight, chosen)
+            n_drawn += 1
+        left[j] -= min(left[j], 1.0)
 
 
 @jit
-def _lloyd(z, point_weight, seeds):
+def _lloyd(x, point_weight, center, inv_scale, seeds):
     """Lloyd's k-means from ``seeds`` (updated in place, sorted) until the clusters stay.
 
-    In 1D a cluster is a run of the sorted data between the midpoints of neighbouring
-    centers, so after one sort each round costs K binary searches and K differences of
-    prefix sums, not a pass over the points.
+    In 1D the clusters of sorted centers are cut at the midpoints of neighbouring
+    centers; a point at a midpoint goes to the lower center, as in the nearest-seed rule.
+    Each round is one pass over the points. The clusters stay when each one keeps its
+    number of points: with the centers sorted, those counts fix the cut points.
     """
     n_components = seeds.size
-    order = np.argsort(z)
-    ordered = z[order]
-    mass = np.zeros(z.size + 1)  # prefix sums of weights and of weighted values
-    first = np.zeros(z.size + 1)
-    for j in range(z.size):
-        w = _weight(point_weight, order[j])
-        mass[j + 1] = mass[j] + w
-        first[j + 1] = first[j] + w * ordered[j]
-    bounds = np.zeros(n_components + 1, dtype=np.int64)
-    previous = np.full(n_components + 1, -1, dtype=np.int64)
-    bounds[n_components] = z.size
+    midpoints = np.empty(max(n_components - 1, 0))
+    weight = np.empty(n_components)
+    shift = np.empty(n_components)
+    members = np.empty(n_components, dtype=np.int64)
+    previous = np.full(n_components, -1, dtype=np.int64)
     for _ in range(_LLOYD_MAX_ROUNDS):
         seeds.sort()
         for k in range(n_components - 1):
-            # Points at a midpoint go to the lower center, as in the nearest-seed rule.
-            bounds[k + 1] = np.searchsorted(ordered, 0.5 * (seeds[k] + seeds[k + 1]), "right")
-        if (bounds == previous).all():
+            midpoints[k] = 0.5 * (seeds[k] + seeds[k + 1])
+        weight[:] = 0.0
+        shift[:] = 0.0
+        members[:] = 0
+        for i in range(x.size):
+            z = _z(x, i, center, inv_scale)
+            k = 0
+            for m in range(n_components - 1):  # no early exit: no branch to mispredict
+                k += z > midpoints[m]
+            w = _weight(point_weight, i)
+            members[k] += 1
+            weight[k] += w
+            shift[k] += w * (z - seeds[k])  # around the center: no cancellation
+        if (members == previous).all():
             break
-        previous[:] = bounds
+        previous[:] = members
         for k in range(n_components):
-            a, b = bounds[k], bounds[k + 1]
-            weight = mass[b] - mass[a]
-            if weight > 0.0:
-                seeds[k] = (first[b] - first[a]) / weight
+            if weight[k] > 0.0:
+                seeds[k] += shift[k] / weight[k]
+
+
+_FLIP = 0x7FFFFFFFFFFFFFFF
 
 
 @jit
-def _blocks(z, point_weight, count, s1, s2, pivots):
-    """Statistics of the K blocks of equal weight of the sorted data.
+def _order_key(value):
+    """An int64 in the order of the float64 ``value`` (finite): consecutive floats have
+    consecutive keys, and -0.0 shares the key 0 of +0.0, as they compare equal."""
+    bits = np.float64(value).view(np.int64)
+    return bits if bits >= 0 else (bits ^ _FLIP) + 1
+
+
+@jit
+def _key_value(key):
+    """The float64 of order key ``key`` (+0.0 for 0)."""
+    bits = key if key >= 0 else (key - 1) ^ _FLIP
+    return np.int64(bits).view(np.float64)
+
+
+@jit
+def _block_bounds(x, point_weight, center, inv_scale, total, lowest, highest, bounds):
+    """``bounds[j]``: the smallest value ``v`` with ``W(v) > total (j + 1) / K``, where
+    ``W(v)`` is the weight of the points ``<= v`` (``lowest``, ``highest``: the extreme
+    values of the points of positive weight).
+
+    Bisection over the order keys of the float64 values, all bounds in the same passes.
+    Each bound's search keeps a range of keys ``(below, above]`` that holds its answer,
+    with ``W`` known at both ends. A pass cuts the range at its middle key and at the
+    value where ``W`` would reach the target if it grew linearly over the range, and
+    sums the weight of the points in the range up to each cut; the range shrinks to the
+    piece that holds the answer, then to the data values in that piece. The middle cut
+    halves the range at least, so that a range of at most 2**64 keys takes at most 64
+    passes; the linear cut makes it a few passes for data with a smooth distribution.
+    The search ends as soon as the range holds a single value of the data.
+    """
+    n_components = bounds.size + 1
+    n_bounds = bounds.size
+    below = np.full(n_bounds, _order_key(lowest) - 1)  # nothing below the lowest value
+    above = np.full(n_bounds, _order_key(highest))  # all the weight up to the highest
+    weight_below = np.zeros(n_bounds)
+    weight_above = np.full(n_bounds, total)
+    # Per bound: the range and its two cuts as values, then what a pass finds in the
+    # three pieces they make: the weight in the first two, their largest values, the
+    # smallest values of the last two.
+    cuts = np.empty((4, n_bounds))
+    range_low, first_cut, second_cut, range_high = cuts[0], cuts[1], cuts[2], cuts[3]
+    found = np.empty((6, n_bounds))
+    weight_0, weight_1, largest_0, largest_1, smallest_1, smallest_2 = (
+        found[0], found[1], found[2], found[3], found[4], found[5]
+    )
+    while True:
+        searching = False
+        for j in range(n_bounds):
+            a, b = below[j], above[j]
+            range_high[j] = _key_value(b)
+            if a + 1 < b:
+                searching = True
+                range_low[j] = _key_value(a)
+                middle = (a >> 1) + (b >> 1) + (a & b & 1)  # floor((a + b) / 2), no overflow
+                share = ((total * (j + 1) / n_components - weight_below[j])
+                         / (weight_above[j] - weight_below[j]))
+                linear = _order_key(range_low[j] * (1.0 - share) + range_high[j] * share)
+                if not a < linear < b:
+                    linear = middle
+                first_cut[j] = _key_value(min(middle, linear))
+                second_cut[j] = _key_value(max(middle, linear))
+            else:  # found: an empty range, which no point enters
+                range_low[j] = range_high[j]
+        if not searching:
+            bounds[:] = range_high
+            return
+        weight_0[:] = 0.0
+        weight_1[:] = 0.0
+        largest_0[:] = -math.inf
+        largest_1[:] = -math.inf
+        smallest_1[:] = math.inf
+        smallest_2[:] = math.inf
+        for i in range(x.size):
+            w = _weight(point_weight, i)
+            if w <= 0.0:
+                continue
+            z = _z(x, i, center, inv_scale)
+            for j in range(n_bounds):
+                if range_low[j] < z <= range_high[j]:
+                    if z <= first_cut[j]:
+                        weight_0[j] += w
+                        largest_0[j] = max(largest_0[j], z)
+                    elif z <= second_cut[j]:
+                        weight_1[j] += w
+                        largest_1[j] = max(largest_1[j], z)
+                        smallest_1[j] = min(smallest_1[j], z)
+                    else:
+                        smallest_2[j] = min(smallest_2[j], z)
+        for j in range(n_bounds):
+            if below[j] + 1 < above[j]:
+                target = total * (j + 1) / n_components
+                reach_0 = weight_below[j] + weight_0[j]
+                reach_1 = reach_0 + weight_1[j]
+                if reach_0 > target:
+                    above[j] = _order_key(largest_0[j])
+                    weight_above[j] = reach_0
+                elif reach_1 > target:
+                    below[j] = _order_key(smallest_1[j]) - 1
+                    above[j] = _order_key(largest_1[j])
+                    weight_below[j] = reach_0
+                    weight_above[j] = reach_1
+                else:
+                    below[j] = _order_key(smallest_2[j]) - 1
+                    weight_below[j] = reach_1
+
+
+@jit
+def _spread(value, low, high, k, total, count, s1, s2, pivots):
+    """Add weight at ``value`` covering ``[low, high)`` of the cumulative scale to the
+    blocks from ``k`` on, each the part that falls in it (the last block takes the rest)."""
+    n_components = pivots.size
+    while True:
+        upper = total * (k + 1) / n_components if k < n_components - 1 else high
+        part = min(high, upper) - low
+        if part > 0.0:
+            dev = value - pivots[k]
+            count[k] += part
+            s1[k] += part * dev
+            s2[k] += part * dev * dev
+        if high <= upper:
+            return
+        low = max(low, upper)
+        k += 1
+
+
+@jit
+def _blocks(x, point_weight, center, inv_scale, count, s1, s2, pivots):
+    """Statistics of the K blocks of equal weight of the sorted data, found without
+    sorting: O(n K) time per pass, at most 66 passes, O(K) memory.
 
     On the cumulative scale of weight (total ``T``), block ``k`` is
     ``[k T / K, (k + 1) T / K)``; a point covering ``[c, c + w)`` gives each block the
     part of its weight that falls in it. A point of integer weight ``w`` is therefore
     exactly ``w`` points of weight 1; with unit weights, block ``k`` holds points
     ``k n / K`` to ``(k + 1) n / K``, and a point across a boundary is shared.
+
+    The value at each boundary comes from :func:`_block_bounds`. Points between two
+    boundary values lie wholly in one block; the points at a boundary value (which may be
+    several tied points) cover ``[W(< v), W(<= v))`` together and are shared as one
+    point: tied points have the same value, so how the sort would order them does not
+    change the statistics. ``pivots[k]``, the value sums are taken around, is the
+    smallest value in block ``k``.
     """
     n_components = pivots.size
-    order = np.argsort(z)
     total = 0.0
-    for i in range(z.size):
-        total += _weight(point_weight, i)
+    lowest = math.inf
+    highest = -math.inf
+    for i in range(x.size):
+        w = _weight(point_weight, i)
+        total += w
+        if w > 0.0:
+            z = _z(x, i, center, inv_scale)
+            lowest = min(lowest, z)
+            highest = max(highest, z)
+    bounds = pivots[1:]  # the block above a boundary starts at its value
+    _block_bounds(x, point_weight, center, inv_scale, total, lowest, highest, bounds)
+    pivots[0] = lowest
+    below = np.zeros(n_components - 1)  # W(< v) and W(<= v) at each boundary value v
+    upto = np.zeros(n_components - 1)
     count[:] = 0.0
     s1[:] = 0.0
     s2[:] = 0.0
-    running = 0.0
-    k = 0
-    for j in range(z.size):
-        i = order[j]
+    for i in range(x.size):
         w = _weight(point_weight, i)
         if w <= 0.0:
             continue
-        low = running
-        high = running + w
-        while True:
-            upper = total * (k + 1) / n_components if k < n_components - 1 else high
-            part = min(high, upper) - low
-            if part > 0.0:
-                if count[k] == 0.0:
-                    pivots[k] = z[i]
-                dev = z[i] - pivots[k]
-                count[k] += part
-                s1[k] += part * dev
-                s2[k] += part * dev * dev
-            if high <= upper:
-                break
-            low = max(low, upper)
+        z = _z(x, i, center, inv_scale)
+        for j in range(n_components - 1):
+            if z <= bounds[j]:
+                upto[j] += w
+                if z < bounds[j]:
+                    below[j] += w
+        k = 0
+        while k < n_components - 1 and z > bounds[k]:
             k += 1
-        running = high
-    # A point heavier than a block leaves the next blocks empty; they start at its value.
+        if k < n_components - 1 and z == bounds[k]:
+            continue  # at a boundary: shared below
+        dev = z - pivots[k]
+        count[k] += w
+        s1[k] += w * dev
+        s2[k] += w * dev * dev
+    for j in range(n_components - 1):
+        if j == 0 or bounds[j] != bounds[j - 1]:  # once per value, from its first boundary
+            _spread(bounds[j], below[j], upto[j], j, total, count, s1, s2, pivots)
+    # Blocks left empty by rounding start at the value of a neighbour.
     for k in range(1, n_components):
         if count[k] == 0.0:
             pivots[k] = pivots[k - 1]
@@ -288,22 +491,21 @@ def _blocks(z, point_weight, count, s1, s2, pivots):
 
 
 @jit
-def _quantile(z, point_weight, weights, means, variances):
+def _quantile(x, point_weight, center, inv_scale, weights, means, variances):
     n_components = means.size
     stats = np.empty((4, n_components))
     count, s1, s2, pivots = stats[0], stats[1], stats[2], stats[3]
-    _blocks(z, point_weight, count, s1, s2, pivots)
-    _finish_clusters(
-        count, s1, s2, pivots, _lightest(z, point_weight), weights, means, variances
-    )
+    _blocks(x, point_weight, center, inv_scale, count, s1, s2, pivots)
+    _finish_clusters(count, s1, s2, pivots, _lightest(point_weight), weights, means, variances)
 
 
 @jit
-def _mixtools_random(z, point_weight, key, equal_variance, weights, means, variances):
+def _mixtools_random(x, point_weight, center, inv_scale, key, equal_variance, weights, means,
+                     variances):
     n_components = means.size
     stats = np.empty((4, n_components))
     count, s1, s2, pivots = stats[0], stats[1], stats[2], stats[3]
-    _blocks(z, point_weight, count, s1, s2, pivots)
+    _blocks(x, point_weight, center, inv_scale, count, s1, s2, pivots)
     block_sd = np.empty(n_components)
     block_mean = np.empty(n_components)
     for k in range(n_components):
@@ -353,26 +555,29 @@ def initialise(method, values, offsets, sample_weight, center, scale, seed, firs
         r = f % n_init
         start, stop = offsets[d], offsets[d + 1]
         point_weight = sample_weight[start:stop] if weighted else sample_weight
-        z = (values[start:stop] - center[d]) * (1.0 / scale[d])
+        x = values[start:stop]  # a view: the points are standardised one at a time
+        loc, inv_scale = center[d], 1.0 / scale[d]
         key = _rng.stream_key(seed, _rng.INIT, first_dataset + d, r)
         if method == AROUND_MEANS:
             seeds = means[f].copy()
-            _cluster_parameters(z, point_weight, seeds, weights[f], means[f], variances[f])
+            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                                variances[f])
             means[f, :] = seeds
         elif method == _QUANTILE:
-            _quantile(z, point_weight, weights[f], means[f], variances[f])
+            _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
         elif method == _RANDOM:
-            _mixtools_random(z, point_weight, key, equal_variance, weights[f], means[f],
-                             variances[f])
+            _mixtools_random(x, point_weight, loc, inv_scale, key, equal_variance, weights[f],
+                             means[f], variances[f])
         else:
             seeds = np.empty(n_components)
             if method == _RANDOM_FROM_DATA:
-                _random_seeds(z, point_weight, key, seeds)
+                _random_seeds(x, point_weight, loc, inv_scale, key, seeds)
             else:
-                _kmeans_plusplus_seeds(z, point_weight, key, seeds)
+                _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale, key, seeds)
                 if method == _KMEANS:
-                    _lloyd(z, point_weight, seeds)
-            _cluster_parameters(z, point_weight, seeds, weights[f], means[f], variances[f])
+                    _lloyd(x, point_weight, loc, inv_scale, seeds)
+            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                                variances[f])
 
 
 def method_code(method: str) -> int:
