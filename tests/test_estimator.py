@@ -180,3 +180,28 @@ def test_fastem_import_does_not_need_scikit_learn(tmp_path):
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
     assert "pip install 'fastem[sklearn]'" in completed.stdout
+
+
+def test_a_huge_max_iter_costs_no_memory_when_the_fit_is_short():
+    import tracemalloc
+
+    x = np.random.default_rng(0).normal(size=(500, 1))
+    tracemalloc.start()
+    try:
+        model = GaussianMixture(2, max_iter=10**7, random_state=0).fit(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert model.converged_ and len(model.lower_bounds_) == model.n_iter_
+    assert peak < 8 * 2**20, peak  # a trace of max_iter + 1 log-likelihoods: 80 MB
+
+
+def test_lower_bounds_of_a_fit_longer_than_the_first_trace_are_complete():
+    from fastem.estimator import TRACE_KEPT
+
+    x = np.random.default_rng(0).normal(size=(300, 1))
+    model = GaussianMixture(2, max_iter=TRACE_KEPT + 500, tol=0.0, random_state=0).fit(x)
+    assert model.n_iter_ == TRACE_KEPT + 500
+    assert len(model.lower_bounds_) == model.n_iter_
+    assert np.isfinite(model.lower_bounds_).all()
+    assert np.all(np.diff(model.lower_bounds_ + [model.lower_bound_]) > -1e-12)

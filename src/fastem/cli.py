@@ -513,8 +513,8 @@ def _check_datasets(path, ids, data, weights, k_low, k_high):
         _validate.prepared_batch(data, weights, k_high)
     except ValueError as error:
         message = str(error).splitlines()[0]
-        named = re.sub(r"dataset\(s\) ([0-9, ]+)", lambda m: "dataset(s) " + ", ".join(
-            repr(ids[int(i)]) for i in m.group(1).replace(" ", "").split(",") if i), message)
+        named = re.sub(r"dataset\(s\) (\d+(?:, \d+)*)", lambda m: "dataset(s) " + ", ".join(
+            repr(ids[int(i)]) for i in m.group(1).split(", ")), message)
         raise UserError(f"{path}: {named}") from None
 
 

@@ -1,0 +1,262 @@
+"""What the ``fastem`` command writes, where, with which mode, and what a failure leaves."""
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from test_cli import assert_one_line_error, fastem_cli, needs_matplotlib
+
+SMALL_STUDY = ("study", "--replications", 20, "--init", "kmeans++", "--n-init", 1, "--quiet")
+
+
+def one_column_csv(tmp_path, n=60):
+    path = tmp_path / "x.csv"
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(-3, 1, n // 2), rng.normal(3, 1, n - n // 2)])
+    path.write_text("x\n" + "".join(f"{v!r}\n" for v in values.tolist()))
+    return path
+
+
+def fit_with_umask(args, umask):
+    completed = subprocess.run([sys.executable, "-m", "fastem", *map(str, args)],
+                               capture_output=True, text=True, umask=umask, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    return completed
+
+
+# ------------------------------------------------------------------ what a path names
+
+
+def test_out_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    data = one_column_csv(tmp_path)
+    target = tmp_path / "real.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    fastem_cli("fit", data, "--out", link, check=True)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text().startswith("id,n_components")
+
+
+def test_out_to_a_device_writes_through_and_leaves_the_device(tmp_path):
+    data = one_column_csv(tmp_path)
+    fastem_cli("fit", data, "--out", "/dev/null", check=True)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert list(tmp_path.iterdir()) == [data]
+
+
+def test_out_to_a_fifo_writes_into_it(tmp_path):
+    data = one_column_csv(tmp_path)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    fastem_cli("fit", data, "--out", fifo, check=True)
+    reader.join(60)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received and received[0].startswith("id,n_components")
+
+
+def test_new_files_follow_the_umask_and_existing_files_keep_their_mode(tmp_path):
+    data = one_column_csv(tmp_path)
+    fit_with_umask(("fit", data, "--out", tmp_path / "open.csv"), 0o022)
+    assert stat.S_IMODE(os.stat(tmp_path / "open.csv").st_mode) == 0o644
+    fit_with_umask(("fit", data, "--out", tmp_path / "private.csv"), 0o077)
+    assert stat.S_IMODE(os.stat(tmp_path / "private.csv").st_mode) == 0o600
+    shared = tmp_path / "shared.csv"
+    shared.write_text("old\n")
+    os.chmod(shared, 0o664)
+    fit_with_umask(("fit", data, "--out", shared), 0o077)
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o664
+    assert shared.read_text().startswith("id,n_components")
+
+
+# ------------------------------------------------------------------ checked before any work
+
+
+def test_every_output_path_is_checked_before_the_study_runs(tmp_path):
+    table = tmp_path / "s.csv"
+    for bad, fragment in (("/sys/s.json", "/sys/s.json"),
+                          (tmp_path / "no" / "s.json", "does not exist"),
+                          (tmp_path, "is a directory"),
+                          ("", "empty path")):
+        completed = fastem_cli("study", "--replications", 10**9, "--csv", table, "--json", bad)
+        assert_one_line_error(completed, fragment)
+        assert sorted(tmp_path.iterdir()) == [], bad
+
+
+def test_fit_output_paths_are_checked_before_the_data_are_read(tmp_path):
+    data = one_column_csv(tmp_path)
+    for option, bad, fragment in (("--out", tmp_path, "is a directory"),
+                                  ("--out", "", "empty path"),
+                                  ("--plot", tmp_path / "no" / "f.png", "does not exist")):
+        assert_one_line_error(fastem_cli("fit", data, option, bad), fragment)
+    assert list(tmp_path.iterdir()) == [data]
+
+
+@needs_matplotlib
+def test_a_plot_directory_made_for_a_failed_study_is_removed(tmp_path):
+    figures = tmp_path / "figs"
+    completed = fastem_cli(*SMALL_STUDY, "--plot", figures, "--max-iter", 0)
+    assert_one_line_error(completed, "max_iter")
+    assert not figures.exists()
+
+
+# ------------------------------------------------------------------ interrupted while writing
+
+
+def test_ctrl_c_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys):
+    from fastem import _output, cli
+
+    commit = _output.OutputFile.commit
+
+    def commit_then_ctrl_c(self):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives during the renames
+        commit(self)
+
+    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_ctrl_c)
+    table, rows = tmp_path / "t.csv", tmp_path / "t.json"
+    status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
+    assert status == 130
+    assert table.read_text().startswith("n_samples,") and json.loads(rows.read_text())
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message == f"fastem: interrupted; wrote {table}, {rows}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
+
+
+# ------------------------------------------------------------------ one-line errors
+
+
+def test_standard_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run([sys.executable, "-m", "fastem", "simulate"], stdout=full,
+                                   stderr=subprocess.PIPE, text=True, timeout=600)
+    assert_one_line_error(completed, "standard output", "No space left on device")
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    process = subprocess.Popen([sys.executable, "-m", "fastem", "simulate", "--replications",
+                                "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # as `| true` does
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 128 + signal.SIGPIPE
+    assert stderr == b""
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        (b"\xef\xbb\xbf1.5\n2.5\n3.5\n", None),  # a byte-order mark, then data: no header
+        (b"1.5.2\n2.5\n3.5\n", ("line 1", "'1.5.2' is not a number")),
+        (b"x\n1\n1_000\n", ("line 3", "'1_000' is not a number")),
+        (b"x\n1\n2\n\xff3\n", ("line 4", "not UTF-8")),
+        (b"x\n1\n" + b"9" * 200_000 + b"\n", ("line 3",)),
+    ],
+)
+def test_data_files_are_read_as_written(tmp_path, content, fragments):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    completed = fastem_cli("fit", path, "--components", 1)
+    if fragments is None:
+        assert completed.returncode == 0, completed.stderr
+        assert completed.stdout.splitlines()[1].split(",")[3] == "2.5"  # the mean of 3 values
+    else:
+        assert_one_line_error(completed, str(path), *fragments)
+
+
+def test_a_directory_as_data_file_is_a_one_line_error(tmp_path):
+    assert_one_line_error(fastem_cli("fit", tmp_path), str(tmp_path), "is a directory")
+
+
+@pytest.mark.parametrize(
+    ("write", "fragments"),
+    [
+        (lambda path: path.mkdir(), ("is a directory",)),
+        (lambda path: path.write_text('{"n_samples": []}'), ("'n_samples' must be a non-empty",)),
+        (lambda path: path.write_text('{"means": [0, "a"]}'), ("'means' holds 'a'",)),
+        (lambda path: path.write_bytes(b'{\n"seed":\n 1\xff}'), ("line 3", "not UTF-8")),
+    ],
+)
+def test_bad_design_files_are_one_line_errors(tmp_path, write, fragments):
+    path = tmp_path / "design.json"
+    write(path)
+    assert_one_line_error(fastem_cli("study", "--design", path), str(path), *fragments)
+
+
+def test_errors_of_a_dataset_name_its_id_before_any_fit(tmp_path):
+    path = tmp_path / "long.csv"
+    rng = np.random.default_rng(0)
+    rows = [f"big,{v!r}" for v in rng.normal(size=200).tolist()] + ["tiny,1.0", "tiny,2.0"]
+    path.write_text("id,value\n" + "\n".join(rows) + "\n")
+    completed = fastem_cli("fit", path, "--by", "id", "--components", "1-3")
+    assert_one_line_error(completed, str(path), "dataset 'tiny' has 2 point(s)",
+                          "--components 1-3")
+    huge = tmp_path / "huge.csv"
+    huge.write_text("id,value\n" + "\n".join(rows[:50] + ["far,1e308"] * 5) + "\n")
+    assert_one_line_error(fastem_cli("fit", huge, "--by", "id"), str(huge), "dataset(s) 'far' have a scale")
+
+
+def test_fit_reads_what_simulate_writes_without_options(tmp_path):
+    path = tmp_path / "sim.csv"
+    fastem_cli("simulate", "--replications", 3, "--out", path, check=True)
+    completed = fastem_cli("fit", path, check=True)
+    assert [line.split(",")[0] for line in completed.stdout.splitlines()] == ["id", "0", "1", "2"]
+
+
+def test_help_documents_exit_status_and_files():
+    text = fastem_cli("fit", "--help", check=True).stdout
+    for fragment in ("exit status", "130", "141", "0666 minus the umask", "symlink"):
+        assert fragment in text
+
+
+# ------------------------------------------------------------------ memory
+
+
+def test_a_huge_max_iter_costs_a_study_no_memory(tmp_path):
+    script = ("import resource, fastem; fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 40, "
+              "200, n_init=5, max_iter=10**8); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    peak_kib = int(completed.stdout.split()[-1])
+    assert peak_kib < 1024**2, peak_kib  # traces of 20 x 5 fits would need 80 GB
+
+
+def test_kept_traces_are_refused_up_front_when_memory_cannot_hold_them():
+    import fastem
+
+    with pytest.raises(ValueError, match="keeping traces .* would need .* of memory"):
+        fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 40, 10, trace=True, max_iter=10**9)
+
+
+def test_study_chunks_hold_a_bounded_number_of_points():
+    from fastem.study import CHUNK_POINTS, DEFAULT_CHUNK, chunk_plan
+
+    for size in (1, 40, 2_000, 10**5, 10**7):
+        plan = chunk_plan(5_000, size)
+        assert sum(count for _, count in plan) == 5_000
+        assert [start for start, _ in plan] == list(np.cumsum([0] + [c for _, c in plan])[:-1])
+        assert all(count * size <= CHUNK_POINTS or count == 1 for _, count in plan)
+        assert max(count for _, count in plan) <= DEFAULT_CHUNK
+
+
+# ------------------------------------------------------------------ the first run
+
+
+def test_the_first_run_says_that_it_compiles_and_later_runs_do_not(tmp_path):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    first = fastem_cli("simulate", "--replications", 2, env=env)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.startswith("fastem: compiling the kernels for this CPU")
+    second = fastem_cli("simulate", "--replications", 2, env=env)
+    assert second.returncode == 0 and second.stderr == ""
+    assert second.stdout == first.stdout
