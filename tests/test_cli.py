@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,10 +18,14 @@ import fastem
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+FASTEM = Path(sys.executable).with_name("fastem")
+"""The installed command, run as a user would (``pip install`` puts it beside Python)."""
+
+
 def fastem_cli(*args, cwd=None, env=None, check=False):
     completed = subprocess.run(
-        [sys.executable, "-m", "fastem", *map(str, args)], capture_output=True, text=True,
-        cwd=cwd, env=env, timeout=600,
+        [str(FASTEM), *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env,
+        timeout=600,
     )
     if check:
         assert completed.returncode == 0, completed.stderr
@@ -118,7 +123,7 @@ def test_study_usage_errors(tmp_path):
 def test_interrupted_study_writes_nothing(tmp_path):
     out = tmp_path / "table.csv"
     process = subprocess.Popen(
-        [sys.executable, "-m", "fastem", "study", "--replications", "2000000", "--csv", str(out)],
+        [str(FASTEM), "study", "--replications", "2000000", "--csv", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     time.sleep(6)
@@ -304,7 +309,7 @@ def test_ctrl_c_stops_a_long_fit_within_seconds(tmp_path):
     rng = np.random.default_rng(0)
     np.save(data, np.concatenate([rng.normal(-2, 1, 5_000_000), rng.normal(2, 1, 5_000_000)]))
     process = subprocess.Popen(
-        [sys.executable, "-m", "fastem", "fit", str(data), "--n-init", "2", "--tol", "0",
+        [str(FASTEM), "fit", str(data), "--n-init", "2", "--tol", "0",
          "--max-iter", "100000", "--out", str(tmp_path / "fit.csv")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import pytest
 
-from test_cli import assert_one_line_error, fastem_cli, needs_matplotlib
+from test_cli import FASTEM, assert_one_line_error, fastem_cli, needs_matplotlib
 
 SMALL_STUDY = ("study", "--replications", 20, "--init", "kmeans++", "--n-init", 1, "--quiet")
 
@@ -25,7 +25,7 @@ def one_column_csv(tmp_path, n=60):
 
 
 def fit_with_umask(args, umask):
-    completed = subprocess.run([sys.executable, "-m", "fastem", *map(str, args)],
+    completed = subprocess.run([str(FASTEM), *map(str, args)],
                                capture_output=True, text=True, umask=umask, timeout=600)
     assert completed.returncode == 0, completed.stderr
     return completed
@@ -137,13 +137,13 @@ def test_ctrl_c_during_the_final_renames_writes_all_and_says_so(tmp_path, monkey
 
 def test_standard_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
     with open("/dev/full", "w") as full:
-        completed = subprocess.run([sys.executable, "-m", "fastem", "simulate"], stdout=full,
+        completed = subprocess.run([str(FASTEM), "simulate"], stdout=full,
                                    stderr=subprocess.PIPE, text=True, timeout=600)
     assert_one_line_error(completed, "standard output", "No space left on device")
 
 
 def test_a_closed_pipe_ends_the_command_quietly():
-    process = subprocess.Popen([sys.executable, "-m", "fastem", "simulate", "--replications",
+    process = subprocess.Popen([str(FASTEM), "simulate", "--replications",
                                 "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     process.stdout.close()  # as `| true` does
     _, stderr = process.communicate(timeout=600)
@@ -201,7 +201,8 @@ def test_errors_of_a_dataset_name_its_id_before_any_fit(tmp_path):
                           "--components 1-3")
     huge = tmp_path / "huge.csv"
     huge.write_text("id,value\n" + "\n".join(rows[:50] + ["far,1e308"] * 5) + "\n")
-    assert_one_line_error(fastem_cli("fit", huge, "--by", "id"), str(huge), "dataset(s) 'far' have a scale")
+    assert_one_line_error(fastem_cli("fit", huge, "--by", "id"), str(huge),
+                          "dataset(s) 'far' have a scale")
 
 
 def test_fit_reads_what_simulate_writes_without_options(tmp_path):
