@@ -17,23 +17,16 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fastem study
 
-# The second run executes the kernels as plain Python (NUMBA_DISABLE_JIT=1) on a
-# subset that reaches every kernel line, so that their logic is checked outside numba too.
-PYTHON_KERNEL_TESTS := test_init or test_validation or test_simulate or worked_example \
-	or matches_reference or stops_where or degenerate or non_convergence \
-	or constrained_fits_match or weighted_fit_matches or lane_sums
-
-# The third run compiles the kernels for baseline x86-64 (no AVX, no FMA instructions),
-# in a numba cache of its own, and runs the same subset with the tests of exact results:
-# a test that holds only by one CPU's rounding fails here on every machine.
-GENERIC_TESTS := $(PYTHON_KERNEL_TESTS) or test_vmath or exactly or bit_for_bit \
-	or zero_weight or does_not_bias
-
+# The second run executes the kernels as plain Python (NUMBA_DISABLE_JIT=1) on the tests
+# marked plain_python, which reach every kernel line, so that their logic is checked outside
+# numba too. The third compiles the kernels for baseline x86-64 (no AVX, no FMA
+# instructions), in a numba cache of its own, and runs those and the tests marked exact: a
+# test that holds only by one CPU's rounding fails there on every machine.
 test: $(STAMP)
 	$(BIN)/python -m pytest
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -k "$(PYTHON_KERNEL_TESTS)"
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m plain_python
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -k "$(GENERIC_TESTS)"
+		$(BIN)/python -m pytest -q -p no:cacheprovider -m "plain_python or exact"
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only $(BENCH_ARGS)

@@ -15,6 +15,7 @@ MASKS = {
 }
 
 
+@pytest.mark.exact
 @pytest.mark.parametrize("which", ["weights", "means", "variances"])
 @pytest.mark.parametrize("mask_name", ["first", "last_two", "all"])
 def test_fixed_parameters_stay_exactly_fixed(which, mask_name, three_component_batch):
@@ -58,6 +59,7 @@ def test_fixed_parameters_stay_exactly_fixed(which, mask_name, three_component_b
     ids=lambda c: "-".join(f"{k}={v if not isinstance(v, np.ndarray) else v.astype(int)}"
                            for k, v in c.items()),
 )
+@pytest.mark.plain_python
 def test_constrained_fits_match_the_constrained_reference(constraints):
     x, start = separated_mixture(3, 1500, seed=41)
     if constraints.get("equal_variance"):
@@ -79,6 +81,7 @@ def test_constrained_fits_match_the_constrained_reference(constraints):
     np.testing.assert_allclose(result.trace[0], expected.trace, rtol=1e-10)
 
 
+@pytest.mark.exact
 def test_equal_weights_and_variances_hold_exactly(three_component_batch):
     result = fastem.fit(three_component_batch, 3, equal_weights=True, equal_variance=True,
                         n_init=3, random_state=1, max_iter=80, tol=0, return_restarts=True)
@@ -116,6 +119,7 @@ def test_integer_weights_equal_repeated_points():
     assert weighted.bic() == pytest.approx(repeated.bic(), rel=1e-11)
 
 
+@pytest.mark.exact
 @pytest.mark.parametrize("init", ["kmeans++", "random_from_data", "kmeans", "random", "emem"])
 def test_zero_weight_is_a_dropped_point(init):
     x, counts, _ = _weighted_case(seed=52)
@@ -141,6 +145,7 @@ def test_weights_in_2d_and_ragged_layouts():
     np.testing.assert_allclose(ragged.means[0], single.means, rtol=1e-12)
 
 
+@pytest.mark.plain_python
 def test_weighted_fit_matches_the_weighted_reference():
     rng = np.random.default_rng(54)
     x, start = separated_mixture(3, 600, seed=54)
@@ -248,6 +253,7 @@ def test_ragged_weights_must_match_each_dataset():
         fastem.fit(data, 2, sample_weight=np.ones(12))
 
 
+@pytest.mark.exact
 def test_fixed_weights_come_back_bit_for_bit_even_when_their_float_sum_is_not_one():
     # 0.7 + 0.2 + 0.1 is 0.9999999999999999 in float64: the kernel works with weights
     # normalised to sum to 1, but fixed weights are reported as given.

@@ -30,6 +30,7 @@ def assert_results_identical(a, b):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+@pytest.mark.plain_python
 def test_worked_example_one_iteration():
     result = fastem.fit(WORKED_X, 2, **WORKED_START, max_iter=1, tol=0, reg_variance=0)
     assert result.n_iter == 1
@@ -40,6 +41,7 @@ def test_worked_example_one_iteration():
     assert result.log_likelihood == pytest.approx(expected, rel=1e-13)
 
 
+@pytest.mark.plain_python
 @pytest.mark.parametrize("equal_variance", [False, True], ids=["unequal", "equal"])
 @pytest.mark.parametrize("n_components", [1, 2, 3, 5])
 def test_kernel_matches_reference(n_components, equal_variance):
@@ -58,6 +60,7 @@ def test_kernel_matches_reference(n_components, equal_variance):
     np.testing.assert_allclose(result.trace[0], expected.trace, rtol=1e-10)
 
 
+@pytest.mark.plain_python
 @pytest.mark.parametrize("equal_variance", [False, True], ids=["unequal", "equal"])
 def test_kernel_stops_where_reference_stops(equal_variance):
     x, start = separated_mixture(3, 900, seed=11)
@@ -72,6 +75,7 @@ def test_kernel_stops_where_reference_stops(equal_variance):
     np.testing.assert_allclose(result.means, np.sort(expected.means), rtol=1e-10)
 
 
+@pytest.mark.exact
 def test_tol_zero_runs_exactly_max_iter():
     x, start = separated_mixture(2, 300, seed=5)
     result = fastem.fit(x, 2, **start, max_iter=37, tol=0, trace=True)
@@ -260,6 +264,7 @@ def test_integer_and_float32_data_are_fitted_in_float64(two_component_batch):
     assert as_float.means.dtype == np.float64
 
 
+@pytest.mark.plain_python
 def test_degenerate_datasets_are_flagged_and_leave_the_rest_untouched(three_component_batch):
     good = three_component_batch[:3]
     constant = np.full(50, 3.25)
@@ -299,6 +304,7 @@ def test_equal_variance_ties_the_variances(three_component_batch):
     np.testing.assert_array_equal(result.variances, result.variances[:, :1].repeat(3, axis=1))
 
 
+@pytest.mark.plain_python
 def test_non_convergence_gives_one_summarised_warning(two_component_batch):
     with pytest.warns(fastem.ConvergenceWarning) as record:
         result = fastem.fit(two_component_batch, 2, random_state=0, max_iter=2, tol=1e-12)
@@ -458,6 +464,7 @@ def test_chunks_with_dataset_offset_equal_the_whole_batch(init, three_component_
             np.testing.assert_array_equal(getattr(chunk, name), getattr(whole, name)[start:stop])
 
 
+@pytest.mark.exact
 def test_given_starting_values_come_back_exactly_as_given():
     # Most values do not survive a round trip through standardised units: the starting
     # values reported are the user's, not that round trip.
@@ -476,6 +483,7 @@ def test_given_starting_values_come_back_exactly_as_given():
     np.testing.assert_array_equal(result.start_means, [[-5.0, 5.0]])
 
 
+@pytest.mark.exact
 def test_a_zero_weight_gives_the_fit_without_the_point():
     # 0 * inf would be NaN: a zero-weight point far out must take no part in any sum.
     rng = np.random.default_rng(102)
@@ -494,6 +502,7 @@ def test_a_zero_weight_gives_the_fit_without_the_point():
         fastem.fit(batch, 2, sample_weight=np.stack([weights, np.zeros_like(weights)]))
 
 
+@pytest.mark.exact
 @pytest.mark.parametrize("separation", [1.0, 3.0, 30.0, 300.0, 1900.0, 1e4, 1e5, 1e6])
 def test_the_default_does_not_bias_components_at_any_separation(separation):
     # Two clusters of unit variance, `separation` standard deviations apart. With the

@@ -11,6 +11,8 @@ import pytest
 import fastem
 from fastem import init as strategies
 
+pytestmark = pytest.mark.plain_python
+
 METHODS = ["kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem"]
 
 

@@ -23,12 +23,14 @@ def _start_args():
     )
 
 
+@pytest.mark.plain_python
 def test_worked_example_e_step():
     resp = reference.e_step(WORKED_X, *_start_args())
     np.testing.assert_allclose(resp[:, 0], WORKED_POSTERIOR_1, atol=5e-9)
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-15)
 
 
+@pytest.mark.plain_python
 def test_worked_example_m_step():
     resp = reference.e_step(WORKED_X, *_start_args())
     weights, means, variances = reference.m_step(WORKED_X, resp)

@@ -6,6 +6,8 @@ from scipy import stats
 
 import fastem
 
+pytestmark = pytest.mark.plain_python
+
 W, M, V = [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0]
 
 

@@ -5,6 +5,8 @@ import pytest
 
 import fastem
 
+pytestmark = pytest.mark.plain_python
+
 GOOD = np.linspace(-1.0, 1.0, 20)
 
 

@@ -9,6 +9,8 @@ import pytest
 
 from fastem import _vmath
 
+pytestmark = pytest.mark.exact
+
 # Documented in _vmath: within 4.4e-16 relative of the exact value (2 units in the last
 # place) down to LOWEST, exactly 0 below.
 MAX_RELATIVE_ERROR = 4.4e-16
@@ -79,6 +81,7 @@ def _documented_order(values, combine, neutral, rows=4):
     )
 
 
+@pytest.mark.plain_python
 @pytest.mark.parametrize("n", [8, 16, 32, 40, 96, 256, 1024])
 def test_lane_sums_follow_the_order_they_document(n):
     rng = np.random.default_rng(n)
