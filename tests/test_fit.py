@@ -554,3 +554,13 @@ def test_a_start_far_from_the_data_keeps_every_digit_of_the_variance(n_component
         np.testing.assert_allclose(result.variances, expected.variances, rtol=1e-10)
         np.testing.assert_allclose(result.means, expected.means, rtol=1e-12)
         np.testing.assert_allclose(result.weights, expected.weights, rtol=1e-10, atol=1e-300)
+
+
+def test_the_result_keeps_its_stopping_rule_and_names_its_problems():
+    x = np.array([0.0, 0.1, 0.2, 5.0, 5.1, 5.3, 9.0])
+    result = fastem.fit(x, 2, max_iter=2, tol=1e-12, random_state=0, warn=False)
+    assert (result.tol, result.max_iter) == (1e-12, 2)
+    [(category, message)] = result.problems()
+    assert category is fastem.ConvergenceWarning and "max_iter=2" in message
+    with pytest.warns(fastem.ConvergenceWarning, match="tol=1e-12"):
+        result.warn()

@@ -4,8 +4,9 @@ from . import init, reference
 from ._model import Model
 from ._status import Status
 from .analysis import Matched, RestartSummary, match_components, restart_summary
-from .api import ConvergenceWarning, DegenerateFitWarning, FitResult, fit
+from .api import fit
 from .init import StartingValues, starting_values
+from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
 from .select import SelectionResult, select
 from .simulate import simulate
 from .study import StudyCell, StudyResult, study

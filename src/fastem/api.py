@@ -2,134 +2,17 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
-from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _init, _interrupt, _kernels, _layout, _start, _validate, _vmath
-from ._model import Model
-from ._status import Status
+from . import _init, _interrupt, _kernels, _start, _validate
+from .result import FitResult, Fitted, best_of_restarts, squeeze
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
 DEFAULT_REG_VARIANCE = 0.0
 INIT_METHODS = _init.METHODS + ("emem",)
-
-
-class ConvergenceWarning(UserWarning):
-    """Some fits stopped at ``max_iter`` before meeting ``tol``."""
-
-
-class DegenerateFitWarning(UserWarning):
-    """Some fits have a collapsed component or a non-finite log-likelihood."""
-
-
-@dataclass(frozen=True, eq=False)
-class FitResult:
-    """Fitted mixtures, one per dataset (the best restart), in the data's units.
-
-    Shapes are given for a batch; for a single 1D dataset the leading ``n_datasets``
-    axis is dropped (``weights`` has shape ``(n_components,)``, ``log_likelihood`` is a
-    float, and so on).
-
-    Attributes
-    ----------
-    weights, means, variances : ndarray of shape (n_datasets, n_components)
-        Parameters of the restart with the highest final log-likelihood, components
-        sorted by increasing mean (unless ``sort_components=False``).
-    log_likelihood : ndarray of shape (n_datasets,)
-        Total log-likelihood of the returned parameters (weighted by ``sample_weight``).
-    n_iter : ndarray of shape (n_datasets,)
-        EM iterations (E-step plus M-step) the returned fit ran.
-    converged : ndarray of shape (n_datasets,), bool
-        Whether the returned fit met ``tol``.
-    status : ndarray of shape (n_datasets,), int8
-        :class:`Status` code of the returned fit.
-    best_restart : ndarray of shape (n_datasets,)
-        Index of the returned restart.
-    restart_log_likelihood : ndarray of shape (n_datasets, n_init)
-        Final log-likelihood of every restart (NaN for a non-finite one).
-    restart_n_iter, restart_status, restart_converged : ndarray of shape (n_datasets, n_init)
-        Iterations, status code and convergence of every restart.
-    init_n_iter : ndarray of shape (n_datasets, n_init)
-        EM iterations spent choosing each restart's starting values (emEM's short
-        runs; 0 for the other strategies).
-    trace : ndarray of shape (n_datasets, n_init, max_iter + 1) or None
-        With ``trace=True``: ``trace[..., t]`` is the log-likelihood after ``t``
-        iterations (``t = 0`` is the starting values), NaN after the fit stopped.
-    n_samples : ndarray of shape (n_datasets,)
-        Points per dataset, those of weight 0 included.
-    n_observations : ndarray of shape (n_datasets,)
-        Points per dataset, or the sum of their ``sample_weight``: the ``n`` of BIC.
-    log_map : ndarray of shape (n_datasets,)
-        ``sum_i log max_k r_ik`` for the returned parameters: the log-probability of the
-        most likely labelling, which ICL penalises.
-    model : Model
-        The model fitted (constraints, regularisation).
-    restart_weights, restart_means, restart_variances : ndarray or None
-        With ``return_restarts=True``: every restart's final parameters, shape
-        (n_datasets, n_init, n_components), components ordered as the returned fit's.
-    start_weights, start_means, start_variances : ndarray or None
-        With ``return_restarts=True``: every restart's starting values, same shape, in
-        the order the strategy chose them.
-    """
-
-    weights: np.ndarray
-    means: np.ndarray
-    variances: np.ndarray
-    log_likelihood: np.ndarray
-    n_iter: np.ndarray
-    converged: np.ndarray
-    status: np.ndarray
-    best_restart: np.ndarray
-    restart_log_likelihood: np.ndarray
-    restart_n_iter: np.ndarray
-    restart_status: np.ndarray
-    restart_converged: np.ndarray
-    init_n_iter: np.ndarray
-    trace: np.ndarray | None
-    n_samples: np.ndarray
-    n_observations: np.ndarray
-    log_map: np.ndarray
-    model: Model
-    restart_weights: np.ndarray | None = None
-    restart_means: np.ndarray | None = None
-    restart_variances: np.ndarray | None = None
-    start_weights: np.ndarray | None = None
-    start_means: np.ndarray | None = None
-    start_variances: np.ndarray | None = None
-
-    @property
-    def n_components(self) -> int:
-        return self.means.shape[-1]
-
-    @property
-    def n_datasets(self) -> int:
-        return 1 if self.means.ndim == 1 else self.means.shape[0]
-
-    @property
-    def n_parameters(self) -> int:
-        """Free parameters of the model (see :attr:`Model.n_parameters`)."""
-        return self.model.n_parameters
-
-    def bic(self):
-        """Bayesian information criterion, ``-2 log L + p log n``: smaller is better.
-
-        This is scikit-learn's sign; mclust reports ``2 log L - p log n`` (larger is
-        better), the same number negated.
-        """
-        return -2.0 * self.log_likelihood + self.n_parameters * _vmath.log(self.n_observations)
-
-    def aic(self):
-        """Akaike information criterion, ``-2 log L + 2 p``: smaller is better."""
-        return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
-
-    def icl(self):
-        """Integrated completed likelihood, ``BIC - 2 sum_i log max_k r_ik``: smaller is
-        better (mclust's ICL, negated): BIC penalised by the uncertainty of the labels."""
-        return self.bic() - 2.0 * self.log_map
 
 
 def fit(
@@ -288,15 +171,16 @@ def fit(
         weights, means, variances, max_iter, tol, model.kernel_options(), trace_array,
         log_likelihood, log_map, n_iter, converged, status,
     )
-    fitted = _Fitted(
+    fitted = Fitted(
         weights, means, variances, log_likelihood, log_map, n_iter, converged, status,
         trace_array if trace_length else None, init_n_iter,
     )
-    result = _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
-                     sort_components, starts_moved=init == "emem")
+    result = best_of_restarts(batch, center, scale, n_init, model, given, fitted, starts,
+                              skip_degenerate, sort_components, (tol, max_iter),
+                              starts_moved=init == "emem")
     if warn:
-        _warn(result, tol=tol, max_iter=max_iter)
-    return _squeeze(result) if batch.single else result
+        result.warn(stacklevel=2)
+    return squeeze(result) if batch.single else result
 
 
 def _check_fit_memory(n_fits, n_components, trace_length):
@@ -307,140 +191,6 @@ def _check_fit_memory(n_fits, n_components, trace_length):
            "chunks)" + (", or keep a shorter trace (trace=L or a smaller max_iter)."
                         if trace_length else "."))
     _validate.check_memory(n_fits * per_fit, f"{n_fits} fits", fix)
-
-
-@dataclass
-class _Fitted:
-    """What the kernel returns, per fit, in standardised units."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    variances: np.ndarray
-    log_likelihood: np.ndarray
-    log_map: np.ndarray
-    n_iter: np.ndarray
-    converged: np.ndarray
-    status: np.ndarray
-    trace: np.ndarray | None
-    init_n_iter: np.ndarray
-
-
-def _to_data_units(center, scale, given, masks, grid, weights, means, variances):
-    """Parameters of shape (n_fits, K) in the data's units, shaped to ``grid``.
-
-    Components marked in ``masks`` (one boolean array of shape (K,) per parameter) are
-    copied from the given values, so that they come back exactly as given rather than
-    through a round trip of standardisation (or normalisation, for weights).
-    """
-    arrays = (
-        weights.reshape(grid).copy(),
-        _layout.means_to_data(center, scale, means.reshape(grid)),
-        _layout.variances_to_data(scale, variances.reshape(grid)),
-    )
-    for mask, array, value in zip(masks, arrays, given):
-        if value is not None and mask.any():
-            array[..., mask] = value[..., mask]
-    return arrays
-
-
-def _reduce(batch, center, scale, n_init, model, given, fitted, starts, skip_degenerate,
-            sort_components, starts_moved=False):
-    """Best restart per dataset, components sorted by mean (if asked), back in the data's
-    units."""
-    n_datasets = batch.n_datasets
-    n_components = model.n_components
-    grid = (n_datasets, n_init, n_components)
-    n_observations = batch.n_observations
-    fixed = (model.fixed_weights, model.fixed_means, model.fixed_variances)
-    weights, means, variances = _to_data_units(
-        center, scale, given, fixed, grid, fitted.weights, fitted.means, fitted.variances
-    )
-    restart_ll = _layout.log_likelihood_to_data_units(
-        fitted.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
-    )
-    restart_ll[~np.isfinite(restart_ll)] = np.nan
-    restart_status = fitted.status.reshape(n_datasets, n_init)
-    ranking = np.nan_to_num(restart_ll, nan=-np.inf)
-    if skip_degenerate:
-        regular = restart_status < Status.VARIANCE_FLOORED
-        keep = regular | ~regular.any(axis=1, keepdims=True)
-        ranking = np.where(keep, ranking, -np.inf)
-    # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
-    best = np.argmax(ranking, axis=1)
-    rows = np.arange(n_datasets)
-    if sort_components:
-        order = np.argsort(means, axis=2, kind="stable")
-        weights, means, variances = (
-            np.take_along_axis(a, order, axis=2) for a in (weights, means, variances)
-        )
-    trace = fitted.trace
-    if trace is not None:
-        trace = _layout.log_likelihood_to_data_units(
-            trace.reshape(n_datasets, n_init, -1), scale, n_observations
-        )
-    restarts = {}
-    if starts is not None:
-        # Given starting values are used as they are, except by emEM, whose short runs
-        # move all but the fixed ones.
-        every = np.ones(n_components, dtype=np.bool_)
-        kept = fixed if starts_moved else (every, every, every)
-        start_weights, start_means, start_variances = _to_data_units(
-            center, scale, given, kept, grid, *starts
-        )
-        restarts = dict(
-            restart_weights=weights, restart_means=means, restart_variances=variances,
-            start_weights=start_weights, start_means=start_means,
-            start_variances=start_variances,
-        )
-    return FitResult(
-        weights=weights[rows, best],
-        means=means[rows, best],
-        variances=variances[rows, best],
-        log_likelihood=restart_ll[rows, best],
-        n_iter=fitted.n_iter.reshape(n_datasets, n_init)[rows, best],
-        converged=fitted.converged.reshape(n_datasets, n_init)[rows, best],
-        status=restart_status[rows, best],
-        best_restart=best,
-        restart_log_likelihood=restart_ll,
-        restart_n_iter=fitted.n_iter.reshape(n_datasets, n_init),
-        restart_status=restart_status,
-        restart_converged=fitted.converged.reshape(n_datasets, n_init),
-        init_n_iter=fitted.init_n_iter,
-        trace=trace,
-        n_samples=batch.n_samples_given,
-        n_observations=n_observations,
-        log_map=fitted.log_map.reshape(n_datasets, n_init)[rows, best],
-        model=model,
-        **restarts,
-    )
-
-
-def _squeeze(result: FitResult) -> FitResult:
-    """Drop the dataset axis for a single 1D dataset."""
-    values = {}
-    for field in fields(result):
-        value = getattr(result, field.name)
-        if isinstance(value, np.ndarray):
-            value = value[0]
-            if value.ndim == 0:
-                value = value.item()
-        values[field.name] = value
-    return FitResult(**values)
-
-
-def _unsqueeze(result: FitResult) -> FitResult:
-    """A result of one 1D dataset with its dataset axis back (the inverse of _squeeze)."""
-    if result.means.ndim > 1:
-        return result
-    values = {}
-    for field in fields(result):
-        value = getattr(result, field.name)
-        if isinstance(value, (np.ndarray, numbers.Number)):
-            value = np.asarray(value)[np.newaxis]
-        values[field.name] = value
-    # _squeeze made the int8 status a Python int.
-    values["status"] = values["status"].astype(np.int8)
-    return FitResult(**values)
 
 
 def _warn_identical_restarts(n_init, init, given):
@@ -463,40 +213,3 @@ def _warn_identical_restarts(n_init, init, given):
     )
 
 
-def _warn(result: FitResult, *, tol: float, max_iter: int) -> None:
-    """One summarised warning per kind of problem, never one per fit."""
-    for category, message in _problems(result, tol=tol, max_iter=max_iter):
-        warnings.warn(message, category, stacklevel=3)
-
-
-def _problems(result: FitResult, *, tol: float, max_iter: int) -> list[tuple[type, str]]:
-    """``(warning category, message)`` for each kind of problem among the fits."""
-    n = np.size(result.status)
-    problems = []
-    non_finite = int(np.count_nonzero(result.status == Status.NON_FINITE))
-    if non_finite:
-        problems.append((DegenerateFitWarning, (
-            f"{non_finite} of {n} dataset(s) have no restart with a finite log-likelihood; "
-            "their results are not usable (see FitResult.status). Check the data for extreme "
-            "outliers or raise reg_variance."
-        )))
-    floored = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
-    if floored:
-        problems.append((DegenerateFitWarning, (
-            f"{floored} of {n} dataset(s) ended with a collapsed component (variance below "
-            "reg_variance or at the floor of 1e-15 of the dataset's, or weight 0): a "
-            "spurious maximum of the unbounded "
-            "mixture likelihood, common with few points per component or with fewer distinct "
-            "values than components. See FitResult.status; try fewer components or a larger "
-            "reg_variance."
-        )))
-    if tol > 0:
-        usable = result.status != Status.NON_FINITE  # already reported above
-        stopped = int(np.count_nonzero(~np.asarray(result.converged) & usable))
-        if stopped:
-            problems.append((ConvergenceWarning, (
-                f"{stopped} of {n} dataset(s) did not converge within max_iter={max_iter} "
-                f"iterations (tol={tol:g}). Raise max_iter, loosen tol, or try other starting "
-                "values."
-            )))
-    return problems

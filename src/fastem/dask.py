@@ -26,6 +26,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask only
     ) from error
 
 from . import _validate, api
+from .result import FitResult, unsqueeze
 
 __all__ = ["fit", "concatenate"]
 
@@ -83,11 +84,9 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
         dask.delayed(_fit_chunk)(chunk, weights, offset, n_components, options, shared)
         for chunk, weights, offset in tasks
     ]
-    tol = options.get("tol", api.DEFAULT_TOL)
-    max_iter = options.get("max_iter", api.DEFAULT_MAX_ITER)
     if not compute:
-        return dask.delayed(_finish)(parts, tol, max_iter, shared)
-    return _finish(list(dask.compute(*parts)), tol, max_iter, per_dataset)
+        return dask.delayed(_finish)(parts, shared)
+    return _finish(list(dask.compute(*parts)), per_dataset)
 
 
 _STARTING_VALUES = ("weights_init", "means_init", "variances_init")
@@ -185,13 +184,13 @@ def _fit_chunk(chunk, weights, offset, n_components, options, per_dataset):
                    warn=False, **options)
 
 
-def _finish(parts, tol, max_iter, per_dataset):
+def _finish(parts, per_dataset):
     parts = [part for part in parts if part is not None]
     if not parts:
         raise ValueError("The Dask bag holds no datasets.")
     result = concatenate(parts)
     _check_rows(per_dataset, result.n_datasets)
-    api._warn(result, tol=tol, max_iter=max_iter)
+    result.warn(stacklevel=3)
     return result
 
 
@@ -200,7 +199,7 @@ def concatenate(results):
     (a result of one 1D dataset counts as a chunk of one)."""
     if not results:
         raise ValueError("concatenate needs at least one FitResult.")
-    results = [api._unsqueeze(r) for r in results]
+    results = [unsqueeze(r) for r in results]
     values = {}
     for field in fields(results[0]):
         first = getattr(results[0], field.name)
@@ -208,4 +207,4 @@ def concatenate(results):
             values[field.name] = np.concatenate([getattr(r, field.name) for r in results])
         else:
             values[field.name] = first  # the model, or None for fields not asked for
-    return api.FitResult(**values)
+    return FitResult(**values)

@@ -23,6 +23,7 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 
 from . import _validate, api, reference
 from ._status import Status
+from .result import ConvergenceWarning
 
 _INIT_PARAMS = {
     "kmeans": "kmeans",
@@ -236,8 +237,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         result = api.fit(x, self.n_components, trace=kept, **options)
         if int(result.n_iter) > kept:
             result = api.fit(x, self.n_components, trace=int(result.n_iter), **options)
-        for category, message in api._problems(result, tol=self.tol, max_iter=self.max_iter):
-            if category is api.ConvergenceWarning:
+        for category, message in result.problems():
+            if category is ConvergenceWarning:
                 category, message = SklearnConvergenceWarning, (
                     "Best performing initialization did not converge. Try different init "
                     "parameters, or increase max_iter, tol, or check for degenerate data."

@@ -120,11 +120,7 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
                 equal_variance=equal, random_state=seed, skip_degenerate=True, warn=False,
                 **fit_options,
             )
-            problems = api._problems(
-                result, tol=fit_options.get("tol", api.DEFAULT_TOL),
-                max_iter=fit_options.get("max_iter", api.DEFAULT_MAX_ITER),
-            )
-            for category, message in problems:
+            for category, message in result.problems():
                 warnings.warn(f"n_components={k}, variance={model!r}: {message}", category,
                               stacklevel=2)
             fitted[(k, equal)] = result
