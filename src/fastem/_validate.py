@@ -340,29 +340,6 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
-def check_init_params(init: str, init_params, defaults: dict) -> dict:
-    """The strategy's options: its defaults updated with ``init_params``."""
-    allowed = defaults.get(init, {})
-    if init_params is None:
-        return dict(allowed)
-    if not isinstance(init_params, dict):
-        raise TypeError(f"init_params must be a dict, got {type(init_params).__name__}.")
-    unknown = sorted(set(init_params) - set(allowed))
-    if unknown:
-        known = ", ".join(sorted(allowed)) or "none"
-        raise ValueError(
-            f"init_params {unknown} are not options of init={init!r} (its options: {known})."
-        )
-    params = {**allowed, **init_params}
-    if init == "emem":
-        params["n_runs"] = check_int("init_params['n_runs']", params["n_runs"], 1, MAX_ITER_LIMIT)
-        params["n_iter"] = check_int("init_params['n_iter']", params["n_iter"], 1, MAX_ITER_LIMIT)
-        params["start"] = check_choice(
-            "init_params['start']", params["start"], ("kmeans++", "random_from_data", "random")
-        )
-    return params
-
-
 def _fixed_mask(name: str, value, n_components: int) -> np.ndarray:
     if isinstance(value, (bool, np.bool_)):
         return np.full(n_components, bool(value))

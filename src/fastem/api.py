@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
-
-from . import _init, _interrupt, _kernels, _start, _validate
+from . import _em, _validate
+from .init import _plan, _registry
 from .result import FitResult, Fitted, best_of_restarts, squeeze
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
 DEFAULT_REG_VARIANCE = 0.0
-INIT_METHODS = _init.METHODS + ("emem",)
+INIT_METHODS = _registry.NAMES
 
 
 def fit(
@@ -128,8 +127,7 @@ def fit(
     max_iter = _validate.check_int("max_iter", max_iter, 1, _validate.MAX_ITER_LIMIT)
     tol = _validate.check_non_negative("tol", tol)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
-    init = _validate.check_choice("init", init, INIT_METHODS)
-    init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
+    strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
     seed = (_validate.check_random_state(random_state), dataset_offset)
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
@@ -155,29 +153,16 @@ def fit(
     )
     _warn_identical_restarts(n_init, init, given)
 
-    weights, means, variances, init_n_iter = _start.starting_values(
-        init, init_params, batch, center, scale, model, n_init, seed, given
+    weights, means, variances, init_n_iter = _plan.starting_values(
+        strategy, init_params, batch, center, scale, model, n_init, seed, given
     )
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
-    n_fits = batch.n_datasets * n_init
-    trace_array = np.full((n_fits, trace_length), np.nan)
-    log_likelihood = np.empty(n_fits)
-    log_map = np.empty(n_fits)
-    n_iter = np.empty(n_fits, dtype=np.int64)
-    converged = np.empty(n_fits, dtype=np.bool_)
-    status = np.empty(n_fits, dtype=np.int8)
-    _interrupt.run(
-        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, center, scale,
-        weights, means, variances, max_iter, tol, model.kernel_options(), trace_array,
-        log_likelihood, log_map, n_iter, converged, status,
-    )
-    fitted = Fitted(
-        weights, means, variances, log_likelihood, log_map, n_iter, converged, status,
-        trace_array if trace_length else None, init_n_iter,
-    )
+    run = _em.run(batch, center, scale, model, weights, means, variances, max_iter=max_iter,
+                  tol=tol, trace_length=trace_length)
+    fitted = Fitted(weights, means, variances, **run._asdict(), init_n_iter=init_n_iter)
     result = best_of_restarts(batch, center, scale, n_init, model, given, fitted, starts,
                               skip_degenerate, sort_components, (tol, max_iter),
-                              starts_moved=init == "emem")
+                              starts_moved=strategy.code is None)
     if warn:
         result.warn(stacklevel=2)
     return squeeze(result) if batch.single else result

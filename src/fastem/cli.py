@@ -129,7 +129,7 @@ def _announce_compilation(*modules) -> None:
 
     kernels = {"simulate": ("fastem.simulate", "_sample"),
                "fit": ("fastem._kernels", "fit_batch"),
-               "init": ("fastem._init", "initialise")}
+               "init": ("fastem.init._kernels", "initialise")}
     cold = [name for name in modules
             if not compiled_for_this_cpu(getattr(importlib.import_module(kernels[name][0]),
                                                  kernels[name][1]))]

@@ -23,17 +23,11 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 
 from . import _validate, api, reference
 from ._status import Status
+from .init._registry import STRATEGIES
 from .result import ConvergenceWarning
 
-_INIT_PARAMS = {
-    "kmeans": "kmeans",
-    "k-means++": "kmeans++",
-    "random_from_data": "random_from_data",
-    "random": "random",
-    "kmeans++": "kmeans++",
-    "quantile": "quantile",
-    "emem": "emem",
-}
+_INIT_PARAMS = {alias: s.name for s in STRATEGIES.values() for alias in (s.name, *s.aliases)}
+"""``init_params`` names (scikit-learn's and fastem's) -> fastem's strategies."""
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 TRACE_KEPT = 1024
 """Log-likelihoods per restart kept by a first run, for ``lower_bounds_``."""

@@ -1,4 +1,4 @@
-"""Starting values for every (dataset, restart) pair, computed in one batched kernel.
+"""The starting-value kernel: values for every (dataset, restart) pair, in one batched call.
 
 Every strategy works on the standardised data (mean 0, variance 1) and returns
 parameters in standardised units. Random choices for fit ``(d, r)`` come from the
@@ -47,11 +47,11 @@ import math
 import numpy as np
 from numba import prange
 
-from . import _rng
-from ._jit import jit
+from .. import _rng
+from .._jit import jit
 
-METHODS = ("kmeans++", "random_from_data", "kmeans", "quantile", "random")
-_KMEANS_PP, _RANDOM_FROM_DATA, _KMEANS, _QUANTILE, _RANDOM = range(5)
+# The kernel's code for each strategy (``_registry`` names them).
+KMEANS_PP, RANDOM_FROM_DATA, KMEANS, QUANTILE, RANDOM = range(5)
 AROUND_MEANS = 5
 """Not a strategy: weights and variances of the clusters of points nearest to the means
 already in ``means`` (given by the user), which stay as they are."""
@@ -563,22 +563,18 @@ def initialise(method, values, offsets, sample_weight, center, scale, seed, firs
             _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
                                 variances[f])
             means[f, :] = seeds
-        elif method == _QUANTILE:
+        elif method == QUANTILE:
             _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
-        elif method == _RANDOM:
+        elif method == RANDOM:
             _mixtools_random(x, point_weight, loc, inv_scale, key, equal_variance, weights[f],
                              means[f], variances[f])
         else:
             seeds = np.empty(n_components)
-            if method == _RANDOM_FROM_DATA:
+            if method == RANDOM_FROM_DATA:
                 _random_seeds(x, point_weight, loc, inv_scale, key, seeds)
             else:
                 _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale, key, seeds)
-                if method == _KMEANS:
+                if method == KMEANS:
                     _lloyd(x, point_weight, loc, inv_scale, seeds)
             _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
                                 variances[f])
-
-
-def method_code(method: str) -> int:
-    return METHODS.index(method)

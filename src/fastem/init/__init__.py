@@ -1,4 +1,9 @@
-"""Starting values on their own, exactly as :func:`fastem.fit` would choose them.
+"""Starting values: the strategies, on their own exactly as :func:`fastem.fit` chooses them.
+
+The package holds everything about starting values: the functions below, the one list of
+strategies with their options (``_registry``), the kernel that computes them
+(``_kernels``), and the planning of a batch's starts (``_plan``: the strategy's values,
+given values and constraints laid over them, emEM's short runs).
 
 Each strategy is a function returning :class:`StartingValues` for every dataset and
 restart. Random choices for dataset ``d`` and restart ``r`` come from a stream keyed by
@@ -12,8 +17,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _layout, _start, _validate
-from ._model import Model
+from .. import _layout, _validate
+from .._model import Model
+from . import _plan, _registry
 
 
 class StartingValues(NamedTuple):
@@ -42,10 +48,7 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     """
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
-    from .api import INIT_METHODS
-
-    init = _validate.check_choice("init", init, INIT_METHODS)
-    init_params = _validate.check_init_params(init, init_params, _start.INIT_PARAMS)
+    strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0,
                                          _validate.MAX_INDEX)
     seed = (_validate.check_random_state(random_state), dataset_offset)
@@ -54,8 +57,8 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
         data, sample_weight, n_components, first=dataset_offset
     )
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
-    weights, means, variances, n_iter = _start.starting_values(
-        init, init_params, batch, center, scale, model, n_init, seed, (None, None, None)
+    weights, means, variances, n_iter = _plan.starting_values(
+        strategy, init_params, batch, center, scale, model, n_init, seed, (None, None, None)
     )
     grid = (batch.n_datasets, n_init, n_components)
     values = StartingValues(

@@ -1,31 +1,31 @@
-"""Starting values for a batch, in standardised units, from a strategy and given values."""
+"""Starting values for a batch, in standardised units: a strategy's, then the given values
+and the constraints laid over them; emEM's short runs."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import _init, _interrupt, _kernels, _layout
-
-EMEM_DEFAULTS = {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}
-INIT_PARAMS = {"emem": EMEM_DEFAULTS}
+from .. import _em, _interrupt, _layout
+from . import _kernels
+from ._registry import STRATEGIES
 
 
 def _run_initialise(code, batch, center, scale, model, seed, weights, means, variances):
     """``seed`` is ``(random_state, global index of the batch's first dataset)``."""
     random_state, first_dataset = seed
     _interrupt.run(
-        _init.initialise, code, batch.values, batch.offsets, batch.kernel_weights, center,
+        _kernels.initialise, code, batch.values, batch.offsets, batch.kernel_weights, center,
         scale, random_state, first_dataset, model.equal_variance, weights, means, variances,
     )
 
 
 def strategy_values(method, batch, center, scale, n_restarts, model, seed):
-    """Arrays (n_datasets * n_restarts, K) from one of ``_init.METHODS``, each fit's
+    """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
     components sorted by mean."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
     _run_initialise(
-        _init.method_code(method), batch, center, scale, model, seed, weights, means, variances
+        STRATEGIES[method].code, batch, center, scale, model, seed, weights, means, variances
     )
     order = np.argsort(means, axis=1, kind="stable")
     return tuple(np.take_along_axis(a, order, axis=1) for a in (weights, means, variances))
@@ -51,7 +51,7 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
         means[:] = per_fit(_layout.means_to_standard(center, scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _init.AROUND_MEANS, batch, center, scale, model, (0, 0), weights, means,
+                _kernels.AROUND_MEANS, batch, center, scale, model, (0, 0), weights, means,
                 variances,
             )
     if given_weights is not None:
@@ -68,20 +68,21 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
         weights[:] = 1.0 / n_components
 
 
-def starting_values(init, init_params, batch, center, scale, model, n_init, seed, given):
-    """Starting values of shape (n_fits, K), standardised, and EM iterations spent on them.
+def starting_values(strategy, init_params, batch, center, scale, model, n_init, seed, given):
+    """Starting values of shape (n_fits, K), standardised, and EM iterations spent on them,
+    for a :class:`~fastem.init._registry.Strategy` and its checked ``init_params``.
 
     Returns ``weights, means, variances, init_n_iter`` with ``init_n_iter`` of shape
     (n_datasets, n_init): the iterations of emEM's short runs (0 for other strategies).
     """
     n_datasets = batch.n_datasets
-    if init != "emem":
+    if strategy.code is not None:  # computed by the kernel; emEM runs EM instead
         if given[1] is not None:  # given means decide the rest, whatever the strategy
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
             weights, means, variances = strategy_values(
-                init, batch, center, scale, n_init, model, seed
+                strategy.name, batch, center, scale, n_init, model, seed
             )
         apply_given(weights, means, variances, given, batch, center, scale, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
@@ -97,17 +98,10 @@ def _emem(params, batch, center, scale, model, n_init, seed, given):
         params["start"], batch, center, scale, n_restarts, model, seed
     )
     apply_given(weights, means, variances, given, batch, center, scale, model, n_restarts)
-    n_fits = weights.shape[0]
-    log_likelihood = np.empty(n_fits)
-    used = np.empty(n_fits, dtype=np.int64)
-    _interrupt.run(
-        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, center, scale,
-        weights, means, variances, n_iter, 0.0, model.kernel_options(), np.empty((n_fits, 0)),
-        log_likelihood, np.empty(n_fits), used, np.empty(n_fits, dtype=np.bool_),
-        np.empty(n_fits, dtype=np.int8),
-    )
-    runs = log_likelihood.reshape(batch.n_datasets, n_init, n_runs)
+    short = _em.run(batch, center, scale, model, weights, means, variances, max_iter=n_iter,
+                    tol=0.0)
+    runs = short.log_likelihood.reshape(batch.n_datasets, n_init, n_runs)
     best = np.argmax(np.where(np.isfinite(runs), runs, -np.inf), axis=2)
     chosen = (np.arange(batch.n_datasets * n_init) * n_runs + best.reshape(-1))
-    init_n_iter = used.reshape(batch.n_datasets, n_init, n_runs).sum(axis=2)
+    init_n_iter = short.n_iter.reshape(batch.n_datasets, n_init, n_runs).sum(axis=2)
     return weights[chosen], means[chosen], variances[chosen], init_n_iter

@@ -1,0 +1,44 @@
+"""The Python side of the EM kernel: allocate its outputs, run it, interruptibly.
+
+Both :func:`fastem.fit` and emEM's short runs (``init._plan``) go through :func:`run`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _interrupt, _kernels
+
+
+class Run(NamedTuple):
+    """Per fit, arrays of shape (n_fits,): the kernel's outputs in standardised units;
+    ``trace`` is (n_fits, trace_length) or None."""
+
+    log_likelihood: np.ndarray
+    log_map: np.ndarray
+    n_iter: np.ndarray
+    converged: np.ndarray
+    status: np.ndarray
+    trace: np.ndarray | None
+
+
+def run(batch, center, scale, model, weights, means, variances, *, max_iter: int, tol: float,
+        trace_length: int = 0) -> Run:
+    """EM from the starting values ``weights, means, variances`` (n_fits, K), standardised,
+    which become the fitted values; fit ``f`` is dataset ``f // n_init``."""
+    n_fits = means.shape[0]
+    trace = np.full((n_fits, trace_length), np.nan)
+    outputs = Run(
+        log_likelihood=np.empty(n_fits), log_map=np.empty(n_fits),
+        n_iter=np.empty(n_fits, dtype=np.int64), converged=np.empty(n_fits, dtype=np.bool_),
+        status=np.empty(n_fits, dtype=np.int8), trace=trace if trace_length else None,
+    )
+    _interrupt.run(
+        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, center, scale,
+        weights, means, variances, max_iter, tol, model.kernel_options(), trace,
+        outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
+        outputs.status,
+    )
+    return outputs

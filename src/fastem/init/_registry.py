@@ -1,0 +1,63 @@
+"""The starting-value strategies: the one list of them, with their options.
+
+A strategy computed by the starting-value kernel has the kernel's code for it
+(``_kernels.KMEANS_PP`` and so on); emEM runs short EM fits from another strategy instead.
+Adding a strategy means a branch in ``_kernels.initialise`` and an entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .. import _validate
+from . import _kernels
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """One way to choose starting values: its name, the kernel's code for it (None for
+    emEM), the defaults of its ``init_params``, and other names it answers to."""
+
+    name: str
+    code: int | None
+    options: dict = field(default_factory=dict)
+    aliases: tuple = ()
+
+
+EMEM_STARTS = ("kmeans++", "random_from_data", "random")
+"""The strategies emEM's short runs may start from."""
+
+STRATEGIES = {s.name: s for s in (
+    Strategy("kmeans++", _kernels.KMEANS_PP, aliases=("k-means++",)),
+    Strategy("random_from_data", _kernels.RANDOM_FROM_DATA),
+    Strategy("kmeans", _kernels.KMEANS),
+    Strategy("quantile", _kernels.QUANTILE),
+    Strategy("random", _kernels.RANDOM),
+    Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
+)}
+NAMES = tuple(STRATEGIES)
+
+
+def checked(init, init_params) -> tuple[Strategy, dict]:
+    """The strategy named ``init`` and its options: its defaults updated with
+    ``init_params``, each checked."""
+    strategy = STRATEGIES[_validate.check_choice("init", init, NAMES)]
+    options = dict(strategy.options)
+    if init_params is not None:
+        if not isinstance(init_params, dict):
+            raise TypeError(f"init_params must be a dict, got {type(init_params).__name__}.")
+        unknown = sorted(set(init_params) - set(options))
+        if unknown:
+            known = ", ".join(sorted(options)) or "none"
+            raise ValueError(
+                f"init_params {unknown} are not options of init={init!r} (its options: "
+                f"{known})."
+            )
+        options.update(init_params)
+    if strategy.name == "emem":
+        for name in ("n_runs", "n_iter"):
+            options[name] = _validate.check_int(f"init_params[{name!r}]", options[name], 1,
+                                                _validate.MAX_ITER_LIMIT)
+        options["start"] = _validate.check_choice("init_params['start']", options["start"],
+                                                  EMEM_STARTS)
+    return strategy, options
