@@ -9,6 +9,7 @@ import math
 import numbers
 import os
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -357,9 +358,9 @@ def check_model(n_components, reg_variance, equal_variance, equal_weights, given
     """The model, with its constraints checked against the given starting values."""
     masks = {}
     for name, value, start_name, start in (
-        ("fix_weights", fix_weights, "weights_init", given[0]),
-        ("fix_means", fix_means, "means_init", given[1]),
-        ("fix_variances", fix_variances, "variances_init", given[2]),
+        ("fix_weights", fix_weights, "weights_init", given.weights),
+        ("fix_means", fix_means, "means_init", given.means),
+        ("fix_variances", fix_variances, "variances_init", given.variances),
     ):
         mask = _fixed_mask(name, value, n_components)
         if mask.any() and start is None:
@@ -368,7 +369,7 @@ def check_model(n_components, reg_variance, equal_variance, equal_weights, given
             )
         masks[name] = mask
     if equal_weights:
-        if given[0] is not None:
+        if given.weights is not None:
             raise ValueError(
                 "equal_weights=True holds the weights at 1/K; drop weights_init (or use "
                 "fix_weights to hold other values)."
@@ -435,13 +436,33 @@ def _starting_array(name, value, n_datasets, n_init, n_components, single):
     return np.broadcast_to(array, (n_datasets, n_init, n_components))
 
 
+class Given(NamedTuple):
+    """Starting values given by the user, each of shape (n_datasets, n_init, K) in the
+    data's units, or None when not given."""
+
+    weights: np.ndarray | None
+    means: np.ndarray | None
+    variances: np.ndarray | None
+
+
+NOTHING_GIVEN = Given(None, None, None)
+
+
+class Seed(NamedTuple):
+    """What random draws are keyed by: the seed, and the global index of the batch's first
+    dataset (``dataset_offset``)."""
+
+    random_state: int
+    first_dataset: int
+
+
 def check_starting_values(
     weights_init, means_init, variances_init, *, n_datasets, n_init, n_components, single,
     equal_variance,
 ):
     """Broadcast the given starting values to (n_datasets, n_init, n_components).
 
-    Returns a tuple of three arrays, with ``None`` for each one not given. They are the
+    Returns :class:`Given`: three arrays, with ``None`` for each one not given. They are the
     user's values, unchanged: weights that sum to 1 within 1e-6 are normalised only in
     the kernels' working copy.
     """
@@ -477,4 +498,4 @@ def check_starting_values(
                 "equal_variance=True but variances_init differ between components; give one "
                 "common variance per fit, or set equal_variance=False."
             )
-    return weights, means, variances
+    return Given(weights, means, variances)

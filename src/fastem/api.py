@@ -129,7 +129,7 @@ def fit(
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
-    seed = (_validate.check_random_state(random_state), dataset_offset)
+    seed = _validate.Seed(_validate.check_random_state(random_state), dataset_offset)
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
     trace_length = _validate.check_trace(trace, max_iter)
@@ -182,7 +182,7 @@ def _warn_identical_restarts(n_init, init, given):
     """Restarts that cannot differ are wasted work; say so once."""
     if n_init == 1:
         return
-    if given[1] is not None and all(
+    if given.means is not None and all(
         value is None or value.strides[1] == 0 for value in given
     ):
         reason = "means_init (with the other starting values) is the same for every restart"

@@ -51,14 +51,15 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0,
                                          _validate.MAX_INDEX)
-    seed = (_validate.check_random_state(random_state), dataset_offset)
+    seed = _validate.Seed(_validate.check_random_state(random_state), dataset_offset)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     batch, center, scale = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
     )
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
     weights, means, variances, n_iter = _plan.starting_values(
-        strategy, init_params, batch, center, scale, model, n_init, seed, (None, None, None)
+        strategy, init_params, batch, center, scale, model, n_init, seed,
+        _validate.NOTHING_GIVEN,
     )
     grid = (batch.n_datasets, n_init, n_components)
     values = StartingValues(

@@ -6,16 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _em, _interrupt, _layout
+from .._validate import Seed
 from . import _kernels
 from ._registry import STRATEGIES
 
 
 def _run_initialise(code, batch, center, scale, model, seed, weights, means, variances):
-    """``seed`` is ``(random_state, global index of the batch's first dataset)``."""
-    random_state, first_dataset = seed
+    """``seed`` is a :class:`~fastem._validate.Seed`."""
     _interrupt.run(
         _kernels.initialise, code, batch.values, batch.offsets, batch.kernel_weights, center,
-        scale, random_state, first_dataset, model.equal_variance, weights, means, variances,
+        scale, seed.random_state, seed.first_dataset, model.equal_variance, weights, means,
+        variances,
     )
 
 
@@ -34,7 +35,8 @@ def strategy_values(method, batch, center, scale, n_restarts, model, seed):
 def apply_given(weights, means, variances, given, batch, center, scale, model, n_restarts):
     """Overwrite strategy values with the given ones, then impose the constraints.
 
-    ``given`` holds arrays of shape (n_datasets, n_init, K) in data units, or None;
+    ``given`` (:class:`~fastem._validate.Given`) holds arrays of shape
+    (n_datasets, n_init, K) in data units, or None;
     ``n_restarts`` is a multiple of n_init (emEM runs several short fits per restart).
     Given means decide the rest: weights and variances not given are those of the
     clusters of points nearest to them. Without given means, given weights or variances
@@ -51,7 +53,7 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
         means[:] = per_fit(_layout.means_to_standard(center, scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _kernels.AROUND_MEANS, batch, center, scale, model, (0, 0), weights, means,
+                _kernels.AROUND_MEANS, batch, center, scale, model, Seed(0, 0), weights, means,
                 variances,
             )
     if given_weights is not None:
@@ -77,7 +79,7 @@ def starting_values(strategy, init_params, batch, center, scale, model, n_init, 
     """
     n_datasets = batch.n_datasets
     if strategy.code is not None:  # computed by the kernel; emEM runs EM instead
-        if given[1] is not None:  # given means decide the rest, whatever the strategy
+        if given.means is not None:  # given means decide the rest, whatever the strategy
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
