@@ -6,7 +6,7 @@ import warnings
 
 from . import _em, _validate
 from .init import _plan, _registry
-from .result import FitResult, Fitted, best_of_restarts, squeeze
+from .result import FitResult, best_of_restarts, squeeze
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
@@ -159,10 +159,11 @@ def fit(
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
     run = _em.run(batch, center, scale, model, weights, means, variances, max_iter=max_iter,
                   tol=tol, trace_length=trace_length)
-    fitted = Fitted(weights, means, variances, **run._asdict(), init_n_iter=init_n_iter)
-    result = best_of_restarts(batch, center, scale, n_init, model, given, fitted, starts,
-                              skip_degenerate, sort_components, (tol, max_iter),
-                              starts_moved=strategy.code is None)
+    result = best_of_restarts(
+        batch, center, scale, n_init, model, given, (weights, means, variances), run,
+        init_n_iter, starts, skip_degenerate, sort_components, (tol, max_iter),
+        starts_moved=strategy.code is None,
+    )
     if warn:
         result.warn(stacklevel=2)
     return squeeze(result) if batch.single else result

@@ -145,22 +145,6 @@ class FitResult:
         return self.bic() - 2.0 * self.log_map
 
 
-@dataclass
-class Fitted:
-    """What the kernel returns, per fit, in standardised units."""
-
-    weights: np.ndarray
-    means: np.ndarray
-    variances: np.ndarray
-    log_likelihood: np.ndarray
-    log_map: np.ndarray
-    n_iter: np.ndarray
-    converged: np.ndarray
-    status: np.ndarray
-    trace: np.ndarray | None
-    init_n_iter: np.ndarray
-
-
 def _to_data_units(center, scale, given, masks, grid, weights, means, variances):
     """Parameters of shape (n_fits, K) in the data's units, shaped to ``grid``.
 
@@ -179,24 +163,26 @@ def _to_data_units(center, scale, given, masks, grid, weights, means, variances)
     return arrays
 
 
-def best_of_restarts(batch, center, scale, n_init, model, given, fitted, starts,
-                     skip_degenerate, sort_components, stopping, starts_moved=False):
+def best_of_restarts(batch, center, scale, n_init, model, given, params, run, init_n_iter,
+                     starts, skip_degenerate, sort_components, stopping, starts_moved=False):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
-    by mean (if asked), back in the data's units. ``fitted`` is what the kernel returned
-    (:class:`Fitted`), ``stopping`` the ``(tol, max_iter)`` it ran with."""
+    by mean (if asked), back in the data's units. ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
+    kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
+    ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
+    ``(tol, max_iter)`` the fits ran with."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)
     n_observations = batch.n_observations
     fixed = (model.fixed_weights, model.fixed_means, model.fixed_variances)
     weights, means, variances = _to_data_units(
-        center, scale, given, fixed, grid, fitted.weights, fitted.means, fitted.variances
+        center, scale, given, fixed, grid, *params
     )
     restart_ll = _layout.log_likelihood_to_data_units(
-        fitted.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
+        run.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
     )
     restart_ll[~np.isfinite(restart_ll)] = np.nan
-    restart_status = fitted.status.reshape(n_datasets, n_init)
+    restart_status = run.status.reshape(n_datasets, n_init)
     ranking = np.nan_to_num(restart_ll, nan=-np.inf)
     if skip_degenerate:
         regular = restart_status < Status.VARIANCE_FLOORED
@@ -210,7 +196,7 @@ def best_of_restarts(batch, center, scale, n_init, model, given, fitted, starts,
         weights, means, variances = (
             np.take_along_axis(a, order, axis=2) for a in (weights, means, variances)
         )
-    trace = fitted.trace
+    trace = run.trace
     if trace is not None:
         trace = _layout.log_likelihood_to_data_units(
             trace.reshape(n_datasets, n_init, -1), scale, n_observations
@@ -234,19 +220,19 @@ def best_of_restarts(batch, center, scale, n_init, model, given, fitted, starts,
         means=means[rows, best],
         variances=variances[rows, best],
         log_likelihood=restart_ll[rows, best],
-        n_iter=fitted.n_iter.reshape(n_datasets, n_init)[rows, best],
-        converged=fitted.converged.reshape(n_datasets, n_init)[rows, best],
+        n_iter=run.n_iter.reshape(n_datasets, n_init)[rows, best],
+        converged=run.converged.reshape(n_datasets, n_init)[rows, best],
         status=restart_status[rows, best],
         best_restart=best,
         restart_log_likelihood=restart_ll,
-        restart_n_iter=fitted.n_iter.reshape(n_datasets, n_init),
+        restart_n_iter=run.n_iter.reshape(n_datasets, n_init),
         restart_status=restart_status,
-        restart_converged=fitted.converged.reshape(n_datasets, n_init),
-        init_n_iter=fitted.init_n_iter,
+        restart_converged=run.converged.reshape(n_datasets, n_init),
+        init_n_iter=init_n_iter,
         trace=trace,
         n_samples=batch.n_samples_given,
         n_observations=n_observations,
-        log_map=fitted.log_map.reshape(n_datasets, n_init)[rows, best],
+        log_map=run.log_map.reshape(n_datasets, n_init)[rows, best],
         model=model,
         tol=stopping[0],
         max_iter=stopping[1],
