@@ -5,6 +5,7 @@ from ._model import Model
 from ._status import Status
 from .analysis import Matched, RestartSummary, match_components, restart_summary
 from .api import fit
+from .design import Design
 from .init import StartingValues, starting_values
 from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
 from .select import SelectionResult, select
@@ -28,6 +29,7 @@ def __getattr__(name):
 __all__ = [
     "ConvergenceWarning",
     "DegenerateFitWarning",
+    "Design",
     "FitResult",
     "GaussianMixture",
     "Matched",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import signal
@@ -18,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,13 +26,10 @@ import numpy as np
 from . import __version__
 from ._output import OutputError, Outputs
 from ._status import Status
+from .design import Design
 
-DEFAULT_DESIGN = dict(
-    weights=[0.4, 0.6], means=[-2.5, 3.5], variances=[4.0, 4.0], n_samples=[40],
-    replications=10_000, init=["kmeans++", "random", "emem"], n_init=5, seed=0,
-)
-STUDY_COLUMNS = ("n_samples", "init", "n_init", "converged", "degenerate", "iter_median",
-                 "iter_p90", "at_best")
+DEFAULT_DESIGN = Design().to_dict()
+"""The study's defaults, whose mixture ``fastem simulate`` shares."""
 EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
 
 EPILOG = """\
@@ -176,23 +173,8 @@ def _parser():
         epilog=EPILOG, formatter_class=_Formatter,
     )
     study.add_argument("--design", type=Path, help="TOML or JSON file with any of the options "
-                       "below (weights, means, variances, n_samples, replications, init, "
-                       "n_init, seed, tol, max_iter, reg_variance, equal_variance); flags win")
-    study.add_argument("--weights", type=float, nargs="+", help=f"true weights "
-                       f"(default: {DEFAULT_DESIGN['weights']})")
-    study.add_argument("--means", type=float, nargs="+",
-                       help=f"true means (default: {DEFAULT_DESIGN['means']})")
-    study.add_argument("--variances", type=float, nargs="+",
-                       help=f"true variances (default: {DEFAULT_DESIGN['variances']})")
-    study.add_argument("--n-samples", type=int, nargs="+", help="points per dataset, one design "
-                       f"cell each (default: {DEFAULT_DESIGN['n_samples']})")
-    study.add_argument("--replications", type=int, help="datasets per design cell "
-                       f"(default: {DEFAULT_DESIGN['replications']})")
-    study.add_argument("--init", nargs="+", help="starting-value strategies to compare "
-                       f"(default: {' '.join(DEFAULT_DESIGN['init'])})")
-    study.add_argument("--n-init", type=int,
-                       help=f"restarts per dataset (default: {DEFAULT_DESIGN['n_init']})")
-    study.add_argument("--seed", type=int, help=f"random seed (default: {DEFAULT_DESIGN['seed']})")
+                       f"below ({', '.join(Design.options())}); flags win")
+    _add_design_options(study)
     _add_fit_options(study)
     study.add_argument("--csv", help="also write the whole table as CSV")
     study.add_argument("--json", help="also write the whole table as JSON")
@@ -253,6 +235,22 @@ def _parser():
     return parser
 
 
+def _add_design_options(parser):
+    """The flags of the Design's options, but those ``fastem fit`` shares
+    (:func:`_add_fit_options`); no default, so that a flag not given leaves the design
+    file's value."""
+    for option in fields(Design):
+        kind, text = option.metadata["kind"], option.metadata["help"]
+        if text is None:
+            continue
+        default = option.default
+        if isinstance(default, tuple):
+            default = " ".join(default) if kind is str else list(default)
+        parser.add_argument(f"--{option.name.replace('_', '-')}", type=kind,
+                            nargs="+" if option.metadata["many"] else None,
+                            help=f"{text} (default: {default})")
+
+
 def _add_fit_options(parser):
     from .api import DEFAULT_MAX_ITER, DEFAULT_REG_VARIANCE, DEFAULT_TOL
 
@@ -275,23 +273,7 @@ def _fit_options(values: dict) -> dict:
 
 
 def _study(args) -> int:
-    from .study import study
-
-    design = dict(DEFAULT_DESIGN)
-    if args.design is not None:
-        design.update(_read_design(args.design))
-    explicit = {k: v for k, v in vars(args).items() if v is not None}
-    for name in ("weights", "means", "variances", "n_samples", "replications", "init",
-                 "n_init", "seed", "tol", "max_iter", "reg_variance", "equal_variance"):
-        if name in explicit:
-            design[name] = explicit[name]
-    for name in ("weights", "means", "variances"):
-        if len(design[name]) != len(design["means"]):
-            raise UserError(
-                f"--weights, --means and --variances need one value per component; got "
-                f"{len(design['weights'])}, {len(design['means'])} and "
-                f"{len(design['variances'])}"
-            )
+    design = _design(args)
     with Outputs(csv=args.csv, json=args.json) as outputs:
         if args.plot is not None:
             from .plots import STUDY_FIGURES, _pyplot
@@ -308,17 +290,10 @@ def _study(args) -> int:
                 if bar is not None:
                     bar(done, total)
 
-            result = study(
-                design["weights"], design["means"], design["variances"],
-                n_samples=design["n_samples"], replications=design["replications"],
-                init=design["init"], n_init=design["n_init"], random_state=design["seed"],
-                progress=progress, trace=args.plot is not None, **_fit_options(design),
-            )
+            result = design.run(progress=progress, trace=args.plot is not None)
         if bar is not None:
             bar.close()
-        table = result.table if args.all_columns else result.table.select(*STUDY_COLUMNS, *[
-            c for c in result.table.columns if c.startswith("mean_") and c.endswith("_rmse")
-        ], "seconds")
+        table = result.table if args.all_columns else result.brief_table()
         if "csv" in outputs:
             outputs["csv"].set(result.table.to_csv())
         if "json" in outputs:
@@ -336,72 +311,12 @@ def _study(args) -> int:
     return 0
 
 
-DESIGN_LISTS = {"weights": float, "means": float, "variances": float, "n_samples": int,
-                "init": str}
-DESIGN_SCALARS = {"replications": int, "n_init": int, "seed": int, "max_iter": int,
-                  "tol": float, "reg_variance": float, "equal_variance": bool}
-
-
-def _read_design(path: Path) -> dict:
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory; give a TOML or JSON file")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise UserError(f"{path}: cannot be read ({error.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise UserError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
-                        "save the file as UTF-8") from None
-    try:
-        if path.suffix.lower() == ".toml":
-            import tomllib
-
-            design = tomllib.loads(text)
-        else:
-            design = json.loads(text)
-    except Exception as error:  # tomllib and json raise their own decode errors
-        raise UserError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'JSON'}: "
-                        f"{error}") from None
-    if not isinstance(design, dict):
-        raise UserError(f"{path}: the design must be a table of options")
-    unknown = sorted(set(design) - set(DESIGN_LISTS) - set(DESIGN_SCALARS))
-    if unknown:
-        raise UserError(f"{path}: unknown option(s) {', '.join(unknown)}")
-    for name in ("n_samples", "init"):
-        if name in design and not isinstance(design[name], list):
-            design[name] = [design[name]]
-    for name, kind in DESIGN_LISTS.items():
-        if name not in design:
-            continue
-        if not isinstance(design[name], list) or not design[name]:
-            raise UserError(f"{path}: {name!r} must be a non-empty list, e.g. "
-                            f"{json.dumps(DEFAULT_DESIGN[name])}")
-        for item in design[name]:
-            _check_design_value(path, name, item, kind)
-    for name, kind in DESIGN_SCALARS.items():
-        if name in design:
-            _check_design_value(path, name, design[name], kind)
-    return design
-
-
-def _check_design_value(path, name, value, kind):
-    if kind is bool:
-        valid = isinstance(value, bool)
-    elif kind is int:
-        valid = isinstance(value, int) and not isinstance(value, bool)
-    elif kind is float:
-        valid = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:
-        valid = isinstance(value, str)
-    if not valid:
-        wanted = {bool: "true or false", int: "an integer", float: "a number",
-                  str: "a string"}[kind]
-        raise UserError(f"{path}: {name!r} holds {value!r}; each value must be {wanted}")
+def _design(args) -> Design:
+    """The design file's options (if any) over the defaults, and the flags over both."""
+    flags = {name: getattr(args, name) for name in Design.options()}
+    if args.design is None:
+        return Design().override(**flags)
+    return Design.from_file(args.design, **flags)
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -77,6 +77,57 @@ class StudyResult:
     def __str__(self) -> str:
         return str(self.table)
 
+    def brief_table(self) -> Table:
+        """The table's main columns, those ``fastem study`` prints without
+        ``--all-columns``: the cell, convergence, iterations, ``at_best``, each mean's RMSE
+        and ``seconds``."""
+        means_rmse = [_parameter_column("mean", k, "rmse") for k in range(self.truth[1].size)]
+        return self.table.select(*_brief(_Outcome), *means_rmse, *_brief(_Speed))
+
+
+_EXTRA = dict(extra=True)
+"""Metadata of a column that ``fastem study`` prints only with ``--all-columns``."""
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """The columns of a row of the study's table before those of each parameter, in order
+    (described in :func:`study`)."""
+
+    n_samples: int
+    init: str
+    n_init: int
+    replications: int = field(metadata=_EXTRA)
+    converged: float
+    degenerate: float
+    iter_median: float
+    iter_p90: float
+    init_iter: float = field(metadata=_EXTRA)
+    at_best: float
+
+
+@dataclass(frozen=True)
+class _Speed:
+    """The last columns of a row of the study's table, in order."""
+
+    seconds: float
+    fits_per_s: float = field(metadata=_EXTRA)
+    mega_throughput: float = field(metadata=_EXTRA)
+
+
+def _brief(columns) -> list:
+    return [column.name for column in fields(columns) if not column.metadata.get("extra")]
+
+
+def _parameter_column(parameter: str, k: int, statistic: str) -> str:
+    """``mean_2_rmse``: the column of ``statistic`` of the ``k``-th (from 0) component's
+    ``parameter``."""
+    return f"{parameter}_{k + 1}_{statistic}"
+
+
+def _columns(values) -> dict:
+    return {column.name: getattr(values, column.name) for column in fields(values)}
+
 
 def study(weights, means, variances, n_samples=(40,), replications=1000, *,
           init=("kmeans++",), n_init=5, random_state=0, init_params=None,
@@ -137,6 +188,11 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     -------
     StudyResult
         ``.table`` is the table above; ``str(result)`` prints it.
+
+    See Also
+    --------
+    fastem.Design : these settings in one value, with the defaults of ``fastem study``
+        (``Design(...).run()``).
     """
     sizes = [n_samples] if np.ndim(n_samples) == 0 else list(n_samples)
     if not sizes:
@@ -257,24 +313,26 @@ def _row(cell: StudyCell, best, truth, at_best_tol):
     n_components = truth[1].size
     replications = restart_ll.shape[0]
     work = float(cell.n_samples) * n_components * (iterations.sum() + cell.init_n_iter.sum())
-    row = {
-        "n_samples": cell.n_samples,
-        "init": cell.init,
-        "n_init": cell.n_init,
-        "replications": replications,
-        "converged": cell.restart_converged.mean(),
-        "degenerate": np.mean(cell.status == Status.VARIANCE_FLOORED),
-        "iter_median": float(np.median(iterations)),
-        "iter_p90": float(np.percentile(iterations, 90)),
-        "init_iter": cell.init_n_iter.mean(),
-        "at_best": np.mean(at_best & np.isfinite(restart_ll)),
-    }
+    row = _columns(_Outcome(
+        n_samples=cell.n_samples,
+        init=cell.init,
+        n_init=cell.n_init,
+        replications=replications,
+        converged=cell.restart_converged.mean(),
+        degenerate=np.mean(cell.status == Status.VARIANCE_FLOORED),
+        iter_median=float(np.median(iterations)),
+        iter_p90=float(np.percentile(iterations, 90)),
+        init_iter=cell.init_n_iter.mean(),
+        at_best=np.mean(at_best & np.isfinite(restart_ll)),
+    ))
     for name, fitted, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances), truth):
         error = fitted - true
         for k in range(n_components):
-            row[f"{name}_{k + 1}_bias"] = np.nanmean(error[:, k])
-            row[f"{name}_{k + 1}_rmse"] = np.sqrt(np.nanmean(error[:, k] ** 2))
-    row["seconds"] = cell.seconds
-    row["fits_per_s"] = replications * cell.n_init / cell.seconds
-    row["mega_throughput"] = work / cell.seconds / 1e6
+            row[_parameter_column(name, k, "bias")] = np.nanmean(error[:, k])
+            row[_parameter_column(name, k, "rmse")] = np.sqrt(np.nanmean(error[:, k] ** 2))
+    row.update(_columns(_Speed(
+        seconds=cell.seconds,
+        fits_per_s=replications * cell.n_init / cell.seconds,
+        mega_throughput=work / cell.seconds / 1e6,
+    )))
     return row

@@ -1,0 +1,212 @@
+"""The settings of a Monte Carlo study in one place: :class:`Design`.
+
+A field's name is the option's name everywhere: the keyword of ``Design(...)``, the key
+of a TOML or JSON design file and, with ``-`` for ``_``, the flag of ``fastem study``
+(``n_samples`` is ``--n-samples``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import numbers
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import _validate, api
+
+_FIT_DEFAULTS = {name: parameter.default
+                 for name, parameter in inspect.signature(api.fit).parameters.items()}
+_WANTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _setting(default, kind, *, many=False, single=False, help=None):
+    """A field of :class:`Design`.
+
+    ``kind`` is the type of its value (of each value when ``many``); ``single``: one value
+    stands for a list of one. ``help`` is the flag's help in ``fastem study``; None for the
+    options of :func:`fastem.fit`, whose flags ``fastem study`` shares with ``fastem fit``.
+    """
+    return field(default=default,
+                 metadata=dict(kind=kind, many=many, single=single, help=help))
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything a Monte Carlo study (:func:`fastem.study`) needs, with the defaults of
+    ``fastem study``.
+
+    The mixture (``weights``, ``means``, ``variances``, one value per component) is
+    simulated ``replications`` times for each sample size in ``n_samples`` (a design
+    cell each); every strategy in ``init`` then fits each dataset with ``n_init``
+    restarts. ``seed`` seeds it all. ``tol``, ``max_iter``, ``reg_variance`` and
+    ``equal_variance`` are passed to :func:`fastem.fit`, with its defaults.
+
+    Lists are kept as tuples; a single sample size or strategy stands for a list of one.
+    Values are checked when the design is made: a ``TypeError`` or ``ValueError`` names
+    the option.
+
+    Examples
+    --------
+    >>> design = Design(means=(0.0, 6.0), variances=(1.0, 1.0), weights=(0.5, 0.5),
+    ...                 replications=100)
+    >>> result = design.run()  # doctest: +SKIP
+    """
+
+    weights: tuple = _setting((0.4, 0.6), float, many=True, help="true weights")
+    means: tuple = _setting((-2.5, 3.5), float, many=True, help="true means")
+    variances: tuple = _setting((4.0, 4.0), float, many=True, help="true variances")
+    n_samples: tuple = _setting((40,), int, many=True, single=True,
+                                help="points per dataset, one design cell each")
+    replications: int = _setting(10_000, int, help="datasets per design cell")
+    init: tuple = _setting(("kmeans++", "random", "emem"), str, many=True, single=True,
+                           help="starting-value strategies to compare")
+    n_init: int = _setting(5, int, help="restarts per dataset")
+    seed: int = _setting(0, int, help="random seed")
+    tol: float = _setting(_FIT_DEFAULTS["tol"], float)
+    max_iter: int = _setting(_FIT_DEFAULTS["max_iter"], int)
+    reg_variance: float = _setting(_FIT_DEFAULTS["reg_variance"], float)
+    equal_variance: bool = _setting(_FIT_DEFAULTS["equal_variance"], bool)
+
+    def __post_init__(self):
+        for option in fields(self):
+            try:
+                value = _shaped(option, getattr(self, option.name))
+            except _BadShape as error:
+                raise TypeError(str(error)) from None
+            object.__setattr__(self, option.name, value)
+        sizes = [len(self.weights), len(self.means), len(self.variances)]
+        if len(set(sizes)) > 1:
+            raise ValueError("weights, means and variances need one value per component; "
+                             "got {}, {} and {}".format(*sizes))
+        for n in self.n_samples:
+            _validate.check_int("n_samples", n, 1)
+        _validate.check_int("replications", self.replications, 1)
+        for strategy in self.init:
+            _validate.check_choice("init", strategy, api.INIT_METHODS)
+        _validate.check_int("n_init", self.n_init, 1)
+        _validate.check_int("seed", self.seed, 0)
+        _validate.check_non_negative("tol", self.tol)
+        _validate.check_int("max_iter", self.max_iter, 1, _validate.MAX_ITER_LIMIT)
+        _validate.check_non_negative("reg_variance", self.reg_variance)
+
+    @classmethod
+    def options(cls) -> tuple:
+        """The names of the options, in order."""
+        return tuple(option.name for option in fields(cls))
+
+    @classmethod
+    def from_file(cls, path, **overrides) -> Design:
+        """The design in a TOML (``.toml``) or JSON (any other suffix) file: the defaults
+        updated with the file's options, then with ``overrides`` that are not None.
+
+        Raises ``ValueError`` with one line starting with ``path`` for a file that is
+        missing, unreadable, not UTF-8, not valid TOML/JSON, not a table, or that holds
+        unknown options or values of the wrong type.
+        """
+        options = _read(Path(path))
+        options.update(_given(overrides))
+        return cls(**options)
+
+    def override(self, **options) -> Design:
+        """A copy with ``options`` that are not None in place of this design's."""
+        return replace(self, **_given(options))
+
+    def to_dict(self) -> dict:
+        """The options as plain Python values (lists for tuples), as in a JSON file."""
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in ((name, getattr(self, name)) for name in self.options())}
+
+    def study_arguments(self) -> dict:
+        """The keyword arguments of :func:`fastem.study` for this design."""
+        arguments = self.to_dict()
+        arguments["random_state"] = arguments.pop("seed")
+        return arguments
+
+    def run(self, **options):
+        """:func:`fastem.study` of this design; ``options`` are its other arguments
+        (``progress``, ``client``, ``trace``, ``chunk_size``, ...)."""
+        from .study import study
+
+        return study(**self.study_arguments(), **options)
+
+
+class _BadShape(Exception):
+    """A value of the wrong type or shape for its option (the message names it)."""
+
+
+def _given(options: dict) -> dict:
+    unknown = sorted(set(options) - set(Design.options()))
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(unknown)}")
+    return {name: value for name, value in options.items() if value is not None}
+
+
+def _shaped(option, value):
+    """The value of ``option`` as stored: a tuple of its kind for lists."""
+    kind, many = option.metadata["kind"], option.metadata["many"]
+    if not many:
+        return _checked(option.name, value, kind)
+    if option.metadata["single"] and not _is_list(value):
+        value = [value]
+    if not _is_list(value) or len(value) == 0:
+        raise _BadShape(f"{option.name!r} must be a non-empty list, e.g. "
+                        f"{json.dumps(list(option.default))}")
+    return tuple(_checked(option.name, item, kind) for item in value)
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)
+
+
+def _checked(name, value, kind):
+    if kind is bool:
+        valid = isinstance(value, (bool, np.bool_))
+    elif kind is str:
+        valid = isinstance(value, str)
+    else:
+        valid = (isinstance(value, numbers.Integral if kind is int else numbers.Real)
+                 and not isinstance(value, (bool, np.bool_)))
+    if not valid:
+        raise _BadShape(f"{name!r} holds {value!r}; each value must be {_WANTED[kind]}")
+    return kind(value)
+
+
+def _read(path: Path) -> dict:
+    """The options in a design file, each of the right type and shape."""
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; give a TOML or JSON file")
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
+                         "save the file as UTF-8") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            import tomllib
+
+            options = tomllib.loads(text)
+        else:
+            options = json.loads(text)
+    except Exception as error:  # tomllib and json raise their own decode errors
+        raise ValueError(f"{path}: not valid {path.suffix.lstrip('.').upper() or 'JSON'}: "
+                         f"{error}") from None
+    if not isinstance(options, dict):
+        raise ValueError(f"{path}: the design must be a table of options")
+    unknown = sorted(set(options) - set(Design.options()))
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}")
+    try:
+        return {option.name: _shaped(option, options[option.name])
+                for option in fields(Design) if option.name in options}
+    except _BadShape as error:
+        raise ValueError(f"{path}: {error}") from None

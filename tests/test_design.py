@@ -1,0 +1,112 @@
+"""The study's settings: defaults, design files, flags over them, checks, and the study run
+from a Design."""
+
+import json
+
+import pytest
+
+import fastem
+from fastem import Design, cli
+
+
+def _cli_design(*argv):
+    return cli._design(cli._parser().parse_args(["study", *argv]))
+
+
+def test_the_defaults_are_those_of_fastem_study_and_of_fit():
+    design = Design()
+    assert _cli_design() == design
+    assert design.to_dict() == dict(
+        weights=[0.4, 0.6], means=[-2.5, 3.5], variances=[4.0, 4.0], n_samples=[40],
+        replications=10_000, init=["kmeans++", "random", "emem"], n_init=5, seed=0,
+        tol=1e-6, max_iter=1000, reg_variance=0.0, equal_variance=False,
+    )
+
+
+def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
+    args = cli._parser().parse_args(["study"])
+    assert all(getattr(args, name) is None for name in Design.options())
+
+
+@pytest.mark.parametrize("suffix", [".json", ".toml"])
+def test_a_design_file_round_trips(tmp_path, suffix):
+    design = Design(weights=[0.5, 0.3, 0.2], means=[-4, 0, 4], variances=[1, 2.5, 1],
+                    n_samples=[30, 100], replications=7, init="quantile", n_init=3, seed=11,
+                    tol=1e-8, max_iter=50, reg_variance=0.01, equal_variance=True)
+    path = tmp_path / f"design{suffix}"
+    values = design.to_dict()
+    if suffix == ".json":
+        path.write_text(json.dumps(values))
+    else:
+        path.write_text("".join(f"{name} = {json.dumps(value)}\n"
+                                for name, value in values.items()))
+    assert Design.from_file(path) == design
+    assert design.init == ("quantile",) and design.means == (-4.0, 0.0, 4.0)
+
+
+def test_flags_win_over_the_file_which_wins_over_the_defaults(tmp_path):
+    path = tmp_path / "design.toml"
+    path.write_text('means = [0.0, 6.0]\nn_samples = 30\nreplications = 50\nseed = 3\n')
+    design = _cli_design("--design", str(path), "--replications", "80", "--init", "random",
+                         "--max-iter", "20")
+    assert design == Design(means=(0.0, 6.0), n_samples=(30,), replications=80, seed=3,
+                            init=("random",), max_iter=20)
+    assert Design.from_file(path, replications=80, seed=None).replications == 80
+    assert Design().override(n_init=2, seed=None) == Design(n_init=2)
+
+
+def test_the_mixture_is_checked_after_the_flags_are_applied(tmp_path):
+    path = tmp_path / "design.json"
+    path.write_text('{"means": [0, 3, 6]}')  # three components: the flags give the rest
+    design = _cli_design("--design", str(path), "--weights", "0.2", "0.3", "0.5",
+                         "--variances", "1", "1", "1")
+    assert len(design.weights) == len(design.means) == len(design.variances) == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "fragment"),
+    [
+        (dict(means=[0.0, 1.0, 2.0]), ValueError, "one value per component; got 2, 3 and 2"),
+        (dict(n_samples=[]), TypeError, "'n_samples' must be a non-empty list, e.g. [40]"),
+        (dict(weights=0.5), TypeError, "'weights' must be a non-empty list"),
+        (dict(means=[0, "a"]), TypeError, "'means' holds 'a'; each value must be a number"),
+        (dict(replications=2.5), TypeError, "each value must be an integer"),
+        (dict(equal_variance=1), TypeError, "each value must be true or false"),
+        (dict(n_samples=[40, 0]), ValueError, "n_samples must be at least 1"),
+        (dict(init=["kmeans++", "best"]), ValueError, "init='best'"),
+        (dict(n_init=0), ValueError, "n_init must be at least 1"),
+        (dict(tol=-1.0), ValueError, "tol must be a finite number >= 0"),
+        (dict(max_iter=0), ValueError, "max_iter must be an integer from 1"),
+    ],
+)
+def test_bad_settings_are_refused_by_name(options, error, fragment):
+    with pytest.raises(error) as raised:
+        Design(**options)
+    assert fragment in str(raised.value)
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(TypeError, match="unknown option"):
+        Design().override(colour=3)
+
+
+def test_a_design_runs_the_study_it_describes():
+    design = Design(weights=[0.5, 0.5], means=[0.0, 4.0], variances=[1.0, 1.0],
+                    n_samples=[25], replications=40, init=["kmeans++", "quantile"], n_init=2,
+                    seed=5, max_iter=200)
+    table = design.run().table
+    direct = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], n_samples=25, replications=40,
+                          init=("kmeans++", "quantile"), n_init=2, random_state=5,
+                          max_iter=200).table
+    timing = {"seconds", "fits_per_s", "mega_throughput"}
+    assert table.columns == direct.columns
+    for name in set(table.columns) - timing:
+        assert list(table[name]) == list(direct[name]), name
+
+
+def test_the_brief_table_is_drawn_from_the_columns_the_study_writes():
+    result = Design(n_samples=[20], replications=10, init="quantile", max_iter=50).run()
+    brief = result.brief_table()
+    assert brief.columns[:4] == ["n_samples", "init", "n_init", "converged"]
+    assert brief.columns[-3:] == ["mean_1_rmse", "mean_2_rmse", "seconds"]
+    assert set(brief.columns) <= set(result.table.columns)
