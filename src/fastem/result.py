@@ -166,7 +166,9 @@ def _to_data_units(center, scale, given, masks, grid, weights, means, variances)
 def best_of_restarts(batch, center, scale, n_init, model, given, params, run, init_n_iter,
                      starts, skip_degenerate, sort_components, stopping, starts_moved=False):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
-    by mean (if asked), back in the data's units. ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
+    by mean (if asked), back in the data's units.
+
+    ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
     kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
     ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
     ``(tol, max_iter)`` the fits ran with."""
