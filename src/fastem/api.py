@@ -11,7 +11,6 @@ from .result import FitResult, best_of_restarts, squeeze
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
 DEFAULT_REG_VARIANCE = 0.0
-INIT_METHODS = _registry.NAMES
 
 
 def fit(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import _validate, api
+from .init._registry import NAMES as STRATEGY_NAMES
 
 _FIT_DEFAULTS = {name: parameter.default
                  for name, parameter in inspect.signature(api.fit).parameters.items()}
@@ -85,7 +86,7 @@ class Design:
             _validate.check_int("n_samples", n, 1)
         _validate.check_int("replications", self.replications, 1)
         for strategy in self.init:
-            _validate.check_choice("init", strategy, api.INIT_METHODS)
+            _validate.check_choice("init", strategy, STRATEGY_NAMES)
         _validate.check_int("n_init", self.n_init, 1)
         _validate.check_int("seed", self.seed, 0)
         _validate.check_non_negative("tol", self.tol)

@@ -10,6 +10,7 @@ import numpy as np
 from . import _validate, api
 from ._status import Status
 from .analysis import match_components
+from .init._registry import NAMES as STRATEGY_NAMES
 from .simulate import simulate
 from .table import Table
 
@@ -203,7 +204,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     chunk_size = _validate.check_int("chunk_size", chunk_size, 1)
     strategies = [init] if isinstance(init, str) else list(init)
     for strategy in strategies:
-        _validate.check_choice("init", strategy, api.INIT_METHODS)
+        _validate.check_choice("init", strategy, STRATEGY_NAMES)
     n_init = _validate.check_int("n_init", n_init, 1)
     trace = _validate.check_bool("trace", trace)
     seed = _validate.check_random_state(random_state)
