@@ -24,7 +24,7 @@ class Run(NamedTuple):
     trace: np.ndarray | None
 
 
-def run(batch, center, scale, model, weights, means, variances, *, max_iter: int, tol: float,
+def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         trace_length: int = 0) -> Run:
     """EM from the starting values ``weights, means, variances`` (n_fits, K), standardised,
     which become the fitted values; fit ``f`` is dataset ``f // n_init``."""
@@ -36,7 +36,8 @@ def run(batch, center, scale, model, weights, means, variances, *, max_iter: int
         status=np.empty(n_fits, dtype=np.int8), trace=trace if trace_length else None,
     )
     _interrupt.run(
-        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, center, scale,
+        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, batch.center,
+        batch.scale,
         weights, means, variances, max_iter, tol, model.kernel_options(), trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
         outputs.status,

@@ -4,7 +4,8 @@ All datasets live in one contiguous float64 array ``values``; dataset ``d`` is
 ``values[offsets[d]:offsets[d + 1]]``. Kernels work on standardised data
 ``z = (x - center[d]) / scale[d]``, computed on the fly from ``values`` so that no
 standardised copy of the input is ever made. Results are mapped back to the data's units
-by :func:`to_data_units`.
+by :func:`means_to_data`, :func:`variances_to_data` and
+:func:`log_likelihood_to_data_units`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Batch:
         True when the input was one 1D dataset; results then drop the dataset axis.
     sample_weight : ndarray of shape (n_points,), float64, or None
         A non-negative weight per point, in the layout of ``values``.
+    center, scale : ndarray of shape (n_datasets,), or None
+        The standardisation ``z = (x - center) / scale`` of each dataset, once computed
+        (``_validate.prepared_batch``): the kernels read standardised points, and
+        parameters go back to the data's units with it.
     """
 
     values: np.ndarray
@@ -40,6 +45,8 @@ class Batch:
     single: bool = False
     sample_weight: np.ndarray | None = None
     input_n_samples: np.ndarray | None = None
+    center: np.ndarray | None = None
+    scale: np.ndarray | None = None
 
     @property
     def n_datasets(self) -> int:

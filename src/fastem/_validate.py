@@ -5,6 +5,7 @@ All checks run before any fitting work starts.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import os
@@ -117,7 +118,7 @@ def as_batch(data, first: int = 0) -> Batch:
 
 
 def prepared_batch(data, sample_weight, n_components, first=0):
-    """Validated, packed data with its standardisation: ``(batch, center, scale)``.
+    """Validated, packed data with its standardisation (``batch.center``, ``batch.scale``).
 
     ``first`` is the global index of the first dataset (``fit``'s ``dataset_offset``), so
     that a chunk of a larger batch names its bad datasets as the whole batch would.
@@ -132,7 +133,7 @@ def prepared_batch(data, sample_weight, n_components, first=0):
     check_data_values(batch, center, variance, first)
     scale = _layout.scale_from_moments(center, variance)
     check_scale(scale, first)
-    return batch, center, scale
+    return dataclasses.replace(batch, center=center, scale=scale)
 
 
 def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np.ndarray:

@@ -137,7 +137,7 @@ def fit(
     sort_components = _validate.check_bool("sort_components", sort_components)
     warn = _validate.check_bool("warn", warn)
 
-    batch, center, scale = _validate.prepared_batch(
+    batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
     )
     _check_fit_memory(batch.n_datasets * n_init * init_params.get("n_runs", 1), n_components,
@@ -153,13 +153,13 @@ def fit(
     _warn_identical_restarts(n_init, init, given)
 
     weights, means, variances, init_n_iter = _plan.starting_values(
-        strategy, init_params, batch, center, scale, model, n_init, seed, given
+        strategy, init_params, batch, model, n_init, seed, given
     )
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
-    run = _em.run(batch, center, scale, model, weights, means, variances, max_iter=max_iter,
+    run = _em.run(batch, model, weights, means, variances, max_iter=max_iter,
                   tol=tol, trace_length=trace_length)
     result = best_of_restarts(
-        batch, center, scale, n_init, model, given, (weights, means, variances), run,
+        batch, n_init, model, given, (weights, means, variances), run,
         init_n_iter, starts, skip_degenerate, sort_components, (tol, max_iter),
         starts_moved=strategy.code is None,
     )

@@ -145,7 +145,7 @@ class FitResult:
         return self.bic() - 2.0 * self.log_map
 
 
-def _to_data_units(center, scale, given, masks, grid, weights, means, variances):
+def _to_data_units(batch, given, masks, grid, weights, means, variances):
     """Parameters of shape (n_fits, K) in the data's units, shaped to ``grid``.
 
     Components marked in ``masks`` (one boolean array of shape (K,) per parameter) are
@@ -154,8 +154,8 @@ def _to_data_units(center, scale, given, masks, grid, weights, means, variances)
     """
     arrays = (
         weights.reshape(grid).copy(),
-        _layout.means_to_data(center, scale, means.reshape(grid)),
-        _layout.variances_to_data(scale, variances.reshape(grid)),
+        _layout.means_to_data(batch.center, batch.scale, means.reshape(grid)),
+        _layout.variances_to_data(batch.scale, variances.reshape(grid)),
     )
     for mask, array, value in zip(masks, arrays, given):
         if value is not None and mask.any():
@@ -163,7 +163,7 @@ def _to_data_units(center, scale, given, masks, grid, weights, means, variances)
     return arrays
 
 
-def best_of_restarts(batch, center, scale, n_init, model, given, params, run, init_n_iter,
+def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
                      starts, skip_degenerate, sort_components, stopping, starts_moved=False):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
     by mean (if asked), back in the data's units.
@@ -178,10 +178,10 @@ def best_of_restarts(batch, center, scale, n_init, model, given, params, run, in
     n_observations = batch.n_observations
     fixed = (model.fixed_weights, model.fixed_means, model.fixed_variances)
     weights, means, variances = _to_data_units(
-        center, scale, given, fixed, grid, *params
+        batch, given, fixed, grid, *params
     )
     restart_ll = _layout.log_likelihood_to_data_units(
-        run.log_likelihood.reshape(n_datasets, n_init), scale, n_observations
+        run.log_likelihood.reshape(n_datasets, n_init), batch.scale, n_observations
     )
     restart_ll[~np.isfinite(restart_ll)] = np.nan
     restart_status = run.status.reshape(n_datasets, n_init)
@@ -201,7 +201,7 @@ def best_of_restarts(batch, center, scale, n_init, model, given, params, run, in
     trace = run.trace
     if trace is not None:
         trace = _layout.log_likelihood_to_data_units(
-            trace.reshape(n_datasets, n_init, -1), scale, n_observations
+            trace.reshape(n_datasets, n_init, -1), batch.scale, n_observations
         )
     restarts = {}
     if starts is not None:
@@ -210,7 +210,7 @@ def best_of_restarts(batch, center, scale, n_init, model, given, params, run, in
         every = np.ones(n_components, dtype=np.bool_)
         kept = fixed if starts_moved else (every, every, every)
         start_weights, start_means, start_variances = _to_data_units(
-            center, scale, given, kept, grid, *starts
+            batch, given, kept, grid, *starts
         )
         restarts = dict(
             restart_weights=weights, restart_means=means, restart_variances=variances,

@@ -53,19 +53,19 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
                                          _validate.MAX_INDEX)
     seed = _validate.Seed(_validate.check_random_state(random_state), dataset_offset)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
-    batch, center, scale = _validate.prepared_batch(
+    batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
     )
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
     weights, means, variances, n_iter = _plan.starting_values(
-        strategy, init_params, batch, center, scale, model, n_init, seed,
+        strategy, init_params, batch, model, n_init, seed,
         _validate.NOTHING_GIVEN,
     )
     grid = (batch.n_datasets, n_init, n_components)
     values = StartingValues(
         weights.reshape(grid),
-        _layout.means_to_data(center, scale, means.reshape(grid)),
-        _layout.variances_to_data(scale, variances.reshape(grid)),
+        _layout.means_to_data(batch.center, batch.scale, means.reshape(grid)),
+        _layout.variances_to_data(batch.scale, variances.reshape(grid)),
         n_iter,
     )
     return StartingValues(*(a[0] for a in values)) if batch.single else values

@@ -11,28 +11,28 @@ from . import _kernels
 from ._registry import STRATEGIES
 
 
-def _run_initialise(code, batch, center, scale, model, seed, weights, means, variances):
+def _run_initialise(code, batch, model, seed, weights, means, variances):
     """``seed`` is a :class:`~fastem._validate.Seed`."""
     _interrupt.run(
-        _kernels.initialise, code, batch.values, batch.offsets, batch.kernel_weights, center,
-        scale, seed.random_state, seed.first_dataset, model.equal_variance, weights, means,
-        variances,
+        _kernels.initialise, code, batch.values, batch.offsets, batch.kernel_weights,
+        batch.center, batch.scale, seed.random_state, seed.first_dataset, model.equal_variance,
+        weights, means, variances,
     )
 
 
-def strategy_values(method, batch, center, scale, n_restarts, model, seed):
+def strategy_values(method, batch, n_restarts, model, seed):
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
     components sorted by mean."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
     _run_initialise(
-        STRATEGIES[method].code, batch, center, scale, model, seed, weights, means, variances
+        STRATEGIES[method].code, batch, model, seed, weights, means, variances
     )
     order = np.argsort(means, axis=1, kind="stable")
     return tuple(np.take_along_axis(a, order, axis=1) for a in (weights, means, variances))
 
 
-def apply_given(weights, means, variances, given, batch, center, scale, model, n_restarts):
+def apply_given(weights, means, variances, given, batch, model, n_restarts):
     """Overwrite strategy values with the given ones, then impose the constraints.
 
     ``given`` (:class:`~fastem._validate.Given`) holds arrays of shape
@@ -50,17 +50,17 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
         return np.repeat(array, repeats, axis=1).reshape(n_fits, n_components)
 
     if given_means is not None:
-        means[:] = per_fit(_layout.means_to_standard(center, scale, given_means))
+        means[:] = per_fit(_layout.means_to_standard(batch.center, batch.scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _kernels.AROUND_MEANS, batch, center, scale, model, Seed(0, 0), weights, means,
+                _kernels.AROUND_MEANS, batch, model, Seed(0, 0), weights, means,
                 variances,
             )
     if given_weights is not None:
         # The user's weights sum to 1 within 1e-6; the model's must sum to 1.
         weights[:] = per_fit(given_weights / given_weights.sum(axis=-1, keepdims=True))
     if given_variances is not None:
-        variances[:] = per_fit(_layout.variances_to_standard(scale, given_variances))
+        variances[:] = per_fit(_layout.variances_to_standard(batch.scale, given_variances))
     elif model.equal_variance:
         # Start from the tied model: the weighted mean of the strategy's variances.
         variances[:] = (weights * variances).sum(axis=1, keepdims=True) / weights.sum(
@@ -70,7 +70,7 @@ def apply_given(weights, means, variances, given, batch, center, scale, model, n
         weights[:] = 1.0 / n_components
 
 
-def starting_values(strategy, init_params, batch, center, scale, model, n_init, seed, given):
+def starting_values(strategy, init_params, batch, model, n_init, seed, given):
     """Starting values of shape (n_fits, K), standardised, and EM iterations spent on them,
     for a :class:`~fastem.init._registry.Strategy` and its checked ``init_params``.
 
@@ -84,23 +84,23 @@ def starting_values(strategy, init_params, batch, center, scale, model, n_init, 
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
             weights, means, variances = strategy_values(
-                strategy.name, batch, center, scale, n_init, model, seed
+                strategy.name, batch, n_init, model, seed
             )
-        apply_given(weights, means, variances, given, batch, center, scale, model, n_init)
+        apply_given(weights, means, variances, given, batch, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
-    return _emem(init_params, batch, center, scale, model, n_init, seed, given)
+    return _emem(init_params, batch, model, n_init, seed, given)
 
 
-def _emem(params, batch, center, scale, model, n_init, seed, given):
+def _emem(params, batch, model, n_init, seed, given):
     """emEM (Biernacki, Celeux & Govaert 2003): per restart, ``n_runs`` random starts run
     for ``n_iter`` iterations each; the one with the highest log-likelihood is the start."""
     n_runs, n_iter = params["n_runs"], params["n_iter"]
     n_restarts = n_init * n_runs
     weights, means, variances = strategy_values(
-        params["start"], batch, center, scale, n_restarts, model, seed
+        params["start"], batch, n_restarts, model, seed
     )
-    apply_given(weights, means, variances, given, batch, center, scale, model, n_restarts)
-    short = _em.run(batch, center, scale, model, weights, means, variances, max_iter=n_iter,
+    apply_given(weights, means, variances, given, batch, model, n_restarts)
+    short = _em.run(batch, model, weights, means, variances, max_iter=n_iter,
                     tol=0.0)
     runs = short.log_likelihood.reshape(batch.n_datasets, n_init, n_runs)
     best = np.argmax(np.where(np.isfinite(runs), runs, -np.inf), axis=2)
