@@ -78,6 +78,37 @@ def _pad(m):
 
 
 @jit
+def _standardised_block(x, start, block, center, inv_scale, z):
+    """``z[j] = (x[start + j] - center) * inv_scale`` for the block of points from
+    ``start``, then zeros up to a multiple of ``LANES``; returns the number of points and
+    the padded length."""
+    m = min(block, x.size - start)
+    padded = _pad(m)
+    for j in range(m):
+        z[j] = (x[start + j] - center) * inv_scale
+    for j in range(m, padded):
+        z[j] = 0.0
+    return m, padded
+
+
+@jit
+def _reset_moments(s0, s1, s2):
+    for k in range(s0.size):
+        s0[k] = 0.0
+        s1[k] = 0.0
+        s2[k] = 0.0
+
+
+@jit
+def _add_moments(s0, s1, s2, k, moments):
+    """Adds a block's ``(sum r, sum r d, sum r d^2)`` to the statistics of component ``k``."""
+    a0, a1, a2 = moments
+    s0[k] += a0
+    s1[k] += a1
+    s2[k] += a2
+
+
+@jit
 def _block_log_likelihood(point_weight, start, m, padded, top, norm):
     """Log-likelihood of a block and its share of ``sum log max_k r_k``; turns ``norm[j]``
     (``sum_k exp(log p_k - top[j])``) into the factor that makes ``exp(log p_k - top[j])``
@@ -132,19 +163,11 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
     """
     n_components = means.size
     block = dev.shape[1]
-    for k in range(n_components):
-        s0[k] = 0.0
-        s1[k] = 0.0
-        s2[k] = 0.0
+    _reset_moments(s0, s1, s2)
     total = 0.0
     log_map = 0.0
     for start in range(0, x.size, block):
-        m = min(block, x.size - start)
-        padded = _pad(m)
-        for j in range(m):
-            z[j] = (x[start + j] - center) * inv_scale
-        for j in range(m, padded):
-            z[j] = 0.0
+        m, padded = _standardised_block(x, start, block, center, inv_scale, z)
         for j in range(padded):
             top[j] = -math.inf
             norm[j] = 0.0
@@ -169,10 +192,7 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
                 for j in range(padded):
                     deviation[j] = z[j] - pivot
             # The responsibilities are dens[k] * norm (0 in the padding).
-            a0, a1, a2 = lane_product_moments(dens[k], norm, deviation, padded)
-            s0[k] += a0
-            s1[k] += a1
-            s2[k] += a2
+            _add_moments(s0, s1, s2, k, lane_product_moments(dens[k], norm, deviation, padded))
     return total, log_map
 
 
@@ -193,19 +213,11 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
     half0, half1 = 0.5 * precision[0], 0.5 * precision[1]
     small, upper = dens[0], dens[1]
     dev0, dev1 = dev[0], dev[1]
-    for k in range(2):
-        s0[k] = 0.0
-        s1[k] = 0.0
-        s2[k] = 0.0
+    _reset_moments(s0, s1, s2)
     total = 0.0
     log_map = 0.0
     for start in range(0, x.size, block):
-        m = min(block, x.size - start)
-        padded = _pad(m)
-        for j in range(m):
-            z[j] = (x[start + j] - center) * inv_scale
-        for j in range(m, padded):
-            z[j] = 0.0
+        m, padded = _standardised_block(x, start, block, center, inv_scale, z)
         for j in range(padded):
             d0 = z[j] - mean0
             d1 = z[j] - mean1
@@ -234,14 +246,8 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
             r0 = unlikely if upper[j] > 0.0 else likely
             small[j] = r0
             upper[j] = r1
-        a0, a1, a2 = lane_moments(small, dev0, padded)
-        s0[0] += a0
-        s1[0] += a1
-        s2[0] += a2
-        a0, a1, a2 = lane_moments(upper, dev1, padded)
-        s0[1] += a0
-        s1[1] += a1
-        s2[1] += a2
+        _add_moments(s0, s1, s2, 0, lane_moments(small, dev0, padded))
+        _add_moments(s0, s1, s2, 1, lane_moments(upper, dev1, padded))
     return total, log_map
 
 
