@@ -77,3 +77,24 @@ def test_the_threading_layer_is_tbb_where_tbb_is_installed():
          "print(numba.threading_layer())"], capture_output=True, text=True, timeout=300,
     )
     assert completed.stdout.strip() == "tbb", completed.stderr
+
+
+def test_a_kernel_run_interruptibly_keeps_the_callers_thread_count():
+    import threading
+
+    import numba
+
+    from fastem import _interrupt
+
+    seen = []
+
+    def probe(interrupted):
+        seen.append((threading.current_thread().name, numba.get_num_threads()))
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        _interrupt.run(probe)
+    finally:
+        numba.set_num_threads(before)
+    assert seen == [("fastem-kernel", 1)]

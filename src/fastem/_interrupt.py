@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 
+import numba
 import numpy as np
 
 GRACE_SECONDS = 2.0
@@ -27,9 +28,11 @@ def run(kernel, *args) -> None:
         kernel(*args, interrupted)  # signals reach only the main thread: nothing to wait for
         return
     failure = []
+    n_threads = numba.get_num_threads()  # set per thread (numba.set_num_threads): pass it on
 
     def work():
         try:
+            numba.set_num_threads(n_threads)
             kernel(*args, interrupted)
         except BaseException as error:  # re-raised in the calling thread
             failure.append(error)
