@@ -321,3 +321,16 @@ def test_ctrl_c_stops_a_long_fit_within_seconds(tmp_path):
     assert process.returncode == 130, stderr
     assert time.perf_counter() - interrupted < 10, stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.npy"]
+
+
+def test_warnings_are_one_plain_line_and_quiet_hides_them(tmp_path):
+    path = tmp_path / "spikes.csv"
+    path.write_text("x\n" + "1\n2\n3\n" * 3)  # three values, three components: collapses
+    completed = fastem_cli("fit", path, "--components", 3, check=True)
+    assert completed.stdout.splitlines()[1].endswith("variance_floored")
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("fastem: warning: 1 of 1 dataset(s) ended")
+    assert ".py" not in completed.stderr
+    quiet = fastem_cli("fit", path, "--components", 3, "--quiet", check=True)
+    assert quiet.stderr == "" and quiet.stdout == completed.stdout

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
@@ -67,7 +68,12 @@ def main(argv=None) -> int:
         return 2
     _written.clear()
     try:
-        status = args.run(args)
+        with warnings.catch_warnings():
+            # fastem's warnings (collapsed components, no convergence) as one plain line
+            # each, not Python's two-line format with a file of the library and its source.
+            warnings.simplefilter("default")
+            warnings.showwarning = _quiet_warning if args.quiet else _one_line_warning
+            status = args.run(args)
         _flush_stdout()
         return status
     except _PipeClosed:
@@ -118,8 +124,9 @@ def _commit(outputs: Outputs) -> None:
         _written.extend(outputs.written)
 
 
-def _announce_compilation(*modules) -> None:
-    """One line on stderr when the kernels a command needs are not compiled yet."""
+def _announce_compilation(args, *modules) -> None:
+    """One line on stderr when the kernels a command needs are not compiled yet (unless
+    ``--quiet``)."""
     import importlib
 
     from ._jit import compiled_for_this_cpu
@@ -127,6 +134,8 @@ def _announce_compilation(*modules) -> None:
     kernels = {"simulate": ("fastem.simulate", "_sample"),
                "fit": ("fastem._kernels", "fit_batch"),
                "init": ("fastem.init._kernels", "initialise")}
+    if args.quiet:
+        return
     cold = [name for name in modules
             if not compiled_for_this_cpu(getattr(importlib.import_module(kernels[name][0]),
                                                  kernels[name][1]))]
@@ -137,6 +146,14 @@ def _announce_compilation(*modules) -> None:
 
 def _fail(message: str):
     print(f"fastem: {message}", file=sys.stderr)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"fastem: warning: {str(message).splitlines()[0]}", file=sys.stderr)
+
+
+def _quiet_warning(message, category, filename, lineno, file=None, line=None):
+    pass
 
 
 # ----------------------------------------------------------------------------- parser
@@ -182,7 +199,8 @@ def _parser():
                        "missing (needs matplotlib)")
     study.add_argument("--all-columns", action="store_true",
                        help="print every column (bias and RMSE of each parameter, timing)")
-    study.add_argument("--quiet", action="store_true", help="no progress bar")
+    study.add_argument("--quiet", action="store_true", help="no progress bar, warnings or "
+                       "notices on stderr (errors still print)")
     study.set_defaults(run=_study)
 
     fit = commands.add_parser(
@@ -208,6 +226,8 @@ def _parser():
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
     fit.add_argument("--plot", metavar="FILE.png",
                      help="histogram with the fitted density (one dataset only)")
+    fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
+                     "(errors still print)")
     fit.set_defaults(run=_fit)
 
     simulate = commands.add_parser(
@@ -222,6 +242,8 @@ def _parser():
     simulate.add_argument("--replications", type=int, default=10, help="number of datasets")
     simulate.add_argument("--seed", type=int, default=0, help="random seed")
     simulate.add_argument("--out", help="output CSV (default: stdout)")
+    simulate.add_argument("--quiet", action="store_true", help="no notices on stderr (errors "
+                          "still print)")
     simulate.set_defaults(run=_simulate)
 
     bench = commands.add_parser(
@@ -280,7 +302,7 @@ def _study(args) -> int:
 
             _pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
-        _announce_compilation("simulate", "init", "fit")
+        _announce_compilation(args, "simulate", "init", "fit")
         bar = None if args.quiet else _ProgressBar("study")
         with _interrupt_flag() as interrupted:
 
@@ -378,7 +400,7 @@ def _fit(args) -> int:
         _check_datasets(args.file, ids, data, weights, k_low, k_high)
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
                        sample_weight=weights, **_fit_options(vars(args)))
-        _announce_compilation("init", "fit")
+        _announce_compilation(args, "init", "fit")
         if k_low == k_high:
             result = api.fit(data, k_low, skip_degenerate=True, **options)
             n_components = np.full(len(data), k_low)
@@ -501,7 +523,7 @@ def _simulate(args) -> int:
     if not len(args.weights) == len(args.means) == len(args.variances):
         raise UserError("--weights, --means and --variances need one value per component")
     with Outputs(out=args.out) as outputs:
-        _announce_compilation("simulate")
+        _announce_compilation(args, "simulate")
         data, labels = simulate(args.weights, args.means, args.variances, args.n_samples,
                                 args.replications, args.seed)
         lines = [",".join(SIMULATE_HEADER)]
