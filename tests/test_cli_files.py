@@ -159,6 +159,7 @@ def test_a_closed_pipe_ends_the_command_quietly():
         (b"x\n1\n1_000\n", ("line 3", "'1_000' is not a number")),
         (b"x\n1\n2\n\xff3\n", ("line 4", "not UTF-8")),
         (b"x\n1\n" + b"9" * 200_000 + b"\n", ("line 3",)),
+        (b"x\n1.5\n\n2.5\n3.5\n", ("line 3", "a blank line", "--dropna")),
     ],
 )
 def test_data_files_are_read_as_written(tmp_path, content, fragments):
@@ -170,6 +171,13 @@ def test_data_files_are_read_as_written(tmp_path, content, fragments):
         assert completed.stdout.splitlines()[1].split(",")[3] == "2.5"  # the mean of 3 values
     else:
         assert_one_line_error(completed, str(path), *fragments)
+
+
+def test_dropna_leaves_out_blank_lines_and_empty_values(tmp_path):
+    path = tmp_path / "holes.csv"
+    path.write_text("x\n1.5\n\n2.5\n\n3.5\n")
+    completed = fastem_cli("fit", path, "--components", 1, "--dropna", check=True)
+    assert completed.stdout.splitlines()[1].split(",")[3] == "2.5"
 
 
 def test_a_directory_as_data_file_is_a_one_line_error(tmp_path):

@@ -126,7 +126,8 @@ def test_the_fast_parser_agrees_with_the_slow_scan(tmp_path_factory, rows, blank
         ("a,abc,1", "column 'value': 'abc' is not a number"),
         ("a,1_000,1", "column 'value': '1_000' is not a number"),
         ("a,٣,1", "column 'value': '٣' is not a number"),
-        ("a, ,1", "column 'value': empty cell; fill it in or remove the row"),
+        ("a, ,1", "column 'value': empty cell; fill it in or remove the row, or pass --dropna to "
+                  "leave out rows with a missing value"),
         ("a,inf,1", "column 'value': 'inf' (NaN or infinite) is not allowed; remove the row"),
         ("a,1e400,1", "column 'value': '1e400' (NaN or infinite) is not allowed; remove the row"),
         ("a,1,NaN", "column 'w': 'NaN' (NaN or infinite) is not allowed; remove the row"),
@@ -216,16 +217,34 @@ def test_the_format_simulate_writes_needs_no_options(tmp_path):
     assert [d.tolist() for d in data] == [[1.5, 2.5], [-1.0]]
 
 
-def test_blank_lines_are_skipped_and_counted(tmp_path):
+def test_a_blank_line_between_data_is_a_missing_value_unless_dropped(tmp_path):
     empty_lines = write(tmp_path, "value\n1\n\n2\n\n", "empty.csv")
     for reader in (fast_only, slow_only):
         with reader():
-            assert read_datasets(empty_lines)[1][0].tolist() == [1.0, 2.0]
+            with pytest.raises(DataFileError, match=r"empty.csv, line 3: a blank line, that is "
+                               "a missing value; .* pass --dropna"):
+                read_datasets(empty_lines)
+            assert read_datasets(empty_lines, dropna=True)[1][0].tolist() == [1.0, 2.0]
     layout = _io._layout(empty_lines, None, "value", None)
     assert _io._parse_fast(layout).blank_lines == _io._parse_slow(layout).blank_lines == 2
     blank_cells = write(tmp_path, "\nvalue\n1\n\n2\n  \n,\n3\n\n", "blank.csv")
-    assert read_datasets(blank_cells)[1][0].tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(DataFileError, match="blank.csv, line 4: a blank line"):
+        read_datasets(blank_cells)
+    assert read_datasets(blank_cells, dropna=True)[1][0].tolist() == [1.0, 2.0, 3.0]
     assert _io._parse_slow(_io._layout(blank_cells, None, "value", None)).blank_lines == 4
+    # Blank lines after the last value (as editors leave them) and before the header are no
+    # missing values.
+    trailing = write(tmp_path, "\n\nvalue\n1\n2\n\n\n", "trailing.csv")
+    assert read_datasets(trailing)[1][0].tolist() == [1.0, 2.0]
+
+
+def test_dropna_leaves_out_rows_with_an_empty_value_or_weight(tmp_path):
+    path = write(tmp_path, "id,value,w\na,1,1\na,,1\nb,3,\nb,4,2\na,2,1\n", "holes.csv")
+    with pytest.raises(DataFileError, match="line 3, column 'value': empty cell"):
+        read_datasets(path, by="id", weights_column="w")
+    ids, data, weights = read_datasets(path, by="id", weights_column="w", dropna=True)
+    assert ids == ["a", "b"] and [d.tolist() for d in data] == [[1.0, 2.0], [4.0]]
+    assert [w.tolist() for w in weights] == [[1.0, 1.0], [2.0]]
 
 
 def test_options_that_name_one_column_twice_are_refused(tmp_path):

@@ -41,10 +41,12 @@ class DataFileError(ValueError):
     """A data file that cannot be read as datasets; the message names file, line, column."""
 
 
-def read_datasets(path, by=None, value=None, weights_column=None):
+def read_datasets(path, by=None, value=None, weights_column=None, dropna=False):
     """Datasets from ``path``: ``(ids, list of 1D float64 arrays, list of weight arrays or
     None)``. ``by`` names the column of dataset ids, ``value`` the column of values,
-    ``weights_column`` the column of point weights (CSV only).
+    ``weights_column`` the column of point weights (CSV only). A blank line between data
+    rows, or an empty value or weight, is a missing value: an error naming its line, or,
+    with ``dropna``, a row left out.
 
     Datasets come in the order their ids first appear in the file, and each keeps the
     file's order of its values. Raises DataFileError, with a one-line message, for a file
@@ -56,7 +58,7 @@ def read_datasets(path, by=None, value=None, weights_column=None):
         if by or value or weights_column:
             raise DataFileError(f"{path}: --by, --value and --weights-column are for CSV files")
         return _read_npy(path)
-    return _read_csv(path, by, value, weights_column)
+    return _read_csv(path, by, value, weights_column, dropna)
 
 
 def _check_readable(path):
@@ -130,9 +132,30 @@ class _Columns:
         return cls(ids, values, weights, blank_lines=lines - len(values))
 
 
-def _read_csv(path, by, value, weights_column):
+def _read_csv(path, by, value, weights_column, dropna=False):
     layout = _layout(path, by, value, weights_column)
-    return _group(_parse_fast(layout) or _parse_slow(layout))
+    columns = _parse_fast(layout) or _parse_slow(layout, dropna)
+    if columns.blank_lines and not dropna:
+        _check_no_blank_line(layout)  # the fast parser and the slow scan both skip them
+    return _group(columns)
+
+
+def _check_no_blank_line(layout):
+    """Raise at the first blank line that has data rows after it: a missing value."""
+    blank = None
+    with _text_file(layout.path) as handle:
+        reader = csv.reader(handle)
+        start = 1
+        for row in reader:
+            if start > layout.header_lines:
+                if not any(cell.strip() for cell in row):
+                    blank = start if blank is None else blank
+                elif blank is not None:
+                    raise DataFileError(
+                        f"{layout.path}, line {blank}: a blank line, that is a missing value; "
+                        "fill it in or delete the line, or pass --dropna to leave out missing "
+                        "values")
+            start = reader.line_num + 1
 
 
 def _layout(path, by, value, weights_column):
@@ -253,9 +276,10 @@ def _may_be_cut(ids):
 # ----------------------------------------------------------------------------- slow scan
 
 
-def _parse_slow(layout):
+def _parse_slow(layout, dropna=False):
     """The columns read row by row, raising DataFileError at the first
-    problem, named by line and column."""
+    problem, named by line and column. With ``dropna``, a row whose value or weight is
+    empty is left out."""
     path, header = layout.path, layout.header
     ids, values, weights = [], [], []
     with _text_file(path) as handle:
@@ -266,6 +290,9 @@ def _parse_slow(layout):
                 where = "the header" if layout.header_lines else "the first row"
                 raise DataFileError(f"{path}, line {number}: {len(row)} cells, but {where} has "
                                     f"{len(header)}; give every row {len(header)}")
+            if dropna and any(not row[at].strip() for at in (layout.value_at, layout.weight_at)
+                              if at is not None):
+                continue
             values.append(_number(path, number, header[layout.value_at], row[layout.value_at]))
             if layout.weight_at is not None:
                 weights.append(_weight(path, number, header[layout.weight_at],
@@ -339,7 +366,8 @@ def _number(path, line, column, cell):
         if np.isfinite(value):
             return value
     elif not text:
-        raise DataFileError(f"{where}: empty cell; fill it in or remove the row")
+        raise DataFileError(f"{where}: empty cell; fill it in or remove the row, or pass --dropna "
+                            "to leave out rows with a missing value")
     elif not _NON_FINITE.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number")
     raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the row")

@@ -215,6 +215,8 @@ def _parser():
     fit.add_argument("--by", help="column of dataset ids (long CSV)")
     fit.add_argument("--value", help="column of values (needed when the CSV has several)")
     fit.add_argument("--weights-column", help="column of point weights (weighted or binned data)")
+    fit.add_argument("--dropna", action="store_true", help="leave out rows with a missing value "
+                     "(a blank line, an empty value or weight) instead of stopping at the first")
     fit.add_argument("--components", default="2", help="number of components, or a range such "
                      "as 1-6 to choose it by BIC")
     fit.add_argument("--n-init", type=int, default=5, help="restarts per dataset")
@@ -508,7 +510,7 @@ def _read_data(args):
 
     try:
         return read_datasets(args.file, by=args.by, value=args.value,
-                             weights_column=args.weights_column)
+                             weights_column=args.weights_column, dropna=args.dropna)
     except DataFileError as error:
         raise UserError(str(error)) from None
 
