@@ -180,6 +180,15 @@ def test_dropna_leaves_out_blank_lines_and_empty_values(tmp_path):
     assert completed.stdout.splitlines()[1].split(",")[3] == "2.5"
 
 
+def test_a_file_with_ids_is_not_pooled_without_by_or_pool(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("id,x\na,1\na,2\nb,5\nb,6\n")
+    assert_one_line_error(fastem_cli("fit", path, "--value", "x", "--components", 1),
+                          str(path), "column 'id' looks like dataset ids", "--by id", "--pool")
+    pooled = fastem_cli("fit", path, "--value", "x", "--components", 1, "--pool", check=True)
+    assert len(pooled.stdout.splitlines()) == 2
+
+
 def test_a_directory_as_data_file_is_a_one_line_error(tmp_path):
     assert_one_line_error(fastem_cli("fit", tmp_path), str(tmp_path), "is a directory")
 

@@ -263,3 +263,18 @@ def test_the_values_written_by_repr_come_back_exactly(tmp_path):
     x = rng.normal(size=2000) * 10.0 ** rng.integers(-300, 300, size=2000)
     path = write(tmp_path, "".join(f"{v!r}\n" for v in x.tolist()))
     np.testing.assert_array_equal(read_datasets(path)[1][0], x)
+
+
+def test_a_column_of_ids_left_unused_is_not_pooled_silently(tmp_path):
+    named = write(tmp_path, "id,x\na,1\na,2\nb,5\nb,6\n", "named.csv")
+    with pytest.raises(DataFileError, match="column 'id' looks like dataset ids .*--by id.*--pool"):
+        read_datasets(named, value="x")
+    numbered = write(tmp_path, "x,group\n1,1\n2,1\n5,2\n", "numbered.csv")
+    with pytest.raises(DataFileError, match="'group' looks like dataset ids \\(repeated integers"):
+        read_datasets(numbered, value="x")
+    ids, data, _ = read_datasets(named, value="x", pool=True)
+    assert ids == ["0"] and data[0].tolist() == [1.0, 2.0, 5.0, 6.0]
+    assert len(read_datasets(named, by="id")[0]) == 2
+    # A column of other measurements is no id column.
+    other = write(tmp_path, "x,y\n1,0.5\n2,0.5\n3,0.7\n", "other.csv")
+    assert read_datasets(other, value="x")[1][0].tolist() == [1.0, 2.0, 3.0]

@@ -41,12 +41,14 @@ class DataFileError(ValueError):
     """A data file that cannot be read as datasets; the message names file, line, column."""
 
 
-def read_datasets(path, by=None, value=None, weights_column=None, dropna=False):
+def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, pool=False):
     """Datasets from ``path``: ``(ids, list of 1D float64 arrays, list of weight arrays or
     None)``. ``by`` names the column of dataset ids, ``value`` the column of values,
     ``weights_column`` the column of point weights (CSV only). A blank line between data
     rows, or an empty value or weight, is a missing value: an error naming its line, or,
-    with ``dropna``, a row left out.
+    with ``dropna``, a row left out. A column left unused that looks like dataset ids
+    (repeated names or integers) is an error unless ``pool`` says to fit all rows as one
+    dataset.
 
     Datasets come in the order their ids first appear in the file, and each keeps the
     file's order of its values. Raises DataFileError, with a one-line message, for a file
@@ -58,7 +60,7 @@ def read_datasets(path, by=None, value=None, weights_column=None, dropna=False):
         if by or value or weights_column:
             raise DataFileError(f"{path}: --by, --value and --weights-column are for CSV files")
         return _read_npy(path)
-    return _read_csv(path, by, value, weights_column, dropna)
+    return _read_csv(path, by, value, weights_column, dropna, pool)
 
 
 def _check_readable(path):
@@ -132,8 +134,8 @@ class _Columns:
         return cls(ids, values, weights, blank_lines=lines - len(values))
 
 
-def _read_csv(path, by, value, weights_column, dropna=False):
-    layout = _layout(path, by, value, weights_column)
+def _read_csv(path, by, value, weights_column, dropna=False, pool=False):
+    layout = _layout(path, by, value, weights_column, pool)
     columns = _parse_fast(layout) or _parse_slow(layout, dropna)
     if columns.blank_lines and not dropna:
         _check_no_blank_line(layout)  # the fast parser and the slow scan both skip them
@@ -158,7 +160,7 @@ def _check_no_blank_line(layout):
             start = reader.line_num + 1
 
 
-def _layout(path, by, value, weights_column):
+def _layout(path, by, value, weights_column, pool=False):
     """Read the header and the first rows with the slow scan, and choose the columns."""
     first_rows = []
     with _text_file(path) as handle:
@@ -183,9 +185,27 @@ def _layout(path, by, value, weights_column):
     if tuple(header) == SIMULATE_HEADER and by is None and value is None:
         by, value = SIMULATE_HEADER[:2]
     by_at, value_at, weight_at = _column_indices(path, header, by, value, weights_column)
+    if by_at is None and not pool:
+        _check_no_ids_left(path, header, [row for _, row in first_rows],
+                           {value_at, weight_at})
     id_width = 1 if by_at is None else max(
         (len(row[by_at]) for _, row in first_rows if by_at < len(row)), default=1)
     return _Layout(path, header, header_lines, by_at, value_at, weight_at, id_width)
+
+
+def _check_no_ids_left(path, header, rows, used):
+    """Refuse to pool the rows of a file that has a column of dataset ids nobody chose."""
+    for at, name in enumerate(header):
+        if at in used:
+            continue
+        cells = [row[at].strip() for row in rows if at < len(row)]
+        integers = all(re.fullmatch(r"[+-]?\d+", cell) for cell in cells)
+        names = not any(_NUMBER.fullmatch(cell) for cell in cells)
+        if len(set(cells)) < len(cells) and (integers or names):
+            raise DataFileError(
+                f"{path}: column {name!r} looks like dataset ids (repeated "
+                f"{'integers' if integers else 'names'}); pass --by {name} to fit each "
+                "dataset, or --pool to fit all rows as one dataset")
 
 
 def _is_header(row):
@@ -209,7 +229,8 @@ def _column_indices(path, header, by, value, weights_column):
         candidates = [h for h in header if h not in (by, weights_column)]
         if len(candidates) != 1:
             raise DataFileError(f"{path} has {len(header)} columns ({', '.join(header)}); "
-                                "choose the one to fit with --value")
+                                "choose the one to fit with --value, and the one of dataset "
+                                "ids, if any, with --by")
         value = candidates[0]
     value_at = index(value, "--value")
     chosen = [at for at in (by_at, value_at, weight_at) if at is not None]

@@ -215,6 +215,8 @@ def _parser():
     fit.add_argument("--by", help="column of dataset ids (long CSV)")
     fit.add_argument("--value", help="column of values (needed when the CSV has several)")
     fit.add_argument("--weights-column", help="column of point weights (weighted or binned data)")
+    fit.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one dataset "
+                     "even when a column looks like dataset ids (without --by)")
     fit.add_argument("--dropna", action="store_true", help="leave out rows with a missing value "
                      "(a blank line, an empty value or weight) instead of stopping at the first")
     fit.add_argument("--components", default="2", help="number of components, or a range such "
@@ -510,7 +512,8 @@ def _read_data(args):
 
     try:
         return read_datasets(args.file, by=args.by, value=args.value,
-                             weights_column=args.weights_column, dropna=args.dropna)
+                             weights_column=args.weights_column, dropna=args.dropna,
+                             pool=args.pool)
     except DataFileError as error:
         raise UserError(str(error)) from None
 
