@@ -189,6 +189,23 @@ def test_a_file_with_ids_is_not_pooled_without_by_or_pool(tmp_path):
     assert len(pooled.stdout.splitlines()) == 2
 
 
+def test_npy_files_as_a_user_saves_them(tmp_path):
+    np.save(tmp_path / "column.npy", np.arange(10.0).reshape(-1, 1))  # a column vector
+    completed = fastem_cli("fit", tmp_path / "column.npy", "--components", 1, check=True)
+    assert completed.stdout.splitlines()[1].split(",")[3] == "4.5"  # one dataset of 10
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    assert_one_line_error(fastem_cli("fit", tmp_path / "objects.npy"), "holds Python objects")
+    (tmp_path / "text.npy").write_text("x\n1\n2\n")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "text.npy"), "not a .npy file", ".csv")
+
+
+def test_a_yaml_design_says_that_yaml_is_not_supported(tmp_path):
+    path = tmp_path / "design.yaml"
+    path.write_text("weights: [0.5, 0.5]\n")
+    assert_one_line_error(fastem_cli("study", "--design", path), "YAML is not supported",
+                          "TOML", "JSON")
+
+
 def test_a_directory_as_data_file_is_a_one_line_error(tmp_path):
     assert_one_line_error(fastem_cli("fit", tmp_path), str(tmp_path), "is a directory")
 

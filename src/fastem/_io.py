@@ -77,15 +77,32 @@ def _check_readable(path):
                             "permissions") from None
 
 
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def _read_npy(path):
+    """A 1D array is one dataset, a 2D array one dataset per row; a single column
+    (shape (n, 1)), as a column vector is often saved, is one dataset too."""
+    with open(path, "rb") as handle:
+        start = handle.read(len(NPY_MAGIC))
+    if start != NPY_MAGIC:
+        raise DataFileError(f"{path}: not a .npy file (it does not start as one); a text file "
+                            "of values is read as CSV when its name ends in .csv")
     try:
         array = np.load(path, allow_pickle=False)
+    except ValueError as error:
+        if "pickle" in str(error):
+            raise DataFileError(f"{path}: holds Python objects, not numbers; save a numeric "
+                                "array") from None
+        raise DataFileError(f"{path}: not a readable .npy file ({error})") from None
     except Exception as error:
         raise DataFileError(f"{path}: not a readable .npy file ({error})") from None
     if array.dtype.kind not in "iuf":
         raise DataFileError(f"{path}: holds {array.dtype} values; need numbers")
     if array.ndim not in (1, 2) or array.size == 0:
         raise DataFileError(f"{path}: has shape {array.shape}; need a non-empty 1D or 2D array")
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
     rows = np.atleast_2d(array).astype(np.float64)
     bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
     if bad.size:

@@ -191,6 +191,9 @@ def _read(path: Path) -> dict:
         line = raw.count(b"\n", 0, error.start) + 1
         raise ValueError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
                          "save the file as UTF-8") from None
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise ValueError(f"{path}: YAML is not supported; write the design as TOML (.toml) or "
+                         "JSON (.json)")
     try:
         if path.suffix.lower() == ".toml":
             import tomllib
