@@ -12,7 +12,9 @@ the background (compilation cannot be stopped); its results are never read.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 
 import numba
 import numpy as np
@@ -46,5 +48,20 @@ def run(kernel, *args) -> None:
         interrupted[0] = 1
         worker.join(GRACE_SECONDS)
         raise
+    _wait_for_exit(worker)
     if failure:
         raise failure[0]
+
+
+def _wait_for_exit(worker, timeout=1.0):
+    """Wait until the worker's system thread is gone, not only its Python part.
+
+    A thread that ran a parallel kernel is attached to TBB's scheduler until its
+    thread-local destructors run, just after ``join`` returns; a ``fork()`` in that window
+    finds TBB unable to shut its threads down and prints a warning. Linux lists live
+    threads in ``/proc/self/task``; elsewhere there is nothing to wait for.
+    """
+    task = f"/proc/self/task/{worker.native_id}"
+    deadline = time.monotonic() + timeout
+    while os.path.exists(task) and time.monotonic() < deadline:
+        time.sleep(0.0002)
