@@ -1,6 +1,7 @@
 """Label matching, restart summaries, model selection, the study and its table."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -157,3 +158,50 @@ def test_table_outputs(tmp_path):
     assert (tmp_path / "t.csv").read_text() == table.to_csv()
     with pytest.raises(ValueError, match="different lengths"):
         fastem.Table({"a": [1, 2], "b": [1]})
+
+
+# ----------------------------------------------------------------------------- weight types
+
+
+def _two_groups():
+    rng = np.random.default_rng(3)
+    return np.r_[rng.normal(0.0, 1.0, 150), rng.normal(5.0, 1.0, 120)]
+
+
+def test_probability_weights_are_rescaled_to_the_number_of_points():
+    x = _two_groups()
+    w = np.random.default_rng(4).uniform(0.5, 2.0, x.size)
+    w[:10] = 0.0  # points of weight 0 are not counted in n
+    w /= w.sum()
+    n = np.count_nonzero(w)
+    probability = fastem.fit(x, 2, sample_weight=w, sample_weight_type="probability",
+                             random_state=0)
+    counts = fastem.fit(x, 2, sample_weight=w * (n / w.sum()), random_state=0)
+    assert probability.n_observations == pytest.approx(n, rel=1e-12)
+    np.testing.assert_allclose(probability.means, counts.means, rtol=1e-12)
+    assert probability.bic() == pytest.approx(counts.bic(), rel=1e-12)
+
+
+def test_probability_weights_keep_bic_choosing_what_the_unweighted_data_choose():
+    x = _two_groups()
+    w = np.full(x.size, 1.0 / x.size)
+    unweighted = fastem.select(x, random_state=0)
+    probability = fastem.select(x, sample_weight=w, sample_weight_type="probability",
+                                random_state=0)
+    assert probability.n_components == unweighted.n_components == 2
+    with pytest.warns(UserWarning, match="sample_weight_type='probability'"):
+        counted = fastem.select(x, sample_weight=w, random_state=0)
+    assert counted.n_components > 2  # n = 1 in BIC: the penalty all but vanishes
+
+
+def test_counts_do_not_warn_and_probabilities_given_as_counts_do():
+    x = _two_groups()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fastem.fit(x, 2, sample_weight=np.ones(x.size), random_state=0)
+        fastem.fit(x, 2, sample_weight=np.full(x.size, 1.0 / x.size),
+                   sample_weight_type="probability", random_state=0)
+    with pytest.warns(UserWarning, match=r"dataset\(s\) 0 sum to far less"):
+        fastem.fit(x, 2, sample_weight=np.full(x.size, 0.4), random_state=0)
+    with pytest.raises(ValueError, match="sample_weight_type=.counts. is not one of"):
+        fastem.fit(x, 2, sample_weight_type="counts")

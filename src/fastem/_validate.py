@@ -117,18 +117,25 @@ def as_batch(data, first: int = 0) -> Batch:
     return batch
 
 
-def prepared_batch(data, sample_weight, n_components, first=0):
+SAMPLE_WEIGHT_TYPES = ("frequency", "probability")
+
+
+def prepared_batch(data, sample_weight, n_components, first=0, sample_weight_type="frequency"):
     """Validated, packed data with its standardisation (``batch.center``, ``batch.scale``).
 
     ``first`` is the global index of the first dataset (``fit``'s ``dataset_offset``), so
     that a chunk of a larger batch names its bad datasets as the whole batch would.
+    Probability weights are rescaled to sum to the number of points with a positive weight.
     """
     batch = as_batch(data, first)
     if sample_weight is not None:
         batch = batch.with_weights(check_sample_weight(sample_weight, data, batch, first))
         check_finite(batch, first)  # before zero-weight points leave the batch
         batch = batch.without_zero_weights()
-    check_n_samples(batch, n_components, first)  # before the moments of an emptied dataset
+    check_n_samples(batch, n_components, first)  # before the sums of an emptied dataset
+    if sample_weight_type == "probability" and batch.sample_weight is not None:
+        batch = batch.with_weights(batch.sample_weight * np.repeat(
+            batch.n_weighted_points / batch.n_observations, np.diff(batch.offsets)))
     center, variance = _layout.moments(batch)
     check_data_values(batch, center, variance, first)
     scale = _layout.scale_from_moments(center, variance)
@@ -170,6 +177,24 @@ def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np
     if (weights < 0).any():
         raise ValueError("sample_weight has negative entries; weights must be >= 0.")
     return weights
+
+
+def few_counts(batch: Batch, first: int = 0) -> str | None:
+    """A warning's text when frequency weights sum to less than half the number of points
+    they weight (probability weights, most likely), else None."""
+    if batch.sample_weight is None:
+        return None
+    low = np.flatnonzero(batch.n_observations < 0.5 * batch.n_weighted_points)
+    if low.size == 0:
+        return None
+    d = low[0]
+    return (
+        f"the sample weights of dataset(s) {_listed(low, first)} sum to far less than their "
+        f"number of points (dataset {first + d}: {batch.n_observations[d]:.6g} over "
+        f"{batch.n_weighted_points[d]} points). Frequency weights are counts, and BIC's n is "
+        "their sum; if these are probability (sampling) weights, pass "
+        "sample_weight_type='probability', which makes n the number of points."
+    )
 
 
 def _is_dataset_list(data) -> bool:

@@ -24,6 +24,7 @@ def fit(
     means_init=None,
     variances_init=None,
     sample_weight=None,
+    sample_weight_type="frequency",
     equal_variance=False,
     equal_weights=False,
     fix_weights=False,
@@ -68,6 +69,13 @@ def fit(
     sample_weight : array, optional
         A non-negative weight per point, in the shape of ``data``. Integer weights fit
         the data with points repeated; counts at bin centres fit binned data.
+    sample_weight_type : {"frequency", "probability"}, default "frequency"
+        What the weights are. Frequency weights are counts: a point of weight 3 counts
+        as three points, and BIC's ``n`` is the sum of the weights. Probability
+        (sampling) weights say how much each point represents, not how many: they are
+        rescaled to sum to the number of points with a positive weight, which is then
+        BIC's ``n``. Frequency weights that sum to less than half the number of points
+        they weight draw a warning, as they are most likely probability weights.
     equal_variance : bool, default False
         One variance shared by all components (mclust's "E" model).
     equal_weights : bool, default False
@@ -136,10 +144,15 @@ def fit(
     skip_degenerate = _validate.check_bool("skip_degenerate", skip_degenerate)
     sort_components = _validate.check_bool("sort_components", sort_components)
     warn = _validate.check_bool("warn", warn)
+    sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
+                                                _validate.SAMPLE_WEIGHT_TYPES)
 
     batch = _validate.prepared_batch(
-        data, sample_weight, n_components, first=dataset_offset
+        data, sample_weight, n_components, first=dataset_offset,
+        sample_weight_type=sample_weight_type,
     )
+    if warn and sample_weight_type == "frequency":
+        _warn_few_counts(_validate.few_counts(batch, dataset_offset), stacklevel=3)
     _check_fit_memory(batch.n_datasets * n_init * init_params.get("n_runs", 1), n_components,
                       trace_length)
     given = _validate.check_starting_values(
@@ -166,6 +179,19 @@ def fit(
     if warn:
         result.warn(stacklevel=2)
     return squeeze(result) if batch.single else result
+
+
+def warn_few_counts(data, sample_weight, n_components, stacklevel):
+    """The warning of :func:`fit` about frequency weights that look like probabilities,
+    for callers that fit with ``warn=False`` (data already checked by such a fit)."""
+    if sample_weight is not None:
+        batch = _validate.prepared_batch(data, sample_weight, n_components)
+        _warn_few_counts(_validate.few_counts(batch), stacklevel + 1)
+
+
+def _warn_few_counts(message, stacklevel):
+    if message is not None:
+        warnings.warn(message[0].upper() + message[1:], UserWarning, stacklevel=stacklevel)
 
 
 def _check_fit_memory(n_fits, n_components, trace_length):

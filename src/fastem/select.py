@@ -79,7 +79,7 @@ class SelectionResult:
 
 
 def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="bic", *,
-           sample_weight=None, n_init=3, init="kmeans++", random_state=None,
+           sample_weight=None, sample_weight_type="frequency", n_init=3, init="kmeans++", random_state=None,
            **fit_options) -> SelectionResult:
     """Fit every candidate model to every dataset and choose one per dataset.
 
@@ -91,7 +91,7 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
 
     Parameters
     ----------
-    data, sample_weight : as for :func:`fastem.fit`.
+    data, sample_weight, sample_weight_type : as for :func:`fastem.fit`.
     n_components : iterable of int, default 1 to 6
     variance : iterable of {"equal", "unequal"}
     criterion : {"bic", "aic", "icl"}
@@ -117,6 +117,7 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
         if (k, equal) not in fitted:
             result = api.fit(
                 data, k, n_init=n_init, init=init, sample_weight=sample_weight,
+                sample_weight_type=sample_weight_type,
                 equal_variance=equal, random_state=seed, skip_degenerate=True, warn=False,
                 **fit_options,
             )
@@ -124,6 +125,8 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
                 warnings.warn(f"n_components={k}, variance={model!r}: {message}", category,
                               stacklevel=2)
             fitted[(k, equal)] = result
+            if len(fitted) == 1 and sample_weight_type == "frequency":
+                api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
     return _choose(candidates, fits, criterion)
 
