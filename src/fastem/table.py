@@ -14,8 +14,10 @@ class Table:
     """Named columns of equal length, in order.
 
     ``table["column"]`` is a numpy array; ``len(table)`` is the number of rows;
-    ``str(table)`` is an aligned text table. ``to_csv``, ``to_json`` and ``to_records``
-    write it out; ``to_pandas`` makes a DataFrame when pandas is installed.
+    ``str(table)`` is an aligned text table, whose numbers are rounded (see
+    :data:`MIN_DIGITS`). ``to_csv``, ``to_json`` and ``to_records`` write it out with every
+    float in full (``repr``: it reads back to the same float); ``to_pandas`` makes a
+    DataFrame when pandas is installed.
     """
 
     def __init__(self, columns: dict):
@@ -69,12 +71,17 @@ class Table:
         return None
 
     def to_pandas(self):
-        import pandas as pd
-
+        """The table as a pandas DataFrame (pandas is not a dependency of fastem)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Table.to_pandas needs pandas, which is not installed: "
+                              "pip install pandas (or use to_csv, to_json or to_records)"
+                              ) from None
         return pd.DataFrame(self._columns)
 
     def __str__(self) -> str:
-        cells = [[_format(v) for v in values] for values in self._columns.values()]
+        cells = [_formatted(values) for values in self._columns.values()]
         widths = [
             max(len(name), *(len(c) for c in column)) if column else len(name)
             for name, column in zip(self._columns, cells)
@@ -96,12 +103,29 @@ def _plain(value):
     return value
 
 
-def _format(value) -> str:
+MIN_DIGITS = 6
+"""Significant digits of a float in ``str(table)``: at least 6, and more (up to
+:data:`MAX_DIGITS`) in a column whose distinct values would otherwise print alike, so
+that a BIC of 2108.15 and one of 2108.12 read as two numbers, and 2108151.3 and
+2108149.2 too."""
+MAX_DIGITS = 10
+
+
+def _formatted(values) -> list[str]:
+    """The cells of one column: floats with the fewest digits from MIN_DIGITS up that keep
+    distinct values distinct (equal values print alike at any number of digits)."""
+    plain = [_plain(v) for v in values]
+    floats = {v for v in plain if isinstance(v, float)}
+    digits = MIN_DIGITS
+    while digits < MAX_DIGITS and len({f"{v:.{digits}g}" for v in floats}) < len(floats):
+        digits += 1
+    return [_format(v, digits) for v in plain]
+
+
+def _format(value, digits: int = MIN_DIGITS) -> str:
     value = _plain(value)
     if value is None:
         return "nan"
     if isinstance(value, float):
-        if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-            return f"{value:.3g}"
-        return f"{value:.4g}"
+        return f"{value:.{digits}g}"
     return str(value)
