@@ -68,6 +68,42 @@ def test_version_and_help():
     assert fastem_cli().returncode == 2
 
 
+def option_helps(*command):
+    """``{flag: help text}`` of the options in ``fastem COMMAND --help``, with the help's
+    lines joined (argparse wraps them, a default included)."""
+    text = fastem_cli(*command, "--help", check=True).stdout
+    section = text.split("\noptions:\n", 1)[1].split("\n\n", 1)[0]
+    helps = {}
+    for line in section.splitlines():
+        if line.startswith("  -"):
+            invocation, _, help_text = line.strip().partition("  ")
+            flag = invocation.split()[0].rstrip(",")
+            helps[flag] = help_text.strip()
+        else:
+            helps[flag] = f"{helps[flag]} {line.strip()}".strip()
+    return helps
+
+
+@pytest.mark.parametrize("command", ["study", "fit", "simulate", "bench"])
+def test_every_flag_has_help_and_shows_its_default_once(command):
+    helps = option_helps(command)
+    helps.pop("-h")
+    assert helps
+    for flag, text in helps.items():
+        assert text and not text.startswith("(default"), (flag, text)
+        assert text.count("(default: ") == 1, (flag, text)
+        assert "None" not in text and "[" not in text.split("(default: ")[1], (flag, text)
+    assert set(option_helps()) == {"-h", "--version"}  # fastem's own options need none
+
+
+def test_defaults_in_the_help_are_written_as_they_would_be_typed():
+    study = option_helps("study")
+    assert study["--weights"].endswith("(default: 0.4 0.6)")
+    assert study["--n-samples"].endswith("(default: 40)")
+    assert study["--equal-variance"].endswith("(default: off)")
+    assert option_helps("simulate")["--means"].endswith("(default: -2.5 3.5)")
+
+
 @needs_matplotlib
 def test_study_writes_table_csv_json_and_figures(tmp_path):
     completed = fastem_cli(

@@ -159,18 +159,27 @@ def _quiet_warning(message, category, filename, lineno, file=None, line=None):
 # ----------------------------------------------------------------------------- parser
 
 
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Option defaults in the help (unless the help states its own); descriptions and the
-    epilog filled paragraph by paragraph."""
+class _Formatter(argparse.HelpFormatter):
+    """Every option's default once in its help: the help's own ``(default: ...)`` if it
+    states one, else the option's default as it would be typed (``0.4 0.6``; ``off`` for a
+    switch). Descriptions and the epilog filled paragraph by paragraph."""
 
     def _fill_text(self, text, width, indent):
         return "\n\n".join(super(_Formatter, self)._fill_text(part, width, indent)
                            for part in text.strip().split("\n\n"))
 
     def _get_help_string(self, action):
-        if action.default is None or "default" in (action.help or ""):
-            return action.help
-        return super()._get_help_string(action)
+        text = action.help or ""
+        if "(default: " in text or action.default is argparse.SUPPRESS or not action.option_strings:
+            return text
+        if action.nargs == 0 and action.const is True:  # a switch (store_true)
+            return f"{text} (default: off)"
+        if action.default is None:
+            return text  # tests/test_cli.py checks that every such help states its default
+        default = action.default
+        if isinstance(default, (list, tuple)):
+            default = " ".join(str(value) for value in default)
+        return f"{text} (default: {str(default).replace('%', '%%')})"
 
 
 def _parser():
@@ -190,13 +199,14 @@ def _parser():
         epilog=EPILOG, formatter_class=_Formatter,
     )
     study.add_argument("--design", type=Path, help="TOML or JSON file with any of the options "
-                       f"below ({', '.join(Design.options())}); flags win")
+                       f"below ({', '.join(Design.options())}); flags win (default: none, "
+                       "the defaults below)")
     _add_design_options(study)
     _add_fit_options(study)
-    study.add_argument("--csv", help="also write the whole table as CSV")
-    study.add_argument("--json", help="also write the whole table as JSON")
+    study.add_argument("--csv", help="also write the whole table as CSV (default: none)")
+    study.add_argument("--json", help="also write the whole table as JSON (default: none)")
     study.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR, created if "
-                       "missing (needs matplotlib)")
+                       "missing (needs matplotlib) (default: none)")
     study.add_argument("--all-columns", action="store_true",
                        help="print every column (bias and RMSE of each parameter, timing)")
     study.add_argument("--quiet", action="store_true", help="no progress bar, warnings or "
@@ -211,10 +221,14 @@ def _parser():
         "file (1D: one dataset; 2D: one per row).",
         epilog=EPILOG, formatter_class=_Formatter,
     )
-    fit.add_argument("file", type=Path, metavar="FILE")
-    fit.add_argument("--by", help="column of dataset ids (long CSV)")
-    fit.add_argument("--value", help="column of values (needed when the CSV has several)")
-    fit.add_argument("--weights-column", help="column of point weights (weighted or binned data)")
+    fit.add_argument("file", type=Path, metavar="FILE",
+                     help="a CSV file (one column of values, or long with --by) or a .npy file")
+    fit.add_argument("--by", help="column of dataset ids (long CSV) (default: none, one "
+                     "dataset; the 'dataset' column of a file from 'fastem simulate')")
+    fit.add_argument("--value", help="column of values (default: the only column that no "
+                     "other option names)")
+    fit.add_argument("--weights-column", help="column of point weights (weighted or binned "
+                     "data) (default: none, every point weighs 1)")
     fit.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one dataset "
                      "even when a column looks like dataset ids (without --by)")
     fit.add_argument("--dropna", action="store_true", help="leave out rows with a missing value "
@@ -229,19 +243,25 @@ def _parser():
                      "the --out extension, else csv)")
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
     fit.add_argument("--plot", metavar="FILE.png",
-                     help="histogram with the fitted density (one dataset only)")
+                     help="histogram with the fitted density (one dataset only) (default: none)")
     fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
                      "(errors still print)")
     fit.set_defaults(run=_fit)
 
     simulate = commands.add_parser(
         "simulate", help="write simulated datasets in the long CSV format 'fit' reads",
+        description="Simulate datasets from a Gaussian mixture and write them as CSV: "
+        "dataset,value,component (the dataset's id from 0, a value, the component that drew "
+        "it), the format 'fastem fit' reads without options.",
         epilog=EPILOG, formatter_class=_Formatter,
     )
-    simulate.add_argument("--weights", type=float, nargs="+", default=DEFAULT_DESIGN["weights"])
-    simulate.add_argument("--means", type=float, nargs="+", default=DEFAULT_DESIGN["means"])
+    simulate.add_argument("--weights", type=float, nargs="+", default=DEFAULT_DESIGN["weights"],
+                          help="true weights, one per component, summing to 1")
+    simulate.add_argument("--means", type=float, nargs="+", default=DEFAULT_DESIGN["means"],
+                          help="true means, one per component")
     simulate.add_argument("--variances", type=float, nargs="+",
-                          default=DEFAULT_DESIGN["variances"])
+                          default=DEFAULT_DESIGN["variances"],
+                          help="true variances, one per component")
     simulate.add_argument("--n-samples", type=int, default=40, help="points per dataset")
     simulate.add_argument("--replications", type=int, default=10, help="number of datasets")
     simulate.add_argument("--seed", type=int, default=0, help="random seed")
@@ -255,6 +275,7 @@ def _parser():
         description="Fixed-work EM (many datasets; many restarts) timed for fastem, the "
         "batched NumPy reference and scikit-learn (when installed), with their ratios. "
         "Takes well under a minute once fastem's kernels are compiled.",
+        formatter_class=_Formatter,
     )
     bench.add_argument("--quiet", action="store_true", help="print the table only")
     bench.set_defaults(run=_bench)
@@ -270,8 +291,8 @@ def _add_design_options(parser):
         if text is None:
             continue
         default = option.default
-        if isinstance(default, tuple):
-            default = " ".join(default) if kind is str else list(default)
+        if isinstance(default, tuple):  # as it would be typed
+            default = " ".join(str(value) for value in default)
         parser.add_argument(f"--{option.name.replace('_', '-')}", type=kind,
                             nargs="+" if option.metadata["many"] else None,
                             help=f"{text} (default: {default})")
