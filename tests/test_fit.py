@@ -558,9 +558,18 @@ def test_a_start_far_from_the_data_keeps_every_digit_of_the_variance(n_component
 
 def test_the_result_keeps_its_stopping_rule_and_names_its_problems():
     x = np.array([0.0, 0.1, 0.2, 5.0, 5.1, 5.3, 9.0])
-    result = fastem.fit(x, 2, max_iter=2, tol=1e-12, random_state=0, warn=False)
+    # Only the stopping rule here: no fit on 7 points is called spurious by SpuriousRule(0, 0).
+    result = fastem.fit(x, 2, max_iter=2, tol=1e-12, random_state=0, warn=False,
+                        spurious=fastem.SpuriousRule(0, 0))
     assert (result.tol, result.max_iter) == (1e-12, 2)
     [(category, message)] = result.problems()
     assert category is fastem.ConvergenceWarning and "max_iter=2" in message
     with pytest.warns(fastem.ConvergenceWarning, match="tol=1e-12"):
         result.warn()
+
+
+def test_kernel_status_codes_are_those_of_status():
+    from fastem import _kernels
+
+    for name in ("CONVERGED", "MAX_ITER", "VARIANCE_FLOORED", "NON_FINITE"):
+        assert getattr(_kernels, name) == Status[name]

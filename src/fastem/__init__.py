@@ -10,6 +10,7 @@ from .init import StartingValues, starting_values
 from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
 from .select import SelectionResult, select
 from .simulate import simulate
+from .spurious import SpuriousRule
 from .study import StudyCell, StudyResult, study
 from .table import Table
 
@@ -36,6 +37,7 @@ __all__ = [
     "Model",
     "RestartSummary",
     "SelectionResult",
+    "SpuriousRule",
     "StartingValues",
     "StudyCell",
     "StudyResult",

@@ -18,7 +18,6 @@ import numpy as np
 from numba import prange
 
 from ._jit import jit
-from ._status import CONVERGED, MAX_ITER, NON_FINITE, VARIANCE_FLOORED
 from ._vmath import (
     LANES,
     LOWEST,
@@ -31,6 +30,11 @@ from ._vmath import (
     lane_sum,
     powers_of_two,
 )
+
+# The codes of fastem.Status the kernels set, written out: numba freezes module-level
+# ints into the machine code, and its cache is keyed on this file's text, so a code that
+# changed in _status.py alone would be served stale from the cache (tests check these).
+CONVERGED, MAX_ITER, VARIANCE_FLOORED, NON_FINITE = 0, 1, 3, 4
 
 LOG_2PI = math.log(2.0 * math.pi)
 

@@ -10,24 +10,23 @@ class Status(IntEnum):
 
     When several apply, the highest code wins: a fit that converged with a
     floored variance reports ``VARIANCE_FLOORED`` (its ``converged`` flag says
-    whether the tolerance was met).
+    whether the tolerance was met). Codes from ``SPURIOUS`` up mark fits that are not
+    estimates of the mixture: ``skip_degenerate`` and :func:`fastem.select` pass them
+    over.
     """
 
     CONVERGED = 0
     """The change in mean log-likelihood per point fell below ``tol``."""
     MAX_ITER = 1
     """``max_iter`` iterations ran without meeting ``tol``."""
-    VARIANCE_FLOORED = 2
+    SPURIOUS = 2
+    """A spurious maximum by the fit's :class:`~fastem.SpuriousRule`: a component on a few
+    points with a variance small next to the others' (set after the kernel, from the
+    final parameters)."""
+    VARIANCE_FLOORED = 3
     """A component collapsed: its variance fell below ``reg_variance`` (when positive) or
     the floor of 1e-15, both relative to the dataset's variance, or its weight reached
     zero."""
-    NON_FINITE = 3
+    NON_FINITE = 4
     """The log-likelihood became NaN or infinite (for example from extreme starting values);
     the parameters are those at which it happened, and are not usable."""
-
-
-# Plain integers for the kernels: numba freezes module-level ints as constants.
-CONVERGED = int(Status.CONVERGED)
-MAX_ITER = int(Status.MAX_ITER)
-VARIANCE_FLOORED = int(Status.VARIANCE_FLOORED)
-NON_FINITE = int(Status.NON_FINITE)

@@ -8,6 +8,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from . import _validate
+from .result import kept_restarts
 
 
 class Matched(NamedTuple):
@@ -65,7 +66,8 @@ class RestartSummary(NamedTuple):
     ``best_log_likelihood``: the highest final log-likelihood of any restart;
     ``share_at_best``: the fraction of restarts that reached it; ``n_local_maxima``: the
     number of distinct final log-likelihoods (local maxima, or saddle points EM stopped
-    at). Non-finite restarts count as not reaching the best and as no maximum.
+    at). Non-finite restarts count as not reaching the best and as no maximum. For a
+    single 1D dataset each is a number.
     """
 
     best_log_likelihood: np.ndarray
@@ -81,12 +83,19 @@ def restart_summary(result, tol=1e-4) -> RestartSummary:
     maximum stop within about ``tol_fit / (1 - rate)`` per point of it, where ``rate``
     is EM's convergence rate, so the default ``1e-4`` suits the default ``tol=1e-6`` of
     :func:`fastem.fit` for rates up to 0.99.
+
+    The summary describes the restarts the returned fit was chosen among: with
+    ``skip_degenerate=True``, a dataset's spurious, collapsed or failed restarts are left
+    out when it has a regular one.
     """
     tol = _validate.check_non_negative("tol", tol)
     restart_ll = np.atleast_2d(result.restart_log_likelihood)
     n_observations = np.atleast_1d(result.n_observations)
     margin = (tol * n_observations)[:, None]
-    finite = np.isfinite(restart_ll)
+    kept = np.ones(restart_ll.shape, dtype=np.bool_)
+    if result.skip_degenerate:
+        kept = kept_restarts(np.atleast_2d(result.restart_status))
+    finite = np.isfinite(restart_ll) & kept
     best = np.max(np.where(finite, restart_ll, -np.inf), axis=1)
     with np.errstate(invalid="ignore"):
         at_best = finite & (restart_ll >= best[:, None] - margin)
@@ -94,4 +103,7 @@ def restart_summary(result, tol=1e-4) -> RestartSummary:
     gaps = np.diff(ordered, axis=1) > margin
     n_maxima = finite.any(axis=1).astype(np.int64) + gaps.sum(axis=1)
     best = np.where(np.isfinite(best), best, np.nan)
-    return RestartSummary(best, at_best.mean(axis=1), n_maxima)
+    share = at_best.sum(axis=1) / kept.sum(axis=1)
+    if np.ndim(result.restart_log_likelihood) == 1:  # one 1D dataset
+        return RestartSummary(best.item(), share.item(), n_maxima.item())
+    return RestartSummary(best, share, n_maxima)

@@ -7,6 +7,7 @@ import warnings
 from . import _em, _validate
 from .init import _plan, _registry
 from .result import FitResult, best_of_restarts, squeeze
+from .spurious import SpuriousRule, check_rule
 
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
@@ -37,6 +38,7 @@ def fit(
     trace=False,
     return_restarts=False,
     skip_degenerate=False,
+    spurious=SpuriousRule(),
     dataset_offset=0,
     sort_components=True,
     warn=True,
@@ -109,10 +111,13 @@ def fit(
         with ``dataset_offset=a`` gives exactly rows ``a:b`` of fitting the whole batch,
         so a large batch can be fitted in chunks (or on several machines).
     skip_degenerate : bool, default False
-        Choose each dataset's best restart among those that did not collapse
-        (``Status.VARIANCE_FLOORED``) when there is one. By default the highest
-        log-likelihood wins, which on small datasets is often a spurious maximum with a
-        component collapsed onto a point.
+        Choose each dataset's best restart among the regular ones (not
+        ``Status.SPURIOUS``, ``VARIANCE_FLOORED`` or ``NON_FINITE``) when there is one. By
+        default the highest log-likelihood wins, which on small datasets is often a
+        spurious maximum: a component on a few close points.
+    spurious : SpuriousRule, default SpuriousRule()
+        What counts as a spurious maximum (``Status.SPURIOUS``): a component on fewer
+        than 5 expected points with a variance below 0.01 of the largest, by default.
     sort_components : bool, default True
         Return each fit's components in order of increasing mean, so that the
         components of different datasets and restarts line up. With False they keep the
@@ -142,6 +147,7 @@ def fit(
     trace_length = _validate.check_trace(trace, max_iter)
     return_restarts = _validate.check_bool("return_restarts", return_restarts)
     skip_degenerate = _validate.check_bool("skip_degenerate", skip_degenerate)
+    spurious = check_rule(spurious)
     sort_components = _validate.check_bool("sort_components", sort_components)
     warn = _validate.check_bool("warn", warn)
     sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
@@ -173,7 +179,7 @@ def fit(
                   tol=tol, trace_length=trace_length)
     result = best_of_restarts(
         batch, n_init, model, given, (weights, means, variances), run,
-        init_n_iter, starts, skip_degenerate, sort_components, (tol, max_iter),
+        init_n_iter, starts, skip_degenerate, sort_components, (tol, max_iter), spurious,
         starts_moved=strategy.code is None,
     )
     if warn:

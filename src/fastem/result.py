@@ -12,8 +12,9 @@ import numpy as np
 from . import _layout, _vmath
 from ._model import Model
 from ._status import Status
+from .spurious import SpuriousRule
 
-_PER_BATCH = ("model", "tol", "max_iter")
+_PER_BATCH = ("model", "tol", "max_iter", "spurious_rule", "skip_degenerate")
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
 
 
@@ -22,7 +23,8 @@ class ConvergenceWarning(UserWarning):
 
 
 class DegenerateFitWarning(UserWarning):
-    """Some fits have a collapsed component or a non-finite log-likelihood."""
+    """Some fits are spurious maxima, have a collapsed component or a non-finite
+    log-likelihood."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +71,11 @@ class FitResult:
         The model fitted (constraints, regularisation).
     tol, max_iter : float, int
         The stopping rule the fits ran with.
+    spurious_rule : SpuriousRule
+        The rule that set ``Status.SPURIOUS``.
+    skip_degenerate : bool
+        Whether the best restart was chosen among the regular ones (status below
+        ``SPURIOUS``) when there were any.
     restart_weights, restart_means, restart_variances : ndarray or None
         With ``return_restarts=True``: every restart's final parameters, shape
         (n_datasets, n_init, n_components), components ordered as the returned fit's.
@@ -97,6 +104,8 @@ class FitResult:
     model: Model
     tol: float
     max_iter: int
+    spurious_rule: SpuriousRule
+    skip_degenerate: bool
     restart_weights: np.ndarray | None = None
     restart_means: np.ndarray | None = None
     restart_variances: np.ndarray | None = None
@@ -164,14 +173,15 @@ def _to_data_units(batch, given, masks, grid, weights, means, variances):
 
 
 def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
-                     starts, skip_degenerate, sort_components, stopping, starts_moved=False):
+                     starts, skip_degenerate, sort_components, stopping, spurious_rule,
+                     starts_moved=False):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
     by mean (if asked), back in the data's units.
 
     ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
     kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
     ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
-    ``(tol, max_iter)`` the fits ran with."""
+    ``(tol, max_iter)`` the fits ran with; ``spurious_rule`` marks ``Status.SPURIOUS``."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)
@@ -184,12 +194,12 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         run.log_likelihood.reshape(n_datasets, n_init), batch.scale, n_observations
     )
     restart_ll[~np.isfinite(restart_ll)] = np.nan
-    restart_status = run.status.reshape(n_datasets, n_init)
+    restart_status = run.status.reshape(n_datasets, n_init).copy()
+    spurious = spurious_rule.flags(weights, variances, n_observations[:, np.newaxis])
+    restart_status[spurious & (restart_status < Status.SPURIOUS)] = Status.SPURIOUS
     ranking = np.nan_to_num(restart_ll, nan=-np.inf)
     if skip_degenerate:
-        regular = restart_status < Status.VARIANCE_FLOORED
-        keep = regular | ~regular.any(axis=1, keepdims=True)
-        ranking = np.where(keep, ranking, -np.inf)
+        ranking = np.where(kept_restarts(restart_status), ranking, -np.inf)
     # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
     best = np.argmax(ranking, axis=1)
     rows = np.arange(n_datasets)
@@ -238,8 +248,17 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         model=model,
         tol=stopping[0],
         max_iter=stopping[1],
+        spurious_rule=spurious_rule,
+        skip_degenerate=skip_degenerate,
         **restarts,
     )
+
+
+def kept_restarts(restart_status) -> np.ndarray:
+    """Which restarts ``skip_degenerate`` chooses among: the regular ones (status below
+    ``SPURIOUS``) of a dataset that has any, else all of them."""
+    regular = np.asarray(restart_status) < Status.SPURIOUS
+    return regular | ~regular.any(axis=-1, keepdims=True)
 
 
 def squeeze(result: FitResult) -> FitResult:
@@ -280,6 +299,17 @@ def _problems(result: FitResult) -> list[tuple[type, str]]:
             f"{non_finite} of {n} dataset(s) have no restart with a finite log-likelihood; "
             "their results are not usable (see FitResult.status). Check the data for extreme "
             "outliers or raise reg_variance."
+        )))
+    spurious = int(np.count_nonzero(result.status == Status.SPURIOUS))
+    if spurious:
+        rule = result.spurious_rule
+        problems.append((DegenerateFitWarning, (
+            f"{spurious} of {n} dataset(s) ended at a spurious maximum: a component on fewer "
+            f"than {rule.min_points:g} expected points with a variance below "
+            f"{rule.min_variance_ratio:g} of the largest (see fastem.SpuriousRule). "
+            + ("No restart of theirs was regular. " if result.skip_degenerate else
+               "skip_degenerate=True prefers a regular restart; ")
+            + "more restarts or fewer components may help."
         )))
     floored = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
     if floored:

@@ -21,8 +21,13 @@ class SelectionResult:
 
     Criteria follow scikit-learn's sign, **smaller is better** (mclust reports BIC and
     ICL as larger-is-better: the same numbers negated). A candidate whose fit of a dataset
-    collapsed (``Status.VARIANCE_FLOORED``) or failed is not eligible for that dataset, as
-    mclust leaves out singular fits; ``eligible`` says which were.
+    is spurious, collapsed or failed (status ``SPURIOUS`` or above, see
+    :class:`fastem.SpuriousRule`) is not eligible for that dataset, as mclust leaves out
+    singular fits; ``eligible`` says which were. One component has one candidate, of
+    variance model ``"-"`` (equal and unequal variances coincide).
+
+    For a single 1D dataset the leading ``n_datasets`` axis is dropped, as
+    :func:`fastem.fit` drops it.
 
     Attributes
     ----------
@@ -37,6 +42,7 @@ class SelectionResult:
     n_components : ndarray of shape (n_datasets,)
         Components of the chosen model (0 when none was eligible).
     variance : ndarray of shape (n_datasets,), str
+        ``"equal"``, ``"unequal"``, ``"-"`` (one component) or ``""`` (none eligible).
     weights, means, variances : ndarray of shape (n_datasets, max n_components)
         The chosen fit, padded with NaN.
     fits : list of FitResult, one per candidate
@@ -61,31 +67,33 @@ class SelectionResult:
 
     def table(self) -> Table:
         """One row per dataset and candidate."""
-        n_datasets, n_candidates = self.bic.shape
+        n_datasets, n_candidates = np.atleast_2d(self.bic).shape
         dataset = np.repeat(np.arange(n_datasets), n_candidates)
-        chosen = self.best[dataset] == np.tile(np.arange(n_candidates), n_datasets)
+        chosen = np.atleast_1d(self.best)[dataset] == np.tile(np.arange(n_candidates),
+                                                              n_datasets)
         return Table({
             "dataset": dataset,
             "n_components": np.tile([k for k, _ in self.candidates], n_datasets),
             "variance": np.tile([v for _, v in self.candidates], n_datasets),
             "n_parameters": np.tile(self.n_parameters, n_datasets),
-            "log_likelihood": self.log_likelihood.ravel(),
-            "bic": self.bic.ravel(),
-            "aic": self.aic.ravel(),
-            "icl": self.icl.ravel(),
-            "status": np.array([Status(s).name.lower() for s in self.status.ravel()]),
+            "log_likelihood": np.ravel(self.log_likelihood),
+            "bic": np.ravel(self.bic),
+            "aic": np.ravel(self.aic),
+            "icl": np.ravel(self.icl),
+            "status": np.array([Status(s).name.lower() for s in np.ravel(self.status)]),
             "chosen": chosen,
         })
 
 
 def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="bic", *,
-           sample_weight=None, sample_weight_type="frequency", n_init=3, init="kmeans++", random_state=None,
-           **fit_options) -> SelectionResult:
+           sample_weight=None, sample_weight_type="frequency", n_init=30, init="kmeans++",
+           random_state=0, **fit_options) -> SelectionResult:
     """Fit every candidate model to every dataset and choose one per dataset.
 
     Each candidate (a number of components and a variance model, "equal" or "unequal")
     is one batched :func:`fastem.fit` over all datasets, with ``skip_degenerate=True`` so
-    that each candidate's best restart is one that did not collapse when there is one.
+    that each candidate's best restart is a regular one (not spurious, collapsed or
+    failed) when there is one.
     The number of free parameters follows :attr:`fastem.Model.n_parameters`; ``n`` in BIC
     is the number of points (or the sum of ``sample_weight``).
 
@@ -96,7 +104,10 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     variance : iterable of {"equal", "unequal"}
     criterion : {"bic", "aic", "icl"}
     n_init, init, random_state, **fit_options
-        Passed to :func:`fastem.fit` for every candidate.
+        Passed to :func:`fastem.fit` for every candidate (``spurious`` among them). The
+        defaults, 30 k-means++ restarts from the fixed seed 0, give the same answer at
+        every call; pass ``random_state=None`` for fresh draws, and more restarts when
+        the answer changes with the seed.
     """
     criterion = _validate.check_choice("criterion", criterion, CRITERIA)
     _validate.check_not_given("fastem.select", fit_options,
@@ -108,12 +119,15 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     if not ks or not models:
         raise ValueError("select needs at least one number of components and one variance model.")
     seed = _validate.check_random_state(random_state)
-    candidates = [(k, model) for k in sorted(set(ks)) for model in dict.fromkeys(models)]
+    # With one component the variance models coincide: one candidate, of model "-".
+    candidates = list(dict.fromkeys(
+        (k, model if k > 1 else "-") for k in sorted(set(ks)) for model in models
+    ))
 
     fits = []
     fitted = {}
     for k, model in candidates:
-        equal = model == "equal" and k > 1  # with one component the models coincide
+        equal = model == "equal"
         if (k, equal) not in fitted:
             result = api.fit(
                 data, k, n_init=n_init, init=init, sample_weight=sample_weight,
@@ -131,6 +145,10 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     return _choose(candidates, fits, criterion)
 
 
+def _item(array, single):
+    return array.item() if single else array
+
+
 def _column(fits, name):
     return np.stack([np.atleast_1d(getattr(f, name)) for f in fits], axis=1)
 
@@ -143,7 +161,7 @@ def _choose(candidates, fits, criterion) -> SelectionResult:
         "icl": np.stack([np.atleast_1d(f.icl()) for f in fits], axis=1),
     }
     status = _column(fits, "status")
-    eligible = (status < Status.VARIANCE_FLOORED) & np.isfinite(values[criterion])
+    eligible = (status < Status.SPURIOUS) & np.isfinite(values[criterion])
     score = np.where(eligible, values[criterion], np.inf)
     best = np.argmin(score, axis=1)
     none = ~eligible.any(axis=1)
@@ -159,6 +177,11 @@ def _choose(candidates, fits, criterion) -> SelectionResult:
             array[rows, :k] = np.atleast_2d(getattr(fit, name))[rows]
     ks = np.array([k for k, _ in candidates])
     models = np.array([v for _, v in candidates])
+    single = fits[0].means.ndim == 1
+    if single:  # one 1D dataset: drop the dataset axis, as fit does
+        values = {name: value[0] for name, value in values.items()}
+        status, eligible, best, none = status[0], eligible[0], int(best[0]), none[0]
+        chosen = {name: value[0] for name, value in chosen.items()}
     return SelectionResult(
         candidates=candidates,
         **values,
@@ -167,8 +190,8 @@ def _choose(candidates, fits, criterion) -> SelectionResult:
         eligible=eligible,
         criterion=criterion,
         best=best,
-        n_components=np.where(none, 0, ks[best]),
-        variance=np.where(none, "", models[best]),
+        n_components=_item(np.where(none, 0, ks[best]), single),
+        variance=_item(np.where(none, "", models[best]), single),
         **chosen,
         fits=fits,
     )

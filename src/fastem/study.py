@@ -68,22 +68,27 @@ class StudyCell:
 
 @dataclass(eq=False)
 class StudyResult:
-    """The study's table (see :func:`study`), and per cell and strategy the material behind
-    it (:class:`StudyCell`), for figures or further analysis."""
+    """The study's results (see :func:`study`), and per cell and strategy the material
+    behind them (:class:`StudyCell`), for figures or further analysis.
+
+    ``table`` holds what the fits found, the same at every run of the same study;
+    ``timing`` how long they took, which varies from run to run (one row per row of
+    ``table``: the cell, ``seconds``, ``fits_per_s``, ``mega_throughput``)."""
 
     table: Table
+    timing: Table
     truth: tuple
     cells: list
 
     def __str__(self) -> str:
-        return str(self.table)
+        return f"{self.table}\n\ntiming (varies from run to run):\n{self.timing}"
 
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
-        ``--all-columns``: the cell, convergence, iterations, ``at_best``, each mean's RMSE
-        and ``seconds``."""
+        ``--all-columns``: the cell, convergence, spurious fits, iterations, ``at_best``
+        and each mean's RMSE."""
         means_rmse = [_parameter_column("mean", k, "rmse") for k in range(self.truth[1].size)]
-        return self.table.select(*_brief(_Outcome), *means_rmse, *_brief(_Speed))
+        return self.table.select(*_brief(_Outcome), *means_rmse)
 
 
 _EXTRA = dict(extra=True)
@@ -100,7 +105,7 @@ class _Outcome:
     n_init: int
     replications: int = field(metadata=_EXTRA)
     converged: float
-    degenerate: float
+    spurious: float
     iter_median: float
     iter_p90: float
     init_iter: float = field(metadata=_EXTRA)
@@ -109,11 +114,15 @@ class _Outcome:
 
 @dataclass(frozen=True)
 class _Speed:
-    """The last columns of a row of the study's table, in order."""
+    """The columns of a row of the study's timing table after the cell's, in order."""
 
     seconds: float
-    fits_per_s: float = field(metadata=_EXTRA)
-    mega_throughput: float = field(metadata=_EXTRA)
+    fits_per_s: float
+    mega_throughput: float
+
+
+_CELL = ("n_samples", "init", "n_init")
+"""The columns that name a row's design cell and strategy."""
 
 
 def _brief(columns) -> list:
@@ -141,17 +150,21 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     ``n_init`` restarts ("quantile", which is deterministic, with one). One row per design
     cell and strategy:
 
-    - ``converged``: share of all fits (restarts) that met ``tol``;
-    - ``degenerate``: share of datasets whose chosen fit collapsed (``VARIANCE_FLOORED``);
+    - ``converged``: share of all fits (every restart of every dataset) that met ``tol``;
+    - ``spurious``: share of datasets whose chosen fit is a spurious maximum or collapsed
+      (status ``SPURIOUS`` or ``VARIANCE_FLOORED``, by the ``spurious`` rule of
+      :func:`fastem.fit`, :class:`fastem.SpuriousRule`);
     - ``iter_median``, ``iter_p90``: iterations over all fits; ``init_iter``: mean EM
       iterations spent on starting values per fit (emEM's short runs);
-    - ``at_best``: share of restarts whose final log-likelihood is within ``at_best_tol``
-      per point of the best any strategy found for that dataset;
-    - ``{weight,mean,variance}_{k}_bias`` and ``_rmse``: of the chosen fits, after matching
-      their components to the true ones (:func:`fastem.match_components`);
-    - ``seconds``, ``fits_per_s``, ``mega_throughput``: wall time of the fits (the kernels
-      are compiled before timing starts), and
-      millions of points x components x iterations (including emEM's) per second.
+    - ``at_best``: share of all fits (restarts) whose final log-likelihood is within
+      ``at_best_tol`` per point of the best any strategy found for that dataset;
+    - ``{weight,mean,variance}_{k}_bias`` and ``_rmse``: of the chosen fits (one per
+      dataset), after matching their components to the true ones
+      (:func:`fastem.match_components`).
+
+    ``timing`` has, per row, ``seconds``, ``fits_per_s`` and ``mega_throughput``: wall
+    time of the fits (the kernels are compiled before timing starts), and millions of
+    points x components x iterations (including emEM's) per second.
 
     Datasets are simulated and fitted ``chunk_size`` at a time (fewer when they would hold
     more than ``CHUNK_POINTS`` points), seeded by their global index, so the results do
@@ -188,7 +201,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     Returns
     -------
     StudyResult
-        ``.table`` is the table above; ``str(result)`` prints it.
+        ``.table`` is the table above, ``.timing`` the timing; ``str(result)`` prints both.
 
     See Also
     --------
@@ -230,7 +243,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
         _quiet_fit(tiny, n_components, init=strategy, max_iter=2,
                    init_params=init_params.get(strategy))
 
-    rows, cells = [], []
+    rows, timing, cells = [], [], []
     for cell_index, size in enumerate(sizes):
         state = np.random.SeedSequence([seed, cell_index]).generate_state(1, np.uint64)[0]
         cell_seed = int(state >> np.uint64(1))
@@ -256,10 +269,15 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
             accumulated.finish()
         best = np.max([c.log_likelihood for c in cell.values()], axis=0)
         for accumulated in cell.values():
-            rows.append(_row(accumulated, best, truth, at_best_tol))
+            row = _row(accumulated, best, truth, at_best_tol)
+            rows.append(row)
+            timing.append({**{name: row[name] for name in _CELL}, **_timing(accumulated)})
             cells.append(accumulated)
-    table = Table({name: [row[name] for row in rows] for name in rows[0]})
-    return StudyResult(table, truth, cells)
+    return StudyResult(_table(rows), _table(timing), truth, cells)
+
+
+def _table(rows) -> Table:
+    return Table({name: [row[name] for row in rows] for name in rows[0]})
 
 
 def chunk_plan(replications, size, chunk_size=DEFAULT_CHUNK):
@@ -312,15 +330,14 @@ def _row(cell: StudyCell, best, truth, at_best_tol):
         at_best = restart_ll >= (best - at_best_tol * cell.n_observations)[:, None]
     iterations = cell.restart_n_iter
     n_components = truth[1].size
-    replications = restart_ll.shape[0]
-    work = float(cell.n_samples) * n_components * (iterations.sum() + cell.init_n_iter.sum())
     row = _columns(_Outcome(
         n_samples=cell.n_samples,
         init=cell.init,
         n_init=cell.n_init,
-        replications=replications,
+        replications=restart_ll.shape[0],
         converged=cell.restart_converged.mean(),
-        degenerate=np.mean(cell.status == Status.VARIANCE_FLOORED),
+        spurious=np.mean((cell.status == Status.SPURIOUS)
+                         | (cell.status == Status.VARIANCE_FLOORED)),
         iter_median=float(np.median(iterations)),
         iter_p90=float(np.percentile(iterations, 90)),
         init_iter=cell.init_n_iter.mean(),
@@ -331,9 +348,15 @@ def _row(cell: StudyCell, best, truth, at_best_tol):
         for k in range(n_components):
             row[_parameter_column(name, k, "bias")] = np.nanmean(error[:, k])
             row[_parameter_column(name, k, "rmse")] = np.sqrt(np.nanmean(error[:, k] ** 2))
-    row.update(_columns(_Speed(
-        seconds=cell.seconds,
-        fits_per_s=replications * cell.n_init / cell.seconds,
-        mega_throughput=work / cell.seconds / 1e6,
-    )))
     return row
+
+
+def _timing(cell: StudyCell) -> dict:
+    n_fits = cell.restart_n_iter.size
+    iterations = cell.restart_n_iter.sum() + cell.init_n_iter.sum()
+    work = float(cell.n_samples) * cell.means.shape[1] * iterations
+    return _columns(_Speed(
+        seconds=cell.seconds,
+        fits_per_s=n_fits / cell.seconds,
+        mega_throughput=work / cell.seconds / 1e6,
+    ))
