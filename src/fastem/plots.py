@@ -1,4 +1,12 @@
-"""Figures of studies and fits (needs matplotlib: ``pip install fastem[plot]``)."""
+"""Figures of studies and fits (needs matplotlib: ``pip install fastem[plot]``).
+
+A study's figures are one PNG file each, with the fixed names of ``STUDY_FIGURES`` (which
+``fastem study --plot`` prepares before any work), rather than one file per sample size:
+each figure is a grid of panels with a row (or a column) per sample size, so that every
+design cell is shown and sample sizes compare on shared axes. A figure grows with the
+number of sample sizes and strategies (``iterations.png`` wraps after
+``ITERATION_COLUMNS`` sample sizes); :func:`study_images` describes each.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +14,23 @@ import io
 from pathlib import Path
 
 import numpy as np
+from scipy.special import logsumexp
 from scipy.stats import norm
 
+from .study import PARAMETERS
+
 INSTALL_HINT = "plotting needs matplotlib: pip install 'fastem[plot]' (or pip install matplotlib)"
+
+RESOLUTION_TOL = 1e-4
+"""How far from a whole number (in steps) a gap between two values may be for the data to
+count as discrete in :func:`resolution`: far above the rounding of values written with a
+few decimals, far below what continuous data meet by chance."""
+ITERATION_COLUMNS = 3
+"""Most panels (sample sizes) side by side in ``iterations.png``; more make more rows."""
+COLLAPSED_BELOW = 1e-3
+"""Variance estimates below this fraction of the true variance are counted, not drawn, in
+``estimates.png``: on its log axis the collapsed fits (variance near 0) would otherwise
+stretch the axis over many decades and squeeze the real estimates."""
 
 
 def _pyplot():
@@ -29,43 +51,117 @@ def mixture_density(grid, weights, means, variances):
     return weights * norm.pdf(grid, means, np.sqrt(variances))
 
 
+def mixture_log_likelihood(x, weights, means, variances) -> float:
+    """``sum_i log sum_k w_k N(x_i | mu_k, var_k)``: the log-likelihood of the mixture for
+    the points ``x`` (each counted once)."""
+    weights, means, variances = (np.asarray(a, dtype=float)[:, None] for a in
+                                 (weights, means, variances))
+    with np.errstate(divide="ignore"):  # an empty component adds log 0 = -inf terms
+        log_parts = np.log(weights) + norm.logpdf(np.asarray(x, dtype=float), means,
+                                                  np.sqrt(variances))
+    return float(logsumexp(log_parts, axis=0).sum())
+
+
+def resolution(x):
+    """The step ``r`` of discrete data, or None for continuous data.
+
+    ``r`` is the smallest gap between distinct values, when every gap is a whole multiple
+    of it (within ``RESOLUTION_TOL`` steps): integers give 1, values recorded to one
+    decimal usually 0.1. Fewer than two distinct values give None.
+    """
+    values = np.unique(np.asarray(x, dtype=float))
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return None
+    gaps = np.diff(values)
+    step = gaps.min()
+    steps = gaps / step
+    if np.all(np.abs(steps - np.round(steps)) <= RESOLUTION_TOL):
+        return float(step)
+    return None
+
+
+def bin_edges(x, max_bins=60):
+    """Histogram bin edges for the data ``x``, array of shape (n_bins + 1,).
+
+    About ``x.size / 8`` bins (from 10 to ``max_bins``) over the data's range. For
+    discrete data (:func:`resolution` ``r``), the width is the nearest whole multiple of
+    ``r`` and the edges lie halfway between possible values (at half-integers for
+    integers): each bin then holds the same number of possible values, so the
+    histogram has no empty bins between neighbouring values and no bins that hold one
+    value more than the next (aliasing).
+    """
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    low, high = float(x.min()), float(x.max())
+    n_bins = min(max_bins, max(10, x.size // 8))
+    step = resolution(x)
+    if step is None:
+        if high == low:
+            return np.array([low - 0.5, low + 0.5])
+        return np.linspace(low, high, n_bins + 1)
+    per_bin = max(1, round((high - low) / n_bins / step))
+    n_values = round((high - low) / step) + 1
+    n_bins = -(-n_values // per_bin)
+    return low - step / 2 + step * per_bin * np.arange(n_bins + 1)
+
+
 def _grid(x, means, variances):
     low = min(x.min(), (np.asarray(means) - 3 * np.sqrt(variances)).min())
     high = max(x.max(), (np.asarray(means) + 3 * np.sqrt(variances)).max())
     return np.linspace(low, high, 400)
 
 
-def draw_fit(ax, x, fitted, truth=None, title=None):
+def draw_fit(ax, x, fitted, truth=None, title=None, label=None, log_likelihood=None):
     """The data (histogram and a rug of points), the fitted mixture and its components,
-    and the true mixture when known: the seed notebook's picture."""
-    weights, means, variances = fitted
+    and the true mixture when known: the seed notebook's picture.
+
+    The histogram's bins respect the data's resolution (:func:`bin_edges`). The legend
+    gives each component's parameters and the mixture's ``K`` and log-likelihood
+    (``log_likelihood``, or computed from ``x`` when None). ``label`` names the x axis
+    (default ``"x"``). A collapsed component's spike is cut at twice the height of the
+    histogram (or of the true density), so that the data stay readable.
+    """
+    x = np.asarray(x, dtype=float)
+    weights, means, variances = (np.asarray(a, dtype=float) for a in fitted)
+    if log_likelihood is None:
+        log_likelihood = mixture_log_likelihood(x, weights, means, variances)
     grid = _grid(x, means, variances)
-    ax.hist(x, bins=min(60, max(10, x.size // 8)), density=True, color="0.85", label="data")
-    ax.plot(x, np.full(x.size, -0.01 * ax.get_ylim()[1]), "|", color="0.3", markersize=8)
+    heights, _, _ = ax.hist(x, bins=bin_edges(x), density=True, color="0.85",
+                            label=f"data ({x.size} points)")
     parts = mixture_density(grid, weights, means, variances)
     for k, part in enumerate(parts):
-        ax.plot(grid, part, "--", lw=1, label=f"fitted component {k + 1}")
-    ax.plot(grid, parts.sum(axis=0), color="C3", lw=2, label="fitted mixture")
+        ax.plot(grid, part, "--", lw=1, label=f"component {k + 1}: weight {weights[k]:.3g}, "
+                f"mean {means[k]:.4g}, variance {variances[k]:.4g}")
+    ax.plot(grid, parts.sum(axis=0), color="C3", lw=2,
+            label=f"fitted mixture: K = {weights.size}, log-likelihood {log_likelihood:.1f}")
+    tallest = heights.max()
     if truth is not None:
-        ax.plot(grid, mixture_density(grid, *truth).sum(axis=0), color="k", lw=1.5, ls=":",
-                label="true mixture")
-    ax.set_xlabel("x")
+        true_density = mixture_density(grid, *truth).sum(axis=0)
+        ax.plot(grid, true_density, color="k", lw=1.5, ls=":", label="true mixture")
+        tallest = max(tallest, true_density.max())
+    top = min(ax.get_ylim()[1], 2 * tallest)
+    ax.plot(x, np.full(x.size, -0.03 * top), "|", color="0.3", markersize=8)
+    ax.set_ylim(-0.06 * top, top)
+    ax.set_xlabel("x" if label is None else label)
     ax.set_ylabel("density")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=8)
+    # Below the axes: inside, five lines of legend cover the data whatever the corner.
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
 
 
-def fit_figure(x, fitted, path, title=None):
-    """Write a PNG of one dataset with its fitted density."""
-    Path(path).write_bytes(fit_image(x, fitted, title))
+def fit_figure(x, fitted, path, title=None, label=None, log_likelihood=None):
+    """Write a PNG of one dataset with its fitted density (:func:`draw_fit`)."""
+    Path(path).write_bytes(fit_image(x, fitted, title, label, log_likelihood))
 
 
-def fit_image(x, fitted, title=None) -> bytes:
+def fit_image(x, fitted, title=None, label=None, log_likelihood=None) -> bytes:
     """The PNG of :func:`fit_figure`, as bytes."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    draw_fit(ax, np.asarray(x, dtype=float), fitted, title=title)
+    fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
+    draw_fit(ax, np.asarray(x, dtype=float), fitted, title=title, label=label,
+             log_likelihood=log_likelihood)
     return _png(plt, fig)
 
 
@@ -85,68 +181,237 @@ STUDY_FIGURES = ("dataset.png", "traces.png", "estimates.png", "iterations.png")
 
 
 def study_images(result) -> dict:
-    """The study's figures as ``{file name: PNG bytes}``:
+    """The study's figures as ``{file name: PNG bytes}``, each showing every sample size
+    and strategy:
 
-    - ``dataset.png``: the first dataset with each strategy's fit and the true mixture;
-    - ``traces.png``: log-likelihood per iteration for the first datasets' restarts (only
-      when the study kept them: ``study(..., trace=True)``);
-    - ``estimates.png``: histograms of the estimates against the true values;
-    - ``iterations.png``: iterations to convergence, per strategy and sample size.
+    - ``dataset.png``: a row per sample size, a column per strategy: the first dataset
+      with the strategy's fit and the true mixture;
+    - ``traces.png``: the same grid, on shared axes: for each restart of the first
+      datasets, how far its log-likelihood per point is below its own final value, per
+      iteration (log scale), so that the curves show convergence, not the datasets;
+    - ``estimates.png``: a row per parameter, a column per sample size: a histogram of the
+      estimates per strategy, on its own baseline so that identical ones stay visible,
+      against the true value; variances on a log axis, collapsed ones counted;
+    - ``iterations.png``: a panel per sample size: the EM iterations of every fit, per
+      strategy, with the fits that did not meet ``tol`` marked.
+
+    ``dataset.png`` and ``traces.png`` need the first datasets and their traces, which the
+    study keeps only when asked (``study(..., trace=True)``, ``fastem study --plot``);
+    without them they are left out.
     """
     plt = _pyplot()
-    first = [c for c in result.cells if c.n_samples == result.cells[0].n_samples]
     images = {}
-
-    fig, axes = plt.subplots(1, len(first), figsize=(5 * len(first), 4), squeeze=False)
-    for ax, cell in zip(axes[0], first):
-        fitted = (cell.weights[0], cell.means[0], cell.variances[0])
-        draw_fit(ax, cell.example, fitted, truth=result.truth,
-                 title=f"{cell.init}: dataset 1 of n={cell.n_samples}")
-    images["dataset.png"] = _png(plt, fig)
-
-    if first[0].trace is not None:
-        images["traces.png"] = _png(plt, _traces_figure(plt, first))
-
-    n_components = result.truth[1].size
-    fig, axes = plt.subplots(3, n_components, figsize=(4.5 * n_components, 9), squeeze=False)
-    for row, (name, true) in enumerate(zip(("weight", "mean", "variance"), result.truth)):
-        for k in range(n_components):
-            ax = axes[row, k]
-            for cell in first:
-                values = getattr(cell, name + "s")[:, k]
-                values = values[np.isfinite(values)]
-                ax.hist(values, bins=60, histtype="step", density=True, label=cell.init)
-            ax.axvline(true[k], color="k", ls=":", label="true")
-            ax.set_title(f"{name} {k + 1} (n={first[0].n_samples})")
-    axes[0, 0].legend(fontsize=8)
-    images["estimates.png"] = _png(plt, fig)
-
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(result.cells)), 4))
-    labels = [f"{c.init}\nn={c.n_samples}" for c in result.cells]
-    ax.boxplot([c.restart_n_iter.ravel() for c in result.cells], showfliers=False)
-    ax.set_xticks(np.arange(1, len(labels) + 1), labels, fontsize=8)
-    ax.set_ylabel("iterations to convergence")
-    images["iterations.png"] = _png(plt, fig)
+    for name, fig in _study_figures(result).items():
+        images[name] = _png(plt, fig)
     return images
 
 
-def _traces_figure(plt, first):
-    fig, axes = plt.subplots(1, len(first), figsize=(5 * len(first), 4), squeeze=False)
-    for ax, cell in zip(axes[0], first):
-        traces = cell.trace.reshape(-1, cell.trace.shape[-1]) / cell.n_samples
-        longest = int(np.max(np.sum(np.isfinite(traces), axis=1)))
-        for trace in traces:
-            ax.plot(np.arange(longest), trace[:longest], lw=0.8, alpha=0.6)
-        ax.set_xscale("symlog", linthresh=10)
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("log-likelihood per point")
-        ax.set_title(f"{cell.init}: {traces.shape[0]} fits, n={cell.n_samples}")
+class _Grid:
+    """The study's design cells by sample size and strategy, in the study's order."""
+
+    def __init__(self, result):
+        self.cells = {(cell.n_samples, cell.init): cell for cell in result.cells}
+        self.sizes = list(dict.fromkeys(cell.n_samples for cell in result.cells))
+        self.strategies = list(dict.fromkeys(cell.init for cell in result.cells))
+
+    def __getitem__(self, key):
+        return self.cells[key]
+
+    def rows(self):
+        """``[(n_samples, [cells of each strategy])]``."""
+        return [(n, [self.cells[n, s] for s in self.strategies]) for n in self.sizes]
+
+
+def _study_figures(result) -> dict:
+    """The figures of :func:`study_images`, as ``{file name: matplotlib Figure}``."""
+    plt = _pyplot()
+    grid = _Grid(result)
+    figures = {}
+    if all(cell.example is not None for cell in result.cells):
+        figures["dataset.png"] = _dataset_figure(plt, result, grid)
+    if all(cell.trace is not None for cell in result.cells):
+        figures["traces.png"] = _traces_figure(plt, grid)
+    figures["estimates.png"] = _estimates_figure(plt, result, grid)
+    figures["iterations.png"] = _iterations_figure(plt, grid)
+    return figures
+
+
+def _dataset_figure(plt, result, grid):
+    rows, columns = len(grid.sizes), len(grid.strategies)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.5 * columns, 5.2 * rows), squeeze=False,
+                             layout="constrained")
+    for row, (n, cells) in enumerate(grid.rows()):
+        for ax, cell in zip(axes[row], cells):
+            fitted = (cell.weights[0], cell.means[0], cell.variances[0])
+            draw_fit(ax, cell.example, fitted, truth=result.truth,
+                     title=f"{cell.init}, n = {n}: dataset 1")
+    return fig
+
+
+def _trace_gaps(trace, n_samples):
+    """How far each traced log-likelihood is below the fit's final one, per point.
+
+    ``trace`` is a cell's (datasets, restarts, max_iter + 1) traces; returns shape
+    (datasets * restarts, max_iter + 1): ``(final - trace) / n_samples``, where ``final``
+    is the fit's last finite value. NaN after the fit stopped and where the gap is not
+    positive (the final value itself, which a log axis cannot show, and the rare
+    rounding-sized dips of a monotone likelihood).
+    """
+    traces = trace.reshape(-1, trace.shape[-1])
+    finite = np.isfinite(traces)
+    last = traces.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
+    final = np.where(finite.any(axis=1), traces[np.arange(traces.shape[0]), last], np.nan)
+    with np.errstate(invalid="ignore"):
+        gaps = (final[:, None] - traces) / n_samples
+        gaps[~(gaps > 0)] = np.nan
+    return gaps
+
+
+def _traces_figure(plt, grid):
+    rows, columns = len(grid.sizes), len(grid.strategies)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.6 * rows), squeeze=False,
+                             sharex=True, sharey=True, layout="constrained")
+    for row, (n, cells) in enumerate(grid.rows()):
+        for column, (ax, cell) in enumerate(zip(axes[row], cells)):
+            gaps = _trace_gaps(cell.trace, n)
+            longest = max(1, int(np.max(np.sum(np.isfinite(cell.trace), axis=-1))))
+            ax.plot(np.arange(longest), gaps[:, :longest].T, color="C0", lw=0.7, alpha=0.35)
+            ax.set_yscale("log")
+            datasets, restarts = cell.trace.shape[:2]
+            ax.set_title(f"{cell.init}, n = {n}: {restarts} restart(s) of {datasets} datasets",
+                         fontsize=9)
+            if row == rows - 1:
+                ax.set_xlabel("EM iteration")
+            if column == 0:
+                ax.set_ylabel("final minus current\nlog-likelihood per point")
+    fig.suptitle("Convergence of each fit: distance of its log-likelihood from its own final "
+                 "value (0 at the end, not drawn)")
+    return fig
+
+
+def _estimates_figure(plt, result, grid):
+    n_components = result.truth[1].size
+    rows = [(index, name, k) for index, name in enumerate(PARAMETERS)
+            for k in range(n_components)]
+    columns = len(grid.sizes)
+    panel_height = 0.9 + 0.45 * len(grid.strategies)
+    fig, axes = plt.subplots(len(rows), columns, squeeze=False, sharex="row",
+                             figsize=(4 * columns + 1, panel_height * len(rows) + 0.8),
+                             layout="constrained")
+    replications = result.cells[0].weights.shape[0]
+    for row, (index, name, k) in enumerate(rows):
+        true = float(result.truth[index][k])
+        for column, n in enumerate(grid.sizes):
+            ax = axes[row, column]
+            samples = [getattr(grid[n, s], name + "s")[:, k] for s in grid.strategies]
+            _ridges(ax, samples, grid.strategies, true, log=name == "variance")
+            ax.set_title(f"{name} {k + 1}, n = {n}", fontsize=9)
+            ax.set_xlabel(f"estimated {name} {k + 1}"
+                          + (" (log scale)" if name == "variance" else ""), fontsize=8)
+            if column == 0:
+                ax.set_ylabel("strategy")
+        if name == "variance":
+            _number_ticks(axes[row, 0].xaxis, *axes[row, 0].get_xlim())
+    fig.suptitle(f"Estimates over {replications} datasets per sample size, matched to the true "
+                 "components\none histogram per strategy, each scaled to its own peak; dotted: "
+                 "the true value")
+    return fig
+
+
+def _ridges(ax, samples, names, true, log):
+    """One histogram per sample of estimates, each on its own baseline (top to bottom in
+    the order of ``names``) and scaled to its own peak; on a log axis when ``log``, where
+    values below ``COLLAPSED_BELOW * true`` are counted at the left instead."""
+    samples = [np.asarray(s, dtype=float) for s in samples]
+    samples = [s[np.isfinite(s)] for s in samples]
+    floor = COLLAPSED_BELOW * true if log else -np.inf
+    shown = np.concatenate([s[s >= floor] for s in samples] + [np.array([true])])
+    low, high = shown.min(), shown.max()
+    n_bins = int(np.clip(2 * np.sqrt(max(s.size for s in samples)), 15, 60))
+    if high == low:  # all estimates equal (the weight when K = 1): in a central bin
+        n_bins += 1 - n_bins % 2
+        pad = 0.05 * max(abs(low), 1.0)
+        low, high = low - pad, high + pad
+    edges = (np.geomspace(low, high, n_bins + 1) if log
+             else np.linspace(low, high, n_bins + 1))
+    for i, sample in enumerate(samples):
+        baseline = len(samples) - 1 - i
+        counts, _ = np.histogram(sample, edges)
+        heights = baseline + 0.85 * counts / max(1, counts.max())
+        ax.stairs(heights, edges, baseline=baseline, fill=True, color=f"C{i}", alpha=0.3)
+        ax.stairs(heights, edges, baseline=baseline, color=f"C{i}", lw=1)
+        collapsed = int(np.sum(sample < floor))
+        if collapsed:
+            ax.text(0.01, baseline + 0.45, f"{collapsed} below {floor:.2g}", fontsize=7,
+                    color=f"C{i}", transform=ax.get_yaxis_transform())
+    ax.axvline(true, color="k", ls=":", lw=1.2)
+    if log:
+        ax.set_xscale("log")
+    ax.set_yticks(np.arange(len(names))[::-1], names, fontsize=8)
+    ax.set_ylim(-0.1, len(names))
+
+
+def _number_ticks(axis, low, high, most_decades=2):
+    """Ticks of a log ``axis`` at 1, 2 and 5 times powers of ten between ``low`` and
+    ``high`` (at powers of ten only beyond ``most_decades``), labelled as plain numbers."""
+    from matplotlib.ticker import NullFormatter
+
+    low = max(low, np.finfo(float).tiny)
+    subs = (1, 2, 5) if np.log10(high / low) <= most_decades else (1,)
+    ticks = [s * 10.0**d for d in range(int(np.floor(np.log10(low))),
+                                          int(np.ceil(np.log10(high))) + 1) for s in subs]
+    ticks = [t for t in ticks if low <= t <= high]
+    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _iterations_figure(plt, grid):
+    columns = min(len(grid.sizes), ITERATION_COLUMNS)
+    rows = -(-len(grid.sizes) // columns)
+    width = max(4.0, 1.3 * len(grid.strategies) + 1)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, 4.2 * rows + 0.6),
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax in axes.flat[len(grid.sizes):]:
+        fig.delaxes(ax)
+    traces = [cell.trace for cell in grid.cells.values() if cell.trace is not None]
+    # The traces' length is the one record of max_iter that a study keeps.
+    max_iter = traces[0].shape[-1] - 1 if traces else None
+    jitter_rng = np.random.default_rng(0)  # spreads the markers sideways, nothing else
+    for ax, (n, cells) in zip(axes.flat, grid.rows()):
+        iterations = [cell.restart_n_iter.ravel() for cell in cells]
+        missed = [~cell.restart_converged.ravel() for cell in cells]
+        ax.boxplot(iterations, flierprops=dict(marker=".", markersize=3, alpha=0.4))
+        for position, (n_iter, stopped) in enumerate(zip(iterations, missed), start=1):
+            jitter = jitter_rng.uniform(-0.15, 0.15, int(stopped.sum()))
+            ax.scatter(position + jitter, n_iter[stopped], marker="x", s=14, color="C3",
+                       lw=0.8, gid="missed_tol")
+        if max_iter is not None:
+            ax.axhline(max_iter, color="C3", ls="--", lw=0.8)
+            ax.text(0.99, max_iter, "max_iter ", color="C3", fontsize=7, ha="right",
+                    va="bottom", transform=ax.get_yaxis_transform())
+        labels = [f"{cell.init}\n{stopped.sum()} of {stopped.size}\nmissed tol"
+                  for cell, stopped in zip(cells, missed)]
+        ax.set_xticks(np.arange(1, len(labels) + 1), labels, fontsize=8)
+        ax.set_title(f"n = {n}")
+        ax.set_xlabel("strategy")
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("EM iterations per fit (restart)")
+    top = 1.4 * max([1, max_iter or 0]
+                    + [int(cell.restart_n_iter.max()) for cell in grid.cells.values()])
+    # symlog: a fit that failed at its first iteration has 0 iterations, which log drops.
+    axes[0, 0].set_yscale("symlog", linthresh=1, linscale=0.3)
+    axes[0, 0].set_ylim(0, top)
+    _number_ticks(axes[0, 0].yaxis, 1, top, most_decades=3)
+    note = ("; emem's short runs not counted" if any(
+        np.any(cell.init_n_iter > 0) for cell in grid.cells.values()) else "")
+    fig.suptitle("EM iterations of every fit: until tol was met, or max_iter or a failure "
+                 f"stopped it{note}\nboxes: quartiles, whiskers to 1.5 IQR, dots beyond; "
+                 "red x: fits that did not meet tol", fontsize=10)
     return fig
 
 
 def _png(plt, fig) -> bytes:
     buffer = io.BytesIO()
-    fig.tight_layout()
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()

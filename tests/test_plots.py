@@ -1,0 +1,230 @@
+"""The figures, checked on the matplotlib objects before they become PNGs: bins that respect
+the data's resolution, one panel per design cell, labels, and what the traces and the
+iterations show."""
+
+import copy
+import itertools
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.patches import StepPatch  # noqa: E402
+
+import fastem  # noqa: E402
+from fastem import plots  # noqa: E402
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SIZES = (30, 60)
+STRATEGIES = ("kmeans++", "quantile")
+MAX_ITER = 15
+"""Small enough that some fits of the small study stop at it."""
+
+
+@pytest.fixture(scope="module")
+def small_study():
+    return fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=SIZES, replications=20,
+                        init=STRATEGIES, n_init=2, max_iter=MAX_ITER, trace=True)
+
+
+@pytest.fixture(scope="module")
+def figures(small_study):
+    yield plots._study_figures(small_study)
+    plt.close("all")
+
+
+def cell_of(result, n_samples, init):
+    (cell,) = [c for c in result.cells if (c.n_samples, c.init) == (n_samples, init)]
+    return cell
+
+
+# ------------------------------------------------------------------------------ bins
+
+
+def test_integer_data_put_each_integer_inside_a_bin_with_no_empty_bins():
+    rng = np.random.default_rng(1)
+    # Every integer from 40 to 100 occurs, so no bin may be empty.
+    x = np.concatenate([np.arange(40, 101), np.round(rng.normal(70, 12, 500)).clip(40, 100)])
+    edges = plots.bin_edges(x)
+    assert np.allclose(edges % 1, 0.5)  # edges at half-integers: no integer on an edge
+    widths = np.diff(edges)
+    assert np.allclose(widths, widths[0]) and widths[0] == np.round(widths[0]) >= 1
+    counts, _ = np.histogram(x, edges)
+    assert np.all(counts > 0)
+    assert edges[0] < x.min() and edges[-1] > x.max()
+
+
+def test_few_distinct_integers_sit_in_the_middle_of_their_bins():
+    x = np.random.default_rng(2).integers(0, 8, 200).astype(float)
+    edges = plots.bin_edges(x)
+    assert np.allclose((edges[:-1] + edges[1:]) / 2, np.arange(8))
+
+
+def test_values_recorded_to_one_decimal_are_binned_on_their_grid():
+    x = 3.0 + np.random.default_rng(3).integers(0, 200, 400) * 0.1
+    assert plots.resolution(x) == pytest.approx(0.1)
+    steps = (plots.bin_edges(x) - 3.0) / 0.1
+    assert np.allclose(steps % 1, 0.5)
+    assert np.allclose(np.diff(steps), np.round(np.diff(steps)))
+
+
+def test_continuous_data_get_even_bins_over_their_range():
+    x = np.random.default_rng(4).normal(size=300)
+    assert plots.resolution(x) is None
+    edges = plots.bin_edges(x)
+    assert edges[0] == x.min() and edges[-1] == x.max()
+    assert np.allclose(np.diff(edges), np.diff(edges)[0])
+
+
+# ------------------------------------------------------------------------------ fit figure
+
+
+def test_draw_fit_labels_the_axis_and_gives_k_log_likelihood_and_parameters():
+    x = np.round(fastem.simulate([0.4, 0.6], [50.0, 80.0], [30.0, 30.0], 150, 1, 0)[0][0])
+    result = fastem.fit(x, 2, random_state=0)
+    fitted = (result.weights, result.means, result.variances)
+    fig, (named, plain) = plt.subplots(1, 2)
+    plots.draw_fit(named, x, fitted, label="waiting")
+    plots.draw_fit(plain, x, fitted)
+    assert named.get_xlabel() == "waiting" and plain.get_xlabel() == "x"
+    legend = " | ".join(text.get_text() for text in named.get_legend().get_texts())
+    assert "K = 2" in legend
+    assert f"log-likelihood {result.log_likelihood:.1f}" in legend
+    for k in range(2):
+        assert f"mean {result.means[k]:.4g}" in legend
+        assert f"variance {result.variances[k]:.4g}" in legend
+        assert f"weight {result.weights[k]:.3g}" in legend
+    plt.close(fig)
+
+
+def test_fit_image_is_a_png_with_the_column_name():
+    x = np.random.default_rng(5).normal(size=100)
+    image = plots.fit_image(x, ([0.5, 0.5], [-1.0, 1.0], [1.0, 1.0]), title="t", label="depth")
+    assert image[:8] == PNG_SIGNATURE
+
+
+# ------------------------------------------------------------------------------ study figures
+
+
+def test_study_figures_have_one_panel_per_design_cell(figures):
+    cells = list(itertools.product(SIZES, STRATEGIES))
+    for name in ("dataset.png", "traces.png"):
+        titles = [ax.get_title() for ax in figures[name].axes]
+        assert len(titles) == len(cells)
+        for title, (n, init) in zip(titles, cells):
+            assert title.startswith(f"{init}, n = {n}")
+    # A row per parameter of each component (3 x K = 6), a column per sample size.
+    estimates = [ax.get_title() for ax in figures["estimates.png"].axes]
+    assert len(estimates) == 6 * len(SIZES)
+    assert {title.rsplit("n = ", 1)[1] for title in estimates} == {str(n) for n in SIZES}
+    iterations = [ax.get_title() for ax in figures["iterations.png"].axes]
+    assert iterations == [f"n = {n}" for n in SIZES]
+
+
+def test_every_panel_has_a_title_and_its_axes_are_labelled(figures):
+    for name, fig in figures.items():
+        for ax in fig.axes:
+            spec = ax.get_subplotspec()
+            assert ax.get_title(), name
+            if spec.is_last_row() or name != "traces.png":
+                assert ax.get_xlabel(), name
+            if spec.is_first_col():
+                assert ax.get_ylabel(), name
+    suptitle = " ".join(text.get_text() for text in figures["iterations.png"].texts)
+    assert "iterations" in suptitle and "did not meet tol" in suptitle
+
+
+def test_each_strategys_estimates_have_their_own_baseline(figures):
+    for ax in figures["estimates.png"].axes:
+        baselines = {float(patch.get_data().baseline) for patch in ax.patches
+                     if isinstance(patch, StepPatch)}
+        assert len(baselines) == len(STRATEGIES), ax.get_title()
+
+
+def test_identical_estimates_stay_visible():
+    # With one component, k-means++ and the quantile start give the same estimates.
+    result = fastem.study([1.0], [0.0], [1.0], n_samples=40, replications=20,
+                          init=("kmeans++", "quantile"), n_init=2)
+    assert np.allclose(result.cells[0].means, result.cells[1].means, rtol=1e-12, atol=0)
+    fig = plots._study_figures(result)["estimates.png"]
+    for ax in fig.axes:
+        drawn = {}
+        for patch in ax.patches:
+            values, edges, baseline = patch.get_data()
+            drawn[float(baseline)] = values - baseline
+        assert len(drawn) == 2, ax.get_title()
+        first, second = drawn.values()
+        assert np.allclose(first, second) and first.max() > 0
+    plt.close(fig)
+
+
+def test_variances_are_on_a_log_axis_and_collapsed_ones_are_counted(small_study):
+    result = copy.deepcopy(small_study)
+    result.cells[0].variances[:3, 0] = 1e-14
+    fig = plots._study_figures(result)["estimates.png"]
+    variance_axes = [ax for ax in fig.axes if ax.get_title().startswith("variance")]
+    assert len(variance_axes) == 2 * len(SIZES)
+    assert all(ax.get_xscale() == "log" for ax in variance_axes)
+    first = variance_axes[0]
+    assert first.get_title() == f"variance 1, n = {SIZES[0]}"
+    counted = [text.get_text() for text in first.texts]
+    assert any(text.startswith("3 below") for text in counted), counted
+    assert first.get_xlim()[0] > 1e-6
+    plt.close(fig)
+
+
+def test_traces_are_each_relative_to_their_own_final_value(small_study, figures):
+    axes = figures["traces.png"].axes
+    for ax, (n, init) in zip(axes, itertools.product(SIZES, STRATEGIES)):
+        assert ax.get_yscale() == "log"
+        assert ax.get_shared_y_axes().joined(axes[0], ax)
+        traces = cell_of(small_study, n, init).trace.reshape(-1, MAX_ITER + 1)
+        lines = ax.get_lines()
+        assert len(lines) == traces.shape[0]
+        for line, trace in zip(lines, traces):
+            drawn = np.asarray(line.get_ydata(), dtype=float)
+            stopped = np.isfinite(trace).sum()
+            final = trace[stopped - 1]
+            expected = (final - trace[: drawn.size]) / n
+            positive = expected > 0
+            assert np.allclose(drawn[positive], expected[positive], rtol=1e-12, atol=0)
+            assert np.all(np.isnan(drawn[~positive]))
+            assert np.all(drawn[np.isfinite(drawn)] > 0)
+            assert drawn.size < stopped or np.isnan(drawn[stopped - 1])  # the end is 0
+
+
+def test_iterations_figure_shows_the_fits_that_missed_tol(small_study, figures):
+    axes = figures["iterations.png"].axes
+    for ax, n in zip(axes, SIZES):
+        cells = [cell_of(small_study, n, init) for init in STRATEGIES]
+        missed = np.concatenate([c.restart_n_iter[~c.restart_converged] for c in cells])
+        assert missed.size > 0  # else this test checks nothing: lower MAX_ITER
+        marked = np.concatenate([collection.get_offsets()[:, 1] for collection in ax.collections
+                                 if collection.get_gid() == "missed_tol"])
+        assert np.array_equal(np.sort(marked), np.sort(missed))
+        assert ax.get_ylim()[1] > MAX_ITER
+        labels = [label.get_text() for label in ax.get_xticklabels()]
+        for label, cell in zip(labels, cells):
+            total = cell.restart_converged.size
+            assert f"{np.sum(~cell.restart_converged)} of {total}" in label
+
+
+def test_study_images_are_pngs_named_as_announced(small_study, tmp_path):
+    paths = plots.study_figures(small_study, tmp_path)
+    assert sorted(path.name for path in paths) == sorted(plots.STUDY_FIGURES)
+    assert all(path.read_bytes()[:8] == PNG_SIGNATURE for path in paths)
+
+
+def test_a_study_without_traces_leaves_out_their_figures(small_study):
+    result = copy.deepcopy(small_study)
+    for cell in result.cells:
+        cell.trace = cell.example = None
+    figures = plots._study_figures(result)
+    assert sorted(figures) == ["estimates.png", "iterations.png"]
+    plt.close("all")
