@@ -106,7 +106,7 @@ def test_fit_output_paths_are_checked_before_the_data_are_read(tmp_path):
 def test_a_plot_directory_made_for_a_failed_study_is_removed(tmp_path):
     figures = tmp_path / "figs"
     completed = fastem_cli(*SMALL_STUDY, "--plot", figures, "--max-iter", 0)
-    assert_one_line_error(completed, "max_iter")
+    assert_one_line_error(completed, "--max-iter")
     assert not figures.exists()
 
 
@@ -223,6 +223,51 @@ def test_bad_design_files_are_one_line_errors(tmp_path, write, fragments):
     path = tmp_path / "design.json"
     write(path)
     assert_one_line_error(fastem_cli("study", "--design", path), str(path), *fragments)
+
+
+def test_messages_of_study_speak_of_flags_and_design_files(tmp_path):
+    completed = fastem_cli("study", "--n-samples", 1, "--replications", 5)
+    assert_one_line_error(completed, "--n-samples must be at least 3")
+    assert "ravel" not in completed.stderr
+    assert_one_line_error(fastem_cli("study", "--seed", -1), "--seed must be at least 0")
+    for name, text in [("d.toml", "weights = 0.5\n"), ("d.json", '{"weights": 0.5}')]:
+        path = tmp_path / name
+        path.write_text(text)
+        assert_one_line_error(fastem_cli("study", "--design", path), f"{path}: 'weights' holds "
+                              "0.5, a single value; give a list of one value per component")
+    yaml = tmp_path / "x.yaml"
+    yaml.write_text("seed: 1\n")
+    assert_one_line_error(fastem_cli("study", "--design", yaml), "YAML is not supported")
+
+
+def test_messages_of_fit_speak_of_flags_and_files(tmp_path):
+    data = one_column_csv(tmp_path)
+    for flag, value in [("--seed", -1), ("--n-init", 0), ("--max-iter", 0), ("--tol", -1),
+                        ("--init", "best")]:
+        completed = fastem_cli("fit", data, flag, value)
+        assert_one_line_error(completed, f"{flag} ")
+        assert "_" not in completed.stderr.split(":", 1)[1].replace("random_from_data", "")
+    renamed = tmp_path / "values.npy"
+    renamed.write_text("x\n1.5\n2.5\n")
+    assert_one_line_error(fastem_cli("fit", renamed), "not a .npy file",
+                          "read as CSV when its name ends in .csv")
+
+
+def test_a_byte_order_mark_before_the_header_is_no_part_of_a_column_name(tmp_path):
+    path = tmp_path / "bom.csv"
+    rows = "".join(f"{d},{x}\n" for d in "ab" for x in range(1, 9))
+    path.write_bytes(b"\xef\xbb\xbfid,x\n" + rows.encode())
+    completed = fastem_cli("fit", path, "--by", "id", "--value", "x", "--quiet", check=True)
+    assert [line.split(",")[0] for line in completed.stdout.splitlines()] == ["id", "a", "b"]
+
+
+def test_weights_that_are_all_zero_in_a_dataset_are_named_by_its_id(tmp_path):
+    path = tmp_path / "w.csv"
+    rows = [f"a,{x},1" for x in range(1, 9)] + [f"b,{x},0" for x in range(1, 9)]
+    path.write_text("id,x,w\n" + "\n".join(rows) + "\n")
+    assert_one_line_error(fastem_cli("fit", path, "--by", "id", "--value", "x",
+                                     "--weights-column", "w"),
+                          f"{path}: the weights of dataset 'b' sum to 0")
 
 
 def test_errors_of_a_dataset_name_its_id_before_any_fit(tmp_path):

@@ -359,11 +359,36 @@ def _study(args) -> int:
 
 
 def _design(args) -> Design:
-    """The design file's options (if any) over the defaults, and the flags over both."""
+    """The design file's options (if any) over the defaults, and the flags over both.
+
+    A bad value is reported by its flag when a flag gave it, else by the design file."""
     flags = {name: getattr(args, name) for name in Design.options()}
-    if args.design is None:
-        return Design().override(**flags)
-    return Design.from_file(args.design, **flags)
+    try:
+        if args.design is None:
+            return Design().override(**flags)
+        return Design.from_file(args.design, **flags)
+    except (TypeError, ValueError) as error:
+        message = str(error).splitlines()[0]
+        about = getattr(error, "options", ())
+        for name in about:
+            if flags[name] is not None or args.design is None:
+                message = _as_flag(message, name, _flag(name))
+        if args.design is not None and any(flags[name] is None for name in about):
+            message = f"{args.design}: {message}"
+        raise UserError(message) from None
+
+
+def _flag(name: str) -> str:
+    """The flag of a keyword argument or design option: ``n_samples`` is ``--n-samples``."""
+    return "--" + name.replace("_", "-")
+
+
+def _as_flag(message: str, name: str, flag: str) -> str:
+    """``message`` with the Python name of an option in CLI terms: ``seed must be`` as
+    ``--seed must be``, ``init='best'`` as ``--init best``."""
+    message = re.sub(rf"(?<![\w'-]){re.escape(name)}='?([^'\s,;()]*)'?", rf"{flag} \1",
+                     message)
+    return re.sub(rf"(?<![\w'-]){re.escape(name)}(?![\w'])", flag, message)
 
 
 @contextlib.contextmanager
@@ -414,9 +439,6 @@ class _ProgressBar:
 
 
 def _fit(args) -> int:
-    from . import api
-    from .select import select
-
     k_low, k_high = _components(args.components)
     with Outputs(out=args.out, plot=args.plot) as outputs:
         ids, data, weights = _read_data(args)
@@ -426,14 +448,15 @@ def _fit(args) -> int:
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
                        sample_weight=weights, **_fit_options(vars(args)))
         _announce_compilation(args, "init", "fit")
+        try:
+            fitted = _fitted(data, k_low, k_high, options)
+        except (TypeError, ValueError) as error:  # the checks of fit's options
+            raise UserError(_cli_terms(error, ids)) from None
+        result = fitted
         if k_low == k_high:
-            result = api.fit(data, k_low, skip_degenerate=True, **options)
             n_components = np.full(len(data), k_low)
             bic = np.atleast_1d(result.bic())
         else:
-            variance = "equal" if options.pop("equal_variance", False) else "unequal"
-            result = select(data, n_components=range(k_low, k_high + 1), variance=variance,
-                            **options)
             n_components = result.n_components
             chosen = [result.fits[c] if c >= 0 else None for c in result.best]
             bic = result.bic[np.arange(len(data)), np.maximum(result.best, 0)]
@@ -457,6 +480,18 @@ def _fit(args) -> int:
     return 0
 
 
+def _fitted(data, k_low, k_high, options):
+    """The FitResult of ``k_low`` components, or the SelectionResult of the range."""
+    from . import api
+    from .select import select
+
+    if k_low == k_high:
+        return api.fit(data, k_low, skip_degenerate=True, **options)
+    options = dict(options)
+    variance = "equal" if options.pop("equal_variance", False) else "unequal"
+    return select(data, n_components=range(k_low, k_high + 1), variance=variance, **options)
+
+
 def _check_datasets(path, ids, data, weights, k_low, k_high):
     """The checks ``fit`` makes of each dataset, made before any fit and naming datasets by
     their ids: a range of components needs enough points for its largest model."""
@@ -465,6 +500,9 @@ def _check_datasets(path, ids, data, weights, k_low, k_high):
     counts = [int(np.count_nonzero(w > 0)) if weights is not None else len(x)
               for x, w in zip(data, weights if weights is not None else data)]
     for name, count in zip(ids, counts):
+        if count == 0 and weights is not None:
+            raise UserError(f"{path}: the weights of dataset {name!r} sum to 0 (every point has "
+                            "weight 0); give some of its points a positive weight, or drop it")
         if count < k_high:
             what = "point(s)" if weights is None else "point(s) with a positive weight"
             asked = f"{k_high} component(s)" if k_low == k_high else \
@@ -474,10 +512,30 @@ def _check_datasets(path, ids, data, weights, k_low, k_high):
     try:
         _validate.prepared_batch(data, weights, k_high)
     except ValueError as error:
-        message = str(error).splitlines()[0]
-        named = re.sub(r"dataset\(s\) (\d+(?:, \d+)*)", lambda m: "dataset(s) " + ", ".join(
-            repr(ids[int(i)]) for i in m.group(1).split(", ")), message)
-        raise UserError(f"{path}: {named}") from None
+        raise UserError(f"{path}: {_cli_terms(str(error), ids)}") from None
+
+
+_FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", "tol": "--tol",
+              "max_iter": "--max-iter", "reg_variance": "--reg-variance",
+              "sample_weight_type": "--weights-type", "n_components": "--components"}
+"""The keyword arguments of fit and select that ``fastem fit`` sets, and their flags."""
+
+
+def _cli_terms(message: str, ids) -> str:
+    """The first line of a message of fastem's Python API, as ``fastem fit`` says it: flags
+    for keyword arguments, datasets by their ids (the API counts them from 0)."""
+    message = str(message).splitlines()[0]
+
+    def named(match):
+        listed = [repr(ids[int(i)]) for i in re.findall(r"\d+", match.group(2))]
+        return match.group(1) + ", ".join(listed)
+
+    message = re.sub(r"(dataset\(s\) |dataset )(\d+(?:, \d+)*)", named, message)
+    message = re.sub(r", or give starting values of shape \([^)]*\)", "", message)
+    message = message.replace("FitResult.status", "the status column")
+    for name, flag in _FIT_FLAGS.items():
+        message = _as_flag(message, name, flag)
+    return message
 
 
 def _chosen_fits(selection, chosen):

@@ -7,6 +7,7 @@ of a TOML or JSON design file and, with ``-`` for ``_``, the flag of ``fastem st
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import numbers
@@ -45,9 +46,12 @@ class Design:
     restarts. ``seed`` seeds it all. ``tol``, ``max_iter``, ``reg_variance`` and
     ``equal_variance`` are passed to :func:`fastem.fit`, with its defaults.
 
-    Lists are kept as tuples; a single sample size or strategy stands for a list of one.
-    Values are checked when the design is made: a ``TypeError`` or ``ValueError`` names
-    the option.
+    Lists are kept as tuples; a single sample size or strategy stands for a list of one
+    (a single weight, mean or variance does not: it is refused, as it is almost always a
+    list mistyped). Values are checked when the design is made: a ``TypeError`` or
+    ``ValueError`` names the option, and carries the names of the options it is about in
+    ``error.options``. Every dataset needs at least one point more than the mixture has
+    components.
 
     Examples
     --------
@@ -73,25 +77,57 @@ class Design:
 
     def __post_init__(self):
         for option in fields(self):
-            try:
-                value = _shaped(option, getattr(self, option.name))
-            except _BadShape as error:
-                raise TypeError(str(error)) from None
+            with _about(option.name):
+                try:
+                    value = _shaped(option, getattr(self, option.name))
+                except _BadShape as error:
+                    raise TypeError(str(error)) from None
             object.__setattr__(self, option.name, value)
+        self._check_mixture()
+        with _about("n_samples"):
+            needed = len(self.weights) + 1
+            for n in self.n_samples:
+                _validate.check_int("n_samples", n, 1)
+                if n < needed:
+                    raise ValueError(
+                        f"n_samples must be at least {needed} for a mixture of {needed - 1} "
+                        f"components (more points than components), got {n}.")
+        with _about("replications"):
+            _validate.check_int("replications", self.replications, 1)
+        with _about("init"):
+            for strategy in self.init:
+                _validate.check_choice("init", strategy, STRATEGY_NAMES)
+        with _about("n_init"):
+            _validate.check_int("n_init", self.n_init, 1)
+        with _about("seed"):
+            _validate.check_int("seed", self.seed, 0)
+        with _about("tol"):
+            _validate.check_non_negative("tol", self.tol)
+        with _about("max_iter"):
+            _validate.check_int("max_iter", self.max_iter, 1, _validate.MAX_ITER_LIMIT)
+        with _about("reg_variance"):
+            _validate.check_non_negative("reg_variance", self.reg_variance)
+
+    def _check_mixture(self):
+        """The true mixture, as :func:`fastem.simulate` needs it, checked here so that the
+        message names the options."""
         sizes = [len(self.weights), len(self.means), len(self.variances)]
-        if len(set(sizes)) > 1:
-            raise ValueError("weights, means and variances need one value per component; "
-                             "got {}, {} and {}".format(*sizes))
-        for n in self.n_samples:
-            _validate.check_int("n_samples", n, 1)
-        _validate.check_int("replications", self.replications, 1)
-        for strategy in self.init:
-            _validate.check_choice("init", strategy, STRATEGY_NAMES)
-        _validate.check_int("n_init", self.n_init, 1)
-        _validate.check_int("seed", self.seed, 0)
-        _validate.check_non_negative("tol", self.tol)
-        _validate.check_int("max_iter", self.max_iter, 1, _validate.MAX_ITER_LIMIT)
-        _validate.check_non_negative("reg_variance", self.reg_variance)
+        with _about("weights", "means", "variances"):
+            if len(set(sizes)) > 1:
+                raise ValueError("weights, means and variances need one value per component; "
+                                 "got {}, {} and {}".format(*sizes))
+        with _about("weights"):
+            weights = np.array(self.weights)
+            if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+                raise ValueError(f"weights must be >= 0 and sum to 1, got {list(self.weights)} "
+                                 f"(sum {weights.sum():.10g}).")
+        with _about("means"):
+            if not np.isfinite(self.means).all():
+                raise ValueError(f"means must be finite numbers, got {list(self.means)}.")
+        with _about("variances"):
+            if not (np.isfinite(self.variances).all() and min(self.variances) > 0):
+                raise ValueError(f"variances must be positive and finite, got "
+                                 f"{list(self.variances)}.")
 
     @classmethod
     def options(cls) -> tuple:
@@ -138,6 +174,18 @@ class _BadShape(Exception):
     """A value of the wrong type or shape for its option (the message names it)."""
 
 
+@contextlib.contextmanager
+def _about(*names):
+    """Mark a TypeError or ValueError raised inside with the options it is about
+    (``error.options``), so that ``fastem study`` can name the flag or the design file that
+    gave them."""
+    try:
+        yield
+    except (TypeError, ValueError) as error:
+        error.options = names
+        raise
+
+
 def _given(options: dict) -> dict:
     unknown = sorted(set(options) - set(Design.options()))
     if unknown:
@@ -152,9 +200,12 @@ def _shaped(option, value):
         return _checked(option.name, value, kind)
     if option.metadata["single"] and not _is_list(value):
         value = [value]
+    example = json.dumps(list(option.default))
+    if not _is_list(value) and not isinstance(value, (str, dict)):
+        raise _BadShape(f"{option.name!r} holds {value!r}, a single value; give a list of one "
+                        f"value per component, e.g. {example}")
     if not _is_list(value) or len(value) == 0:
-        raise _BadShape(f"{option.name!r} must be a non-empty list, e.g. "
-                        f"{json.dumps(list(option.default))}")
+        raise _BadShape(f"{option.name!r} must be a non-empty list, e.g. {example}")
     return tuple(_checked(option.name, item, kind) for item in value)
 
 
