@@ -38,6 +38,23 @@ class Model:
             self.fixed_means, self.fixed_variances,
         )
 
+    def describe(self) -> str:
+        """``"2 components, unequal variances"``, with the constraints and regularisation."""
+        k = self.n_components
+        parts = [f"{k} component{'s' if k > 1 else ''}"]
+        if k > 1:
+            parts.append("equal variance" if self.equal_variance else "unequal variances")
+            if self.equal_weights:
+                parts.append("equal weights")
+        for name, mask in (("weights", self.fixed_weights), ("means", self.fixed_means),
+                           ("variances", self.fixed_variances)):
+            if mask.any() and not (name == "weights" and self.equal_weights):
+                which = "all" if mask.all() else ", ".join(str(i + 1) for i in np.flatnonzero(mask))
+                parts.append(f"fixed {name} ({which})")
+        if self.reg_variance > 0:
+            parts.append(f"reg_variance {self.reg_variance:g}")
+        return ", ".join(parts)
+
     @property
     def n_parameters(self) -> int:
         """Free parameters, for BIC and AIC.

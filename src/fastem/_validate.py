@@ -77,7 +77,7 @@ def as_batch(data, first: int = 0) -> Batch:
     sequence of 1D arrays (datasets of different lengths), also as a 1D object array.
     Messages number the datasets from ``first``.
     """
-    if _is_dataset_list(data):
+    if is_dataset_list(data):
         datasets = []
         for d, item in enumerate(data):
             x = _numeric_float64(item, f"dataset {first + d}")
@@ -145,7 +145,7 @@ def prepared_batch(data, sample_weight, n_components, first=0, sample_weight_typ
 
 def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np.ndarray:
     """Weights in the layout of ``batch.values``: same shapes as the data, finite, >= 0."""
-    if batch.single or not _is_dataset_list(data):
+    if batch.single or not is_dataset_list(data):
         weights = _numeric_float64(sample_weight, "sample_weight")
         expected = (int(batch.n_samples[0]),) if batch.single else (
             batch.n_datasets, int(batch.n_samples[0])
@@ -157,7 +157,7 @@ def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np
             )
         weights = np.require(weights, np.float64, ["C_CONTIGUOUS", "WRITEABLE"]).reshape(-1)
     else:
-        if not _is_dataset_list(sample_weight) or len(sample_weight) != batch.n_datasets:
+        if not is_dataset_list(sample_weight) or len(sample_weight) != batch.n_datasets:
             raise ValueError(
                 f"sample_weight must be a list of {batch.n_datasets} 1D arrays, one per "
                 "dataset, like the data."
@@ -197,7 +197,7 @@ def few_counts(batch: Batch, first: int = 0) -> str | None:
     )
 
 
-def _is_dataset_list(data) -> bool:
+def is_dataset_list(data) -> bool:
     """A list (or tuple, or 1D object array) of arrays: one dataset each."""
     listed = isinstance(data, Sequence) and not isinstance(data, (str, bytes))
     objects = isinstance(data, np.ndarray) and data.dtype == object and data.ndim == 1

@@ -9,10 +9,11 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _layout, _vmath
+from . import _layout, _posterior, _vmath
 from ._model import Model
 from ._status import Status
 from .spurious import SpuriousRule
+from .table import Table
 
 _PER_BATCH = ("model", "tol", "max_iter", "spurious_rule", "skip_degenerate")
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
@@ -27,7 +28,7 @@ class DegenerateFitWarning(UserWarning):
     log-likelihood."""
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class FitResult:
     """Fitted mixtures, one per dataset (the best restart), in the data's units.
 
@@ -118,6 +119,54 @@ class FitResult:
         return self.means.shape[-1]
 
     @property
+    def n_init(self) -> int:
+        return self.restart_log_likelihood.shape[-1]
+
+    def __repr__(self) -> str:
+        if self.means.ndim == 1:
+            return (
+                f"<FitResult: {self.model.describe()}, n={self.n_observations:g}; "
+                f"log-likelihood {self.log_likelihood:.6g}, {Status(self.status).name.lower()}"
+                f" after {self.n_iter} iterations; weights {_numbers(self.weights)}, means "
+                f"{_numbers(self.means)}, variances {_numbers(self.variances)}>"
+            )
+        return (f"<FitResult: {self.n_datasets} datasets, {self.model.describe()}, "
+                f"{self.n_init} restart(s) each; {_status_counts(self.status)}; "
+                "summary() for more>")
+
+    def summary(self) -> str:
+        """A report of the fit, like mclust's ``summary``: the model, ``n``, the
+        log-likelihood and criteria, convergence and restarts, and the parameters; for a
+        batch, the outcomes over datasets and the spread of each parameter."""
+        from .analysis import restart_summary
+
+        if self.means.ndim > 1:
+            return _batch_summary(self)
+        restarts = restart_summary(self)
+        criteria = Table({
+            "log_likelihood": [self.log_likelihood], "n": [self.n_observations],
+            "df": [self.n_parameters], "bic": [self.bic()], "aic": [self.aic()],
+            "icl": [self.icl()],
+        })
+        components = Table({
+            "component": np.arange(1, self.n_components + 1), "weight": self.weights,
+            "mean": self.means, "variance": self.variances, "sd": np.sqrt(self.variances),
+        })
+        reached = round(restarts.share_at_best * self.n_init)
+        return "\n".join([
+            f"Gaussian mixture fitted by EM: {self.model.describe()}",
+            "",
+            str(criteria),
+            "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
+            "",
+            f"status {Status(self.status).name.lower()} after {self.n_iter} iterations "
+            f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_init} restart(s)"
+            + (f", {reached} reached it" if self.n_init > 1 else ""),
+            "",
+            str(components),
+        ])
+
+    @property
     def n_datasets(self) -> int:
         return 1 if self.means.ndim == 1 else self.means.shape[0]
 
@@ -152,6 +201,67 @@ class FitResult:
         """Integrated completed likelihood, ``BIC - 2 sum_i log max_k r_ik``: smaller is
         better (mclust's ICL, negated): BIC penalised by the uncertainty of the labels."""
         return self.bic() - 2.0 * self.log_map
+
+    def predict_proba(self, data):
+        """Posterior probability of each component at each point (mclust's ``z``, mixtools'
+        ``posterior``), by the fitted mixture of the point's dataset.
+
+        ``data`` holds one dataset per fitted one, in the shapes :func:`fastem.fit`
+        takes (the fitted data, or new points); a 1D array with a result of several
+        datasets is the same points for every mixture. Returns an array of shape
+        ``data.shape + (n_components,)``, or a list of ``(n_d, n_components)`` arrays for a
+        list of datasets. ``1 - predict_proba(x).max(axis=-1)`` is mclust's
+        ``uncertainty``. A dataset whose fit has no finite log-likelihood gets NaN.
+        """
+        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        return unpack(np.exp(log_resp))
+
+    def predict(self, data):
+        """The most probable component of each point (mclust's ``classification``), an
+        int64 array in the shape of ``data`` (or a list); components are numbered as in
+        ``means``. See :meth:`predict_proba`."""
+        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        return unpack(np.argmax(log_resp, axis=1))
+
+    def score_samples(self, data):
+        """Log of the fitted mixture density at each point, in the shape of ``data`` (or
+        a list); its sum over a dataset's points is the dataset's log-likelihood. See
+        :meth:`predict_proba`."""
+        _, log_density, unpack = _posterior.log_posteriors(self, data)
+        return unpack(log_density)
+
+
+def _numbers(values) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+
+
+def _status_counts(status) -> str:
+    counts = np.bincount(np.asarray(status, dtype=np.int64).ravel(), minlength=len(Status))
+    return ", ".join(f"{counts[s]} {s.name.lower()}" for s in Status if counts[s])
+
+
+def _batch_summary(result: FitResult) -> str:
+    quantiles = (5, 50, 95)
+    spread = {"component": np.arange(1, result.n_components + 1)}
+    for name in ("weights", "means", "variances"):
+        values = np.percentile(getattr(result, name), quantiles, axis=0)
+        for q, row in zip(quantiles, values):
+            spread[f"{name[:-1]}_p{q}"] = row
+    ll = np.percentile(result.log_likelihood[np.isfinite(result.log_likelihood)], quantiles) \
+        if np.isfinite(result.log_likelihood).any() else [np.nan] * 3
+    iterations = np.percentile(result.n_iter, (50, 90))
+    return "\n".join([
+        f"Gaussian mixtures fitted by EM: {result.n_datasets} datasets, "
+        f"{result.model.describe()}, {result.n_init} restart(s) each",
+        "",
+        f"status of the returned fits: {_status_counts(result.status)}",
+        f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
+        f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
+        f"log-likelihood: median {ll[1]:.6g} (5%: {ll[0]:.6g}, 95%: {ll[2]:.6g})",
+        "",
+        "parameters over datasets (5th, 50th and 95th percentiles):",
+        str(Table(spread)),
+    ])
 
 
 def _to_data_units(batch, given, masks, grid, weights, means, variances):

@@ -15,7 +15,7 @@ VARIANCE_MODELS = ("equal", "unequal")
 CRITERIA = ("bic", "aic", "icl")
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SelectionResult:
     """Every candidate model for every dataset, and the chosen one.
 
@@ -64,6 +64,17 @@ class SelectionResult:
     means: np.ndarray
     variances: np.ndarray
     fits: list
+
+    def __repr__(self) -> str:
+        chosen = np.atleast_1d(self.n_components)
+        if chosen.size == 1:
+            what = (f"chose {chosen[0]} component(s), variance {self.variance!r}"
+                    if chosen[0] else "no eligible candidate")
+        else:
+            counts = np.bincount(chosen)
+            what = "chose " + ", ".join(f"K={k} for {c}" for k, c in enumerate(counts) if c)
+        return (f"<SelectionResult: {len(self.candidates)} candidates by {self.criterion}; "
+                f"{what}; table() for every candidate>")
 
     def table(self) -> Table:
         """One row per dataset and candidate."""

@@ -22,7 +22,7 @@ stays flat however large the datasets are; a dataset larger than this is a chunk
 N_TRACED = 20
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class StudyCell:
     """Everything one strategy gave on one design cell (a sample size).
 
@@ -49,6 +49,10 @@ class StudyCell:
     trace: np.ndarray | None = None
     example: np.ndarray | None = None
 
+    def __repr__(self) -> str:
+        return (f"<StudyCell: n_samples={self.n_samples}, init={self.init!r}, "
+                f"n_init={self.n_init}, {len(self.status)} datasets>")
+
     def add(self, result, truth):
         matched = match_components(result.weights, result.means, result.variances, *truth)
         self.weights.append(matched.weights)
@@ -66,7 +70,7 @@ class StudyCell:
             setattr(self, name, np.concatenate(getattr(self, name)))
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class StudyResult:
     """The study's results (see :func:`study`), and per cell and strategy the material
     behind them (:class:`StudyCell`), for figures or further analysis.
@@ -82,6 +86,10 @@ class StudyResult:
 
     def __str__(self) -> str:
         return f"{self.table}\n\ntiming (varies from run to run):\n{self.timing}"
+
+    def __repr__(self) -> str:
+        return (f"<StudyResult: {len(self.table)} rows x {len(self.table.columns)} columns; "
+                "print() it for the table and timing>")
 
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
