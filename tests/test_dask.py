@@ -139,6 +139,7 @@ def test_threads_summarise_warnings_once_and_leave_the_filters_alone(batch):
         with pytest.warns(fastem.ConvergenceWarning) as caught:
             fastem_dask.fit(da.from_array(batch, chunks=(5, 80)), 2, max_iter=2, **KWARGS)
     assert [str(w.message)[:36] for w in caught] == ["60 of 60 dataset(s) did not converge"]
+    assert caught[0].filename == __file__  # the user's line, not fastem's
     assert warnings.filters == filters
 
 
