@@ -1,6 +1,7 @@
 """fastem.GaussianMixture: scikit-learn's estimator checks, and agreement with scikit-learn."""
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,11 +10,13 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import validate_data
 
 import fastem
-from fastem import GaussianMixture
+from fastem import GaussianMixture, reference
+from fastem.estimator import SKLEARN_INIT_PARAMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 
@@ -205,3 +208,211 @@ def test_lower_bounds_of_a_fit_longer_than_the_first_trace_are_complete():
     assert len(model.lower_bounds_) == model.n_iter_
     assert np.isfinite(model.lower_bounds_).all()
     assert np.all(np.diff(model.lower_bounds_ + [model.lower_bound_]) > -1e-12)
+
+
+# ------------------------------------------------ starting values as scikit-learn's
+
+DATA = Path(__file__).parent / "data"
+
+
+def _column(name, column):
+    """A column of tests/data/<name>.csv (written by R's write.csv: a quoted header)."""
+    path = DATA / f"{name}.csv"
+    header = path.read_text().splitlines()[0].replace('"', "").split(",")
+    return np.loadtxt(path, delimiter=",", skiprows=1, usecols=header.index(column))
+
+
+GALAXIES = _column("galaxies", "velocity")  # R's MASS::galaxies
+WAITING = _column("faithful", "waiting")  # R's datasets::faithful
+MIXTURES = {  # data and means_init; one set of means out of order
+    "galaxies-3": (GALAXIES, [10000.0, 21000.0, 33000.0]),
+    "galaxies-4": (GALAXIES, [23000.0, 10000.0, 33000.0, 20000.0]),
+    "waiting-2": (WAITING, [50.0, 80.0]),
+    "waiting-3": (WAITING, [50.0, 65.0, 80.0]),
+}
+SKLEARN_INITS = tuple(SKLEARN_INIT_PARAMS.values())
+PARTIAL_STARTS = [("means_init",), ("weights_init",), ("precisions_init",),
+                  ("weights_init", "means_init"), ("means_init", "precisions_init"),
+                  ("weights_init", "precisions_init")]
+EPS = np.finfo(np.float64).eps
+
+
+def test_the_datasets_are_rs():
+    assert GALAXIES.shape == (82,) and (GALAXIES == np.round(GALAXIES)).all()
+    assert (GALAXIES.min(), GALAXIES.max()) == (9172, 34279)
+    assert WAITING.shape == (272,) and (WAITING.min(), WAITING.max()) == (43, 96)
+    assert _column("faithful", "eruptions").shape == (272,)
+
+
+def _given(mixture, names):
+    """``x``, ``K`` and the starting values ``names``, in scikit-learn's shapes."""
+    x, means = MIXTURES[mixture]
+    k = len(means)
+    values = dict(
+        means_init=np.reshape(means, (k, 1)),
+        weights_init=np.arange(1.0, k + 1) / (k * (k + 1) / 2),
+        precisions_init=np.full((k, 1, 1), k**2 / np.var(x)),
+    )
+    return x, k, {name: values[name] for name in names}
+
+
+def _sklearn_starts(x, k, n_init, random_state, **kwargs):
+    """scikit-learn's starting ``(weights, means, variances)`` of each restart, made as its
+    fit makes them: ``_initialize_parameters`` with draws from one RandomState. (Its fit
+    with ``max_iter=0`` shows no covariances when ``precisions_init`` is given.)"""
+    model = SklearnGaussianMixture(k, **kwargs)
+    random_state = check_random_state(random_state)
+    starts = []
+    for _ in range(n_init):
+        model._initialize_parameters(x[:, np.newaxis], random_state)
+        variances = 1.0 / model.precisions_cholesky_.reshape(-1) ** 2
+        starts.append((model.weights_.copy(), model.means_[:, 0].copy(), variances))
+    return starts
+
+
+def _em_rtol(x, starts):
+    """Relative tolerance between fastem's and scikit-learn's fits from ``starts``.
+
+    Both run the same EM iterations and differ only in rounding: fastem standardises the
+    data and sums in blocks in a fixed order, scikit-learn works in the data's units with
+    BLAS. That is about 1e-15 relative per iteration, which EM damps near the optimum;
+    1e-10 leaves a margin of 60 over the largest difference seen here (1.5e-12, the
+    variance of a 3-point component of galaxies). On top of that comes what the first
+    E-step makes of a rounding of the means: log-odds move by ``|x - mu| eps |mu| / var``,
+    which matters where a point is equally likely under two components (``r (1 - r)``).
+    scikit-learn's k-means++ and random_from_data starts sit on single points with the
+    variance ``reg_covar = 1e-6``, and integer data such as waiting have points exactly
+    halfway between two of them: eps times that factor is up to 1.3e-7 there, where the
+    fits differ by up to 1e-8, and below 1e-12 for the other starts here.
+    """
+    kappa = 0.0
+    for weights, means, variances in starts:
+        resp = reference.e_step(x, weights / weights.sum(), means, variances)
+        amplification = resp * (1 - resp) * np.abs(x[:, np.newaxis] - means) * np.abs(means)
+        kappa = max(kappa, float(np.max(amplification / variances)))
+    return 1e-10 + EPS * kappa
+
+
+def _fit(estimator, x):
+    """``estimator`` fitted to ``x`` as a column, and whether it warned that it did not
+    converge (other warnings, such as fastem's about collapsed components, which
+    scikit-learn does not give, are let through)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        estimator.fit(x[:, np.newaxis])
+    not_converged = any(issubclass(w.category, SklearnConvergenceWarning)
+                        and "did not converge" in str(w.message) for w in caught)
+    return estimator, not_converged
+
+
+def _assert_same_fit(x, k, rtol, **kwargs):
+    ours, ours_warned = _fit(GaussianMixture(k, **kwargs), x)
+    theirs, theirs_warned = _fit(SklearnGaussianMixture(k, covariance_type="full", **kwargs), x)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.converged_ == theirs.converged_ and ours_warned == theirs_warned
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=rtol)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=rtol)
+    np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=rtol)
+    # The first lower bound is that of the start (see test_starting_values_are_...).
+    np.testing.assert_allclose(ours.lower_bounds_[1:], theirs.lower_bounds_[1:], rtol=rtol)
+    if ours.n_iter_ > 1:
+        assert ours.lower_bounds_[-1] == pytest.approx(theirs.lower_bound_, rel=rtol)
+    # fastem's lower_bound_ is that of the fitted parameters, scikit-learn's score.
+    assert ours.lower_bound_ == pytest.approx(theirs.score(x[:, np.newaxis]), rel=rtol)
+    return ours, theirs
+
+
+@pytest.mark.parametrize("names", PARTIAL_STARTS, ids="+".join)
+@pytest.mark.parametrize("init_params", SKLEARN_INITS)
+@pytest.mark.parametrize("mixture", MIXTURES)
+def test_starting_values_not_given_are_scikit_learns(mixture, init_params, names):
+    x, k, given = _given(mixture, names)
+    model = GaussianMixture(k, init_params=init_params, n_init=2, random_state=7, **given)
+    starts, n_init = model._starts(x)
+    expected = _sklearn_starts(x, k, 2, 7, init_params=init_params, **given)
+    assert n_init == 2
+    for r, (weights, means, variances) in enumerate(expected):
+        # scikit-learn's weights from single points sum to K / n_samples; see below.
+        np.testing.assert_allclose(starts["weights_init"][r], weights / weights.sum(),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(starts["means_init"][r], means, rtol=1e-12)
+        np.testing.assert_allclose(starts["variances_init"][r], variances, rtol=1e-12)
+    # The kernel starts there: the first lower bound is the start's log-likelihood. Its
+    # weights are normalised; scikit-learn's first lower bound has them as they are.
+    kwargs = dict(init_params=init_params, random_state=7, max_iter=1, **given)
+    ours, _ = _fit(GaussianMixture(k, **kwargs), x)
+    theirs, _ = _fit(SklearnGaussianMixture(k, **kwargs), x)
+    weights, means, variances = expected[0]
+    start = reference.log_likelihood(x, weights / weights.sum(), means, variances) / x.size
+    assert ours.lower_bounds_[0] == pytest.approx(start, rel=1e-12)
+    assert theirs.lower_bounds_[0] == pytest.approx(start + np.log(weights.sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("names", PARTIAL_STARTS, ids="+".join)
+@pytest.mark.parametrize("init_params", SKLEARN_INITS)
+@pytest.mark.parametrize("mixture", MIXTURES)
+def test_fits_from_partial_starts_follow_scikit_learns_em_path(mixture, init_params, names):
+    x, k, given = _given(mixture, names)
+    kwargs = dict(init_params=init_params, **given)
+    rtol = _em_rtol(x, _sklearn_starts(x, k, 1, 3, **kwargs))
+    _assert_same_fit(x, k, rtol, random_state=3, **kwargs)
+
+
+@pytest.mark.parametrize("init_params", SKLEARN_INITS)
+@pytest.mark.parametrize("mixture", MIXTURES)
+def test_means_init_alone_gives_scikit_learns_fit_for_every_seed(mixture, init_params):
+    x, k, given = _given(mixture, ("means_init",))
+    for seed in range(10):
+        kwargs = dict(init_params=init_params, **given)
+        rtol = _em_rtol(x, _sklearn_starts(x, k, 1, seed, **kwargs))
+        _assert_same_fit(x, k, rtol, random_state=seed, **kwargs)
+
+
+@pytest.mark.parametrize("mixture, init_params, seed", [
+    ("galaxies-3", "kmeans", 1), ("galaxies-4", "kmeans", 0), ("galaxies-3", "random", 1),
+    ("waiting-2", "random", 2), ("waiting-3", "kmeans", 1),
+])
+def test_restarts_are_chosen_as_scikit_learn_chooses(mixture, init_params, seed):
+    x, k, given = _given(mixture, ("means_init",))
+    kwargs = dict(init_params=init_params, **given)
+    # scikit-learn's three restarts one by one (its draws go on from one RandomState):
+    # the best is not the first, and the lower bounds are too far apart for rounding to
+    # change the choice.
+    random_state = check_random_state(seed)
+    lower_bounds = np.array([
+        _fit(SklearnGaussianMixture(k, random_state=random_state, **kwargs), x)[0].lower_bound_
+        for _ in range(3)
+    ])
+    first, second = np.sort(lower_bounds)[::-1][:2]
+    assert np.argmax(lower_bounds) > 0 and first - second > 1e-9 * abs(first)
+    rtol = _em_rtol(x, _sklearn_starts(x, k, 3, seed, **kwargs))
+    ours, _ = _assert_same_fit(x, k, rtol, n_init=3, random_state=seed, **kwargs)
+    assert ours.lower_bounds_[-1] == pytest.approx(first, rel=rtol)
+
+
+@pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
+@pytest.mark.parametrize("mixture", ["galaxies-3", "waiting-2"])
+def test_means_init_alone_matches_scikit_learn_for_every_covariance_type(mixture,
+                                                                          covariance_type):
+    x, k, given = _given(mixture, ("means_init",))
+    kwargs = dict(covariance_type=covariance_type, random_state=5, **given)
+    ours, _ = _fit(GaussianMixture(k, **kwargs), x)
+    theirs, _ = _fit(SklearnGaussianMixture(k, **kwargs), x)
+    # As _em_rtol: k-means starts, no amplification. scikit-learn's "diag", "spherical"
+    # and "tied" variances are differences of sums of squares, which cost it
+    # eps * max(x**2) / var relative: below 2e-12 here.
+    assert ours.n_iter_ == theirs.n_iter_ and ours.converged_ == theirs.converged_
+    for name in ("weights_", "means_", "covariances_"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-10)
+    np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-10)
+
+
+def test_quantile_starts_give_the_values_not_given():
+    x, k, given = _given("waiting-3", ("means_init",))
+    model = GaussianMixture(k, init_params="quantile", n_init=4, **given)
+    starts, n_init = model._starts(x)
+    expected = fastem.init.quantile(x, k)  # deterministic: one restart
+    assert n_init == 1
+    np.testing.assert_array_equal(starts["means_init"], given["means_init"].T)
+    np.testing.assert_allclose(starts["weights_init"], expected.weights, rtol=1e-12)
+    np.testing.assert_allclose(starts["variances_init"], expected.variances, rtol=1e-12)

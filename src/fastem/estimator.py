@@ -7,6 +7,7 @@ in parallel in fastem's batched kernel.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 try:
     from sklearn.base import BaseEstimator, DensityMixin
     from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
+    from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
     from sklearn.utils import check_random_state
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - exercised without scikit-learn only
@@ -21,13 +23,16 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
         "fastem.GaussianMixture needs scikit-learn: pip install 'fastem[sklearn]'"
     ) from error
 
-from . import _validate, api, reference
+from . import _validate, api, init, reference
 from ._status import Status
 from .init._registry import STRATEGIES
 from .result import ConvergenceWarning
 
 _INIT_PARAMS = {alias: s.name for s in STRATEGIES.values() for alias in (s.name, *s.aliases)}
 """``init_params`` names (scikit-learn's and fastem's) -> fastem's strategies."""
+SKLEARN_INIT_PARAMS = {"kmeans": "kmeans", "kmeans++": "k-means++",
+                       "random_from_data": "random_from_data", "random": "random"}
+"""fastem's strategies that scikit-learn has too -> scikit-learn's ``init_params`` name."""
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 TRACE_KEPT = 1024
 """Log-likelihoods per restart kept by a first run, for ``lower_bounds_``."""
@@ -53,14 +58,27 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         passed to :func:`fastem.fit` as ``reg_variance = reg_covar / var(X)``.
     max_iter : int, default 100
     n_init : int, default 1
-        Restarts, run in parallel; the best by log-likelihood is kept.
+        Restarts, run in parallel. As in scikit-learn, the one kept has the largest lower
+        bound (``lower_bounds_[-1]``, the log-likelihood before its last M-step), the
+        first on ties.
     init_params : str, default "kmeans"
-        "kmeans", "k-means++", "random_from_data", "random" (here mixtools' random starts,
-        not scikit-learn's random responsibilities), or fastem's "quantile" and "emem".
+        "kmeans", "k-means++", "random_from_data", "random", or fastem's "quantile" and
+        "emem". Without starting values, fastem's strategies of those names, seeded per
+        restart ("random" is then mixtools' random starts). With some starting values
+        given, see below.
     weights_init, means_init, precisions_init : array-like, optional
         Starting values: shapes (K,), (K, 1), and (K,), (K, 1) or (K, 1, 1) (a scalar or
-        (1, 1) for "tied").
+        (1, 1) for "tied"). Those given are used as they are; the others are, as in
+        scikit-learn, those of the ``init_params`` clustering of each restart. For
+        scikit-learn's four names this is scikit-learn's own initialisation, with the same
+        draws from ``random_state``, so that the fit is scikit-learn's: responsibilities
+        from k-means (its ``KMeans``), k-means++ seeds, random points or random
+        responsibilities, and the weights, means and covariances (plus ``reg_covar``)
+        they give. For "quantile" and "emem", fastem's starts of that name. A given mean
+        pairs with the clustering's component of the same index, as in scikit-learn.
     random_state : int, RandomState or None
+        Seeds fastem's random starts; with some starting values given and one of
+        scikit-learn's ``init_params``, drawn from exactly as scikit-learn draws.
     warm_start : bool, default False
         Start the next ``fit`` from this one's solution (then ``n_init`` is ignored).
     verbose : int, default 0
@@ -89,7 +107,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         data; scikit-learn's is that of the parameters before the last M-step).
     lower_bounds_ : list of float
         As scikit-learn's: the mean log-likelihood per sample before each iteration's
-        M-step, ``n_iter_`` values, of the returned restart.
+        M-step, ``n_iter_`` values, of the returned restart. The first is that of the
+        starting weights normalised to sum to 1; scikit-learn's k-means++ and
+        random_from_data starts have weights summing to ``K / n_samples``, so its first
+        lower bound is lower by ``log(n_samples / K)`` (the fits are the same).
     n_features_in_ : int
         Always 1.
     status_ : fastem.Status
@@ -182,6 +203,79 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             starts["variances_init"] = 1.0 / precisions
         return starts
 
+    def _starts(self, x):
+        """The starting values for :func:`fastem.fit` and its ``n_init``.
+
+        Returns ``(starts, n_init)``: no starts (fastem's strategy, seeded per restart, in
+        the kernel); the given or warm-start values of shape (K,) when they are all there
+        (every restart would be the same fit, so it runs once); or, when only some are
+        given, every value of every restart, shape (n_init, K).
+        """
+        starts = self._starting_values()
+        if not starts:
+            return starts, 1 if _INIT_PARAMS[self.init_params] == "quantile" else self.n_init
+        if self._complete(starts):
+            return starts, 1
+        starts = self._completed_starts(x, starts)
+        return starts, starts["means_init"].shape[0]
+
+    def _complete(self, starts):
+        """Whether ``starts`` give every starting value (weights are held at 1/K with
+        ``equal_weights``)."""
+        return ("means_init" in starts and "variances_init" in starts
+                and ("weights_init" in starts or bool(self.equal_weights)))
+
+    def _fastem_seed(self):
+        """The seed of fastem's own random starts."""
+        return _validate.check_random_state(check_random_state(self.random_state))
+
+    def _completed_starts(self, x, given):
+        """Starting values of shape (n_init, K) each, from ``given`` (some of them, of shape
+        (K,)): as in scikit-learn, the others are those of each restart's ``init_params``
+        clustering, and the given ones replace the clustering's."""
+        k = self.n_components
+        strategy = _INIT_PARAMS[self.init_params]
+        if strategy in SKLEARN_INIT_PARAMS:
+            weights, means, variances = self._sklearn_starts(x, SKLEARN_INIT_PARAMS[strategy])
+        else:
+            values = init.starting_values(
+                x, k, init=strategy, n_init=1 if strategy == "quantile" else self.n_init,
+                random_state=self._fastem_seed(), equal_variance=self._tied(),
+                reg_variance=self.reg_covar / reference.dataset_scale(x) ** 2,
+            )
+            weights, means, variances = values.weights, values.means, values.variances
+        starts = dict(weights_init=weights, means_init=means, variances_init=variances)
+        for name, value in given.items():
+            starts[name] = np.broadcast_to(value, means.shape)
+        if self.equal_weights:
+            del starts["weights_init"]
+        return starts
+
+    def _sklearn_starts(self, x, init_params):
+        """scikit-learn's starting weights, means and variances, shape (n_init, K) each.
+
+        scikit-learn's own initialisation, run by its estimator with ``max_iter=0``: the
+        same draws from ``random_state`` in the same order (one ``check_random_state``
+        for all restarts, as in its ``fit``) and the same arithmetic, so these are its
+        starting values, in any version of it. Weights are normalised: scikit-learn's sum
+        to ``K / n_samples`` for starts on single points, which only shifts its first
+        lower bound (see ``lower_bounds_``).
+        """
+        k = self.n_components
+        random_state = check_random_state(self.random_state)
+        column = x[:, np.newaxis]
+        covariance_type = "tied" if self._tied() else self.covariance_type
+        weights, means, variances = (np.empty((self.n_init, k)) for _ in range(3))
+        for r in range(self.n_init):
+            start = SklearnGaussianMixture(
+                k, covariance_type=covariance_type, reg_covar=self.reg_covar,
+                init_params=init_params, max_iter=0, random_state=random_state,
+            ).fit(column)
+            weights[r] = start.weights_ / start.weights_.sum()
+            means[r] = start.means_[:, 0]
+            variances[r] = start.covariances_.reshape(-1)  # one value for "tied"
+        return weights, means, variances
+
     def _check_params(self):
         """Checks of the constructor's arguments that fastem.fit does not make itself."""
         if self.covariance_type not in _COVARIANCE_TYPES:
@@ -211,26 +305,32 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {x.size}"
             )
-        starts = self._starting_values()
         scale = reference.dataset_scale(x)
         _validate.check_scale(np.array([scale]))  # before reg_covar is divided by it
-        # Restarts from the same means, or from deterministic starts, are the same fit: run
-        # it once (scikit-learn would run it n_init times).
-        same_start = "means_init" in starts or self.init_params == "quantile"
+        starts, n_init = self._starts(x)
         options = dict(
-            n_init=1 if same_start else self.n_init, init=_INIT_PARAMS[self.init_params],
-            max_iter=self.max_iter, tol=self.tol, reg_variance=self.reg_covar / scale**2,
-            equal_variance=self._tied(), equal_weights=bool(self.equal_weights),
-            random_state=_validate.check_random_state(check_random_state(self.random_state)),
-            sort_components=not starts, warn=False, **starts,
+            n_init=n_init, max_iter=self.max_iter, tol=self.tol,
+            reg_variance=self.reg_covar / scale**2, equal_variance=self._tied(),
+            equal_weights=bool(self.equal_weights), sort_components=not starts, warn=False,
+            return_restarts=True, **starts,
         )
-        # lower_bounds_ needs the trace up to the best restart's n_iter_; keep a short one,
-        # and run the same fit again (same seed, same result) if it turns out too short,
-        # so that memory follows the iterations run rather than max_iter.
+        if starts:
+            # All of them are given: any strategy but emEM (whose short runs would move
+            # them) uses them as they are, and draws nothing from random_state.
+            options.update(init="quantile", random_state=0)
+        else:
+            options.update(init=_INIT_PARAMS[self.init_params],
+                           random_state=self._fastem_seed())
+        # The choice of restart and lower_bounds_ need the trace up to each restart's
+        # n_iter; keep a short one, and run the same fit again (same seed or starts, same
+        # result) if it turns out too short, so that memory follows the iterations run
+        # rather than max_iter.
         kept = self.max_iter + 1 if self.verbose >= 2 else min(self.max_iter + 1, TRACE_KEPT)
         result = api.fit(x, self.n_components, trace=kept, **options)
-        if int(result.n_iter) > kept:
-            result = api.fit(x, self.n_components, trace=int(result.n_iter), **options)
+        longest = int(np.max(result.restart_n_iter))
+        if longest > kept:
+            result = api.fit(x, self.n_components, trace=longest, **options)
+        result = _with_best_restart(result, _best_restart(result))
         for category, message in result.problems():
             if category is ConvergenceWarning:
                 category, message = SklearnConvergenceWarning, (
@@ -332,3 +432,28 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion on ``X`` (smaller is better)."""
         n = self._check_x(X, reset=False).size
         return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
+
+
+def _best_restart(result):
+    """scikit-learn's choice of restart: the largest lower bound (the log-likelihood
+    before the last M-step), the first on ties; ``result`` of one dataset with a trace of
+    each restart's ``n_iter`` entries at least."""
+    n_iter = np.atleast_1d(result.restart_n_iter)
+    lower_bounds = result.trace[np.arange(n_iter.size), np.maximum(n_iter - 1, 0)]
+    return int(np.argmax(np.nan_to_num(lower_bounds, nan=-np.inf)))
+
+
+def _with_best_restart(result, best):
+    """``result`` (of one dataset, with ``return_restarts=True``) with restart ``best`` as
+    the returned fit. Only the fields the estimator reads are replaced (``log_map`` stays
+    that of fastem's choice)."""
+    if best == result.best_restart:
+        return result
+    return dataclasses.replace(
+        result, best_restart=best, weights=result.restart_weights[best],
+        means=result.restart_means[best], variances=result.restart_variances[best],
+        log_likelihood=float(result.restart_log_likelihood[best]),
+        n_iter=int(result.restart_n_iter[best]),
+        converged=bool(result.restart_converged[best]),
+        status=int(result.restart_status[best]),
+    )
