@@ -287,7 +287,9 @@ def test_fit_plot(tmp_path):
         ("a,b\n1,2\n", (), ("has 2 columns (a, b)", "--value")),
         ("id,value\nx,1\nx,2\ny,5\n", ("--by", "id"), ("dataset 'y' has 1 point(s)",)),
         ("value,w\n1,1\n2,-1\n3,1\n", ("--weights-column", "w"), ("line 3", "negative weight")),
-        ("1,2\n3\n", ("--value", "v"), ("need a header row",)),
+        ("1,2\n3\n", ("--value", "v"), ("--value 'v': without a header row, columns are "
+                                        "named by number, 1 to 2", "its cell '1' is a number",
+                                        "--header")),
     ],
 )
 def test_bad_csv_files(tmp_path, content, args, fragments):

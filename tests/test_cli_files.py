@@ -189,6 +189,38 @@ def test_a_file_with_ids_is_not_pooled_without_by_or_pool(tmp_path):
     assert len(pooled.stdout.splitlines()) == 2
 
 
+def test_header_no_header_and_sep_on_the_command_line(tmp_path):
+    year = tmp_path / "year.csv"
+    year.write_text("2020\n" + "".join(f"{v / 4 + 0.1!r}\n" for v in range(20)))
+    guessed = fastem_cli("fit", year, "--components", 1, check=True)
+    assert "fastem: warning: " in guessed.stderr and "pass --header" in guessed.stderr
+    assert len(guessed.stderr.strip().splitlines()) == 1
+    assert float(guessed.stdout.splitlines()[1].split(",")[3]) > 90  # 2020 was fitted
+    header = fastem_cli("fit", year, "--components", 1, "--header", check=True)
+    assert header.stderr == "" and float(header.stdout.splitlines()[1].split(",")[3]) < 5
+    no_header = fastem_cli("fit", year, "--components", 1, "--no-header", check=True)
+    assert no_header.stderr == "" and no_header.stdout == guessed.stdout
+    two = tmp_path / "two.csv"
+    two.write_text("".join(f"{d};{v}\n" for d in (5, 6) for v in range(1, 9)))
+    assert_one_line_error(fastem_cli("fit", two), "separated by semicolons", "--sep ';'")
+    assert_one_line_error(fastem_cli("fit", two, "--sep", ";"), "has 2 columns",
+                          "--by, by number, 1 to 2", "its cell '5' is a number")
+    by_number = fastem_cli("fit", two, "--sep", ";", "--by", 1, "--value", 2, check=True)
+    assert [line.split(",")[0] for line in by_number.stdout.splitlines()[1:]] == ["5", "6"]
+    tabs = tmp_path / "tabs.csv"
+    tabs.write_text("x\tid\n" + "".join(f"{v}\t{d}\n" for d in "ab" for v in range(1, 9)))
+    fastem_cli("fit", tabs, "--sep", "tab", "--by", "id", check=True)
+    decimal = tmp_path / "decimal.csv"
+    decimal.write_text("x;y\n1,5;2\n")
+    assert_one_line_error(fastem_cli("fit", decimal, "--sep", ";", "--value", "x"),
+                          "'1,5' is not a number", "decimal commas are not read")
+    np.save(tmp_path / "x.npy", np.arange(5.0))
+    assert_one_line_error(fastem_cli("fit", tmp_path / "x.npy", "--sep", ";"), "for CSV files")
+    refused = fastem_cli("fit", two, "--sep", ":")
+    assert refused.returncode == 2
+    assert "argument --sep: ':': give one of , ; tab |" in refused.stderr
+
+
 def test_npy_files_as_a_user_saves_them(tmp_path):
     np.save(tmp_path / "column.npy", np.arange(10.0).reshape(-1, 1))  # a column vector
     completed = fastem_cli("fit", tmp_path / "column.npy", "--components", 1, check=True)

@@ -252,10 +252,102 @@ def test_options_that_name_one_column_twice_are_refused(tmp_path):
     assert "name the same column" in error_of(path, by="value", value="value")
 
 
-def test_a_file_without_header_and_with_column_options_needs_a_header(tmp_path):
-    path = write(tmp_path, "1,2\n3,4\n")
-    assert error_of(path, by="a") == (f"{path}: --by, --value and --weights-column need a "
-                                      "header row")
+def test_without_a_header_row_columns_are_chosen_by_number_from_1(tmp_path):
+    path = write(tmp_path, "7,1.5,2\n7,2.5,1\n8,3.5,1\n")
+    ids, data, weights = read_datasets(path, by="1", value="2", weights_column="3")
+    assert ids == ["7", "8"] and [d.tolist() for d in data] == [[1.5, 2.5], [3.5]]
+    assert [w.tolist() for w in weights] == [[2.0, 1.0], [1.0]]
+    rule = "the first row was read as data, as its cell '7' is a number; pass --header"
+    assert error_of(path, by="a") == (f"{path}: --by 'a': without a header row, columns are "
+                                      f"named by number, 1 to 3 ({rule} if it is a header)")
+    assert "1 to 3" in error_of(path, value="4")
+    assert error_of(path) == (f"{path} has 3 columns (column 1, column 2, column 3); choose the "
+                              "one to fit with --value and the one of dataset ids, if any, with "
+                              f"--by, by number, 1 to 3 ({rule} if it is a header)")
+
+
+def test_header_and_no_header_overrule_the_first_row(tmp_path):
+    year = write(tmp_path, "2020\n1.5\n2.25\n3.5\n", "year.csv")
+    with pytest.warns(UserWarning, match=r"first row \(2020\) was read as data .* pass --header"):
+        assert read_datasets(year)[1][0].tolist() == [2020.0, 1.5, 2.25, 3.5]
+    assert read_datasets(year, header=True)[1][0].tolist() == [1.5, 2.25, 3.5]
+    assert read_datasets(year, header=True, value="2020")[1][0].tolist() == [1.5, 2.25, 3.5]
+    assert read_datasets(year, header=False)[1][0].tolist() == [2020.0, 1.5, 2.25, 3.5]
+    # Whole numbers all the way down (counts) are data without a word.
+    counts = write(tmp_path, "12\n7\n9\n", "counts.csv")
+    assert read_datasets(counts)[1][0].tolist() == [12.0, 7.0, 9.0]
+    names = write(tmp_path, "x\n1\n2\n", "names.csv")
+    assert error_of(names, header=False) == (f"{names}, line 1, column 'column 1': 'x' is not a "
+                                             "number")
+    assert "(the first row is the header (--header))" in error_of(year, header=True, value="x")
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "rule"),
+    [
+        ("a,b\n1,2\n", {}, "the first row was read as a header, as none of its cells is a "
+                            "number; pass --no-header if it is data"),
+        ("a,1\n1,2\n", {"value": "x"}, "the first row was read as data, as its cell '1' is a "
+                                       "number; pass --header if it is a header"),
+        ("a,b\n1,2\n", {"header": True, "value": "c"}, "the first row is the header (--header)"),
+        ("a,b\n1,2\n", {"header": False, "value": "c"},
+         "the file has no header row (--no-header)"),
+        ("a,b\n", {"value": "a"}, "the first row was read as a header, as none of its cells "
+                                  "is a number; pass --no-header if it is data"),
+    ],
+)
+def test_messages_about_columns_say_which_header_rule_applied(tmp_path, content, options, rule):
+    assert error_of(write(tmp_path, content), **options).endswith(f"({rule})")
+
+
+@pytest.mark.parametrize(("sep", "char"), [(";", ";"), ("tab", "\t"), ("\\t", "\t"), ("|", "|")])
+def test_other_separators_read_as_commas_do(tmp_path, sep, char):
+    rows = [["id", "value", "w"], ["a", "1.5", "1"], ["a", "2.5", "2"], ["b", "-3e2", "1"]]
+    path = write(tmp_path, "".join(char.join(row) + "\n" for row in rows))
+    expected = read_datasets(write(tmp_path, "".join(",".join(row) + "\n" for row in rows),
+                                   "commas.csv"), by="id", weights_column="w")
+    for reader in (fast_only, slow_only):
+        with reader():
+            got = read_datasets(path, by="id", weights_column="w", sep=_io.separator(sep))
+            assert repr(got) == repr(expected)
+
+
+@pytest.mark.parametrize(
+    ("content", "sep", "message"),
+    [
+        ("a;b\n1;2\n3;4\n", ",", "the rows look separated by semicolons, not by commas; pass "
+                                 "--sep ';'"),
+        ("x;y\n1,5;2,5\n3,5;4\n", ",", "the rows look separated by semicolons, not by commas; "
+                                        "pass --sep ';' (decimal commas are not read; convert "
+                                        "them to points (1,5 to 1.5) first, e.g. in the "
+                                        "spreadsheet's export settings)"),
+        ("a\tb\n1\t2\n", ",", "the rows look separated by tabs, not by commas; pass --sep tab"),
+        ("a,b\n1,2\n", ";", "the rows look separated by commas, not by semicolons; pass --sep ','"),
+    ],
+)
+def test_rows_separated_by_another_character_name_sep(tmp_path, content, sep, message):
+    path = write(tmp_path, content)
+    assert error_of(path, sep=sep) == f"{path}: {message}"
+
+
+def test_decimal_commas_get_a_hint(tmp_path):
+    semicolons = write(tmp_path, "x;y\n1,5;2\n", "semicolons.csv")
+    assert error_of(semicolons, sep=";", value="x") == (
+        f"{semicolons}, line 2, column 'x': '1,5' is not a number; decimal commas are not "
+        "read; convert them to points (1,5 to 1.5) first, e.g. in the spreadsheet's export "
+        "settings")
+    one_column = write(tmp_path, "x\n1,5\n2,5\n", "one.csv")
+    assert error_of(one_column).endswith("give every row 1 (if these are decimal commas: "
+                                         "decimal commas are not read; convert them to points "
+                                         "(1,5 to 1.5) first, e.g. in the spreadsheet's export "
+                                         "settings)")
+
+
+def test_separators_accepted_and_refused():
+    assert [_io.separator(s) for s in (",", ";", "tab", "\t", "\\t", "|")] == [
+        ",", ";", "\t", "\t", "\t", "|"]
+    with pytest.raises(ValueError, match="--sep ':': give one of , ; tab |"):
+        _io.separator(":")
 
 
 def test_the_values_written_by_repr_come_back_exactly(tmp_path):

@@ -5,6 +5,10 @@ first, fast and in little memory; it is trusted only when it accepts every row a
 passes the checks. Otherwise the slow scan (the ``csv`` module, row by row) reads them again. The
 slow scan is the definition of what a valid file is: it either finds the first problem and
 names its line and column, or returns the same datasets the fast parser would have.
+
+Cells are separated by commas, or by the separator given (``SEPARATORS``). Whether the first
+row is a header is the caller's choice, or else the first row's: a header unless a cell in it
+is (or starts like) a number. Messages about columns say which rule applied.
 """
 
 from __future__ import annotations
@@ -32,6 +36,23 @@ _LOOKS_NUMERIC = re.compile(r"[+-]?\.?\d", re.ASCII)
 """The start of a cell meant as a number, well formed or not (``1.5.2``, ``1e``, ``.5.``):
 such a cell is never a column name, so a first row with one is data, and its error is named."""
 
+SEPARATORS = {",": ",", ";": ";", "tab": "\t", "\t": "\t", "\\t": "\t", "|": "|"}
+"""What ``fastem fit --sep`` accepts, and the character each stands for."""
+
+_SEPARATOR_NAMES = {",": ("commas", "','"), ";": ("semicolons", "';'"), "\t": ("tabs", "tab"),
+                    "|": ("bars", "'|'")}
+"""Each separator character: its name in a message, and how to pass it to ``--sep``."""
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?", re.ASCII)
+"""A number written with a decimal comma (``1,5``), which the reader does not take."""
+
+_DECIMAL_COMMA_HINT = ("decimal commas are not read; convert them to points (1,5 to 1.5) "
+                       "first, e.g. in the spreadsheet's export settings")
+
+_SNIFFED_LINES = 50
+"""Lines looked at to tell whether the rows are separated by another character than the
+one asked for."""
+
 _FIRST_ROWS = 1000
 """Data rows read by the slow scan before the fast parser starts: enough to size the id
 column, and to tell an empty file from one whose data start after many blank lines."""
@@ -41,14 +62,18 @@ class DataFileError(ValueError):
     """A data file that cannot be read as datasets; the message names file, line, column."""
 
 
-def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, pool=False):
+def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, pool=False,
+                  header=None, sep=","):
     """Datasets from ``path``: ``(ids, list of 1D float64 arrays, list of weight arrays or
     None)``. ``by`` names the column of dataset ids, ``value`` the column of values,
-    ``weights_column`` the column of point weights (CSV only). A blank line between data
-    rows, or an empty value or weight, is a missing value: an error naming its line, or,
-    with ``dropna``, a row left out. A column left unused that looks like dataset ids
-    (repeated names or integers) is an error unless ``pool`` says to fit all rows as one
-    dataset.
+    ``weights_column`` the column of point weights (CSV only): by name, or, in a file
+    without a header row, by number from 1 (``"2"``). ``header``: True if the first row is
+    a header (even of numbers, such as ``2020``), False if the file has none, None to
+    decide by the first row. ``sep``: the character between cells (``","``, ``";"``,
+    ``"\t"`` or ``"|"``). A blank line between data rows, or an empty value or weight, is
+    a missing value: an error naming its line, or, with ``dropna``, a row left out. A
+    column left unused that looks like dataset ids (repeated names or integers) is an
+    error unless ``pool`` says to fit all rows as one dataset.
 
     Datasets come in the order their ids first appear in the file, and each keeps the
     file's order of its values. Raises DataFileError, with a one-line message, for a file
@@ -59,8 +84,18 @@ def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, 
     if path.suffix.lower() == ".npy":
         if by or value or weights_column:
             raise DataFileError(f"{path}: --by, --value and --weights-column are for CSV files")
+        if header is not None or sep != ",":
+            raise DataFileError(f"{path}: --header, --no-header and --sep are for CSV files")
         return _read_npy(path)
-    return _read_csv(path, by, value, weights_column, dropna, pool)
+    return _read_csv(path, by, value, weights_column, dropna, pool, header, sep)
+
+
+def separator(text: str) -> str:
+    """The character that ``--sep text`` stands for (``tab`` is a tab); ValueError for
+    one that is not in :data:`SEPARATORS`."""
+    if text not in SEPARATORS:
+        raise ValueError(f"--sep {text!r}: give one of , ; tab |")
+    return SEPARATORS[text]
 
 
 def _check_readable(path):
@@ -123,6 +158,8 @@ class _Layout:
     """Column names; ``column 1``, ``column 2``... for a file without a header row."""
     header_lines: int
     """Physical lines up to and including the header row (0 without a header)."""
+    sep: str
+    """The character between cells."""
     by_at: int | None
     value_at: int
     weight_at: int | None
@@ -151,8 +188,9 @@ class _Columns:
         return cls(ids, values, weights, blank_lines=lines - len(values))
 
 
-def _read_csv(path, by, value, weights_column, dropna=False, pool=False):
-    layout = _layout(path, by, value, weights_column, pool)
+def _read_csv(path, by, value, weights_column, dropna=False, pool=False, header=None,
+              sep=","):
+    layout = _layout(path, by, value, weights_column, pool, header, sep)
     columns = _parse_fast(layout) or _parse_slow(layout, dropna)
     if columns.blank_lines and not dropna:
         _check_no_blank_line(layout)  # the fast parser and the slow scan both skip them
@@ -163,7 +201,7 @@ def _check_no_blank_line(layout):
     """Raise at the first blank line that has data rows after it: a missing value."""
     blank = None
     with _text_file(layout.path) as handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(handle, delimiter=layout.sep)
         start = 1
         for row in reader:
             if start > layout.header_lines:
@@ -177,79 +215,150 @@ def _check_no_blank_line(layout):
             start = reader.line_num + 1
 
 
-def _layout(path, by, value, weights_column, pool=False):
-    """Read the header and the first rows with the slow scan, and choose the columns."""
+def _layout(path, by, value, weights_column, pool=False, header=None, sep=","):
+    """Read the header and the first rows with the slow scan, and choose the columns.
+
+    ``header`` is True, False or None (the first row decides: see :func:`_header_rule`)."""
     first_rows = []
     with _text_file(path) as handle:
-        for number, row in _rows(path, handle):
+        for number, row in _rows(path, handle, sep):
             first_rows.append((number, row))
             if len(first_rows) > _FIRST_ROWS:
                 break
     if not first_rows:
         raise DataFileError(f"{path}: the file is empty")
+    _check_separator(path, sep)
     header_line, first = first_rows[0]
-    if _is_header(first):
-        header = [cell.strip() for cell in first]
+    has_header, rule = _header_rule(first, header)
+    if has_header:
+        names = [cell.strip() for cell in first]
         header_lines = header_line
         first_rows = first_rows[1:]
     else:
-        if by or value or weights_column:
-            raise DataFileError(f"{path}: --by, --value and --weights-column need a header row")
-        header = [f"column {i + 1}" for i in range(len(first))]
+        names = [f"column {i + 1}" for i in range(len(first))]
         header_lines = 0
     if not first_rows:
-        raise DataFileError(f"{path}: no data rows after the header")
-    if tuple(header) == SIMULATE_HEADER and by is None and value is None:
+        raise DataFileError(f"{path}: no data rows after the header ({rule})")
+    if has_header and tuple(names) == SIMULATE_HEADER and by is None and value is None:
         by, value = SIMULATE_HEADER[:2]
-    by_at, value_at, weight_at = _column_indices(path, header, by, value, weights_column)
+    by_at, value_at, weight_at = _column_indices(path, names, has_header, rule, by, value,
+                                                 weights_column)
     if by_at is None and not pool:
-        _check_no_ids_left(path, header, [row for _, row in first_rows],
+        _check_no_ids_left(path, names, has_header, [row for _, row in first_rows],
                            {value_at, weight_at})
+    if header is None and not has_header:
+        _warn_if_a_header_of_numbers(path, [row for _, row in first_rows], value_at)
     id_width = 1 if by_at is None else max(
         (len(row[by_at]) for _, row in first_rows if by_at < len(row)), default=1)
-    return _Layout(path, header, header_lines, by_at, value_at, weight_at, id_width)
+    return _Layout(path, names, header_lines, sep, by_at, value_at, weight_at, id_width)
 
 
-def _check_no_ids_left(path, header, rows, used):
+def _header_rule(first, header):
+    """Whether the first row is a header, and the rule that said so, for messages."""
+    if header is True:
+        return True, "the first row is the header (--header)"
+    if header is False:
+        return False, "the file has no header row (--no-header)"
+    cells = [cell.strip() for cell in first]
+    numeric = [cell for cell in cells
+               if _LOOKS_NUMERIC.match(cell) or _NON_FINITE.fullmatch(cell)]
+    if numeric:
+        return False, (f"the first row was read as data, as its cell {numeric[0]!r} is a "
+                       "number; pass --header if it is a header")
+    return True, ("the first row was read as a header, as none of its cells is a number; "
+                  "pass --no-header if it is data")
+
+
+def _column(names, has_header, at):
+    """How to name column ``at`` on the command line: by name, or by number from 1."""
+    return names[at] if has_header else str(at + 1)
+
+
+def _check_no_ids_left(path, names, has_header, rows, used):
     """Refuse to pool the rows of a file that has a column of dataset ids nobody chose."""
-    for at, name in enumerate(header):
+    for at, name in enumerate(names):
         if at in used:
             continue
         cells = [row[at].strip() for row in rows if at < len(row)]
         integers = all(re.fullmatch(r"[+-]?\d+", cell) for cell in cells)
-        names = not any(_NUMBER.fullmatch(cell) for cell in cells)
-        if len(set(cells)) < len(cells) and (integers or names):
+        texts = not any(_NUMBER.fullmatch(cell) for cell in cells)
+        if len(set(cells)) < len(cells) and (integers or texts):
             raise DataFileError(
                 f"{path}: column {name!r} looks like dataset ids (repeated "
-                f"{'integers' if integers else 'names'}); pass --by {name} to fit each "
-                "dataset, or --pool to fit all rows as one dataset")
+                f"{'integers' if integers else 'names'}); pass --by "
+                f"{_column(names, has_header, at)} to fit each dataset, or --pool to fit all "
+                "rows as one dataset")
 
 
-def _is_header(row):
-    """A first row is a header only if no cell in it is, or is meant as, a number."""
-    cells = [cell.strip() for cell in row]
-    return not any(_LOOKS_NUMERIC.match(cell) or _NON_FINITE.fullmatch(cell) for cell in cells)
+def _warn_if_a_header_of_numbers(path, rows, value_at):
+    """Warn when the first row, read as data, is a whole number above values that are not:
+    most likely a header such as ``2020``."""
+    cells = [row[value_at].strip() for row in rows if value_at < len(row)]
+    whole = re.compile(r"[+-]?\d+", re.ASCII)
+    if (len(cells) > 1 and whole.fullmatch(cells[0])
+            and all(_NUMBER.fullmatch(cell) and not whole.fullmatch(cell) for cell in cells[1:])):
+        warnings.warn(f"{path}: the first row ({cells[0]}) was read as data because it is a "
+                      "number, but it is a whole number and the values below it are not; if "
+                      "it is a header, pass --header (--no-header reads it as data without "
+                      "this warning)", UserWarning, stacklevel=2)
 
 
-def _column_indices(path, header, by, value, weights_column):
-    """Positions of the id, value and weight columns named on the command line."""
+def _check_separator(path, sep):
+    """Refuse a file whose first lines are plainly separated by another character than
+    ``sep`` (the same number of cells on every line, more than one), naming ``--sep``."""
+    lines = []
+    try:
+        with _text_file(path) as handle:
+            for line in handle:
+                if line.strip():
+                    lines.append(line)
+                    if len(lines) == _SNIFFED_LINES:
+                        break
+    except UnicodeDecodeError:
+        return  # the scan of the rows names the line
+
+    def separates(char):
+        counts = {len(next(csv.reader([line], delimiter=char), [])) for line in lines}
+        return len(counts) == 1 and counts.pop() > 1
+
+    if separates(sep):
+        return
+    for char, (name, flag) in _SEPARATOR_NAMES.items():
+        if char != sep and separates(char):
+            message = (f"{path}: the rows look separated by {name}, not by "
+                       f"{_SEPARATOR_NAMES[sep][0]}; pass --sep {flag}")
+            if char != "," and any(_DECIMAL_COMMA.search(line) for line in lines):
+                message += f" ({_DECIMAL_COMMA_HINT})"
+            raise DataFileError(message)
+
+
+def _column_indices(path, names, has_header, rule, by, value, weights_column):
+    """Positions of the id, value and weight columns named on the command line: by name
+    in a file with a header row, by number from 1 in one without."""
 
     def index(name, option):
-        if name not in header:
-            raise DataFileError(f"{path}: no column {name!r} for {option}; the columns are: "
-                                f"{', '.join(header)}")
-        return header.index(name)
+        if has_header:
+            if name not in names:
+                raise DataFileError(f"{path}: no column {name!r} for {option}; the columns "
+                                    f"are: {', '.join(names)} ({rule})")
+            return names.index(name)
+        if not (re.fullmatch(r"\d+", name) and 1 <= int(name) <= len(names)):
+            raise DataFileError(f"{path}: {option} {name!r}: without a header row, columns are "
+                                f"named by number, 1 to {len(names)} ({rule})")
+        return int(name) - 1
 
     by_at = index(by, "--by") if by else None
     weight_at = index(weights_column, "--weights-column") if weights_column else None
     if value is None:
-        candidates = [h for h in header if h not in (by, weights_column)]
+        candidates = [at for at in range(len(names)) if at not in (by_at, weight_at)]
         if len(candidates) != 1:
-            raise DataFileError(f"{path} has {len(header)} columns ({', '.join(header)}); "
-                                "choose the one to fit with --value, and the one of dataset "
-                                "ids, if any, with --by")
-        value = candidates[0]
-    value_at = index(value, "--value")
+            how = "by name" if has_header else f"by number, 1 to {len(names)}"
+            raise DataFileError(f"{path} has {len(names)} columns ({', '.join(names)}); choose "
+                                f"the one to fit with --value and the one of dataset ids, if "
+                                f"any, with --by, {how} ({rule})")
+        value_at = candidates[0]
+    else:
+        value_at = index(value, "--value")
     chosen = [at for at in (by_at, value_at, weight_at) if at is not None]
     if len(set(chosen)) != len(chosen):
         raise DataFileError(f"{path}: --by, --value and --weights-column name the same column; "
@@ -274,7 +383,8 @@ def _parse_fast(layout):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # "input contained no data" and the like
-                rows = np.loadtxt(layout.path, dtype=_row_dtype(layout, width), delimiter=",",
+                rows = np.loadtxt(layout.path, dtype=_row_dtype(layout, width),
+                                  delimiter=layout.sep,
                                   quotechar='"', comments=None, skiprows=layout.header_lines,
                                   encoding="utf-8-sig", ndmin=1)
         except (ValueError, Warning):  # UnicodeDecodeError is a ValueError
@@ -321,13 +431,19 @@ def _parse_slow(layout, dropna=False):
     path, header = layout.path, layout.header
     ids, values, weights = [], [], []
     with _text_file(path) as handle:
-        for number, row in _rows(path, handle):
+        for number, row in _rows(path, handle, layout.sep):
             if number <= layout.header_lines:
                 continue
             if len(row) != len(header):
                 where = "the header" if layout.header_lines else "the first row"
+                hint = ""
+                # A column of numbers with decimal commas: 1,5 reads as two cells, 1 and 5.
+                if (layout.sep == "," and len(header) == 1 and len(row) == 2
+                        and all(re.fullmatch(r"\s*[+-]?\d+(?:[eE][+-]?\d+)?\s*", cell)
+                                for cell in row)):
+                    hint = f" (if these are decimal commas: {_DECIMAL_COMMA_HINT})"
                 raise DataFileError(f"{path}, line {number}: {len(row)} cells, but {where} has "
-                                    f"{len(header)}; give every row {len(header)}")
+                                    f"{len(header)}; give every row {len(header)}{hint}")
             if dropna and any(not row[at].strip() for at in (layout.value_at, layout.weight_at)
                               if at is not None):
                 continue
@@ -360,13 +476,13 @@ def _text_file(path):
     return open(path, encoding="utf-8-sig", newline="")
 
 
-def _rows(path, handle):
+def _rows(path, handle, sep=","):
     """``(physical line number, cells)`` of each row that is not blank.
 
     A row whose cells are all blank is skipped, and so is an empty line. The line number
     is where the row starts (a quoted cell may span lines), counted from 1.
     """
-    reader = csv.reader(handle)
+    reader = csv.reader(handle, delimiter=sep)
     start = 1
     try:
         for row in reader:
@@ -406,6 +522,8 @@ def _number(path, line, column, cell):
     elif not text:
         raise DataFileError(f"{where}: empty cell; fill it in or remove the row, or pass --dropna "
                             "to leave out rows with a missing value")
+    elif _DECIMAL_COMMA.fullmatch(text):
+        raise DataFileError(f"{where}: {text!r} is not a number; {_DECIMAL_COMMA_HINT}")
     elif not _NON_FINITE.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number")
     raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the row")

@@ -223,12 +223,24 @@ def _parser():
     )
     fit.add_argument("file", type=Path, metavar="FILE",
                      help="a CSV file (one column of values, or long with --by) or a .npy file")
-    fit.add_argument("--by", help="column of dataset ids (long CSV) (default: none, one "
-                     "dataset; the 'dataset' column of a file from 'fastem simulate')")
-    fit.add_argument("--value", help="column of values (default: the only column that no "
-                     "other option names)")
+    fit.add_argument("--by", help="column of dataset ids (long CSV), by name, or by number "
+                     "from 1 in a file without a header row (default: none, one dataset; the "
+                     "'dataset' column of a file from 'fastem simulate')")
+    fit.add_argument("--value", help="column of values, by name or number as for --by "
+                     "(default: the only column that no other option names)")
     fit.add_argument("--weights-column", help="column of point weights (weighted or binned "
-                     "data) (default: none, every point weighs 1)")
+                     "data), by name or number as for --by (default: none, every point weighs "
+                     "1)")
+    header = fit.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const=True,
+                        help="the first row is a header, even if it holds numbers (2020) "
+                        "(default: the first row is a header unless a cell in it is a number)")
+    header.add_argument("--no-header", dest="header", action="store_const", const=False,
+                        help="the file has no header row: the first row is data, and --by, "
+                        "--value and --weights-column name columns by number, from 1 (default: "
+                        "as for --header)")
+    fit.add_argument("--sep", type=_separator, default=",", metavar="CHAR",
+                     help="the character between cells: , ; tab or | (default: ,)")
     fit.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one dataset "
                      "even when a column looks like dataset ids (without --by)")
     fit.add_argument("--dropna", action="store_true", help="leave out rows with a missing value "
@@ -280,6 +292,15 @@ def _parser():
     bench.add_argument("--quiet", action="store_true", help="print the table only")
     bench.set_defaults(run=_bench)
     return parser
+
+
+def _separator(text):
+    from ._io import separator
+
+    try:
+        return separator(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).removeprefix("--sep ")) from None
 
 
 def _add_design_options(parser):
@@ -592,7 +613,7 @@ def _read_data(args):
     try:
         return read_datasets(args.file, by=args.by, value=args.value,
                              weights_column=args.weights_column, dropna=args.dropna,
-                             pool=args.pool)
+                             pool=args.pool, header=args.header, sep=args.sep)
     except DataFileError as error:
         raise UserError(str(error)) from None
 
