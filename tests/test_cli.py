@@ -304,7 +304,7 @@ def test_bad_npy_and_missing_files(tmp_path):
     rows = np.ones((3, 10))
     rows[1, 4] = np.nan
     np.save(tmp_path / "nan.npy", rows)
-    assert_one_line_error(fastem_cli("fit", tmp_path / "nan.npy"), "row 1, column 4", "NaN")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "nan.npy"), "row 2, column 5 (counted from 1)", "NaN")
     np.save(tmp_path / "text.npy", np.array(["a", "b"]))
     assert_one_line_error(fastem_cli("fit", tmp_path / "text.npy"), "need numbers")
     assert_one_line_error(fastem_cli("fit", tmp_path / "missing.csv"), "no such file")

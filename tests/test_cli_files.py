@@ -221,6 +221,31 @@ def test_header_no_header_and_sep_on_the_command_line(tmp_path):
     assert "argument --sep: ':': give one of , ; tab |" in refused.stderr
 
 
+def test_datasets_are_named_as_the_file_names_them_or_from_1(tmp_path):
+    rng = np.random.default_rng(7)
+    np.save(tmp_path / "rows.npy", rng.normal(size=(3, 30)))
+    completed = fastem_cli("fit", tmp_path / "rows.npy", "--components", 1, check=True)
+    assert [line.split(",")[0] for line in completed.stdout.splitlines()[1:]] == ["1", "2", "3"]
+    single = one_column_csv(tmp_path)
+    completed = fastem_cli("fit", single, "--components", 1, check=True)
+    assert completed.stdout.splitlines()[1].split(",")[0] == "1"
+    big = rng.normal(size=(3, 30))
+    big[2] *= 1e200
+    np.save(tmp_path / "big.npy", big)
+    assert_one_line_error(fastem_cli("fit", tmp_path / "big.npy"), "dataset(s) '3' have values")
+    # Warnings of the Python API, which counts datasets from 0, name them by their ids.
+    path = tmp_path / "weights.csv"
+    values = rng.normal(size=60).tolist()
+    path.write_text("id,x,w\n" + "".join(f"{'ab'[i // 30]},{v!r},{0.01 if i >= 30 else 1}\n"
+                                          for i, v in enumerate(values)))
+    completed = fastem_cli("fit", path, "--by", "id", "--value", "x", "--weights-column", "w",
+                           check=True)
+    warning = completed.stderr.strip()
+    assert warning.startswith("fastem: warning: ") and len(warning.splitlines()) == 1
+    assert "dataset(s) 'b' sum to far less" in warning and "(dataset 'b': 0.3 over 30" in warning
+    assert "sample_weight" not in warning and "--weights-type probability" in warning
+
+
 def test_npy_files_as_a_user_saves_them(tmp_path):
     np.save(tmp_path / "column.npy", np.arange(10.0).reshape(-1, 1))  # a column vector
     completed = fastem_cli("fit", tmp_path / "column.npy", "--components", 1, check=True)

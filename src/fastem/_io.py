@@ -76,8 +76,10 @@ def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, 
     error unless ``pool`` says to fit all rows as one dataset.
 
     Datasets come in the order their ids first appear in the file, and each keeps the
-    file's order of its values. Raises DataFileError, with a one-line message, for a file
-    that cannot be read.
+    file's order of its values. Their ids are the id column's values, or ``"1"`` for the
+    one dataset of a CSV file without ``by``; a .npy file's rows are ``"1"``, ``"2"``, ...
+    (counted from 1, as messages count lines, rows and columns). Raises DataFileError,
+    with a one-line message, for a file that cannot be read.
     """
     path = Path(path)
     _check_readable(path)
@@ -116,8 +118,9 @@ NPY_MAGIC = b"\x93NUMPY"
 
 
 def _read_npy(path):
-    """A 1D array is one dataset, a 2D array one dataset per row; a single column
-    (shape (n, 1)), as a column vector is often saved, is one dataset too."""
+    """A 1D array is one dataset, a 2D array one dataset per row, with ids ``"1"``,
+    ``"2"``, ...; a single column (shape (n, 1)), as a column vector is often saved, is one
+    dataset too."""
     with open(path, "rb") as handle:
         start = handle.read(len(NPY_MAGIC))
     if start != NPY_MAGIC:
@@ -142,8 +145,11 @@ def _read_npy(path):
     bad = np.flatnonzero(~np.isfinite(rows).all(axis=1))
     if bad.size:
         column = int(np.flatnonzero(~np.isfinite(rows[bad[0]]))[0])
-        raise DataFileError(f"{path}, row {bad[0]}, column {column}: NaN or infinite value")
-    return [str(i) for i in range(rows.shape[0])], list(rows), None
+        where = (f"value {column + 1}" if array.ndim == 1 else
+                 f"row {bad[0] + 1}, column {column + 1}")
+        raise DataFileError(f"{path}, {where} (counted from 1): NaN or infinite value; remove "
+                            "it or replace it")
+    return [str(i + 1) for i in range(rows.shape[0])], list(rows), None
 
 
 # ----------------------------------------------------------------------------- CSV layout
@@ -551,7 +557,7 @@ def _group(columns):
     """
     ids, values, weights = columns.ids, columns.values, columns.weights
     if ids is None:
-        return ["0"], [values], None if weights is None else [weights]
+        return ["1"], [values], None if weights is None else [weights]
     starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
     names, run_labels = _label_runs(ids[starts])
     if np.array_equal(run_labels, np.arange(len(starts))):

@@ -470,9 +470,14 @@ def _fit(args) -> int:
                        sample_weight=weights, **_fit_options(vars(args)))
         _announce_compilation(args, "init", "fit")
         try:
-            fitted = _fitted(data, k_low, k_high, options)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                fitted = _fitted(data, k_low, k_high, options)
         except (TypeError, ValueError) as error:  # the checks of fit's options
             raise UserError(_cli_terms(error, ids)) from None
+        for warning in caught:  # the API's warnings, in CLI terms
+            warnings.showwarning(_cli_terms(warning.message, ids), warning.category,
+                                 warning.filename, warning.lineno)
         result = fitted
         if k_low == k_high:
             n_components = np.full(len(data), k_low)
@@ -551,9 +556,16 @@ def _cli_terms(message: str, ids) -> str:
         listed = [repr(ids[int(i)]) for i in re.findall(r"\d+", match.group(2))]
         return match.group(1) + ", ".join(listed)
 
+    def candidate(match):
+        k, variance = match.groups()
+        models = f", {variance} variances" if variance in ("equal", "unequal") else ""
+        return f"{k} component(s){models}: "
+
     message = re.sub(r"(dataset\(s\) |dataset )(\d+(?:, \d+)*)", named, message)
+    message = re.sub(r"n_components=(\d+), variance='([^']*)': ", candidate, message)
     message = re.sub(r", or give starting values of shape \([^)]*\)", "", message)
-    message = message.replace("FitResult.status", "the status column")
+    message = re.sub(r" \(see (?:fastem\.\w+|FitResult\.\w+)\)", "", message)
+    message = re.sub(r"[Ss]ee FitResult\.status", "See the status column", message)
     for name, flag in _FIT_FLAGS.items():
         message = _as_flag(message, name, flag)
     return message
