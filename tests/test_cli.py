@@ -230,7 +230,7 @@ def test_simulate_then_fit_long_csv(tmp_path):
         assert float(r["mean_1"]) == pytest.approx(-3.0, abs=0.8)
         assert float(r["mean_2"]) == pytest.approx(3.0, abs=0.8)
         assert float(r["weight_1"]) + float(r["weight_2"]) == pytest.approx(1.0)
-        assert float(r["bic"]) > 0 and "log_likelihood" in r
+        assert float(r["bic_smaller_better"]) > 0 and "log_likelihood" in r
 
 
 def test_fit_chooses_the_number_of_components(tmp_path):
@@ -242,6 +242,64 @@ def test_fit_chooses_the_number_of_components(tmp_path):
     assert [f["n_components"] for f in fits] == [2, 2]
     assert "weight_3" not in fits[0]  # columns reach the largest number chosen
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def fit_rows(*args):
+    completed = fastem_cli("fit", *args, "--quiet", check=True)
+    return list(csv.DictReader(io.StringIO(completed.stdout)))
+
+
+def test_fit_writes_n_the_variance_model_and_a_criterion_named_by_its_sign(tmp_path):
+    path = _simulated(tmp_path, replications=2, n_samples=150)
+    rows = fit_rows(path)
+    assert list(rows[0])[:5] == ["id", "n", "n_components", "variance_model", "n_parameters"]
+    assert list(rows[0])[-5:] == ["log_likelihood", "bic_smaller_better", "n_iter",
+                                  "converged", "status"]
+    for row in rows:
+        assert (row["n"], row["variance_model"], row["n_parameters"]) == ("150", "unequal", "5")
+        bic = -2 * float(row["log_likelihood"]) + 5 * np.log(150)
+        assert float(row["bic_smaller_better"]) == pytest.approx(bic, rel=1e-12)
+    assert {r["variance_model"] for r in fit_rows(path, "--equal-variance")} == {"equal"}
+    one = fit_rows(path, "--components", 1)
+    assert [(r["variance_model"], r["n_parameters"]) for r in one] == [("-", "2")] * 2
+    binned = tmp_path / "binned.csv"
+    binned.write_text("x,count\n" + "".join(f"{v},{c}\n" for v, c in
+                                           [(-3, 4), (-2, 9), (-1, 5), (2, 6), (3, 10), (4, 3)]))
+    assert fit_rows(binned, "--weights-column", "count")[0]["n"] == "37"  # the sum of weights
+
+
+def test_a_dataset_with_no_eligible_candidate_says_so_instead_of_k_0(tmp_path):
+    path = tmp_path / "two_values.csv"
+    # Dataset 'a' holds two distinct values: every fit of 2 or 3 components collapses.
+    path.write_text("id,x\n" + "a,1\na,2\n" * 6 + "".join(
+        f"b,{v}\n" for v in (0.3, 1.2, 2.5, 3.1, 4.4, 5.0, 6.2, 7.7)))
+    completed = fastem_cli("fit", path, "--by", "id", "--components", "2-3", check=True)
+    a, b = csv.DictReader(io.StringIO(completed.stdout))
+    assert a["status"] == "none_eligible" and a["n"] == "12"
+    assert [a[name] for name in ("n_components", "variance_model", "mean_1", "log_likelihood",
+                                 "bic_smaller_better", "n_iter", "converged")] == [""] * 7
+    assert b["n_components"] == "2" and b["status"] == "converged"
+    assert "dataset(s) 'a': no candidate of --components 2-3 is eligible" in completed.stderr
+    out = tmp_path / "fits.json"
+    fastem_cli("fit", path, "--by", "id", "--components", "2-3", "--out", out, "--quiet",
+               check=True)
+    assert json.loads(out.read_text())[0]["n_components"] is None
+
+
+def test_all_candidates_lists_every_model_of_every_dataset(tmp_path):
+    path = _simulated(tmp_path, replications=2, n_samples=150)
+    chosen = fit_rows(path, "--components", "1-3")
+    rows = fit_rows(path, "--components", "1-3", "--all-candidates")
+    assert [(r["id"], r["n_components"], r["variance_model"]) for r in rows] == [
+        (d, k, "-" if k == "1" else "unequal") for d in ("0", "1") for k in ("1", "2", "3")]
+    assert {"aic_smaller_better", "icl_smaller_better", "eligible", "chosen"} <= set(rows[0])
+    for d, row in zip(("0", "1"), chosen):
+        (best,) = [r for r in rows if r["id"] == d and r["chosen"] == "True"]
+        assert best["n_components"] == row["n_components"]
+        assert best["bic_smaller_better"] == row["bic_smaller_better"]
+        assert best["mean_1"] == row["mean_1"]
+    assert_one_line_error(fastem_cli("fit", path, "--all-candidates"), "--all-candidates",
+                          "--components 1-2")
 
 
 def test_fit_single_column_csv_weights_and_npy(tmp_path):
@@ -304,7 +362,8 @@ def test_bad_npy_and_missing_files(tmp_path):
     rows = np.ones((3, 10))
     rows[1, 4] = np.nan
     np.save(tmp_path / "nan.npy", rows)
-    assert_one_line_error(fastem_cli("fit", tmp_path / "nan.npy"), "row 2, column 5 (counted from 1)", "NaN")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "nan.npy"),
+                          "row 2, column 5 (counted from 1)", "NaN")
     np.save(tmp_path / "text.npy", np.array(["a", "b"]))
     assert_one_line_error(fastem_cli("fit", tmp_path / "text.npy"), "need numbers")
     assert_one_line_error(fastem_cli("fit", tmp_path / "missing.csv"), "no such file")

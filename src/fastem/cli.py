@@ -216,9 +216,17 @@ def _parser():
     fit = commands.add_parser(
         "fit", help="fit the datasets of a CSV or .npy file",
         description="Fit a Gaussian mixture to each dataset of FILE and write one row per "
-        "dataset: id, weights, means, variances, log-likelihood, BIC, iterations, convergence, "
-        "status. FILE is a CSV with one numeric column, a long CSV (--by, --value), or a .npy "
-        "file (1D: one dataset; 2D: one per row).",
+        "dataset. FILE is a CSV with one numeric column, a long CSV (--by, --value), or a .npy "
+        "file (1D: one dataset; 2D: one per row).\n\n"
+        "Columns: id (the file's, or counted from 1); n (BIC's n: the points, or the sum of "
+        "their weights); n_components; variance_model (equal or unequal; '-' for one "
+        "component, where the two coincide, mclust's X); n_parameters (free parameters); "
+        "weight_k, mean_k, variance_k; log_likelihood; bic_smaller_better (-2 log L + "
+        "n_parameters log n: smaller is better, scikit-learn's sign; mclust's BIC is its "
+        "negative); n_iter; converged; status. With a range of --components, a dataset whose "
+        "every candidate is spurious, collapsed or failed has status none_eligible and no "
+        "estimates; --all-candidates writes one row per dataset and candidate instead, with "
+        "aic_smaller_better, icl_smaller_better, eligible and chosen.",
         epilog=EPILOG, formatter_class=_Formatter,
     )
     fit.add_argument("file", type=Path, metavar="FILE",
@@ -247,6 +255,9 @@ def _parser():
                      "(a blank line, an empty value or weight) instead of stopping at the first")
     fit.add_argument("--components", default="2", help="number of components, or a range such "
                      "as 1-6 to choose it by BIC")
+    fit.add_argument("--all-candidates", action="store_true", help="with a range of "
+                     "--components, one row per dataset and candidate model (every K), with "
+                     "its criteria and whether it was eligible and chosen")
     fit.add_argument("--n-init", type=int, default=5, help="restarts per dataset")
     fit.add_argument("--init", default="kmeans++", help="starting-value strategy")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
@@ -461,6 +472,9 @@ class _ProgressBar:
 
 def _fit(args) -> int:
     k_low, k_high = _components(args.components)
+    if args.all_candidates and k_low == k_high:
+        raise UserError(f"--all-candidates lists the candidates of a range of components, as "
+                        f"--components 1-{max(k_high, 2)}; --components {args.components} has one")
     with Outputs(out=args.out, plot=args.plot) as outputs:
         ids, data, weights = _read_data(args)
         if args.plot is not None and len(data) != 1:
@@ -478,16 +492,14 @@ def _fit(args) -> int:
         for warning in caught:  # the API's warnings, in CLI terms
             warnings.showwarning(_cli_terms(warning.message, ids), warning.category,
                                  warning.filename, warning.lineno)
-        result = fitted
-        if k_low == k_high:
-            n_components = np.full(len(data), k_low)
-            bic = np.atleast_1d(result.bic())
+        candidates = _candidates(fitted, k_low, k_high, bool(options.get("equal_variance")))
+        if args.all_candidates:
+            table = _fit_table(ids, candidates, [(d, c) for d in range(len(ids))
+                                                 for c in range(len(candidates.ks))],
+                               every_candidate=True)
         else:
-            n_components = result.n_components
-            chosen = [result.fits[c] if c >= 0 else None for c in result.best]
-            bic = result.bic[np.arange(len(data)), np.maximum(result.best, 0)]
-            result = _chosen_fits(result, chosen)
-        table = _fit_table(ids, n_components, result, bic)
+            table = _fit_table(ids, candidates, list(enumerate(candidates.best)))
+        _warn_none_eligible(ids, candidates, args.components, args.all_candidates)
         out = args.out or ""
         fmt = args.format or ("json" if out.lower().endswith(".json") else "csv")
         text = table.to_json() + "\n" if fmt == "json" else table.to_csv()
@@ -496,9 +508,13 @@ def _fit(args) -> int:
         if args.plot is not None:
             from .plots import fit_image
 
-            k = n_components[0]
-            fitted = (result.weights[0, :k], result.means[0, :k], result.variances[0, :k])
-            outputs["plot"].set(fit_image(data[0], fitted,
+            c = candidates.best[0]
+            if c < 0:
+                raise UserError(f"--plot: no candidate of --components {args.components} is "
+                                "eligible, so there is no fit to draw")
+            fit, k = candidates.fits[c], candidates.ks[c]
+            drawn = (fit.weights[0, :k], fit.means[0, :k], fit.variances[0, :k])
+            outputs["plot"].set(fit_image(data[0], drawn,
                                           title=f"{args.file.name}: {k} components"))
         _commit(outputs)
     if args.out is None:
@@ -571,38 +587,92 @@ def _cli_terms(message: str, ids) -> str:
     return message
 
 
-def _chosen_fits(selection, chosen):
-    """The chosen candidate's per-dataset fields, for the output table (a dataset with no
-    eligible candidate keeps the status of its first one)."""
-    rows = np.arange(len(chosen))
-    fits = [f if f is not None else selection.fits[0] for f in chosen]
+NONE_ELIGIBLE = "none_eligible"
+"""The status of a dataset for which no candidate of a range of components is eligible."""
+
+
+def _candidates(fitted, k_low, k_high, equal_variance):
+    """The candidate models of ``fastem fit``, each with its fit of every dataset, and the
+    chosen one per dataset: a FitResult is the one candidate of ``--components K``, always
+    chosen; a SelectionResult brings its own choice (-1 where none is eligible)."""
+    if k_low == k_high:
+        n_datasets = len(fitted.log_likelihood)
+        return SimpleNamespace(
+            ks=[k_low], models=[_variance_model(k_low, equal_variance)], fits=[fitted],
+            n_parameters=[fitted.n_parameters],
+            criteria={"bic": fitted.bic()[:, np.newaxis]},
+            status=fitted.status[:, np.newaxis],
+            eligible=np.ones((n_datasets, 1), dtype=bool),
+            best=np.zeros(n_datasets, dtype=int),
+        )
     return SimpleNamespace(
-        weights=selection.weights, means=selection.means, variances=selection.variances,
-        log_likelihood=selection.log_likelihood[rows, np.maximum(selection.best, 0)],
-        n_iter=np.array([f.n_iter[d] for d, f in enumerate(fits)]),
-        converged=np.array([bool(f.converged[d]) for d, f in enumerate(fits)]),
-        status=np.array([f.status[d] for d, f in enumerate(fits)]),
+        ks=[k for k, _ in fitted.candidates],
+        models=[_variance_model(k, model == "equal") for k, model in fitted.candidates],
+        fits=fitted.fits, n_parameters=list(fitted.n_parameters),
+        criteria={name: getattr(fitted, name) for name in ("bic", "aic", "icl")},
+        status=fitted.status, eligible=fitted.eligible, best=np.asarray(fitted.best),
     )
 
 
-def _fit_table(ids, n_components, result, bic):
+def _variance_model(k, equal):
+    """``equal`` or ``unequal`` variances; ``-`` for one component, where the two coincide
+    (mclust's model ``X``)."""
+    return "-" if k == 1 else ("equal" if equal else "unequal")
+
+
+def _fit_table(ids, candidates, pairs, every_candidate=False):
+    """The table ``fastem fit`` writes: a row per ``(dataset, candidate)`` pair, the
+    candidate -1 standing for none (an explicit status and no estimates)."""
     from .table import Table
 
-    width = int(np.max(n_components))
-    columns = {"id": ids, "n_components": n_components}
+    fits, ks = candidates.fits, candidates.ks
+
+    def column(value):
+        return [value(d, c) if c >= 0 else None for d, c in pairs]
+
+    width = max((ks[c] for _, c in pairs if c >= 0), default=0)
+    columns = {
+        "id": [ids[d] for d, _ in pairs],
+        "n": [_count(fits[0].n_observations[d]) for d, _ in pairs],
+        "n_components": column(lambda d, c: ks[c]),
+        "variance_model": column(lambda d, c: candidates.models[c]),
+        "n_parameters": column(lambda d, c: int(candidates.n_parameters[c])),
+    }
     for name in ("weights", "means", "variances"):
-        values = np.atleast_2d(getattr(result, name))
         for k in range(width):
-            column = np.full(len(ids), np.nan)
-            have = n_components > k
-            column[have] = values[have, k]
-            columns[f"{name[:-1]}_{k + 1}"] = column
-    columns["log_likelihood"] = np.atleast_1d(result.log_likelihood)
-    columns["bic"] = bic
-    columns["n_iter"] = np.atleast_1d(result.n_iter)
-    columns["converged"] = np.atleast_1d(result.converged)
-    columns["status"] = [Status(int(s)).name.lower() for s in np.atleast_1d(result.status)]
+            columns[f"{name[:-1]}_{k + 1}"] = column(
+                lambda d, c, k=k, name=name: float(getattr(fits[c], name)[d, k])
+                if k < ks[c] else None)
+    columns["log_likelihood"] = column(lambda d, c: float(fits[c].log_likelihood[d]))
+    criteria = candidates.criteria if every_candidate else {"bic": candidates.criteria["bic"]}
+    for name, values in criteria.items():
+        columns[f"{name}_smaller_better"] = column(lambda d, c, v=values: float(v[d, c]))
+    columns["n_iter"] = column(lambda d, c: int(fits[c].n_iter[d]))
+    columns["converged"] = column(lambda d, c: bool(fits[c].converged[d]))
+    columns["status"] = [Status(int(candidates.status[d, c])).name.lower() if c >= 0
+                         else NONE_ELIGIBLE for d, c in pairs]
+    if every_candidate:
+        columns["eligible"] = [bool(candidates.eligible[d, c]) for d, c in pairs]
+        columns["chosen"] = [bool(candidates.best[d] == c) for d, c in pairs]
     return Table(columns)
+
+
+def _count(value):
+    """BIC's n: an int when it counts points (or integer weights), else a float."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+def _warn_none_eligible(ids, candidates, components, every_candidate):
+    none = [repr(ids[d]) for d in np.flatnonzero(candidates.best < 0)]
+    if none:
+        shown = ", ".join(none[:5]) + (f", ... ({len(none)} in all)" if len(none) > 5 else "")
+        rows = "" if every_candidate else (f"; their rows have status {NONE_ELIGIBLE} and no "
+                                           "estimates, and --all-candidates lists every "
+                                           "candidate")
+        warnings.warn(f"dataset(s) {shown}: no candidate of --components {components} is "
+                      f"eligible (every fit is spurious, collapsed or failed){rows}",
+                      UserWarning, stacklevel=2)
 
 
 def _components(text: str):
