@@ -302,6 +302,31 @@ def test_all_candidates_lists_every_model_of_every_dataset(tmp_path):
                           "--components 1-2")
 
 
+FAITHFUL = Path(__file__).with_name("data") / "faithful.csv"
+
+
+def test_probability_weights_keep_bic_n_the_number_of_points(tmp_path):
+    # faithful's waiting times, each with weight 1/272: weights that sum to 1.
+    waiting = [row["waiting"] for row in read_csv(FAITHFUL)]
+    path = tmp_path / "weighted.csv"
+    path.write_text("waiting,w\n" + "".join(f"{x},{1 / len(waiting)!r}\n" for x in waiting))
+    args = ("--value", "waiting", "--weights-column", "w", "--components", "1-6")
+    counts = fastem_cli("fit", path, *args, check=True)
+    (warning,) = counts.stderr.strip().splitlines()
+    assert warning.startswith("fastem: warning: ") and "sum to far less" in warning
+    assert "--weights-type probability" in warning and "sample_weight" not in warning
+    assert float(next(csv.DictReader(io.StringIO(counts.stdout)))["n"]) == pytest.approx(1.0)
+    probability = fit_rows(path, *args, "--weights-type", "probability")
+    unweighted = fit_rows(FAITHFUL, "--value", "waiting", "--components", "1-6")
+    assert probability[0]["n"] == unweighted[0]["n"] == "272"
+    assert probability[0]["n_components"] == unweighted[0]["n_components"] == "2"
+    assert float(probability[0]["bic_smaller_better"]) == pytest.approx(
+        float(unweighted[0]["bic_smaller_better"]), rel=1e-9)
+    assert_one_line_error(fastem_cli("fit", FAITHFUL, "--value", "waiting", "--weights-type",
+                                     "probability"), "--weights-type probability",
+                          "--weights-column")
+
+
 def test_fit_single_column_csv_weights_and_npy(tmp_path):
     x = fastem.simulate([0.5, 0.5], [0.0, 5.0], [1.0, 1.0], 300, random_state=1)[0]
     single = tmp_path / "x.csv"

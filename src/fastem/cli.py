@@ -32,6 +32,8 @@ from .design import Design
 DEFAULT_DESIGN = Design().to_dict()
 """The study's defaults, whose mixture ``fastem simulate`` shares."""
 EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
+WEIGHT_TYPES = ("frequency", "probability")
+"""The kinds of point weights ``fastem fit --weights-type`` takes (fit's sample_weight_type)."""
 
 EPILOG = """\
 exit status: 0 success; 2 a usage or data error (one line on stderr naming the file, line
@@ -249,6 +251,10 @@ def _parser():
                         "as for --header)")
     fit.add_argument("--sep", type=_separator, default=",", metavar="CHAR",
                      help="the character between cells: , ; tab or | (default: ,)")
+    fit.add_argument("--weights-type", choices=WEIGHT_TYPES, default=WEIGHT_TYPES[0],
+                     help="frequency: weights count points (binned data), and BIC's n is their "
+                     "sum; probability: sampling weights, rescaled per dataset to sum to its "
+                     "points of positive weight, and BIC's n is that number")
     fit.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one dataset "
                      "even when a column looks like dataset ids (without --by)")
     fit.add_argument("--dropna", action="store_true", help="leave out rows with a missing value "
@@ -472,6 +478,9 @@ class _ProgressBar:
 
 def _fit(args) -> int:
     k_low, k_high = _components(args.components)
+    if args.weights_type != WEIGHT_TYPES[0] and args.weights_column is None:
+        raise UserError(f"--weights-type {args.weights_type} is for the weights of "
+                        "--weights-column, which is not given")
     if args.all_candidates and k_low == k_high:
         raise UserError(f"--all-candidates lists the candidates of a range of components, as "
                         f"--components 1-{max(k_high, 2)}; --components {args.components} has one")
@@ -482,6 +491,8 @@ def _fit(args) -> int:
         _check_datasets(args.file, ids, data, weights, k_low, k_high)
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
                        sample_weight=weights, **_fit_options(vars(args)))
+        if weights is not None:
+            options["sample_weight_type"] = args.weights_type
         _announce_compilation(args, "init", "fit")
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -492,7 +503,8 @@ def _fit(args) -> int:
         for warning in caught:  # the API's warnings, in CLI terms
             warnings.showwarning(_cli_terms(warning.message, ids), warning.category,
                                  warning.filename, warning.lineno)
-        candidates = _candidates(fitted, k_low, k_high, bool(options.get("equal_variance")))
+        candidates = _candidates(fitted, k_low, k_high, bool(options.get("equal_variance")),
+                                 probability=args.weights_type == "probability")
         if args.all_candidates:
             table = _fit_table(ids, candidates, [(d, c) for d in range(len(ids))
                                                  for c in range(len(candidates.ks))],
@@ -591,13 +603,17 @@ NONE_ELIGIBLE = "none_eligible"
 """The status of a dataset for which no candidate of a range of components is eligible."""
 
 
-def _candidates(fitted, k_low, k_high, equal_variance):
+def _candidates(fitted, k_low, k_high, equal_variance, probability=False):
     """The candidate models of ``fastem fit``, each with its fit of every dataset, and the
     chosen one per dataset: a FitResult is the one candidate of ``--components K``, always
-    chosen; a SelectionResult brings its own choice (-1 where none is eligible)."""
+    chosen; a SelectionResult brings its own choice (-1 where none is eligible). ``n`` is
+    BIC's n per dataset: with probability weights, their number, which the rescaled
+    weights sum to up to rounding."""
+    fits = [fitted] if k_low == k_high else fitted.fits
+    n = [_count(round(v) if probability else v) for v in fits[0].n_observations]
     if k_low == k_high:
         n_datasets = len(fitted.log_likelihood)
-        return SimpleNamespace(
+        return SimpleNamespace(n=n,
             ks=[k_low], models=[_variance_model(k_low, equal_variance)], fits=[fitted],
             n_parameters=[fitted.n_parameters],
             criteria={"bic": fitted.bic()[:, np.newaxis]},
@@ -606,7 +622,7 @@ def _candidates(fitted, k_low, k_high, equal_variance):
             best=np.zeros(n_datasets, dtype=int),
         )
     return SimpleNamespace(
-        ks=[k for k, _ in fitted.candidates],
+        n=n, ks=[k for k, _ in fitted.candidates],
         models=[_variance_model(k, model == "equal") for k, model in fitted.candidates],
         fits=fitted.fits, n_parameters=list(fitted.n_parameters),
         criteria={name: getattr(fitted, name) for name in ("bic", "aic", "icl")},
@@ -633,7 +649,7 @@ def _fit_table(ids, candidates, pairs, every_candidate=False):
     width = max((ks[c] for _, c in pairs if c >= 0), default=0)
     columns = {
         "id": [ids[d] for d, _ in pairs],
-        "n": [_count(fits[0].n_observations[d]) for d, _ in pairs],
+        "n": [candidates.n[d] for d, _ in pairs],
         "n_components": column(lambda d, c: ks[c]),
         "variance_model": column(lambda d, c: candidates.models[c]),
         "n_parameters": column(lambda d, c: int(candidates.n_parameters[c])),
