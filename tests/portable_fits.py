@@ -43,6 +43,10 @@ def fits() -> dict[str, np.ndarray]:
                                           random_state=5, return_restarts=True, warn=False),
         "k3_fixed_means": fastem.fit(two[:10], 3, means_init=[-3.0, 0.0, 4.0], fix_means=True,
                                      warn=False),
+        "k3_squarem_aitken": fastem.fit(three, 3, n_init=2, algorithm="squarem", stop="aitken",
+                                        random_state=7, trace=True, warn=False),
+        "k2_squarem_parameter": fastem.fit(two[:20], 2, algorithm="squarem", stop="parameter",
+                                           equal_variance=True, random_state=8, warn=False),
         "simulate": fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300,
                                     n_datasets=5, random_state=6)[0],
     }

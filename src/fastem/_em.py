@@ -12,6 +12,11 @@ import numpy as np
 from . import _interrupt, _kernels
 
 
+ALGORITHMS = {"em": _kernels.EM, "squarem": _kernels.SQUAREM}
+STOPPING_RULES = {"loglik": _kernels.LOGLIK, "relative": _kernels.RELATIVE,
+                  "aitken": _kernels.AITKEN, "parameter": _kernels.PARAMETER}
+
+
 class Run(NamedTuple):
     """Per fit, arrays of shape (n_fits,): the kernel's outputs in standardised units;
     ``trace`` is (n_fits, trace_length) or None."""
@@ -21,25 +26,31 @@ class Run(NamedTuple):
     n_iter: np.ndarray
     converged: np.ndarray
     status: np.ndarray
+    n_fpeval: np.ndarray
+    n_objeval: np.ndarray
+    rate: np.ndarray
     trace: np.ndarray | None
 
 
 def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
-        trace_length: int = 0) -> Run:
-    """EM from the starting values ``weights, means, variances`` (n_fits, K), standardised,
-    which become the fitted values; fit ``f`` is dataset ``f // n_init``."""
+        algorithm: str = "em", stop: str = "loglik", trace_length: int = 0) -> Run:
+    """EM (or SQUAREM) from the starting values ``weights, means, variances`` (n_fits, K),
+    standardised, which become the fitted values; fit ``f`` is dataset ``f // n_init``."""
     n_fits = means.shape[0]
     trace = np.full((n_fits, trace_length), np.nan)
     outputs = Run(
         log_likelihood=np.empty(n_fits), log_map=np.empty(n_fits),
         n_iter=np.empty(n_fits, dtype=np.int64), converged=np.empty(n_fits, dtype=np.bool_),
-        status=np.empty(n_fits, dtype=np.int8), trace=trace if trace_length else None,
+        status=np.empty(n_fits, dtype=np.int8), n_fpeval=np.empty(n_fits, dtype=np.int64),
+        n_objeval=np.empty(n_fits, dtype=np.int64), rate=np.empty(n_fits),
+        trace=trace if trace_length else None,
     )
     _interrupt.run(
         _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, batch.center,
         batch.scale,
-        weights, means, variances, max_iter, tol, model.kernel_options(), trace,
+        weights, means, variances, max_iter, tol, model.kernel_options(),
+        ALGORITHMS[algorithm], STOPPING_RULES[stop], trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
-        outputs.status,
+        outputs.status, outputs.n_fpeval, outputs.n_objeval, outputs.rate,
     )
     return outputs

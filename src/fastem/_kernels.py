@@ -345,78 +345,258 @@ def _maximisation(s0, s1, s2, weights, means, variances, options, raw):
     return floored
 
 
+# Algorithms and stopping rules, as fit's ``algorithm`` and ``stop`` name them (api.py).
+EM, SQUAREM = 0, 1
+LOGLIK, RELATIVE, AITKEN, PARAMETER = 0, 1, 2, 3
+
+# SQUAREM's step-length bounds (R SQUAREM's defaults step.min0 = 1, step.max0 = 1, mstep = 4).
+STEP_MIN = 1.0
+STEP_MAX0 = 1.0
+MSTEP = 4.0
+
+
 @jit
-def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_iter, tol,
-             options, trace, interrupted):
-    """Run EM for one fit, updating ``weights``, ``means``, ``variances`` in place.
+def _em_map(x, point_weight, center, inv_scale, weights, means, variances, options,
+            per_component, dev, dens, per_point):
+    """One EM map over the data: the log-likelihood of ``(weights, means, variances)``,
+    which the M-step then replaces in place by their update.
 
-    Iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in the
-    same pass that produces ``theta_t``; the fit stops once the mean log-likelihood per
-    point changed by less than ``tol`` between two iterations. A last pass gives the
-    log-likelihood of the returned parameters. ``trace[t]`` is the log-likelihood of
-    ``theta_t``, for ``t`` below the length of ``trace`` (0 to keep none).
-
-    ``options`` is ``(reg_variance, equal_variance, fixed_weights, fixed_means,
-    fixed_variances)``, the last three boolean arrays of shape (K,).
-
-    Returns ``(log_likelihood, log_map, n_iter, converged, status)``.
+    Returns ``(log_likelihood, log_map, floored)``; with a non-finite log-likelihood the
+    parameters are left as they were.
     """
     n_components = means.size
-    # Scratch, allocated once per fit: per-component constants and sums, and the
-    # (K, block) and (block,) arrays of the E-step.
-    per_component = np.empty((7, n_components))
     log_norm, precision, s0, s1, s2, raw, around = (
         per_component[0], per_component[1], per_component[2], per_component[3],
         per_component[4], per_component[5], per_component[6],
     )
     nowhere = around[:0]  # accumulate around the means
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    _log_norm_and_precision(weights, variances, log_norm, precision)
+    log_likelihood, log_map = _e_step(
+        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
+        dens, z, top, norm, bits, nowhere,
+    )
+    if not math.isfinite(log_likelihood):
+        return log_likelihood, log_map, False
+    if _moved_far(s0, s1, s2, options[3]):
+        for k in range(n_components):
+            free = not options[3][k] and s0[k] > 0.0
+            around[k] = means[k] + (s1[k] / s0[k] if free else 0.0)
+        _e_step(
+            x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
+            dev, dens, z, top, norm, bits, around,
+        )
+        for k in range(n_components):
+            means[k] = around[k]
+    floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw)
+    return log_likelihood, log_map, floored
+
+
+@jit
+def _log_likelihood_only(x, point_weight, center, inv_scale, weights, means, variances,
+                         per_component, dev, dens, per_point):
+    """``(log_likelihood, log_map)`` of the parameters, which stay as they are."""
+    log_norm, precision, s0, s1, s2, around = (
+        per_component[0], per_component[1], per_component[2], per_component[3],
+        per_component[4], per_component[6],
+    )
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    _log_norm_and_precision(weights, variances, log_norm, precision)
+    return _e_step(
+        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
+        z, top, norm, bits, around[:0],
+    )
+
+
+@jit
+def _copy_parameters(weights, means, variances, into):
+    """``into[0:3]`` = weights, means, variances."""
+    for k in range(means.size):
+        into[0, k] = weights[k]
+        into[1, k] = means[k]
+        into[2, k] = variances[k]
+
+
+@jit
+def _squared_change(weights, means, variances, before):
+    """Squared L2 distance between the parameters and ``before`` (rows 0 to 2)."""
+    total = 0.0
+    for k in range(means.size):
+        dw = weights[k] - before[0, k]
+        dm = means[k] - before[1, k]
+        dv = variances[k] - before[2, k]
+        total += dw * dw + dm * dm + dv * dv
+    return total
+
+
+@jit
+def _aitken_rate(current, previous, before):
+    """``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})``, NaN where undefined."""
+    step = previous - before
+    if not (math.isfinite(before) and step != 0.0):
+        return math.nan
+    return (current - previous) / step
+
+
+@jit
+def _stopped(stop, tol, current, previous, before, inv_n, data_shift, squared_change):
+    """Whether the stopping rule ``stop`` holds after the log-likelihoods
+    ``l_{t-2}, l_{t-1}, l_t`` = ``before, previous, current`` (totals, standardised units)
+    and a squared parameter change ``squared_change``. Each compares with ``<``, so
+    ``tol = 0`` never stops a fit."""
+    if stop == LOGLIK:
+        # The per-point values are formed first, as the rule is defined on them.
+        return abs(current * inv_n - previous * inv_n) < tol
+    if stop == RELATIVE:
+        # On the log-likelihood in the data's units, as mclust computes it.
+        return abs(current - previous) < tol * abs(current + data_shift)
+    if stop == AITKEN:
+        rate = _aitken_rate(current, previous, before)
+        if not rate < 1.0:
+            return False
+        limit = previous + (current - previous) / (1.0 - rate)
+        return abs(limit - current) < tol
+    return math.sqrt(squared_change) < tol
+
+
+@jit
+def _to_coordinates(weights, means, variances, fixed_weights, into):
+    """Parameters in SQUAREM's coordinates, where every point is a valid mixture: log
+    weights (fixed ones left out of the step), means, log variances. False when a weight is
+    0 or a variance at the floor (no step from there)."""
+    for k in range(means.size):
+        if weights[k] <= 0.0 or variances[k] <= MIN_VARIANCE:
+            return False
+        into[0, k] = 0.0 if fixed_weights[k] else math.log(weights[k])
+        into[1, k] = means[k]
+        into[2, k] = math.log(variances[k])
+    return True
+
+
+@jit
+def _from_coordinates(u, fixed_weights, weights, means, variances):
+    """Parameters from SQUAREM's coordinates: the free weights share what the fixed ones
+    leave in proportion to ``exp`` of their coordinates. False when a variance would fall
+    below the floor or a value is not finite."""
+    n_components = means.size
+    fixed_mass = 0.0
+    top = -math.inf
+    for k in range(n_components):
+        if fixed_weights[k]:
+            fixed_mass += weights[k]
+        else:
+            top = max(top, u[0, k])
+    total = 0.0
+    for k in range(n_components):
+        if not fixed_weights[k]:
+            total += math.exp(u[0, k] - top)
+    for k in range(n_components):
+        variance = math.exp(u[2, k])
+        if not (math.isfinite(u[1, k]) and variance > MIN_VARIANCE and math.isfinite(variance)):
+            return False
+    for k in range(n_components):
+        if not fixed_weights[k]:
+            weights[k] = (1.0 - fixed_mass) * math.exp(u[0, k] - top) / total
+        means[k] = u[1, k]
+        variances[k] = math.exp(u[2, k])
+    return True
+
+
+@jit
+def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_iter, tol,
+             options, algorithm, stop, trace, interrupted):
+    """Run EM (or SQUAREM) for one fit, updating ``weights``, ``means``, ``variances`` in
+    place.
+
+    EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
+    the same pass that produces ``theta_t``. SQUAREM (Varadhan & Roland 2008, scheme SqS3):
+    each step maps ``theta_0`` twice, extrapolates to
+    ``theta' = theta_0 + 2 a r + a^2 v`` (``r = theta_1 - theta_0``,
+    ``v = theta_2 - 2 theta_1 + theta_0``, ``a = |r| / |v|`` clipped to ``[1, step_max]``)
+    in coordinates where every point is a valid mixture (:func:`_to_coordinates`), and
+    maps ``theta'`` once more; when ``theta'`` is invalid or its log-likelihood is below
+    ``theta_0``'s, the step is the plain ``theta_2`` and ``step_max`` shrinks (EM never
+    lowers the log-likelihood, so neither does an accepted step).
+
+    A fit stops when ``stop`` holds between accepted steps (:func:`_stopped`). A last pass
+    gives the log-likelihood of the returned parameters. ``trace[t]`` is the
+    log-likelihood after ``t`` accepted steps, for ``t`` below the length of ``trace``.
+
+    Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval, n_objeval,
+    rate)``: ``n_iter`` accepted steps, ``n_fpeval`` EM maps, ``n_objeval``
+    log-likelihoods computed, ``rate`` the last ``a_t`` (the observed linear rate).
+    """
+    n_components = means.size
+    # Scratch, allocated once per fit.
+    per_component = np.empty((7, n_components))
     block = block_size(n_components)
     dev = np.empty((n_components, block))
     dens = np.empty((n_components, block))
     per_point = np.empty((4, block))
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
+    coords = np.empty((3, 3, n_components))  # their coordinates
     total_weight = 0.0
     for i in range(point_weight.size):
         total_weight += point_weight[i]
-    inv_n = 1.0 / (total_weight if point_weight.size > 0 else x.size)
+    n = total_weight if point_weight.size > 0 else x.size
+    inv_n = 1.0 / n
+    data_shift = n * math.log(inv_scale)  # log-likelihood in the data's units, less this
+    fixed_weights = options[2]
     previous = -math.inf
+    before = -math.inf
+    rate = math.nan
     converged = False
     floored = False
     n_iter = 0
+    n_fpeval = 0
+    n_objeval = 0
+    step_max = STEP_MAX0
     for it in range(max_iter):
         if interrupted[0]:
             break
-        _log_norm_and_precision(weights, variances, log_norm, precision)
-        log_likelihood, log_map = _e_step(
-            x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-            dens, z, top, norm, bits, nowhere,
+        _copy_parameters(weights, means, variances, saved[0])
+        log_likelihood, log_map, floored = _em_map(
+            x, point_weight, center, inv_scale, weights, means, variances, options,
+            per_component, dev, dens, per_point,
         )
+        n_fpeval += 1
+        n_objeval += 1
         if it < trace.size:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
-            return log_likelihood, log_map, n_iter, False, NON_FINITE
-        if _moved_far(s0, s1, s2, options[3]):
-            for k in range(n_components):
-                free = not options[3][k] and s0[k] > 0.0
-                around[k] = means[k] + (s1[k] / s0[k] if free else 0.0)
-            _e_step(
-                x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
-                dev, dens, z, top, norm, bits, around,
+            return log_likelihood, log_map, n_iter, False, NON_FINITE, n_fpeval, n_objeval, rate
+        if algorithm == SQUAREM and not floored:
+            # theta_1 is in place; map it once more, then extrapolate.
+            _copy_parameters(weights, means, variances, saved[1])
+            middle, _, floored = _em_map(
+                x, point_weight, center, inv_scale, weights, means, variances, options,
+                per_component, dev, dens, per_point,
             )
-            for k in range(n_components):
-                means[k] = around[k]
-        floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw)
+            n_fpeval += 1
+            n_objeval += 1
+            if math.isfinite(middle) and not floored:
+                _copy_parameters(weights, means, variances, saved[2])
+                step_max, floored, extra = _squarem_step(
+                    x, point_weight, center, inv_scale, weights, means, variances, options,
+                    per_component, dev, dens, per_point, saved, coords, fixed_weights,
+                    log_likelihood, step_max,
+                )
+                n_fpeval += extra
+                n_objeval += extra
         n_iter = it + 1
-        current = log_likelihood * inv_n
-        if abs(current - previous) < tol:
+        change = _squared_change(weights, means, variances, saved[0])
+        if n_iter > 1:
+            rate = _aitken_rate(log_likelihood, previous, before)
+        if _stopped(stop, tol, log_likelihood, previous, before, inv_n, data_shift, change):
             converged = True
             break
-        previous = current
-    _log_norm_and_precision(weights, variances, log_norm, precision)
-    log_likelihood, log_map = _e_step(
-        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
-        z, top, norm, bits, nowhere,
+        before = previous
+        previous = log_likelihood
+    log_likelihood, log_map = _log_likelihood_only(
+        x, point_weight, center, inv_scale, weights, means, variances, per_component, dev,
+        dens, per_point,
     )
+    n_objeval += 1
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
     if not math.isfinite(log_likelihood):
@@ -425,13 +605,66 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         status = VARIANCE_FLOORED
     else:
         status = CONVERGED if converged else MAX_ITER
-    return log_likelihood, log_map, n_iter, converged, status
+    return log_likelihood, log_map, n_iter, converged, status, n_fpeval, n_objeval, rate
+
+
+@jit
+def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances, options,
+                  per_component, dev, dens, per_point, saved, coords, fixed_weights,
+                  start_log_likelihood, step_max):
+    """From ``theta_0, theta_1, theta_2`` in ``saved`` (``theta_2`` also in place), the
+    SqS3 extrapolation and its stabilising EM map, or ``theta_2`` itself; leaves the
+    accepted parameters in place. Returns ``(step_max, floored, maps)``: the new step
+    bound, whether the last map collapsed a component, and the maps it ran (0 or 1)."""
+    n_components = means.size
+    for j in range(3):
+        if not _to_coordinates(saved[j, 0], saved[j, 1], saved[j, 2], fixed_weights,
+                               coords[j]):
+            return step_max, False, 0
+    r2 = 0.0
+    v2 = 0.0
+    for row in range(3):
+        for k in range(n_components):
+            r = coords[1, row, k] - coords[0, row, k]
+            v = coords[2, row, k] - 2.0 * coords[1, row, k] + coords[0, row, k]
+            r2 += r * r
+            v2 += v * v
+    if not (r2 > 0.0 and v2 > 0.0):
+        return step_max, False, 0
+    step = max(STEP_MIN, min(step_max, math.sqrt(r2 / v2)))
+    grown = step * MSTEP if step == step_max else step_max
+    if step == STEP_MIN:
+        return grown, False, 0  # the extrapolation is theta_2 itself
+    # theta' in coords[1] (theta_1's coordinates are no longer needed).
+    for row in range(3):
+        for k in range(n_components):
+            r = coords[1, row, k] - coords[0, row, k]
+            v = coords[2, row, k] - 2.0 * coords[1, row, k] + coords[0, row, k]
+            coords[1, row, k] = coords[0, row, k] + 2.0 * step * r + step * step * v
+    if _from_coordinates(coords[1], fixed_weights, weights, means, variances):
+        extrapolated, _, floored = _em_map(
+            x, point_weight, center, inv_scale, weights, means, variances, options,
+            per_component, dev, dens, per_point,
+        )
+        if math.isfinite(extrapolated) and extrapolated >= start_log_likelihood and not floored:
+            return grown, False, 1
+        maps = 1
+    else:
+        maps = 0
+    # Back to theta_2, and a shorter step bound.
+    for k in range(n_components):
+        weights[k] = saved[2, 0, k]
+        means[k] = saved[2, 1, k]
+        variances[k] = saved[2, 2, k]
+    if step == step_max:
+        step_max = max(STEP_MAX0, step_max / MSTEP)
+    return step_max, False, maps
 
 
 @jit(parallel=True)
 def fit_batch(values, offsets, sample_weight, center, scale, weights, means, variances,
-              max_iter, tol, options, trace, log_likelihood, log_map, n_iter, converged,
-              status, interrupted):
+              max_iter, tol, options, algorithm, stop, trace, log_likelihood, log_map, n_iter,
+              converged, status, n_fpeval, n_objeval, rate, interrupted):
     """Run every fit of the batch; fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -445,10 +678,14 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
     tol : float
     options : tuple (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances)
         The M-step's options; the last three are boolean arrays of shape (K,).
+    algorithm, stop : int
+        ``EM`` or ``SQUAREM``; the stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``,
+        ``PARAMETER``).
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
         Filled with the log-likelihood after each of the first L iterations; entries after
         a fit stops are left untouched.
-    log_likelihood, log_map, n_iter, converged, status : arrays of shape (n_fits,), outputs.
+    log_likelihood, log_map, n_iter, converged, status, n_fpeval, n_objeval, rate : arrays
+        of shape (n_fits,), outputs (see :func:`_fit_one`).
     interrupted : array of shape (1,)
         Set (from another thread) to stop every fit at its next iteration.
     """
@@ -457,10 +694,11 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
     weighted = sample_weight.size > 0
     for f in prange(n_fits):
         d = f // n_init
-        start, stop = offsets[d], offsets[d + 1]
+        first, last = offsets[d], offsets[d + 1]
         result = _fit_one(
-            values[start:stop], sample_weight[start:stop] if weighted else sample_weight,
+            values[first:last], sample_weight[first:last] if weighted else sample_weight,
             center[d], 1.0 / scale[d], weights[f], means[f], variances[f], max_iter, tol,
-            options, trace[f], interrupted,
+            options, algorithm, stop, trace[f], interrupted,
         )
-        log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f] = result
+        (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
+         n_objeval[f], rate[f]) = result

@@ -12,6 +12,11 @@ from .spurious import SpuriousRule, check_rule
 DEFAULT_MAX_ITER = 1000
 DEFAULT_TOL = 1e-6
 DEFAULT_REG_VARIANCE = 0.0
+ALGORITHMS = tuple(_em.ALGORITHMS)
+STOPPING_RULES = tuple(_em.STOPPING_RULES)
+DEFAULT_TOLS = {"loglik": DEFAULT_TOL, "relative": 1e-5, "aitken": 1e-5, "parameter": 1e-7}
+"""Each stopping rule's default ``tol``: fastem's own; mclust's ``emControl`` (1e-5);
+MoEClust's (1e-5, with ``stopping = "aitken"``); turboEM's ``control.run`` (1e-7)."""
 
 
 def fit(
@@ -32,7 +37,9 @@ def fit(
     fix_means=False,
     fix_variances=False,
     max_iter=DEFAULT_MAX_ITER,
-    tol=DEFAULT_TOL,
+    tol=None,
+    algorithm="em",
+    stop="loglik",
     reg_variance=DEFAULT_REG_VARIANCE,
     random_state=None,
     trace=False,
@@ -87,9 +94,27 @@ def fit(
         starting values, which must then be passed.
     max_iter : int, default 1000
         Most EM iterations per fit.
-    tol : float, default 1e-6
-        A fit stops when the mean log-likelihood per point changes by less than
-        ``tol`` between iterations. ``tol=0`` runs exactly ``max_iter`` iterations.
+    tol : float, optional
+        The stopping rule's tolerance; by default the rule's own (``DEFAULT_TOLS``: 1e-6
+        for "loglik"). ``tol=0`` runs exactly ``max_iter`` iterations (accepted steps).
+    algorithm : {"em", "squarem"}, default "em"
+        Plain EM, or SQUAREM (Varadhan & Roland 2008, scheme SqS3, as R's SQUAREM
+        ``method = 3``): two EM maps, an extrapolation in coordinates where every point is
+        a valid mixture (log weights, means, log variances), and a stabilising EM map, with
+        a fall back to the plain EM step whenever the extrapolation would lower the
+        log-likelihood. Constraints and fixed parameters hold at every step.
+        ``n_iter`` counts accepted steps; ``n_fpeval`` counts EM maps (passes over the
+        data that produce parameters) for both.
+    stop : {"loglik", "relative", "aitken", "parameter"}, default "loglik"
+        When a fit has converged, between two accepted steps ``t - 1`` and ``t``:
+        "loglik" (fastem's rule): the mean log-likelihood per point changed by less than
+        ``tol`` (default 1e-6); "relative" (mclust's rule): ``|l_t - l_{t-1}| / |l_t| <
+        tol`` (default 1e-5, ``l`` in the data's units); "aitken" (Böhning et al. 1994,
+        McNicholas et al. 2010, MoEClust's default): the Aitken-accelerated limit ``l_inf
+        = l_{t-1} + (l_t - l_{t-1}) / (1 - a_t)``, ``a_t = (l_t - l_{t-1}) / (l_{t-1} -
+        l_{t-2})``, is within ``tol`` of ``l_t`` (default 1e-5, on the total); "parameter"
+        (turboEM's default type): the L2 change of all parameters, in standardised units,
+        is below ``tol`` (default 1e-7).
     reg_variance : float, default 0
         Added to every variance at each M-step, as a fraction of the dataset's variance
         (scikit-learn's ``reg_covar``, made scale-free). The default 0 is plain EM, as in
@@ -137,7 +162,9 @@ def fit(
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
     max_iter = _validate.check_int("max_iter", max_iter, 1, _validate.MAX_ITER_LIMIT)
-    tol = _validate.check_non_negative("tol", tol)
+    algorithm = _validate.check_choice("algorithm", algorithm, ALGORITHMS)
+    stop = _validate.check_choice("stop", stop, STOPPING_RULES)
+    tol = DEFAULT_TOLS[stop] if tol is None else _validate.check_non_negative("tol", tol)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
@@ -176,10 +203,11 @@ def fit(
     )
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
     run = _em.run(batch, model, weights, means, variances, max_iter=max_iter,
-                  tol=tol, trace_length=trace_length)
+                  tol=tol, algorithm=algorithm, stop=stop, trace_length=trace_length)
     result = best_of_restarts(
         batch, n_init, model, given, (weights, means, variances), run,
-        init_n_iter, starts, skip_degenerate, sort_components, (tol, max_iter), spurious,
+        init_n_iter, starts, skip_degenerate, sort_components,
+        (tol, max_iter, algorithm, stop), spurious,
         starts_moved=strategy.code is None,
     )
     if warn:

@@ -70,7 +70,7 @@ class Design:
                            help="starting-value strategies to compare")
     n_init: int = _setting(5, int, help="restarts per dataset")
     seed: int = _setting(0, int, help="random seed")
-    tol: float = _setting(_FIT_DEFAULTS["tol"], float)
+    tol: float = _setting(api.DEFAULT_TOL, float)
     max_iter: int = _setting(_FIT_DEFAULTS["max_iter"], int)
     reg_variance: float = _setting(_FIT_DEFAULTS["reg_variance"], float)
     equal_variance: bool = _setting(_FIT_DEFAULTS["equal_variance"], bool)

@@ -15,7 +15,8 @@ from ._status import Status
 from .spurious import SpuriousRule
 from .table import Table
 
-_PER_BATCH = ("model", "tol", "max_iter", "spurious_rule", "skip_degenerate")
+_PER_BATCH = ("model", "tol", "max_iter", "algorithm", "stop", "spurious_rule",
+              "skip_degenerate")
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
 
 
@@ -44,7 +45,17 @@ class FitResult:
     log_likelihood : ndarray of shape (n_datasets,)
         Total log-likelihood of the returned parameters (weighted by ``sample_weight``).
     n_iter : ndarray of shape (n_datasets,)
-        EM iterations (E-step plus M-step) the returned fit ran.
+        EM iterations (E-step plus M-step) the returned fit ran; with SQUAREM, its
+        accepted steps.
+    n_fpeval, n_objeval : ndarray of shape (n_datasets,)
+        EM maps evaluated (passes over the data that produce parameters) and
+        log-likelihoods computed by the returned fit (each map computes one, and a last
+        pass gives that of the returned parameters).
+    rate : ndarray of shape (n_datasets,)
+        The last Aitken ratio ``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})`` of the
+        returned fit's accepted steps: EM's observed linear rate of convergence, an
+        estimate of the largest fraction of missing information (NaN where undefined:
+        fewer than three steps, or no change).
     converged : ndarray of shape (n_datasets,), bool
         Whether the returned fit met ``tol``.
     status : ndarray of shape (n_datasets,), int8
@@ -53,8 +64,9 @@ class FitResult:
         Index of the returned restart.
     restart_log_likelihood : ndarray of shape (n_datasets, n_init)
         Final log-likelihood of every restart (NaN for a non-finite one).
-    restart_n_iter, restart_status, restart_converged : ndarray of shape (n_datasets, n_init)
-        Iterations, status code and convergence of every restart.
+    restart_n_iter, restart_n_fpeval, restart_status, restart_converged : ndarray of shape
+        (n_datasets, n_init)
+        Iterations, EM maps, status code and convergence of every restart.
     init_n_iter : ndarray of shape (n_datasets, n_init)
         EM iterations spent choosing each restart's starting values (emEM's short
         runs; 0 for the other strategies).
@@ -70,8 +82,8 @@ class FitResult:
         most likely labelling, which ICL penalises.
     model : Model
         The model fitted (constraints, regularisation).
-    tol, max_iter : float, int
-        The stopping rule the fits ran with.
+    tol, max_iter, algorithm, stop : float, int, str, str
+        The algorithm and stopping rule the fits ran with.
     spurious_rule : SpuriousRule
         The rule that set ``Status.SPURIOUS``.
     skip_degenerate : bool
@@ -90,11 +102,15 @@ class FitResult:
     variances: np.ndarray
     log_likelihood: np.ndarray
     n_iter: np.ndarray
+    n_fpeval: np.ndarray
+    n_objeval: np.ndarray
+    rate: np.ndarray
     converged: np.ndarray
     status: np.ndarray
     best_restart: np.ndarray
     restart_log_likelihood: np.ndarray
     restart_n_iter: np.ndarray
+    restart_n_fpeval: np.ndarray
     restart_status: np.ndarray
     restart_converged: np.ndarray
     init_n_iter: np.ndarray
@@ -105,6 +121,8 @@ class FitResult:
     model: Model
     tol: float
     max_iter: int
+    algorithm: str
+    stop: str
     spurious_rule: SpuriousRule
     skip_degenerate: bool
     restart_weights: np.ndarray | None = None
@@ -291,7 +309,7 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
     kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
     ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
-    ``(tol, max_iter)`` the fits ran with; ``spurious_rule`` marks ``Status.SPURIOUS``."""
+    ``(tol, max_iter, algorithm, stop)`` the fits ran with; ``spurious_rule`` marks ``Status.SPURIOUS``."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)
@@ -343,11 +361,15 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         variances=variances[rows, best],
         log_likelihood=restart_ll[rows, best],
         n_iter=run.n_iter.reshape(n_datasets, n_init)[rows, best],
+        n_fpeval=run.n_fpeval.reshape(n_datasets, n_init)[rows, best],
+        n_objeval=run.n_objeval.reshape(n_datasets, n_init)[rows, best],
+        rate=run.rate.reshape(n_datasets, n_init)[rows, best],
         converged=run.converged.reshape(n_datasets, n_init)[rows, best],
         status=restart_status[rows, best],
         best_restart=best,
         restart_log_likelihood=restart_ll,
         restart_n_iter=run.n_iter.reshape(n_datasets, n_init),
+        restart_n_fpeval=run.n_fpeval.reshape(n_datasets, n_init),
         restart_status=restart_status,
         restart_converged=run.converged.reshape(n_datasets, n_init),
         init_n_iter=init_n_iter,
@@ -358,6 +380,8 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         model=model,
         tol=stopping[0],
         max_iter=stopping[1],
+        algorithm=stopping[2],
+        stop=stopping[3],
         spurious_rule=spurious_rule,
         skip_degenerate=skip_degenerate,
         **restarts,

@@ -1,0 +1,125 @@
+"""SQUAREM and the stopping rules: fit(algorithm=..., stop=...), n_fpeval, n_objeval, rate."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastem
+from fastem import Status
+
+FAITHFUL = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
+                      delimiter=",")
+WAITING = FAITHFUL[:, 1]
+
+
+def _maximum(x, k, **options):
+    """The same fits run to tol=0 for many iterations: the maxima they approach."""
+    return fastem.fit(x, k, tol=0, max_iter=20_000, warn=False, **options)
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_squarem_reaches_the_maxima_of_em_in_fewer_passes(k):
+    options = dict(n_init=10, random_state=0)
+    limit = _maximum(WAITING, k, **options)
+    em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **options)
+    squarem = fastem.fit(WAITING, k, algorithm="squarem", tol=1e-10, max_iter=20_000,
+                         **options)
+    for result in (em, squarem):
+        assert result.restart_status.max() == Status.CONVERGED
+        np.testing.assert_allclose(result.restart_log_likelihood,
+                                   limit.restart_log_likelihood, rtol=1e-8)
+    assert np.median(squarem.restart_n_fpeval) < np.median(em.restart_n_fpeval)
+    assert (squarem.n_objeval == squarem.n_fpeval + 1) and (em.n_objeval == em.n_fpeval + 1)
+    np.testing.assert_array_equal(em.n_fpeval, em.n_iter)
+
+
+def test_squarem_never_lowers_the_log_likelihood():
+    data, _ = fastem.simulate([0.3, 0.3, 0.4], [0.0, 1.5, 4.0], [1.0, 0.5, 2.0], 300, 40,
+                              random_state=2)
+    result = fastem.fit(data, 3, algorithm="squarem", n_init=3, random_state=1, trace=True,
+                        max_iter=300, warn=False)
+    steps = np.diff(result.trace, axis=-1)
+    assert np.nanmin(steps) >= -1e-9 * np.abs(np.nanmax(np.abs(result.trace)))
+    assert (result.n_fpeval > result.n_iter).any()  # extrapolations were taken
+
+
+@pytest.mark.plain_python
+@pytest.mark.parametrize("constraint", [
+    dict(equal_variance=True), dict(equal_weights=True),
+    dict(means_init=[50.0, 80.0], fix_means=[True, False]),
+    dict(weights_init=[0.3, 0.7], fix_weights=True),
+])
+def test_squarem_keeps_constraints(constraint):
+    result = fastem.fit(WAITING, 2, algorithm="squarem", random_state=0, sort_components=False,
+                        **constraint)
+    em = fastem.fit(WAITING, 2, random_state=0, sort_components=False, tol=1e-13,
+                    max_iter=5000, **constraint)
+    if constraint.get("equal_variance"):
+        assert result.variances[0] == result.variances[1]
+    if constraint.get("equal_weights"):
+        np.testing.assert_array_equal(result.weights, [0.5, 0.5])
+    if "fix_means" in constraint:
+        assert result.means[0] == 50.0
+    if constraint.get("fix_weights"):
+        np.testing.assert_array_equal(result.weights, [0.3, 0.7])
+    assert result.log_likelihood == pytest.approx(em.log_likelihood, rel=1e-8)
+
+
+@pytest.mark.plain_python
+@pytest.mark.parametrize("stop, tol", [("loglik", 1e-6), ("relative", 1e-5),
+                                       ("aitken", 1e-5), ("parameter", 1e-7)])
+def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
+    start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
+    result = fastem.fit(WAITING, 2, stop=stop, trace=True, **start)
+    assert result.converged and result.tol == tol and result.stop == stop
+    l = result.trace[0, : result.n_iter]  # what the rule saw: l_0 ... l_{n-1}, data units
+    n = WAITING.size
+
+    def holds(t):
+        if stop == "loglik":
+            return abs(l[t] / n - l[t - 1] / n) < tol
+        if stop == "relative":
+            return abs(l[t] - l[t - 1]) < tol * abs(l[t])
+        if stop == "aitken":
+            a = (l[t] - l[t - 1]) / (l[t - 1] - l[t - 2])
+            return a < 1 and abs(l[t - 1] + (l[t] - l[t - 1]) / (1 - a) - l[t]) < tol
+        return None
+
+    if stop == "parameter":
+        # Refit with one iteration fewer: the change of the last step is the one that
+        # fell below tol, and the one before did not.
+        steps = [fastem.fit(WAITING, 2, tol=0, max_iter=m, **start)
+                 for m in (result.n_iter - 2, result.n_iter - 1, result.n_iter)]
+        scale = WAITING.std()  # parameters are compared in standardised units
+
+        def change(a, b):
+            return np.sqrt(np.sum((a.weights - b.weights) ** 2)
+                           + np.sum(((a.means - b.means) / scale) ** 2)
+                           + np.sum(((a.variances - b.variances) / scale ** 2) ** 2))
+
+        assert change(steps[2], steps[1]) < tol <= change(steps[1], steps[0])
+        return
+    first = 2 if stop == "aitken" else 1
+    assert holds(len(l) - 1)
+    assert not any(holds(t) for t in range(first, len(l) - 1))
+
+
+@pytest.mark.plain_python
+def test_rate_is_the_last_aitken_ratio_of_the_trace():
+    start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
+    result = fastem.fit(WAITING, 2, trace=True, **start)
+    l = result.trace[0, : result.n_iter]  # the one restart's trace
+    assert result.rate == pytest.approx((l[-1] - l[-2]) / (l[-2] - l[-3]), rel=1e-6)
+    assert 0 < result.rate < 1
+    two = fastem.fit(WAITING, 2, max_iter=2, tol=0, **start)
+    assert np.isnan(fastem.fit(WAITING, 2, max_iter=1, tol=0, **start).rate)
+    assert np.isnan(two.rate)
+
+
+@pytest.mark.plain_python
+def test_bad_algorithm_or_rule_is_refused():
+    with pytest.raises(ValueError, match="algorithm='squaremm' is not one of"):
+        fastem.fit(WAITING, 2, algorithm="squaremm")
+    with pytest.raises(ValueError, match="stop='aitkin' is not one of"):
+        fastem.fit(WAITING, 2, stop="aitkin")
