@@ -26,12 +26,14 @@ SIZES = {
         w2_points=100_000, w2_restarts=1000, w2_iter=10, w2_reference=4, w2_sklearn=2,
         w3_datasets=100_000, w3_reference=100, w3_sklearn=300,
         w4_datasets=2000, w4_reference=20, w4_sklearn=4, rounds=5,
+        squarem_datasets=2000, squarem_restarts=20,
     ),
     "smoke": dict(
         w1_datasets=6, w1_points=50, w1_iter=4, w1_reference=3, w1_sklearn=2,
         w2_points=300, w2_restarts=5, w2_iter=3, w2_reference=2, w2_sklearn=1,
         w3_datasets=20, w3_reference=3, w3_sklearn=3,
         w4_datasets=4, w4_reference=2, w4_sklearn=1, rounds=1,
+        squarem_datasets=5, squarem_restarts=3,
     ),
 }
 SIZE_NAME = os.environ.get("FASTEM_BENCH_SIZE", "full")
