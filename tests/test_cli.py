@@ -456,3 +456,16 @@ def test_warnings_are_one_plain_line_and_quiet_hides_them(tmp_path):
     assert ".py" not in completed.stderr
     quiet = fastem_cli("fit", path, "--components", 3, "--quiet", check=True)
     assert quiet.stderr == "" and quiet.stdout == completed.stdout
+
+
+def test_warnings_of_the_python_api_are_told_in_flags(tmp_path):
+    path = _simulated(tmp_path, replications=2, n_samples=100)
+    completed = fastem_cli("fit", path, "--max-iter", 2, "--components", "1-2", check=True)
+    (line,) = completed.stderr.strip().splitlines()
+    assert line.startswith("fastem: warning: 2 component(s), unequal variances: 2 of 2 "
+                           "dataset(s) did not converge within --max-iter 2 iterations")
+    assert "max_iter" not in line and "n_components=" not in line and "FitResult" not in line
+    collapsed = tmp_path / "spikes.csv"
+    collapsed.write_text("x\n" + "1\n2\n3\n" * 3)
+    completed = fastem_cli("fit", collapsed, "--components", 3, check=True)
+    assert "FitResult" not in completed.stderr and "reg_variance" not in completed.stderr
