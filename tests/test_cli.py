@@ -111,9 +111,13 @@ def test_study_writes_table_csv_json_and_figures(tmp_path):
         "--n-init", 2, "--csv", tmp_path / "t.csv", "--json", tmp_path / "t.json",
         "--plot", tmp_path / "figs", check=True,
     )
-    header = completed.stdout.splitlines()[0].split()
-    assert header[:4] == ["n_samples", "init", "n_init", "converged"]
-    assert len(completed.stdout.strip().splitlines()) == 5
+    table, timing = completed.stdout.split("\n\ntiming (varies from run to run")
+    header = table.splitlines()[0].split()
+    assert header[:5] == ["n_samples", "init", "n_init", "converged", "spurious"]
+    assert "seconds" not in header and len(table.strip().splitlines()) == 5
+    assert timing.splitlines()[1].split() == ["n_samples", "init", "n_init", "seconds",
+                                              "fits_per_s", "mega_throughput"]
+    assert len(timing.strip().splitlines()) == 6
     assert "100%" in completed.stderr  # the progress bar
     rows = read_csv(tmp_path / "t.csv")
     assert len(rows) == 4 and "variance_2_rmse" in rows[0]

@@ -389,7 +389,8 @@ def _study(args) -> int:
             for name, image in study_images(result).items():
                 outputs[f"--plot {name}"].set(image)
         _commit(outputs)
-    _write_stdout(f"{table}\n")
+    _write_stdout(f"{table}\n\ntiming (varies from run to run; not in --csv or --json):\n"
+                  f"{result.timing}\n")
     if args.plot is not None and not args.quiet:
         figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)
         print(f"figures: {figures}", file=sys.stderr)
@@ -526,12 +527,35 @@ def _fit(args) -> int:
                                 "eligible, so there is no fit to draw")
             fit, k = candidates.fits[c], candidates.ks[c]
             drawn = (fit.weights[0, :k], fit.means[0, :k], fit.variances[0, :k])
-            outputs["plot"].set(fit_image(data[0], drawn,
-                                          title=f"{args.file.name}: {k} components"))
+            outputs["plot"].set(fit_image(
+                data[0], drawn, title=f"{args.file.name}: {k} components",
+                label=_value_label(args), log_likelihood=float(fit.log_likelihood[0]),
+            ))
         _commit(outputs)
     if args.out is None:
         _write_stdout(text)
     return 0
+
+
+def _value_label(args) -> str:
+    """The x-axis label of ``fit --plot``: the value column's name (``--value``, or the
+    header of a one-column CSV), else the file's name."""
+    import csv
+
+    from ._io import separator
+
+    if args.value and not args.value.isdigit():
+        return args.value
+    if args.file.suffix.lower() != ".npy" and args.header is not False and not args.value:
+        try:
+            with open(args.file, encoding="utf-8-sig", newline="") as handle:
+                cells = next(csv.reader(handle, delimiter=separator(args.sep)))
+            float(cells[0]) if len(cells) == 1 else None
+        except ValueError:  # a header cell, not a number
+            return cells[0].strip()
+        except (OSError, StopIteration, UnicodeDecodeError, csv.Error, IndexError):
+            pass
+    return args.file.stem
 
 
 def _fitted(data, k_low, k_high, options):
