@@ -284,8 +284,8 @@ def _traces_figure(plt, grid):
                 ax.set_xlabel("EM iteration")
             if column == 0:
                 ax.set_ylabel("final minus current\nlog-likelihood per point")
-    fig.suptitle("Convergence of each fit: distance of its log-likelihood from its own final "
-                 "value (0 at the end, not drawn)")
+    _title(fig, "Convergence of each fit: distance of its log-likelihood from its own final "
+           "value (0 at the end, not drawn)")
     return fig
 
 
@@ -312,9 +312,9 @@ def _estimates_figure(plt, result, grid):
                 ax.set_ylabel("strategy")
         if name == "variance":
             _number_ticks(axes[row, 0].xaxis, *axes[row, 0].get_xlim())
-    fig.suptitle(f"Estimates over {replications} datasets per sample size, matched to the true "
-                 "components\none histogram per strategy, each scaled to its own peak; dotted: "
-                 "the true value")
+    _title(fig, f"Estimates over {replications} datasets per sample size, matched to the true "
+           "components\none histogram per strategy, each scaled to its own peak; dotted: "
+           "the true value")
     return fig
 
 
@@ -404,10 +404,20 @@ def _iterations_figure(plt, grid):
     _number_ticks(axes[0, 0].yaxis, 1, top, most_decades=3)
     note = ("; emem's short runs not counted" if any(
         np.any(cell.init_n_iter > 0) for cell in grid.cells.values()) else "")
-    fig.suptitle("EM iterations of every fit: until tol was met, or max_iter or a failure "
-                 f"stopped it{note}\nboxes: quartiles, whiskers to 1.5 IQR, dots beyond; "
-                 "red x: fits that did not meet tol", fontsize=10)
+    _title(fig, "EM iterations of every fit: until tol was met, or max_iter or a failure "
+           f"stopped it{note}\nboxes: quartiles, whiskers to 1.5 IQR, dots beyond; "
+           "red x: fits that did not meet tol", fontsize=10)
     return fig
+
+
+def _title(fig, text, fontsize=11):
+    """The figure's title, each line wrapped to the figure's width (about 12 characters
+    an inch at 11 points), so that a narrow figure does not cut it off."""
+    import textwrap
+
+    width = max(20, int(fig.get_figwidth() * 12 * 11 / fontsize))
+    lines = [wrapped for line in text.split("\n") for wrapped in textwrap.wrap(line, width)]
+    fig.suptitle("\n".join(lines), fontsize=fontsize)
 
 
 def _png(plt, fig) -> bytes:
