@@ -7,6 +7,7 @@ from .analysis import Matched, RestartSummary, match_components, restart_summary
 from .api import fit
 from .design import Design
 from .init import StartingValues, starting_values
+from .mcse import plan_replications
 from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
 from .select import SelectionResult, select
 from .simulate import simulate
@@ -46,6 +47,7 @@ __all__ = [
     "fit",
     "init",
     "match_components",
+    "plan_replications",
     "reference",
     "restart_summary",
     "select",

@@ -1,0 +1,210 @@
+"""Monte Carlo standard errors of a simulation study's performance measures, and how many
+replications a target MCSE needs.
+
+The formulas are those of Morris, White & Crowther (2019), "Using simulation studies to
+evaluate statistical methods", Statistics in Medicine 38:2074-2102, Table 6 and section
+5.3, as R's rsimsum implements them (``R/performance.R``). For ``n`` replications with
+estimates ``theta_i`` of the true value ``theta``, their mean ``m`` and ``e_i = theta_i -
+theta``:
+
+=============  =============================  ==========================================
+measure        estimate                       Monte Carlo standard error
+=============  =============================  ==========================================
+bias           ``mean(e_i)``                  ``sqrt(sum (theta_i - m)^2 / (n (n-1)))``
+empirical SE   ``sqrt(sum (theta_i - m)^2     ``EmpSE / sqrt(2 (n-1))``
+               / (n-1))``
+MSE            ``mean(e_i^2)``                ``sqrt(sum (e_i^2 - MSE)^2 / (n (n-1)))``
+RMSE           ``sqrt(MSE)``                  ``MCSE(MSE) / (2 RMSE)`` (delta method)
+proportion     ``p``                          ``sqrt(p (1-p) / n)``
+=============  =============================  ==========================================
+
+Missing estimates (NaN) are left out, and ``n`` counts the others, as rsimsum does with
+``na.rm = TRUE``. The EmpSE's MCSE assumes normally distributed estimates (Morris et
+al.); the others do not.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Performance:
+    """The performance measures of one estimator (one parameter) and their MCSEs."""
+
+    bias: float
+    bias_mcse: float
+    empse: float
+    empse_mcse: float
+    mse: float
+    mse_mcse: float
+    rmse: float
+    rmse_mcse: float
+
+
+def performance(estimates, true: float) -> Performance:
+    """Bias, empirical SE, MSE and RMSE of ``estimates`` of ``true``, each with its Monte
+    Carlo standard error (the formulas are in the module's docstring).
+
+    Parameters
+    ----------
+    estimates : array of shape (n_replications,)
+        One estimate per replication; NaN ones are left out.
+    true : float
+        The value estimated.
+
+    Returns
+    -------
+    Performance
+        NaN where fewer than two estimates leave a measure or its MCSE undefined.
+    """
+    theta = _present(estimates)
+    n = theta.size
+    error = theta - true
+    bias = float(np.mean(error)) if n else math.nan
+    mse = float(np.mean(error**2)) if n else math.nan
+    rmse = math.sqrt(mse)
+    mse_mcse = _mean_mcse(error**2)
+    empse = _sd(theta)
+    # An RMSE of 0 (every estimate exact) has an MCSE of 0, not 0/0.
+    rmse_mcse = mse_mcse / (2 * rmse) if rmse > 0 else mse_mcse
+    return Performance(
+        bias=bias,
+        bias_mcse=_mean_mcse(theta),
+        empse=empse,
+        empse_mcse=empse / math.sqrt(2 * (n - 1)) if n > 1 else math.nan,
+        mse=mse,
+        mse_mcse=mse_mcse,
+        rmse=rmse,
+        rmse_mcse=rmse_mcse,
+    )
+
+
+def proportion_mcse(p, n):
+    """``sqrt(p (1 - p) / n)``: the MCSE of a proportion ``p`` of ``n`` independent
+    replications (coverage, power, the share of spurious fits)."""
+    return np.sqrt(np.asarray(p, dtype=np.float64) * (1 - np.asarray(p)) / n)
+
+
+def clustered_mean_mcse(values) -> float:
+    """The MCSE of the mean of ``values`` (n_replications, m) taken over all its elements,
+    where the ``m`` values of one replication (the restarts of one dataset) are not
+    independent but replications are.
+
+    Each replication's mean is one replicate: the MCSE is
+    ``sqrt(sum_d (s_d - s)^2) / n``, with ``s_d`` the mean of replication ``d`` and ``s``
+    their mean (which, with ``m`` the same for all, is the mean of all the values). For
+    0/1 values and ``m = 1`` it is :func:`proportion_mcse`, ``sqrt(p (1 - p) / n)``.
+    """
+    shares = np.asarray(values, dtype=np.float64).reshape(len(values), -1).mean(axis=1)
+    n = shares.size
+    if n == 0:
+        return math.nan
+    return float(math.sqrt(np.sum((shares - shares.mean()) ** 2)) / n)
+
+
+def bootstrap_mcse(values, statistic, n_boot: int, random_state: int) -> float:
+    """The MCSE of ``statistic(values.ravel())`` by the bootstrap over replications: the
+    standard deviation (``ddof=1``) of the statistic over ``n_boot`` resamples of the
+    rows of ``values`` (n_replications, m), drawn with replacement, each row with all its
+    ``m`` values. Deterministic given ``random_state``.
+
+    For a median or a quantile, where the jackknife is inconsistent. The bootstrap's own
+    error is about ``1 / sqrt(2 n_boot)`` of the MCSE (5% for 200 resamples).
+    """
+    rows = np.asarray(values).reshape(len(values), -1)
+    n = rows.shape[0]
+    if n < 2:
+        return math.nan
+    rng = np.random.default_rng(random_state)
+    draws = np.empty(n_boot)
+    for b in range(n_boot):
+        draws[b] = statistic(rows[rng.integers(0, n, n)].ravel())
+    return float(np.std(draws, ddof=1))
+
+
+def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
+    """How many replications give a Monte Carlo standard error of at most
+    ``target_mcse`` (Morris et al. 2019, section 5.3).
+
+    Give one of:
+
+    - ``proportion``: the expected proportion ``p`` (coverage, convergence, spurious
+      fits); ``n = p (1 - p) / target_mcse^2``. Its largest, for an unknown proportion,
+      is at ``p = 0.5``: ``n = 0.25 / target_mcse^2`` (2,500 replications for an MCSE of
+      0.01).
+    - ``sd``: the standard deviation of the estimates across replications (their
+      empirical SE, from a pilot study: a study's ``{parameter}_{k}_empse`` column), for
+      the MCSE of a bias or a mean; ``n = sd^2 / target_mcse^2``.
+
+    Parameters
+    ----------
+    target_mcse : float
+        The MCSE wanted, in the units of the measure (a share for a proportion).
+    proportion : float, optional
+        Strictly between 0 and 1.
+    sd : float, optional
+        Positive.
+
+    Returns
+    -------
+    int
+        The smallest whole number of replications at least the formula's (at least 1).
+
+    Examples
+    --------
+    >>> plan_replications(0.005, proportion=0.95)
+    1900
+    >>> plan_replications(0.01, sd=0.4)
+    1600
+    """
+    target = _positive("target_mcse", target_mcse)
+    if (proportion is None) == (sd is None):
+        raise TypeError("plan_replications needs one of proportion= (e.g. 0.5, the worst case "
+                        "for an unknown proportion) and sd= (a pilot study's empirical SE of "
+                        f"the estimates), got {'both' if proportion is not None else 'neither'}.")
+    if proportion is not None:
+        p = _number("proportion", proportion)
+        if not 0 < p < 1:
+            raise ValueError(f"proportion must be strictly between 0 and 1, got {p}; for an "
+                             "unknown proportion give 0.5, the worst case.")
+        variance = p * (1 - p)
+    else:
+        variance = _positive("sd", sd) ** 2
+    n = variance / target**2
+    # Rounding error must not add a replication: 0.16 / 0.01**2 is 1600.0000000000002.
+    return max(1, math.ceil(n * (1 - 1e-12)))
+
+
+def _present(estimates) -> np.ndarray:
+    theta = np.asarray(estimates, dtype=np.float64).ravel()
+    return theta[~np.isnan(theta)]
+
+
+def _sd(values) -> float:
+    return float(np.std(values, ddof=1)) if values.size > 1 else math.nan
+
+
+def _mean_mcse(values) -> float:
+    """``sd(values) / sqrt(n)``, which is ``sqrt(sum (x - mean)^2 / (n (n-1)))``."""
+    return _sd(values) / math.sqrt(values.size) if values.size > 1 else math.nan
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} of type "
+                        f"{type(value).__name__}.")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}.")
+    return float(value)
+
+
+def _positive(name: str, value) -> float:
+    value = _number(name, value)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}.")
+    return value
