@@ -473,3 +473,18 @@ def test_warnings_of_the_python_api_are_told_in_flags(tmp_path):
     collapsed.write_text("x\n" + "1\n2\n3\n" * 3)
     completed = fastem_cli("fit", collapsed, "--components", 3, check=True)
     assert "FitResult" not in completed.stderr and "reg_variance" not in completed.stderr
+
+
+def test_fit_takes_the_algorithm_and_the_stopping_rule(tmp_path):
+    waiting = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
+                         delimiter=",")[:, 1]
+    path = tmp_path / "waiting.csv"
+    path.write_text("waiting\n" + "\n".join(f"{v:g}" for v in waiting) + "\n")
+    for algorithm, stop in (("squarem", "aitken"), ("em", "parameter")):
+        completed = fastem_cli("fit", path, "--components", 3, "--algorithm", algorithm,
+                               "--stop", stop, "--quiet", check=True)
+        [row] = list(csv.DictReader(io.StringIO(completed.stdout)))
+        expected = fastem.fit(waiting, 3, n_init=5, random_state=0, algorithm=algorithm,
+                              stop=stop, skip_degenerate=True, warn=False)
+        assert float(row["log_likelihood"]) == expected.log_likelihood
+        assert int(row["n_iter"]) == expected.n_iter

@@ -267,6 +267,13 @@ def _parser():
     fit.add_argument("--n-init", type=int, default=5, help="restarts per dataset")
     fit.add_argument("--init", default="kmeans++", help="starting-value strategy")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
+    fit.add_argument("--algorithm", choices=("em", "squarem"), default="em",
+                     help="plain EM, or SQUAREM's accelerated EM")
+    fit.add_argument("--stop", choices=("loglik", "relative", "aitken", "parameter"),
+                     default="loglik", help="stopping rule: change of the mean log-likelihood "
+                     "per point (loglik), relative change (relative, mclust's), Aitken's "
+                     "limit (aitken), change of the parameters (parameter, turboEM's); --tol "
+                     "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-7")
     _add_fit_options(fit)
     fit.add_argument("--format", choices=("csv", "json"), help="output format (default: from "
                      "the --out extension, else csv)")
@@ -491,6 +498,7 @@ def _fit(args) -> int:
             raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
         _check_datasets(args.file, ids, data, weights, k_low, k_high)
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
+                       algorithm=args.algorithm, stop=args.stop,
                        sample_weight=weights, **_fit_options(vars(args)))
         if weights is not None:
             options["sample_weight_type"] = args.weights_type
