@@ -118,12 +118,16 @@ def test_study_table_has_the_expected_columns_and_sane_values():
                           random_state=1)
     table, timing = result.table, result.timing
     assert len(table) == 6
-    expected = {"n_samples", "init", "n_init", "converged", "spurious", "iter_median",
-                "iter_p90", "init_iter", "at_best"}
+    measures = ["converged", "spurious", "iter_median", "iter_p90", "init_iter", "at_best"]
     for name in ("weight", "mean", "variance"):
         for k in (1, 2):
-            expected |= {f"{name}_{k}_bias", f"{name}_{k}_rmse"}
-    assert expected <= set(table.columns)
+            measures += [f"{name}_{k}_bias", f"{name}_{k}_empse", f"{name}_{k}_rmse"]
+    # Each measure is followed by its Monte Carlo standard error.
+    expected = ["n_samples", "init", "n_init", "replications"]
+    for name in measures:
+        expected += [name, f"{name}_mcse"]
+    assert table.columns == expected
+    assert all((table[f"{name}_mcse"] >= 0).all() for name in measures)
     assert list(table["n_init"]) == [3, 3, 1, 3, 3, 1]
     assert ((table["converged"] > 0.95) & (table["converged"] <= 1)).all()
     assert ((table["at_best"] > 0.5) & (table["at_best"] <= 1)).all()
@@ -140,6 +144,83 @@ def test_study_table_has_the_expected_columns_and_sane_values():
         np.testing.assert_array_equal(timing[name], table[name])
     assert (timing["mega_throughput"] > 0).all() and (timing["fits_per_s"] > 0).all()
     assert "timing (varies from run to run)" in str(result)
+
+
+def test_the_study_mcse_columns_are_the_formulas_applied_to_its_cells():
+    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=150,
+                          init=("random", "quantile"), n_init=3, random_state=3, max_iter=60)
+    truth = dict(zip(("weight", "mean", "variance"), result.truth))
+    for row, cell in enumerate(result.cells):
+        table = {name: result.table[name][row] for name in result.table.columns}
+        n = len(cell.status)
+        assert table["replications"] == n == 150
+
+        def share_mcse(per_restart):
+            # Each dataset's share over its restarts is one replicate (Morris et al.'s
+            # SE of a mean, with the n - 1 of a proportion's p(1 - p) / n).
+            shares = np.asarray(per_restart, dtype=float).mean(axis=1)
+            return np.sqrt(np.sum((shares - shares.mean()) ** 2)) / len(shares)
+
+        spurious = np.mean(cell.status >= Status.SPURIOUS)
+        assert table["spurious"] == spurious
+        assert table["spurious_mcse"] == pytest.approx(np.sqrt(spurious * (1 - spurious) / n))
+        assert table["converged_mcse"] == pytest.approx(share_mcse(cell.restart_converged))
+        assert table["init_iter_mcse"] == pytest.approx(share_mcse(cell.init_n_iter))
+        best = np.max([c.log_likelihood for c in result.cells], axis=0)
+        at_best = cell.restart_log_likelihood >= (best - 1e-4 * cell.n_observations)[:, None]
+        assert table["at_best"] == pytest.approx(at_best.mean())
+        assert table["at_best_mcse"] == pytest.approx(share_mcse(at_best))
+        for parameter, fitted in (("weight", cell.weights), ("mean", cell.means),
+                                  ("variance", cell.variances)):
+            for k in range(2):
+                theta = fitted[:, k]
+                error = theta - truth[parameter][k]
+                sd = np.std(theta, ddof=1)
+                mse = np.mean(error**2)
+                mse_mcse = np.sqrt(np.sum((error**2 - mse) ** 2) / (n * (n - 1)))
+                column = f"{parameter}_{k + 1}"
+                assert table[f"{column}_bias"] == pytest.approx(np.mean(error))
+                assert table[f"{column}_bias_mcse"] == pytest.approx(sd / np.sqrt(n))
+                assert table[f"{column}_empse"] == pytest.approx(sd)
+                assert table[f"{column}_empse_mcse"] == pytest.approx(sd / np.sqrt(2 * (n - 1)))
+                assert table[f"{column}_rmse"] == pytest.approx(np.sqrt(mse))
+                assert table[f"{column}_rmse_mcse"] == pytest.approx(
+                    mse_mcse / (2 * np.sqrt(mse)))
+        # The bootstrap MCSE of the median iterations: datasets resampled with their
+        # restarts, the same resamples at every run, and an honest size: within a factor
+        # of 3 of the median's asymptotic SE from the density at the median.
+        iterations = cell.restart_n_iter
+        median = np.median(iterations)
+        assert table["iter_median"] == median
+        assert table["iter_median_mcse"] > 0
+        density = np.mean(np.abs(iterations - median) <= 5) / 11
+        asymptotic = 1 / (2 * density * np.sqrt(iterations.size))
+        assert asymptotic / 3 < table["iter_median_mcse"] < 3 * asymptotic * np.sqrt(cell.n_init)
+    again = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=150,
+                         init=("random", "quantile"), n_init=3, random_state=3, max_iter=60)
+    for name in ("iter_median_mcse", "iter_p90_mcse"):
+        np.testing.assert_array_equal(again.table[name], result.table[name])
+
+
+def test_the_mcse_of_a_bias_shrinks_like_one_over_the_root_of_the_replications():
+    kwargs = dict(n_samples=50, init="quantile", random_state=5)
+    truth = ([0.5, 0.5], [0.0, 5.0], [1.0, 1.0])
+    few = fastem.study(*truth, replications=400, **kwargs).table
+    many = fastem.study(*truth, replications=1600, **kwargs).table
+    for name in ("mean_1_bias_mcse", "mean_2_bias_mcse", "weight_1_bias_mcse"):
+        # sqrt(1600 / 400) = 2, up to the error of the SD of 400 estimates (about 4% for
+        # normal estimates; these have heavier tails).
+        assert few[name][0] / many[name][0] == pytest.approx(2, rel=0.15), name
+
+
+def test_planned_replications_give_the_target_mcse_of_a_bias():
+    kwargs = dict(n_samples=60, init="quantile", random_state=6)
+    truth = ([0.5, 0.5], [0.0, 5.0], [1.0, 1.0])
+    pilot = fastem.study(*truth, replications=200, **kwargs).table
+    n = fastem.plan_replications(0.006, sd=pilot["mean_1_empse"][0])
+    planned = fastem.study(*truth, replications=n, **dict(kwargs, random_state=7)).table
+    assert 500 < n < 2000
+    assert planned["mean_1_bias_mcse"][0] == pytest.approx(0.006, rel=0.15)
 
 
 def test_study_counts_spurious_fits_by_the_rule_it_is_given():

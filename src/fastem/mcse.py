@@ -107,24 +107,28 @@ def clustered_mean_mcse(values) -> float:
     return float(math.sqrt(np.sum((shares - shares.mean()) ** 2)) / n)
 
 
-def bootstrap_mcse(values, statistic, n_boot: int, random_state: int) -> float:
+def bootstrap_mcse(values, statistic, n_boot: int, random_state):
     """The MCSE of ``statistic(values.ravel())`` by the bootstrap over replications: the
     standard deviation (``ddof=1``) of the statistic over ``n_boot`` resamples of the
     rows of ``values`` (n_replications, m), drawn with replacement, each row with all its
-    ``m`` values. Deterministic given ``random_state``.
+    ``m`` values. Deterministic given ``random_state`` (anything
+    ``numpy.random.default_rng`` takes).
 
     For a median or a quantile, where the jackknife is inconsistent. The bootstrap's own
-    error is about ``1 / sqrt(2 n_boot)`` of the MCSE (5% for 200 resamples).
+    error is about ``1 / sqrt(2 n_boot)`` of the MCSE (5% for 200 resamples). A
+    ``statistic`` that returns an array (several quantiles) gets an MCSE of its shape,
+    from the same resamples.
     """
     rows = np.asarray(values).reshape(len(values), -1)
     n = rows.shape[0]
+    shape = np.shape(statistic(rows.ravel()))
     if n < 2:
-        return math.nan
+        return np.full(shape, math.nan)[()]
     rng = np.random.default_rng(random_state)
-    draws = np.empty(n_boot)
+    draws = np.empty((n_boot, *shape))
     for b in range(n_boot):
         draws[b] = statistic(rows[rng.integers(0, n, n)].ravel())
-    return float(np.std(draws, ddof=1))
+    return np.std(draws, axis=0, ddof=1)[()]
 
 
 def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:

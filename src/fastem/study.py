@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from . import _validate, api
+from . import _validate, api, mcse
 from ._status import Status
 from .analysis import match_components
 from .init._registry import NAMES as STRATEGY_NAMES
@@ -15,11 +15,20 @@ from .simulate import simulate
 from .table import Table
 
 PARAMETERS = ("weight", "mean", "variance")
+PARAMETER_STATISTICS = ("bias", "bias_mcse", "empse", "empse_mcse", "rmse", "rmse_mcse")
+"""The columns of each parameter of each component, in order (``mean_1_bias``, ...): the
+fields of :class:`fastem.mcse.Performance` that the table keeps."""
 DEFAULT_CHUNK = 2000
 CHUNK_POINTS = 2**22
 """Most points in a chunk (about 4 million: 64 MiB of values and labels), so that memory
 stays flat however large the datasets are; a dataset larger than this is a chunk alone."""
 N_TRACED = 20
+N_BOOTSTRAP = 200
+"""Bootstrap resamples of the datasets behind ``iter_median_mcse`` and ``iter_p90_mcse``:
+their own error is about 5% of the MCSE (``1 / sqrt(2 * 200)``)."""
+_BOOTSTRAP_STREAM = 1
+"""Keys the bootstrap's generator apart from the cell's simulation, both drawn from
+``(random_state, cell)``."""
 
 
 @dataclass(eq=False, repr=False)
@@ -94,8 +103,9 @@ class StudyResult:
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
         ``--all-columns``: the cell, convergence, spurious fits, iterations, ``at_best``
-        and each mean's RMSE."""
-        means_rmse = [_parameter_column("mean", k, "rmse") for k in range(self.truth[1].size)]
+        and each mean's RMSE, each with its Monte Carlo standard error."""
+        means_rmse = [_parameter_column("mean", k, statistic)
+                      for k in range(self.truth[1].size) for statistic in ("rmse", "rmse_mcse")]
         return self.table.select(*_brief(_Outcome), *means_rmse)
 
 
@@ -113,11 +123,17 @@ class _Outcome:
     n_init: int
     replications: int = field(metadata=_EXTRA)
     converged: float
+    converged_mcse: float
     spurious: float
+    spurious_mcse: float
     iter_median: float
+    iter_median_mcse: float
     iter_p90: float
+    iter_p90_mcse: float
     init_iter: float = field(metadata=_EXTRA)
+    init_iter_mcse: float = field(metadata=_EXTRA)
     at_best: float
+    at_best_mcse: float
 
 
 @dataclass(frozen=True)
@@ -166,9 +182,33 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
       iterations spent on starting values per fit (emEM's short runs);
     - ``at_best``: share of all fits (restarts) whose final log-likelihood is within
       ``at_best_tol`` per point of the best any strategy found for that dataset;
-    - ``{weight,mean,variance}_{k}_bias`` and ``_rmse``: of the chosen fits (one per
+    - ``{weight,mean,variance}_{k}_bias``, ``_empse`` (empirical standard error: the
+      standard deviation of the estimates) and ``_rmse``: of the chosen fits (one per
       dataset), after matching their components to the true ones
-      (:func:`fastem.match_components`).
+      (:func:`fastem.match_components`); datasets whose estimate is NaN are left out.
+
+    Each measure is followed by its Monte Carlo standard error, ``<measure>_mcse``, the
+    replications being the datasets (see :mod:`fastem.mcse` for the formulas, from
+    Morris, White & Crowther 2019, Table 6, as in R's rsimsum):
+
+    - ``spurious_mcse``: ``sqrt(p (1 - p) / replications)``;
+    - ``converged_mcse``, ``at_best_mcse``, ``init_iter_mcse``: the restarts of one
+      dataset are not independent, so each dataset's share (or mean) over its restarts is
+      one replicate, the measure is the mean of these over datasets, and its MCSE is that
+      mean's standard error, ``sqrt(sum_d (s_d - s)^2) / replications``
+      (:func:`fastem.mcse.clustered_mean_mcse`; with one restart, the formula for
+      ``spurious``);
+    - ``iter_median_mcse``, ``iter_p90_mcse``: bootstrap, the standard deviation of the
+      median and 90th percentile over ``N_BOOTSTRAP`` resamples of the datasets (each with
+      all its restarts), seeded by ``random_state`` and the cell, so the same study gives
+      the same numbers. Iterations are whole numbers: a median that every resample puts
+      on the same one has an MCSE of 0;
+    - ``_bias_mcse``: ``SD / sqrt(n)``; ``_empse_mcse``: ``EmpSE / sqrt(2 (n - 1))``
+      (for normally distributed estimates); ``_rmse_mcse``: the delta method,
+      ``MCSE(MSE) / (2 RMSE)``, with ``MCSE(MSE) = sqrt(sum_i (e_i^2 - MSE)^2 /
+      (n (n - 1)))`` for errors ``e_i``.
+
+    :func:`fastem.plan_replications` gives the replications needed for a target MCSE.
 
     ``timing`` has, per row, ``seconds``, ``fits_per_s`` and ``mega_throughput``: wall
     time of the fits (the kernels are compiled before timing starts), and millions of
@@ -277,7 +317,8 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
             accumulated.finish()
         best = np.max([c.log_likelihood for c in cell.values()], axis=0)
         for accumulated in cell.values():
-            row = _row(accumulated, best, truth, at_best_tol)
+            row = _row(accumulated, best, truth, at_best_tol,
+                       bootstrap_seed=(seed, cell_index, _BOOTSTRAP_STREAM))
             rows.append(row)
             timing.append({**{name: row[name] for name in _CELL}, **_timing(accumulated)})
             cells.append(accumulated)
@@ -332,31 +373,50 @@ def _quiet_fit(data, n_components, **options):
     return api.fit(data, n_components, warn=False, **options)
 
 
-def _row(cell: StudyCell, best, truth, at_best_tol):
+def _row(cell: StudyCell, best, truth, at_best_tol, bootstrap_seed):
     restart_ll = cell.restart_log_likelihood
     with np.errstate(invalid="ignore"):
         at_best = restart_ll >= (best - at_best_tol * cell.n_observations)[:, None]
+    at_best &= np.isfinite(restart_ll)
     iterations = cell.restart_n_iter
-    n_components = truth[1].size
+    replications = restart_ll.shape[0]
+    spurious = np.mean((cell.status == Status.SPURIOUS)
+                       | (cell.status == Status.VARIANCE_FLOORED))
+    # The same resamples of the datasets for every strategy of a cell (the same seed),
+    # and for the median and the 90th percentile.
+    iter_mcse = mcse.bootstrap_mcse(iterations, _iteration_quantiles, N_BOOTSTRAP,
+                                    bootstrap_seed)
+    iter_median, iter_p90 = _iteration_quantiles(iterations)
     row = _columns(_Outcome(
         n_samples=cell.n_samples,
         init=cell.init,
         n_init=cell.n_init,
-        replications=restart_ll.shape[0],
+        replications=replications,
         converged=cell.restart_converged.mean(),
-        spurious=np.mean((cell.status == Status.SPURIOUS)
-                         | (cell.status == Status.VARIANCE_FLOORED)),
-        iter_median=float(np.median(iterations)),
-        iter_p90=float(np.percentile(iterations, 90)),
+        converged_mcse=mcse.clustered_mean_mcse(cell.restart_converged),
+        spurious=spurious,
+        spurious_mcse=float(mcse.proportion_mcse(spurious, replications)),
+        iter_median=iter_median,
+        iter_median_mcse=float(iter_mcse[0]),
+        iter_p90=iter_p90,
+        iter_p90_mcse=float(iter_mcse[1]),
         init_iter=cell.init_n_iter.mean(),
-        at_best=np.mean(at_best & np.isfinite(restart_ll)),
+        init_iter_mcse=mcse.clustered_mean_mcse(cell.init_n_iter),
+        at_best=np.mean(at_best),
+        at_best_mcse=mcse.clustered_mean_mcse(at_best),
     ))
     for name, fitted, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances), truth):
-        error = fitted - true
-        for k in range(n_components):
-            row[_parameter_column(name, k, "bias")] = np.nanmean(error[:, k])
-            row[_parameter_column(name, k, "rmse")] = np.sqrt(np.nanmean(error[:, k] ** 2))
+        for k in range(truth[1].size):
+            measures = mcse.performance(fitted[:, k], true[k])
+            for statistic in PARAMETER_STATISTICS:
+                row[_parameter_column(name, k, statistic)] = getattr(measures, statistic)
     return row
+
+
+def _iteration_quantiles(iterations) -> tuple[float, float]:
+    """The median and 90th percentile of the iterations of all fits."""
+    median, p90 = np.percentile(iterations, (50, 90))
+    return float(median), float(p90)
 
 
 def _timing(cell: StudyCell) -> dict:
