@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -112,9 +113,12 @@ def test_study_writes_table_csv_json_and_figures(tmp_path):
         "--plot", tmp_path / "figs", check=True,
     )
     table, timing = completed.stdout.split("\n\ntiming (varies from run to run")
-    header = table.splitlines()[0].split()
+    *table, legend = table.splitlines()
+    assert legend == "Monte Carlo standard errors in parentheses"
+    header = table[0].split()
     assert header[:5] == ["n_samples", "init", "n_init", "converged", "spurious"]
-    assert "seconds" not in header and len(table.strip().splitlines()) == 5
+    assert "seconds" not in header and len(table) == 5
+    assert all(re.search(r"\d \(\d", row) for row in table[1:])  # "0.0440 (0.0092)"
     assert timing.splitlines()[1].split() == ["n_samples", "init", "n_init", "seconds",
                                               "fits_per_s", "mega_throughput"]
     assert len(timing.strip().splitlines()) == 6

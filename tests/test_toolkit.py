@@ -307,3 +307,13 @@ def test_counts_do_not_warn_and_probabilities_given_as_counts_do():
         fastem.fit(x, 2, sample_weight=np.full(x.size, 0.4), random_state=0)
     with pytest.raises(ValueError, match="sample_weight_type=.counts. is not one of"):
         fastem.fit(x, 2, sample_weight_type="counts")
+
+
+def test_measures_print_with_their_mcse_to_the_digits_it_warrants():
+    from fastem.study import with_mcse_in_parentheses
+
+    table = fastem.Table({"init": ["a", "b", "c"], "at_best": [0.68888, 30.0, 1.0],
+                          "at_best_mcse": [0.018716, 1.2277, 0.0]})
+    merged = with_mcse_in_parentheses(table)
+    assert merged.columns == ["init", "at_best"]
+    assert list(merged["at_best"]) == ["0.689 (0.019)", "30.0 (1.2)", "1 (0)"]

@@ -210,7 +210,9 @@ def _parser():
     study.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR, created if "
                        "missing (needs matplotlib) (default: none)")
     study.add_argument("--all-columns", action="store_true",
-                       help="print every column (bias and RMSE of each parameter, timing)")
+                       help="print every column as numbers: bias, empirical SE and RMSE of "
+                       "each parameter, and each measure's Monte Carlo standard error in a "
+                       "column of its own")
     study.add_argument("--quiet", action="store_true", help="no progress bar, warnings or "
                        "notices on stderr (errors still print)")
     study.set_defaults(run=_study)
@@ -365,6 +367,8 @@ def _fit_options(values: dict) -> dict:
 
 
 def _study(args) -> int:
+    from .study import with_mcse_in_parentheses
+
     design = _design(args)
     with Outputs(csv=args.csv, json=args.json) as outputs:
         if args.plot is not None:
@@ -385,7 +389,8 @@ def _study(args) -> int:
             result = design.run(progress=progress, trace=args.plot is not None)
         if bar is not None:
             bar.close()
-        table = result.table if args.all_columns else result.brief_table()
+        table = result.table if args.all_columns else with_mcse_in_parentheses(
+            result.brief_table())
         if "csv" in outputs:
             outputs["csv"].set(result.table.to_csv())
         if "json" in outputs:
@@ -396,8 +401,9 @@ def _study(args) -> int:
             for name, image in study_images(result).items():
                 outputs[f"--plot {name}"].set(image)
         _commit(outputs)
-    _write_stdout(f"{table}\n\ntiming (varies from run to run; not in --csv or --json):\n"
-                  f"{result.timing}\n")
+    legend = "" if args.all_columns else "Monte Carlo standard errors in parentheses\n"
+    _write_stdout(f"{table}\n{legend}\ntiming (varies from run to run; not in --csv or "
+                  f"--json):\n{result.timing}\n")
     if args.plot is not None and not args.quiet:
         figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)
         print(f"figures: {figures}", file=sys.stderr)

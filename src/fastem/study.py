@@ -109,6 +109,30 @@ class StudyResult:
         return self.table.select(*_brief(_Outcome), *means_rmse)
 
 
+def with_mcse_in_parentheses(table: Table) -> Table:
+    """``table`` with each measure and its ``_mcse`` column merged into one column of text,
+    ``"1.518 (0.065)"``: the MCSE to two significant digits and the measure to the same
+    decimal place, as results are reported. For reading; the numbers are in ``table``."""
+    columns = {}
+    for name in table.columns:
+        if name.endswith("_mcse") and name[: -len("_mcse")] in table.columns:
+            continue
+        values = table[name]
+        if f"{name}_mcse" in table.columns:
+            values = [_value_and_mcse(v, e) for v, e in zip(values, table[f"{name}_mcse"])]
+        columns[name] = values
+    return Table(columns)
+
+
+def _value_and_mcse(value, mcse) -> str:
+    if not (np.isfinite(value) and np.isfinite(mcse)):
+        return f"{value:.6g} ({mcse:.2g})"
+    if mcse == 0:
+        return f"{value:.6g} (0)"
+    decimals = max(0, 1 - int(np.floor(np.log10(mcse))))
+    return f"{value:.{decimals}f} ({mcse:.{decimals}f})"
+
+
 _EXTRA = dict(extra=True)
 """Metadata of a column that ``fastem study`` prints only with ``--all-columns``."""
 
