@@ -120,14 +120,16 @@ def test_study_writes_table_csv_json_and_figures(tmp_path):
     assert "seconds" not in header and len(table) == 5
     assert all(re.search(r"\d \(\d", row) for row in table[1:])  # "0.0440 (0.0092)"
     assert timing.splitlines()[1].split() == ["n_samples", "init", "n_init", "seconds",
-                                              "fits_per_s", "mega_throughput"]
+                                              "fits_per_s", "mega_throughput"]  # as varying
     assert len(timing.strip().splitlines()) == 6
     assert "100%" in completed.stderr  # the progress bar
     rows = read_csv(tmp_path / "t.csv")
     assert len(rows) == 4 and "variance_2_rmse" in rows[0]
     assert {r["init"] for r in rows} == {"kmeans++", "emem"}
     assert all(0.9 <= float(r["converged"]) <= 1.0 for r in rows)
-    assert json.loads((tmp_path / "t.json").read_text())[0]["n_samples"] == 40
+    written = json.loads((tmp_path / "t.json").read_text())
+    assert written["table"][0]["n_samples"] == 40 and written["fastem"] == fastem.__version__
+    assert written["design"]["replications"] == 150 and written["design"]["seed"] == 0
     for name in ("dataset", "traces", "estimates", "iterations"):
         assert (tmp_path / "figs" / f"{name}.png").read_bytes()[:8] == PNG_SIGNATURE
 
@@ -492,3 +494,42 @@ def test_fit_takes_the_algorithm_and_the_stopping_rule(tmp_path):
                               stop=stop, skip_degenerate=True, warn=False)
         assert float(row["log_likelihood"]) == expected.log_likelihood
         assert int(row["n_iter"]) == expected.n_iter
+
+
+def test_study_takes_scenarios_algorithms_rules_and_writes_raw_results(tmp_path):
+    scenarios = tmp_path / "scenarios.toml"
+    scenarios.write_text(
+        '[[scenarios]]\nname = "close"\nweights = [0.5, 0.5]\nmeans = [0.0, 2.0]\n'
+        'variances = [1.0, 1.0]\n\n[[scenarios]]\nname = "apart"\nweights = [0.5, 0.5]\n'
+        'means = [0.0, 4.0]\nvariances = [1.0, 1.0]\n')
+    completed = fastem_cli(
+        "study", "--scenarios", scenarios, "--n-samples", 50, "--replications", 40,
+        "--init", "kmeans++", "--algorithm", "em", "squarem", "--stop", "loglik", "aitken",
+        "--raw", tmp_path / "raw.csv", "--csv", tmp_path / "t.csv", "--quiet", check=True,
+    )
+    header = completed.stdout.splitlines()[0].split()
+    assert header[:6] == ["scenario", "n_samples", "init", "algorithm", "stop", "n_init"]
+    assert "passes_median" in header
+    rows = read_csv(tmp_path / "t.csv")
+    assert [(r["scenario"], r["algorithm"], r["stop"]) for r in rows[:4]] == [
+        ("close", "em", "loglik"), ("close", "em", "aitken"), ("close", "squarem", "loglik"),
+        ("close", "squarem", "aitken")]
+    raw = read_csv(tmp_path / "raw.csv")
+    assert len(raw) == 8 * 40 and {r["scenario"] for r in raw} == {"close", "apart"}
+    python = fastem.Design(
+        scenarios=[dict(name="close", weights=[0.5, 0.5], means=[0.0, 2.0],
+                        variances=[1.0, 1.0]),
+                   dict(name="apart", weights=[0.5, 0.5], means=[0.0, 4.0],
+                        variances=[1.0, 1.0])],
+        n_samples=50, replications=40, init="kmeans++", algorithm=("em", "squarem"),
+        stop=("loglik", "aitken")).run().raw()
+    assert [float(r["log_likelihood"]) for r in raw] == list(python["log_likelihood"])
+
+
+def test_study_scenarios_file_without_scenarios_is_refused(tmp_path):
+    empty = tmp_path / "s.json"
+    empty.write_text('{"replications": 10}')
+    completed = fastem_cli("study", "--scenarios", empty)
+    assert completed.returncode == 2
+    assert completed.stderr.strip() == f"fastem: {empty}: no 'scenarios' list; give one, e.g. " \
+        "[[scenarios]] tables in TOML"

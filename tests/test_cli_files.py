@@ -133,7 +133,7 @@ def test_ctrl_c_during_the_final_renames_writes_all_and_says_so(tmp_path, monkey
     table, rows = tmp_path / "t.csv", tmp_path / "t.json"
     status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
     assert status == 130
-    assert table.read_text().startswith("n_samples,") and json.loads(rows.read_text())
+    assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message == f"fastem: interrupted; wrote {table}, {rows}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]

@@ -19,13 +19,14 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
     assert design.to_dict() == dict(
         weights=[0.4, 0.6], means=[-2.5, 3.5], variances=[4.0, 4.0], n_samples=[40],
         replications=10_000, init=["kmeans++", "random", "emem"], n_init=5, seed=0,
-        tol=1e-6, max_iter=1000, reg_variance=0.0, equal_variance=False,
+        algorithm=["em"], stop=["loglik"], n_components=[0], scenarios=[],
+        tol=None, max_iter=1000, reg_variance=0.0, equal_variance=False,
     )
 
 
 def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
     args = cli._parser().parse_args(["study"])
-    assert all(getattr(args, name) is None for name in Design.options())
+    assert all(getattr(args, name) is None for name in Design.options())  # scenarios too
 
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])

@@ -226,5 +226,5 @@ def test_a_study_without_traces_leaves_out_their_figures(small_study):
     for cell in result.cells:
         cell.trace = cell.example = None
     figures = plots._study_figures(result)
-    assert sorted(figures) == ["estimates.png", "iterations.png"]
+    assert sorted(figures) == ["estimates.png", "iterations.png", "passes.png"]
     plt.close("all")

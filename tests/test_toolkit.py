@@ -118,12 +118,14 @@ def test_study_table_has_the_expected_columns_and_sane_values():
                           random_state=1)
     table, timing = result.table, result.timing
     assert len(table) == 6
-    measures = ["converged", "spurious", "iter_median", "iter_p90", "init_iter", "at_best"]
+    measures = ["converged", "spurious", "iter_median", "iter_p90", "passes_median",
+                "init_iter", "at_best"]
     for name in ("weight", "mean", "variance"):
         for k in (1, 2):
             measures += [f"{name}_{k}_bias", f"{name}_{k}_empse", f"{name}_{k}_rmse"]
     # Each measure is followed by its Monte Carlo standard error.
-    expected = ["n_samples", "init", "n_init", "replications"]
+    cell = ["scenario", "n_samples", "n_components", "init", "algorithm", "stop", "n_init"]
+    expected = [*cell, "replications"]
     for name in measures:
         expected += [name, f"{name}_mcse"]
     assert table.columns == expected
@@ -138,9 +140,8 @@ def test_study_table_has_the_expected_columns_and_sane_values():
     assert (np.abs(table["mean_1_bias"][big]) < 0.2).all()
     assert (table["mean_1_rmse"][big] < table["mean_1_rmse"][~big]).all()
     # Timing has a table of its own, so that two runs of a study give equal tables.
-    assert timing.columns == ["n_samples", "init", "n_init", "seconds", "fits_per_s",
-                              "mega_throughput"]
-    for name in ("n_samples", "init", "n_init"):
+    assert timing.columns == [*cell, "seconds", "fits_per_s", "mega_throughput"]
+    for name in cell:
         np.testing.assert_array_equal(timing[name], table[name])
     assert (timing["mega_throughput"] > 0).all() and (timing["fits_per_s"] > 0).all()
     assert "timing (varies from run to run)" in str(result)
@@ -317,3 +318,61 @@ def test_measures_print_with_their_mcse_to_the_digits_it_warrants():
     merged = with_mcse_in_parentheses(table)
     assert merged.columns == ["init", "at_best"]
     assert list(merged["at_best"]) == ["0.689 (0.019)", "30.0 (1.2)", "1 (0)"]
+
+
+def test_a_study_design_crosses_scenarios_methods_and_fitted_components():
+    near = fastem.Scenario((0.5, 0.5), (0.0, 2.0), (1.0, 1.0), "near")
+    result = fastem.study(scenarios=[near, ([0.3, 0.7], [0.0, 5.0], [1.0, 1.0])],
+                          n_samples=(50, 80), replications=60, init=("kmeans++", "quantile"),
+                          algorithm=("em", "squarem"), stop=("loglik", "aitken"),
+                          n_components=(None, 3), n_init=2, random_state=3)
+    table = result.table
+    # 2 scenarios x 2 sizes x 2 fitted K x 2 inits x 2 algorithms x 2 rules
+    assert len(table) == 64 and set(table["scenario"]) == {"near", "2"}
+    over = table["n_components"] == 3
+    assert np.isnan(table["mean_1_rmse"][over]).all()
+    assert np.isfinite(table["mean_1_rmse"][~over]).all()
+    # The methods of a cell fit the same datasets: a study of one method alone gives the
+    # same rows.
+    alone = fastem.study(scenarios=[near], n_samples=(50, 80), replications=60,
+                         init="quantile", algorithm="squarem", stop="aitken", n_init=2,
+                         random_state=3).table
+    row = ((table["scenario"] == "near") & (table["init"] == "quantile")
+           & (table["algorithm"] == "squarem") & (table["stop"] == "aitken") & ~over)
+    for name in ("mean_1_rmse", "converged", "iter_median", "passes_median"):
+        np.testing.assert_array_equal(table[name][row], alone[name], err_msg=name)
+    # SQUAREM spends more passes than its accepted steps; EM one each.
+    em = table["algorithm"] == "em"
+    np.testing.assert_array_equal(table["passes_median"][em], table["iter_median"][em])
+    assert (table["passes_median"][~em] > table["iter_median"][~em]).all()
+
+
+def test_the_raw_table_holds_every_replications_chosen_fit():
+    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=40, replications=30,
+                          init=("kmeans++", "random"), algorithm=("em", "squarem"),
+                          n_components=(None, 3), random_state=5)
+    raw = result.raw()
+    assert len(raw) == 30 * len(result.cells)
+    for cell in result.cells:
+        rows = ((raw["init"] == cell.init) & (raw["algorithm"] == cell.algorithm)
+                & (raw["n_components"] == cell.n_components))
+        np.testing.assert_array_equal(raw["log_likelihood"][rows], cell.log_likelihood)
+        np.testing.assert_array_equal(raw["passes"][rows], cell.n_fpeval)
+        np.testing.assert_array_equal(raw["restart"][rows], cell.best_restart)
+        np.testing.assert_array_equal(raw["mean_2"][rows], cell.means[:, 1])
+        if cell.n_components == 2:
+            assert np.isnan(raw["mean_3"][rows]).all()
+    assert set(raw["status"]) <= {s.name.lower() for s in fastem.Status}
+
+
+def test_bad_designs_are_refused_by_name():
+    truth = ([0.5, 0.5], [0.0, 3.0], [1.0, 1.0])
+    with pytest.raises(ValueError, match="algorithm='squaremm' is not one of"):
+        fastem.study(*truth, replications=5, algorithm=("em", "squaremm"))
+    with pytest.raises(ValueError, match="stop is empty"):
+        fastem.study(*truth, replications=5, stop=())
+    with pytest.raises(TypeError, match="either weights, means and variances, or scenarios"):
+        fastem.study(*truth, scenarios=[truth], replications=5)
+    with pytest.raises(ValueError, match="names repeat"):
+        Scenario = fastem.Scenario
+        fastem.study(scenarios=[Scenario(*truth, "a"), Scenario(*truth, "a")], replications=5)

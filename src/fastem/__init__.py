@@ -12,7 +12,7 @@ from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
 from .select import SelectionResult, select
 from .simulate import simulate
 from .spurious import SpuriousRule
-from .study import StudyCell, StudyResult, study
+from .study import Scenario, StudyCell, StudyResult, study
 from .table import Table
 
 __version__ = "0.1.0"
@@ -37,6 +37,7 @@ __all__ = [
     "Matched",
     "Model",
     "RestartSummary",
+    "Scenario",
     "SelectionResult",
     "SpuriousRule",
     "StartingValues",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import signal
@@ -205,8 +206,17 @@ def _parser():
                        "the defaults below)")
     _add_design_options(study)
     _add_fit_options(study)
+    study.add_argument("--scenarios", type=Path, metavar="FILE", help="TOML or JSON file with "
+                       "a list 'scenarios' of true mixtures (each a table of weights, means, "
+                       "variances and an optional name), studied in place of --weights, "
+                       "--means, --variances (default: none)")
     study.add_argument("--csv", help="also write the whole table as CSV (default: none)")
-    study.add_argument("--json", help="also write the whole table as JSON (default: none)")
+    study.add_argument("--json", help="also write the whole table as JSON, with the fastem "
+                       "version and the design (default: none)")
+    study.add_argument("--raw", metavar="FILE", help="also write every replication's chosen "
+                       "fit, one row per dataset and method, as CSV, or Parquet for a "
+                       ".parquet FILE (needs pyarrow; the file's metadata holds the fastem "
+                       "version and the design) (default: none)")
     study.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR, created if "
                        "missing (needs matplotlib) (default: none)")
     study.add_argument("--all-columns", action="store_true",
@@ -370,7 +380,13 @@ def _study(args) -> int:
     from .study import with_mcse_in_parentheses
 
     design = _design(args)
-    with Outputs(csv=args.csv, json=args.json) as outputs:
+    if args.raw is not None and args.raw.lower().endswith(".parquet"):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError("--raw FILE.parquet needs pyarrow: pip install pyarrow (or write "
+                            "CSV: --raw FILE.csv)") from None
+    with Outputs(csv=args.csv, json=args.json, raw=args.raw) as outputs:
         if args.plot is not None:
             from .plots import STUDY_FIGURES, _pyplot
 
@@ -393,28 +409,60 @@ def _study(args) -> int:
             result.brief_table())
         if "csv" in outputs:
             outputs["csv"].set(result.table.to_csv())
+        provenance = {"fastem": __version__, "design": design.to_dict()}
         if "json" in outputs:
-            outputs["json"].set(result.table.to_json() + "\n")
+            outputs["json"].set(json.dumps({**provenance, "table": result.table.to_records()},
+                                           indent=1) + "\n")
+        if "raw" in outputs:
+            outputs["raw"].set(_raw_bytes(result.raw(), args.raw, provenance))
         if args.plot is not None:
             from .plots import study_images
 
-            for name, image in study_images(result).items():
+            for name, image in study_images(result, provenance=provenance).items():
                 outputs[f"--plot {name}"].set(image)
         _commit(outputs)
     legend = "" if args.all_columns else "Monte Carlo standard errors in parentheses\n"
     _write_stdout(f"{table}\n{legend}\ntiming (varies from run to run; not in --csv or "
-                  f"--json):\n{result.timing}\n")
+                  f"--json):\n{result.brief_timing()}\n")
     if args.plot is not None and not args.quiet:
         figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)
         print(f"figures: {figures}", file=sys.stderr)
     return 0
 
 
+def _raw_bytes(raw, path, provenance):
+    """The raw table as CSV, or as Parquet (``path`` ending in .parquet) with
+    ``provenance`` in the file's metadata."""
+    if not path.lower().endswith(".parquet"):
+        return raw.to_csv()
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({name: raw[name] for name in raw.columns})
+    table = table.replace_schema_metadata({"fastem": json.dumps(provenance)})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
 def _design(args) -> Design:
     """The design file's options (if any) over the defaults, and the flags over both.
 
     A bad value is reported by its flag when a flag gave it, else by the design file."""
-    flags = {name: getattr(args, name) for name in Design.options()}
+    flags = {name: getattr(args, name, None) for name in Design.options()}
+    if args.scenarios is not None:
+        from .design import read_options
+
+        try:
+            scenarios = read_options(args.scenarios).get("scenarios")
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        if not scenarios:
+            raise UserError(f"{args.scenarios}: no 'scenarios' list; give one, e.g. "
+                            "[[scenarios]] tables in TOML")
+        flags["scenarios"] = scenarios
     try:
         if args.design is None:
             return Design().override(**flags)

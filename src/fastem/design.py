@@ -13,6 +13,7 @@ import json
 import numbers
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -68,9 +69,18 @@ class Design:
     replications: int = _setting(10_000, int, help="datasets per design cell")
     init: tuple = _setting(("kmeans++", "random", "emem"), str, many=True, single=True,
                            help="starting-value strategies to compare")
+    algorithm: tuple = _setting(("em",), str, many=True, single=True,
+                                help="algorithms to compare: em, squarem")
+    stop: tuple = _setting(("loglik",), str, many=True, single=True,
+                           help="stopping rules to compare: loglik, relative, aitken, "
+                           "parameter (each at its own default tol unless --tol is given)")
+    n_components: tuple = _setting((0,), int, many=True, single=True,
+                                   help="components fitted, one set of rows each (over- and "
+                                   "under-fitting); 0 is the true number")
+    scenarios: tuple = _setting((), dict, many=True)
     n_init: int = _setting(5, int, help="restarts per dataset")
     seed: int = _setting(0, int, help="random seed")
-    tol: float = _setting(api.DEFAULT_TOL, float)
+    tol: float = _setting(None, float)
     max_iter: int = _setting(_FIT_DEFAULTS["max_iter"], int)
     reg_variance: float = _setting(_FIT_DEFAULTS["reg_variance"], float)
     equal_variance: bool = _setting(_FIT_DEFAULTS["equal_variance"], bool)
@@ -83,9 +93,12 @@ class Design:
                 except _BadShape as error:
                     raise TypeError(str(error)) from None
             object.__setattr__(self, option.name, value)
-        self._check_mixture()
+        for scenario in self.scenarios or [None]:
+            self._check_mixture(scenario)
         with _about("n_samples"):
-            needed = len(self.weights) + 1
+            needed = max(len(scenario["weights"]) for scenario in self.scenarios) + 1 \
+                if self.scenarios else len(self.weights) + 1
+            needed = max([needed, *(k + 1 for k in self.n_components)])
             for n in self.n_samples:
                 _validate.check_int("n_samples", n, 1)
                 if n < needed:
@@ -97,36 +110,53 @@ class Design:
         with _about("init"):
             for strategy in self.init:
                 _validate.check_choice("init", strategy, STRATEGY_NAMES)
+        with _about("algorithm"):
+            for algorithm in self.algorithm:
+                _validate.check_choice("algorithm", algorithm, api.ALGORITHMS)
+        with _about("stop"):
+            for rule in self.stop:
+                _validate.check_choice("stop", rule, api.STOPPING_RULES)
+        with _about("n_components"):
+            for k in self.n_components:
+                _validate.check_int("n_components", k, 0)
         with _about("n_init"):
             _validate.check_int("n_init", self.n_init, 1)
         with _about("seed"):
             _validate.check_int("seed", self.seed, 0)
         with _about("tol"):
-            _validate.check_non_negative("tol", self.tol)
+            if self.tol is not None:
+                _validate.check_non_negative("tol", self.tol)
         with _about("max_iter"):
             _validate.check_int("max_iter", self.max_iter, 1, _validate.MAX_ITER_LIMIT)
         with _about("reg_variance"):
             _validate.check_non_negative("reg_variance", self.reg_variance)
 
-    def _check_mixture(self):
-        """The true mixture, as :func:`fastem.simulate` needs it, checked here so that the
-        message names the options."""
+    def _check_mixture(self, scenario=None):
+        """The true mixture (or a scenario's), as :func:`fastem.simulate` needs it, checked
+        here so that the message names the options."""
+        mixture = self if scenario is None else SimpleNamespace(**scenario)
+        self._check_one_mixture(mixture, "" if scenario is None else
+                                f"scenario {scenario.get('name') or '?'}: ")
+
+    @staticmethod
+    def _check_one_mixture(self, where):
         sizes = [len(self.weights), len(self.means), len(self.variances)]
         with _about("weights", "means", "variances"):
             if len(set(sizes)) > 1:
-                raise ValueError("weights, means and variances need one value per component; "
-                                 "got {}, {} and {}".format(*sizes))
+                raise ValueError(where + "weights, means and variances need one value per "
+                                 "component; got {}, {} and {}".format(*sizes))
         with _about("weights"):
             weights = np.array(self.weights)
             if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
-                raise ValueError(f"weights must be >= 0 and sum to 1, got {list(self.weights)} "
+                raise ValueError(f"{where}weights must be >= 0 and sum to 1, got "
+                                 f"{list(self.weights)} "
                                  f"(sum {weights.sum():.10g}).")
         with _about("means"):
             if not np.isfinite(self.means).all():
-                raise ValueError(f"means must be finite numbers, got {list(self.means)}.")
+                raise ValueError(f"{where}means must be finite numbers, got {list(self.means)}.")
         with _about("variances"):
             if not (np.isfinite(self.variances).all() and min(self.variances) > 0):
-                raise ValueError(f"variances must be positive and finite, got "
+                raise ValueError(f"{where}variances must be positive and finite, got "
                                  f"{list(self.variances)}.")
 
     @classmethod
@@ -153,13 +183,27 @@ class Design:
 
     def to_dict(self) -> dict:
         """The options as plain Python values (lists for tuples), as in a JSON file."""
-        return {name: list(value) if isinstance(value, tuple) else value
+        return {name: _plain(value)
                 for name, value in ((name, getattr(self, name)) for name in self.options())}
 
     def study_arguments(self) -> dict:
         """The keyword arguments of :func:`fastem.study` for this design."""
+        from .study import Scenario
+
         arguments = self.to_dict()
         arguments["random_state"] = arguments.pop("seed")
+        scenarios = arguments.pop("scenarios")
+        if scenarios:
+            for name in ("weights", "means", "variances"):
+                del arguments[name]
+            arguments["scenarios"] = [
+                Scenario(s["weights"], s["means"], s["variances"], str(s.get("name", "")))
+                for s in scenarios]
+        ks = arguments.pop("n_components")
+        arguments["n_components"] = None if ks == [0] else [
+            None if k == 0 else k for k in ks]
+        if arguments["tol"] is None:
+            del arguments["tol"]  # each stopping rule's own default
         return arguments
 
     def run(self, **options):
@@ -193,10 +237,22 @@ def _given(options: dict) -> dict:
     return {name: value for name, value in options.items() if value is not None}
 
 
+def _plain(value):
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
 def _shaped(option, value):
     """The value of ``option`` as stored: a tuple of its kind for lists."""
     kind, many = option.metadata["kind"], option.metadata["many"]
+    if option.name == "scenarios":
+        return _scenarios(value)
     if not many:
+        if value is None and option.default is None:
+            return None
         return _checked(option.name, value, kind)
     if option.metadata["single"] and not _is_list(value):
         value = [value]
@@ -207,6 +263,33 @@ def _shaped(option, value):
     if not _is_list(value) or len(value) == 0:
         raise _BadShape(f"{option.name!r} must be a non-empty list, e.g. {example}")
     return tuple(_checked(option.name, item, kind) for item in value)
+
+
+_SCENARIO_KEYS = {"name", "weights", "means", "variances"}
+
+
+def _scenarios(value) -> tuple:
+    """Scenarios as stored: a tuple of dicts of a name (str) and tuples of floats."""
+    if not _is_list(value):
+        raise _BadShape("'scenarios' must be a list of tables, each with weights, means, "
+                        "variances and an optional name")
+    shaped = []
+    for index, scenario in enumerate(value):
+        if not isinstance(scenario, dict) and hasattr(scenario, "weights"):  # a Scenario
+            scenario = dict(name=scenario.name, weights=scenario.weights, means=scenario.means,
+                            variances=scenario.variances)
+        if not isinstance(scenario, dict) or not {"weights", "means", "variances"} <= set(
+                scenario) or set(scenario) - _SCENARIO_KEYS:
+            raise _BadShape(f"scenario {index + 1} must be a table of weights, means, variances "
+                            f"and an optional name, got {scenario!r}")
+        entry = {"name": str(scenario.get("name") or index + 1)}
+        for key in ("weights", "means", "variances"):
+            if not _is_list(scenario[key]):
+                raise _BadShape(f"scenario {entry['name']}: {key} must be a list, one value per "
+                                "component")
+            entry[key] = tuple(_checked(key, item, float) for item in scenario[key])
+        shaped.append(entry)
+    return tuple(shaped)
 
 
 def _is_list(value) -> bool:
@@ -224,6 +307,12 @@ def _checked(name, value, kind):
     if not valid:
         raise _BadShape(f"{name!r} holds {value!r}; each value must be {_WANTED[kind]}")
     return kind(value)
+
+
+def read_options(path) -> dict:
+    """The options in a design file (TOML or JSON), each of the right type and shape;
+    ``ValueError`` with one line starting with the path for a file that cannot be read."""
+    return _read(Path(path))
 
 
 def _read(path: Path) -> dict:

@@ -177,10 +177,10 @@ def study_figures(result, directory) -> list:
     return paths
 
 
-STUDY_FIGURES = ("dataset.png", "traces.png", "estimates.png", "iterations.png")
+STUDY_FIGURES = ("dataset.png", "traces.png", "estimates.png", "iterations.png", "passes.png")
 
 
-def study_images(result) -> dict:
+def study_images(result, provenance=None) -> dict:
     """The study's figures as ``{file name: PNG bytes}``, each showing every sample size
     and strategy:
 
@@ -193,32 +193,46 @@ def study_images(result) -> dict:
       estimates per strategy, on its own baseline so that identical ones stay visible,
       against the true value; variances on a log axis, collapsed ones counted;
     - ``iterations.png``: a panel per sample size: the EM iterations of every fit, per
-      strategy, with the fits that did not meet ``tol`` marked.
+      strategy, with the fits that did not meet ``tol`` marked;
+    - ``passes.png``: a column per design cell: the passes over the data (EM maps) of
+      every fit per method (start strategy, algorithm, stopping rule), and the share of
+      fits reaching the best maximum with its Monte Carlo error bars (1.96 MCSE): how
+      algorithms and rules compare.
+
+    A design cell is a sample size, or a scenario and a sample size (and a number of
+    components fitted, when it is not the true one); a strategy is the start strategy, with
+    the algorithm and the stopping rule when the study compares several.
 
     ``dataset.png`` and ``traces.png`` need the first datasets and their traces, which the
     study keeps only when asked (``study(..., trace=True)``, ``fastem study --plot``);
     without them they are left out.
+
+    ``provenance`` (``{"fastem": version, "design": {...}}``), when given, goes into each
+    PNG's metadata (its "Description" text chunk, as JSON) and, as the version and seed, in
+    a line at the foot of each figure.
     """
     plt = _pyplot()
     images = {}
     for name, fig in _study_figures(result).items():
-        images[name] = _png(plt, fig)
+        images[name] = _png(plt, fig, provenance)
     return images
 
 
 class _Grid:
-    """The study's design cells by sample size and strategy, in the study's order."""
+    """The study's design cells (``sizes``: each one's panel title, "n = 40") by method
+    (``strategies``: each one's label), in the study's order."""
 
     def __init__(self, result):
-        self.cells = {(cell.n_samples, cell.init): cell for cell in result.cells}
-        self.sizes = list(dict.fromkeys(cell.n_samples for cell in result.cells))
-        self.strategies = list(dict.fromkeys(cell.init for cell in result.cells))
+        self.cells = {(cell.panel, cell.label): cell for cell in result.cells}
+        self.sizes = list(dict.fromkeys(cell.panel for cell in result.cells))
+        self.strategies = list(dict.fromkeys(cell.label for cell in result.cells))
+        self.rows_of = {id(cell): i for i, cell in enumerate(result.cells)}
 
     def __getitem__(self, key):
         return self.cells[key]
 
     def rows(self):
-        """``[(n_samples, [cells of each strategy])]``."""
+        """``[(panel, [cells of each strategy])]``."""
         return [(n, [self.cells[n, s] for s in self.strategies]) for n in self.sizes]
 
 
@@ -233,6 +247,7 @@ def _study_figures(result) -> dict:
         figures["traces.png"] = _traces_figure(plt, grid)
     figures["estimates.png"] = _estimates_figure(plt, result, grid)
     figures["iterations.png"] = _iterations_figure(plt, grid)
+    figures["passes.png"] = _passes_figure(plt, result, grid)
     return figures
 
 
@@ -243,8 +258,8 @@ def _dataset_figure(plt, result, grid):
     for row, (n, cells) in enumerate(grid.rows()):
         for ax, cell in zip(axes[row], cells):
             fitted = (cell.weights[0], cell.means[0], cell.variances[0])
-            draw_fit(ax, cell.example, fitted, truth=result.truth,
-                     title=f"{cell.init}, n = {n}: dataset 1")
+            draw_fit(ax, cell.example, fitted, truth=cell.truth,
+                     title=f"{cell.label}, {n}: dataset 1")
     return fig
 
 
@@ -273,12 +288,12 @@ def _traces_figure(plt, grid):
                              sharex=True, sharey=True, layout="constrained")
     for row, (n, cells) in enumerate(grid.rows()):
         for column, (ax, cell) in enumerate(zip(axes[row], cells)):
-            gaps = _trace_gaps(cell.trace, n)
+            gaps = _trace_gaps(cell.trace, cell.n_samples)
             longest = max(1, int(np.max(np.sum(np.isfinite(cell.trace), axis=-1))))
             ax.plot(np.arange(longest), gaps[:, :longest].T, color="C0", lw=0.7, alpha=0.35)
             ax.set_yscale("log")
             datasets, restarts = cell.trace.shape[:2]
-            ax.set_title(f"{cell.init}, n = {n}: {restarts} restart(s) of {datasets} datasets",
+            ax.set_title(f"{cell.label}, {n}: {restarts} restart(s) of {datasets} datasets",
                          fontsize=9)
             if row == rows - 1:
                 ax.set_xlabel("EM iteration")
@@ -290,7 +305,7 @@ def _traces_figure(plt, grid):
 
 
 def _estimates_figure(plt, result, grid):
-    n_components = result.truth[1].size
+    n_components = max(cell.truth[1].size for cell in result.cells if cell.matched)
     rows = [(index, name, k) for index, name in enumerate(PARAMETERS)
             for k in range(n_components)]
     columns = len(grid.sizes)
@@ -300,21 +315,59 @@ def _estimates_figure(plt, result, grid):
                              layout="constrained")
     replications = result.cells[0].weights.shape[0]
     for row, (index, name, k) in enumerate(rows):
-        true = float(result.truth[index][k])
         for column, n in enumerate(grid.sizes):
             ax = axes[row, column]
-            samples = [getattr(grid[n, s], name + "s")[:, k] for s in grid.strategies]
+            cells = [grid[n, s] for s in grid.strategies]
+            ax.set_title(f"{name} {k + 1}, {n}", fontsize=9)
+            if not cells[0].matched or k >= cells[0].truth[1].size:
+                ax.text(0.5, 0.5, "no true component to match", ha="center", va="center",
+                        transform=ax.transAxes, fontsize=8)
+                ax.set_yticks([])
+                continue
+            true = float(cells[0].truth[index][k])
+            samples = [getattr(cell, name + "s")[:, k] for cell in cells]
             _ridges(ax, samples, grid.strategies, true, log=name == "variance")
-            ax.set_title(f"{name} {k + 1}, n = {n}", fontsize=9)
             ax.set_xlabel(f"estimated {name} {k + 1}"
                           + (" (log scale)" if name == "variance" else ""), fontsize=8)
             if column == 0:
                 ax.set_ylabel("strategy")
-        if name == "variance":
+        if name == "variance" and axes[row, 0].get_xscale() == "log":
             _number_ticks(axes[row, 0].xaxis, *axes[row, 0].get_xlim())
     _title(fig, f"Estimates over {replications} datasets per sample size, matched to the true "
            "components\none histogram per strategy, each scaled to its own peak; dotted: "
            "the true value")
+    return fig
+
+
+def _passes_figure(plt, result, grid):
+    """Per design cell: passes over the data of every fit per method (box plots, log
+    axis), and the share of fits at the best maximum with 1.96 MCSE error bars."""
+    columns = len(grid.sizes)
+    width = max(3.5, 1.1 * len(grid.strategies) + 1)
+    fig, axes = plt.subplots(2, columns, figsize=(width * columns, 7.5), squeeze=False,
+                             sharey="row", layout="constrained")
+    at_best, at_best_mcse = result.table["at_best"], result.table["at_best_mcse"]
+    positions = np.arange(1, len(grid.strategies) + 1)
+    for column, (n, cells) in enumerate(grid.rows()):
+        top, bottom = axes[0, column], axes[1, column]
+        top.boxplot([cell.restart_n_fpeval.ravel() for cell in cells],
+                    flierprops=dict(marker=".", markersize=3, alpha=0.4))
+        top.set_yscale("log")
+        top.set_title(f"{n}: passes")
+        bottom.set_title(f"{n}: at the best maximum")
+        rows = [grid.rows_of[id(cell)] for cell in cells]
+        bottom.errorbar(positions, at_best[rows], yerr=1.96 * at_best_mcse[rows], fmt="o",
+                        capsize=4, color="C0")
+        for ax in (top, bottom):
+            ax.set_xticks(positions, grid.strategies, fontsize=8, rotation=20, ha="right")
+            ax.set_xlim(0.5, len(positions) + 0.5)
+            ax.set_xlabel("method")
+        if column == 0:
+            top.set_ylabel("passes over the data per fit\n(EM maps, log scale)")
+            bottom.set_ylabel("share of fits at the best maximum\n(error bars: 1.96 MCSE)")
+    _number_ticks(axes[0, 0].yaxis, *axes[0, 0].get_ylim(), most_decades=4)
+    _title(fig, "Passes to convergence and the share of fits reaching the best maximum "
+           "found for their dataset, per method")
     return fig
 
 
@@ -389,10 +442,10 @@ def _iterations_figure(plt, grid):
             ax.axhline(max_iter, color="C3", ls="--", lw=0.8)
             ax.text(0.99, max_iter, "max_iter ", color="C3", fontsize=7, ha="right",
                     va="bottom", transform=ax.get_yaxis_transform())
-        labels = [f"{cell.init}\n{stopped.sum()} of {stopped.size}\nmissed tol"
-                  for cell, stopped in zip(cells, missed)]
+        labels = ["\n".join([*cell.label.split(), f"{stopped.sum()} of {stopped.size}",
+                              "missed tol"]) for cell, stopped in zip(cells, missed)]
         ax.set_xticks(np.arange(1, len(labels) + 1), labels, fontsize=8)
-        ax.set_title(f"n = {n}")
+        ax.set_title(f"{n}")
         ax.set_xlabel("strategy")
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel("EM iterations per fit (restart)")
@@ -420,8 +473,16 @@ def _title(fig, text, fontsize=11):
     fig.suptitle("\n".join(lines), fontsize=fontsize)
 
 
-def _png(plt, fig) -> bytes:
+def _png(plt, fig, provenance=None) -> bytes:
+    metadata = {}
+    if provenance is not None:
+        import json
+
+        metadata["Description"] = json.dumps(provenance)
+        seed = provenance["design"].get("seed")
+        fig.text(0.995, 0.002, f"fastem {provenance['fastem']}, seed {seed}", ha="right",
+                 va="bottom", fontsize=6, color="0.4")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
+    fig.savefig(buffer, format="png", dpi=110, metadata=metadata)
     plt.close(fig)
     return buffer.getvalue()

@@ -1,7 +1,8 @@
-"""Monte Carlo studies of EM: simulate from a known mixture, fit, and tabulate."""
+"""Monte Carlo studies of EM: simulate from known mixtures, fit, and tabulate."""
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field, fields
 
@@ -31,19 +32,43 @@ _BOOTSTRAP_STREAM = 1
 ``(random_state, cell)``."""
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """A true mixture of a study: its weights, means and variances, and a name for the
+    table (``"1"``, ``"2"``, ... by default)."""
+
+    weights: tuple
+    means: tuple
+    variances: tuple
+    name: str = ""
+
+    def arrays(self) -> tuple:
+        return tuple(np.asarray(a, dtype=np.float64) for a in (self.weights, self.means,
+                                                               self.variances))
+
+
 @dataclass(eq=False, repr=False)
 class StudyCell:
-    """Everything one strategy gave on one design cell (a sample size).
+    """Everything one method (start strategy, algorithm, stopping rule) gave on one design
+    cell (a scenario and a sample size) for one fitted number of components.
 
-    ``weights``, ``means``, ``variances`` (replications, K) are the chosen fits matched to
-    the true components; ``restart_*`` and ``init_n_iter`` are per restart;
-    ``trace`` (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the
-    first datasets' restarts; ``example`` is the first dataset.
+    ``weights``, ``means``, ``variances`` (replications, K) are the chosen fits, matched to
+    the true components when ``n_components`` is the true number (sorted by mean
+    otherwise); ``restart_*`` and ``init_n_iter`` are per restart, ``best_restart``,
+    ``n_iter``, ``n_fpeval`` and ``rate`` per dataset (the chosen fit); ``trace``
+    (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the first datasets'
+    restarts; ``example`` is the first dataset; ``truth`` the scenario's mixture.
     """
 
     n_samples: int
     init: str
     n_init: int
+    scenario: str = "1"
+    truth: tuple = ()
+    n_components: int = 0
+    algorithm: str = "em"
+    stop: str = "loglik"
+    labelled: tuple = ("init",)
     weights: list = field(default_factory=list)
     means: list = field(default_factory=list)
     variances: list = field(default_factory=list)
@@ -54,29 +79,63 @@ class StudyCell:
     restart_converged: list = field(default_factory=list)
     init_n_iter: list = field(default_factory=list)
     n_observations: list = field(default_factory=list)
+    restart_n_fpeval: list = field(default_factory=list)
+    best_restart: list = field(default_factory=list)
+    n_iter: list = field(default_factory=list)
+    n_fpeval: list = field(default_factory=list)
+    rate: list = field(default_factory=list)
     seconds: float = 0.0
     trace: np.ndarray | None = None
     example: np.ndarray | None = None
 
     def __repr__(self) -> str:
-        return (f"<StudyCell: n_samples={self.n_samples}, init={self.init!r}, "
-                f"n_init={self.n_init}, {len(self.status)} datasets>")
+        return (f"<StudyCell: scenario={self.scenario!r}, n_samples={self.n_samples}, "
+                f"n_components={self.n_components}, init={self.init!r}, "
+                f"algorithm={self.algorithm!r}, stop={self.stop!r}, n_init={self.n_init}, "
+                f"{len(self.status)} datasets>")
 
-    def add(self, result, truth):
-        matched = match_components(result.weights, result.means, result.variances, *truth)
-        self.weights.append(matched.weights)
-        self.means.append(matched.means)
-        self.variances.append(matched.variances)
-        for name in ("status", "log_likelihood", "restart_log_likelihood", "restart_n_iter",
-                     "restart_converged", "init_n_iter", "n_observations"):
+    @property
+    def matched(self) -> bool:
+        """Whether the fits have the true number of components (and were matched to them)."""
+        return self.n_components == self.truth[1].size
+
+    @property
+    def label(self) -> str:
+        """The method, by what varies in the study: ``"kmeans++"``, ``"kmeans++ squarem"``."""
+        return " ".join(str(getattr(self, name)) for name in self.labelled
+                        if name != "scenario")
+
+    @property
+    def panel(self) -> str:
+        """The design cell, for a figure's panel: ``"n = 40"``, ``"2, n = 40, K = 3"``."""
+        parts = [f"n = {self.n_samples}"]
+        if "scenario" in self.labelled:
+            parts.insert(0, self.scenario)
+        if not self.matched:
+            parts.append(f"K = {self.n_components}")
+        return ", ".join(parts)
+
+    def add(self, result):
+        if self.matched:
+            result_params = match_components(result.weights, result.means, result.variances,
+                                             *self.truth)
+        else:
+            result_params = (result.weights, result.means, result.variances)
+        for name, values in zip(PARAMETERS, result_params):
+            getattr(self, name + "s").append(values)
+        for name in _PER_DATASET:
             getattr(self, name).append(getattr(result, name))
 
     def finish(self):
         """Join the chunks into arrays."""
-        for name in ("weights", "means", "variances", "status", "log_likelihood",
-                     "restart_log_likelihood", "restart_n_iter", "restart_converged",
-                     "init_n_iter", "n_observations"):
+        for name in ("weights", "means", "variances", *_PER_DATASET):
             setattr(self, name, np.concatenate(getattr(self, name)))
+
+
+_PER_DATASET = ("status", "log_likelihood", "restart_log_likelihood", "restart_n_iter",
+                "restart_converged", "init_n_iter", "n_observations", "restart_n_fpeval",
+                "best_restart", "n_iter", "n_fpeval", "rate")
+"""The fields of a FitResult that a StudyCell keeps as they are."""
 
 
 @dataclass(eq=False, repr=False)
@@ -92,6 +151,7 @@ class StudyResult:
     timing: Table
     truth: tuple
     cells: list
+    scenarios: tuple = ()
 
     def __str__(self) -> str:
         return f"{self.table}\n\ntiming (varies from run to run):\n{self.timing}"
@@ -102,11 +162,54 @@ class StudyResult:
 
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
-        ``--all-columns``: the cell, convergence, spurious fits, iterations, ``at_best``
-        and each mean's RMSE, each with its Monte Carlo standard error."""
+        ``--all-columns``: the cell (scenario, fitted components, algorithm and stopping
+        rule only when they vary), convergence, spurious fits, iterations, passes,
+        ``at_best`` and each mean's RMSE, each with its Monte Carlo standard error."""
+        width = max(cell.truth[1].size for cell in self.cells)
         means_rmse = [_parameter_column("mean", k, statistic)
-                      for k in range(self.truth[1].size) for statistic in ("rmse", "rmse_mcse")]
-        return self.table.select(*_brief(_Outcome), *means_rmse)
+                      for k in range(width) for statistic in ("rmse", "rmse_mcse")]
+        varying = [name for name in _VARYING if len(set(self.table[name])) > 1]
+        names = [name for name in _brief(_Outcome) if name not in _VARYING or name in varying]
+        if "passes_median" in names and all(c.algorithm == "em" for c in self.cells):
+            names = [n for n in names if not n.startswith("passes_")]  # EM: passes = iter
+        return self.table.select(*names, *means_rmse)
+
+    def brief_timing(self) -> Table:
+        """``timing`` with the cell's columns that vary (as :meth:`brief_table`)."""
+        return self.timing.select(*(name for name in self.timing.columns
+                                    if name not in _VARYING
+                                    or len(set(self.timing[name])) > 1))
+
+    def raw(self) -> Table:
+        """Every replication's chosen fit, one row per dataset and row of ``table``:
+        scenario, n_samples, n_components, init, algorithm, stop, replication (the
+        dataset's index from 0), restart (the chosen one's index), log_likelihood, n_iter,
+        passes (EM maps), rate, status and the estimates (``weight_1``, ...; matched to the
+        true components when the counts agree, else sorted by mean; NaN beyond a fit's
+        components), so that a study can be reanalysed without refitting."""
+        width = max(cell.n_components for cell in self.cells)
+        columns: dict = {name: [] for name in (*_CELL[:-1], "replication", "restart",
+                                               "log_likelihood", "n_iter", "passes", "rate",
+                                               "status")}
+        estimates = {f"{name}_{k + 1}": [] for name in PARAMETERS for k in range(width)}
+        for cell in self.cells:
+            n = cell.status.size
+            for name in _CELL[:-1]:
+                columns[name].append(np.repeat(np.asarray([getattr(cell, name)]), n))
+            columns["replication"].append(np.arange(n))
+            columns["restart"].append(cell.best_restart)
+            columns["log_likelihood"].append(cell.log_likelihood)
+            columns["n_iter"].append(cell.n_iter)
+            columns["passes"].append(cell.n_fpeval)
+            columns["rate"].append(cell.rate)
+            columns["status"].append(np.array([Status(s).name.lower() for s in cell.status]))
+            for name in PARAMETERS:
+                values = getattr(cell, name + "s")
+                for k in range(width):
+                    estimates[f"{name}_{k + 1}"].append(
+                        values[:, k] if k < values.shape[1] else np.full(n, np.nan))
+        return Table({name: np.concatenate(parts) for name, parts in
+                      {**columns, **estimates}.items()})
 
 
 def with_mcse_in_parentheses(table: Table) -> Table:
@@ -142,8 +245,12 @@ class _Outcome:
     """The columns of a row of the study's table before those of each parameter, in order
     (described in :func:`study`)."""
 
+    scenario: str
     n_samples: int
+    n_components: int
     init: str
+    algorithm: str
+    stop: str
     n_init: int
     replications: int = field(metadata=_EXTRA)
     converged: float
@@ -154,6 +261,8 @@ class _Outcome:
     iter_median_mcse: float
     iter_p90: float
     iter_p90_mcse: float
+    passes_median: float
+    passes_median_mcse: float
     init_iter: float = field(metadata=_EXTRA)
     init_iter_mcse: float = field(metadata=_EXTRA)
     at_best: float
@@ -169,8 +278,10 @@ class _Speed:
     mega_throughput: float
 
 
-_CELL = ("n_samples", "init", "n_init")
-"""The columns that name a row's design cell and strategy."""
+_CELL = ("scenario", "n_samples", "n_components", "init", "algorithm", "stop", "n_init")
+"""The columns that name a row's design cell and method."""
+_VARYING = ("scenario", "n_components", "algorithm", "stop")
+"""Columns of the cell that the brief table shows only when they vary."""
 
 
 def _brief(columns) -> list:
@@ -187,29 +298,39 @@ def _columns(values) -> dict:
     return {column.name: getattr(values, column.name) for column in fields(values)}
 
 
-def study(weights, means, variances, n_samples=(40,), replications=1000, *,
-          init=("kmeans++",), n_init=5, random_state=0, init_params=None,
+def study(weights=None, means=None, variances=None, n_samples=(40,), replications=1000, *,
+          scenarios=None, init=("kmeans++",), algorithm=("em",), stop=("loglik",),
+          n_components=None, n_init=5, random_state=0, init_params=None,
           at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None, client=None,
           trace=False, **fit_options) -> StudyResult:
-    """How EM behaves on data from a known mixture, for several sample sizes and starts.
+    """How EM behaves on data from known mixtures, for several sample sizes, starts,
+    algorithms, stopping rules and numbers of components fitted.
 
-    For each sample size (a design cell), ``replications`` datasets are drawn from the
-    mixture once; every starting-value strategy then fits the same datasets with
-    ``n_init`` restarts ("quantile", which is deterministic, with one). One row per design
-    cell and strategy:
+    For each scenario (a true mixture: ``weights, means, variances``, or each of
+    ``scenarios``) and sample size (a design cell), ``replications`` datasets are drawn
+    once; every method (a start strategy of ``init``, an ``algorithm``, a ``stop`` rule)
+    then fits the same datasets with ``n_init`` restarts ("quantile", which is
+    deterministic, with one) from the same starts, for each number of components in
+    ``n_components`` (default: the scenario's), so that differences between methods are
+    paired. One row per design cell, fitted number of components and method:
 
     - ``converged``: share of all fits (every restart of every dataset) that met ``tol``;
     - ``spurious``: share of datasets whose chosen fit is a spurious maximum or collapsed
       (status ``SPURIOUS`` or ``VARIANCE_FLOORED``, by the ``spurious`` rule of
       :func:`fastem.fit`, :class:`fastem.SpuriousRule`);
-    - ``iter_median``, ``iter_p90``: iterations over all fits; ``init_iter``: mean EM
-      iterations spent on starting values per fit (emEM's short runs);
+    - ``iter_median``, ``iter_p90``: iterations (accepted steps) over all fits;
+      ``passes_median``: EM maps (passes over the data) over all fits, which SQUAREM
+      spends differently from its steps; ``init_iter``: mean EM iterations spent on
+      starting values per fit (emEM's short runs);
     - ``at_best``: share of all fits (restarts) whose final log-likelihood is within
-      ``at_best_tol`` per point of the best any strategy found for that dataset;
+      ``at_best_tol`` per point of the best any method found for that dataset with the
+      same number of components;
     - ``{weight,mean,variance}_{k}_bias``, ``_empse`` (empirical standard error: the
       standard deviation of the estimates) and ``_rmse``: of the chosen fits (one per
       dataset), after matching their components to the true ones
       (:func:`fastem.match_components`); datasets whose estimate is NaN are left out.
+      NaN where the fitted number of components is not the true one (over- or
+      under-fitting: no component matches), or the scenario has fewer components.
 
     Each measure is followed by its Monte Carlo standard error, ``<measure>_mcse``, the
     replications being the datasets (see :mod:`fastem.mcse` for the formulas, from
@@ -222,7 +343,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
       mean's standard error, ``sqrt(sum_d (s_d - s)^2) / replications``
       (:func:`fastem.mcse.clustered_mean_mcse`; with one restart, the formula for
       ``spurious``);
-    - ``iter_median_mcse``, ``iter_p90_mcse``: bootstrap, the standard deviation of the
+    - ``iter_median_mcse``, ``iter_p90_mcse``, ``passes_median_mcse``: bootstrap, the standard deviation of the
       median and 90th percentile over ``N_BOOTSTRAP`` resamples of the datasets (each with
       all its restarts), seeded by ``random_state`` and the cell, so the same study gives
       the same numbers. Iterations are whole numbers: a median that every resample puts
@@ -245,16 +366,27 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     called. With a ``distributed.Client`` as ``client``, the chunks run as tasks on its
     cluster, with the same results; ``seconds`` then adds up the workers' fitting time.
 
+    ``StudyResult.raw()`` has every replication's chosen fit, for analyses of one's own.
+
     Parameters
     ----------
     weights, means, variances : array of shape (K,)
-        The true mixture; ``K`` is also the number of components fitted.
+        The true mixture, when there is one scenario.
     n_samples : int or iterable of int
         Points per dataset, one design cell each.
     replications : int
         Datasets per design cell.
+    scenarios : iterable of Scenario (or of (weights, means, variances)), optional
+        Several true mixtures instead of one, e.g. a grid over separation and mixing
+        proportion; a design cell each, with every sample size.
     init : str or iterable of str
         Starting-value strategies to compare (see :func:`fastem.fit`).
+    algorithm, stop : str or iterable of str
+        Algorithms ("em", "squarem") and stopping rules ("loglik", "relative", "aitken",
+        "parameter") to compare; see :func:`fastem.fit`.
+    n_components : int or iterable of int (or None), optional
+        Components fitted, each its own rows; None (the default, or in the list) is each
+        scenario's own number.
     n_init : int
         Restarts per dataset.
     random_state : int
@@ -280,6 +412,7 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     fastem.Design : these settings in one value, with the defaults of ``fastem study``
         (``Design(...).run()``).
     """
+    scenarios = _scenarios(weights, means, variances, scenarios)
     sizes = [n_samples] if np.ndim(n_samples) == 0 else list(n_samples)
     if not sizes:
         raise ValueError("n_samples is empty; give one sample size or a list of them, e.g. "
@@ -287,16 +420,22 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
     sizes = [_validate.check_int("n_samples", n, 1) for n in sizes]
     replications = _validate.check_int("replications", replications, 1)
     chunk_size = _validate.check_int("chunk_size", chunk_size, 1)
-    strategies = [init] if isinstance(init, str) else list(init)
-    for strategy in strategies:
-        _validate.check_choice("init", strategy, STRATEGY_NAMES)
+    strategies = _choices("init", init, STRATEGY_NAMES)
+    algorithms = _choices("algorithm", algorithm, api.ALGORITHMS)
+    stops = _choices("stop", stop, api.STOPPING_RULES)
+    fitted_ks = [None] if n_components is None else [
+        None if k is None else _validate.check_int("n_components", k, 1)
+        for k in ([n_components] if np.ndim(n_components) == 0 else list(n_components))]
     n_init = _validate.check_int("n_init", n_init, 1)
     trace = _validate.check_bool("trace", trace)
     seed = _validate.check_random_state(random_state)
     _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "warn"))
-    truth = tuple(np.asarray(a, dtype=np.float64) for a in (weights, means, variances))
-    n_components = truth[1].size
     init_params = init_params or {}
+    labelled = tuple(name for name, values in (("scenario", scenarios),
+                                                ("init", strategies),
+                                                ("algorithm", algorithms), ("stop", stops))
+                     if len(values) > 1 or name == "init")
+    methods = [(s, a, r) for s in strategies for a in algorithms for r in stops]
     if trace:
         max_iter = fit_options.get("max_iter", api.DEFAULT_MAX_ITER)
         max_iter = _validate.check_int("max_iter", max_iter, 1, _validate.MAX_ITER_LIMIT)
@@ -307,46 +446,111 @@ def study(weights, means, variances, n_samples=(40,), replications=1000, *,
             "Use a smaller max_iter, or no traces (trace=False; without --plot on the "
             "command line).",
         )
-    total = len(sizes) * len(strategies) * replications
+    n_ks = len(fitted_ks)
+    total = len(scenarios) * len(sizes) * n_ks * len(methods) * replications
     done = 0
     # Compile (or load) the kernels first, so that ``seconds`` times fitting only.
-    tiny, _ = simulate(*truth, max(10, 2 * n_components), 1, 0)
-    for strategy in strategies:
-        _quiet_fit(tiny, n_components, init=strategy, max_iter=2,
-                   init_params=init_params.get(strategy))
+    first = scenarios[0].arrays()
+    tiny, _ = simulate(*first, max(10, 2 * first[1].size), 1, 0)
+    for strategy, method_algorithm, _ in methods:
+        _quiet_fit(tiny, first[1].size, init=strategy, algorithm=method_algorithm,
+                   max_iter=2, init_params=init_params.get(strategy))
 
     rows, timing, cells = [], [], []
-    for cell_index, size in enumerate(sizes):
-        state = np.random.SeedSequence([seed, cell_index]).generate_state(1, np.uint64)[0]
-        cell_seed = int(state >> np.uint64(1))
-        cell = {
-            s: StudyCell(size, s, 1 if s == "quantile" else n_init) for s in strategies
-        }
-        plans = {s: dict(n_init=c.n_init, init=s, random_state=cell_seed,
-                         init_params=init_params.get(s), **fit_options) for s, c in cell.items()}
-        chunks = chunk_plan(replications, size, chunk_size)
-        arguments = [(truth, size, count, cell_seed, start, n_components, plans, trace)
-                     for start, count in chunks]
-        for (_, count), outcome in zip(chunks, _run_all(arguments, client)):
-            for strategy, (result, seconds, traced) in outcome.items():
-                accumulated = cell[strategy]
-                accumulated.seconds += seconds
-                accumulated.add(result, truth)
-                if traced is not None:
-                    accumulated.trace, accumulated.example = traced
-            done += count * len(strategies)
-            if progress is not None:
-                progress(done, total)
-        for accumulated in cell.values():
-            accumulated.finish()
-        best = np.max([c.log_likelihood for c in cell.values()], axis=0)
-        for accumulated in cell.values():
-            row = _row(accumulated, best, truth, at_best_tol,
-                       bootstrap_seed=(seed, cell_index, _BOOTSTRAP_STREAM))
-            rows.append(row)
-            timing.append({**{name: row[name] for name in _CELL}, **_timing(accumulated)})
-            cells.append(accumulated)
-    return StudyResult(_table(rows), _table(timing), truth, cells)
+    for scenario_index, scenario in enumerate(scenarios):
+        truth = scenario.arrays()
+        for size_index, size in enumerate(sizes):
+            # One scenario: the cells are the sample sizes, seeded as they always were.
+            cell_index = scenario_index * len(sizes) + size_index
+            state = np.random.SeedSequence([seed, cell_index]).generate_state(1, np.uint64)[0]
+            cell_seed = int(state >> np.uint64(1))
+            cell = {}
+            plans = {}
+            for k in dict.fromkeys(truth[1].size if k is None else k for k in fitted_ks):
+                for strategy, method_algorithm, method_stop in methods:
+                    key = (k, strategy, method_algorithm, method_stop)
+                    cell[key] = StudyCell(
+                        size, strategy, 1 if strategy == "quantile" else n_init,
+                        scenario=scenario.name, truth=truth, n_components=k,
+                        algorithm=method_algorithm, stop=method_stop, labelled=labelled,
+                    )
+                    plans[key] = dict(n_init=cell[key].n_init, init=strategy,
+                                      algorithm=method_algorithm, stop=method_stop,
+                                      random_state=cell_seed,
+                                      init_params=init_params.get(strategy), **fit_options)
+            chunks = chunk_plan(replications, size, chunk_size)
+            arguments = [(truth, size, count, cell_seed, start, plans, trace)
+                         for start, count in chunks]
+            for (_, count), outcome in zip(chunks, _run_all(arguments, client)):
+                for key, (result, seconds, traced) in outcome.items():
+                    accumulated = cell[key]
+                    accumulated.seconds += seconds
+                    accumulated.add(result)
+                    if traced is not None:
+                        accumulated.trace, accumulated.example = traced
+                done += count * len(plans)
+                if progress is not None:
+                    progress(done, total)
+            for accumulated in cell.values():
+                accumulated.finish()
+            for k in dict.fromkeys(key[0] for key in cell):
+                same_k = [c for key, c in cell.items() if key[0] == k]
+                best = np.max([c.log_likelihood for c in same_k], axis=0)
+                for accumulated in same_k:
+                    row = _row(accumulated, best, at_best_tol,
+                               bootstrap_seed=(seed, cell_index, _BOOTSTRAP_STREAM))
+                    rows.append(row)
+                    timing.append({**{name: row[name] for name in _CELL},
+                                   **_timing(accumulated)})
+                    cells.append(accumulated)
+    width = max(sc.arrays()[1].size for sc in scenarios)
+    for row in rows:  # one set of parameter columns for every row: the widest scenario's
+        for name in PARAMETERS:
+            for k in range(width):
+                for statistic in PARAMETER_STATISTICS:
+                    row.setdefault(_parameter_column(name, k, statistic), np.nan)
+    columns = list(rows[0])
+    table = Table({name: [row[name] for row in rows] for name in
+                   [*columns[:columns.index(_parameter_column(PARAMETERS[0], 0, "bias"))],
+                    *(_parameter_column(name, k, statistic) for name in PARAMETERS
+                      for k in range(width) for statistic in PARAMETER_STATISTICS)]})
+    return StudyResult(table, _table(timing), first, cells, tuple(scenarios))
+
+
+def _choices(name, values, allowed) -> list:
+    values = [values] if isinstance(values, str) else list(values)
+    if not values:
+        raise ValueError(f"{name} is empty; give at least one of {', '.join(allowed)}.")
+    return [_validate.check_choice(name, value, allowed) for value in dict.fromkeys(values)]
+
+
+def _scenarios(weights, means, variances, scenarios) -> list:
+    """The study's true mixtures as Scenarios, named "1", "2", ... unless named."""
+    single = (weights, means, variances)
+    if scenarios is None:
+        if any(value is None for value in single):
+            raise TypeError("study needs the true mixture: weights, means and variances, or "
+                            "scenarios=[...] for several.")
+        scenarios = [Scenario(*single)]
+    elif any(value is not None for value in single):
+        raise TypeError("give either weights, means and variances, or scenarios, not both.")
+    named = []
+    for index, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario(*scenario)
+        name = scenario.name or str(index + 1)
+        weights_, means_, variances_ = scenario.arrays()
+        if not (weights_.ndim == means_.ndim == variances_.ndim == 1
+                and weights_.size == means_.size == variances_.size > 0):
+            raise ValueError(f"scenario {name!r}: weights, means and variances need one value "
+                             "per component each.")
+        named.append(Scenario(tuple(weights_), tuple(means_), tuple(variances_), name))
+    if not named:
+        raise ValueError("scenarios is empty; give at least one true mixture.")
+    names = [scenario.name for scenario in named]
+    if len(set(names)) < len(names):
+        raise ValueError(f"scenario names repeat: {names}; give each its own name.")
+    return named
 
 
 def _table(rows) -> Table:
@@ -360,12 +564,14 @@ def chunk_plan(replications, size, chunk_size=DEFAULT_CHUNK):
     return [(start, min(step, replications - start)) for start in range(0, replications, step)]
 
 
-def _run_chunk(truth, size, count, cell_seed, start, n_components, plans, trace):
-    """Simulate datasets ``start:start + count`` of a cell and fit them with each strategy:
-    ``{strategy: (FitResult, seconds, (traces, first dataset) or None)}``."""
+def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
+    """Simulate datasets ``start:start + count`` of a cell and fit them with each method
+    (``plans``: ``{(n_components, init, algorithm, stop): fit options}``):
+    ``{key: (FitResult, seconds, (traces, first dataset) or None)}``."""
     data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
     outcome = {}
-    for strategy, options in plans.items():
+    for key, options in plans.items():
+        n_components = key[0]
         began = time.perf_counter()
         result = _quiet_fit(data, n_components, dataset_offset=start, **options)
         seconds = time.perf_counter() - began
@@ -373,7 +579,7 @@ def _run_chunk(truth, size, count, cell_seed, start, n_components, plans, trace)
         if trace and start == 0:
             traces = _quiet_fit(data[:N_TRACED], n_components, trace=True, **options).trace
             traced = (traces, data[0])
-        outcome[strategy] = (result, seconds, traced)
+        outcome[key] = (result, seconds, traced)
     return outcome
 
 
@@ -397,7 +603,7 @@ def _quiet_fit(data, n_components, **options):
     return api.fit(data, n_components, warn=False, **options)
 
 
-def _row(cell: StudyCell, best, truth, at_best_tol, bootstrap_seed):
+def _row(cell: StudyCell, best, at_best_tol, bootstrap_seed):
     restart_ll = cell.restart_log_likelihood
     with np.errstate(invalid="ignore"):
         at_best = restart_ll >= (best - at_best_tol * cell.n_observations)[:, None]
@@ -408,12 +614,18 @@ def _row(cell: StudyCell, best, truth, at_best_tol, bootstrap_seed):
                        | (cell.status == Status.VARIANCE_FLOORED))
     # The same resamples of the datasets for every strategy of a cell (the same seed),
     # and for the median and the 90th percentile.
-    iter_mcse = mcse.bootstrap_mcse(iterations, _iteration_quantiles, N_BOOTSTRAP,
-                                    bootstrap_seed)
-    iter_median, iter_p90 = _iteration_quantiles(iterations)
+    # Iterations and passes of each dataset's restarts side by side, resampled together.
+    both = np.hstack([iterations, cell.restart_n_fpeval])
+    statistics = functools.partial(_iteration_statistics, n_init=iterations.shape[1])
+    iter_median, iter_p90, passes_median = statistics(both.ravel())
+    iter_mcse = mcse.bootstrap_mcse(both, statistics, N_BOOTSTRAP, bootstrap_seed)
     row = _columns(_Outcome(
+        scenario=cell.scenario,
         n_samples=cell.n_samples,
+        n_components=cell.n_components,
         init=cell.init,
+        algorithm=cell.algorithm,
+        stop=cell.stop,
         n_init=cell.n_init,
         replications=replications,
         converged=cell.restart_converged.mean(),
@@ -424,23 +636,30 @@ def _row(cell: StudyCell, best, truth, at_best_tol, bootstrap_seed):
         iter_median_mcse=float(iter_mcse[0]),
         iter_p90=iter_p90,
         iter_p90_mcse=float(iter_mcse[1]),
+        passes_median=passes_median,
+        passes_median_mcse=float(iter_mcse[2]),
         init_iter=cell.init_n_iter.mean(),
         init_iter_mcse=mcse.clustered_mean_mcse(cell.init_n_iter),
         at_best=np.mean(at_best),
         at_best_mcse=mcse.clustered_mean_mcse(at_best),
     ))
-    for name, fitted, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances), truth):
-        for k in range(truth[1].size):
+    if not cell.matched:  # over- or under-fitting: no component to compare
+        return row
+    for name, fitted, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances),
+                                  cell.truth):
+        for k in range(cell.truth[1].size):
             measures = mcse.performance(fitted[:, k], true[k])
             for statistic in PARAMETER_STATISTICS:
                 row[_parameter_column(name, k, statistic)] = getattr(measures, statistic)
     return row
 
 
-def _iteration_quantiles(iterations) -> tuple[float, float]:
-    """The median and 90th percentile of the iterations of all fits."""
-    median, p90 = np.percentile(iterations, (50, 90))
-    return float(median), float(p90)
+def _iteration_statistics(flat, n_init) -> np.ndarray:
+    """The median and 90th percentile of the iterations of all fits, and the median of
+    their passes, from rows of ``n_init`` iterations then ``n_init`` passes, raveled."""
+    rows = flat.reshape(-1, 2 * n_init)
+    median, p90 = np.percentile(rows[:, :n_init], (50, 90))
+    return np.array([median, p90, np.median(rows[:, n_init:])])
 
 
 def _timing(cell: StudyCell) -> dict:
