@@ -341,18 +341,27 @@ def _estimates_figure(plt, result, grid):
 
 def _passes_figure(plt, result, grid):
     """Per design cell: passes over the data of every fit per method (box plots, log
-    axis), and the share of fits at the best maximum with 1.96 MCSE error bars."""
-    columns = len(grid.sizes)
+    axis), and below it the share of fits at the best maximum with 1.96 MCSE error bars;
+    the cells wrap after ``ITERATION_COLUMNS``."""
+    n_cells = len(grid.sizes)
+    columns = min(n_cells, ITERATION_COLUMNS)
+    pairs = -(-n_cells // columns)
     width = max(3.5, 1.1 * len(grid.strategies) + 1)
-    fig, axes = plt.subplots(2, columns, figsize=(width * columns, 7.5), squeeze=False,
-                             sharey="row", layout="constrained")
+    fig, axes = plt.subplots(2 * pairs, columns, figsize=(width * columns, 7.0 * pairs),
+                             squeeze=False, layout="constrained")
+    for ax in axes[:, :].flat:
+        ax.set_visible(False)
     at_best, at_best_mcse = result.table["at_best"], result.table["at_best_mcse"]
     positions = np.arange(1, len(grid.strategies) + 1)
-    for column, (n, cells) in enumerate(grid.rows()):
-        top, bottom = axes[0, column], axes[1, column]
+    for index, (n, cells) in enumerate(grid.rows()):
+        pair, column = divmod(index, columns)
+        top, bottom = axes[2 * pair, column], axes[2 * pair + 1, column]
+        top.set_visible(True)
+        bottom.set_visible(True)
         top.boxplot([cell.restart_n_fpeval.ravel() for cell in cells],
                     flierprops=dict(marker=".", markersize=3, alpha=0.4))
         top.set_yscale("log")
+        _number_ticks(top.yaxis, *top.get_ylim(), most_decades=4)
         top.set_title(f"{n}: passes")
         bottom.set_title(f"{n}: at the best maximum")
         rows = [grid.rows_of[id(cell)] for cell in cells]
@@ -364,8 +373,7 @@ def _passes_figure(plt, result, grid):
             ax.set_xlabel("method")
         if column == 0:
             top.set_ylabel("passes over the data per fit\n(EM maps, log scale)")
-            bottom.set_ylabel("share of fits at the best maximum\n(error bars: 1.96 MCSE)")
-    _number_ticks(axes[0, 0].yaxis, *axes[0, 0].get_ylim(), most_decades=4)
+            bottom.set_ylabel("share of fits at the best\nmaximum (bars: 1.96 MCSE)")
     _title(fig, "Passes to convergence and the share of fits reaching the best maximum "
            "found for their dataset, per method")
     return fig

@@ -357,7 +357,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
 
     ``timing`` has, per row, ``seconds``, ``fits_per_s`` and ``mega_throughput``: wall
     time of the fits (the kernels are compiled before timing starts), and millions of
-    points x components x iterations (including emEM's) per second.
+    points x components x passes over the data (EM maps, emEM's included) per second.
 
     Datasets are simulated and fitted ``chunk_size`` at a time (fewer when they would hold
     more than ``CHUNK_POINTS`` points), seeded by their global index, so the results do
@@ -664,7 +664,7 @@ def _iteration_statistics(flat, n_init) -> np.ndarray:
 
 def _timing(cell: StudyCell) -> dict:
     n_fits = cell.restart_n_iter.size
-    iterations = cell.restart_n_iter.sum() + cell.init_n_iter.sum()
+    iterations = cell.restart_n_fpeval.sum() + cell.init_n_iter.sum()  # passes: EM maps
     work = float(cell.n_samples) * cell.means.shape[1] * iterations
     return _columns(_Speed(
         seconds=cell.seconds,
