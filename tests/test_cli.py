@@ -524,6 +524,13 @@ def test_study_takes_scenarios_algorithms_rules_and_writes_raw_results(tmp_path)
         n_samples=50, replications=40, init="kmeans++", algorithm=("em", "squarem"),
         stop=("loglik", "aitken")).run().raw()
     assert [float(r["log_likelihood"]) for r in raw] == list(python["log_likelihood"])
+    # Every output records the version and the design: CSV files in plain columns.
+    assert {r["true_mean_2"] for r in raw} == {"2.0", "4.0"}
+    assert {(r["fastem"], r["seed"], r["max_iter"]) for r in raw} == {
+        (fastem.__version__, "0", "1000")}
+    design = json.loads(rows[0]["design"])
+    assert [sc["name"] for sc in design["scenarios"]] == ["close", "apart"]
+    assert design["algorithm"] == ["em", "squarem"] and rows[0]["fastem"] == fastem.__version__
 
 
 def test_study_scenarios_file_without_scenarios_is_refused(tmp_path):

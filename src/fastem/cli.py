@@ -407,9 +407,9 @@ def _study(args) -> int:
             bar.close()
         table = result.table if args.all_columns else with_mcse_in_parentheses(
             result.brief_table())
-        if "csv" in outputs:
-            outputs["csv"].set(result.table.to_csv())
         provenance = {"fastem": __version__, "design": design.to_dict()}
+        if "csv" in outputs:
+            outputs["csv"].set(_with_provenance(result.table, provenance, whole=True).to_csv())
         if "json" in outputs:
             outputs["json"].set(json.dumps({**provenance, "table": result.table.to_records()},
                                            indent=1) + "\n")
@@ -430,11 +430,30 @@ def _study(args) -> int:
     return 0
 
 
+def _with_provenance(table, provenance, whole):
+    """``table`` with columns recording the fastem version and the design, for a CSV file,
+    which has no place for metadata: ``fastem`` and ``design`` (the whole design as JSON)
+    when ``whole``, else ``fastem`` and the options that the rows do not already say
+    (``seed``, ``tol``, ``max_iter``, ``reg_variance``, ``equal_variance``)."""
+    from .table import Table
+
+    n = len(table)
+    columns = {name: table[name] for name in table.columns}
+    columns["fastem"] = [provenance["fastem"]] * n
+    design = provenance["design"]
+    if whole:
+        columns["design"] = [json.dumps(design, separators=(",", ":"))] * n
+    else:
+        for name in ("seed", "tol", "max_iter", "reg_variance", "equal_variance"):
+            columns[name] = [design[name]] * n
+    return Table(columns)
+
+
 def _raw_bytes(raw, path, provenance):
-    """The raw table as CSV, or as Parquet (``path`` ending in .parquet) with
-    ``provenance`` in the file's metadata."""
+    """The raw table as CSV (with :func:`_with_provenance`'s columns), or as Parquet
+    (``path`` ending in .parquet) with ``provenance`` in the file's metadata."""
     if not path.lower().endswith(".parquet"):
-        return raw.to_csv()
+        return _with_provenance(raw, provenance, whole=False).to_csv()
     import io
 
     import pyarrow as pa

@@ -182,19 +182,22 @@ class StudyResult:
 
     def raw(self) -> Table:
         """Every replication's chosen fit, one row per dataset and row of ``table``:
-        scenario, n_samples, n_components, init, algorithm, stop, replication (the
+        scenario, n_samples, n_components, init, algorithm, stop, n_init, replication (the
         dataset's index from 0), restart (the chosen one's index), log_likelihood, n_iter,
-        passes (EM maps), rate, status and the estimates (``weight_1``, ...; matched to the
+        passes (EM maps), rate, status, the estimates (``weight_1``, ...; matched to the
         true components when the counts agree, else sorted by mean; NaN beyond a fit's
+        components) and the scenario's true values (``true_weight_1``, ...; NaN beyond its
         components), so that a study can be reanalysed without refitting."""
         width = max(cell.n_components for cell in self.cells)
-        columns: dict = {name: [] for name in (*_CELL[:-1], "replication", "restart",
+        true_width = max(cell.truth[1].size for cell in self.cells)
+        columns: dict = {name: [] for name in (*_CELL, "replication", "restart",
                                                "log_likelihood", "n_iter", "passes", "rate",
                                                "status")}
         estimates = {f"{name}_{k + 1}": [] for name in PARAMETERS for k in range(width)}
+        truths = {f"true_{name}_{k + 1}": [] for name in PARAMETERS for k in range(true_width)}
         for cell in self.cells:
             n = cell.status.size
-            for name in _CELL[:-1]:
+            for name in _CELL:
                 columns[name].append(np.repeat(np.asarray([getattr(cell, name)]), n))
             columns["replication"].append(np.arange(n))
             columns["restart"].append(cell.best_restart)
@@ -208,8 +211,13 @@ class StudyResult:
                 for k in range(width):
                     estimates[f"{name}_{k + 1}"].append(
                         values[:, k] if k < values.shape[1] else np.full(n, np.nan))
+            for index, name in enumerate(PARAMETERS):
+                true = cell.truth[index]
+                for k in range(true_width):
+                    truths[f"true_{name}_{k + 1}"].append(
+                        np.full(n, true[k] if k < true.size else np.nan))
         return Table({name: np.concatenate(parts) for name, parts in
-                      {**columns, **estimates}.items()})
+                      {**columns, **estimates, **truths}.items()})
 
 
 def with_mcse_in_parentheses(table: Table) -> Table:
