@@ -14,8 +14,6 @@ truth ("false").
 
 import warnings
 
-import numpy as np
-
 import fastem
 
 DESIGNS = {

@@ -73,17 +73,17 @@ def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
     start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
     result = fastem.fit(WAITING, 2, stop=stop, trace=True, **start)
     assert result.converged and result.tol == tol and result.stop == stop
-    l = result.trace[0, : result.n_iter]  # what the rule saw: l_0 ... l_{n-1}, data units
+    ll = result.trace[0, : result.n_iter]  # what the rule saw: l_0 ... l_{n-1}, data units
     n = WAITING.size
 
     def holds(t):
         if stop == "loglik":
-            return abs(l[t] / n - l[t - 1] / n) < tol
+            return abs(ll[t] / n - ll[t - 1] / n) < tol
         if stop == "relative":
-            return abs(l[t] - l[t - 1]) < tol * abs(l[t])
+            return abs(ll[t] - ll[t - 1]) < tol * abs(ll[t])
         if stop == "aitken":
-            a = (l[t] - l[t - 1]) / (l[t - 1] - l[t - 2])
-            return a < 1 and abs(l[t - 1] + (l[t] - l[t - 1]) / (1 - a) - l[t]) < tol
+            a = (ll[t] - ll[t - 1]) / (ll[t - 1] - ll[t - 2])
+            return a < 1 and abs(ll[t - 1] + (ll[t] - ll[t - 1]) / (1 - a) - ll[t]) < tol
         return None
 
     if stop == "parameter":
@@ -101,16 +101,16 @@ def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
         assert change(steps[2], steps[1]) < tol <= change(steps[1], steps[0])
         return
     first = 2 if stop == "aitken" else 1
-    assert holds(len(l) - 1)
-    assert not any(holds(t) for t in range(first, len(l) - 1))
+    assert holds(len(ll) - 1)
+    assert not any(holds(t) for t in range(first, len(ll) - 1))
 
 
 @pytest.mark.plain_python
 def test_rate_is_the_last_aitken_ratio_of_the_trace():
     start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
     result = fastem.fit(WAITING, 2, trace=True, **start)
-    l = result.trace[0, : result.n_iter]  # the one restart's trace
-    assert result.rate == pytest.approx((l[-1] - l[-2]) / (l[-2] - l[-3]), rel=1e-6)
+    ll = result.trace[0, : result.n_iter]  # the one restart's trace
+    assert result.rate == pytest.approx((ll[-1] - ll[-2]) / (ll[-2] - ll[-3]), rel=1e-6)
     assert 0 < result.rate < 1
     two = fastem.fit(WAITING, 2, max_iter=2, tol=0, **start)
     assert np.isnan(fastem.fit(WAITING, 2, max_iter=1, tol=0, **start).rate)
@@ -123,3 +123,25 @@ def test_bad_algorithm_or_rule_is_refused():
         fastem.fit(WAITING, 2, algorithm="squaremm")
     with pytest.raises(ValueError, match="stop='aitkin' is not one of"):
         fastem.fit(WAITING, 2, stop="aitkin")
+
+
+@pytest.mark.plain_python
+@pytest.mark.parametrize("algorithm", ["em", "squarem"])
+def test_aitken_stops_a_fit_whose_log_likelihood_no_longer_changes(algorithm):
+    # One component: EM's first step is the maximum, and the log-likelihood stays put.
+    result = fastem.fit(WAITING, 1, algorithm=algorithm, stop="aitken", max_iter=200)
+    assert result.converged and result.n_iter < 5
+
+
+@pytest.mark.plain_python
+def test_the_relative_rule_is_mclusts_near_a_log_likelihood_of_zero():
+    # mclust's err = |l_t - l_{t-1}| / (1 + |l_t|) does not blow up as l_t nears 0.
+    start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
+    fits = [fastem.fit(WAITING * scale, 2, stop="relative", trace=True,
+                       **{k: np.asarray(v) * f for (k, v), f in zip(
+                           start.items(), (1.0, scale, scale ** 2))})
+            for scale in (1.0, 0.0165)]  # the second has a log-likelihood near 0
+    for result in fits:
+        ll = result.trace[0, : result.n_iter]
+        err = np.abs(np.diff(ll)) / (1 + np.abs(ll[1:]))
+        assert err[-1] < 1e-5 and (err[:-1] >= 1e-5).all()

@@ -540,3 +540,18 @@ def test_study_scenarios_file_without_scenarios_is_refused(tmp_path):
     assert completed.returncode == 2
     assert completed.stderr.strip() == f"fastem: {empty}: no 'scenarios' list; give one, e.g. " \
         "[[scenarios]] tables in TOML"
+
+
+def test_a_bad_scenario_is_named_by_its_file_and_a_mixture_flag_beside_scenarios_refused(
+        tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[scenarios]]\nname = "a"\nweights = [0.5, 0.6]\nmeans = [0.0, 1.0]\n'
+                   'variances = [1.0, 1.0]\n')
+    completed = fastem_cli("study", "--scenarios", bad)
+    assert completed.returncode == 2
+    assert completed.stderr.startswith(f"fastem: {bad}: scenario a: weights must be")
+    good = tmp_path / "good.toml"
+    good.write_text(bad.read_text().replace("0.6", "0.5"))
+    completed = fastem_cli("study", "--scenarios", good, "--means", 0, 3)
+    assert completed.returncode == 2
+    assert "leave out --means" in completed.stderr

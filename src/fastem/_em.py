@@ -11,7 +11,6 @@ import numpy as np
 
 from . import _interrupt, _kernels
 
-
 ALGORITHMS = {"em": _kernels.EM, "squarem": _kernels.SQUAREM}
 STOPPING_RULES = {"loglik": _kernels.LOGLIK, "relative": _kernels.RELATIVE,
                   "aitken": _kernels.AITKEN, "parameter": _kernels.PARAMETER}

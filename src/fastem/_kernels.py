@@ -448,10 +448,11 @@ def _stopped(stop, tol, current, previous, before, inv_n, data_shift, squared_ch
         # The per-point values are formed first, as the rule is defined on them.
         return abs(current * inv_n - previous * inv_n) < tol
     if stop == RELATIVE:
-        # On the log-likelihood in the data's units, as mclust computes it.
-        return abs(current - previous) < tol * abs(current + data_shift)
+        # mclust's err = |l_t - l_{t-1}| / (1 + |l_t|), l in the data's units.
+        return abs(current - previous) < tol * (1.0 + abs(current + data_shift))
     if stop == AITKEN:
-        rate = _aitken_rate(current, previous, before)
+        # No change at the step before: a rate of 0, so the limit is l_t itself.
+        rate = 0.0 if previous == before else _aitken_rate(current, previous, before)
         if not rate < 1.0:
             return False
         limit = previous + (current - previous) / (1.0 - rate)
@@ -516,7 +517,9 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     in coordinates where every point is a valid mixture (:func:`_to_coordinates`), and
     maps ``theta'`` once more; when ``theta'`` is invalid or its log-likelihood is below
     ``theta_0``'s, the step is the plain ``theta_2`` and ``step_max`` shrinks (EM never
-    lowers the log-likelihood, so neither does an accepted step).
+    lowers the log-likelihood, so neither does an accepted step). R's SQUAREM instead
+    tests the stabilised ``F(theta')`` and tolerates a decrease of up to ``objfn.inc = 1``;
+    testing ``theta'`` costs no extra pass and keeps every step monotone.
 
     A fit stops when ``stop`` holds between accepted steps (:func:`_stopped`). A last pass
     gives the log-likelihood of the returned parameters. ``trace[t]`` is the
@@ -651,13 +654,16 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
         maps = 1
     else:
         maps = 0
-    # Back to theta_2, and a shorter step bound.
+    # Back to theta_2, a step of 1, and a shorter step bound; as in R's SQUAREM, a bound
+    # back at its start grows again at once (the step of 1 reaches it).
     for k in range(n_components):
         weights[k] = saved[2, 0, k]
         means[k] = saved[2, 1, k]
         variances[k] = saved[2, 2, k]
     if step == step_max:
         step_max = max(STEP_MAX0, step_max / MSTEP)
+    if step_max == STEP_MIN:
+        step_max *= MSTEP
     return step_max, False, maps
 
 

@@ -17,6 +17,8 @@ STOPPING_RULES = tuple(_em.STOPPING_RULES)
 DEFAULT_TOLS = {"loglik": DEFAULT_TOL, "relative": 1e-5, "aitken": 1e-5, "parameter": 1e-7}
 """Each stopping rule's default ``tol``: fastem's own; mclust's ``emControl`` (1e-5);
 MoEClust's (1e-5, with ``stopping = "aitken"``); turboEM's ``control.run`` (1e-7)."""
+DEFAULT_SPURIOUS = SpuriousRule()
+"""The rule for spurious maxima by default (see :class:`fastem.SpuriousRule`)."""
 
 
 def fit(
@@ -45,7 +47,7 @@ def fit(
     trace=False,
     return_restarts=False,
     skip_degenerate=False,
-    spurious=SpuriousRule(),
+    spurious=DEFAULT_SPURIOUS,
     dataset_offset=0,
     sort_components=True,
     warn=True,
@@ -93,7 +95,7 @@ def fit(
         Hold those parameters (of all components, or of those marked) at their given
         starting values, which must then be passed.
     max_iter : int, default 1000
-        Most EM iterations per fit.
+        Most EM iterations per fit (with SQUAREM, accepted steps: up to three passes each).
     tol : float, optional
         The stopping rule's tolerance; by default the rule's own (``DEFAULT_TOLS``: 1e-6
         for "loglik"). ``tol=0`` runs exactly ``max_iter`` iterations (accepted steps).
@@ -101,15 +103,17 @@ def fit(
         Plain EM, or SQUAREM (Varadhan & Roland 2008, scheme SqS3, as R's SQUAREM
         ``method = 3``): two EM maps, an extrapolation in coordinates where every point is
         a valid mixture (log weights, means, log variances), and a stabilising EM map, with
-        a fall back to the plain EM step whenever the extrapolation would lower the
-        log-likelihood. Constraints and fixed parameters hold at every step.
+        a fall back to the plain EM step whenever the extrapolated point has a lower
+        log-likelihood than the step's start (R's SQUAREM tests the stabilised point and
+        tolerates a decrease of 1; here no accepted step lowers it). Constraints and fixed
+        parameters hold at every step.
         ``n_iter`` counts accepted steps; ``n_fpeval`` counts EM maps (passes over the
         data that produce parameters) for both.
     stop : {"loglik", "relative", "aitken", "parameter"}, default "loglik"
         When a fit has converged, between two accepted steps ``t - 1`` and ``t``:
         "loglik" (fastem's rule): the mean log-likelihood per point changed by less than
-        ``tol`` (default 1e-6); "relative" (mclust's rule): ``|l_t - l_{t-1}| / |l_t| <
-        tol`` (default 1e-5, ``l`` in the data's units); "aitken" (Böhning et al. 1994,
+        ``tol`` (default 1e-6); "relative" (mclust's rule): ``|l_t - l_{t-1}| / (1 + |l_t|)
+        < tol`` (default 1e-5, ``l`` in the data's units); "aitken" (Böhning et al. 1994,
         McNicholas et al. 2010, MoEClust's default): the Aitken-accelerated limit ``l_inf
         = l_{t-1} + (l_t - l_{t-1}) / (1 - a_t)``, ``a_t = (l_t - l_{t-1}) / (l_{t-1} -
         l_{t-2})``, is within ``tol`` of ``l_t`` (default 1e-5, on the total); "parameter"

@@ -28,6 +28,7 @@ import numpy as np
 from . import __version__
 from ._output import OutputError, Outputs
 from ._status import Status
+from .api import ALGORITHMS, STOPPING_RULES
 from .design import Design
 
 DEFAULT_DESIGN = Design().to_dict()
@@ -279,10 +280,10 @@ def _parser():
     fit.add_argument("--n-init", type=int, default=5, help="restarts per dataset")
     fit.add_argument("--init", default="kmeans++", help="starting-value strategy")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
-    fit.add_argument("--algorithm", choices=("em", "squarem"), default="em",
+    fit.add_argument("--algorithm", choices=ALGORITHMS, default="em",
                      help="plain EM, or SQUAREM's accelerated EM")
-    fit.add_argument("--stop", choices=("loglik", "relative", "aitken", "parameter"),
-                     default="loglik", help="stopping rule: change of the mean log-likelihood "
+    fit.add_argument("--stop", choices=STOPPING_RULES, default="loglik",
+                     help="stopping rule: change of the mean log-likelihood "
                      "per point (loglik), relative change (relative, mclust's), Aitken's "
                      "limit (aitken), change of the parameters (parameter, turboEM's); --tol "
                      "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-7")
@@ -358,10 +359,12 @@ def _add_design_options(parser):
 def _add_fit_options(parser):
     from .api import DEFAULT_MAX_ITER, DEFAULT_REG_VARIANCE, DEFAULT_TOL
 
-    parser.add_argument("--tol", type=float, help="stopping tolerance on the mean log-likelihood"
-                        f" per point (default: {DEFAULT_TOL:g})")
+    parser.add_argument("--tol", type=float, help="the stopping rule's tolerance (default: "
+                        f"the rule's own: {DEFAULT_TOL:g} for loglik, 1e-5 for relative and "
+                        "aitken, 1e-7 for parameter)")
     parser.add_argument("--max-iter", type=int,
-                        help=f"most EM iterations per fit (default: {DEFAULT_MAX_ITER})")
+                        help="most EM iterations (SQUAREM: accepted steps) per fit "
+                        f"(default: {DEFAULT_MAX_ITER})")
     parser.add_argument("--reg-variance", type=float, help="added to each variance, relative "
                         f"to the dataset's (default: {DEFAULT_REG_VARIANCE:g})")
     parser.add_argument("--equal-variance", action="store_true", default=None,
@@ -481,6 +484,9 @@ def _design(args) -> Design:
         if not scenarios:
             raise UserError(f"{args.scenarios}: no 'scenarios' list; give one, e.g. "
                             "[[scenarios]] tables in TOML")
+        given = [_flag(name) for name in ("weights", "means", "variances") if flags[name]]
+        if given:
+            raise UserError(f"--scenarios gives the true mixtures; leave out {', '.join(given)}")
         flags["scenarios"] = scenarios
     try:
         if args.design is None:
@@ -489,6 +495,9 @@ def _design(args) -> Design:
     except (TypeError, ValueError) as error:
         message = str(error).splitlines()[0]
         about = getattr(error, "options", ())
+        if about == ("scenarios",):  # a scenario's values: name the file that gave them
+            source = args.scenarios if args.scenarios is not None else args.design
+            raise UserError(f"{source}: {message}") from None
         for name in about:
             if flags[name] is not None or args.design is None:
                 message = _as_flag(message, name, _flag(name))

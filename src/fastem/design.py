@@ -134,9 +134,15 @@ class Design:
     def _check_mixture(self, scenario=None):
         """The true mixture (or a scenario's), as :func:`fastem.simulate` needs it, checked
         here so that the message names the options."""
-        mixture = self if scenario is None else SimpleNamespace(**scenario)
-        self._check_one_mixture(mixture, "" if scenario is None else
-                                f"scenario {scenario.get('name') or '?'}: ")
+        if scenario is None:
+            self._check_one_mixture(self, "")
+            return
+        try:
+            self._check_one_mixture(SimpleNamespace(**scenario),
+                                    f"scenario {scenario.get('name') or '?'}: ")
+        except (TypeError, ValueError) as error:
+            error.options = ("scenarios",)
+            raise
 
     @staticmethod
     def _check_one_mixture(self, where):
@@ -182,9 +188,11 @@ class Design:
         return replace(self, **_given(options))
 
     def to_dict(self) -> dict:
-        """The options as plain Python values (lists for tuples), as in a JSON file."""
-        return {name: _plain(value)
-                for name, value in ((name, getattr(self, name)) for name in self.options())}
+        """The options as plain Python values (lists for tuples), as in a JSON file; with
+        scenarios, without the single mixture's weights, means and variances."""
+        unused = ("weights", "means", "variances") if self.scenarios else ()
+        return {name: _plain(getattr(self, name)) for name in self.options()
+                if name not in unused}
 
     def study_arguments(self) -> dict:
         """The keyword arguments of :func:`fastem.study` for this design."""
@@ -194,8 +202,6 @@ class Design:
         arguments["random_state"] = arguments.pop("seed")
         scenarios = arguments.pop("scenarios")
         if scenarios:
-            for name in ("weights", "means", "variances"):
-                del arguments[name]
             arguments["scenarios"] = [
                 Scenario(s["weights"], s["means"], s["variances"], str(s.get("name", "")))
                 for s in scenarios]
@@ -349,6 +355,9 @@ def _read(path: Path) -> dict:
     unknown = sorted(set(options) - set(Design.options()))
     if unknown:
         raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}")
+    both = sorted({"weights", "means", "variances"} & set(options))
+    if options.get("scenarios") and both:
+        raise ValueError(f"{path}: give either scenarios or {', '.join(both)}, not both")
     try:
         return {option.name: _shaped(option, options[option.name])
                 for option in fields(Design) if option.name in options}

@@ -55,7 +55,8 @@ class FitResult:
         The last Aitken ratio ``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})`` of the
         returned fit's accepted steps: EM's observed linear rate of convergence, an
         estimate of the largest fraction of missing information (NaN where undefined:
-        fewer than three steps, or no change).
+        fewer than three steps, or no change). With SQUAREM, the same ratio over its
+        accepted steps, which is not EM's rate.
     converged : ndarray of shape (n_datasets,), bool
         Whether the returned fit met ``tol``.
     status : ndarray of shape (n_datasets,), int8
@@ -156,11 +157,8 @@ class FitResult:
         """A report of the fit, like mclust's ``summary``: the model, ``n``, the
         log-likelihood and criteria, convergence and restarts, and the parameters; for a
         batch, the outcomes over datasets and the spread of each parameter."""
-        from .analysis import restart_summary
-
         if self.means.ndim > 1:
             return _batch_summary(self)
-        restarts = restart_summary(self)
         criteria = Table({
             "log_likelihood": [self.log_likelihood], "n": [self.n_observations],
             "df": [self.n_parameters], "bic": [self.bic()], "aic": [self.aic()],
@@ -170,16 +168,23 @@ class FitResult:
             "component": np.arange(1, self.n_components + 1), "weight": self.weights,
             "mean": self.means, "variance": self.variances, "sd": np.sqrt(self.variances),
         })
-        reached = round(restarts.share_at_best * self.n_init)
+        kept = kept_restarts(self.restart_status) if self.skip_degenerate else np.ones(
+            self.n_init, dtype=np.bool_)
+        with np.errstate(invalid="ignore"):
+            reached = int(np.count_nonzero(kept & (self.restart_log_likelihood >= (
+                self.log_likelihood - 1e-4 * self.n_observations))))
+        among = "" if kept.all() else f" ({int(kept.sum())} regular)"
         return "\n".join([
-            f"Gaussian mixture fitted by EM: {self.model.describe()}",
+            f"Gaussian mixture fitted by {self.algorithm.upper()} (stop={self.stop!r}): "
+            f"{self.model.describe()}",
             "",
             str(criteria),
             "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
             "",
             f"status {Status(self.status).name.lower()} after {self.n_iter} iterations "
-            f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_init} restart(s)"
-            + (f", {reached} reached it" if self.n_init > 1 else ""),
+            f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_init} "
+            f"restart(s){among}" + (f", {reached} reached it (within 1e-4 per point)"
+                                    if self.n_init > 1 else ""),
             "",
             str(components),
         ])
@@ -269,7 +274,8 @@ def _batch_summary(result: FitResult) -> str:
         if np.isfinite(result.log_likelihood).any() else [np.nan] * 3
     iterations = np.percentile(result.n_iter, (50, 90))
     return "\n".join([
-        f"Gaussian mixtures fitted by EM: {result.n_datasets} datasets, "
+        f"Gaussian mixtures fitted by {result.algorithm.upper()} (stop={result.stop!r}): "
+        f"{result.n_datasets} datasets, "
         f"{result.model.describe()}, {result.n_init} restart(s) each",
         "",
         f"status of the returned fits: {_status_counts(result.status)}",
@@ -309,7 +315,8 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
     kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
     ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
-    ``(tol, max_iter, algorithm, stop)`` the fits ran with; ``spurious_rule`` marks ``Status.SPURIOUS``."""
+    ``(tol, max_iter, algorithm, stop)`` the fits ran with; ``spurious_rule`` marks
+    ``Status.SPURIOUS``."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)

@@ -351,11 +351,12 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
       mean's standard error, ``sqrt(sum_d (s_d - s)^2) / replications``
       (:func:`fastem.mcse.clustered_mean_mcse`; with one restart, the formula for
       ``spurious``);
-    - ``iter_median_mcse``, ``iter_p90_mcse``, ``passes_median_mcse``: bootstrap, the standard deviation of the
-      median and 90th percentile over ``N_BOOTSTRAP`` resamples of the datasets (each with
-      all its restarts), seeded by ``random_state`` and the cell, so the same study gives
-      the same numbers. Iterations are whole numbers: a median that every resample puts
-      on the same one has an MCSE of 0;
+    - ``iter_median_mcse``, ``iter_p90_mcse``, ``passes_median_mcse``: bootstrap, the
+      standard deviation of the median, the 90th percentile (and the median of the passes)
+      over ``N_BOOTSTRAP`` resamples of the datasets (each with all its restarts),
+      seeded by ``random_state`` and the cell, so the same study gives the same numbers.
+      Iterations are whole numbers: a median that every resample puts on the same one has
+      an MCSE of 0;
     - ``_bias_mcse``: ``SD / sqrt(n)``; ``_empse_mcse``: ``EmpSE / sqrt(2 (n - 1))``
       (for normally distributed estimates); ``_rmse_mcse``: the delta method,
       ``MCSE(MSE) / (2 RMSE)``, with ``MCSE(MSE) = sqrt(sum_i (e_i^2 - MSE)^2 /
@@ -454,8 +455,9 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
             "Use a smaller max_iter, or no traces (trace=False; without --plot on the "
             "command line).",
         )
-    n_ks = len(fitted_ks)
-    total = len(scenarios) * len(sizes) * n_ks * len(methods) * replications
+    fitted = [list(dict.fromkeys(sc.arrays()[1].size if k is None else k for k in fitted_ks))
+              for sc in scenarios]  # the distinct numbers of components fitted, per scenario
+    total = sum(map(len, fitted)) * len(sizes) * len(methods) * replications
     done = 0
     # Compile (or load) the kernels first, so that ``seconds`` times fitting only.
     first = scenarios[0].arrays()
@@ -474,7 +476,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
             cell_seed = int(state >> np.uint64(1))
             cell = {}
             plans = {}
-            for k in dict.fromkeys(truth[1].size if k is None else k for k in fitted_ks):
+            for k in fitted[scenario_index]:
                 for strategy, method_algorithm, method_stop in methods:
                     key = (k, strategy, method_algorithm, method_stop)
                     cell[key] = StudyCell(
@@ -503,7 +505,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                 accumulated.finish()
             for k in dict.fromkeys(key[0] for key in cell):
                 same_k = [c for key, c in cell.items() if key[0] == k]
-                best = np.max([c.log_likelihood for c in same_k], axis=0)
+                with np.errstate(invalid="ignore"):  # a dataset no method fitted finitely
+                    best = np.nanmax([c.log_likelihood for c in same_k], axis=0)
                 for accumulated in same_k:
                     row = _row(accumulated, best, at_best_tol,
                                bootstrap_seed=(seed, cell_index, _BOOTSTRAP_STREAM))
