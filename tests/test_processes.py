@@ -98,3 +98,13 @@ def test_a_kernel_run_interruptibly_keeps_the_callers_thread_count():
     finally:
         numba.set_num_threads(before)
     assert seen == [("fastem-kernel", 1)]
+
+
+def test_import_fastem_loads_neither_scipys_heavy_parts_nor_the_optional_packages():
+    # numba imports the scipy package itself (20 ms); its optimize and special modules,
+    # which the reference and component matching use, take 0.35 s more.
+    script = ("import sys, fastem; print(sorted(m for m in ('scipy.optimize', 'scipy.special', "
+              "'sklearn', 'dask', 'matplotlib') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=120, check=True)
+    assert completed.stdout.strip() == "[]"

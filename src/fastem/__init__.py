@@ -1,6 +1,6 @@
 """fastem: fast EM for many one-dimensional Gaussian mixtures at once."""
 
-from . import init, reference
+from . import init
 from ._model import Model
 from ._status import Status
 from .analysis import Matched, RestartSummary, match_components, restart_summary
@@ -19,12 +19,16 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # The scikit-learn estimator needs scikit-learn, an optional dependency: import it
-    # only when asked for.
+    # The scikit-learn estimator needs scikit-learn, an optional dependency, and the NumPy
+    # reference SciPy: import them only when asked for, so that ``import fastem`` stays quick.
     if name == "GaussianMixture":
         from .estimator import GaussianMixture
 
         return GaussianMixture
+    if name == "reference":
+        import importlib
+
+        return importlib.import_module(".reference", __name__)
     raise AttributeError(f"module 'fastem' has no attribute {name!r}")
 
 

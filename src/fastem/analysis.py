@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from . import _validate
 from .result import kept_restarts
@@ -39,6 +38,9 @@ def match_components(weights, means, variances, true_weights, true_means,
     true_weights, true_means, true_variances : arrays of shape (K,) or (n_datasets, K)
         The truth, the same for all datasets or one per dataset.
     """
+    # SciPy only here, so that ``import fastem`` does not load scipy.optimize.
+    from scipy.optimize import linear_sum_assignment
+
     fitted = [np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (weights, means, variances)]
     n_datasets, n_components = fitted[1].shape
     truth = [
