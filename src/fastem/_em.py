@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _interrupt, _kernels
+from ._status import Status
 
 ALGORITHMS = {"em": _kernels.EM, "squarem": _kernels.SQUAREM}
 STOPPING_RULES = {"loglik": _kernels.LOGLIK, "relative": _kernels.RELATIVE,
@@ -50,6 +51,9 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         weights, means, variances, max_iter, tol, model.kernel_options(),
         ALGORITHMS[algorithm], STOPPING_RULES[stop], trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
-        outputs.status, outputs.n_fpeval, outputs.n_objeval, outputs.rate,
+        outputs.status, outputs.n_fpeval, outputs.rate,
     )
+    # Every EM map computes a log-likelihood, and a last pass that of the returned
+    # parameters, unless the fit stopped at a non-finite one.
+    np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
     return outputs

@@ -525,9 +525,10 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     gives the log-likelihood of the returned parameters. ``trace[t]`` is the
     log-likelihood after ``t`` accepted steps, for ``t`` below the length of ``trace``.
 
-    Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval, n_objeval,
-    rate)``: ``n_iter`` accepted steps, ``n_fpeval`` EM maps, ``n_objeval``
-    log-likelihoods computed, ``rate`` the last ``a_t`` (the observed linear rate).
+    Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate)``:
+    ``n_iter`` accepted steps, ``n_fpeval`` EM maps (each also computes a log-likelihood,
+    and so does the last pass unless the fit became non-finite), ``rate`` the last ``a_t``
+    (the observed linear rate).
     """
     n_components = means.size
     # Scratch, allocated once per fit.
@@ -552,7 +553,6 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     floored = False
     n_iter = 0
     n_fpeval = 0
-    n_objeval = 0
     step_max = STEP_MAX0
     for it in range(max_iter):
         if interrupted[0]:
@@ -563,11 +563,10 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
             per_component, dev, dens, per_point,
         )
         n_fpeval += 1
-        n_objeval += 1
         if it < trace.size:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
-            return log_likelihood, log_map, n_iter, False, NON_FINITE, n_fpeval, n_objeval, rate
+            return log_likelihood, log_map, n_iter, False, NON_FINITE, n_fpeval, rate
         if algorithm == SQUAREM and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             _copy_parameters(weights, means, variances, saved[1])
@@ -576,16 +575,14 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
                 per_component, dev, dens, per_point,
             )
             n_fpeval += 1
-            n_objeval += 1
             if math.isfinite(middle) and not floored:
                 _copy_parameters(weights, means, variances, saved[2])
-                step_max, floored, extra = _squarem_step(
+                step_max, extra = _squarem_step(
                     x, point_weight, center, inv_scale, weights, means, variances, options,
                     per_component, dev, dens, per_point, saved, coords, fixed_weights,
                     log_likelihood, step_max,
                 )
                 n_fpeval += extra
-                n_objeval += extra
         n_iter = it + 1
         change = _squared_change(weights, means, variances, saved[0])
         if n_iter > 1:
@@ -599,7 +596,6 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         x, point_weight, center, inv_scale, weights, means, variances, per_component, dev,
         dens, per_point,
     )
-    n_objeval += 1
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
     if not math.isfinite(log_likelihood):
@@ -608,7 +604,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         status = VARIANCE_FLOORED
     else:
         status = CONVERGED if converged else MAX_ITER
-    return log_likelihood, log_map, n_iter, converged, status, n_fpeval, n_objeval, rate
+    return log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate
 
 
 @jit
@@ -617,13 +613,14 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
                   start_log_likelihood, step_max):
     """From ``theta_0, theta_1, theta_2`` in ``saved`` (``theta_2`` also in place), the
     SqS3 extrapolation and its stabilising EM map, or ``theta_2`` itself; leaves the
-    accepted parameters in place. Returns ``(step_max, floored, maps)``: the new step
-    bound, whether the last map collapsed a component, and the maps it ran (0 or 1)."""
+    accepted parameters in place. Returns ``(step_max, maps)``: the new step bound and
+    the maps it ran (0 or 1). An extrapolation whose map collapses a component is not
+    accepted, so what it leaves never has one."""
     n_components = means.size
     for j in range(3):
         if not _to_coordinates(saved[j, 0], saved[j, 1], saved[j, 2], fixed_weights,
                                coords[j]):
-            return step_max, False, 0
+            return step_max, 0
     r2 = 0.0
     v2 = 0.0
     for row in range(3):
@@ -633,11 +630,11 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
             r2 += r * r
             v2 += v * v
     if not (r2 > 0.0 and v2 > 0.0):
-        return step_max, False, 0
+        return step_max, 0
     step = max(STEP_MIN, min(step_max, math.sqrt(r2 / v2)))
     grown = step * MSTEP if step == step_max else step_max
     if step == STEP_MIN:
-        return grown, False, 0  # the extrapolation is theta_2 itself
+        return grown, 0  # the extrapolation is theta_2 itself
     # theta' in coords[1] (theta_1's coordinates are no longer needed).
     for row in range(3):
         for k in range(n_components):
@@ -650,7 +647,7 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
             per_component, dev, dens, per_point,
         )
         if math.isfinite(extrapolated) and extrapolated >= start_log_likelihood and not floored:
-            return grown, False, 1
+            return grown, 1
         maps = 1
     else:
         maps = 0
@@ -664,13 +661,13 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
         step_max = max(STEP_MAX0, step_max / MSTEP)
     if step_max == STEP_MIN:
         step_max *= MSTEP
-    return step_max, False, maps
+    return step_max, maps
 
 
 @jit(parallel=True)
 def fit_batch(values, offsets, sample_weight, center, scale, weights, means, variances,
               max_iter, tol, options, algorithm, stop, trace, log_likelihood, log_map, n_iter,
-              converged, status, n_fpeval, n_objeval, rate, interrupted):
+              converged, status, n_fpeval, rate, interrupted):
     """Run every fit of the batch; fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -690,7 +687,7 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
         Filled with the log-likelihood after each of the first L iterations; entries after
         a fit stops are left untouched.
-    log_likelihood, log_map, n_iter, converged, status, n_fpeval, n_objeval, rate : arrays
+    log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate : arrays
         of shape (n_fits,), outputs (see :func:`_fit_one`).
     interrupted : array of shape (1,)
         Set (from another thread) to stop every fit at its next iteration.
@@ -707,4 +704,4 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
             options, algorithm, stop, trace[f], interrupted,
         )
         (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
-         n_objeval[f], rate[f]) = result
+         rate[f]) = result
