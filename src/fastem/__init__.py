@@ -1,12 +1,14 @@
 """fastem: fast EM for many one-dimensional Gaussian mixtures at once."""
 
 from . import init
+from ._information import StandardErrors
 from ._model import Model
 from ._status import Status
 from .analysis import Matched, RestartSummary, match_components, restart_summary
 from .api import fit
 from .design import Design
 from .init import StartingValues, starting_values
+from .lrt import LRTResult, bootstrap_lrt
 from .mcse import plan_replications
 from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
 from .select import SelectionResult, select
@@ -38,17 +40,20 @@ __all__ = [
     "Design",
     "FitResult",
     "GaussianMixture",
+    "LRTResult",
     "Matched",
     "Model",
     "RestartSummary",
     "Scenario",
     "SelectionResult",
     "SpuriousRule",
+    "StandardErrors",
     "StartingValues",
     "StudyCell",
     "StudyResult",
     "Status",
     "Table",
+    "bootstrap_lrt",
     "fit",
     "init",
     "match_components",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 
-from . import _em, _validate
+from . import _em, _information, _validate
 from .init import _plan, _registry
 from .result import FitResult, best_of_restarts, squeeze
 from .spurious import SpuriousRule, check_rule
@@ -14,6 +14,7 @@ DEFAULT_TOL = 1e-6
 DEFAULT_REG_VARIANCE = 0.0
 ALGORITHMS = tuple(_em.ALGORITHMS)
 STOPPING_RULES = tuple(_em.STOPPING_RULES)
+SE_METHODS = tuple(_information.METHODS)
 DEFAULT_TOLS = {"loglik": DEFAULT_TOL, "relative": 1e-5, "aitken": 1e-5, "parameter": 1e-7}
 """Each stopping rule's default ``tol``: fastem's own; mclust's ``emControl`` (1e-5);
 MoEClust's (1e-5, with ``stopping = "aitken"``); turboEM's ``control.run`` (1e-7)."""
@@ -50,6 +51,7 @@ def fit(
     spurious=DEFAULT_SPURIOUS,
     dataset_offset=0,
     sort_components=True,
+    se=None,
     warn=True,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
@@ -152,6 +154,19 @@ def fit(
         components of different datasets and restarts line up. With False they keep the
         order of their starting values (as scikit-learn's do), which matters when
         ``means_init`` says which component is which.
+    se : {None, "score", "louis"}, default None
+        Standard errors of the returned fit of every dataset, from the observed
+        information matrix, in one parallel pass over the data
+        (``FitResult.standard_errors``, a :class:`StandardErrors`): "score" takes the
+        outer product of the per-point scores (Basford et al. 1997, as R's mixsmsn
+        ``im.smsn``), "louis" the exact negative Hessian of the log-likelihood by Louis's
+        (1982) method. The parameters are mixtools': the weights less one (the last free
+        weight is what the others leave), the means, and the variances. Fixed
+        parameters are not parameters (their standard errors are NaN), and a shared
+        variance is one. Sample weights multiply each point's contribution, as counts:
+        probability weights, once rescaled, are taken as counts too (there is no sandwich
+        estimator). A dataset whose fit failed, or whose information matrix is singular or
+        not positive definite, gets NaN, reported in one :class:`DegenerateFitWarning`.
     warn : bool, default True
         Summarise fits that collapsed, became non-finite or did not converge in one
         :class:`DegenerateFitWarning` or :class:`ConvergenceWarning` per kind. With False
@@ -183,6 +198,7 @@ def fit(
     warn = _validate.check_bool("warn", warn)
     sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
                                                 _validate.SAMPLE_WEIGHT_TYPES)
+    se = None if se is None else _validate.check_choice("se", se, SE_METHODS)
 
     batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset,
@@ -212,7 +228,7 @@ def fit(
         batch, n_init, model, given, (weights, means, variances), run,
         init_n_iter, starts, skip_degenerate, sort_components,
         (tol, max_iter, algorithm, stop), spurious,
-        starts_moved=strategy.code is None,
+        starts_moved=strategy.code is None, se=se,
     )
     if warn:
         result.warn(stacklevel=2)

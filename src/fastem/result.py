@@ -3,13 +3,15 @@ best restart of each dataset, its warnings, and the (un)squeezing of the dataset
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _layout, _posterior, _vmath
+from . import _information, _layout, _posterior, _vmath
+from ._information import StandardErrors
 from ._model import Model
 from ._status import Status
 from .spurious import SpuriousRule
@@ -26,7 +28,7 @@ class ConvergenceWarning(UserWarning):
 
 class DegenerateFitWarning(UserWarning):
     """Some fits are spurious maxima, have a collapsed component or a non-finite
-    log-likelihood."""
+    log-likelihood, or have no standard errors (a singular information matrix)."""
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -96,6 +98,10 @@ class FitResult:
     start_weights, start_means, start_variances : ndarray or None
         With ``return_restarts=True``: every restart's starting values, same shape, in
         the order the strategy chose them.
+    standard_errors : StandardErrors or None
+        With ``se="score"`` or ``"louis"``: standard errors of the returned parameters
+        and the covariance matrix of the free ones, per dataset (see
+        :class:`fastem.StandardErrors`).
     """
 
     weights: np.ndarray
@@ -132,6 +138,7 @@ class FitResult:
     start_weights: np.ndarray | None = None
     start_means: np.ndarray | None = None
     start_variances: np.ndarray | None = None
+    standard_errors: StandardErrors | None = None
 
     @property
     def n_components(self) -> int:
@@ -164,10 +171,13 @@ class FitResult:
             "df": [self.n_parameters], "bic": [self.bic()], "aic": [self.aic()],
             "icl": [self.icl()],
         })
-        components = Table({
-            "component": np.arange(1, self.n_components + 1), "weight": self.weights,
-            "mean": self.means, "variance": self.variances, "sd": np.sqrt(self.variances),
-        })
+        errors = self.standard_errors
+        components = {"component": np.arange(1, self.n_components + 1)}
+        for name in ("weight", "mean", "variance"):
+            components[name] = getattr(self, name + "s")
+            if errors is not None:
+                components[name + "_se"] = getattr(errors, name + "s")
+        components["sd"] = np.sqrt(self.variances)
         kept = kept_restarts(self.restart_status) if self.skip_degenerate else np.ones(
             self.n_init, dtype=np.bool_)
         with np.errstate(invalid="ignore"):
@@ -186,8 +196,8 @@ class FitResult:
             f"restart(s){among}" + (f", {reached} reached it (within 1e-4 per point)"
                                     if self.n_init > 1 else ""),
             "",
-            str(components),
-        ])
+            str(Table(components)),
+        ] + ([] if errors is None else [_errors_note(errors)]))
 
     @property
     def n_datasets(self) -> int:
@@ -254,6 +264,18 @@ class FitResult:
         return unpack(log_density)
 
 
+def _errors_note(errors: StandardErrors) -> str:
+    """The line under the components of :meth:`FitResult.summary` that says where their
+    standard errors come from, and why any is NaN."""
+    note = f"standard errors from {_information.METHODS[errors.method]} (se={errors.method!r})"
+    if errors.failed:
+        note += ": none for this fit, whose information matrix is singular or not positive " \
+                "definite"
+    elif np.isnan(np.concatenate([errors.weights, errors.means, errors.variances])).any():
+        note += "; NaN for a fixed parameter"
+    return f"({note})"
+
+
 def _numbers(values) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
@@ -308,9 +330,10 @@ def _to_data_units(batch, given, masks, grid, weights, means, variances):
 
 def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
                      starts, skip_degenerate, sort_components, stopping, spurious_rule,
-                     starts_moved=False):
+                     starts_moved=False, se=None):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
-    by mean (if asked), back in the data's units.
+    by mean (if asked), back in the data's units, with standard errors by the information
+    ``se`` ("score" or "louis") if given.
 
     ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
     kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
@@ -338,6 +361,7 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
     best = np.argmax(ranking, axis=1)
     rows = np.arange(n_datasets)
+    order = np.broadcast_to(np.arange(n_components), grid)
     if sort_components:
         order = np.argsort(means, axis=2, kind="stable")
         weights, means, variances = (
@@ -361,6 +385,15 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
             restart_weights=weights, restart_means=means, restart_variances=variances,
             start_weights=start_weights, start_means=start_means,
             start_variances=start_variances,
+        )
+    standard_errors = None
+    if se is not None:
+        # The fixed components of each returned fit, wherever sorting put them.
+        chosen = order[rows, best]
+        standard_errors = _information.standard_errors(
+            batch, se, weights[rows, best], means[rows, best], variances[rows, best],
+            tuple(mask[chosen] for mask in fixed), model.equal_variance,
+            np.isfinite(restart_ll[rows, best]),
         )
     return FitResult(
         weights=weights[rows, best],
@@ -391,6 +424,7 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         stop=stopping[3],
         spurious_rule=spurious_rule,
         skip_degenerate=skip_degenerate,
+        standard_errors=standard_errors,
         **restarts,
     )
 
@@ -411,6 +445,8 @@ def squeeze(result: FitResult) -> FitResult:
             value = value[0]
             if value.ndim == 0:
                 value = value.item()
+        elif isinstance(value, StandardErrors):
+            value = _per_dataset_arrays(value, lambda array: array[0])
         values[field.name] = value
     return FitResult(**values)
 
@@ -424,10 +460,20 @@ def unsqueeze(result: FitResult) -> FitResult:
         value = getattr(result, field.name)
         if field.name not in _PER_BATCH and isinstance(value, (np.ndarray, numbers.Number)):
             value = np.asarray(value)[np.newaxis]
+        elif isinstance(value, StandardErrors):
+            value = _per_dataset_arrays(value, lambda array: array[np.newaxis])
         values[field.name] = value
     # squeeze made the int8 status a Python int.
     values["status"] = values["status"].astype(np.int8)
     return FitResult(**values)
+
+
+def _per_dataset_arrays(errors: StandardErrors, change) -> StandardErrors:
+    """``errors`` with ``change`` applied to each of its arrays (all per dataset)."""
+    return dataclasses.replace(errors, **{
+        field.name: change(getattr(errors, field.name)) for field in fields(errors)
+        if isinstance(getattr(errors, field.name), np.ndarray)
+    })
 
 
 def _problems(result: FitResult) -> list[tuple[type, str]]:
@@ -461,6 +507,15 @@ def _problems(result: FitResult) -> list[tuple[type, str]]:
             "mixture likelihood, common with few points per component or with fewer distinct "
             "values than components. See FitResult.status; try fewer components or a larger "
             "reg_variance."
+        )))
+    errors = result.standard_errors
+    if errors is not None and np.any(errors.failed):
+        problems.append((DegenerateFitWarning, (
+            f"{int(np.count_nonzero(errors.failed))} of {n} dataset(s) have no standard "
+            "errors (NaN): their fit failed, or its information matrix "
+            f"({errors.method!r}) is singular or not positive definite, as with two identical "
+            "components, a component without points, or a fit short of a maximum (see "
+            "FitResult.standard_errors). Try more restarts or fewer components."
         )))
     if tol > 0:
         usable = result.status != Status.NON_FINITE  # already reported above
