@@ -1,0 +1,350 @@
+"""The parametric bootstrap likelihood-ratio test for the number of components
+(McLachlan 1987), for many datasets in one call."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from . import _refit, _validate
+from ._status import Status
+from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit
+from .spurious import check_rule
+from .table import Table
+
+VARIANCES = ("unequal", "equal")
+
+
+@dataclass(frozen=True, repr=False)
+class LRTResult:
+    """What :func:`bootstrap_lrt` found, per dataset and test.
+
+    Test ``t`` compares ``K = tested[t]`` components (the null) with ``K + 1``. Arrays
+    have a leading dataset axis, dropped for one 1D dataset. Entries of tests that did not
+    run (after a dataset's sequential procedure stopped) are NaN, or 0 for counts, and
+    ``ran`` is False there.
+
+    Attributes
+    ----------
+    tested : int array of shape (n_tests,)
+        The null's number of components of each test: 1, 2, ..., ``max_components - 1``.
+    statistic : array of shape (n_datasets, n_tests)
+        The observed likelihood-ratio statistic ``2 (l_{K+1} - l_K)``.
+    boot_statistics : array of shape (n_datasets, n_tests, n_boot)
+        The statistic of each bootstrap replicate; NaN for a replicate whose fit failed.
+    p_value : array of shape (n_datasets, n_tests)
+        ``(1 + #{boot >= observed}) / (n_valid + 1)``.
+    p_value_mcse : array of shape (n_datasets, n_tests)
+        Its Monte Carlo standard error, ``sqrt(p (1 - p) / n_valid)``.
+    n_valid, n_negative, n_failed : int arrays of shape (n_datasets, n_tests)
+        Replicates with a statistic; those whose statistic is below 0 (the ``K + 1``
+        fit below the ``K`` fit: none, by construction, up to rounding); those whose fits
+        failed (a non-finite log-likelihood, or no restart of either model that was not
+        spurious or collapsed), left out of the p-value.
+    ran : bool array of shape (n_datasets, n_tests)
+    n_components : int array of shape (n_datasets,)
+        The chosen number of components: the first ``K`` not rejected at ``level``, or
+        ``max_components`` when every test rejects; 0 when a test could not be made (the
+        fits to the data failed).
+    log_likelihood : array of shape (n_datasets, max_components)
+        Log-likelihood of the fits to the data with 1, 2, ..., ``max_components``
+        components.
+    """
+
+    tested: np.ndarray
+    statistic: np.ndarray
+    boot_statistics: np.ndarray
+    p_value: np.ndarray
+    p_value_mcse: np.ndarray
+    n_valid: np.ndarray
+    n_negative: np.ndarray
+    n_failed: np.ndarray
+    ran: np.ndarray
+    n_components: np.ndarray
+    log_likelihood: np.ndarray
+    n_boot: int
+    level: float
+    variance: str
+    sequential: bool
+
+    @property
+    def n_datasets(self) -> int:
+        return 1 if np.ndim(self.n_components) == 0 else len(self.n_components)
+
+    def table(self) -> Table:
+        """One row per dataset and test that ran: ``dataset``, ``test`` ("1 vs 2"),
+        ``statistic``, ``p_value``, ``p_value_mcse``, ``rejected`` (at ``level``),
+        ``n_valid``, ``n_negative``, ``n_failed``."""
+        ran = np.atleast_2d(self.ran)
+        d, t = np.nonzero(ran)
+
+        def pick(values):
+            return np.atleast_2d(values)[d, t]
+
+        p = pick(self.p_value)
+        return Table({
+            "dataset": d,
+            "test": np.array([f"{k} vs {k + 1}" for k in self.tested[t]]),
+            "statistic": pick(self.statistic),
+            "p_value": p,
+            "p_value_mcse": pick(self.p_value_mcse),
+            "rejected": p <= self.level,
+            "n_valid": pick(self.n_valid),
+            "n_negative": pick(self.n_negative),
+            "n_failed": pick(self.n_failed),
+        })
+
+    def __repr__(self) -> str:
+        chosen = np.atleast_1d(self.n_components)
+        counts = ", ".join(f"K={k}: {n}" for k, n in zip(*np.unique(chosen, return_counts=True)))
+        return (f"LRTResult({self.n_datasets} dataset(s), n_boot={self.n_boot}, "
+                f"{self.variance} variances, chosen {counts})")
+
+    def __str__(self) -> str:
+        kind = "sequential " if self.sequential else ""
+        lines = [
+            f"Bootstrap {kind}LRT for the number of mixture components",
+            f"Model        = {'V' if self.variance == 'unequal' else 'E'} "
+            f"({self.variance} variances)",
+            f"Replications = {self.n_boot}",
+        ]
+        if self.n_datasets > 1:
+            chosen = np.atleast_1d(self.n_components)
+            for k, n in zip(*np.unique(chosen, return_counts=True)):
+                lines.append(f"chosen K = {k}: {n} of {chosen.size} datasets")
+            lines.append("(table() has every test of every dataset)")
+            return "\n".join(lines)
+        table = self.table()
+        lines.append(f"{'':8} {'LRTS':>12} {'bootstrap p-value':>18} {'MCSE':>8}"
+                     f" {'negative':>9} {'failed':>7}")
+        for row in table.to_records():
+            p = "nan" if row["p_value"] is None else f"{row['p_value']:.4g}"
+            mcse = "nan" if row["p_value_mcse"] is None else f"{row['p_value_mcse']:.2g}"
+            stat = "nan" if row["statistic"] is None else f"{row['statistic']:.7g}"
+            lines.append(f"{row['test']:8} {stat:>12} {p:>18} {mcse:>8}"
+                         f" {row['n_negative']:>9} {row['n_failed']:>7}")
+        lines.append(f"Chosen: {self.n_components} component(s) at level {self.level:g}")
+        return "\n".join(lines)
+
+
+def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_init=5,
+                  n_init_data=30, random_state=0, level=0.05, sequential=True,
+                  algorithm="squarem", stop="loglik", tol=None, max_iter=DEFAULT_MAX_ITER,
+                  spurious=DEFAULT_SPURIOUS, progress=None) -> LRTResult:
+    """Choose the number of components by parametric bootstrap likelihood-ratio tests.
+
+    For ``K = 1, 2, ..., max_components - 1``: fit ``K`` and ``K + 1`` components to the
+    data, draw ``n_boot`` datasets of the same size from the fitted ``K`` component
+    mixture, refit both models to each, and compare the observed statistic ``2 (l_{K+1} -
+    l_K)`` with the replicates' (McLachlan 1987; R's ``mclust::mclustBootstrapLRT`` and
+    ``mixtools::boot.comp``). With ``sequential=True`` a dataset's tests stop at the first
+    ``K`` not rejected at ``level``.
+
+    Every fit, to the data and to each replicate, runs from a warm start (the fit of the
+    same model to the data) **and** ``n_init`` random k-means++ restarts, and every
+    ``K + 1`` fit also from its ``K`` fit with the heaviest component split in two equal
+    halves. That start has the ``K`` fit's log-likelihood and EM never lowers it, so no
+    statistic is negative (up to rounding), where a warm start alone gives negative
+    statistics (mclust) or replicates redrawn until they are not (mixtools). Each model
+    keeps its best restart that is not spurious (``skip_degenerate``). A replicate whose
+    fits fail is counted in ``n_failed`` and left out; none is redrawn.
+
+    Parameters
+    ----------
+    data : array of shape (n_samples,) or (n_datasets, n_samples), or list of 1D arrays
+        One dataset or many: with many, the replicates of all datasets are fitted in
+        batches together, so the size and power of the test is one call.
+    max_components : int, default 5
+        The largest number of components fitted; tests run up to ``max_components - 1``
+        against ``max_components`` (mclust's ``maxG = max_components - 1``).
+    n_boot : int, default 999
+        Bootstrap replicates per test.
+    variance : {"unequal", "equal"}, default "unequal"
+        mclust's model "V" (a variance per component) or "E" (one shared variance).
+    n_init : int, default 5
+        Random restarts of each fit to a replicate, besides its warm start (and split
+        start). 0 gives mclust's warm start alone (with the split start).
+    n_init_data : int, default 30
+        Random restarts of each fit to the data itself.
+    random_state : int or numpy.random.Generator, default 0
+        Seed of the draws and restarts: the same call gives the same p-values. Pass
+        ``None`` for fresh entropy.
+    level : float, default 0.05
+        A test rejects ``K`` components when its p-value is at most ``level``.
+    sequential : bool, default True
+        Stop each dataset's tests at the first ``K`` not rejected. With False every test
+        runs, and the choice is the same.
+    algorithm, stop, tol, max_iter, spurious
+        As in :func:`fastem.fit`. SQUAREM by default: the same maxima as EM in a third of
+        the passes over the data.
+    progress : callable, optional
+        Called as ``progress(done, total)`` in replicates after every chunk; replicates of
+        tests that a sequential procedure skips count as done.
+
+    Returns
+    -------
+    LRTResult
+    """
+    max_components = _validate.check_int("max_components", max_components, 2)
+    n_boot = _validate.check_int("n_boot", n_boot, 1, _validate.MAX_ITER_LIMIT)
+    variance = _validate.check_choice("variance", variance, VARIANCES)
+    n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)
+    n_init_data = _validate.check_int("n_init_data", n_init_data, 1, _validate.MAX_ITER_LIMIT)
+    seed = _validate.check_random_state(random_state)
+    level = _check_level(level)
+    sequential = _validate.check_bool("sequential", sequential)
+    spurious = check_rule(spurious)
+    options = dict(equal_variance=variance == "equal", algorithm=algorithm, stop=stop, tol=tol,
+                   max_iter=max_iter, spurious=spurious, skip_degenerate=True)
+    batch = _validate.prepared_batch(data, None, max_components)
+    # Checks the fit options on the first dataset before any work.
+    fit(batch.dataset(0), 1, warn=False, **options)
+    datasets = [batch.dataset(d) for d in range(batch.n_datasets)]
+    n_datasets = len(datasets)
+    sizes = np.asarray(batch.n_samples, dtype=np.int64)
+
+    observed = _fits_to_data(datasets, max_components, n_init_data, seed, options)
+    log_likelihood = np.stack([np.atleast_1d(f.log_likelihood) for f in observed], axis=1)
+    regular = np.stack([np.atleast_1d(f.status) < Status.SPURIOUS for f in observed], axis=1)
+
+    n_tests = max_components - 1
+    statistic = np.full((n_datasets, n_tests), np.nan)
+    boot = np.full((n_datasets, n_tests, n_boot), np.nan)
+    ran = np.zeros((n_datasets, n_tests), dtype=np.bool_)
+    active = np.ones(n_datasets, dtype=np.bool_)
+    blocked = np.zeros(n_datasets, dtype=np.bool_)  # no regular fit to the data for some K
+    total = n_tests * n_datasets * n_boot
+    for t in range(n_tests):
+        k = t + 1
+        testable = regular[:, t] & regular[:, t + 1]
+        blocked |= active & ~testable
+        active &= testable
+        which = np.flatnonzero(active)
+        if which.size == 0:
+            break
+        ran[which, t] = True
+        statistic[which, t] = _statistic(log_likelihood[which, t + 1],
+                                         log_likelihood[which, t], sizes[which])
+        null, alternative = (_refit.parameters_of(observed[t]),
+                             _refit.parameters_of(observed[t + 1]))
+        source = np.repeat(which, n_boot)
+        replicate = np.tile(np.arange(n_boot), which.size)
+        global_index = source * n_boot + replicate
+        done = t * n_datasets * n_boot
+        for positions in _refit.chunks(global_index, sizes[source]):
+            rows = source[positions]
+            boot[rows, t, replicate[positions]] = _replicate_statistics(
+                k, sizes[rows], global_index[positions], null.take(rows),
+                alternative.take(rows), n_init, seed, options,
+            )
+            done += positions.size
+            if progress is not None:
+                progress(done, total)
+        if sequential:
+            active[which[_p_values(statistic[which, t], boot[which, t]) > level]] = False
+        if progress is not None:
+            progress((t + 1) * n_datasets * n_boot, total)
+
+    n_valid = np.isfinite(boot).sum(axis=2)
+    n_failed = np.where(ran, n_boot - n_valid, 0)
+    n_negative = (boot < 0).sum(axis=2)
+    p_value = np.full((n_datasets, n_tests), np.nan)
+    p_value[ran] = _p_values(statistic[ran], boot[ran])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mcse = np.sqrt(p_value * (1 - p_value) / n_valid)
+    chosen = _chosen(p_value, ran, blocked, level, max_components)
+    undecided = np.flatnonzero(chosen == 0)
+    if undecided.size:
+        warnings.warn(
+            f"dataset(s) {_validate._listed(undecided)}: the fits to the data had no regular "
+            "(not spurious, not collapsed) restart for some K, so no test was made from there "
+            "and n_components is 0. Try more restarts (n_init_data) or fewer components.",
+            UserWarning, stacklevel=2,
+        )
+    result = LRTResult(
+        tested=np.arange(1, max_components), statistic=statistic, boot_statistics=boot,
+        p_value=p_value, p_value_mcse=mcse, n_valid=n_valid, n_negative=n_negative,
+        n_failed=n_failed, ran=ran, n_components=chosen, log_likelihood=log_likelihood,
+        n_boot=n_boot, level=level, variance=variance, sequential=sequential,
+    )
+    return _squeeze(result) if batch.single else result
+
+
+def _fits_to_data(datasets, max_components, n_init, seed, options):
+    """Fits of 1..max_components components to the data, each ``K + 1`` fit also started
+    from the ``K`` fit split (so its log-likelihood is at least the ``K`` fit's)."""
+    runs = [(0, len(datasets))]
+    fits = [fit(datasets, 1, warn=False, **options)]
+    for k in range(2, max_components + 1):
+        split = _refit.split_start(_refit.parameters_of(fits[-1]))
+        fits.append(_refit.refit(datasets, k, [split], n_init=n_init,
+                                 random_state=_refit.stage_seed(seed, 0, k), runs=runs,
+                                 options=options))
+    return fits
+
+
+def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, seed, options):
+    """The statistic of each replicate drawn from ``null`` (one row per replicate); NaN
+    where a fit failed."""
+    data, _, runs = _refit.draw("parametric", None, sizes, global_index,
+                                _refit.stage_seed(seed, 1, k), params=null)
+    h0 = _refit.refit(data, k, [null], n_init=n_init, random_state=_refit.stage_seed(seed, 2, k),
+                      runs=runs, options=options)
+    starts = [alternative, _refit.split_start(_refit.parameters_of(h0))]
+    h1 = _refit.refit(data, k + 1, starts, n_init=n_init,
+                      random_state=_refit.stage_seed(seed, 3, k), runs=runs, options=options)
+    stats = _statistic(h1.log_likelihood, h0.log_likelihood, sizes)
+    failed = (h0.status >= Status.SPURIOUS) | (h1.status >= Status.SPURIOUS) | ~np.isfinite(stats)
+    return np.where(failed, np.nan, stats)
+
+
+ROUNDING = 1e-9
+"""Statistics within ``ROUNDING * (|l_K| + n)`` of 0 are 0: a ``K + 1`` fit from the split
+start has the ``K`` fit's log-likelihood, summed over ``n`` points in another order."""
+
+
+def _statistic(l_alternative, l_null, n):
+    """``2 (l_{K+1} - l_K)``, with differences within the rounding of the sums made 0."""
+    difference = l_alternative - l_null
+    rounding = np.abs(difference) <= ROUNDING * (np.abs(l_null) + n)
+    return 2 * np.where(rounding, 0.0, difference)
+
+
+def _p_values(observed, boot):
+    """``(1 + #{boot >= observed}) / (n_valid + 1)`` per row of ``boot``."""
+    valid = np.isfinite(boot)
+    at_least = (np.where(valid, boot, -np.inf) >= observed[:, None]).sum(axis=1)
+    return (1 + at_least) / (valid.sum(axis=1) + 1)
+
+
+def _chosen(p_value, ran, blocked, level, max_components):
+    """Per dataset: the first ``K`` whose test ran and did not reject; else 0 when the
+    tests stopped for lack of a regular fit to the data, else ``max_components``."""
+    accepted = ran & (p_value > level)
+    first = np.argmax(accepted, axis=1) + 1
+    return np.where(accepted.any(axis=1), first,
+                    np.where(blocked, 0, max_components)).astype(np.int64)
+
+
+def _check_level(level) -> float:
+    level = _validate.check_non_negative("level", level)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}.")
+    return level
+
+
+def _squeeze(result: LRTResult) -> LRTResult:
+    values = {}
+    for field in fields(result):
+        value = getattr(result, field.name)
+        if isinstance(value, np.ndarray) and field.name != "tested":
+            value = value[0]
+            if value.ndim == 0:
+                value = value.item()
+        values[field.name] = value
+    return LRTResult(**values)
+
+
+__all__ = ["LRTResult", "bootstrap_lrt"]
