@@ -6,6 +6,7 @@ from ._model import Model
 from ._status import Status
 from .analysis import Matched, RestartSummary, match_components, restart_summary
 from .api import fit
+from .bootstrap import BootstrapResult, bootstrap
 from .design import Design
 from .init import StartingValues, starting_values
 from .lrt import LRTResult, bootstrap_lrt
@@ -35,6 +36,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "BootstrapResult",
     "ConvergenceWarning",
     "DegenerateFitWarning",
     "Design",
@@ -53,6 +55,7 @@ __all__ = [
     "StudyResult",
     "Status",
     "Table",
+    "bootstrap",
     "bootstrap_lrt",
     "fit",
     "init",
