@@ -108,8 +108,8 @@ class StandardErrors:
 
 
 @jit(parallel=True)
-def _information(values, offsets, sample_weight, center, scale, weights, means, variances,
-                 score, louis):
+def observed_information(values, offsets, sample_weight, center, scale, weights, means,
+                         variances, score, louis):
     """The two observed informations of every dataset, in standardised units, over the
     full parameters ``(w_1..w_K, mu_1..mu_K, v_1..v_K)``: ``score[d]`` is ``sum_i c_i s_i
     s_i^T`` and ``louis[d]`` adds ``sum_i c_i sum_k r_ik (-H_ik - g_ik g_ik^T)``, ``c_i``
@@ -248,7 +248,7 @@ def informations(batch, weights, means, variances):
     n_datasets, n_components = means.shape
     score = np.empty((n_datasets, 3 * n_components, 3 * n_components))
     louis = np.empty_like(score)
-    _information(
+    observed_information(
         batch.values, batch.offsets, batch.kernel_weights, batch.center, batch.scale,
         np.ascontiguousarray(weights, dtype=np.float64),
         np.ascontiguousarray(_layout.means_to_standard(batch.center, batch.scale, means)),
@@ -291,8 +291,10 @@ def standard_errors(batch, method, weights, means, variances, fixed, equal_varia
         se[rows[:, np.newaxis], determined] = np.sqrt(full)
         factor = scale[rows] ** kinds
         # One factor at a time: the product of two may overflow, and inf times a zero
-        # entry would be NaN.
-        covariance[rows] = inverted * factor[:, :, np.newaxis] * factor[:, np.newaxis, :]
+        # entry would be NaN. Entries beyond float64 (variances' squares for data scaled
+        # by 1e140) are inf or 0, as documented; the standard errors stay finite.
+        with np.errstate(over="ignore", under="ignore"):
+            covariance[rows] = inverted * factor[:, :, np.newaxis] * factor[:, np.newaxis, :]
         names[rows] = pattern_names
     se *= scale ** np.repeat(np.arange(3), n_components)
     weights_se, means_se, variances_se = np.split(se, 3, axis=1)

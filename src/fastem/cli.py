@@ -28,7 +28,7 @@ import numpy as np
 from . import __version__
 from ._output import OutputError, Outputs
 from ._status import Status
-from .api import ALGORITHMS, STOPPING_RULES
+from .api import ALGORITHMS, SE_METHODS, STOPPING_RULES
 from .design import Design
 
 DEFAULT_DESIGN = Design().to_dict()
@@ -137,7 +137,8 @@ def _announce_compilation(args, *modules) -> None:
 
     kernels = {"simulate": ("fastem.simulate", "_sample"),
                "fit": ("fastem._kernels", "fit_batch"),
-               "init": ("fastem.init._kernels", "initialise")}
+               "init": ("fastem.init._kernels", "initialise"),
+               "se": ("fastem._information", "observed_information")}
     if args.quiet:
         return
     cold = [name for name in modules
@@ -236,7 +237,8 @@ def _parser():
         "Columns: id (the file's, or counted from 1); n (BIC's n: the points, or the sum of "
         "their weights); n_components; variance_model (equal or unequal; '-' for one "
         "component, where the two coincide, mclust's X); n_parameters (free parameters); "
-        "weight_k, mean_k, variance_k; log_likelihood; bic_smaller_better (-2 log L + "
+        "weight_k, mean_k, variance_k; with --se, weight_se_k, mean_se_k, variance_se_k; "
+        "log_likelihood; bic_smaller_better (-2 log L + "
         "n_parameters log n: smaller is better, scikit-learn's sign; mclust's BIC is its "
         "negative); n_iter; converged; status. With a range of --components, a dataset whose "
         "every candidate is spurious, collapsed or failed has status none_eligible and no "
@@ -288,6 +290,11 @@ def _parser():
                      "limit (aitken), change of the parameters (parameter, turboEM's); --tol "
                      "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-7")
     _add_fit_options(fit)
+    fit.add_argument("--se", choices=SE_METHODS, help="add the standard errors of the "
+                     "estimates (columns weight_se_k, mean_se_k, variance_se_k), from the "
+                     "outer product of the scores (score) or the observed information by "
+                     "Louis's method (louis), in weights less one, means and variances; NaN "
+                     "(empty) for a dataset whose information is singular (default: none)")
     fit.add_argument("--format", choices=("csv", "json"), help="output format (default: from "
                      "the --out extension, else csv)")
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
@@ -584,7 +591,9 @@ def _fit(args) -> int:
                        sample_weight=weights, **_fit_options(vars(args)))
         if weights is not None:
             options["sample_weight_type"] = args.weights_type
-        _announce_compilation(args, "init", "fit")
+        if args.se is not None:
+            options["se"] = args.se
+        _announce_compilation(args, "init", "fit", *(["se"] if args.se else []))
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -773,6 +782,12 @@ def _fit_table(ids, candidates, pairs, every_candidate=False):
             columns[f"{name[:-1]}_{k + 1}"] = column(
                 lambda d, c, k=k, name=name: float(getattr(fits[c], name)[d, k])
                 if k < ks[c] else None)
+    if fits[0].standard_errors is not None:
+        for name in ("weights", "means", "variances"):
+            for k in range(width):
+                columns[f"{name[:-1]}_se_{k + 1}"] = column(
+                    lambda d, c, k=k, name=name: float(
+                        getattr(fits[c].standard_errors, name)[d, k]) if k < ks[c] else None)
     columns["log_likelihood"] = column(lambda d, c: float(fits[c].log_likelihood[d]))
     criteria = candidates.criteria if every_candidate else {"bic": candidates.criteria["bic"]}
     for name, values in criteria.items():
