@@ -86,7 +86,9 @@ def refit(data, n_components, starts, *, n_init, random_state, runs, options,
         for stack, values in zip(stacks, random):
             stack.append(values)
     weights, means, variances = (np.concatenate(stack, axis=1) for stack in stacks)
-    return fit(data, n_components, n_init=weights.shape[1], weights_init=weights,
+    if options.get("equal_weights"):  # held at 1/K: fit takes no starting weights then
+        weights = None
+    return fit(data, n_components, n_init=means.shape[1], weights_init=weights,
                means_init=means, variances_init=variances, sample_weight=sample_weight,
                warn=False, **options)
 
