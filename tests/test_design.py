@@ -20,7 +20,7 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
         weights=[0.4, 0.6], means=[-2.5, 3.5], variances=[4.0, 4.0], n_samples=[40],
         replications=10_000, init=["kmeans++", "random", "emem"], n_init=5, seed=0,
         algorithm=["em"], stop=["loglik"], n_components=[0], scenarios=[],
-        tol=None, max_iter=1000, reg_variance=0.0, equal_variance=False,
+        tol=None, max_iter=1000, reg_variance=0.0, equal_variance=False, se=None,
     )
 
 

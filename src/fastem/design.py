@@ -84,6 +84,9 @@ class Design:
     max_iter: int = _setting(_FIT_DEFAULTS["max_iter"], int)
     reg_variance: float = _setting(_FIT_DEFAULTS["reg_variance"], float)
     equal_variance: bool = _setting(_FIT_DEFAULTS["equal_variance"], bool)
+    se: str = _setting(None, str, help="standard errors of every fit, score or louis: adds each "
+                       "parameter's coverage of 95%% intervals and the relative error of the "
+                       "model SE to the table")
 
     def __post_init__(self):
         for option in fields(self):
@@ -128,6 +131,9 @@ class Design:
                 _validate.check_non_negative("tol", self.tol)
         with _about("max_iter"):
             _validate.check_int("max_iter", self.max_iter, 1, _validate.MAX_ITER_LIMIT)
+        with _about("se"):
+            if self.se is not None:
+                _validate.check_choice("se", self.se, api.SE_METHODS)
         with _about("reg_variance"):
             _validate.check_non_negative("reg_variance", self.reg_variance)
 

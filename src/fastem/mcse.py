@@ -16,7 +16,15 @@ empirical SE   ``sqrt(sum (theta_i - m)^2     ``EmpSE / sqrt(2 (n-1))``
 MSE            ``mean(e_i^2)``                ``sqrt(sum (e_i^2 - MSE)^2 / (n (n-1)))``
 RMSE           ``sqrt(MSE)``                  ``MCSE(MSE) / (2 RMSE)`` (delta method)
 proportion     ``p``                          ``sqrt(p (1-p) / n)``
+coverage       ``mean(|e_i| <= z se_i)``       ``sqrt(cover (1-cover) / n)``
+ModSE          ``sqrt(mean(se_i^2))``
+relative %     ``100 (ModSE / EmpSE - 1)``     ``100 (ModSE / EmpSE) sqrt(Var(se_i^2)
+error in                                      / (4 n ModSE^4) + 1 / (2 (n-1)))``
+ModSE
 =============  =============================  ==========================================
+
+For coverage, ``z`` is the standard normal quantile of the interval's level (1.96 for
+95%), and replications with a NaN estimate or standard error are left out.
 
 Missing estimates (NaN) are left out, and ``n`` counts the others, as rsimsum does with
 ``na.rm = TRUE``. The EmpSE's MCSE assumes normally distributed estimates (Morris et
@@ -28,6 +36,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -81,6 +90,60 @@ def performance(estimates, true: float) -> Performance:
         mse_mcse=mse_mcse,
         rmse=rmse,
         rmse_mcse=rmse_mcse,
+    )
+
+
+@dataclass(frozen=True)
+class StandardErrorPerformance:
+    """How well model-based standard errors describe an estimator, with MCSEs: the
+    coverage of Wald intervals ``estimate +- z se`` and the relative % error of the
+    average model SE against the empirical SE."""
+
+    coverage: float
+    coverage_mcse: float
+    modse: float
+    relerror: float
+    relerror_mcse: float
+
+
+def standard_error_performance(estimates, standard_errors, true: float,
+                               level: float = 0.95) -> StandardErrorPerformance:
+    """Coverage and relative error of model standard errors (the formulas are in the
+    module's docstring; Morris et al. 2019, Table 6, as rsimsum's ``cover`` and
+    ``relerror``).
+
+    Parameters
+    ----------
+    estimates, standard_errors : arrays of shape (n_replications,)
+        One estimate and its standard error per replication; replications where either
+        is NaN are left out.
+    true : float
+        The value estimated.
+    level : float, default 0.95
+        The intervals' nominal coverage.
+    """
+    theta = np.asarray(estimates, dtype=np.float64).ravel()
+    se = np.asarray(standard_errors, dtype=np.float64).ravel()
+    present = ~(np.isnan(theta) | np.isnan(se))
+    theta, se = theta[present], se[present]
+    n = theta.size
+    if n < 2:
+        return StandardErrorPerformance(*(math.nan,) * 5)
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    covered = np.abs(theta - true) <= z * se
+    coverage = float(np.mean(covered))
+    modse = math.sqrt(float(np.mean(se**2)))
+    empse = _sd(theta)
+    ratio = modse / empse if empse > 0 else math.nan
+    relerror_mcse = 100 * ratio * math.sqrt(
+        float(np.var(se**2, ddof=1)) / (4 * n * modse**4) + 1 / (2 * (n - 1))
+    ) if modse > 0 else math.nan
+    return StandardErrorPerformance(
+        coverage=coverage,
+        coverage_mcse=float(proportion_mcse(coverage, n)),
+        modse=modse,
+        relerror=100 * (ratio - 1),
+        relerror_mcse=relerror_mcse,
     )
 
 

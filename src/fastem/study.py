@@ -19,6 +19,10 @@ PARAMETERS = ("weight", "mean", "variance")
 PARAMETER_STATISTICS = ("bias", "bias_mcse", "empse", "empse_mcse", "rmse", "rmse_mcse")
 """The columns of each parameter of each component, in order (``mean_1_bias``, ...): the
 fields of :class:`fastem.mcse.Performance` that the table keeps."""
+SE_STATISTICS = ("coverage", "coverage_mcse", "relerror", "relerror_mcse")
+"""The columns added after those of each parameter by ``study(..., se=...)``: the fields of
+:class:`fastem.mcse.StandardErrorPerformance` that the table keeps."""
+COVERAGE_LEVEL = 0.95
 DEFAULT_CHUNK = 2000
 CHUNK_POINTS = 2**22
 """Most points in a chunk (about 4 million: 64 MiB of values and labels), so that memory
@@ -54,8 +58,9 @@ class StudyCell:
 
     ``weights``, ``means``, ``variances`` (replications, K) are the chosen fits, matched to
     the true components when ``n_components`` is the true number (sorted by mean
-    otherwise); ``restart_*`` and ``init_n_iter`` are per restart, ``best_restart``,
-    ``n_iter``, ``n_fpeval`` and ``rate`` per dataset (the chosen fit); ``trace``
+    otherwise), and ``weights_se``, ``means_se``, ``variances_se`` their standard errors
+    (with ``se``; None otherwise); ``restart_*`` and ``init_n_iter`` are per restart,
+    ``best_restart``, ``n_iter``, ``n_fpeval`` and ``rate`` per dataset (the chosen fit); ``trace``
     (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the first datasets'
     restarts; ``example`` is the first dataset; ``truth`` the scenario's mixture.
     """
@@ -72,6 +77,9 @@ class StudyCell:
     weights: list = field(default_factory=list)
     means: list = field(default_factory=list)
     variances: list = field(default_factory=list)
+    weights_se: list = field(default_factory=list)
+    means_se: list = field(default_factory=list)
+    variances_se: list = field(default_factory=list)
     status: list = field(default_factory=list)
     log_likelihood: list = field(default_factory=list)
     restart_log_likelihood: list = field(default_factory=list)
@@ -116,13 +124,23 @@ class StudyCell:
         return ", ".join(parts)
 
     def add(self, result):
+        errors = result.standard_errors
         if self.matched:
-            result_params = match_components(result.weights, result.means, result.variances,
-                                             *self.truth)
+            matched = match_components(result.weights, result.means, result.variances,
+                                       *self.truth)
+            result_params = matched[:3]
+            if errors is not None:  # the standard errors follow their parameters
+                errors = [np.take_along_axis(getattr(errors, name + "s"), matched.order, axis=1)
+                          for name in PARAMETERS]
         else:
             result_params = (result.weights, result.means, result.variances)
+            if errors is not None:
+                errors = [getattr(errors, name + "s") for name in PARAMETERS]
         for name, values in zip(PARAMETERS, result_params):
             getattr(self, name + "s").append(values)
+        if errors is not None:
+            for name, values in zip(PARAMETERS, errors):
+                getattr(self, name + "s_se").append(values)
         for name in _PER_DATASET:
             getattr(self, name).append(getattr(result, name))
 
@@ -130,6 +148,9 @@ class StudyCell:
         """Join the chunks into arrays."""
         for name in ("weights", "means", "variances", *_PER_DATASET):
             setattr(self, name, np.concatenate(getattr(self, name)))
+        for name in ("weights_se", "means_se", "variances_se"):
+            parts = getattr(self, name)
+            setattr(self, name, np.concatenate(parts) if parts else None)
 
 
 _PER_DATASET = ("status", "log_likelihood", "restart_log_likelihood", "restart_n_iter",
@@ -164,10 +185,13 @@ class StudyResult:
         """The table's main columns, those ``fastem study`` prints without
         ``--all-columns``: the cell (scenario, fitted components, algorithm and stopping
         rule only when they vary), convergence, spurious fits, iterations, passes,
-        ``at_best`` and each mean's RMSE, each with its Monte Carlo standard error."""
+        ``at_best`` and each mean's RMSE (and coverage, with ``se``), each with its Monte Carlo
+        standard error."""
         width = max(cell.truth[1].size for cell in self.cells)
+        shown = ("rmse", "rmse_mcse", "coverage", "coverage_mcse")
         means_rmse = [_parameter_column("mean", k, statistic)
-                      for k in range(width) for statistic in ("rmse", "rmse_mcse")]
+                      for k in range(width) for statistic in shown
+                      if _parameter_column("mean", k, statistic) in self.table.columns]
         varying = [name for name in _VARYING if len(set(self.table[name])) > 1]
         names = [name for name in _brief(_Outcome) if name not in _VARYING or name in varying]
         if "passes_median" in names and all(c.algorithm == "em" for c in self.cells):
@@ -310,7 +334,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
           scenarios=None, init=("kmeans++",), algorithm=("em",), stop=("loglik",),
           n_components=None, n_init=5, random_state=0, init_params=None,
           at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None, client=None,
-          trace=False, **fit_options) -> StudyResult:
+          trace=False, se=None, **fit_options) -> StudyResult:
     """How EM behaves on data from known mixtures, for several sample sizes, starts,
     algorithms, stopping rules and numbers of components fitted.
 
@@ -339,6 +363,13 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
       (:func:`fastem.match_components`); datasets whose estimate is NaN are left out.
       NaN where the fitted number of components is not the true one (over- or
       under-fitting: no component matches), or the scenario has fewer components.
+    - with ``se`` ("score" or "louis", :func:`fastem.fit`'s standard errors), also
+      ``_coverage``: the share of datasets whose 95% Wald interval ``estimate +- 1.96 se``
+      holds the true value, and ``_relerror``: the relative % error of the model SE
+      against the empirical SE, ``100 (ModSE / EmpSE - 1)`` with ``ModSE = sqrt(mean(se^2))``
+      (rsimsum's ``cover`` and ``relerror``); datasets without a standard error (a
+      singular information matrix) are left out. The first question to ask of any
+      standard error: do its intervals cover, and does it match the spread it estimates?
 
     Each measure is followed by its Monte Carlo standard error, ``<measure>_mcse``, the
     replications being the datasets (see :mod:`fastem.mcse` for the formulas, from
@@ -357,6 +388,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
       seeded by ``random_state`` and the cell, so the same study gives the same numbers.
       Iterations are whole numbers: a median that every resample puts on the same one has
       an MCSE of 0;
+    - ``_coverage_mcse``: ``sqrt(p (1 - p) / n)``; ``_relerror_mcse``: ``100 (ModSE /
+      EmpSE) sqrt(Var(se^2) / (4 n ModSE^4) + 1 / (2 (n - 1)))`` (Morris et al. Table 6);
     - ``_bias_mcse``: ``SD / sqrt(n)``; ``_empse_mcse``: ``EmpSE / sqrt(2 (n - 1))``
       (for normally distributed estimates); ``_rmse_mcse``: the delta method,
       ``MCSE(MSE) / (2 RMSE)``, with ``MCSE(MSE) = sqrt(sum_i (e_i^2 - MSE)^2 /
@@ -403,6 +436,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
         same table, whatever the number of threads or the chunk size.
     init_params : dict, optional
         ``{strategy: params}`` for strategies that take options (``"emem"``).
+    se : {"score", "louis"}, optional
+        Standard errors of every fit, and the coverage and relative error columns.
     trace : bool
         Keep the log-likelihood traces of the restarts of the first ``N_TRACED`` datasets
         of each cell (``StudyCell.trace``, for the figure of traces): ``8 * (max_iter + 1)``
@@ -437,6 +472,9 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
         for k in ([n_components] if np.ndim(n_components) == 0 else list(n_components))]
     n_init = _validate.check_int("n_init", n_init, 1)
     trace = _validate.check_bool("trace", trace)
+    if se is not None:
+        se = _validate.check_choice("se", se, api.SE_METHODS)
+    statistics = PARAMETER_STATISTICS + (SE_STATISTICS if se else ())
     seed = _validate.check_random_state(random_state)
     _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "warn"))
     init_params = init_params or {}
@@ -486,7 +524,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                     )
                     plans[key] = dict(n_init=cell[key].n_init, init=strategy,
                                       algorithm=method_algorithm, stop=method_stop,
-                                      random_state=cell_seed,
+                                      random_state=cell_seed, se=se,
                                       init_params=init_params.get(strategy), **fit_options)
             chunks = chunk_plan(replications, size, chunk_size)
             arguments = [(truth, size, count, cell_seed, start, plans, trace)
@@ -518,13 +556,13 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     for row in rows:  # one set of parameter columns for every row: the widest scenario's
         for name in PARAMETERS:
             for k in range(width):
-                for statistic in PARAMETER_STATISTICS:
+                for statistic in statistics:
                     row.setdefault(_parameter_column(name, k, statistic), np.nan)
     columns = list(rows[0])
     table = Table({name: [row[name] for row in rows] for name in
                    [*columns[:columns.index(_parameter_column(PARAMETERS[0], 0, "bias"))],
                     *(_parameter_column(name, k, statistic) for name in PARAMETERS
-                      for k in range(width) for statistic in PARAMETER_STATISTICS)]})
+                      for k in range(width) for statistic in statistics)]})
     return StudyResult(table, _table(timing), first, cells, tuple(scenarios))
 
 
@@ -656,12 +694,19 @@ def _row(cell: StudyCell, best, at_best_tol, bootstrap_seed):
     ))
     if not cell.matched:  # over- or under-fitting: no component to compare
         return row
-    for name, fitted, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances),
-                                  cell.truth):
+    errors = (cell.weights_se, cell.means_se, cell.variances_se)
+    for name, fitted, error, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances),
+                                         errors, cell.truth):
         for k in range(cell.truth[1].size):
             measures = mcse.performance(fitted[:, k], true[k])
             for statistic in PARAMETER_STATISTICS:
                 row[_parameter_column(name, k, statistic)] = getattr(measures, statistic)
+            if error is None:
+                continue
+            coverage = mcse.standard_error_performance(fitted[:, k], error[:, k], true[k],
+                                                       COVERAGE_LEVEL)
+            for statistic in SE_STATISTICS:
+                row[_parameter_column(name, k, statistic)] = getattr(coverage, statistic)
     return row
 
 
