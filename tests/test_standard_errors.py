@@ -12,6 +12,7 @@ import pytest
 from scipy.special import logsumexp
 
 import fastem
+from fastem import _information, _validate
 from fastem.result import unsqueeze
 
 DATA = Path(__file__).parent / "data"
@@ -349,30 +350,48 @@ def test_a_batch_equals_a_loop_of_single_fits():
                                           getattr(alone.standard_errors, name), err_msg=name)
 
 
-@pytest.mark.plain_python
-@pytest.mark.parametrize("se", ["louis", "score"])
-def test_a_singular_dataset_gets_nan_alone_with_one_warning(se):
-    # Dataset 1 starts with two identical components, which EM never separates: its
-    # weight has no information at all.
-    rows = np.stack([WAITING, WAITING])
-    start = dict(weights_init=[0.5, 0.5], variances_init=[30.0, 30.0],
-                 means_init=[[55.0, 80.0], [70.0, 70.0]], max_iter=100)
-    with pytest.warns(fastem.DegenerateFitWarning, match=r"1 of 2 dataset\(s\) have no "
-                      "standard errors") as caught:
-        result = fastem.fit(rows, 2, se=se, **start)
-    assert len([w for w in caught if "standard errors" in str(w.message)]) == 1
+@pytest.mark.parametrize("se", ["louis", "score"])  # JIT only: the failed fit's NaN
+def test_singular_and_failed_datasets_get_nan_alone_with_one_warning(se):
+    # Dataset 1 starts with two identical components, which EM never separates: the
+    # scores of their weights are equal, so the information is singular (with a positive
+    # diagonal). Dataset 2 starts so narrow and far from its data that its log-likelihood
+    # is not finite.
+    data = [WAITING, WAITING, np.linspace(-1.0, 1.0, 400)]
+    start = dict(weights_init=np.full(3, 1 / 3), max_iter=100,
+                 means_init=[[50.0, 65.0, 80.0], [55.0, 55.0, 80.0], [50.0, 60.0, 70.0]],
+                 variances_init=[[30.0] * 3, [30.0] * 3, [1e-307] * 3])
+    with pytest.warns(fastem.DegenerateFitWarning) as caught:
+        result = fastem.fit(data, 3, se=se, **start)
+    messages = [str(w.message) for w in caught if "standard errors" in str(w.message)]
+    assert len(messages) == 1 and messages[0].startswith("2 of 3 dataset(s) have no standard")
     errors = result.standard_errors
-    np.testing.assert_array_equal(errors.failed, [False, True])
+    np.testing.assert_array_equal(errors.failed, [False, True, True])
     for name in ("weights", "means", "variances", "covariance"):
-        assert np.isnan(getattr(errors, name)[1]).all()
-    alone = fastem.fit(WAITING, 2, se=se, **dict(start, means_init=[55.0, 80.0]))
+        assert np.isnan(getattr(errors, name)[1:]).all()
+    alone = fastem.fit(WAITING, 3, se=se, **dict(start, means_init=start["means_init"][0],
+                                                  variances_init=[30.0] * 3))
     for name in ("weights", "means", "variances", "covariance"):
         np.testing.assert_array_equal(getattr(errors, name)[0],
                                       getattr(alone.standard_errors, name), err_msg=name)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        fastem.fit(rows, 2, se=se, warn=False, **start)  # problems() still tells
+        fastem.fit(data, 3, se=se, warn=False, **start)  # problems() still tells
     assert any("standard errors" in message for _, message in result.problems())
+
+
+@pytest.mark.plain_python
+def test_a_fit_that_failed_gets_nan_whatever_its_parameters():
+    # fit marks a dataset whose log-likelihood is not finite as not usable; its last
+    # parameters may still give a finite information.
+    rows = np.stack([WAITING, WAITING])
+    batch = _validate.prepared_batch(rows, None, 2)
+    parameters = [np.tile(values, (2, 1)) for values in ([0.36, 0.64], [54.6, 80.1],
+                                                         [34.5, 34.4])]
+    fixed = tuple(np.zeros((2, 2), dtype=bool) for _ in range(3))
+    errors = _information.standard_errors(batch, "louis", *parameters, fixed, False,
+                                          usable=np.array([True, False]))
+    np.testing.assert_array_equal(errors.failed, [False, True])
+    assert np.isfinite(errors.means[0]).all() and np.isnan(errors.means[1]).all()
 
 
 @pytest.mark.plain_python
