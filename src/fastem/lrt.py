@@ -35,7 +35,8 @@ class LRTResult:
     boot_statistics : array of shape (n_datasets, n_tests, n_boot)
         The statistic of each bootstrap replicate; NaN for a replicate whose fit failed.
     p_value : array of shape (n_datasets, n_tests)
-        ``(1 + #{boot >= observed}) / (n_valid + 1)``.
+        ``(1 + #{boot >= observed}) / (n_valid + 1)``; NaN when no replicate has a
+        statistic.
     p_value_mcse : array of shape (n_datasets, n_tests)
         Its Monte Carlo standard error, ``sqrt(p (1 - p) / n_valid)``.
     n_valid, n_negative, n_failed : int arrays of shape (n_datasets, n_tests)
@@ -46,8 +47,8 @@ class LRTResult:
     ran : bool array of shape (n_datasets, n_tests)
     n_components : int array of shape (n_datasets,)
         The chosen number of components: the first ``K`` not rejected at ``level``, or
-        ``max_components`` when every test rejects; 0 when a test could not be made (the
-        fits to the data failed).
+        ``max_components`` when every test rejects; 0 when a test could not be made before
+        that (the fits to the data failed, or every replicate's fits did).
     log_likelihood : array of shape (n_datasets, max_components)
         Log-likelihood of the fits to the data with 1, 2, ..., ``max_components``
         components.
@@ -104,8 +105,10 @@ class LRTResult:
 
     def __str__(self) -> str:
         kind = "sequential " if self.sequential else ""
+        title = f"Bootstrap {kind}LRT for the number of mixture components"
+        rule = "-" * len(title)
         lines = [
-            f"Bootstrap {kind}LRT for the number of mixture components",
+            rule, title, rule,
             f"Model        = {'V' if self.variance == 'unequal' else 'E'} "
             f"({self.variance} variances)",
             f"Replications = {self.n_boot}",
@@ -149,7 +152,24 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     statistic is negative (up to rounding), where a warm start alone gives negative
     statistics (mclust) or replicates redrawn until they are not (mixtools). Each model
     keeps its best restart that is not spurious (``skip_degenerate``). A replicate whose
-    fits fail is counted in ``n_failed`` and left out; none is redrawn.
+    fits fail is counted in ``n_failed`` and left out; none is redrawn (mclust redraws a
+    replicate whose statistic is NA). A dataset none of whose replicates of a test has a
+    statistic gets a NaN p-value there, and ``n_components`` 0 unless an earlier test
+    decided.
+
+    ``n_init=0, algorithm="em", stop="relative", spurious=fastem.SpuriousRule(0, 0)`` is
+    mclust's procedure: each replicate refitted from the warm start alone (and the split
+    start, which only turns its negative statistics into 0), with mclust's stopping rule,
+    keeping spurious fits as mclust does. Its observed fits still come from
+    ``n_init_data`` restarts, where mclust starts from hierarchical clustering.
+
+    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch) draws its data
+    and random restarts from streams keyed by ``(random_state, K, d * n_boot + b)``, and
+    the fits to dataset ``d`` by ``(random_state, K, d)``. A dataset's results therefore
+    never depend on the other datasets' values or sizes, nor on how the replicates are
+    chunked, but they do depend on its index ``d`` and on ``n_boot``: one dataset alone is
+    ``d = 0``, so it gives the results of the first dataset of a batch, and the ``d``-th
+    dataset of a batch gives other (equally valid) draws than the same data alone.
 
     Parameters
     ----------
@@ -181,7 +201,8 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
         the passes over the data.
     progress : callable, optional
         Called as ``progress(done, total)`` in replicates after every chunk; replicates of
-        tests that a sequential procedure skips count as done.
+        tests that a sequential procedure skips count as done, so the last call has
+        ``done == total``.
 
     Returns
     -------
@@ -214,8 +235,15 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     boot = np.full((n_datasets, n_tests, n_boot), np.nan)
     ran = np.zeros((n_datasets, n_tests), dtype=np.bool_)
     active = np.ones(n_datasets, dtype=np.bool_)
-    blocked = np.zeros(n_datasets, dtype=np.bool_)  # no regular fit to the data for some K
+    blocked = np.zeros(n_datasets, dtype=np.bool_)  # tests stopped undecided
     total = n_tests * n_datasets * n_boot
+    reported = [0]
+
+    def report(done):
+        if progress is not None and done > reported[0]:
+            reported[0] = done
+            progress(done, total)
+
     for t in range(n_tests):
         k = t + 1
         testable = regular[:, t] & regular[:, t + 1]
@@ -240,12 +268,15 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
                 alternative.take(rows), n_init, seed, options,
             )
             done += positions.size
-            if progress is not None:
-                progress(done, total)
+            report(done)
+        # No replicate with a statistic: the test cannot decide, and nothing after it runs.
+        empty = which[~np.isfinite(boot[which, t]).any(axis=1)]
+        blocked[empty] = True
+        active[empty] = False
         if sequential:
             active[which[_p_values(statistic[which, t], boot[which, t]) > level]] = False
-        if progress is not None:
-            progress((t + 1) * n_datasets * n_boot, total)
+        report((t + 1) * n_datasets * n_boot)
+    report(total)  # also when every dataset's tests stopped early
 
     n_valid = np.isfinite(boot).sum(axis=2)
     n_failed = np.where(ran, n_boot - n_valid, 0)
@@ -259,8 +290,9 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     if undecided.size:
         warnings.warn(
             f"dataset(s) {_validate._listed(undecided)}: the fits to the data had no regular "
-            "(not spurious, not collapsed) restart for some K, so no test was made from there "
-            "and n_components is 0. Try more restarts (n_init_data) or fewer components.",
+            "(not spurious, not collapsed) restart for some K, or every replicate's fits "
+            "failed (n_failed == n_boot), so no test was made from there and n_components "
+            "is 0. Try more restarts (n_init_data, n_init) or fewer components.",
             UserWarning, stacklevel=2,
         )
     result = LRTResult(
@@ -313,15 +345,18 @@ def _statistic(l_alternative, l_null, n):
 
 
 def _p_values(observed, boot):
-    """``(1 + #{boot >= observed}) / (n_valid + 1)`` per row of ``boot``."""
+    """``(1 + #{boot >= observed}) / (n_valid + 1)`` per row of ``boot``; NaN for a row
+    without a valid replicate."""
     valid = np.isfinite(boot)
+    n_valid = valid.sum(axis=1)
     at_least = (np.where(valid, boot, -np.inf) >= observed[:, None]).sum(axis=1)
-    return (1 + at_least) / (valid.sum(axis=1) + 1)
+    return np.where(n_valid > 0, (1 + at_least) / (n_valid + 1), np.nan)
 
 
 def _chosen(p_value, ran, blocked, level, max_components):
     """Per dataset: the first ``K`` whose test ran and did not reject; else 0 when the
-    tests stopped for lack of a regular fit to the data, else ``max_components``."""
+    tests stopped undecided (no regular fit to the data, or no valid replicate), else
+    ``max_components``."""
     accepted = ran & (p_value > level)
     first = np.argmax(accepted, axis=1) + 1
     return np.where(accepted.any(axis=1), first,
