@@ -246,34 +246,7 @@ def _parser():
         "aic_smaller_better, icl_smaller_better, eligible and chosen.",
         epilog=EPILOG, formatter_class=_Formatter,
     )
-    fit.add_argument("file", type=Path, metavar="FILE",
-                     help="a CSV file (one column of values, or long with --by) or a .npy file")
-    fit.add_argument("--by", help="column of dataset ids (long CSV), by name, or by number "
-                     "from 1 in a file without a header row (default: none, one dataset; the "
-                     "'dataset' column of a file from 'fastem simulate')")
-    fit.add_argument("--value", help="column of values, by name or number as for --by "
-                     "(default: the only column that no other option names)")
-    fit.add_argument("--weights-column", help="column of point weights (weighted or binned "
-                     "data), by name or number as for --by (default: none, every point weighs "
-                     "1)")
-    header = fit.add_mutually_exclusive_group()
-    header.add_argument("--header", dest="header", action="store_const", const=True,
-                        help="the first row is a header, even if it holds numbers (2020) "
-                        "(default: the first row is a header unless a cell in it is a number)")
-    header.add_argument("--no-header", dest="header", action="store_const", const=False,
-                        help="the file has no header row: the first row is data, and --by, "
-                        "--value and --weights-column name columns by number, from 1 (default: "
-                        "as for --header)")
-    fit.add_argument("--sep", type=_separator, default=",", metavar="CHAR",
-                     help="the character between cells: , ; tab or | (default: ,)")
-    fit.add_argument("--weights-type", choices=WEIGHT_TYPES, default=WEIGHT_TYPES[0],
-                     help="frequency: weights count points (binned data), and BIC's n is their "
-                     "sum; probability: sampling weights, rescaled per dataset to sum to its "
-                     "points of positive weight, and BIC's n is that number")
-    fit.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one dataset "
-                     "even when a column looks like dataset ids (without --by)")
-    fit.add_argument("--dropna", action="store_true", help="leave out rows with a missing value "
-                     "(a blank line, an empty value or weight) instead of stopping at the first")
+    _add_data_options(fit)
     fit.add_argument("--components", default="2", help="number of components, or a range such "
                      "as 1-6 to choose it by BIC")
     fit.add_argument("--all-candidates", action="store_true", help="with a range of "
@@ -282,13 +255,7 @@ def _parser():
     fit.add_argument("--n-init", type=int, default=5, help="restarts per dataset")
     fit.add_argument("--init", default="kmeans++", help="starting-value strategy")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
-    fit.add_argument("--algorithm", choices=ALGORITHMS, default="em",
-                     help="plain EM, or SQUAREM's accelerated EM")
-    fit.add_argument("--stop", choices=STOPPING_RULES, default="loglik",
-                     help="stopping rule: change of the mean log-likelihood "
-                     "per point (loglik), relative change (relative, mclust's), Aitken's "
-                     "limit (aitken), change of the parameters (parameter, turboEM's); --tol "
-                     "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-7")
+    _add_algorithm_options(fit)
     _add_fit_options(fit)
     fit.add_argument("--se", choices=SE_METHODS, help="add the standard errors of the "
                      "estimates (columns weight_se_k, mean_se_k, variance_se_k), from the "
@@ -303,6 +270,10 @@ def _parser():
     fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
                      "(errors still print)")
     fit.set_defaults(run=_fit)
+
+    from ._cli_inference import add_commands
+
+    add_commands(commands)
 
     simulate = commands.add_parser(
         "simulate", help="write simulated datasets in the long CSV format 'fit' reads",
@@ -347,6 +318,55 @@ def _separator(text):
         raise argparse.ArgumentTypeError(str(error).removeprefix("--sep ")) from None
 
 
+def _add_data_options(parser, weights=True):
+    """FILE and the flags that say how to read it (:func:`_read_data`); with ``weights``,
+    the column of point weights and their kind too, else no weights are read."""
+    parser.add_argument("file", type=Path, metavar="FILE", help="a CSV file (one column of "
+                        "values, or long with --by) or a .npy file")
+    parser.add_argument("--by", help="column of dataset ids (long CSV), by name, or by number "
+                        "from 1 in a file without a header row (default: none, one dataset; "
+                        "the 'dataset' column of a file from 'fastem simulate')")
+    parser.add_argument("--value", help="column of values, by name or number as for --by "
+                        "(default: the only column that no other option names)")
+    if weights:
+        parser.add_argument("--weights-column", help="column of point weights (weighted or "
+                            "binned data), by name or number as for --by (default: none, "
+                            "every point weighs 1)")
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_const", const=True,
+                        help="the first row is a header, even if it holds numbers (2020) "
+                        "(default: the first row is a header unless a cell in it is a number)")
+    header.add_argument("--no-header", dest="header", action="store_const", const=False,
+                        help="the file has no header row: the first row is data, and "
+                        f"{'--by, --value and --weights-column' if weights else '--by and --value'}"
+                        " name columns by number, from 1 (default: as for --header)")
+    parser.add_argument("--sep", type=_separator, default=",", metavar="CHAR",
+                        help="the character between cells: , ; tab or | (default: ,)")
+    if weights:
+        parser.add_argument("--weights-type", choices=WEIGHT_TYPES, default=WEIGHT_TYPES[0],
+                            help="frequency: weights count points (binned data), and BIC's n "
+                            "is their sum; probability: sampling weights, rescaled per dataset "
+                            "to sum to its points of positive weight, and BIC's n is that number")
+    else:
+        parser.set_defaults(weights_column=None)
+    parser.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one "
+                        "dataset even when a column looks like dataset ids (without --by)")
+    parser.add_argument("--dropna", action="store_true", help="leave out rows with a missing "
+                        "value (a blank line, an empty value or weight) instead of stopping at "
+                        "the first")
+
+
+def _add_algorithm_options(parser, default="em"):
+    """--algorithm (``default`` when not given) and --stop."""
+    parser.add_argument("--algorithm", choices=ALGORITHMS, default=default,
+                        help="plain EM, or SQUAREM's accelerated EM")
+    parser.add_argument("--stop", choices=STOPPING_RULES, default="loglik",
+                        help="stopping rule: change of the mean log-likelihood per point "
+                        "(loglik), relative change (relative, mclust's), Aitken's limit "
+                        "(aitken), change of the parameters (parameter, turboEM's); --tol "
+                        "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-7")
+
+
 def _add_design_options(parser):
     """The flags of the Design's options, but those ``fastem fit`` shares
     (:func:`_add_fit_options`); no default, so that a flag not given leaves the design
@@ -364,7 +384,18 @@ def _add_design_options(parser):
 
 
 def _add_fit_options(parser):
-    from .api import DEFAULT_MAX_ITER, DEFAULT_REG_VARIANCE, DEFAULT_TOL
+    from .api import DEFAULT_REG_VARIANCE
+
+    _add_stopping_options(parser)
+    parser.add_argument("--reg-variance", type=float, help="added to each variance, relative "
+                        f"to the dataset's (default: {DEFAULT_REG_VARIANCE:g})")
+    parser.add_argument("--equal-variance", action="store_true", default=None,
+                        help="one variance shared by all components")
+
+
+def _add_stopping_options(parser):
+    """--tol and --max-iter."""
+    from .api import DEFAULT_MAX_ITER, DEFAULT_TOL
 
     parser.add_argument("--tol", type=float, help="the stopping rule's tolerance (default: "
                         f"the rule's own: {DEFAULT_TOL:g} for loglik, 1e-5 for relative and "
@@ -372,10 +403,6 @@ def _add_fit_options(parser):
     parser.add_argument("--max-iter", type=int,
                         help="most EM iterations (SQUAREM: accepted steps) per fit "
                         f"(default: {DEFAULT_MAX_ITER})")
-    parser.add_argument("--reg-variance", type=float, help="added to each variance, relative "
-                        f"to the dataset's (default: {DEFAULT_REG_VARIANCE:g})")
-    parser.add_argument("--equal-variance", action="store_true", default=None,
-                        help="one variance shared by all components")
 
 
 def _fit_options(values: dict) -> dict:
@@ -403,18 +430,8 @@ def _study(args) -> int:
             _pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
         _announce_compilation(args, "simulate", "init", "fit")
-        bar = None if args.quiet else _ProgressBar("study")
-        with _interrupt_flag() as interrupted:
-
-            def progress(done, total):
-                if interrupted.is_set():
-                    raise KeyboardInterrupt
-                if bar is not None:
-                    bar(done, total)
-
+        with _progress("study", args.quiet) as progress:
             result = design.run(progress=progress, trace=args.plot is not None)
-        if bar is not None:
-            bar.close()
         table = result.table if args.all_columns else with_mcse_in_parentheses(
             result.brief_table())
         provenance = {"fastem": __version__, "design": design.to_dict()}
@@ -553,17 +570,37 @@ def _interrupt_flag():
         signal.signal(signal.SIGINT, previous)
 
 
-class _ProgressBar:
-    """``[#####.....]  45%  18,000/40,000`` on stderr, redrawn in place."""
+@contextlib.contextmanager
+def _progress(label: str, quiet: bool, unit: str = "dataset fits"):
+    """A ``progress(done, total)`` callback for a long run: it draws a :class:`_ProgressBar`
+    (none when ``quiet``), ended by a newline when the run ends, and raises
+    KeyboardInterrupt at Ctrl-C (:func:`_interrupt_flag`)."""
+    bar = None if quiet else _ProgressBar(label, unit=unit)
+    with _interrupt_flag() as interrupted:
 
-    def __init__(self, label: str, width: int = 30):
-        self.label, self.width, self.start = label, width, time.perf_counter()
+        def progress(done, total):
+            if interrupted.is_set():
+                raise KeyboardInterrupt
+            if bar is not None:
+                bar(done, total)
+
+        yield progress
+    if bar is not None:
+        bar.close()
+
+
+class _ProgressBar:
+    """``[#####.....]  45%  18,000/40,000 dataset fits`` on stderr, redrawn in place."""
+
+    def __init__(self, label: str, width: int = 30, unit: str = "dataset fits"):
+        self.label, self.width, self.unit = label, width, unit
+        self.start = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
         filled = int(self.width * done / total)
         elapsed = time.perf_counter() - self.start
         print(f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-              f"{100 * done / total:3.0f}%  {done:,}/{total:,} dataset fits  {elapsed:5.1f} s",
+              f"{100 * done / total:3.0f}%  {done:,}/{total:,} {self.unit}  {elapsed:5.1f} s",
               end="", file=sys.stderr, flush=True)
 
     def close(self) -> None:
@@ -698,9 +735,10 @@ _FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", 
 """The keyword arguments of fit and select that ``fastem fit`` sets, and their flags."""
 
 
-def _cli_terms(message: str, ids) -> str:
+def _cli_terms(message: str, ids, flags=None) -> str:
     """The first line of a message of fastem's Python API, as ``fastem fit`` says it: flags
-    for keyword arguments, datasets by their ids (the API counts them from 0)."""
+    for keyword arguments (``flags``, ``{keyword: flag}``, default ``fastem fit``'s),
+    datasets by their ids (the API counts them from 0)."""
     message = str(message).splitlines()[0]
 
     def named(match):
@@ -717,7 +755,7 @@ def _cli_terms(message: str, ids) -> str:
     message = re.sub(r", or give starting values of shape \([^)]*\)", "", message)
     message = re.sub(r" \(see (?:fastem\.\w+|FitResult\.\w+)\)", "", message)
     message = re.sub(r"[Ss]ee FitResult\.status", "See the status column", message)
-    for name, flag in _FIT_FLAGS.items():
+    for name, flag in (_FIT_FLAGS if flags is None else flags).items():
         message = _as_flag(message, name, flag)
     return message
 

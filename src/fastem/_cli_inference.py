@@ -1,0 +1,276 @@
+"""The ``fastem lrt`` and ``fastem bootstrap`` commands: bootstrap inference on the
+datasets of a file.
+
+Both read their file as ``fastem fit`` does (the same formats, flags and messages), check
+every output path before any work, draw a progress bar on stderr, and write their table
+to stdout and, all at once at the end, to ``--csv`` and ``--json`` (see :mod:`fastem.cli`,
+whose helpers this part of the command line shares).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+
+from . import __version__
+from ._output import Outputs
+from .cli import (
+    _FIT_FLAGS,
+    EPILOG,
+    UserError,
+    _add_algorithm_options,
+    _add_data_options,
+    _add_stopping_options,
+    _announce_compilation,
+    _check_datasets,
+    _cli_terms,
+    _commit,
+    _fit_options,
+    _Formatter,
+    _progress,
+    _read_data,
+    _write_stdout,
+)
+
+ALGORITHM = "squarem"
+"""The default ``--algorithm`` of both commands, as of the functions they call: the same
+maxima as EM in a third of the passes, which counts when every replicate is refitted."""
+PLOT_DATASETS = 4
+"""Most datasets that ``fastem lrt --plot`` draws (a row of panels each): the first ones."""
+
+LRT_COLUMNS = ("id", "test", "statistic", "p_value", "p_value_mcse", "rejected", "n_negative",
+               "n_failed", "n_components")
+"""The columns of ``fastem lrt``'s table."""
+BOOTSTRAP_COLUMNS = ("id", "component", "parameter", "estimate", "se", "lower", "upper",
+                     "n_failed")
+"""The columns of ``fastem bootstrap``'s table."""
+
+_COMMON_FLAGS = {**{name: flag for name, flag in _FIT_FLAGS.items() if name != "n_components"},
+                 "n_boot": "--n-boot", "n_init_data": "--n-init-data", "level": "--level"}
+FLAGS = {"lrt": {**_COMMON_FLAGS, "max_components": "--max-components"},
+         "bootstrap": {**_COMMON_FLAGS, "n_components": "--n-components"}}
+"""Per command, the keyword arguments of its function that a flag sets, and the flag: how
+the function's messages are told on the command line. ``n_components`` is an output
+column of ``lrt``, so only ``bootstrap`` names it as a flag."""
+
+
+def add_commands(commands) -> None:
+    """Add ``lrt`` and ``bootstrap`` to the subcommands of the ``fastem`` parser."""
+    from ._refit import KINDS
+    from .lrt import VARIANCES
+
+    lrt = commands.add_parser(
+        "lrt", help="choose the number of components by bootstrap likelihood-ratio tests",
+        description="For each dataset of FILE (read as 'fastem fit' reads it), test K against "
+        "K + 1 components for K = 1, 2, ... by a parametric bootstrap likelihood-ratio test "
+        "(McLachlan 1987; mclust's mclustBootstrapLRT), and choose the first K not rejected. "
+        "Every fit runs from the fit to the data, the K fit split in two and random restarts, "
+        "so no bootstrap statistic is negative.\n\n"
+        f"Columns: {', '.join(LRT_COLUMNS)}. One row per dataset and test: id (as 'fastem "
+        "fit' names the dataset); test ('1 vs 2'); statistic (2 (l_{K+1} - l_K)); p_value "
+        "((1 + replicates at least as large) / (valid replicates + 1)) and its Monte Carlo "
+        "standard error; rejected (p_value <= --level); n_negative (replicates whose "
+        "statistic is below 0); n_failed (replicates whose fits failed, left out); "
+        "n_components (the dataset's chosen K; 0 when the fits to the data failed, in a row "
+        "with no test).",
+        epilog=EPILOG, formatter_class=_Formatter,
+    )
+    _add_data_options(lrt, weights=False)
+    lrt.add_argument("--max-components", type=int, default=5, help="the most components: "
+                     "tests run up to MAX - 1 against MAX (mclust's maxG is MAX - 1)")
+    _add_bootstrap_options(lrt, per="test")
+    lrt.add_argument("--variance", choices=VARIANCES, default=VARIANCES[0],
+                     help="a variance per component (mclust's model V) or one shared by all "
+                     "(E)")
+    lrt.add_argument("--level", type=float, default=0.05, help="a test rejects K components "
+                     "when its p-value is at most LEVEL")
+    lrt.add_argument("--no-sequential", dest="sequential", action="store_false",
+                     help="run every test of every dataset, instead of stopping at the first "
+                     "K not rejected; the choice is the same (default: off, stop there)")
+    _add_algorithm_options(lrt, default=ALGORITHM)
+    _add_stopping_options(lrt)
+    _add_output_options(lrt)
+    lrt.add_argument("--plot", metavar="FILE.png", help="the bootstrap distribution of "
+                     "each test's statistic, the observed value marked and the p-value in the "
+                     f"panel's title; of the first {PLOT_DATASETS} datasets when there are "
+                     "more (needs matplotlib) (default: none)")
+    _add_quiet(lrt)
+    lrt.set_defaults(run=_lrt)
+
+    bootstrap = commands.add_parser(
+        "bootstrap", help="bootstrap standard errors and intervals of every parameter",
+        description="Fit --n-components to each dataset of FILE (read as 'fastem fit' reads "
+        "it), refit bootstrap replicates, match their components to the fit's, and write "
+        "the standard error and percentile interval of every parameter (mclust's "
+        "MclustBootstrap, mixtools' boot.se).\n\n"
+        f"Columns: {', '.join(BOOTSTRAP_COLUMNS)}. One row per dataset, component and "
+        "parameter (weight, mean, variance): id (as 'fastem fit' names the dataset); "
+        "component (from 1, by increasing mean); estimate (the fit to the data); se (the "
+        "replicates' standard deviation); lower, upper (the percentile interval at "
+        "--level); n_failed (the dataset's replicates left out because their fit failed).",
+        epilog=EPILOG, formatter_class=_Formatter,
+    )
+    _add_data_options(bootstrap, weights=False)
+    bootstrap.add_argument("--n-components", type=int, default=2, help="components fitted")
+    _add_bootstrap_options(bootstrap, per="dataset")
+    bootstrap.add_argument("--kind", choices=KINDS, default=KINDS[0],
+                           help="replicates drawn from the fitted mixture (parametric), "
+                           "resampled from the data with replacement (nonparametric), or the "
+                           "data with random Dirichlet weights (weighted, the weighted "
+                           "likelihood bootstrap); mclust's pb, bs and wlbs")
+    bootstrap.add_argument("--level", type=float, default=0.95,
+                           help="coverage of the percentile intervals")
+    bootstrap.add_argument("--equal-variance", action="store_true", default=None,
+                           help="one variance shared by all components")
+    _add_algorithm_options(bootstrap, default=ALGORITHM)
+    _add_stopping_options(bootstrap)
+    _add_output_options(bootstrap)
+    _add_quiet(bootstrap)
+    bootstrap.set_defaults(run=_bootstrap)
+
+
+def _add_bootstrap_options(parser, per: str) -> None:
+    parser.add_argument("--n-boot", type=int, default=999,
+                        help=f"bootstrap replicates per {per}")
+    parser.add_argument("--n-init", type=int, default=5, help="random restarts of each fit "
+                        "to a replicate, besides its starts from the fits to the data")
+    parser.add_argument("--n-init-data", type=int, default=30, help="random restarts of each "
+                        "fit to the data")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the replicates "
+                        "and the restarts: the same seed gives the same results")
+
+
+def _add_output_options(parser) -> None:
+    parser.add_argument("--csv", help="also write the table as CSV, atomically (default: "
+                        "none)")
+    parser.add_argument("--json", help="also write the table as JSON, with the fastem "
+                        "version and the options (default: none)")
+
+
+def _add_quiet(parser) -> None:
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, warnings or "
+                        "notices on stderr (errors still print)")
+
+
+# ----------------------------------------------------------------------------- lrt
+
+
+def _lrt(args) -> int:
+    from .lrt import bootstrap_lrt
+
+    with Outputs(csv=args.csv, json=args.json, plot=args.plot) as outputs:
+        if args.plot is not None:
+            from .plots import _pyplot
+
+            _pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
+        ids, data, _ = _read_data(args)
+        _check_datasets(args.file, ids, data, None, args.max_components, args.max_components)
+        options = dict(max_components=args.max_components, n_boot=args.n_boot,
+                       variance=args.variance, n_init=args.n_init,
+                       n_init_data=args.n_init_data, random_state=args.seed, level=args.level,
+                       sequential=args.sequential, algorithm=args.algorithm, stop=args.stop,
+                       **_fit_options(vars(args)))
+        result = _run(bootstrap_lrt, data, ids, options, args)
+        table = _lrt_table(result, ids)
+        _set_tables(outputs, table, args, options)
+        if args.plot is not None:
+            from .plots import lrt_image
+
+            outputs["plot"].set(lrt_image(result, ids, max_datasets=PLOT_DATASETS,
+                                          title=args.file.name))
+        _commit(outputs)
+    smallest = 1 / (args.n_boot + 1)
+    sequence = "up to the first K not rejected" if args.sequential else "every test"
+    _write_stdout(f"{table}\np-values from {args.n_boot} bootstrap replicates per test "
+                  f"(the smallest possible: {smallest:.2g}), {sequence}; rejected at level "
+                  f"{args.level:g}; n_components: the first K not rejected\n")
+    return 0
+
+
+def _lrt_table(result, ids):
+    """:meth:`LRTResult.table` with datasets named by their ids, each dataset's chosen K,
+    and a row of its own (no test) for a dataset none of whose tests could run."""
+    from .table import Table
+
+    tests = result.table()
+    chosen = np.atleast_1d(result.n_components)
+    rows_of = {}
+    for record in tests.to_records():
+        rows_of.setdefault(record["dataset"], []).append(record)
+    rows = []
+    for d, name in enumerate(ids):
+        for record in rows_of.get(d, [dict.fromkeys(tests.columns)]):
+            if record["p_value"] is None:  # no replicate had a statistic: undecided
+                record = {**record, "rejected": None}
+            rows.append({**record, "id": name, "n_components": int(chosen[d])})
+    return Table({column: [row[column] for row in rows] for column in LRT_COLUMNS})
+
+
+# ----------------------------------------------------------------------------- bootstrap
+
+
+def _bootstrap(args) -> int:
+    from .bootstrap import bootstrap
+
+    with Outputs(csv=args.csv, json=args.json) as outputs:
+        ids, data, _ = _read_data(args)
+        _check_datasets(args.file, ids, data, None, args.n_components, args.n_components)
+        options = dict(n_components=args.n_components, n_boot=args.n_boot, kind=args.kind,
+                       n_init=args.n_init, n_init_data=args.n_init_data,
+                       random_state=args.seed, level=args.level, algorithm=args.algorithm,
+                       stop=args.stop, **_fit_options(vars(args)))
+        result = _run(bootstrap, data, ids, options, args)
+        table = _bootstrap_table(result, ids)
+        _set_tables(outputs, table, args, options)
+        _commit(outputs)
+    _write_stdout(f"{table}\nstandard errors and {100 * args.level:g}% percentile intervals "
+                  f"from {args.n_boot} {args.kind} bootstrap replicates per dataset; n_failed: "
+                  "replicates left out\n")
+    return 0
+
+
+def _bootstrap_table(result, ids):
+    """:meth:`BootstrapResult.table` with datasets named by their ids, and each dataset's
+    failed replicates."""
+    from .table import Table
+
+    table = result.table()
+    rows = table["dataset"]
+    columns = {"id": [ids[d] for d in rows]}
+    columns.update({name: table[name] for name in BOOTSTRAP_COLUMNS[1:-1]})
+    columns["n_failed"] = np.atleast_1d(result.n_failed)[rows]
+    return Table(columns)
+
+
+# ----------------------------------------------------------------------------- shared
+
+
+def _run(function, data, ids, options, args):
+    """``function(data, **options)`` with a progress bar, its messages and warnings told in
+    flags and dataset ids."""
+    flags = FLAGS[args.command]
+    _announce_compilation(args, "simulate", "init", "fit")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with _progress(args.command, args.quiet, unit="replicates") as progress:
+                result = function(data, progress=progress, **options)
+    except (TypeError, ValueError) as error:  # the function's checks of its options
+        raise UserError(_cli_terms(error, ids, flags)) from None
+    for warning in caught:
+        warnings.showwarning(_cli_terms(warning.message, ids, flags), warning.category,
+                             warning.filename, warning.lineno)
+    return result
+
+
+def _set_tables(outputs, table, args, options) -> None:
+    """The table as CSV and as JSON (with the fastem version, the command, the file and
+    its options), into the output files asked for."""
+    if "csv" in outputs:
+        outputs["csv"].set(table.to_csv())
+    if "json" in outputs:
+        document = {"fastem": __version__, "command": args.command, "file": str(args.file),
+                    "options": options, "table": table.to_records()}
+        outputs["json"].set(json.dumps(document, indent=1) + "\n")
