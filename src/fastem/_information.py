@@ -124,6 +124,7 @@ def observed_information(values, offsets, sample_weight, center, scale, weights,
         precision = np.empty(n_components)
         dev = np.empty(n_components)
         log_joint = np.empty(n_components)
+        joint = np.empty(n_components)
         s = np.empty(n_full)
         outer = np.zeros((n_full, n_full))
         blocks = np.zeros((n_components, 5))  # per k: wm, wv, mm, mv, vv
@@ -141,10 +142,10 @@ def observed_information(values, offsets, sample_weight, center, scale, weights,
                 top = max(top, log_joint[k])
             total = 0.0
             for k in range(n_components):
-                log_joint[k] = math.exp(log_joint[k] - top)
-                total += log_joint[k]
+                joint[k] = math.exp(log_joint[k] - top)
+                total += joint[k]
             for k in range(n_components):
-                r = log_joint[k] / total
+                r = joint[k] / total
                 t, p = dev[k], precision[k]
                 g_w = 1.0 / weights[d, k]
                 g_m = t * p
