@@ -1,0 +1,158 @@
+"""``fastem lrt`` and ``fastem bootstrap``, run end to end in subprocesses on small inputs."""
+
+import csv
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastem
+from test_cli import (
+    PNG_SIGNATURE,
+    assert_one_line_error,
+    fastem_cli,
+    needs_matplotlib,
+    option_helps,
+    read_csv,
+)
+
+FAITHFUL = Path(__file__).parent / "data" / "faithful.csv"
+WAITING = (FAITHFUL, "--value", "waiting")
+"""Old Faithful's waiting times between eruptions: two components by every account."""
+
+
+def simulated(tmp_path, replications=3, n_samples=120):
+    path = tmp_path / "sim.csv"
+    fastem_cli("simulate", "--replications", replications, "--n-samples", n_samples,
+               "--means", -3, 3, "--out", path, "--quiet", check=True)
+    return path
+
+
+def test_lrt_chooses_two_components_for_the_waiting_times_of_old_faithful(tmp_path):
+    out = tmp_path / "lrt.csv"
+    completed = fastem_cli("lrt", *WAITING, "--n-boot", 99, "--csv", out, "--quiet",
+                           check=True)
+    rows = read_csv(out)
+    assert list(rows[0]) == ["id", "test", "statistic", "p_value", "p_value_mcse", "rejected",
+                             "n_negative", "n_failed", "n_components"]
+    assert [(r["id"], r["test"], r["rejected"]) for r in rows] == [
+        ("1", "1 vs 2", "True"), ("1", "2 vs 3", "False")]
+    assert {r["n_components"] for r in rows} == {"2"}
+    assert float(rows[0]["p_value"]) == pytest.approx(0.01)  # the smallest of 99 replicates
+    assert all(r["n_negative"] == r["n_failed"] == "0" for r in rows)
+    printed = completed.stdout.splitlines()
+    assert printed[0].split() == list(rows[0]) and printed[1].split()[:3] == ["1", "1", "vs"]
+    assert "99 bootstrap replicates per test" in completed.stdout
+
+
+def test_bootstrap_writes_every_parameter_with_a_positive_standard_error(tmp_path):
+    out = tmp_path / "se.json"
+    fastem_cli("bootstrap", *WAITING, "--n-boot", 60, "--kind", "nonparametric", "--json",
+               out, "--quiet", check=True)
+    written = json.loads(out.read_text())
+    assert written["fastem"] == fastem.__version__ and written["command"] == "bootstrap"
+    assert written["options"]["n_boot"] == 60 and written["options"]["random_state"] == 0
+    rows = written["table"]
+    assert list(rows[0]) == ["id", "component", "parameter", "estimate", "se", "lower",
+                             "upper", "n_failed"]
+    assert [(r["component"], r["parameter"]) for r in rows] == [
+        (k, name) for k in (1, 2) for name in ("weight", "mean", "variance")]
+    for r in rows:
+        assert r["id"] == "1" and r["n_failed"] == 0
+        assert r["se"] > 0 and r["lower"] < r["upper"]
+    means = [r["estimate"] for r in rows if r["parameter"] == "mean"]
+    assert means == pytest.approx([54.6, 80.1], abs=0.5)
+
+
+def test_datasets_are_named_as_fit_names_them_and_each_has_its_choice(tmp_path):
+    path = simulated(tmp_path)
+    fits = list(csv.DictReader(io.StringIO(fastem_cli("fit", path, "--quiet",
+                                                      check=True).stdout)))
+    out = tmp_path / "lrt.csv"
+    fastem_cli("lrt", path, "--n-boot", 19, "--max-components", 3, "--no-sequential",
+               "--csv", out, "--quiet", check=True)
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == [f["id"] for f in fits for _ in range(2)]
+    assert [r["test"] for r in rows] == ["1 vs 2", "2 vs 3"] * len(fits)
+    out = tmp_path / "se.csv"
+    fastem_cli("bootstrap", path, "--n-boot", 19, "--csv", out, "--quiet", check=True)
+    assert [r["id"] for r in read_csv(out)] == [f["id"] for f in fits for _ in range(6)]
+
+
+def test_a_dataset_without_a_test_keeps_a_row_that_says_so():
+    from fastem._cli_inference import _lrt_table
+    from fastem.lrt import LRTResult
+
+    nan = np.full((2, 1), np.nan)
+    result = LRTResult(
+        tested=np.array([1]), statistic=np.array([[12.0], [np.nan]]),
+        boot_statistics=np.zeros((2, 1, 3)), p_value=np.array([[0.25], [np.nan]]),
+        p_value_mcse=nan, n_valid=np.array([[3], [0]]), n_negative=np.zeros((2, 1), int),
+        n_failed=np.zeros((2, 1), int), ran=np.array([[True], [False]]),
+        n_components=np.array([1, 0]), log_likelihood=np.zeros((2, 2)), n_boot=3, level=0.05,
+        variance="unequal", sequential=True,
+    )
+    rows = _lrt_table(result, ["a", "b"]).to_records()
+    assert [(r["id"], r["test"], r["rejected"], r["n_components"]) for r in rows] == [
+        ("a", "1 vs 2", False, 1), ("b", None, None, 0)]
+
+
+@pytest.mark.parametrize("command, flag, value, fragment", [
+    ("lrt", "--n-boot", 0, "--n-boot must be an integer from 1"),
+    ("lrt", "--level", 1.5, "--level must be between 0 and 1"),
+    ("lrt", "--max-components", 1, "--max-components must be at least 2"),
+    ("bootstrap", "--n-components", 0, "--n-components must be at least 1"),
+    ("bootstrap", "--n-init-data", 0, "--n-init-data must be an integer from 1"),
+])
+def test_a_bad_flag_value_is_a_one_line_error_naming_the_flag(command, flag, value, fragment):
+    assert_one_line_error(fastem_cli(command, *WAITING, flag, value), fragment)
+
+
+def test_an_existing_output_file_is_replaced_whole_on_success_and_kept_on_failure(tmp_path):
+    out = tmp_path / "lrt.csv"
+    out.write_text("old\n")
+    os.chmod(out, 0o640)
+    failed = fastem_cli("lrt", *WAITING, "--n-boot", 0, "--csv", out)
+    assert_one_line_error(failed, "--n-boot")
+    assert out.read_text() == "old\n"
+    missing = fastem_cli("lrt", tmp_path / "missing.csv", "--csv", tmp_path / "no" / "x.csv")
+    assert_one_line_error(missing, "does not exist")  # the output path, before the data
+    fastem_cli("lrt", *WAITING, "--n-boot", 19, "--csv", out, "--quiet", check=True)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640
+    rows = read_csv(out)
+    assert len(rows) == 2 and rows[-1]["n_components"] == "2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lrt.csv"]  # no temporary file
+
+
+@needs_matplotlib
+def test_plot_draws_each_test_of_the_first_datasets(tmp_path):
+    figure = tmp_path / "lrt.png"
+    fastem_cli("lrt", *WAITING, "--n-boot", 19, "--plot", figure, "--quiet", check=True)
+    assert figure.read_bytes()[:8] == PNG_SIGNATURE
+    many = simulated(tmp_path, replications=6, n_samples=60)
+    figure = tmp_path / "many.png"
+    fastem_cli("lrt", many, "--n-boot", 9, "--max-components", 2, "--plot", figure, "--quiet",
+               check=True)
+    assert figure.read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_the_progress_bar_goes_to_stderr_unless_quiet():
+    for command in ("lrt", "bootstrap"):
+        drawn = fastem_cli(command, *WAITING, "--n-boot", 19, check=True)
+        assert f"{command} [" in drawn.stderr and "100%" in drawn.stderr
+        assert "replicates" in drawn.stderr and "[#" not in drawn.stdout
+        quiet = fastem_cli(command, *WAITING, "--n-boot", 19, "--quiet", check=True)
+        assert quiet.stderr == "" and quiet.stdout == drawn.stdout
+
+
+@pytest.mark.parametrize("command", ["lrt", "bootstrap"])
+def test_the_help_gives_the_defaults_of_the_functions_and_takes_no_weights(command):
+    # test_cli.py checks that every flag's help has text and one default.
+    helps = option_helps(command)
+    assert helps["--n-boot"].endswith("(default: 999)")
+    assert helps["--algorithm"].endswith("(default: squarem)")
+    assert "--weights-column" not in helps  # neither takes point weights
