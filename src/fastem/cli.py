@@ -378,6 +378,8 @@ def _add_design_options(parser):
         default = option.default
         if isinstance(default, tuple):  # as it would be typed
             default = " ".join(str(value) for value in default)
+        elif default is None:
+            default = "none"
         parser.add_argument(f"--{option.name.replace('_', '-')}", type=kind,
                             nargs="+" if option.metadata["many"] else None,
                             help=f"{text} (default: {default})")
