@@ -204,3 +204,14 @@ def test_without_dask_the_error_says_what_to_install(tmp_path):
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
     assert "pip install 'fastem[dask]'" in completed.stdout
+
+
+def test_standard_errors_of_every_chunk_are_kept(client):
+    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 200, 6, random_state=3)
+    whole = fastem.fit(data, 2, random_state=1, se="louis")
+    chunked = fastem_dask.fit(da.from_array(data, chunks=(2, 200)), 2, random_state=1,
+                              se="louis")
+    assert chunked.standard_errors.means.shape == (6, 2)
+    np.testing.assert_array_equal(chunked.standard_errors.means, whole.standard_errors.means)
+    np.testing.assert_array_equal(chunked.standard_errors.covariance,
+                                  whole.standard_errors.covariance)

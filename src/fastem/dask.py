@@ -10,6 +10,7 @@ local threads.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from dataclasses import fields
 
@@ -26,6 +27,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask only
     ) from error
 
 from . import _validate, api
+from ._information import StandardErrors
 from .result import FitResult, unsqueeze
 
 __all__ = ["fit", "concatenate"]
@@ -205,6 +207,12 @@ def concatenate(results):
         first = getattr(results[0], field.name)
         if isinstance(first, np.ndarray):
             values[field.name] = np.concatenate([getattr(r, field.name) for r in results])
+        elif isinstance(first, StandardErrors):  # arrays along the dataset axis too
+            values[field.name] = dataclasses.replace(first, **{
+                name.name: np.concatenate([getattr(getattr(r, field.name), name.name)
+                                           for r in results])
+                for name in fields(first) if isinstance(getattr(first, name.name), np.ndarray)
+            })
         else:
             values[field.name] = first  # the model, or None for fields not asked for
     return FitResult(**values)
