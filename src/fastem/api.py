@@ -228,7 +228,7 @@ def fit(
         batch, n_init, model, given, (weights, means, variances), run,
         init_n_iter, starts, skip_degenerate, sort_components,
         (tol, max_iter, algorithm, stop), spurious,
-        starts_moved=strategy.code is None, se=se,
+        starts_moved=strategy.kernel is None, se=se,
     )
     if warn:
         result.warn(stacklevel=2)

@@ -137,7 +137,7 @@ def _announce_compilation(args, *modules) -> None:
 
     kernels = {"simulate": ("fastem.simulate", "_sample"),
                "fit": ("fastem._kernels", "fit_batch"),
-               "init": ("fastem.init._kernels", "initialise"),
+               "init": ("fastem.init._kernels", "kmeans_plusplus"),
                "se": ("fastem._information", "observed_information")}
     if args.quiet:
         return

@@ -1,4 +1,5 @@
-"""The starting-value kernel: values for every (dataset, restart) pair, in one batched call.
+"""The starting-value kernels: values for every (dataset, restart) pair, in one batched call
+per strategy.
 
 Every strategy works on the standardised data (mean 0, variance 1) and returns
 parameters in standardised units. Random choices for fit ``(d, r)`` come from the
@@ -50,11 +51,6 @@ from numba import prange
 from .. import _rng
 from .._jit import jit
 
-# The kernel's code for each strategy (``_registry`` names them).
-KMEANS_PP, RANDOM_FROM_DATA, KMEANS, QUANTILE, RANDOM = range(5)
-AROUND_MEANS = 5
-"""Not a strategy: weights and variances of the clusters of points nearest to the means
-already in ``means`` (given by the user), which stay as they are."""
 _LLOYD_MAX_ROUNDS = 300
 
 
@@ -535,46 +531,108 @@ def _mixtools_random(x, point_weight, center, inv_scale, key, equal_variance, we
         weights[k] = weights[k] / total if total > 0.0 else 1.0 / n_components
 
 
-@jit(parallel=True)
-def initialise(method, values, offsets, sample_weight, center, scale, seed, first_dataset,
-               equal_variance, weights, means, variances, interrupted):
-    """Fill ``weights``, ``means`` and ``variances`` of shape (n_fits, K), standardised units.
+# One parallel kernel per strategy, all with the same arguments, so that a fit compiles
+# only the strategy it uses (numba compiles a kernel with every branch it holds).
+#
+# Each fills ``weights``, ``means`` and ``variances`` of shape (n_fits, K), standardised
+# units. Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``; ``sample_weight``
+# is like ``values``, or empty for unit weights. Random draws of dataset ``d`` use the
+# stream of its global index ``first_dataset + d``. Fits not yet started when
+# ``interrupted[0]`` is set are skipped (Ctrl-C, see ``_interrupt``).
 
-    Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``; ``sample_weight`` is
-    like ``values``, or empty for unit weights. Random draws of dataset ``d`` use the
-    stream of its global index ``first_dataset + d``. Fits not yet started when
-    ``interrupted[0]`` is set are skipped (Ctrl-C, see ``_interrupt``).
-    """
-    n_fits, n_components = means.shape
-    n_init = n_fits // (offsets.size - 1)
-    weighted = sample_weight.size > 0
-    for f in prange(n_fits):
-        if interrupted[0]:
-            continue
-        d = f // n_init
-        r = f % n_init
-        start, stop = offsets[d], offsets[d + 1]
-        point_weight = sample_weight[start:stop] if weighted else sample_weight
-        x = values[start:stop]  # a view: the points are standardised one at a time
-        loc, inv_scale = center[d], 1.0 / scale[d]
-        key = _rng.stream_key(seed, _rng.INIT, first_dataset + d, r)
-        if method == AROUND_MEANS:
+
+@jit
+def _points(f, means, values, offsets, sample_weight, center, scale):
+    """Fit ``f``'s dataset: its points (a view: they are standardised one at a time), their
+    weights (or the empty array), its centre and inverse scale."""
+    d = f // (means.shape[0] // (offsets.size - 1))
+    start, stop = offsets[d], offsets[d + 1]
+    point_weight = sample_weight[start:stop] if sample_weight.size > 0 else sample_weight
+    return values[start:stop], point_weight, center[d], 1.0 / scale[d]
+
+
+@jit
+def _key(f, means, offsets, seed, first_dataset):
+    """The random stream of fit ``f``: its dataset's global index and its restart."""
+    n_init = means.shape[0] // (offsets.size - 1)
+    return _rng.stream_key(seed, _rng.INIT, first_dataset + f // n_init, f % n_init)
+
+
+@jit(parallel=True)
+def kmeans_plusplus(values, offsets, sample_weight, center, scale, seed, first_dataset,
+                    equal_variance, weights, means, variances, interrupted):
+    for f in prange(means.shape[0]):
+        if not interrupted[0]:
+            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                                      center, scale)
+            seeds = np.empty(means.shape[1])
+            _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
+                                   _key(f, means, offsets, seed, first_dataset), seeds)
+            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                                variances[f])
+
+
+@jit(parallel=True)
+def random_from_data(values, offsets, sample_weight, center, scale, seed, first_dataset,
+                     equal_variance, weights, means, variances, interrupted):
+    for f in prange(means.shape[0]):
+        if not interrupted[0]:
+            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                                      center, scale)
+            seeds = np.empty(means.shape[1])
+            _random_seeds(x, point_weight, loc, inv_scale,
+                          _key(f, means, offsets, seed, first_dataset), seeds)
+            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                                variances[f])
+
+
+@jit(parallel=True)
+def kmeans(values, offsets, sample_weight, center, scale, seed, first_dataset,
+           equal_variance, weights, means, variances, interrupted):
+    for f in prange(means.shape[0]):
+        if not interrupted[0]:
+            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                                      center, scale)
+            seeds = np.empty(means.shape[1])
+            _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
+                                   _key(f, means, offsets, seed, first_dataset), seeds)
+            _lloyd(x, point_weight, loc, inv_scale, seeds)
+            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                                variances[f])
+
+
+@jit(parallel=True)
+def quantile(values, offsets, sample_weight, center, scale, seed, first_dataset,
+             equal_variance, weights, means, variances, interrupted):
+    for f in prange(means.shape[0]):
+        if not interrupted[0]:
+            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                                      center, scale)
+            _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
+
+
+@jit(parallel=True)
+def random(values, offsets, sample_weight, center, scale, seed, first_dataset,
+           equal_variance, weights, means, variances, interrupted):
+    for f in prange(means.shape[0]):
+        if not interrupted[0]:
+            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                                      center, scale)
+            _mixtools_random(x, point_weight, loc, inv_scale,
+                             _key(f, means, offsets, seed, first_dataset), equal_variance,
+                             weights[f], means[f], variances[f])
+
+
+@jit(parallel=True)
+def around_means(values, offsets, sample_weight, center, scale, seed, first_dataset,
+                 equal_variance, weights, means, variances, interrupted):
+    """Not a strategy: weights and variances of the clusters of points nearest to the means
+    already in ``means`` (given by the user), which stay as they are."""
+    for f in prange(means.shape[0]):
+        if not interrupted[0]:
+            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                                      center, scale)
             seeds = means[f].copy()
             _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
                                 variances[f])
             means[f, :] = seeds
-        elif method == QUANTILE:
-            _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
-        elif method == RANDOM:
-            _mixtools_random(x, point_weight, loc, inv_scale, key, equal_variance, weights[f],
-                             means[f], variances[f])
-        else:
-            seeds = np.empty(n_components)
-            if method == RANDOM_FROM_DATA:
-                _random_seeds(x, point_weight, loc, inv_scale, key, seeds)
-            else:
-                _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale, key, seeds)
-                if method == KMEANS:
-                    _lloyd(x, point_weight, loc, inv_scale, seeds)
-            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                                variances[f])

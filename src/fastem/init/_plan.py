@@ -11,10 +11,10 @@ from . import _kernels
 from ._registry import STRATEGIES
 
 
-def _run_initialise(code, batch, model, seed, weights, means, variances):
-    """``seed`` is a :class:`~fastem._validate.Seed`."""
+def _run_initialise(kernel, batch, model, seed, weights, means, variances):
+    """Run a starting-value kernel; ``seed`` is a :class:`~fastem._validate.Seed`."""
     _interrupt.run(
-        _kernels.initialise, code, batch.values, batch.offsets, batch.kernel_weights,
+        kernel, batch.values, batch.offsets, batch.kernel_weights,
         batch.center, batch.scale, seed.random_state, seed.first_dataset, model.equal_variance,
         weights, means, variances,
     )
@@ -26,7 +26,7 @@ def strategy_values(method, batch, n_restarts, model, seed):
     shape = (batch.n_datasets * n_restarts, model.n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
     _run_initialise(
-        STRATEGIES[method].code, batch, model, seed, weights, means, variances
+        STRATEGIES[method].kernel, batch, model, seed, weights, means, variances
     )
     order = np.argsort(means, axis=1, kind="stable")
     return tuple(np.take_along_axis(a, order, axis=1) for a in (weights, means, variances))
@@ -53,7 +53,7 @@ def apply_given(weights, means, variances, given, batch, model, n_restarts):
         means[:] = per_fit(_layout.means_to_standard(batch.center, batch.scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _kernels.AROUND_MEANS, batch, model, Seed(0, 0), weights, means,
+                _kernels.around_means, batch, model, Seed(0, 0), weights, means,
                 variances,
             )
     if given_weights is not None:
@@ -78,7 +78,7 @@ def starting_values(strategy, init_params, batch, model, n_init, seed, given):
     (n_datasets, n_init): the iterations of emEM's short runs (0 for other strategies).
     """
     n_datasets = batch.n_datasets
-    if strategy.code is not None:  # computed by the kernel; emEM runs EM instead
+    if strategy.kernel is not None:  # computed by the kernel; emEM runs EM instead
         if given.means is not None:  # given means decide the rest, whatever the strategy
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))

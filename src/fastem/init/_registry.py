@@ -1,8 +1,8 @@
 """The starting-value strategies: the one list of them, with their options.
 
-A strategy computed by the starting-value kernel has the kernel's code for it
-(``_kernels.KMEANS_PP`` and so on); emEM runs short EM fits from another strategy instead.
-Adding a strategy means a branch in ``_kernels.initialise`` and an entry here.
+A strategy computed by a starting-value kernel names it (``_kernels.kmeans_plusplus`` and
+so on); emEM runs short EM fits from another strategy instead. Adding a strategy means a
+kernel in ``_kernels`` and an entry here.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from . import _kernels
 
 @dataclass(frozen=True)
 class Strategy:
-    """One way to choose starting values: its name, the kernel's code for it (None for
+    """One way to choose starting values: its name, the kernel that computes it (None for
     emEM), the defaults of its ``init_params``, and other names it answers to."""
 
     name: str
-    code: int | None
+    kernel: object
     options: dict = field(default_factory=dict)
     aliases: tuple = ()
 
@@ -28,11 +28,11 @@ EMEM_STARTS = ("kmeans++", "random_from_data", "random")
 """The strategies emEM's short runs may start from."""
 
 STRATEGIES = {s.name: s for s in (
-    Strategy("kmeans++", _kernels.KMEANS_PP, aliases=("k-means++",)),
-    Strategy("random_from_data", _kernels.RANDOM_FROM_DATA),
-    Strategy("kmeans", _kernels.KMEANS),
-    Strategy("quantile", _kernels.QUANTILE),
-    Strategy("random", _kernels.RANDOM),
+    Strategy("kmeans++", _kernels.kmeans_plusplus, aliases=("k-means++",)),
+    Strategy("random_from_data", _kernels.random_from_data),
+    Strategy("kmeans", _kernels.kmeans),
+    Strategy("quantile", _kernels.quantile),
+    Strategy("random", _kernels.random),
     Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
 )}
 NAMES = tuple(STRATEGIES)
