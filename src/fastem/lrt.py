@@ -308,7 +308,10 @@ def _fits_to_data(datasets, max_components, n_init, seed, options):
     """Fits of 1..max_components components to the data, each ``K + 1`` fit also started
     from the ``K`` fit split (so its log-likelihood is at least the ``K`` fit's)."""
     runs = [(0, len(datasets))]
-    fits = [fit(datasets, 1, warn=False, **options)]
+    # Seeded too: fit's own default draws fresh entropy, and the one-component fit from a
+    # random start ends in other last bits, which every later fit inherits.
+    fits = [fit(datasets, 1, random_state=_refit.stage_seed(seed, 0, 1), warn=False,
+                **options)]
     for k in range(2, max_components + 1):
         split = _refit.split_start(_refit.parameters_of(fits[-1]))
         fits.append(_refit.refit(datasets, k, [split], n_init=n_init,
