@@ -14,6 +14,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from fastem._vmath import exp_shifted
+
 
 @njit(parallel=True, cache=True)
 def fit_plain(data, weights, means, variances, n_iter, out_log_likelihood):
@@ -60,3 +62,22 @@ def fit_plain(data, weights, means, variances, n_iter, out_log_likelihood):
                 mu[k] += shift
                 var[k] = max(s2[k] / s0[k] - shift * shift, 1e-12)
         out_log_likelihood[d] = total
+
+
+@njit(parallel=True, cache=True)
+def exp_rate_work(n_blocks, block, repeats):
+    """fastem's vector exp (``_vmath.exp_shifted``, the kernel's exp) alone: ``repeats``
+    passes over each of ``n_blocks`` blocks of ``block`` log-densities, one block per
+    ``prange`` iteration. Returns a checksum (so the work is not optimised away)."""
+    checksum = np.zeros(n_blocks)
+    for b in prange(n_blocks):
+        values = np.empty(block)
+        shift = np.zeros(block)
+        total = np.zeros(block)
+        biased = np.empty(block, dtype=np.int64)
+        for _ in range(repeats):
+            for j in range(block):
+                values[j] = -0.001 * (j + b)  # the kind of spread log-densities have
+            exp_shifted(values, shift, total, block, biased)
+        checksum[b] = total[0]
+    return checksum

@@ -14,7 +14,7 @@ import pytest
 import fastem
 from conftest import SEED_MIXTURE, SIZE, Workload, record, sklearn_fits, warm_up
 from fastem import reference
-from plain_kernel import fit_plain
+from plain_kernel import exp_rate_work, fit_plain
 
 GROUP = "W1 many datasets: 1,000 points each, K=2"
 
@@ -84,3 +84,13 @@ def test_sklearn(benchmark, workload):
         rounds=max(1, SIZE["rounds"] // 2),
     )
     assert (n_iter == workload.n_iter).all()
+
+
+def test_measured_limit_of_the_vector_exp(benchmark):
+    """The kernel's exp alone, on all threads: one exp per point and component is the
+    work W1 cannot go below, so this rate is W1's limit (the per-block log, the M-step
+    sums and the density's arithmetic come on top of it)."""
+    n_blocks, block, repeats = 2000, 256, max(1, SIZE["w1_iter"] // 2)
+    record(benchmark, GROUP, float(n_blocks) * block * repeats)
+    exp_rate_work(4, block, 1)  # compile (or load) first
+    benchmark.pedantic(exp_rate_work, args=(n_blocks, block, repeats), rounds=SIZE["rounds"])
