@@ -33,7 +33,7 @@ def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
 def test_a_design_file_round_trips(tmp_path, suffix):
     design = Design(weights=[0.5, 0.3, 0.2], means=[-4, 0, 4], variances=[1, 2.5, 1],
                     n_samples=[30, 100], replications=7, init="quantile", n_init=3, seed=11,
-                    tol=1e-8, max_iter=50, reg_variance=0.01, equal_variance=True)
+                    tol=1e-8, max_iter=50, reg_variance=0.01, equal_variance=True, se="louis")
     path = tmp_path / f"design{suffix}"
     values = design.to_dict()
     if suffix == ".json":
