@@ -370,3 +370,12 @@ def test_the_same_call_gives_the_same_bits():
     generated = [fastem.bootstrap_lrt(data[0], 2, n_boot=5,
                                       random_state=np.random.default_rng(4)) for _ in range(2)]
     np.testing.assert_array_equal(*(g.boot_statistics for g in generated))
+
+
+@pytest.mark.parametrize("letter, name", [("V", "unequal"), ("E", "equal")])
+def test_mclust_model_letters_get_fastem_names_in_the_message(letter, name):
+    with pytest.raises(ValueError, match=f"variance='{letter}' is mclust's name of a model; "
+                                         f"fastem's is variance='{name}'"):
+        fastem.bootstrap_lrt(WAITING, 2, n_boot=9, variance=letter)
+    with pytest.raises(ValueError, match=f"fastem's is variance='{name}'"):
+        fastem.select(WAITING, n_components=(1, 2), variance=(letter,))

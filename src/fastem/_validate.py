@@ -367,6 +367,19 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+VARIANCE_MODELS = ("equal", "unequal")
+"""The variance models of ``select`` and ``bootstrap_lrt``: mclust's "E" and "V"."""
+_MCLUST_MODELS = {"E": "equal", "V": "unequal"}
+
+
+def check_variance_model(value) -> str:
+    """A variance model, with the fix for mclust's one-letter names."""
+    if isinstance(value, str) and value in _MCLUST_MODELS:
+        raise ValueError(f"variance={value!r} is mclust's name of a model; fastem's is "
+                         f"variance={_MCLUST_MODELS[value]!r}.")
+    return check_choice("variance", value, VARIANCE_MODELS)
+
+
 def _fixed_mask(name: str, value, n_components: int) -> np.ndarray:
     if isinstance(value, (bool, np.bool_)):
         return np.full(n_components, bool(value))

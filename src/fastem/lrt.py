@@ -14,7 +14,8 @@ from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit
 from .spurious import check_rule
 from .table import Table
 
-VARIANCES = ("unequal", "equal")
+VARIANCES = tuple(sorted(_validate.VARIANCE_MODELS, reverse=True))
+"""The variance models, the default ("unequal") first."""
 
 
 @dataclass(frozen=True, repr=False)
@@ -212,7 +213,7 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     """
     max_components = _validate.check_int("max_components", max_components, 2)
     n_boot = _validate.check_int("n_boot", n_boot, 1, _validate.MAX_ITER_LIMIT)
-    variance = _validate.check_choice("variance", variance, VARIANCES)
+    variance = _validate.check_variance_model(variance)
     n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)
     n_init_data = _validate.check_int("n_init_data", n_init_data, 1, _validate.MAX_ITER_LIMIT)
     seed = _validate.check_random_state(random_state)

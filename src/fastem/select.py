@@ -11,7 +11,7 @@ from . import _validate, api
 from ._status import Status
 from .table import Table
 
-VARIANCE_MODELS = ("equal", "unequal")
+VARIANCE_MODELS = _validate.VARIANCE_MODELS
 CRITERIA = ("bic", "aic", "icl")
 
 
@@ -126,7 +126,7 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     ks = [_validate.check_int("n_components", k, 1) for k in n_components]
     models = [variance] if isinstance(variance, str) else list(variance)
     for model in models:
-        _validate.check_choice("variance", model, VARIANCE_MODELS)
+        _validate.check_variance_model(model)
     if not ks or not models:
         raise ValueError("select needs at least one number of components and one variance model.")
     seed = _validate.check_random_state(random_state)
