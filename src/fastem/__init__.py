@@ -1,70 +1,84 @@
 """fastem: fast EM for many one-dimensional Gaussian mixtures at once."""
 
-from . import init
-from ._information import StandardErrors
-from ._model import Model
-from ._status import Status
-from .analysis import Matched, RestartSummary, match_components, restart_summary
-from .api import fit
-from .bootstrap import BootstrapResult, bootstrap
-from .design import Design
-from .init import StartingValues, starting_values
-from .lrt import LRTResult, bootstrap_lrt
-from .mcse import plan_replications
-from .result import ConvergenceWarning, DegenerateFitWarning, FitResult
-from .select import SelectionResult, select
-from .simulate import simulate
-from .spurious import SpuriousRule
-from .study import Scenario, StudyCell, StudyResult, study
-from .table import Table
+import importlib
+import sys
+import types
 
 __version__ = "0.1.0"
 
+_HOMES = {
+    "StandardErrors": "._information",
+    "Model": "._model",
+    "Status": "._status",
+    "Matched": ".analysis",
+    "RestartSummary": ".analysis",
+    "match_components": ".analysis",
+    "restart_summary": ".analysis",
+    "fit": ".api",
+    "BootstrapResult": ".bootstrap",
+    "bootstrap": ".bootstrap",
+    "Design": ".design",
+    "GaussianMixture": ".estimator",
+    "StartingValues": ".init",
+    "starting_values": ".init",
+    "LRTResult": ".lrt",
+    "bootstrap_lrt": ".lrt",
+    "plan_replications": ".mcse",
+    "ConvergenceWarning": ".result",
+    "DegenerateFitWarning": ".result",
+    "FitResult": ".result",
+    "SelectionResult": ".select",
+    "select": ".select",
+    "simulate": ".simulate",
+    "SpuriousRule": ".spurious",
+    "Scenario": ".study",
+    "StudyCell": ".study",
+    "StudyResult": ".study",
+    "study": ".study",
+    "Table": ".table",
+}
+"""The module of each public name. Names are imported on first use (PEP 562), so that
+``import fastem`` alone loads neither numba nor SciPy, scikit-learn (the estimator's
+optional dependency), Dask or matplotlib: each comes with the first name that needs it."""
+_SUBMODULES = ("init", "reference", "mcse", "plots", "dask")
+"""Submodules that are public as modules."""
+_SHADOWED = tuple(name for name, home in _HOMES.items() if home == f".{name}")
+"""Functions named as their own modules (``fastem.study`` is the function of
+``fastem/study.py``): importing such a module binds it on the package, and would hide the
+function, so these names are properties of the package that always give the function."""
+
 
 def __getattr__(name):
-    # The scikit-learn estimator needs scikit-learn, an optional dependency, and the NumPy
-    # reference SciPy: import them only when asked for, so that ``import fastem`` stays quick.
-    if name == "GaussianMixture":
-        from .estimator import GaussianMixture
-
-        return GaussianMixture
-    if name == "reference":
-        import importlib
-
-        return importlib.import_module(".reference", __name__)
-    raise AttributeError(f"module 'fastem' has no attribute {name!r}")
+    if name in _HOMES:
+        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'fastem' has no attribute {name!r}")
+    globals()[name] = value  # later uses find it without this function
+    return value
 
 
-__all__ = [
-    "BootstrapResult",
-    "ConvergenceWarning",
-    "DegenerateFitWarning",
-    "Design",
-    "FitResult",
-    "GaussianMixture",
-    "LRTResult",
-    "Matched",
-    "Model",
-    "RestartSummary",
-    "Scenario",
-    "SelectionResult",
-    "SpuriousRule",
-    "StandardErrors",
-    "StartingValues",
-    "StudyCell",
-    "StudyResult",
-    "Status",
-    "Table",
-    "bootstrap",
-    "bootstrap_lrt",
-    "fit",
-    "init",
-    "match_components",
-    "plan_replications",
-    "reference",
-    "restart_summary",
-    "select",
-    "simulate",
-    "starting_values",
-    "study",
-]
+def __dir__():
+    return sorted({*globals(), *_HOMES, *_SUBMODULES})
+
+
+class _Package(types.ModuleType):
+    """The package's module type, holding the properties of :data:`_SHADOWED`."""
+
+
+def _function_of_module(name):
+    def get(package):
+        return getattr(importlib.import_module(f".{name}", __name__), name)
+
+    def bind_module(package, module):
+        pass  # the import system binds the submodule; the name stays the function's
+
+    return property(get, bind_module)
+
+
+for _name in _SHADOWED:
+    setattr(_Package, _name, _function_of_module(_name))
+sys.modules[__name__].__class__ = _Package
+
+__all__ = sorted({*_HOMES, "init", "reference"})
