@@ -3,8 +3,8 @@ datasets of a file.
 
 Both read their file as ``fastem fit`` does (the same formats, flags and messages), check
 every output path before any work, draw a progress bar on stderr, and write their table
-to stdout and, all at once at the end, to ``--csv`` and ``--json`` (see :mod:`fastem.cli`,
-whose helpers this part of the command line shares).
+to stdout and, all at once at the end, to ``--csv`` and ``--json``, with the helpers that
+every command shares (:mod:`fastem._cli_shared`).
 """
 
 from __future__ import annotations
@@ -15,24 +15,8 @@ import warnings
 import numpy as np
 
 from . import __version__
+from . import _cli_shared as shared
 from ._output import Outputs
-from .cli import (
-    _FIT_FLAGS,
-    EPILOG,
-    UserError,
-    _add_algorithm_options,
-    _add_data_options,
-    _add_stopping_options,
-    _announce_compilation,
-    _check_datasets,
-    _cli_terms,
-    _commit,
-    _fit_options,
-    _Formatter,
-    _progress,
-    _read_data,
-    _write_stdout,
-)
 
 ALGORITHM = "squarem"
 """The default ``--algorithm`` of both commands, as of the functions they call: the same
@@ -47,7 +31,8 @@ BOOTSTRAP_COLUMNS = ("id", "component", "parameter", "estimate", "se", "lower", 
                      "n_failed")
 """The columns of ``fastem bootstrap``'s table."""
 
-_COMMON_FLAGS = {**{name: flag for name, flag in _FIT_FLAGS.items() if name != "n_components"},
+_COMMON_FLAGS = {**{name: flag for name, flag in shared.FIT_FLAGS.items()
+                    if name != "n_components"},
                  "n_boot": "--n-boot", "n_init_data": "--n-init-data", "level": "--level"}
 FLAGS = {"lrt": {**_COMMON_FLAGS, "max_components": "--max-components"},
          "bootstrap": {**_COMMON_FLAGS, "n_components": "--n-components"}}
@@ -75,9 +60,9 @@ def add_commands(commands) -> None:
         "statistic is below 0); n_failed (replicates whose fits failed, left out); "
         "n_components (the dataset's chosen K; 0 when the fits to the data failed, in a row "
         "with no test).",
-        epilog=EPILOG, formatter_class=_Formatter,
+        epilog=shared.EPILOG, formatter_class=shared.Formatter,
     )
-    _add_data_options(lrt, weights=False)
+    shared.add_data_options(lrt, weights=False)
     lrt.add_argument("--max-components", type=int, default=5, help="the most components: "
                      "tests run up to MAX - 1 against MAX (mclust's maxG is MAX - 1)")
     _add_bootstrap_options(lrt, per="test")
@@ -89,8 +74,8 @@ def add_commands(commands) -> None:
     lrt.add_argument("--no-sequential", dest="sequential", action="store_false",
                      help="run every test of every dataset, instead of stopping at the first "
                      "K not rejected; the choice is the same (default: off, stop there)")
-    _add_algorithm_options(lrt, default=ALGORITHM)
-    _add_stopping_options(lrt)
+    shared.add_algorithm_options(lrt, default=ALGORITHM)
+    shared.add_stopping_options(lrt)
     _add_output_options(lrt)
     lrt.add_argument("--plot", metavar="FILE.png", help="the bootstrap distribution of "
                      "each test's statistic, the observed value marked and the p-value in the "
@@ -110,9 +95,9 @@ def add_commands(commands) -> None:
         "component (from 1, by increasing mean); estimate (the fit to the data); se (the "
         "replicates' standard deviation); lower, upper (the percentile interval at "
         "--level); n_failed (the dataset's replicates left out because their fit failed).",
-        epilog=EPILOG, formatter_class=_Formatter,
+        epilog=shared.EPILOG, formatter_class=shared.Formatter,
     )
-    _add_data_options(bootstrap, weights=False)
+    shared.add_data_options(bootstrap, weights=False)
     bootstrap.add_argument("--n-components", type=int, default=2, help="components fitted")
     _add_bootstrap_options(bootstrap, per="dataset")
     bootstrap.add_argument("--kind", choices=KINDS, default=KINDS[0],
@@ -124,8 +109,8 @@ def add_commands(commands) -> None:
                            help="coverage of the percentile intervals")
     bootstrap.add_argument("--equal-variance", action="store_true", default=None,
                            help="one variance shared by all components")
-    _add_algorithm_options(bootstrap, default=ALGORITHM)
-    _add_stopping_options(bootstrap)
+    shared.add_algorithm_options(bootstrap, default=ALGORITHM)
+    shared.add_stopping_options(bootstrap)
     _add_output_options(bootstrap)
     _add_quiet(bootstrap)
     bootstrap.set_defaults(run=_bootstrap)
@@ -165,13 +150,13 @@ def _lrt(args) -> int:
             from .plots import _pyplot
 
             _pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
-        ids, data, _ = _read_data(args)
-        _check_datasets(args.file, ids, data, None, args.max_components, args.max_components)
+        ids, data, _ = shared.read_data(args)
+        shared.check_datasets(args.file, ids, data, None, args.max_components, args.max_components)
         options = dict(max_components=args.max_components, n_boot=args.n_boot,
                        variance=args.variance, n_init=args.n_init,
                        n_init_data=args.n_init_data, random_state=args.seed, level=args.level,
                        sequential=args.sequential, algorithm=args.algorithm, stop=args.stop,
-                       **_fit_options(vars(args)))
+                       **shared.fit_options(vars(args)))
         result = _run(bootstrap_lrt, data, ids, options, args)
         table = _lrt_table(result, ids)
         _set_tables(outputs, table, args, options)
@@ -180,12 +165,12 @@ def _lrt(args) -> int:
 
             outputs["plot"].set(lrt_image(result, ids, max_datasets=PLOT_DATASETS,
                                           title=args.file.name))
-        _commit(outputs)
+        shared.commit(outputs)
     smallest = 1 / (args.n_boot + 1)
     sequence = "up to the first K not rejected" if args.sequential else "every test"
-    _write_stdout(f"{table}\np-values from {args.n_boot} bootstrap replicates per test "
-                  f"(the smallest possible: {smallest:.2g}), {sequence}; rejected at level "
-                  f"{args.level:g}; n_components: the first K not rejected\n")
+    shared.write_stdout(f"{table}\np-values from {args.n_boot} bootstrap replicates per test "
+                        f"(the smallest possible: {smallest:.2g}), {sequence}; rejected at "
+                        f"level {args.level:g}; n_components: the first K not rejected\n")
     return 0
 
 
@@ -215,19 +200,19 @@ def _bootstrap(args) -> int:
     from .bootstrap import bootstrap
 
     with Outputs(csv=args.csv, json=args.json) as outputs:
-        ids, data, _ = _read_data(args)
-        _check_datasets(args.file, ids, data, None, args.n_components, args.n_components)
+        ids, data, _ = shared.read_data(args)
+        shared.check_datasets(args.file, ids, data, None, args.n_components, args.n_components)
         options = dict(n_components=args.n_components, n_boot=args.n_boot, kind=args.kind,
                        n_init=args.n_init, n_init_data=args.n_init_data,
                        random_state=args.seed, level=args.level, algorithm=args.algorithm,
-                       stop=args.stop, **_fit_options(vars(args)))
+                       stop=args.stop, **shared.fit_options(vars(args)))
         result = _run(bootstrap, data, ids, options, args)
         table = _bootstrap_table(result, ids)
         _set_tables(outputs, table, args, options)
-        _commit(outputs)
-    _write_stdout(f"{table}\nstandard errors and {100 * args.level:g}% percentile intervals "
-                  f"from {args.n_boot} {args.kind} bootstrap replicates per dataset; n_failed: "
-                  "replicates left out\n")
+        shared.commit(outputs)
+    shared.write_stdout(f"{table}\nstandard errors and {100 * args.level:g}% percentile "
+                        f"intervals from {args.n_boot} {args.kind} bootstrap replicates per "
+                        "dataset; n_failed: replicates left out\n")
     return 0
 
 
@@ -251,16 +236,16 @@ def _run(function, data, ids, options, args):
     """``function(data, **options)`` with a progress bar, its messages and warnings told in
     flags and dataset ids."""
     flags = FLAGS[args.command]
-    _announce_compilation(args, "simulate", "init", "fit")
+    shared.announce_compilation(args, "simulate", "init", "fit")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with _progress(args.command, args.quiet, unit="replicates") as progress:
+            with shared.show_progress(args.command, args.quiet, unit="replicates") as progress:
                 result = function(data, progress=progress, **options)
     except (TypeError, ValueError) as error:  # the function's checks of its options
-        raise UserError(_cli_terms(error, ids, flags)) from None
+        raise shared.UserError(shared.cli_terms(error, ids, flags)) from None
     for warning in caught:
-        warnings.showwarning(_cli_terms(warning.message, ids, flags), warning.category,
+        warnings.showwarning(shared.cli_terms(warning.message, ids, flags), warning.category,
                              warning.filename, warning.lineno)
     return result
 
