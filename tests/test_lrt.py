@@ -305,7 +305,7 @@ def test_progress_reaches_the_total_when_the_tests_stop_early():
     (dict(n_boot=0), "n_boot must be an integer from 1 to"),
     (dict(data=[WAITING, WAITING[:2]], max_components=3),
      r"dataset\(s\) 1 have fewer points than n_components=3"),
-    (dict(variance="V"), "variance='V' is not one of 'unequal', 'equal'"),
+    (dict(variance="tied"), "variance='tied' is not one of 'equal', 'unequal'"),
     (dict(algorithm="newton"), "algorithm='newton' is not one of"),
 ])
 def test_bad_input_raises_a_clear_error_before_any_work(arguments, message):
