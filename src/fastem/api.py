@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from . import _em, _information, _validate
 from .init import _plan, _registry
 from .result import FitResult, best_of_restarts, squeeze
@@ -53,6 +55,7 @@ def fit(
     sort_components=True,
     se=None,
     warn=True,
+    dtype=np.float64,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -173,6 +176,22 @@ def fit(
         only ``FitResult.status`` tells, for callers that summarise several calls
         themselves (chunks of one batch, say) without touching the process's warning
         filters, which threads share.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        The precision of the E-step, the pass over the points that is nearly all of EM's
+        work. With ``np.float32`` each point's standardised value, its log-densities,
+        their maximum, the ``exp`` and the responsibilities are float32 (twice as many
+        points per vector instruction, about 1.7-2x the speed); sums over blocks of at
+        most 256 points are float32 and are added into float64 totals, and the
+        parameters, the log-likelihood, the M-step, SQUAREM and the stopping rules stay
+        float64. Parameters and log-likelihoods then agree with float64's to about 1e-6
+        relative (more loosely for a component of few points, or a slowly converging
+        fit), so a ``tol`` much below the default may be met later or not at all.
+        float32 resolves standard deviations down to about 1e-6 of the dataset's spread
+        (float64: 3e-8), and a point farther than about 13 standard deviations
+        (``exp(-86)``, float64: ``exp(-708)``) from every component but one gets a
+        responsibility of exactly 0 from the others. Results are the same for any number
+        of threads and on every x86-64 CPU, as with float64. Starting values, emEM's
+        short runs included, are computed in float64 either way.
 
     Returns
     -------
@@ -199,6 +218,7 @@ def fit(
     sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
                                                 _validate.SAMPLE_WEIGHT_TYPES)
     se = None if se is None else _validate.check_choice("se", se, SE_METHODS)
+    dtype = _validate.check_dtype(dtype)
 
     batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset,
@@ -223,7 +243,8 @@ def fit(
     )
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
     run = _em.run(batch, model, weights, means, variances, max_iter=max_iter,
-                  tol=tol, algorithm=algorithm, stop=stop, trace_length=trace_length)
+                  tol=tol, algorithm=algorithm, stop=stop, trace_length=trace_length,
+                  dtype=dtype)
     result = best_of_restarts(
         batch, n_init, model, given, (weights, means, variances), run,
         init_n_iter, starts, skip_degenerate, sort_components,
