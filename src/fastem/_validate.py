@@ -365,12 +365,14 @@ FIT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32))
 
 
 def check_dtype(dtype) -> np.dtype:
-    """``fit``'s ``dtype``, as a NumPy dtype: float64 or float32."""
+    """``fit``'s ``dtype``, as a NumPy dtype: float64 (also for None, as in NumPy) or
+    float32."""
     try:
-        resolved = None if dtype is None else np.dtype(dtype)
+        resolved = np.dtype(dtype)
     except TypeError:
         resolved = None
-    if resolved not in FIT_DTYPES:
+    # A dtype compares equal to None (as to np.dtype(None), float64): test identity first.
+    if resolved is None or resolved not in FIT_DTYPES:
         raise ValueError(
             f"dtype={dtype!r} is not supported: the E-step runs in np.float64 (the default) "
             "or np.float32 (about twice as fast, to about 1e-6 relative); the data may be "

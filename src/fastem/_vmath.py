@@ -19,10 +19,13 @@ checks the whole range against an extended-precision reference.
 
 The float32 twin (for ``fit(..., dtype=np.float32)``) is the same scheme with float32
 constants: ``n * LN2_HI`` exact for ``|n| < 2**15``, the Taylor polynomial of degree 7
-(truncation below 7e-9 relative), ``2**n`` from ``n + 2**23 + 127`` shifted left by 23.
-It is within 1.2e-7 relative (two units in the last place of float32) of the exact
-``exp`` on ``[-86, 0]`` and exactly 0 below (``exp(-86) = 4.5e-38``, near float32's
-smallest normal number); ``test_float32.py`` checks every 61st float32 of that range.
+(truncation below 7e-9 relative) summed as ``1 + (r + r**2 P(r))`` so that the one
+rounding near 1 comes last, ``2**n`` from ``n + 2**23 + 127`` shifted left by 23. It is
+within 9.1e-8 relative of the exact ``exp`` on ``[-86, 0]`` and exactly 0 below
+(``exp(-86) = 4.5e-38``, near float32's smallest normal number 1.2e-38). Every one of
+the 1.1e9 float32 values of that range was checked once against float64's ``exp``: the
+largest error is 9.01e-8 relative, 1.07 units in the last place; ``test_float32.py``
+checks every 97th of them and the edges.
 :func:`exp_parts` and :func:`powers_of_two` pick the version by the type of their
 argument when numba compiles the caller, so one E-step source serves both precisions.
 
@@ -94,9 +97,10 @@ def _exp_parts_float32(x):
     n = np.floor(fma(x, _LOG2E_F32, _HALF_F32))
     r = fma(-n, _LN2_LO_F32, x - n * _LN2_HI_F32)
     r2 = r * r
-    low = fma(fma(_D3, r, _D2), r2, fma(_D1, r, _D0))
+    # 1 + (r + r**2 P(r)): the one rounding near 1 is the last addition.
+    low = fma(_D3, r, _D2)
     high = fma(fma(_D7, r, _D6), r2, fma(_D5, r, _D4))
-    return fma(high, r2 * r2, low), n + _TWO23_PLUS_BIAS
+    return _D0 + fma(r2, fma(high, r2, low), r), n + _TWO23_PLUS_BIAS
 
 
 def exp_parts(x):
