@@ -62,7 +62,7 @@ variances near the floor are still resolved.
 """
 
 
-@jit
+@jit(inline=True)
 def _log_norm_and_precision(weights, variances, log_norm, half_precision):
     """``log w_k - log(2 pi var_k) / 2`` and ``1 / (2 var_k)``, the per-component
     constants, computed in float64 and stored in the E-step's type."""
@@ -88,14 +88,14 @@ def block_size(n_components, n_lanes):
     return max(n_lanes, size - size % n_lanes)
 
 
-@jit
+@jit(inline=True)
 def _pad(m, n_lanes):
     """A block of ``m`` points is computed as ``m`` rounded up to a multiple of
     ``n_lanes``, the unit of :func:`lane_sum`; the padding carries no weight."""
     return (m + n_lanes - 1) // n_lanes * n_lanes
 
 
-@jit
+@jit(inline=True)
 def _standardised_block(x, start, block, center, inv_scale, z):
     """``z[j] = (x[start + j] - center) * inv_scale`` for the block of points from
     ``start`` (in float64, then stored in ``z``'s type), then zeros up to a multiple of
@@ -113,7 +113,7 @@ def _standardised_block(x, start, block, center, inv_scale, z):
     return m, padded
 
 
-@jit
+@jit(inline=True)
 def _reset_moments(s0, s1, s2):
     for k in range(s0.size):
         s0[k] = 0.0
@@ -121,7 +121,7 @@ def _reset_moments(s0, s1, s2):
         s2[k] = 0.0
 
 
-@jit
+@jit(inline=True)
 def _add_moments(s0, s1, s2, k, moments):
     """Adds a block's ``(sum r, sum r d, sum r d^2)`` to the statistics of component ``k``."""
     a0, a1, a2 = moments
@@ -130,7 +130,7 @@ def _add_moments(s0, s1, s2, k, moments):
     s2[k] += a2
 
 
-@jit
+@jit(inline=True)
 def _block_log_likelihood(point_weight, start, m, padded, top, norm):
     """Log-likelihood of a block and its share of ``sum log max_k r_k``; turns ``norm[j]``
     (``sum_k exp(log p_k - top[j])``) into the factor that makes ``exp(log p_k - top[j])``
@@ -164,8 +164,8 @@ def _block_log_likelihood(point_weight, start, m, padded, top, norm):
 
 
 @jit
-def _expectation(x, point_weight, center, inv_scale, means, log_norm, half_precision, s0, s1,
-                 s2, dev, dens, z, top, norm, bits, around):
+def _expectation(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+                 per_point, far):
     """One pass over the points: log-likelihood of the current parameters, M-step statistics.
 
     For each point, the K log-densities, their log-sum-exp and the responsibilities
@@ -175,17 +175,26 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, half_preci
 
     The points go in blocks of ``dev.shape[1]``; each step is a loop over a block that
     LLVM vectorises, ``exp`` is :func:`exp_shifted`, and the sums over a block are
-    :func:`lane_sum`, in an order that does not depend on the CPU. ``dev`` and ``dens``
-    (K, block) and ``z``, ``top``, ``norm``, ``bits`` (block) are scratch, of the E-step's
-    type, as are ``means``, ``log_norm`` and ``half_precision`` (K,); the statistics
-    ``s0``, ``s1``, ``s2`` (K,) are float64.
+    :func:`lane_sum`, in an order that does not depend on the CPU. Arrays of the E-step's
+    type: ``per_component`` (4, K), the means, ``log_norm`` and ``half_precision`` of
+    :func:`_e_step_parameters` and the points of :func:`_moved_far`; scratch ``dev`` and
+    ``dens`` (K, block) and ``per_point`` (4, block), for ``z``, ``top``, ``norm`` and
+    ``bits``. ``statistics`` (float64, at least 3 rows of K) receives ``s0``, ``s1``,
+    ``s2``. They come as 2D arrays because numba updates an array's reference count
+    twice on each call it is passed to (atomically, a cost per iteration); the rows are
+    taken here.
 
-    ``around`` is empty, or holds other points than the means to accumulate ``s1`` and
-    ``s2`` around (see :func:`_moved_far`).
+    With ``far``, ``s1`` and ``s2`` are accumulated around the points of
+    :func:`_moved_far` (``per_component[3]``) instead of the means.
 
     Returns the total log-likelihood and ``sum log max_k r_k`` (the log-probability of
     the most likely labelling, for ICL), both weighted and in standardised units.
     """
+    means, log_norm, half_precision, around = (
+        per_component[0], per_component[1], per_component[2], per_component[3],
+    )
+    s0, s1, s2 = statistics[0], statistics[1], statistics[2]
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
     n_components = means.size
     block = dev.shape[1]
     _reset_moments(s0, s1, s2)
@@ -212,7 +221,7 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, half_preci
         log_map += block_map
         for k in range(n_components):
             deviation = dev[k]
-            if around.size > 0:
+            if far:
                 pivot = around[k]
                 for j in range(padded):
                     deviation[j] = z[j] - pivot
@@ -222,8 +231,8 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, half_preci
 
 
 @jit
-def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, half_precision, s0,
-                     s1, s2, dev, dens, z, top, norm, bits):
+def _expectation_two(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+                     per_point):
     """:func:`_expectation` for two components, with one ``exp`` per point instead of two.
 
     With ``diff = log p_1 - log p_0`` and ``e = exp(-|diff|)``, the likelier component
@@ -233,10 +242,12 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, half_p
     the responsibilities.
     """
     block = dev.shape[1]
+    s0, s1, s2 = statistics[0], statistics[1], statistics[2]
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
     zero, one, floor = z.dtype.type(0.0), z.dtype.type(1.0), lowest(z)
-    mean0, mean1 = means[0], means[1]
-    constant0, constant1 = log_norm[0], log_norm[1]
-    half0, half1 = half_precision[0], half_precision[1]
+    mean0, mean1 = per_component[0, 0], per_component[0, 1]
+    constant0, constant1 = per_component[1, 0], per_component[1, 1]
+    half0, half1 = per_component[2, 0], per_component[2, 1]
     small, upper = dens[0], dens[1]
     dev0, dev1 = dev[0], dev[1]
     _reset_moments(s0, s1, s2)
@@ -277,19 +288,19 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, half_p
     return total, log_map
 
 
-@jit
-def _e_step(x, point_weight, center, inv_scale, means, log_norm, half_precision, s0, s1, s2,
-            dev, dens, z, top, norm, bits, around):
-    """:func:`_expectation_two` for two components, else (or to accumulate ``around``
-    other points) :func:`_expectation`."""
-    if means.size == 2 and around.size == 0:
+@jit(inline=True)
+def _e_step(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+            per_point, far):
+    """:func:`_expectation_two` for two components, else (or to accumulate around the
+    points of :func:`_moved_far`) :func:`_expectation`."""
+    if per_component.shape[1] == 2 and not far:
         return _expectation_two(
-            x, point_weight, center, inv_scale, means, log_norm, half_precision, s0, s1, s2,
-            dev, dens, z, top, norm, bits,
+            x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+            per_point,
         )
     return _expectation(
-        x, point_weight, center, inv_scale, means, log_norm, half_precision, s0, s1, s2, dev,
-        dens, z, top, norm, bits, around,
+        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
+        far,
     )
 
 
@@ -298,7 +309,7 @@ FAR = 1e4
 standard deviations) makes the one-pass variance lose too many digits."""
 
 
-@jit
+@jit(inline=True)
 def _moved_far(s0, s1, s2, fixed_means):
     """Whether a free mean moves so far that ``s2/s0 - (s1/s0)^2`` cancels.
 
@@ -318,7 +329,7 @@ def _moved_far(s0, s1, s2, fixed_means):
     return False
 
 
-@jit
+@jit(inline=True)
 def _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
     """New parameters from the statistics of :func:`_expectation`, in place.
 
@@ -386,21 +397,17 @@ STEP_MAX0 = 1.0
 MSTEP = 4.0
 
 
-@jit
+@jit(inline=True)
 def _e_step_parameters(weights, means, variances, per_component):
-    """The E-step's per-component arrays (rows of ``per_component``, of the E-step's
-    type): the means as the E-step holds them (rounded to its type) and the constants of
-    :func:`_log_norm_and_precision`; the fourth row is for :func:`_moved_far`'s points."""
-    centres, log_norm, half_precision, around = (
-        per_component[0], per_component[1], per_component[2], per_component[3],
-    )
+    """Fills the E-step's per-component rows (of its type): the means as the E-step holds
+    them (rounded to its type) and the constants of :func:`_log_norm_and_precision`; the
+    fourth row is for the points of :func:`_moved_far`."""
     for k in range(means.size):
-        centres[k] = means[k]
-    _log_norm_and_precision(weights, variances, log_norm, half_precision)
-    return centres, log_norm, half_precision, around
+        per_component[0, k] = means[k]
+    _log_norm_and_precision(weights, variances, per_component[1], per_component[2])
 
 
-@jit
+@jit(inline=True)
 def _em_map(x, point_weight, center, inv_scale, weights, means, variances, options,
             statistics, per_component, dev, dens, per_point):
     """One EM map over the data: the log-likelihood of ``(weights, means, variances)``,
@@ -410,47 +417,41 @@ def _em_map(x, point_weight, center, inv_scale, weights, means, variances, optio
     parameters are left as they were.
     """
     n_components = means.size
-    s0, s1, s2, raw = statistics[0], statistics[1], statistics[2], statistics[3]
-    centres, log_norm, half_precision, around = _e_step_parameters(
-        weights, means, variances, per_component,
-    )
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    _e_step_parameters(weights, means, variances, per_component)
     log_likelihood, log_map = _e_step(
-        x, point_weight, center, inv_scale, centres, log_norm, half_precision, s0, s1, s2,
-        dev, dens, z, top, norm, bits, around[:0],  # accumulate around the means
+        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
+        False,  # accumulate around the means
     )
     if not math.isfinite(log_likelihood):
         return log_likelihood, log_map, False
+    s0, s1, s2, raw = statistics[0], statistics[1], statistics[2], statistics[3]
+    centres, around = per_component[0], per_component[3]
     pivots = centres
     if _moved_far(s0, s1, s2, options[3]):
         for k in range(n_components):
             free = not options[3][k] and s0[k] > 0.0
             around[k] = centres[k] + (s1[k] / s0[k] if free else 0.0)
         _e_step(
-            x, point_weight, center, inv_scale, centres, log_norm, half_precision, s0, s1,
-            s2, dev, dens, z, top, norm, bits, around,
+            x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+            per_point, True,
         )
         pivots = around
     floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots)
     return log_likelihood, log_map, floored
 
 
-@jit
+@jit(inline=True)
 def _log_likelihood_only(x, point_weight, center, inv_scale, weights, means, variances,
                          statistics, per_component, dev, dens, per_point):
     """``(log_likelihood, log_map)`` of the parameters, which stay as they are."""
-    s0, s1, s2 = statistics[0], statistics[1], statistics[2]
-    centres, log_norm, half_precision, around = _e_step_parameters(
-        weights, means, variances, per_component,
-    )
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    _e_step_parameters(weights, means, variances, per_component)
     return _e_step(
-        x, point_weight, center, inv_scale, centres, log_norm, half_precision, s0, s1, s2,
-        dev, dens, z, top, norm, bits, around[:0],
+        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
+        False,
     )
 
 
-@jit
+@jit(inline=True)
 def _copy_parameters(weights, means, variances, into):
     """``into[0:3]`` = weights, means, variances."""
     for k in range(means.size):
@@ -459,7 +460,7 @@ def _copy_parameters(weights, means, variances, into):
         into[2, k] = variances[k]
 
 
-@jit
+@jit(inline=True)
 def _squared_change(weights, means, variances, before):
     """Squared L2 distance between the parameters and ``before`` (rows 0 to 2)."""
     total = 0.0
@@ -471,7 +472,7 @@ def _squared_change(weights, means, variances, before):
     return total
 
 
-@jit
+@jit(inline=True)
 def _aitken_rate(current, previous, before):
     """``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})``, NaN where undefined."""
     step = previous - before
@@ -480,7 +481,7 @@ def _aitken_rate(current, previous, before):
     return (current - previous) / step
 
 
-@jit
+@jit(inline=True)
 def _stopped(stop, tol, current, previous, before, inv_n, data_shift, squared_change):
     """Whether the stopping rule ``stop`` holds after the log-likelihoods
     ``l_{t-2}, l_{t-1}, l_t`` = ``before, previous, current`` (totals, standardised units)
