@@ -189,6 +189,21 @@ def test_float32_every_kernel_path_agrees_with_float64(n_components, weighted,
                                    err_msg=name)
 
 
+@pytest.mark.plain_python
+@pytest.mark.parametrize("n_components", [2, 3])
+def test_float32_kernels_follow_float64_in_a_few_steps(n_components, three_component_batch):
+    # Small enough to run as plain Python too, where the float32 kernels compute with
+    # NumPy float32 scalars (make test checks their logic that way).
+    data = three_component_batch[:2, :100]
+    for weights in (None, np.linspace(0.5, 2.0, 200).reshape(2, 100)):
+        kwargs = dict(n_init=2, random_state=6, max_iter=5, tol=0, sample_weight=weights,
+                      warn=False)
+        single = fastem.fit(data, n_components, dtype=np.float32, **kwargs)
+        double = fastem.fit(data, n_components, **kwargs)
+        _assert_close(single, double, dict(means=1e-5, weights=1e-5, variances=1e-5,
+                                           log_likelihood=1e-6))
+
+
 @pytest.mark.parametrize("n_components", [1, 2, 3])
 @pytest.mark.parametrize("distance", [1e3, 1e6])
 def test_float32_a_start_far_from_the_data_keeps_the_variance(n_components, distance):

@@ -80,7 +80,7 @@ def block_size(n_components, n_lanes):
     normalisers ``sum_k exp(log p_k - max)``, each between 1 and K; the product must stay
     below the float64 limit of 2**1023. In float32, each of the 16 lanes of
     :func:`lane_product` multiplies ``block / 16`` of them before the lanes are combined
-    in float64, at most ``K**62 < 2**127`` below that limit: float32's limit holds too.
+    in float64: at most ``2**63``, far below float32's limit of 2**127.
     """
     if n_components < 2:
         return 256
