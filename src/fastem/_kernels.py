@@ -407,7 +407,7 @@ def _e_step_parameters(weights, means, variances, per_component):
     _log_norm_and_precision(weights, variances, per_component[1], per_component[2])
 
 
-@jit(inline=True)
+@jit
 def _em_map(x, point_weight, center, inv_scale, weights, means, variances, options,
             statistics, per_component, dev, dens, per_point):
     """One EM map over the data: the log-likelihood of ``(weights, means, variances)``,
@@ -440,7 +440,7 @@ def _em_map(x, point_weight, center, inv_scale, weights, means, variances, optio
     return log_likelihood, log_map, floored
 
 
-@jit(inline=True)
+@jit
 def _log_likelihood_only(x, point_weight, center, inv_scale, weights, means, variances,
                          statistics, per_component, dev, dens, per_point):
     """``(log_likelihood, log_map)`` of the parameters, which stay as they are."""
@@ -472,7 +472,7 @@ def _squared_change(weights, means, variances, before):
     return total
 
 
-@jit(inline=True)
+@jit
 def _aitken_rate(current, previous, before):
     """``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})``, NaN where undefined."""
     step = previous - before
@@ -481,7 +481,7 @@ def _aitken_rate(current, previous, before):
     return (current - previous) / step
 
 
-@jit(inline=True)
+@jit
 def _stopped(stop, tol, current, previous, before, inv_n, data_shift, squared_change):
     """Whether the stopping rule ``stop`` holds after the log-likelihoods
     ``l_{t-2}, l_{t-1}, l_t`` = ``before, previous, current`` (totals, standardised units)
