@@ -180,7 +180,7 @@ def fit(
         The precision of the E-step, the pass over the points that is nearly all of EM's
         work. With ``np.float32`` each point's standardised value, its log-densities,
         their maximum, the ``exp`` and the responsibilities are float32 (twice as many
-        points per vector instruction: 1.8x float64's speed on 1,000-point datasets with
+        points per vector instruction: 1.9x float64's speed on 1,000-point datasets with
         K=2, 2.0-2.2x with K=3 to 8, in the README's benchmarks); sums over blocks of at
         most 256 points are float32 and are added into float64 totals, and the
         parameters, the log-likelihood, the M-step, SQUAREM and the stopping rules stay
