@@ -66,10 +66,11 @@ class Workload:
         n_restarts = self.means.shape[1] if n_restarts is None else n_restarts
         return float(n_datasets * n_restarts) * self.data.shape[1] * self.n_components * self.n_iter
 
-    def fit_fastem(self):
+    def fit_fastem(self, dtype=np.float64):
         result = fastem.fit(
             self.data, self.n_components, n_init=self.means.shape[1], weights_init=self.weights,
             means_init=self.means, variances_init=self.variances, max_iter=self.n_iter, tol=0,
+            dtype=dtype,
         )
         assert (result.restart_n_iter == self.n_iter).all()
         return result

@@ -1,8 +1,9 @@
 """W1: many small datasets. 2,000 datasets x 1,000 points, K=2, 100 iterations, fixed work.
 
-fastem with all threads and with one (thread scaling), a plain fused numba kernel
-(:mod:`plain_kernel`: libm exp, one loop) on all datasets, the batched NumPy reference on
-a subset, scikit-learn one dataset at a time on a subset.
+fastem with all threads and with one (thread scaling), fastem with its E-step in float32
+(``dtype=np.float32``, its accuracy against float64 in the summary), a plain fused numba
+kernel (:mod:`plain_kernel`: libm exp, one loop) on all datasets, the batched NumPy
+reference on a subset, scikit-learn one dataset at a time on a subset.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import fastem
-from conftest import SEED_MIXTURE, SIZE, Workload, record, sklearn_fits, warm_up
+from conftest import SEED_MIXTURE, SIZE, Workload, note, record, sklearn_fits, warm_up
 from fastem import reference
 from plain_kernel import exp_rate_work, fit_plain
 
@@ -43,6 +44,21 @@ def test_fastem_one_thread(benchmark, workload):
         benchmark.pedantic(workload.fit_fastem, rounds=max(1, SIZE["rounds"] // 2))
     finally:
         numba.set_num_threads(threads)
+
+
+def test_fastem_float32(benchmark, workload):
+    record(benchmark, GROUP, workload.work())
+    workload.fit_fastem(np.float32)  # compile (or load) first
+    single = benchmark.pedantic(workload.fit_fastem, args=(np.float32,), rounds=SIZE["rounds"])
+    double = workload.fit_fastem()
+    differences = {
+        name: np.abs(getattr(single, name) / getattr(double, name) - 1.0).max()
+        for name in ("means", "variances", "weights", "log_likelihood")
+    }
+    note("W1 float32 against float64, largest relative difference over the datasets after "
+         f"{workload.n_iter} iterations: " + ", ".join(f"{name} {value:.1e}"
+                                                    for name, value in differences.items()))
+    assert max(differences.values()) < 1e-5
 
 
 def test_plain_fused_kernel(benchmark, workload):

@@ -47,6 +47,18 @@ def fits() -> dict[str, np.ndarray]:
                                         random_state=7, trace=True, warn=False),
         "k2_squarem_parameter": fastem.fit(two[:20], 2, algorithm="squarem", stop="parameter",
                                            equal_variance=True, random_state=8, warn=False),
+        # The float32 E-step (fit's dtype): the two-component kernel, the general one,
+        # weights, a fixed parameter and SQUAREM.
+        "k2_float32": fastem.fit(two, 2, n_init=3, random_state=1, trace=True, warn=False,
+                                 dtype=np.float32),
+        "k5_float32_weighted": fastem.fit(two[:20], 5, n_init=2, sample_weight=weights[:20],
+                                          random_state=3, warn=False, dtype=np.float32),
+        "k3_float32_fixed_means": fastem.fit(three, 3, means_init=[9996.0, 1e4 + 0.5, 1e4 + 5.0],
+                                             fix_means=[True, False, False], warn=False,
+                                             dtype=np.float32),
+        "k3_float32_squarem_aitken": fastem.fit(three, 3, n_init=2, algorithm="squarem",
+                                                stop="aitken", random_state=7, trace=True,
+                                                warn=False, dtype=np.float32),
         "simulate": fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300,
                                     n_datasets=5, random_state=6)[0],
     }

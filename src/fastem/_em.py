@@ -33,9 +33,11 @@ class Run(NamedTuple):
 
 
 def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
-        algorithm: str = "em", stop: str = "loglik", trace_length: int = 0) -> Run:
+        algorithm: str = "em", stop: str = "loglik", trace_length: int = 0,
+        dtype=np.float64) -> Run:
     """EM (or SQUAREM) from the starting values ``weights, means, variances`` (n_fits, K),
-    standardised, which become the fitted values; fit ``f`` is dataset ``f // n_init``."""
+    standardised, which become the fitted values; fit ``f`` is dataset ``f // n_init``.
+    ``dtype`` (float64 or float32) is the E-step's precision."""
     n_fits = means.shape[0]
     trace = np.full((n_fits, trace_length), np.nan)
     outputs = Run(
@@ -49,7 +51,7 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, batch.center,
         batch.scale,
         weights, means, variances, max_iter, tol, model.kernel_options(),
-        ALGORITHMS[algorithm], STOPPING_RULES[stop], trace,
+        ALGORITHMS[algorithm], STOPPING_RULES[stop], np.dtype(dtype), trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
         outputs.status, outputs.n_fpeval, outputs.rate,
     )

@@ -8,6 +8,16 @@ fused pass over the points (:func:`_expectation`) followed by an O(K) update
 All parameters here are in standardised units: the data of dataset ``d`` are read as
 ``z = (x - center[d]) / scale[d]``, so the dataset has mean 0 and variance 1 and
 ``reg_variance`` can be added as it is.
+
+The E-step runs in the precision ``dtype`` of :func:`fit_batch`: float64, or float32 for
+twice as many points per vector instruction. Its source is the same for both (numba
+compiles it once per type of its scratch arrays; every constant in it takes the type of
+those arrays, and the helpers of ``_vmath`` pick their float32 versions by type). Each
+block of points is standardised in float64 and then rounded to ``dtype``; the per-point
+log-densities, their maximum, the ``exp`` and the responsibilities are in ``dtype``; the
+sums over a block are taken in 16 float32 lanes (``_vmath.lane_sum``) and added into
+float64 totals. Parameters, the log-likelihood's total, the M-step, SQUAREM and the
+stopping rules are float64 in both.
 """
 
 from __future__ import annotations
@@ -19,8 +29,6 @@ from numba import prange
 
 from ._jit import jit
 from ._vmath import (
-    LANES,
-    LOWEST,
     exp_parts,
     exp_shifted,
     fma,
@@ -28,6 +36,8 @@ from ._vmath import (
     lane_product,
     lane_product_moments,
     lane_sum,
+    lanes,
+    lowest,
     powers_of_two,
 )
 
@@ -52,50 +62,58 @@ variances near the floor are still resolved.
 """
 
 
-@jit
-def _log_norm_and_precision(weights, variances, log_norm, precision):
-    """``log w_k - log(2 pi var_k) / 2`` and ``1 / var_k``, the per-component constants."""
+@jit(inline=True)
+def _log_norm_and_precision(weights, variances, log_norm, half_precision):
+    """``log w_k - log(2 pi var_k) / 2`` and ``1 / (2 var_k)``, the per-component
+    constants, computed in float64 and stored in the E-step's type."""
     for k in range(weights.size):
-        precision[k] = 1.0 / variances[k]
+        half_precision[k] = 0.5 * (1.0 / variances[k])
         log_norm[k] = math.log(weights[k]) - 0.5 * (LOG_2PI + math.log(variances[k]))
 
 
 @jit
-def block_size(n_components):
-    """Points per block: 256, or fewer for many components; a multiple of ``LANES``.
+def block_size(n_components, n_lanes):
+    """Points per block: 256, or fewer for many components; a multiple of ``n_lanes``
+    (``_vmath.lanes``: 8 for float64, 16 for float32).
 
     Per block, the log-likelihood takes one ``log`` of the product of the points'
     normalisers ``sum_k exp(log p_k - max)``, each between 1 and K; the product must stay
-    below the float64 limit of 2**1023.
+    below the float64 limit of 2**1023. In float32, each of the 16 lanes of
+    :func:`lane_product` multiplies ``block / 16`` of them before the lanes are combined
+    in float64: at most ``2**63``, far below float32's limit of 2**127.
     """
     if n_components < 2:
         return 256
     size = min(256, int(1000.0 / math.log2(n_components)))
-    return max(LANES, size - size % LANES)
+    return max(n_lanes, size - size % n_lanes)
 
 
-@jit
-def _pad(m):
-    """A block of ``m`` points is computed as ``m`` rounded up to a multiple of ``LANES``,
-    the unit of :func:`lane_sum`; the padding carries no weight."""
-    return (m + LANES - 1) // LANES * LANES
+@jit(inline=True)
+def _pad(m, n_lanes):
+    """A block of ``m`` points is computed as ``m`` rounded up to a multiple of
+    ``n_lanes``, the unit of :func:`lane_sum`; the padding carries no weight."""
+    return (m + n_lanes - 1) // n_lanes * n_lanes
 
 
-@jit
+@jit(inline=True)
 def _standardised_block(x, start, block, center, inv_scale, z):
     """``z[j] = (x[start + j] - center) * inv_scale`` for the block of points from
-    ``start``, then zeros up to a multiple of ``LANES``; returns the number of points and
-    the padded length."""
+    ``start`` (in float64, then stored in ``z``'s type), then zeros up to a multiple of
+    :func:`lanes`; returns the number of points and the padded length."""
     m = min(block, x.size - start)
-    padded = _pad(m)
+    padded = _pad(m, lanes(z))
+    # Through a slice: indexing x[start + j] makes numba check for a negative index
+    # (which counts from the end) at every point, and LLVM then gathers instead of
+    # loading a vector: four times slower.
+    points = x[start:start + m]
     for j in range(m):
-        z[j] = (x[start + j] - center) * inv_scale
+        z[j] = (points[j] - center) * inv_scale
     for j in range(m, padded):
         z[j] = 0.0
     return m, padded
 
 
-@jit
+@jit(inline=True)
 def _reset_moments(s0, s1, s2):
     for k in range(s0.size):
         s0[k] = 0.0
@@ -103,7 +121,7 @@ def _reset_moments(s0, s1, s2):
         s2[k] = 0.0
 
 
-@jit
+@jit(inline=True)
 def _add_moments(s0, s1, s2, k, moments):
     """Adds a block's ``(sum r, sum r d, sum r d^2)`` to the statistics of component ``k``."""
     a0, a1, a2 = moments
@@ -112,21 +130,22 @@ def _add_moments(s0, s1, s2, k, moments):
     s2[k] += a2
 
 
-@jit
+@jit(inline=True)
 def _block_log_likelihood(point_weight, start, m, padded, top, norm):
     """Log-likelihood of a block and its share of ``sum log max_k r_k``; turns ``norm[j]``
     (``sum_k exp(log p_k - top[j])``) into the factor that makes ``exp(log p_k - top[j])``
     a responsibility times the point's weight, 0 in the padding.
 
     Unweighted, the block takes one ``log`` of the product of the normalisers (each in
-    [1, K]); weighted, one per point.
+    [1, K]); weighted, one per point, in float64 whatever the type of ``top`` and ``norm``.
     """
+    one = norm.dtype.type(1.0)
     if point_weight.size > 0:
         total = 0.0
         log_map = 0.0
         for j in range(m):
             weight = point_weight[start + j]
-            log_norm_j = math.log(norm[j])
+            log_norm_j = math.log(np.float64(norm[j]))
             total += weight * (top[j] + log_norm_j)
             log_map -= weight * log_norm_j
             norm[j] = weight / norm[j]
@@ -137,7 +156,7 @@ def _block_log_likelihood(point_weight, start, m, padded, top, norm):
         log_product = math.log(lane_product(norm, padded))
         total = lane_sum(top, padded) + log_product
         for j in range(padded):
-            norm[j] = 1.0 / norm[j]
+            norm[j] = one / norm[j]
         log_map = -log_product
     for j in range(m, padded):
         norm[j] = 0.0
@@ -145,8 +164,8 @@ def _block_log_likelihood(point_weight, start, m, padded, top, norm):
 
 
 @jit
-def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
-                 dev, dens, z, top, norm, bits, around):
+def _expectation(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+                 per_point, far):
     """One pass over the points: log-likelihood of the current parameters, M-step statistics.
 
     For each point, the K log-densities, their log-sum-exp and the responsibilities
@@ -156,15 +175,26 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
 
     The points go in blocks of ``dev.shape[1]``; each step is a loop over a block that
     LLVM vectorises, ``exp`` is :func:`exp_shifted`, and the sums over a block are
-    :func:`lane_sum`, in an order that does not depend on the CPU. ``dev`` and ``dens``
-    (K, block) and ``z``, ``top``, ``norm``, ``bits`` (block) are scratch.
+    :func:`lane_sum`, in an order that does not depend on the CPU. Arrays of the E-step's
+    type: ``per_component`` (4, K), the means, ``log_norm`` and ``half_precision`` of
+    :func:`_e_step_parameters` and the points of :func:`_moved_far`; scratch ``dev`` and
+    ``dens`` (K, block) and ``per_point`` (4, block), for ``z``, ``top``, ``norm`` and
+    ``bits``. ``statistics`` (float64, at least 3 rows of K) receives ``s0``, ``s1``,
+    ``s2``. They come as 2D arrays because numba updates an array's reference count
+    twice on each call it is passed to (atomically, a cost per iteration); the rows are
+    taken here.
 
-    ``around`` is empty, or holds other points than the means to accumulate ``s1`` and
-    ``s2`` around (see :func:`_moved_far`).
+    With ``far``, ``s1`` and ``s2`` are accumulated around the points of
+    :func:`_moved_far` (``per_component[3]``) instead of the means.
 
     Returns the total log-likelihood and ``sum log max_k r_k`` (the log-probability of
     the most likely labelling, for ICL), both weighted and in standardised units.
     """
+    means, log_norm, half_precision, around = (
+        per_component[0], per_component[1], per_component[2], per_component[3],
+    )
+    s0, s1, s2 = statistics[0], statistics[1], statistics[2]
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
     n_components = means.size
     block = dev.shape[1]
     _reset_moments(s0, s1, s2)
@@ -178,11 +208,11 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
         for k in range(n_components):
             mean = means[k]
             constant = log_norm[k]
-            half_precision = 0.5 * precision[k]
+            half = half_precision[k]
             for j in range(padded):
                 d = z[j] - mean
                 dev[k, j] = d
-                dens[k, j] = fma(-half_precision * d, d, constant)
+                dens[k, j] = fma(-half * d, d, constant)
                 top[j] = max(top[j], dens[k, j])
         for k in range(n_components):
             exp_shifted(dens[k], top, norm, padded, bits)
@@ -191,7 +221,7 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
         log_map += block_map
         for k in range(n_components):
             deviation = dev[k]
-            if around.size > 0:
+            if far:
                 pivot = around[k]
                 for j in range(padded):
                     deviation[j] = z[j] - pivot
@@ -201,8 +231,8 @@ def _expectation(x, point_weight, center, inv_scale, means, log_norm, precision,
 
 
 @jit
-def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1,
-                     s2, dev, dens, z, top, norm, bits):
+def _expectation_two(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+                     per_point):
     """:func:`_expectation` for two components, with one ``exp`` per point instead of two.
 
     With ``diff = log p_1 - log p_0`` and ``e = exp(-|diff|)``, the likelier component
@@ -212,9 +242,12 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
     the responsibilities.
     """
     block = dev.shape[1]
-    mean0, mean1 = means[0], means[1]
-    constant0, constant1 = log_norm[0], log_norm[1]
-    half0, half1 = 0.5 * precision[0], 0.5 * precision[1]
+    s0, s1, s2 = statistics[0], statistics[1], statistics[2]
+    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    zero, one, floor = z.dtype.type(0.0), z.dtype.type(1.0), lowest(z)
+    mean0, mean1 = per_component[0, 0], per_component[0, 1]
+    constant0, constant1 = per_component[1, 0], per_component[1, 1]
+    half0, half1 = per_component[2, 0], per_component[2, 1]
     small, upper = dens[0], dens[1]
     dev0, dev1 = dev[0], dev[1]
     _reset_moments(s0, s1, s2)
@@ -230,15 +263,15 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
             dev0[j] = d0
             dev1[j] = d1
             diff = l1 - l0
-            upper[j] = 1.0 if diff > 0.0 else 0.0
+            upper[j] = one if diff > zero else zero
             top[j] = max(l0, l1)
             arg = -abs(diff)
-            poly, bits[j] = exp_parts(max(arg, LOWEST))
-            small[j] = poly if arg > LOWEST else 0.0
+            poly, bits[j] = exp_parts(max(arg, floor))
+            small[j] = poly if arg > floor else zero
         powers_of_two(bits, padded)
         for j in range(padded):
             e = small[j] * bits[j]
-            norm[j] = 1.0 + e
+            norm[j] = one + e
             small[j] = e
         block_total, block_map = _block_log_likelihood(point_weight, start, m, padded, top, norm)
         total += block_total
@@ -246,8 +279,8 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
         for j in range(padded):
             likely = norm[j]
             unlikely = small[j] * likely
-            r1 = likely if upper[j] > 0.0 else unlikely
-            r0 = unlikely if upper[j] > 0.0 else likely
+            r1 = likely if upper[j] > zero else unlikely
+            r0 = unlikely if upper[j] > zero else likely
             small[j] = r0
             upper[j] = r1
         _add_moments(s0, s1, s2, 0, lane_moments(small, dev0, padded))
@@ -255,19 +288,19 @@ def _expectation_two(x, point_weight, center, inv_scale, means, log_norm, precis
     return total, log_map
 
 
-@jit
-def _e_step(x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-            dens, z, top, norm, bits, around):
-    """:func:`_expectation_two` for two components, else (or to accumulate ``around``
-    other points) :func:`_expectation`."""
-    if means.size == 2 and around.size == 0:
+@jit(inline=True)
+def _e_step(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+            per_point, far):
+    """:func:`_expectation_two` for two components, else (or to accumulate around the
+    points of :func:`_moved_far`) :func:`_expectation`."""
+    if per_component.shape[1] == 2 and not far:
         return _expectation_two(
-            x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-            dens, z, top, norm, bits,
+            x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+            per_point,
         )
     return _expectation(
-        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
-        z, top, norm, bits, around,
+        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
+        far,
     )
 
 
@@ -276,7 +309,7 @@ FAR = 1e4
 standard deviations) makes the one-pass variance lose too many digits."""
 
 
-@jit
+@jit(inline=True)
 def _moved_far(s0, s1, s2, fixed_means):
     """Whether a free mean moves so far that ``s2/s0 - (s1/s0)^2`` cancels.
 
@@ -296,15 +329,17 @@ def _moved_far(s0, s1, s2, fixed_means):
     return False
 
 
-@jit
-def _maximisation(s0, s1, s2, weights, means, variances, options, raw):
+@jit(inline=True)
+def _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
     """New parameters from the statistics of :func:`_expectation`, in place.
 
-    The new mean is ``mu + s1/s0`` and the new variance ``s2/s0 - (s1/s0)^2``: both
-    sums are taken around the old mean, so nothing cancels when the data sit far from
-    zero. A fixed mean stays, and the variance is then ``s2/s0`` around it. Free weights
-    share what the fixed ones leave, in proportion to ``s0``. Returns True when a
-    component collapsed (its variance fell below the floor, or its weight to zero).
+    The sums are taken around ``pivots`` (K,): the old means as the E-step held them
+    (rounded to float32 in a float32 E-step), or the points of :func:`_moved_far`. The
+    new mean is ``pivot + s1/s0`` and the new variance ``s2/s0 - (s1/s0)^2``, so nothing
+    cancels when the data sit far from zero. A fixed mean stays, and the variance is
+    then ``s2/s0`` around it (corrected for a pivot that differs from it by rounding).
+    Free weights share what the fixed ones leave, in proportion to ``s0``. Returns True
+    when a component collapsed (its variance fell below the floor, or its weight to zero).
     """
     reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances = options
     n_components = means.size
@@ -321,9 +356,16 @@ def _maximisation(s0, s1, s2, weights, means, variances, options, raw):
     for k in range(n_components):
         if not fixed_weights[k]:
             weights[k] = (1.0 - fixed_mass) * (s0[k] / free_s0)
-        if s0[k] > 0.0:
-            shift = 0.0 if fixed_means[k] else s1[k] / s0[k]
-            means[k] += shift
+        if s0[k] > 0.0 and fixed_means[k]:
+            # sum r (z - mu)^2 = s2 + 2 (p - mu) s1 + (p - mu)^2 s0 around pivot p.
+            spread = s2[k] / s0[k]
+            offset = pivots[k] - means[k]
+            if offset != 0.0:
+                spread += offset * (2.0 * (s1[k] / s0[k]) + offset)
+            raw[k] = max(spread, 0.0)
+        elif s0[k] > 0.0:
+            shift = s1[k] / s0[k]
+            means[k] = pivots[k] + shift
             raw[k] = max(s2[k] / s0[k] - shift * shift, 0.0)
         else:  # no point left: the mean stays, and a free weight is 0 for good
             raw[k] = 0.0
@@ -355,9 +397,19 @@ STEP_MAX0 = 1.0
 MSTEP = 4.0
 
 
+@jit(inline=True)
+def _e_step_parameters(weights, means, variances, per_component):
+    """Fills the E-step's per-component rows (of its type): the means as the E-step holds
+    them (rounded to its type) and the constants of :func:`_log_norm_and_precision`; the
+    fourth row is for the points of :func:`_moved_far`."""
+    for k in range(means.size):
+        per_component[0, k] = means[k]
+    _log_norm_and_precision(weights, variances, per_component[1], per_component[2])
+
+
 @jit
 def _em_map(x, point_weight, center, inv_scale, weights, means, variances, options,
-            per_component, dev, dens, per_point):
+            statistics, per_component, dev, dens, per_point):
     """One EM map over the data: the log-likelihood of ``(weights, means, variances)``,
     which the M-step then replaces in place by their update.
 
@@ -365,50 +417,41 @@ def _em_map(x, point_weight, center, inv_scale, weights, means, variances, optio
     parameters are left as they were.
     """
     n_components = means.size
-    log_norm, precision, s0, s1, s2, raw, around = (
-        per_component[0], per_component[1], per_component[2], per_component[3],
-        per_component[4], per_component[5], per_component[6],
-    )
-    nowhere = around[:0]  # accumulate around the means
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
-    _log_norm_and_precision(weights, variances, log_norm, precision)
+    _e_step_parameters(weights, means, variances, per_component)
     log_likelihood, log_map = _e_step(
-        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev,
-        dens, z, top, norm, bits, nowhere,
+        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
+        False,  # accumulate around the means
     )
     if not math.isfinite(log_likelihood):
         return log_likelihood, log_map, False
+    s0, s1, s2, raw = statistics[0], statistics[1], statistics[2], statistics[3]
+    centres, around = per_component[0], per_component[3]
+    pivots = centres
     if _moved_far(s0, s1, s2, options[3]):
         for k in range(n_components):
             free = not options[3][k] and s0[k] > 0.0
-            around[k] = means[k] + (s1[k] / s0[k] if free else 0.0)
+            around[k] = centres[k] + (s1[k] / s0[k] if free else 0.0)
         _e_step(
-            x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2,
-            dev, dens, z, top, norm, bits, around,
+            x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
+            per_point, True,
         )
-        for k in range(n_components):
-            means[k] = around[k]
-    floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw)
+        pivots = around
+    floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots)
     return log_likelihood, log_map, floored
 
 
 @jit
 def _log_likelihood_only(x, point_weight, center, inv_scale, weights, means, variances,
-                         per_component, dev, dens, per_point):
+                         statistics, per_component, dev, dens, per_point):
     """``(log_likelihood, log_map)`` of the parameters, which stay as they are."""
-    log_norm, precision, s0, s1, s2, around = (
-        per_component[0], per_component[1], per_component[2], per_component[3],
-        per_component[4], per_component[6],
-    )
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
-    _log_norm_and_precision(weights, variances, log_norm, precision)
+    _e_step_parameters(weights, means, variances, per_component)
     return _e_step(
-        x, point_weight, center, inv_scale, means, log_norm, precision, s0, s1, s2, dev, dens,
-        z, top, norm, bits, around[:0],
+        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
+        False,
     )
 
 
-@jit
+@jit(inline=True)
 def _copy_parameters(weights, means, variances, into):
     """``into[0:3]`` = weights, means, variances."""
     for k in range(means.size):
@@ -417,7 +460,7 @@ def _copy_parameters(weights, means, variances, into):
         into[2, k] = variances[k]
 
 
-@jit
+@jit(inline=True)
 def _squared_change(weights, means, variances, before):
     """Squared L2 distance between the parameters and ``before`` (rows 0 to 2)."""
     total = 0.0
@@ -505,7 +548,7 @@ def _from_coordinates(u, fixed_weights, weights, means, variances):
 
 @jit
 def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_iter, tol,
-             options, algorithm, stop, trace, interrupted):
+             options, algorithm, stop, dtype, trace, interrupted):
     """Run EM (or SQUAREM) for one fit, updating ``weights``, ``means``, ``variances`` in
     place.
 
@@ -531,12 +574,14 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     (the observed linear rate).
     """
     n_components = means.size
-    # Scratch, allocated once per fit.
-    per_component = np.empty((7, n_components))
-    block = block_size(n_components)
-    dev = np.empty((n_components, block))
-    dens = np.empty((n_components, block))
-    per_point = np.empty((4, block))
+    # Scratch, allocated once per fit: the M-step's statistics in float64, the E-step's
+    # arrays in its type.
+    statistics = np.empty((4, n_components))
+    per_component = np.empty((4, n_components), dtype)
+    block = block_size(n_components, lanes(per_component))
+    per_point = np.empty((4, block), dtype)
+    dev = np.empty((n_components, block), dtype)
+    dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
     total_weight = 0.0
@@ -560,7 +605,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         _copy_parameters(weights, means, variances, saved[0])
         log_likelihood, log_map, floored = _em_map(
             x, point_weight, center, inv_scale, weights, means, variances, options,
-            per_component, dev, dens, per_point,
+            statistics, per_component, dev, dens, per_point,
         )
         n_fpeval += 1
         if it < trace.size:
@@ -572,15 +617,15 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
             _copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = _em_map(
                 x, point_weight, center, inv_scale, weights, means, variances, options,
-                per_component, dev, dens, per_point,
+                statistics, per_component, dev, dens, per_point,
             )
             n_fpeval += 1
             if math.isfinite(middle) and not floored:
                 _copy_parameters(weights, means, variances, saved[2])
                 step_max, extra = _squarem_step(
                     x, point_weight, center, inv_scale, weights, means, variances, options,
-                    per_component, dev, dens, per_point, saved, coords, fixed_weights,
-                    log_likelihood, step_max,
+                    statistics, per_component, dev, dens, per_point, saved, coords,
+                    fixed_weights, log_likelihood, step_max,
                 )
                 n_fpeval += extra
         n_iter = it + 1
@@ -593,8 +638,8 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         before = previous
         previous = log_likelihood
     log_likelihood, log_map = _log_likelihood_only(
-        x, point_weight, center, inv_scale, weights, means, variances, per_component, dev,
-        dens, per_point,
+        x, point_weight, center, inv_scale, weights, means, variances, statistics,
+        per_component, dev, dens, per_point,
     )
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
@@ -609,8 +654,8 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
 
 @jit
 def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances, options,
-                  per_component, dev, dens, per_point, saved, coords, fixed_weights,
-                  start_log_likelihood, step_max):
+                  statistics, per_component, dev, dens, per_point, saved, coords,
+                  fixed_weights, start_log_likelihood, step_max):
     """From ``theta_0, theta_1, theta_2`` in ``saved`` (``theta_2`` also in place), the
     SqS3 extrapolation and its stabilising EM map, or ``theta_2`` itself; leaves the
     accepted parameters in place. Returns ``(step_max, maps)``: the new step bound and
@@ -644,7 +689,7 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
     if _from_coordinates(coords[1], fixed_weights, weights, means, variances):
         extrapolated, _, floored = _em_map(
             x, point_weight, center, inv_scale, weights, means, variances, options,
-            per_component, dev, dens, per_point,
+            statistics, per_component, dev, dens, per_point,
         )
         if math.isfinite(extrapolated) and extrapolated >= start_log_likelihood and not floored:
             return grown, 1
@@ -666,8 +711,8 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
 
 @jit(parallel=True)
 def fit_batch(values, offsets, sample_weight, center, scale, weights, means, variances,
-              max_iter, tol, options, algorithm, stop, trace, log_likelihood, log_map, n_iter,
-              converged, status, n_fpeval, rate, interrupted):
+              max_iter, tol, options, algorithm, stop, dtype, trace, log_likelihood, log_map,
+              n_iter, converged, status, n_fpeval, rate, interrupted):
     """Run every fit of the batch; fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -684,6 +729,9 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
     algorithm, stop : int
         ``EM`` or ``SQUAREM``; the stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``,
         ``PARAMETER``).
+    dtype : numpy.dtype, float64 or float32
+        The E-step's precision (see the module's docstring); numba compiles one kernel
+        for each.
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
         Filled with the log-likelihood after each of the first L iterations; entries after
         a fit stops are left untouched.
@@ -701,7 +749,7 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
         result = _fit_one(
             values[first:last], sample_weight[first:last] if weighted else sample_weight,
             center[d], 1.0 / scale[d], weights[f], means[f], variances[f], max_iter, tol,
-            options, algorithm, stop, trace[f], interrupted,
+            options, algorithm, stop, dtype, trace[f], interrupted,
         )
         (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
          rate[f]) = result

@@ -1,4 +1,4 @@
-"""``exp`` over a block of values, in a loop LLVM vectorises.
+"""``exp`` over a block of values, in a loop LLVM vectorises, in float64 and in float32.
 
 numba calls libm's ``exp`` one value at a time (there is no vector math library here),
 and ``exp`` is most of the E-step's work. This version evaluates a whole block with
@@ -16,6 +16,18 @@ It serves only arguments ``x <= 0`` (log-densities minus their maximum), where i
 within 4.4e-16 relative of the exact ``exp`` down to ``x = -708``; below that
 (``exp(x) < 3.3e-308``, including ``x = -inf``) it returns exactly 0. ``test_vmath.py``
 checks the whole range against an extended-precision reference.
+
+The float32 twin (for ``fit(..., dtype=np.float32)``) is the same scheme with float32
+constants: ``n * LN2_HI`` exact for ``|n| < 2**15``, the Taylor polynomial of degree 7
+(truncation below 7e-9 relative) summed as ``1 + (r + r**2 P(r))`` so that the one
+rounding near 1 comes last, ``2**n`` from ``n + 2**23 + 127`` shifted left by 23. It is
+within 9.1e-8 relative of the exact ``exp`` on ``[-86, 0]`` and exactly 0 below
+(``exp(-86) = 4.5e-38``, near float32's smallest normal number 1.2e-38). Every one of
+the 1.1e9 float32 values of that range was checked once against float64's ``exp``: the
+largest error is 9.01e-8 relative, 1.07 units in the last place; ``test_float32.py``
+checks every 97th of them and the edges.
+:func:`exp_parts` and :func:`powers_of_two` pick the version by the type of their
+argument when numba compiles the caller, so one E-step source serves both precisions.
 
 Every multiply-add of the polynomial is an explicit :func:`fma`, so the result is the
 same on every CPU (see ``_jit``).
@@ -37,10 +49,14 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._jit import jit
+from ._jit import by_type, jit
 
 LOWEST = -708.0
 """Below this, exp returns 0: ``2**n`` would be subnormal."""
+
+LOWEST_FLOAT32 = -86.0
+"""The same for the float32 exp: ``exp(-86) = 4.5e-38``, and float32's smallest normal
+number is 1.2e-38."""
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 0.693145751953125  # few mantissa bits: n * _LN2_HI is exact for |n| < 2**11
@@ -51,14 +67,20 @@ _EXPONENT_SHIFT = np.int64(52)
 _C = [1.0 / math.factorial(i) for i in range(14)]
 _C0, _C1, _C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = _C
 
+# The float32 twins. numba types a NumPy scalar global as its own type, so these keep
+# the float32 kernel's arithmetic in float32 (a Python float would promote it to float64).
+_LOG2E_F32 = np.float32(_LOG2E)
+_LN2_HI_F32 = np.float32(0.693359375)  # 355/512: n * _LN2_HI_F32 is exact for |n| < 2**15
+_LN2_LO_F32 = np.float32(math.log(2.0) - 0.693359375)
+_HALF_F32 = np.float32(0.5)
+_TWO23_PLUS_BIAS = np.float32(8388608.0 + 127.0)
+_TWO23_BITS = np.int32(0x4B000000)
+_EXPONENT_SHIFT_F32 = np.int32(23)
+_D = [np.float32(1.0 / math.factorial(i)) for i in range(8)]
+_D0, _D1, _D2, _D3, _D4, _D5, _D6, _D7 = _D
 
-@jit
-def exp_parts(x):
-    """``exp(x) = poly * 2**n`` for ``LOWEST <= x <= 0``: returns ``poly`` and
-    ``n + 2**52 + 1023``, which :func:`powers_of_two` turns into ``2**n``.
 
-    Small enough for LLVM to inline into the caller's loop and vectorise it.
-    """
+def _exp_parts_float64(x):
     n = math.floor(fma(x, _LOG2E, 0.5))
     r = fma(-n, _LN2_LO, x - n * _LN2_HI)
     r2 = r * r
@@ -70,12 +92,62 @@ def exp_parts(x):
     return fma(fma(top, r4, high), r4 * r4, fma(mid, r4, low)), n + _TWO52_PLUS_BIAS
 
 
-@jit
-def powers_of_two(biased, m):
-    """``biased[:m]`` from :func:`exp_parts` becomes ``2**n``, in place, by bit shifts."""
+def _exp_parts_float32(x):
+    # n stays a float (np.floor keeps float32): no integer conversion in the loop.
+    n = np.floor(fma(x, _LOG2E_F32, _HALF_F32))
+    r = fma(-n, _LN2_LO_F32, x - n * _LN2_HI_F32)
+    r2 = r * r
+    # 1 + (r + r**2 P(r)): the one rounding near 1 is the last addition.
+    low = fma(_D3, r, _D2)
+    high = fma(fma(_D7, r, _D6), r2, fma(_D5, r, _D4))
+    return _D0 + fma(r2, fma(high, r2, low), r), n + _TWO23_PLUS_BIAS
+
+
+def exp_parts(x):
+    """``exp(x) = poly * 2**n`` for ``LOWEST <= x <= 0`` (``LOWEST_FLOAT32`` for a float32
+    ``x``): returns ``poly`` and ``n + 2**52 + 1023`` (float32: ``n + 2**23 + 127``), of
+    ``x``'s type, which :func:`powers_of_two` turns into ``2**n``.
+
+    Small enough for LLVM to inline into the caller's loop and vectorise it.
+    """
+    if isinstance(x, np.float32):
+        return _exp_parts_float32(x)
+    return _exp_parts_float64(x)
+
+
+@by_type(exp_parts)
+def _exp_parts_by_type(x):
+    return _exp_parts_float32 if x == types.float32 else _exp_parts_float64
+
+
+def _powers_of_two_float64(biased, m):
     bits = biased.view(np.int64)
     for j in range(m):
         bits[j] = (bits[j] - _TWO52_BITS) << _EXPONENT_SHIFT
+
+
+def _powers_of_two_float32(biased, m):
+    bits = biased.view(np.int32)
+    for j in range(m):
+        bits[j] = (bits[j] - _TWO23_BITS) << _EXPONENT_SHIFT_F32
+
+
+def powers_of_two(biased, m):
+    """``biased[:m]`` from :func:`exp_parts` becomes ``2**n``, in place, by bit shifts."""
+    if biased.dtype == np.float32:
+        return _powers_of_two_float32(biased, m)
+    return _powers_of_two_float64(biased, m)
+
+
+@by_type(powers_of_two)
+def _powers_of_two_by_type(biased, m):
+    return _powers_of_two_float32 if biased.dtype == types.float32 else _powers_of_two_float64
+
+
+@jit
+def lowest(values):
+    """:data:`LOWEST`, or :data:`LOWEST_FLOAT32` for float32 ``values``, of their type."""
+    return values.dtype.type(LOWEST if values.itemsize == 8 else LOWEST_FLOAT32)
 
 
 @jit
@@ -84,26 +156,38 @@ def exp_shifted(values, shift, total, m, biased):
 
     Arguments must satisfy ``values <= shift`` (log-densities and their maximum); the
     shift and the running sum are folded in to save passes over the block. ``biased``
-    is scratch of at least ``m`` entries.
+    is scratch of at least ``m`` entries. All arrays of one type, float64 or float32.
     """
+    floor = lowest(values)
+    zero = values.dtype.type(0.0)
     for j in range(m):
         x = values[j] - shift[j]
-        keep = x > LOWEST
-        poly, biased[j] = exp_parts(max(x, LOWEST))
-        values[j] = poly if keep else 0.0
+        keep = x > floor
+        poly, biased[j] = exp_parts(max(x, floor))
+        values[j] = poly if keep else zero
     powers_of_two(biased, m)
     for j in range(m):
         values[j] *= biased[j]
         total[j] += values[j]
 
 
-LANES = 8
-"""Partial sums of :func:`lane_sum`: blocks of points are padded to a multiple of this."""
+VECTOR_BYTES = 64
+"""The vectors of :func:`lane_sum` hold 64 bytes: 8 float64 or 16 float32 lanes."""
+
+LANES = VECTOR_BYTES // 8
+"""Partial sums of :func:`lane_sum` over float64: blocks of points are padded to a
+multiple of this (of :func:`lanes` in general)."""
 
 
 ROWS = 4
 """Vectors of ``LANES`` that :func:`lane_sum` keeps, so that four additions are in flight
 at once instead of one chain waiting on the last."""
+
+
+@jit
+def lanes(values):
+    """Lanes of :func:`lane_sum` over ``values``' type: 8 for float64, 16 for float32."""
+    return VECTOR_BYTES // values.itemsize
 
 
 def _sum_terms(values):
@@ -121,44 +205,55 @@ def _moment_terms(values, multiply):
     return [resp, weighted, multiply(weighted, dev)]
 
 
-def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
-    """An intrinsic reducing arrays ``values[:n]`` (``n`` a multiple of ``LANES``) to
-    ``n_sums`` numbers with ``combine`` ("fadd" or "fmul"), in this order:
+_ELEMENTS = {types.float64: ir.DoubleType(), types.float32: ir.FloatType()}
 
-    1. ``rows`` accumulators of type ``<8 x double>`` per result: accumulator ``a``
-       takes the terms of points ``8 (rows i + a)`` to ``8 (rows i + a) + 7`` for every
-       whole group of ``8 rows`` points, in turn;
-    2. the rest (a multiple of 8) goes to accumulator 0, 8 points at a time;
+
+def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
+    """An intrinsic reducing arrays ``values[:n]`` of float64 (float32), ``n`` a multiple
+    of ``L = 8`` (16), to ``n_sums`` float64 numbers with ``combine`` ("fadd" or "fmul"),
+    in this order:
+
+    1. ``rows`` accumulators of type ``<8 x double>`` (``<16 x float>``) per result:
+       accumulator ``a`` takes the terms of points ``L (rows i + a)`` to
+       ``L (rows i + a) + L - 1`` for every whole group of ``L rows`` points, in turn;
+    2. the rest (a multiple of ``L``) goes to accumulator 0, ``L`` points at a time;
     3. the accumulators combine pairwise, ``(a0 + a1) + (a2 + a3)``, lane by lane;
-    4. the 8 lanes combine pairwise, ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``.
+    4. float32 only: the 16 lanes are converted to float64 (exactly), and lane ``l``
+       and lane ``l + 8`` combine into lane ``l`` of 8: a float32 lane holds the terms
+       of ``n / 16`` points, the rest of the sum is in float64;
+    5. the 8 lanes combine pairwise, ``((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7))``.
 
     The terms of a point are its value (one input), or ``r``, ``r d`` and ``r d d`` for
     the inputs ``r`` and ``d`` (three sums, :func:`lane_moments`), or for ``e``, ``f`` and
-    ``d`` with ``r = e f`` (:func:`lane_product_moments`).
+    ``d`` with ``r = e f`` (:func:`lane_product_moments`), in the arrays' type.
 
     Written in LLVM IR because numba (without fastmath) compiles a scalar loop for any
     reduction, and reassociating it would make the result depend on the CPU. A vector
-    type fixes the order: LLVM maps ``<8 x double>`` onto one AVX-512 register, two AVX2
-    registers or four SSE2 registers, and every lane computes the same thing either way.
+    type fixes the order: LLVM maps ``<8 x double>`` (``<16 x float>``) onto one AVX-512
+    register, two AVX2 registers or four SSE2 registers, and every lane computes the
+    same thing either way.
     """
 
     def typed(arrays, n):
-        if not isinstance(n, types.Integer) or not all(
-            isinstance(a, types.Array) and a.dtype == types.float64 and a.ndim == 1
+        dtype = getattr(arrays[0], "dtype", None)
+        if dtype not in _ELEMENTS or not isinstance(n, types.Integer) or not all(
+            isinstance(a, types.Array) and a.dtype == dtype and a.ndim == 1
             and a.layout == "C"  # read through the data pointer: contiguous only
             for a in arrays
         ):
             return None
         result = types.float64 if n_sums == 1 else types.UniTuple(types.float64, n_sums)
+        element = _ELEMENTS[dtype]
+        width = VECTOR_BYTES * 8 // dtype.bitwidth
 
         def codegen(context, builder, signature, args):
             data = [context.make_array(t)(context, builder, a).data
                     for t, a in zip(signature.args[:-1], args[:-1])]
             stop = context.cast(builder, args[-1], signature.args[-1], types.intp)
-            vector = ir.VectorType(ir.DoubleType(), LANES)
+            vector = ir.VectorType(element, width)
             apply = getattr(builder, combine)
             accumulators = [
-                [cgutils.alloca_once_value(builder, ir.Constant(vector, [neutral] * LANES))
+                [cgutils.alloca_once_value(builder, ir.Constant(vector, [neutral] * width))
                  for _ in range(rows)]
                 for _ in range(n_sums)
             ]
@@ -166,7 +261,8 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
             def add_row(row, offset):
                 loaded = [
                     builder.load(builder.bitcast(builder.gep(pointer, [offset]),
-                                                 vector.as_pointer()), align=8)
+                                                 vector.as_pointer()),
+                                 align=dtype.bitwidth // 8)
                     for pointer in data
                 ]
                 terms = (_sum_terms(loaded) if n_inputs == 1
@@ -174,14 +270,14 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
                 for sums, term in zip(accumulators, terms):
                     builder.store(apply(builder.load(sums[row]), term), sums[row])
 
-            group = LANES * rows
+            group = width * rows
             whole = builder.mul(builder.sdiv(stop, stop.type(group)), stop.type(group))
             with cgutils.for_range_slice(builder, stop.type(0), whole, stop.type(group)) as (
                 start, _,
             ):
                 for row in range(rows):
-                    add_row(row, builder.add(start, stop.type(row * LANES)))
-            with cgutils.for_range_slice(builder, whole, stop, stop.type(LANES)) as (start, _):
+                    add_row(row, builder.add(start, stop.type(row * width)))
+            with cgutils.for_range_slice(builder, whole, stop, stop.type(width)) as (start, _):
                 add_row(0, start)
             totals = []
             for sums in accumulators:
@@ -189,7 +285,20 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
                 while len(vectors) > 1:
                     vectors = [apply(vectors[k], vectors[k + 1])
                                for k in range(0, len(vectors), 2)]
-                parts = [builder.extract_element(vectors[0], ir.Constant(ir.IntType(32), k))
+                vector = vectors[0]
+                if element != ir.DoubleType():
+                    # Two <8 x double> from the lanes 0-7 and 8-15, added lane by lane.
+                    halves = [
+                        builder.fpext(
+                            builder.shuffle_vector(
+                                vector, ir.Constant(vector.type, None),
+                                ir.Constant(ir.VectorType(ir.IntType(32), LANES),
+                                            list(range(first, first + LANES)))),
+                            ir.VectorType(ir.DoubleType(), LANES))
+                        for first in (0, LANES)
+                    ]
+                    vector = apply(halves[0], halves[1])
+                parts = [builder.extract_element(vector, ir.Constant(ir.IntType(32), k))
                          for k in range(LANES)]
                 while len(parts) > 1:
                     parts = [apply(parts[k], parts[k + 1]) for k in range(0, len(parts), 2)]
@@ -215,19 +324,22 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
 
 
 def _python_reduction(n_inputs, combine, neutral, rows):
-    """:func:`_vector_reduction` in plain Python, in the same order (for
+    """:func:`_vector_reduction` in plain Python, in the same order and types (for
     ``NUMBA_DISABLE_JIT=1``)."""
 
     def reduction(*arguments):
         *arrays, n = arguments
+        element = arrays[0].dtype.type  # NumPy scalars compute in the arrays' type
+        width = VECTOR_BYTES // arrays[0].itemsize
         n_sums = 1 if n_inputs == 1 else 3
-        accumulators = [[[neutral] * LANES for _ in range(rows)] for _ in range(n_sums)]
-        group = LANES * rows
+        accumulators = [[[element(neutral)] * width for _ in range(rows)]
+                        for _ in range(n_sums)]
+        group = width * rows
         whole = n // group * group
-        for start in range(0, n, LANES):
-            row = (start % group) // LANES if start < whole else 0
-            for k in range(LANES):
-                loaded = [float(a[start + k]) for a in arrays]
+        for start in range(0, n, width):
+            row = (start % group) // width if start < whole else 0
+            for k in range(width):
+                loaded = [a[start + k] for a in arrays]
                 terms = (_sum_terms(loaded) if n_inputs == 1
                          else _moment_terms(loaded, operator.mul))
                 for sums, term in zip(accumulators, terms):
@@ -237,10 +349,12 @@ def _python_reduction(n_inputs, combine, neutral, rows):
             while len(sums) > 1:
                 sums = [[combine(a, b) for a, b in zip(sums[r], sums[r + 1])]
                         for r in range(0, len(sums), 2)]
-            lanes = sums[0]
-            while len(lanes) > 1:
-                lanes = [combine(lanes[k], lanes[k + 1]) for k in range(0, len(lanes), 2)]
-            totals.append(lanes[0])
+            parts = [float(value) for value in sums[0]]
+            if width > LANES:
+                parts = [combine(a, b) for a, b in zip(parts[:LANES], parts[LANES:])]
+            while len(parts) > 1:
+                parts = [combine(parts[k], parts[k + 1]) for k in range(0, len(parts), 2)]
+            totals.append(parts[0])
         return totals[0] if n_sums == 1 else tuple(totals)
 
     return reduction
@@ -248,14 +362,18 @@ def _python_reduction(n_inputs, combine, neutral, rows):
 
 @intrinsic
 def _llvm_fma(typingctx, a, b, c):
+    # float32 when all three are (one float32 instruction), else float64.
+    single = a == b == c == types.float32
+    float_type = types.float32 if single else types.float64
+
     def codegen(context, builder, signature, args):
-        double = ir.DoubleType()
+        element = _ELEMENTS[float_type]
         fused = builder.module.declare_intrinsic(
-            "llvm.fma", [double], ir.FunctionType(double, [double, double, double])
+            "llvm.fma", [element], ir.FunctionType(element, [element, element, element])
         )
         return builder.call(fused, args)
 
-    return types.float64(types.float64, types.float64, types.float64), codegen
+    return float_type(float_type, float_type, float_type), codegen
 
 
 def _python_fma(a, b, c):
@@ -281,13 +399,14 @@ else:
     @jit
     def fma(a, b, c):
         """``a * b + c`` with one rounding (``llvm.fma``), the same on every CPU: one
-        instruction where the CPU has FMA, a correctly rounded library call elsewhere."""
+        instruction where the CPU has FMA, a correctly rounded library call elsewhere.
+        In float32 when ``a``, ``b`` and ``c`` all are, else in float64."""
         return _llvm_fma(a, b, c)
 
     @jit
     def lane_sum(values, n):
-        """``sum(values[:n])`` for ``n`` a multiple of :data:`LANES`, in the fixed order of
-        :func:`_vector_reduction`: the same on every CPU."""
+        """``sum(values[:n])`` for ``n`` a multiple of :func:`lanes`, in the fixed order of
+        :func:`_vector_reduction`: the same on every CPU. float64, for float32 values too."""
         return _lane_sum(values, n)
 
     @jit

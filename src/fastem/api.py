@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
+
 from . import _em, _information, _validate
 from .init import _plan, _registry
 from .result import FitResult, best_of_restarts, squeeze
@@ -53,6 +55,7 @@ def fit(
     sort_components=True,
     se=None,
     warn=True,
+    dtype=np.float64,
 ) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -173,6 +176,27 @@ def fit(
         only ``FitResult.status`` tells, for callers that summarise several calls
         themselves (chunks of one batch, say) without touching the process's warning
         filters, which threads share.
+    dtype : {numpy.float64, numpy.float32}, default numpy.float64
+        The precision of the E-step, the pass over the points that is nearly all of EM's
+        work. With ``np.float32`` each point's standardised value, its log-densities,
+        their maximum, the ``exp`` and the responsibilities are float32 (twice as many
+        points per vector instruction: 1.9x float64's speed on 1,000-point datasets with
+        K=2, 2.0-2.2x with K=3 to 8, in the README's benchmarks); sums over blocks of at
+        most 256 points are float32 and are added into float64 totals, and the
+        parameters, the log-likelihood, the M-step, SQUAREM and the stopping rules stay
+        float64. Against float64 from the same starts, parameters differ by about 3e-7
+        relative and log-likelihoods by 2e-8 after 100 iterations, and fits run to
+        convergence differ by the float32 E-step's error of the maximum, about 1e-8
+        relative in the parameters (more for a weakly determined one) and 4e-9 in the
+        log-likelihood. Where float64 would resolve differences smaller than that, float32
+        does not: a ``tol`` near 1e-9 per point may take more iterations or not be met,
+        the log-likelihood may fall by about 1e-8 relative in a step that cannot lower it
+        in exact arithmetic, and a component narrower than about 1e-5 of the dataset's
+        spread gets its variance only to 1e-4 relative or worse (each point is rounded
+        to 6e-8 of the spread). A responsibility below ``exp(-86) = 4.5e-38`` is exactly 0
+        (float64: ``exp(-708)``). Results are the same for any number of threads and on
+        every x86-64 CPU, as with float64. Starting values, emEM's short runs included,
+        are computed in float64 either way.
 
     Returns
     -------
@@ -199,6 +223,7 @@ def fit(
     sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
                                                 _validate.SAMPLE_WEIGHT_TYPES)
     se = None if se is None else _validate.check_choice("se", se, SE_METHODS)
+    dtype = _validate.check_dtype(dtype)
 
     batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset,
@@ -223,7 +248,8 @@ def fit(
     )
     starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
     run = _em.run(batch, model, weights, means, variances, max_iter=max_iter,
-                  tol=tol, algorithm=algorithm, stop=stop, trace_length=trace_length)
+                  tol=tol, algorithm=algorithm, stop=stop, trace_length=trace_length,
+                  dtype=dtype)
     result = best_of_restarts(
         batch, n_init, model, given, (weights, means, variances), run,
         init_n_iter, starts, skip_degenerate, sort_components,
