@@ -10,9 +10,9 @@ alone, mclust's work per replicate), and the same refits one replicate per call 
 
 R's figures, for comparison (R 4.2.2, mclust 6.0.0, mixtools 2.0.0):
 ``set.seed(1); mclustBootstrapLRT(faithful$waiting, modelName = "V", nboot = 99, maxG =
-3)`` 0.77 s on the reference machine, 0.23-0.39 s on a 2-core AMD EPYC (lscpu "AMD EPYC");
+3)`` 0.23-0.39 s on a 2-core AMD EPYC (lscpu "AMD EPYC");
 ``set.seed(1); boot.comp(faithful$waiting, max.comp = 3, B = 20, mix.type = "normalmix")``
-4.5 s on the reference machine, 2.2-2.4 s on the AMD EPYC. When ``Rscript`` with mclust and
+2.2-2.4 s on the AMD EPYC. When ``Rscript`` with mclust and
 mixtools is on the path, a full-size run times both again and adds them to the notes.
 """
 
@@ -83,9 +83,9 @@ def r_notes():
     # replicates it redraws, not counted).
     return [
         f"R mclustBootstrapLRT nboot=99 maxG=3, this run: median {mclust:.2f} s "
-        f"({99 * 3 * 2 / mclust:,.0f} fits/s; 0.77 s on the reference machine)",
+        f"({99 * 3 * 2 / mclust:,.0f} fits/s)",
         f"R mixtools boot.comp B=20 max.comp=3, this run: {mixtools:.2f} s "
-        f"({20 * 2 * 2 / mixtools:,.0f} fits/s; 4.5 s on the reference machine)",
+        f"({20 * 2 * 2 / mixtools:,.0f} fits/s)",
     ]
 
 
