@@ -388,6 +388,14 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
+def check_level(level) -> float:
+    """A test's level or an interval's coverage: strictly between 0 and 1."""
+    level = check_non_negative("level", level)
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}.")
+    return level
+
+
 VARIANCE_MODELS = ("equal", "unequal")
 """The variance models of ``select`` and ``bootstrap_lrt``: mclust's "E" and "V"."""
 _MCLUST_MODELS = {"E": "equal", "V": "unequal"}

@@ -138,9 +138,7 @@ def bootstrap(data, n_components=2, n_boot=999, *, kind="parametric", n_init=5,
     n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)
     n_init_data = _validate.check_int("n_init_data", n_init_data, 1, _validate.MAX_ITER_LIMIT)
     seed = _validate.check_random_state(random_state)
-    level = _validate.check_non_negative("level", level)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}.")
+    level = _validate.check_level(level)
     options = dict(equal_variance=_validate.check_bool("equal_variance", equal_variance),
                    equal_weights=_validate.check_bool("equal_weights", equal_weights),
                    algorithm=algorithm, stop=stop, tol=tol, max_iter=max_iter,
@@ -200,16 +198,4 @@ def bootstrap(data, n_components=2, n_boot=999, *, kind="parametric", n_init=5,
         means=estimates[1], variances=estimates[2], standard_errors=summaries[0],
         lower=summaries[1], upper=summaries[2], status=status, n_failed=n_failed,
     )
-    return _squeeze(result) if batch.single else result
-
-
-def _squeeze(result: BootstrapResult) -> BootstrapResult:
-    def first(parameters):
-        return _refit.Parameters(*(a[0] for a in parameters))
-
-    return BootstrapResult(
-        fit=squeeze(result.fit), kind=result.kind, n_boot=result.n_boot, level=result.level,
-        weights=result.weights[0], means=result.means[0], variances=result.variances[0],
-        standard_errors=first(result.standard_errors), lower=first(result.lower),
-        upper=first(result.upper), status=result.status[0], n_failed=int(result.n_failed[0]),
-    )
+    return squeeze(result) if batch.single else result

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _refit, _validate
 from ._status import Status
 from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit
+from .result import squeeze
 from .spurious import check_rule
 from .table import Table
 
@@ -217,7 +218,7 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)
     n_init_data = _validate.check_int("n_init_data", n_init_data, 1, _validate.MAX_ITER_LIMIT)
     seed = _validate.check_random_state(random_state)
-    level = _check_level(level)
+    level = _validate.check_level(level)
     sequential = _validate.check_bool("sequential", sequential)
     spurious = check_rule(spurious)
     options = dict(equal_variance=variance == "equal", algorithm=algorithm, stop=stop, tol=tol,
@@ -304,7 +305,7 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
         n_failed=n_failed, ran=ran, n_components=chosen, log_likelihood=log_likelihood,
         n_boot=n_boot, level=level, variance=variance, sequential=sequential,
     )
-    return _squeeze(result) if batch.single else result
+    return squeeze(result, keep=("tested",)) if batch.single else result
 
 
 def _fits_to_data(datasets, max_components, n_init, seed, options):
@@ -367,25 +368,6 @@ def _chosen(p_value, ran, blocked, level, max_components):
     first = np.argmax(accepted, axis=1) + 1
     return np.where(accepted.any(axis=1), first,
                     np.where(blocked, 0, max_components)).astype(np.int64)
-
-
-def _check_level(level) -> float:
-    level = _validate.check_non_negative("level", level)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}.")
-    return level
-
-
-def _squeeze(result: LRTResult) -> LRTResult:
-    values = {}
-    for field in fields(result):
-        value = getattr(result, field.name)
-        if isinstance(value, np.ndarray) and field.name != "tested":
-            value = value[0]
-            if value.ndim == 0:
-                value = value.item()
-        values[field.name] = value
-    return LRTResult(**values)
 
 
 __all__ = ["LRTResult", "bootstrap_lrt"]

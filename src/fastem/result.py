@@ -436,19 +436,29 @@ def kept_restarts(restart_status) -> np.ndarray:
     return regular | ~regular.any(axis=-1, keepdims=True)
 
 
-def squeeze(result: FitResult) -> FitResult:
-    """Drop the dataset axis for a single 1D dataset."""
-    values = {}
-    for field in fields(result):
-        value = getattr(result, field.name)
-        if isinstance(value, np.ndarray):
-            value = value[0]
-            if value.ndim == 0:
-                value = value.item()
-        elif isinstance(value, StandardErrors):
-            value = _per_dataset_arrays(value, lambda array: array[0])
-        values[field.name] = value
-    return FitResult(**values)
+def squeeze(result, keep=()):
+    """Drop the dataset axis of a result of a single 1D dataset: every array field keeps its
+    first row (a number for a 0-d row), also in nested fits, standard errors and named
+    tuples of arrays. ``result`` is a :class:`FitResult` or another result dataclass;
+    fields named in ``keep`` are per batch and stay as they are."""
+    return type(result)(**{
+        field.name: getattr(result, field.name) if field.name in keep
+        else _first_dataset(getattr(result, field.name))
+        for field in fields(result)
+    })
+
+
+def _first_dataset(value):
+    if isinstance(value, np.ndarray):
+        value = value[0]
+        return value.item() if value.ndim == 0 else value
+    if isinstance(value, FitResult):
+        return squeeze(value)
+    if isinstance(value, StandardErrors):
+        return _per_dataset_arrays(value, lambda array: array[0])
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a NamedTuple of arrays
+        return type(value)(*(_first_dataset(item) for item in value))
+    return value  # per batch: the model, the rule, settings
 
 
 def unsqueeze(result: FitResult) -> FitResult:
