@@ -224,8 +224,6 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     options = dict(equal_variance=variance == "equal", algorithm=algorithm, stop=stop, tol=tol,
                    max_iter=max_iter, spurious=spurious, skip_degenerate=True)
     batch = _validate.prepared_batch(data, None, max_components)
-    # Checks the fit options on the first dataset before any work.
-    fit(batch.dataset(0), 1, warn=False, **options)
     datasets = [batch.dataset(d) for d in range(batch.n_datasets)]
     n_datasets = len(datasets)
     sizes = np.asarray(batch.n_samples, dtype=np.int64)
@@ -310,7 +308,8 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
 
 def _fits_to_data(datasets, max_components, n_init, seed, options):
     """Fits of 1..max_components components to the data, each ``K + 1`` fit also started
-    from the ``K`` fit split (so its log-likelihood is at least the ``K`` fit's)."""
+    from the ``K`` fit split (so its log-likelihood is at least the ``K`` fit's). The first
+    one checks the fit options, before any replicate is drawn."""
     runs = [(0, len(datasets))]
     # Seeded too: fit's own default draws fresh entropy, and the one-component fit from a
     # random start ends in other last bits, which every later fit inherits.
