@@ -105,7 +105,7 @@ def test_errors_come_before_any_work(monkeypatch, kwargs):
     def fail(*args):
         raise AssertionError("a kernel ran")
 
-    monkeypatch.setattr(_kernels, "fit_batch", fail)
+    monkeypatch.setattr(_kernels, "fit_em", fail)
     monkeypatch.setattr(_plan, "_run_initialise", fail)
     with pytest.raises((ValueError, TypeError)):
         fastem.fit(np.vstack([GOOD, GOOD]), 2, **kwargs)

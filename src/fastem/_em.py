@@ -9,10 +9,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _interrupt, _kernels
+from . import _interrupt, _jit, _kernels
 from ._status import Status
 
-ALGORITHMS = {"em": _kernels.EM, "squarem": _kernels.SQUAREM}
+ALGORITHMS = {"em": _kernels.fit_em, "squarem": _kernels.fit_squarem}
 STOPPING_RULES = {"loglik": _kernels.LOGLIK, "relative": _kernels.RELATIVE,
                   "aitken": _kernels.AITKEN, "parameter": _kernels.PARAMETER}
 
@@ -47,14 +47,13 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         n_objeval=np.empty(n_fits, dtype=np.int64), rate=np.empty(n_fits),
         trace=trace if trace_length else None,
     )
-    _interrupt.run(
-        _kernels.fit_batch, batch.values, batch.offsets, batch.kernel_weights, batch.center,
-        batch.scale,
-        weights, means, variances, max_iter, tol, model.kernel_options(),
-        ALGORITHMS[algorithm], STOPPING_RULES[stop], np.dtype(dtype), trace,
+    _interrupt.run(_jit.for_each, ALGORITHMS[algorithm], n_fits, (
+        batch.values, batch.offsets, batch.kernel_weights, batch.center, batch.scale,
+        weights, means, variances, max_iter, tol, *model.kernel_options(),
+        STOPPING_RULES[stop], np.dtype(dtype), trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
         outputs.status, outputs.n_fpeval, outputs.rate,
-    )
+    ))
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)

@@ -1,7 +1,8 @@
 """The batched EM kernel.
 
-One ``prange`` iteration runs one fit's whole EM loop, with its data hot in cache; fits
-share nothing, so results do not depend on the number of threads. Each iteration is one
+One fit's whole EM loop runs on one thread, with its data hot in cache
+(:func:`fit_em`, :func:`fit_squarem`, run over the batch by ``_jit.for_each``); fits share
+nothing, so results do not depend on the number of threads. Each iteration is one
 fused pass over the points (:func:`_expectation`) followed by an O(K) update
 (:func:`_maximisation`). Responsibilities are never stored.
 
@@ -9,7 +10,7 @@ All parameters here are in standardised units: the data of dataset ``d`` are rea
 ``z = (x - center[d]) / scale[d]``, so the dataset has mean 0 and variance 1 and
 ``reg_variance`` can be added as it is.
 
-The E-step runs in the precision ``dtype`` of :func:`fit_batch`: float64, or float32 for
+The E-step runs in the precision ``dtype`` of :func:`fit_em`: float64, or float32 for
 twice as many points per vector instruction. Its source is the same for both (numba
 compiles it once per type of its scratch arrays; every constant in it takes the type of
 those arrays, and the helpers of ``_vmath`` pick their float32 versions by type). Each
@@ -25,7 +26,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
 from ._jit import jit
 from ._vmath import (
@@ -387,8 +387,7 @@ def _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
     return floored
 
 
-# Algorithms and stopping rules, as fit's ``algorithm`` and ``stop`` name them (api.py).
-EM, SQUAREM = 0, 1
+# Stopping rules, as fit's ``stop`` names them (api.py).
 LOGLIK, RELATIVE, AITKEN, PARAMETER = 0, 1, 2, 3
 
 # SQUAREM's step-length bounds (R SQUAREM's defaults step.min0 = 1, step.max0 = 1, mstep = 4).
@@ -546,11 +545,11 @@ def _from_coordinates(u, fixed_weights, weights, means, variances):
     return True
 
 
-@jit
+@jit(inline=True)
 def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_iter, tol,
-             options, algorithm, stop, dtype, trace, interrupted):
-    """Run EM (or SQUAREM) for one fit, updating ``weights``, ``means``, ``variances`` in
-    place.
+             options, squarem, stop, dtype, trace, interrupted):
+    """Run EM (or, with ``squarem``, SQUAREM) for one fit, updating ``weights``,
+    ``means``, ``variances`` in place.
 
     EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
     the same pass that produces ``theta_t``. SQUAREM (Varadhan & Roland 2008, scheme SqS3):
@@ -612,7 +611,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
             return log_likelihood, log_map, n_iter, False, NON_FINITE, n_fpeval, rate
-        if algorithm == SQUAREM and not floored:
+        if squarem and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             _copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = _em_map(
@@ -709,11 +708,13 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
     return step_max, maps
 
 
-@jit(parallel=True)
-def fit_batch(values, offsets, sample_weight, center, scale, weights, means, variances,
-              max_iter, tol, options, algorithm, stop, dtype, trace, log_likelihood, log_map,
-              n_iter, converged, status, n_fpeval, rate, interrupted):
-    """Run every fit of the batch; fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``.
+@jit(inline=True)
+def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, variances,
+            max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
+            fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter,
+            converged, status, n_fpeval, rate, interrupted, squarem):
+    """Fit ``f`` of the batch, by EM or (``squarem``, a constant) SQUAREM: dataset
+    ``f // n_init``, restart ``f % n_init``.
 
     Parameters
     ----------
@@ -724,11 +725,11 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
         Starting values in standardised units on entry, fitted values on return.
     max_iter : int
     tol : float
-    options : tuple (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances)
-        The M-step's options; the last three are boolean arrays of shape (K,).
-    algorithm, stop : int
-        ``EM`` or ``SQUAREM``; the stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``,
-        ``PARAMETER``).
+    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances
+        The M-step's options (its ``options``); the last three are boolean arrays of
+        shape (K,).
+    stop : int
+        The stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``, ``PARAMETER``).
     dtype : numpy.dtype, float64 or float32
         The E-step's precision (see the module's docstring); numba compiles one kernel
         for each.
@@ -738,18 +739,44 @@ def fit_batch(values, offsets, sample_weight, center, scale, weights, means, var
     log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate : arrays
         of shape (n_fits,), outputs (see :func:`_fit_one`).
     interrupted : array of shape (1,)
-        Set (from another thread) to stop every fit at its next iteration.
+        Set (from another thread) to stop the fit at its next iteration.
     """
-    n_fits = means.shape[0]
-    n_init = n_fits // (offsets.size - 1)
-    weighted = sample_weight.size > 0
-    for f in prange(n_fits):
-        d = f // n_init
-        first, last = offsets[d], offsets[d + 1]
-        result = _fit_one(
-            values[first:last], sample_weight[first:last] if weighted else sample_weight,
-            center[d], 1.0 / scale[d], weights[f], means[f], variances[f], max_iter, tol,
-            options, algorithm, stop, dtype, trace[f], interrupted,
-        )
-        (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
-         rate[f]) = result
+    n_init = means.shape[0] // (offsets.size - 1)
+    d = f // n_init
+    first, last = offsets[d], offsets[d + 1]
+    point_weight = sample_weight[first:last] if sample_weight.size > 0 else sample_weight
+    (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
+     rate[f]) = _fit_one(
+        values[first:last], point_weight, center[d], 1.0 / scale[d], weights[f], means[f],
+        variances[f], max_iter, tol,
+        (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances), squarem,
+        stop, dtype, trace[f], interrupted,
+    )
+
+
+# The two kernels of a fit, one per algorithm, so that a fit compiles only the one it
+# runs: numba drops the branch of the other (``squarem`` is a constant in each). Their
+# arguments are :func:`_fit_at`'s.
+
+@jit
+def fit_em(f, values, offsets, sample_weight, center, scale, weights, means, variances,
+           max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
+           fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter, converged,
+           status, n_fpeval, rate, interrupted):
+    """Fit ``f`` of the batch by EM."""
+    _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, variances,
+            max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
+            fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter, converged,
+            status, n_fpeval, rate, interrupted, False)
+
+
+@jit
+def fit_squarem(f, values, offsets, sample_weight, center, scale, weights, means, variances,
+                max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
+                fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter,
+                converged, status, n_fpeval, rate, interrupted):
+    """Fit ``f`` of the batch by SQUAREM."""
+    _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, variances,
+            max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
+            fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter, converged,
+            status, n_fpeval, rate, interrupted, True)

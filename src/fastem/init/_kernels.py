@@ -46,7 +46,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import prange
 
 from .. import _rng
 from .._jit import jit
@@ -531,14 +530,14 @@ def _mixtools_random(x, point_weight, center, inv_scale, key, equal_variance, we
         weights[k] = weights[k] / total if total > 0.0 else 1.0 / n_components
 
 
-# One parallel kernel per strategy, all with the same arguments, so that a fit compiles
-# only the strategy it uses (numba compiles a kernel with every branch it holds).
+# One kernel per strategy, all with the same arguments, each filling one fit's start
+# (``_jit.for_each`` runs it for every fit of the batch); a fit compiles only the strategy
+# it uses.
 #
-# Each fills ``weights``, ``means`` and ``variances`` of shape (n_fits, K), standardised
-# units. Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``; ``sample_weight``
-# is like ``values``, or empty for unit weights. Random draws of dataset ``d`` use the
-# stream of its global index ``first_dataset + d``. Fits not yet started when
-# ``interrupted[0]`` is set are skipped (Ctrl-C, see ``_interrupt``).
+# Each fills row ``f`` of ``weights``, ``means`` and ``variances`` of shape (n_fits, K),
+# standardised units. Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``;
+# ``sample_weight`` is like ``values``, or empty for unit weights. Random draws of
+# dataset ``d`` use the stream of its global index ``first_dataset + d``.
 
 
 @jit
@@ -558,81 +557,69 @@ def _key(f, means, offsets, seed, first_dataset):
     return _rng.stream_key(seed, _rng.INIT, first_dataset + f // n_init, f % n_init)
 
 
-@jit(parallel=True)
-def kmeans_plusplus(values, offsets, sample_weight, center, scale, seed, first_dataset,
+@jit
+def kmeans_plusplus(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
                     equal_variance, weights, means, variances, interrupted):
-    for f in prange(means.shape[0]):
-        if not interrupted[0]:
-            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                                      center, scale)
-            seeds = np.empty(means.shape[1])
-            _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
-                                   _key(f, means, offsets, seed, first_dataset), seeds)
-            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                                variances[f])
+    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                              center, scale)
+    seeds = np.empty(means.shape[1])
+    _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
+                           _key(f, means, offsets, seed, first_dataset), seeds)
+    _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                        variances[f])
 
 
-@jit(parallel=True)
-def random_from_data(values, offsets, sample_weight, center, scale, seed, first_dataset,
+@jit
+def random_from_data(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
                      equal_variance, weights, means, variances, interrupted):
-    for f in prange(means.shape[0]):
-        if not interrupted[0]:
-            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                                      center, scale)
-            seeds = np.empty(means.shape[1])
-            _random_seeds(x, point_weight, loc, inv_scale,
-                          _key(f, means, offsets, seed, first_dataset), seeds)
-            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                                variances[f])
+    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                              center, scale)
+    seeds = np.empty(means.shape[1])
+    _random_seeds(x, point_weight, loc, inv_scale,
+                  _key(f, means, offsets, seed, first_dataset), seeds)
+    _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                        variances[f])
 
 
-@jit(parallel=True)
-def kmeans(values, offsets, sample_weight, center, scale, seed, first_dataset,
+@jit
+def kmeans(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
            equal_variance, weights, means, variances, interrupted):
-    for f in prange(means.shape[0]):
-        if not interrupted[0]:
-            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                                      center, scale)
-            seeds = np.empty(means.shape[1])
-            _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
-                                   _key(f, means, offsets, seed, first_dataset), seeds)
-            _lloyd(x, point_weight, loc, inv_scale, seeds)
-            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                                variances[f])
+    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                              center, scale)
+    seeds = np.empty(means.shape[1])
+    _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
+                           _key(f, means, offsets, seed, first_dataset), seeds)
+    _lloyd(x, point_weight, loc, inv_scale, seeds)
+    _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                        variances[f])
 
 
-@jit(parallel=True)
-def quantile(values, offsets, sample_weight, center, scale, seed, first_dataset,
+@jit
+def quantile(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
              equal_variance, weights, means, variances, interrupted):
-    for f in prange(means.shape[0]):
-        if not interrupted[0]:
-            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                                      center, scale)
-            _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
+    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                              center, scale)
+    _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
 
 
-@jit(parallel=True)
-def random(values, offsets, sample_weight, center, scale, seed, first_dataset,
+@jit
+def random(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
            equal_variance, weights, means, variances, interrupted):
-    for f in prange(means.shape[0]):
-        if not interrupted[0]:
-            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                                      center, scale)
-            _mixtools_random(x, point_weight, loc, inv_scale,
-                             _key(f, means, offsets, seed, first_dataset), equal_variance,
-                             weights[f], means[f], variances[f])
+    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                              center, scale)
+    _mixtools_random(x, point_weight, loc, inv_scale,
+                     _key(f, means, offsets, seed, first_dataset), equal_variance,
+                     weights[f], means[f], variances[f])
 
 
-@jit(parallel=True)
-def around_means(values, offsets, sample_weight, center, scale, seed, first_dataset,
+@jit
+def around_means(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
                  equal_variance, weights, means, variances, interrupted):
     """Not a strategy: weights and variances of the clusters of points nearest to the means
     already in ``means`` (given by the user), which stay as they are."""
-    for f in prange(means.shape[0]):
-        if not interrupted[0]:
-            x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                                      center, scale)
-            seeds = means[f].copy()
-            _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                                variances[f])
-            means[f, :] = seeds
+    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
+                                              center, scale)
+    seeds = means[f].copy()
+    _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
+                        variances[f])
+    means[f, :] = seeds

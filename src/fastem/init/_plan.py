@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _em, _interrupt, _layout
+from .. import _em, _interrupt, _jit, _layout
 from .._validate import Seed
 from . import _kernels
 from ._registry import STRATEGIES
@@ -13,11 +13,11 @@ from ._registry import STRATEGIES
 
 def _run_initialise(kernel, batch, model, seed, weights, means, variances):
     """Run a starting-value kernel; ``seed`` is a :class:`~fastem._validate.Seed`."""
-    _interrupt.run(
-        kernel, batch.values, batch.offsets, batch.kernel_weights,
+    _interrupt.run(_jit.for_each, kernel, means.shape[0], (
+        batch.values, batch.offsets, batch.kernel_weights,
         batch.center, batch.scale, seed.random_state, seed.first_dataset, model.equal_variance,
         weights, means, variances,
-    )
+    ))
 
 
 def strategy_values(method, batch, n_restarts, model, seed):
