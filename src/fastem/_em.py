@@ -53,6 +53,7 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         STOPPING_RULES[stop], np.dtype(dtype), trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
         outputs.status, outputs.n_fpeval, outputs.rate,
+        *_kernels.e_steps(batch.values, batch.kernel_weights, means.shape[1], dtype),
     ))
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.

@@ -107,7 +107,13 @@ def by_type(function):
 class _Compiled(WrapperAddressProtocol):
     """``dispatcher`` compiled for ``argument_types`` (or loaded from numba's cache), as a
     first-class function: a kernel that takes it as an argument calls it through its
-    address instead of compiling a copy of it into its own machine code."""
+    address instead of compiling a copy of it into its own machine code.
+
+    numba links a copy of every function a kernel calls into the kernel's machine code,
+    and optimises and assembles it again there; a call by address does neither. The
+    kernels of fastem that are large and called from several kernels (a fit, an E-step)
+    are therefore passed by address (:func:`by_address`, :func:`for_each`).
+    """
 
     def __init__(self, dispatcher, argument_types):
         dispatcher.compile(argument_types)
@@ -119,6 +125,15 @@ class _Compiled(WrapperAddressProtocol):
     def __wrapper_address__(self):
         return self._result.library.get_pointer_to_function(
             self._result.fndesc.llvm_cfunc_wrapper_name)
+
+
+def by_address(dispatcher, example_arguments):
+    """``dispatcher`` compiled for the types of ``example_arguments``, to pass to a kernel
+    that calls it through its address (see :class:`_Compiled`); ``dispatcher`` itself when
+    the kernels run as plain Python."""
+    if numba.config.DISABLE_JIT:
+        return dispatcher
+    return _Compiled(dispatcher, tuple(map(numba.typeof, example_arguments)))
 
 
 @jit(parallel=True)
@@ -138,10 +153,7 @@ def for_each(work, n, arguments, interrupted) -> None:
     calls, stays a few instructions; compiling the loop around a fit's whole EM
     directly took 6 of a first fit's 22 s.
     """
-    if not numba.config.DISABLE_JIT:
-        argument_types = (numba.types.int64, *map(numba.typeof, arguments),
-                          numba.typeof(interrupted))
-        work = _Compiled(work, argument_types)
+    work = by_address(work, (0, *arguments, interrupted))
     _for_each(work, n, arguments, interrupted)
 
 

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import by_address, jit
 from ._vmath import (
     exp_parts,
     exp_shifted,
@@ -163,7 +163,7 @@ def _block_log_likelihood(point_weight, start, m, padded, top, norm):
     return total, log_map
 
 
-@jit
+@jit(inline=True)
 def _expectation(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
                  per_point, far):
     """One pass over the points: log-likelihood of the current parameters, M-step statistics.
@@ -288,20 +288,36 @@ def _expectation_two(x, point_weight, center, inv_scale, per_component, statisti
     return total, log_map
 
 
-@jit(inline=True)
-def _e_step(x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
-            per_point, far):
-    """:func:`_expectation_two` for two components, else (or to accumulate around the
-    points of :func:`_moved_far`) :func:`_expectation`."""
-    if per_component.shape[1] == 2 and not far:
-        return _expectation_two(
-            x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
-            per_point,
-        )
-    return _expectation(
-        x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
-        far,
-    )
+# The E-step kernels: one fit calls two of them by address (``e_step``, ``e_step_far``),
+# chosen by :func:`e_steps`, so that it compiles only those it uses; all have the same
+# arguments and results.
+
+@jit
+def _expectation_near(x, point_weight, center, inv_scale, per_component, statistics, dev,
+                      dens, per_point):
+    """:func:`_expectation` around the means."""
+    return _expectation(x, point_weight, center, inv_scale, per_component, statistics, dev,
+                        dens, per_point, False)
+
+
+@jit
+def _expectation_far(x, point_weight, center, inv_scale, per_component, statistics, dev,
+                     dens, per_point):
+    """:func:`_expectation` around the points of :func:`_moved_far`."""
+    return _expectation(x, point_weight, center, inv_scale, per_component, statistics, dev,
+                        dens, per_point, True)
+
+
+def e_steps(values, sample_weight, n_components, dtype):
+    """``(e_step, e_step_far)`` for a fit of ``n_components`` whose E-step is in ``dtype``
+    (``values`` and ``sample_weight`` as the fit kernels get them): :func:`_expectation_two`
+    (two components) or :func:`_expectation_near`, and :func:`_expectation_far`, compiled
+    (or loaded from numba's cache) and passed by address."""
+    scratch = np.empty((1, 1), dtype)
+    arguments = (values[:0], sample_weight[:0], 0.0, 1.0, scratch, np.empty((1, 1)),
+                 scratch, scratch, scratch)
+    near = _expectation_two if n_components == 2 else _expectation_near
+    return by_address(near, arguments), by_address(_expectation_far, arguments)
 
 
 FAR = 1e4
@@ -408,7 +424,7 @@ def _e_step_parameters(weights, means, variances, per_component):
 
 @jit
 def _em_map(x, point_weight, center, inv_scale, weights, means, variances, options,
-            statistics, per_component, dev, dens, per_point):
+            statistics, per_component, dev, dens, per_point, e_step, e_step_far):
     """One EM map over the data: the log-likelihood of ``(weights, means, variances)``,
     which the M-step then replaces in place by their update.
 
@@ -417,9 +433,8 @@ def _em_map(x, point_weight, center, inv_scale, weights, means, variances, optio
     """
     n_components = means.size
     _e_step_parameters(weights, means, variances, per_component)
-    log_likelihood, log_map = _e_step(
+    log_likelihood, log_map = e_step(
         x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
-        False,  # accumulate around the means
     )
     if not math.isfinite(log_likelihood):
         return log_likelihood, log_map, False
@@ -430,9 +445,9 @@ def _em_map(x, point_weight, center, inv_scale, weights, means, variances, optio
         for k in range(n_components):
             free = not options[3][k] and s0[k] > 0.0
             around[k] = centres[k] + (s1[k] / s0[k] if free else 0.0)
-        _e_step(
+        e_step_far(
             x, point_weight, center, inv_scale, per_component, statistics, dev, dens,
-            per_point, True,
+            per_point,
         )
         pivots = around
     floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots)
@@ -441,12 +456,11 @@ def _em_map(x, point_weight, center, inv_scale, weights, means, variances, optio
 
 @jit
 def _log_likelihood_only(x, point_weight, center, inv_scale, weights, means, variances,
-                         statistics, per_component, dev, dens, per_point):
+                         statistics, per_component, dev, dens, per_point, e_step):
     """``(log_likelihood, log_map)`` of the parameters, which stay as they are."""
     _e_step_parameters(weights, means, variances, per_component)
-    return _e_step(
+    return e_step(
         x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point,
-        False,
     )
 
 
@@ -547,7 +561,7 @@ def _from_coordinates(u, fixed_weights, weights, means, variances):
 
 @jit(inline=True)
 def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_iter, tol,
-             options, squarem, stop, dtype, trace, interrupted):
+             options, squarem, stop, dtype, trace, interrupted, e_step, e_step_far):
     """Run EM (or, with ``squarem``, SQUAREM) for one fit, updating ``weights``,
     ``means``, ``variances`` in place.
 
@@ -604,7 +618,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         _copy_parameters(weights, means, variances, saved[0])
         log_likelihood, log_map, floored = _em_map(
             x, point_weight, center, inv_scale, weights, means, variances, options,
-            statistics, per_component, dev, dens, per_point,
+            statistics, per_component, dev, dens, per_point, e_step, e_step_far,
         )
         n_fpeval += 1
         if it < trace.size:
@@ -616,7 +630,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
             _copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = _em_map(
                 x, point_weight, center, inv_scale, weights, means, variances, options,
-                statistics, per_component, dev, dens, per_point,
+                statistics, per_component, dev, dens, per_point, e_step, e_step_far,
             )
             n_fpeval += 1
             if math.isfinite(middle) and not floored:
@@ -624,7 +638,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
                 step_max, extra = _squarem_step(
                     x, point_weight, center, inv_scale, weights, means, variances, options,
                     statistics, per_component, dev, dens, per_point, saved, coords,
-                    fixed_weights, log_likelihood, step_max,
+                    fixed_weights, log_likelihood, step_max, e_step, e_step_far,
                 )
                 n_fpeval += extra
         n_iter = it + 1
@@ -638,7 +652,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         previous = log_likelihood
     log_likelihood, log_map = _log_likelihood_only(
         x, point_weight, center, inv_scale, weights, means, variances, statistics,
-        per_component, dev, dens, per_point,
+        per_component, dev, dens, per_point, e_step,
     )
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
@@ -654,7 +668,7 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
 @jit
 def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances, options,
                   statistics, per_component, dev, dens, per_point, saved, coords,
-                  fixed_weights, start_log_likelihood, step_max):
+                  fixed_weights, start_log_likelihood, step_max, e_step, e_step_far):
     """From ``theta_0, theta_1, theta_2`` in ``saved`` (``theta_2`` also in place), the
     SqS3 extrapolation and its stabilising EM map, or ``theta_2`` itself; leaves the
     accepted parameters in place. Returns ``(step_max, maps)``: the new step bound and
@@ -688,7 +702,7 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
     if _from_coordinates(coords[1], fixed_weights, weights, means, variances):
         extrapolated, _, floored = _em_map(
             x, point_weight, center, inv_scale, weights, means, variances, options,
-            statistics, per_component, dev, dens, per_point,
+            statistics, per_component, dev, dens, per_point, e_step, e_step_far,
         )
         if math.isfinite(extrapolated) and extrapolated >= start_log_likelihood and not floored:
             return grown, 1
@@ -712,7 +726,7 @@ def _squarem_step(x, point_weight, center, inv_scale, weights, means, variances,
 def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, variances,
             max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
             fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter,
-            converged, status, n_fpeval, rate, interrupted, squarem):
+            converged, status, n_fpeval, rate, e_step, e_step_far, interrupted, squarem):
     """Fit ``f`` of the batch, by EM or (``squarem``, a constant) SQUAREM: dataset
     ``f // n_init``, restart ``f % n_init``.
 
@@ -738,6 +752,7 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
         a fit stops are left untouched.
     log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate : arrays
         of shape (n_fits,), outputs (see :func:`_fit_one`).
+    e_step, e_step_far : the E-step kernels, by address (:func:`e_steps`).
     interrupted : array of shape (1,)
         Set (from another thread) to stop the fit at its next iteration.
     """
@@ -750,7 +765,7 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
         values[first:last], point_weight, center[d], 1.0 / scale[d], weights[f], means[f],
         variances[f], max_iter, tol,
         (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances), squarem,
-        stop, dtype, trace[f], interrupted,
+        stop, dtype, trace[f], interrupted, e_step, e_step_far,
     )
 
 
@@ -762,21 +777,21 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
 def fit_em(f, values, offsets, sample_weight, center, scale, weights, means, variances,
            max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
            fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter, converged,
-           status, n_fpeval, rate, interrupted):
+           status, n_fpeval, rate, e_step, e_step_far, interrupted):
     """Fit ``f`` of the batch by EM."""
     _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, variances,
             max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
             fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter, converged,
-            status, n_fpeval, rate, interrupted, False)
+            status, n_fpeval, rate, e_step, e_step_far, interrupted, False)
 
 
 @jit
 def fit_squarem(f, values, offsets, sample_weight, center, scale, weights, means, variances,
                 max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
                 fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter,
-                converged, status, n_fpeval, rate, interrupted):
+                converged, status, n_fpeval, rate, e_step, e_step_far, interrupted):
     """Fit ``f`` of the batch by SQUAREM."""
     _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, variances,
             max_iter, tol, reg_variance, equal_variance, fixed_weights, fixed_means,
             fixed_variances, stop, dtype, trace, log_likelihood, log_map, n_iter, converged,
-            status, n_fpeval, rate, interrupted, True)
+            status, n_fpeval, rate, e_step, e_step_far, interrupted, True)
