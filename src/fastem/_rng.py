@@ -34,14 +34,14 @@ INIT = 1
 SIMULATE = 2
 
 
-@jit
+@jit(inline=True)
 def _mix(z):
     z = (z ^ (z >> _S30)) * _MUL1
     z = (z ^ (z >> _S27)) * _MUL2
     return z ^ (z >> _S31)
 
 
-@jit
+@jit(inline=True)
 def stream_key(seed, purpose, a, b):
     """Key of the stream for ``(seed, purpose, a, b)``; all arguments are non-negative ints."""
     key = _mix(np.uint64(seed) + _GOLDEN)
@@ -50,21 +50,21 @@ def stream_key(seed, purpose, a, b):
     return _mix(key ^ _mix(np.uint64(b) + _MUL1))
 
 
-@jit
+@jit(inline=True)
 def uniform(key, i):
     """Draw ``i`` of stream ``key``: a float64 in [0, 1) with 53 random bits."""
     z = _mix(key + (np.uint64(i) + np.uint64(1)) * _GOLDEN)
     return float(z >> _S11) * _TWO_POW_M53
 
 
-@jit
+@jit(inline=True)
 def index(key, i, n):
     """Draw ``i`` of stream ``key`` as an integer in ``[0, n)``."""
     j = int(uniform(key, i) * n)
     return min(j, n - 1)
 
 
-@jit
+@jit(inline=True)
 def normal(key, i):
     """A standard normal from draws ``2 i`` and ``2 i + 1`` (Box-Muller, cosine branch)."""
     u1 = 1.0 - uniform(key, 2 * i)  # in (0, 1], so the log is finite

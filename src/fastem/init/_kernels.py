@@ -53,19 +53,19 @@ from .._jit import jit
 _LLOYD_MAX_ROUNDS = 300
 
 
-@jit
+@jit(inline=True)
 def _weight(point_weight, i):
     return point_weight[i] if point_weight.size > 0 else 1.0
 
 
-@jit
+@jit(inline=True)
 def _z(x, i, center, inv_scale):
     """Point ``i`` standardised. Computed where it is needed rather than stored, so that a
     fit holds nothing of the size of its dataset (the same bits as an array expression)."""
     return (x[i] - center) * inv_scale
 
 
-@jit
+@jit(inline=True)
 def _lightest(point_weight):
     """The smallest positive weight of a point (1 for unit weights)."""
     lightest = 1.0 if point_weight.size == 0 else math.inf
@@ -75,7 +75,7 @@ def _lightest(point_weight):
     return lightest
 
 
-@jit
+@jit(inline=True)
 def _nearest(z, seeds):
     nearest = 0
     best = abs(z - seeds[0])
@@ -540,7 +540,7 @@ def _mixtools_random(x, point_weight, center, inv_scale, key, equal_variance, we
 # dataset ``d`` use the stream of its global index ``first_dataset + d``.
 
 
-@jit
+@jit(inline=True)
 def _points(f, means, values, offsets, sample_weight, center, scale):
     """Fit ``f``'s dataset: its points (a view: they are standardised one at a time), their
     weights (or the empty array), its centre and inverse scale."""
@@ -550,7 +550,7 @@ def _points(f, means, values, offsets, sample_weight, center, scale):
     return values[start:stop], point_weight, center[d], 1.0 / scale[d]
 
 
-@jit
+@jit(inline=True)
 def _key(f, means, offsets, seed, first_dataset):
     """The random stream of fit ``f``: its dataset's global index and its restart."""
     n_init = means.shape[0] // (offsets.size - 1)
