@@ -249,6 +249,19 @@ def _random_seeds(x, point_weight, center, inv_scale, key, seeds):
         left[j] -= min(left[j], 1.0)
 
 
+@jit(inline=True)
+def _sort_few(values):
+    """Sort ``values`` in place, by insertion: they are a fit's few components (numba's
+    ``sort`` takes 2 s to compile)."""
+    for i in range(1, values.size):
+        value = values[i]
+        j = i - 1
+        while j >= 0 and values[j] > value:
+            values[j + 1] = values[j]
+            j -= 1
+        values[j + 1] = value
+
+
 @jit
 def _lloyd(x, point_weight, center, inv_scale, seeds):
     """Lloyd's k-means from ``seeds`` (updated in place, sorted) until the clusters stay.
@@ -265,7 +278,7 @@ def _lloyd(x, point_weight, center, inv_scale, seeds):
     members = np.empty(n_components, dtype=np.int64)
     previous = np.full(n_components, -1, dtype=np.int64)
     for _ in range(_LLOYD_MAX_ROUNDS):
-        seeds.sort()
+        _sort_few(seeds)
         for k in range(n_components - 1):
             midpoints[k] = 0.5 * (seeds[k] + seeds[k + 1])
         weight[:] = 0.0
@@ -280,9 +293,12 @@ def _lloyd(x, point_weight, center, inv_scale, seeds):
             members[k] += 1
             weight[k] += w
             shift[k] += w * (z - seeds[k])  # around the center: no cancellation
-        if (members == previous).all():
+        stayed = True
+        for k in range(n_components):
+            stayed = stayed and members[k] == previous[k]
+            previous[k] = members[k]
+        if stayed:
             break
-        previous[:] = members
         for k in range(n_components):
             if weight[k] > 0.0:
                 seeds[k] += shift[k] / weight[k]
@@ -356,7 +372,8 @@ def _block_bounds(x, point_weight, center, inv_scale, total, lowest, highest, bo
             else:  # found: an empty range, which no point enters
                 range_low[j] = range_high[j]
         if not searching:
-            bounds[:] = range_high
+            for j in range(n_bounds):  # a loop: numba's array copy compiles a long
+                bounds[j] = range_high[j]  # error message (1.6 s)
             return
         weight_0[:] = 0.0
         weight_1[:] = 0.0
@@ -622,4 +639,5 @@ def around_means(f, values, offsets, sample_weight, center, scale, seed, first_d
     seeds = means[f].copy()
     _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
                         variances[f])
-    means[f, :] = seeds
+    for k in range(seeds.size):  # a loop, as in _block_bounds
+        means[f, k] = seeds[k]
