@@ -97,7 +97,7 @@ def announce_compilation(args, *modules) -> None:
     from ._jit import compiled_for_this_cpu
 
     kernels = {"simulate": ("fastem.simulate", "_sample"),
-               "fit": ("fastem._kernels", "fit_em"),
+               "fit": ("fastem._kernels", f"fit_{getattr(args, 'algorithm', None) or 'em'}"),
                "init": ("fastem.init._kernels", "kmeans_plusplus"),
                "se": ("fastem._information", "observed_information")}
     if args.quiet:
