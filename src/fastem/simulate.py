@@ -51,7 +51,9 @@ def _parameters(weights, means, variances, n_datasets):
     if (variances <= 0).any():
         raise ValueError("variances must be positive.")
     shape = (n_datasets, weights.shape[1])
-    return (np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays)
+    # Copies, writable whatever the input: numba compiles a kernel again for a read-only
+    # array (a broadcast view is one).
+    return (np.array(np.broadcast_to(a, shape), order="C") for a in arrays)
 
 
 def simulate(weights, means, variances, n_samples, n_datasets=None, random_state=None,
