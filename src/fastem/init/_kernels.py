@@ -574,41 +574,45 @@ def _key(f, means, offsets, seed, first_dataset):
     return _rng.stream_key(seed, _rng.INIT, first_dataset + f // n_init, f % n_init)
 
 
-@jit
-def kmeans_plusplus(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                    equal_variance, weights, means, variances, interrupted):
+@jit(inline=True)
+def _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
+                       weights, means, variances, random_seeds, lloyd):
+    """The clusters of the points nearest to seeds drawn by k-means++, or (``random_seeds``)
+    uniformly, and moved by Lloyd's k-means with ``lloyd``. The flags are constants in each
+    kernel below, so that numba compiles only the code of the one it is."""
     x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
                                               center, scale)
     seeds = np.empty(means.shape[1])
-    _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
-                           _key(f, means, offsets, seed, first_dataset), seeds)
+    key = _key(f, means, offsets, seed, first_dataset)
+    if random_seeds:
+        _random_seeds(x, point_weight, loc, inv_scale, key, seeds)
+    else:
+        _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale, key, seeds)
+    if lloyd:
+        _lloyd(x, point_weight, loc, inv_scale, seeds)
     _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
                         variances[f])
+
+
+@jit
+def kmeans_plusplus(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
+                    equal_variance, weights, means, variances, interrupted):
+    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
+                       weights, means, variances, False, False)
 
 
 @jit
 def random_from_data(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
                      equal_variance, weights, means, variances, interrupted):
-    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                              center, scale)
-    seeds = np.empty(means.shape[1])
-    _random_seeds(x, point_weight, loc, inv_scale,
-                  _key(f, means, offsets, seed, first_dataset), seeds)
-    _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                        variances[f])
+    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
+                       weights, means, variances, True, False)
 
 
 @jit
 def kmeans(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
            equal_variance, weights, means, variances, interrupted):
-    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                              center, scale)
-    seeds = np.empty(means.shape[1])
-    _kmeans_plusplus_seeds(x, point_weight, loc, inv_scale,
-                           _key(f, means, offsets, seed, first_dataset), seeds)
-    _lloyd(x, point_weight, loc, inv_scale, seeds)
-    _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
-                        variances[f])
+    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
+                       weights, means, variances, False, True)
 
 
 @jit
