@@ -416,3 +416,9 @@ def test_the_notice_is_for_the_algorithm_the_command_runs(tmp_path):
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
     assert [run.stderr.startswith("fastem: compiling the kernels") for run in runs] == [
         True, True, False]
+
+
+def test_the_notice_looks_at_every_algorithm_of_a_study():
+    completed = fastem_cli("study", "--algorithm", "em", "squarem", "--replications", 2)
+    assert completed.returncode == 0, completed.stderr
+    assert "squarem" in completed.stdout and "Traceback" not in completed.stderr

@@ -99,13 +99,13 @@ def test_bad_options(kwargs, error, match):
     ],
 )
 def test_errors_come_before_any_work(monkeypatch, kwargs):
-    from fastem import _kernels
+    from fastem import _jit
     from fastem.init import _plan
 
     def fail(*args):
         raise AssertionError("a kernel ran")
 
-    monkeypatch.setattr(_kernels, "fit_em", fail)
+    monkeypatch.setattr(_jit, "for_each", fail)  # runs every kernel of starts and fits
     monkeypatch.setattr(_plan, "_run_initialise", fail)
     with pytest.raises((ValueError, TypeError)):
         fastem.fit(np.vstack([GOOD, GOOD]), 2, **kwargs)

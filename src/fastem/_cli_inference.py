@@ -236,7 +236,8 @@ def _run(function, data, ids, options, args):
     """``function(data, **options)`` with a progress bar, its messages and warnings told in
     flags and dataset ids."""
     flags = FLAGS[args.command]
-    shared.announce_compilation(args, "simulate", "init", "fit")
+    shared.announce_compilation(args, "simulate", "init", "fit",
+                                algorithms=(args.algorithm,))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -89,22 +89,21 @@ def commit(outputs: Outputs) -> None:
 # ----------------------------------------------------------------------------- messages
 
 
-def announce_compilation(args, *modules) -> None:
+def announce_compilation(args, *modules, algorithms=("em",)) -> None:
     """One line on stderr when the kernels a command needs are not compiled yet (unless
-    ``--quiet``)."""
+    ``--quiet``); ``"fit"`` needs the kernel of each of ``algorithms`` (each its own)."""
     import importlib
 
     from ._jit import compiled_for_this_cpu
 
-    kernels = {"simulate": ("fastem.simulate", "_sample"),
-               "fit": ("fastem._kernels", f"fit_{getattr(args, 'algorithm', None) or 'em'}"),
-               "init": ("fastem.init._kernels", "kmeans_plusplus"),
-               "se": ("fastem._information", "observed_information")}
+    kernels = {"simulate": [("fastem.simulate", "_sample")],
+               "fit": [("fastem._kernels", f"fit_{algorithm}") for algorithm in algorithms],
+               "init": [("fastem.init._kernels", "kmeans_plusplus")],
+               "se": [("fastem._information", "observed_information")]}
     if args.quiet:
         return
-    cold = [name for name in modules
-            if not compiled_for_this_cpu(getattr(importlib.import_module(kernels[name][0]),
-                                                 kernels[name][1]))]
+    cold = [name for module in modules for path, name in kernels[module]
+            if not compiled_for_this_cpu(getattr(importlib.import_module(path), name))]
     if cold:
         print("fastem: compiling the kernels for this CPU; this happens once per installation "
               "and CPU and can take a minute", file=sys.stderr, flush=True)

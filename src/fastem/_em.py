@@ -1,4 +1,4 @@
-"""The Python side of the EM kernel: allocate its outputs, run it, interruptibly.
+"""The Python side of the EM kernels: allocate their outputs, run them, interruptibly.
 
 Both :func:`fastem.fit` and emEM's short runs (``init._plan``) go through :func:`run`.
 """
@@ -36,6 +36,8 @@ def _fit_each(work, n_fits, arguments, e_step_for, interrupted):
     """``work`` (a fit kernel) for every fit, passing it the E-steps of ``_kernels.e_steps(
     *e_step_for)`` after ``arguments``; run by ``_interrupt``, so that the E-steps too are
     compiled (or loaded) in the kernel's thread."""
+    if interrupted[0]:
+        return
     e_steps = _kernels.e_steps(*e_step_for)
     _jit.for_each(work, n_fits, (*arguments, *e_steps), interrupted)
 
@@ -55,13 +57,15 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         n_objeval=np.empty(n_fits, dtype=np.int64), rate=np.empty(n_fits),
         trace=trace if trace_length else None,
     )
-    _interrupt.run(_fit_each, ALGORITHMS[algorithm], n_fits, (
+    arguments = (
         batch.values, batch.offsets, batch.kernel_weights, batch.center, batch.scale,
         weights, means, variances, max_iter, tol, *model.kernel_options(),
         STOPPING_RULES[stop], np.dtype(dtype), trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
         outputs.status, outputs.n_fpeval, outputs.rate,
-    ), (batch.values, batch.kernel_weights, means.shape[1], dtype))
+    )
+    e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
+    _interrupt.run(_fit_each, ALGORITHMS[algorithm], n_fits, arguments, e_step_for)
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)

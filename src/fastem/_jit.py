@@ -110,21 +110,43 @@ class _Compiled(WrapperAddressProtocol):
     address instead of compiling a copy of it into its own machine code.
 
     numba links a copy of every function a kernel calls into the kernel's machine code,
-    and optimises and assembles it again there; a call by address does neither. The
-    kernels of fastem that are large and called from several kernels (a fit, an E-step)
-    are therefore passed by address (:func:`by_address`, :func:`for_each`).
+    and optimises and assembles it again there, and its parallel loop wraps the loop's
+    body in four layers, each with its own copy; a call by address does neither. A fit's
+    kernel (called from the parallel loop) and its E-steps (called from the fit's EM map,
+    its last pass and SQUAREM's step) are therefore passed by address
+    (:func:`by_address`, :func:`for_each`).
     """
 
     def __init__(self, dispatcher, argument_types):
         dispatcher.compile(argument_types)
-        self._result = dispatcher.overloads[argument_types]
+        result = dispatcher.overloads[argument_types]
+        self._signature = result.signature
+        self._address = result.library.get_pointer_to_function(
+            result.fndesc.llvm_cfunc_wrapper_name)
 
     def signature(self):
-        return self._result.signature
+        return self._signature
 
     def __wrapper_address__(self):
-        return self._result.library.get_pointer_to_function(
-            self._result.fndesc.llvm_cfunc_wrapper_name)
+        return self._address
+
+
+def _type_key(value):
+    """What numba's type of ``value`` depends on, cheaper to find than the type itself
+    (``numba.typeof`` takes microseconds an argument, and a fit passes thirty)."""
+    if isinstance(value, np.ndarray):
+        flags = value.flags
+        return (value.dtype, value.ndim, flags.c_contiguous, flags.f_contiguous,
+                flags.writeable, flags.aligned)
+    if isinstance(value, (np.dtype, _Compiled)):
+        return value
+    if type(value) is int:  # int64, unless too large for it
+        return int, -2**63 <= value < 2**63
+    return type(value)
+
+
+_COMPILED = {}
+"""``(dispatcher, argument keys)``: the :class:`_Compiled` for them, made once a process."""
 
 
 def by_address(dispatcher, example_arguments):
@@ -133,7 +155,12 @@ def by_address(dispatcher, example_arguments):
     the kernels run as plain Python."""
     if numba.config.DISABLE_JIT:
         return dispatcher
-    return _Compiled(dispatcher, tuple(map(numba.typeof, example_arguments)))
+    key = (dispatcher, tuple(map(_type_key, example_arguments)))
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _Compiled(dispatcher, tuple(map(numba.typeof, example_arguments)))
+        _COMPILED[key] = compiled
+    return compiled
 
 
 @jit(parallel=True)
@@ -153,8 +180,24 @@ def for_each(work, n, arguments, interrupted) -> None:
     calls, stays a few instructions; compiling the loop around a fit's whole EM
     directly took 6 of a first fit's 22 s.
     """
+    if numba.config.DISABLE_JIT:
+        _for_each(work, n, arguments, interrupted)
+        return
+    if interrupted[0]:  # Ctrl-C while an earlier kernel compiled: compile no more
+        return
     work = by_address(work, (0, *arguments, interrupted))
-    _for_each(work, n, arguments, interrupted)
+    key = (work, tuple(map(_type_key, arguments)))
+    loop = _LOOPS.get(key)
+    if loop is None:  # the loop compiled for these types, called without numba's typing
+        signature = (numba.typeof(work), numba.types.int64, numba.typeof(arguments),
+                     numba.typeof(interrupted))
+        _for_each.compile(signature)
+        loop = _LOOPS[key] = _for_each.overloads[signature].entry_point
+    loop(work, n, arguments, interrupted)
+
+
+_LOOPS = {}
+"""``(work, argument keys)``: :func:`_for_each` compiled for them."""
 
 
 def compiled_for_this_cpu(dispatcher) -> bool:

@@ -1,4 +1,4 @@
-"""The batched EM kernel.
+"""The EM kernels of one fit, run over a batch by ``_jit.for_each``.
 
 One fit's whole EM loop runs on one thread, with its data hot in cache
 (:func:`fit_em`, :func:`fit_squarem`, run over the batch by ``_jit.for_each``); fits share
@@ -732,6 +732,7 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
 
     Parameters
     ----------
+    f : int, the fit.
     values, offsets : the ragged layout (see ``_layout``).
     sample_weight : array like ``values``, or of size 0 for unit weights.
     center, scale : arrays of shape (n_datasets,), the standardisation.
@@ -740,8 +741,9 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
     max_iter : int
     tol : float
     reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances
-        The M-step's options (its ``options``); the last three are boolean arrays of
-        shape (K,).
+        The M-step's options, packed here into :func:`_fit_one`'s ``options`` tuple
+        (numba's parallel loop takes no tuple of arrays); the last three are boolean
+        arrays of shape (K,).
     stop : int
         The stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``, ``PARAMETER``).
     dtype : numpy.dtype, float64 or float32
@@ -755,6 +757,7 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
     e_step, e_step_far : the E-step kernels, by address (:func:`e_steps`).
     interrupted : array of shape (1,)
         Set (from another thread) to stop the fit at its next iteration.
+    squarem : bool, a constant in each kernel (:func:`fit_em`, :func:`fit_squarem`).
     """
     n_init = means.shape[0] // (offsets.size - 1)
     d = f // n_init

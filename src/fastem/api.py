@@ -60,7 +60,7 @@ def fit(
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
     Every (dataset, restart) pair is an independent fit; all of them run in one
-    parallel kernel. Each dataset keeps its restart with the highest log-likelihood.
+    parallel loop. Each dataset keeps its restart with the highest log-likelihood.
 
     Parameters
     ----------

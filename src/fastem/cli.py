@@ -290,7 +290,7 @@ def _study(args) -> int:
 
             _pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
-        announce_compilation(args, "simulate", "init", "fit")
+        announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
         with show_progress("study", args.quiet) as progress:
             result = design.run(progress=progress, trace=args.plot is not None)
         table = result.table if args.all_columns else with_mcse_in_parentheses(
@@ -419,7 +419,8 @@ def _fit(args) -> int:
             options["sample_weight_type"] = args.weights_type
         if args.se is not None:
             options["se"] = args.se
-        announce_compilation(args, "init", "fit", *(["se"] if args.se else []))
+        announce_compilation(args, "init", "fit", *(["se"] if args.se else []),
+                             algorithms=(args.algorithm,))
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")

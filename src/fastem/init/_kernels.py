@@ -1,5 +1,5 @@
-"""The starting-value kernels: values for every (dataset, restart) pair, in one batched call
-per strategy.
+"""The starting-value kernels: one per strategy, each the values of one (dataset, restart)
+pair, run over a batch by ``_jit.for_each``.
 
 Every strategy works on the standardised data (mean 0, variance 1) and returns
 parameters in standardised units. Random choices for fit ``(d, r)`` come from the
@@ -251,8 +251,8 @@ def _random_seeds(x, point_weight, center, inv_scale, key, seeds):
 
 @jit(inline=True)
 def _sort_few(values):
-    """Sort ``values`` in place, by insertion: they are a fit's few components (numba's
-    ``sort`` takes 2 s to compile)."""
+    """Sort ``values`` (finite) in place, by insertion: they are a fit's few components
+    (numba's ``sort`` takes 2 s to compile)."""
     for i in range(1, values.size):
         value = values[i]
         j = i - 1
