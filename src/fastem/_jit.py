@@ -131,7 +131,7 @@ class _Compiled(WrapperAddressProtocol):
         return self._address
 
 
-def _type_key(value):
+def type_key(value):
     """What numba's type of ``value`` depends on, cheaper to find than the type itself
     (``numba.typeof`` takes microseconds an argument, and a fit passes thirty)."""
     if isinstance(value, np.ndarray):
@@ -155,7 +155,7 @@ def by_address(dispatcher, example_arguments):
     the kernels run as plain Python."""
     if numba.config.DISABLE_JIT:
         return dispatcher
-    key = (dispatcher, tuple(map(_type_key, example_arguments)))
+    key = (dispatcher, tuple(map(type_key, example_arguments)))
     compiled = _COMPILED.get(key)
     if compiled is None:
         compiled = _Compiled(dispatcher, tuple(map(numba.typeof, example_arguments)))
@@ -185,19 +185,20 @@ def for_each(work, n, arguments, interrupted) -> None:
         return
     if interrupted[0]:  # Ctrl-C while an earlier kernel compiled: compile no more
         return
-    work = by_address(work, (0, *arguments, interrupted))
-    key = (work, tuple(map(_type_key, arguments)))
-    loop = _LOOPS.get(key)
-    if loop is None:  # the loop compiled for these types, called without numba's typing
-        signature = (numba.typeof(work), numba.types.int64, numba.typeof(arguments),
+    key = (work, tuple(map(type_key, arguments)))
+    found = _LOOPS.get(key)
+    if found is None:  # the loop compiled for these types, called without numba's typing
+        compiled = by_address(work, (0, *arguments, interrupted))
+        signature = (numba.typeof(compiled), numba.types.int64, numba.typeof(arguments),
                      numba.typeof(interrupted))
         _for_each.compile(signature)
-        loop = _LOOPS[key] = _for_each.overloads[signature].entry_point
-    loop(work, n, arguments, interrupted)
+        found = _LOOPS[key] = compiled, _for_each.overloads[signature].entry_point
+    compiled, loop = found
+    loop(compiled, n, arguments, interrupted)
 
 
 _LOOPS = {}
-"""``(work, argument keys)``: :func:`_for_each` compiled for them."""
+"""``(work, argument keys)``: ``work`` by address and :func:`_for_each` compiled for them."""
 
 
 def compiled_for_this_cpu(dispatcher) -> bool:

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ._jit import by_address, jit
+from ._jit import by_address, jit, type_key
 from ._vmath import (
     exp_parts,
     exp_shifted,
@@ -313,11 +313,20 @@ def e_steps(values, sample_weight, n_components, dtype):
     (``values`` and ``sample_weight`` as the fit kernels get them): :func:`_expectation_two`
     (two components) or :func:`_expectation_near`, and :func:`_expectation_far`, compiled
     (or loaded from numba's cache) and passed by address."""
-    scratch = np.empty((1, 1), dtype)
-    arguments = (values[:0], sample_weight[:0], 0.0, 1.0, scratch, np.empty((1, 1)),
-                 scratch, scratch, scratch)
-    near = _expectation_two if n_components == 2 else _expectation_near
-    return by_address(near, arguments), by_address(_expectation_far, arguments)
+    key = (type_key(values), type_key(sample_weight), n_components == 2, np.dtype(dtype))
+    found = _E_STEPS.get(key)
+    if found is None:
+        scratch = np.empty((1, 1), dtype)
+        arguments = (values[:0], sample_weight[:0], 0.0, 1.0, scratch, np.empty((1, 1)),
+                     scratch, scratch, scratch)
+        near = _expectation_two if n_components == 2 else _expectation_near
+        found = _E_STEPS[key] = (by_address(near, arguments),
+                                 by_address(_expectation_far, arguments))
+    return found
+
+
+_E_STEPS = {}
+"""The E-steps :func:`e_steps` found, by what their types depend on."""
 
 
 FAR = 1e4
