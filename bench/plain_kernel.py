@@ -74,7 +74,7 @@ def exp_rate_work(n_blocks, block, repeats):
         values = np.empty(block)
         shift = np.zeros(block)
         total = np.zeros(block)
-        biased = np.empty(block, dtype=np.int64)
+        biased = np.empty(block)  # scratch of the values' type, as in the kernel
         for _ in range(repeats):
             for j in range(block):
                 values[j] = -0.001 * (j + b)  # the kind of spread log-densities have

@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from ._jit import by_address, jit, type_key
+from ._layout import fit_data
 from ._vmath import (
     exp_parts,
     exp_shifted,
@@ -768,14 +769,11 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
         Set (from another thread) to stop the fit at its next iteration.
     squarem : bool, a constant in each kernel (:func:`fit_em`, :func:`fit_squarem`).
     """
-    n_init = means.shape[0] // (offsets.size - 1)
-    d = f // n_init
-    first, last = offsets[d], offsets[d + 1]
-    point_weight = sample_weight[first:last] if sample_weight.size > 0 else sample_weight
+    x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
+                                               sample_weight, center, scale)
     (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
      rate[f]) = _fit_one(
-        values[first:last], point_weight, center[d], 1.0 / scale[d], weights[f], means[f],
-        variances[f], max_iter, tol,
+        x, point_weight, loc, inv_scale, weights[f], means[f], variances[f], max_iter, tol,
         (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances), squarem,
         stop, dtype, trace[f], interrupted, e_step, e_step_far,
     )

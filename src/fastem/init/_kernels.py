@@ -49,6 +49,7 @@ import numpy as np
 
 from .. import _rng
 from .._jit import jit
+from .._layout import fit_data
 
 _LLOYD_MAX_ROUNDS = 300
 
@@ -558,16 +559,6 @@ def _mixtools_random(x, point_weight, center, inv_scale, key, equal_variance, we
 
 
 @jit(inline=True)
-def _points(f, means, values, offsets, sample_weight, center, scale):
-    """Fit ``f``'s dataset: its points (a view: they are standardised one at a time), their
-    weights (or the empty array), its centre and inverse scale."""
-    d = f // (means.shape[0] // (offsets.size - 1))
-    start, stop = offsets[d], offsets[d + 1]
-    point_weight = sample_weight[start:stop] if sample_weight.size > 0 else sample_weight
-    return values[start:stop], point_weight, center[d], 1.0 / scale[d]
-
-
-@jit(inline=True)
 def _key(f, means, offsets, seed, first_dataset):
     """The random stream of fit ``f``: its dataset's global index and its restart."""
     n_init = means.shape[0] // (offsets.size - 1)
@@ -580,8 +571,8 @@ def _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, f
     """The clusters of the points nearest to seeds drawn by k-means++, or (``random_seeds``)
     uniformly, and moved by Lloyd's k-means with ``lloyd``. The flags are constants in each
     kernel below, so that numba compiles only the code of the one it is."""
-    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                              center, scale)
+    x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
+                                                sample_weight, center, scale)
     seeds = np.empty(means.shape[1])
     key = _key(f, means, offsets, seed, first_dataset)
     if random_seeds:
@@ -618,16 +609,16 @@ def kmeans(f, values, offsets, sample_weight, center, scale, seed, first_dataset
 @jit
 def quantile(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
              equal_variance, weights, means, variances, interrupted):
-    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                              center, scale)
+    x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
+                                                sample_weight, center, scale)
     _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
 
 
 @jit
 def random(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
            equal_variance, weights, means, variances, interrupted):
-    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                              center, scale)
+    x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
+                                                sample_weight, center, scale)
     _mixtools_random(x, point_weight, loc, inv_scale,
                      _key(f, means, offsets, seed, first_dataset), equal_variance,
                      weights[f], means[f], variances[f])
@@ -638,8 +629,8 @@ def around_means(f, values, offsets, sample_weight, center, scale, seed, first_d
                  equal_variance, weights, means, variances, interrupted):
     """Not a strategy: weights and variances of the clusters of points nearest to the means
     already in ``means`` (given by the user), which stay as they are."""
-    x, point_weight, loc, inv_scale = _points(f, means, values, offsets, sample_weight,
-                                              center, scale)
+    x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
+                                                sample_weight, center, scale)
     seeds = means[f].copy()
     _cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f],
                         variances[f])
