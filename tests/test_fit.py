@@ -138,9 +138,13 @@ def test_first_datasets_of_a_batch_give_the_first_results(two_component_batch):
         np.testing.assert_array_equal(getattr(first, name), getattr(whole, name)[:10])
 
 
+@pytest.mark.exact
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 or more threads")
-def test_results_do_not_depend_on_the_thread_count(three_component_batch):
-    kwargs = dict(n_init=5, random_state=2024, max_iter=100, tol=0, trace=True)
+@pytest.mark.parametrize("dtype, algorithm", [(np.float64, "em"), (np.float32, "em"),
+                                              (np.float32, "squarem")])
+def test_results_do_not_depend_on_the_thread_count(dtype, algorithm, three_component_batch):
+    kwargs = dict(n_init=5, random_state=2024, max_iter=100, tol=0, trace=True,
+                  algorithm=algorithm, dtype=dtype)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)

@@ -4,7 +4,7 @@ The float32 exp is checked over its whole range as ``test_vmath.py`` checks floa
 fits are compared with float64 fits from the same starts, where float32 agrees to the
 tolerances below (measured: see the README's Benchmarks section), and every guarantee of
 the kernel is checked again in float32: status codes, constraints, SQUAREM and every
-stopping rule, thread-count independence.
+stopping rule (thread-count independence: ``test_fit.py``, for both precisions).
 """
 
 from pathlib import Path
@@ -310,25 +310,6 @@ def test_float32_log_likelihood_decreases_at_most_by_its_rounding(algorithm, k):
                         max_iter=200, dtype=np.float32, warn=False)
     steps = np.diff(result.trace, axis=-1) / np.abs(result.trace[..., 1:])
     assert (steps[np.isfinite(steps)] >= -1e-7).all()
-
-
-@pytest.mark.exact
-@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 or more threads")
-@pytest.mark.parametrize("algorithm", ["em", "squarem"])
-def test_float32_results_do_not_depend_on_the_thread_count(algorithm, three_component_batch):
-    kwargs = dict(n_init=5, random_state=2024, max_iter=100, tol=0, trace=True,
-                  algorithm=algorithm, dtype=np.float32)
-    threads = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one = fastem.fit(three_component_batch, 3, **kwargs)
-        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = fastem.fit(three_component_batch, 3, **kwargs)
-    finally:
-        numba.set_num_threads(threads)
-    for name in ("weights", "means", "variances", "log_likelihood", "n_iter", "status",
-                 "trace"):
-        np.testing.assert_array_equal(getattr(one, name), getattr(many, name), err_msg=name)
 
 
 @pytest.mark.exact
