@@ -10,7 +10,6 @@ every command shares (:mod:`fastem._cli_shared`).
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 
@@ -238,16 +237,9 @@ def _run(function, data, ids, options, args):
     flags = FLAGS[args.command]
     shared.announce_compilation(args, "simulate", "init", "fit",
                                 algorithms=(args.algorithm,))
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            with shared.show_progress(args.command, args.quiet, unit="replicates") as progress:
-                result = function(data, progress=progress, **options)
-    except (TypeError, ValueError) as error:  # the function's checks of its options
-        raise shared.UserError(shared.cli_terms(error, ids, flags)) from None
-    for warning in caught:
-        warnings.showwarning(shared.cli_terms(warning.message, ids, flags), warning.category,
-                             warning.filename, warning.lineno)
+    with shared.in_cli_terms(ids, flags):
+        with shared.show_progress(args.command, args.quiet, unit="replicates") as progress:
+            result = function(data, progress=progress, **options)
     return result
 
 

@@ -22,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +108,22 @@ def announce_compilation(args, *modules, algorithms=("em",)) -> None:
     if cold:
         print("fastem: compiling the kernels for this CPU; this happens once per installation "
               "and CPU and can take a minute", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def in_cli_terms(ids, flags=None):
+    """The call of fastem's Python API in the ``with`` block, told as the command line says
+    things (:func:`cli_terms`): its checks of the options (TypeError, ValueError) as a
+    :class:`UserError`, its warnings shown after it."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+    except (TypeError, ValueError) as error:
+        raise UserError(cli_terms(error, ids, flags)) from None
+    for warning in caught:
+        warnings.showwarning(cli_terms(warning.message, ids, flags), warning.category,
+                             warning.filename, warning.lineno)
 
 
 def cli_terms(message: str, ids, flags=None) -> str:

@@ -39,9 +39,9 @@ from ._cli_shared import (
     announce_compilation,
     as_flag,
     check_datasets,
-    cli_terms,
     commit,
     fit_options,
+    in_cli_terms,
     read_data,
     show_progress,
     write_stdout,
@@ -421,15 +421,8 @@ def _fit(args) -> int:
             options["se"] = args.se
         announce_compilation(args, "init", "fit", *(["se"] if args.se else []),
                              algorithms=(args.algorithm,))
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                fitted = _fitted(data, k_low, k_high, options)
-        except (TypeError, ValueError) as error:  # the checks of fit's options
-            raise UserError(cli_terms(error, ids)) from None
-        for warning in caught:  # the API's warnings, in CLI terms
-            warnings.showwarning(cli_terms(warning.message, ids), warning.category,
-                                 warning.filename, warning.lineno)
+        with in_cli_terms(ids):
+            fitted = _fitted(data, k_low, k_high, options)
         candidates = _candidates(fitted, k_low, k_high, bool(options.get("equal_variance")),
                                  probability=args.weights_type == "probability")
         if args.all_candidates:
