@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ._output import Outputs
+from ._validate import SAMPLE_WEIGHT_TYPES as WEIGHT_TYPES
 from .api import ALGORITHMS, STOPPING_RULES
 
 EPILOG = """\
@@ -44,8 +45,6 @@ a symlink is followed and its target replaced; a FIFO or device (/dev/null, /dev
 is written to directly.
 """
 
-WEIGHT_TYPES = ("frequency", "probability")
-"""The kinds of point weights ``fastem fit --weights-type`` takes (fit's sample_weight_type)."""
 FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", "tol": "--tol",
              "max_iter": "--max-iter", "reg_variance": "--reg-variance",
              "sample_weight_type": "--weights-type", "n_components": "--components"}
