@@ -37,6 +37,10 @@ class Batch:
         The standardisation ``z = (x - center) / scale`` of each dataset, once computed
         (``_validate.prepared_batch``): the kernels read standardised points, and
         parameters go back to the data's units with it.
+    keys : ndarray of shape (n_datasets,), uint64, or None
+        A key of each dataset's content (:func:`fastem._rng.content_keys`), once computed
+        with the standardisation: random starts are keyed by it, so that the same data
+        get the same starts wherever they stand.
     """
 
     values: np.ndarray
@@ -46,6 +50,7 @@ class Batch:
     input_n_samples: np.ndarray | None = None
     center: np.ndarray | None = None
     scale: np.ndarray | None = None
+    keys: np.ndarray | None = None
 
     @property
     def n_datasets(self) -> int:

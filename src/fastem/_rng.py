@@ -1,10 +1,11 @@
 """A counter-based random number generator for the kernels.
 
 Draw ``i`` of the stream for ``(seed, purpose, a, b)`` is a pure function of those five
-numbers: ``uniform(stream_key(seed, purpose, a, b), i)``. Fits and simulated datasets are
-keyed by their dataset and restart indices, so their random numbers do not depend on the
-number of threads, on the order in which fits run, or on which other datasets are in
-the batch.
+numbers: ``uniform(stream_key(seed, purpose, a, b), i)``. A fit's starts are keyed by its
+dataset's content (:func:`content_keys`) and its restart, and a simulated dataset by its
+index, so their random numbers do not depend on the number of threads, on the order in
+which fits run, or on which other datasets are in the batch: the same data get the same
+starts at any place of any batch, file or study.
 
 The generator is SplitMix64 used as a hash: the key is a mix of the five inputs, and
 draw ``i`` is the SplitMix64 output function applied to ``key + (i + 1) * golden``, which
@@ -48,6 +49,46 @@ def stream_key(seed, purpose, a, b):
     key = _mix(key ^ (np.uint64(purpose) * _GOLDEN))
     key = _mix(key ^ _mix(np.uint64(a) + _GOLDEN))
     return _mix(key ^ _mix(np.uint64(b) + _MUL1))
+
+
+_SIGN = np.uint64(0x8000000000000000)
+
+
+@jit
+def _content_keys(bits, offsets, weight_bits, keys):
+    # Point i of a dataset enters as mix(bits + (i + 1) * golden), and the dataset's
+    # points are combined by XOR: the mixes are independent of each other, so the loop
+    # pipelines (a chain key = mix(key ^ bits) would wait for every multiply in turn).
+    # The position salt keeps a reordering of the points from giving the same key.
+    weighted = weight_bits.size > 0
+    for d in range(offsets.size - 1):
+        start, stop = offsets[d], offsets[d + 1]
+        points = np.uint64(0)
+        weights = np.uint64(0)
+        for i in range(start, stop):
+            salt = (np.uint64(i - start) + np.uint64(1)) * _GOLDEN
+            b = bits[i]
+            points ^= _mix((np.uint64(0) if b == _SIGN else b) + salt)
+            if weighted:
+                weights ^= _mix(weight_bits[i] ^ salt)
+        key = _mix(np.uint64(stop - start) + _MUL2)
+        keys[d] = _mix(_mix(key ^ points) ^ weights)
+
+
+def content_keys(values, offsets, sample_weight=None) -> np.ndarray:
+    """A key of each dataset's content, array of shape (n_datasets,), uint64.
+
+    The key is a hash of the bits of the dataset's values in order (``-0.0`` as ``0.0``),
+    their number and, if given, their weights: a function of the data alone, not of the
+    dataset's place in a batch, so that fits keyed by it give the same data the same
+    starts. Integer operations only: the same key on every CPU. ``values`` and
+    ``sample_weight`` are float64 arrays in the ragged layout of ``offsets``.
+    """
+    keys = np.empty(offsets.size - 1, dtype=np.uint64)
+    weights = np.empty(0) if sample_weight is None else sample_weight
+    _content_keys(np.ascontiguousarray(values, np.float64).view(np.uint64), offsets,
+                  np.ascontiguousarray(weights, np.float64).view(np.uint64), keys)
+    return keys
 
 
 @jit(inline=True)

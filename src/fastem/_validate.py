@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _layout
+from . import _layout, _rng
 from ._layout import Batch, pack_ragged, pack_rows
 from ._model import Model
 
@@ -140,7 +140,8 @@ def prepared_batch(data, sample_weight, n_components, first=0, sample_weight_typ
     check_data_values(batch, center, variance, first)
     scale = _layout.scale_from_moments(center, variance)
     check_scale(scale, first)
-    return dataclasses.replace(batch, center=center, scale=scale)
+    keys = _rng.content_keys(batch.values, batch.offsets, batch.sample_weight)
+    return dataclasses.replace(batch, center=center, scale=scale, keys=keys)
 
 
 def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np.ndarray:
@@ -517,11 +518,12 @@ NOTHING_GIVEN = Given(None, None, None)
 
 
 class Seed(NamedTuple):
-    """What random draws are keyed by: the seed, and the global index of the batch's first
-    dataset (``dataset_offset``)."""
+    """What random starts are keyed by, besides their dataset's content: the seed, and the
+    number of the batch's first restart (restarts ``first_restart, first_restart + 1,
+    ...`` of every dataset), so that further rounds of restarts draw new starts."""
 
     random_state: int
-    first_dataset: int
+    first_restart: int = 0
 
 
 def check_starting_values(

@@ -132,8 +132,10 @@ def fit(
         A variance never goes below 1e-15 of the dataset's (a floor, not an addition), so
         a collapsing component keeps a finite density and is flagged.
     random_state : None, int or numpy.random.Generator
-        Seed of the random starts. Fit ``(d, r)`` draws from a stream keyed by
-        ``(random_state, d, r)``, so results are the same for any number of threads.
+        Seed of the random starts. Restart ``r`` of a dataset draws from a stream keyed by
+        ``random_state``, a hash of the dataset's values and weights, and ``r``: the same
+        data get the same fit at any place of any batch, file or chunking, with any number
+        of threads.
     trace : bool or int, default False
         Keep the log-likelihood after every iteration of every fit (``8 * (max_iter + 1)``
         bytes per fit); an integer ``L`` keeps only the first ``L`` entries (at most
@@ -141,9 +143,9 @@ def fit(
     return_restarts : bool, default False
         Keep every restart's starting values and final parameters.
     dataset_offset : int, default 0
-        Global index of the first dataset, for seeding: fitting rows ``a:b`` of a batch
-        with ``dataset_offset=a`` gives exactly rows ``a:b`` of fitting the whole batch,
-        so a large batch can be fitted in chunks (or on several machines).
+        Global index of the first dataset, for messages: a chunk of a larger batch names
+        its datasets as the whole batch would. (Seeding does not depend on it: fitting
+        rows ``a:b`` of a batch gives exactly rows ``a:b`` of fitting the whole batch.)
     skip_degenerate : bool, default False
         Choose each dataset's best restart among the regular ones (not
         ``Status.SPURIOUS``, ``VARIANCE_FLOORED`` or ``NON_FINITE``) when there is one. By
@@ -211,7 +213,7 @@ def fit(
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
-    seed = _validate.Seed(_validate.check_random_state(random_state), dataset_offset)
+    seed = _validate.Seed(_validate.check_random_state(random_state))
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
     equal_weights = _validate.check_bool("equal_weights", equal_weights)
     trace_length = _validate.check_trace(trace, max_iter)

@@ -385,7 +385,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     - ``iter_median_mcse``, ``iter_p90_mcse``, ``passes_median_mcse``: bootstrap, the
       standard deviation of the median, the 90th percentile (and the median of the passes)
       over ``N_BOOTSTRAP`` resamples of the datasets (each with all its restarts),
-      seeded by ``random_state`` and the cell, so the same study gives the same numbers.
+      seeded by ``random_state`` and the cell's content, so the same study gives the same
+      numbers.
       Iterations are whole numbers: a median that every resample puts on the same one has
       an MCSE of 0;
     - ``_coverage_mcse``: ``sqrt(p (1 - p) / n)``; ``_relerror_mcse``: ``100 (ModSE /
@@ -507,10 +508,12 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     rows, timing, cells = [], [], []
     for scenario_index, scenario in enumerate(scenarios):
         truth = scenario.arrays()
-        for size_index, size in enumerate(sizes):
-            # One scenario: the cells are the sample sizes, seeded as they always were.
-            cell_index = scenario_index * len(sizes) + size_index
-            state = np.random.SeedSequence([seed, cell_index]).generate_state(1, np.uint64)[0]
+        for size in sizes:
+            # A cell is seeded by its content (the true mixture and the sample size), not
+            # by its place in the design: a scenario studied alone, or beside others,
+            # draws the same datasets.
+            cell_words = _cell_words(truth, size)
+            state = np.random.SeedSequence([seed, *cell_words]).generate_state(1, np.uint64)[0]
             cell_seed = int(state >> np.uint64(1))
             cell = {}
             plans = {}
@@ -547,7 +550,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                     best = np.nanmax([c.log_likelihood for c in same_k], axis=0)
                 for accumulated in same_k:
                     row = _row(accumulated, best, at_best_tol,
-                               bootstrap_seed=(seed, cell_index, _BOOTSTRAP_STREAM))
+                               bootstrap_seed=(seed, *cell_words, _BOOTSTRAP_STREAM))
                     rows.append(row)
                     timing.append({**{name: row[name] for name in _CELL},
                                    **_timing(accumulated)})
@@ -564,6 +567,13 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                     *(_parameter_column(name, k, statistic) for name in PARAMETERS
                       for k in range(width) for statistic in statistics)]})
     return StudyResult(table, _table(timing), first, cells, tuple(scenarios))
+
+
+def _cell_words(truth, size) -> list[int]:
+    """The entropy of a cell's seed: its sample size and the bits of its true weights,
+    means and variances, as 32-bit words."""
+    bits = np.concatenate([np.asarray(a, dtype=np.float64) + 0.0 for a in truth])
+    return [size, *np.frombuffer(bits.tobytes(), dtype=np.uint32).tolist()]
 
 
 def _choices(name, values, allowed) -> list:

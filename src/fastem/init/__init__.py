@@ -6,9 +6,9 @@ strategies with their options (``_registry``), the kernel that computes them
 given values and constraints laid over them, emEM's short runs).
 
 Each strategy is a function returning :class:`StartingValues` for every dataset and
-restart. Random choices for dataset ``d`` and restart ``r`` come from a stream keyed by
-``(random_state, d, r)``: the values do not depend on the number of threads or on which
-other datasets are in the batch. Sample weights count as repetitions of points.
+restart. Random choices for restart ``r`` of a dataset come from a stream keyed by
+``random_state``, the dataset's content and ``r``: the values do not depend on the number
+of threads, on which other datasets are in the batch, or on where the dataset stands. Sample weights count as repetitions of points.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0,
                                          _validate.MAX_INDEX)
-    seed = _validate.Seed(_validate.check_random_state(random_state), dataset_offset)
+    seed = _validate.Seed(_validate.check_random_state(random_state))
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
     batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset

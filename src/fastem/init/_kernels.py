@@ -2,9 +2,10 @@
 pair, run over a batch by ``_jit.for_each``.
 
 Every strategy works on the standardised data (mean 0, variance 1) and returns
-parameters in standardised units. Random choices for fit ``(d, r)`` come from the
-counter-based stream keyed by ``(random_state, d, r)``, so they do not depend on the
-number of threads or on the other datasets in the batch. Sample weights count as
+parameters in standardised units. Random choices for restart ``r`` of a dataset come from
+the counter-based stream keyed by ``random_state``, the dataset's content and ``r``, so
+they do not depend on the number of threads, on the other datasets in the batch or on the
+dataset's place in it. Sample weights count as
 repetitions: a point of weight 2 is drawn, and counted, as two points would be.
 
 Strategies
@@ -555,26 +556,27 @@ def _mixtools_random(x, point_weight, center, inv_scale, key, equal_variance, we
 # Each fills row ``f`` of ``weights``, ``means`` and ``variances`` of shape (n_fits, K),
 # standardised units. Fit ``f`` is dataset ``f // n_init``, restart ``f % n_init``;
 # ``sample_weight`` is like ``values``, or empty for unit weights. Random draws of
-# dataset ``d`` use the stream of its global index ``first_dataset + d``.
+# dataset ``d``, restart ``r`` use the stream of the dataset's content key ``keys[d]`` and
+# the restart's number ``first_restart + r``.
 
 
 @jit(inline=True)
-def _key(f, means, offsets, seed, first_dataset):
-    """The random stream of fit ``f``: its dataset's global index and its restart."""
-    n_init = means.shape[0] // (offsets.size - 1)
-    return _rng.stream_key(seed, _rng.INIT, first_dataset + f // n_init, f % n_init)
+def _key(f, means, keys, seed, first_restart):
+    """The random stream of fit ``f``: its dataset's content key and its restart."""
+    n_init = means.shape[0] // keys.size
+    return _rng.stream_key(seed, _rng.INIT, keys[f // n_init], first_restart + f % n_init)
 
 
 @jit(inline=True)
-def _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                       weights, means, variances, random_seeds, lloyd):
+def _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, keys, seed,
+                       first_restart, weights, means, variances, random_seeds, lloyd):
     """The clusters of the points nearest to seeds drawn by k-means++, or (``random_seeds``)
     uniformly, and moved by Lloyd's k-means with ``lloyd``. The flags are constants in each
     kernel below, so that numba compiles only the code of the one it is."""
     x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
                                                 sample_weight, center, scale)
     seeds = np.empty(means.shape[1])
-    key = _key(f, means, offsets, seed, first_dataset)
+    key = _key(f, means, keys, seed, first_restart)
     if random_seeds:
         _random_seeds(x, point_weight, loc, inv_scale, key, seeds)
     else:
@@ -586,47 +588,47 @@ def _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, f
 
 
 @jit
-def kmeans_plusplus(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                    equal_variance, weights, means, variances, interrupted):
-    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                       weights, means, variances, False, False)
+def kmeans_plusplus(f, values, offsets, sample_weight, center, scale, keys, seed,
+                    first_restart, equal_variance, weights, means, variances, interrupted):
+    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, keys, seed,
+                       first_restart, weights, means, variances, False, False)
 
 
 @jit
-def random_from_data(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                     equal_variance, weights, means, variances, interrupted):
-    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                       weights, means, variances, True, False)
+def random_from_data(f, values, offsets, sample_weight, center, scale, keys, seed,
+                     first_restart, equal_variance, weights, means, variances, interrupted):
+    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, keys, seed,
+                       first_restart, weights, means, variances, True, False)
 
 
 @jit
-def kmeans(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-           equal_variance, weights, means, variances, interrupted):
-    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                       weights, means, variances, False, True)
+def kmeans(f, values, offsets, sample_weight, center, scale, keys, seed,
+           first_restart, equal_variance, weights, means, variances, interrupted):
+    _clusters_of_seeds(f, values, offsets, sample_weight, center, scale, keys, seed,
+                       first_restart, weights, means, variances, False, True)
 
 
 @jit
-def quantile(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-             equal_variance, weights, means, variances, interrupted):
+def quantile(f, values, offsets, sample_weight, center, scale, keys, seed,
+             first_restart, equal_variance, weights, means, variances, interrupted):
     x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
                                                 sample_weight, center, scale)
     _quantile(x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
 
 
 @jit
-def random(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-           equal_variance, weights, means, variances, interrupted):
+def random(f, values, offsets, sample_weight, center, scale, keys, seed,
+           first_restart, equal_variance, weights, means, variances, interrupted):
     x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
                                                 sample_weight, center, scale)
     _mixtools_random(x, point_weight, loc, inv_scale,
-                     _key(f, means, offsets, seed, first_dataset), equal_variance,
+                     _key(f, means, keys, seed, first_restart), equal_variance,
                      weights[f], means[f], variances[f])
 
 
 @jit
-def around_means(f, values, offsets, sample_weight, center, scale, seed, first_dataset,
-                 equal_variance, weights, means, variances, interrupted):
+def around_means(f, values, offsets, sample_weight, center, scale, keys, seed,
+                 first_restart, equal_variance, weights, means, variances, interrupted):
     """Not a strategy: weights and variances of the clusters of points nearest to the means
     already in ``means`` (given by the user), which stay as they are."""
     x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,

@@ -15,7 +15,8 @@ def _run_initialise(kernel, batch, model, seed, weights, means, variances):
     """Run a starting-value kernel; ``seed`` is a :class:`~fastem._validate.Seed`."""
     _interrupt.run(_jit.for_each, kernel, means.shape[0], (
         batch.values, batch.offsets, batch.kernel_weights,
-        batch.center, batch.scale, seed.random_state, seed.first_dataset, model.equal_variance,
+        batch.center, batch.scale, batch.keys, seed.random_state, seed.first_restart,
+        model.equal_variance,
         weights, means, variances,
     ))
 
@@ -53,7 +54,7 @@ def apply_given(weights, means, variances, given, batch, model, n_restarts):
         means[:] = per_fit(_layout.means_to_standard(batch.center, batch.scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _kernels.around_means, batch, model, Seed(0, 0), weights, means,
+                _kernels.around_means, batch, model, Seed(0), weights, means,
                 variances,
             )
     if given_weights is not None:
