@@ -70,7 +70,7 @@ class Workload:
         result = fastem.fit(
             self.data, self.n_components, n_init=self.means.shape[1], weights_init=self.weights,
             means_init=self.means, variances_init=self.variances, max_iter=self.n_iter, tol=0,
-            dtype=dtype,
+            algorithm="em", dtype=dtype,
         )
         assert (result.restart_n_iter == self.n_iter).all()
         return result
@@ -78,8 +78,8 @@ class Workload:
 
 def warm_up():
     """Compile (or load from numba's cache) before anything is timed."""
-    fastem.fit(np.linspace(0.0, 1.0, 20), 2, max_iter=2, tol=0)
-    fastem.fit(np.linspace(0.0, 1.0, 20), 3, max_iter=2, tol=0)
+    fastem.fit(np.linspace(0.0, 1.0, 20), 2, max_iter=2, tol=0, algorithm="em")
+    fastem.fit(np.linspace(0.0, 1.0, 20), 3, max_iter=2, tol=0, algorithm="em")
 
 
 def record(benchmark, group, work, unit="M points x K x iterations / s", scale=1e6):

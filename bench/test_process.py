@@ -21,7 +21,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     n_datasets, n_points = int(sys.argv[1]), int(sys.argv[2])
-    fastem.fit(np.linspace(0.0, 1.0, 20), 2, max_iter=2, tol=0)
+    fastem.fit(np.linspace(0.0, 1.0, 20), 2, max_iter=2, tol=0, algorithm="em")
     data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_points, n_datasets, 0)
     # Reset the peak-RSS counter (Linux: "5" to clear_refs), so that the peak measured
     # is the fit's own.
@@ -29,7 +29,7 @@ MEMORY_SCRIPT = textwrap.dedent("""
         handle.write("5")
     before = status("VmRSS")
     result = fastem.fit(data, 2, weights_init=[0.5, 0.5], means_init=[-1.0, 1.0],
-                        variances_init=[1.0, 1.0], max_iter=100, tol=0)
+                        variances_init=[1.0, 1.0], max_iter=100, tol=0, algorithm="em")
     outputs = sum(v.nbytes for v in vars(result).values() if isinstance(v, np.ndarray))
     print(json.dumps(dict(input=data.nbytes, outputs=outputs, before=before,
                           peak=status("VmHWM"))))
@@ -42,7 +42,7 @@ STARTUP_SCRIPT = textwrap.dedent("""
     import fastem
     imported = time.perf_counter()
     fastem.fit(np.random.default_rng(0).normal(size=(4, 50)), 2, n_init=2, random_state=0,
-               max_iter=5, tol=0)
+               max_iter=5, tol=0, algorithm="em")
     done = time.perf_counter()
     print(json.dumps(dict(imported=imported - start, fitted=done - imported)))
 """)

@@ -27,6 +27,9 @@ _HOMES = {
     "ConvergenceWarning": ".result",
     "DegenerateFitWarning": ".result",
     "FitResult": ".result",
+    "SearchWarning": ".result",
+    "Settledness": ".search",
+    "settledness": ".search",
     "SelectionResult": ".select",
     "select": ".select",
     "simulate": ".simulate",
@@ -40,7 +43,7 @@ _HOMES = {
 """The module of each public name. Names are imported on first use (PEP 562), so that
 ``import fastem`` alone loads neither numba nor SciPy, scikit-learn (the estimator's
 optional dependency), Dask or matplotlib: each comes with the first name that needs it."""
-_SUBMODULES = ("init", "reference", "mcse", "plots", "dask")
+_SUBMODULES = ("init", "reference", "mcse", "plots", "dask", "search")
 """Submodules that are public as modules."""
 _SHADOWED = tuple(name for name, home in _HOMES.items() if home == f".{name}")
 """Functions named as their own modules (``fastem.study`` is the function of

@@ -73,7 +73,7 @@ def add_commands(commands) -> None:
     lrt.add_argument("--no-sequential", dest="sequential", action="store_false",
                      help="run every test of every dataset, instead of stopping at the first "
                      "K not rejected; the choice is the same (default: off, stop there)")
-    shared.add_algorithm_options(lrt, default=ALGORITHM)
+    shared.add_algorithm_options(lrt, default=ALGORITHM, stop="loglik")
     shared.add_stopping_options(lrt)
     _add_output_options(lrt)
     lrt.add_argument("--plot", metavar="FILE.png", help="the bootstrap distribution of "
@@ -108,7 +108,7 @@ def add_commands(commands) -> None:
                            help="coverage of the percentile intervals")
     bootstrap.add_argument("--equal-variance", action="store_true", default=None,
                            help="one variance shared by all components")
-    shared.add_algorithm_options(bootstrap, default=ALGORITHM)
+    shared.add_algorithm_options(bootstrap, default=ALGORITHM, stop="loglik")
     shared.add_stopping_options(bootstrap)
     _add_output_options(bootstrap)
     _add_quiet(bootstrap)

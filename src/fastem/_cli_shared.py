@@ -231,11 +231,11 @@ def _separator(text):
         raise argparse.ArgumentTypeError(str(error).removeprefix("--sep ")) from None
 
 
-def add_algorithm_options(parser, default="em"):
-    """--algorithm (``default`` when not given) and --stop."""
+def add_algorithm_options(parser, default="squarem", stop="parameter"):
+    """--algorithm and --stop (``default`` and ``stop`` when not given)."""
     parser.add_argument("--algorithm", choices=ALGORITHMS, default=default,
-                        help="plain EM, or SQUAREM's accelerated EM")
-    parser.add_argument("--stop", choices=STOPPING_RULES, default="loglik",
+                        help="SQUAREM's accelerated EM, or plain EM")
+    parser.add_argument("--stop", choices=STOPPING_RULES, default=stop,
                         help="stopping rule: change of the mean log-likelihood per point "
                         "(loglik), relative change (relative, mclust's), Aitken's limit "
                         "(aitken), change of the parameters (parameter, turboEM's); --tol "

@@ -91,6 +91,18 @@ class Batch:
     def with_weights(self, sample_weight: np.ndarray | None) -> Batch:
         return Batch(self.values, self.offsets, self.single, sample_weight)
 
+    def take(self, rows: np.ndarray) -> Batch:
+        """The datasets ``rows`` (ascending indices) of a prepared batch, with their
+        standardisation and keys."""
+        lengths = self.n_samples[rows]
+        offsets = np.zeros(rows.size + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        points = np.arange(offsets[-1]) + np.repeat(self.offsets[rows] - offsets[:-1], lengths)
+        weights = None if self.sample_weight is None else self.sample_weight[points]
+        given = None if self.input_n_samples is None else self.input_n_samples[rows]
+        return Batch(self.values[points], offsets, False, weights, given,
+                     self.center[rows], self.scale[rows], self.keys[rows])
+
     def without_zero_weights(self) -> Batch:
         """The batch without its zero-weight points: the fit of a point of weight 0 is
         exactly the fit without it, and its value (1e300, say) takes no part in any sum,

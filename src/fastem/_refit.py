@@ -12,12 +12,14 @@ to the data) plus ``n_init`` random k-means++ restarts, in chunks of about
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 
 from .api import fit
 from .init import starting_values
+from .result import squeeze, unsqueeze
 from .simulate import simulate
 
 CHUNK_POINTS = 2**21
@@ -68,6 +70,118 @@ def split_start(params: Parameters) -> Parameters:
         np.concatenate([means, means[rows, heaviest][:, None]], axis=1),
         np.concatenate([variances, variances[rows, heaviest][:, None]], axis=1),
     )
+
+
+SPLIT_SPREAD = 0.5
+"""How far apart :func:`nested_starts` puts the halves of a split component: their means
+are ``mu -+ SPLIT_SPREAD * sd``, and their variances ``(1 - SPLIT_SPREAD**2) var``, so that
+the two together have the component's mean and variance."""
+
+
+def nested_starts(params: Parameters, equal_variance: bool = False) -> Parameters:
+    """Starts for ``K + 1`` components from a ``K`` component fit (parameters of shape
+    (n_datasets, K)): each component in turn split in two halves of its weight, moved apart
+    by :data:`SPLIT_SPREAD` so that EM can move them (with ``equal_variance``, the halves
+    keep the shared variance). Arrays of shape (n_datasets, K, K + 1), each start's
+    components sorted by mean."""
+    weights, means, variances = (np.asarray(a, dtype=np.float64) for a in params)
+    k = means.shape[1]
+    sd = np.sqrt(variances)
+    shrink = 1.0 if equal_variance else 1.0 - SPLIT_SPREAD**2
+    starts = []
+    for j in range(k):
+        others = np.arange(k) != j
+        half = weights[:, j:j + 1] / 2
+        starts.append(Parameters(
+            np.concatenate([weights[:, others], half, half], axis=1),
+            np.concatenate([means[:, others], means[:, j:j + 1] - SPLIT_SPREAD * sd[:, j:j + 1],
+                            means[:, j:j + 1] + SPLIT_SPREAD * sd[:, j:j + 1]], axis=1),
+            np.concatenate([variances[:, others], shrink * variances[:, j:j + 1],
+                            shrink * variances[:, j:j + 1]], axis=1),
+        ))
+    stacked = Parameters(*(np.stack([s[i] for s in starts], axis=1) for i in range(3)))
+    order = np.argsort(stacked.means, axis=2, kind="stable")
+    return Parameters(*(np.take_along_axis(a, order, axis=2) for a in stacked))
+
+
+def fit_nested(data, n_components, smaller, *, n_init, init, random_state, options,
+               sample_weight=None):
+    """:func:`fastem.fit` of ``n_components`` to ``data``, with the :func:`nested_starts`
+    of ``smaller`` (the fit of one component fewer, or None) besides the restarts of
+    ``init``: ``n_init`` of them, or rounds until settled for ``"auto"``. ``options`` are
+    further arguments of :func:`fastem.fit`.
+
+    A dataset whose search ends below ``smaller`` gets ``smaller`` itself with its
+    heaviest component halved (:func:`split_start`, a fixed point of EM), run to its
+    stopping rule from there: so the log-likelihood of ``n_components`` is never below
+    that of one fewer. Its restarts and search are those of the search.
+    """
+    if smaller is None:
+        return fit(data, n_components, n_init=n_init, init=init, random_state=random_state,
+                   sample_weight=sample_weight, **options)
+    equal_variance = options.get("equal_variance", False)
+    params = parameters_of(smaller)
+    nested = nested_starts(params, equal_variance)
+    own = dict(options)
+    if n_init != "auto":
+        drawn = starting_values(data, n_components, init=init, n_init=n_init,
+                                random_state=random_state, sample_weight=sample_weight,
+                                equal_variance=equal_variance,
+                                init_params=options.get("init_params"))
+        nested = Parameters(*(np.concatenate(
+            [given, value.reshape(given.shape[0], -1, n_components)], axis=1)
+            for given, value in zip(nested, drawn[:3])))
+        # Every start is given: a strategy without randomness or options stands by.
+        init = "quantile"
+        own.pop("init_params", None)
+    result = fit(data, n_components, n_init=n_init if n_init == "auto" else nested.means.shape[1],
+                 init=init, random_state=random_state, sample_weight=sample_weight,
+                 **_given(nested, options), **own)
+    below = np.atleast_1d(smaller.log_likelihood)
+    with np.errstate(invalid="ignore"):
+        short = np.flatnonzero(np.atleast_1d(result.log_likelihood) < below)
+    if short.size == 0:
+        return result
+    rows = _rows(data, short)
+    kept = fit(rows, n_components, init="quantile", sample_weight=_rows(sample_weight, short),
+               **_given(split_start(params.take(short)), options),
+               **{k: v for k, v in own.items() if k != "init_params"})
+    return _with_rows(result, short, kept)
+
+
+def _given(params, options) -> dict:
+    """Starting values as :func:`fastem.fit`'s arguments (no weights with equal ones)."""
+    weights = None if options.get("equal_weights") else params.weights
+    return dict(weights_init=weights, means_init=params.means, variances_init=params.variances)
+
+
+def _rows(data, rows):
+    """Datasets ``rows`` of ``data`` (a 1D array, 2D array or list of 1D arrays, or None)
+    as a list of 1D arrays."""
+    if data is None:
+        return None
+    if isinstance(data, np.ndarray) and data.ndim == 1:
+        return [data]
+    return [np.asarray(data[r]) for r in rows]
+
+
+_ROW_FIELDS = ("weights", "means", "variances", "log_likelihood", "n_iter", "n_fpeval",
+               "n_objeval", "rate", "converged", "status", "log_map")
+
+
+def _with_rows(result, rows, other):
+    """``result`` with the returned fits of datasets ``rows`` replaced by ``other``'s (a
+    fit of those datasets alone); ``best_restart`` is -1 there, as no restart of the
+    search is the returned fit."""
+    single = np.ndim(result.log_likelihood) == 0
+    result, other = unsqueeze(result), unsqueeze(other)
+    changes = {}
+    for name in _ROW_FIELDS + ("best_restart",):
+        values = getattr(result, name).copy()
+        values[rows] = -1 if name == "best_restart" else getattr(other, name)
+        changes[name] = values
+    replaced = dataclasses.replace(result, **changes)
+    return squeeze(replaced) if single else replaced
 
 
 def refit(data, n_components, starts, *, n_init, random_state, runs, options,

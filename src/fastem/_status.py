@@ -30,3 +30,7 @@ class Status(IntEnum):
     NON_FINITE = 4
     """The log-likelihood became NaN or infinite (for example from extreme starting values);
     the parameters are those at which it happened, and are not usable."""
+    NOT_RUN = 5
+    """No fit: a restart's place in a grid of restarts that its dataset did not use (with
+    ``n_init="auto"``, a dataset whose search settled early ran fewer restarts than the
+    others; ``FitResult.n_restarts`` says how many)."""

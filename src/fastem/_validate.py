@@ -278,9 +278,13 @@ MAX_INDEX = 2**62
 """Largest ``dataset_offset``: global dataset indices are int64 in the kernels."""
 
 
-def check_int(name: str, value, minimum: int, maximum: int | None = None) -> int:
+def check_int(name: str, value, minimum: int, maximum: int | None = None, *,
+              also: str = "") -> int:
+    """``value`` as an int within the bounds; ``also`` names other values it may be (in
+    the message of a TypeError: "or 'auto'")."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r} of type {type(value).__name__}.")
+        raise TypeError(f"{name} must be an integer{' ' + also if also else ''}, got "
+                        f"{value!r} of type {type(value).__name__}.")
     if value < minimum or (maximum is not None and value > maximum):
         if maximum is None:
             raise ValueError(f"{name} must be at least {minimum}, got {value}.")
@@ -389,11 +393,12 @@ def check_choice(name: str, value, choices) -> str:
     return value
 
 
-def check_level(level) -> float:
-    """A test's level or an interval's coverage: strictly between 0 and 1."""
-    level = check_non_negative("level", level)
+def check_level(level, name: str = "level") -> float:
+    """A test's level, an interval's coverage or a probability's bound: strictly between 0
+    and 1."""
+    level = check_non_negative(name, level)
     if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1 (exclusive), got {level}.")
+        raise ValueError(f"{name} must be between 0 and 1 (exclusive), got {level}.")
     return level
 
 

@@ -6,8 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import _em, _information, _validate
-from .init import _plan, _registry
+from . import _em, _information, _validate, search
 from .result import FitResult, best_of_restarts, squeeze
 from .spurious import SpuriousRule, check_rule
 
@@ -29,8 +28,10 @@ def fit(
     n_components=2,
     *,
     n_init=1,
-    init="kmeans++",
+    init=None,
     init_params=None,
+    max_init=search.AUTO_MAX_INIT,
+    unseen_tol=search.UNSEEN_TOL,
     weights_init=None,
     means_init=None,
     variances_init=None,
@@ -43,8 +44,8 @@ def fit(
     fix_variances=False,
     max_iter=DEFAULT_MAX_ITER,
     tol=None,
-    algorithm="em",
-    stop="loglik",
+    algorithm="squarem",
+    stop="parameter",
     reg_variance=DEFAULT_REG_VARIANCE,
     random_state=None,
     trace=False,
@@ -69,15 +70,34 @@ def fit(
         and float32 data are computed in float64.
     n_components : int, default 2
         Number of mixture components ``K``.
-    n_init : int, default 1
-        Restarts per dataset.
-    init : str, default "kmeans++"
-        How starting values not given explicitly are chosen: "kmeans++",
-        "random_from_data", "kmeans", "quantile", "random" (mixtools' scheme) or "emem"
-        (short runs of EM); see :mod:`fastem.init`.
+    n_init : int or "auto", default 1
+        Restarts per dataset; or "auto": restarts in rounds (of 10, 10, 20, 40, ...
+        restarts) for the datasets whose search is not yet settled (see ``unseen_tol``),
+        until it is or ``max_init`` restarts are spent. Each dataset's search is reported
+        (``n_restarts``, ``n_maxima``, ``n_at_best``, ``p_unseen``, ``settled``); those that
+        end unsettled are counted in a :class:`SearchWarning`.
+    init : str or dict, optional
+        How starting values not given explicitly are chosen: "kmeans++" (the default
+        with a number of restarts), "random_from_data", "kmeans", "quantile", "random"
+        (mixtools' scheme) or "emem" (short runs of EM); see :mod:`fastem.init`. A dict
+        of restarts per strategy pools them, as EMMIX does: ``{"random": 10,
+        "kmeans++": 10}`` is 20 restarts per dataset, the best of all kept (``n_init``
+        is then the total, or left at 1). With ``n_init="auto"`` each round is such a
+        pool, in these proportions; by default ``search.AUTO_POOL``, k-means++,
+        random data points and emEM, which find the maxima the others miss.
     init_params : dict, optional
         Options of the strategy; for "emem": ``n_runs`` (10) short runs of ``n_iter``
         (5) iterations each from ``start`` ("random_from_data").
+    max_init : int, default 100
+        With ``n_init="auto"``: most restarts per dataset.
+    unseen_tol : float, default 0.05
+        A dataset's search is *settled* when its best maximum was reached by at least
+        two restarts and the Good-Turing estimate of the probability that one more
+        restart finds a maximum not seen yet (Finch, Mendell & Thode 1989: the share of
+        restarts whose maximum no other restart reached) is at most ``unseen_tol``.
+        Restarts count when they compete for the result: the regular ones with
+        ``skip_degenerate``, all that ran otherwise; log-likelihoods within ``1e-6 (1 +
+        |l|)`` are one maximum. A single restart is never settled.
     weights_init, means_init, variances_init : array, optional
         Starting values of shape (K,) for every fit, (n_datasets, K) per dataset, or
         (n_datasets, n_init, K) per fit, in the data's units. Those given are used as
@@ -102,10 +122,12 @@ def fit(
     max_iter : int, default 1000
         Most EM iterations per fit (with SQUAREM, accepted steps: up to three passes each).
     tol : float, optional
-        The stopping rule's tolerance; by default the rule's own (``DEFAULT_TOLS``: 1e-6
-        for "loglik"). ``tol=0`` runs exactly ``max_iter`` iterations (accepted steps).
-    algorithm : {"em", "squarem"}, default "em"
-        Plain EM, or SQUAREM (Varadhan & Roland 2008, scheme SqS3, as R's SQUAREM
+        The stopping rule's tolerance; by default the rule's own (``DEFAULT_TOLS``: 1e-7
+        for "parameter", 1e-6 for "loglik"). ``tol=0`` runs exactly ``max_iter`` iterations (accepted steps).
+    algorithm : {"squarem", "em"}, default "squarem"
+        SQUAREM, which reaches the same maxima as EM in a fraction of the passes, or
+        plain EM (what a study of EM itself compares, and scikit-learn's estimator runs).
+        SQUAREM (Varadhan & Roland 2008, scheme SqS3, as R's SQUAREM
         ``method = 3``): two EM maps, an extrapolation in coordinates where every point is
         a valid mixture (log weights, means, log variances), and a stabilising EM map, with
         a fall back to the plain EM step whenever the extrapolated point has a lower
@@ -114,7 +136,7 @@ def fit(
         parameters hold at every step.
         ``n_iter`` counts accepted steps; ``n_fpeval`` counts EM maps (passes over the
         data that produce parameters) for both.
-    stop : {"loglik", "relative", "aitken", "parameter"}, default "loglik"
+    stop : {"parameter", "loglik", "relative", "aitken"}, default "parameter"
         When a fit has converged, between two accepted steps ``t - 1`` and ``t``:
         "loglik" (fastem's rule): the mean log-likelihood per point changed by less than
         ``tol`` (default 1e-6); "relative" (mclust's rule): ``|l_t - l_{t-1}| / (1 + |l_t|)
@@ -123,7 +145,11 @@ def fit(
         = l_{t-1} + (l_t - l_{t-1}) / (1 - a_t)``, ``a_t = (l_t - l_{t-1}) / (l_{t-1} -
         l_{t-2})``, is within ``tol`` of ``l_t`` (default 1e-5, on the total); "parameter"
         (turboEM's default type): the L2 change of all parameters, in standardised units,
-        is below ``tol`` (default 1e-7).
+        is below ``tol`` (default 1e-7). The defaults, SQUAREM with the parameter rule,
+        end within 1e-7 relative of the maximum in every parameter on the real datasets
+        of ``tests/data`` (plain EM with the log-likelihood rule stops up to 3% away from
+        it where EM is slow: a change of the log-likelihood below ``tol`` is not a
+        parameter that close to its limit).
     reg_variance : float, default 0
         Added to every variance at each M-step, as a fraction of the dataset's variance
         (scikit-learn's ``reg_covar``, made scale-free). The default 0 is plain EM, as in
@@ -205,13 +231,18 @@ def fit(
     FitResult
     """
     n_components = _validate.check_int("n_components", n_components, 1)
-    n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
+    auto = isinstance(n_init, str) and n_init == "auto"
+    if not auto:
+        n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT,
+                                     also="or 'auto'")
+    pool = search.checked_pool(init, init_params, auto)
+    max_init = _validate.check_int("max_init", max_init, 1, _validate.MAX_ITER_LIMIT)
+    unseen_tol = _validate.check_level(unseen_tol, "unseen_tol")
     max_iter = _validate.check_int("max_iter", max_iter, 1, _validate.MAX_ITER_LIMIT)
     algorithm = _validate.check_choice("algorithm", algorithm, ALGORITHMS)
     stop = _validate.check_choice("stop", stop, STOPPING_RULES)
     tol = DEFAULT_TOLS[stop] if tol is None else _validate.check_non_negative("tol", tol)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
-    strategy, init_params = _registry.checked(init, init_params)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
     seed = _validate.Seed(_validate.check_random_state(random_state))
     equal_variance = _validate.check_bool("equal_variance", equal_variance)
@@ -233,34 +264,67 @@ def fit(
     )
     if warn and sample_weight_type == "frequency":
         _warn_few_counts(_validate.few_counts(batch, dataset_offset), stacklevel=3)
-    _check_fit_memory(batch.n_datasets * n_init * init_params.get("n_runs", 1), n_components,
-                      trace_length)
+    if not auto:
+        pool, n_init = search.fixed_pool(pool, n_init)
+    n_given = _given_restarts(n_init, (weights_init, means_init, variances_init), batch)
+    per_dataset = max_init + n_given if auto else n_init
+    _check_fit_memory(batch.n_datasets * sum(
+        search.slots(s, o, c) for s, o, c in pool) * per_dataset // max(
+        sum(c for _, _, c in pool), 1), n_components, trace_length)
     given = _validate.check_starting_values(
-        weights_init, means_init, variances_init, n_datasets=batch.n_datasets, n_init=n_init,
-        n_components=n_components, single=batch.single, equal_variance=equal_variance,
+        weights_init, means_init, variances_init, n_datasets=batch.n_datasets,
+        n_init=n_given if auto else n_init, n_components=n_components, single=batch.single,
+        equal_variance=equal_variance,
     )
     model = _validate.check_model(
         n_components, reg_variance, equal_variance, equal_weights, given,
         fix_weights=fix_weights, fix_means=fix_means, fix_variances=fix_variances,
     )
-    _warn_identical_restarts(n_init, init, given)
+    if not auto:
+        _warn_identical_restarts(n_init, init, given)
 
-    weights, means, variances, init_n_iter = _plan.starting_values(
-        strategy, init_params, batch, model, n_init, seed, given
-    )
-    starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
-    run = _em.run(batch, model, weights, means, variances, max_iter=max_iter,
-                  tol=tol, algorithm=algorithm, stop=stop, trace_length=trace_length,
-                  dtype=dtype)
+    run_options = dict(max_iter=max_iter, tol=tol, algorithm=algorithm, stop=stop,
+                       trace_length=trace_length, dtype=dtype)
+    if auto:
+        rounds = search.run_rounds(
+            pool, batch, model, seed, given, n_given, run_options, max_init=max_init,
+            unseen_tol=unseen_tol, skip_degenerate=skip_degenerate, spurious_rule=spurious,
+            keep_starts=return_restarts,
+        )
+        weights, means, variances, run, init_n_iter, n_restarts, starts = rounds
+        width = init_n_iter.shape[1]
+    else:
+        weights, means, variances, init_n_iter = search.pooled_values(
+            pool, batch, model, seed, given)
+        starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
+        run = _em.run(batch, model, weights, means, variances, **run_options)
+        width = n_init
+        n_restarts = np.full(batch.n_datasets, n_init, dtype=np.int64)
     result = best_of_restarts(
-        batch, n_init, model, given, (weights, means, variances), run,
+        batch, width, model, given, (weights, means, variances), run,
         init_n_iter, starts, skip_degenerate, sort_components,
         (tol, max_iter, algorithm, stop), spurious,
-        starts_moved=strategy.kernel is None, se=se,
+        starts_moved=any(s.kernel is None for s, _, _ in pool), se=se,
+        n_restarts=n_restarts, unseen_tol=unseen_tol, auto_search=auto,
     )
     if warn:
         result.warn(stacklevel=2)
     return squeeze(result) if batch.single else result
+
+
+def _given_restarts(n_init, given, batch) -> int:
+    """Restarts the given starting values make: with ``n_init="auto"``, those of the
+    largest given array (shape (n_datasets, G, K), or (G, K) for one dataset), run in the
+    first round besides the strategies' (0 when none is given); else ``n_init``."""
+    if n_init != "auto":
+        return n_init
+    counts = [0]
+    for value in given:
+        if value is not None:
+            shape = np.shape(value)
+            counts.append(shape[-2] if len(shape) == 3 or (len(shape) == 2 and batch.single)
+                          else 1)
+    return max(counts)
 
 
 def warn_few_counts(data, sample_weight, n_components, stacklevel):
@@ -288,7 +352,7 @@ def _check_fit_memory(n_fits, n_components, trace_length):
 
 def _warn_identical_restarts(n_init, init, given):
     """Restarts that cannot differ are wasted work; say so once."""
-    if n_init == 1:
+    if n_init == 1 or not isinstance(init, (str, type(None))):
         return
     if given.means is not None and all(
         value is None or value.strides[1] == 0 for value in given

@@ -309,7 +309,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         _validate.check_scale(np.array([scale]))  # before reg_covar is divided by it
         starts, n_init = self._starts(x)
         options = dict(
-            n_init=n_init, max_iter=self.max_iter, tol=self.tol,
+            n_init=n_init, max_iter=self.max_iter, tol=self.tol, algorithm="em", stop="loglik",
             reg_variance=self.reg_covar / scale**2, equal_variance=self._tied(),
             equal_weights=bool(self.equal_weights), sort_components=not starts, warn=False,
             return_restarts=True, **starts,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _refit, _validate
+from . import _refit, _validate, search
 from ._status import Status
 from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit
 from .result import squeeze
@@ -46,7 +46,19 @@ class LRTResult:
         fit below the ``K`` fit: none, by construction, up to rounding); those whose fits
         failed (a non-finite log-likelihood, or no restart of either model that was not
         spurious or collapsed), left out of the p-value.
+    n_redundant : int array of shape (n_datasets, n_tests)
+        Replicates whose ``K + 1`` fit is no better than their ``K`` fit (statistic 0:
+        the search found nothing but the ``K`` fit with a component duplicated or
+        emptied); they count, with statistic 0.
     ran : bool array of shape (n_datasets, n_tests)
+        Whether the test was made.
+    reason : str array of shape (n_datasets, n_tests)
+        Why a test that a dataset reached was not made ("" where it ran, or where the
+        sequential procedure had stopped before it): "no regular fit to the data" (every
+        restart of ``K`` or ``K + 1`` components was spurious, collapsed or failed), "K+1
+        fit no better than K" (the search for ``K + 1`` components found nothing above
+        the ``K`` fit, only it with a component duplicated or emptied: a test that did
+        not happen, never "not rejected"), or "every replicate failed".
     n_components : int array of shape (n_datasets,)
         The chosen number of components: the first ``K`` not rejected at ``level``, or
         ``max_components`` when every test rejects; 0 when a test could not be made before
@@ -64,7 +76,9 @@ class LRTResult:
     n_valid: np.ndarray
     n_negative: np.ndarray
     n_failed: np.ndarray
+    n_redundant: np.ndarray
     ran: np.ndarray
+    reason: np.ndarray
     n_components: np.ndarray
     log_likelihood: np.ndarray
     n_boot: int
@@ -77,11 +91,12 @@ class LRTResult:
         return 1 if np.ndim(self.n_components) == 0 else len(self.n_components)
 
     def table(self) -> Table:
-        """One row per dataset and test that ran: ``dataset``, ``test`` ("1 vs 2"),
-        ``statistic``, ``p_value``, ``p_value_mcse``, ``rejected`` (at ``level``),
-        ``n_valid``, ``n_negative``, ``n_failed``."""
-        ran = np.atleast_2d(self.ran)
-        d, t = np.nonzero(ran)
+        """One row per dataset and test that ran or failed: ``dataset``, ``test`` ("1 vs
+        2"), ``statistic``, ``p_value``, ``p_value_mcse``, ``rejected`` (at ``level``),
+        ``n_valid``, ``n_negative``, ``n_failed``, ``n_redundant``, ``failed`` (the
+        ``reason`` a test was not made, "" where it ran)."""
+        reached = np.atleast_2d(self.ran) | (np.atleast_2d(self.reason) != "")
+        d, t = np.nonzero(reached)
 
         def pick(values):
             return np.atleast_2d(values)[d, t]
@@ -97,6 +112,8 @@ class LRTResult:
             "n_valid": pick(self.n_valid),
             "n_negative": pick(self.n_negative),
             "n_failed": pick(self.n_failed),
+            "n_redundant": pick(self.n_redundant),
+            "failed": pick(self.reason).astype(str),
         })
 
     def __repr__(self) -> str:
@@ -125,6 +142,9 @@ class LRTResult:
         lines.append(f"{'':8} {'LRTS':>12} {'bootstrap p-value':>18} {'MCSE':>8}"
                      f" {'negative':>9} {'failed':>7}")
         for row in table.to_records():
+            if row["failed"]:
+                lines.append(f"{row['test']:8} not made: {row['failed']}")
+                continue
             p = "nan" if row["p_value"] is None else f"{row['p_value']:.4g}"
             mcse = "nan" if row["p_value_mcse"] is None else f"{row['p_value_mcse']:.2g}"
             stat = "nan" if row["statistic"] is None else f"{row['statistic']:.7g}"
@@ -135,7 +155,7 @@ class LRTResult:
 
 
 def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_init=5,
-                  n_init_data=30, random_state=0, level=0.05, sequential=True,
+                  n_init_data="auto", random_state=0, level=0.05, sequential=True,
                   algorithm="squarem", stop="loglik", tol=None, max_iter=DEFAULT_MAX_ITER,
                   spurious=DEFAULT_SPURIOUS, progress=None) -> LRTResult:
     """Choose the number of components by parametric bootstrap likelihood-ratio tests.
@@ -147,12 +167,18 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     ``mixtools::boot.comp``). With ``sequential=True`` a dataset's tests stop at the first
     ``K`` not rejected at ``level``.
 
-    Every fit, to the data and to each replicate, runs from a warm start (the fit of the
-    same model to the data) **and** ``n_init`` random k-means++ restarts, and every
-    ``K + 1`` fit also from its ``K`` fit with the heaviest component split in two equal
-    halves. That start has the ``K`` fit's log-likelihood and EM never lowers it, so no
-    statistic is negative (up to rounding), where a warm start alone gives negative
-    statistics (mclust) or replicates redrawn until they are not (mixtools). Each model
+    The fits to the data search until settled (``n_init_data="auto"``, see
+    :func:`fastem.fit`), each ``K + 1`` fit also from each component of the ``K`` fit split
+    in two (as :func:`fastem.select`). A test whose ``K + 1`` fit to the data is no better
+    than the ``K`` fit (the search found only that fit with a component duplicated or
+    emptied) is not made, and says so (``reason``), never "statistic 0, not rejected".
+    Every fit to a replicate runs from a warm start (the fit of the same model to the
+    data) **and** ``n_init`` random k-means++ restarts, and every ``K + 1`` fit also from
+    the splits of each component of its ``K`` fit and from that fit with the heaviest
+    component split in two equal halves. That start has the ``K`` fit's log-likelihood
+    and EM never lowers it, so no statistic is negative (up to rounding), where a warm
+    start alone gives negative statistics (mclust) or replicates redrawn until they are
+    not (mixtools). Each model
     keeps its best restart that is not spurious (``skip_degenerate``). A replicate whose
     fits fail is counted in ``n_failed`` and left out; none is redrawn (mclust redraws a
     replicate whose statistic is NA). A dataset none of whose replicates of a test has a
@@ -190,8 +216,10 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     n_init : int, default 5
         Random restarts of each fit to a replicate, besides its warm start (and split
         start). 0 gives mclust's warm start alone (with the split start).
-    n_init_data : int, default 30
-        Random restarts of each fit to the data itself.
+    n_init_data : int or "auto", default "auto"
+        Restarts of each fit to the data itself: rounds until its search is settled, by
+        default (a :class:`fastem.SearchWarning` names the fits that did not settle), or
+        that many k-means++ restarts.
     random_state : int or numpy.random.Generator, default 0
         Seed of the draws and restarts: the same call gives the same p-values. Pass
         ``None`` for fresh entropy.
@@ -216,7 +244,9 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     n_boot = _validate.check_int("n_boot", n_boot, 1, _validate.MAX_ITER_LIMIT)
     variance = _validate.check_variance_model(variance)
     n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)
-    n_init_data = _validate.check_int("n_init_data", n_init_data, 1, _validate.MAX_ITER_LIMIT)
+    if n_init_data != "auto":
+        n_init_data = _validate.check_int("n_init_data", n_init_data, 1,
+                                          _validate.MAX_ITER_LIMIT, also="or 'auto'")
     seed = _validate.check_random_state(random_state)
     level = _validate.check_level(level)
     sequential = _validate.check_bool("sequential", sequential)
@@ -231,6 +261,9 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     observed = _fits_to_data(datasets, max_components, n_init_data, seed, options)
     log_likelihood = np.stack([np.atleast_1d(f.log_likelihood) for f in observed], axis=1)
     regular = np.stack([np.atleast_1d(f.status) < Status.SPURIOUS for f in observed], axis=1)
+    no_better = np.stack([search.no_better(observed[k], observed[k - 1])
+                          for k in range(1, max_components)], axis=1)
+    reason = np.full((len(datasets), max_components - 1), "", dtype=object)
 
     n_tests = max_components - 1
     statistic = np.full((n_datasets, n_tests), np.nan)
@@ -248,7 +281,10 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
 
     for t in range(n_tests):
         k = t + 1
-        testable = regular[:, t] & regular[:, t + 1]
+        testable = regular[:, t] & regular[:, t + 1] & ~no_better[:, t]
+        reason[active & ~(regular[:, t] & regular[:, t + 1]), t] = "no regular fit to the data"
+        reason[active & regular[:, t] & regular[:, t + 1] & no_better[:, t], t] = (
+            "K+1 fit no better than K")
         blocked |= active & ~testable
         active &= testable
         which = np.flatnonzero(active)
@@ -273,6 +309,8 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
             report(done)
         # No replicate with a statistic: the test cannot decide, and nothing after it runs.
         empty = which[~np.isfinite(boot[which, t]).any(axis=1)]
+        reason[empty, t] = "every replicate failed"
+        ran[empty, t] = False
         blocked[empty] = True
         active[empty] = False
         if sequential:
@@ -283,6 +321,7 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     n_valid = np.isfinite(boot).sum(axis=2)
     n_failed = np.where(ran, n_boot - n_valid, 0)
     n_negative = (boot < 0).sum(axis=2)
+    n_redundant = (boot == 0).sum(axis=2)
     p_value = np.full((n_datasets, n_tests), np.nan)
     p_value[ran] = _p_values(statistic[ran], boot[ran])
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -291,36 +330,42 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     undecided = np.flatnonzero(chosen == 0)
     if undecided.size:
         warnings.warn(
-            f"dataset(s) {_validate._listed(undecided)}: the fits to the data had no regular "
-            "(not spurious, not collapsed) restart for some K, or every replicate's fits "
-            "failed (n_failed == n_boot), so no test was made from there and n_components "
-            "is 0. Try more restarts (n_init_data, n_init) or fewer components.",
+            f"dataset(s) {_validate._listed(undecided)}: a test could not be made (reason: "
+            f"{_reasons(reason[undecided])}), so no test was made from there and "
+            "n_components is 0: the fits to the data had no regular (not spurious, not "
+            "collapsed) restart for some K, their K+1 fit was no better than the K fit, or "
+            "every replicate's fits failed. Try more restarts (n_init_data, n_init) or "
+            "fewer components.",
             UserWarning, stacklevel=2,
         )
     result = LRTResult(
         tested=np.arange(1, max_components), statistic=statistic, boot_statistics=boot,
         p_value=p_value, p_value_mcse=mcse, n_valid=n_valid, n_negative=n_negative,
-        n_failed=n_failed, ran=ran, n_components=chosen, log_likelihood=log_likelihood,
+        n_failed=n_failed, n_redundant=np.where(ran, n_redundant, 0), ran=ran,
+        reason=reason.astype(str), n_components=chosen, log_likelihood=log_likelihood,
         n_boot=n_boot, level=level, variance=variance, sequential=sequential,
     )
     return squeeze(result, keep=("tested",)) if batch.single else result
 
 
 def _fits_to_data(datasets, max_components, n_init, seed, options):
-    """Fits of 1..max_components components to the data, each ``K + 1`` fit also started
-    from the ``K`` fit split (so its log-likelihood is at least the ``K`` fit's). The first
-    one checks the fit options, before any replicate is drawn."""
-    runs = [(0, len(datasets))]
-    # Seeded too: fit's own default draws fresh entropy, and the one-component fit from a
-    # random start ends in other last bits, which every later fit inherits.
-    fits = [fit(datasets, 1, random_state=_refit.stage_seed(seed, 0, 1), warn=False,
-                **options)]
-    for k in range(2, max_components + 1):
-        split = _refit.split_start(_refit.parameters_of(fits[-1]))
-        fits.append(_refit.refit(datasets, k, [split], n_init=n_init,
-                                 random_state=_refit.stage_seed(seed, 0, k), runs=runs,
-                                 options=options))
+    """Fits of 1..max_components components to the data, each ``K + 1`` fit nested in the
+    ``K`` fit (:func:`fastem._refit.fit_nested`: its log-likelihood is at least the ``K``
+    fit's). The first one checks the fit options, before any replicate is drawn."""
+    fits = []
+    for k in range(1, max_components + 1):
+        # Seeded too: fit's own default draws fresh entropy, and the one-component fit from
+        # a random start ends in other last bits, which every later fit inherits.
+        fits.append(_refit.fit_nested(
+            datasets, k, fits[-1] if fits else None, n_init=n_init, init=None,
+            random_state=_refit.stage_seed(seed, 0, k), options=dict(options, warn=False)))
     return fits
+
+
+def _reasons(reasons) -> str:
+    """The distinct reasons of failed tests, in words."""
+    found = sorted({r for r in np.ravel(reasons) if r})
+    return "; ".join(found) if found else "none recorded"
 
 
 def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, seed, options):
@@ -330,7 +375,10 @@ def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, see
                                 _refit.stage_seed(seed, 1, k), params=null)
     h0 = _refit.refit(data, k, [null], n_init=n_init, random_state=_refit.stage_seed(seed, 2, k),
                       runs=runs, options=options)
-    starts = [alternative, _refit.split_start(_refit.parameters_of(h0))]
+    smaller = _refit.parameters_of(h0)
+    nested = _refit.nested_starts(smaller, options["equal_variance"])
+    starts = [alternative, *(nested.take((slice(None), j)) for j in range(k)),
+              _refit.split_start(smaller)]
     h1 = _refit.refit(data, k + 1, starts, n_init=n_init,
                       random_state=_refit.stage_seed(seed, 3, k), runs=runs, options=options)
     stats = _statistic(h1.log_likelihood, h0.log_likelihood, sizes)

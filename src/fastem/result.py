@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _information, _layout, _posterior, _vmath
+from . import _information, _layout, _posterior, _vmath, search
 from ._information import StandardErrors
 from ._model import Model
 from ._status import Status
@@ -18,12 +18,17 @@ from .spurious import SpuriousRule
 from .table import Table
 
 _PER_BATCH = ("model", "tol", "max_iter", "algorithm", "stop", "spurious_rule",
-              "skip_degenerate")
+              "skip_degenerate", "unseen_tol", "auto_search")
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
 
 
 class ConvergenceWarning(UserWarning):
     """Some fits stopped at ``max_iter`` before meeting ``tol``."""
+
+
+class SearchWarning(UserWarning):
+    """Some datasets' search for the maximum did not settle within its budget of
+    restarts (``n_init="auto"``): their fit may not be the best maximum."""
 
 
 class DegenerateFitWarning(UserWarning):
@@ -64,7 +69,23 @@ class FitResult:
     status : ndarray of shape (n_datasets,), int8
         :class:`Status` code of the returned fit.
     best_restart : ndarray of shape (n_datasets,)
-        Index of the returned restart.
+        Index of the returned restart; -1 where the returned fit is none of them (the
+        fit of one component fewer, with a component halved, which :func:`fastem.select`
+        returns where the search of more components ended below it).
+    n_restarts : ndarray of shape (n_datasets,)
+        Restarts run for the dataset: ``n_init``, or with ``n_init="auto"`` as many as its
+        search took (the restart arrays' further entries are ``Status.NOT_RUN``, with a
+        NaN log-likelihood).
+    n_maxima, n_at_best : ndarray of shape (n_datasets,)
+        Distinct maxima the counted restarts reached (the regular ones with
+        ``skip_degenerate``, else all), and how many of them reached the best.
+    p_unseen : ndarray of shape (n_datasets,)
+        The Good-Turing estimate of the probability that one more restart finds a maximum
+        not seen yet: the share of counted restarts whose maximum no other reached (Finch,
+        Mendell & Thode 1989); NaN without a counted restart.
+    settled : ndarray of shape (n_datasets,), bool
+        ``n_at_best >= 2`` and ``p_unseen <= unseen_tol``: the search can vouch for its
+        best maximum.
     restart_log_likelihood : ndarray of shape (n_datasets, n_init)
         Final log-likelihood of every restart (NaN for a non-finite one).
     restart_n_iter, restart_n_fpeval, restart_status, restart_converged : ndarray of shape
@@ -92,6 +113,10 @@ class FitResult:
     skip_degenerate : bool
         Whether the best restart was chosen among the regular ones (status below
         ``SPURIOUS``) when there were any.
+    unseen_tol : float
+        The bound on ``p_unseen`` of a settled search.
+    auto_search : bool
+        Whether the restarts ran in rounds until settled (``n_init="auto"``).
     restart_weights, restart_means, restart_variances : ndarray or None
         With ``return_restarts=True``: every restart's final parameters, shape
         (n_datasets, n_init, n_components), components ordered as the returned fit's.
@@ -115,6 +140,11 @@ class FitResult:
     converged: np.ndarray
     status: np.ndarray
     best_restart: np.ndarray
+    n_restarts: np.ndarray
+    n_maxima: np.ndarray
+    n_at_best: np.ndarray
+    p_unseen: np.ndarray
+    settled: np.ndarray
     restart_log_likelihood: np.ndarray
     restart_n_iter: np.ndarray
     restart_n_fpeval: np.ndarray
@@ -132,6 +162,8 @@ class FitResult:
     stop: str
     spurious_rule: SpuriousRule
     skip_degenerate: bool
+    unseen_tol: float
+    auto_search: bool
     restart_weights: np.ndarray | None = None
     restart_means: np.ndarray | None = None
     restart_variances: np.ndarray | None = None
@@ -178,12 +210,9 @@ class FitResult:
             if errors is not None:
                 components[name + "_se"] = getattr(errors, name + "s")
         components["sd"] = np.sqrt(self.variances)
-        kept = kept_restarts(self.restart_status) if self.skip_degenerate else np.ones(
-            self.n_init, dtype=np.bool_)
-        with np.errstate(invalid="ignore"):
-            reached = int(np.count_nonzero(kept & (self.restart_log_likelihood >= (
-                self.log_likelihood - 1e-4 * self.n_observations))))
-        among = "" if kept.all() else f" ({int(kept.sum())} regular)"
+        counted = int(np.count_nonzero(search.counted_restarts(self.restart_status,
+                                                                self.skip_degenerate)))
+        among = "" if counted == self.n_restarts else f" ({counted} regular)"
         return "\n".join([
             f"Gaussian mixture fitted by {self.algorithm.upper()} (stop={self.stop!r}): "
             f"{self.model.describe()}",
@@ -192,9 +221,10 @@ class FitResult:
             "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
             "",
             f"status {Status(self.status).name.lower()} after {self.n_iter} iterations "
-            f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_init} "
-            f"restart(s){among}" + (f", {reached} reached it (within 1e-4 per point)"
-                                    if self.n_init > 1 else ""),
+            f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_restarts} "
+            f"restart(s){among}",
+            _search_line(self.n_maxima, self.n_at_best, self.p_unseen, self.settled,
+                         self.unseen_tol),
             "",
             str(Table(components)),
         ] + ([] if errors is None else [_errors_note(errors)]))
@@ -264,6 +294,17 @@ class FitResult:
         return unpack(log_density)
 
 
+def _search_line(n_maxima, n_at_best, p_unseen, settled, unseen_tol) -> str:
+    """How settled one dataset's search is, in words."""
+    if not n_maxima:
+        return "search: no restart counted (none regular)"
+    verdict = "settled" if settled else "NOT settled"
+    return (f"search {verdict}: {n_maxima} distinct maxima, the best reached by {n_at_best} "
+            f"restart(s); probability that another restart finds a new maximum "
+            f"{p_unseen:.3g} (Good-Turing; settled at <= {unseen_tol:g} with the best "
+            "reached twice)")
+
+
 def _errors_note(errors: StandardErrors) -> str:
     """The line under the components of :meth:`FitResult.summary` that says where their
     standard errors come from, and why any is NaN."""
@@ -301,6 +342,9 @@ def _batch_summary(result: FitResult) -> str:
         f"{result.model.describe()}, {result.n_init} restart(s) each",
         "",
         f"status of the returned fits: {_status_counts(result.status)}",
+        f"search: {int(np.count_nonzero(result.settled))} of {result.n_datasets} settled "
+        f"(p_unseen <= {result.unseen_tol:g}, best reached twice); restarts per dataset: "
+        f"median {np.median(result.n_restarts):g}, max {result.n_restarts.max()}",
         f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
         f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
         f"log-likelihood: median {ll[1]:.6g} (5%: {ll[0]:.6g}, 95%: {ll[2]:.6g})",
@@ -330,7 +374,8 @@ def _to_data_units(batch, given, masks, grid, weights, means, variances):
 
 def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
                      starts, skip_degenerate, sort_components, stopping, spurious_rule,
-                     starts_moved=False, se=None):
+                     starts_moved=False, se=None, n_restarts=None,
+                     unseen_tol=search.UNSEEN_TOL, auto_search=False):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
     by mean (if asked), back in the data's units, with standard errors by the information
     ``se`` ("score" or "louis") if given.
@@ -339,7 +384,9 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
     ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
     ``(tol, max_iter, algorithm, stop)`` the fits ran with; ``spurious_rule`` marks
-    ``Status.SPURIOUS``."""
+    ``Status.SPURIOUS``; ``n_restarts`` counts each dataset's restarts (``n_init`` by
+    default; fewer where the grid is padded with ``Status.NOT_RUN``), and ``unseen_tol``
+    is the bound of a settled search."""
     n_datasets = batch.n_datasets
     n_components = model.n_components
     grid = (n_datasets, n_init, n_components)
@@ -355,6 +402,10 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     restart_status = run.status.reshape(n_datasets, n_init).copy()
     spurious = spurious_rule.flags(weights, variances, n_observations[:, np.newaxis])
     restart_status[spurious & (restart_status < Status.SPURIOUS)] = Status.SPURIOUS
+    if n_restarts is None:
+        n_restarts = np.full(n_datasets, n_init, dtype=np.int64)
+    settled = search.settledness(
+        restart_ll, search.counted_restarts(restart_status, skip_degenerate), unseen_tol)
     ranking = np.nan_to_num(restart_ll, nan=-np.inf)
     if skip_degenerate:
         ranking = np.where(kept_restarts(restart_status), ranking, -np.inf)
@@ -407,6 +458,8 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         converged=run.converged.reshape(n_datasets, n_init)[rows, best],
         status=restart_status[rows, best],
         best_restart=best,
+        n_restarts=n_restarts,
+        **settled._asdict(),
         restart_log_likelihood=restart_ll,
         restart_n_iter=run.n_iter.reshape(n_datasets, n_init),
         restart_n_fpeval=run.n_fpeval.reshape(n_datasets, n_init),
@@ -424,6 +477,8 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         stop=stopping[3],
         spurious_rule=spurious_rule,
         skip_degenerate=skip_degenerate,
+        unseen_tol=unseen_tol,
+        auto_search=auto_search,
         standard_errors=standard_errors,
         **restarts,
     )
@@ -518,6 +573,15 @@ def _problems(result: FitResult) -> list[tuple[type, str]]:
             "values than components. See FitResult.status; try fewer components or a larger "
             "reg_variance."
         )))
+    if result.auto_search:
+        unsettled = int(np.count_nonzero(~np.asarray(result.settled)))
+        if unsettled:
+            problems.append((SearchWarning, (
+                f"{unsettled} of {n} dataset(s) did not settle their search within "
+                f"{int(np.max(result.n_restarts))} restarts (FitResult.settled, "
+                "n_maxima, p_unseen): their fit is the best maximum found, which more "
+                "restarts might better. Raise max_init, or try fewer components."
+            )))
     errors = result.standard_errors
     if errors is not None and np.any(errors.failed):
         problems.append((DegenerateFitWarning, (

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate, api
+from . import _refit, _validate, api, search
 from ._status import Status
 from .table import Table
 
@@ -36,6 +36,16 @@ class SelectionResult:
     n_parameters : ndarray of shape (n_candidates,)
     status : ndarray of shape (n_datasets, n_candidates)
     eligible : ndarray of shape (n_datasets, n_candidates), bool
+    redundant : ndarray of shape (n_datasets, n_candidates), bool
+        The candidate's fit is no better than the fit of one component fewer (its
+        log-likelihood within ``1e-6 (1 + |l|)`` of it): that fit with a component
+        duplicated or emptied, not a mixture of more components. Never chosen by a
+        criterion, which charges it more parameters for the same likelihood.
+    n_restarts, n_maxima, n_at_best, p_unseen, settled : ndarray of shape (n_datasets,
+        n_candidates)
+        Each candidate's search (see :class:`fastem.FitResult`): restarts run, distinct
+        maxima, restarts at the best, the probability of an unseen maximum, and whether
+        the search is settled.
     criterion : str
     best : ndarray of shape (n_datasets,)
         Index of the chosen candidate (-1 when none was eligible).
@@ -56,6 +66,12 @@ class SelectionResult:
     n_parameters: np.ndarray
     status: np.ndarray
     eligible: np.ndarray
+    redundant: np.ndarray
+    n_restarts: np.ndarray
+    n_maxima: np.ndarray
+    n_at_best: np.ndarray
+    p_unseen: np.ndarray
+    settled: np.ndarray
     criterion: str
     best: np.ndarray
     n_components: np.ndarray
@@ -92,19 +108,28 @@ class SelectionResult:
             "aic": np.ravel(self.aic),
             "icl": np.ravel(self.icl),
             "status": np.array([Status(s).name.lower() for s in np.ravel(self.status)]),
+            "redundant": np.ravel(self.redundant),
+            "n_restarts": np.ravel(self.n_restarts),
+            "n_maxima": np.ravel(self.n_maxima),
+            "n_at_best": np.ravel(self.n_at_best),
+            "p_unseen": np.ravel(self.p_unseen),
+            "settled": np.ravel(self.settled),
             "chosen": chosen,
         })
 
 
 def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="bic", *,
-           sample_weight=None, sample_weight_type="frequency", n_init=30, init="kmeans++",
+           sample_weight=None, sample_weight_type="frequency", n_init="auto", init=None,
            random_state=0, **fit_options) -> SelectionResult:
     """Fit every candidate model to every dataset and choose one per dataset.
 
     Each candidate (a number of components and a variance model, "equal" or "unequal")
     is one batched :func:`fastem.fit` over all datasets, with ``skip_degenerate=True`` so
     that each candidate's best restart is a regular one (not spurious, collapsed or
-    failed) when there is one.
+    failed) when there is one. The candidates are nested: the fit of ``K`` components
+    also starts from each component of the ``K - 1`` fit (same variance model) split in
+    two, and from that fit itself with a component halved, so that ``l(K) >= l(K - 1)``
+    by construction; a ``K`` fit that is no better is marked ``redundant``.
     The number of free parameters follows :attr:`fastem.Model.n_parameters`; ``n`` in BIC
     is the number of points (or the sum of ``sample_weight``).
 
@@ -115,10 +140,12 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     variance : iterable of {"equal", "unequal"}
     criterion : {"bic", "aic", "icl"}
     n_init, init, random_state, **fit_options
-        Passed to :func:`fastem.fit` for every candidate (``spurious`` among them). The
-        defaults, 30 k-means++ restarts from the fixed seed 0, give the same answer at
-        every call; pass ``random_state=None`` for fresh draws, and more restarts when
-        the answer changes with the seed.
+        Passed to :func:`fastem.fit` for every candidate (``spurious``, ``max_init``,
+        ``unseen_tol`` among them). By default every candidate's restarts run in rounds of
+        k-means++, random data points and emEM until its search is settled (``n_init=
+        "auto"``), with SQUAREM to the parameter rule (fit's defaults), from the fixed
+        seed 0, so that every call gives the same answer; a candidate whose search did
+        not settle is counted in a :class:`fastem.SearchWarning`.
     """
     criterion = _validate.check_choice("criterion", criterion, CRITERIA)
     _validate.check_not_given("fastem.select", fit_options,
@@ -137,23 +164,27 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
 
     fits = []
     fitted = {}
+    redundant = {}
     for k, model in candidates:
         equal = model == "equal"
         if (k, equal) not in fitted:
-            result = api.fit(
-                data, k, n_init=n_init, init=init, sample_weight=sample_weight,
-                sample_weight_type=sample_weight_type,
-                equal_variance=equal, random_state=seed, skip_degenerate=True, warn=False,
-                **fit_options,
+            smaller = fitted.get((k - 1, equal and k > 2))
+            result = _refit.fit_nested(
+                data, k, smaller, n_init=n_init, init=init, random_state=seed,
+                sample_weight=sample_weight,
+                options=dict(sample_weight_type=sample_weight_type, equal_variance=equal,
+                             skip_degenerate=True, warn=False, **fit_options),
             )
             for category, message in result.problems():
                 warnings.warn(f"n_components={k}, variance={model!r}: {message}", category,
                               stacklevel=2)
             fitted[(k, equal)] = result
+            redundant[(k, equal)] = search.no_better(result, smaller)
             if len(fitted) == 1 and sample_weight_type == "frequency":
                 api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
-    return _choose(candidates, fits, criterion)
+    return _choose(candidates, fits, criterion,
+                   [redundant[(k, model == "equal")] for k, model in candidates])
 
 
 def _item(array, single):
@@ -164,7 +195,7 @@ def _column(fits, name):
     return np.stack([np.atleast_1d(getattr(f, name)) for f in fits], axis=1)
 
 
-def _choose(candidates, fits, criterion) -> SelectionResult:
+def _choose(candidates, fits, criterion, redundant) -> SelectionResult:
     values = {
         "log_likelihood": _column(fits, "log_likelihood"),
         "bic": np.stack([np.atleast_1d(f.bic()) for f in fits], axis=1),
@@ -172,6 +203,9 @@ def _choose(candidates, fits, criterion) -> SelectionResult:
         "icl": np.stack([np.atleast_1d(f.icl()) for f in fits], axis=1),
     }
     status = _column(fits, "status")
+    redundant = np.stack(redundant, axis=1)
+    search_columns = {name: _column(fits, name) for name in
+                      ("n_restarts", "n_maxima", "n_at_best", "p_unseen", "settled")}
     eligible = (status < Status.SPURIOUS) & np.isfinite(values[criterion])
     score = np.where(eligible, values[criterion], np.inf)
     best = np.argmin(score, axis=1)
@@ -192,6 +226,8 @@ def _choose(candidates, fits, criterion) -> SelectionResult:
     if single:  # one 1D dataset: drop the dataset axis, as fit does
         values = {name: value[0] for name, value in values.items()}
         status, eligible, best, none = status[0], eligible[0], int(best[0]), none[0]
+        redundant = redundant[0]
+        search_columns = {name: value[0] for name, value in search_columns.items()}
         chosen = {name: value[0] for name, value in chosen.items()}
     return SelectionResult(
         candidates=candidates,
@@ -199,6 +235,8 @@ def _choose(candidates, fits, criterion) -> SelectionResult:
         n_parameters=np.array([f.n_parameters for f in fits]),
         status=status,
         eligible=eligible,
+        redundant=redundant,
+        **search_columns,
         criterion=criterion,
         best=best,
         n_components=_item(np.where(none, 0, ks[best]), single),

@@ -92,6 +92,9 @@ class StudyCell:
     n_iter: list = field(default_factory=list)
     n_fpeval: list = field(default_factory=list)
     rate: list = field(default_factory=list)
+    settled: list = field(default_factory=list)
+    p_unseen: list = field(default_factory=list)
+    n_maxima: list = field(default_factory=list)
     seconds: float = 0.0
     trace: np.ndarray | None = None
     example: np.ndarray | None = None
@@ -155,7 +158,8 @@ class StudyCell:
 
 _PER_DATASET = ("status", "log_likelihood", "restart_log_likelihood", "restart_n_iter",
                 "restart_converged", "init_n_iter", "n_observations", "restart_n_fpeval",
-                "best_restart", "n_iter", "n_fpeval", "rate")
+                "best_restart", "n_iter", "n_fpeval", "rate", "settled", "p_unseen",
+                "n_maxima")
 """The fields of a FitResult that a StudyCell keeps as they are."""
 
 
@@ -299,6 +303,12 @@ class _Outcome:
     init_iter_mcse: float = field(metadata=_EXTRA)
     at_best: float
     at_best_mcse: float
+    settled: float
+    settled_mcse: float
+    p_unseen: float = field(metadata=_EXTRA)
+    p_unseen_mcse: float = field(metadata=_EXTRA)
+    n_maxima: float = field(metadata=_EXTRA)
+    n_maxima_mcse: float = field(metadata=_EXTRA)
 
 
 @dataclass(frozen=True)
@@ -357,6 +367,10 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     - ``at_best``: share of all fits (restarts) whose final log-likelihood is within
       ``at_best_tol`` per point of the best any method found for that dataset with the
       same number of components;
+    - ``settled``: share of datasets whose search settled (:attr:`fastem.FitResult.settled`:
+      the best maximum reached by two restarts, and the Good-Turing probability of an
+      unseen maximum at most 0.05), with the MCSE of a proportion; ``--all-columns`` adds
+      ``p_unseen`` and ``n_maxima`` (means over datasets, with the MCSE of a mean);
     - ``{weight,mean,variance}_{k}_bias``, ``_empse`` (empirical standard error: the
       standard deviation of the estimates) and ``_rmse``: of the chosen fits (one per
       dataset), after matching their components to the true ones
@@ -701,6 +715,12 @@ def _row(cell: StudyCell, best, at_best_tol, bootstrap_seed):
         init_iter_mcse=mcse.clustered_mean_mcse(cell.init_n_iter),
         at_best=np.mean(at_best),
         at_best_mcse=mcse.clustered_mean_mcse(at_best),
+        settled=np.mean(cell.settled),
+        settled_mcse=float(mcse.proportion_mcse(np.mean(cell.settled), replications)),
+        p_unseen=np.nanmean(cell.p_unseen) if np.isfinite(cell.p_unseen).any() else np.nan,
+        p_unseen_mcse=_mean_mcse(cell.p_unseen),
+        n_maxima=np.mean(cell.n_maxima),
+        n_maxima_mcse=_mean_mcse(cell.n_maxima),
     ))
     if not cell.matched:  # over- or under-fitting: no component to compare
         return row
@@ -718,6 +738,16 @@ def _row(cell: StudyCell, best, at_best_tol, bootstrap_seed):
             for statistic in SE_STATISTICS:
                 row[_parameter_column(name, k, statistic)] = getattr(coverage, statistic)
     return row
+
+
+def _mean_mcse(values) -> float:
+    """The MCSE of the mean of one value per dataset (those that are not NaN): their
+    standard deviation over the square root of their number."""
+    values = np.asarray(values, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        return np.nan
+    return float(values.std(ddof=1) / np.sqrt(values.size))
 
 
 def _iteration_statistics(flat, n_init) -> np.ndarray:

@@ -17,9 +17,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _layout, _validate
+from .. import _layout, _validate, search
 from .._model import Model
-from . import _plan, _registry
 
 
 class StartingValues(NamedTuple):
@@ -42,13 +41,14 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     """The starting values :func:`fastem.fit` uses with the same arguments.
 
     ``init`` is one of "kmeans++", "random_from_data", "kmeans", "quantile", "random"
-    and "emem"; see the function of the same name in this module. ``reg_variance``
+    and "emem" (see the function of the same name in this module), or a dict of restarts
+    per strategy, as :func:`fastem.fit` takes it. ``reg_variance``
     only matters for "emem", whose short runs are EM fits; ``dataset_offset`` is as in
     :func:`fastem.fit`.
     """
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
-    strategy, init_params = _registry.checked(init, init_params)
+    pool, n_init = search.fixed_pool(search.checked_pool(init, init_params, False), n_init)
     dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0,
                                          _validate.MAX_INDEX)
     seed = _validate.Seed(_validate.check_random_state(random_state))
@@ -57,10 +57,7 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
         data, sample_weight, n_components, first=dataset_offset
     )
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
-    weights, means, variances, n_iter = _plan.starting_values(
-        strategy, init_params, batch, model, n_init, seed,
-        _validate.NOTHING_GIVEN,
-    )
+    weights, means, variances, n_iter = search.pooled_values(pool, batch, model, seed)
     grid = (batch.n_datasets, n_init, n_components)
     values = StartingValues(
         weights.reshape(grid),

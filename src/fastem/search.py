@@ -1,0 +1,319 @@
+"""The search for each dataset's maximum: pools of start strategies, how settled a search
+is, and restarts in rounds until it is settled (``fastem.fit(..., n_init="auto")``).
+
+A search is *settled* when its best maximum was reached by at least two restarts and
+the probability that one more restart would find a maximum not seen yet is at most
+``unseen_tol``. That probability is estimated as Good and Turing's share of the
+restarts whose maximum was found by that restart alone (Finch, Mendell & Thode 1989,
+JASA 84, "Probabilistic measures of adequacy of a numerical search for a global
+maximum"): with ``n`` restarts of which ``n_1`` found a maximum no other restart found,
+``p_unseen = n_1 / n``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _em, _layout, _validate
+from ._status import Status
+from .init import _plan, _registry
+
+SAME_MAXIMUM = 1e-6
+"""Two restarts reached the same maximum when their log-likelihoods differ by at most
+``SAME_MAXIMUM * (1 + |l|)``, ``l`` the larger: a fit run to its stopping rule stops
+within far less than that of its maximum (with the default rules), and two different
+maxima of a mixture likelihood are rarely closer."""
+UNSEEN_TOL = 0.05
+"""The default ``unseen_tol``: a search is settled when another restart would find a
+new maximum with probability at most 5%."""
+AUTO_POOL = {"kmeans++": 4, "random_from_data": 4, "emem": 2}
+"""One round of ``n_init="auto"``: strategies that complement each other. On the
+panel of real datasets in ``tests/data/panel``, random data points as seeds
+("random_from_data") and emEM's short runs reach the best maximum most often, and
+k-means++ where those two miss; the other strategies add nothing they do not."""
+AUTO_MAX_INIT = 100
+"""The default budget of ``n_init="auto"``: restarts per dataset, in rounds of 10, 10,
+20, 40 and the rest."""
+
+
+class Settledness(NamedTuple):
+    """How settled each dataset's search is, arrays of shape (n_datasets,).
+
+    ``n_maxima``: distinct maxima among the restarts that count (regular ones, with
+    ``skip_degenerate``); ``n_at_best``: those restarts at the best of them;
+    ``p_unseen``: the Good-Turing probability that one more restart finds a maximum not
+    seen yet (NaN without any restart that counts); ``settled``: ``n_at_best >= 2`` and
+    ``p_unseen <= unseen_tol``.
+    """
+
+    n_maxima: np.ndarray
+    n_at_best: np.ndarray
+    p_unseen: np.ndarray
+    settled: np.ndarray
+
+
+def settledness(restart_ll, counted, unseen_tol=UNSEEN_TOL) -> Settledness:
+    """The :class:`Settledness` of restarts with final log-likelihoods ``restart_ll`` of
+    shape (n_datasets, n_restarts), of which those marked in ``counted`` (same shape, bool)
+    take part; maxima are told apart by :data:`SAME_MAXIMUM`."""
+    ll = np.where(counted & np.isfinite(restart_ll), restart_ll, -np.inf)
+    ll = -np.sort(-ll, axis=1)  # descending; -inf (not counted) last
+    valid = np.isfinite(ll)
+    n_datasets, n_restarts = ll.shape
+    # A maximum starts where a value is farther than the tolerance below the one before it.
+    with np.errstate(invalid="ignore"):
+        gap = ll[:, :-1] - ll[:, 1:]
+        tol = SAME_MAXIMUM * (1.0 + np.abs(ll[:, :-1]))
+        new = np.concatenate([np.ones((n_datasets, 1), dtype=np.bool_), gap > tol], axis=1)
+    new &= valid
+    ends = np.concatenate([new[:, 1:] | ~valid[:, 1:],
+                           np.ones((n_datasets, 1), dtype=np.bool_)], axis=1)
+    singletons = (new & ends & valid).sum(axis=1)
+    n_counted = valid.sum(axis=1)
+    n_maxima = new.sum(axis=1)
+    later = np.where(new[:, 1:], np.arange(1, n_restarts), n_restarts)
+    first_break = later.min(axis=1, initial=n_restarts)
+    n_at_best = np.minimum(first_break, n_counted)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_unseen = np.where(n_counted > 0, singletons / n_counted, np.nan)
+    settled = (n_at_best >= 2) & (p_unseen <= unseen_tol)
+    return Settledness(n_maxima.astype(np.int64), n_at_best.astype(np.int64), p_unseen,
+                       settled)
+
+
+def counted_restarts(restart_status, skip_degenerate):
+    """The restarts a dataset's best is chosen among, which settledness counts: regular
+    ones with ``skip_degenerate`` (status below ``SPURIOUS``), else all that ran."""
+    status = np.asarray(restart_status)
+    if skip_degenerate:
+        return status < Status.SPURIOUS
+    return status < Status.NOT_RUN
+
+
+def no_better(fit, smaller) -> np.ndarray:
+    """Per dataset: whether ``fit`` (``K`` components) has a log-likelihood no better than
+    ``smaller`` (``K - 1``, or None) within :data:`SAME_MAXIMUM`: that fit with a component
+    duplicated or emptied, not a mixture of more components. False without ``smaller``."""
+    ll = np.atleast_1d(fit.log_likelihood)
+    if smaller is None:
+        return np.zeros(ll.shape, dtype=np.bool_)
+    below = np.atleast_1d(smaller.log_likelihood)
+    with np.errstate(invalid="ignore"):
+        return ll <= below + SAME_MAXIMUM * (1.0 + np.abs(below))
+
+
+# --- pools of strategies ---------------------------------------------------------------
+
+def checked_pool(init, init_params, auto) -> list[tuple[_registry.Strategy, dict, int]]:
+    """``init`` as a list of ``(strategy, its options, restarts)``: a name (one strategy,
+    restarts to be decided), a dict ``{name: restarts}`` (a pool), or None (k-means++,
+    or :data:`AUTO_POOL` with ``auto``). ``init_params`` go to the strategies that take
+    them (emEM)."""
+    if init is None:
+        init = dict(AUTO_POOL) if auto else "kmeans++"
+    if isinstance(init, str):
+        return [(*_registry.checked(init, init_params), 0)]
+    if not isinstance(init, dict) or not init:
+        raise TypeError(
+            "init must be a strategy's name or a dict of restarts per strategy (for example "
+            f"{{'random': 10, 'kmeans++': 10}}), got {init!r}."
+        )
+    pool = []
+    for name, count in init.items():
+        strategy, _ = _registry.checked(name, None)
+        options = {key: value for key, value in (init_params or {}).items()
+                   if key in strategy.options}
+        pool.append((*_registry.checked(name, options), _checked_count(name, count)))
+    if init_params:
+        known = {key for strategy, _, _ in pool for key in strategy.options}
+        unknown = sorted(set(init_params) - known)
+        if unknown:
+            raise ValueError(f"init_params {unknown} are not options of any strategy in init "
+                             f"{sorted(init)}.")
+    return pool
+
+
+def fixed_pool(pool, n_init):
+    """A pool of a fixed number of restarts, and that number: ``n_init`` restarts of one
+    strategy, or a pool's own counts (with ``n_init`` left at 1 or equal to their total)."""
+    if len(pool) == 1 and pool[0][2] == 0:
+        return [(pool[0][0], pool[0][1], n_init)], n_init
+    total = sum(count for _, _, count in pool)
+    if n_init not in (1, total):
+        raise ValueError(
+            f"n_init={n_init} but init pools {total} restarts per dataset; leave n_init at 1 "
+            "(or pass the total) with a dict of restarts per strategy."
+        )
+    return pool, total
+
+
+def _checked_count(name, count):
+    return _validate.check_int(f"init[{name!r}]", count, 1, _validate.MAX_ITER_LIMIT)
+
+
+def slots(strategy, options, count) -> int:
+    """Random streams a strategy's ``count`` restarts use: emEM draws ``n_runs`` starts
+    for each."""
+    return count * options.get("n_runs", 1)
+
+
+def pooled_values(pool, batch, model, seed, given=_validate.NOTHING_GIVEN):
+    """Starting values of shape (n_datasets * R, K) of every strategy of ``pool`` (a list
+    of ``(strategy, options, restarts)``), each dataset's restarts in the pool's order,
+    and ``init_n_iter`` (n_datasets, R). Strategy ``s`` draws from restart numbers after
+    those of the strategies before it, so that no two restarts share a stream. ``given``
+    (arrays of R restarts, or of one) is laid over all restarts, as :func:`fastem.fit`
+    does."""
+    total = sum(count for _, _, count in pool)
+    grid = (batch.n_datasets, -1, model.n_components)
+    parts = []
+    first, at = seed.first_restart, 0
+    for strategy, options, count in pool:
+        values = _plan.starting_values(
+            strategy, options, batch, model, count, seed._replace(first_restart=first),
+            _validate.Given(*(value if value is None or value.shape[1] != total
+                              else value[:, at:at + count] for value in given)),
+        )
+        parts.append(values)
+        first += slots(strategy, options, count)
+        at += count
+    weights, means, variances = (
+        np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(
+            -1, model.n_components) for i in range(3))
+    return weights, means, variances, np.concatenate([p[3] for p in parts], axis=1)
+
+
+# --- rounds of restarts ----------------------------------------------------------------
+
+def round_sizes(pool_size, max_init):
+    """Restarts of each round of ``n_init="auto"``: one pool, one more, then doubling, up
+    to ``max_init`` in all (a last round cut to what is left)."""
+    sizes, done, multiple = [], 0, 1
+    while done < max_init:
+        size = min(multiple * pool_size, max_init - done)
+        sizes.append(size)
+        done += size
+        if len(sizes) > 1:
+            multiple *= 2
+    return sizes
+
+
+def _scaled_pool(pool, size):
+    """``pool`` scaled to ``size`` restarts in all, in its proportions (at least one
+    restart of the first strategy)."""
+    base = sum(count for _, _, count in pool)
+    counts = [count * size // base for _, _, count in pool]
+    counts[0] += size - sum(counts)
+    return [(s, o, c) for (s, o, _), c in zip(pool, counts) if c > 0]
+
+
+class Rounds(NamedTuple):
+    """The outcome of :func:`run_rounds`, per fit of a grid of (n_datasets, R) restarts,
+    padded with ``Status.NOT_RUN`` where a dataset's search had settled."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    run: _em.Run
+    init_n_iter: np.ndarray
+    n_restarts: np.ndarray
+    starts: tuple | None
+
+
+def run_rounds(pool, batch, model, seed, given, n_given, run_options, *, max_init,
+               unseen_tol, skip_degenerate, spurious_rule, keep_starts):
+    """Restarts in rounds until each dataset's search is settled or has spent
+    ``max_init`` restarts; the ``n_given`` given starts (``given``, each of shape
+    (n_datasets, n_given, K)) run in the first round besides the pool's."""
+    n_datasets, n_components = batch.n_datasets, model.n_components
+    blocks = []  # (rows, weights, means, variances, run, init_n_iter, starts) per round
+    active = np.arange(n_datasets)
+    first = seed.first_restart
+    ll_so_far = np.full((n_datasets, 0), np.nan)
+    status_so_far = np.full((n_datasets, 0), Status.NOT_RUN, dtype=np.int8)
+    for index, size in enumerate(round_sizes(sum(c for _, _, c in pool), max_init)):
+        sub = batch if active.size == n_datasets else batch.take(active)
+        parts = []
+        if index == 0 and n_given:
+            parts.append(_plan.starting_values(
+                pool[0][0], pool[0][1], sub, model, n_given, seed._replace(first_restart=0),
+                _take_given(given, active),
+            ))
+        round_pool = _scaled_pool(pool, size)
+        parts.append(pooled_values(round_pool, sub, model,
+                                   seed._replace(first_restart=first)))
+        first += sum(slots(s, o, c) for s, o, c in round_pool)
+        width = sum(p[3].shape[1] for p in parts)
+        grid = (active.size, width, n_components)
+        weights, means, variances = (
+            np.concatenate([p[i].reshape(active.size, -1, n_components) for p in parts],
+                           axis=1).reshape(-1, n_components) for i in range(3))
+        init_n_iter = np.concatenate([p[3] for p in parts], axis=1)
+        starts = ((weights.copy(), means.copy(), variances.copy()) if keep_starts else None)
+        run = _em.run(sub, model, weights, means, variances, **run_options)
+        blocks.append((active, weights, means, variances, run, init_n_iter, starts))
+        # Settledness so far, in the data's units, as the result will report it.
+        ll = np.full((n_datasets, width), np.nan)
+        ll[active] = _layout.log_likelihood_to_data_units(
+            run.log_likelihood.reshape(active.size, width), sub.scale, sub.n_observations)
+        status = np.full((n_datasets, width), Status.NOT_RUN, dtype=np.int8)
+        status[active] = run.status.reshape(active.size, width)
+        flags = spurious_rule.flags(weights.reshape(grid), variances.reshape(grid),
+                                    sub.n_observations[:, np.newaxis])
+        rows_status = status[active]
+        rows_status[flags & (rows_status < Status.SPURIOUS)] = Status.SPURIOUS
+        status[active] = rows_status
+        ll_so_far = np.concatenate([ll_so_far, ll], axis=1)
+        status_so_far = np.concatenate([status_so_far, status], axis=1)
+        settled = settledness(ll_so_far, counted_restarts(status_so_far, skip_degenerate),
+                              unseen_tol).settled
+        active = active[~settled[active]]
+        if active.size == 0:
+            break
+    return _assemble(blocks, n_datasets, n_components, keep_starts)
+
+
+def _take_given(given, rows):
+    return type(given)(*(None if value is None else value[rows] for value in given))
+
+
+def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
+    """Rounds' blocks scattered into one padded grid of (n_datasets, R) restarts."""
+    widths = [block[4].log_likelihood.size // block[0].size for block in blocks]
+    total = sum(widths)
+    n_restarts = np.zeros(n_datasets, dtype=np.int64)
+    params = [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)]
+    starts = [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)] \
+        if keep_starts else None
+    init_n_iter = np.zeros((n_datasets, total), dtype=np.int64)
+    template = blocks[0][4]
+    fill = dict(log_likelihood=np.nan, log_map=np.nan, n_iter=0, converged=False,
+                status=Status.NOT_RUN, n_fpeval=0, n_objeval=0, rate=np.nan)
+    outputs = {name: np.full((n_datasets, total), value,
+                             dtype=getattr(template, name).dtype)
+               for name, value in fill.items()}
+    trace = None if template.trace is None else np.full(
+        (n_datasets, total, template.trace.shape[1]), np.nan)
+    at = 0
+    for (rows, weights, means, variances, run, iters, start), width in zip(blocks, widths):
+        columns = slice(at, at + width)
+        for array, values in zip(params, (weights, means, variances)):
+            array[rows, columns] = values.reshape(rows.size, width, n_components)
+        if keep_starts:
+            for array, values in zip(starts, start):
+                array[rows, columns] = values.reshape(rows.size, width, n_components)
+        init_n_iter[rows, columns] = iters
+        for name, array in outputs.items():
+            array[rows, columns] = getattr(run, name).reshape(rows.size, width)
+        if trace is not None:
+            trace[rows, columns] = run.trace.reshape(rows.size, width, -1)
+        n_restarts[rows] += width
+        at += width
+    run = _em.Run(**{name: array.reshape(-1) for name, array in outputs.items()},
+                  trace=None if trace is None else trace.reshape(n_datasets * total, -1))
+    flat = [a.reshape(-1, n_components) for a in params]
+    return Rounds(*flat, run, init_n_iter, n_restarts,
+                  None if starts is None else tuple(a.reshape(-1, n_components)
+                                                    for a in starts))
