@@ -8,6 +8,7 @@ import pytest
 
 import fastem
 from conftest import (
+    EM,
     WORKED_MEAN_1,
     WORKED_MEAN_2,
     WORKED_START,
@@ -32,7 +33,8 @@ def assert_results_identical(a, b):
 
 @pytest.mark.plain_python
 def test_worked_example_one_iteration():
-    result = fastem.fit(WORKED_X, 2, **WORKED_START, max_iter=1, tol=0, reg_variance=0)
+    result = fastem.fit(WORKED_X, 2, **WORKED_START, max_iter=1, tol=0, reg_variance=0,
+                        **EM)
     assert result.n_iter == 1
     np.testing.assert_allclose(result.weights, [WORKED_WEIGHT_1, 1 - WORKED_WEIGHT_1], rtol=1e-13)
     np.testing.assert_allclose(result.means, [WORKED_MEAN_1, WORKED_MEAN_2], rtol=1e-13)
@@ -50,7 +52,7 @@ def test_kernel_matches_reference(n_components, equal_variance):
         start["variances_init"][:] = start["variances_init"].mean()
     kwargs = dict(max_iter=150, tol=0, reg_variance=1e-6, equal_variance=equal_variance)
     expected = reference.fit(x, n_components, **start, **kwargs)
-    result = fastem.fit(x, n_components, **start, **kwargs, trace=True)
+    result = fastem.fit(x, n_components, **start, **kwargs, trace=True, **EM)
     order = np.argsort(expected.means)
     assert result.n_iter == expected.n_iter == 150
     np.testing.assert_allclose(result.weights, expected.weights[order], rtol=1e-10)
@@ -68,7 +70,7 @@ def test_kernel_stops_where_reference_stops(equal_variance):
         start["variances_init"][:] = start["variances_init"].mean()
     kwargs = dict(max_iter=1000, tol=1e-7, reg_variance=1e-6, equal_variance=equal_variance)
     expected = reference.fit(x, 3, **start, **kwargs)
-    result = fastem.fit(x, 3, **start, **kwargs)
+    result = fastem.fit(x, 3, **start, **kwargs, **EM)
     assert expected.converged and result.converged
     assert result.status == Status.CONVERGED
     assert result.n_iter == expected.n_iter
@@ -342,7 +344,7 @@ def test_starting_values_of_every_shape(two_component_batch):
     means = np.array([[-2.0, 3.0], [-1.0, 2.0], [-3.0, 4.0]])
     per_fit = np.stack([means, means + 0.5], axis=1)
     kwargs = dict(max_iter=1, tol=0, reg_variance=0, variances_init=[4.0, 4.0],
-                  weights_init=[0.4, 0.6])
+                  weights_init=[0.4, 0.6], **EM)
     shared = fastem.fit(x, 2, means_init=means[0], **kwargs)
     by_dataset = fastem.fit(x, 2, means_init=means, **kwargs)
     by_fit = fastem.fit(x, 2, n_init=2, means_init=per_fit, **kwargs)
@@ -518,7 +520,7 @@ def test_the_default_does_not_bias_components_at_any_separation(separation):
     x = np.concatenate([rng.normal(0.0, 1.0, 5000), rng.normal(separation, 1.0, 5000)])
     start = dict(weights_init=[0.5, 0.5], means_init=[-0.5, separation + 0.5],
                  variances_init=[2.0, 2.0])
-    result = fastem.fit(x, 2, **start, tol=0, max_iter=200)
+    result = fastem.fit(x, 2, **start, tol=0, max_iter=200, **EM)
     expected = reference.fit(x, 2, **start, tol=0, max_iter=200, reg_variance=0.0)
     assert result.status == Status.MAX_ITER  # neither floored nor flagged
     np.testing.assert_allclose(result.variances, expected.variances, rtol=1e-6)
@@ -553,7 +555,7 @@ def test_a_start_far_from_the_data_keeps_every_digit_of_the_variance(n_component
     )
     for max_iter in (1, 3):
         kwargs = dict(max_iter=max_iter, tol=0, **start)
-        result = fastem.fit(x, n_components, sort_components=False, warn=False, **kwargs)
+        result = fastem.fit(x, n_components, sort_components=False, warn=False, **kwargs, **EM)
         expected = reference.fit(x, n_components, **kwargs)
         np.testing.assert_allclose(result.variances, expected.variances, rtol=1e-10)
         np.testing.assert_allclose(result.means, expected.means, rtol=1e-12)

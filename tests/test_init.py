@@ -1,5 +1,6 @@
 """Starting values: valid for every dataset, seeded, thread-count invariant, as documented."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,7 +10,10 @@ import numpy as np
 import pytest
 
 import fastem
+from fastem import _validate
 from fastem import init as strategies
+from fastem._model import Model
+from fastem.init import _plan, _registry
 
 pytestmark = pytest.mark.plain_python
 
@@ -134,7 +138,7 @@ def test_emem_starts_from_the_best_short_run():
     # With one restart, short run j draws from stream (11, 0, j): the same as restart j
     # of a plain fit with 7 restarts of 4 iterations.
     short = fastem.fit(x, 2, init="random_from_data", n_init=7, max_iter=4, tol=0,
-                       random_state=11, return_restarts=True)
+                       random_state=11, return_restarts=True, algorithm="em")
     best = short.best_restart
     np.testing.assert_allclose(start.means[0], short.restart_means[best], rtol=1e-14)
     np.testing.assert_allclose(start.variances[0], short.restart_variances[best], rtol=1e-14)
@@ -161,16 +165,22 @@ def test_integer_weights_start_where_the_repeated_points_start(method):
     # A point of weight w is w copies of it (np.repeat order), for the draws of the random
     # strategies and the blocks of "quantile" and "random" alike; only the rounding of
     # sums differs.
+    # The two are different data to the seeding (a dataset's key hashes its values and
+    # weights), so both are drawn here from one stream, that of the weighted points.
     rng = np.random.default_rng(70)
+    strategy, options = _registry.checked(method, None)
     for case in range(60):
         x = rng.normal(size=int(rng.integers(5, 40)))
         counts = rng.integers(1, 4, size=x.size)
         k = int(rng.integers(1, 4))
-        weighted = fastem.starting_values(x, k, init=method, n_init=2, random_state=case,
-                                          sample_weight=counts.astype(float))
-        repeated = fastem.starting_values(np.repeat(x, counts), k, init=method, n_init=2,
-                                          random_state=case)
-        for a, b in zip(weighted, repeated):
+        weighted = _validate.prepared_batch(x, counts.astype(float), k)
+        repeated = dataclasses.replace(
+            _validate.prepared_batch(np.repeat(x, counts), None, k), keys=weighted.keys)
+        model = Model(k)
+        starts = [_plan.starting_values(strategy, options, batch, model, 2,
+                                        _validate.Seed(case), _validate.NOTHING_GIVEN)
+                  for batch in (weighted, repeated)]
+        for a, b in zip(*starts):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"case {case}")
 
 

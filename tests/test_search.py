@@ -86,7 +86,7 @@ def test_the_content_key_depends_on_values_order_and_weights_but_not_on_the_plac
     weights[4] = 2.0
     weighted = content_keys(values, offsets, weights)
     assert weighted[0] == weighted[3] != weighted[1]
-    assert weighted[0] != keys[0]
+    assert weighted[0] == keys[0]  # unit weights are no weights
 
 
 def test_a_scenario_studied_alone_draws_the_datasets_it_draws_beside_others():

@@ -52,6 +52,7 @@ def stream_key(seed, purpose, a, b):
 
 
 _SIGN = np.uint64(0x8000000000000000)
+_ONE = np.uint64(0x3FF0000000000000)  # the bits of 1.0
 
 
 @jit
@@ -69,7 +70,7 @@ def _content_keys(bits, offsets, weight_bits, keys):
             salt = (np.uint64(i - start) + np.uint64(1)) * _GOLDEN
             b = bits[i]
             points ^= _mix((np.uint64(0) if b == _SIGN else b) + salt)
-            if weighted:
+            if weighted and weight_bits[i] != _ONE:  # unit weights: no weights
                 weights ^= _mix(weight_bits[i] ^ salt)
         key = _mix(np.uint64(stop - start) + _MUL2)
         keys[d] = _mix(_mix(key ^ points) ^ weights)
@@ -79,7 +80,8 @@ def content_keys(values, offsets, sample_weight=None) -> np.ndarray:
     """A key of each dataset's content, array of shape (n_datasets,), uint64.
 
     The key is a hash of the bits of the dataset's values in order (``-0.0`` as ``0.0``),
-    their number and, if given, their weights: a function of the data alone, not of the
+    their number and, if given, their weights other than 1 (unit weights are no weights,
+    as a point of weight 0 is no point): a function of the data alone, not of the
     dataset's place in a batch, so that fits keyed by it give the same data the same
     starts. Integer operations only: the same key on every CPU. ``values`` and
     ``sample_weight`` are float64 arrays in the ragged layout of ``offsets``.

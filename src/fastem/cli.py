@@ -653,18 +653,12 @@ def _n_init(text: str):
 
 def _init(text: str):
     """``--init``: a strategy's name, or ``name=restarts,...`` (a pool)."""
-    if "=" not in text:
-        return text
-    pool = {}
-    for part in text.split(","):
-        name, _, count = part.partition("=")
-        try:
-            pool[name.strip()] = int(count)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"{part!r}: give each strategy of a pool its restarts, as random=10,kmeans++=10"
-            ) from None
-    return pool
+    from .search import parse_init
+
+    try:
+        return parse_init(text)
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _components(text: str):

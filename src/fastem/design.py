@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import _validate, api
+from . import _validate, api, search
 from .init._registry import NAMES as STRATEGY_NAMES
 
 _FIT_DEFAULTS = {name: parameter.default
@@ -112,7 +112,10 @@ class Design:
             _validate.check_int("replications", self.replications, 1)
         with _about("init"):
             for strategy in self.init:
-                _validate.check_choice("init", strategy, STRATEGY_NAMES)
+                if "=" in strategy:  # a pool, "random=10,kmeans++=10"
+                    search.parse_init(strategy)
+                else:
+                    _validate.check_choice("init", strategy, STRATEGY_NAMES)
         with _about("algorithm"):
             for algorithm in self.algorithm:
                 _validate.check_choice("algorithm", algorithm, api.ALGORITHMS)

@@ -106,6 +106,23 @@ def no_better(fit, smaller) -> np.ndarray:
 
 # --- pools of strategies ---------------------------------------------------------------
 
+def parse_init(text: str):
+    """A strategy's name as it is, or a pool written ``name=restarts,...`` (``"random=10,
+    kmeans++=10"``, as the command line and study designs write it) as a dict."""
+    if "=" not in text:
+        return text
+    pool = {}
+    for part in text.split(","):
+        name, _, count = part.partition("=")
+        try:
+            pool[name.strip()] = int(count)
+        except ValueError:
+            raise ValueError(f"init {text!r}: {part!r} is not name=restarts; write a pool as "
+                             "random=10,kmeans++=10.") from None
+    checked_pool(pool, None, False)
+    return pool
+
+
 def checked_pool(init, init_params, auto) -> list[tuple[_registry.Strategy, dict, int]]:
     """``init`` as a list of ``(strategy, its options, restarts)``: a name (one strategy,
     restarts to be decided), a dict ``{name: restarts}`` (a pool), or None (k-means++,

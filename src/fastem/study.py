@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from . import _validate, api, mcse
+from . import _validate, api, mcse, search
 from ._status import Status
 from .analysis import match_components
 from .init._registry import NAMES as STRATEGY_NAMES
@@ -437,7 +437,9 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
         Several true mixtures instead of one, e.g. a grid over separation and mixing
         proportion; a design cell each, with every sample size.
     init : str or iterable of str
-        Starting-value strategies to compare (see :func:`fastem.fit`).
+        Starting-value strategies to compare (see :func:`fastem.fit`); a pool of them is
+        written ``"random=10,kmeans++=10"`` (its restarts, the best of all kept, as
+        EMMIX does; ``n_init`` does not apply to it).
     algorithm, stop : str or iterable of str
         Algorithms ("em", "squarem") and stopping rules ("loglik", "relative", "aitken",
         "parameter") to compare; see :func:`fastem.fit`.
@@ -479,7 +481,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     sizes = [_validate.check_int("n_samples", n, 1) for n in sizes]
     replications = _validate.check_int("replications", replications, 1)
     chunk_size = _validate.check_int("chunk_size", chunk_size, 1)
-    strategies = _choices("init", init, STRATEGY_NAMES)
+    strategies = _strategies(init)
     algorithms = _choices("algorithm", algorithm, api.ALGORITHMS)
     stops = _choices("stop", stop, api.STOPPING_RULES)
     fitted_ks = [None] if n_components is None else [
@@ -516,8 +518,9 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     first = scenarios[0].arrays()
     tiny, _ = simulate(*first, max(10, 2 * first[1].size), 1, 0)
     for strategy, method_algorithm, _ in methods:
-        _quiet_fit(tiny, first[1].size, init=strategy, algorithm=method_algorithm,
-                   max_iter=2, init_params=init_params.get(strategy))
+        _quiet_fit(tiny, first[1].size, init=search.parse_init(strategy),
+                   algorithm=method_algorithm, max_iter=2,
+                   init_params=init_params.get(strategy))
 
     rows, timing, cells = [], [], []
     for scenario_index, scenario in enumerate(scenarios):
@@ -535,11 +538,11 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                 for strategy, method_algorithm, method_stop in methods:
                     key = (k, strategy, method_algorithm, method_stop)
                     cell[key] = StudyCell(
-                        size, strategy, 1 if strategy == "quantile" else n_init,
+                        size, strategy, _restarts(strategy, n_init),
                         scenario=scenario.name, truth=truth, n_components=k,
                         algorithm=method_algorithm, stop=method_stop, labelled=labelled,
                     )
-                    plans[key] = dict(n_init=cell[key].n_init, init=strategy,
+                    plans[key] = dict(n_init=cell[key].n_init, init=search.parse_init(strategy),
                                       algorithm=method_algorithm, stop=method_stop,
                                       random_state=cell_seed, se=se,
                                       init_params=init_params.get(strategy), **fit_options)
@@ -588,6 +591,28 @@ def _cell_words(truth, size) -> list[int]:
     means and variances, as 32-bit words."""
     bits = np.concatenate([np.asarray(a, dtype=np.float64) + 0.0 for a in truth])
     return [size, *np.frombuffer(bits.tobytes(), dtype=np.uint32).tolist()]
+
+
+def _strategies(init) -> list[str]:
+    """The study's start strategies: names, or pools written ``name=restarts,...``."""
+    values = [init] if isinstance(init, str) else list(init)
+    for value in values:
+        if isinstance(value, str) and "=" in value:
+            search.parse_init(value)
+        else:
+            _validate.check_choice("init", value, STRATEGY_NAMES)
+    if not values:
+        raise ValueError(f"init is empty; give at least one of {', '.join(STRATEGY_NAMES)}.")
+    return list(dict.fromkeys(values))
+
+
+def _restarts(strategy: str, n_init: int) -> int:
+    """A method's restarts: ``n_init``, one for the deterministic "quantile", and a pool's
+    own total."""
+    pool = search.parse_init(strategy)
+    if isinstance(pool, dict):
+        return sum(pool.values())
+    return 1 if strategy == "quantile" else n_init
 
 
 def _choices(name, values, allowed) -> list:
