@@ -28,7 +28,7 @@ except ImportError as error:  # pragma: no cover - exercised without dask only
 
 from . import _validate, api
 from ._information import StandardErrors
-from .result import FitResult, unsqueeze
+from .result import FitResult, pad_restarts, unsqueeze
 
 __all__ = ["fit", "concatenate"]
 
@@ -202,11 +202,14 @@ def concatenate(results):
     if not results:
         raise ValueError("concatenate needs at least one FitResult.")
     results = [unsqueeze(r) for r in results]
+    width = max(r.n_init for r in results)  # chunks of n_init="auto" ran their own rounds
     values = {}
     for field in fields(results[0]):
         first = getattr(results[0], field.name)
         if isinstance(first, np.ndarray):
-            values[field.name] = np.concatenate([getattr(r, field.name) for r in results])
+            values[field.name] = np.concatenate([
+                pad_restarts(getattr(r, field.name), field.name, r.n_init, width)
+                for r in results])
         elif isinstance(first, StandardErrors):  # arrays along the dataset axis too
             values[field.name] = dataclasses.replace(first, **{
                 name.name: np.concatenate([getattr(getattr(r, field.name), name.name)

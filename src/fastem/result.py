@@ -484,6 +484,25 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     )
 
 
+_RESTART_PADDING = {"restart_log_likelihood": np.nan, "restart_n_iter": 0,
+                    "restart_n_fpeval": 0, "restart_status": Status.NOT_RUN,
+                    "restart_converged": False, "init_n_iter": 0, "trace": np.nan,
+                    "restart_weights": np.nan, "restart_means": np.nan,
+                    "restart_variances": np.nan, "start_weights": np.nan,
+                    "start_means": np.nan, "start_variances": np.nan}
+"""What a restart that did not run holds in each per-restart field of a FitResult."""
+
+
+def pad_restarts(values, name, n_init, width):
+    """The field ``name`` of a result of ``n_init`` restarts per dataset, padded as restarts
+    that did not run to ``width`` (its other fields as they are)."""
+    if name not in _RESTART_PADDING or n_init == width:
+        return values
+    pad = [(0, 0)] * values.ndim
+    pad[1] = (0, width - n_init)
+    return np.pad(values, pad, constant_values=_RESTART_PADDING[name])
+
+
 def kept_restarts(restart_status) -> np.ndarray:
     """Which restarts ``skip_degenerate`` chooses among: the regular ones (status below
     ``SPURIOUS``) of a dataset that has any, else all of them."""
