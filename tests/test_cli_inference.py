@@ -58,14 +58,55 @@ def test_bootstrap_writes_every_parameter_with_a_positive_standard_error(tmp_pat
     assert written["options"]["n_boot"] == 60 and written["options"]["random_state"] == 0
     rows = written["table"]
     assert list(rows[0]) == ["id", "component", "parameter", "estimate", "se", "lower",
-                             "upper", "n_failed"]
+                             "upper", "n_failed", "n_spurious", "n_ambiguous"]
     assert [(r["component"], r["parameter"]) for r in rows] == [
         (k, name) for k in (1, 2) for name in ("weight", "mean", "variance")]
     for r in rows:
-        assert r["id"] == "1" and r["n_failed"] == 0
+        assert r["id"] == "1" and r["n_failed"] == r["n_spurious"] == r["n_ambiguous"] == 0
         assert r["se"] > 0 and r["lower"] < r["upper"]
     means = [r["estimate"] for r in rows if r["parameter"] == "mean"]
     assert means == pytest.approx([54.6, 80.1], abs=0.5)
+
+
+def test_bootstrap_prints_and_warns_about_the_replicates_it_leaves_out(tmp_path):
+    # R's galaxies with three components: the third, on 3 points, is often fitted
+    # spuriously or elsewhere (tests/test_bootstrap.py has the Python side).
+    out = tmp_path / "se.csv"
+    completed = fastem_cli("bootstrap", FAITHFUL.parent / "galaxies.csv", "--n-components", 3,
+                           "--n-boot", 60, "--csv", out, check=True)
+    rows = read_csv(out)
+    counts = {(r["n_failed"], r["n_spurious"], r["n_ambiguous"]) for r in rows}
+    assert len(rows) == 9 and len(counts) == 1
+    failed, spurious, ambiguous = counts.pop()
+    assert int(spurious) > 3 and int(ambiguous) > 3
+    assert completed.stdout.splitlines()[0].split()[-3:] == ["n_failed", "n_spurious",
+                                                             "n_ambiguous"]
+    assert (f"fastem: warning: 1 of 1 dataset(s) have more than 5% of their 60 replicates "
+            f"left out of the standard errors and intervals (dataset '1': {failed} failed, "
+            f"{spurious} spurious, {ambiguous} ambiguous)") in completed.stderr
+    assert "(--n-components bic chooses them per dataset)" in completed.stderr
+
+
+def test_bootstrap_of_identical_values_warns_as_fit_does(tmp_path):
+    path = tmp_path / "same.csv"
+    path.write_text('"x"\n' + "3\n" * 100)
+    by_fit = fastem_cli("fit", path, "--components", 2, check=True)
+    warning = [line for line in by_fit.stderr.splitlines() if "collapsed component" in line]
+    assert len(warning) == 1
+    completed = fastem_cli("bootstrap", path, "--n-boot", 20, check=True)
+    assert warning[0].split(" (variance")[0] in completed.stderr
+    assert "(dataset '1': 0 failed, 0 spurious, 20 ambiguous)" in completed.stderr
+
+
+def test_bootstrap_chooses_each_datasets_components_by_a_criterion(tmp_path):
+    path = simulated(tmp_path, replications=2)
+    out = tmp_path / "se.csv"
+    fastem_cli("bootstrap", path, "--n-components", "bic", "--max-components", 3,
+               "--n-boot", 19, "--csv", out, "--quiet", check=True)
+    rows = read_csv(out)
+    assert [r["component"] for r in rows] == [str(k) for k in (1, 2) for _ in range(3)] * 2
+    assert_one_line_error(fastem_cli("bootstrap", path, "--n-components", "best"),
+                          "--n-components 'best': give a number (2) or a criterion (bic")
 
 
 def test_datasets_are_named_as_fit_names_them_and_each_has_its_choice(tmp_path):

@@ -224,6 +224,9 @@ def _column(name, column):
 
 GALAXIES = _column("galaxies", "velocity")  # R's MASS::galaxies
 WAITING = _column("faithful", "waiting")  # R's datasets::faithful
+# R 4.2.2, mclust 6.0.0: data(acidity); write.csv(data.frame(acidity = acidity),
+# "acidity.csv", row.names = FALSE)
+ACIDITY = _column("acidity", "acidity")
 MIXTURES = {  # data and means_init; one set of means out of order
     "galaxies-3": (GALAXIES, [10000.0, 21000.0, 33000.0]),
     "galaxies-4": (GALAXIES, [23000.0, 10000.0, 33000.0, 20000.0]),
@@ -242,6 +245,7 @@ def test_the_datasets_are_rs():
     assert (GALAXIES.min(), GALAXIES.max()) == (9172, 34279)
     assert WAITING.shape == (272,) and (WAITING.min(), WAITING.max()) == (43, 96)
     assert _column("faithful", "eruptions").shape == (272,)
+    assert ACIDITY.shape == (155,) and (ACIDITY.min(), ACIDITY.max()) == (2.928524, 7.10513)
 
 
 def _given(mixture, names):
@@ -388,6 +392,31 @@ def test_restarts_are_chosen_as_scikit_learn_chooses(mixture, init_params, seed)
     rtol = _em_rtol(x, _sklearn_starts(x, k, 3, seed, **kwargs))
     ours, _ = _assert_same_fit(x, k, rtol, n_init=3, random_state=seed, **kwargs)
     assert ours.lower_bounds_[-1] == pytest.approx(first, rel=rtol)
+
+
+# scikit-learn 1.9.1 (numpy 2.4.6, scipy 1.17.1):
+#   x = ACIDITY[:, None]
+#   GaussianMixture(k, n_init=20, random_state=0).fit(x).bic(x) for k = 1, 2, 3, 4
+# Its K=4 fit puts a component on the single point 2.928524 (variance 0 + reg_covar).
+SKLEARN_ACIDITY_BIC = {1: 461.65758111728513, 2: 394.762045189392, 3: 405.84649786654313,
+                       4: 400.9651994813209}
+
+
+def test_bic_chooses_scikit_learns_number_of_components_on_acidity_from_regular_restarts():
+    bic = {}
+    for k in SKLEARN_ACIDITY_BIC:
+        model = GaussianMixture(k, n_init=20, random_state=0).fit(ACIDITY)
+        # Some restarts of K=3 and 4 collapse onto one point (variance reg_covar), with the
+        # largest lower bound; K=3 chose one, of BIC 392.87, before restarts were chosen
+        # among the regular ones.
+        assert model.status_ < fastem.Status.SPURIOUS
+        bic[k] = model.bic(ACIDITY)
+    assert min(bic, key=bic.get) == min(SKLEARN_ACIDITY_BIC, key=SKLEARN_ACIDITY_BIC.get) == 2
+    # Both stop when the mean log-likelihood changes by less than tol=1e-3, from other
+    # starts, at the same maxima: their BICs differ by 4e-6 here, and the choices by 1.9.
+    for k in (1, 2, 3):
+        assert bic[k] == pytest.approx(SKLEARN_ACIDITY_BIC[k], abs=1e-3)
+    assert bic[4] > SKLEARN_ACIDITY_BIC[4] and bic[4] > bic[2]
 
 
 @pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])

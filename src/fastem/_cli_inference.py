@@ -27,14 +27,15 @@ LRT_COLUMNS = ("id", "test", "statistic", "p_value", "p_value_mcse", "rejected",
                "n_failed", "n_components")
 """The columns of ``fastem lrt``'s table."""
 BOOTSTRAP_COLUMNS = ("id", "component", "parameter", "estimate", "se", "lower", "upper",
-                     "n_failed")
+                     "n_failed", "n_spurious", "n_ambiguous")
 """The columns of ``fastem bootstrap``'s table."""
 
 _COMMON_FLAGS = {**{name: flag for name, flag in shared.FIT_FLAGS.items()
                     if name != "n_components"},
                  "n_boot": "--n-boot", "n_init_data": "--n-init-data", "level": "--level"}
 FLAGS = {"lrt": {**_COMMON_FLAGS, "max_components": "--max-components"},
-         "bootstrap": {**_COMMON_FLAGS, "n_components": "--n-components"}}
+         "bootstrap": {**_COMMON_FLAGS, "n_components": "--n-components",
+                       "max_components": "--max-components"}}
 """Per command, the keyword arguments of its function that a flag sets, and the flag: how
 the function's messages are told on the command line. ``n_components`` is an output
 column of ``lrt``, so only ``bootstrap`` names it as a flag."""
@@ -44,6 +45,7 @@ def add_commands(commands) -> None:
     """Add ``lrt`` and ``bootstrap`` to the subcommands of the ``fastem`` parser."""
     from ._refit import KINDS
     from .lrt import VARIANCES
+    from .select import CRITERIA
 
     lrt = commands.add_parser(
         "lrt", help="choose the number of components by bootstrap likelihood-ratio tests",
@@ -92,12 +94,20 @@ def add_commands(commands) -> None:
         f"Columns: {', '.join(BOOTSTRAP_COLUMNS)}. One row per dataset, component and "
         "parameter (weight, mean, variance): id (as 'fastem fit' names the dataset); "
         "component (from 1, by increasing mean); estimate (the fit to the data); se (the "
-        "replicates' standard deviation); lower, upper (the percentile interval at "
-        "--level); n_failed (the dataset's replicates left out because their fit failed).",
+        "kept replicates' standard deviation); lower, upper (their percentile interval at "
+        "--level); n_failed, n_spurious, n_ambiguous (the dataset's replicates left out: "
+        "no finite fit; only spurious or collapsed fits; components that match two "
+        "labellings of the fit's about equally well). A warning names the datasets with "
+        "more than 5% of their replicates left out.",
         epilog=shared.EPILOG, formatter_class=shared.Formatter,
     )
     shared.add_data_options(bootstrap, weights=False)
-    bootstrap.add_argument("--n-components", type=int, default=2, help="components fitted")
+    bootstrap.add_argument("--n-components", default="2",
+                           help="components fitted: a number, or a criterion "
+                           f"({', '.join(CRITERIA)}) that chooses it for each dataset among "
+                           "1 to --max-components, as 'fastem fit --components 1-MAX' does by BIC")
+    bootstrap.add_argument("--max-components", type=int, default=5,
+                           help="the most components a criterion may choose")
     _add_bootstrap_options(bootstrap, per="dataset")
     bootstrap.add_argument("--kind", choices=KINDS, default=KINDS[0],
                            help="replicates drawn from the fitted mixture (parametric), "
@@ -198,10 +208,13 @@ def _lrt_table(result, ids):
 def _bootstrap(args) -> int:
     from .bootstrap import bootstrap
 
+    n_components = _components(args.n_components)
     with Outputs(csv=args.csv, json=args.json) as outputs:
         ids, data, _ = shared.read_data(args)
-        shared.check_datasets(args.file, ids, data, None, args.n_components, args.n_components)
-        options = dict(n_components=args.n_components, n_boot=args.n_boot, kind=args.kind,
+        largest = args.max_components if isinstance(n_components, str) else n_components
+        shared.check_datasets(args.file, ids, data, None, largest, largest)
+        options = dict(n_components=n_components, max_components=args.max_components,
+                       n_boot=args.n_boot, kind=args.kind,
                        n_init=args.n_init, n_init_data=args.n_init_data,
                        random_state=args.seed, level=args.level, algorithm=args.algorithm,
                        stop=args.stop, **shared.fit_options(vars(args)))
@@ -211,20 +224,32 @@ def _bootstrap(args) -> int:
         shared.commit(outputs)
     shared.write_stdout(f"{table}\nstandard errors and {100 * args.level:g}% percentile "
                         f"intervals from {args.n_boot} {args.kind} bootstrap replicates per "
-                        "dataset; n_failed: replicates left out\n")
+                        "dataset; n_failed, n_spurious, n_ambiguous: replicates left out "
+                        "(no finite fit; only spurious or collapsed fits; matched "
+                        "ambiguously)\n")
     return 0
 
 
+def _components(text: str):
+    """``--n-components``: a number, or a criterion's name."""
+    from .select import CRITERIA
+
+    if text in CRITERIA:
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise shared.UserError(f"--n-components {text!r}: give a number (2) or a criterion "
+                               f"({', '.join(CRITERIA)})") from None
+
+
 def _bootstrap_table(result, ids):
-    """:meth:`BootstrapResult.table` with datasets named by their ids, and each dataset's
-    failed replicates."""
+    """:meth:`BootstrapResult.table` with datasets named by their ids."""
     from .table import Table
 
     table = result.table()
-    rows = table["dataset"]
-    columns = {"id": [ids[d] for d in rows]}
-    columns.update({name: table[name] for name in BOOTSTRAP_COLUMNS[1:-1]})
-    columns["n_failed"] = np.atleast_1d(result.n_failed)[rows]
+    columns = {"id": [ids[d] for d in table["dataset"]]}
+    columns.update({name: table[name] for name in BOOTSTRAP_COLUMNS[1:]})
     return Table(columns)
 
 
