@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fastem
+from conftest import EM
 from fastem import Status
 
 FAITHFUL = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
@@ -15,14 +16,14 @@ WAITING = FAITHFUL[:, 1]
 
 def _maximum(x, k, **options):
     """The same fits run to tol=0 for many iterations: the maxima they approach."""
-    return fastem.fit(x, k, tol=0, max_iter=20_000, warn=False, **options, algorithm="em", stop="loglik")
+    return fastem.fit(x, k, tol=0, max_iter=20_000, warn=False, **options, **EM)
 
 
 @pytest.mark.parametrize("k", [2, 3])
 def test_squarem_reaches_the_maxima_of_em_in_fewer_passes(k):
     options = dict(n_init=10, random_state=0)
     limit = _maximum(WAITING, k, **options)
-    em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **options, algorithm="em", stop="loglik")
+    em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **options, **EM)
     squarem = fastem.fit(WAITING, k, algorithm="squarem", tol=1e-10, max_iter=20_000,
                          **options, stop="loglik")
     for result in (em, squarem):
@@ -54,7 +55,7 @@ def test_squarem_keeps_constraints(constraint):
     result = fastem.fit(WAITING, 2, algorithm="squarem", random_state=0, sort_components=False,
                         **constraint, stop="loglik")
     em = fastem.fit(WAITING, 2, random_state=0, sort_components=False, tol=1e-13,
-                    max_iter=5000, **constraint, algorithm="em", stop="loglik")
+                    max_iter=5000, **constraint, **EM)
     if constraint.get("equal_variance"):
         assert result.variances[0] == result.variances[1]
     if constraint.get("equal_weights"):
@@ -89,7 +90,7 @@ def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
     if stop == "parameter":
         # Refit with one iteration fewer: the change of the last step is the one that
         # fell below tol, and the one before did not.
-        steps = [fastem.fit(WAITING, 2, tol=0, max_iter=m, **start, algorithm="em", stop="loglik")
+        steps = [fastem.fit(WAITING, 2, tol=0, max_iter=m, **start, **EM)
                  for m in (result.n_iter - 2, result.n_iter - 1, result.n_iter)]
         scale = WAITING.std()  # parameters are compared in standardised units
 
@@ -108,12 +109,12 @@ def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
 @pytest.mark.plain_python
 def test_rate_is_the_last_aitken_ratio_of_the_trace():
     start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
-    result = fastem.fit(WAITING, 2, trace=True, **start, algorithm="em", stop="loglik")
+    result = fastem.fit(WAITING, 2, trace=True, **start, **EM)
     ll = result.trace[0, : result.n_iter]  # the one restart's trace
     assert result.rate == pytest.approx((ll[-1] - ll[-2]) / (ll[-2] - ll[-3]), rel=1e-6)
     assert 0 < result.rate < 1
-    two = fastem.fit(WAITING, 2, max_iter=2, tol=0, **start, algorithm="em", stop="loglik")
-    assert np.isnan(fastem.fit(WAITING, 2, max_iter=1, tol=0, **start, algorithm="em", stop="loglik").rate)
+    two = fastem.fit(WAITING, 2, max_iter=2, tol=0, **start, **EM)
+    assert np.isnan(fastem.fit(WAITING, 2, max_iter=1, tol=0, **start, **EM).rate)
     assert np.isnan(two.rate)
 
 

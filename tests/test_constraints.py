@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastem
-from conftest import separated_mixture
+from conftest import EM, separated_mixture
 from fastem import Model, reference
 
 MASKS = {
@@ -73,7 +73,7 @@ def test_constrained_fits_match_the_constrained_reference(constraints):
         del fit_start["weights_init"]
     kwargs = dict(max_iter=120, tol=0, reg_variance=1e-6)
     expected = reference.fit(x, 3, **start, **kwargs, **reference_constraints)
-    result = fastem.fit(x, 3, **fit_start, **kwargs, **constraints, trace=True, algorithm="em", stop="loglik")
+    result = fastem.fit(x, 3, **fit_start, **kwargs, **constraints, trace=True, **EM)
     order = np.argsort(expected.means)
     np.testing.assert_allclose(result.means, expected.means[order], rtol=1e-10)
     np.testing.assert_allclose(result.variances, expected.variances[order], rtol=1e-10)

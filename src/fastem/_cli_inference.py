@@ -130,8 +130,9 @@ def _add_bootstrap_options(parser, per: str) -> None:
                         help=f"bootstrap replicates per {per}")
     parser.add_argument("--n-init", type=int, default=5, help="random restarts of each fit "
                         "to a replicate, besides its starts from the fits to the data")
-    parser.add_argument("--n-init-data", type=int, default=30, help="random restarts of each "
-                        "fit to the data")
+    parser.add_argument("--n-init-data", type=shared.n_init, default="auto", help="restarts of "
+                        "each fit to the data, or auto: rounds of restarts until its search "
+                        "is settled")
     parser.add_argument("--seed", type=int, default=0, help="random seed of the replicates "
                         "and the restarts: the same seed gives the same results")
 

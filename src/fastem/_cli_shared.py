@@ -231,6 +231,17 @@ def _separator(text):
         raise argparse.ArgumentTypeError(str(error).removeprefix("--sep ")) from None
 
 
+def n_init(text: str):
+    """``--n-init`` and ``--n-init-data``: a number of restarts, or ``auto``."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"give a number of restarts or auto, not {text!r}"
+                                         ) from None
+
+
 def add_algorithm_options(parser, default="squarem", stop="parameter"):
     """--algorithm and --stop (``default`` and ``stop`` when not given)."""
     parser.add_argument("--algorithm", choices=ALGORITHMS, default=default,

@@ -122,7 +122,7 @@ class BootstrapResult:
 
 
 def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="parametric",
-              n_init=5, n_init_data=30, random_state=0, level=0.95, equal_variance=False,
+              n_init=5, n_init_data="auto", random_state=0, level=0.95, equal_variance=False,
               equal_weights=False, ambiguity=AMBIGUITY, algorithm="squarem", stop="loglik",
               tol=None, max_iter=DEFAULT_MAX_ITER, spurious=DEFAULT_SPURIOUS,
               progress=None) -> BootstrapResult:
@@ -184,8 +184,9 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
         types "pb", "bs" and "wlbs"; mixtools' ``boot.se`` is "parametric".
     n_init : int, default 5
         Random restarts of each replicate's fit, besides the start from the fit to the data.
-    n_init_data : int, default 30
-        Restarts of the fit to the data.
+    n_init_data : int or "auto", default "auto"
+        Restarts of the fit to the data: rounds until its search is settled (see
+        :func:`fastem.fit`), or that many k-means++ restarts.
     random_state : int or numpy.random.Generator, default 0
         Seed of the fit to the data, the replicates and their restarts. Replicate ``b`` of
         dataset ``d`` draws from streams keyed by ``d * n_boot + b``, so a dataset's
@@ -208,7 +209,9 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
     n_boot = _validate.check_int("n_boot", n_boot, 2, _validate.MAX_ITER_LIMIT)
     kind = _validate.check_choice("kind", kind, KINDS)
     n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)
-    n_init_data = _validate.check_int("n_init_data", n_init_data, 1, _validate.MAX_ITER_LIMIT)
+    if n_init_data != "auto":
+        n_init_data = _validate.check_int("n_init_data", n_init_data, 1,
+                                          _validate.MAX_ITER_LIMIT, also="or 'auto'")
     seed = _validate.check_random_state(random_state)
     level = _validate.check_level(level)
     ambiguity = _validate.check_non_negative("ambiguity", ambiguity)

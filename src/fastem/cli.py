@@ -42,6 +42,7 @@ from ._cli_shared import (
     commit,
     fit_options,
     in_cli_terms,
+    n_init,
     read_data,
     show_progress,
     write_stdout,
@@ -192,7 +193,7 @@ def _parser():
     fit.add_argument("--all-candidates", action="store_true", help="with a range of "
                      "--components, one row per dataset and candidate model (every K), with "
                      "its criteria and whether it was eligible and chosen")
-    fit.add_argument("--n-init", type=_n_init, default="auto", help="restarts per "
+    fit.add_argument("--n-init", type=n_init, default="auto", help="restarts per "
                      "dataset, or auto: rounds of restarts until each dataset's search is "
                      "settled (columns n_restarts, n_maxima, n_at_best, p_unseen, settled), "
                      "at most --max-init")
@@ -638,17 +639,6 @@ def _warn_none_eligible(ids, candidates, components, every_candidate):
         warnings.warn(f"dataset(s) {shown}: no candidate of --components {components} is "
                       f"eligible (every fit is spurious, collapsed or failed){rows}",
                       UserWarning, stacklevel=2)
-
-
-def _n_init(text: str):
-    """``--n-init``: a number, or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"give a number of restarts or auto, not {text!r}"
-                                         ) from None
 
 
 def _init(text: str):

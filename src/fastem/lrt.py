@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _refit, _validate, search
 from ._status import Status
-from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit
+from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS
 from .result import squeeze
 from .spurious import check_rule
 from .table import Table

@@ -8,7 +8,8 @@ given values and constraints laid over them, emEM's short runs).
 Each strategy is a function returning :class:`StartingValues` for every dataset and
 restart. Random choices for restart ``r`` of a dataset come from a stream keyed by
 ``random_state``, the dataset's content and ``r``: the values do not depend on the number
-of threads, on which other datasets are in the batch, or on where the dataset stands. Sample weights count as repetitions of points.
+of threads, on which other datasets are in the batch, or on where the dataset stands.
+Sample weights count as repetitions of points.
 """
 
 from __future__ import annotations
