@@ -593,7 +593,9 @@ def _problems(result: FitResult) -> list[tuple[type, str]]:
             "reg_variance."
         )))
     if result.auto_search:
-        unsettled = int(np.count_nonzero(~np.asarray(result.settled)))
+        # Datasets whose fit is degenerate are reported as such, below.
+        unsettled = int(np.count_nonzero(~np.asarray(result.settled)
+                                         & (np.asarray(result.status) < Status.SPURIOUS)))
         if unsettled:
             problems.append((SearchWarning, (
                 f"{unsettled} of {n} dataset(s) did not settle their search within "
