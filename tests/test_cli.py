@@ -237,12 +237,22 @@ def test_simulate_then_fit_long_csv(tmp_path):
     completed = fastem_cli("fit", path, "--by", "dataset", "--value", "value", check=True)
     table = list(csv.DictReader(io.StringIO(completed.stdout)))
     assert [r["id"] for r in table] == ["0", "1", "2"]
-    for r in table:
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    expected = fastem.fit([data[data[:, 0] == d, 1] for d in range(3)], 2, n_init="auto",
+                          random_state=0, skip_degenerate=True, warn=False)
+    for d, r in enumerate(table):
         assert r["status"] == "converged" and r["converged"] == "True"
-        assert float(r["mean_1"]) == pytest.approx(-3.0, abs=0.8)
-        assert float(r["mean_2"]) == pytest.approx(3.0, abs=0.8)
+        assert float(r["mean_1"]) == pytest.approx(expected.means[d, 0], rel=1e-6)
         assert float(r["weight_1"]) + float(r["weight_2"]) == pytest.approx(1.0)
         assert float(r["bic_smaller_better"]) > 0 and "log_likelihood" in r
+        assert r["settled"] == str(bool(expected.settled[d]))
+        if r["settled"] == "True":
+            assert float(r["mean_1"]) == pytest.approx(-3.0, abs=0.8)
+            assert float(r["mean_2"]) == pytest.approx(3.0, abs=0.8)
+    # Dataset 0's best maximum, a component of 7.6 expected points with a variance 1.2e-4
+    # of the other's (just outside the spurious rule's 5 points), was found by one restart
+    # of 100: the search does not vouch for it, and says so.
+    assert table[0]["settled"] == "False" and "did not settle" in completed.stderr
 
 
 def test_fit_chooses_the_number_of_components(tmp_path):
@@ -265,8 +275,9 @@ def test_fit_writes_n_the_variance_model_and_a_criterion_named_by_its_sign(tmp_p
     path = _simulated(tmp_path, replications=2, n_samples=150)
     rows = fit_rows(path)
     assert list(rows[0])[:5] == ["id", "n", "n_components", "variance_model", "n_parameters"]
-    assert list(rows[0])[-5:] == ["log_likelihood", "bic_smaller_better", "n_iter",
-                                  "converged", "status"]
+    assert list(rows[0])[-10:] == ["log_likelihood", "bic_smaller_better", "n_iter",
+                                   "converged", "n_restarts", "n_maxima", "n_at_best",
+                                   "p_unseen", "settled", "status"]
     for row in rows:
         assert (row["n"], row["variance_model"], row["n_parameters"]) == ("150", "unequal", "5")
         bic = -2 * float(row["log_likelihood"]) + 5 * np.log(150)
@@ -324,7 +335,9 @@ def test_probability_weights_keep_bic_n_the_number_of_points(tmp_path):
     path.write_text("waiting,w\n" + "".join(f"{x},{1 / len(waiting)!r}\n" for x in waiting))
     args = ("--value", "waiting", "--weights-column", "w", "--components", "1-6")
     counts = fastem_cli("fit", path, *args, check=True)
-    (warning,) = counts.stderr.strip().splitlines()
+    # Besides this warning, the searches of 5 and 6 components do not settle, and say so.
+    (warning,) = [line for line in counts.stderr.strip().splitlines()
+                  if "did not settle" not in line]
     assert warning.startswith("fastem: warning: ") and "sum to far less" in warning
     assert "--weights-type probability" in warning and "sample_weight" not in warning
     assert float(next(csv.DictReader(io.StringIO(counts.stdout)))["n"]) == pytest.approx(1.0)

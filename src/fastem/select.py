@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _refit, _validate, api, search
 from ._status import Status
+from .result import SearchWarning
 from .table import Table
 
 VARIANCE_MODELS = _validate.VARIANCE_MODELS
@@ -165,6 +166,7 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     fits = []
     fitted = {}
     redundant = {}
+    unsettled = []
     for k, model in candidates:
         equal = model == "equal"
         if (k, equal) not in fitted:
@@ -176,6 +178,9 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
                              skip_degenerate=True, warn=False, **fit_options),
             )
             for category, message in result.problems():
+                if category is SearchWarning:  # one warning for all candidates, below
+                    unsettled.append((k, model, message.split(" dataset(s)")[0]))
+                    continue
                 warnings.warn(f"n_components={k}, variance={model!r}: {message}", category,
                               stacklevel=2)
             fitted[(k, equal)] = result
@@ -183,6 +188,13 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
             if len(fitted) == 1 and sample_weight_type == "frequency":
                 api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
+    if unsettled:
+        listed = ", ".join(f"K={k} {model} ({count})" for k, model, count in unsettled)
+        warnings.warn(
+            f"the search of some candidates did not settle within their restarts: {listed} "
+            "(of the datasets; SelectionResult.settled): their fits are the best maxima "
+            "found, which more restarts (max_init) might better.", SearchWarning,
+            stacklevel=2)
     return _choose(candidates, fits, criterion,
                    [redundant[(k, model == "equal")] for k, model in candidates])
 
