@@ -46,6 +46,7 @@ is written to directly.
 """
 
 FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", "tol": "--tol",
+             "max_init": "--max-init",
              "max_iter": "--max-iter", "reg_variance": "--reg-variance",
              "sample_weight_type": "--weights-type", "n_components": "--components"}
 """The keyword arguments of fit and select that ``fastem fit`` sets, and their flags."""
@@ -145,6 +146,8 @@ def cli_terms(message: str, ids, flags=None) -> str:
     message = re.sub(r", or give starting values of shape \([^)]*\)", "", message)
     message = re.sub(r" \(see (?:fastem\.\w+|FitResult\.\w+)\)", "", message)
     message = re.sub(r"[Ss]ee FitResult\.status", "See the status column", message)
+    message = re.sub(r"(?:FitResult\.settled, n_maxima, p_unseen|SelectionResult\.settled)",
+                     "the settled column", message)
     for name, flag in (FIT_FLAGS if flags is None else flags).items():
         message = as_flag(message, name, flag)
     return message

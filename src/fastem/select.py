@@ -189,12 +189,12 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
                 api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
     if unsettled:
-        listed = ", ".join(f"K={k} {model} ({count})" for k, model, count in unsettled)
+        listed = "; ".join(f"K={k} {model}: {count} dataset(s)"
+                           for k, model, count in unsettled)
         warnings.warn(
-            f"the search of some candidates did not settle within their restarts: {listed} "
-            "(of the datasets; SelectionResult.settled): their fits are the best maxima "
-            "found, which more restarts (max_init) might better.", SearchWarning,
-            stacklevel=2)
+            f"the search of some candidates did not settle within their restarts ({listed}; "
+            "SelectionResult.settled): their fits are the best maxima found, which more "
+            "restarts (max_init) might better.", SearchWarning, stacklevel=2)
     return _choose(candidates, fits, criterion,
                    [redundant[(k, model == "equal")] for k, model in candidates])
 
