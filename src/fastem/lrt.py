@@ -53,8 +53,8 @@ class LRTResult:
     ran : bool array of shape (n_datasets, n_tests)
         Whether the test was made.
     reason : str array of shape (n_datasets, n_tests)
-        Why a test that a dataset reached was not made ("" where it ran, or where the
-        sequential procedure had stopped before it): "no regular fit to the data" (every
+        Why a test that a dataset reached was not made, or made no p-value ("" where it
+        ran, or where the sequential procedure had stopped before it): "no regular fit to the data" (every
         restart of ``K`` or ``K + 1`` components was spurious, collapsed or failed), "K+1
         fit no better than K" (the search for ``K + 1`` components found nothing above
         the ``K`` fit, only it with a component duplicated or emptied: a test that did
@@ -174,8 +174,8 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     emptied) is not made, and says so (``reason``), never "statistic 0, not rejected".
     Every fit to a replicate runs from a warm start (the fit of the same model to the
     data) **and** ``n_init`` random k-means++ restarts, and every ``K + 1`` fit also from
-    the splits of each component of its ``K`` fit and from that fit with the heaviest
-    component split in two equal halves. That start has the ``K`` fit's log-likelihood
+    the splits of each component of its ``K`` fit (when ``n_init > 0``) and from that fit
+    with the heaviest component split in two equal halves. That start has the ``K`` fit's log-likelihood
     and EM never lowers it, so no statistic is negative (up to rounding), where a warm
     start alone gives negative statistics (mclust) or replicates redrawn until they are
     not (mixtools). Each model
@@ -310,7 +310,6 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
         # No replicate with a statistic: the test cannot decide, and nothing after it runs.
         empty = which[~np.isfinite(boot[which, t]).any(axis=1)]
         reason[empty, t] = "every replicate failed"
-        ran[empty, t] = False
         blocked[empty] = True
         active[empty] = False
         if sequential:
@@ -376,9 +375,10 @@ def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, see
     h0 = _refit.refit(data, k, [null], n_init=n_init, random_state=_refit.stage_seed(seed, 2, k),
                       runs=runs, options=options)
     smaller = _refit.parameters_of(h0)
-    nested = _refit.nested_starts(smaller, options["equal_variance"])
-    starts = [alternative, *(nested.take((slice(None), j)) for j in range(k)),
-              _refit.split_start(smaller)]
+    starts = [alternative, _refit.split_start(smaller)]
+    if n_init:  # with n_init=0, mclust's procedure: the warm and split starts alone
+        nested = _refit.nested_starts(smaller, options["equal_variance"])
+        starts[1:1] = [nested.take((slice(None), j)) for j in range(k)]
     h1 = _refit.refit(data, k + 1, starts, n_init=n_init,
                       random_state=_refit.stage_seed(seed, 3, k), runs=runs, options=options)
     stats = _statistic(h1.log_likelihood, h0.log_likelihood, sizes)
