@@ -73,20 +73,36 @@ def test_a_dataset_alone_gets_the_fit_it_gets_in_a_batch():
     assert batch.n_restarts[1] == alone.n_restarts
 
 
-def test_the_content_key_depends_on_values_order_and_weights_but_not_on_the_place():
+def test_the_content_key_depends_on_values_order_and_weights_but_not_on_place_or_units():
     from fastem._rng import content_keys
 
     x = np.array([1.0, 2.0, 3.5, -0.0])
-    offsets = np.array([0, 4, 8, 12, 16])
-    values = np.concatenate([x, x, x[::-1], np.where(x == 0, 0.0, x)])
-    keys = content_keys(values, offsets)
+    offsets = np.array([0, 4, 8, 12, 16, 20])
+    values = np.concatenate([x, x, x[::-1], np.where(x == 0, 0.0, x), 1e140 * x - 7e140])
+    center = np.array([1.625, 1.625, 1.625, 1.625, 1.625e140 - 7e140])
+    scale = np.array([1.3, 1.3, 1.3, 1.3, 1.3e140])
+    keys = content_keys(values, offsets, center, scale)
     assert keys[0] == keys[1] == keys[3]  # -0.0 is 0.0: the same number
+    assert keys[4] == keys[0]  # the same data in other units
     assert keys[2] != keys[0]  # the order of the points matters to EM's sums
-    weights = np.ones(16)
+    weights = np.ones(20)
     weights[4] = 2.0
-    weighted = content_keys(values, offsets, weights)
+    weighted = content_keys(values, offsets, center, scale, weights)
     assert weighted[0] == weighted[3] != weighted[1]
     assert weighted[0] == keys[0]  # unit weights are no weights
+
+
+def test_a_fit_is_the_same_in_any_units():
+    # The same streams (the keys above); k-means++'s draws by distance can still fall on
+    # other points where the data's rounding moves a cumulative sum across a draw, so the
+    # starts agree mostly, and the fits at the maximum.
+    result = fastem.fit(WAITING, 3, n_init=10, random_state=0, return_restarts=True)
+    scaled = fastem.fit(WAITING * 1e-3 + 5.0, 3, n_init=10, random_state=0,
+                        return_restarts=True)
+    same = np.isclose(scaled.start_means, result.start_means * 1e-3 + 5.0, rtol=1e-12)
+    assert same.mean() > 0.5
+    np.testing.assert_allclose(scaled.weights, result.weights, rtol=1e-6)
+    np.testing.assert_allclose(scaled.means, result.means * 1e-3 + 5.0, rtol=1e-6)
 
 
 def test_a_scenario_studied_alone_draws_the_datasets_it_draws_beside_others():

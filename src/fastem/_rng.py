@@ -51,44 +51,62 @@ def stream_key(seed, purpose, a, b):
     return _mix(key ^ _mix(np.uint64(b) + _MUL1))
 
 
-_SIGN = np.uint64(0x8000000000000000)
 _ONE = np.uint64(0x3FF0000000000000)  # the bits of 1.0
 
 
 @jit
-def _content_keys(bits, offsets, weight_bits, keys):
+def _content_keys(values, offsets, center, scale, weight_bits, keys):
     # Point i of a dataset enters as mix(bits + (i + 1) * golden), and the dataset's
     # points are combined by XOR: the mixes are independent of each other, so the loop
     # pipelines (a chain key = mix(key ^ bits) would wait for every multiply in turn).
     # The position salt keeps a reordering of the points from giving the same key.
     weighted = weight_bits.size > 0
+    rounded = np.empty(1, dtype=np.float32)
+    bits = rounded.view(np.uint32)
     for d in range(offsets.size - 1):
         start, stop = offsets[d], offsets[d + 1]
+        inv_scale = 1.0 / scale[d]
         points = np.uint64(0)
         weights = np.uint64(0)
         for i in range(start, stop):
             salt = (np.uint64(i - start) + np.uint64(1)) * _GOLDEN
-            b = bits[i]
-            points ^= _mix((np.uint64(0) if b == _SIGN else b) + salt)
+            points ^= _mix(_standard_bits(values[i], center[d], inv_scale, rounded, bits)
+                           + salt)
             if weighted and weight_bits[i] != _ONE:  # unit weights: no weights
                 weights ^= _mix(weight_bits[i] ^ salt)
         key = _mix(np.uint64(stop - start) + _MUL2)
         keys[d] = _mix(_mix(key ^ points) ^ weights)
 
 
-def content_keys(values, offsets, sample_weight=None) -> np.ndarray:
+@jit(inline=True)
+def _standard_bits(x, center, inv_scale, rounded, bits):
+    """The bits of the point's standardised value rounded to float32 (0.0 for -0.0),
+    through ``rounded`` and its uint32 view ``bits``: the same for the data in any units,
+    but for a value within float64 rounding of a float32 rounding boundary (odds of about
+    2**-29 per point)."""
+    rounded[0] = np.float32((x - center) * inv_scale)
+    if rounded[0] == 0:
+        return np.uint64(0)
+    return np.uint64(bits[0])
+
+
+def content_keys(values, offsets, center, scale, sample_weight=None) -> np.ndarray:
     """A key of each dataset's content, array of shape (n_datasets,), uint64.
 
-    The key is a hash of the bits of the dataset's values in order (``-0.0`` as ``0.0``),
-    their number and, if given, their weights other than 1 (unit weights are no weights,
-    as a point of weight 0 is no point): a function of the data alone, not of the
-    dataset's place in a batch, so that fits keyed by it give the same data the same
-    starts. Integer operations only: the same key on every CPU. ``values`` and
-    ``sample_weight`` are float64 arrays in the ragged layout of ``offsets``.
+    The key is a hash of the dataset's standardised values ``(x - center) / scale``
+    rounded to float32, in order, their number and, if given, their weights other than 1
+    (unit weights are no weights, as a point of weight 0 is no point): a function of the
+    data alone, not of the dataset's place in a batch, so that fits keyed by it give the
+    same data the same starts; and, as the standardised values are the same in any units
+    up to rounding, data in other units (``a x + b``) almost always get the same key, so
+    that fits are invariant to the data's units. Integer operations on the rounded
+    values: the same key on every CPU. ``values`` and ``sample_weight`` are float64
+    arrays in the ragged layout of ``offsets``; ``center`` and ``scale`` one value per
+    dataset.
     """
     keys = np.empty(offsets.size - 1, dtype=np.uint64)
     weights = np.empty(0) if sample_weight is None else sample_weight
-    _content_keys(np.ascontiguousarray(values, np.float64).view(np.uint64), offsets,
+    _content_keys(values, offsets, center, scale,
                   np.ascontiguousarray(weights, np.float64).view(np.uint64), keys)
     return keys
 

@@ -140,7 +140,7 @@ def prepared_batch(data, sample_weight, n_components, first=0, sample_weight_typ
     check_data_values(batch, center, variance, first)
     scale = _layout.scale_from_moments(center, variance)
     check_scale(scale, first)
-    keys = _rng.content_keys(batch.values, batch.offsets, batch.sample_weight)
+    keys = _rng.content_keys(batch.values, batch.offsets, center, scale, batch.sample_weight)
     return dataclasses.replace(batch, center=center, scale=scale, keys=keys)
 
 
