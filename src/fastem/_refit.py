@@ -112,11 +112,10 @@ def fit_nested(data, n_components, smaller, *, n_init, init, random_state, optio
     ``init``: ``n_init`` of them, or rounds until settled for ``"auto"``. ``options`` are
     further arguments of :func:`fastem.fit`.
 
-    A dataset whose search ends below ``smaller``, or finds no regular fit where
-    ``smaller`` is regular, gets ``smaller`` itself with its heaviest component halved
-    (:func:`split_start`, a fixed point of EM), run to its stopping rule from there: so
-    the log-likelihood of ``n_components`` is never below that of one fewer. Its restarts
-    and search are those of the search.
+    A dataset whose search ends at a regular fit below ``smaller`` gets ``smaller`` itself
+    with its heaviest component halved (:func:`split_start`, a fixed point of EM), run to
+    its stopping rule from there: so the log-likelihood of ``n_components`` is never below
+    that of one fewer. Its restarts and search are those of the search.
     """
     if smaller is None:
         return fit(data, n_components, n_init=n_init, init=init, random_state=random_state,
@@ -140,10 +139,11 @@ def fit_nested(data, n_components, smaller, *, n_init, init, random_state, optio
                  init=init, random_state=random_state, sample_weight=sample_weight,
                  **_given(nested, options), **own)
     below = np.atleast_1d(smaller.log_likelihood)
+    # Where the search found no regular fit, its fit stays: spurious or collapsed, it is
+    # flagged as such and no estimate (select leaves it out, the LRT says so).
     regular = np.atleast_1d(result.status) < Status.SPURIOUS
     with np.errstate(invalid="ignore"):
-        short = np.flatnonzero(((np.atleast_1d(result.log_likelihood) < below) | ~regular)
-                               & (np.atleast_1d(smaller.status) < Status.SPURIOUS))
+        short = np.flatnonzero((np.atleast_1d(result.log_likelihood) < below) & regular)
     if short.size == 0:
         return result
     rows = _rows(data, short)

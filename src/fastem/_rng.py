@@ -51,16 +51,13 @@ def stream_key(seed, purpose, a, b):
     return _mix(key ^ _mix(np.uint64(b) + _MUL1))
 
 
-_ONE = np.uint64(0x3FF0000000000000)  # the bits of 1.0
-
-
 @jit
-def _content_keys(values, offsets, center, scale, weight_bits, keys):
+def _content_keys(values, offsets, center, scale, sample_weight, keys):
     # Point i of a dataset enters as mix(bits + (i + 1) * golden), and the dataset's
     # points are combined by XOR: the mixes are independent of each other, so the loop
     # pipelines (a chain key = mix(key ^ bits) would wait for every multiply in turn).
     # The position salt keeps a reordering of the points from giving the same key.
-    weighted = weight_bits.size > 0
+    weighted = sample_weight.size > 0
     rounded = np.empty(1, dtype=np.float32)
     bits = rounded.view(np.uint32)
     for d in range(offsets.size - 1):
@@ -72,8 +69,10 @@ def _content_keys(values, offsets, center, scale, weight_bits, keys):
             salt = (np.uint64(i - start) + np.uint64(1)) * _GOLDEN
             points ^= _mix(_standard_bits(values[i], center[d], inv_scale, rounded, bits)
                            + salt)
-            if weighted and weight_bits[i] != _ONE:  # unit weights: no weights
-                weights ^= _mix(weight_bits[i] ^ salt)
+            if weighted:
+                rounded[0] = np.float32(sample_weight[i])
+                if rounded[0] != 1.0:  # unit weights are no weights
+                    weights ^= _mix(np.uint64(bits[0]) ^ salt)
         key = _mix(np.uint64(stop - start) + _MUL2)
         keys[d] = _mix(_mix(key ^ points) ^ weights)
 
@@ -95,7 +94,9 @@ def content_keys(values, offsets, center, scale, sample_weight=None) -> np.ndarr
 
     The key is a hash of the dataset's standardised values ``(x - center) / scale``
     rounded to float32, in order, their number and, if given, their weights other than 1
-    (unit weights are no weights, as a point of weight 0 is no point): a function of the
+    rounded to float32 (unit weights are no weights, as a point of weight 0 is no point;
+    weights that differ in their last bits, rescaled probability weights say, are the
+    same weights): a function of the
     data alone, not of the dataset's place in a batch, so that fits keyed by it give the
     same data the same starts; and, as the standardised values are the same in any units
     up to rounding, data in other units (``a x + b``) almost always get the same key, so
@@ -106,8 +107,7 @@ def content_keys(values, offsets, center, scale, sample_weight=None) -> np.ndarr
     """
     keys = np.empty(offsets.size - 1, dtype=np.uint64)
     weights = np.empty(0) if sample_weight is None else sample_weight
-    _content_keys(values, offsets, center, scale,
-                  np.ascontiguousarray(weights, np.float64).view(np.uint64), keys)
+    _content_keys(values, offsets, center, scale, weights, keys)
     return keys
 
 

@@ -145,8 +145,9 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
         ``unseen_tol`` among them). By default every candidate's restarts run in rounds of
         k-means++, random data points and emEM until its search is settled (``n_init=
         "auto"``), with SQUAREM to the parameter rule (fit's defaults), from the fixed
-        seed 0, so that every call gives the same answer; a candidate whose search did
-        not settle is counted in a :class:`fastem.SearchWarning`.
+        seed 0, so that every call gives the same answer. ``settled`` tells which
+        candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
+        whose chosen candidate's search did not.
     """
     criterion = _validate.check_choice("criterion", criterion, CRITERIA)
     _validate.check_not_given("fastem.select", fit_options,
@@ -166,7 +167,6 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
     fits = []
     fitted = {}
     redundant = {}
-    unsettled = []
     for k, model in candidates:
         equal = model == "equal"
         if (k, equal) not in fitted:
@@ -178,8 +178,7 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
                              skip_degenerate=True, warn=False, **fit_options),
             )
             for category, message in result.problems():
-                if category is SearchWarning:  # one warning for all candidates, below
-                    unsettled.append((k, model, message.split(" dataset(s)")[0]))
+                if category is SearchWarning:  # only for chosen candidates, below
                     continue
                 warnings.warn(f"n_components={k}, variance={model!r}: {message}", category,
                               stacklevel=2)
@@ -188,15 +187,27 @@ def select(data, n_components=range(1, 7), variance=VARIANCE_MODELS, criterion="
             if len(fitted) == 1 and sample_weight_type == "frequency":
                 api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
-    if unsettled:
-        listed = "; ".join(f"K={k} {model}: {count} dataset(s)"
-                           for k, model, count in unsettled)
+    chosen = _choose(candidates, fits, criterion,
+                     [redundant[(k, model == "equal")] for k, model in candidates])
+    _warn_unsettled(chosen)
+    return chosen
+
+
+def _warn_unsettled(chosen):
+    """One :class:`SearchWarning` for the datasets whose chosen candidate's search did not
+    settle (an unsettled candidate that was not chosen is in ``settled``, not warned about:
+    most candidates of too many components have more maxima than any budget tells
+    apart)."""
+    best = np.atleast_1d(chosen.best)
+    settled = np.atleast_2d(chosen.settled)
+    rows = np.flatnonzero(best >= 0)
+    unsettled = rows[~settled[rows, best[rows]]]
+    if unsettled.size:
         warnings.warn(
-            f"the search of some candidates did not settle within their restarts ({listed}; "
-            "SelectionResult.settled): their fits are the best maxima found, which more "
-            "restarts (max_init) might better.", SearchWarning, stacklevel=2)
-    return _choose(candidates, fits, criterion,
-                   [redundant[(k, model == "equal")] for k, model in candidates])
+            f"{unsettled.size} of {best.size} dataset(s) chose a model whose search did not "
+            f"settle within its restarts (dataset(s) {_validate._listed(unsettled)}; "
+            "SelectionResult.settled): its fit is the best maximum found, which more restarts "
+            "(max_init) might better.", SearchWarning, stacklevel=3)
 
 
 def _item(array, single):
