@@ -269,14 +269,27 @@ def test_a_test_whose_k_plus_one_fit_is_no_better_is_not_made_and_says_why():
     with pytest.warns(UserWarning, match=r"reason: K\+1 fit no better than K"):
         result = fastem.bootstrap_lrt(WAITING, max_components=3, n_boot=19, spurious=strict)
     assert result.ran.tolist() == [True, False]
-    assert result.reason.tolist() == ["", "K+1 fit no better than K"]
+    assert result.reason.tolist() == ["", "K+1 fit no better than K, search not settled"]
     assert np.isnan(result.statistic[1]) and np.isnan(result.p_value[1])
     # At least as good (the halved fit runs on from the fit of two), and no better.
     gain = result.log_likelihood[2] - result.log_likelihood[1]
     assert 0 <= gain <= fastem.search.SAME_MAXIMUM * (1 + abs(result.log_likelihood[1]))
     assert result.n_components == 0
     rows = result.table().to_records()
-    assert [r["failed"] for r in rows] == ["", "K+1 fit no better than K"]
+    assert [r["failed"] for r in rows] == ["", "K+1 fit no better than K, search not settled"]
+
+
+def test_a_settled_search_no_better_than_k_makes_a_test_with_a_statistic_of_about_zero():
+    # Dataset 363 of the size study: 100 points of N(0, 1) whose best fit of two components
+    # gains 1.2e-4 over one (0.82 N(-0.04, .) + 0.18 N(0.73, .)), by a search that settled:
+    # nothing better was there to find, so the test is made, and does not reject.
+    x = np.random.default_rng(1).standard_normal((1000, 100))[363]
+    result = fastem.bootstrap_lrt(x, max_components=2, n_boot=19)
+    gain = result.log_likelihood[1] - result.log_likelihood[0]
+    assert 0 <= gain <= fastem.search.SAME_MAXIMUM * (1 + abs(result.log_likelihood[0]))
+    assert result.ran.tolist() == [True] and result.reason.tolist() == [""]
+    assert result.statistic[0] == pytest.approx(2 * gain, rel=1e-9)
+    assert result.p_value[0] > 0.5 and result.n_components == 1
 
 
 RAGGED = [WAITING[:60], np.random.default_rng(7).normal([0.0] * 90 + [4.0] * 60), WAITING]

@@ -56,9 +56,11 @@ class LRTResult:
         Why a test that a dataset reached was not made, or made no p-value ("" where it
         ran, or where the sequential procedure had stopped before it): "no regular fit to
         the data" (every restart of ``K`` or ``K + 1`` components was spurious, collapsed
-        or failed), "K+1 fit no better than K" (the search for ``K + 1`` components found
-        nothing above the ``K`` fit, only it with a component duplicated or emptied: a
-        test that did not happen, never "not rejected"), or "every replicate failed".
+        or failed), "K+1 fit no better than K, search not settled" (the search for ``K +
+        1`` components found nothing above the ``K`` fit, only it with a component
+        duplicated or emptied, and did not settle: a test that did not happen, never "not
+        rejected"; where the search settled, nothing better was there to find, and the
+        test is made with its statistic of about 0), or "every replicate failed".
     n_components : int array of shape (n_datasets,)
         The chosen number of components: the first ``K`` not rejected at ``level``, or
         ``max_components`` when every test rejects; 0 when a test could not be made before
@@ -261,7 +263,11 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     observed = _fits_to_data(datasets, max_components, n_init_data, seed, options)
     log_likelihood = np.stack([np.atleast_1d(f.log_likelihood) for f in observed], axis=1)
     regular = np.stack([np.atleast_1d(f.status) < Status.SPURIOUS for f in observed], axis=1)
+    # A K + 1 fit no better than the K fit stands for a test only when its search
+    # settled: then no mixture of K + 1 components found does better, and the statistic is
+    # truly about 0. Where the search did not settle, the test did not happen.
     no_better = np.stack([search.no_better(observed[k], observed[k - 1])
+                          & ~np.atleast_1d(observed[k].settled)
                           for k in range(1, max_components)], axis=1)
     reason = np.full((len(datasets), max_components - 1), "", dtype=object)
 
@@ -284,7 +290,7 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
         testable = regular[:, t] & regular[:, t + 1] & ~no_better[:, t]
         reason[active & ~(regular[:, t] & regular[:, t + 1]), t] = "no regular fit to the data"
         reason[active & regular[:, t] & regular[:, t + 1] & no_better[:, t], t] = (
-            "K+1 fit no better than K")
+            "K+1 fit no better than K, search not settled")
         blocked |= active & ~testable
         active &= testable
         which = np.flatnonzero(active)
