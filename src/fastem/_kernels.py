@@ -523,7 +523,14 @@ def _stopped(stop, tol, current, previous, before, inv_n, data_shift, squared_ch
             return False
         limit = previous + (current - previous) / (1.0 - rate)
         return abs(limit - current) < tol
-    return math.sqrt(squared_change) < tol
+    # The parameters' change alone, and the mean log-likelihood per point changing by less
+    # than tol too: a component collapsing onto tied points shrinks its variance by
+    # amounts that are small in absolute terms while its density, and the log-likelihood,
+    # grow without bound; it must run on to the variance floor, where it is flagged. At a
+    # maximum the log-likelihood's change is of the order of the squared parameter change,
+    # far below tol.
+    return (math.sqrt(squared_change) < tol
+            and abs(current * inv_n - previous * inv_n) < tol)
 
 
 @jit

@@ -146,7 +146,10 @@ def fit(
         = l_{t-1} + (l_t - l_{t-1}) / (1 - a_t)``, ``a_t = (l_t - l_{t-1}) / (l_{t-1} -
         l_{t-2})``, is within ``tol`` of ``l_t`` (default 1e-5, on the total); "parameter"
         (turboEM's default type): the L2 change of all parameters, in standardised units,
-        is below ``tol`` (default 1e-7). The defaults, SQUAREM with the parameter rule,
+        is below ``tol`` (default 1e-7), and so is the change of the mean log-likelihood
+        per point (which keeps a component collapsing onto tied points, whose variance
+        changes by little while the likelihood grows without bound, running to the floor
+        where it is flagged; at a maximum it holds whenever the first does). The defaults, SQUAREM with the parameter rule,
         end within 1e-7 relative of the maximum in every parameter on the real datasets
         of ``tests/data`` (plain EM with the log-likelihood rule stops up to 3% away from
         it where EM is slow: a change of the log-likelihood below ``tol`` is not a
