@@ -189,7 +189,20 @@ def test_a_search_that_does_not_settle_within_its_budget_is_flagged_and_warned()
 
 def test_round_sizes_double_up_to_the_budget():
     assert search.round_sizes(10, 100) == [10, 10, 20, 40, 20]
+    assert search.round_sizes(10, search.AUTO_MAX_INIT) == [10, 10, 20, 10]
     assert search.round_sizes(10, 15) == [10, 5]
+
+
+def test_the_best_restart_of_a_search_runs_on_to_the_fits_own_rule():
+    # The rounds stop at the parameter rule's 1e-5; the returned fit meets fit's 1e-7.
+    result = fastem.fit(WAITING, 3, n_init="auto", random_state=0, skip_degenerate=True,
+                        return_restarts=True, warn=False)
+    step = fastem.fit(WAITING, 3, weights_init=result.weights, means_init=result.means,
+                      variances_init=result.variances, max_iter=1, tol=0, algorithm="em")
+    change = np.abs(step.means - result.means) / WAITING.std()
+    assert change.max() < 1e-7 and result.converged
+    # The best restart's iterations are those of the rounds and of the polish.
+    assert result.n_iter == result.restart_n_iter[result.best_restart]
 
 
 # --- pools of strategies -----------------------------------------------------------------

@@ -71,9 +71,11 @@ def fit(
     n_components : int, default 2
         Number of mixture components ``K``.
     n_init : int or "auto", default 1
-        Restarts per dataset; or "auto": restarts in rounds (of 10, 10, 20, 40, ...
+        Restarts per dataset; or "auto": restarts in rounds (of 10, 10, 20, ...
         restarts) for the datasets whose search is not yet settled (see ``unseen_tol``),
-        until it is or ``max_init`` restarts are spent. Each dataset's search is reported
+        until it is or ``max_init`` restarts are spent. The rounds run to the parameter
+        rule at ``search.SEARCH_TOL`` (1e-5; or ``tol``, if looser), and each dataset's best
+        restart then on to ``stop`` and ``tol`` (with ``trace``, every restart to them). Each dataset's search is reported
         (``n_restarts``, ``n_maxima``, ``n_at_best``, ``p_unseen``, ``settled``); those that
         end unsettled are counted in a :class:`SearchWarning`.
     init : str or dict, optional
@@ -83,12 +85,12 @@ def fit(
         of restarts per strategy pools them, as EMMIX does: ``{"random": 10,
         "kmeans++": 10}`` is 20 restarts per dataset, the best of all kept (``n_init``
         is then the total, or left at 1). With ``n_init="auto"`` each round is such a
-        pool, in these proportions; by default ``search.AUTO_POOL``, k-means++,
-        random data points and emEM, which find the maxima the others miss.
+        pool, in these proportions; by default ``search.AUTO_POOL``: random data points,
+        mixtools' random starts and emEM, which find the maxima the others miss.
     init_params : dict, optional
         Options of the strategy; for "emem": ``n_runs`` (10) short runs of ``n_iter``
         (5) iterations each from ``start`` ("random_from_data").
-    max_init : int, default 100
+    max_init : int, default 50
         With ``n_init="auto"``: most restarts per dataset.
     unseen_tol : float, default 0.05
         A dataset's search is *settled* when its best maximum was reached by at least

@@ -197,12 +197,12 @@ def _parser():
                      "dataset, or auto: rounds of restarts until each dataset's search is "
                      "settled (columns n_restarts, n_maxima, n_at_best, p_unseen, settled), "
                      "at most --max-init")
-    fit.add_argument("--max-init", type=int, default=100, help="with --n-init auto: most "
+    fit.add_argument("--max-init", type=int, default=50, help="with --n-init auto: most "
                      "restarts per dataset")
     fit.add_argument("--init", type=_init, help="starting-value strategy (kmeans++, "
                      "random_from_data, kmeans, quantile, random, emem), or a pool of them "
                      "with their restarts, as random=10,kmeans++=10 (default: kmeans++ for a "
-                     "number of restarts; rounds of kmeans++=4,random_from_data=4,emem=2 for "
+                     "number of restarts; rounds of random_from_data=4,random=3,emem=3 for "
                      "auto)")
     fit.add_argument("--seed", type=int, default=0, help="random seed")
     add_algorithm_options(fit)
