@@ -75,9 +75,10 @@ def fit(
         restarts) for the datasets whose search is not yet settled (see ``unseen_tol``),
         until it is or ``max_init`` restarts are spent. The rounds run to the parameter
         rule at ``search.SEARCH_TOL`` (1e-5; or ``tol``, if looser), and each dataset's best
-        restart then on to ``stop`` and ``tol`` (with ``trace``, every restart to them). Each dataset's search is reported
-        (``n_restarts``, ``n_maxima``, ``n_at_best``, ``p_unseen``, ``settled``); those that
-        end unsettled are counted in a :class:`SearchWarning`.
+        restart then on to ``stop`` and ``tol`` (with ``trace``, every restart to them).
+        Each dataset's search is reported (``n_restarts``, ``n_maxima``, ``n_at_best``,
+        ``p_unseen``, ``settled``); those that end unsettled are counted in a
+        :class:`SearchWarning`.
     init : str or dict, optional
         How starting values not given explicitly are chosen: "kmeans++" (the default
         with a number of restarts), "random_from_data", "kmeans", "quantile", "random"
@@ -151,8 +152,8 @@ def fit(
         is below ``tol`` (default 1e-7), and so is the change of the mean log-likelihood
         per point (which keeps a component collapsing onto tied points, whose variance
         changes by little while the likelihood grows without bound, running to the floor
-        where it is flagged; at a maximum it holds whenever the first does). The defaults, SQUAREM with the parameter rule,
-        end within 1e-7 relative of the maximum in every parameter on the real datasets
+        where it is flagged; at a maximum it holds whenever the first does). The defaults,
+        SQUAREM with the parameter rule, end within 1e-7 relative of the maximum in every parameter on the real datasets
         of ``tests/data`` (plain EM with the log-likelihood rule stops up to 3% away from
         it where EM is slow: a change of the log-likelihood below ``tol`` is not a
         parameter that close to its limit).
