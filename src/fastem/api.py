@@ -153,10 +153,10 @@ def fit(
         per point (which keeps a component collapsing onto tied points, whose variance
         changes by little while the likelihood grows without bound, running to the floor
         where it is flagged; at a maximum it holds whenever the first does). The defaults,
-        SQUAREM with the parameter rule, end within 1e-7 relative of the maximum in every parameter on the real datasets
-        of ``tests/data`` (plain EM with the log-likelihood rule stops up to 3% away from
-        it where EM is slow: a change of the log-likelihood below ``tol`` is not a
-        parameter that close to its limit).
+        SQUAREM with the parameter rule, end within 1e-6 relative of the maximum in every
+        parameter on the real datasets of ``tests/data`` where they reach it (plain EM with
+        the log-likelihood rule stops up to 3% away from it where EM is slow: a change of
+        the log-likelihood below ``tol`` is not a parameter that close to its limit).
     reg_variance : float, default 0
         Added to every variance at each M-step, as a fraction of the dataset's variance
         (scikit-learn's ``reg_covar``, made scale-free). The default 0 is plain EM, as in
