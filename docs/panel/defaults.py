@@ -60,11 +60,14 @@ def compare(dataset, selection, known):
         best = known[(dataset, k, variance)]
         ll = float(selection.log_likelihood[c])
         fit = selection.fits[c]
-        reached = ll >= best["log_likelihood"] - MISS
+        # A fit that is spurious or collapsed is no estimate, whatever its likelihood.
+        regular = int(selection.status[c]) < fastem.Status.SPURIOUS
+        reached = regular and ll >= best["log_likelihood"] - MISS
         rows.append(dict(
             dataset=dataset, n=int(best["n"]), K=k, variance=variance,
             best_known=best["log_likelihood"], default=ll,
             below=best["log_likelihood"] - ll, reached=reached,
+            status=fastem.Status(int(selection.status[c])).name.lower(),
             settled=bool(selection.settled[c]), n_restarts=int(selection.n_restarts[c]),
             redundant=bool(selection.redundant[c]),
             parameter_error=relative_error(fit, best) if reached else np.nan,

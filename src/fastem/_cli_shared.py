@@ -253,7 +253,7 @@ def add_algorithm_options(parser, default="squarem", stop="parameter"):
                         help="stopping rule: change of the mean log-likelihood per point "
                         "(loglik), relative change (relative, mclust's), Aitken's limit "
                         "(aitken), change of the parameters (parameter, turboEM's); --tol "
-                        "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-7")
+                        "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-9")
 
 
 def add_stopping_options(parser):
@@ -262,7 +262,7 @@ def add_stopping_options(parser):
 
     parser.add_argument("--tol", type=float, help="the stopping rule's tolerance (default: "
                         f"the rule's own: {DEFAULT_TOL:g} for loglik, 1e-5 for relative and "
-                        "aitken, 1e-7 for parameter)")
+                        "aitken, 1e-9 for parameter)")
     parser.add_argument("--max-iter", type=int,
                         help="most EM iterations (SQUAREM: accepted steps) per fit "
                         f"(default: {DEFAULT_MAX_ITER})")

@@ -178,8 +178,8 @@ def _parser():
         "negative); n_iter; converged; n_restarts, n_maxima, n_at_best (restarts run, "
         "distinct maxima among them, restarts at the best), p_unseen (the Good-Turing "
         "probability that another restart finds a new maximum), settled (the best reached "
-        "twice and p_unseen <= 0.05); status. Estimates are printed to 7 significant digits, "
-        "which the default stopping rule (SQUAREM to the parameter rule, 1e-7) warrants. "
+        "twice and p_unseen <= 0.05); status. Estimates are printed to 6 significant digits, "
+        "which the default stopping rule (SQUAREM to the parameter rule, 1e-9) warrants. "
         "With a range of --components, a dataset whose "
         "every candidate is spurious, collapsed or failed has status none_eligible and no "
         "estimates; --all-candidates writes one row per dataset and candidate instead, with "
@@ -597,9 +597,9 @@ def _fit_table(ids, candidates, pairs, every_candidate=False):
     return Table(columns)
 
 
-ESTIMATE_DIGITS = 7
+ESTIMATE_DIGITS = 6
 """Significant digits of the estimates ``fastem fit`` writes: its default stopping rule
-(SQUAREM to a parameter change below 1e-7) ends within 1e-7 relative of the maximum on
+(SQUAREM to a parameter change below 1e-9) ends within 1e-6 relative of the maximum on
 the real datasets of the tests, so further digits would be noise."""
 LOG_LIKELIHOOD_DIGITS = 10
 """Significant digits of log-likelihoods and criteria: a parameter within ``e`` of the
