@@ -132,8 +132,8 @@ def fit(
         Most EM iterations per fit (with SQUAREM, accepted steps: up to three passes each).
     tol : float, optional
         The stopping rule's tolerance; by default the rule's own (``DEFAULT_TOLS``: 1e-9
-        for "parameter", 1e-7 with ``dtype=np.float32``; 1e-6 for "loglik"). ``tol=0`` runs exactly ``max_iter``
-        iterations (accepted steps).
+        for "parameter", 1e-7 with ``dtype=np.float32``; 1e-6 for "loglik"). ``tol=0``
+        runs exactly ``max_iter`` iterations (accepted steps).
     algorithm : {"squarem", "em"}, default "squarem"
         SQUAREM, which reaches the same maxima as EM in a fraction of the passes, or
         plain EM (what a study of EM itself compares, and scikit-learn's estimator runs).
