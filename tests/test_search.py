@@ -261,6 +261,8 @@ def test_a_nested_fit_is_never_below_the_fit_of_one_component_fewer(monkeypatch)
                                  np.full(shape, 0.01))
 
     monkeypatch.setattr(_refit, "nested_starts", poor_starts)
+    monkeypatch.setattr(_refit, "tight_starts", lambda data, params, weights: poor_starts(
+        params))
     result = _refit.fit_nested(x, 2, smaller, n_init=1, init="quantile", random_state=0,
                                options=dict(max_iter=1, tol=0, algorithm="em", warn=False,
                                             skip_degenerate=True))

@@ -105,12 +105,84 @@ def nested_starts(params: Parameters, equal_variance: bool = False) -> Parameter
     return Parameters(*(np.take_along_axis(a, order, axis=2) for a in stacked))
 
 
+TIGHT_SIZES = (5, 8, 12)
+"""Window sizes of :func:`tight_starts`: a narrow component on a few points close together
+is the kind of maximum a random search finds least often (on the panel of real datasets,
+best maxima with a component on 5 to 9 points were reached by 1 restart in 100 to 10,000)."""
+TIGHT_PER_SIZE = 2
+
+
+def tight_starts(data, params: Parameters, sample_weight=None) -> Parameters:
+    """Starts for ``K + 1`` components from a ``K`` component fit (parameters of shape
+    (n_datasets, K), data units): the fit's components with their weights scaled down,
+    and a narrow component on a tight group of points: for each window size of
+    :data:`TIGHT_SIZES`, the :data:`TIGHT_PER_SIZE` windows of that many consecutive sorted
+    points with the smallest range (not overlapping), with their mean and variance (at
+    least 1e-3 of the fit's smallest) and weight. Arrays of shape (n_datasets, S, K + 1),
+    components sorted by mean. Weighted data (``sample_weight``) get none: windows of
+    points are not windows of weight."""
+    weights, means, variances = (np.asarray(a, dtype=np.float64) for a in params)
+    datasets = _rows(data, range(weights.shape[0]))
+    if sample_weight is not None:
+        return Parameters(*(np.empty((weights.shape[0], 0, weights.shape[1] + 1))
+                            for _ in range(3)))
+    starts = [[], [], []]
+    for d, x in enumerate(datasets):
+        x = np.sort(np.asarray(x, dtype=np.float64))
+        n = x.size
+        rows = [[], [], []]
+        for m in TIGHT_SIZES:
+            if m >= n:
+                continue
+            ranges = x[m - 1:] - x[:n - m + 1]
+            taken = np.zeros(n, dtype=np.bool_)
+            found = 0
+            for i in np.argsort(ranges, kind="stable"):
+                if found == TIGHT_PER_SIZE:
+                    break
+                if taken[i:i + m].any():
+                    continue
+                found += 1
+                taken[i:i + m] = True
+                window = x[i:i + m]
+                share = m / n
+                rows[0].append(np.append(weights[d] * (1 - share), share))
+                rows[1].append(np.append(means[d], window.mean()))
+                rows[2].append(np.append(variances[d], max(window.var(),
+                                                           1e-3 * variances[d].min())))
+        for part, values in zip(starts, rows):
+            part.append(values)
+    count = max(len(part) for part in starts[0])
+    k = weights.shape[1] + 1
+    out = []
+    for part in starts:
+        array = np.full((weights.shape[0], count, k), np.nan)
+        for d, values in enumerate(part):
+            if values:
+                array[d, :len(values)] = values
+        out.append(array)
+    # Datasets with fewer windows repeat their first start (or the K fit split) to fill.
+    for d in range(weights.shape[0]):
+        filled = len(starts[0][d])
+        if filled == 0:
+            fallback = split_start(params.take([d]))
+            for array, value in zip(out, fallback):
+                array[d, :] = value[0]
+        else:
+            for array in out:
+                array[d, filled:] = array[d, 0]
+    stacked = Parameters(*out)
+    order = np.argsort(stacked.means, axis=2, kind="stable")
+    return Parameters(*(np.take_along_axis(a, order, axis=2) for a in stacked))
+
+
 def fit_nested(data, n_components, smaller, *, n_init, init, random_state, options,
-               sample_weight=None):
+               sample_weight=None, tight=True):
     """:func:`fastem.fit` of ``n_components`` to ``data``, with the :func:`nested_starts`
     of ``smaller`` (the fit of one component fewer, or None) besides the restarts of
-    ``init``: ``n_init`` of them, or rounds until settled for ``"auto"``. ``options`` are
-    further arguments of :func:`fastem.fit`.
+    ``init``: ``n_init`` of them, or rounds until settled for ``"auto"``, and with
+    ``tight`` (and unequal variances) from the :func:`tight_starts` of ``smaller``.
+    ``options`` are further arguments of :func:`fastem.fit`.
 
     A dataset whose search ends at a regular fit below ``smaller`` gets ``smaller`` itself
     with its heaviest component halved (:func:`split_start`, a fixed point of EM), run to
@@ -123,6 +195,9 @@ def fit_nested(data, n_components, smaller, *, n_init, init, random_state, optio
     equal_variance = options.get("equal_variance", False)
     params = parameters_of(smaller)
     nested = nested_starts(params, equal_variance)
+    if tight and not equal_variance:  # a shared variance has no narrow component
+        tight = tight_starts(data, params, sample_weight)
+        nested = Parameters(*(np.concatenate([a, b], axis=1) for a, b in zip(nested, tight)))
     own = dict(options)
     if n_init != "auto":
         drawn = starting_values(data, n_components, init=init, n_init=n_init,

@@ -79,9 +79,10 @@ def fit(
     n_init : int or "auto", default 1
         Restarts per dataset; or "auto": restarts in rounds (of 10, 10, 20, ...
         restarts) for the datasets whose search is not yet settled (see ``unseen_tol``),
-        until it is or ``max_init`` restarts are spent. The rounds run to the parameter
-        rule at ``search.SEARCH_TOL`` (1e-5; or ``tol``, if looser), and each dataset's best
-        restart then on to ``stop`` and ``tol`` (with ``trace``, every restart to them).
+        until it is or ``max_init`` restarts are spent. Under the parameter rule with a
+        ``tol`` below ``search.SEARCH_TOL`` (1e-5; the default), the rounds run to that, and
+        each dataset's best restart then on to ``tol`` (with ``trace``, every restart to
+        ``tol``).
         Each dataset's search is reported (``n_restarts``, ``n_maxima``, ``n_at_best``,
         ``p_unseen``, ``settled``); those that end unsettled are counted in a
         :class:`SearchWarning`.

@@ -36,9 +36,9 @@ the best maximum most often where maxima are few, and random data points as seed
 narrow component, which k-means++ and k-means seldom find; these three between them found
 the best known maximum of every candidate there."""
 SEARCH_TOL = 1e-5
-"""The rounds of ``n_init="auto"`` run every restart to the parameter rule at this
-tolerance (or the fit's own, if looser), and then each dataset's best restart on to the
-fit's own stopping rule: the rounds need only tell maxima apart (their log-likelihoods
+"""Under the parameter rule with a tighter ``tol`` (the default), the rounds of
+``n_init="auto"`` run every restart to this tolerance, and then each dataset's best
+restart on to the fit's own ``tol``: the rounds need only tell maxima apart (their log-likelihoods
 then stand within far less than ``SAME_MAXIMUM`` of their limits), and the last digits
 are worth the iterations only for the fit that is returned."""
 AUTO_MAX_INIT = 50
@@ -254,11 +254,12 @@ def run_rounds(pool, batch, model, seed, given, n_given, run_options, *, max_ini
     (n_datasets, n_given, K)) run in the first round besides the pool's."""
     n_datasets, n_components = batch.n_datasets, model.n_components
     blocks = []  # (rows, weights, means, variances, run, init_n_iter, starts) per round
-    polish = not run_options["trace_length"]  # a trace follows every fit to its end
-    search_options = dict(run_options)
-    if polish:
-        search_options.update(stop="parameter", tol=max(SEARCH_TOL, run_options["tol"])
-                              if run_options["stop"] == "parameter" else SEARCH_TOL)
+    # Rounds to SEARCH_TOL and a polish of the best only under the parameter rule, tighter
+    # than it, and without a trace (which follows every fit to its end): another rule is
+    # run as it was asked for, as is a looser tol.
+    polish = (run_options["stop"] == "parameter" and run_options["tol"] < SEARCH_TOL
+              and not run_options["trace_length"])
+    search_options = dict(run_options, tol=SEARCH_TOL) if polish else run_options
     active = np.arange(n_datasets)
     first = seed.first_restart
     ll_so_far = np.full((n_datasets, 0), np.nan)
