@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import warnings
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ def _load(name):
     return np.loadtxt(PANEL / f"{name}.csv", skiprows=1, delimiter=",")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _best_known():
     rows = {}
     with open(PANEL / "maxima.csv", newline="") as handle:
@@ -38,7 +38,7 @@ def _best_known():
 DATASETS = sorted({key[0] for key in _best_known()})
 
 
-@lru_cache(maxsize=None)
+@cache
 def _selection(name):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # spurious K=5 fits, unsettled searches: in the result
