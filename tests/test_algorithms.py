@@ -69,7 +69,7 @@ def test_squarem_keeps_constraints(constraint):
 
 @pytest.mark.plain_python
 @pytest.mark.parametrize("stop, tol", [("loglik", 1e-6), ("relative", 1e-5),
-                                       ("aitken", 1e-5), ("parameter", 1e-7)])
+                                       ("aitken", 1e-5), ("parameter", 1e-9)])
 def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
     start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
     result = fastem.fit(WAITING, 2, stop=stop, trace=True, **start, algorithm="em")
