@@ -64,11 +64,15 @@ def test_dask_array_equals_local_fit_for_any_chunking(client, batch, chunks):
 
 def test_ragged_bag_and_delayed_datasets(client, batch):
     ragged = [row[: 20 + 3 * i] for i, row in enumerate(batch[:25])]
-    expected = fastem.fit(ragged, 2, **KWARGS)
+    # One of the short datasets ends at a spurious maximum, and all three say so once.
+    with pytest.warns(fastem.DegenerateFitWarning, match="1 of 25"):
+        expected = fastem.fit(ragged, 2, **KWARGS)
     bag = db.from_sequence(ragged, npartitions=4)
-    assert_identical(fastem_dask.fit(bag, 2, **KWARGS), expected)
+    with pytest.warns(fastem.DegenerateFitWarning, match="1 of 25"):
+        assert_identical(fastem_dask.fit(bag, 2, **KWARGS), expected)
     delayed = [dask.delayed(np.asarray)(x) for x in ragged]
-    assert_identical(fastem_dask.fit(delayed, 2, chunk_size=6, **KWARGS), expected)
+    with pytest.warns(fastem.DegenerateFitWarning, match="1 of 25"):
+        assert_identical(fastem_dask.fit(delayed, 2, chunk_size=6, **KWARGS), expected)
 
 
 def test_weights_lazy_results_and_options(client, batch):
