@@ -253,6 +253,12 @@ def test_simulate_then_fit_long_csv(tmp_path):
     # variance, just outside the spurious rule, say) does not vouch for it, and says so.
     assert ("did not settle" in completed.stderr) == any(r["settled"] == "False"
                                                          for r in table)
+    # A stricter bound of a settled search is an option of its own.
+    strict = fastem_cli("fit", path, "--by", "dataset", "--value", "value", "--unseen-tol",
+                        1e-9, "--n-init", 10, "--quiet", check=True)
+    assert all(r["settled"] == str(float(r["p_unseen"]) <= 1e-9 and int(r["n_at_best"]) >= 2)
+               for r in csv.DictReader(io.StringIO(strict.stdout)))
+    assert_one_line_error(fastem_cli("fit", path, "--unseen-tol", 2), "--unseen-tol")
 
 
 def test_fit_chooses_the_number_of_components(tmp_path):

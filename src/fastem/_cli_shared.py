@@ -46,7 +46,7 @@ is written to directly.
 """
 
 FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", "tol": "--tol",
-             "max_init": "--max-init",
+             "max_init": "--max-init", "unseen_tol": "--unseen-tol",
              "max_iter": "--max-iter", "reg_variance": "--reg-variance",
              "sample_weight_type": "--weights-type", "n_components": "--components"}
 """The keyword arguments of fit and select that ``fastem fit`` sets, and their flags."""

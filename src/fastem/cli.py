@@ -199,6 +199,9 @@ def _parser():
                      "at most --max-init")
     fit.add_argument("--max-init", type=int, default=50, help="with --n-init auto: most "
                      "restarts per dataset")
+    fit.add_argument("--unseen-tol", type=float, default=0.05, help="a search is settled "
+                     "when its best maximum was reached twice and the Good-Turing probability "
+                     "that another restart finds a new maximum is at most this")
     fit.add_argument("--init", type=_init, help="starting-value strategy (kmeans++, "
                      "random_from_data, kmeans, quantile, random, emem), or a pool of them "
                      "with their restarts, as random=10,kmeans++=10 (default: kmeans++ for a "
@@ -429,7 +432,7 @@ def _fit(args) -> int:
             raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
         check_datasets(args.file, ids, data, weights, k_low, k_high)
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
-                       max_init=args.max_init,
+                       max_init=args.max_init, unseen_tol=args.unseen_tol,
                        algorithm=args.algorithm, stop=args.stop,
                        sample_weight=weights, **fit_options(vars(args)))
         if weights is not None:

@@ -484,12 +484,13 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     )
 
 
-_RESTART_PADDING = {"restart_log_likelihood": np.nan, "restart_n_iter": 0,
-                    "restart_n_fpeval": 0, "restart_status": Status.NOT_RUN,
-                    "restart_converged": False, "init_n_iter": 0, "trace": np.nan,
-                    "restart_weights": np.nan, "restart_means": np.nan,
-                    "restart_variances": np.nan, "start_weights": np.nan,
-                    "start_means": np.nan, "start_variances": np.nan}
+_RESTART_PADDING = {
+    **{f"restart_{name}": search.NOT_RUN[name]
+       for name in ("log_likelihood", "n_iter", "n_fpeval", "status", "converged")},
+    "init_n_iter": 0, "trace": np.nan,
+    **{f"{kind}_{name}": np.nan for kind in ("restart", "start")
+       for name in ("weights", "means", "variances")},
+}
 """What a restart that did not run holds in each per-restart field of a FitResult."""
 
 

@@ -150,7 +150,8 @@ def checked_pool(init, init_params, auto) -> list[tuple[_registry.Strategy, dict
         strategy, _ = _registry.checked(name, None)
         options = {key: value for key, value in (init_params or {}).items()
                    if key in strategy.options}
-        pool.append((*_registry.checked(name, options), _checked_count(name, count)))
+        count = _validate.check_int(f"init[{name!r}]", count, 1, _validate.MAX_ITER_LIMIT)
+        pool.append((*_registry.checked(name, options), count))
     if init_params:
         known = {key for strategy, _, _ in pool for key in strategy.options}
         unknown = sorted(set(init_params) - known)
@@ -172,10 +173,6 @@ def fixed_pool(pool, n_init):
             "(or pass the total) with a dict of restarts per strategy."
         )
     return pool, total
-
-
-def _checked_count(name, count):
-    return _validate.check_int(f"init[{name!r}]", count, 1, _validate.MAX_ITER_LIMIT)
 
 
 def slots(strategy, options, count) -> int:
@@ -232,6 +229,12 @@ def _scaled_pool(pool, size):
     counts = [count * size // base for _, _, count in pool]
     counts[0] += size - sum(counts)
     return [(s, o, c) for (s, o, _), c in zip(pool, counts) if c > 0]
+
+
+NOT_RUN = dict(log_likelihood=np.nan, log_map=np.nan, n_iter=0, converged=False,
+               status=Status.NOT_RUN, n_fpeval=0, n_objeval=0, rate=np.nan)
+"""What a restart that did not run holds in each output of the kernel (``_em.Run``);
+:class:`fastem.FitResult`'s per-restart fields take theirs from it."""
 
 
 class Rounds(NamedTuple):
@@ -344,11 +347,9 @@ def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
         if keep_starts else None
     init_n_iter = np.zeros((n_datasets, total), dtype=np.int64)
     template = blocks[0][4]
-    fill = dict(log_likelihood=np.nan, log_map=np.nan, n_iter=0, converged=False,
-                status=Status.NOT_RUN, n_fpeval=0, n_objeval=0, rate=np.nan)
     outputs = {name: np.full((n_datasets, total), value,
                              dtype=getattr(template, name).dtype)
-               for name, value in fill.items()}
+               for name, value in NOT_RUN.items()}
     trace = None if template.trace is None else np.full(
         (n_datasets, total, template.trace.shape[1]), np.nan)
     at = 0
