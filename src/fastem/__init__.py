@@ -7,6 +7,7 @@ import types
 __version__ = "0.1.0"
 
 _HOMES = {
+    "CacheWarning": "._jit",
     "StandardErrors": "._information",
     "Model": "._model",
     "Status": "._status",

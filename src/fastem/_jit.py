@@ -3,8 +3,13 @@
 Every kernel in fastem is compiled through :func:`jit`, so the options below are the
 whole policy:
 
-- ``cache=True``: compiled machine code is written next to the sources, so a second
-  process loads it instead of compiling again.
+- a cache: compiled machine code is written next to the sources (or in
+  ``NUMBA_CACHE_DIR``, or the user's cache directory, where numba finds one), so a second
+  process loads it instead of compiling again. A cache that cannot be used never stops a
+  fit (:class:`_Cache`): with nowhere to write (a read-only install and an unwritable
+  home), or a disk that fills up, fastem compiles without it, after one
+  :class:`CacheWarning` that names ``NUMBA_CACHE_DIR``; a broken entry (a truncated file)
+  is compiled again and replaced.
 - ``nogil=True``: kernels release the GIL, so several Python threads (Dask's, for
   instance) can run fits at once.
 - ``error_model="numpy"``: division by zero gives ``inf``/``nan`` instead of raising,
@@ -32,13 +37,16 @@ after any fit) and with several Python threads calling kernels at once (the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import sys
+import warnings
 
 import numba
 import numpy as np
 from numba import njit, prange
+from numba.core.caching import FunctionCache, NullCache
 from numba.core.types.function_type import WrapperAddressProtocol
 from numba.extending import overload
 
@@ -84,11 +92,75 @@ def jit(func=None, *, parallel=False, inline=False):
     7-13% of W1's time before; inlined, numba drops most of them. It costs compile time,
     so the large functions stay calls.
     """
-    options = {"cache": True, **OPTIONS, "parallel": parallel,
-               "inline": "always" if inline else "never"}
-    if func is None:
-        return njit(**options)
-    return njit(**options)(func)
+    options = {**OPTIONS, "parallel": parallel, "inline": "always" if inline else "never"}
+
+    def compiled(func):
+        dispatcher = njit(**options)(func)
+        if not numba.config.DISABLE_JIT:
+            _cache(dispatcher)
+        return dispatcher
+
+    return compiled if func is None else compiled(func)
+
+
+class CacheWarning(UserWarning):
+    """numba's cache of compiled kernels cannot be used: fastem compiles without it."""
+
+
+def _cache(dispatcher) -> None:
+    """Give ``dispatcher`` a :class:`_Cache`, as numba's ``cache=True`` gives it a
+    ``FunctionCache``; with no place for one, a cache that only warns (once, when the
+    first kernel compiles)."""
+    try:
+        dispatcher._cache = _Cache(dispatcher.py_func)
+    except RuntimeError:  # numba: "no locator available" for the source file
+        dispatcher._cache = _NoCache()
+
+
+class _NoCache(NullCache):
+    """No cache, for a function whose cache numba has no directory for."""
+
+    def load_overload(self, sig, target_context):
+        _Cache.give_up("numba finds no writable directory for it, neither beside fastem's "
+                       "files nor in the user's cache directory")
+
+
+class _Cache(FunctionCache):
+    """numba's cache of one function's machine code, which never stops a fit.
+
+    Loading an entry that cannot be read back (a truncated or foreign file) compiles the
+    function again, and the new entry replaces the broken one. Saving that fails (a full
+    disk, a directory made read-only) warns once, and nothing more is saved in this
+    process."""
+
+    usable = True
+
+    def load_overload(self, sig, target_context):
+        try:
+            return super().load_overload(sig, target_context)
+        except Exception:  # any entry that cannot be read back is compiled again
+            # The index itself may be what is broken; without it, the next save writes a
+            # fresh one instead of failing to read the old.
+            with contextlib.suppress(OSError):
+                os.unlink(self._cache_file._index_path)
+            return None
+
+    def save_overload(self, sig, data):
+        if not _Cache.usable:
+            return
+        try:
+            super().save_overload(sig, data)
+        except Exception as error:  # a cache that fails is left out
+            _Cache.give_up(f"it cannot be written ({error})")
+
+    @staticmethod
+    def give_up(why: str) -> None:
+        if _Cache.usable:
+            _Cache.usable = False
+            warnings.warn(
+                f"numba's cache of compiled kernels cannot be used: {why}; fastem compiles "
+                "without it, so every process compiles again. Set NUMBA_CACHE_DIR to a "
+                "writable directory to keep the compiled kernels.", CacheWarning, stacklevel=2)
 
 
 def by_type(function):

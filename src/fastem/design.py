@@ -11,6 +11,7 @@ import contextlib
 import inspect
 import json
 import numbers
+import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -351,9 +352,7 @@ def _read(path: Path) -> dict:
                          "JSON (.json)")
     try:
         if path.suffix.lower() == ".toml":
-            import tomllib
-
-            options = tomllib.loads(text)
+            options = _toml().loads(text)
         else:
             options = json.loads(text)
     except Exception as error:  # tomllib and json raise their own decode errors
@@ -372,3 +371,13 @@ def _read(path: Path) -> dict:
                 for option in fields(Design) if option.name in options}
     except _BadShape as error:
         raise ValueError(f"{path}: {error}") from None
+
+
+def _toml():
+    """The TOML reader: the standard library's from Python 3.11, ``tomli`` (the same code,
+    a dependency on older Pythons) before."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib
