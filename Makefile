@@ -1,17 +1,25 @@
 # Set-up and everyday commands. Each target creates .venv and installs fastem into it
-# when needed, so `make run` and `make test` work on a fresh machine with Python 3.11.
+# when needed, so `make run` and `make test` work on a fresh machine with Python 3.10 or
+# newer. Another Python, in a venv of its own: `make test PYTHON=python3.13 VENV=.venv-3.13`.
 
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-save bench-compare lint clean
+# The oldest and the newest Python the package claims (pyproject.toml's classifiers), where
+# pyenv keeps them or on the PATH; `make test-pythons` runs the suite under both.
+OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) python3.10)
+NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13) python3.13)
 
+.PHONY: run test test-pythons bench bench-save bench-compare lint clean
+
+# pip prints what set-up is doing (without the progress bars, which a log cannot show).
 $(STAMP): pyproject.toml
+	@echo "fastem: setting up $(VENV) with $$($(PYTHON) --version 2>&1) (once; a minute or two)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --progress-bar off --upgrade pip
+	$(BIN)/python -m pip install --progress-bar off -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,6 +36,10 @@ test: $(STAMP)
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -m "plain_python or exact"
 
+test-pythons:
+	$(MAKE) test PYTHON=$(OLDEST_PYTHON) VENV=.venv-oldest
+	$(MAKE) test PYTHON=$(NEWEST_PYTHON) VENV=.venv-newest
+
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only $(BENCH_ARGS)
 
@@ -43,5 +55,5 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .benchmarks
+	rm -rf $(VENV) .venv-oldest .venv-newest .pytest_cache .benchmarks
 	find src -name '__pycache__' -type d -exec rm -rf {} +

@@ -2,6 +2,7 @@
 from a Design."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +28,14 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
 def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
     args = cli._parser().parse_args(["study"])
     assert all(getattr(args, name) is None for name in Design.options())  # scenarios too
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("docs/studies/*.toml")),
+                         ids=lambda path: path.name)
+def test_the_designs_in_the_documentation_load_on_every_python_the_package_claims(path):
+    # TOML is read by the standard library from Python 3.11 on, by tomli before.
+    design = Design.from_file(path)
+    assert design.replications >= 1 and len(design.n_samples) >= 1
 
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
