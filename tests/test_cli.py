@@ -585,3 +585,34 @@ def test_a_bad_scenario_is_named_by_its_file_and_a_mixture_flag_beside_scenarios
     completed = fastem_cli("study", "--scenarios", good, "--means", 0, 3)
     assert completed.returncode == 2
     assert "leave out --means" in completed.stderr
+
+
+def test_fit_compares_variance_models_by_the_criterion_asked_as_mclust_does():
+    # mclust 6 on faithful's waiting times, mclustBIC(x, G = 1:3, modelNames = c("E", "V"))
+    # and mclustICL(...): BIC E,2 -2090.427 (the best), E,3 -2101.849; ICL E,2 -2099.576
+    # (the best). mclust's V fits stop earlier than fastem's, so only E's are compared.
+    waiting = ("--value", "waiting")
+    both = ("--components", "1-3", "--variance", "equal,unequal")
+    (bic,) = fit_rows(FAITHFUL, *waiting, *both)
+    assert (bic["n_components"], bic["variance_model"]) == ("2", "equal")
+    assert float(bic["bic_smaller_better"]) == pytest.approx(2090.427, abs=2e-3)
+    (icl,) = fit_rows(FAITHFUL, *waiting, *both, "--criterion", "icl")
+    assert (icl["n_components"], icl["variance_model"]) == ("2", "equal")
+    assert "bic_smaller_better" not in icl
+    x = np.array([float(row["waiting"]) for row in read_csv(FAITHFUL)])
+    expected = fastem.select(x, range(1, 4), variance=("equal", "unequal"), criterion="icl")
+    assert float(icl["icl_smaller_better"]) == pytest.approx(
+        expected.icl[expected.best], rel=1e-9)
+    rows = fit_rows(FAITHFUL, *waiting, *both, "--all-candidates")
+    assert [(r["n_components"], r["variance_model"]) for r in rows] == [
+        ("1", "-"), ("2", "equal"), ("2", "unequal"), ("3", "equal"), ("3", "unequal")]
+    # E,3: fastem's search finds a higher maximum than mclust's hierarchical start.
+    assert float(rows[3]["bic_smaller_better"]) < 2101.849
+    # One K and both models is a choice between the two.
+    two = fit_rows(FAITHFUL, *waiting, "--variance", "unequal,equal", "--all-candidates")
+    assert [r["variance_model"] for r in two] == ["unequal", "equal"]
+    assert [r["chosen"] for r in two] == ["False", "True"]
+    assert_one_line_error(fastem_cli("fit", FAITHFUL, *waiting, "--variance", "unequal",
+                                     "--equal-variance"), "--equal-variance", "--variance")
+    bad = fastem_cli("fit", FAITHFUL, *waiting, "--variance", "E")
+    assert bad.returncode == 2 and "equal,unequal (mclust's E and V)" in bad.stderr
