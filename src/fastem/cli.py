@@ -29,7 +29,6 @@ import numpy as np
 from . import __version__
 from ._cli_shared import (
     EPILOG,
-    WEIGHT_TYPES,
     Formatter,
     PipeClosed,
     UserError,
@@ -39,6 +38,7 @@ from ._cli_shared import (
     announce_compilation,
     as_flag,
     check_datasets,
+    check_weights_type,
     commit,
     fit_options,
     in_cli_terms,
@@ -434,9 +434,7 @@ def _flag(name: str) -> str:
 def _fit(args) -> int:
     k_low, k_high = _components(args.components)
     models = _variance_models(args)
-    if args.weights_type != WEIGHT_TYPES[0] and args.weights_column is None:
-        raise UserError(f"--weights-type {args.weights_type} is for the weights of "
-                        "--weights-column, which is not given")
+    check_weights_type(args)
     if args.all_candidates and k_low == k_high and (len(models) == 1 or k_high == 1):
         raise UserError(f"--all-candidates lists the candidates of a range of components, as "
                         f"--components 1-{max(k_high, 2)}, or of --variance equal,unequal; "
