@@ -205,7 +205,8 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
         rescaled to sum to the points of positive weight). A replicate has as many points
         as the weights sum to (rounded): parametric ones drawn from the fit, nonparametric
         ones drawn from the points with probabilities proportional to their weights, and
-        weighted ones the points with weights ``w_i Gamma(w_i) / mean`` draws. Integer
+        weighted ones the points with ``Gamma(w_i)`` draws as weights, rescaled to sum to
+        that number. Integer
         frequency weights give the replicates of the data with each point repeated that
         many times (in distribution for "weighted"; the same draws for the others).
     progress : callable, optional
