@@ -63,7 +63,7 @@ def assert_one_line_error(completed, *fragments):
 def test_version_and_help():
     assert fastem_cli("--version", check=True).stdout.strip() == f"fastem {fastem.__version__}"
     assert "study" in fastem_cli("--help", check=True).stdout
-    for command in ("study", "fit", "lrt", "bootstrap", "simulate", "bench"):
+    for command in ("study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench"):
         text = fastem_cli(command, "--help", check=True).stdout
         assert "usage: fastem " + command in text
     assert "(default: 10000)" in fastem_cli("study", "--help").stdout
@@ -86,7 +86,8 @@ def option_helps(*command):
     return helps
 
 
-@pytest.mark.parametrize("command", ["study", "fit", "lrt", "bootstrap", "simulate", "bench"])
+@pytest.mark.parametrize("command", ["study", "fit", "lrt", "bootstrap", "predict", "simulate",
+                                     "bench"])
 def test_every_flag_has_help_and_shows_its_default_once(command):
     helps = option_helps(command)
     helps.pop("-h")

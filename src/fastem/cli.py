@@ -238,8 +238,10 @@ def _parser():
     fit.set_defaults(run=_fit)
 
     from ._cli_inference import add_commands
+    from ._cli_predict import add_command as add_predict
 
     add_commands(commands)
+    add_predict(commands)
 
     simulate = commands.add_parser(
         "simulate", help="write simulated datasets in the long CSV format 'fit' reads",
