@@ -388,8 +388,20 @@ def test_fit_plot(tmp_path):
     fastem_cli("fit", path, "--value", "value", "--by", "dataset", "--plot", tmp_path / "f.png",
                check=True)
     assert (tmp_path / "f.png").read_bytes()[:8] == PNG_SIGNATURE
-    assert_one_line_error(fastem_cli("fit", _simulated(tmp_path, 2), "--value", "value", "--by",
-                                     "dataset", "--plot", tmp_path / "g.png"), "one dataset")
+    # Several datasets, each with its criterion against K: one figure, a row per dataset.
+    fastem_cli("fit", _simulated(tmp_path, 2), "--value", "value", "--by", "dataset",
+               "--components", "1-3", "--variance", "equal,unequal", "--plot",
+               tmp_path / "g.png", "--quiet", check=True)
+    assert (tmp_path / "g.png").read_bytes()[:8] == PNG_SIGNATURE
+    wide = _png_size(tmp_path / "g.png")
+    assert wide[1] > 1.5 * _png_size(tmp_path / "f.png")[1]  # two rows, not one
+    assert wide[0] > _png_size(tmp_path / "f.png")[0]  # the criterion's panel beside
+
+
+def _png_size(path):
+    """A PNG's (width, height), from its IHDR chunk."""
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
 
 
 @pytest.mark.parametrize(

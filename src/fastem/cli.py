@@ -232,7 +232,11 @@ def _parser():
                      "the --out extension, else csv)")
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
     fit.add_argument("--plot", metavar="FILE.png",
-                     help="histogram with the fitted density (one dataset only) (default: none)")
+                     help="a row of panels per dataset (the first 8): the histogram with the "
+                     "fitted density, a spurious or collapsed fit marked in red, and, with "
+                     "candidate models (a range of --components, several --variance models), "
+                     "the criterion of each against K, one line per variance model (needs "
+                     "matplotlib) (default: none)")
     fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
                      "(errors still print)")
     fit.set_defaults(run=_fit)
@@ -442,9 +446,11 @@ def _fit(args) -> int:
                         f"--components 1-{max(k_high, 2)}, or of --variance equal,unequal; "
                         f"--components {args.components} has one")
     with Outputs(out=args.out, plot=args.plot) as outputs:
+        if args.plot is not None:
+            from .plots import _pyplot
+
+            _pyplot()  # fail now, not after the fits, if matplotlib is missing
         ids, data, weights = read_data(args)
-        if args.plot is not None and len(data) != 1:
-            raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
         check_datasets(args.file, ids, data, weights, k_low, k_high)
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
                        max_init=args.max_init, unseen_tol=args.unseen_tol,
@@ -475,22 +481,43 @@ def _fit(args) -> int:
         if "out" in outputs:
             outputs["out"].set(text)
         if args.plot is not None:
-            from .plots import fit_image
+            from .plots import fits_image
 
-            c = candidates.best[0]
-            if c < 0:
-                raise UserError(f"--plot: no candidate of --components {args.components} is "
-                                "eligible, so there is no fit to draw")
-            fit, k = candidates.fits[c], candidates.ks[c]
-            drawn = (fit.weights[0, :k], fit.means[0, :k], fit.variances[0, :k])
-            outputs["plot"].set(fit_image(
-                data[0], drawn, title=f"{args.file.name}: {k} components",
-                label=_value_label(args), log_likelihood=float(fit.log_likelihood[0]),
-            ))
+            outputs["plot"].set(fits_image(_plot_panels(ids, data, weights, candidates, args),
+                                           heading=args.file.name, label=_value_label(args)))
         commit(outputs)
     if args.out is None:
         write_stdout(text)
     return 0
+
+
+def _plot_panels(ids, data, weights, candidates, args):
+    """The :class:`fastem.plots.FitPanel` of each dataset for ``fit --plot``: its chosen
+    fit, and its candidates by ``--criterion`` when there were several."""
+    from .plots import Candidates, FitPanel
+
+    panels = []
+    for d in range(len(ids)):
+        point_weights = None if weights is None else weights[d]
+        c = int(candidates.best[d])
+        name = args.file.name if len(ids) == 1 else f"dataset {ids[d]}"
+        listed = None
+        if len(candidates.ks) > 1:
+            listed = Candidates(args.criterion, candidates.ks, candidates.models,
+                                candidates.criteria[args.criterion][d],
+                                candidates.eligible[d], c)
+        if c < 0:
+            panels.append(FitPanel(data[d], None, np.nan, Status.NON_FINITE, name, listed,
+                                   point_weights))
+            continue
+        fit, k = candidates.fits[c], candidates.ks[c]
+        model = candidates.models[c]
+        panels.append(FitPanel(
+            data[d], (fit.weights[d, :k], fit.means[d, :k], fit.variances[d, :k]),
+            float(fit.log_likelihood[d]), int(candidates.status[d, c]),
+            f"{name}: {k} component{'s' if k > 1 else ''}"
+            + ("" if model == "-" else f", {model} variances"), listed, point_weights))
+    return panels
 
 
 def _value_label(args) -> str:
