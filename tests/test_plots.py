@@ -290,7 +290,8 @@ def test_the_fits_figure_draws_the_first_datasets_and_says_how_many_it_left_out(
     panels[1] = marked
     fig = plots.fits_figure(panels, heading="many.csv")
     assert len(fig.axes) == plots.FIT_DATASETS  # one column: no candidates
-    assert f"the first {plots.FIT_DATASETS} of {plots.FIT_DATASETS + 2}" in fig.get_suptitle()
+    heading = " ".join(text.get_text() for text in fig.texts)
+    assert f"the first {plots.FIT_DATASETS} of {plots.FIT_DATASETS + 2}" in heading
     assert "spurious fit" in fig.axes[1].get_title()
     assert "spurious" not in fig.axes[0].get_title()
     plt.close(fig)
