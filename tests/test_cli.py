@@ -63,7 +63,7 @@ def assert_one_line_error(completed, *fragments):
 def test_version_and_help():
     assert fastem_cli("--version", check=True).stdout.strip() == f"fastem {fastem.__version__}"
     assert "study" in fastem_cli("--help", check=True).stdout
-    for command in ("study", "fit", "lrt", "bootstrap", "simulate", "bench"):
+    for command in ("study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench"):
         text = fastem_cli(command, "--help", check=True).stdout
         assert "usage: fastem " + command in text
     assert "(default: 10000)" in fastem_cli("study", "--help").stdout
@@ -86,7 +86,8 @@ def option_helps(*command):
     return helps
 
 
-@pytest.mark.parametrize("command", ["study", "fit", "lrt", "bootstrap", "simulate", "bench"])
+@pytest.mark.parametrize("command", ["study", "fit", "lrt", "bootstrap", "predict", "simulate",
+                                     "bench"])
 def test_every_flag_has_help_and_shows_its_default_once(command):
     helps = option_helps(command)
     helps.pop("-h")
@@ -387,8 +388,20 @@ def test_fit_plot(tmp_path):
     fastem_cli("fit", path, "--value", "value", "--by", "dataset", "--plot", tmp_path / "f.png",
                check=True)
     assert (tmp_path / "f.png").read_bytes()[:8] == PNG_SIGNATURE
-    assert_one_line_error(fastem_cli("fit", _simulated(tmp_path, 2), "--value", "value", "--by",
-                                     "dataset", "--plot", tmp_path / "g.png"), "one dataset")
+    # Several datasets, each with its criterion against K: one figure, a row per dataset.
+    fastem_cli("fit", _simulated(tmp_path, 2), "--value", "value", "--by", "dataset",
+               "--components", "1-3", "--variance", "equal,unequal", "--plot",
+               tmp_path / "g.png", "--quiet", check=True)
+    assert (tmp_path / "g.png").read_bytes()[:8] == PNG_SIGNATURE
+    wide = _png_size(tmp_path / "g.png")
+    assert wide[1] > 1.5 * _png_size(tmp_path / "f.png")[1]  # two rows, not one
+    assert wide[0] > _png_size(tmp_path / "f.png")[0]  # the criterion's panel beside
+
+
+def _png_size(path):
+    """A PNG's (width, height), from its IHDR chunk."""
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
 
 
 @pytest.mark.parametrize(
@@ -585,3 +598,34 @@ def test_a_bad_scenario_is_named_by_its_file_and_a_mixture_flag_beside_scenarios
     completed = fastem_cli("study", "--scenarios", good, "--means", 0, 3)
     assert completed.returncode == 2
     assert "leave out --means" in completed.stderr
+
+
+def test_fit_compares_variance_models_by_the_criterion_asked_as_mclust_does():
+    # mclust 6 on faithful's waiting times, mclustBIC(x, G = 1:3, modelNames = c("E", "V"))
+    # and mclustICL(...): BIC E,2 -2090.427 (the best), E,3 -2101.849; ICL E,2 -2099.576
+    # (the best). mclust's V fits stop earlier than fastem's, so only E's are compared.
+    waiting = ("--value", "waiting")
+    both = ("--components", "1-3", "--variance", "equal,unequal")
+    (bic,) = fit_rows(FAITHFUL, *waiting, *both)
+    assert (bic["n_components"], bic["variance_model"]) == ("2", "equal")
+    assert float(bic["bic_smaller_better"]) == pytest.approx(2090.427, abs=2e-3)
+    (icl,) = fit_rows(FAITHFUL, *waiting, *both, "--criterion", "icl")
+    assert (icl["n_components"], icl["variance_model"]) == ("2", "equal")
+    assert "bic_smaller_better" not in icl
+    x = np.array([float(row["waiting"]) for row in read_csv(FAITHFUL)])
+    expected = fastem.select(x, range(1, 4), variance=("equal", "unequal"), criterion="icl")
+    assert float(icl["icl_smaller_better"]) == pytest.approx(
+        expected.icl[expected.best], rel=1e-9)
+    rows = fit_rows(FAITHFUL, *waiting, *both, "--all-candidates")
+    assert [(r["n_components"], r["variance_model"]) for r in rows] == [
+        ("1", "-"), ("2", "equal"), ("2", "unequal"), ("3", "equal"), ("3", "unequal")]
+    # E,3: fastem's search finds a higher maximum than mclust's hierarchical start.
+    assert float(rows[3]["bic_smaller_better"]) < 2101.849
+    # One K and both models is a choice between the two.
+    two = fit_rows(FAITHFUL, *waiting, "--variance", "unequal,equal", "--all-candidates")
+    assert [r["variance_model"] for r in two] == ["unequal", "equal"]
+    assert [r["chosen"] for r in two] == ["False", "True"]
+    assert_one_line_error(fastem_cli("fit", FAITHFUL, *waiting, "--variance", "unequal",
+                                     "--equal-variance"), "--equal-variance", "--variance")
+    bad = fastem_cli("fit", FAITHFUL, *waiting, "--variance", "E")
+    assert bad.returncode == 2 and "equal,unequal (mclust's E and V)" in bad.stderr

@@ -201,9 +201,41 @@ def test_the_progress_bar_goes_to_stderr_unless_quiet():
 
 
 @pytest.mark.parametrize("command", ["lrt", "bootstrap"])
-def test_the_help_gives_the_defaults_of_the_functions_and_takes_no_weights(command):
+def test_the_help_gives_the_defaults_of_the_functions_and_the_weights_of_fit(command):
     # test_cli.py checks that every flag's help has text and one default.
     helps = option_helps(command)
     assert helps["--n-boot"].endswith("(default: 999)")
     assert helps["--algorithm"].endswith("(default: squarem)")
-    assert "--weights-column" not in helps  # neither takes point weights
+    assert helps["--weights-type"] == option_helps("fit")["--weights-type"]
+    assert "--weights-column" in helps
+
+
+def test_lrt_and_bootstrap_take_point_weights_as_fit_does(tmp_path):
+    # The waiting times are whole minutes: their distinct values with their counts are the
+    # same data, and give the same tests and intervals to the stopping rule's precision
+    # (the parameter rule here; see the library's tests).
+    waiting = np.array([float(row["waiting"]) for row in read_csv(FAITHFUL)])
+    values, counts = np.unique(waiting, return_counts=True)
+    binned = tmp_path / "binned.csv"
+    binned.write_text("waiting,count\n" + "".join(f"{v:g},{c}\n" for v, c in
+                                                 zip(values, counts)))
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("waiting\n" + "".join(f"{v:g}\n" for v in np.repeat(values, counts)))
+    weights = ("--value", "waiting", "--weights-column", "count")
+    for command, extra, columns in (
+            ("lrt", ("--max-components", 2), ("statistic", "p_value")),
+            ("bootstrap", ("--kind", "nonparametric"), ("estimate", "se", "lower", "upper"))):
+        common = (*extra, "--n-boot", 19, "--stop", "parameter", "--quiet")
+        fastem_cli(command, binned, *weights, *common, "--csv", tmp_path / "a.csv",
+                   "--json", tmp_path / "a.json", check=True)
+        fastem_cli(command, repeated, *common, "--csv", tmp_path / "b.csv", check=True)
+        a, b = read_csv(tmp_path / "a.csv"), read_csv(tmp_path / "b.csv")
+        assert len(a) == len(b) > 0
+        for name in columns:
+            np.testing.assert_allclose([float(r[name]) for r in a], [float(r[name]) for r in b],
+                                       rtol=1e-6)
+        options = json.loads((tmp_path / "a.json").read_text())["options"]
+        assert (options["weights_column"], options["weights_type"]) == ("count", "frequency")
+        assert_one_line_error(fastem_cli(command, FAITHFUL, "--value", "waiting",
+                                         "--weights-type", "probability"),
+                              "--weights-type probability", "--weights-column")

@@ -423,3 +423,22 @@ def test_mclust_model_letters_get_fastem_names_in_the_message(letter, name):
         fastem.bootstrap_lrt(WAITING, 2, n_boot=9, variance=letter)
     with pytest.raises(ValueError, match=f"fastem's is variance='{name}'"):
         fastem.select(WAITING, n_components=(1, 2), variance=(letter,))
+
+
+def test_integer_frequency_weights_give_the_test_of_the_repeated_points():
+    # The waiting times are whole minutes: their distinct values with their counts are the
+    # same data. The fits to the data reach the same maxima (summed in another order), so
+    # the replicates are the same draws and every statistic agrees to the stopping rule:
+    # the parameter rule's 1e-9 here (the default loglik rule's 1e-6 per point leaves
+    # differences of about 1e-4 in a statistic).
+    values, counts = np.unique(WAITING, return_counts=True)
+    options = dict(n_boot=49, stop="parameter")
+    weighted = fastem.bootstrap_lrt(values, 2, sample_weight=counts, **options)
+    repeated = fastem.bootstrap_lrt(np.repeat(values, counts), 2, **options)
+    np.testing.assert_allclose(weighted.statistic, repeated.statistic, rtol=1e-9)
+    np.testing.assert_allclose(weighted.boot_statistics, repeated.boot_statistics, rtol=1e-8,
+                               atol=1e-8)
+    np.testing.assert_array_equal(weighted.p_value, repeated.p_value)
+    assert weighted.n_components == repeated.n_components == 2
+    with pytest.raises(ValueError, match="sum to 1, fewer points than the 2 component"):
+        fastem.bootstrap_lrt(values, 2, n_boot=9, sample_weight=counts / counts.sum())

@@ -228,3 +228,71 @@ def test_a_study_without_traces_leaves_out_their_figures(small_study):
     figures = plots._study_figures(result)
     assert sorted(figures) == ["estimates.png", "iterations.png", "passes.png"]
     plt.close("all")
+
+
+def test_the_dataset_figure_marks_a_spurious_or_collapsed_first_fit(small_study):
+    result = copy.deepcopy(small_study)
+    result.cells[0].status[0] = fastem.Status.SPURIOUS
+    result.cells[1].status[0] = fastem.Status.VARIANCE_FLOORED
+    fig = plots._study_figures(result)["dataset.png"]
+    titles = [ax.title for ax in fig.axes]
+    marked = [t.get_text() for t in titles if "fit (" in t.get_text()]
+    assert len(marked) == 2 and "spurious fit" in marked[0] and "collapsed fit" in marked[1]
+    regular = [t for t in titles if "fit (" not in t.get_text()]
+    assert len(regular) == len(titles) - 2
+    assert all(t.get_color() != titles[0].get_color() for t in regular)
+    plt.close("all")
+
+
+# ------------------------------------------------------------------------------ fits figure
+
+
+def _panels(n_datasets, candidates=True):
+    rng = np.random.default_rng(11)
+    panels = []
+    for d in range(n_datasets):
+        x = np.concatenate([rng.normal(-3, 1, 60), rng.normal(3, 1, 60)])
+        fit = fastem.fit(x, 2, random_state=0)
+        listed = plots.Candidates(
+            "icl", [1, 2, 2, 3, 3], ["-", "equal", "unequal", "equal", "unequal"],
+            np.array([520.0, 480.0, 484.0, 490.0, 470.0]),
+            np.array([True, True, True, True, False]), 1) if candidates else None
+        panels.append(plots.FitPanel(x, (fit.weights, fit.means, fit.variances),
+                                     fit.log_likelihood, fit.status, f"dataset {d}", listed))
+    return panels
+
+
+def test_the_fits_figure_has_a_row_per_dataset_and_a_criterion_line_per_variance_model():
+    fig = plots.fits_figure(_panels(3), heading="sim.csv", label="depth")
+    assert len(fig.axes) == 6
+    data_axes, criterion_axes = fig.axes[0::2], fig.axes[1::2]
+    assert [ax.get_title() for ax in data_axes] == ["dataset 0", "dataset 1", "dataset 2"]
+    assert all(ax.get_xlabel() == "depth" for ax in data_axes)
+    ax = criterion_axes[0]
+    assert ax.get_ylabel() == "ICL (smaller is better)"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    # One line per variance model, each from the one-component candidate; the candidate
+    # that is not eligible is off its line, a cross of its own.
+    equal, unequal = lines["equal variances"], lines["unequal variances"]
+    assert list(equal.get_xdata()) == [1, 2, 3] and list(equal.get_ydata()) == [520, 480, 490]
+    assert list(unequal.get_xdata()) == [1, 2, 3]
+    assert np.isnan(unequal.get_ydata()[2])
+    crosses = lines["not eligible (spurious, collapsed or failed)"]
+    assert list(crosses.get_xdata()) == [3] and list(crosses.get_ydata()) == [470]
+    ring = lines["chosen: K = 2, equal"]
+    assert list(ring.get_xdata()) == [2] and list(ring.get_ydata()) == [480]
+    plt.close(fig)
+
+
+def test_the_fits_figure_draws_the_first_datasets_and_says_how_many_it_left_out():
+    panels = _panels(plots.FIT_DATASETS + 2, candidates=False)
+    marked = panels[1]._replace(status=fastem.Status.SPURIOUS)
+    panels[1] = marked
+    fig = plots.fits_figure(panels, heading="many.csv")
+    assert len(fig.axes) == plots.FIT_DATASETS  # one column: no candidates
+    heading = " ".join(text.get_text() for text in fig.texts)
+    assert f"the first {plots.FIT_DATASETS} of {plots.FIT_DATASETS + 2}" in heading
+    assert "spurious fit" in fig.axes[1].get_title()
+    assert "spurious" not in fig.axes[0].get_title()
+    plt.close(fig)
+    assert plots.fits_image(panels[:1])[:8] == PNG_SIGNATURE

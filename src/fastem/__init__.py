@@ -25,6 +25,8 @@ _HOMES = {
     "LRTResult": ".lrt",
     "bootstrap_lrt": ".lrt",
     "plan_replications": ".mcse",
+    "Mixtures": ".mixtures",
+    "read_fit": ".mixtures",
     "ConvergenceWarning": ".result",
     "DegenerateFitWarning": ".result",
     "FitResult": ".result",

@@ -65,7 +65,7 @@ def add_commands(commands) -> None:
         "could not be made, or the fits to the data failed, in a row with no test).",
         epilog=shared.EPILOG, formatter_class=shared.Formatter,
     )
-    shared.add_data_options(lrt, weights=False)
+    shared.add_data_options(lrt)
     lrt.add_argument("--max-components", type=int, default=5, help="the most components: "
                      "tests run up to MAX - 1 against MAX (mclust's maxG is MAX - 1)")
     _add_bootstrap_options(lrt, per="test")
@@ -103,7 +103,7 @@ def add_commands(commands) -> None:
         "more than 5% of their replicates left out.",
         epilog=shared.EPILOG, formatter_class=shared.Formatter,
     )
-    shared.add_data_options(bootstrap, weights=False)
+    shared.add_data_options(bootstrap)
     bootstrap.add_argument("--n-components", default="2",
                            help="components fitted: a number, or a criterion "
                            f"({', '.join(CRITERIA)}) that chooses it for each dataset among "
@@ -157,19 +157,21 @@ def _add_quiet(parser) -> None:
 def _lrt(args) -> int:
     from .lrt import bootstrap_lrt
 
+    shared.check_weights_type(args)
     with Outputs(csv=args.csv, json=args.json, plot=args.plot) as outputs:
         if args.plot is not None:
             from .plots import _pyplot
 
             _pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
-        ids, data, _ = shared.read_data(args)
-        shared.check_datasets(args.file, ids, data, None, args.max_components, args.max_components)
+        ids, data, weights = shared.read_data(args)
+        shared.check_datasets(args.file, ids, data, weights, args.max_components,
+                              args.max_components)
         options = dict(max_components=args.max_components, n_boot=args.n_boot,
                        variance=args.variance, n_init=args.n_init,
                        n_init_data=args.n_init_data, random_state=args.seed, level=args.level,
                        sequential=args.sequential, algorithm=args.algorithm, stop=args.stop,
                        **shared.fit_options(vars(args)))
-        result = _run(bootstrap_lrt, data, ids, options, args)
+        result = _run(bootstrap_lrt, data, ids, dict(options, **_weights(weights, args)), args)
         table = _lrt_table(result, ids)
         _set_tables(outputs, table, args, options)
         if args.plot is not None:
@@ -212,16 +214,17 @@ def _bootstrap(args) -> int:
     from .bootstrap import bootstrap
 
     n_components = _components(args.n_components)
+    shared.check_weights_type(args)
     with Outputs(csv=args.csv, json=args.json) as outputs:
-        ids, data, _ = shared.read_data(args)
+        ids, data, weights = shared.read_data(args)
         largest = args.max_components if isinstance(n_components, str) else n_components
-        shared.check_datasets(args.file, ids, data, None, largest, largest)
+        shared.check_datasets(args.file, ids, data, weights, largest, largest)
         options = dict(n_components=n_components, max_components=args.max_components,
                        n_boot=args.n_boot, kind=args.kind,
                        n_init=args.n_init, n_init_data=args.n_init_data,
                        random_state=args.seed, level=args.level, algorithm=args.algorithm,
                        stop=args.stop, **shared.fit_options(vars(args)))
-        result = _run(bootstrap, data, ids, options, args)
+        result = _run(bootstrap, data, ids, dict(options, **_weights(weights, args)), args)
         table = _bootstrap_table(result, ids)
         _set_tables(outputs, table, args, options)
         shared.commit(outputs)
@@ -259,6 +262,13 @@ def _bootstrap_table(result, ids):
 # ----------------------------------------------------------------------------- shared
 
 
+def _weights(weights, args) -> dict:
+    """The point weights of ``--weights-column`` as keyword arguments (none without it)."""
+    if weights is None:
+        return {}
+    return dict(sample_weight=weights, sample_weight_type=args.weights_type)
+
+
 def _run(function, data, ids, options, args):
     """``function(data, **options)`` with a progress bar, its messages and warnings told in
     flags and dataset ids."""
@@ -277,6 +287,9 @@ def _set_tables(outputs, table, args, options) -> None:
     if "csv" in outputs:
         outputs["csv"].set(table.to_csv())
     if "json" in outputs:
+        if args.weights_column is not None:
+            options = dict(options, weights_column=args.weights_column,
+                           weights_type=args.weights_type)
         document = {"fastem": __version__, "command": args.command, "file": str(args.file),
                     "options": options, "table": table.to_records()}
         outputs["json"].set(json.dumps(document, indent=1) + "\n")

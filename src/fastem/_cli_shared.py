@@ -279,6 +279,14 @@ def fit_options(values: dict) -> dict:
 # ----------------------------------------------------------------------------- data
 
 
+def check_weights_type(args) -> None:
+    """``--weights-type`` is about the weights of ``--weights-column``: an error without
+    them."""
+    if args.weights_type != WEIGHT_TYPES[0] and args.weights_column is None:
+        raise UserError(f"--weights-type {args.weights_type} is for the weights of "
+                        "--weights-column, which is not given")
+
+
 def read_data(args):
     """Datasets from FILE: ``(ids, list of 1D arrays, list of weight arrays or None)``."""
     from ._io import DataFileError, read_datasets

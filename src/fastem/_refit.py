@@ -3,7 +3,10 @@
 
 A replicate is a dataset drawn from a fitted mixture (parametric), resampled from the
 data with replacement (nonparametric), or the data with random weights (weighted
-likelihood bootstrap). Replicate ``b`` of dataset ``d`` has the global index ``g = d *
+likelihood bootstrap). Weighted data (``sample_weight``) count each point as its weight
+(:func:`weighted_batch`): a replicate has as many points as the weights sum to, and
+integer frequency weights give the replicates of the data with each point repeated that
+many times. Replicate ``b`` of dataset ``d`` has the global index ``g = d *
 n_boot + b`` and draws from streams keyed by ``(seed, g)``, so results do not depend on
 how the replicates are chunked. Each replicate is refitted from given starts (the fits
 to the data) plus ``n_init`` random k-means++ restarts, in chunks of about
@@ -325,11 +328,51 @@ def runs_of(global_index) -> list[tuple[int, int]]:
     return [(int(global_index[s]), int(n)) for s, n in zip(starts, lengths)]
 
 
-def draw(kind, source, sizes, global_index, random_state, params=None):
+def weighted_batch(data, sample_weight, sample_weight_type, n_components):
+    """The checked batch of a bootstrap's data, its datasets (a list of 1D arrays), their
+    point weights (a list of arrays, or None) and the size of each dataset's replicates
+    (int array of shape (n_datasets,)).
+
+    Points of weight 0 are left out and probability weights rescaled, as :func:`fastem.fit`
+    does, so the weights returned are frequency weights that fit the same mixture; a
+    replicate has as many points as they sum to (rounded), BIC's ``n``."""
+    from . import _validate
+
+    sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
+                                                _validate.SAMPLE_WEIGHT_TYPES)
+    batch = _validate.prepared_batch(data, sample_weight, n_components,
+                                     sample_weight_type=sample_weight_type)
+    bounds = list(zip(batch.offsets[:-1], batch.offsets[1:]))
+    datasets = [batch.values[a:b] for a, b in bounds]
+    if batch.sample_weight is None:
+        return batch, datasets, None, np.asarray(batch.n_samples, dtype=np.int64)
+    weights = [batch.sample_weight[a:b] for a, b in bounds]
+    sizes = np.rint(batch.n_observations).astype(np.int64)
+    needed = np.broadcast_to(n_components, sizes.shape)
+    small = np.flatnonzero(sizes < needed)
+    if small.size:
+        d = int(small[0])
+        raise ValueError(
+            f"the weights of dataset {d} sum to {batch.n_observations[d]:g}, fewer points "
+            f"than the {needed[d]} component(s) of a bootstrap replicate: "
+            "frequency weights count points (pass sample_weight_type='probability' for "
+            "sampling weights).")
+    return batch, datasets, weights, sizes
+
+
+def draw(kind, source, sizes, global_index, random_state, params=None, source_weights=None):
     """Replicates of kind ``kind`` for the given global indices: drawn from ``params``
     (:class:`Parameters`, one row per replicate) for "parametric"; resampled from
     ``source`` (a list of 1D arrays, one per replicate) for "nonparametric"; ``source``
-    with weights ``n * Dirichlet(1, ..., 1)`` (rescaled exponential draws) for "weighted"."""
+    with weights ``n * Dirichlet(1, ..., 1)`` (rescaled exponential draws) for "weighted".
+
+    With ``source_weights`` (frequency weights, one array per replicate), "nonparametric"
+    draws ``sizes`` points, each with probability proportional to its weight, and
+    "weighted" gives point ``i`` a ``Gamma(w_i)`` draw, rescaled to sum to ``sizes``:
+    what the data with each point repeated ``w_i`` times would get, as a sum of
+    ``w_i`` exponential draws is ``Gamma(w_i)``. Integer weights draw positions among those
+    repeated points, so their nonparametric replicates are those of the repeated data,
+    point for point."""
     runs = runs_of(global_index)
     if kind == "parametric":
         data = []
@@ -344,8 +387,27 @@ def draw(kind, source, sizes, global_index, random_state, params=None):
             at += count
         return data, None, runs
     generators = [np.random.default_rng([random_state, int(g)]) for g in global_index]
+    if source_weights is None:
+        if kind == "nonparametric":
+            data = [x[rng.integers(0, x.size, x.size)] for x, rng in zip(source, generators)]
+            return data, None, runs
+        weights = [rng.standard_exponential(x.size) for x, rng in zip(source, generators)]
+        return list(source), [w * (w.size / w.sum()) for w in weights], runs
     if kind == "nonparametric":
-        data = [x[rng.integers(0, x.size, x.size)] for x, rng in zip(source, generators)]
+        data = [x[_weighted_positions(w, int(n), rng)]
+                for x, w, n, rng in zip(source, source_weights, sizes, generators)]
         return data, None, runs
-    weights = [rng.standard_exponential(x.size) for x, rng in zip(source, generators)]
-    return list(source), [w * (w.size / w.sum()) for w in weights], runs
+    weights = [rng.standard_gamma(w) for w, rng in zip(source_weights, generators)]
+    return list(source), [g * (n / g.sum()) for g, n in zip(weights, sizes)], runs
+
+
+def _weighted_positions(weights, size, rng):
+    """``size`` indices of points drawn with probabilities ``weights / weights.sum()``: a
+    position among the points repeated by their weights, mapped to its point (for integer
+    weights the same draws as resampling the repeated points)."""
+    ends = np.cumsum(weights)
+    if np.all(weights == np.round(weights)):
+        positions = rng.integers(0, int(round(ends[-1])), size)
+    else:
+        positions = rng.random(size) * ends[-1]
+    return np.minimum(np.searchsorted(ends, positions, side="right"), weights.size - 1)

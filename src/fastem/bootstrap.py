@@ -11,7 +11,7 @@ import numpy as np
 from . import _refit, _validate
 from ._status import Status
 from .analysis import match_components
-from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit
+from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit, warn_few_counts
 from .result import DegenerateFitWarning, FitResult, squeeze
 from .select import CRITERIA, select
 from .spurious import check_rule
@@ -125,6 +125,7 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
               n_init=5, n_init_data="auto", random_state=0, level=0.95, equal_variance=False,
               equal_weights=False, ambiguity=AMBIGUITY, algorithm="squarem", stop="loglik",
               tol=None, max_iter=DEFAULT_MAX_ITER, spurious=DEFAULT_SPURIOUS,
+              sample_weight=None, sample_weight_type="frequency",
               progress=None) -> BootstrapResult:
     """Standard errors and percentile intervals of a mixture's parameters by bootstrap.
 
@@ -199,6 +200,15 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
     equal_variance, equal_weights, algorithm, stop, tol, max_iter, spurious
         As in :func:`fastem.fit`; SQUAREM by default. Fits choose their best restart that
         is not spurious (``skip_degenerate``).
+    sample_weight, sample_weight_type
+        As in :func:`fastem.fit`: each point counts as its weight (probability weights
+        rescaled to sum to the points of positive weight). A replicate has as many points
+        as the weights sum to (rounded): parametric ones drawn from the fit, nonparametric
+        ones drawn from the points with probabilities proportional to their weights, and
+        weighted ones the points with ``Gamma(w_i)`` draws as weights, rescaled to sum to
+        that number. Integer
+        frequency weights give the replicates of the data with each point repeated that
+        many times (in distribution for "weighted"; the same draws for the others).
     progress : callable, optional
         Called as ``progress(done, n_datasets * n_boot)`` after every chunk of replicates.
 
@@ -221,16 +231,20 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
                    equal_weights=_validate.check_bool("equal_weights", equal_weights),
                    algorithm=algorithm, stop=stop, tol=tol, max_iter=max_iter,
                    spurious=check_rule(spurious), skip_degenerate=True)
-    batch = _validate.prepared_batch(data, None, 1)
-    datasets = [batch.dataset(d) for d in range(batch.n_datasets)]
-    ks, fits = _fits_to_data(batch, datasets, n_components, max_components, n_init_data,
-                             seed, options)
+    batch, datasets, point_weights, sizes = _refit.weighted_batch(
+        data, sample_weight, sample_weight_type,
+        n_components if isinstance(n_components, int) else 1)
+    if point_weights is not None and sample_weight_type == "frequency":
+        warn_few_counts(datasets, point_weights, 1, stacklevel=2)
+    ks, fits = _fits_to_data(batch, datasets, point_weights, n_components, max_components,
+                             n_init_data, seed, options)
     for k, fitted in fits.items():
         among = "" if len(fits) == 1 else f"the fits of {k} component(s) to the data: "
         for category, message in fitted.problems():
             warnings.warn(among + message, category, stacklevel=2)
     n_datasets = len(datasets)
-    sizes = np.asarray(batch.n_samples, dtype=np.int64)
+    if point_weights is not None:  # a criterion chose K: replicates need K points too
+        _refit.weighted_batch(datasets, point_weights, "frequency", ks)
 
     width = int(ks.max())
     estimates = np.full((3, n_datasets, n_boot, width), np.nan)
@@ -253,6 +267,8 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
             data_rows, weights, runs = _refit.draw(
                 kind, [datasets[d] for d in dataset_rows], sizes[dataset_rows],
                 global_index[positions], _refit.stage_seed(seed, 11), params=params.take(rows),
+                source_weights=None if point_weights is None else
+                [point_weights[d] for d in dataset_rows],
             )
             refitted = _refit.refit(data_rows, k, [params.take(rows)], n_init=n_init,
                                     random_state=_refit.stage_seed(seed, 12), runs=runs,
@@ -297,9 +313,11 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
     return squeeze(result) if batch.single else result
 
 
-def _fits_to_data(batch, datasets, n_components, max_components, n_init, seed, options):
+def _fits_to_data(batch, datasets, weights, n_components, max_components, n_init, seed,
+                  options):
     """Each dataset's number of components, an int array of shape (n_datasets,), and the
-    fits to the data, ``{K: FitResult of the datasets with K components, in order}``.
+    fits to the data (``weights``: each dataset's frequency weights, or None), ``{K:
+    FitResult of the datasets with K components, in order}``.
 
     With a criterion, :func:`fastem.select` chooses ``K``; its warnings about the
     candidates are not shown, as the chosen fits' problems are (by the caller)."""
@@ -316,7 +334,8 @@ def _fits_to_data(batch, datasets, n_components, max_components, n_init, seed, o
             selection = select(
                 datasets, range(1, max_components + 1),
                 variance="equal" if options["equal_variance"] else "unequal",
-                criterion=criterion, n_init=n_init, random_state=seed, **shared,
+                criterion=criterion, n_init=n_init, random_state=seed,
+                sample_weight=weights, **shared,
             )
         ks = np.maximum(np.atleast_1d(selection.n_components), 1)
     elif np.ndim(n_components) == 0:
@@ -333,7 +352,8 @@ def _fits_to_data(batch, datasets, n_components, max_components, n_init, seed, o
         _validate.check_n_samples(batch, ks)
     ks = ks.astype(np.int64)
     fits = {int(k): fit([datasets[d] for d in np.flatnonzero(ks == k)], int(k), n_init=n_init,
-                        random_state=seed, warn=False, **options)
+                        random_state=seed, warn=False, sample_weight=None if weights is None
+                        else [weights[d] for d in np.flatnonzero(ks == k)], **options)
             for k in np.unique(ks)}
     return ks, fits
 

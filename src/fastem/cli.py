@@ -29,7 +29,6 @@ import numpy as np
 from . import __version__
 from ._cli_shared import (
     EPILOG,
-    WEIGHT_TYPES,
     Formatter,
     PipeClosed,
     UserError,
@@ -39,6 +38,7 @@ from ._cli_shared import (
     announce_compilation,
     as_flag,
     check_datasets,
+    check_weights_type,
     commit,
     fit_options,
     in_cli_terms,
@@ -128,6 +128,8 @@ def _parser():
         description="Fit one-dimensional Gaussian mixtures by EM, many datasets at once.",
         epilog=EPILOG, formatter_class=Formatter,
     )
+    from .select import CRITERIA
+
     parser.add_argument("--version", action="version", version=f"fastem {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -175,12 +177,15 @@ def _parser():
         "weight_k, mean_k, variance_k; with --se, weight_se_k, mean_se_k, variance_se_k; "
         "log_likelihood; bic_smaller_better (-2 log L + "
         "n_parameters log n: smaller is better, scikit-learn's sign; mclust's BIC is its "
-        "negative); n_iter; converged; n_restarts, n_maxima, n_at_best (restarts run, "
+        "negative), or the --criterion's column (aic_smaller_better, -2 log L + 2 "
+        "n_parameters; icl_smaller_better, BIC - 2 sum_i log max_k of the posteriors); n_iter; "
+        "converged; n_restarts, n_maxima, n_at_best (restarts run, "
         "distinct maxima among them, restarts at the best), p_unseen (the Good-Turing "
         "probability that another restart finds a new maximum), settled (the best reached "
         "twice and p_unseen <= 0.05); status. Estimates are printed to 6 significant digits, "
         "which the default stopping rule (SQUAREM to the parameter rule, 1e-9) warrants. "
-        "With a range of --components, a dataset whose "
+        "With a range of --components or several --variance models, each dataset's row is "
+        "the candidate the --criterion chooses, and a dataset whose "
         "every candidate is spurious, collapsed or failed has status none_eligible and no "
         "estimates; --all-candidates writes one row per dataset and candidate instead, with "
         "aic_smaller_better, icl_smaller_better, redundant (no better than one "
@@ -189,7 +194,15 @@ def _parser():
     )
     add_data_options(fit)
     fit.add_argument("--components", default="2", help="number of components, or a range such "
-                     "as 1-6 to choose it by BIC")
+                     "as 1-6 to choose it by --criterion")
+    fit.add_argument("--variance", type=_variances, metavar="MODELS", help="variance model: "
+                     "unequal (a variance per component, mclust's V), equal (one shared, E), "
+                     "or both, as equal,unequal, to choose between them by --criterion as "
+                     "mclust does (default: unequal; equal with --equal-variance)")
+    fit.add_argument("--criterion", choices=CRITERIA, default=CRITERIA[0],
+                     help="the criterion that chooses among the candidate models (a range "
+                     "of --components, several --variance models), smaller better; it names "
+                     "the table's column CRITERION_smaller_better")
     fit.add_argument("--all-candidates", action="store_true", help="with a range of "
                      "--components, one row per dataset and candidate model (every K), with "
                      "its criteria and whether it was eligible and chosen")
@@ -219,14 +232,20 @@ def _parser():
                      "the --out extension, else csv)")
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
     fit.add_argument("--plot", metavar="FILE.png",
-                     help="histogram with the fitted density (one dataset only) (default: none)")
+                     help="a row of panels per dataset (the first 8): the histogram with the "
+                     "fitted density, a spurious or collapsed fit marked in red, and, with "
+                     "candidate models (a range of --components, several --variance models), "
+                     "the criterion of each against K, one line per variance model (needs "
+                     "matplotlib) (default: none)")
     fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
                      "(errors still print)")
     fit.set_defaults(run=_fit)
 
     from ._cli_inference import add_commands
+    from ._cli_predict import add_command as add_predict
 
     add_commands(commands)
+    add_predict(commands)
 
     simulate = commands.add_parser(
         "simulate", help="write simulated datasets in the long CSV format 'fit' reads",
@@ -420,21 +439,24 @@ def _flag(name: str) -> str:
 
 def _fit(args) -> int:
     k_low, k_high = _components(args.components)
-    if args.weights_type != WEIGHT_TYPES[0] and args.weights_column is None:
-        raise UserError(f"--weights-type {args.weights_type} is for the weights of "
-                        "--weights-column, which is not given")
-    if args.all_candidates and k_low == k_high:
+    models = _variance_models(args)
+    check_weights_type(args)
+    if args.all_candidates and k_low == k_high and (len(models) == 1 or k_high == 1):
         raise UserError(f"--all-candidates lists the candidates of a range of components, as "
-                        f"--components 1-{max(k_high, 2)}; --components {args.components} has one")
+                        f"--components 1-{max(k_high, 2)}, or of --variance equal,unequal; "
+                        f"--components {args.components} has one")
     with Outputs(out=args.out, plot=args.plot) as outputs:
+        if args.plot is not None:
+            from .plots import _pyplot
+
+            _pyplot()  # fail now, not after the fits, if matplotlib is missing
         ids, data, weights = read_data(args)
-        if args.plot is not None and len(data) != 1:
-            raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
         check_datasets(args.file, ids, data, weights, k_low, k_high)
         options = dict(n_init=args.n_init, init=args.init, random_state=args.seed,
                        max_init=args.max_init, unseen_tol=args.unseen_tol,
                        algorithm=args.algorithm, stop=args.stop,
                        sample_weight=weights, **fit_options(vars(args)))
+        options.pop("equal_variance", None)  # the models are _variance_models'
         if weights is not None:
             options["sample_weight_type"] = args.weights_type
         if args.se is not None:
@@ -442,15 +464,16 @@ def _fit(args) -> int:
         announce_compilation(args, "init", "fit", *(["se"] if args.se else []),
                              algorithms=(args.algorithm,))
         with in_cli_terms(ids):
-            fitted = _fitted(data, k_low, k_high, options)
-        candidates = _candidates(fitted, k_low, k_high, bool(options.get("equal_variance")),
+            fitted = _fitted(data, k_low, k_high, models, args.criterion, options)
+        candidates = _candidates(fitted, k_low, k_high, models,
                                  probability=args.weights_type == "probability")
         if args.all_candidates:
             table = _fit_table(ids, candidates, [(d, c) for d in range(len(ids))
                                                  for c in range(len(candidates.ks))],
-                               every_candidate=True)
+                               args.criterion, every_candidate=True)
         else:
-            table = _fit_table(ids, candidates, list(enumerate(candidates.best)))
+            table = _fit_table(ids, candidates, list(enumerate(candidates.best)),
+                               args.criterion)
         _warn_none_eligible(ids, candidates, args.components, args.all_candidates)
         out = args.out or ""
         fmt = args.format or ("json" if out.lower().endswith(".json") else "csv")
@@ -458,22 +481,43 @@ def _fit(args) -> int:
         if "out" in outputs:
             outputs["out"].set(text)
         if args.plot is not None:
-            from .plots import fit_image
+            from .plots import fits_image
 
-            c = candidates.best[0]
-            if c < 0:
-                raise UserError(f"--plot: no candidate of --components {args.components} is "
-                                "eligible, so there is no fit to draw")
-            fit, k = candidates.fits[c], candidates.ks[c]
-            drawn = (fit.weights[0, :k], fit.means[0, :k], fit.variances[0, :k])
-            outputs["plot"].set(fit_image(
-                data[0], drawn, title=f"{args.file.name}: {k} components",
-                label=_value_label(args), log_likelihood=float(fit.log_likelihood[0]),
-            ))
+            outputs["plot"].set(fits_image(_plot_panels(ids, data, weights, candidates, args),
+                                           heading=args.file.name, label=_value_label(args)))
         commit(outputs)
     if args.out is None:
         write_stdout(text)
     return 0
+
+
+def _plot_panels(ids, data, weights, candidates, args):
+    """The :class:`fastem.plots.FitPanel` of each dataset for ``fit --plot``: its chosen
+    fit, and its candidates by ``--criterion`` when there were several."""
+    from .plots import Candidates, FitPanel
+
+    panels = []
+    for d in range(len(ids)):
+        point_weights = None if weights is None else weights[d]
+        c = int(candidates.best[d])
+        name = args.file.name if len(ids) == 1 else f"dataset {ids[d]}"
+        listed = None
+        if len(candidates.ks) > 1:
+            listed = Candidates(args.criterion, candidates.ks, candidates.models,
+                                candidates.criteria[args.criterion][d],
+                                candidates.eligible[d], c)
+        if c < 0:
+            panels.append(FitPanel(data[d], None, np.nan, Status.NON_FINITE, name, listed,
+                                   point_weights))
+            continue
+        fit, k = candidates.fits[c], candidates.ks[c]
+        model = candidates.models[c]
+        panels.append(FitPanel(
+            data[d], (fit.weights[d, :k], fit.means[d, :k], fit.variances[d, :k]),
+            float(fit.log_likelihood[d]), int(candidates.status[d, c]),
+            f"{name}: {k} component{'s' if k > 1 else ''}"
+            + ("" if model == "-" else f", {model} variances"), listed, point_weights))
+    return panels
 
 
 def _value_label(args) -> str:
@@ -497,36 +541,64 @@ def _value_label(args) -> str:
     return args.file.stem
 
 
-def _fitted(data, k_low, k_high, options):
-    """The FitResult of ``k_low`` components, or the SelectionResult of the range."""
+def _variances(text: str):
+    """``--variance``: one variance model or a comma list of them."""
+    from ._validate import VARIANCE_MODELS
+
+    models = [part.strip() for part in text.split(",")]
+    unknown = [model for model in models if model not in VARIANCE_MODELS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"{unknown[0]!r} is not a variance model: give equal, unequal or both as "
+            "equal,unequal (mclust's E and V)")
+    return list(dict.fromkeys(models))
+
+
+def _variance_models(args):
+    """The variance models ``fastem fit`` compares: ``--variance``, else the one of
+    ``--equal-variance`` (unequal without it), which is its one-model shorthand."""
+    if args.variance is None:
+        return ["equal" if args.equal_variance else "unequal"]
+    if args.equal_variance and args.variance != ["equal"]:
+        raise UserError(f"--equal-variance is --variance equal; give one of them, not both "
+                        f"with --variance {','.join(args.variance)}")
+    return args.variance
+
+
+def _fitted(data, k_low, k_high, models, criterion, options):
+    """The FitResult of ``k_low`` components and one variance model, or the
+    SelectionResult of the candidates (a range of components, several models)."""
     from . import api
     from .select import select
 
-    if k_low == k_high:
-        return api.fit(data, k_low, skip_degenerate=True, **options)
-    options = dict(options)
-    variance = "equal" if options.pop("equal_variance", False) else "unequal"
-    return select(data, n_components=range(k_low, k_high + 1), variance=variance, **options)
+    if k_low == k_high and (len(models) == 1 or k_low == 1):
+        return api.fit(data, k_low, skip_degenerate=True,
+                       equal_variance=models[0] == "equal", **options)
+    return select(data, n_components=range(k_low, k_high + 1), variance=models,
+                  criterion=criterion, **options)
 
 
 NONE_ELIGIBLE = "none_eligible"
 """The status of a dataset for which no candidate of a range of components is eligible."""
 
 
-def _candidates(fitted, k_low, k_high, equal_variance, probability=False):
+def _candidates(fitted, k_low, k_high, models, probability=False):
     """The candidate models of ``fastem fit``, each with its fit of every dataset, and the
-    chosen one per dataset: a FitResult is the one candidate of ``--components K``, always
-    chosen; a SelectionResult brings its own choice (-1 where none is eligible). ``n`` is
-    BIC's n per dataset: with probability weights, their number, which the rescaled
-    weights sum to up to rounding."""
-    fits = [fitted] if k_low == k_high else fitted.fits
+    chosen one per dataset: a FitResult is the one candidate of ``--components K`` and
+    one variance model, always chosen; a SelectionResult brings its own choice (-1 where
+    none is eligible). ``n`` is BIC's n per dataset: with probability weights, their
+    number, which the rescaled weights sum to up to rounding."""
+    from .select import CRITERIA, SelectionResult
+
+    single = not isinstance(fitted, SelectionResult)
+    fits = [fitted] if single else fitted.fits
     n = [_count(round(v) if probability else v) for v in fits[0].n_observations]
-    if k_low == k_high:
+    if single:
         n_datasets = len(fitted.log_likelihood)
         return SimpleNamespace(n=n,
-            ks=[k_low], models=[_variance_model(k_low, equal_variance)], fits=[fitted],
+            ks=[k_low], models=[_variance_model(k_low, models[0] == "equal")], fits=[fitted],
             n_parameters=[fitted.n_parameters],
-            criteria={"bic": fitted.bic()[:, np.newaxis]},
+            criteria={name: getattr(fitted, name)()[:, np.newaxis] for name in CRITERIA},
             status=fitted.status[:, np.newaxis],
             eligible=np.ones((n_datasets, 1), dtype=bool),
             redundant=np.zeros((n_datasets, 1), dtype=bool),
@@ -548,9 +620,10 @@ def _variance_model(k, equal):
     return "-" if k == 1 else ("equal" if equal else "unequal")
 
 
-def _fit_table(ids, candidates, pairs, every_candidate=False):
+def _fit_table(ids, candidates, pairs, criterion, every_candidate=False):
     """The table ``fastem fit`` writes: a row per ``(dataset, candidate)`` pair, the
-    candidate -1 standing for none (an explicit status and no estimates)."""
+    candidate -1 standing for none (an explicit status and no estimates); the
+    ``criterion``'s column only, unless ``every_candidate``."""
     from .table import Table
 
     fits, ks = candidates.fits, candidates.ks
@@ -581,7 +654,8 @@ def _fit_table(ids, candidates, pairs, every_candidate=False):
                     if k < ks[c] else None)
     columns["log_likelihood"] = column(
         lambda d, c: _significant(fits[c].log_likelihood[d], LOG_LIKELIHOOD_DIGITS))
-    criteria = candidates.criteria if every_candidate else {"bic": candidates.criteria["bic"]}
+    criteria = (candidates.criteria if every_candidate
+                else {criterion: candidates.criteria[criterion]})
     for name, values in criteria.items():
         columns[f"{name}_smaller_better"] = column(
             lambda d, c, v=values: _significant(v[d, c], LOG_LIKELIHOOD_DIGITS))

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _refit, _validate, search
 from ._status import Status
-from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS
+from .api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, warn_few_counts
 from .result import squeeze
 from .spurious import check_rule
 from .table import Table
@@ -159,7 +159,8 @@ class LRTResult:
 def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_init=5,
                   n_init_data="auto", random_state=0, level=0.05, sequential=True,
                   algorithm="squarem", stop="loglik", tol=None, max_iter=DEFAULT_MAX_ITER,
-                  spurious=DEFAULT_SPURIOUS, progress=None) -> LRTResult:
+                  spurious=DEFAULT_SPURIOUS, sample_weight=None, sample_weight_type="frequency",
+                  progress=None) -> LRTResult:
     """Choose the number of components by parametric bootstrap likelihood-ratio tests.
 
     For ``K = 1, 2, ..., max_components - 1``: fit ``K`` and ``K + 1`` components to the
@@ -233,6 +234,13 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     algorithm, stop, tol, max_iter, spurious
         As in :func:`fastem.fit`. SQUAREM by default: the same maxima as EM in a third of
         the passes over the data.
+    sample_weight, sample_weight_type
+        As in :func:`fastem.fit`: the fits to the data count each point as its weight
+        (probability weights rescaled to sum to the points of positive weight), and each
+        replicate draws as many points as the weights sum to (rounded), BIC's ``n``. With
+        integer frequency weights the test is that of the data with each point repeated
+        that many times: the fits to the data reach the same maxima and the replicates
+        are the same draws.
     progress : callable, optional
         Called as ``progress(done, total)`` in replicates after every chunk; replicates of
         tests that a sequential procedure skips count as done, so the last call has
@@ -255,12 +263,14 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     spurious = check_rule(spurious)
     options = dict(equal_variance=variance == "equal", algorithm=algorithm, stop=stop, tol=tol,
                    max_iter=max_iter, spurious=spurious, skip_degenerate=True)
-    batch = _validate.prepared_batch(data, None, max_components)
-    datasets = [batch.dataset(d) for d in range(batch.n_datasets)]
+    batch, datasets, point_weights, sizes = _refit.weighted_batch(
+        data, sample_weight, sample_weight_type, max_components)
+    if point_weights is not None and sample_weight_type == "frequency":
+        warn_few_counts(datasets, point_weights, max_components, stacklevel=2)
     n_datasets = len(datasets)
-    sizes = np.asarray(batch.n_samples, dtype=np.int64)
 
-    observed = _fits_to_data(datasets, max_components, n_init_data, seed, options)
+    observed = _fits_to_data(datasets, point_weights, max_components, n_init_data, seed,
+                             options)
     log_likelihood = np.stack([np.atleast_1d(f.log_likelihood) for f in observed], axis=1)
     regular = np.stack([np.atleast_1d(f.status) < Status.SPURIOUS for f in observed], axis=1)
     # A K + 1 fit no better than the K fit stands for a test only when its search
@@ -353,8 +363,9 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     return squeeze(result, keep=("tested",)) if batch.single else result
 
 
-def _fits_to_data(datasets, max_components, n_init, seed, options):
-    """Fits of 1..max_components components to the data, each ``K + 1`` fit nested in the
+def _fits_to_data(datasets, weights, max_components, n_init, seed, options):
+    """Fits of 1..max_components components to the data (``weights``: each dataset's
+    frequency weights, or None), each ``K + 1`` fit nested in the
     ``K`` fit (:func:`fastem._refit.fit_nested`: its log-likelihood is at least the ``K``
     fit's). The first one checks the fit options, before any replicate is drawn."""
     fits = []
@@ -364,6 +375,7 @@ def _fits_to_data(datasets, max_components, n_init, seed, options):
         fits.append(_refit.fit_nested(
             datasets, k, fits[-1] if fits else None, n_init=n_init, init=None,
             random_state=_refit.stage_seed(seed, 0, k), options=dict(options, warn=False),
+            sample_weight=weights,
             # No starts aimed at narrow components: the replicates' fits have none, and
             # an observed statistic from a search that looks harder than the replicates'
             # would reject too often.

@@ -1,0 +1,159 @@
+"""Fitted mixtures read back from the table ``fastem fit`` writes (:func:`read_fit`), to
+classify points and evaluate densities later, as :class:`fastem.FitResult` does.
+
+The table holds each dataset's ``id``, ``n_components``, ``weight_k``, ``mean_k``,
+``variance_k`` and ``log_likelihood`` (see ``fastem fit --help``), as CSV or JSON. A table of
+``--all-candidates`` holds a row per candidate: the rows with ``chosen`` true are read. The
+estimates are written to 6 significant digits, so posteriors and densities from a table
+agree with those of the fit in memory to about that precision.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import _posterior
+
+
+@dataclass(frozen=True, eq=False)
+class Mixtures:
+    """One fitted mixture per dataset, with the predictions of :class:`fastem.FitResult`.
+
+    Attributes
+    ----------
+    ids : list of str, length n_datasets
+        The datasets' ids, as the table names them.
+    n_components : ndarray of shape (n_datasets,)
+        Components of each mixture (0 for a dataset whose row has no estimates, status
+        ``none_eligible``).
+    weights, means, variances : ndarray of shape (n_datasets, max n_components)
+        Parameters; a mixture of fewer components than the widest is padded with
+        components of weight 0 (mean 0, variance 1), which take no probability.
+    log_likelihood : ndarray of shape (n_datasets,)
+        The fit's log-likelihood (NaN for a row without estimates: its predictions are
+        NaN).
+    """
+
+    ids: list
+    n_components: np.ndarray
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    log_likelihood: np.ndarray
+
+    def index(self, dataset_id) -> int:
+        """The row of the dataset ``dataset_id`` (compared as text)."""
+        try:
+            return self.ids.index(str(dataset_id).strip())
+        except ValueError:
+            shown = ", ".join(repr(i) for i in self.ids[:5])
+            more = f", ... ({len(self.ids)} in all)" if len(self.ids) > 5 else ""
+            raise ValueError(f"no fitted mixture of dataset {str(dataset_id)!r}; the fits "
+                             f"are of {shown}{more}") from None
+
+    def take(self, rows) -> Mixtures:
+        """The mixtures of ``rows`` (indices), in that order."""
+        rows = list(rows)
+        return Mixtures([self.ids[r] for r in rows], self.n_components[rows],
+                        self.weights[rows], self.means[rows], self.variances[rows],
+                        self.log_likelihood[rows])
+
+    def predict_proba(self, data):
+        """Posterior probability of each component at each point: see
+        :meth:`fastem.FitResult.predict_proba` (``data`` holds one dataset per mixture)."""
+        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        return unpack(np.exp(log_resp))
+
+    def predict(self, data):
+        """The most probable component of each point (from 0): see
+        :meth:`fastem.FitResult.predict`."""
+        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        return unpack(np.argmax(log_resp, axis=1))
+
+    def score_samples(self, data):
+        """Log of the mixture density at each point: see
+        :meth:`fastem.FitResult.score_samples`."""
+        _, log_density, unpack = _posterior.log_posteriors(self, data)
+        return unpack(log_density)
+
+
+def read_fit(path) -> Mixtures:
+    """The fitted mixtures of a table written by ``fastem fit`` (``--out FILE.csv`` or
+    ``FILE.json``, or its standard output saved), one per row (per chosen row of an
+    ``--all-candidates`` table).
+
+    Raises ValueError, naming the file, for a file that is not such a table.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})"
+                         ) from None
+    records = _records(path, text)
+    if records and "chosen" in records[0]:
+        records = [r for r in records if _cell(r["chosen"]) in (True, "True", "true")]
+    missing = [name for name in ("id", "n_components", "weight_1", "mean_1", "variance_1",
+                                 "log_likelihood") if not records or name not in records[0]]
+    if missing:
+        raise ValueError(f"{path}: not a table of 'fastem fit' (no column {missing[0]!r}); "
+                         "write one with fastem fit --out fits.json")
+    ks = [_count(path, r["n_components"]) for r in records]
+    width = max(ks, default=0)
+    shape = (len(records), max(width, 1))
+    weights, means, variances = np.zeros(shape), np.zeros(shape), np.ones(shape)
+    log_likelihood = np.full(len(records), np.nan)
+    for d, (record, k) in enumerate(zip(records, ks)):
+        if k == 0:  # no eligible candidate: no estimates
+            continue
+        for array, name in ((weights, "weight"), (means, "mean"), (variances, "variance")):
+            array[d, :k] = [_number(path, record, f"{name}_{j + 1}") for j in range(k)]
+        log_likelihood[d] = _number(path, record, "log_likelihood")
+    return Mixtures([str(r["id"]).strip() for r in records], np.array(ks, dtype=np.int64),
+                    weights, means, variances, log_likelihood)
+
+
+def _records(path, text):
+    """The table's rows as dicts: a JSON list of objects, or CSV with a header row."""
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("["):
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ValueError(f"{path}: not a table of 'fastem fit' (a JSON list of rows)")
+        return records
+    return list(csv.DictReader(text.splitlines()))
+
+
+def _cell(value):
+    """A CSV cell or JSON value: None for an empty cell."""
+    return None if value is None or value == "" else value
+
+
+def _count(path, cell) -> int:
+    value = _cell(cell)
+    if value is None:
+        return 0
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: n_components {value!r} is not a number of components"
+                         ) from None
+    if count < 1:
+        raise ValueError(f"{path}: n_components {value!r} is not a number of components")
+    return count
+
+
+def _number(path, record, name) -> float:
+    value = _cell(record.get(name))
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}: dataset {str(record['id'])!r} has no number in {name} "
+                         f"({value!r})") from None
