@@ -222,6 +222,16 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
                    algorithm=algorithm, stop=stop, tol=tol, max_iter=max_iter,
                    spurious=check_rule(spurious), skip_degenerate=True)
     batch = _validate.prepared_batch(data, None, 1)
+    if isinstance(n_components, str):
+        largest = _validate.check_int("max_components", max_components, 1)
+    elif np.ndim(n_components) == 0:
+        largest = _validate.check_int("n_components", n_components, 1)
+    else:  # checked in full with the fits
+        largest = int(np.max(np.asarray(n_components, dtype=np.float64), initial=1))
+    # Per replicate: its estimates, their copy without the ambiguous ones and the
+    # percentiles' working copy (3 x 3 arrays of K), its status, flags and indices.
+    _refit.check_memory(batch.n_samples, largest, n_boot, 8.0 * (9 * largest + 5), n_init,
+                        1, n_init_data)
     datasets = [batch.dataset(d) for d in range(batch.n_datasets)]
     ks, fits = _fits_to_data(batch, datasets, n_components, max_components, n_init_data,
                              seed, options)

@@ -256,6 +256,10 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
     options = dict(equal_variance=variance == "equal", algorithm=algorithm, stop=stop, tol=tol,
                    max_iter=max_iter, spurious=spurious, skip_degenerate=True)
     batch = _validate.prepared_batch(data, None, max_components)
+    # Per replicate: its statistic of each test, and the indices and copies of a test.
+    _refit.check_memory(batch.n_samples, max_components, n_boot,
+                        8.0 * (max_components - 1 + 5), n_init, max_components + 1,
+                        n_init_data)
     datasets = [batch.dataset(d) for d in range(batch.n_datasets)]
     n_datasets = len(datasets)
     sizes = np.asarray(batch.n_samples, dtype=np.int64)
