@@ -386,7 +386,7 @@ def test_study_chunks_hold_a_bounded_number_of_points():
     from fastem.study import CHUNK_POINTS, DEFAULT_CHUNK, chunk_plan
 
     for size in (1, 40, 2_000, 10**5, 10**7):
-        plan = chunk_plan(5_000, size)
+        plan = list(chunk_plan(5_000, size))
         assert sum(count for _, count in plan) == 5_000
         assert [start for start, _ in plan] == list(np.cumsum([0] + [c for _, c in plan])[:-1])
         assert all(count * size <= CHUNK_POINTS or count == 1 for _, count in plan)
