@@ -156,7 +156,8 @@ def _parser():
                        ".parquet FILE (needs pyarrow; the file's metadata holds the fastem "
                        "version and the design) (default: none)")
     study.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR, created if "
-                       "missing (needs matplotlib) (default: none)")
+                       "missing (needs matplotlib); keeps every replication's fits in memory "
+                       "for them (default: none)")
     study.add_argument("--all-columns", action="store_true",
                        help="print every column as numbers: bias, empirical SE and RMSE of "
                        "each parameter, and each measure's Monte Carlo standard error in a "

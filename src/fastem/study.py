@@ -30,11 +30,6 @@ stays flat however large the datasets are; a dataset larger than this is a chunk
 RAW_BLOCK = DEFAULT_CHUNK
 """Replications per block of the rows that ``study(..., raw=...)`` hands on: a fixed
 block, not a chunk, so that the rows come in the same order whatever the chunk size."""
-REPLICATION_BYTES = 8 * 8
-"""Bytes a kept replication holds per restart (log-likelihood, iterations, passes,
-convergence, starting iterations, at their widths and with their copies when the arrays
-are joined) and per component (estimates and their standard errors), roughly; and as much
-again for its per-dataset outcomes."""
 DASK_WINDOW = 64
 """Chunks of a study submitted to a Dask cluster ahead of the one awaited (at least twice
 its threads): enough to keep the cluster busy, without a task per chunk of a huge study
@@ -550,9 +545,9 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     keep_replications : bool, default True
         Keep every replication's fits in the cells (``StudyCell.weights`` and the other
         per-replication arrays; :meth:`StudyResult.raw`; the figures of
-        :mod:`fastem.plots`), ``REPLICATION_BYTES`` per replication and restart or
-        component of each row of the table. With False the cells keep only their sums, and
-        memory stays flat in the replications; the table is the same.
+        :mod:`fastem.plots`): :func:`kept_bytes` per replication and row of the table, 0.7
+        KiB with 5 restarts and 2 components. With False the cells keep only their sums,
+        and memory stays flat in the replications; the table is the same.
     raw : callable, optional
         Called with the rows of :meth:`StudyResult.raw` as they come, a :class:`Table` at a
         time: per design cell, blocks of ``RAW_BLOCK`` replications, each method's rows
@@ -852,6 +847,14 @@ class _RawBlocks:
             self.given = stop
 
 
+def kept_bytes(n_init: int, n_components: int, se: bool) -> int:
+    """Bytes a replication kept in a cell holds (``keep_replications=True``): 40 a restart
+    (log-likelihood, iterations, passes, convergence, starting iterations), 24 a component
+    (estimates; as much again for their standard errors) and 80 for the chosen fit's
+    outcomes, twice over while the chunks are joined."""
+    return 2 * (40 * n_init + 24 * n_components * (1 + se) + 80)
+
+
 def _check_memory(sizes, replications, chunk_size, n_init, width, n_rows, keep, se):
     """Refuse, before any work, a study whose arrays would not fit in memory: one dataset's
     points (a chunk holds at least one), the fits of a chunk, and the kept replications of
@@ -865,9 +868,8 @@ def _check_memory(sizes, replications, chunk_size, n_init, width, n_rows, keep, 
     _validate.check_option_memory("n_init", n_init, datasets * _validate.fit_bytes(width),
                                   f"the fits of a chunk of {datasets} datasets")
     if keep:
-        per_replication = 2 * REPLICATION_BYTES * (n_init + 3 * width * (1 + se)) * n_rows
         _validate.check_option_memory(
-            "replications", replications, per_replication,
+            "replications", replications, kept_bytes(n_init, width, se) * n_rows,
             "every replication's fits kept in the cells (keep_replications=True; the "
             "figures need them)")
 
