@@ -366,24 +366,30 @@ def poisson_weights(key, first: int, count: int, n_boot: int) -> np.ndarray:
     return np.searchsorted(_POISSON_CDF, uniform, side="right").T
 
 
-def percentile_of_counts(values, counts, q: float) -> float:
+def percentile_of_counts(values, counts, q: float):
     """``np.percentile(a, q)`` (linear interpolation) of the array ``a`` holding each of the
-    sorted ``values`` ``counts`` times, to the same bits, without the array. NaN when
-    ``counts`` are all 0."""
+    sorted ``values`` ``counts`` times, to the same bits, without the array; NaN when
+    ``counts`` are all 0. ``counts`` of shape (n_values, m) give the percentiles of ``m``
+    such arrays at once, an array of shape (m,)."""
     counts = np.asarray(counts, dtype=np.int64)
-    n = np.int64(counts.sum())
-    if n == 0:
-        return math.nan
+    ends = np.cumsum(counts.reshape(len(counts), -1), axis=0)
+    n = ends[-1]
     virtual = (n - 1) * np.true_divide(q, 100)
     previous = np.floor(virtual)
     gamma = virtual - previous
-    ends = np.cumsum(counts)
-    at = np.searchsorted(ends, [previous, min(previous + 1, n - 1)], side="right")
-    below, above = (np.float64(v) for v in np.asarray(values)[at])
+    # The sorted positions previous and previous + 1 (the last at most), as searchsorted
+    # with side="right" finds them in the cumulative counts.
+    below = np.asarray(values, dtype=np.float64)[np.minimum(
+        (ends <= previous).sum(axis=0), len(ends) - 1)]
+    above = np.asarray(values, dtype=np.float64)[np.minimum(
+        (ends <= np.minimum(previous + 1, n - 1)).sum(axis=0), len(ends) - 1)]
     difference = above - below
-    if gamma >= 0.5:  # as NumPy's _lerp, exact at gamma = 1
-        return float(above - difference * (1 - gamma))
-    return float(below + difference * gamma)
+    with np.errstate(invalid="ignore"):
+        # As NumPy's _lerp: from the upper value for gamma >= 0.5, exact at gamma = 1.
+        result = np.where(gamma >= 0.5, above - difference * (1 - gamma),
+                          below + difference * gamma)
+    result = np.where(n > 0, result, np.nan)
+    return float(result[0]) if counts.ndim == 1 else result
 
 
 class ResampledCounts:
@@ -411,7 +417,8 @@ class ResampledCounts:
         values, where = np.unique(rows, return_inverse=True)
         cell = np.repeat(np.arange(count), rows.shape[1]) * values.size + where.ravel()
         per_row = np.bincount(cell, minlength=count * values.size).reshape(count, values.size)
-        resampled = weights @ per_row
+        # In float64, where BLAS multiplies: sums of whole numbers below 2**53 are exact.
+        resampled = (weights.astype(np.float64) @ per_row.astype(np.float64)).astype(np.int64)
         totals = per_row.sum(axis=0)
         for j, value in enumerate(values.tolist()):
             self.counts[value] = self.counts.get(value, 0) + int(totals[j])
@@ -429,9 +436,7 @@ class ResampledCounts:
     def resampled_percentiles(self, q: float) -> np.ndarray:
         """The percentile in each resample (NaN for a resample that drew no replication)."""
         values = sorted(self.resampled)
-        counts = np.array([self.resampled[v] for v in values]).reshape(len(values), -1)
-        return np.array([percentile_of_counts(values, counts[:, b], q)
-                         for b in range(self.n_boot)])
+        return percentile_of_counts(values, np.array([self.resampled[v] for v in values]), q)
 
     def percentile_mcse(self, q: float) -> float:
         """The standard deviation (``ddof=1``) of the percentile over the resamples; NaN

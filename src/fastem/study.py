@@ -158,11 +158,12 @@ class StudyCell:
                 errors = [getattr(errors, name + "s") for name in PARAMETERS]
         return params, errors
 
-    def add(self, result, params, errors, at_best, first):
+    def add(self, result, params, errors, at_best, first, weights):
         """A chunk's fits, replications ``first, first + 1, ...``: into the sums, and the
         arrays when kept; ``at_best`` (replications, n_init) marks the restarts within
-        ``at_best_tol`` of the best any method found."""
-        self.sums.add(result, params, errors, at_best, first)
+        ``at_best_tol`` of the best any method found, ``weights`` are the replications'
+        counts in the bootstrap's resamples (:func:`fastem.mcse.poisson_weights`)."""
+        self.sums.add(result, params, errors, at_best, first, weights)
         self.replications += len(result.log_likelihood)
         if not self.keep:
             return
@@ -194,7 +195,6 @@ class _Sums:
         self.converged, self.init_iter, self.at_best = (mcse.ClusteredMean() for _ in range(3))
         self.spurious = self.settled = 0
         self.p_unseen, self.n_maxima = mcse.Moments(), mcse.Moments()
-        self.key = key
         self.iterations = mcse.ResampledCounts(N_BOOTSTRAP, key)
         self.passes = mcse.ResampledCounts(N_BOOTSTRAP, key)
         self.n_fits = self.n_passes = self.n_init_iter = 0
@@ -205,7 +205,7 @@ class _Sums:
                                                             COVERAGE_LEVEL)
                          for index in range(3) for k in range(true_k)} if se else {}
 
-    def add(self, result, params, errors, at_best, first):
+    def add(self, result, params, errors, at_best, first, weights):
         self.converged.add(result.restart_converged)
         self.init_iter.add(result.init_n_iter)
         self.at_best.add(at_best)
@@ -215,7 +215,6 @@ class _Sums:
         self.settled += int(np.sum(result.settled))
         self.p_unseen.add(result.p_unseen)
         self.n_maxima.add(result.n_maxima)
-        weights = mcse.poisson_weights(self.key, first, len(status), N_BOOTSTRAP)
         self.iterations.add(result.restart_n_iter, first, weights)
         self.passes.add(result.restart_n_fpeval, first, weights)
         self.n_fits += result.restart_n_iter.size
@@ -635,6 +634,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
             cell_seed = int(state >> np.uint64(1))
             cell = {}
             plans = {}
+            # The same resamples of the datasets for every method of the cell.
+            bootstrap_key = (seed, *cell_words, _BOOTSTRAP_STREAM)
             for k in fitted[scenario_index]:
                 for strategy, method_algorithm, method_stop in methods:
                     key = (k, strategy, method_algorithm, method_stop)
@@ -644,8 +645,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                         algorithm=method_algorithm, stop=method_stop, labelled=labelled,
                         keep=keep_replications,
                     )
-                    cell[key].sums = _Sums(cell[key], se is not None,
-                                           (seed, *cell_words, _BOOTSTRAP_STREAM))
+                    cell[key].sums = _Sums(cell[key], se is not None, bootstrap_key)
                     plans[key] = dict(n_init=cell[key].n_init, init=search.parse_init(strategy),
                                       algorithm=method_algorithm, stop=method_stop,
                                       random_state=cell_seed, se=se,
@@ -655,6 +655,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                          for start, count in chunk_plan(replications, size, chunk_size))
             for (_, _, count, _, start, _, _), outcome in _run_all(arguments, client):
                 chunk_rows = {}
+                weights = mcse.poisson_weights(bootstrap_key, start, count, N_BOOTSTRAP)
                 for k in fitted[scenario_index]:
                     same_k = [key for key in outcome if key[0] == k]
                     with np.errstate(invalid="ignore"):  # a dataset no method fitted finitely
@@ -670,7 +671,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                         at_best &= np.isfinite(restart_ll)
                         params, errors = accumulated.estimates(result)
                         accumulated.seconds += seconds
-                        accumulated.add(result, params, errors, at_best, start)
+                        accumulated.add(result, params, errors, at_best, start, weights)
                         if traced is not None:
                             accumulated.trace, accumulated.example = traced
                         if blocks is not None:
