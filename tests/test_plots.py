@@ -228,3 +228,12 @@ def test_a_study_without_traces_leaves_out_their_figures(small_study):
     figures = plots._study_figures(result)
     assert sorted(figures) == ["estimates.png", "iterations.png", "passes.png"]
     plt.close("all")
+
+
+def test_a_study_that_kept_no_replications_says_the_figures_need_them():
+    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=5,
+                          n_init=1, keep_replications=False)
+    with pytest.raises(ValueError, match="run it with keep_replications=True"):
+        plots.study_images(result)
+    with pytest.raises(ValueError, match="kept no replications .* pass raw=callable"):
+        result.raw()
