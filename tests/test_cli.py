@@ -467,7 +467,7 @@ def test_integers_beyond_their_range_are_usage_errors(tmp_path):
                            "--max-iter", 2**63)
     assert_one_line_error(completed, "--max-iter must be an integer from 1 to 2147483647")
     completed = fastem_cli("simulate", "--replications", 2, "--n-samples", 2**40)
-    assert_one_line_error(completed, "would need 32 TiB of memory")
+    assert_one_line_error(completed, "--n-samples 1099511627776 would need 130 TiB of memory")
 
 
 def test_ctrl_c_stops_a_long_fit_within_seconds(tmp_path):

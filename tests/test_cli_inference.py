@@ -163,6 +163,16 @@ def test_a_bad_flag_value_is_a_one_line_error_naming_the_flag(command, flag, val
     assert_one_line_error(fastem_cli(command, *WAITING, flag, value), fragment)
 
 
+@pytest.mark.parametrize("command, flag", [
+    ("lrt", "--n-boot"), ("lrt", "--n-init"), ("lrt", "--n-init-data"),
+    ("bootstrap", "--n-boot"), ("bootstrap", "--n-init"), ("bootstrap", "--n-init-data"),
+])
+def test_counts_beyond_memory_are_refused_before_any_fit_naming_the_flag(command, flag):
+    completed = fastem_cli(command, *WAITING, flag, 2**31 - 1)
+    assert_one_line_error(completed, f"{flag} 2147483647 would need", "more than this "
+                          "machine's", f"at most {flag} ")
+
+
 def test_an_existing_output_file_is_replaced_whole_on_success_and_kept_on_failure(tmp_path):
     out = tmp_path / "lrt.csv"
     out.write_text("old\n")

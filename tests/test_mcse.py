@@ -156,3 +156,60 @@ def test_plan_replications_refuses_what_it_cannot_plan():
         fastem.plan_replications(0.01, sd=float("nan"))
     with pytest.raises(TypeError, match="proportion must be a number, got '0.5'"):
         fastem.plan_replications(0.01, proportion="0.5")
+
+
+def test_percentiles_of_counts_are_numpys_to_the_bit():
+    rng = np.random.default_rng(7)
+    for _ in range(500):
+        values = rng.integers(0, rng.integers(1, 60), rng.integers(1, 80))
+        distinct, counts = np.unique(values, return_counts=True)
+        for q in (0, 10, 37.5, 50, 90, 99, 100):
+            assert mcse.percentile_of_counts(distinct, counts, q) == np.percentile(values, q)
+        assert mcse.percentile_of_counts(distinct, counts, 50) == np.median(values)
+
+
+def test_moments_are_exact_however_the_values_are_cut():
+    rng = np.random.default_rng(8)
+    values = np.concatenate([rng.normal(3.0, 2.0, 3000), -rng.lognormal(0.0, 20.0, 300),
+                             [np.nan, 0.0, -0.0]])
+    whole = mcse.Moments().add(values)
+    present = [Fraction(v) for v in values if not np.isnan(v)]
+    assert whole.n == len(present) and whole.sum == sum(present)
+    assert whole.sum_squares == sum(v * v for v in present)
+    pieces = mcse.Moments()
+    for piece in np.array_split(rng.permutation(values), 9):
+        pieces.add(piece)
+    assert (pieces.mean(), pieces.sd()) == (whole.mean(), whole.sd())
+    mean = sum(present) / len(present)
+    assert whole.sd() == math.sqrt(float(sum((v - mean) ** 2 for v in present)
+                                         / (len(present) - 1)))
+
+
+def test_measures_from_chunks_equal_the_measures_of_the_whole():
+    rng = np.random.default_rng(9)
+    estimates = np.where(rng.random(999) < 0.02, np.nan, rng.normal(1.0, 0.3, 999))
+    errors = rng.uniform(0.2, 0.4, 999)
+    cut = (np.array_split(estimates, 13), np.array_split(errors, 13))
+    performance, coverage = mcse.PerformanceSums(1.0), mcse.StandardErrorSums(1.0)
+    for part, part_errors in zip(*cut):
+        performance.add(part)
+        coverage.add(part, part_errors)
+    assert performance.result() == mcse.performance(estimates, 1.0)
+    assert coverage.result() == mcse.standard_error_performance(estimates, errors, 1.0)
+    shares = rng.random((999, 5)) < 0.3
+    clustered = mcse.ClusteredMean()
+    for part in np.array_split(shares, 13):
+        clustered.add(part)
+    assert clustered.mean() == np.mean(shares)
+    assert clustered.mcse() == mcse.clustered_mean_mcse(shares)
+
+
+def test_poisson_weights_of_a_replication_do_not_depend_on_its_chunk():
+    key = (3, 1, 4)
+    whole = mcse.poisson_weights(key, 0, 5_000, 200)
+    parts = [mcse.poisson_weights(key, first, count, 200)
+             for first, count in ((0, 1), (1, 1_999), (2_000, 3_000))]
+    np.testing.assert_array_equal(np.hstack(parts), whole)
+    # Poisson(1): mean and variance 1, within 5 standard errors of a million draws.
+    assert abs(whole.mean() - 1) < 5e-3 and abs(whole.var() - 1) < 1e-2
+    assert not np.array_equal(mcse.poisson_weights((3, 1, 5), 0, 5_000, 200), whole)

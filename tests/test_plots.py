@@ -296,3 +296,12 @@ def test_the_fits_figure_draws_the_first_datasets_and_says_how_many_it_left_out(
     assert "spurious" not in fig.axes[0].get_title()
     plt.close(fig)
     assert plots.fits_image(panels[:1])[:8] == PNG_SIGNATURE
+
+
+def test_a_study_that_kept_no_replications_says_the_figures_need_them():
+    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=5,
+                          n_init=1, keep_replications=False)
+    with pytest.raises(ValueError, match="run it with keep_replications=True"):
+        plots.study_images(result)
+    with pytest.raises(ValueError, match="kept no replications .* pass raw=callable"):
+        result.raw()

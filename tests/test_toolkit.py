@@ -1,5 +1,6 @@
 """Label matching, restart summaries, model selection, the study and its table."""
 
+import importlib
 import json
 import warnings
 
@@ -380,3 +381,52 @@ def test_bad_designs_are_refused_by_name():
     with pytest.raises(ValueError, match="names repeat"):
         Scenario = fastem.Scenario
         fastem.study(scenarios=[Scenario(*truth, "a"), Scenario(*truth, "a")], replications=5)
+
+
+def test_a_streamed_study_gives_the_same_table_and_raw_rows_in_any_chunking(monkeypatch):
+    study_module = importlib.import_module("fastem.study")
+    # Blocks of 10 rows, so that 25 replications make blocks that chunks of 7 cut across.
+    monkeypatch.setattr(study_module, "RAW_BLOCK", 10)
+    truth = ([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0])
+    kwargs = dict(n_samples=(30, 50), replications=25, init=("kmeans++", "random"),
+                  algorithm=("em", "squarem"), n_components=(None, 3), n_init=3,
+                  random_state=6, se="score")
+    kept = fastem.study(*truth, **kwargs)
+    runs = {}
+    for chunk_size in (7, 25, 1000):
+        pieces = []
+        result = fastem.study(*truth, chunk_size=chunk_size, keep_replications=False,
+                              raw=pieces.append, **kwargs)
+        assert result.cells[0].means is None and result.cells[0].replications == 25
+        runs[chunk_size] = (result.table.to_csv(),
+                            "".join(piece.to_csv().split("\n", 1)[1] for piece in pieces))
+        assert all(len(piece) <= 10 for piece in pieces)
+    assert len(set(runs.values())) == 1  # the same bytes in any chunking
+    table, rows = runs[7]
+    assert table == kept.table.to_csv()
+    # Within each design cell, the rows come a block at a time, each method's in turn.
+    raw = kept.raw()
+    order = np.lexsort((raw["replication"], np.arange(len(raw)) // 25,
+                        raw["replication"] // 10, raw["n_samples"]))
+    expected = fastem.Table({name: raw[name][order] for name in raw.columns})
+    assert rows == expected.to_csv().split("\n", 1)[1]
+
+
+def test_the_memory_of_a_study_does_not_grow_with_its_replications():
+    import tracemalloc
+
+    def peak(replications):
+        tracemalloc.start()
+        try:
+            # max_iter bounds the distinct iteration counts, the one thing kept per value.
+            fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=40,
+                         replications=replications, n_init=3, max_iter=30, chunk_size=50,
+                         algorithm="em", keep_replications=False)
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(60)  # imports and caches
+    small, large = peak(300), peak(3_000)
+    # Keeping every replication's fits took 0.5 KiB each: +1.4 MiB here.
+    assert large < 1.25 * small, (small, large)

@@ -166,3 +166,25 @@ def test_simulating_more_than_memory_holds_is_refused_before_allocating():
 def test_a_study_without_sample_sizes_is_refused():
     with pytest.raises(ValueError, match="n_samples is empty"):
         fastem.study([0.5, 0.5], [0.0, 3.0], [1.0, 1.0], n_samples=[])
+
+
+BEYOND_MEMORY = 2**31 - 1
+"""A count of restarts or replicates whose arrays no machine's memory holds (hundreds of
+GiB for one small dataset)."""
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: fastem.init.kmeans_plusplus(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
+    (lambda: fastem.init.emem(GOOD, 2, n_init=BEYOND_MEMORY // 10), "n_init"),
+    (lambda: fastem.starting_values(GOOD, 2, init="random", n_init=BEYOND_MEMORY), "n_init"),
+    (lambda: fastem.bootstrap(GOOD, 2, n_boot=BEYOND_MEMORY), "n_boot"),
+    (lambda: fastem.bootstrap(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
+    (lambda: fastem.bootstrap(GOOD, 2, n_init_data=BEYOND_MEMORY), "n_init_data"),
+    (lambda: fastem.bootstrap_lrt(GOOD, 2, n_boot=BEYOND_MEMORY), "n_boot"),
+    (lambda: fastem.bootstrap_lrt(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
+    (lambda: fastem.bootstrap_lrt(GOOD, 2, n_init_data=BEYOND_MEMORY), "n_init_data"),
+])
+def test_options_beyond_memory_are_refused_by_name_with_what_fits(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}=\d+ would need .* of memory for .*, more "
+                       rf"than this machine's .*; at most {name}=\d+ fits in memory\.$"):
+        call()

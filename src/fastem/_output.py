@@ -41,6 +41,7 @@ class OutputFile:
         self.target = Path(os.path.realpath(self.path))  # through symlinks
         self.temporary = None
         self.content: bytes | None = None
+        self.streamed = False  # written in pieces through open_for_writing
         try:
             mode = os.stat(self.target).st_mode
         except FileNotFoundError:
@@ -74,7 +75,21 @@ class OutputFile:
         except OSError as error:
             raise OutputError(f"{self.path}: cannot be written ({error.strerror})") from None
 
+    @contextlib.contextmanager
+    def open_for_writing(self):
+        """A binary file to write the content into piece by piece, for content larger than
+        memory should hold: the temporary file, moved into place at commit; or the FIFO or
+        device itself, which has no temporary file to hold it."""
+        try:
+            with open(self.target if self.temporary is None else self.temporary, "wb") as handle:
+                yield handle
+        except OSError as error:
+            raise OutputError(f"{self.path}: cannot be written ({error.strerror})") from None
+        self.streamed = True
+
     def commit(self) -> None:
+        if self.temporary is None and self.streamed:
+            return
         if self.temporary is None:
             try:
                 with open(self.target, "wb") as handle:

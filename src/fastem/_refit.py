@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import _validate
 from ._status import Status
 from .api import fit
 from .init import starting_values
@@ -306,6 +307,25 @@ def _random_starts(data, n_components, n_init, random_state, runs, equal_varianc
             part.append(array)
         at += count
     return [np.concatenate(part, axis=0) for part in parts]
+
+
+def check_memory(sizes, n_components, n_boot, per_replicate, n_init, n_starts, n_init_data):
+    """Refuse, before any work, options whose arrays would not fit in the machine's memory:
+    ``n_boot`` replicates of each dataset (``per_replicate`` bytes each, what the result
+    keeps of them), ``n_init_data`` restarts of each fit to the data (an int; "auto" is
+    bounded by :func:`fastem.fit`'s ``max_init``), and ``n_init`` random restarts besides
+    ``n_starts`` given starts for each replicate of the largest chunk."""
+    n_datasets = len(sizes)
+    per_fit = _validate.fit_bytes(n_components)
+    _validate.check_option_memory("n_boot", n_boot, n_datasets * per_replicate,
+                                  f"the replicates of {n_datasets} dataset(s)")
+    if n_init_data != "auto":
+        _validate.check_option_memory("n_init_data", n_init_data, n_datasets * per_fit,
+                                      f"the fits to {n_datasets} dataset(s)")
+    chunk = min(n_datasets * n_boot, max(1, CHUNK_POINTS // int(np.min(sizes))))
+    _validate.check_option_memory("n_init", n_init, chunk * per_fit,
+                                  f"the refits of a chunk of {chunk} replicates",
+                                  fixed=chunk * n_starts * per_fit)
 
 
 def chunks(global_index, sizes, max_points=CHUNK_POINTS):

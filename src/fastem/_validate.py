@@ -323,6 +323,32 @@ def check_memory(n_bytes: float, what: str, fix: str) -> None:
         )
 
 
+def check_option_memory(name: str, value: int, n_bytes_each: float, what: str,
+                        fixed: float = 0.0) -> None:
+    """Refuse a value of the option ``name`` whose arrays, ``n_bytes_each`` per unit of
+    ``value`` (for ``what``) and ``fixed`` besides, would exceed the machine's memory,
+    naming the largest value that fits."""
+    available = memory_bytes()
+    n_bytes = fixed + value * n_bytes_each
+    if n_bytes > available:
+        largest = max(int((available - fixed) // n_bytes_each), 0)
+        raise ValueError(
+            f"{name}={value} would need {_size(n_bytes)} of memory for {what}, more than this "
+            f"machine's {_size(available)}; at most {name}={largest} fits in memory."
+        )
+
+
+FIT_FIXED_BYTES = 8.0 * 6
+"""Per fit: its outputs (log-likelihood, iterations, status and the like)."""
+
+
+def fit_bytes(n_components: int, trace_length: int = 0) -> float:
+    """Memory of one fit of a batch: parameters and their copies (about 9 arrays of
+    ``K``, starting values included), per-fit outputs, and ``trace_length``
+    log-likelihoods."""
+    return 8.0 * (9 * n_components + trace_length) + FIT_FIXED_BYTES
+
+
 def _size(n_bytes: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
         if n_bytes < 1024 or unit == "PiB":

@@ -359,9 +359,8 @@ def _warn_few_counts(message, stacklevel):
 
 
 def _check_fit_memory(n_fits, n_components, trace_length):
-    """Per fit: parameters and their copies (about 9 arrays of K), per-fit outputs, and
-    ``trace_length`` log-likelihoods."""
-    per_fit = 8.0 * (9 * n_components + 6 + trace_length)
+    """The fits' arrays (:func:`fastem._validate.fit_bytes` each) must fit in memory."""
+    per_fit = _validate.fit_bytes(n_components, trace_length)
     fix = ("Fit fewer datasets or restarts per call (dataset_offset keeps the seeding of "
            "chunks)" + (", or keep a shorter trace (trace=L or a smaller max_iter)."
                         if trace_length else "."))

@@ -234,6 +234,16 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
     batch, datasets, point_weights, sizes = _refit.weighted_batch(
         data, sample_weight, sample_weight_type,
         n_components if isinstance(n_components, int) else 1)
+    if isinstance(n_components, str):
+        largest = _validate.check_int("max_components", max_components, 1)
+    elif np.ndim(n_components) == 0:
+        largest = _validate.check_int("n_components", n_components, 1)
+    else:  # checked in full with the fits
+        largest = int(np.max(np.asarray(n_components, dtype=np.float64), initial=1))
+    # Per replicate: its estimates, their copy without the ambiguous ones and the
+    # percentiles' working copy (3 x 3 arrays of K), its status, flags and indices.
+    _refit.check_memory(sizes, largest, n_boot, 8.0 * (9 * largest + 5), n_init, 1,
+                        n_init_data)
     if point_weights is not None and sample_weight_type == "frequency":
         warn_few_counts(datasets, point_weights, 1, stacklevel=2)
     ks, fits = _fits_to_data(batch, datasets, point_weights, n_components, max_components,

@@ -14,6 +14,7 @@ of a data file and of the algorithm, messages in CLI terms, the progress bar, ou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -157,7 +158,8 @@ def _parser():
                        ".parquet FILE (needs pyarrow; the file's metadata holds the fastem "
                        "version and the design) (default: none)")
     study.add_argument("--plot", metavar="DIR", help="write PNG figures into DIR, created if "
-                       "missing (needs matplotlib) (default: none)")
+                       "missing (needs matplotlib); keeps every replication's fits in memory "
+                       "for them (default: none)")
     study.add_argument("--all-columns", action="store_true",
                        help="print every column as numbers: bias, empirical SE and RMSE of "
                        "each parameter, and each measure's Monte Carlo standard error in a "
@@ -329,18 +331,28 @@ def _study(args) -> int:
             _pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
         announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
-        with show_progress("study", args.quiet) as progress:
-            result = design.run(progress=progress, trace=args.plot is not None)
+        provenance = {"fastem": __version__, "design": design.to_dict()}
+        with contextlib.ExitStack() as stack:
+            # The raw rows go to their file as they come, and only the figures need every
+            # replication kept: memory stays flat in --replications otherwise.
+            raw = (stack.enter_context(_RawWriter(outputs["raw"], args.raw, provenance))
+                   if "raw" in outputs else None)
+            with show_progress("study", args.quiet) as progress:
+                try:
+                    result = design.run(progress=progress, trace=args.plot is not None,
+                                        keep_replications=args.plot is not None, raw=raw)
+                except ValueError as error:  # the memory checks of study's options
+                    message = str(error).splitlines()[0]
+                    for name in ("replications", "n_init", "n_samples"):
+                        message = as_flag(message, name, _flag(name))
+                    raise UserError(message) from None
         table = result.table if args.all_columns else with_mcse_in_parentheses(
             result.brief_table())
-        provenance = {"fastem": __version__, "design": design.to_dict()}
         if "csv" in outputs:
             outputs["csv"].set(_with_provenance(result.table, provenance, whole=True).to_csv())
         if "json" in outputs:
             outputs["json"].set(json.dumps({**provenance, "table": result.table.to_records()},
                                            indent=1) + "\n")
-        if "raw" in outputs:
-            outputs["raw"].set(_raw_bytes(result.raw(), args.raw, provenance))
         if args.plot is not None:
             from .plots import study_images
 
@@ -375,21 +387,42 @@ def _with_provenance(table, provenance, whole):
     return Table(columns)
 
 
-def _raw_bytes(raw, path, provenance):
-    """The raw table as CSV (with :func:`_with_provenance`'s columns), or as Parquet
-    (``path`` ending in .parquet) with ``provenance`` in the file's metadata."""
-    if not path.lower().endswith(".parquet"):
-        return _with_provenance(raw, provenance, whole=False).to_csv()
-    import io
+class _RawWriter:
+    """``study(..., raw=...)``'s receiver for ``--raw``: each piece of rows written to the
+    output's temporary file as it comes, as CSV (with :func:`_with_provenance`'s columns,
+    the header once), or as a row group of a Parquet file (``path`` ending in .parquet)
+    with ``provenance`` in the file's metadata."""
 
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    def __init__(self, output, path, provenance):
+        self.output, self.provenance = output, provenance
+        self.parquet = path.lower().endswith(".parquet")
+        self.handle = self.writer = None
+        self.header = True
 
-    table = pa.table({name: raw[name] for name in raw.columns})
-    table = table.replace_schema_metadata({"fastem": json.dumps(provenance)})
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer)
-    return buffer.getvalue()
+    def __enter__(self):
+        self.opened = self.output.open_for_writing()
+        self.handle = self.opened.__enter__()
+        return self
+
+    def __call__(self, rows) -> None:
+        if not self.parquet:
+            text = _with_provenance(rows, self.provenance, whole=False).to_csv()
+            self.handle.write((text if self.header else text.split("\n", 1)[1]).encode())
+            self.header = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({name: rows[name] for name in rows.columns})
+        table = table.replace_schema_metadata({"fastem": json.dumps(self.provenance)})
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.handle, table.schema)
+        self.writer.write_table(table)
+
+    def __exit__(self, *exc):
+        if self.writer is not None:
+            self.writer.close()
+        return self.opened.__exit__(*exc)
 
 
 def _design(args) -> Design:
@@ -744,25 +777,49 @@ def _components(text: str):
 # ----------------------------------------------------------------------------- simulate
 
 
+SIMULATE_CHUNK_POINTS = 2**18
+"""Points that ``fastem simulate`` draws and writes at a time: their text (about 25 bytes
+a point, and a line object each while it is built) stays in the tens of MiB, so memory
+is flat in ``--replications``."""
+
+
 def _simulate(args) -> int:
+    from . import _validate
     from ._io import SIMULATE_HEADER
     from .simulate import simulate
+    from .study import chunk_plan
 
     if not len(args.weights) == len(args.means) == len(args.variances):
         raise UserError("--weights, --means and --variances need one value per component")
+    for flag, value in (("--n-samples", args.n_samples), ("--replications", args.replications)):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
+    with in_cli_terms([], {"n_samples": "--n-samples"}):
+        # A dataset is never split between chunks: its points and their lines (about
+        # 130 bytes a point while the chunk's text is built) must fit.
+        _validate.check_option_memory("n_samples", args.n_samples, 130.0,
+                                      "one dataset's points and lines")
     with Outputs(out=args.out) as outputs:
         announce_compilation(args, "simulate")
-        data, labels = simulate(args.weights, args.means, args.variances, args.n_samples,
-                                args.replications, args.seed)
-        lines = [",".join(SIMULATE_HEADER)]
-        for d in range(data.shape[0]):
-            lines.extend(f"{d},{x!r},{k}" for x, k in zip(data[d].tolist(), labels[d].tolist()))
-        text = "\n".join(lines) + "\n"
+        with contextlib.ExitStack() as stack:
+            handle = (stack.enter_context(outputs["out"].open_for_writing())
+                      if "out" in outputs else None)
+            header = ",".join(SIMULATE_HEADER) + "\n"
+            for start, count in chunk_plan(args.replications, args.n_samples,
+                                           max_points=SIMULATE_CHUNK_POINTS):
+                data, labels = simulate(args.weights, args.means, args.variances,
+                                        args.n_samples, count, args.seed, dataset_offset=start)
+                lines = [header] if start == 0 else []
+                for d in range(count):
+                    lines.extend(f"{start + d},{x!r},{k}\n"
+                                 for x, k in zip(data[d].tolist(), labels[d].tolist()))
+                text = "".join(lines)
+                if handle is None:
+                    write_stdout(text)
+                else:
+                    handle.write(text.encode())
         if "out" in outputs:
-            outputs["out"].set(text)
             commit(outputs)
-    if args.out is None:
-        write_stdout(text)
     return 0
 
 

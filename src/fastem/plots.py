@@ -430,6 +430,9 @@ class _Grid:
     (``strategies``: each one's label), in the study's order."""
 
     def __init__(self, result):
+        if any(not cell.keep for cell in result.cells):
+            raise ValueError("the study's figures draw every replication, which this study "
+                             "did not keep; run it with keep_replications=True.")
         self.cells = {(cell.panel, cell.label): cell for cell in result.cells}
         self.sizes = list(dict.fromkeys(cell.panel for cell in result.cells))
         self.strategies = list(dict.fromkeys(cell.label for cell in result.cells))

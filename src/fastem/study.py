@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import collections
 import time
 from dataclasses import dataclass, field, fields
 
@@ -27,6 +27,13 @@ DEFAULT_CHUNK = 2000
 CHUNK_POINTS = 2**22
 """Most points in a chunk (about 4 million: 64 MiB of values and labels), so that memory
 stays flat however large the datasets are; a dataset larger than this is a chunk alone."""
+RAW_BLOCK = DEFAULT_CHUNK
+"""Replications per block of the rows that ``study(..., raw=...)`` hands on: a fixed
+block, not a chunk, so that the rows come in the same order whatever the chunk size."""
+DASK_WINDOW = 64
+"""Chunks of a study submitted to a Dask cluster ahead of the one awaited (at least twice
+its threads): enough to keep the cluster busy, without a task per chunk of a huge study
+held at once."""
 N_TRACED = 20
 N_BOOTSTRAP = 200
 """Bootstrap resamples of the datasets behind ``iter_median_mcse`` and ``iter_p90_mcse``:
@@ -63,6 +70,10 @@ class StudyCell:
     ``best_restart``, ``n_iter``, ``n_fpeval`` and ``rate`` per dataset (the chosen fit); ``trace``
     (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the first datasets'
     restarts; ``example`` is the first dataset; ``truth`` the scenario's mixture.
+
+    These per-replication arrays are kept only with ``study(..., keep_replications=True)``
+    (the default; None otherwise); the table's row is computed from sums kept a chunk at a
+    time (``sums``), whose memory does not grow with the replications.
     """
 
     n_samples: int
@@ -98,12 +109,15 @@ class StudyCell:
     seconds: float = 0.0
     trace: np.ndarray | None = None
     example: np.ndarray | None = None
+    replications: int = 0
+    keep: bool = True
+    sums: _Sums | None = None
 
     def __repr__(self) -> str:
         return (f"<StudyCell: scenario={self.scenario!r}, n_samples={self.n_samples}, "
                 f"n_components={self.n_components}, init={self.init!r}, "
                 f"algorithm={self.algorithm!r}, stop={self.stop!r}, n_init={self.n_init}, "
-                f"{len(self.status)} datasets>")
+                f"{self.replications} datasets>")
 
     @property
     def matched(self) -> bool:
@@ -126,20 +140,34 @@ class StudyCell:
             parts.append(f"K = {self.n_components}")
         return ", ".join(parts)
 
-    def add(self, result):
+    def estimates(self, result):
+        """The chunk's chosen estimates and their standard errors (None without ``se``),
+        each a list of arrays (replications, K) in PARAMETERS order: matched to the true
+        components when the counts agree, else as fitted (sorted by mean)."""
         errors = result.standard_errors
         if self.matched:
             matched = match_components(result.weights, result.means, result.variances,
                                        *self.truth)
-            result_params = matched[:3]
+            params = list(matched[:3])
             if errors is not None:  # the standard errors follow their parameters
                 errors = [np.take_along_axis(getattr(errors, name + "s"), matched.order, axis=1)
                           for name in PARAMETERS]
         else:
-            result_params = (result.weights, result.means, result.variances)
+            params = [result.weights, result.means, result.variances]
             if errors is not None:
                 errors = [getattr(errors, name + "s") for name in PARAMETERS]
-        for name, values in zip(PARAMETERS, result_params):
+        return params, errors
+
+    def add(self, result, params, errors, at_best, first, weights):
+        """A chunk's fits, replications ``first, first + 1, ...``: into the sums, and the
+        arrays when kept; ``at_best`` (replications, n_init) marks the restarts within
+        ``at_best_tol`` of the best any method found, ``weights`` are the replications'
+        counts in the bootstrap's resamples (:func:`fastem.mcse.poisson_weights`)."""
+        self.sums.add(result, params, errors, at_best, first, weights)
+        self.replications += len(result.log_likelihood)
+        if not self.keep:
+            return
+        for name, values in zip(PARAMETERS, params):
             getattr(self, name + "s").append(values)
         if errors is not None:
             for name, values in zip(PARAMETERS, errors):
@@ -148,12 +176,54 @@ class StudyCell:
             getattr(self, name).append(getattr(result, name))
 
     def finish(self):
-        """Join the chunks into arrays."""
+        """Join the chunks into arrays (None when not kept)."""
         for name in ("weights", "means", "variances", *_PER_DATASET):
-            setattr(self, name, np.concatenate(getattr(self, name)))
+            setattr(self, name, np.concatenate(getattr(self, name)) if self.keep else None)
         for name in ("weights_se", "means_se", "variances_se"):
             parts = getattr(self, name)
             setattr(self, name, np.concatenate(parts) if parts else None)
+
+
+class _Sums:
+    """What a cell's row of the table and its timing are computed from, a chunk at a time,
+    in memory that does not grow with the replications: counts, exact sums
+    (:mod:`fastem.mcse`'s accumulators, so that the table does not depend on the chunks),
+    and the counts of iterations and passes in the bootstrap's resamples of the datasets
+    (the same for every method of a design cell: ``key``)."""
+
+    def __init__(self, cell: StudyCell, se: bool, key):
+        self.converged, self.init_iter, self.at_best = (mcse.ClusteredMean() for _ in range(3))
+        self.spurious = self.settled = 0
+        self.p_unseen, self.n_maxima = mcse.Moments(), mcse.Moments()
+        self.iterations = mcse.ResampledCounts(N_BOOTSTRAP, key)
+        self.passes = mcse.ResampledCounts(N_BOOTSTRAP, key)
+        self.n_fits = self.n_passes = self.n_init_iter = 0
+        true_k = cell.truth[1].size if cell.matched else 0
+        self.performance = {(index, k): mcse.PerformanceSums(cell.truth[index][k])
+                            for index in range(3) for k in range(true_k)}
+        self.coverage = {(index, k): mcse.StandardErrorSums(cell.truth[index][k],
+                                                            COVERAGE_LEVEL)
+                         for index in range(3) for k in range(true_k)} if se else {}
+
+    def add(self, result, params, errors, at_best, first, weights):
+        self.converged.add(result.restart_converged)
+        self.init_iter.add(result.init_n_iter)
+        self.at_best.add(at_best)
+        status = result.status
+        self.spurious += int(np.sum((status == Status.SPURIOUS)
+                                    | (status == Status.VARIANCE_FLOORED)))
+        self.settled += int(np.sum(result.settled))
+        self.p_unseen.add(result.p_unseen)
+        self.n_maxima.add(result.n_maxima)
+        self.iterations.add(result.restart_n_iter, first, weights)
+        self.passes.add(result.restart_n_fpeval, first, weights)
+        self.n_fits += result.restart_n_iter.size
+        self.n_passes += int(result.restart_n_fpeval.sum())
+        self.n_init_iter += int(result.init_n_iter.sum())
+        for (index, k), sums in self.performance.items():
+            sums.add(params[index][:, k])
+        for (index, k), sums in self.coverage.items():
+            sums.add(params[index][:, k], errors[index][:, k])
 
 
 _PER_DATASET = ("status", "log_likelihood", "restart_log_likelihood", "restart_n_iter",
@@ -216,36 +286,38 @@ class StudyResult:
         true components when the counts agree, else sorted by mean; NaN beyond a fit's
         components) and the scenario's true values (``true_weight_1``, ...; NaN beyond its
         components), so that a study can be reanalysed without refitting."""
+        if any(not cell.keep for cell in self.cells):
+            raise ValueError("this study kept no replications (keep_replications=False); "
+                             "pass raw=callable to study() to receive its raw rows as they "
+                             "come.")
         width = max(cell.n_components for cell in self.cells)
         true_width = max(cell.truth[1].size for cell in self.cells)
-        columns: dict = {name: [] for name in (*_CELL, "replication", "restart",
-                                               "log_likelihood", "n_iter", "passes", "rate",
-                                               "status")}
-        estimates = {f"{name}_{k + 1}": [] for name in PARAMETERS for k in range(width)}
-        truths = {f"true_{name}_{k + 1}": [] for name in PARAMETERS for k in range(true_width)}
-        for cell in self.cells:
-            n = cell.status.size
-            for name in _CELL:
-                columns[name].append(np.repeat(np.asarray([getattr(cell, name)]), n))
-            columns["replication"].append(np.arange(n))
-            columns["restart"].append(cell.best_restart)
-            columns["log_likelihood"].append(cell.log_likelihood)
-            columns["n_iter"].append(cell.n_iter)
-            columns["passes"].append(cell.n_fpeval)
-            columns["rate"].append(cell.rate)
-            columns["status"].append(np.array([Status(s).name.lower() for s in cell.status]))
-            for name in PARAMETERS:
-                values = getattr(cell, name + "s")
-                for k in range(width):
-                    estimates[f"{name}_{k + 1}"].append(
-                        values[:, k] if k < values.shape[1] else np.full(n, np.nan))
-            for index, name in enumerate(PARAMETERS):
-                true = cell.truth[index]
-                for k in range(true_width):
-                    truths[f"true_{name}_{k + 1}"].append(
-                        np.full(n, true[k] if k < true.size else np.nan))
-        return Table({name: np.concatenate(parts) for name, parts in
-                      {**columns, **estimates, **truths}.items()})
+        parts = [_raw_rows(cell, cell, (cell.weights, cell.means, cell.variances), 0, width,
+                           true_width) for cell in self.cells]
+        return Table({name: np.concatenate([part[name] for part in parts])
+                      for name in parts[0]})
+
+
+def _raw_rows(cell: StudyCell, fits, params, first, width, true_width) -> dict:
+    """The columns of :meth:`StudyResult.raw` for replications ``first, first + 1, ...``
+    of ``cell``: ``fits`` holds their per-dataset outcomes (a FitResult, or the cell's
+    kept arrays), ``params`` their estimates; ``width`` and ``true_width`` are the study's
+    most components fitted and true."""
+    n = len(fits.log_likelihood)
+    columns = {name: np.repeat(np.asarray([getattr(cell, name)]), n) for name in _CELL}
+    columns.update(replication=np.arange(first, first + n), restart=fits.best_restart,
+                   log_likelihood=fits.log_likelihood, n_iter=fits.n_iter,
+                   passes=fits.n_fpeval, rate=fits.rate,
+                   status=np.array([Status(s).name.lower() for s in fits.status]))
+    for name, values in zip(PARAMETERS, params):
+        for k in range(width):
+            columns[f"{name}_{k + 1}"] = (values[:, k] if k < values.shape[1]
+                                          else np.full(n, np.nan))
+    for index, name in enumerate(PARAMETERS):
+        true = cell.truth[index]
+        for k in range(true_width):
+            columns[f"true_{name}_{k + 1}"] = np.full(n, true[k] if k < true.size else np.nan)
+    return columns
 
 
 def with_mcse_in_parentheses(table: Table) -> Table:
@@ -344,7 +416,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
           scenarios=None, init=("kmeans++",), algorithm=("em",), stop=("loglik",),
           n_components=None, n_init=5, random_state=0, init_params=None,
           at_best_tol=1e-4, chunk_size=DEFAULT_CHUNK, progress=None, client=None,
-          trace=False, se=None, **fit_options) -> StudyResult:
+          trace=False, se=None, keep_replications=True, raw=None,
+          **fit_options) -> StudyResult:
     """How EM behaves on data from known mixtures, for several sample sizes, starts,
     algorithms, stopping rules and numbers of components fitted.
 
@@ -398,9 +471,11 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
       ``spurious``);
     - ``iter_median_mcse``, ``iter_p90_mcse``, ``passes_median_mcse``: bootstrap, the
       standard deviation of the median, the 90th percentile (and the median of the passes)
-      over ``N_BOOTSTRAP`` resamples of the datasets (each with all its restarts),
-      seeded by ``random_state`` and the cell's content, so the same study gives the same
-      numbers.
+      over ``N_BOOTSTRAP`` resamples of the datasets (each with all its restarts): Poisson
+      resamples (:func:`fastem.mcse.poisson_weights`, each dataset drawn a Poisson(1)
+      number of times), which need no list of the datasets, seeded by ``random_state``,
+      the cell's content and each dataset's index, so the same study gives the same
+      numbers in any chunking.
       Iterations are whole numbers: a median that every resample puts on the same one has
       an MCSE of 0;
     - ``_coverage_mcse``: ``sqrt(p (1 - p) / n)``; ``_relerror_mcse``: ``100 (ModSE /
@@ -424,6 +499,13 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     cluster, with the same results; ``seconds`` then adds up the workers' fitting time.
 
     ``StudyResult.raw()`` has every replication's chosen fit, for analyses of one's own.
+
+    Memory: the table is computed from counts and exact sums kept per cell a chunk at a
+    time, and the bootstrap's resamples are Poisson counts drawn per dataset (the same in
+    any chunking), so with ``keep_replications=False`` memory does not grow with the
+    replications; ``raw`` then receives the raw rows as they come. A chunk's fits, a
+    dataset's points and the kept arrays are checked against the machine's memory before
+    any work.
 
     Parameters
     ----------
@@ -459,6 +541,17 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
         Keep the log-likelihood traces of the restarts of the first ``N_TRACED`` datasets
         of each cell (``StudyCell.trace``, for the figure of traces): ``8 * (max_iter + 1)``
         bytes per restart.
+    keep_replications : bool, default True
+        Keep every replication's fits in the cells (``StudyCell.weights`` and the other
+        per-replication arrays; :meth:`StudyResult.raw`; the figures of
+        :mod:`fastem.plots`): :func:`kept_bytes` per replication and row of the table, 0.7
+        KiB with 5 restarts and 2 components. With False the cells keep only their sums,
+        and memory stays flat in the replications; the table is the same.
+    raw : callable, optional
+        Called with the rows of :meth:`StudyResult.raw` as they come, a :class:`Table` at a
+        time: per design cell, blocks of ``RAW_BLOCK`` replications, each method's rows
+        in the table's order within a block (a study of at most ``RAW_BLOCK`` replications
+        gives them in ``raw()``'s order), the same however the study is chunked.
     **fit_options
         Passed to :func:`fastem.fit` (``tol``, ``max_iter``, ``reg_variance``,
         ``equal_variance``, ...).
@@ -494,6 +587,9 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     statistics = PARAMETER_STATISTICS + (SE_STATISTICS if se else ())
     seed = _validate.check_random_state(random_state)
     _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "warn"))
+    keep_replications = _validate.check_bool("keep_replications", keep_replications)
+    if raw is not None and not callable(raw):
+        raise TypeError(f"raw must be a callable that takes a Table of rows, got {raw!r}.")
     init_params = init_params or {}
     labelled = tuple(name for name, values in (("scenario", scenarios),
                                                 ("init", strategies),
@@ -512,6 +608,10 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
         )
     fitted = [list(dict.fromkeys(sc.arrays()[1].size if k is None else k for k in fitted_ks))
               for sc in scenarios]  # the distinct numbers of components fitted, per scenario
+    width = max(max(ks) for ks in fitted)
+    true_width = max(sc.arrays()[1].size for sc in scenarios)
+    _check_memory(sizes, replications, chunk_size, n_init, width, len(methods) * sum(
+        map(len, fitted)) * len(sizes), keep_replications, se is not None)
     total = sum(map(len, fitted)) * len(sizes) * len(methods) * replications
     done = 0
     # Compile (or load) the kernels first, so that ``seconds`` times fitting only.
@@ -534,6 +634,8 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
             cell_seed = int(state >> np.uint64(1))
             cell = {}
             plans = {}
+            # The same resamples of the datasets for every method of the cell.
+            bootstrap_key = (seed, *cell_words, _BOOTSTRAP_STREAM)
             for k in fitted[scenario_index]:
                 for strategy, method_algorithm, method_stop in methods:
                     key = (k, strategy, method_algorithm, method_stop)
@@ -541,48 +643,61 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                         size, strategy, _restarts(strategy, n_init),
                         scenario=scenario.name, truth=truth, n_components=k,
                         algorithm=method_algorithm, stop=method_stop, labelled=labelled,
+                        keep=keep_replications,
                     )
+                    cell[key].sums = _Sums(cell[key], se is not None, bootstrap_key)
                     plans[key] = dict(n_init=cell[key].n_init, init=search.parse_init(strategy),
                                       algorithm=method_algorithm, stop=method_stop,
                                       random_state=cell_seed, se=se,
                                       init_params=init_params.get(strategy), **fit_options)
-            chunks = chunk_plan(replications, size, chunk_size)
-            arguments = [(truth, size, count, cell_seed, start, plans, trace)
-                         for start, count in chunks]
-            for (_, count), outcome in zip(chunks, _run_all(arguments, client)):
-                for key, (result, seconds, traced) in outcome.items():
-                    accumulated = cell[key]
-                    accumulated.seconds += seconds
-                    accumulated.add(result)
-                    if traced is not None:
-                        accumulated.trace, accumulated.example = traced
+            blocks = None if raw is None else _RawBlocks(raw, replications)
+            arguments = ((truth, size, count, cell_seed, start, plans, trace)
+                         for start, count in chunk_plan(replications, size, chunk_size))
+            for (_, _, count, _, start, _, _), outcome in _run_all(arguments, client):
+                chunk_rows = {}
+                weights = mcse.poisson_weights(bootstrap_key, start, count, N_BOOTSTRAP)
+                for k in fitted[scenario_index]:
+                    same_k = [key for key in outcome if key[0] == k]
+                    with np.errstate(invalid="ignore"):  # a dataset no method fitted finitely
+                        best = np.nanmax([outcome[key][0].log_likelihood for key in same_k],
+                                         axis=0)
+                    for key in same_k:
+                        result, seconds, traced = outcome[key]
+                        accumulated = cell[key]
+                        restart_ll = result.restart_log_likelihood
+                        with np.errstate(invalid="ignore"):
+                            at_best = restart_ll >= (best - at_best_tol
+                                                     * result.n_observations)[:, None]
+                        at_best &= np.isfinite(restart_ll)
+                        params, errors = accumulated.estimates(result)
+                        accumulated.seconds += seconds
+                        accumulated.add(result, params, errors, at_best, start, weights)
+                        if traced is not None:
+                            accumulated.trace, accumulated.example = traced
+                        if blocks is not None:
+                            chunk_rows[key] = _raw_rows(accumulated, result, params, start,
+                                                        width, true_width)
+                if blocks is not None:
+                    blocks.add(chunk_rows, start + count)
                 done += count * len(plans)
                 if progress is not None:
                     progress(done, total)
             for accumulated in cell.values():
                 accumulated.finish()
-            for k in dict.fromkeys(key[0] for key in cell):
-                same_k = [c for key, c in cell.items() if key[0] == k]
-                with np.errstate(invalid="ignore"):  # a dataset no method fitted finitely
-                    best = np.nanmax([c.log_likelihood for c in same_k], axis=0)
-                for accumulated in same_k:
-                    row = _row(accumulated, best, at_best_tol,
-                               bootstrap_seed=(seed, *cell_words, _BOOTSTRAP_STREAM))
-                    rows.append(row)
-                    timing.append({**{name: row[name] for name in _CELL},
-                                   **_timing(accumulated)})
-                    cells.append(accumulated)
-    width = max(sc.arrays()[1].size for sc in scenarios)
+                row = _row(accumulated)
+                rows.append(row)
+                timing.append({**{name: row[name] for name in _CELL}, **_timing(accumulated)})
+                cells.append(accumulated)
     for row in rows:  # one set of parameter columns for every row: the widest scenario's
         for name in PARAMETERS:
-            for k in range(width):
+            for k in range(true_width):
                 for statistic in statistics:
                     row.setdefault(_parameter_column(name, k, statistic), np.nan)
     columns = list(rows[0])
     table = Table({name: [row[name] for row in rows] for name in
                    [*columns[:columns.index(_parameter_column(PARAMETERS[0], 0, "bias"))],
                     *(_parameter_column(name, k, statistic) for name in PARAMETERS
-                      for k in range(width) for statistic in statistics)]})
+                      for k in range(true_width) for statistic in statistics)]})
     return StudyResult(table, _table(timing), first, cells, tuple(scenarios))
 
 
@@ -655,11 +770,12 @@ def _table(rows) -> Table:
     return Table({name: [row[name] for row in rows] for name in rows[0]})
 
 
-def chunk_plan(replications, size, chunk_size=DEFAULT_CHUNK):
-    """``[(first dataset, number of datasets)]``: at most ``chunk_size`` datasets and
-    ``CHUNK_POINTS`` points a chunk (at least one dataset)."""
-    step = max(1, min(chunk_size, CHUNK_POINTS // size))
-    return [(start, min(step, replications - start)) for start in range(0, replications, step)]
+def chunk_plan(replications, size, chunk_size=DEFAULT_CHUNK, max_points=CHUNK_POINTS):
+    """``(first dataset, number of datasets)`` of each chunk, one at a time: at most
+    ``chunk_size`` datasets and ``max_points`` points a chunk (at least one dataset)."""
+    step = max(1, min(chunk_size, max_points // size))
+    for start in range(0, replications, step):
+        yield start, min(step, replications - start)
 
 
 def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
@@ -682,18 +798,81 @@ def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
 
 
 def _run_all(arguments, client):
-    """Results of :func:`_run_chunk` for each argument tuple, in order: here, or as tasks
-    on a Dask cluster (cancelled if the study is interrupted)."""
+    """``(args, outcome)`` of :func:`_run_chunk` for each argument tuple, in order: here, or
+    as tasks on a Dask cluster, at most ``DASK_WINDOW`` (or twice its threads) ahead of the
+    one awaited (those in flight cancelled if the study is interrupted)."""
     if client is None:
         for args in arguments:
-            yield _run_chunk(*args)
+            yield args, _run_chunk(*args)
         return
-    futures = [client.submit(_run_chunk, *args, pure=False) for args in arguments]
+    window = max(DASK_WINDOW, 2 * sum(client.nthreads().values()))
+    pending = collections.deque()
     try:
-        for future in futures:
-            yield future.result()
+        for args in arguments:
+            pending.append((args, client.submit(_run_chunk, *args, pure=False)))
+            if len(pending) >= window:
+                args, future = pending.popleft()
+                yield args, future.result()
+        while pending:
+            args, future = pending.popleft()
+            yield args, future.result()
     finally:
-        client.cancel(futures)
+        client.cancel([future for _, future in pending])
+
+
+class _RawBlocks:
+    """The raw rows of a design cell's methods, handed to ``sink`` a block of
+    ``RAW_BLOCK`` replications at a time, one method after the other, as chunks of any
+    size complete them."""
+
+    def __init__(self, sink, replications: int):
+        self.sink, self.replications = sink, replications
+        self.pending: dict = {}
+        self.given = 0  # replications handed on
+
+    def add(self, rows: dict, done: int) -> None:
+        """``rows``: per method, the columns of the next replications, up to ``done``."""
+        for key, columns in rows.items():
+            self.pending.setdefault(key, []).append(columns)
+        while self.given < self.replications:
+            stop = min(self.given + RAW_BLOCK, self.replications)
+            if done < stop:
+                return
+            for key, parts in self.pending.items():
+                columns = {name: np.concatenate([part[name] for part in parts])
+                           for name in parts[0]}
+                taken = stop - self.given
+                self.sink(Table({name: values[:taken] for name, values in columns.items()}))
+                rest = {name: values[taken:] for name, values in columns.items()}
+                self.pending[key] = [rest] if len(rest["replication"]) else []
+            self.given = stop
+
+
+def kept_bytes(n_init: int, n_components: int, se: bool) -> int:
+    """Bytes a replication kept in a cell holds (``keep_replications=True``): 40 a restart
+    (log-likelihood, iterations, passes, convergence, starting iterations), 24 a component
+    (estimates; as much again for their standard errors) and 80 for the chosen fit's
+    outcomes, twice over while the chunks are joined."""
+    return 2 * (40 * n_init + 24 * n_components * (1 + se) + 80)
+
+
+def _check_memory(sizes, replications, chunk_size, n_init, width, n_rows, keep, se):
+    """Refuse, before any work, a study whose arrays would not fit in memory: one dataset's
+    points (a chunk holds at least one), the fits of a chunk, and the kept replications of
+    ``n_rows`` rows of the table."""
+    largest = max(sizes)
+    # Values and labels drawn, the fit's packed copy and its standardised values.
+    _validate.check_option_memory("n_samples", largest, 40.0,
+                                  "one dataset's points (a chunk holds at least one)")
+    datasets = max(min(replications, max(1, min(chunk_size, CHUNK_POINTS // size)))
+                   for size in sizes)
+    _validate.check_option_memory("n_init", n_init, datasets * _validate.fit_bytes(width),
+                                  f"the fits of a chunk of {datasets} datasets")
+    if keep:
+        _validate.check_option_memory(
+            "replications", replications, kept_bytes(n_init, width, se) * n_rows,
+            "every replication's fits kept in the cells (keep_replications=True; the "
+            "figures need them)")
 
 
 def _quiet_fit(data, n_components, **options):
@@ -701,22 +880,11 @@ def _quiet_fit(data, n_components, **options):
     return api.fit(data, n_components, warn=False, **options)
 
 
-def _row(cell: StudyCell, best, at_best_tol, bootstrap_seed):
-    restart_ll = cell.restart_log_likelihood
-    with np.errstate(invalid="ignore"):
-        at_best = restart_ll >= (best - at_best_tol * cell.n_observations)[:, None]
-    at_best &= np.isfinite(restart_ll)
-    iterations = cell.restart_n_iter
-    replications = restart_ll.shape[0]
-    spurious = np.mean((cell.status == Status.SPURIOUS)
-                       | (cell.status == Status.VARIANCE_FLOORED))
-    # The same resamples of the datasets for every strategy of a cell (the same seed),
-    # and for the median and the 90th percentile.
-    # Iterations and passes of each dataset's restarts side by side, resampled together.
-    both = np.hstack([iterations, cell.restart_n_fpeval])
-    statistics = functools.partial(_iteration_statistics, n_init=iterations.shape[1])
-    iter_median, iter_p90, passes_median = statistics(both.ravel())
-    iter_mcse = mcse.bootstrap_mcse(both, statistics, N_BOOTSTRAP, bootstrap_seed)
+def _row(cell: StudyCell):
+    sums = cell.sums
+    replications = cell.replications
+    spurious = sums.spurious / replications
+    settled = sums.settled / replications
     row = _columns(_Outcome(
         scenario=cell.scenario,
         n_samples=cell.n_samples,
@@ -726,67 +894,44 @@ def _row(cell: StudyCell, best, at_best_tol, bootstrap_seed):
         stop=cell.stop,
         n_init=cell.n_init,
         replications=replications,
-        converged=cell.restart_converged.mean(),
-        converged_mcse=mcse.clustered_mean_mcse(cell.restart_converged),
+        converged=sums.converged.mean(),
+        converged_mcse=sums.converged.mcse(),
         spurious=spurious,
         spurious_mcse=float(mcse.proportion_mcse(spurious, replications)),
-        iter_median=iter_median,
-        iter_median_mcse=float(iter_mcse[0]),
-        iter_p90=iter_p90,
-        iter_p90_mcse=float(iter_mcse[1]),
-        passes_median=passes_median,
-        passes_median_mcse=float(iter_mcse[2]),
-        init_iter=cell.init_n_iter.mean(),
-        init_iter_mcse=mcse.clustered_mean_mcse(cell.init_n_iter),
-        at_best=np.mean(at_best),
-        at_best_mcse=mcse.clustered_mean_mcse(at_best),
-        settled=np.mean(cell.settled),
-        settled_mcse=float(mcse.proportion_mcse(np.mean(cell.settled), replications)),
-        p_unseen=np.nanmean(cell.p_unseen) if np.isfinite(cell.p_unseen).any() else np.nan,
-        p_unseen_mcse=_mean_mcse(cell.p_unseen),
-        n_maxima=np.mean(cell.n_maxima),
-        n_maxima_mcse=_mean_mcse(cell.n_maxima),
+        iter_median=sums.iterations.percentile(50),
+        iter_median_mcse=sums.iterations.percentile_mcse(50),
+        iter_p90=sums.iterations.percentile(90),
+        iter_p90_mcse=sums.iterations.percentile_mcse(90),
+        passes_median=sums.passes.percentile(50),
+        passes_median_mcse=sums.passes.percentile_mcse(50),
+        init_iter=sums.init_iter.mean(),
+        init_iter_mcse=sums.init_iter.mcse(),
+        at_best=sums.at_best.mean(),
+        at_best_mcse=sums.at_best.mcse(),
+        settled=settled,
+        settled_mcse=float(mcse.proportion_mcse(settled, replications)),
+        p_unseen=sums.p_unseen.mean(),
+        p_unseen_mcse=sums.p_unseen.mean_mcse(),
+        n_maxima=sums.n_maxima.mean(),
+        n_maxima_mcse=sums.n_maxima.mean_mcse(),
     ))
-    if not cell.matched:  # over- or under-fitting: no component to compare
-        return row
-    errors = (cell.weights_se, cell.means_se, cell.variances_se)
-    for name, fitted, error, true in zip(PARAMETERS, (cell.weights, cell.means, cell.variances),
-                                         errors, cell.truth):
-        for k in range(cell.truth[1].size):
-            measures = mcse.performance(fitted[:, k], true[k])
-            for statistic in PARAMETER_STATISTICS:
-                row[_parameter_column(name, k, statistic)] = getattr(measures, statistic)
-            if error is None:
-                continue
-            coverage = mcse.standard_error_performance(fitted[:, k], error[:, k], true[k],
-                                                       COVERAGE_LEVEL)
+    for (index, k), performance in sums.performance.items():  # matched cells only
+        measures = performance.result()
+        for statistic in PARAMETER_STATISTICS:
+            row[_parameter_column(PARAMETERS[index], k, statistic)] = getattr(measures,
+                                                                               statistic)
+        if (index, k) in sums.coverage:
+            coverage = sums.coverage[index, k].result()
             for statistic in SE_STATISTICS:
-                row[_parameter_column(name, k, statistic)] = getattr(coverage, statistic)
+                row[_parameter_column(PARAMETERS[index], k, statistic)] = getattr(coverage,
+                                                                                   statistic)
     return row
 
 
-def _mean_mcse(values) -> float:
-    """The MCSE of the mean of one value per dataset (those that are not NaN): their
-    standard deviation over the square root of their number."""
-    values = np.asarray(values, dtype=np.float64)
-    values = values[np.isfinite(values)]
-    if values.size < 2:
-        return np.nan
-    return float(values.std(ddof=1) / np.sqrt(values.size))
-
-
-def _iteration_statistics(flat, n_init) -> np.ndarray:
-    """The median and 90th percentile of the iterations of all fits, and the median of
-    their passes, from rows of ``n_init`` iterations then ``n_init`` passes, raveled."""
-    rows = flat.reshape(-1, 2 * n_init)
-    median, p90 = np.percentile(rows[:, :n_init], (50, 90))
-    return np.array([median, p90, np.median(rows[:, n_init:])])
-
-
 def _timing(cell: StudyCell) -> dict:
-    n_fits = cell.restart_n_iter.size
-    iterations = cell.restart_n_fpeval.sum() + cell.init_n_iter.sum()  # passes: EM maps
-    work = float(cell.n_samples) * cell.means.shape[1] * iterations
+    n_fits = cell.sums.n_fits
+    iterations = cell.sums.n_passes + cell.sums.n_init_iter  # passes: EM maps
+    work = float(cell.n_samples) * cell.n_components * iterations
     return _columns(_Speed(
         seconds=cell.seconds,
         fits_per_s=n_fits / cell.seconds,

@@ -57,6 +57,10 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     batch = _validate.prepared_batch(
         data, sample_weight, n_components, first=dataset_offset
     )
+    slots = sum(search.slots(strategy, options, count) for strategy, options, count in pool)
+    _validate.check_option_memory(
+        "n_init", n_init, batch.n_datasets * slots / n_init * _validate.fit_bytes(n_components),
+        f"the starting values of {batch.n_datasets} dataset(s)")
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
     weights, means, variances, n_iter = search.pooled_values(pool, batch, model, seed)
     grid = (batch.n_datasets, n_init, n_components)
