@@ -40,6 +40,7 @@ from ._cli_shared import (
     as_flag,
     check_datasets,
     commit,
+    figure_file,
     fit_options,
     in_cli_terms,
     n_init,
@@ -218,8 +219,9 @@ def _parser():
     fit.add_argument("--format", choices=("csv", "json"), help="output format (default: from "
                      "the --out extension, else csv)")
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
-    fit.add_argument("--plot", metavar="FILE.png",
-                     help="histogram with the fitted density (one dataset only) (default: none)")
+    fit.add_argument("--plot", metavar="FILE.png", type=figure_file,
+                     help="histogram with the fitted density (one dataset only), as PNG, SVG or "
+                     "PDF by the name's suffix (default: none)")
     fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
                      "(errors still print)")
     fit.set_defaults(run=_fit)
@@ -458,7 +460,7 @@ def _fit(args) -> int:
         if "out" in outputs:
             outputs["out"].set(text)
         if args.plot is not None:
-            from .plots import fit_image
+            from .plots import figure_format, fit_image
 
             c = candidates.best[0]
             if c < 0:
@@ -469,6 +471,7 @@ def _fit(args) -> int:
             outputs["plot"].set(fit_image(
                 data[0], drawn, title=f"{args.file.name}: {k} components",
                 label=_value_label(args), log_likelihood=float(fit.log_likelihood[0]),
+                format=figure_format(args.plot),
             ))
         commit(outputs)
     if args.out is None:
