@@ -194,6 +194,10 @@ def bootstrap_mcse(values, statistic, n_boot: int, random_state):
     return np.std(draws, axis=0, ddof=1)[()]
 
 
+MAX_REPLICATIONS = float(2**63 - 1)
+"""The most replications :func:`plan_replications` returns: a study's counts are int64."""
+
+
 def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
     """How many replications give a Monte Carlo standard error of at most
     ``target_mcse`` (Morris et al. 2019, section 5.3).
@@ -242,9 +246,18 @@ def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
         variance = p * (1 - p)
     else:
         variance = _positive("sd", sd) ** 2
-    n = variance / target**2
+    # The ratio first: target**2 underflows to 0 for a target below 1e-162.
+    ratio = math.sqrt(variance) / target
+    n = ratio * ratio
+    if n > MAX_REPLICATIONS:
+        count = f"{n:.3g}" if n < math.inf else "more than 1e308"
+        raise ValueError(f"target_mcse={target:g} needs {count} replications, more than any "
+                         f"study can run ({MAX_REPLICATIONS:.3g}); ask for a larger "
+                         "target_mcse.")
     # Rounding error must not add a replication: 0.16 / 0.01**2 is 1600.0000000000002.
-    return max(1, math.ceil(n * (1 - 1e-12)))
+    # Twelve significant digits drop it at any size, where a relative margin would take
+    # whole replications off a count of 1e18.
+    return max(1, math.ceil(float(f"{n:.12g}")))
 
 
 def _present(estimates) -> np.ndarray:
