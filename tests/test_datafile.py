@@ -130,7 +130,10 @@ def test_the_fast_parser_agrees_with_the_slow_scan(tmp_path_factory, rows, blank
                   "leave out rows with a missing value"),
         ("a,inf,1", "column 'value': 'inf' (NaN or infinite) is not allowed; remove the row"),
         ("a,1e400,1", "column 'value': '1e400' (NaN or infinite) is not allowed; remove the row"),
-        ("a,1,NaN", "column 'w': 'NaN' (NaN or infinite) is not allowed; remove the row"),
+        ("a,1,NaN", "column 'w': 'NaN', a missing value (--na-values); fill it in or remove "
+                    "the row, or pass --dropna to leave out rows with a missing value"),
+        ("a,1,nan", "column 'w': 'nan' (NaN or infinite) is not allowed; remove the row, or "
+                    "pass --na-values NA,NaN,nan to read it as a missing value"),
         ("a,1,-0.5", "column 'w': negative weight '-0.5'; weights count points, so give 0 or more"),
         ("a,1", ": 2 cells, but the header has 3; give every row 3"),
         ("a,1,1,", ": 4 cells, but the header has 3; give every row 3"),

@@ -562,7 +562,12 @@ def _number(path, line, column, cell, na_values=frozenset(NA_VALUES)):
         raise DataFileError(f"{where}: {text!r} is not a number; {_DECIMAL_COMMA_HINT}")
     elif not _NON_FINITE.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number")
-    raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the row")
+    hint = ""
+    if text.lower().lstrip("+-") == "nan":
+        listed = ",".join(sorted(na_values | {text}))
+        hint = f", or pass --na-values {listed} to read it as a missing value"
+    raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the "
+                        f"row{hint}")
 
 
 def _weight(path, line, column, cell, na_values=frozenset(NA_VALUES)):
