@@ -51,8 +51,8 @@ _DECIMAL_COMMA_HINT = ("decimal commas are not read; convert them to points (1,5
 
 NA_VALUES = ("NA", "NaN")
 """The cells that ``fastem fit`` reads as a missing value besides an empty one (R's
-``read.csv`` reads ``NA`` and an empty numeric cell as missing; ``NaN`` is how pandas and
-NumPy write one). ``--na-values`` replaces them; an empty cell is always missing."""
+``read.csv`` reads ``NA`` and an empty numeric cell as missing, and its ``write.csv`` writes
+``NaN`` beside ``NA``). ``--na-values`` replaces them; an empty cell is always missing."""
 
 _SNIFFED_LINES = 50
 """Lines looked at to tell whether the rows are separated by another character than the
