@@ -82,10 +82,11 @@ def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, 
     error unless ``pool`` says to fit all rows as one dataset.
 
     Datasets come in the order their ids first appear in the file, and each keeps the
-    file's order of its values. Their ids are the id column's values, or ``"1"`` for the
-    one dataset of a CSV file without ``by``; a .npy file's rows are ``"1"``, ``"2"``, ...
-    (counted from 1, as messages count lines, rows and columns). Raises DataFileError,
-    with a one-line message, for a file that cannot be read.
+    file's order of its values. Their ids are the id column's values, or ``"0"`` for the
+    one dataset of a CSV file without ``by``; a .npy file's rows are ``"0"``, ``"1"``, ...
+    (datasets are counted from 0, as the Python API, its tables and ``fastem simulate``
+    count them; lines, rows and columns of a file from 1, as editors count them). Raises
+    DataFileError, with a one-line message, for a file that cannot be read.
     """
     path = Path(path)
     _check_readable(path)
@@ -124,8 +125,8 @@ NPY_MAGIC = b"\x93NUMPY"
 
 
 def _read_npy(path):
-    """A 1D array is one dataset, a 2D array one dataset per row, with ids ``"1"``,
-    ``"2"``, ...; a single column (shape (n, 1)), as a column vector is often saved, is one
+    """A 1D array is one dataset, a 2D array one dataset per row, with ids ``"0"``,
+    ``"1"``, ...; a single column (shape (n, 1)), as a column vector is often saved, is one
     dataset too."""
     with open(path, "rb") as handle:
         start = handle.read(len(NPY_MAGIC))
@@ -155,7 +156,7 @@ def _read_npy(path):
                  f"row {bad[0] + 1}, column {column + 1}")
         raise DataFileError(f"{path}, {where} (counted from 1): NaN or infinite value; remove "
                             "it or replace it")
-    return [str(i + 1) for i in range(rows.shape[0])], list(rows), None
+    return [str(i) for i in range(rows.shape[0])], list(rows), None
 
 
 # ----------------------------------------------------------------------------- CSV layout
@@ -592,7 +593,7 @@ def _group(columns):
     """
     ids, values, weights = columns.ids, columns.values, columns.weights
     if ids is None:
-        return ["1"], [values], None if weights is None else [weights]
+        return ["0"], [values], None if weights is None else [weights]
     starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
     names, run_labels = _label_runs(ids[starts])
     if np.array_equal(run_labels, np.arange(len(starts))):

@@ -186,9 +186,10 @@ def lrt_image(result, ids=None, max_datasets=4, title=None, format="png") -> byt
     histogram of the replicates' statistics with the observed statistic as a vertical line
     and the p-value in its title; PNG, or ``format`` (:data:`FIGURE_FORMATS`).
 
-    ``ids`` names the datasets (default ``1, 2, ...``); ``title`` starts the figure's
-    title (a file name). An observed statistic far beyond every replicate stretches the
-    panel's axis to reach it, as it should: that distance is the evidence.
+    ``ids`` names the datasets (default ``0, 1, ...``, as datasets are counted); ``title``
+    starts the figure's title (a file name). An observed statistic far beyond every
+    replicate stretches the panel's axis to reach it, as it should: that distance is the
+    evidence.
     """
     plt = _pyplot()
     statistic, p_value, mcse, ran = (np.atleast_2d(a) for a in (
@@ -198,7 +199,7 @@ def lrt_image(result, ids=None, max_datasets=4, title=None, format="png") -> byt
     n_failed = np.atleast_2d(result.n_failed)
     chosen = np.atleast_1d(result.n_components)
     n_datasets = statistic.shape[0]
-    ids = [str(d + 1) for d in range(n_datasets)] if ids is None else [str(i) for i in ids]
+    ids = [str(d) for d in range(n_datasets)] if ids is None else [str(i) for i in ids]
     shown = min(n_datasets, max_datasets)
     columns = max(1, int(ran[:shown].sum(axis=1).max()))
     fig, axes = plt.subplots(shown, columns, figsize=(4.2 * columns + 0.4, 3.3 * shown + 0.9),

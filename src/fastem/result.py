@@ -199,9 +199,9 @@ class FitResult:
         if self.means.ndim > 1:
             return _batch_summary(self)
         criteria = Table({
-            "log_likelihood": [self.log_likelihood], "n": [self.n_observations],
-            "df": [self.n_parameters], "bic": [self.bic()], "aic": [self.aic()],
-            "icl": [self.icl()],
+            "log_likelihood": [_decimals(self.log_likelihood)], "n": [self.n_observations],
+            "df": [self.n_parameters], "bic": [_decimals(self.bic())],
+            "aic": [_decimals(self.aic())], "icl": [_decimals(self.icl())],
         })
         errors = self.standard_errors
         components = {"component": np.arange(1, self.n_components + 1)}
@@ -317,6 +317,13 @@ def _errors_note(errors: StandardErrors) -> str:
     return f"({note})"
 
 
+def _decimals(value) -> str:
+    """A log-likelihood or criterion to two decimals, as mclust prints them: differences
+    between models are what they are read for, and 6 significant digits of -1034.002
+    would print -1034."""
+    return f"{float(value):.2f}"
+
+
 def _numbers(values) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
@@ -347,7 +354,8 @@ def _batch_summary(result: FitResult) -> str:
         f"median {np.median(result.n_restarts):g}, max {result.n_restarts.max()}",
         f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
         f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
-        f"log-likelihood: median {ll[1]:.6g} (5%: {ll[0]:.6g}, 95%: {ll[2]:.6g})",
+        f"log-likelihood: median {_decimals(ll[1])} (5%: {_decimals(ll[0])}, "
+        f"95%: {_decimals(ll[2])})",
         "",
         "parameters over datasets (5th, 50th and 95th percentiles):",
         str(Table(spread)),

@@ -248,26 +248,39 @@ class StudyResult:
                       {**columns, **estimates, **truths}.items()})
 
 
+BOOTSTRAPPED = ("iter_median", "iter_p90", "passes_median")
+"""The measures of counts whose MCSE is the bootstrap's (``N_BOOTSTRAP`` resamples)."""
+UNMOVED_BOUND = float(np.ceil(10 * np.sqrt(3 / N_BOOTSTRAP)) / 10)
+"""What a bootstrapped MCSE of 0 is printed as being below, in iterations: when no resample
+moved the statistic, the chance that one does is below ``3 / N_BOOTSTRAP`` (the rule of
+three), so a move of one iteration has a standard deviation below ``sqrt(3 / N_BOOTSTRAP)``
+(0.12, rounded up to 0.2)."""
+
+
 def with_mcse_in_parentheses(table: Table) -> Table:
     """``table`` with each measure and its ``_mcse`` column merged into one column of text,
     ``"1.518 (0.065)"``: the MCSE to two significant digits and the measure to the same
-    decimal place, as results are reported. For reading; the numbers are in ``table``."""
+    decimal place, as results are reported. For reading; the numbers are in ``table``. A
+    count's bootstrapped MCSE of 0 (:data:`BOOTSTRAPPED`) reads ``(<0.2)``
+    (:data:`UNMOVED_BOUND`), not a claim of no error."""
     columns = {}
     for name in table.columns:
         if name.endswith("_mcse") and name[: -len("_mcse")] in table.columns:
             continue
         values = table[name]
         if f"{name}_mcse" in table.columns:
-            values = [_value_and_mcse(v, e) for v, e in zip(values, table[f"{name}_mcse"])]
+            bound = UNMOVED_BOUND if name in BOOTSTRAPPED else None
+            values = [_value_and_mcse(v, e, bound)
+                      for v, e in zip(values, table[f"{name}_mcse"])]
         columns[name] = values
     return Table(columns)
 
 
-def _value_and_mcse(value, mcse) -> str:
+def _value_and_mcse(value, mcse, zero_bound=None) -> str:
     if not (np.isfinite(value) and np.isfinite(mcse)):
         return f"{value:.6g} ({mcse:.2g})"
     if mcse == 0:
-        return f"{value:.6g} (0)"
+        return f"{value:.6g} ({'0' if zero_bound is None else f'<{zero_bound:g}'})"
     decimals = max(0, 1 - int(np.floor(np.log10(mcse))))
     return f"{value:.{decimals}f} ({mcse:.{decimals}f})"
 
