@@ -214,14 +214,18 @@ class StudyResult:
         dataset's index from 0), restart (the chosen one's index), log_likelihood, n_iter,
         passes (EM maps), rate, status, the estimates (``weight_1``, ...; matched to the
         true components when the counts agree, else sorted by mean; NaN beyond a fit's
-        components) and the scenario's true values (``true_weight_1``, ...; NaN beyond its
-        components), so that a study can be reanalysed without refitting."""
+        components), with ``se``, their standard errors (``weight_se_1``, ...), and the
+        scenario's true values (``true_weight_1``, ...; NaN beyond its components), so that a
+        study can be reanalysed, its coverage too, without refitting."""
         width = max(cell.n_components for cell in self.cells)
         true_width = max(cell.truth[1].size for cell in self.cells)
         columns: dict = {name: [] for name in (*_CELL, "replication", "restart",
                                                "log_likelihood", "n_iter", "passes", "rate",
                                                "status")}
-        estimates = {f"{name}_{k + 1}": [] for name in PARAMETERS for k in range(width)}
+        with_se = self.cells[0].weights_se is not None
+        suffixes = ("", "_se") if with_se else ("",)
+        estimates = {f"{name}{se}_{k + 1}": [] for se in suffixes for name in PARAMETERS
+                     for k in range(width)}
         truths = {f"true_{name}_{k + 1}": [] for name in PARAMETERS for k in range(true_width)}
         for cell in self.cells:
             n = cell.status.size
@@ -235,10 +239,11 @@ class StudyResult:
             columns["rate"].append(cell.rate)
             columns["status"].append(np.array([Status(s).name.lower() for s in cell.status]))
             for name in PARAMETERS:
-                values = getattr(cell, name + "s")
-                for k in range(width):
-                    estimates[f"{name}_{k + 1}"].append(
-                        values[:, k] if k < values.shape[1] else np.full(n, np.nan))
+                for se in suffixes:
+                    values = getattr(cell, name + "s" + se)
+                    for k in range(width):
+                        estimates[f"{name}{se}_{k + 1}"].append(
+                            values[:, k] if k < values.shape[1] else np.full(n, np.nan))
             for index, name in enumerate(PARAMETERS):
                 true = cell.truth[index]
                 for k in range(true_width):
