@@ -83,8 +83,8 @@ def weights_csv(tmp_path, weight):
 
 @pytest.mark.parametrize("kind", ["frequency", "probability"])
 @pytest.mark.parametrize("weight, fragment", [
-    ("1e308", "the sample weights of dataset(s) '1' are so large that their sum overflows"),
-    ("5e-324", "the sample weights of dataset(s) '1' include subnormal values"),
+    ("1e308", "the sample weights of dataset(s) '0' are so large that their sum overflows"),
+    ("5e-324", "the sample weights of dataset(s) '0' include subnormal values"),
 ])
 def test_weights_out_of_float64s_range_are_named_as_the_problem(tmp_path, kind, weight,
                                                                 fragment):
@@ -96,7 +96,7 @@ def test_weights_out_of_float64s_range_are_named_as_the_problem(tmp_path, kind, 
 
 def test_weights_that_overflow_the_weighted_sums_are_named_as_the_problem(tmp_path):
     completed = fastem_cli("fit", weights_csv(tmp_path, "1e307"), "--weights-column", "w")
-    assert_one_line_error(completed, "the sample weights of dataset(s) '1' are so large that "
+    assert_one_line_error(completed, "the sample weights of dataset(s) '0' are so large that "
                           "the weighted sums of the values overflow", "Divide the weights")
 
 
@@ -133,3 +133,23 @@ def test_a_design_whose_mixture_float64_cannot_hold_is_refused_naming_the_option
     completed = fastem_cli("study", *args, "--replications", 5, "--quiet")
     where = "far.toml: means [0.0, 1e+200]" if how == "file" else "--means [0.0, 1e+200]"
     assert_one_line_error(completed, where, "spread overflows float64", "rescale the mixture")
+
+
+# ------------------------------------------------------------------ study --raw
+
+
+def test_raw_has_each_replicates_standard_errors_and_coverage_recomputes_from_it(tmp_path):
+    raw, summary = tmp_path / "raw.csv", tmp_path / "table.csv"
+    fastem_cli("study", "--replications", 30, "--init", "kmeans++", "--n-init", 1, "--se",
+               "score", "--raw", raw, "--csv", summary, "--quiet", check=True)
+    rows, (table,) = rows_of(raw.read_text()), rows_of(summary.read_text())
+    assert len(rows) == 30
+    for name in ("weight", "mean", "variance"):
+        for k in (1, 2):
+            estimate = np.array([float(r[f"{name}_{k}"]) for r in rows])
+            se = np.array([float(r[f"{name}_se_{k}"] or "nan") for r in rows])
+            true = float(rows[0][f"true_{name}_{k}"])
+            kept = ~np.isnan(se)
+            covered = np.abs(estimate[kept] - true) <= 1.959963984540054 * se[kept]
+            assert covered.mean() == pytest.approx(float(table[f"{name}_{k}_coverage"]),
+                                                   abs=1e-12)

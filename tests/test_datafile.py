@@ -368,19 +368,20 @@ def test_a_column_of_ids_left_unused_is_not_pooled_silently(tmp_path):
     with pytest.raises(DataFileError, match="'group' looks like dataset ids \\(repeated integers"):
         read_datasets(numbered, value="x")
     ids, data, _ = read_datasets(named, value="x", pool=True)
-    assert ids == ["1"] and data[0].tolist() == [1.0, 2.0, 5.0, 6.0]
+    assert ids == ["0"] and data[0].tolist() == [1.0, 2.0, 5.0, 6.0]
     assert len(read_datasets(named, by="id")[0]) == 2
     # A column of other measurements is no id column.
     other = write(tmp_path, "x,y\n1,0.5\n2,0.5\n3,0.7\n", "other.csv")
     assert read_datasets(other, value="x")[1][0].tolist() == [1.0, 2.0, 3.0]
 
 
-def test_datasets_without_ids_in_the_file_are_numbered_from_1(tmp_path):
-    assert read_datasets(write(tmp_path, "x\n1\n2\n"))[0] == ["1"]
+def test_datasets_without_ids_in_the_file_are_numbered_from_0(tmp_path):
+    # As the Python API, its tables and fastem simulate number them.
+    assert read_datasets(write(tmp_path, "x\n1\n2\n"))[0] == ["0"]
     np.save(tmp_path / "rows.npy", np.arange(6.0).reshape(3, 2))
-    assert read_datasets(tmp_path / "rows.npy")[0] == ["1", "2", "3"]
+    assert read_datasets(tmp_path / "rows.npy")[0] == ["0", "1", "2"]
     np.save(tmp_path / "one.npy", np.arange(6.0))
-    assert read_datasets(tmp_path / "one.npy")[0] == ["1"]
+    assert read_datasets(tmp_path / "one.npy")[0] == ["0"]
 
 
 def test_a_bad_value_in_a_npy_file_is_named_by_row_and_column_from_1(tmp_path):
