@@ -239,7 +239,7 @@ def test_datasets_are_named_as_the_file_names_them_or_from_0(tmp_path):
     big = rng.normal(size=(3, 30))
     big[2] *= 1e200
     np.save(tmp_path / "big.npy", big)
-    assert_one_line_error(fastem_cli("fit", tmp_path / "big.npy"), "dataset(s) '3' have values")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "big.npy"), "dataset(s) '2' have values")
     # Warnings of the Python API, which counts datasets from 0, name them by their ids.
     path = tmp_path / "weights.csv"
     values = rng.normal(size=60).tolist()
