@@ -36,7 +36,8 @@ def match_components(weights, means, variances, true_weights, true_means,
     weights, means, variances : arrays of shape (n_datasets, K) or (K,)
         Fitted parameters.
     true_weights, true_means, true_variances : arrays of shape (K,) or (n_datasets, K)
-        The truth, the same for all datasets or one per dataset.
+        The truth, the same for all datasets or one per dataset, with as many components
+        as the fits (ValueError otherwise: components are matched one to one).
     """
     # SciPy only here, so that ``import fastem`` does not load scipy.optimize.
     from scipy.optimize import linear_sum_assignment

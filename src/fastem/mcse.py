@@ -224,7 +224,8 @@ def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
     Returns
     -------
     int
-        The smallest whole number of replications at least the formula's (at least 1).
+        The smallest whole number of replications at least the formula's (at least 1);
+        ValueError when that is more than ``MAX_REPLICATIONS`` (2**63 - 1).
 
     Examples
     --------
