@@ -229,18 +229,18 @@ def test_header_no_header_and_sep_on_the_command_line(tmp_path):
     assert "argument --sep: ':': give one of , ; tab |" in refused.stderr
 
 
-def test_datasets_are_named_as_the_file_names_them_or_from_1(tmp_path):
+def test_datasets_are_named_as_the_file_names_them_or_from_0(tmp_path):
     rng = np.random.default_rng(7)
     np.save(tmp_path / "rows.npy", rng.normal(size=(3, 30)))
     completed = fastem_cli("fit", tmp_path / "rows.npy", "--components", 1, check=True)
-    assert [line.split(",")[0] for line in completed.stdout.splitlines()[1:]] == ["1", "2", "3"]
+    assert [line.split(",")[0] for line in completed.stdout.splitlines()[1:]] == ["0", "1", "2"]
     single = one_column_csv(tmp_path)
     completed = fastem_cli("fit", single, "--components", 1, check=True)
-    assert completed.stdout.splitlines()[1].split(",")[0] == "1"
+    assert completed.stdout.splitlines()[1].split(",")[0] == "0"
     big = rng.normal(size=(3, 30))
     big[2] *= 1e200
     np.save(tmp_path / "big.npy", big)
-    assert_one_line_error(fastem_cli("fit", tmp_path / "big.npy"), "dataset(s) '3' have values")
+    assert_one_line_error(fastem_cli("fit", tmp_path / "big.npy"), "dataset(s) '2' have values")
     # Warnings of the Python API, which counts datasets from 0, name them by their ids.
     path = tmp_path / "weights.csv"
     values = rng.normal(size=60).tolist()

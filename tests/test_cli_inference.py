@@ -41,12 +41,12 @@ def test_lrt_chooses_two_components_for_the_waiting_times_of_old_faithful(tmp_pa
     assert list(rows[0]) == ["id", "test", "statistic", "p_value", "p_value_mcse", "rejected",
                              "n_negative", "n_failed", "failed", "n_components"]
     assert [(r["id"], r["test"], r["rejected"]) for r in rows] == [
-        ("1", "1 vs 2", "True"), ("1", "2 vs 3", "False")]
+        ("0", "1 vs 2", "True"), ("0", "2 vs 3", "False")]
     assert {r["n_components"] for r in rows} == {"2"}
     assert float(rows[0]["p_value"]) == pytest.approx(0.01)  # the smallest of 99 replicates
     assert all(r["n_negative"] == r["n_failed"] == "0" for r in rows)
     printed = completed.stdout.splitlines()
-    assert printed[0].split() == list(rows[0]) and printed[1].split()[:3] == ["1", "1", "vs"]
+    assert printed[0].split() == list(rows[0]) and printed[1].split()[:3] == ["0", "1", "vs"]
     assert "99 bootstrap replicates per test" in completed.stdout
 
 
@@ -63,7 +63,7 @@ def test_bootstrap_writes_every_parameter_with_a_positive_standard_error(tmp_pat
     assert [(r["component"], r["parameter"]) for r in rows] == [
         (k, name) for k in (1, 2) for name in ("weight", "mean", "variance")]
     for r in rows:
-        assert r["id"] == "1" and r["n_failed"] == r["n_spurious"] == r["n_ambiguous"] == 0
+        assert r["id"] == "0" and r["n_failed"] == r["n_spurious"] == r["n_ambiguous"] == 0
         assert r["se"] > 0 and r["lower"] < r["upper"]
     means = [r["estimate"] for r in rows if r["parameter"] == "mean"]
     assert means == pytest.approx([54.6, 80.1], abs=0.5)
@@ -83,7 +83,7 @@ def test_bootstrap_prints_and_warns_about_the_replicates_it_leaves_out(tmp_path)
     assert completed.stdout.splitlines()[0].split()[-3:] == ["n_failed", "n_spurious",
                                                              "n_ambiguous"]
     assert (f"fastem: warning: 1 of 1 dataset(s) have more than 5% of their 60 replicates "
-            f"left out of the standard errors and intervals (dataset '1': {failed} failed, "
+            f"left out of the standard errors and intervals (dataset '0': {failed} failed, "
             f"{spurious} spurious, {ambiguous} ambiguous)") in completed.stderr
     assert "(--n-components bic chooses them per dataset)" in completed.stderr
 
@@ -96,7 +96,7 @@ def test_bootstrap_of_identical_values_warns_as_fit_does(tmp_path):
     assert len(warning) == 1
     completed = fastem_cli("bootstrap", path, "--n-boot", 20, check=True)
     assert warning[0].split(" (variance")[0] in completed.stderr
-    assert "(dataset '1': 0 failed, 0 spurious, 20 ambiguous)" in completed.stderr
+    assert "(dataset '0': 0 failed, 0 spurious, 20 ambiguous)" in completed.stderr
 
 
 def test_bootstrap_chooses_each_datasets_components_by_a_criterion(tmp_path):

@@ -130,7 +130,10 @@ def test_the_fast_parser_agrees_with_the_slow_scan(tmp_path_factory, rows, blank
                   "leave out rows with a missing value"),
         ("a,inf,1", "column 'value': 'inf' (NaN or infinite) is not allowed; remove the row"),
         ("a,1e400,1", "column 'value': '1e400' (NaN or infinite) is not allowed; remove the row"),
-        ("a,1,NaN", "column 'w': 'NaN' (NaN or infinite) is not allowed; remove the row"),
+        ("a,1,NaN", "column 'w': 'NaN', a missing value (--na-values); fill it in or remove "
+                    "the row, or pass --dropna to leave out rows with a missing value"),
+        ("a,1,nan", "column 'w': 'nan' (NaN or infinite) is not allowed; remove the row, or "
+                    "pass --na-values NA,NaN,nan to read it as a missing value"),
         ("a,1,-0.5", "column 'w': negative weight '-0.5'; weights count points, so give 0 or more"),
         ("a,1", ": 2 cells, but the header has 3; give every row 3"),
         ("a,1,1,", ": 4 cells, but the header has 3; give every row 3"),
@@ -365,19 +368,20 @@ def test_a_column_of_ids_left_unused_is_not_pooled_silently(tmp_path):
     with pytest.raises(DataFileError, match="'group' looks like dataset ids \\(repeated integers"):
         read_datasets(numbered, value="x")
     ids, data, _ = read_datasets(named, value="x", pool=True)
-    assert ids == ["1"] and data[0].tolist() == [1.0, 2.0, 5.0, 6.0]
+    assert ids == ["0"] and data[0].tolist() == [1.0, 2.0, 5.0, 6.0]
     assert len(read_datasets(named, by="id")[0]) == 2
     # A column of other measurements is no id column.
     other = write(tmp_path, "x,y\n1,0.5\n2,0.5\n3,0.7\n", "other.csv")
     assert read_datasets(other, value="x")[1][0].tolist() == [1.0, 2.0, 3.0]
 
 
-def test_datasets_without_ids_in_the_file_are_numbered_from_1(tmp_path):
-    assert read_datasets(write(tmp_path, "x\n1\n2\n"))[0] == ["1"]
+def test_datasets_without_ids_in_the_file_are_numbered_from_0(tmp_path):
+    # As the Python API, its tables and fastem simulate number them.
+    assert read_datasets(write(tmp_path, "x\n1\n2\n"))[0] == ["0"]
     np.save(tmp_path / "rows.npy", np.arange(6.0).reshape(3, 2))
-    assert read_datasets(tmp_path / "rows.npy")[0] == ["1", "2", "3"]
+    assert read_datasets(tmp_path / "rows.npy")[0] == ["0", "1", "2"]
     np.save(tmp_path / "one.npy", np.arange(6.0))
-    assert read_datasets(tmp_path / "one.npy")[0] == ["1"]
+    assert read_datasets(tmp_path / "one.npy")[0] == ["0"]
 
 
 def test_a_bad_value_in_a_npy_file_is_named_by_row_and_column_from_1(tmp_path):

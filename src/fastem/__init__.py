@@ -1,8 +1,8 @@
 """fastem: fast EM for many one-dimensional Gaussian mixtures at once."""
 
-import importlib
-import sys
-import types
+import importlib as _importlib
+import sys as _sys
+import types as _types
 
 __version__ = "0.1.0"
 
@@ -56,9 +56,9 @@ function, so these names are properties of the package that always give the func
 
 def __getattr__(name):
     if name in _HOMES:
-        value = getattr(importlib.import_module(_HOMES[name], __name__), name)
+        value = getattr(_importlib.import_module(_HOMES[name], __name__), name)
     elif name in _SUBMODULES:
-        value = importlib.import_module(f".{name}", __name__)
+        value = _importlib.import_module(f".{name}", __name__)
     else:
         raise AttributeError(f"module 'fastem' has no attribute {name!r}")
     globals()[name] = value  # later uses find it without this function
@@ -66,16 +66,19 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted({*globals(), *_HOMES, *_SUBMODULES})
+    # The public names and the module's own dunders; not the helpers above, nor the
+    # standard modules this file imports (under private names for that reason).
+    names = {*globals(), *_HOMES, *_SUBMODULES}
+    return sorted(name for name in names if not name.startswith("_") or name.startswith("__"))
 
 
-class _Package(types.ModuleType):
+class _Package(_types.ModuleType):
     """The package's module type, holding the properties of :data:`_SHADOWED`."""
 
 
 def _function_of_module(name):
     def get(package):
-        return getattr(importlib.import_module(f".{name}", __name__), name)
+        return getattr(_importlib.import_module(f".{name}", __name__), name)
 
     def bind_module(package, module):
         pass  # the import system binds the submodule; the name stays the function's
@@ -85,6 +88,6 @@ def _function_of_module(name):
 
 for _name in _SHADOWED:
     setattr(_Package, _name, _function_of_module(_name))
-sys.modules[__name__].__class__ = _Package
+_sys.modules[__name__].__class__ = _Package
 
 __all__ = sorted({*_HOMES, "init", "reference"})

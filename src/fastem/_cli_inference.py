@@ -80,10 +80,12 @@ def add_commands(commands) -> None:
     shared.add_algorithm_options(lrt, default=ALGORITHM, stop="loglik")
     shared.add_stopping_options(lrt)
     _add_output_options(lrt)
-    lrt.add_argument("--plot", metavar="FILE.png", help="the bootstrap distribution of "
+    lrt.add_argument("--plot", metavar="FILE.png", type=shared.figure_file,
+                     help="the bootstrap distribution of "
                      "each test's statistic, the observed value marked and the p-value in the "
                      f"panel's title; of the first {PLOT_DATASETS} datasets when there are "
-                     "more (needs matplotlib) (default: none)")
+                     "more; PNG, SVG or PDF by the name's suffix (needs matplotlib) "
+                     "(default: none)")
     _add_quiet(lrt)
     lrt.set_defaults(run=_lrt)
 
@@ -175,10 +177,10 @@ def _lrt(args) -> int:
         table = _lrt_table(result, ids)
         _set_tables(outputs, table, args, options)
         if args.plot is not None:
-            from .plots import lrt_image
+            from .plots import figure_format, lrt_image
 
             outputs["plot"].set(lrt_image(result, ids, max_datasets=PLOT_DATASETS,
-                                          title=args.file.name))
+                                          title=args.file.name, format=figure_format(args.plot)))
         shared.commit(outputs)
     smallest = 1 / (args.n_boot + 1)
     sequence = "up to the first K not rejected" if args.sequential else "every test"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._io import NA_VALUES
 from ._output import Outputs
 from ._validate import SAMPLE_WEIGHT_TYPES as WEIGHT_TYPES
 from .api import ALGORITHMS, STOPPING_RULES
@@ -155,9 +156,16 @@ def cli_terms(message: str, ids, flags=None) -> str:
 
 def as_flag(message: str, name: str, flag: str) -> str:
     """``message`` with the Python name of an option in CLI terms: ``seed must be`` as
-    ``--seed must be``, ``init='best'`` as ``--init best``."""
-    message = re.sub(rf"(?<![\w'-]){re.escape(name)}='?([^'\s,;()]*)'?", rf"{flag} \1",
+    ``--seed must be``, ``init='best'`` as ``--init best``. A quoted value is kept whole,
+    whatever it holds (``init='a;b'`` is ``--init 'a;b'``, quoted as a shell needs it)."""
+    import shlex
+
+    def quoted(match):
+        return f"{flag} {shlex.quote(match.group(1) or match.group(2) or '')}"
+
+    message = re.sub(rf"(?<![\w'-]){re.escape(name)}=(?:'([^']*)'|\"([^\"]*)\")", quoted,
                      message)
+    message = re.sub(rf"(?<![\w'-]){re.escape(name)}=([^'\s,;()]*)", rf"{flag} \1", message)
     return re.sub(rf"(?<![\w'-]){re.escape(name)}(?![\w'])", flag, message)
 
 
@@ -221,8 +229,28 @@ def add_data_options(parser, weights=True):
     parser.add_argument("--pool", action="store_true", help="fit all rows of a CSV as one "
                         "dataset even when a column looks like dataset ids (without --by)")
     parser.add_argument("--dropna", action="store_true", help="leave out rows with a missing "
-                        "value (a blank line, an empty value or weight) instead of stopping at "
-                        "the first")
+                        "value (a blank line, a value or weight that is empty or one of "
+                        "--na-values) instead of stopping at the first")
+    parser.add_argument("--na-values", type=_na_values, default=",".join(NA_VALUES),
+                        metavar="LIST", help="comma-separated cells that stand for a missing "
+                        "value besides an empty one, compared case and all (R's read.csv "
+                        "na.strings); '' for none")
+
+
+def figure_file(text):
+    """``--plot FILE``: a name whose suffix says the figure's format (``figure_format``)."""
+    from .plots import figure_format
+
+    try:
+        figure_format(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def _na_values(text):
+    """``--na-values``: the cells of a comma-separated list, stripped."""
+    return tuple(cell.strip() for cell in text.split(",") if cell.strip())
 
 
 def _separator(text):
@@ -294,7 +322,8 @@ def read_data(args):
     try:
         return read_datasets(args.file, by=args.by, value=args.value,
                              weights_column=args.weights_column, dropna=args.dropna,
-                             pool=args.pool, header=args.header, sep=args.sep)
+                             pool=args.pool, header=args.header, sep=args.sep,
+                             na_values=args.na_values)
     except DataFileError as error:
         raise UserError(str(error)) from None
 

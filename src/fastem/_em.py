@@ -29,6 +29,7 @@ class Run(NamedTuple):
     n_fpeval: np.ndarray
     n_objeval: np.ndarray
     rate: np.ndarray
+    parameter_rate: np.ndarray
     trace: np.ndarray | None
 
 
@@ -50,11 +51,13 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
     ``dtype`` (float64 or float32) is the E-step's precision."""
     n_fits = means.shape[0]
     trace = np.full((n_fits, trace_length), np.nan)
+    rates = np.empty((n_fits, 2))  # one array for the kernel, whose arguments are many
     outputs = Run(
         log_likelihood=np.empty(n_fits), log_map=np.empty(n_fits),
         n_iter=np.empty(n_fits, dtype=np.int64), converged=np.empty(n_fits, dtype=np.bool_),
         status=np.empty(n_fits, dtype=np.int8), n_fpeval=np.empty(n_fits, dtype=np.int64),
-        n_objeval=np.empty(n_fits, dtype=np.int64), rate=np.empty(n_fits),
+        n_objeval=np.empty(n_fits, dtype=np.int64), rate=rates[:, 0],
+        parameter_rate=rates[:, 1],
         trace=trace if trace_length else None,
     )
     arguments = (
@@ -62,7 +65,7 @@ def run(batch, model, weights, means, variances, *, max_iter: int, tol: float,
         weights, means, variances, max_iter, tol, *model.kernel_options(),
         STOPPING_RULES[stop], np.dtype(dtype), trace,
         outputs.log_likelihood, outputs.log_map, outputs.n_iter, outputs.converged,
-        outputs.status, outputs.n_fpeval, outputs.rate,
+        outputs.status, outputs.n_fpeval, rates,
     )
     e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
     _interrupt.run(_fit_each, ALGORITHMS[algorithm], n_fits, arguments, e_step_for)

@@ -49,6 +49,11 @@ _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?", re.ASCII)
 _DECIMAL_COMMA_HINT = ("decimal commas are not read; convert them to points (1,5 to 1.5) "
                        "first, e.g. in the spreadsheet's export settings")
 
+NA_VALUES = ("NA", "NaN")
+"""The cells that ``fastem fit`` reads as a missing value besides an empty one (R's
+``read.csv`` reads ``NA`` and an empty numeric cell as missing, and its ``write.csv`` writes
+``NaN`` beside ``NA``). ``--na-values`` replaces them; an empty cell is always missing."""
+
 _SNIFFED_LINES = 50
 """Lines looked at to tell whether the rows are separated by another character than the
 one asked for."""
@@ -63,23 +68,25 @@ class DataFileError(ValueError):
 
 
 def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, pool=False,
-                  header=None, sep=","):
+                  header=None, sep=",", na_values=NA_VALUES):
     """Datasets from ``path``: ``(ids, list of 1D float64 arrays, list of weight arrays or
     None)``. ``by`` names the column of dataset ids, ``value`` the column of values,
     ``weights_column`` the column of point weights (CSV only): by name, or, in a file
     without a header row, by number from 1 (``"2"``). ``header``: True if the first row is
     a header (even of numbers, such as ``2020``), False if the file has none, None to
     decide by the first row. ``sep``: the character between cells (``","``, ``";"``,
-    ``"\t"`` or ``"|"``). A blank line between data rows, or an empty value or weight, is
+    ``"\t"`` or ``"|"``). A blank line between data rows, or a value or weight that is
+    empty or one of ``na_values`` (compared after stripping whitespace, case included), is
     a missing value: an error naming its line, or, with ``dropna``, a row left out. A
     column left unused that looks like dataset ids (repeated names or integers) is an
     error unless ``pool`` says to fit all rows as one dataset.
 
     Datasets come in the order their ids first appear in the file, and each keeps the
-    file's order of its values. Their ids are the id column's values, or ``"1"`` for the
-    one dataset of a CSV file without ``by``; a .npy file's rows are ``"1"``, ``"2"``, ...
-    (counted from 1, as messages count lines, rows and columns). Raises DataFileError,
-    with a one-line message, for a file that cannot be read.
+    file's order of its values. Their ids are the id column's values, or ``"0"`` for the
+    one dataset of a CSV file without ``by``; a .npy file's rows are ``"0"``, ``"1"``, ...
+    (datasets are counted from 0, as the Python API, its tables and ``fastem simulate``
+    count them; lines, rows and columns of a file from 1, as editors count them). Raises
+    DataFileError, with a one-line message, for a file that cannot be read.
     """
     path = Path(path)
     _check_readable(path)
@@ -89,7 +96,7 @@ def read_datasets(path, by=None, value=None, weights_column=None, dropna=False, 
         if header is not None or sep != ",":
             raise DataFileError(f"{path}: --header, --no-header and --sep are for CSV files")
         return _read_npy(path)
-    return _read_csv(path, by, value, weights_column, dropna, pool, header, sep)
+    return _read_csv(path, by, value, weights_column, dropna, pool, header, sep, na_values)
 
 
 def separator(text: str) -> str:
@@ -118,8 +125,8 @@ NPY_MAGIC = b"\x93NUMPY"
 
 
 def _read_npy(path):
-    """A 1D array is one dataset, a 2D array one dataset per row, with ids ``"1"``,
-    ``"2"``, ...; a single column (shape (n, 1)), as a column vector is often saved, is one
+    """A 1D array is one dataset, a 2D array one dataset per row, with ids ``"0"``,
+    ``"1"``, ...; a single column (shape (n, 1)), as a column vector is often saved, is one
     dataset too."""
     with open(path, "rb") as handle:
         start = handle.read(len(NPY_MAGIC))
@@ -149,7 +156,7 @@ def _read_npy(path):
                  f"row {bad[0] + 1}, column {column + 1}")
         raise DataFileError(f"{path}, {where} (counted from 1): NaN or infinite value; remove "
                             "it or replace it")
-    return [str(i + 1) for i in range(rows.shape[0])], list(rows), None
+    return [str(i) for i in range(rows.shape[0])], list(rows), None
 
 
 # ----------------------------------------------------------------------------- CSV layout
@@ -171,6 +178,8 @@ class _Layout:
     weight_at: int | None
     id_width: int
     """Characters of the longest id among the first rows; the fast parser starts there."""
+    na_values: frozenset = frozenset(NA_VALUES)
+    """Cells that stand for a missing value, besides an empty one."""
 
 
 @dataclass(frozen=True)
@@ -195,8 +204,8 @@ class _Columns:
 
 
 def _read_csv(path, by, value, weights_column, dropna=False, pool=False, header=None,
-              sep=","):
-    layout = _layout(path, by, value, weights_column, pool, header, sep)
+              sep=",", na_values=NA_VALUES):
+    layout = _layout(path, by, value, weights_column, pool, header, sep, na_values)
     columns = _parse_fast(layout) or _parse_slow(layout, dropna)
     if columns.blank_lines and not dropna:
         _check_no_blank_line(layout)  # the fast parser and the slow scan both skip them
@@ -221,7 +230,8 @@ def _check_no_blank_line(layout):
             start = reader.line_num + 1
 
 
-def _layout(path, by, value, weights_column, pool=False, header=None, sep=","):
+def _layout(path, by, value, weights_column, pool=False, header=None, sep=",",
+            na_values=NA_VALUES):
     """Read the header and the first rows with the slow scan, and choose the columns.
 
     ``header`` is True, False or None (the first row decides: see :func:`_header_rule`)."""
@@ -256,7 +266,8 @@ def _layout(path, by, value, weights_column, pool=False, header=None, sep=","):
         _warn_if_a_header_of_numbers(path, [row for _, row in first_rows], value_at)
     id_width = 1 if by_at is None else max(
         (len(row[by_at]) for _, row in first_rows if by_at < len(row)), default=1)
-    return _Layout(path, names, header_lines, sep, by_at, value_at, weight_at, id_width)
+    return _Layout(path, names, header_lines, sep, by_at, value_at, weight_at, id_width,
+                   frozenset(cell.strip() for cell in na_values))
 
 
 def _header_rule(first, header):
@@ -276,8 +287,11 @@ def _header_rule(first, header):
 
 
 def _column(names, has_header, at):
-    """How to name column ``at`` on the command line: by name, or by number from 1."""
-    return names[at] if has_header else str(at + 1)
+    """How to name column ``at`` on the command line: by name, or by number from 1; None
+    for a header cell left empty, which no flag can name."""
+    if not has_header:
+        return str(at + 1)
+    return names[at] or None
 
 
 def _check_no_ids_left(path, names, has_header, rows, used):
@@ -289,11 +303,14 @@ def _check_no_ids_left(path, names, has_header, rows, used):
         integers = all(re.fullmatch(r"[+-]?\d+", cell) for cell in cells)
         texts = not any(_NUMBER.fullmatch(cell) for cell in cells)
         if len(set(cells)) < len(cells) and (integers or texts):
+            flag = _column(names, has_header, at)
+            what, by = (f"column {name!r}", f"pass --by {flag}") if flag else (
+                f"column {at + 1} (empty in the header)",
+                "give it a name in the header and pass --by with that name")
             raise DataFileError(
-                f"{path}: column {name!r} looks like dataset ids (repeated "
-                f"{'integers' if integers else 'names'}); pass --by "
-                f"{_column(names, has_header, at)} to fit each dataset, or --pool to fit all "
-                "rows as one dataset")
+                f"{path}: {what} looks like dataset ids (repeated "
+                f"{'integers' if integers else 'names'}); {by} to fit each dataset, or --pool "
+                "to fit all rows as one dataset")
 
 
 def _warn_if_a_header_of_numbers(path, rows, value_at):
@@ -347,6 +364,12 @@ def _column_indices(path, names, has_header, rule, by, value, weights_column):
             if name not in names:
                 raise DataFileError(f"{path}: no column {name!r} for {option}; the columns "
                                     f"are: {', '.join(names)} ({rule})")
+            same = [at + 1 for at, other in enumerate(names) if other == name]
+            if len(same) > 1:
+                raise DataFileError(f"{path}: {option} {name}: the header names "
+                                    f"{len(same)} columns {name!r} (columns "
+                                    f"{', '.join(map(str, same))}), so it is ambiguous; give "
+                                    "the columns different names in the header")
             return names.index(name)
         if not (re.fullmatch(r"\d+", name) and 1 <= int(name) <= len(names)):
             raise DataFileError(f"{path}: {option} {name!r}: without a header row, columns are "
@@ -433,7 +456,7 @@ def _may_be_cut(ids):
 def _parse_slow(layout, dropna=False):
     """The columns read row by row, raising DataFileError at the first
     problem, named by line and column. With ``dropna``, a row whose value or weight is
-    empty is left out."""
+    missing (empty, or one of ``layout.na_values``) is left out."""
     path, header = layout.path, layout.header
     ids, values, weights = [], [], []
     with _text_file(path) as handle:
@@ -450,13 +473,14 @@ def _parse_slow(layout, dropna=False):
                     hint = f" (if these are decimal commas: {_DECIMAL_COMMA_HINT})"
                 raise DataFileError(f"{path}, line {number}: {len(row)} cells, but {where} has "
                                     f"{len(header)}; give every row {len(header)}{hint}")
-            if dropna and any(not row[at].strip() for at in (layout.value_at, layout.weight_at)
-                              if at is not None):
+            if dropna and any(_missing(row[at], layout.na_values)
+                              for at in (layout.value_at, layout.weight_at) if at is not None):
                 continue
-            values.append(_number(path, number, header[layout.value_at], row[layout.value_at]))
+            values.append(_number(path, number, header[layout.value_at], row[layout.value_at],
+                                  layout.na_values))
             if layout.weight_at is not None:
                 weights.append(_weight(path, number, header[layout.weight_at],
-                                       row[layout.weight_at]))
+                                       row[layout.weight_at], layout.na_values))
             if layout.by_at is not None:
                 ids.append(row[layout.by_at])
     return _Columns.of_rows(
@@ -517,7 +541,13 @@ def _not_utf8(path):
     return DataFileError(f"{path}: not UTF-8 text; save the file as UTF-8")
 
 
-def _number(path, line, column, cell):
+def _missing(cell, na_values):
+    """Whether ``cell`` is a missing value: empty, or one of ``na_values``."""
+    text = cell.strip()
+    return not text or text in na_values
+
+
+def _number(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     """The float in ``cell``, under the rules ``np.loadtxt`` applies (``_NUMBER``)."""
     text = cell.strip()
     where = f"{path}, line {line}, column {column!r}"
@@ -525,19 +555,25 @@ def _number(path, line, column, cell):
         value = float(text)
         if np.isfinite(value):
             return value
-    elif not text:
-        raise DataFileError(f"{where}: empty cell; fill it in or remove the row, or pass --dropna "
+    elif _missing(text, na_values):
+        what = f"{text!r}, a missing value (--na-values)" if text else "empty cell"
+        raise DataFileError(f"{where}: {what}; fill it in or remove the row, or pass --dropna "
                             "to leave out rows with a missing value")
     elif _DECIMAL_COMMA.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number; {_DECIMAL_COMMA_HINT}")
     elif not _NON_FINITE.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number")
-    raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the row")
+    hint = ""
+    if text.lower().lstrip("+-") == "nan":
+        listed = ",".join(sorted(na_values | {text}))
+        hint = f", or pass --na-values {listed} to read it as a missing value"
+    raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the "
+                        f"row{hint}")
 
 
-def _weight(path, line, column, cell):
+def _weight(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     """A point weight: a number, and not negative."""
-    weight = _number(path, line, column, cell)
+    weight = _number(path, line, column, cell, na_values)
     if weight < 0:
         raise DataFileError(f"{path}, line {line}, column {column!r}: negative weight "
                             f"{cell.strip()!r}; weights count points, so give 0 or more")
@@ -557,7 +593,7 @@ def _group(columns):
     """
     ids, values, weights = columns.ids, columns.values, columns.weights
     if ids is None:
-        return ["1"], [values], None if weights is None else [weights]
+        return ["0"], [values], None if weights is None else [weights]
     starts = np.flatnonzero(np.concatenate(([True], ids[1:] != ids[:-1])))
     names, run_labels = _label_runs(ids[starts])
     if np.array_equal(run_labels, np.arange(len(starts))):

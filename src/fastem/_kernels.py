@@ -598,10 +598,15 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     gives the log-likelihood of the returned parameters. ``trace[t]`` is the
     log-likelihood after ``t`` accepted steps, for ``t`` below the length of ``trace``.
 
-    Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate)``:
-    ``n_iter`` accepted steps, ``n_fpeval`` EM maps (each also computes a log-likelihood,
-    and so does the last pass unless the fit became non-finite), ``rate`` the last ``a_t``
-    (the observed linear rate).
+    Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate,
+    parameter_rate)``: ``n_iter`` accepted steps, ``n_fpeval`` EM maps (each also computes
+    a log-likelihood, and so does the last pass unless the fit became non-finite), ``rate``
+    the last ``a_t`` of the log-likelihoods, ``parameter_rate`` the last ratio of the norms
+    of two successive parameter steps, ``|theta_t - theta_{t-1}| / |theta_{t-1} -
+    theta_{t-2}|``. Near a maximum EM's error shrinks as ``lambda^t``, ``lambda`` the
+    largest eigenvalue of its map's Jacobian: the steps shrink as ``lambda^t`` too, and the
+    log-likelihood's gap, a quadratic form in the error, as ``lambda^(2t)``; so
+    ``parameter_rate`` tends to ``lambda`` and ``rate`` to ``lambda^2``.
     """
     n_components = means.size
     # Scratch, allocated once per fit: the M-step's statistics in float64, the E-step's
@@ -624,6 +629,8 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
     previous = -math.inf
     before = -math.inf
     rate = math.nan
+    parameter_rate = math.nan
+    previous_change = 0.0
     converged = False
     floored = False
     n_iter = 0
@@ -641,7 +648,8 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         if it < trace.size:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
-            return log_likelihood, log_map, n_iter, False, NON_FINITE, n_fpeval, rate
+            return (log_likelihood, log_map, n_iter, False, NON_FINITE, n_fpeval, rate,
+                    parameter_rate)
         if squarem and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             _copy_parameters(weights, means, variances, saved[1])
@@ -662,6 +670,9 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         change = _squared_change(weights, means, variances, saved[0])
         if n_iter > 1:
             rate = _aitken_rate(log_likelihood, previous, before)
+            if previous_change > 0.0:
+                parameter_rate = math.sqrt(change / previous_change)
+        previous_change = change
         if _stopped(stop, tol, log_likelihood, previous, before, inv_n, data_shift, change):
             converged = True
             break
@@ -679,7 +690,8 @@ def _fit_one(x, point_weight, center, inv_scale, weights, means, variances, max_
         status = VARIANCE_FLOORED
     else:
         status = CONVERGED if converged else MAX_ITER
-    return log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate
+    return (log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate,
+            parameter_rate)
 
 
 @jit
@@ -769,8 +781,10 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
         Filled with the log-likelihood after each of the first L iterations; entries after
         a fit stops are left untouched.
-    log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate : arrays
+    log_likelihood, log_map, n_iter, converged, status, n_fpeval : arrays
         of shape (n_fits,), outputs (see :func:`_fit_one`).
+    rate : array of shape (n_fits, 2), output: :func:`_fit_one`'s ``rate`` and
+        ``parameter_rate``.
     e_step, e_step_far : the E-step kernels, by address (:func:`e_steps`).
     interrupted : array of shape (1,)
         Set (from another thread) to stop the fit at its next iteration.
@@ -779,7 +793,7 @@ def _fit_at(f, values, offsets, sample_weight, center, scale, weights, means, va
     x, point_weight, loc, inv_scale = fit_data(f, means.shape[0], values, offsets,
                                                sample_weight, center, scale)
     (log_likelihood[f], log_map[f], n_iter[f], converged[f], status[f], n_fpeval[f],
-     rate[f]) = _fit_one(
+     rate[f, 0], rate[f, 1]) = _fit_one(
         x, point_weight, loc, inv_scale, weights[f], means[f], variances[f], max_iter, tol,
         (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances), squarem,
         stop, dtype, trace[f], interrupted, e_step, e_step_far,

@@ -31,6 +31,13 @@ def _log_posteriors(values, offsets, weights, means, variances, log_resp, log_de
                 term = math.log(weights[d, k]) - math.log(sd) - HALF_LOG_2PI - 0.5 * t * t
                 log_resp[i, k] = term
                 top = max(top, term)
+            if top == -math.inf:
+                # So far from every component that each density underflows to 0: its
+                # log is -inf, and the posterior, a ratio of zeros, is undefined (NaN).
+                log_density[i] = -math.inf
+                for k in range(n_components):
+                    log_resp[i, k] = math.nan
+                continue
             total = 0.0
             for k in range(n_components):
                 total += math.exp(log_resp[i, k] - top)

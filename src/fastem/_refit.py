@@ -249,7 +249,7 @@ def _rows(data, rows):
 
 
 _ROW_FIELDS = ("weights", "means", "variances", "log_likelihood", "n_iter", "n_fpeval",
-               "n_objeval", "rate", "converged", "status", "log_map")
+               "n_objeval", "rate", "parameter_rate", "converged", "status", "log_map")
 
 
 def _with_rows(result, rows, other):

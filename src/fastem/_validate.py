@@ -133,6 +133,7 @@ def prepared_batch(data, sample_weight, n_components, first=0, sample_weight_typ
         check_finite(batch, first)  # before zero-weight points leave the batch
         batch = batch.without_zero_weights()
     check_n_samples(batch, n_components, first)  # before the sums of an emptied dataset
+    check_weight_range(batch, first)
     if sample_weight_type == "probability" and batch.sample_weight is not None:
         batch = batch.with_weights(batch.sample_weight * np.repeat(
             batch.n_weighted_points / batch.n_observations, np.diff(batch.offsets)))
@@ -178,6 +179,39 @@ def check_sample_weight(sample_weight, data, batch: Batch, first: int = 0) -> np
     if (weights < 0).any():
         raise ValueError("sample_weight has negative entries; weights must be >= 0.")
     return weights
+
+
+def check_weight_range(batch: Batch, first: int = 0) -> None:
+    """Raise when a dataset's positive weights are subnormal, or sum beyond float64.
+
+    A subnormal weight (below 2.2e-308) has lost digits of precision, and the sums of
+    the M-step made of such weights round so coarsely that EM never meets its tolerance;
+    weights summing to infinity leave no finite mean. Both are the weights' scale, not the
+    data's, and both are fixed by multiplying the weights by one constant.
+    """
+    weights = batch.sample_weight
+    if weights is None or weights.size == 0:
+        return
+    starts = batch.offsets[:-1]
+    with np.errstate(over="ignore"):
+        total = np.add.reduceat(weights, starts)
+    huge = np.flatnonzero(~np.isfinite(total))
+    if huge.size:
+        raise ValueError(
+            f"the sample weights of dataset(s) {_listed(huge, first)} are so large that their "
+            "sum overflows float64. Divide the weights by a constant (the fitted mixture "
+            "depends only on their ratios)."
+        )
+    tiny = np.finfo(np.float64).tiny
+    smallest = np.minimum.reduceat(np.where(weights > 0, weights, np.inf), starts)
+    low = np.flatnonzero(smallest < tiny)
+    if low.size:
+        raise ValueError(
+            f"the sample weights of dataset(s) {_listed(low, first)} include subnormal "
+            f"values (dataset {first + low[0]}: {smallest[low[0]]:.3g}, below {tiny:.3g}), "
+            "too small for float64 to compute with. Multiply the weights by a constant (the "
+            "fitted mixture depends only on their ratios)."
+        )
 
 
 def few_counts(batch: Batch, first: int = 0) -> str | None:
@@ -238,6 +272,15 @@ def check_data_values(batch: Batch, center: np.ndarray, variance: np.ndarray,
             f"dataset(s) {_listed(holding_nan, first)} contain NaN or infinite values. Remove them "
             "first, e.g. x[np.isfinite(x)] for each dataset."
         )
+    if batch.sample_weight is not None:
+        plain_center, plain_variance = _layout.moments(batch.with_weights(None))
+        by_weights = [d for d in bad if np.isfinite(plain_center[d] + plain_variance[d])]
+        if by_weights:  # the values alone have finite sums: their weights overflow them
+            raise ValueError(
+                f"the sample weights of dataset(s) {_listed(by_weights, first)} are so large "
+                "that the weighted sums of the values overflow float64. Divide the weights by "
+                "a constant (the fitted mixture depends only on their ratios)."
+            )
     raise ValueError(
         f"dataset(s) {_listed(bad, first)} have values so large that their sum overflows "
         "float64. Rescale the data (fits are invariant to scale)."

@@ -36,13 +36,20 @@ def match_components(weights, means, variances, true_weights, true_means,
     weights, means, variances : arrays of shape (n_datasets, K) or (K,)
         Fitted parameters.
     true_weights, true_means, true_variances : arrays of shape (K,) or (n_datasets, K)
-        The truth, the same for all datasets or one per dataset.
+        The truth, the same for all datasets or one per dataset, with as many components
+        as the fits (ValueError otherwise: components are matched one to one).
     """
     # SciPy only here, so that ``import fastem`` does not load scipy.optimize.
     from scipy.optimize import linear_sum_assignment
 
     fitted = [np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (weights, means, variances)]
     n_datasets, n_components = fitted[1].shape
+    true_k = {np.shape(a)[-1] if np.ndim(a) else 1
+              for a in (true_weights, true_means, true_variances)}
+    if true_k != {n_components}:
+        raise ValueError(f"the fits have {n_components} component(s) but the truth "
+                         f"{' or '.join(map(str, sorted(true_k)))}; components are matched one "
+                         "to one, so fit as many components as the true mixture has.")
     truth = [
         np.broadcast_to(np.asarray(a, dtype=np.float64), (n_datasets, n_components))
         for a in (true_weights, true_means, true_variances)

@@ -81,9 +81,10 @@ class BootstrapResult:
         return 1 if np.ndim(self.n_failed) == 0 else len(self.n_failed)
 
     def table(self) -> Table:
-        """One row per dataset, component and parameter: ``dataset``, ``component`` (from
-        1), ``parameter``, ``estimate``, ``se``, ``lower``, ``upper``, and the dataset's
-        ``n_failed``, ``n_spurious`` and ``n_ambiguous``."""
+        """One row per dataset, component and parameter: ``dataset`` (from 0, as datasets
+        are counted everywhere), ``component`` (from 1), ``parameter``, ``estimate``,
+        ``se``, ``lower``, ``upper``, and the dataset's ``n_failed``, ``n_spurious`` and
+        ``n_ambiguous``."""
         n_components = np.atleast_1d(self.n_components)
         fitted = _fitted_parameters(self.fit, n_components)
         counts = {name: np.atleast_1d(getattr(self, name))

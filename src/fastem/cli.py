@@ -41,6 +41,7 @@ from ._cli_shared import (
     check_datasets,
     check_weights_type,
     commit,
+    figure_file,
     fit_options,
     in_cli_terms,
     n_init,
@@ -173,9 +174,10 @@ def _parser():
         description="Fit a Gaussian mixture to each dataset of FILE and write one row per "
         "dataset. FILE is a CSV with one numeric column, a long CSV (--by, --value), or a .npy "
         "file (1D: one dataset; 2D: one per row).\n\n"
-        "Columns: id (the file's, or counted from 1); n (BIC's n: the points, or the sum of "
-        "their weights); n_components; variance_model (equal or unequal; '-' for one "
-        "component, where the two coincide, mclust's X); n_parameters (free parameters); "
+        "Columns: id (the file's, or counted from 0, as fastem counts datasets everywhere); "
+        "n (BIC's n: the points, or the sum of their weights); n_components; variance_model "
+        "(equal or unequal; '-' for one component, where the two coincide, mclust's X); "
+        "n_parameters (free parameters); "
         "weight_k, mean_k, variance_k; with --se, weight_se_k, mean_se_k, variance_se_k; "
         "log_likelihood; bic_smaller_better (-2 log L + "
         "n_parameters log n: smaller is better, scikit-learn's sign; mclust's BIC is its "
@@ -233,12 +235,12 @@ def _parser():
     fit.add_argument("--format", choices=("csv", "json"), help="output format (default: from "
                      "the --out extension, else csv)")
     fit.add_argument("--out", help="output file, written atomically (default: stdout)")
-    fit.add_argument("--plot", metavar="FILE.png",
+    fit.add_argument("--plot", metavar="FILE.png", type=figure_file,
                      help="a row of panels per dataset (the first 8): the histogram with the "
                      "fitted density, a spurious or collapsed fit marked in red, and, with "
                      "candidate models (a range of --components, several --variance models), "
-                     "the criterion of each against K, one line per variance model (needs "
-                     "matplotlib) (default: none)")
+                     "the criterion of each against K, one line per variance model; PNG, SVG "
+                     "or PDF by the name's suffix (needs matplotlib) (default: none)")
     fit.add_argument("--quiet", action="store_true", help="no warnings or notices on stderr "
                      "(errors still print)")
     fit.set_defaults(run=_fit)
@@ -514,10 +516,11 @@ def _fit(args) -> int:
         if "out" in outputs:
             outputs["out"].set(text)
         if args.plot is not None:
-            from .plots import fits_image
+            from .plots import figure_format, fits_image
 
             outputs["plot"].set(fits_image(_plot_panels(ids, data, weights, candidates, args),
-                                           heading=args.file.name, label=_value_label(args)))
+                                           heading=args.file.name, label=_value_label(args),
+                                           format=figure_format(args.plot)))
         commit(outputs)
     if args.out is None:
         write_stdout(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import math
 import numbers
 import sys
 from dataclasses import dataclass, field, fields, replace
@@ -174,6 +175,22 @@ class Design:
             if not (np.isfinite(self.variances).all() and min(self.variances) > 0):
                 raise ValueError(f"{where}variances must be positive and finite, got "
                                  f"{list(self.variances)}.")
+        # The simulated datasets must pass fit's check of their scale: a mixture whose
+        # spread float64 cannot square would otherwise fail in the middle of the run.
+        means, variances = np.array(self.means, float), np.array(self.variances, float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            centre = float(np.dot(weights, means))
+            sd = math.sqrt(np.dot(weights, variances) + np.dot(weights, (means - centre) ** 2))
+        low, high = _validate.SCALE_RANGE
+        if not (low <= sd <= high and np.abs(means).max() <= high):
+            with _about("means", "variances"):
+                spread = f"of standard deviation {sd:.3g}" if np.isfinite(sd) else \
+                    "whose spread overflows float64"
+                raise ValueError(f"{where}means {list(self.means)} and variances "
+                                 f"{list(self.variances)} give data {spread}, but a fit needs "
+                                 f"a scale from {low:g} to {high:g} and values within "
+                                 f"+-{high:g}; rescale the mixture (fits are invariant to "
+                                 "scale).")
 
     @classmethod
     def options(cls) -> tuple:

@@ -301,11 +301,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Fit the mixture to ``X`` by EM; returns self."""
-        self.fit_predict(X, y)
+        self._fit(X)
         return self
 
     def fit_predict(self, X, y=None):
         """Fit, then return the most likely component of each sample."""
+        self._fit(X)
+        return self.predict(X)
+
+    def _fit(self, X):
+        """The work of :meth:`fit` and :meth:`fit_predict`, whose warnings point at the
+        line of the caller of either (three frames up)."""
         self._check_params()
         x = self._check_x(X, reset=True)
         if x.size < self.n_components:
@@ -345,9 +351,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     "Best performing initialization did not converge. Try different init "
                     "parameters, or increase max_iter, tol, or check for degenerate data."
                 )
-            warnings.warn(message, category, stacklevel=2)
+            warnings.warn(message, category, stacklevel=3)
         self._set_fitted(result, x.size)
-        return self.predict(X)
 
     def _set_fitted(self, result, n):
         k = self.n_components

@@ -93,7 +93,7 @@ class LRTResult:
         return 1 if np.ndim(self.n_components) == 0 else len(self.n_components)
 
     def table(self) -> Table:
-        """One row per dataset and test that ran or failed: ``dataset``, ``test`` ("1 vs
+        """One row per dataset and test that ran or failed: ``dataset`` (from 0), ``test`` ("1 vs
         2"), ``statistic``, ``p_value``, ``p_value_mcse``, ``rejected`` (at ``level``),
         ``n_valid``, ``n_negative``, ``n_failed``, ``n_redundant``, ``failed`` (the
         ``reason`` a test was not made, "" where it ran)."""

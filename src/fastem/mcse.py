@@ -447,6 +447,10 @@ class ResampledCounts:
         return float(np.std(draws[np.isfinite(draws)], ddof=1))
 
 
+MAX_REPLICATIONS = float(2**63 - 1)
+"""The most replications :func:`plan_replications` returns: a study's counts are int64."""
+
+
 def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
     """How many replications give a Monte Carlo standard error of at most
     ``target_mcse`` (Morris et al. 2019, section 5.3).
@@ -473,7 +477,8 @@ def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
     Returns
     -------
     int
-        The smallest whole number of replications at least the formula's (at least 1).
+        The smallest whole number of replications at least the formula's (at least 1);
+        ValueError when that is more than ``MAX_REPLICATIONS`` (2**63 - 1).
 
     Examples
     --------
@@ -495,9 +500,18 @@ def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
         variance = p * (1 - p)
     else:
         variance = _positive("sd", sd) ** 2
-    n = variance / target**2
+    # The ratio first: target**2 underflows to 0 for a target below 1e-162.
+    ratio = math.sqrt(variance) / target
+    n = ratio * ratio
+    if n > MAX_REPLICATIONS:
+        count = f"{n:.3g}" if n < math.inf else "more than 1e308"
+        raise ValueError(f"target_mcse={target:g} needs {count} replications, more than any "
+                         f"study can run ({MAX_REPLICATIONS:.3g}); ask for a larger "
+                         "target_mcse.")
     # Rounding error must not add a replication: 0.16 / 0.01**2 is 1600.0000000000002.
-    return max(1, math.ceil(n * (1 - 1e-12)))
+    # Twelve significant digits drop it at any size, where a relative margin would take
+    # whole replications off a count of 1e18.
+    return max(1, math.ceil(float(f"{n:.12g}")))
 
 
 def _present(estimates) -> np.ndarray:

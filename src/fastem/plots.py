@@ -41,6 +41,21 @@ COLLAPSED_BELOW = 1e-3
 stretch the axis over many decades and squeeze the real estimates."""
 
 
+FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+"""The file types a figure of ``fastem fit --plot`` or ``fastem lrt --plot`` is written
+as, by the suffix of its name."""
+
+
+def figure_format(path) -> str:
+    """The format of a figure file by its suffix (:data:`FIGURE_FORMATS`); ValueError for
+    another, so that a file's name never disagrees with its contents."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FIGURE_FORMATS:
+        raise ValueError(f"{path}: a figure is written as {', '.join(FIGURE_FORMATS)}; give "
+                         "a file name ending in one of them")
+    return FIGURE_FORMATS[suffix]
+
+
 def _pyplot():
     try:
         import matplotlib
@@ -181,13 +196,13 @@ def fit_figure(x, fitted, path, title=None, label=None, log_likelihood=None):
     Path(path).write_bytes(fit_image(x, fitted, title, label, log_likelihood))
 
 
-def fit_image(x, fitted, title=None, label=None, log_likelihood=None) -> bytes:
-    """The PNG of :func:`fit_figure`, as bytes."""
+def fit_image(x, fitted, title=None, label=None, log_likelihood=None, format="png") -> bytes:
+    """The image of :func:`fit_figure`, as bytes, in ``format`` (:data:`FIGURE_FORMATS`)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.5), layout="constrained")
     draw_fit(ax, np.asarray(x, dtype=float), fitted, title=title, label=label,
              log_likelihood=log_likelihood)
-    return _png(plt, fig)
+    return _image(plt, fig, format=format)
 
 
 class Candidates(NamedTuple):
@@ -248,10 +263,11 @@ def draw_criterion(ax, candidates: Candidates):
     ax.legend(fontsize=7, frameon=False)
 
 
-def fits_image(panels, heading=None, label=None, max_datasets=FIT_DATASETS) -> bytes:
-    """The PNG of :func:`fits_figure`, as bytes."""
+def fits_image(panels, heading=None, label=None, max_datasets=FIT_DATASETS,
+               format="png") -> bytes:
+    """The image of :func:`fits_figure`, as bytes, in ``format`` (:data:`FIGURE_FORMATS`)."""
     plt = _pyplot()
-    return _png(plt, fits_figure(panels, heading, label, max_datasets))
+    return _image(plt, fits_figure(panels, heading, label, max_datasets), format=format)
 
 
 def fits_figure(panels, heading=None, label=None, max_datasets=FIT_DATASETS):
@@ -292,15 +308,16 @@ def fits_figure(panels, heading=None, label=None, max_datasets=FIT_DATASETS):
     return fig
 
 
-def lrt_image(result, ids=None, max_datasets=4, title=None) -> bytes:
-    """A PNG of the bootstrap distributions of an :class:`~fastem.LRTResult`: a row of
+def lrt_image(result, ids=None, max_datasets=4, title=None, format="png") -> bytes:
+    """An image of the bootstrap distributions of an :class:`~fastem.LRTResult`: a row of
     panels per dataset (the first ``max_datasets``), a panel per test that ran, each a
     histogram of the replicates' statistics with the observed statistic as a vertical line
-    and the p-value in its title.
+    and the p-value in its title; PNG, or ``format`` (:data:`FIGURE_FORMATS`).
 
-    ``ids`` names the datasets (default ``1, 2, ...``); ``title`` starts the figure's
-    title (a file name). An observed statistic far beyond every replicate stretches the
-    panel's axis to reach it, as it should: that distance is the evidence.
+    ``ids`` names the datasets (default ``0, 1, ...``, as datasets are counted); ``title``
+    starts the figure's title (a file name). An observed statistic far beyond every
+    replicate stretches the panel's axis to reach it, as it should: that distance is the
+    evidence.
     """
     plt = _pyplot()
     statistic, p_value, mcse, ran = (np.atleast_2d(a) for a in (
@@ -310,7 +327,7 @@ def lrt_image(result, ids=None, max_datasets=4, title=None) -> bytes:
     n_failed = np.atleast_2d(result.n_failed)
     chosen = np.atleast_1d(result.n_components)
     n_datasets = statistic.shape[0]
-    ids = [str(d + 1) for d in range(n_datasets)] if ids is None else [str(i) for i in ids]
+    ids = [str(d) for d in range(n_datasets)] if ids is None else [str(i) for i in ids]
     shown = min(n_datasets, max_datasets)
     columns = max(1, int(ran[:shown].sum(axis=1).max()))
     fig, axes = plt.subplots(shown, columns, figsize=(4.2 * columns + 0.4, 3.3 * shown + 0.9),
@@ -340,7 +357,7 @@ def lrt_image(result, ids=None, max_datasets=4, title=None) -> bytes:
         heading += (f"\nthe first {shown} of {n_datasets} datasets: "
                     f"{', '.join(ids[:shown])}")
     _title(fig, heading, fontsize=10)
-    return _png(plt, fig)
+    return _image(plt, fig, format=format)
 
 
 def _draw_lrt_panel(ax, boot, observed, k, p_value, mcse, n_failed, level):
@@ -421,7 +438,7 @@ def study_images(result, provenance=None) -> dict:
     plt = _pyplot()
     images = {}
     for name, fig in _study_figures(result).items():
-        images[name] = _png(plt, fig, provenance)
+        images[name] = _image(plt, fig, provenance)
     return images
 
 
@@ -691,16 +708,17 @@ def _title(fig, text, fontsize=11):
     fig.suptitle("\n".join(lines), fontsize=fontsize)
 
 
-def _png(plt, fig, provenance=None) -> bytes:
+def _image(plt, fig, provenance=None, format="png") -> bytes:
     metadata = {}
     if provenance is not None:
         import json
 
-        metadata["Description"] = json.dumps(provenance)
+        # PDF has no Description among its document fields; Subject is its nearest.
+        metadata["Subject" if format == "pdf" else "Description"] = json.dumps(provenance)
         seed = provenance["design"].get("seed")
         fig.text(0.995, 0.002, f"fastem {provenance['fastem']}, seed {seed}", ha="right",
                  va="bottom", fontsize=6, color="0.4")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata=metadata)
+    fig.savefig(buffer, format=format, dpi=110, metadata=metadata)
     plt.close(fig)
     return buffer.getvalue()

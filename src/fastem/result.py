@@ -60,10 +60,20 @@ class FitResult:
         pass gives that of the returned parameters).
     rate : ndarray of shape (n_datasets,)
         The last Aitken ratio ``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})`` of the
-        returned fit's accepted steps: EM's observed linear rate of convergence, an
-        estimate of the largest fraction of missing information (NaN where undefined:
-        fewer than three steps, or no change). With SQUAREM, the same ratio over its
-        accepted steps, which is not EM's rate.
+        returned fit's accepted steps (NaN where undefined: fewer than three steps, or no
+        change). Near a maximum EM's error shrinks as ``lambda^t``, where ``lambda``, EM's
+        rate of convergence, is the largest eigenvalue of ``I_c^-1 (I_c - I_obs)`` (the
+        largest fraction of missing information); the log-likelihood's gap, quadratic in
+        the error, shrinks as ``lambda^2t``, so ``rate`` estimates ``lambda^2``, not
+        ``lambda``. With SQUAREM, the same ratio over its accepted steps, which is not
+        EM's.
+    parameter_rate : ndarray of shape (n_datasets,)
+        The last ratio of the norms of two successive steps of the parameters (weights,
+        means, variances, standardised), ``|theta_t - theta_{t-1}| / |theta_{t-1} -
+        theta_{t-2}|``, which tends to ``lambda`` itself (NaN where undefined). Resolved
+        down to steps far smaller than ``rate`` needs, whose log-likelihood differences
+        drown in rounding once they fall below about 1e-16 of the log-likelihood (as
+        the default stopping rule's last steps do). With SQUAREM, not EM's.
     converged : ndarray of shape (n_datasets,), bool
         Whether the returned fit met ``tol``.
     status : ndarray of shape (n_datasets,), int8
@@ -137,6 +147,7 @@ class FitResult:
     n_fpeval: np.ndarray
     n_objeval: np.ndarray
     rate: np.ndarray
+    parameter_rate: np.ndarray
     converged: np.ndarray
     status: np.ndarray
     best_restart: np.ndarray
@@ -199,9 +210,9 @@ class FitResult:
         if self.means.ndim > 1:
             return _batch_summary(self)
         criteria = Table({
-            "log_likelihood": [self.log_likelihood], "n": [self.n_observations],
-            "df": [self.n_parameters], "bic": [self.bic()], "aic": [self.aic()],
-            "icl": [self.icl()],
+            "log_likelihood": [_decimals(self.log_likelihood)], "n": [self.n_observations],
+            "df": [self.n_parameters], "bic": [_decimals(self.bic())],
+            "aic": [_decimals(self.aic())], "icl": [_decimals(self.icl())],
         })
         errors = self.standard_errors
         components = {"component": np.arange(1, self.n_components + 1)}
@@ -317,6 +328,13 @@ def _errors_note(errors: StandardErrors) -> str:
     return f"({note})"
 
 
+def _decimals(value) -> str:
+    """A log-likelihood or criterion to two decimals, as mclust prints them: differences
+    between models are what they are read for, and 6 significant digits of -1034.002
+    would print -1034."""
+    return f"{float(value):.2f}"
+
+
 def _numbers(values) -> str:
     return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
@@ -347,7 +365,8 @@ def _batch_summary(result: FitResult) -> str:
         f"median {np.median(result.n_restarts):g}, max {result.n_restarts.max()}",
         f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
         f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
-        f"log-likelihood: median {ll[1]:.6g} (5%: {ll[0]:.6g}, 95%: {ll[2]:.6g})",
+        f"log-likelihood: median {_decimals(ll[1])} (5%: {_decimals(ll[0])}, "
+        f"95%: {_decimals(ll[2])})",
         "",
         "parameters over datasets (5th, 50th and 95th percentiles):",
         str(Table(spread)),
@@ -455,6 +474,7 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         n_fpeval=run.n_fpeval.reshape(n_datasets, n_init)[rows, best],
         n_objeval=run.n_objeval.reshape(n_datasets, n_init)[rows, best],
         rate=run.rate.reshape(n_datasets, n_init)[rows, best],
+        parameter_rate=run.parameter_rate.reshape(n_datasets, n_init)[rows, best],
         converged=run.converged.reshape(n_datasets, n_init)[rows, best],
         status=restart_status[rows, best],
         best_restart=best,

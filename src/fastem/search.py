@@ -232,7 +232,8 @@ def _scaled_pool(pool, size):
 
 
 NOT_RUN = dict(log_likelihood=np.nan, log_map=np.nan, n_iter=0, converged=False,
-               status=Status.NOT_RUN, n_fpeval=0, n_objeval=0, rate=np.nan)
+               status=Status.NOT_RUN, n_fpeval=0, n_objeval=0, rate=np.nan,
+               parameter_rate=np.nan)
 """What a restart that did not run holds in each output of the kernel (``_em.Run``);
 :class:`fastem.FitResult`'s per-restart fields take theirs from it."""
 
@@ -327,7 +328,7 @@ def _polish(rounds, batch, model, run_options, counted, ll):
     for array, values in zip(rounds[:3], (weights, means, variances)):
         array[best] = values
     earlier = rounds.run
-    for name in ("log_likelihood", "log_map", "converged", "status", "rate"):
+    for name in ("log_likelihood", "log_map", "converged", "status", "rate", "parameter_rate"):
         getattr(earlier, name)[best] = getattr(run, name)
     for name in ("n_iter", "n_fpeval", "n_objeval"):  # the search's and the polish's
         getattr(earlier, name)[best] += getattr(run, name)

@@ -94,7 +94,7 @@ class SelectionResult:
                 f"{what}; table() for every candidate>")
 
     def table(self) -> Table:
-        """One row per dataset and candidate."""
+        """One row per dataset (``dataset``, from 0) and candidate."""
         n_datasets, n_candidates = np.atleast_2d(self.bic).shape
         dataset = np.repeat(np.arange(n_datasets), n_candidates)
         chosen = np.atleast_1d(self.best)[dataset] == np.tile(np.arange(n_candidates),

@@ -284,8 +284,9 @@ class StudyResult:
         dataset's index from 0), restart (the chosen one's index), log_likelihood, n_iter,
         passes (EM maps), rate, status, the estimates (``weight_1``, ...; matched to the
         true components when the counts agree, else sorted by mean; NaN beyond a fit's
-        components) and the scenario's true values (``true_weight_1``, ...; NaN beyond its
-        components), so that a study can be reanalysed without refitting."""
+        components), with ``se``, their standard errors (``weight_se_1``, ...), and the
+        scenario's true values (``true_weight_1``, ...; NaN beyond its components), so that a
+        study can be reanalysed, its coverage too, without refitting."""
         if any(not cell.keep for cell in self.cells):
             raise ValueError("this study kept no replications (keep_replications=False); "
                              "pass raw=callable to study() to receive its raw rows as they "
@@ -293,26 +294,30 @@ class StudyResult:
         width = max(cell.n_components for cell in self.cells)
         true_width = max(cell.truth[1].size for cell in self.cells)
         parts = [_raw_rows(cell, cell, (cell.weights, cell.means, cell.variances), 0, width,
-                           true_width) for cell in self.cells]
+                           true_width, None if cell.weights_se is None else
+                           (cell.weights_se, cell.means_se, cell.variances_se))
+                 for cell in self.cells]
         return Table({name: np.concatenate([part[name] for part in parts])
                       for name in parts[0]})
 
 
-def _raw_rows(cell: StudyCell, fits, params, first, width, true_width) -> dict:
+def _raw_rows(cell: StudyCell, fits, params, first, width, true_width, errors=None) -> dict:
     """The columns of :meth:`StudyResult.raw` for replications ``first, first + 1, ...``
     of ``cell``: ``fits`` holds their per-dataset outcomes (a FitResult, or the cell's
-    kept arrays), ``params`` their estimates; ``width`` and ``true_width`` are the study's
-    most components fitted and true."""
+    kept arrays), ``params`` their estimates and ``errors`` their standard errors (None
+    without them); ``width`` and ``true_width`` are the study's most components fitted
+    and true."""
     n = len(fits.log_likelihood)
     columns = {name: np.repeat(np.asarray([getattr(cell, name)]), n) for name in _CELL}
     columns.update(replication=np.arange(first, first + n), restart=fits.best_restart,
                    log_likelihood=fits.log_likelihood, n_iter=fits.n_iter,
                    passes=fits.n_fpeval, rate=fits.rate,
                    status=np.array([Status(s).name.lower() for s in fits.status]))
-    for name, values in zip(PARAMETERS, params):
-        for k in range(width):
-            columns[f"{name}_{k + 1}"] = (values[:, k] if k < values.shape[1]
-                                          else np.full(n, np.nan))
+    for suffix, estimates in (("", params), ("_se", errors)):
+        for name, values in zip(PARAMETERS, estimates or ()):
+            for k in range(width):
+                columns[f"{name}{suffix}_{k + 1}"] = (values[:, k] if k < values.shape[1]
+                                                      else np.full(n, np.nan))
     for index, name in enumerate(PARAMETERS):
         true = cell.truth[index]
         for k in range(true_width):
@@ -320,26 +325,39 @@ def _raw_rows(cell: StudyCell, fits, params, first, width, true_width) -> dict:
     return columns
 
 
+BOOTSTRAPPED = ("iter_median", "iter_p90", "passes_median")
+"""The measures of counts whose MCSE is the bootstrap's (``N_BOOTSTRAP`` resamples)."""
+UNMOVED_BOUND = float(np.ceil(10 * np.sqrt(3 / N_BOOTSTRAP)) / 10)
+"""What a bootstrapped MCSE of 0 is printed as being below, in iterations: when no resample
+moved the statistic, the chance that one does is below ``3 / N_BOOTSTRAP`` (the rule of
+three), so a move of one iteration has a standard deviation below ``sqrt(3 / N_BOOTSTRAP)``
+(0.12, rounded up to 0.2)."""
+
+
 def with_mcse_in_parentheses(table: Table) -> Table:
     """``table`` with each measure and its ``_mcse`` column merged into one column of text,
     ``"1.518 (0.065)"``: the MCSE to two significant digits and the measure to the same
-    decimal place, as results are reported. For reading; the numbers are in ``table``."""
+    decimal place, as results are reported. For reading; the numbers are in ``table``. A
+    count's bootstrapped MCSE of 0 (:data:`BOOTSTRAPPED`) reads ``(<0.2)``
+    (:data:`UNMOVED_BOUND`), not a claim of no error."""
     columns = {}
     for name in table.columns:
         if name.endswith("_mcse") and name[: -len("_mcse")] in table.columns:
             continue
         values = table[name]
         if f"{name}_mcse" in table.columns:
-            values = [_value_and_mcse(v, e) for v, e in zip(values, table[f"{name}_mcse"])]
+            bound = UNMOVED_BOUND if name in BOOTSTRAPPED else None
+            values = [_value_and_mcse(v, e, bound)
+                      for v, e in zip(values, table[f"{name}_mcse"])]
         columns[name] = values
     return Table(columns)
 
 
-def _value_and_mcse(value, mcse) -> str:
+def _value_and_mcse(value, mcse, zero_bound=None) -> str:
     if not (np.isfinite(value) and np.isfinite(mcse)):
         return f"{value:.6g} ({mcse:.2g})"
     if mcse == 0:
-        return f"{value:.6g} (0)"
+        return f"{value:.6g} ({'0' if zero_bound is None else f'<{zero_bound:g}'})"
     decimals = max(0, 1 - int(np.floor(np.log10(mcse))))
     return f"{value:.{decimals}f} ({mcse:.{decimals}f})"
 
@@ -676,7 +694,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
                             accumulated.trace, accumulated.example = traced
                         if blocks is not None:
                             chunk_rows[key] = _raw_rows(accumulated, result, params, start,
-                                                        width, true_width)
+                                                        width, true_width, errors)
                 if blocks is not None:
                     blocks.add(chunk_rows, start + count)
                 done += count * len(plans)

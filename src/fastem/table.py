@@ -113,11 +113,14 @@ MAX_DIGITS = 10
 
 def _formatted(values) -> list[str]:
     """The cells of one column: floats with the fewest digits from MIN_DIGITS up that keep
-    distinct values distinct (equal values print alike at any number of digits)."""
+    apart the values that differ within MAX_DIGITS. Values alike to MAX_DIGITS print alike
+    at MIN_DIGITS: they are one number computed twice (the standard errors of the two
+    weights of a two-component fit), whose last bits no digits could show."""
     plain = [_plain(v) for v in values]
     floats = {v for v in plain if isinstance(v, float)}
+    distinct = len({f"{v:.{MAX_DIGITS}g}" for v in floats})
     digits = MIN_DIGITS
-    while digits < MAX_DIGITS and len({f"{v:.{digits}g}" for v in floats}) < len(floats):
+    while digits < MAX_DIGITS and len({f"{v:.{digits}g}" for v in floats}) < distinct:
         digits += 1
     return [_format(v, digits) for v in plain]
 
