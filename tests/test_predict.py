@@ -62,7 +62,7 @@ def test_a_fit_read_back_from_its_table_has_the_fits_parameters_and_predictions(
     read = fastem.read_fit(out)
     fitted = fastem.fit([WAITING], 2, n_init="auto", random_state=0, skip_degenerate=True,
                         warn=False)
-    assert read.ids == ["1"] and read.n_components.tolist() == [2]
+    assert read.ids == ["0"] and read.n_components.tolist() == [2]
     for name in ("weights", "means", "variances"):  # written to 6 significant digits
         np.testing.assert_allclose(getattr(read, name), getattr(fitted, name), rtol=5e-6)
     np.testing.assert_allclose(read.log_likelihood, fitted.log_likelihood, rtol=1e-9)
