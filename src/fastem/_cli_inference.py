@@ -162,6 +162,7 @@ def _lrt(args) -> int:
             from .plots import _pyplot
 
             _pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
+        outputs.protect("the data file", args.file)
         ids, data, _ = shared.read_data(args)
         shared.check_datasets(args.file, ids, data, None, args.max_components, args.max_components)
         options = dict(max_components=args.max_components, n_boot=args.n_boot,
@@ -213,6 +214,7 @@ def _bootstrap(args) -> int:
 
     n_components = _components(args.n_components)
     with Outputs(csv=args.csv, json=args.json) as outputs:
+        outputs.protect("the data file", args.file)
         ids, data, _ = shared.read_data(args)
         largest = args.max_components if isinstance(n_components, str) else n_components
         shared.check_datasets(args.file, ids, data, None, largest, largest)

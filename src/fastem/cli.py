@@ -14,6 +14,7 @@ of a data file and of the algorithm, messages in CLI terms, the progress bar, ou
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -24,34 +25,41 @@ from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
+from . import _signals
 
-from . import __version__
-from ._cli_shared import (
-    EPILOG,
-    WEIGHT_TYPES,
-    Formatter,
-    PipeClosed,
-    UserError,
-    add_algorithm_options,
-    add_data_options,
-    add_stopping_options,
-    announce_compilation,
-    as_flag,
-    check_datasets,
-    commit,
-    fit_options,
-    in_cli_terms,
-    n_init,
-    read_data,
-    show_progress,
-    write_stdout,
-    written_files,
-)
-from ._output import OutputError, Outputs
-from ._status import Status
-from .api import SE_METHODS
-from .design import Design
+try:  # numpy and numba take most of a second to load: Ctrl-C then stops as at any time
+    import numpy as np
+
+    from . import __version__
+    from ._cli_shared import (
+        EPILOG,
+        WEIGHT_TYPES,
+        Formatter,
+        PipeClosed,
+        UserError,
+        add_algorithm_options,
+        add_data_options,
+        add_stopping_options,
+        announce_compilation,
+        as_flag,
+        check_datasets,
+        commit,
+        fit_options,
+        in_cli_terms,
+        n_init,
+        read_data,
+        show_progress,
+        write_stdout,
+        written_files,
+    )
+    from ._output import OutputError, Outputs, reserve_standard_descriptors
+    from ._status import Status
+    from .api import SE_METHODS
+    from .design import Design
+except KeyboardInterrupt:
+    if sys.stderr is not None:
+        print("\nfastem: interrupted; nothing was written", file=sys.stderr)
+    raise SystemExit(128 + signal.SIGINT) from None
 
 DEFAULT_DESIGN = Design().to_dict()
 """The study's defaults, whose mixture ``fastem simulate`` shares."""
@@ -59,6 +67,17 @@ EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def main(argv=None) -> int:
+    reserve_standard_descriptors()
+    if sys.stderr is None:  # started with 2>&-: the messages go nowhere, not to stdout
+        sys.stderr = open(os.devnull, "w")
+    with _signals.handled():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM or SIGHUP
+            return _stopped(error)
+
+
+def _main(argv) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -66,6 +85,10 @@ def main(argv=None) -> int:
         return 2
     written_files.clear()
     try:
+        if sys.stdout is None and getattr(args, "out", None) is None:
+            raise UserError("standard output is closed (>&-); redirect it (> FILE, or "
+                            "> /dev/null to discard it)"
+                            + (" or give --out FILE" if hasattr(args, "out") else ""))
         with warnings.catch_warnings():
             # fastem's warnings (collapsed components, no convergence) as one plain line
             # each, not Python's two-line format with a file of the library and its source.
@@ -74,10 +97,10 @@ def main(argv=None) -> int:
             status = args.run(args)
         _flush_stdout()
         return status
-    except PipeClosed:
+    except (PipeClosed, BrokenPipeError):  # stdout's reader, or a FIFO's, went away
         # Nothing more can reach the reader; point stdout at /dev/null so that Python's
         # own flush at exit does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _release(sys.stdout)
         return EXIT_PIPE_CLOSED
     except (UserError, OutputError) as error:
         _fail(str(error))
@@ -85,12 +108,6 @@ def main(argv=None) -> int:
         _fail(str(error).splitlines()[0])
     except ImportError as error:
         _fail(str(error))
-    except KeyboardInterrupt:
-        written = (", ".join(str(p) for p in written_files) if written_files
-                   else "nothing was written")
-        print(f"\nfastem: interrupted; {'wrote ' if written_files else ''}{written}",
-              file=sys.stderr)
-        return 130
     except Exception:  # a bug: show it in full
         traceback.print_exc()
         print("fastem: internal error (the traceback above)", file=sys.stderr)
@@ -98,7 +115,36 @@ def main(argv=None) -> int:
     return 2
 
 
+def _stopped(error: KeyboardInterrupt) -> int:
+    """Say what was written before the command was stopped; its exit status."""
+    written = (", ".join(str(p) for p in written_files) if written_files
+               else "nothing was written")
+    _last_words(sys.stdout, "")
+    _last_words(sys.stderr, f"\nfastem: {_signals.name(error)}; "
+                f"{'wrote ' if written_files else ''}{written}\n")
+    return _signals.exit_status(error)
+
+
+def _last_words(stream, text: str) -> None:
+    """``text``, and what ``stream`` still holds, written if it can be: after SIGHUP the
+    terminal may be gone."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        _release(stream)
+
+
+def _release(stream) -> None:
+    """Point a standard stream that cannot be written any more at /dev/null, so that
+    Python's own flush at exit does not fail (and print) as well."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+
+
 def _flush_stdout() -> None:
+    if sys.stdout is None:
+        return
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -309,6 +355,8 @@ def _study(args) -> int:
 
             _pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
+        outputs.protect("the --design file", args.design)
+        outputs.protect("the --scenarios file", args.scenarios)
         announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
         with show_progress("study", args.quiet) as progress:
             result = design.run(progress=progress, trace=args.plot is not None)
@@ -427,6 +475,7 @@ def _fit(args) -> int:
         raise UserError(f"--all-candidates lists the candidates of a range of components, as "
                         f"--components 1-{max(k_high, 2)}; --components {args.components} has one")
     with Outputs(out=args.out, plot=args.plot) as outputs:
+        outputs.protect("the data file", args.file)
         ids, data, weights = read_data(args)
         if args.plot is not None and len(data) != 1:
             raise UserError(f"--plot draws one dataset; {args.file} holds {len(data)}")
@@ -698,5 +747,6 @@ def _simulate(args) -> int:
 def _bench(args) -> int:
     from .quickbench import run
 
-    print(run(verbose=not args.quiet))
+    write_stdout(run(say=None if args.quiet else lambda line: write_stdout(line + "\n"))
+                 + "\n")
     return 0
