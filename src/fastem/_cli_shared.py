@@ -34,16 +34,18 @@ from .api import ALGORITHMS, STOPPING_RULES
 
 EPILOG = """\
 exit status: 0 success; 2 a usage or data error (one line on stderr naming the file, line
-and column); 1 an internal error (with its traceback); 130 interrupted (Ctrl-C); 141 the
-reader of standard output closed it (as in 'fastem simulate | head').
+and column); 1 an internal error (with its traceback); 130 interrupted (Ctrl-C), 143
+SIGTERM, 129 SIGHUP; 141 the reader of standard output closed it (as in 'fastem simulate |
+head').
 
-files: every output path (--out, --csv, --json, --plot) is checked before any work, and
-written only at the end, all at once: a failed or interrupted command leaves no output
-file and no partial file (stderr says what was written if Ctrl-C comes during the final
+files: every output path (--out, --csv, --json, --raw, --plot) is checked before any work,
+and written only at the end, all at once: a failed or stopped command leaves no output
+file and no partial file (stderr says what was written if a signal comes during the final
 renames). A file is written beside its target and renamed over it, so readers never see
 half of it; an existing file keeps its permissions, a new one gets 0666 minus the umask;
-a symlink is followed and its target replaced; a FIFO or device (/dev/null, /dev/stdout)
-is written to directly.
+a symlink is followed and its target replaced. Two outputs may not name one file, nor an
+output the input. A stream (/dev/stdout, /dev/fd/N, a FIFO, a device such as /dev/null)
+is written as it is (after >>, it is appended to), before any file is renamed.
 """
 
 FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", "tol": "--tol",
