@@ -371,7 +371,10 @@ def _create_beside(target: Path, shown: Path) -> tuple[int, Path]:
 
 def _copy_ownership(existing: Path, fd: int) -> None:
     """Give the new file the permission bits (and, where allowed, owner) of the old."""
-    info = os.stat(existing)
+    try:
+        info = os.stat(existing)
+    except FileNotFoundError:  # removed since it was seen: the new file is a new file
+        return
     os.fchmod(fd, stat.S_IMODE(info.st_mode))
     with contextlib.suppress(OSError):
         os.fchown(fd, info.st_uid, info.st_gid)

@@ -1,9 +1,10 @@
 """The ``fastem`` command: Monte Carlo studies of EM, fits of data files, simulation, benchmarks.
 
 Exit status: 0 on success, 2 for a usage or data error (one line on stderr, no
-traceback), 1 for an internal error, 130 when interrupted, 141 when the reader of
-standard output went away (``fastem simulate | head``). Output files are written all at
-once at the end (see ``_output``), so an interrupted or failed command leaves none.
+traceback), 1 for an internal error, 130, 143 or 129 when stopped by Ctrl-C, SIGTERM or
+SIGHUP (see ``_signals``), 141 when the reader of standard output went away (``fastem
+simulate | head``). Output files are written all at once at the end (see ``_output``), so
+a stopped or failed command leaves none.
 
 This module holds ``main``, the parser, and the ``study``, ``fit``, ``simulate`` and
 ``bench`` commands; :mod:`fastem._cli_inference` holds ``lrt`` and ``bootstrap``, and
@@ -25,12 +26,10 @@ from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
 
-from . import _signals
-
 try:  # numpy and numba take most of a second to load: Ctrl-C then stops as at any time
     import numpy as np
 
-    from . import __version__
+    from . import __version__, _signals
     from ._cli_shared import (
         EPILOG,
         WEIGHT_TYPES,
