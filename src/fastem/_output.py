@@ -43,9 +43,9 @@ from ._signals import held
 
 STREAM_MEMORY = 64 * 2**20
 """Bytes of a stream's content held in memory; beyond that it waits in an unnamed
-temporary file (``tempfile``), so that a large output costs no memory."""
+temporary file (``tempfile``), so that a large output does not fill the memory."""
 _DESCRIPTOR = re.compile(r"/dev/fd/(\d+)|/proc/(?:self|thread-self|(\d+))/fd/(\d+)")
-"""Paths that name a descriptor of the process itself (the pid group is checked)."""
+"""Paths that name a descriptor of the process (a pid in the path must be its own)."""
 _STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 _STANDARD_NAMES = ("standard input", "standard output", "standard error")
 _closed_at_start: set[int] = set()

@@ -26,7 +26,7 @@ from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
 
-try:  # numpy and numba take most of a second to load: Ctrl-C then stops as at any time
+try:  # while numpy and numba load, Ctrl-C stops the command as at any other time
     import numpy as np
 
     from . import __version__, _signals
