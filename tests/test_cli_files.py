@@ -253,22 +253,25 @@ def test_a_plot_directory_made_for_a_failed_study_is_removed(tmp_path):
 # ------------------------------------------------------------------ interrupted while writing
 
 
-def test_ctrl_c_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted"),
+                                              (signal.SIGTERM, "stopped by SIGTERM")])
+def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys,
+                                                                  signum, said):
     from fastem import _output, cli
 
     commit = _output.OutputFile.commit
 
-    def commit_then_ctrl_c(self):
-        os.kill(os.getpid(), signal.SIGINT)  # arrives during the renames
+    def commit_then_signal(self):
+        os.kill(os.getpid(), signum)  # arrives during the renames
         commit(self)
 
-    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_ctrl_c)
+    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_signal)
     table, rows = tmp_path / "t.csv", tmp_path / "t.json"
     status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
-    assert status == 130
+    assert status == 128 + signum
     assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message == f"fastem: interrupted; wrote {table}, {rows}"
+    assert message == f"fastem: {said}; wrote {table}, {rows}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
 
 

@@ -73,7 +73,8 @@ def main(argv=None) -> int:
         try:
             return _main(argv)
         except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM or SIGHUP
-            return _stopped(error)
+            stopped = error
+    return _stopped(stopped)  # outside handled(): a second SIGTERM or SIGHUP ends it at once
 
 
 def _main(argv) -> int:
@@ -138,7 +139,9 @@ def _release(stream) -> None:
     """Point a standard stream that cannot be written any more at /dev/null, so that
     Python's own flush at exit does not fail (and print) as well."""
     with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
 
 
 def _flush_stdout() -> None:
