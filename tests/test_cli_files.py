@@ -198,15 +198,6 @@ def test_fit_output_paths_are_checked_before_the_data_are_read(tmp_path):
     assert list(tmp_path.iterdir()) == [data]
 
 
-def test_a_stream_that_cannot_be_written_leaves_every_file_as_it_was(tmp_path):
-    prior = tmp_path / "prior.csv"
-    prior.write_text("PRIOR\n")
-    completed = fastem_cli(*SMALL_STUDY, "--csv", prior, "--json", "/dev/full")
-    assert_one_line_error(completed, "/dev/full", "No space left on device")
-    assert prior.read_text() == "PRIOR\n"
-    assert list(tmp_path.iterdir()) == [prior]
-
-
 def test_two_outputs_that_name_one_file_are_refused(tmp_path):
     table = tmp_path / "t.csv"
     table.write_text("PRIOR\n")
@@ -250,58 +241,16 @@ def test_a_plot_directory_made_for_a_failed_study_is_removed(tmp_path):
     assert not figures.exists()
 
 
-# ------------------------------------------------------------------ interrupted while writing
+# ------------------------------------------------------------------ written at the end
 
 
-@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted"),
-                                              (signal.SIGTERM, "stopped by SIGTERM")])
-def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys,
-                                                                  signum, said):
-    from fastem import _output, cli
-
-    commit = _output.OutputFile.commit
-
-    def commit_then_signal(self):
-        os.kill(os.getpid(), signum)  # arrives during the renames
-        commit(self)
-
-    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_signal)
-    table, rows = tmp_path / "t.csv", tmp_path / "t.json"
-    status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
-    assert status == 128 + signum
-    assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
-    message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message == f"fastem: {said}; wrote {table}, {rows}"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
-
-
-@needs_matplotlib
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_sigterm_and_sighup_remove_the_temporary_files_as_ctrl_c_does(tmp_path, signum):
-    # How timeout, Slurm and Kubernetes stop a job, and a terminal that closes.
-    figures = tmp_path / "figs"
-    process = started("study", "--replications", 10**6, "--quiet", "--csv", tmp_path / "t.csv",
-                      "--plot", figures)
-    wait_until(lambda: len(list(figures.glob(".*.tmp"))) == 5, process, "the figures' files")
-    process.send_signal(signum)
-    completed = finished(process, timeout=120)
-    assert completed.returncode == 128 + signum, completed.stderr
-    assert completed.stderr.strip() == f"fastem: stopped by {signum.name}; nothing was written"
-    assert list(tmp_path.iterdir()) == []
-
-
-@needs_wchan
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_stops_the_command_while_a_fifo_waits_for_its_reader(tmp_path, signum):
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    process = started(*SMALL_STUDY, "--csv", tmp_path / "t.csv", "--json", fifo)
-    wait_until(lambda: waits_for_a_reader(process), process, "the wait for the FIFO's reader")
-    process.send_signal(signum)
-    completed = finished(process, timeout=30)
-    assert completed.returncode == 128 + signum, completed.stderr
-    assert completed.stderr.strip().endswith("nothing was written")
-    assert list(tmp_path.iterdir()) == [fifo]  # no t.csv: streams come before the renames
+def test_a_stream_that_cannot_be_written_leaves_every_file_as_it_was(tmp_path):
+    prior = tmp_path / "prior.csv"
+    prior.write_text("PRIOR\n")
+    completed = fastem_cli(*SMALL_STUDY, "--csv", prior, "--json", "/dev/full")
+    assert_one_line_error(completed, "/dev/full", "No space left on device")
+    assert prior.read_text() == "PRIOR\n"
+    assert list(tmp_path.iterdir()) == [prior]
 
 
 @needs_wchan
@@ -355,7 +304,61 @@ def test_an_output_is_written_in_pieces_or_at_once(tmp_path):
     assert list(tmp_path.iterdir()) == [rows]
 
 
-# ------------------------------------------------------------------ one-line errors
+# ------------------------------------------------------------------ stopped by a signal
+
+
+@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted"),
+                                              (signal.SIGTERM, "stopped by SIGTERM")])
+def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys,
+                                                                  signum, said):
+    from fastem import _output, cli
+
+    commit = _output.OutputFile.commit
+
+    def commit_then_signal(self):
+        os.kill(os.getpid(), signum)  # arrives during the renames
+        commit(self)
+
+    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_signal)
+    table, rows = tmp_path / "t.csv", tmp_path / "t.json"
+    status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
+    assert status == 128 + signum
+    assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message == f"fastem: {said}; wrote {table}, {rows}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
+
+
+@needs_matplotlib
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_remove_the_temporary_files_as_ctrl_c_does(tmp_path, signum):
+    # How timeout, Slurm and Kubernetes stop a job, and a terminal that closes.
+    figures = tmp_path / "figs"
+    process = started("study", "--replications", 10**6, "--quiet", "--csv", tmp_path / "t.csv",
+                      "--plot", figures)
+    wait_until(lambda: len(list(figures.glob(".*.tmp"))) == 5, process, "the figures' files")
+    process.send_signal(signum)
+    completed = finished(process, timeout=120)
+    assert completed.returncode == 128 + signum, completed.stderr
+    assert completed.stderr.strip() == f"fastem: stopped by {signum.name}; nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_wchan
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_command_while_a_fifo_waits_for_its_reader(tmp_path, signum):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    process = started(*SMALL_STUDY, "--csv", tmp_path / "t.csv", "--json", fifo)
+    wait_until(lambda: waits_for_a_reader(process), process, "the wait for the FIFO's reader")
+    process.send_signal(signum)
+    completed = finished(process, timeout=30)
+    assert completed.returncode == 128 + signum, completed.stderr
+    assert completed.stderr.strip().endswith("nothing was written")
+    assert list(tmp_path.iterdir()) == [fifo]  # no t.csv: streams come before the renames
+
+
+# ------------------------------------------------------------------ standard output
 
 
 def test_standard_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
@@ -444,6 +447,9 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path):
     assert completed.returncode == 130
     assert completed.stderr.strip() == "fastem: interrupted; nothing was written"
     assert completed.stdout == ""
+
+
+# ------------------------------------------------------------------ one-line errors
 
 
 @pytest.mark.parametrize(
