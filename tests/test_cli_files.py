@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +18,8 @@ import pytest
 from test_cli import FASTEM, assert_one_line_error, fastem_cli, needs_matplotlib
 
 SMALL_STUDY = ("study", "--replications", 20, "--init", "kmeans++", "--n-init", 1, "--quiet")
+needs_wchan = pytest.mark.skipif(not Path("/proc/self/wchan").exists(),
+                                 reason="needs Linux's /proc/PID/wchan")
 
 
 def first_row(output):
@@ -30,6 +33,37 @@ def one_column_csv(tmp_path, n=60):
     values = np.concatenate([rng.normal(-3, 1, n // 2), rng.normal(3, 1, n - n // 2)])
     path.write_text("x\n" + "".join(f"{v!r}\n" for v in values.tolist()))
     return path
+
+
+def started(*args, **options):
+    """The installed ``fastem`` with ``args``, started (its stdout and stderr piped)."""
+    return subprocess.Popen([str(FASTEM), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **options)
+
+
+def finished(process, timeout=600):
+    """The result of a started command, which is killed if it does not end in time."""
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def wait_until(condition, process, what, timeout=600):
+    """Poll ``condition()`` while ``process`` runs; fail if it ends first."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"never saw {what}: {process.communicate()}")
+        time.sleep(0.01)
+
+
+def waits_for_a_reader(process):
+    """Whether the command's main thread waits in open() for a FIFO's reader."""
+    with open(f"/proc/{process.pid}/wchan") as wchan:
+        return wchan.read() == "wait_for_partner"
 
 
 def fit_with_umask(args, umask):
@@ -73,6 +107,60 @@ def test_out_to_a_fifo_writes_into_it(tmp_path):
     assert received and received[0].startswith("id,n,n_components")
 
 
+def test_out_to_dev_stdout_appends_where_the_shell_opened_it_for_appending(tmp_path):
+    data = one_column_csv(tmp_path)
+    expected = fastem_cli("fit", data, check=True).stdout
+    log = tmp_path / "log.txt"
+    log.write_text("PRIOR\n")
+    with open(log, "ab") as appending:  # fastem fit ... --out /dev/stdout >> log.txt
+        completed = subprocess.run([str(FASTEM), "fit", str(data), "--out", "/dev/stdout"],
+                                   stdout=appending, stderr=subprocess.PIPE, text=True,
+                                   timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    assert log.read_text() == "PRIOR\n" + expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt", "x.csv"]
+
+
+@pytest.mark.parametrize("through_a_link", [False, True])
+def test_out_to_dev_stdout_writes_into_a_pipe(tmp_path, through_a_link):
+    data = one_column_csv(tmp_path)
+    out = "/dev/stdout"
+    if through_a_link:
+        (tmp_path / "link.csv").symlink_to(out)
+        out = tmp_path / "link.csv"
+    completed = fastem_cli("fit", data, "--out", out, check=True)  # ... | cat
+    assert completed.stdout == fastem_cli("fit", data, check=True).stdout
+
+
+def test_json_to_dev_stderr_is_written_into_standard_error(tmp_path):
+    data = one_column_csv(tmp_path)
+    completed = fastem_cli("fit", data, "--quiet", "--format", "json", "--out", "/dev/stderr",
+                           check=True)
+    assert completed.stdout == "" and json.loads(completed.stderr)[0]["id"] == "1"
+
+
+def test_out_to_dev_fd_writes_into_the_descriptor_it_was_given(tmp_path):
+    # What bash's --out >(gzip > x.gz) passes: /dev/fd/63, the write end of a pipe.
+    data = one_column_csv(tmp_path)
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as reader:
+        process = subprocess.Popen([str(FASTEM), "fit", str(data), "--out",
+                                    f"/dev/fd/{write_end}"], pass_fds=(write_end,),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.close(write_end)
+        received = reader.read()
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr
+    assert received.decode() == fastem_cli("fit", data, check=True).stdout
+
+
+def test_a_descriptor_that_is_not_open_is_refused_before_any_work(tmp_path):
+    data = one_column_csv(tmp_path)
+    assert_one_line_error(fastem_cli("fit", data, "--out", "/dev/fd/9"), "/dev/fd/9",
+                          "descriptor 9 is not open")
+    assert list(tmp_path.iterdir()) == [data]
+
+
 def test_new_files_follow_the_umask_and_existing_files_keep_their_mode(tmp_path):
     data = one_column_csv(tmp_path)
     fit_with_umask(("fit", data, "--out", tmp_path / "open.csv"), 0o022)
@@ -110,6 +198,41 @@ def test_fit_output_paths_are_checked_before_the_data_are_read(tmp_path):
     assert list(tmp_path.iterdir()) == [data]
 
 
+def test_two_outputs_that_name_one_file_are_refused(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("PRIOR\n")
+    (tmp_path / "link.csv").symlink_to(table)
+    os.link(table, tmp_path / "hard.csv")
+    for other in (table, tmp_path / "link.csv", tmp_path / "hard.csv"):
+        completed = fastem_cli("study", "--replications", 10**9, "--csv", table, "--json", other)
+        assert_one_line_error(completed, f"--csv {table} and --json {other} name the same file")
+    assert table.read_text() == "PRIOR\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard.csv", "link.csv", "t.csv"]
+
+
+def test_an_output_that_would_replace_the_input_is_refused(tmp_path):
+    data = one_column_csv(tmp_path)
+    before = data.read_bytes()
+    (tmp_path / "link.csv").symlink_to(data)
+    for out in (data, tmp_path / "link.csv"):
+        assert_one_line_error(fastem_cli("fit", data, "--out", out),
+                              f"--out {out} would replace the data file {data}")
+    design = tmp_path / "design.json"
+    design.write_text('{"replications": 10}')
+    assert_one_line_error(fastem_cli("study", "--design", design, "--json", design),
+                          f"--json {design} would replace the --design file {design}")
+    assert data.read_bytes() == before and design.read_text() == '{"replications": 10}'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["design.json", "link.csv", "x.csv"]
+
+
+def test_an_output_name_of_250_characters_is_written(tmp_path):
+    data = one_column_csv(tmp_path)
+    out = tmp_path / ("f" * 246 + ".csv")  # 255 bytes is the usual limit of a name
+    fastem_cli("fit", data, "--out", out, check=True)
+    assert out.read_text() == fastem_cli("fit", data, check=True).stdout
+    assert sorted(tmp_path.iterdir()) == sorted([data, out])
+
+
 @needs_matplotlib
 def test_a_plot_directory_made_for_a_failed_study_is_removed(tmp_path):
     figures = tmp_path / "figs"
@@ -118,29 +241,124 @@ def test_a_plot_directory_made_for_a_failed_study_is_removed(tmp_path):
     assert not figures.exists()
 
 
-# ------------------------------------------------------------------ interrupted while writing
+# ------------------------------------------------------------------ written at the end
 
 
-def test_ctrl_c_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys):
+def test_a_stream_that_cannot_be_written_leaves_every_file_as_it_was(tmp_path):
+    prior = tmp_path / "prior.csv"
+    prior.write_text("PRIOR\n")
+    completed = fastem_cli(*SMALL_STUDY, "--csv", prior, "--json", "/dev/full")
+    assert_one_line_error(completed, "/dev/full", "No space left on device")
+    assert prior.read_text() == "PRIOR\n"
+    assert list(tmp_path.iterdir()) == [prior]
+
+
+@needs_wchan
+def test_a_directory_made_in_place_of_a_file_during_the_run_is_a_one_line_error(tmp_path):
+    table, fifo = tmp_path / "t.csv", tmp_path / "pipe"
+    os.mkfifo(fifo)
+    process = started(*SMALL_STUDY, "--csv", table, "--json", fifo)
+    wait_until(lambda: waits_for_a_reader(process), process, "the wait for the FIFO's reader")
+    table.mkdir()
+    with open(fifo) as reader:
+        assert json.loads(reader.read())["table"]
+    assert_one_line_error(finished(process), f"{table}: is a directory now")
+    assert list(table.iterdir()) == [] and sorted(tmp_path.iterdir()) == [fifo, table]
+
+
+def test_a_temporary_file_swapped_for_a_symlink_is_not_followed(tmp_path):
+    # In a directory that others can write to, the temporary file's name may be taken
+    # over while the command runs; what is written must not go where a symlink points.
+    data = one_column_csv(tmp_path, n=20_000)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("VICTIM\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    process = started("fit", data, "--out", shared / "o.csv")
+    wait_until(lambda: any(shared.iterdir()), process, "the temporary file")
+    (temporary,) = shared.iterdir()
+    (shared / "swap").symlink_to(victim)
+    os.replace(shared / "swap", temporary)
+    assert_one_line_error(finished(process), "o.csv", "was removed or replaced")
+    assert victim.read_text() == "VICTIM\n"
+    assert list(shared.iterdir()) == [temporary] and temporary.is_symlink()
+
+
+def test_an_output_is_written_in_pieces_or_at_once(tmp_path):
+    from fastem._output import Outputs
+
+    rows = tmp_path / "rows.csv"
+    read_end, write_end = os.pipe()
+    with open(read_end, "rb") as reader:
+        with Outputs(table=f"/dev/fd/{write_end}", rows=rows) as outputs:
+            os.close(write_end)  # the outputs keep a descriptor of their own
+            outputs["table"].write("old")
+            outputs["table"].set("a,b\n")
+            outputs["table"].write(b"1,2\n")
+            for piece in ("a,b\n", b"1,2\n", "3,4\n"):
+                outputs["rows"].write(piece)
+            assert not rows.exists()
+            outputs.commit()
+        assert reader.read() == b"a,b\n1,2\n"
+    assert rows.read_text() == "a,b\n1,2\n3,4\n"
+    assert list(tmp_path.iterdir()) == [rows]
+
+
+# ------------------------------------------------------------------ stopped by a signal
+
+
+@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted"),
+                                              (signal.SIGTERM, "stopped by SIGTERM")])
+def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys,
+                                                                  signum, said):
     from fastem import _output, cli
 
     commit = _output.OutputFile.commit
 
-    def commit_then_ctrl_c(self):
-        os.kill(os.getpid(), signal.SIGINT)  # arrives during the renames
+    def commit_then_signal(self):
+        os.kill(os.getpid(), signum)  # arrives during the renames
         commit(self)
 
-    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_ctrl_c)
+    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_signal)
     table, rows = tmp_path / "t.csv", tmp_path / "t.json"
     status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
-    assert status == 130
+    assert status == 128 + signum
     assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
     message = capsys.readouterr().err.strip().splitlines()[-1]
-    assert message == f"fastem: interrupted; wrote {table}, {rows}"
+    assert message == f"fastem: {said}; wrote {table}, {rows}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
 
 
-# ------------------------------------------------------------------ one-line errors
+@needs_matplotlib
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_remove_the_temporary_files_as_ctrl_c_does(tmp_path, signum):
+    # How timeout, Slurm and Kubernetes stop a job, and a terminal that closes.
+    figures = tmp_path / "figs"
+    process = started("study", "--replications", 10**6, "--quiet", "--csv", tmp_path / "t.csv",
+                      "--plot", figures)
+    wait_until(lambda: len(list(figures.glob(".*.tmp"))) == 5, process, "the figures' files")
+    process.send_signal(signum)
+    completed = finished(process, timeout=120)
+    assert completed.returncode == 128 + signum, completed.stderr
+    assert completed.stderr.strip() == f"fastem: stopped by {signum.name}; nothing was written"
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_wchan
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_command_while_a_fifo_waits_for_its_reader(tmp_path, signum):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    process = started(*SMALL_STUDY, "--csv", tmp_path / "t.csv", "--json", fifo)
+    wait_until(lambda: waits_for_a_reader(process), process, "the wait for the FIFO's reader")
+    process.send_signal(signum)
+    completed = finished(process, timeout=30)
+    assert completed.returncode == 128 + signum, completed.stderr
+    assert completed.stderr.strip().endswith("nothing was written")
+    assert list(tmp_path.iterdir()) == [fifo]  # no t.csv: streams come before the renames
+
+
+# ------------------------------------------------------------------ standard output
 
 
 def test_standard_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
@@ -157,6 +375,81 @@ def test_a_closed_pipe_ends_the_command_quietly():
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 128 + signal.SIGPIPE
     assert stderr == b""
+
+
+@pytest.mark.parametrize("command", [["fit", "DATA"], ["simulate"], ["lrt", "DATA"]])
+def test_a_closed_standard_output_is_a_one_line_error_before_any_work(tmp_path, command):
+    data = one_column_csv(tmp_path)
+    args = [str(data) if arg == "DATA" else arg for arg in command]
+    completed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', str(FASTEM), *args],
+                               capture_output=True, text=True, timeout=600)
+    assert_one_line_error(completed, "standard output is closed")
+    assert list(tmp_path.iterdir()) == [data]
+
+
+def test_a_closed_standard_output_is_not_needed_with_out(tmp_path):
+    data = one_column_csv(tmp_path)
+    out = tmp_path / "o.csv"
+    completed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', str(FASTEM), "fit", str(data),
+                                "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert completed.returncode == 0, completed.stderr
+    assert out.read_text() == fastem_cli("fit", data, check=True).stdout
+    completed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', str(FASTEM), "fit", str(data),
+                                "--out", "/dev/stdout"], capture_output=True, text=True,
+                               timeout=600)
+    assert_one_line_error(completed, "/dev/stdout: standard output is not open")
+
+
+def test_bench_into_a_full_device_is_a_one_line_error():
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run([str(FASTEM), "bench"], stdout=full,
+                                   stderr=subprocess.PIPE, text=True, timeout=600)
+    assert_one_line_error(completed, "standard output", "No space left on device")
+
+
+def test_a_reader_that_stops_after_one_line_ends_the_command_quietly():
+    # fastem simulate --replications 100000 | head -1
+    process = subprocess.Popen([str(FASTEM), "simulate", "--replications", "100000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline() == b"dataset,value,component\n"
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 128 + signal.SIGPIPE
+    assert stderr == b""
+
+
+SLOW_NUMPY = """\
+import sys
+import time
+
+
+class SlowNumpy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            sys.meta_path.remove(self)
+            print("loading numpy", file=sys.stderr, flush=True)
+            time.sleep(600)
+
+
+sys.meta_path.insert(0, SlowNumpy())
+"""
+"""A ``sitecustomize`` that makes the import of numpy take ten minutes, and says when it
+starts."""
+
+
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(SLOW_NUMPY)
+    path = [str(tmp_path), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    process = started("simulate", env=dict(os.environ, PYTHONPATH=os.pathsep.join(path)))
+    assert process.stderr.readline() == "loading numpy\n"
+    process.send_signal(signal.SIGINT)
+    completed = finished(process, timeout=60)
+    assert completed.returncode == 130
+    assert completed.stderr.strip() == "fastem: interrupted; nothing was written"
+    assert completed.stdout == ""
+
+
+# ------------------------------------------------------------------ one-line errors
 
 
 @pytest.mark.parametrize(

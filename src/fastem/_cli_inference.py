@@ -165,6 +165,7 @@ def _lrt(args) -> int:
             from .plots import _pyplot
 
             _pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
+        outputs.protect("the data file", args.file)
         ids, data, weights = shared.read_data(args)
         shared.check_datasets(args.file, ids, data, weights, args.max_components,
                               args.max_components)
@@ -218,6 +219,7 @@ def _bootstrap(args) -> int:
     n_components = _components(args.n_components)
     shared.check_weights_type(args)
     with Outputs(csv=args.csv, json=args.json) as outputs:
+        outputs.protect("the data file", args.file)
         ids, data, weights = shared.read_data(args)
         largest = args.max_components if isinstance(n_components, str) else n_components
         shared.check_datasets(args.file, ids, data, weights, largest, largest)

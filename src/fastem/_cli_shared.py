@@ -28,22 +28,25 @@ from pathlib import Path
 import numpy as np
 
 from ._io import NA_VALUES
-from ._output import Outputs
+from ._output import Outputs, write_all
+from ._signals import STOPPING, stop
 from ._validate import SAMPLE_WEIGHT_TYPES as WEIGHT_TYPES
 from .api import ALGORITHMS, STOPPING_RULES
 
 EPILOG = """\
 exit status: 0 success; 2 a usage or data error (one line on stderr naming the file, line
-and column); 1 an internal error (with its traceback); 130 interrupted (Ctrl-C); 141 the
-reader of standard output closed it (as in 'fastem simulate | head').
+and column); 1 an internal error (with its traceback); 130 interrupted (Ctrl-C), 143
+SIGTERM, 129 SIGHUP; 141 the reader of standard output closed it (as in 'fastem simulate |
+head').
 
-files: every output path (--out, --csv, --json, --plot) is checked before any work, and
-written only at the end, all at once: a failed or interrupted command leaves no output
-file and no partial file (stderr says what was written if Ctrl-C comes during the final
+files: every output path (--out, --csv, --json, --raw, --plot) is checked before any work,
+and written only at the end, all at once: a failed or stopped command leaves no output
+file and no partial file (stderr says what was written if a signal comes during the final
 renames). A file is written beside its target and renamed over it, so readers never see
 half of it; an existing file keeps its permissions, a new one gets 0666 minus the umask;
-a symlink is followed and its target replaced; a FIFO or device (/dev/null, /dev/stdout)
-is written to directly.
+a symlink is followed and its target replaced. Two outputs may not name one file, nor an
+output the input. A stream (/dev/stdout, /dev/fd/N, a FIFO, a device such as /dev/null)
+is written as it is (after >>, it is appended to), before any file is renamed.
 """
 
 FIT_FLAGS = {"n_init": "--n-init", "init": "--init", "random_state": "--seed", "tol": "--tol",
@@ -72,7 +75,14 @@ def write_stdout(text: str) -> None:
     """``text`` to standard output: :class:`PipeClosed` when its reader went away, a
     :class:`UserError` when it cannot be written."""
     try:
-        sys.stdout.write(text)
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            sys.stdout.write(text)
+            return
+        sys.stdout.flush()
+        # Not sys.stdout.write: its buffer's short count, when the reader goes away part
+        # way through a large write, would be taken for success.
+        write_all(buffer.write, text.encode(sys.stdout.encoding, sys.stdout.errors))
     except BrokenPipeError:
         raise PipeClosed from None
     except OSError as error:
@@ -358,13 +368,14 @@ def check_datasets(path, ids, data, weights, k_low, k_high):
 def show_progress(label: str, quiet: bool, unit: str = "dataset fits"):
     """A ``progress(done, total)`` callback for a long run: it draws a :class:`_ProgressBar`
     (none when ``quiet``), ended by a newline when the run ends, and raises
-    KeyboardInterrupt at Ctrl-C (:func:`_interrupt_flag`)."""
+    KeyboardInterrupt at Ctrl-C, ``_signals.Stopped`` at SIGTERM or SIGHUP
+    (:func:`_interrupt_flag`)."""
     bar = None if quiet else _ProgressBar(label, unit=unit)
-    with _interrupt_flag() as interrupted:
+    with _interrupt_flag() as stopped:
 
         def progress(done, total):
-            if interrupted.is_set():
-                raise KeyboardInterrupt
+            if stopped:
+                stop(stopped[0])
             if bar is not None:
                 bar(done, total)
 
@@ -375,29 +386,32 @@ def show_progress(label: str, quiet: bool, unit: str = "dataset fits"):
 
 @contextlib.contextmanager
 def _interrupt_flag():
-    """Ctrl-C as a flag as well as a KeyboardInterrupt, for loops to check between chunks.
+    """Ctrl-C, SIGTERM and SIGHUP (``_signals``) as a flag as well as an exception, for
+    loops to check between chunks: the list of the signals received.
 
     Python drops an exception raised while a destructor runs, and numba's compiler runs
     many (llvmlite's objects), so a Ctrl-C during the first call's compilation would
     otherwise be lost and the study would run to its end.
     """
-    interrupted = threading.Event()
-    # Only the main thread receives signals; and a process started with SIGINT ignored
-    # (a background job) or handled by its embedder keeps that.
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield interrupted
-        return
+    stopped = []
+    # Only the main thread receives signals; and a process started with a signal ignored
+    # (a background job, nohup) or handled by its embedder keeps that.
+    ours = {signal.SIGINT: signal.default_int_handler}
+    previous = {}
 
     def handler(signum, frame):
-        interrupted.set()
-        raise KeyboardInterrupt
+        stopped.append(signum)
+        stop(signum)
 
-    previous = signal.signal(signal.SIGINT, handler)
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOPPING:
+            if signal.getsignal(signum) is ours.get(signum, stop):
+                previous[signum] = signal.signal(signum, handler)
     try:
-        yield interrupted
+        yield stopped
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class _ProgressBar:

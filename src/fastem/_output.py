@@ -1,29 +1,55 @@
 """The command line's output files: checked before any work, written all at once at the end.
 
-Each output path is prepared when the command starts: a temporary file is created beside
-its target, so that a path that cannot be written (no such directory, no permission, a
-read-only file system, a directory in its place) is an error before any fitting. The
-content goes into the temporary files; :meth:`Outputs.commit` then renames them over
-their targets, with Ctrl-C held back until every rename is done, so that an interrupted
-command leaves either all of its files or none, and a reader never sees half a file.
+Each output path is prepared when the command starts, so that a path that cannot be
+written (no such directory, no permission, a read-only file system, a directory in its
+place, a file that another output or the command's input already names) is an error
+before any work. An output is one of two kinds.
 
-What a path names is respected:
+- **A file** (a regular file, a new name, or a symlink to either: the link is followed and
+  its target replaced, the link stays a link). A temporary file with a short name of its
+  own, ``.fastem-XXXXXXXX.tmp``, is created beside the target with ``O_EXCL | O_NOFOLLOW``
+  (nothing already there, a symlink least of all, is followed), and its descriptor is
+  kept: the content goes through it, in one piece (:meth:`OutputFile.set`) or in many
+  (:meth:`OutputFile.write`), and the file is never opened by name again. An existing
+  target's permission bits (and owner, where allowed) are copied; a new file gets
+  ``0666`` minus the umask, as any program's would.
+- **A stream**: ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` (what bash's ``>(...)``
+  gives), a FIFO or a device (``/dev/null``). It cannot be replaced by a rename, so it is
+  written as it is: the descriptor the command was given (its offset, and the append mode
+  of ``>>``, kept), or the path opened for writing without truncating it. Its content is
+  held until the commit.
 
-- a symlink is followed, and its target replaced (the link stays a link);
-- an existing file keeps its permission bits (and owner, where allowed); a new file gets
-  ``0666`` minus the umask, as any program's would;
-- a FIFO, a character device or a socket (``/dev/null``, ``/dev/stdout``, a named pipe)
-  cannot be replaced by a rename: it is opened and written to at commit time instead.
+:meth:`Outputs.commit` runs when every output's content is complete: it flushes the
+temporary files to disk, checks that every target can still be replaced (a directory may
+have taken a file's place), writes the streams in order (Ctrl-C works while one waits for
+its reader), checks the targets again, and renames the temporary files over their targets,
+with Ctrl-C, SIGTERM and SIGHUP held back until the last rename. A failure or a stop before
+the renames replaces no file, and a reader never sees half a file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
-import signal
+import re
+import secrets
 import stat
-import threading
+import sys
+import tempfile
 from pathlib import Path
+
+from ._signals import held
+
+STREAM_MEMORY = 64 * 2**20
+"""Bytes of a stream's content held in memory; beyond that it waits in an unnamed
+temporary file (``tempfile``), so that a large output does not fill the memory."""
+_DESCRIPTOR = re.compile(r"/dev/fd/(\d+)|/proc/(?:self|thread-self|(\d+))/fd/(\d+)")
+"""Paths that name a descriptor of the process (a pid in the path must be its own)."""
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_STANDARD_NAMES = ("standard input", "standard output", "standard error")
+_closed_at_start: set[int] = set()
+"""The standard descriptors that :func:`reserve_standard_descriptors` found closed."""
 
 
 class OutputError(ValueError):
@@ -31,81 +57,139 @@ class OutputError(ValueError):
 
 
 class OutputFile:
-    """One output path: a temporary file beside the target, or the target itself when it is
-    a FIFO or a device (see the module's docstring)."""
+    """One output path, a file or a stream (see the module's docstring).
+
+    ``path`` as given, ``what`` its option (``--out``). Content is given by :meth:`set`
+    (all of it) or :meth:`write` (a piece, after those written before), as ``str``
+    (UTF-8) or ``bytes``."""
 
     def __init__(self, path, what: str):
         self.path, self.what = Path(path), what
         if str(path) == "":
             raise OutputError(f"{what}: an empty path; give a file name")
-        self.target = Path(os.path.realpath(self.path))  # through symlinks
-        self.temporary = None
-        self.content: bytes | None = None
-        self.streamed = False  # written in pieces through open_for_writing
-        try:
-            mode = os.stat(self.target).st_mode
-        except FileNotFoundError:
-            mode = None
-        except OSError as error:
-            raise OutputError(f"{self.path}: cannot be written ({error.strerror})") from None
-        if mode is not None and stat.S_ISDIR(mode):
-            raise OutputError(f"{self.path}: is a directory; give a file name for {what}")
-        self.through = mode is not None and not stat.S_ISREG(mode)
-        if self.through:
-            if not os.access(self.target, os.W_OK):
+        self.temporary: Path | None = None  # a file's temporary, until renamed
+        self._file = None  # the kept handle of the temporary, or a stream's held content
+        self._descriptor = _named_descriptor(str(path))
+        if self._descriptor is not None:
+            self._descriptor = _duplicate(self._descriptor, self.path)
+            self.target, self.is_stream = None, True
+        else:
+            self.target = Path(os.path.realpath(self.path))  # through symlinks
+            mode = _mode(self.target, self.path)
+            if mode is not None and stat.S_ISDIR(mode):
+                raise OutputError(f"{self.path}: is a directory; give a file name for {what}")
+            if mode is not None and stat.S_ISSOCK(mode):
+                raise OutputError(f"{self.path}: is a socket; give a file, a FIFO or a "
+                                  f"device for {what}")
+            self.is_stream = mode is not None and not stat.S_ISREG(mode)
+            if self.is_stream and not os.access(self.target, os.W_OK):
                 raise OutputError(f"{self.path}: cannot be written (permission denied)")
+        if self.is_stream:
+            self._file = tempfile.SpooledTemporaryFile(max_size=STREAM_MEMORY)
             return
-        directory = self.target.parent
-        if not directory.is_dir():
-            raise OutputError(f"{self.path}: the directory {directory} does not exist; "
-                              "create it first")
-        self.temporary = _create_beside(self.target, self.path)
+        if not self.target.parent.is_dir():
+            raise OutputError(f"{self.path}: the directory {self.target.parent} does not "
+                              "exist; create it first")
+        fd, self.temporary = _create_beside(self.target, self.path)
+        self._file = open(fd, "wb")
+        self._identity = _identity(os.fstat(fd))
         if mode is not None:
-            _copy_ownership(self.target, self.temporary)
+            _copy_ownership(self.target, fd)
 
     def set(self, content: str | bytes) -> None:
-        """The file's content, written at commit (into the temporary file now)."""
-        data = content.encode() if isinstance(content, str) else content
-        if self.temporary is None:
-            self.content = data
-            return
-        try:
-            with open(self.temporary, "wb") as handle:
-                handle.write(data)
-        except OSError as error:
-            raise OutputError(f"{self.path}: cannot be written ({error.strerror})") from None
+        """The whole content (replacing anything written so far)."""
+        self._guard(self._file.seek, 0)
+        self._guard(self._file.truncate)
+        self.write(content)
 
-    @contextlib.contextmanager
-    def open_for_writing(self):
-        """A binary file to write the content into piece by piece, for content larger than
-        memory should hold: the temporary file, moved into place at commit; or the FIFO or
-        device itself, which has no temporary file to hold it."""
-        try:
-            with open(self.target if self.temporary is None else self.temporary, "wb") as handle:
-                yield handle
-        except OSError as error:
-            raise OutputError(f"{self.path}: cannot be written ({error.strerror})") from None
-        self.streamed = True
+    def write(self, content: str | bytes) -> None:
+        """A piece of the content, after the pieces written before."""
+        data = content.encode() if isinstance(content, str) else content
+        self._guard(self._file.write, data)
 
     def commit(self) -> None:
-        if self.temporary is None and self.streamed:
+        """Put the content in place: a stream is written, a file renamed over its target
+        (after :meth:`ready` and :meth:`check`)."""
+        if self.is_stream:
+            self._send()
             return
-        if self.temporary is None:
-            try:
-                with open(self.target, "wb") as handle:
-                    handle.write(self.content or b"")
-            except OSError as error:
-                raise OutputError(f"{self.path}: cannot be written ({error.strerror})") \
-                    from None
-            return
-        os.replace(self.temporary, self.target)
+        try:
+            if _identity(os.lstat(self.temporary)) != self._identity:
+                raise FileNotFoundError
+        except FileNotFoundError:
+            raise OutputError(f"{self.path}: the temporary file {self.temporary} was removed "
+                              "or replaced while the command ran; nothing was written to "
+                              f"{self.path}") from None
+        self._guard(os.replace, self.temporary, self.target)
         self.temporary = None
+        self._file.close()
+
+    def ready(self) -> None:
+        """A file's content on disk (before its rename, so that a crash never leaves a
+        renamed but empty file)."""
+        if not self.is_stream:
+            self._guard(self._file.flush)
+            self._guard(os.fsync, self._file.fileno())
+
+    def check(self) -> None:
+        """That a file's target can still be replaced: a directory that appeared in its
+        place during the run is a one-line error."""
+        if not self.is_stream and os.path.isdir(self.target):
+            raise OutputError(f"{self.path}: is a directory now (made while the command "
+                              f"ran); remove it, or give another file name for {self.what}")
 
     def discard(self) -> None:
+        """Close the output and remove its temporary file, if it is still there."""
+        if self._file is not None:
+            self._file.close()
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
         if self.temporary is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.temporary)
+            with contextlib.suppress(OSError):
+                if _identity(os.lstat(self.temporary)) == self._identity:
+                    os.unlink(self.temporary)
             self.temporary = None
+
+    def _send(self) -> None:
+        """A stream's content into the stream. A BrokenPipeError (its reader went away)
+        is left for the caller, as on standard output."""
+        if self._descriptor is not None:
+            for stream in (sys.stdout, sys.stderr):  # what the command printed comes first
+                if stream is not None:
+                    with contextlib.suppress(OSError, ValueError):
+                        stream.flush()
+            fd = self._descriptor
+        else:
+            # No O_CREAT, no O_TRUNC: a FIFO or device is written as it is. Opening a FIFO
+            # waits for its reader; a signal interrupts the wait.
+            fd = self._guard(os.open, self.target, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            self._file.seek(0)
+            while chunk := self._file.read(2**20):
+                self._guard(write_all, lambda data: os.write(fd, data), chunk)
+        finally:
+            if fd != self._descriptor:
+                os.close(fd)
+
+    def _guard(self, call, *args):
+        """``call(*args)``, an OSError as a one-line :class:`OutputError` naming the path."""
+        try:
+            return call(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as error:
+            raise OutputError(f"{self.path}: cannot be written ({error.strerror})") from None
+
+
+def write_all(write, data) -> None:
+    """Every byte of ``data`` through ``write``, a function that writes some of the bytes
+    it is given and returns their number: ``os.write`` and a buffered writer do write
+    fewer than asked when a pipe's reader goes away part way, and raise only at the next
+    call."""
+    view = memoryview(data)
+    while view:
+        view = view[write(view):]
 
 
 class Outputs:
@@ -119,7 +203,7 @@ class Outputs:
         try:
             for what, path in paths.items():
                 if path is not None:
-                    self.files[what] = OutputFile(path, "--" + what.replace("_", "-"))
+                    self._add(what, OutputFile(path, "--" + what.replace("_", "-")))
         except BaseException:
             self.discard()
             raise
@@ -147,14 +231,37 @@ class Outputs:
                                   f"({error.strerror})") from None
             self.created.append(directory)
         for name in names:
-            self.files[f"{what} {name}"] = OutputFile(directory / name, what)
+            self._add(f"{what} {name}", OutputFile(directory / name, what))
+
+    def protect(self, what: str, path) -> None:
+        """Refuse an output file that would replace the input ``path`` (``what``: how the
+        message names the input, as ``the data file``)."""
+        if path is None or not os.path.exists(path):
+            return
+        for output in self.files.values():
+            if _same_file(output, path):
+                raise OutputError(f"{output.what} {output.path} would replace {what} {path}; "
+                                  f"give {output.what} another file name")
 
     def commit(self) -> None:
-        """Move every file into place, with Ctrl-C held back until the last one is."""
-        with _sigint_held():
-            for output in self.files.values():
+        """Put every output in place (see the module's docstring)."""
+        files = [output for output in self.files.values() if not output.is_stream]
+        for output in files:
+            output.ready()
+        for output in files:
+            output.check()
+        for output in self.files.values():
+            if output.is_stream:
                 output.commit()
                 self.written.append(output.path)
+        for output in files:
+            output.check()
+        with held():
+            for output in files:
+                output.commit()
+                self.written.append(output.path)
+        for directory in {output.target.parent for output in files}:
+            _sync_directory(directory)
 
     def discard(self) -> None:
         for output in self.files.values():
@@ -164,6 +271,14 @@ class Outputs:
                 with contextlib.suppress(OSError):
                     directory.rmdir()
 
+    def _add(self, key: str, output: OutputFile) -> None:
+        """``output``, refused if it names the file of an output already added."""
+        self.files[key] = output
+        for other in list(self.files.values())[:-1]:
+            if not output.is_stream and _same_file(other, output.target):
+                raise OutputError(f"{other.what} {other.path} and {output.what} {output.path} "
+                                  "name the same file; give each output a file of its own")
+
     def __enter__(self):
         return self
 
@@ -172,44 +287,121 @@ class Outputs:
         return False
 
 
-def _create_beside(target: Path, shown: Path) -> Path:
-    """An empty temporary file in ``target``'s directory, mode ``0666`` minus the umask."""
-    for attempt in range(100):
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.{attempt}.tmp")
+def reserve_standard_descriptors() -> None:
+    """Open /dev/null on descriptors 0, 1 and 2 where the command was started without them
+    (``>&-``), so that no file the command opens takes their number: a library's message
+    to standard output or error would land in it. They are still closed for the outputs
+    (``--out /dev/stdout``), and Python's ``sys.stdout`` stays None."""
+    for fd in range(len(_STANDARD_NAMES)):
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+            _closed_at_start.add(fd)
+
+
+def _named_descriptor(path: str) -> int | None:
+    """The descriptor of this process that ``path`` names (``/dev/stdout``, ``/dev/fd/3``,
+    ``/proc/self/fd/3``, or a symlink to one of them), else None."""
+    current = os.path.abspath(path)
+    for _ in range(40):  # the kernel's own limit on a chain of symlinks
+        if current in _STANDARD:
+            return _STANDARD[current]
+        match = _DESCRIPTOR.fullmatch(current)
+        if match:
+            fd, pid, proc_fd = match.groups()
+            if fd is not None:
+                return int(fd)
+            return int(proc_fd) if pid is None or int(pid) == os.getpid() else None
+        try:
+            link = os.readlink(current)
+        except OSError:  # not a symlink
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
+    return None
+
+
+def _duplicate(fd: int, shown: Path) -> int:
+    """A copy of descriptor ``fd`` (so that it stays open however the command's own
+    descriptors change), checked to be open for writing."""
+    try:
+        flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+        closed = fd in _closed_at_start
+    except OSError:
+        closed = True
+    described = _STANDARD_NAMES[fd] if fd < len(_STANDARD_NAMES) else f"descriptor {fd}"
+    if closed:
+        redirect = "> FILE" if fd == 1 else f"{fd}> FILE"
+        raise OutputError(f"{shown}: {described} is not open; open it for the command "
+                          f"({redirect}) or give a file name")
+    if flags & os.O_ACCMODE == os.O_RDONLY:
+        raise OutputError(f"{shown}: {described} is open for reading only; give a file name")
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+
+
+def _mode(target: Path, shown: Path) -> int | None:
+    """The mode of an existing target, None for a new one."""
+    try:
+        return os.stat(target).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise OutputError(f"{shown}: cannot be written ({error.strerror})") from None
+
+
+def _create_beside(target: Path, shown: Path) -> tuple[int, Path]:
+    """An empty temporary file in ``target``'s directory, mode ``0666`` minus the umask:
+    its open descriptor and its path. The name is short whatever the target's length, and
+    random, so that another user cannot place a file or symlink under it in advance."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    for _ in range(100):
+        temporary = target.with_name(f".fastem-{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(temporary, flags, 0o666), temporary
         except FileExistsError:
             continue
         except OSError as error:
             raise OutputError(f"{shown}: cannot be written in {target.parent} "
                               f"({error.strerror})") from None
-        os.close(fd)
-        return temporary
     raise OutputError(f"{shown}: cannot create a temporary file in {target.parent}")
 
 
-def _copy_ownership(existing: Path, temporary: Path) -> None:
+def _copy_ownership(existing: Path, fd: int) -> None:
     """Give the new file the permission bits (and, where allowed, owner) of the old."""
-    info = os.stat(existing)
-    os.chmod(temporary, stat.S_IMODE(info.st_mode))
-    with contextlib.suppress(OSError):
-        os.chown(temporary, info.st_uid, info.st_gid)
-
-
-@contextlib.contextmanager
-def _sigint_held():
-    """Ctrl-C pressed inside the block takes effect when it ends.
-
-    The Python-level handler is swapped for one that only records the signal (blocking the
-    signal would not do: numba's worker threads would receive it instead)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
     try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pending and callable(previous):
-        previous(signal.SIGINT, None)
+        info = os.stat(existing)
+    except FileNotFoundError:  # removed since it was seen: the new file is a new file
+        return
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
+    with contextlib.suppress(OSError):
+        os.fchown(fd, info.st_uid, info.st_gid)
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
+def _same_file(output: OutputFile, path) -> bool:
+    """Whether the file ``output`` replaces is ``path``: the same name through symlinks,
+    or the same file under another name (a hard link)."""
+    if output.is_stream:
+        return False
+    if output.target == Path(os.path.realpath(path)):
+        return True
+    try:
+        return os.path.samefile(output.target, path)
+    except OSError:  # one of them does not exist yet
+        return False
+
+
+def _sync_directory(directory: Path) -> None:
+    """The renames in ``directory`` on disk (where the file system allows it)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

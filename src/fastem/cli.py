@@ -1,9 +1,10 @@
 """The ``fastem`` command: Monte Carlo studies of EM, fits of data files, simulation, benchmarks.
 
 Exit status: 0 on success, 2 for a usage or data error (one line on stderr, no
-traceback), 1 for an internal error, 130 when interrupted, 141 when the reader of
-standard output went away (``fastem simulate | head``). Output files are written all at
-once at the end (see ``_output``), so an interrupted or failed command leaves none.
+traceback), 1 for an internal error, 130, 143 or 129 when stopped by Ctrl-C, SIGTERM or
+SIGHUP (see ``_signals``), 141 when the reader of standard output went away (``fastem
+simulate | head``). Output files are written all at once at the end (see ``_output``), so
+a stopped or failed command leaves none.
 
 This module holds ``main``, the parser, and the ``study``, ``fit``, ``simulate`` and
 ``bench`` commands; :mod:`fastem._cli_inference` holds ``lrt`` and ``bootstrap``, and
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import signal
@@ -25,35 +27,40 @@ from dataclasses import fields
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
+try:  # while numpy and numba load, Ctrl-C stops the command as at any other time
+    import numpy as np
 
-from . import __version__
-from ._cli_shared import (
-    EPILOG,
-    Formatter,
-    PipeClosed,
-    UserError,
-    add_algorithm_options,
-    add_data_options,
-    add_stopping_options,
-    announce_compilation,
-    as_flag,
-    check_datasets,
-    check_weights_type,
-    commit,
-    figure_file,
-    fit_options,
-    in_cli_terms,
-    n_init,
-    read_data,
-    show_progress,
-    write_stdout,
-    written_files,
-)
-from ._output import OutputError, Outputs
-from ._status import Status
-from .api import SE_METHODS
-from .design import Design
+    from . import __version__, _signals
+    from ._cli_shared import (
+        EPILOG,
+        Formatter,
+        PipeClosed,
+        UserError,
+        add_algorithm_options,
+        add_data_options,
+        add_stopping_options,
+        announce_compilation,
+        as_flag,
+        check_datasets,
+        check_weights_type,
+        commit,
+        figure_file,
+        fit_options,
+        in_cli_terms,
+        n_init,
+        read_data,
+        show_progress,
+        write_stdout,
+        written_files,
+    )
+    from ._output import OutputError, Outputs, reserve_standard_descriptors
+    from ._status import Status
+    from .api import SE_METHODS
+    from .design import Design
+except KeyboardInterrupt:
+    if sys.stderr is not None:
+        print("\nfastem: interrupted; nothing was written", file=sys.stderr)
+    raise SystemExit(128 + signal.SIGINT) from None
 
 DEFAULT_DESIGN = Design().to_dict()
 """The study's defaults, whose mixture ``fastem simulate`` shares."""
@@ -61,6 +68,18 @@ EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
 
 
 def main(argv=None) -> int:
+    reserve_standard_descriptors()
+    if sys.stderr is None:  # started with 2>&-: the messages go nowhere, not to stdout
+        sys.stderr = open(os.devnull, "w")
+    with _signals.handled():
+        try:
+            return _main(argv)
+        except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM or SIGHUP
+            stopped = error
+    return _stopped(stopped)  # outside handled(): a second SIGTERM or SIGHUP ends it at once
+
+
+def _main(argv) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -68,6 +87,10 @@ def main(argv=None) -> int:
         return 2
     written_files.clear()
     try:
+        if sys.stdout is None and getattr(args, "out", None) is None:
+            raise UserError("standard output is closed (>&-); redirect it (> FILE, or "
+                            "> /dev/null to discard it)"
+                            + (" or give --out FILE" if hasattr(args, "out") else ""))
         with warnings.catch_warnings():
             # fastem's warnings (collapsed components, no convergence) as one plain line
             # each, not Python's two-line format with a file of the library and its source.
@@ -76,10 +99,10 @@ def main(argv=None) -> int:
             status = args.run(args)
         _flush_stdout()
         return status
-    except PipeClosed:
+    except (PipeClosed, BrokenPipeError):  # stdout's reader, or a FIFO's, went away
         # Nothing more can reach the reader; point stdout at /dev/null so that Python's
         # own flush at exit does not complain either.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _release(sys.stdout)
         return EXIT_PIPE_CLOSED
     except (UserError, OutputError) as error:
         _fail(str(error))
@@ -87,12 +110,6 @@ def main(argv=None) -> int:
         _fail(str(error).splitlines()[0])
     except ImportError as error:
         _fail(str(error))
-    except KeyboardInterrupt:
-        written = (", ".join(str(p) for p in written_files) if written_files
-                   else "nothing was written")
-        print(f"\nfastem: interrupted; {'wrote ' if written_files else ''}{written}",
-              file=sys.stderr)
-        return 130
     except Exception:  # a bug: show it in full
         traceback.print_exc()
         print("fastem: internal error (the traceback above)", file=sys.stderr)
@@ -100,7 +117,38 @@ def main(argv=None) -> int:
     return 2
 
 
+def _stopped(error: KeyboardInterrupt) -> int:
+    """Say what was written before the command was stopped; its exit status."""
+    written = (", ".join(str(p) for p in written_files) if written_files
+               else "nothing was written")
+    _last_words(sys.stdout, "")
+    _last_words(sys.stderr, f"\nfastem: {_signals.name(error)}; "
+                f"{'wrote ' if written_files else ''}{written}\n")
+    return _signals.exit_status(error)
+
+
+def _last_words(stream, text: str) -> None:
+    """``text``, and what ``stream`` still holds, written if it can be: after SIGHUP the
+    terminal may be gone."""
+    try:
+        stream.write(text)
+        stream.flush()
+    except (OSError, ValueError, AttributeError):
+        _release(stream)
+
+
+def _release(stream) -> None:
+    """Point a standard stream that cannot be written any more at /dev/null, so that
+    Python's own flush at exit does not fail (and print) as well."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
+
+
 def _flush_stdout() -> None:
+    if sys.stdout is None:
+        return
     try:
         sys.stdout.flush()
     except BrokenPipeError:
@@ -332,6 +380,8 @@ def _study(args) -> int:
 
             _pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
+        outputs.protect("the --design file", args.design)
+        outputs.protect("the --scenarios file", args.scenarios)
         announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
         provenance = {"fastem": __version__, "design": design.to_dict()}
         with contextlib.ExitStack() as stack:
@@ -402,8 +452,7 @@ class _RawWriter:
         self.header = True
 
     def __enter__(self):
-        self.opened = self.output.open_for_writing()
-        self.handle = self.opened.__enter__()
+        self.handle = _Pieces(self.output)
         return self
 
     def __call__(self, rows) -> None:
@@ -424,7 +473,22 @@ class _RawWriter:
     def __exit__(self, *exc):
         if self.writer is not None:
             self.writer.close()
-        return self.opened.__exit__(*exc)
+        return False
+
+
+class _Pieces(io.RawIOBase):
+    """A binary file whose writes go to an output's content, piece after piece, for
+    writers that want a file (Parquet's)."""
+
+    def __init__(self, output):
+        self.output = output
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.output.write(bytes(data))
+        return len(data)
 
 
 def _design(args) -> Design:
@@ -481,6 +545,7 @@ def _fit(args) -> int:
                         f"--components 1-{max(k_high, 2)}, or of --variance equal,unequal; "
                         f"--components {args.components} has one")
     with Outputs(out=args.out, plot=args.plot) as outputs:
+        outputs.protect("the data file", args.file)
         if args.plot is not None:
             from .plots import _pyplot
 
@@ -804,23 +869,17 @@ def _simulate(args) -> int:
                                       "one dataset's points and lines")
     with Outputs(out=args.out) as outputs:
         announce_compilation(args, "simulate")
-        with contextlib.ExitStack() as stack:
-            handle = (stack.enter_context(outputs["out"].open_for_writing())
-                      if "out" in outputs else None)
-            header = ",".join(SIMULATE_HEADER) + "\n"
-            for start, count in chunk_plan(args.replications, args.n_samples,
-                                           max_points=SIMULATE_CHUNK_POINTS):
-                data, labels = simulate(args.weights, args.means, args.variances,
-                                        args.n_samples, count, args.seed, dataset_offset=start)
-                lines = [header] if start == 0 else []
-                for d in range(count):
-                    lines.extend(f"{start + d},{x!r},{k}\n"
-                                 for x, k in zip(data[d].tolist(), labels[d].tolist()))
-                text = "".join(lines)
-                if handle is None:
-                    write_stdout(text)
-                else:
-                    handle.write(text.encode())
+        write = outputs["out"].write if "out" in outputs else write_stdout
+        header = ",".join(SIMULATE_HEADER) + "\n"
+        for start, count in chunk_plan(args.replications, args.n_samples,
+                                       max_points=SIMULATE_CHUNK_POINTS):
+            data, labels = simulate(args.weights, args.means, args.variances,
+                                    args.n_samples, count, args.seed, dataset_offset=start)
+            lines = [header] if start == 0 else []
+            for d in range(count):
+                lines.extend(f"{start + d},{x!r},{k}\n"
+                             for x, k in zip(data[d].tolist(), labels[d].tolist()))
+            write("".join(lines))
         if "out" in outputs:
             commit(outputs)
     return 0
@@ -832,5 +891,6 @@ def _simulate(args) -> int:
 def _bench(args) -> int:
     from .quickbench import run
 
-    print(run(verbose=not args.quiet))
+    write_stdout(run(say=None if args.quiet else lambda line: write_stdout(line + "\n"))
+                 + "\n")
     return 0
