@@ -136,7 +136,7 @@ def test_json_to_dev_stderr_is_written_into_standard_error(tmp_path):
     data = one_column_csv(tmp_path)
     completed = fastem_cli("fit", data, "--quiet", "--format", "json", "--out", "/dev/stderr",
                            check=True)
-    assert completed.stdout == "" and json.loads(completed.stderr)[0]["id"] == "1"
+    assert completed.stdout == "" and json.loads(completed.stderr)[0]["id"] == "0"
 
 
 def test_out_to_dev_fd_writes_into_the_descriptor_it_was_given(tmp_path):
