@@ -637,7 +637,7 @@ def study(weights=None, means=None, variances=None, n_samples=(40,), replication
     tiny, _ = simulate(*first, max(10, 2 * first[1].size), 1, 0)
     for strategy, method_algorithm, _ in methods:
         _quiet_fit(tiny, first[1].size, init=search.parse_init(strategy),
-                   algorithm=method_algorithm, max_iter=2,
+                   algorithm=method_algorithm, max_iter=2, se=se,
                    init_params=init_params.get(strategy))
 
     rows, timing, cells = [], [], []
