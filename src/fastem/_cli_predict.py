@@ -52,6 +52,8 @@ def _predict(args) -> int:
     from .mixtures import read_fit
 
     with Outputs(out=args.out) as outputs:
+        outputs.protect("the fit file", args.fit)
+        outputs.protect("the data file", args.file)
         try:
             mixtures = read_fit(args.fit)
         except ValueError as error:
