@@ -158,6 +158,11 @@ def test_a_descriptor_that_is_not_open_is_refused_before_any_work(tmp_path):
     data = one_column_csv(tmp_path)
     assert_one_line_error(fastem_cli("fit", data, "--out", "/dev/fd/9"), "/dev/fd/9",
                           "descriptor 9 is not open")
+    # Descriptor 3, closed when the command starts, is the number the --csv file's
+    # temporary takes: the JSON must not be written into it.
+    table = tmp_path / "t.csv"
+    assert_one_line_error(fastem_cli(*SMALL_STUDY, "--csv", table, "--json", "/dev/fd/3"),
+                          "/dev/fd/3", "descriptor 3 is not open")
     assert list(tmp_path.iterdir()) == [data]
 
 
@@ -223,6 +228,19 @@ def test_an_output_that_would_replace_the_input_is_refused(tmp_path):
                           f"--json {design} would replace the --design file {design}")
     assert data.read_bytes() == before and design.read_text() == '{"replications": 10}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["design.json", "link.csv", "x.csv"]
+
+
+def test_predict_refuses_an_output_that_would_replace_its_fit_or_data_file(tmp_path):
+    data = one_column_csv(tmp_path)
+    fit = tmp_path / "fit.csv"
+    fastem_cli("fit", data, "--out", fit, check=True)
+    files = {path: path.read_bytes() for path in (data, fit)}
+    assert_one_line_error(fastem_cli("predict", fit, data, "--out", data),
+                          f"--out {data} would replace the data file {data}")
+    assert_one_line_error(fastem_cli("predict", fit, data, "--out", fit),
+                          f"--out {fit} would replace the fit file {fit}")
+    assert {path: path.read_bytes() for path in files} == files
+    assert sorted(tmp_path.iterdir()) == sorted(files)
 
 
 def test_an_output_name_of_250_characters_is_written(tmp_path):

@@ -50,6 +50,10 @@ _STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 _STANDARD_NAMES = ("standard input", "standard output", "standard error")
 _closed_at_start: set[int] = set()
 """The standard descriptors that :func:`reserve_standard_descriptors` found closed."""
+_open_at_start: set[int] | None = None
+"""The descriptors open when the command started (None where they cannot be listed, or
+outside the command): ``/dev/fd/N`` of any other number would name a file that fastem
+opened itself, such as another output's temporary file."""
 
 
 class OutputError(ValueError):
@@ -291,7 +295,10 @@ def reserve_standard_descriptors() -> None:
     """Open /dev/null on descriptors 0, 1 and 2 where the command was started without them
     (``>&-``), so that no file the command opens takes their number: a library's message
     to standard output or error would land in it. They are still closed for the outputs
-    (``--out /dev/stdout``), and Python's ``sys.stdout`` stays None."""
+    (``--out /dev/stdout``), and Python's ``sys.stdout`` stays None. The descriptors open
+    at this point are recorded first: they are the only ones ``/dev/fd/N`` may name."""
+    global _open_at_start
+    _open_at_start = _open_descriptors()
     for fd in range(len(_STANDARD_NAMES)):
         try:
             os.fstat(fd)
@@ -301,6 +308,26 @@ def reserve_standard_descriptors() -> None:
                 os.dup2(null, fd)
                 os.close(null)
             _closed_at_start.add(fd)
+
+
+def _open_descriptors() -> set[int] | None:
+    """The descriptors of this process that are open, None where they cannot be listed."""
+    for directory in ("/proc/self/fd", "/dev/fd"):
+        try:
+            listed = [int(name) for name in os.listdir(directory)]
+        except (OSError, ValueError):
+            continue
+        # The listing's own descriptor is among them, and closed again by now.
+        return {fd for fd in listed if _is_open(fd)}
+    return None
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
 
 
 def _named_descriptor(path: str) -> int | None:
@@ -329,7 +356,8 @@ def _duplicate(fd: int, shown: Path) -> int:
     descriptors change), checked to be open for writing."""
     try:
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        closed = fd in _closed_at_start
+        closed = fd in _closed_at_start or (_open_at_start is not None
+                                            and fd not in _open_at_start)
     except OSError:
         closed = True
     described = _STANDARD_NAMES[fd] if fd < len(_STANDARD_NAMES) else f"descriptor {fd}"
