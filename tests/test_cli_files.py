@@ -322,6 +322,22 @@ def test_an_output_is_written_in_pieces_or_at_once(tmp_path):
     assert list(tmp_path.iterdir()) == [rows]
 
 
+def test_a_file_whose_set_up_fails_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from fastem import _output
+
+    def refuse(fd, mode):
+        raise PermissionError(1, "Operation not permitted")
+
+    table = tmp_path / "t.csv"
+    table.write_text("PRIOR\n")
+    opened = os.listdir("/proc/self/fd")
+    monkeypatch.setattr(_output.os, "fchmod", refuse)
+    with pytest.raises(_output.OutputError, match=f"{table}: cannot be written"):
+        _output.Outputs(json=tmp_path / "t.json", csv=table)
+    assert os.listdir("/proc/self/fd") == opened
+    assert sorted(tmp_path.iterdir()) == [table] and table.read_text() == "PRIOR\n"
+
+
 # ------------------------------------------------------------------ stopped by a signal
 
 
@@ -345,6 +361,24 @@ def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, monk
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message == f"fastem: {said}; wrote {table}, {rows}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
+
+
+def test_a_second_ctrl_c_while_the_temporary_files_are_removed_waits_until_all_are_gone(
+        tmp_path, monkeypatch):
+    from fastem import _output
+
+    unlink = os.unlink
+
+    def signal_then_unlink(path):
+        os.kill(os.getpid(), signal.SIGINT)  # arrives part-way through the removal
+        unlink(path)
+
+    outputs = _output.Outputs(csv=tmp_path / "t.csv", json=tmp_path / "t.json")
+    assert len(list(tmp_path.iterdir())) == 2
+    monkeypatch.setattr(_output.os, "unlink", signal_then_unlink)
+    with pytest.raises(KeyboardInterrupt):
+        outputs.discard()
+    assert list(tmp_path.iterdir()) == []
 
 
 @needs_matplotlib

@@ -95,10 +95,21 @@ class OutputFile:
             raise OutputError(f"{self.path}: the directory {self.target.parent} does not "
                               "exist; create it first")
         fd, self.temporary = _create_beside(self.target, self.path)
-        self._file = open(fd, "wb")
-        self._identity = _identity(os.fstat(fd))
-        if mode is not None:
-            _copy_ownership(self.target, fd)
+        try:
+            self._file = open(fd, "wb")
+            self._identity = _identity(os.fstat(fd))
+            if mode is not None:
+                self._guard(_copy_ownership, self.target, fd)
+        except BaseException:
+            # The caller never gets this output to discard: its temporary goes here.
+            if self._file is None:
+                os.close(fd)
+            else:
+                self._file.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self.temporary)
+            self.temporary = None
+            raise
 
     def set(self, content: str | bytes) -> None:
         """The whole content (replacing anything written so far)."""
@@ -268,12 +279,15 @@ class Outputs:
             _sync_directory(directory)
 
     def discard(self) -> None:
-        for output in self.files.values():
-            output.discard()
-        if not self.written:
-            for directory in reversed(self.created):
-                with contextlib.suppress(OSError):
-                    directory.rmdir()
+        """Remove every temporary file (and directory made for them). A second Ctrl-C or
+        SIGTERM, which often follows the first, waits until they are all gone."""
+        with held():
+            for output in self.files.values():
+                output.discard()
+            if not self.written:
+                for directory in reversed(self.created):
+                    with contextlib.suppress(OSError):
+                        directory.rmdir()
 
     def _add(self, key: str, output: OutputFile) -> None:
         """``output``, refused if it names the file of an output already added."""
