@@ -284,19 +284,23 @@ def test_a_directory_made_in_place_of_a_file_during_the_run_is_a_one_line_error(
     assert list(table.iterdir()) == [] and sorted(tmp_path.iterdir()) == [fifo, table]
 
 
+@needs_wchan
 def test_a_temporary_file_swapped_for_a_symlink_is_not_followed(tmp_path):
     # In a directory that others can write to, the temporary file's name may be taken
     # over while the command runs; what is written must not go where a symlink points.
-    data = one_column_csv(tmp_path, n=20_000)
-    victim = tmp_path / "victim.txt"
+    victim, fifo = tmp_path / "victim.txt", tmp_path / "pipe"
     victim.write_text("VICTIM\n")
+    os.mkfifo(fifo)
     shared = tmp_path / "shared"
     shared.mkdir()
-    process = started("fit", data, "--out", shared / "o.csv")
-    wait_until(lambda: any(shared.iterdir()), process, "the temporary file")
+    # The FIFO, written before the files are renamed, holds the renames back until it is read.
+    process = started(*SMALL_STUDY, "--csv", shared / "o.csv", "--json", fifo)
+    wait_until(lambda: waits_for_a_reader(process), process, "the wait for the FIFO's reader")
     (temporary,) = shared.iterdir()
     (shared / "swap").symlink_to(victim)
     os.replace(shared / "swap", temporary)
+    with open(fifo) as reader:
+        assert json.loads(reader.read())["table"]
     assert_one_line_error(finished(process), "o.csv", "was removed or replaced")
     assert victim.read_text() == "VICTIM\n"
     assert list(shared.iterdir()) == [temporary] and temporary.is_symlink()
@@ -341,24 +345,36 @@ def test_a_file_whose_set_up_fails_leaves_no_temporary_file(tmp_path, monkeypatc
 # ------------------------------------------------------------------ stopped by a signal
 
 
+SIGNAL_DURING_THE_RENAMES = """
+import os, signal, sys
+from fastem import _output, cli
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as the command starts from a shell
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+commit = _output.OutputFile.commit
+
+def commit_then_signal(self):
+    os.kill(os.getpid(), int(os.environ["SIGNUM"]))  # arrives during the renames
+    commit(self)
+
+_output.OutputFile.commit = commit_then_signal
+sys.exit(cli.main(sys.argv[1:]))
+"""
+"""The command, with a signal sent to itself as each file is renamed: run in a process of
+its own, so that the signal never reaches the tests."""
+
+
 @pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted"),
                                               (signal.SIGTERM, "stopped by SIGTERM")])
-def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, monkeypatch, capsys,
-                                                                  signum, said):
-    from fastem import _output, cli
-
-    commit = _output.OutputFile.commit
-
-    def commit_then_signal(self):
-        os.kill(os.getpid(), signum)  # arrives during the renames
-        commit(self)
-
-    monkeypatch.setattr(_output.OutputFile, "commit", commit_then_signal)
+def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, signum, said):
     table, rows = tmp_path / "t.csv", tmp_path / "t.json"
-    status = cli.main([*map(str, SMALL_STUDY), "--csv", str(table), "--json", str(rows)])
-    assert status == 128 + signum
+    completed = subprocess.run(
+        [sys.executable, "-c", SIGNAL_DURING_THE_RENAMES, *map(str, SMALL_STUDY),
+         "--csv", table, "--json", rows], capture_output=True, text=True, timeout=600,
+        env={**os.environ, "SIGNUM": str(int(signum))})
+    assert completed.returncode == 128 + signum, completed.stderr
     assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
-    message = capsys.readouterr().err.strip().splitlines()[-1]
+    message = completed.stderr.strip().splitlines()[-1]
     assert message == f"fastem: {said}; wrote {table}, {rows}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv", "t.json"]
 
@@ -801,12 +817,19 @@ def test_a_study_of_a_trillion_replications_runs_in_little_memory(tmp_path):
     process = subprocess.Popen([str(FASTEM), "study", "--replications", str(10**12), "--raw",
                                 str(tmp_path / "raw.csv")],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = 0
+
+    def raw_bytes():  # the raw rows written so far, into the temporary file
+        return sum(path.stat().st_size for path in tmp_path.glob(".fastem-*.tmp"))
+
+    # Sampled once the study runs (the kernels may take a minute to compile first).
+    wait_until(lambda: raw_bytes() > 0, process, "the first raw rows")
+    written, peak = raw_bytes(), 0
     for _ in range(16):
         time.sleep(0.5)
         with open(f"/proc/{process.pid}/status") as status:
             rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
         peak = max(peak, rss)
+    assert raw_bytes() > written, "the study made no progress while its memory was sampled"
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
