@@ -206,7 +206,10 @@ class _Columns:
 def _read_csv(path, by, value, weights_column, dropna=False, pool=False, header=None,
               sep=",", na_values=NA_VALUES):
     layout = _layout(path, by, value, weights_column, pool, header, sep, na_values)
-    columns = _parse_fast(layout) or _parse_slow(layout, dropna)
+    # np.loadtxt would read a marker written as a number (-999) as that number: only the slow
+    # scan compares cells with the markers.
+    numeric_marker = any(_NUMBER.fullmatch(marker) for marker in layout.na_values)
+    columns = (None if numeric_marker else _parse_fast(layout)) or _parse_slow(layout, dropna)
     if columns.blank_lines and not dropna:
         _check_no_blank_line(layout)  # the fast parser and the slow scan both skip them
     return _group(columns)
@@ -551,14 +554,14 @@ def _number(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     """The float in ``cell``, under the rules ``np.loadtxt`` applies (``_NUMBER``)."""
     text = cell.strip()
     where = f"{path}, line {line}, column {column!r}"
-    if _NUMBER.fullmatch(text):
-        value = float(text)
-        if np.isfinite(value):
-            return value
-    elif _missing(text, na_values):
+    if _missing(text, na_values):  # before the number: a marker may be one (-999)
         what = f"{text!r}, a missing value (--na-values)" if text else "empty cell"
         raise DataFileError(f"{where}: {what}; fill it in or remove the row, or pass --dropna "
                             "to leave out rows with a missing value")
+    elif _NUMBER.fullmatch(text):
+        value = float(text)
+        if np.isfinite(value):
+            return value
     elif _DECIMAL_COMMA.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number; {_DECIMAL_COMMA_HINT}")
     elif not _NON_FINITE.fullmatch(text):
