@@ -156,6 +156,13 @@ def test_study_design_file_and_flags_that_override_it(tmp_path, suffix):
     assert abs(float(rows[0]["mean_2_bias"])) < 0.3
 
 
+def test_a_study_of_values_whose_squares_overflow_ends_with_its_table(tmp_path):
+    out = tmp_path / "table.csv"
+    fastem_cli("study", "--means", "0", "1e100", "--variances", "1e198", "1e198",
+               "--replications", "4", "--csv", out, "--quiet", check=True)
+    assert read_csv(out)
+
+
 def test_study_usage_errors(tmp_path):
     assert_one_line_error(fastem_cli("study", "--means", 0, 1, "--variances", 1, "--weights", 1),
                           "one value per component")
