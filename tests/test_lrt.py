@@ -442,3 +442,10 @@ def test_integer_frequency_weights_give_the_test_of_the_repeated_points():
     assert weighted.n_components == repeated.n_components == 2
     with pytest.raises(ValueError, match="sum to 1, fewer points than the 2 component"):
         fastem.bootstrap_lrt(values, 2, n_boot=9, sample_weight=counts / counts.sum())
+
+
+def test_frequency_weights_whose_replicates_cannot_fit_in_memory_are_refused():
+    x = np.array([-3.0, -2.5, -2.0, 2.0, 2.5, 3.0])
+    with pytest.raises(ValueError, match=r"the weights of dataset 0 sum to 6e\+12: a "
+                       r"replicate of 6e\+12 points would need .* Divide the weights"):
+        fastem.bootstrap_lrt(x, 2, 9, sample_weight=np.full(6, 1e12))
