@@ -2,9 +2,10 @@
 
 A CSV file's rows are parsed twice at most. NumPy's C parser (``np.loadtxt``) reads them
 first, fast and in little memory; it is trusted only when it accepts every row and every value
-passes the checks. Otherwise the slow scan (the ``csv`` module, row by row) reads them again. The
-slow scan is the definition of what a valid file is: it either finds the first problem and
-names its line and column, or returns the same datasets the fast parser would have.
+passes the checks, and is not used when a missing-value marker is a number (``-999``), which
+it would read as that number. Otherwise the slow scan (the ``csv`` module, row by row) reads
+them again. The slow scan is the definition of what a valid file is: it either finds the first
+problem and names its line and column, or returns the same datasets the fast parser would have.
 
 Cells are separated by commas, or by the separator given (``SEPARATORS``). Whether the first
 row is a header is the caller's choice, or else the first row's: a header unless a cell in it
