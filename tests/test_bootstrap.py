@@ -285,3 +285,12 @@ def test_integer_frequency_weights_give_the_bootstrap_of_the_repeated_points(kin
                                    rtol=1e-6)
         np.testing.assert_allclose(getattr(weighted.standard_errors, name),
                                    getattr(repeated.standard_errors, name), rtol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["parametric", "nonparametric"])
+def test_frequency_weights_whose_replicates_cannot_fit_in_memory_are_refused(kind):
+    x = np.array([-3.0, -2.5, -2.0, 2.0, 2.5, 3.0])
+    with pytest.raises(ValueError, match=r"the weights of dataset 0 sum to 6e\+12: a "
+                       r"replicate of 6e\+12 points would need .* Divide the weights, or pass "
+                       r"sample_weight_type='probability'"):
+        fastem.bootstrap(x, 2, 9, kind=kind, sample_weight=np.full(6, 1e12))

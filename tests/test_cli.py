@@ -156,6 +156,13 @@ def test_study_design_file_and_flags_that_override_it(tmp_path, suffix):
     assert abs(float(rows[0]["mean_2_bias"])) < 0.3
 
 
+def test_a_study_of_values_whose_squares_overflow_ends_with_its_table(tmp_path):
+    out = tmp_path / "table.csv"
+    fastem_cli("study", "--means", "0", "1e100", "--variances", "1e198", "1e198",
+               "--replications", "4", "--csv", out, "--quiet", check=True)
+    assert read_csv(out)
+
+
 def test_study_usage_errors(tmp_path):
     assert_one_line_error(fastem_cli("study", "--means", 0, 1, "--variances", 1, "--weights", 1),
                           "one value per component")
@@ -537,6 +544,39 @@ def test_fit_takes_the_algorithm_and_the_stopping_rule(tmp_path):
         # Printed to 10 significant digits.
         assert float(row["log_likelihood"]) == float(f"{expected.log_likelihood:.10g}")
         assert int(row["n_iter"]) == expected.n_iter
+
+
+def test_raw_parquet_holds_the_raw_csv_rows_and_the_provenance_in_its_metadata(tmp_path):
+    pq = pytest.importorskip("pyarrow.parquet")
+    from fastem.study import RAW_BLOCK
+
+    scenarios = tmp_path / "scenarios.toml"
+    scenarios.write_text(
+        '[[scenarios]]\nname = "two"\nweights = [0.5, 0.5]\nmeans = [0.0, 4.0]\n'
+        'variances = [1.0, 1.0]\n\n[[scenarios]]\nname = "three"\nweights = [0.3, 0.3, 0.4]\n'
+        'means = [0.0, 4.0, 8.0]\nvariances = [1.0, 1.0, 1.0]\n')
+    for name in ("raw.parquet", "raw.csv"):  # more replications than a block of raw rows
+        fastem_cli("study", "--scenarios", scenarios, "--n-samples", 20, "--init", "kmeans++",
+                   "--replications", RAW_BLOCK + 1, "--raw", tmp_path / name, "--quiet",
+                   check=True)
+    table = pq.read_table(tmp_path / "raw.parquet")
+    rows = read_csv(tmp_path / "raw.csv")
+    assert pq.ParquetFile(tmp_path / "raw.parquet").num_row_groups == 4  # 2 blocks a scenario
+    assert table.num_rows == len(rows) == 2 * (RAW_BLOCK + 1)
+    provenance = json.loads(table.schema.metadata[b"fastem"])
+    design = provenance["design"]
+    kept = {"fastem": provenance["fastem"], **{name: design[name] for name in (
+        "seed", "tol", "max_iter", "reg_variance", "equal_variance")}}
+    assert table.column_names + list(kept) == list(rows[0])
+    assert [sc["name"] for sc in design["scenarios"]] == ["two", "three"]
+
+    def cell(value):  # as CSV writes it: nothing for a missing value
+        return "" if value is None or value != value else str(value)
+
+    for name in table.column_names:
+        assert [cell(v) for v in table.column(name).to_pylist()] == [r[name] for r in rows]
+    for name, value in kept.items():
+        assert {r[name] for r in rows} == {cell(value)}
 
 
 def test_study_takes_scenarios_algorithms_rules_and_writes_raw_results(tmp_path):

@@ -173,6 +173,21 @@ def test_counts_beyond_memory_are_refused_before_any_fit_naming_the_flag(command
                           "machine's", f"at most {flag} ")
 
 
+@pytest.mark.parametrize("command, kind", [
+    ("lrt", ()), ("bootstrap", ("--kind", "parametric")),
+    ("bootstrap", ("--kind", "nonparametric")),
+])
+def test_weights_whose_replicates_cannot_fit_in_memory_are_refused_naming_the_fix(
+        tmp_path, command, kind):
+    path = tmp_path / "weighted.csv"
+    path.write_text("x,w\n" + "".join(f"{x},1e12\n" for x in (-3, -2.5, -2, 2, 2.5, 3)))
+    completed = fastem_cli(command, path, "--value", "x", "--weights-column", "w", *kind,
+                           "--max-components", 2, "--n-boot", 9)
+    assert_one_line_error(completed, "the weights of dataset", "sum to 6e+12: a replicate of "
+                          "6e+12 points would need", "Divide the weights, or pass "
+                          "--weights-type probability")
+
+
 def test_an_existing_output_file_is_replaced_whole_on_success_and_kept_on_failure(tmp_path):
     out = tmp_path / "lrt.csv"
     out.write_text("old\n")

@@ -52,6 +52,16 @@ def test_na_values_replaces_the_cells_read_as_missing(tmp_path):
                                      "--na-values", ""), "line 22", "'NA' is not a number")
 
 
+def test_a_number_given_as_na_value_is_missing_and_never_fitted(tmp_path):
+    path = values_csv(tmp_path, ["-999"])
+    plain = fastem_cli("fit", values_csv(tmp_path, [], "plain.csv"), "--quiet", check=True)
+    dropped = fastem_cli("fit", path, "--dropna", "--na-values", "-999", "--quiet", check=True)
+    assert rows_of(dropped.stdout)[0]["n"] == "40"
+    assert rows_of(dropped.stdout)[0]["mean_1"] == rows_of(plain.stdout)[0]["mean_1"]
+    assert_one_line_error(fastem_cli("fit", path, "--na-values", "-999"),
+                          "x.csv, line 22, column 'x'", "'-999', a missing value", "--dropna")
+
+
 # ------------------------------------------------------------------ columns
 
 

@@ -438,7 +438,27 @@ def test_integer_frequency_weights_give_the_test_of_the_repeated_points():
     np.testing.assert_allclose(weighted.statistic, repeated.statistic, rtol=1e-9)
     np.testing.assert_allclose(weighted.boot_statistics, repeated.boot_statistics, rtol=1e-8,
                                atol=1e-8)
-    np.testing.assert_array_equal(weighted.p_value, repeated.p_value)
+    # A replicate's statistic within that tolerance of the observed one is a tie: summed in
+    # the other order, it may fall on the other side of the observed one, and count in one
+    # p-value and not in the other. Every other replicate counts in both or in neither.
+    tie = np.isclose(weighted.boot_statistics, weighted.statistic[:, None], rtol=1e-8,
+                     atol=1e-8)
+    clearly_above = (weighted.boot_statistics > weighted.statistic[:, None]) & ~tie
+    np.testing.assert_array_equal(weighted.n_valid, repeated.n_valid)
+    assert (tie.sum(axis=1) < weighted.n_valid).all()  # the comparison is not all ties
+    lowest = (1 + clearly_above.sum(axis=1)) / (weighted.n_valid + 1)
+    highest = lowest + tie.sum(axis=1) / (weighted.n_valid + 1)
+    for result in (weighted, repeated):
+        assert ((lowest <= result.p_value) & (result.p_value <= highest)).all()
+    untied = ~tie.any(axis=1)
+    np.testing.assert_array_equal(weighted.p_value[untied], repeated.p_value[untied])
     assert weighted.n_components == repeated.n_components == 2
     with pytest.raises(ValueError, match="sum to 1, fewer points than the 2 component"):
         fastem.bootstrap_lrt(values, 2, n_boot=9, sample_weight=counts / counts.sum())
+
+
+def test_frequency_weights_whose_replicates_cannot_fit_in_memory_are_refused():
+    x = np.array([-3.0, -2.5, -2.0, 2.0, 2.5, 3.0])
+    with pytest.raises(ValueError, match=r"the weights of dataset 0 sum to 6e\+12: a "
+                       r"replicate of 6e\+12 points would need .* Divide the weights"):
+        fastem.bootstrap_lrt(x, 2, 9, sample_weight=np.full(6, 1e12))

@@ -185,6 +185,30 @@ def test_moments_are_exact_however_the_values_are_cut():
                                          / (len(present) - 1)))
 
 
+def test_squares_of_huge_and_tiny_values_are_summed_exactly():
+    # Squares above about 1e308 and below about 1e-308 are not floats; their sum still is exact.
+    values = np.array([2e154, -3e200, 7e307, 1e-150, -5e-200, 4e-320])
+    moments = mcse.Moments().add(values)
+    assert moments.sum_squares == sum(Fraction(v) ** 2 for v in values)
+
+
+@pytest.mark.parametrize("values", [
+    2e154 + np.arange(-2, 3) * 2.0**470,  # squares overflow, the variance does not
+    np.full(4, 1e300),
+    np.array([1.0, 2.0, 4.0]) * 1e-150,
+    np.array([-1e300, 1e300, 0.0]),  # a variance too large for a float
+    np.array([1.0, np.inf, 2.0]),
+    np.array([-np.inf, 1.0, -np.inf]),
+    np.array([np.inf, -np.inf, 1.0]),
+])
+def test_moments_of_huge_tiny_and_infinite_values_are_numpys(values):
+    moments = mcse.Moments().add(values)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, variance = np.mean(values), np.var(values, ddof=1)
+    np.testing.assert_allclose(moments.mean(), mean, rtol=1e-14)
+    np.testing.assert_allclose(moments.variance(), variance, rtol=1e-12)
+
+
 def test_measures_from_chunks_equal_the_measures_of_the_whole():
     rng = np.random.default_rng(9)
     estimates = np.where(rng.random(999) < 0.02, np.nan, rng.normal(1.0, 0.3, 999))

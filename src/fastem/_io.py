@@ -2,9 +2,10 @@
 
 A CSV file's rows are parsed twice at most. NumPy's C parser (``np.loadtxt``) reads them
 first, fast and in little memory; it is trusted only when it accepts every row and every value
-passes the checks. Otherwise the slow scan (the ``csv`` module, row by row) reads them again. The
-slow scan is the definition of what a valid file is: it either finds the first problem and
-names its line and column, or returns the same datasets the fast parser would have.
+passes the checks, and is not used when a missing-value marker is a number (``-999``), which
+it would read as that number. Otherwise the slow scan (the ``csv`` module, row by row) reads
+them again. The slow scan is the definition of what a valid file is: it either finds the first
+problem and names its line and column, or returns the same datasets the fast parser would have.
 
 Cells are separated by commas, or by the separator given (``SEPARATORS``). Whether the first
 row is a header is the caller's choice, or else the first row's: a header unless a cell in it
@@ -206,7 +207,10 @@ class _Columns:
 def _read_csv(path, by, value, weights_column, dropna=False, pool=False, header=None,
               sep=",", na_values=NA_VALUES):
     layout = _layout(path, by, value, weights_column, pool, header, sep, na_values)
-    columns = _parse_fast(layout) or _parse_slow(layout, dropna)
+    # np.loadtxt would read a marker written as a number (-999) as that number: only the slow
+    # scan compares cells with the markers.
+    numeric_marker = any(_NUMBER.fullmatch(marker) for marker in layout.na_values)
+    columns = (None if numeric_marker else _parse_fast(layout)) or _parse_slow(layout, dropna)
     if columns.blank_lines and not dropna:
         _check_no_blank_line(layout)  # the fast parser and the slow scan both skip them
     return _group(columns)
@@ -551,14 +555,14 @@ def _number(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     """The float in ``cell``, under the rules ``np.loadtxt`` applies (``_NUMBER``)."""
     text = cell.strip()
     where = f"{path}, line {line}, column {column!r}"
-    if _NUMBER.fullmatch(text):
-        value = float(text)
-        if np.isfinite(value):
-            return value
-    elif _missing(text, na_values):
+    if _missing(text, na_values):  # before the number: a marker may be one (-999)
         what = f"{text!r}, a missing value (--na-values)" if text else "empty cell"
         raise DataFileError(f"{where}: {what}; fill it in or remove the row, or pass --dropna "
                             "to leave out rows with a missing value")
+    elif _NUMBER.fullmatch(text):
+        value = float(text)
+        if np.isfinite(value):
+            return value
     elif _DECIMAL_COMMA.fullmatch(text):
         raise DataFileError(f"{where}: {text!r} is not a number; {_DECIMAL_COMMA_HINT}")
     elif not _NON_FINITE.fullmatch(text):

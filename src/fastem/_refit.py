@@ -309,13 +309,28 @@ def _random_starts(data, n_components, n_init, random_state, runs, equal_varianc
     return [np.concatenate(part, axis=0) for part in parts]
 
 
-def check_memory(sizes, n_components, n_boot, per_replicate, n_init, n_starts, n_init_data):
+REPLICATE_POINT_BYTES = 24.0
+"""Memory of one point of a replicate being refitted: its value, its draw (an index or a
+component) and the kernel's standardised copy."""
+
+
+def check_memory(sizes, n_components, n_boot, per_replicate, n_init, n_starts, n_init_data,
+                 weighted=False):
     """Refuse, before any work, options whose arrays would not fit in the machine's memory:
     ``n_boot`` replicates of each dataset (``per_replicate`` bytes each, what the result
     keeps of them), ``n_init_data`` restarts of each fit to the data (an int; "auto" is
     bounded by :func:`fastem.fit`'s ``max_init``), and ``n_init`` random restarts besides
-    ``n_starts`` given starts for each replicate of the largest chunk."""
+    ``n_starts`` given starts for each replicate of the largest chunk. With ``weighted``
+    (the replicates have as many points as frequency weights sum to, ``sizes``), also the
+    points of one replicate, which a chunk holds at least."""
     n_datasets = len(sizes)
+    if weighted:
+        d = int(np.argmax(sizes))
+        _validate.check_memory(
+            REPLICATE_POINT_BYTES * max(int(sizes[d]), CHUNK_POINTS),
+            f"the weights of dataset {d} sum to {sizes[d]:g}: a replicate of {sizes[d]:g} "
+            "points", "Divide the weights, or pass sample_weight_type='probability' if they "
+            "are sampling weights.")
     per_fit = _validate.fit_bytes(n_components)
     _validate.check_option_memory("n_boot", n_boot, n_datasets * per_replicate,
                                   f"the replicates of {n_datasets} dataset(s)")

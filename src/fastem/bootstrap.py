@@ -243,8 +243,9 @@ def bootstrap(data, n_components=2, n_boot=999, *, max_components=5, kind="param
         largest = int(np.max(np.asarray(n_components, dtype=np.float64), initial=1))
     # Per replicate: its estimates, their copy without the ambiguous ones and the
     # percentiles' working copy (3 x 3 arrays of K), its status, flags and indices.
+    # A weighted bootstrap's replicate is the data with other weights, whatever they sum to.
     _refit.check_memory(sizes, largest, n_boot, 8.0 * (9 * largest + 5), n_init, 1,
-                        n_init_data)
+                        n_init_data, weighted=point_weights is not None and kind != "weighted")
     if point_weights is not None and sample_weight_type == "frequency":
         warn_few_counts(datasets, point_weights, 1, stacklevel=2)
     ks, fits = _fits_to_data(batch, datasets, point_weights, n_components, max_components,

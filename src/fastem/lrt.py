@@ -267,7 +267,7 @@ def bootstrap_lrt(data, max_components=5, n_boot=999, *, variance="unequal", n_i
         data, sample_weight, sample_weight_type, max_components)
     # Per replicate: its statistic of each test, and the indices and copies of a test.
     _refit.check_memory(sizes, max_components, n_boot, 8.0 * (max_components - 1 + 5), n_init,
-                        max_components + 1, n_init_data)
+                        max_components + 1, n_init_data, weighted=point_weights is not None)
     if point_weights is not None and sample_weight_type == "frequency":
         warn_few_counts(datasets, point_weights, max_components, stacklevel=2)
     n_datasets = len(datasets)

@@ -86,9 +86,11 @@ class Moments:
     into chunks, nor on the order of its values, and are rounded once.
 
     Floats are sums of few exact terms: each value a 53-bit integer times a power of 2,
-    each square three such products (Veltkamp's split, exact for values between about
-    1e-145 and 1e300 in size: estimates, errors and their squares), added up as Python
-    integers."""
+    each square three such products times a power of 2 (Veltkamp's split of the value's
+    mantissa, exact for every finite value), added up as Python integers. A mean or a
+    variance too large for a float is infinite; with an infinite value among the values,
+    the mean is infinite (NaN for both signs) and the variance NaN, as ``np.mean`` and
+    ``np.var`` give."""
 
     def __init__(self):
         self.n = 0
@@ -102,22 +104,23 @@ class Moments:
         self.n += x.size
         finite = np.isfinite(x)
         if not finite.all():
-            self.infinite += float(np.sum(x[~finite]))
+            with np.errstate(invalid="ignore"):  # inf - inf: NaN, as np.mean gives
+                self.infinite += float(np.sum(x[~finite]))
             x = x[finite]
         self.sum += _exact_sum(x)
-        self.sum_squares += _exact_sum(_square_terms(x))
+        self.sum_squares += _exact_sum(*_square_terms(x))
         return self
 
     def mean(self) -> float:
         if self.n == 0:
             return math.nan
-        return self.infinite if self.infinite else float(self.sum / self.n)
+        return self.infinite if self.infinite else _float(self.sum / self.n)
 
     def variance(self) -> float:
         """``ddof=1``; NaN for fewer than two values, or an infinite one."""
         if self.n < 2 or self.infinite:
             return math.nan
-        return float((self.sum_squares - self.sum**2 / self.n) / (self.n - 1))
+        return _float((self.sum_squares - self.sum**2 / self.n) / (self.n - 1))
 
     def sd(self) -> float:
         return math.sqrt(self.variance())
@@ -130,13 +133,24 @@ class Moments:
 _SPLIT = 2.0**27 + 1
 
 
-def _square_terms(x) -> np.ndarray:
-    """Three arrays of floats whose sum is ``x**2`` exactly: ``x = hi + lo`` with halves of
-    at most 26 bits (Veltkamp), whose products are exact in float64."""
-    scaled = _SPLIT * x
-    hi = scaled - (scaled - x)
-    lo = x - hi
-    return np.concatenate([hi * hi, 2.0 * hi * lo, lo * lo])
+def _square_terms(x) -> tuple[np.ndarray, np.ndarray]:
+    """Floats and powers of 2 whose products add up to ``x**2`` exactly: ``x = m 2**e`` with
+    ``m`` in [0.5, 1), and ``m = hi + lo`` with halves of at most 26 bits (Veltkamp), whose
+    products are exact in float64. Squaring ``m`` rather than ``x`` neither overflows (above
+    about 1e154) nor underflows (below about 1e-145)."""
+    m, e = np.frexp(x)
+    scaled = _SPLIT * m
+    hi = scaled - (scaled - m)
+    lo = m - hi
+    return np.concatenate([hi * hi, 2.0 * hi * lo, lo * lo]), np.tile(2 * e, 3)
+
+
+def _float(value: Fraction) -> float:
+    """``value`` rounded to a float, infinite when it is too large for one."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 _EXACT_BLOCK = 2**25
@@ -144,13 +158,16 @@ _EXACT_BLOCK = 2**25
 below 2**52, exact in float64."""
 
 
-def _exact_sum(x) -> Fraction:
-    """The exact sum of finite float64 values: each is a 53-bit integer times a power of 2;
-    the integers of each power are added in halves of 27 bits (by ``np.bincount``, whose
-    float64 sums of them are exact), and the powers' totals as Python integers."""
+def _exact_sum(x, powers=None) -> Fraction:
+    """The exact sum of finite float64 values, each times ``2**powers`` if given (integers of
+    the same shape): each is a 53-bit integer times a power of 2; the integers of each power
+    are added in halves of 27 bits (by ``np.bincount``, whose float64 sums of them are
+    exact), and the powers' totals as Python integers."""
     total = Fraction(0)
     for start in range(0, x.size, _EXACT_BLOCK):
         mantissa, exponent = np.frexp(x[start:start + _EXACT_BLOCK])
+        if powers is not None:
+            exponent = exponent + powers[start:start + _EXACT_BLOCK]
         integers = (mantissa * 2.0**53).astype(np.int64)
         lowest = int(exponent.min())
         where = exponent - lowest
@@ -306,7 +323,7 @@ class ClusteredMean:
         return self
 
     def mean(self) -> float:
-        return float(self.totals.sum / (self.totals.n * self.m)) if self.totals.n else math.nan
+        return _float(self.totals.sum / (self.totals.n * self.m)) if self.totals.n else math.nan
 
     def mcse(self) -> float:
         n = self.totals.n
@@ -316,7 +333,7 @@ class ClusteredMean:
             return 0.0
         # sum_d (s_d - s)^2 with s_d = total_d / m: the totals' squared deviations / m^2.
         squares = (self.totals.sum_squares - self.totals.sum**2 / n) / self.m**2
-        return math.sqrt(float(squares)) / n
+        return math.sqrt(_float(squares)) / n
 
 
 def bootstrap_mcse(values, statistic, n_boot: int, random_state):
