@@ -324,6 +324,13 @@ def reserve_standard_descriptors() -> None:
             _closed_at_start.add(fd)
 
 
+def forget_descriptors() -> None:
+    """The command has ended: its record of open descriptors no longer holds (a later
+    :class:`Outputs` in the same process, a test's, gives ``/dev/fd/N`` as it finds it)."""
+    global _open_at_start
+    _open_at_start = None
+
+
 def _open_descriptors() -> set[int] | None:
     """The descriptors of this process that are open, None where they cannot be listed."""
     for directory in ("/proc/self/fd", "/dev/fd"):

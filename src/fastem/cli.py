@@ -53,7 +53,12 @@ try:  # while numpy and numba load, Ctrl-C stops the command as at any other tim
         write_stdout,
         written_files,
     )
-    from ._output import OutputError, Outputs, reserve_standard_descriptors
+    from ._output import (
+        OutputError,
+        Outputs,
+        forget_descriptors,
+        reserve_standard_descriptors,
+    )
     from ._status import Status
     from .api import SE_METHODS
     from .design import Design
@@ -69,14 +74,17 @@ EXIT_PIPE_CLOSED = 128 + signal.SIGPIPE
 
 def main(argv=None) -> int:
     reserve_standard_descriptors()
-    if sys.stderr is None:  # started with 2>&-: the messages go nowhere, not to stdout
-        sys.stderr = open(os.devnull, "w")
-    with _signals.handled():
-        try:
-            return _main(argv)
-        except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM or SIGHUP
-            stopped = error
-    return _stopped(stopped)  # outside handled(): a second SIGTERM or SIGHUP ends it at once
+    try:
+        if sys.stderr is None:  # started with 2>&-: the messages go nowhere, not to stdout
+            sys.stderr = open(os.devnull, "w")
+        with _signals.handled():
+            try:
+                return _main(argv)
+            except KeyboardInterrupt as error:  # Ctrl-C, SIGTERM or SIGHUP
+                stopped = error
+        return _stopped(stopped)  # outside handled(): a second SIGTERM or SIGHUP ends it
+    finally:
+        forget_descriptors()
 
 
 def _main(argv) -> int:
