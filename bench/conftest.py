@@ -22,18 +22,46 @@ import fastem
 
 SIZES = {
     "full": dict(
-        w1_datasets=2000, w1_points=1000, w1_iter=100, w1_reference=100, w1_sklearn=10,
-        w2_points=100_000, w2_restarts=1000, w2_iter=10, w2_reference=4, w2_sklearn=2,
-        w3_datasets=100_000, w3_reference=100, w3_sklearn=300,
-        w4_datasets=2000, w4_reference=20, w4_sklearn=4, rounds=5,
-        squarem_datasets=2000, squarem_restarts=20,
+        w1_datasets=2000,
+        w1_points=1000,
+        w1_iter=100,
+        w1_reference=100,
+        w1_sklearn=10,
+        w2_points=100_000,
+        w2_restarts=1000,
+        w2_iter=10,
+        w2_reference=4,
+        w2_sklearn=2,
+        w3_datasets=100_000,
+        w3_reference=100,
+        w3_sklearn=300,
+        w4_datasets=2000,
+        w4_reference=20,
+        w4_sklearn=4,
+        rounds=5,
+        squarem_datasets=2000,
+        squarem_restarts=20,
     ),
     "smoke": dict(
-        w1_datasets=6, w1_points=50, w1_iter=4, w1_reference=3, w1_sklearn=2,
-        w2_points=300, w2_restarts=5, w2_iter=3, w2_reference=2, w2_sklearn=1,
-        w3_datasets=20, w3_reference=3, w3_sklearn=3,
-        w4_datasets=4, w4_reference=2, w4_sklearn=1, rounds=1,
-        squarem_datasets=5, squarem_restarts=3,
+        w1_datasets=6,
+        w1_points=50,
+        w1_iter=4,
+        w1_reference=3,
+        w1_sklearn=2,
+        w2_points=300,
+        w2_restarts=5,
+        w2_iter=3,
+        w2_reference=2,
+        w2_sklearn=1,
+        w3_datasets=20,
+        w3_reference=3,
+        w3_sklearn=3,
+        w4_datasets=4,
+        w4_reference=2,
+        w4_sklearn=1,
+        rounds=1,
+        squarem_datasets=5,
+        squarem_restarts=3,
     ),
 }
 SIZE_NAME = os.environ.get("FASTEM_BENCH_SIZE", "full")
@@ -68,9 +96,16 @@ class Workload:
 
     def fit_fastem(self, dtype=np.float64):
         result = fastem.fit(
-            self.data, self.n_components, n_init=self.means.shape[1], weights_init=self.weights,
-            means_init=self.means, variances_init=self.variances, max_iter=self.n_iter, tol=0,
-            algorithm="em", dtype=dtype,
+            self.data,
+            self.n_components,
+            n_init=self.means.shape[1],
+            weights_init=self.weights,
+            means_init=self.means,
+            variances_init=self.variances,
+            max_iter=self.n_iter,
+            tol=0,
+            algorithm="em",
+            dtype=dtype,
         )
         assert (result.restart_n_iter == self.n_iter).all()
         return result
@@ -133,9 +168,13 @@ def sklearn_fits(rows, weights, means, variances, max_iter, tol):
         for x, w, m, v in zip(rows, weights, means, variances):
             for r in range(m.shape[0]):
                 model = GaussianMixture(
-                    m.shape[1], weights_init=w[r], means_init=m[r][:, None],
-                    precisions_init=1.0 / v[r][:, None, None], reg_covar=1e-6 * x.var(),
-                    max_iter=max_iter, tol=tol,
+                    m.shape[1],
+                    weights_init=w[r],
+                    means_init=m[r][:, None],
+                    precisions_init=1.0 / v[r][:, None, None],
+                    reg_covar=1e-6 * x.var(),
+                    max_iter=max_iter,
+                    tol=tol,
                 ).fit(x[:, None])
                 n_iter.append(model.n_iter_)
     return np.array(n_iter)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from fastem._vmath import exp_shifted
+from fastem.engine.vmath import exp_shifted
 
 
 @njit(parallel=True, cache=True)

@@ -24,7 +24,7 @@ import numpy as np
 
 READ = """
 import resource, sys, time
-from fastem._io import read_datasets
+from fastem.cli.datafiles import read_datasets
 baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 start = time.perf_counter()
 ids, data, _ = read_datasets(sys.argv[1], by=sys.argv[2] or None, value=sys.argv[3] or None)
@@ -44,15 +44,25 @@ def write_files(directory, n_rows, chunk=1_000_000):
             rows = np.arange(start, min(start + chunk, n_rows))
             x = rng.normal(size=len(rows)).tolist()
             single.write("".join(f"{v!r}\n" for v in x))
-            table.write("".join(f"{d},{v!r},{k}\n" for d, v, k in zip(
-                (rows // 1000).tolist(), x, rng.integers(1, 3, size=len(rows)).tolist())))
+            table.write(
+                "".join(
+                    f"{d},{v!r},{k}\n"
+                    for d, v, k in zip(
+                        (rows // 1000).tolist(), x, rng.integers(1, 3, size=len(rows)).tolist()
+                    )
+                )
+            )
     return one, long
 
 
 def measure(path, by="", value=""):
     """Read ``path`` in a fresh process: seconds, peak bytes, baseline bytes, datasets, rows."""
-    completed = subprocess.run([sys.executable, "-c", READ, str(path), by, value],
-                               capture_output=True, text=True, check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", READ, str(path), by, value],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     seconds, peak, baseline, n_ids, n_rows = completed.stdout.split()
     return float(seconds), int(peak), int(baseline), int(n_ids), int(n_rows)
 
@@ -60,17 +70,22 @@ def measure(path, by="", value=""):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--dir", type=Path, help="where to write the files (default: a "
-                        "temporary directory, removed afterwards)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="where to write the files (default: a temporary directory, removed afterwards)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         directory = args.dir or Path(scratch)
         for name, path in zip(("one-column", "long"), write_files(directory, args.rows)):
             size = path.stat().st_size
             seconds, peak, baseline, n_ids, n_rows = measure(path)
-            print(f"{name:10}  {n_rows:>10,} rows  {n_ids:>6,} datasets  {size / 1e6:7.0f} MB  "
-                  f"{seconds:6.2f} s  peak {peak / 1e6:5.0f} MB = {peak / size:.2f}x the file "
-                  f"(baseline {baseline / 1e6:.0f} MB)")
+            print(
+                f"{name:10}  {n_rows:>10,} rows  {n_ids:>6,} datasets  {size / 1e6:7.0f} MB  "
+                f"{seconds:6.2f} s  peak {peak / 1e6:5.0f} MB = {peak / size:.2f}x the file "
+                f"(baseline {baseline / 1e6:.0f} MB)"
+            )
 
 
 if __name__ == "__main__":

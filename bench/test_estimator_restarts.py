@@ -15,8 +15,7 @@ UNIT = dict(unit="fits (of 50 restarts) / s", scale=1.0)
 @pytest.fixture(scope="module")
 def x():
     n = 5000 if SIZE_NAME == "full" else 200
-    data, _ = fastem.simulate([0.3, 0.5, 0.2], [-4.0, 0.0, 5.0], [1.0, 2.0, 0.5], n,
-                              random_state=0)
+    data, _ = fastem.simulate([0.3, 0.5, 0.2], [-4.0, 0.0, 5.0], [1.0, 2.0, 0.5], n, random_state=0)
     warm_up()
     return data[:, None]
 

@@ -29,8 +29,9 @@ import pytest
 import fastem
 from conftest import SIZE, SIZE_NAME, note, record, warm_up
 
-WAITING = np.loadtxt(Path(__file__).parents[1] / "tests" / "data" / "faithful.csv",
-                     skiprows=1, delimiter=",")[:, 1]
+WAITING = np.loadtxt(
+    Path(__file__).parents[1] / "tests" / "data" / "faithful.csv", skiprows=1, delimiter=","
+)[:, 1]
 MAX_COMPONENTS = 4
 N_INIT = 5
 N_BOOT = 999 if SIZE_NAME == "full" else 5
@@ -63,8 +64,9 @@ def compiled():
 
 
 def _lrt(n_init):
-    return fastem.bootstrap_lrt(WAITING, max_components=MAX_COMPONENTS, n_boot=N_BOOT,
-                                n_init=n_init, sequential=False)
+    return fastem.bootstrap_lrt(
+        WAITING, max_components=MAX_COMPONENTS, n_boot=N_BOOT, n_init=n_init, sequential=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +75,9 @@ def r_notes():
     when a full-size run finds Rscript with mclust and mixtools."""
     if SIZE_NAME != "full" or shutil.which("Rscript") is None:
         return []
-    completed = subprocess.run(["Rscript", "-e", R_SCRIPT], capture_output=True, text=True,
-                               timeout=300)
+    completed = subprocess.run(
+        ["Rscript", "-e", R_SCRIPT], capture_output=True, text=True, timeout=300
+    )
     if completed.returncode != 0:
         return [f"R's timings skipped: {completed.stderr.strip()[:200]}"]
     seconds = dict(line.split() for line in completed.stdout.splitlines() if line.strip())
@@ -100,10 +103,12 @@ def test_fastem(benchmark, r_notes):
     if benchmark.stats is None:  # --benchmark-disable: nothing was timed
         return
     median = benchmark.stats.stats.median
-    note(f"bootstrap LRT faithful waiting, max_components={MAX_COMPONENTS}, n_boot={N_BOOT}, "
-         f"n_init={N_INIT}: median {median:.2f} s (target {TARGET_SECONDS:g} s), "
-         f"{_replicate_fits(N_INIT) / median:,.0f} replicate fits/s; p-values "
-         + ", ".join(f"{p:.3f}" for p in result.p_value))
+    note(
+        f"bootstrap LRT faithful waiting, max_components={MAX_COMPONENTS}, n_boot={N_BOOT}, "
+        f"n_init={N_INIT}: median {median:.2f} s (target {TARGET_SECONDS:g} s), "
+        f"{_replicate_fits(N_INIT) / median:,.0f} replicate fits/s; p-values "
+        + ", ".join(f"{p:.3f}" for p in result.p_value)
+    )
 
 
 def test_warm_start_only(benchmark):
@@ -118,36 +123,51 @@ def test_one_replicate_per_call(benchmark):
     """The same refits, one replicate and model per call of fastem.fit (warm start, split
     start and 5 k-means++ restarts in each): what batching the replicates saves."""
     record(benchmark, GROUP, _replicate_fits(N_INIT, N_LOOPED), unit="fits / s", scale=1.0)
-    fits = [fastem.fit(WAITING, k, n_init=30, random_state=0, warn=False)
-            for k in range(1, MAX_COMPONENTS + 1)]
+    fits = [
+        fastem.fit(WAITING, k, n_init=30, random_state=0, warn=False)
+        for k in range(1, MAX_COMPONENTS + 1)
+    ]
     tests = []
     for k in range(1, MAX_COMPONENTS):
         null, alternative = fits[k - 1], fits[k]
-        replicates, _ = fastem.simulate(null.weights, null.means, null.variances, WAITING.size,
-                                        n_datasets=N_LOOPED, random_state=k)
+        replicates, _ = fastem.simulate(
+            null.weights,
+            null.means,
+            null.variances,
+            WAITING.size,
+            n_datasets=N_LOOPED,
+            random_state=k,
+        )
         tests.append((k, null, alternative, replicates))
 
     def given(starts, k):
-        return dict(zip(("weights_init", "means_init", "variances_init"),
-                        (np.reshape(a, (-1, k)) for a in starts)))
+        return dict(
+            zip(
+                ("weights_init", "means_init", "variances_init"),
+                (np.reshape(a, (-1, k)) for a in starts),
+            )
+        )
 
     def refit(x, k, starts, seed):
         random = fastem.starting_values(x, k, n_init=N_INIT, random_state=seed)[:3]
-        stacked = [np.concatenate([np.reshape(s, (-1, k)), np.reshape(r, (-1, k))])
-                   for s, r in zip(zip(*starts), random)]
-        return fastem.fit(x, k, n_init=len(stacked[0]), **given(stacked, k),
-                          skip_degenerate=True, warn=False)
+        stacked = [
+            np.concatenate([np.reshape(s, (-1, k)), np.reshape(r, (-1, k))])
+            for s, r in zip(zip(*starts), random)
+        ]
+        return fastem.fit(
+            x, k, n_init=len(stacked[0]), **given(stacked, k), skip_degenerate=True, warn=False
+        )
 
     def params(result):
-        return tuple(np.atleast_1d(np.asarray(a)) for a in
-                     (result.weights, result.means, result.variances))
+        return tuple(
+            np.atleast_1d(np.asarray(a)) for a in (result.weights, result.means, result.variances)
+        )
 
     def split(w, m, v):
         heaviest = np.argmax(w)
         w = w.copy()
         w[heaviest] /= 2
-        return (np.append(w, w[heaviest]), np.append(m, m[heaviest]),
-                np.append(v, v[heaviest]))
+        return (np.append(w, w[heaviest]), np.append(m, m[heaviest]), np.append(v, v[heaviest]))
 
     def looped():
         statistics = []

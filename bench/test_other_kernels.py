@@ -37,8 +37,12 @@ class TestSimulate:
 
     def test_fastem(self, benchmark):
         record(benchmark, self.GROUP, float(N_DATASETS) * N_POINTS, unit="M points / s")
-        benchmark.pedantic(fastem.simulate, args=(*SEED_MIXTURE, N_POINTS, N_DATASETS),
-                           kwargs=dict(random_state=1), rounds=SIZE["rounds"])
+        benchmark.pedantic(
+            fastem.simulate,
+            args=(*SEED_MIXTURE, N_POINTS, N_DATASETS),
+            kwargs=dict(random_state=1),
+            rounds=SIZE["rounds"],
+        )
 
     def test_numpy(self, benchmark):
         record(benchmark, self.GROUP, float(N_DATASETS) * N_POINTS, unit="M points / s")
@@ -51,8 +55,12 @@ class TestStartingValues:
 
     def test_fastem(self, benchmark, data):
         record(benchmark, self.GROUP, float(N_DATASETS) * N_POINTS * 5, unit="M points / s")
-        benchmark.pedantic(fastem.starting_values, args=(data, 2),
-                           kwargs=dict(n_init=5, random_state=1), rounds=SIZE["rounds"])
+        benchmark.pedantic(
+            fastem.starting_values,
+            args=(data, 2),
+            kwargs=dict(n_init=5, random_state=1),
+            rounds=SIZE["rounds"],
+        )
 
     def test_sklearn_kmeans_plusplus(self, benchmark, data):
         cluster = pytest.importorskip("sklearn.cluster")
@@ -71,8 +79,12 @@ class TestQuantileStarts:
 
     def test_fastem(self, benchmark, data):
         record(benchmark, self.GROUP, float(N_DATASETS) * N_POINTS, unit="M points / s")
-        benchmark.pedantic(fastem.starting_values, args=(data, 3),
-                           kwargs=dict(init="quantile"), rounds=SIZE["rounds"])
+        benchmark.pedantic(
+            fastem.starting_values,
+            args=(data, 3),
+            kwargs=dict(init="quantile"),
+            rounds=SIZE["rounds"],
+        )
 
     def test_numpy_sort(self, benchmark, data):
         """Sorting every dataset and cutting it into blocks: what the bisection replaces."""

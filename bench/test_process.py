@@ -50,8 +50,12 @@ STARTUP_SCRIPT = textwrap.dedent("""
 
 def _run(script, *args, env=None):
     completed = subprocess.run(
-        [sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
-        env=env, timeout=900, check=True,
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=True,
     )
     return json.loads(completed.stdout.strip().splitlines()[-1])
 

@@ -17,8 +17,9 @@ import pytest
 import fastem
 from conftest import SIZE, record, warm_up
 
-WAITING = np.loadtxt(Path(__file__).parents[1] / "tests" / "data" / "faithful.csv",
-                     skiprows=1, delimiter=",")[:, 1]
+WAITING = np.loadtxt(
+    Path(__file__).parents[1] / "tests" / "data" / "faithful.csv", skiprows=1, delimiter=","
+)[:, 1]
 GROUP = "select of one 272-point dataset, K = 1..5, equal and unequal variances"
 UNIT = dict(unit="selections / s", scale=1.0)
 OLD_SETTINGS = dict(n_init=30, init="kmeans++", algorithm="em", stop="loglik")

@@ -22,8 +22,9 @@ from conftest import SEED_MIXTURE, SIZE, note, record, warm_up
 
 TOL = 1e-9
 ACCURACY = 1e-8
-WAITING = np.loadtxt(Path(__file__).parents[1] / "tests" / "data" / "faithful.csv",
-                     skiprows=1, delimiter=",")[:, 1]
+WAITING = np.loadtxt(
+    Path(__file__).parents[1] / "tests" / "data" / "faithful.csv", skiprows=1, delimiter=","
+)[:, 1]
 
 
 def _designs():
@@ -31,7 +32,10 @@ def _designs():
     return {
         "seed mixture, n=40": (fastem.simulate(*SEED_MIXTURE, 40, n, random_state=11)[0], 2, 1),
         "seed mixture, n=1000": (
-            fastem.simulate(*SEED_MIXTURE, 1000, max(n // 10, 3), random_state=12)[0], 2, 1),
+            fastem.simulate(*SEED_MIXTURE, 1000, max(n // 10, 3), random_state=12)[0],
+            2,
+            1,
+        ),
         "faithful waiting, K=2": (WAITING, 2, SIZE["squarem_restarts"]),
         "faithful waiting, K=3": (WAITING, 3, SIZE["squarem_restarts"]),
     }
@@ -43,8 +47,9 @@ DESIGNS = _designs()
 def _fit(data, k, n_init, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fastem.fit(data, k, n_init=n_init, random_state=1,
-                          **{"max_iter": 100_000, **options})
+        return fastem.fit(
+            data, k, n_init=n_init, random_state=1, **{"max_iter": 100_000, **options}
+        )
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -59,28 +64,36 @@ def test_passes_to_the_same_accuracy(benchmark, design, algorithm):
     data, k, n_init = DESIGNS[design]
     n_fits = n_init * (1 if np.ndim(data) == 1 else len(data))
     record(benchmark, f"SQUAREM: {design}", n_fits, unit="fits / s", scale=1.0)
-    result = benchmark.pedantic(_fit, args=(data, k, n_init),
-                                kwargs=dict(algorithm=algorithm, tol=TOL), rounds=3)
+    result = benchmark.pedantic(
+        _fit, args=(data, k, n_init), kwargs=dict(algorithm=algorithm, tol=TOL), rounds=3
+    )
     passes = np.atleast_2d(result.restart_n_fpeval)
     benchmark.extra_info["median_passes"] = float(np.median(passes))
     limit = _fit(data, k, n_init, tol=0, max_iter=20_000)
-    reached = np.abs(np.atleast_2d(result.restart_log_likelihood)
-                     - np.atleast_2d(limit.restart_log_likelihood))
+    reached = np.abs(
+        np.atleast_2d(result.restart_log_likelihood) - np.atleast_2d(limit.restart_log_likelihood)
+    )
     accurate = reached <= ACCURACY * np.abs(np.atleast_2d(limit.restart_log_likelihood))
     best = np.nanmax(np.atleast_2d(limit.restart_log_likelihood), axis=1, keepdims=True)
-    at_best = np.atleast_2d(result.restart_log_likelihood) >= best - 1e-4 * np.atleast_1d(
-        result.n_observations)[:, None]
+    at_best = (
+        np.atleast_2d(result.restart_log_likelihood)
+        >= best - 1e-4 * np.atleast_1d(result.n_observations)[:, None]
+    )
     PASSES.setdefault(design, {})[algorithm] = passes.ravel()
-    note(f"SQUAREM [{design}] {algorithm}: median passes {np.median(passes):g}, "
-         f"within {ACCURACY:g} of the maximum {accurate.mean():.4f}, "
-         f"at the best maximum {at_best.mean():.4f} (+- {_se(at_best):.4f})")
+    note(
+        f"SQUAREM [{design}] {algorithm}: median passes {np.median(passes):g}, "
+        f"within {ACCURACY:g} of the maximum {accurate.mean():.4f}, "
+        f"at the best maximum {at_best.mean():.4f} (+- {_se(at_best):.4f})"
+    )
     both = PASSES[design]
     if len(both) == 2:
         ratio = both["em"] / both["squarem"]
         q = np.percentile(ratio, [5, 25, 50, 75, 95])
-        note(f"SQUAREM [{design}] EM passes / SQUAREM passes over {ratio.size} fits: "
-             f"5% {q[0]:.2f}, 25% {q[1]:.2f}, median {q[2]:.2f}, 75% {q[3]:.2f}, "
-             f"95% {q[4]:.2f}; SQUAREM needs more in {np.mean(ratio < 1):.1%}")
+        note(
+            f"SQUAREM [{design}] EM passes / SQUAREM passes over {ratio.size} fits: "
+            f"5% {q[0]:.2f}, 25% {q[1]:.2f}, median {q[2]:.2f}, 75% {q[3]:.2f}, "
+            f"95% {q[4]:.2f}; SQUAREM needs more in {np.mean(ratio < 1):.1%}"
+        )
 
 
 PASSES: dict = {}

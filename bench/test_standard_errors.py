@@ -18,7 +18,8 @@ from scipy.special import logsumexp
 
 import fastem
 from conftest import SEED_MIXTURE, SIZE_NAME, record, warm_up
-from fastem import _information, _validate
+from fastem import checks as _validate
+from fastem.engine import information as _information
 
 SIZES = {
     "full": dict(datasets=10_000, points=500, numpy=500, rounds=5),
@@ -39,8 +40,14 @@ def workload():
 
     def fastem_se():
         return _information.standard_errors(
-            batch, "louis", result.weights, result.means, result.variances, fixed,
-            False, usable,
+            batch,
+            "louis",
+            result.weights,
+            result.means,
+            result.variances,
+            fixed,
+            False,
+            usable,
         )
 
     fastem_se()  # compile, or load from numba's cache
@@ -62,8 +69,11 @@ def numpy_standard_errors(x, weights, means, variances):
     # plus sum_k r_k (-H_k - g_k g_k^T), component k's 3x3 block
     k = weights.shape[1]
     blocks = {
-        (0, 1): -g_w * g_m, (0, 2): -g_w * g_v, (1, 1): 1.0 / v - g_m * g_m,
-        (1, 2): t / v**2 - g_m * g_v, (2, 2): t * t / v**3 - 0.5 / v**2 - g_v * g_v,
+        (0, 1): -g_w * g_m,
+        (0, 2): -g_w * g_v,
+        (1, 1): 1.0 / v - g_m * g_m,
+        (1, 2): t / v**2 - g_m * g_v,
+        (2, 2): t * t / v**3 - 0.5 / v**2 - g_v * g_v,
     }
     for (a, b), entry in blocks.items():
         block = (r * entry).sum(axis=1)
@@ -75,7 +85,7 @@ def numpy_standard_errors(x, weights, means, variances):
     projection = np.zeros((3 * k, 3 * k - 1))
     projection[: k - 1, : k - 1] = np.eye(k - 1)
     projection[k - 1, : k - 1] = -1.0
-    projection[k:, k - 1:] = np.eye(2 * k)
+    projection[k:, k - 1 :] = np.eye(2 * k)
     covariance = np.linalg.inv(projection.T @ information @ projection)
     full = np.einsum("ap,dpq,aq->da", projection, covariance, projection)
     with np.errstate(invalid="ignore"):  # a fit whose information is not positive definite
@@ -111,6 +121,9 @@ def test_numpy(benchmark, workload):
     expected = fastem_se()
     regular = ~expected.failed[:n]  # fastem's NaN: singular or not positive definite
     assert regular.mean() > 0.9
-    for got, want in ((weights, expected.weights), (means, expected.means),
-                      (variances, expected.variances)):
+    for got, want in (
+        (weights, expected.weights),
+        (means, expected.means),
+        (variances, expected.variances),
+    ):
         np.testing.assert_allclose(got[regular], want[:n][regular], rtol=1e-6)

@@ -26,8 +26,11 @@ def workload() -> Workload:
     shape = (data.shape[0], 1, 2)
     warm_up()
     return Workload(
-        data, SIZE["w1_iter"], np.broadcast_to([0.5, 0.5], shape),
-        np.broadcast_to([-1.0, 1.0], shape), np.broadcast_to([1.0, 1.0], shape),
+        data,
+        SIZE["w1_iter"],
+        np.broadcast_to([0.5, 0.5], shape),
+        np.broadcast_to([-1.0, 1.0], shape),
+        np.broadcast_to([1.0, 1.0], shape),
     )
 
 
@@ -55,16 +58,20 @@ def test_fastem_float32(benchmark, workload):
         name: np.abs(getattr(single, name) / getattr(double, name) - 1.0).max()
         for name in ("means", "variances", "weights", "log_likelihood")
     }
-    note("W1 float32 against float64, largest relative difference over the datasets after "
-         f"{workload.n_iter} iterations: " + ", ".join(f"{name} {value:.1e}"
-                                                    for name, value in differences.items()))
+    note(
+        "W1 float32 against float64, largest relative difference over the datasets after "
+        f"{workload.n_iter} iterations: "
+        + ", ".join(f"{name} {value:.1e}" for name, value in differences.items())
+    )
     assert max(differences.values()) < 1e-5
 
 
 def test_plain_fused_kernel(benchmark, workload):
     record(benchmark, GROUP, workload.work())
-    starts = [np.ascontiguousarray(a[:, 0]) for a in (workload.weights, workload.means,
-                                                      workload.variances)]
+    starts = [
+        np.ascontiguousarray(a[:, 0])
+        for a in (workload.weights, workload.means, workload.variances)
+    ]
     log_likelihood = np.empty(workload.data.shape[0])
 
     def run():
@@ -85,8 +92,12 @@ def test_numpy_reference(benchmark, workload):
     record(benchmark, GROUP, workload.work(n))
     result = benchmark.pedantic(
         reference.fit_batch,
-        args=(workload.data[:n], workload.weights[:n, 0], workload.means[:n, 0],
-              workload.variances[:n, 0]),
+        args=(
+            workload.data[:n],
+            workload.weights[:n, 0],
+            workload.means[:n, 0],
+            workload.variances[:n, 0],
+        ),
         kwargs=dict(max_iter=workload.n_iter, tol=0, reg_variance=1e-6),
         rounds=max(1, SIZE["rounds"] // 2),
     )
@@ -98,8 +109,14 @@ def test_sklearn(benchmark, workload):
     record(benchmark, GROUP, workload.work(n))
     n_iter = benchmark.pedantic(
         sklearn_fits,
-        args=(workload.data[:n], workload.weights[:n], workload.means[:n],
-              workload.variances[:n], workload.n_iter, 0),
+        args=(
+            workload.data[:n],
+            workload.weights[:n],
+            workload.means[:n],
+            workload.variances[:n],
+            workload.n_iter,
+            0,
+        ),
         rounds=max(1, SIZE["rounds"] // 2),
     )
     assert (n_iter == workload.n_iter).all()

@@ -15,13 +15,16 @@ GROUP = "W2 restarts: one dataset of 100,000 points, K=3"
 
 @pytest.fixture(scope="module")
 def workload() -> Workload:
-    x, _ = fastem.simulate([0.3, 0.4, 0.3], [-4.0, 0.0, 5.0], [1.0, 2.0, 1.5],
-                           SIZE["w2_points"], random_state=1)
-    starts = fastem.starting_values(x, 3, init="random_from_data", n_init=SIZE["w2_restarts"],
-                                    random_state=2)
+    x, _ = fastem.simulate(
+        [0.3, 0.4, 0.3], [-4.0, 0.0, 5.0], [1.0, 2.0, 1.5], SIZE["w2_points"], random_state=1
+    )
+    starts = fastem.starting_values(
+        x, 3, init="random_from_data", n_init=SIZE["w2_restarts"], random_state=2
+    )
     warm_up()
-    return Workload(x[None], SIZE["w2_iter"], starts.weights[None], starts.means[None],
-                    starts.variances[None])
+    return Workload(
+        x[None], SIZE["w2_iter"], starts.weights[None], starts.means[None], starts.variances[None]
+    )
 
 
 def test_fastem(benchmark, workload):
@@ -47,8 +50,14 @@ def test_sklearn(benchmark, workload):
     record(benchmark, GROUP, workload.work(n_restarts=n))
     n_iter = benchmark.pedantic(
         sklearn_fits,
-        args=(workload.data, workload.weights[:, :n], workload.means[:, :n],
-              workload.variances[:, :n], workload.n_iter, 0),
+        args=(
+            workload.data,
+            workload.weights[:, :n],
+            workload.means[:, :n],
+            workload.variances[:, :n],
+            workload.n_iter,
+            0,
+        ),
         rounds=1,
     )
     assert (n_iter == workload.n_iter).all()

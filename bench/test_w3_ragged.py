@@ -31,15 +31,23 @@ def _fastem(data, starts):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", fastem.DegenerateFitWarning)
         warnings.simplefilter("ignore", fastem.ConvergenceWarning)
-        return fastem.fit(data, 2, weights_init=starts.weights, means_init=starts.means,
-                          variances_init=starts.variances, algorithm="em", stop="loglik")
+        return fastem.fit(
+            data,
+            2,
+            weights_init=starts.weights,
+            means_init=starts.means,
+            variances_init=starts.variances,
+            algorithm="em",
+            stop="loglik",
+        )
 
 
 def test_fastem(benchmark, workload):
     data, starts = workload
     record(benchmark, GROUP, len(data), **UNIT)
-    result = benchmark.pedantic(_fastem, args=(data, starts), rounds=SIZE["rounds"],
-                                warmup_rounds=1)
+    result = benchmark.pedantic(
+        _fastem, args=(data, starts), rounds=SIZE["rounds"], warmup_rounds=1
+    )
     benchmark.extra_info["median_iterations"] = float(np.median(result.n_iter))
 
 
@@ -50,9 +58,16 @@ def test_numpy_reference(benchmark, workload):
 
     def fit_each():
         return [
-            reference.fit(data[d], 2, starts.weights[d, 0], starts.means[d, 0],
-                          starts.variances[d, 0], max_iter=DEFAULT_MAX_ITER, tol=DEFAULT_TOL,
-                          reg_variance=1e-6)
+            reference.fit(
+                data[d],
+                2,
+                starts.weights[d, 0],
+                starts.means[d, 0],
+                starts.variances[d, 0],
+                max_iter=DEFAULT_MAX_ITER,
+                tol=DEFAULT_TOL,
+                reg_variance=1e-6,
+            )
             for d in range(n)
         ]
 
@@ -65,8 +80,14 @@ def test_sklearn(benchmark, workload):
     record(benchmark, GROUP, n, **UNIT)
     benchmark.pedantic(
         sklearn_fits,
-        args=(data[:n], starts.weights[:n], starts.means[:n], starts.variances[:n],
-              DEFAULT_MAX_ITER, DEFAULT_TOL),
+        args=(
+            data[:n],
+            starts.weights[:n],
+            starts.means[:n],
+            starts.variances[:n],
+            DEFAULT_MAX_ITER,
+            DEFAULT_TOL,
+        ),
         rounds=1,
     )
 
@@ -83,8 +104,15 @@ def test_fastem_squarem(benchmark, workload):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastem.DegenerateFitWarning)
             warnings.simplefilter("ignore", fastem.ConvergenceWarning)
-            return fastem.fit(data, 2, weights_init=starts.weights, means_init=starts.means,
-                              variances_init=starts.variances, algorithm="squarem", stop="loglik")
+            return fastem.fit(
+                data,
+                2,
+                weights_init=starts.weights,
+                means_init=starts.means,
+                variances_init=starts.variances,
+                algorithm="squarem",
+                stop="loglik",
+            )
 
     result = benchmark.pedantic(fit_squarem, rounds=SIZE["rounds"], warmup_rounds=1)
     benchmark.extra_info["median_passes"] = float(np.median(result.n_fpeval))

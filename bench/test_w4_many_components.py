@@ -19,8 +19,11 @@ def workload() -> Workload:
     shape = (data.shape[0], 1, 8)
     warm_up()
     return Workload(
-        data, SIZE["w1_iter"], np.broadcast_to(np.full(8, 1 / 8), shape),
-        np.broadcast_to(np.linspace(-7.0, 8.0, 8), shape), np.broadcast_to(np.full(8, 2.0), shape),
+        data,
+        SIZE["w1_iter"],
+        np.broadcast_to(np.full(8, 1 / 8), shape),
+        np.broadcast_to(np.linspace(-7.0, 8.0, 8), shape),
+        np.broadcast_to(np.full(8, 2.0), shape),
     )
 
 
@@ -34,8 +37,12 @@ def test_numpy_reference(benchmark, workload):
     record(benchmark, GROUP, workload.work(n))
     result = benchmark.pedantic(
         reference.fit_batch,
-        args=(workload.data[:n], workload.weights[:n, 0], workload.means[:n, 0],
-              workload.variances[:n, 0]),
+        args=(
+            workload.data[:n],
+            workload.weights[:n, 0],
+            workload.means[:n, 0],
+            workload.variances[:n, 0],
+        ),
         kwargs=dict(max_iter=workload.n_iter, tol=0, reg_variance=1e-6),
         rounds=1,
     )
@@ -47,8 +54,14 @@ def test_sklearn(benchmark, workload):
     record(benchmark, GROUP, workload.work(n))
     n_iter = benchmark.pedantic(
         sklearn_fits,
-        args=(workload.data[:n], workload.weights[:n], workload.means[:n],
-              workload.variances[:n], workload.n_iter, 0),
+        args=(
+            workload.data[:n],
+            workload.weights[:n],
+            workload.means[:n],
+            workload.variances[:n],
+            workload.n_iter,
+            0,
+        ),
         rounds=1,
     )
     assert (n_iter == workload.n_iter).all()

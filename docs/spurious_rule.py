@@ -20,7 +20,11 @@ DESIGNS = {
     "README default: 0.4/0.6, -2.5/3.5, 4/4, n=40": ((0.4, 0.6), (-2.5, 3.5), (4.0, 4.0), 40),
     "same, n=100": ((0.4, 0.6), (-2.5, 3.5), (4.0, 4.0), 100),
     "three: 0.3/0.3/0.4, 0/1.5/4, 1/0.5/2, n=1000": (
-        (0.3, 0.3, 0.4), (0.0, 1.5, 4.0), (1.0, 0.5, 2.0), 1000),
+        (0.3, 0.3, 0.4),
+        (0.0, 1.5, 4.0),
+        (1.0, 0.5, 2.0),
+        1000,
+    ),
     "narrow real: 0.9/0.1, 0/3, 1/0.01, n=200": ((0.9, 0.1), (0.0, 3.0), (1.0, 0.01), 200),
 }
 RULES = {
@@ -34,21 +38,26 @@ REPLICATIONS = 4000
 
 def main():
     warnings.simplefilter("ignore")
-    print(f"{'design':48} {'rule':28} {'flagged':>8} {'caught 1/10':>12} {'caught 1/40':>12} "
-          f"{'false':>8}")
+    print(
+        f"{'design':48} {'rule':28} {'flagged':>8} {'caught 1/10':>12} {'caught 1/40':>12} "
+        f"{'false':>8}"
+    )
     for name, (weights, means, variances, n) in DESIGNS.items():
         data, _ = fastem.simulate(weights, means, variances, n, REPLICATIONS, random_state=0)
         k = len(weights)
         fitted = fastem.fit(data, k, n_init=5, random_state=1, warn=False)
-        truth = fastem.fit(data, k, weights_init=weights, means_init=means,
-                           variances_init=variances, warn=False)
+        truth = fastem.fit(
+            data, k, weights_init=weights, means_init=means, variances_init=variances, warn=False
+        )
         smallest = fitted.variances.min(axis=1) / min(variances)
         small, tiny = smallest < 0.1, smallest < 0.025
         for label, rule in RULES.items():
             flagged = _flags(rule, fitted)
             false = _flags(rule, truth)
-            print(f"{name:48} {label:28} {flagged.mean():8.4f} {_share(flagged, small):12.3f} "
-                  f"{_share(flagged, tiny):12.3f} {false.mean():8.4f}")
+            print(
+                f"{name:48} {label:28} {flagged.mean():8.4f} {_share(flagged, small):12.3f} "
+                f"{_share(flagged, tiny):12.3f} {false.mean():8.4f}"
+            )
         print(f"{'':48} {'(share of fits)':28} {'':8} {small.mean():12.4f} {tiny.mean():12.4f}")
 
 

@@ -16,6 +16,7 @@ def pytest_configure(config):
         for message in ("overflow encountered in scalar", "invalid value encountered in scalar"):
             config.addinivalue_line("filterwarnings", f"ignore:{message}:RuntimeWarning")
 
+
 EM = dict(algorithm="em", stop="loglik")
 """Plain EM with the log-likelihood rule, as the NumPy reference runs it (fit's default is
 SQUAREM to the parameter rule): for tests that compare the kernel with the reference."""

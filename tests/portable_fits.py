@@ -32,35 +32,83 @@ def fits() -> dict[str, np.ndarray]:
     two, three, weights = _data()
     runs = {
         "k2": fastem.fit(two, 2, n_init=3, random_state=1, trace=True, warn=False),
-        "k3_ragged_kmeans": fastem.fit(three, 3, n_init=4, init="kmeans", random_state=2,
-                                       warn=False),
+        "k3_ragged_kmeans": fastem.fit(
+            three, 3, n_init=4, init="kmeans", random_state=2, warn=False
+        ),
         "k5_emem": fastem.fit(two, 5, n_init=2, init="emem", random_state=3, warn=False),
-        "k2_weighted_random": fastem.fit(two, 2, n_init=3, init="random", sample_weight=weights,
-                                         random_state=4, warn=False),
-        "k3_quantile_equal_variance": fastem.fit(three, 3, init="quantile", equal_variance=True,
-                                                 warn=False),
-        "k4_random_from_data": fastem.fit(two[:20], 4, n_init=5, init="random_from_data",
-                                          random_state=5, return_restarts=True, warn=False),
-        "k3_fixed_means": fastem.fit(two[:10], 3, means_init=[-3.0, 0.0, 4.0], fix_means=True,
-                                     warn=False),
-        "k3_squarem_aitken": fastem.fit(three, 3, n_init=2, algorithm="squarem", stop="aitken",
-                                        random_state=7, trace=True, warn=False),
-        "k2_squarem_parameter": fastem.fit(two[:20], 2, algorithm="squarem", stop="parameter",
-                                           equal_variance=True, random_state=8, warn=False),
+        "k2_weighted_random": fastem.fit(
+            two, 2, n_init=3, init="random", sample_weight=weights, random_state=4, warn=False
+        ),
+        "k3_quantile_equal_variance": fastem.fit(
+            three, 3, init="quantile", equal_variance=True, warn=False
+        ),
+        "k4_random_from_data": fastem.fit(
+            two[:20],
+            4,
+            n_init=5,
+            init="random_from_data",
+            random_state=5,
+            return_restarts=True,
+            warn=False,
+        ),
+        "k3_fixed_means": fastem.fit(
+            two[:10], 3, means_init=[-3.0, 0.0, 4.0], fix_means=True, warn=False
+        ),
+        "k3_squarem_aitken": fastem.fit(
+            three,
+            3,
+            n_init=2,
+            algorithm="squarem",
+            stop="aitken",
+            random_state=7,
+            trace=True,
+            warn=False,
+        ),
+        "k2_squarem_parameter": fastem.fit(
+            two[:20],
+            2,
+            algorithm="squarem",
+            stop="parameter",
+            equal_variance=True,
+            random_state=8,
+            warn=False,
+        ),
         # The float32 E-step (fit's dtype): the two-component kernel, the general one,
         # weights, a fixed parameter and SQUAREM.
-        "k2_float32": fastem.fit(two, 2, n_init=3, random_state=1, trace=True, warn=False,
-                                 dtype=np.float32),
-        "k5_float32_weighted": fastem.fit(two[:20], 5, n_init=2, sample_weight=weights[:20],
-                                          random_state=3, warn=False, dtype=np.float32),
-        "k3_float32_fixed_means": fastem.fit(three, 3, means_init=[9996.0, 1e4 + 0.5, 1e4 + 5.0],
-                                             fix_means=[True, False, False], warn=False,
-                                             dtype=np.float32),
-        "k3_float32_squarem_aitken": fastem.fit(three, 3, n_init=2, algorithm="squarem",
-                                                stop="aitken", random_state=7, trace=True,
-                                                warn=False, dtype=np.float32),
-        "simulate": fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300,
-                                    n_datasets=5, random_state=6)[0],
+        "k2_float32": fastem.fit(
+            two, 2, n_init=3, random_state=1, trace=True, warn=False, dtype=np.float32
+        ),
+        "k5_float32_weighted": fastem.fit(
+            two[:20],
+            5,
+            n_init=2,
+            sample_weight=weights[:20],
+            random_state=3,
+            warn=False,
+            dtype=np.float32,
+        ),
+        "k3_float32_fixed_means": fastem.fit(
+            three,
+            3,
+            means_init=[9996.0, 1e4 + 0.5, 1e4 + 5.0],
+            fix_means=[True, False, False],
+            warn=False,
+            dtype=np.float32,
+        ),
+        "k3_float32_squarem_aitken": fastem.fit(
+            three,
+            3,
+            n_init=2,
+            algorithm="squarem",
+            stop="aitken",
+            random_state=7,
+            trace=True,
+            warn=False,
+            dtype=np.float32,
+        ),
+        "simulate": fastem.simulate(
+            [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300, n_datasets=5, random_state=6
+        )[0],
     }
     arrays = {}
     for name, result in runs.items():

@@ -9,8 +9,7 @@ import fastem
 from conftest import EM
 from fastem import Status
 
-FAITHFUL = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
-                      delimiter=",")
+FAITHFUL = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1, delimiter=",")
 WAITING = FAITHFUL[:, 1]
 
 
@@ -24,38 +23,69 @@ def test_squarem_reaches_the_maxima_of_em_in_fewer_passes(k):
     options = dict(n_init=10, random_state=0)
     limit = _maximum(WAITING, k, **options)
     em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **options, **EM)
-    squarem = fastem.fit(WAITING, k, algorithm="squarem", tol=1e-10, max_iter=20_000,
-                         **options, stop="loglik")
+    squarem = fastem.fit(
+        WAITING, k, algorithm="squarem", tol=1e-10, max_iter=20_000, **options, stop="loglik"
+    )
     for result in (em, squarem):
         assert result.restart_status.max() == Status.CONVERGED
-        np.testing.assert_allclose(result.restart_log_likelihood,
-                                   limit.restart_log_likelihood, rtol=1e-8)
+        np.testing.assert_allclose(
+            result.restart_log_likelihood, limit.restart_log_likelihood, rtol=1e-8
+        )
     assert np.median(squarem.restart_n_fpeval) < np.median(em.restart_n_fpeval)
     assert (squarem.n_objeval == squarem.n_fpeval + 1) and (em.n_objeval == em.n_fpeval + 1)
     np.testing.assert_array_equal(em.n_fpeval, em.n_iter)
 
 
 def test_squarem_never_lowers_the_log_likelihood():
-    data, _ = fastem.simulate([0.3, 0.3, 0.4], [0.0, 1.5, 4.0], [1.0, 0.5, 2.0], 300, 40,
-                              random_state=2)
-    result = fastem.fit(data, 3, algorithm="squarem", n_init=3, random_state=1, trace=True,
-                        max_iter=300, warn=False, stop="loglik")
+    data, _ = fastem.simulate(
+        [0.3, 0.3, 0.4], [0.0, 1.5, 4.0], [1.0, 0.5, 2.0], 300, 40, random_state=2
+    )
+    result = fastem.fit(
+        data,
+        3,
+        algorithm="squarem",
+        n_init=3,
+        random_state=1,
+        trace=True,
+        max_iter=300,
+        warn=False,
+        stop="loglik",
+    )
     steps = np.diff(result.trace, axis=-1)
     assert np.nanmin(steps) >= -1e-9 * np.abs(np.nanmax(np.abs(result.trace)))
     assert (result.n_fpeval > result.n_iter).any()  # extrapolations were taken
 
 
 @pytest.mark.plain_python
-@pytest.mark.parametrize("constraint", [
-    dict(equal_variance=True), dict(equal_weights=True),
-    dict(means_init=[50.0, 80.0], fix_means=[True, False]),
-    dict(weights_init=[0.3, 0.7], fix_weights=True),
-])
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        dict(equal_variance=True),
+        dict(equal_weights=True),
+        dict(means_init=[50.0, 80.0], fix_means=[True, False]),
+        dict(weights_init=[0.3, 0.7], fix_weights=True),
+    ],
+)
 def test_squarem_keeps_constraints(constraint):
-    result = fastem.fit(WAITING, 2, algorithm="squarem", random_state=0, sort_components=False,
-                        **constraint, stop="loglik")
-    em = fastem.fit(WAITING, 2, random_state=0, sort_components=False, tol=1e-13,
-                    max_iter=5000, **constraint, **EM)
+    result = fastem.fit(
+        WAITING,
+        2,
+        algorithm="squarem",
+        random_state=0,
+        sort_components=False,
+        **constraint,
+        stop="loglik",
+    )
+    em = fastem.fit(
+        WAITING,
+        2,
+        random_state=0,
+        sort_components=False,
+        tol=1e-13,
+        max_iter=5000,
+        **constraint,
+        **EM,
+    )
     if constraint.get("equal_variance"):
         assert result.variances[0] == result.variances[1]
     if constraint.get("equal_weights"):
@@ -68,8 +98,9 @@ def test_squarem_keeps_constraints(constraint):
 
 
 @pytest.mark.plain_python
-@pytest.mark.parametrize("stop, tol", [("loglik", 1e-6), ("relative", 1e-5),
-                                       ("aitken", 1e-5), ("parameter", 1e-9)])
+@pytest.mark.parametrize(
+    "stop, tol", [("loglik", 1e-6), ("relative", 1e-5), ("aitken", 1e-5), ("parameter", 1e-9)]
+)
 def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
     start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
     result = fastem.fit(WAITING, 2, stop=stop, trace=True, **start, algorithm="em")
@@ -90,14 +121,18 @@ def test_each_stopping_rule_stops_where_its_formula_first_holds(stop, tol):
     if stop == "parameter":
         # Refit with one iteration fewer: the change of the last step is the one that
         # fell below tol, and the one before did not.
-        steps = [fastem.fit(WAITING, 2, tol=0, max_iter=m, **start, **EM)
-                 for m in (result.n_iter - 2, result.n_iter - 1, result.n_iter)]
+        steps = [
+            fastem.fit(WAITING, 2, tol=0, max_iter=m, **start, **EM)
+            for m in (result.n_iter - 2, result.n_iter - 1, result.n_iter)
+        ]
         scale = WAITING.std()  # parameters are compared in standardised units
 
         def change(a, b):
-            return np.sqrt(np.sum((a.weights - b.weights) ** 2)
-                           + np.sum(((a.means - b.means) / scale) ** 2)
-                           + np.sum(((a.variances - b.variances) / scale ** 2) ** 2))
+            return np.sqrt(
+                np.sum((a.weights - b.weights) ** 2)
+                + np.sum(((a.means - b.means) / scale) ** 2)
+                + np.sum(((a.variances - b.variances) / scale**2) ** 2)
+            )
 
         assert change(steps[2], steps[1]) < tol <= change(steps[1], steps[0])
         return
@@ -138,10 +173,17 @@ def test_aitken_stops_a_fit_whose_log_likelihood_no_longer_changes(algorithm):
 def test_the_relative_rule_is_mclusts_near_a_log_likelihood_of_zero():
     # mclust's err = |l_t - l_{t-1}| / (1 + |l_t|) does not blow up as l_t nears 0.
     start = dict(weights_init=[0.5, 0.5], means_init=[50.0, 70.0], variances_init=[40.0, 40.0])
-    fits = [fastem.fit(WAITING * scale, 2, stop="relative", trace=True,
-                       **{k: np.asarray(v) * f for (k, v), f in zip(
-                           start.items(), (1.0, scale, scale ** 2))}, algorithm="em")
-            for scale in (1.0, 0.0165)]  # the second has a log-likelihood near 0
+    fits = [
+        fastem.fit(
+            WAITING * scale,
+            2,
+            stop="relative",
+            trace=True,
+            **{k: np.asarray(v) * f for (k, v), f in zip(start.items(), (1.0, scale, scale**2))},
+            algorithm="em",
+        )
+        for scale in (1.0, 0.0165)
+    ]  # the second has a log-likelihood near 0
     for result in fits:
         ll = result.trace[0, : result.n_iter]
         err = np.abs(np.diff(ll)) / (1 + np.abs(ll[1:]))

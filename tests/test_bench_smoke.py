@@ -12,9 +12,21 @@ def test_benchmarks_run_at_smoke_size():
     env = dict(os.environ, FASTEM_BENCH_SIZE="smoke")
     env.pop("NUMBA_DISABLE_JIT", None)  # benchmarks always measure compiled kernels
     completed = subprocess.run(
-        [sys.executable, "-m", "pytest", "bench", "-q", "--benchmark-disable",
-         "-p", "no:cacheprovider"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "bench",
+            "-q",
+            "--benchmark-disable",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert " passed" in completed.stdout and "failed" not in completed.stdout

@@ -48,8 +48,7 @@ def test_standard_errors_agree_with_mclust_within_monte_carlo_error(kind):
     checks = [(result.weights[:, 0], result.standard_errors.weights[0], weight_se)]
     for k in range(2):
         checks.append((result.means[:, k], result.standard_errors.means[k], mean_se[k]))
-        checks.append((result.variances[:, k], result.standard_errors.variances[k],
-                       variance_se[k]))
+        checks.append((result.variances[:, k], result.standard_errors.variances[k], variance_se[k]))
     for replicates, ours, theirs in checks:
         # Two independent estimates, each with about this MCSE.
         assert abs(ours - theirs) <= 3 * np.sqrt(2) * _sd_mcse(replicates), (ours, theirs)
@@ -60,8 +59,9 @@ def test_replicates_are_matched_to_the_fitted_components():
     # The components are 25 apart with SEs below 1: a switched label would stand out.
     assert np.all(np.abs(result.means - result.fit.means) < 5)
     np.testing.assert_allclose(result.weights.sum(axis=1), 1.0, rtol=1e-12)
-    np.testing.assert_allclose(result.standard_errors.means,
-                               np.std(result.means, axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        result.standard_errors.means, np.std(result.means, axis=0, ddof=1), rtol=1e-12
+    )
     lower, upper = np.percentile(result.variances, [2.5, 97.5], axis=0)
     np.testing.assert_allclose(result.lower.variances, lower, rtol=1e-12)
     np.testing.assert_allclose(result.upper.variances, upper, rtol=1e-12)
@@ -69,18 +69,22 @@ def test_replicates_are_matched_to_the_fitted_components():
 
 def test_a_dataset_does_not_depend_on_the_datasets_after_it():
     alone = fastem.bootstrap(WAITING, 2, n_boot=50, kind="parametric", random_state=3)
-    batch = fastem.bootstrap([WAITING, WAITING[:100] + 5.0], 2, n_boot=50,
-                             kind="parametric", random_state=3)
+    batch = fastem.bootstrap(
+        [WAITING, WAITING[:100] + 5.0], 2, n_boot=50, kind="parametric", random_state=3
+    )
     np.testing.assert_array_equal(batch.means[0], alone.means)
-    np.testing.assert_array_equal(batch.standard_errors.variances[0],
-                                  alone.standard_errors.variances)
+    np.testing.assert_array_equal(
+        batch.standard_errors.variances[0], alone.standard_errors.variances
+    )
     assert batch.means.shape == (2, 50, 2)
 
 
 def _left_out_message(result, d=0):
     """The counts of dataset ``d`` as bootstrap's warning gives them."""
-    failed, spurious, ambiguous = (np.atleast_1d(getattr(result, name))[d]
-                                   for name in ("n_failed", "n_spurious", "n_ambiguous"))
+    failed, spurious, ambiguous = (
+        np.atleast_1d(getattr(result, name))[d]
+        for name in ("n_failed", "n_spurious", "n_ambiguous")
+    )
     return f"dataset {d}: {failed} failed, {spurious} spurious, {ambiguous} ambiguous"
 
 
@@ -92,12 +96,11 @@ def test_left_out_replicates_are_counted_and_warned_about_without_touching_other
     with pytest.warns(fastem.DegenerateFitWarning) as caught:
         # 30 restarts of the fits to the data, as the search of three components on
         # waiting times does not settle (the bootstrap's accounting is the subject here).
-        batch = fastem.bootstrap([WAITING, small], 3, n_boot=100, kind="nonparametric",
-                                 n_init_data=30,
-                                 random_state=0)
+        batch = fastem.bootstrap(
+            [WAITING, small], 3, n_boot=100, kind="nonparametric", n_init_data=30, random_state=0
+        )
     messages = [str(w.message) for w in caught]
-    assert any(m.startswith("1 of 2 dataset(s) ended with a collapsed component")
-               for m in messages)
+    assert any(m.startswith("1 of 2 dataset(s) ended with a collapsed component") for m in messages)
     left_out = [m for m in messages if "left out of the standard errors" in m]
     assert len(left_out) == 1
     assert _left_out_message(batch, 0) in left_out[0]
@@ -111,11 +114,13 @@ def test_left_out_replicates_are_counted_and_warned_about_without_touching_other
     np.testing.assert_array_equal(batch.n_ambiguous, batch.ambiguous.sum(axis=1))
     assert batch.n_ambiguous[0] > 0.05 * 100
     kept = np.where(batch.ambiguous[0][:, None], np.nan, batch.means[0])
-    np.testing.assert_allclose(batch.standard_errors.means[0],
-                               np.nanstd(kept, axis=0, ddof=1), rtol=1e-12)
+    np.testing.assert_allclose(
+        batch.standard_errors.means[0], np.nanstd(kept, axis=0, ddof=1), rtol=1e-12
+    )
     with pytest.warns(fastem.DegenerateFitWarning, match=_left_out_message(batch, 0)):
-        alone = fastem.bootstrap(WAITING, 3, n_boot=100, kind="nonparametric", random_state=0,
-                                 n_init_data=30)
+        alone = fastem.bootstrap(
+            WAITING, 3, n_boot=100, kind="nonparametric", random_state=0, n_init_data=30
+        )
     np.testing.assert_array_equal(batch.means[0], alone.means)
     np.testing.assert_array_equal(batch.ambiguous[0], alone.ambiguous)
 
@@ -126,8 +131,9 @@ def _flags_by_enumeration(result, ambiguity=4.0):
     means, variances = result.means, result.variances
     k = means.shape[1]
     with np.errstate(invalid="ignore"):  # left-out replicates: NaN
-        cost = ((means[:, :, None] - result.fit.means) ** 2 / result.fit.variances
-                + (np.log(variances[:, :, None]) - np.log(result.fit.variances)) ** 2)
+        cost = (means[:, :, None] - result.fit.means) ** 2 / result.fit.variances + (
+            np.log(variances[:, :, None]) - np.log(result.fit.variances)
+        ) ** 2
     labellings = np.array(list(itertools.permutations(range(k))))
     costs = sum(cost[:, labellings[:, j], j] for j in range(k))
     regular = np.isfinite(costs).all(axis=1)
@@ -146,13 +152,16 @@ def test_galaxies_with_three_components_leave_out_ambiguous_replicates_and_say_s
         result = fastem.bootstrap(GALAXIES, 3, n_boot=200)
     assert len(caught) == 1  # the fit to the data is regular
     message = str(caught[0].message)
-    assert message.startswith("1 of 1 dataset(s) have more than 5% of their 200 replicates "
-                              "left out") and _left_out_message(result) in message
+    assert (
+        message.startswith("1 of 1 dataset(s) have more than 5% of their 200 replicates left out")
+        and _left_out_message(result) in message
+    )
     assert result.n_failed == 0
     assert result.n_spurious > 10 and result.n_ambiguous > 10
     np.testing.assert_array_equal(result.ambiguous, _flags_by_enumeration(result))
-    louis = fastem.fit(GALAXIES, 3, n_init=30, random_state=0, skip_degenerate=True,
-                       se="louis").standard_errors
+    louis = fastem.fit(
+        GALAXIES, 3, n_init=30, random_state=0, skip_degenerate=True, se="louis"
+    ).standard_errors
     ratio = result.standard_errors.means / louis.means
     assert ((ratio > 0.5) & (ratio < 2)).all(), ratio
     assert result.upper.weights[2] < 0.2  # a weight of 0.037 on 3 points
@@ -181,16 +190,20 @@ def test_replicates_of_two_nearly_equal_components_are_flagged_as_label_switched
     # With two components the second-best labelling is the swapped one.
     means, variances = result.means, result.variances
     fitted_means, fitted_variances = result.fit.means, result.fit.variances
-    identity = ((means - fitted_means) ** 2 / fitted_variances
-                + np.log(variances / fitted_variances) ** 2).sum(axis=1)
-    swapped = ((means[:, ::-1] - fitted_means) ** 2 / fitted_variances
-               + np.log(variances[:, ::-1] / fitted_variances) ** 2).sum(axis=1)
+    identity = (
+        (means - fitted_means) ** 2 / fitted_variances + np.log(variances / fitted_variances) ** 2
+    ).sum(axis=1)
+    swapped = (
+        (means[:, ::-1] - fitted_means) ** 2 / fitted_variances
+        + np.log(variances[:, ::-1] / fitted_variances) ** 2
+    ).sum(axis=1)
     flagged, clear = result.ambiguous, ~result.ambiguous & np.isfinite(identity)
     assert (swapped[flagged] <= 4 * identity[flagged]).all()
     assert (swapped[clear] > 4 * identity[clear]).all()
     kept = np.where(flagged[:, None], np.nan, means)
-    np.testing.assert_allclose(result.standard_errors.means, np.nanstd(kept, axis=0, ddof=1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        result.standard_errors.means, np.nanstd(kept, axis=0, ddof=1), rtol=1e-12
+    )
 
 
 def test_a_bootstrap_of_identical_values_warns_as_fit_does():
@@ -210,8 +223,7 @@ def test_a_bootstrap_of_identical_values_warns_as_fit_does():
 def test_each_dataset_is_bootstrapped_with_its_own_number_of_components():
     one = np.random.default_rng(2).normal(10.0, 2.0, 150)
     with pytest.warns(fastem.DegenerateFitWarning, match="dataset 2"):  # K=3 on waiting
-        result = fastem.bootstrap([WAITING, one, WAITING], [2, 1, 3], n_boot=40,
-                                  n_init_data=30)
+        result = fastem.bootstrap([WAITING, one, WAITING], [2, 1, 3], n_boot=40, n_init_data=30)
     np.testing.assert_array_equal(result.n_components, [2, 1, 3])
     assert sorted(result.fit) == [1, 2, 3]
     assert result.means.shape == (3, 40, 3) and result.standard_errors.means.shape == (3, 3)
@@ -242,27 +254,41 @@ def test_a_fixed_weight_has_no_standard_error():
     # One component: the replicates' means are those of normal samples of the data's mean
     # and variance, whose standard deviation is sd / sqrt(n).
     assert one.standard_errors.means[0] == pytest.approx(
-        WAITING.std() / np.sqrt(WAITING.size), rel=0.5)
+        WAITING.std() / np.sqrt(WAITING.size), rel=0.5
+    )
 
 
 def test_the_table_lists_every_parameter_with_its_interval():
     result = fastem.bootstrap(WAITING, 2, n_boot=30)
     table = result.table()
-    assert table.columns == ["dataset", "component", "parameter", "estimate", "se", "lower",
-                             "upper", "n_failed", "n_spurious", "n_ambiguous"]
+    assert table.columns == [
+        "dataset",
+        "component",
+        "parameter",
+        "estimate",
+        "se",
+        "lower",
+        "upper",
+        "n_failed",
+        "n_spurious",
+        "n_ambiguous",
+    ]
     assert len(table) == 6 and (table["n_ambiguous"] == 0).all()
     assert (table["lower"] <= table["upper"]).all()
     assert "parametric, 30 replicates" in str(result)
     assert repr(result).startswith("BootstrapResult(1 dataset(s), parametric")
 
 
-@pytest.mark.parametrize("options, message", [
-    (dict(kind="bs"), "kind"),
-    (dict(level=1.0), "level"),
-    (dict(n_boot=1), "n_boot"),
-    (dict(n_init_data=0), "n_init_data"),
-    (dict(ambiguity=0.5), "ambiguity"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(kind="bs"), "kind"),
+        (dict(level=1.0), "level"),
+        (dict(n_boot=1), "n_boot"),
+        (dict(n_init_data=0), "n_init_data"),
+        (dict(ambiguity=0.5), "ambiguity"),
+    ],
+)
 def test_bad_options_are_refused_before_any_work(options, message):
     with pytest.raises(ValueError, match=message):
         fastem.bootstrap(WAITING, 2, **options)
@@ -281,16 +307,21 @@ def test_integer_frequency_weights_give_the_bootstrap_of_the_repeated_points(kin
     weighted = fastem.bootstrap(values, 2, sample_weight=counts, **options)
     repeated = fastem.bootstrap(np.repeat(values, counts), 2, **options)
     for name in ("weights", "means", "variances"):
-        np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name),
-                                   rtol=1e-6)
-        np.testing.assert_allclose(getattr(weighted.standard_errors, name),
-                                   getattr(repeated.standard_errors, name), rtol=1e-5)
+        np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name), rtol=1e-6)
+        np.testing.assert_allclose(
+            getattr(weighted.standard_errors, name),
+            getattr(repeated.standard_errors, name),
+            rtol=1e-5,
+        )
 
 
 @pytest.mark.parametrize("kind", ["parametric", "nonparametric"])
 def test_frequency_weights_whose_replicates_cannot_fit_in_memory_are_refused(kind):
     x = np.array([-3.0, -2.5, -2.0, 2.0, 2.5, 3.0])
-    with pytest.raises(ValueError, match=r"the weights of dataset 0 sum to 6e\+12: a "
-                       r"replicate of 6e\+12 points would need .* Divide the weights, or pass "
-                       r"sample_weight_type='probability'"):
+    with pytest.raises(
+        ValueError,
+        match=r"the weights of dataset 0 sum to 6e\+12: a "
+        r"replicate of 6e\+12 points would need .* Divide the weights, or pass "
+        r"sample_weight_type='probability'",
+    ):
         fastem.bootstrap(x, 2, 9, kind=kind, sample_weight=np.full(6, 1e12))

@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 
 KERNEL = textwrap.dedent("""
-    from fastem._jit import jit
+    from fastem.engine.jit import jit
 
 
     @jit
@@ -39,8 +39,14 @@ def run(tmp_path, before=""):
     (tmp_path / "kernel.py").write_text(KERNEL)
     script = CALL.format(before=textwrap.dedent(before))
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          cwd=tmp_path, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=300,
+    )
 
 
 def cache_files(tmp_path, suffix):
@@ -63,14 +69,17 @@ def test_a_truncated_cache_entry_is_compiled_again_and_replaced(tmp_path):
     again = run(tmp_path)
     assert (again.returncode, again.stdout.strip()) == (0, "42.0"), again.stderr
     assert "Warning" not in again.stderr  # nothing to tell: the entry is simply rebuilt
-    third = run(tmp_path, before="""
+    third = run(
+        tmp_path,
+        before="""
         from numba.core import caching
 
         def compile_instead(*args):
             raise AssertionError("compiled again: the replaced entry was not loaded")
 
         caching.IndexDataCacheFile.save = compile_instead
-    """)
+    """,
+    )
     assert (third.returncode, third.stdout.strip()) == (0, "42.0"), third.stderr
 
 
@@ -83,7 +92,9 @@ def test_a_broken_cache_index_is_compiled_again(tmp_path):
 
 
 def test_a_full_disk_compiles_without_the_cache_after_one_warning(tmp_path):
-    completed = run(tmp_path, before="""
+    completed = run(
+        tmp_path,
+        before="""
         import errno
         from numba.core import caching
 
@@ -94,7 +105,8 @@ def test_a_full_disk_compiles_without_the_cache_after_one_warning(tmp_path):
         import kernel
 
         kernel.twice(1)  # compiled for an integer: the save fails and warns
-    """)  # then compiled for a float: nothing more is tried, nor told
+    """,
+    )  # then compiled for a float: nothing more is tried, nor told
     assert (completed.returncode, completed.stdout.strip()) == (0, "42.0"), completed.stderr
     warned = [line for line in completed.stderr.splitlines() if "CacheWarning" in line]
     assert len(warned) == 1, completed.stderr
@@ -105,8 +117,11 @@ def test_with_nowhere_to_write_the_cache_the_command_line_fits_after_one_warning
     # A read-only install run by an account whose home cannot be written: numba finds no
     # directory for the cache. The test takes numba's ways of finding one away, as running
     # as such an account (which root, running the suite in CI, is not) would.
-    (tmp_path / "data.csv").write_text("x\n" + "\n".join(
-        str(v) for v in np.r_[np.linspace(-3, -1, 20), np.linspace(2, 4, 20)]) + "\n")
+    (tmp_path / "data.csv").write_text(
+        "x\n"
+        + "\n".join(str(v) for v in np.r_[np.linspace(-3, -1, 20), np.linspace(2, 4, 20)])
+        + "\n"
+    )
     script = textwrap.dedent("""
         import sys
 
@@ -118,8 +133,9 @@ def test_with_nowhere_to_write_the_cache_the_command_line_fits_after_one_warning
 
         sys.exit(main(["fit", "data.csv", "--components", "2", "--n-init", "1"]))
     """)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               cwd=tmp_path, timeout=600)
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=600
+    )
     assert completed.returncode == 0, completed.stderr
     header, row = completed.stdout.splitlines()
     assert dict(zip(header.split(","), row.split(",")))["status"] == "converged"

@@ -18,8 +18,9 @@ import pytest
 from test_cli import FASTEM, assert_one_line_error, fastem_cli, needs_matplotlib
 
 SMALL_STUDY = ("study", "--replications", 20, "--init", "kmeans++", "--n-init", 1, "--quiet")
-needs_wchan = pytest.mark.skipif(not Path("/proc/self/wchan").exists(),
-                                 reason="needs Linux's /proc/PID/wchan")
+needs_wchan = pytest.mark.skipif(
+    not Path("/proc/self/wchan").exists(), reason="needs Linux's /proc/PID/wchan"
+)
 
 
 def first_row(output):
@@ -37,8 +38,13 @@ def one_column_csv(tmp_path, n=60):
 
 def started(*args, **options):
     """The installed ``fastem`` with ``args``, started (its stdout and stderr piped)."""
-    return subprocess.Popen([str(FASTEM), *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **options)
+    return subprocess.Popen(
+        [str(FASTEM), *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **options,
+    )
 
 
 def finished(process, timeout=600):
@@ -67,8 +73,9 @@ def waits_for_a_reader(process):
 
 
 def fit_with_umask(args, umask):
-    completed = subprocess.run([str(FASTEM), *map(str, args)],
-                               capture_output=True, text=True, umask=umask, timeout=600)
+    completed = subprocess.run(
+        [str(FASTEM), *map(str, args)], capture_output=True, text=True, umask=umask, timeout=600
+    )
     assert completed.returncode == 0, completed.stderr
     return completed
 
@@ -113,9 +120,13 @@ def test_out_to_dev_stdout_appends_where_the_shell_opened_it_for_appending(tmp_p
     log = tmp_path / "log.txt"
     log.write_text("PRIOR\n")
     with open(log, "ab") as appending:  # fastem fit ... --out /dev/stdout >> log.txt
-        completed = subprocess.run([str(FASTEM), "fit", str(data), "--out", "/dev/stdout"],
-                                   stdout=appending, stderr=subprocess.PIPE, text=True,
-                                   timeout=600)
+        completed = subprocess.run(
+            [str(FASTEM), "fit", str(data), "--out", "/dev/stdout"],
+            stdout=appending,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
     assert completed.returncode == 0, completed.stderr
     assert log.read_text() == "PRIOR\n" + expected
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt", "x.csv"]
@@ -134,8 +145,9 @@ def test_out_to_dev_stdout_writes_into_a_pipe(tmp_path, through_a_link):
 
 def test_json_to_dev_stderr_is_written_into_standard_error(tmp_path):
     data = one_column_csv(tmp_path)
-    completed = fastem_cli("fit", data, "--quiet", "--format", "json", "--out", "/dev/stderr",
-                           check=True)
+    completed = fastem_cli(
+        "fit", data, "--quiet", "--format", "json", "--out", "/dev/stderr", check=True
+    )
     assert completed.stdout == "" and json.loads(completed.stderr)[0]["id"] == "0"
 
 
@@ -144,9 +156,12 @@ def test_out_to_dev_fd_writes_into_the_descriptor_it_was_given(tmp_path):
     data = one_column_csv(tmp_path)
     read_end, write_end = os.pipe()
     with open(read_end, "rb") as reader:
-        process = subprocess.Popen([str(FASTEM), "fit", str(data), "--out",
-                                    f"/dev/fd/{write_end}"], pass_fds=(write_end,),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        process = subprocess.Popen(
+            [str(FASTEM), "fit", str(data), "--out", f"/dev/fd/{write_end}"],
+            pass_fds=(write_end,),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         os.close(write_end)
         received = reader.read()
     _, stderr = process.communicate(timeout=600)
@@ -156,13 +171,17 @@ def test_out_to_dev_fd_writes_into_the_descriptor_it_was_given(tmp_path):
 
 def test_a_descriptor_that_is_not_open_is_refused_before_any_work(tmp_path):
     data = one_column_csv(tmp_path)
-    assert_one_line_error(fastem_cli("fit", data, "--out", "/dev/fd/9"), "/dev/fd/9",
-                          "descriptor 9 is not open")
+    assert_one_line_error(
+        fastem_cli("fit", data, "--out", "/dev/fd/9"), "/dev/fd/9", "descriptor 9 is not open"
+    )
     # Descriptor 3, closed when the command starts, is the number the --csv file's
     # temporary takes: the JSON must not be written into it.
     table = tmp_path / "t.csv"
-    assert_one_line_error(fastem_cli(*SMALL_STUDY, "--csv", table, "--json", "/dev/fd/3"),
-                          "/dev/fd/3", "descriptor 3 is not open")
+    assert_one_line_error(
+        fastem_cli(*SMALL_STUDY, "--csv", table, "--json", "/dev/fd/3"),
+        "/dev/fd/3",
+        "descriptor 3 is not open",
+    )
     assert list(tmp_path.iterdir()) == [data]
 
 
@@ -185,10 +204,12 @@ def test_new_files_follow_the_umask_and_existing_files_keep_their_mode(tmp_path)
 
 def test_every_output_path_is_checked_before_the_study_runs(tmp_path):
     table = tmp_path / "s.csv"
-    for bad, fragment in (("/sys/s.json", "/sys/s.json"),
-                          (tmp_path / "no" / "s.json", "does not exist"),
-                          (tmp_path, "is a directory"),
-                          ("", "empty path")):
+    for bad, fragment in (
+        ("/sys/s.json", "/sys/s.json"),
+        (tmp_path / "no" / "s.json", "does not exist"),
+        (tmp_path, "is a directory"),
+        ("", "empty path"),
+    ):
         completed = fastem_cli("study", "--replications", 10**9, "--csv", table, "--json", bad)
         assert_one_line_error(completed, fragment)
         assert sorted(tmp_path.iterdir()) == [], bad
@@ -196,9 +217,11 @@ def test_every_output_path_is_checked_before_the_study_runs(tmp_path):
 
 def test_fit_output_paths_are_checked_before_the_data_are_read(tmp_path):
     data = one_column_csv(tmp_path)
-    for option, bad, fragment in (("--out", tmp_path, "is a directory"),
-                                  ("--out", "", "empty path"),
-                                  ("--plot", tmp_path / "no" / "f.png", "does not exist")):
+    for option, bad, fragment in (
+        ("--out", tmp_path, "is a directory"),
+        ("--out", "", "empty path"),
+        ("--plot", tmp_path / "no" / "f.png", "does not exist"),
+    ):
         assert_one_line_error(fastem_cli("fit", data, option, bad), fragment)
     assert list(tmp_path.iterdir()) == [data]
 
@@ -220,12 +243,15 @@ def test_an_output_that_would_replace_the_input_is_refused(tmp_path):
     before = data.read_bytes()
     (tmp_path / "link.csv").symlink_to(data)
     for out in (data, tmp_path / "link.csv"):
-        assert_one_line_error(fastem_cli("fit", data, "--out", out),
-                              f"--out {out} would replace the data file {data}")
+        assert_one_line_error(
+            fastem_cli("fit", data, "--out", out), f"--out {out} would replace the data file {data}"
+        )
     design = tmp_path / "design.json"
     design.write_text('{"replications": 10}')
-    assert_one_line_error(fastem_cli("study", "--design", design, "--json", design),
-                          f"--json {design} would replace the --design file {design}")
+    assert_one_line_error(
+        fastem_cli("study", "--design", design, "--json", design),
+        f"--json {design} would replace the --design file {design}",
+    )
     assert data.read_bytes() == before and design.read_text() == '{"replications": 10}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["design.json", "link.csv", "x.csv"]
 
@@ -235,10 +261,14 @@ def test_predict_refuses_an_output_that_would_replace_its_fit_or_data_file(tmp_p
     fit = tmp_path / "fit.csv"
     fastem_cli("fit", data, "--out", fit, check=True)
     files = {path: path.read_bytes() for path in (data, fit)}
-    assert_one_line_error(fastem_cli("predict", fit, data, "--out", data),
-                          f"--out {data} would replace the data file {data}")
-    assert_one_line_error(fastem_cli("predict", fit, data, "--out", fit),
-                          f"--out {fit} would replace the fit file {fit}")
+    assert_one_line_error(
+        fastem_cli("predict", fit, data, "--out", data),
+        f"--out {data} would replace the data file {data}",
+    )
+    assert_one_line_error(
+        fastem_cli("predict", fit, data, "--out", fit),
+        f"--out {fit} would replace the fit file {fit}",
+    )
     assert {path: path.read_bytes() for path in files} == files
     assert sorted(tmp_path.iterdir()) == sorted(files)
 
@@ -307,7 +337,7 @@ def test_a_temporary_file_swapped_for_a_symlink_is_not_followed(tmp_path):
 
 
 def test_an_output_is_written_in_pieces_or_at_once(tmp_path):
-    from fastem._output import Outputs
+    from fastem.cli.outputs import Outputs
 
     rows = tmp_path / "rows.csv"
     read_end, write_end = os.pipe()
@@ -327,7 +357,7 @@ def test_an_output_is_written_in_pieces_or_at_once(tmp_path):
 
 
 def test_a_file_whose_set_up_fails_leaves_no_temporary_file(tmp_path, monkeypatch):
-    from fastem import _output
+    from fastem.cli import outputs as _output
 
     def refuse(fd, mode):
         raise PermissionError(1, "Operation not permitted")
@@ -364,14 +394,27 @@ sys.exit(cli.main(sys.argv[1:]))
 its own, so that the signal never reaches the tests."""
 
 
-@pytest.mark.parametrize(("signum", "said"), [(signal.SIGINT, "interrupted"),
-                                              (signal.SIGTERM, "stopped by SIGTERM")])
+@pytest.mark.parametrize(
+    ("signum", "said"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "stopped by SIGTERM")]
+)
 def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, signum, said):
     table, rows = tmp_path / "t.csv", tmp_path / "t.json"
     completed = subprocess.run(
-        [sys.executable, "-c", SIGNAL_DURING_THE_RENAMES, *map(str, SMALL_STUDY),
-         "--csv", table, "--json", rows], capture_output=True, text=True, timeout=600,
-        env={**os.environ, "SIGNUM": str(int(signum))})
+        [
+            sys.executable,
+            "-c",
+            SIGNAL_DURING_THE_RENAMES,
+            *map(str, SMALL_STUDY),
+            "--csv",
+            table,
+            "--json",
+            rows,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "SIGNUM": str(int(signum))},
+    )
     assert completed.returncode == 128 + signum, completed.stderr
     assert table.read_text().startswith("scenario,n_samples,") and json.loads(rows.read_text())
     message = completed.stderr.strip().splitlines()[-1]
@@ -380,8 +423,9 @@ def test_a_signal_during_the_final_renames_writes_all_and_says_so(tmp_path, sign
 
 
 def test_a_second_ctrl_c_while_the_temporary_files_are_removed_waits_until_all_are_gone(
-        tmp_path, monkeypatch):
-    from fastem import _output
+    tmp_path, monkeypatch
+):
+    from fastem.cli import outputs as _output
 
     unlink = os.unlink
 
@@ -402,8 +446,9 @@ def test_a_second_ctrl_c_while_the_temporary_files_are_removed_waits_until_all_a
 def test_sigterm_and_sighup_remove_the_temporary_files_as_ctrl_c_does(tmp_path, signum):
     # How timeout, Slurm and Kubernetes stop a job, and a terminal that closes.
     figures = tmp_path / "figs"
-    process = started("study", "--replications", 10**6, "--quiet", "--csv", tmp_path / "t.csv",
-                      "--plot", figures)
+    process = started(
+        "study", "--replications", 10**6, "--quiet", "--csv", tmp_path / "t.csv", "--plot", figures
+    )
     wait_until(lambda: len(list(figures.glob(".*.tmp"))) == 5, process, "the figures' files")
     process.send_signal(signum)
     completed = finished(process, timeout=120)
@@ -431,14 +476,18 @@ def test_a_signal_stops_the_command_while_a_fifo_waits_for_its_reader(tmp_path, 
 
 def test_standard_output_that_cannot_be_written_is_a_one_line_error(tmp_path):
     with open("/dev/full", "w") as full:
-        completed = subprocess.run([str(FASTEM), "simulate"], stdout=full,
-                                   stderr=subprocess.PIPE, text=True, timeout=600)
+        completed = subprocess.run(
+            [str(FASTEM), "simulate"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=600
+        )
     assert_one_line_error(completed, "standard output", "No space left on device")
 
 
 def test_a_closed_pipe_ends_the_command_quietly():
-    process = subprocess.Popen([str(FASTEM), "simulate", "--replications",
-                                "100000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(FASTEM), "simulate", "--replications", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdout.close()  # as `| true` does
     _, stderr = process.communicate(timeout=600)
     assert process.returncode == 128 + signal.SIGPIPE
@@ -449,8 +498,12 @@ def test_a_closed_pipe_ends_the_command_quietly():
 def test_a_closed_standard_output_is_a_one_line_error_before_any_work(tmp_path, command):
     data = one_column_csv(tmp_path)
     args = [str(data) if arg == "DATA" else arg for arg in command]
-    completed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', str(FASTEM), *args],
-                               capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        ["sh", "-c", '"$0" "$@" >&-', str(FASTEM), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert_one_line_error(completed, "standard output is closed")
     assert list(tmp_path.iterdir()) == [data]
 
@@ -458,27 +511,38 @@ def test_a_closed_standard_output_is_a_one_line_error_before_any_work(tmp_path, 
 def test_a_closed_standard_output_is_not_needed_with_out(tmp_path):
     data = one_column_csv(tmp_path)
     out = tmp_path / "o.csv"
-    completed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', str(FASTEM), "fit", str(data),
-                                "--out", str(out)], capture_output=True, text=True, timeout=600)
+    completed = subprocess.run(
+        ["sh", "-c", '"$0" "$@" >&-', str(FASTEM), "fit", str(data), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert completed.returncode == 0, completed.stderr
     assert out.read_text() == fastem_cli("fit", data, check=True).stdout
-    completed = subprocess.run(["sh", "-c", '"$0" "$@" >&-', str(FASTEM), "fit", str(data),
-                                "--out", "/dev/stdout"], capture_output=True, text=True,
-                               timeout=600)
+    completed = subprocess.run(
+        ["sh", "-c", '"$0" "$@" >&-', str(FASTEM), "fit", str(data), "--out", "/dev/stdout"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert_one_line_error(completed, "/dev/stdout: standard output is not open")
 
 
 def test_bench_into_a_full_device_is_a_one_line_error():
     with open("/dev/full", "w") as full:
-        completed = subprocess.run([str(FASTEM), "bench"], stdout=full,
-                                   stderr=subprocess.PIPE, text=True, timeout=600)
+        completed = subprocess.run(
+            [str(FASTEM), "bench"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=600
+        )
     assert_one_line_error(completed, "standard output", "No space left on device")
 
 
 def test_a_reader_that_stops_after_one_line_ends_the_command_quietly():
     # fastem simulate --replications 100000 | head -1
-    process = subprocess.Popen([str(FASTEM), "simulate", "--replications", "100000"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(FASTEM), "simulate", "--replications", "100000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert process.stdout.readline() == b"dataset,value,component\n"
     process.stdout.close()
     _, stderr = process.communicate(timeout=600)
@@ -552,8 +616,13 @@ def test_dropna_leaves_out_blank_lines_and_empty_values(tmp_path):
 def test_a_file_with_ids_is_not_pooled_without_by_or_pool(tmp_path):
     path = tmp_path / "long.csv"
     path.write_text("id,x\na,1\na,2\nb,5\nb,6\n")
-    assert_one_line_error(fastem_cli("fit", path, "--value", "x", "--components", 1),
-                          str(path), "column 'id' looks like dataset ids", "--by id", "--pool")
+    assert_one_line_error(
+        fastem_cli("fit", path, "--value", "x", "--components", 1),
+        str(path),
+        "column 'id' looks like dataset ids",
+        "--by id",
+        "--pool",
+    )
     pooled = fastem_cli("fit", path, "--value", "x", "--components", 1, "--pool", check=True)
     assert len(pooled.stdout.splitlines()) == 2
 
@@ -572,8 +641,12 @@ def test_header_no_header_and_sep_on_the_command_line(tmp_path):
     two = tmp_path / "two.csv"
     two.write_text("".join(f"{d};{v}\n" for d in (5, 6) for v in range(1, 9)))
     assert_one_line_error(fastem_cli("fit", two), "separated by semicolons", "--sep ';'")
-    assert_one_line_error(fastem_cli("fit", two, "--sep", ";"), "has 2 columns",
-                          "--by, by number, 1 to 2", "its cell '5' is a number")
+    assert_one_line_error(
+        fastem_cli("fit", two, "--sep", ";"),
+        "has 2 columns",
+        "--by, by number, 1 to 2",
+        "its cell '5' is a number",
+    )
     by_number = fastem_cli("fit", two, "--sep", ";", "--by", 1, "--value", 2, check=True)
     assert [line.split(",")[0] for line in by_number.stdout.splitlines()[1:]] == ["5", "6"]
     tabs = tmp_path / "tabs.csv"
@@ -581,8 +654,11 @@ def test_header_no_header_and_sep_on_the_command_line(tmp_path):
     fastem_cli("fit", tabs, "--sep", "tab", "--by", "id", check=True)
     decimal = tmp_path / "decimal.csv"
     decimal.write_text("x;y\n1,5;2\n")
-    assert_one_line_error(fastem_cli("fit", decimal, "--sep", ";", "--value", "x"),
-                          "'1,5' is not a number", "decimal commas are not read")
+    assert_one_line_error(
+        fastem_cli("fit", decimal, "--sep", ";", "--value", "x"),
+        "'1,5' is not a number",
+        "decimal commas are not read",
+    )
     np.save(tmp_path / "x.npy", np.arange(5.0))
     assert_one_line_error(fastem_cli("fit", tmp_path / "x.npy", "--sep", ";"), "for CSV files")
     refused = fastem_cli("fit", two, "--sep", ":")
@@ -605,10 +681,13 @@ def test_datasets_are_named_as_the_file_names_them_or_from_0(tmp_path):
     # Warnings of the Python API, which counts datasets from 0, name them by their ids.
     path = tmp_path / "weights.csv"
     values = rng.normal(size=60).tolist()
-    path.write_text("id,x,w\n" + "".join(f"{'ab'[i // 30]},{v!r},{0.01 if i >= 30 else 1}\n"
-                                          for i, v in enumerate(values)))
-    completed = fastem_cli("fit", path, "--by", "id", "--value", "x", "--weights-column", "w",
-                           check=True)
+    path.write_text(
+        "id,x,w\n"
+        + "".join(f"{'ab'[i // 30]},{v!r},{0.01 if i >= 30 else 1}\n" for i, v in enumerate(values))
+    )
+    completed = fastem_cli(
+        "fit", path, "--by", "id", "--value", "x", "--weights-column", "w", check=True
+    )
     warning = completed.stderr.strip()
     assert warning.startswith("fastem: warning: ") and len(warning.splitlines()) == 1
     assert "dataset(s) 'b' sum to far less" in warning and "(dataset 'b': 0.3 over 30" in warning
@@ -628,8 +707,9 @@ def test_npy_files_as_a_user_saves_them(tmp_path):
 def test_a_yaml_design_says_that_yaml_is_not_supported(tmp_path):
     path = tmp_path / "design.yaml"
     path.write_text("weights: [0.5, 0.5]\n")
-    assert_one_line_error(fastem_cli("study", "--design", path), "YAML is not supported",
-                          "TOML", "JSON")
+    assert_one_line_error(
+        fastem_cli("study", "--design", path), "YAML is not supported", "TOML", "JSON"
+    )
 
 
 def test_a_directory_as_data_file_is_a_one_line_error(tmp_path):
@@ -659,8 +739,10 @@ def test_messages_of_study_speak_of_flags_and_design_files(tmp_path):
     for name, text in [("d.toml", "weights = 0.5\n"), ("d.json", '{"weights": 0.5}')]:
         path = tmp_path / name
         path.write_text(text)
-        assert_one_line_error(fastem_cli("study", "--design", path), f"{path}: 'weights' holds "
-                              "0.5, a single value; give a list of one value per component")
+        assert_one_line_error(
+            fastem_cli("study", "--design", path),
+            f"{path}: 'weights' holds 0.5, a single value; give a list of one value per component",
+        )
     yaml = tmp_path / "x.yaml"
     yaml.write_text("seed: 1\n")
     assert_one_line_error(fastem_cli("study", "--design", yaml), "YAML is not supported")
@@ -668,15 +750,21 @@ def test_messages_of_study_speak_of_flags_and_design_files(tmp_path):
 
 def test_messages_of_fit_speak_of_flags_and_files(tmp_path):
     data = one_column_csv(tmp_path)
-    for flag, value in [("--seed", -1), ("--n-init", 0), ("--max-iter", 0), ("--tol", -1),
-                        ("--init", "best")]:
+    for flag, value in [
+        ("--seed", -1),
+        ("--n-init", 0),
+        ("--max-iter", 0),
+        ("--tol", -1),
+        ("--init", "best"),
+    ]:
         completed = fastem_cli("fit", data, flag, value)
         assert_one_line_error(completed, f"{flag} ")
         assert "_" not in completed.stderr.split(":", 1)[1].replace("random_from_data", "")
     renamed = tmp_path / "values.npy"
     renamed.write_text("x\n1.5\n2.5\n")
-    assert_one_line_error(fastem_cli("fit", renamed), "not a .npy file",
-                          "read as CSV when its name ends in .csv")
+    assert_one_line_error(
+        fastem_cli("fit", renamed), "not a .npy file", "read as CSV when its name ends in .csv"
+    )
 
 
 def test_a_byte_order_mark_before_the_header_is_no_part_of_a_column_name(tmp_path):
@@ -691,9 +779,10 @@ def test_weights_that_are_all_zero_in_a_dataset_are_named_by_its_id(tmp_path):
     path = tmp_path / "w.csv"
     rows = [f"a,{x},1" for x in range(1, 9)] + [f"b,{x},0" for x in range(1, 9)]
     path.write_text("id,x,w\n" + "\n".join(rows) + "\n")
-    assert_one_line_error(fastem_cli("fit", path, "--by", "id", "--value", "x",
-                                     "--weights-column", "w"),
-                          f"{path}: the weights of dataset 'b' sum to 0")
+    assert_one_line_error(
+        fastem_cli("fit", path, "--by", "id", "--value", "x", "--weights-column", "w"),
+        f"{path}: the weights of dataset 'b' sum to 0",
+    )
 
 
 def test_errors_of_a_dataset_name_its_id_before_any_fit(tmp_path):
@@ -702,12 +791,12 @@ def test_errors_of_a_dataset_name_its_id_before_any_fit(tmp_path):
     rows = [f"big,{v!r}" for v in rng.normal(size=200).tolist()] + ["tiny,1.0", "tiny,2.0"]
     path.write_text("id,value\n" + "\n".join(rows) + "\n")
     completed = fastem_cli("fit", path, "--by", "id", "--components", "1-3")
-    assert_one_line_error(completed, str(path), "dataset 'tiny' has 2 point(s)",
-                          "--components 1-3")
+    assert_one_line_error(completed, str(path), "dataset 'tiny' has 2 point(s)", "--components 1-3")
     huge = tmp_path / "huge.csv"
     huge.write_text("id,value\n" + "\n".join(rows[:50] + ["far,1e308"] * 5) + "\n")
-    assert_one_line_error(fastem_cli("fit", huge, "--by", "id"), str(huge),
-                          "dataset(s) 'far' have a scale")
+    assert_one_line_error(
+        fastem_cli("fit", huge, "--by", "id"), str(huge), "dataset(s) 'far' have a scale"
+    )
 
 
 def test_fit_reads_what_simulate_writes_without_options(tmp_path):
@@ -727,11 +816,14 @@ def test_help_documents_exit_status_and_files():
 
 
 def test_a_huge_max_iter_costs_a_study_no_memory(tmp_path):
-    script = ("import resource, fastem; fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 40, "
-              "200, n_init=5, max_iter=10**8); "
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=600)
+    script = (
+        "import resource, fastem; fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 40, "
+        "200, n_init=5, max_iter=10**8); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
     assert completed.returncode == 0, completed.stderr
     peak_kib = int(completed.stdout.split()[-1])
     assert peak_kib < 1024**2, peak_kib  # traces of 20 x 5 fits would need 80 GB
@@ -745,7 +837,7 @@ def test_kept_traces_are_refused_up_front_when_memory_cannot_hold_them():
 
 
 def test_study_chunks_hold_a_bounded_number_of_points():
-    from fastem.study import CHUNK_POINTS, DEFAULT_CHUNK, chunk_plan
+    from fastem.toolkit.study import CHUNK_POINTS, DEFAULT_CHUNK, chunk_plan
 
     for size in (1, 40, 2_000, 10**5, 10**7):
         plan = list(chunk_plan(5_000, size))
@@ -759,8 +851,9 @@ def simulated_text(replications, n_samples, seed):
     """What ``fastem simulate`` writes, built from one simulation of every dataset."""
     import fastem
 
-    data, labels = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples,
-                                   replications, seed)
+    data, labels = fastem.simulate(
+        [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples, replications, seed
+    )
     lines = ["dataset,value,component"]
     for d in range(replications):
         lines.extend(f"{d},{x!r},{k}" for x, k in zip(data[d].tolist(), labels[d].tolist()))
@@ -772,8 +865,22 @@ def test_simulate_writes_in_chunks_the_bytes_of_the_whole_simulation(tmp_path):
 
     replications, n_samples = 3 * SIMULATE_CHUNK_POINTS // 1000 + 7, 1000  # four chunks
     expected = simulated_text(replications, n_samples, 5)
-    args = ("simulate", "--replications", replications, "--n-samples", n_samples, "--seed", 5,
-            "--means", -2.5, 3.5, "--variances", 4, 4, "--quiet")
+    args = (
+        "simulate",
+        "--replications",
+        replications,
+        "--n-samples",
+        n_samples,
+        "--seed",
+        5,
+        "--means",
+        -2.5,
+        3.5,
+        "--variances",
+        4,
+        4,
+        "--quiet",
+    )
     assert fastem_cli(*args, check=True).stdout == expected
     fastem_cli(*args, "--out", tmp_path / "sim.csv", check=True)
     assert (tmp_path / "sim.csv").read_text() == expected
@@ -782,8 +889,9 @@ def test_simulate_writes_in_chunks_the_bytes_of_the_whole_simulation(tmp_path):
 
 def peak_rss_kib(*args):
     """The peak resident memory of ``fastem ARGS``, in KiB."""
-    process = subprocess.Popen([str(FASTEM), *map(str, args)], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [str(FASTEM), *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     assert process.returncode == 0, process.stderr.read()
@@ -793,8 +901,12 @@ def peak_rss_kib(*args):
 
 def test_simulate_memory_is_flat_in_the_replications(tmp_path):
     out = tmp_path / "sim.csv"
-    small, large = (peak_rss_kib("simulate", "--replications", replications, "--n-samples",
-                                 1000, "--out", out, "--quiet") for replications in (200, 2000))
+    small, large = (
+        peak_rss_kib(
+            "simulate", "--replications", replications, "--n-samples", 1000, "--out", out, "--quiet"
+        )
+        for replications in (200, 2000)
+    )
     # The whole CSV of 2 million points in memory took 370 MiB more than that of 200,000.
     assert large - small < 64 * 1024, (small, large)
 
@@ -803,20 +915,44 @@ def test_the_raw_file_of_a_study_is_the_raw_table_of_the_same_study(tmp_path):
     import fastem
     from fastem.cli import _with_provenance
 
-    args = ("--replications", 30, "--n-samples", 40, 60, "--init", "kmeans++", "random",
-            "--n-init", 3, "--algorithm", "em", "squarem", "--seed", 3)
+    args = (
+        "--replications",
+        30,
+        "--n-samples",
+        40,
+        60,
+        "--init",
+        "kmeans++",
+        "random",
+        "--n-init",
+        3,
+        "--algorithm",
+        "em",
+        "squarem",
+        "--seed",
+        3,
+    )
     fastem_cli("study", *args, "--raw", tmp_path / "raw.csv", "--quiet", check=True)
-    design = fastem.Design(replications=30, n_samples=(40, 60), init=("kmeans++", "random"),
-                           n_init=3, algorithm=("em", "squarem"), seed=3)
+    design = fastem.Design(
+        replications=30,
+        n_samples=(40, 60),
+        init=("kmeans++", "random"),
+        n_init=3,
+        algorithm=("em", "squarem"),
+        seed=3,
+    )
     provenance = {"fastem": fastem.__version__, "design": design.to_dict()}
     expected = _with_provenance(design.run().raw(), provenance, whole=False).to_csv()
     assert (tmp_path / "raw.csv").read_text() == expected
 
 
 def test_a_study_of_a_trillion_replications_runs_in_little_memory(tmp_path):
-    process = subprocess.Popen([str(FASTEM), "study", "--replications", str(10**12), "--raw",
-                                str(tmp_path / "raw.csv")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(FASTEM), "study", "--replications", str(10**12), "--raw", str(tmp_path / "raw.csv")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     def raw_bytes():  # the raw rows written so far, into the temporary file
         return sum(path.stat().st_size for path in tmp_path.glob(".fastem-*.tmp"))
@@ -838,15 +974,19 @@ def test_a_study_of_a_trillion_replications_runs_in_little_memory(tmp_path):
     assert peak < 1024**2, peak
 
 
-@pytest.mark.parametrize("args, flag", [
-    (("--n-init", 2**31 - 1), "--n-init"),
-    (("--n-samples", 40, 10**13), "--n-samples"),
-    (("--replications", 10**13, "--plot", "figures"), "--replications"),
-])
+@pytest.mark.parametrize(
+    "args, flag",
+    [
+        (("--n-init", 2**31 - 1), "--n-init"),
+        (("--n-samples", 40, 10**13), "--n-samples"),
+        (("--replications", 10**13, "--plot", "figures"), "--replications"),
+    ],
+)
 def test_study_options_beyond_memory_are_refused_before_any_work(tmp_path, args, flag):
     completed = fastem_cli("study", *args, "--csv", "table.csv", cwd=tmp_path)
-    assert_one_line_error(completed, f"{flag} ", " would need ", "more than this machine's",
-                          f"at most {flag} ")
+    assert_one_line_error(
+        completed, f"{flag} ", " would need ", "more than this machine's", f"at most {flag} "
+    )
     assert os.listdir(tmp_path) == []
 
 
@@ -872,7 +1012,10 @@ def test_the_notice_is_for_the_algorithm_the_command_runs(tmp_path):
     runs = [fastem_cli("fit", data, *extra, env=env) for extra in (em_only, [], [])]
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
     assert [run.stderr.startswith("fastem: compiling the kernels") for run in runs] == [
-        True, True, False]
+        True,
+        True,
+        False,
+    ]
 
 
 def test_the_notice_looks_at_every_algorithm_of_a_study():

@@ -16,8 +16,9 @@ def rows_of(output):
 def values_csv(tmp_path, cells, name="x.csv", header="x"):
     """A one-column CSV of ``cells`` (strings, written as given) around 40 seeded values."""
     rng = np.random.default_rng(3)
-    values = [repr(v) for v in np.concatenate([rng.normal(-3, 1, 20),
-                                               rng.normal(3, 1, 20)]).tolist()]
+    values = [
+        repr(v) for v in np.concatenate([rng.normal(-3, 1, 20), rng.normal(3, 1, 20)]).tolist()
+    ]
     path = tmp_path / name
     path.write_text(header + "\n" + "\n".join(values[:20] + cells + values[20:]) + "\n")
     return path
@@ -38,8 +39,9 @@ def test_na_nan_and_empty_cells_are_missing_values_that_dropna_leaves_out(tmp_pa
 
 def test_a_missing_value_without_dropna_names_its_line_and_the_fix(tmp_path):
     path = values_csv(tmp_path, ["NA"])
-    assert_one_line_error(fastem_cli("fit", path), "x.csv, line 22, column 'x'", "'NA'",
-                          "missing value", "--dropna")
+    assert_one_line_error(
+        fastem_cli("fit", path), "x.csv, line 22, column 'x'", "'NA'", "missing value", "--dropna"
+    )
 
 
 def test_na_values_replaces_the_cells_read_as_missing(tmp_path):
@@ -48,8 +50,11 @@ def test_na_values_replaces_the_cells_read_as_missing(tmp_path):
     listed = fastem_cli("fit", path, "--dropna", "--na-values", "NA,.", "--quiet", check=True)
     assert rows_of(listed.stdout)[0]["n"] == "40"
     # With no markers listed, NA is text again, which is not a number.
-    assert_one_line_error(fastem_cli("fit", values_csv(tmp_path, ["NA"], "na.csv"), "--dropna",
-                                     "--na-values", ""), "line 22", "'NA' is not a number")
+    assert_one_line_error(
+        fastem_cli("fit", values_csv(tmp_path, ["NA"], "na.csv"), "--dropna", "--na-values", ""),
+        "line 22",
+        "'NA' is not a number",
+    )
 
 
 def test_a_number_given_as_na_value_is_missing_and_never_fitted(tmp_path):
@@ -58,8 +63,12 @@ def test_a_number_given_as_na_value_is_missing_and_never_fitted(tmp_path):
     dropped = fastem_cli("fit", path, "--dropna", "--na-values", "-999", "--quiet", check=True)
     assert rows_of(dropped.stdout)[0]["n"] == "40"
     assert rows_of(dropped.stdout)[0]["mean_1"] == rows_of(plain.stdout)[0]["mean_1"]
-    assert_one_line_error(fastem_cli("fit", path, "--na-values", "-999"),
-                          "x.csv, line 22, column 'x'", "'-999', a missing value", "--dropna")
+    assert_one_line_error(
+        fastem_cli("fit", path, "--na-values", "-999"),
+        "x.csv, line 22, column 'x'",
+        "'-999', a missing value",
+        "--dropna",
+    )
 
 
 # ------------------------------------------------------------------ columns
@@ -68,16 +77,20 @@ def test_a_number_given_as_na_value_is_missing_and_never_fitted(tmp_path):
 def test_a_column_name_given_twice_in_the_header_is_ambiguous(tmp_path):
     path = tmp_path / "twice.csv"
     path.write_text("x,x\n" + "".join(f"{i},{i * 2 + 1}\n" for i in range(10)))
-    assert_one_line_error(fastem_cli("fit", path, "--value", "x"), "--value x",
-                          "2 columns 'x'", "ambiguous", "different names")
+    assert_one_line_error(
+        fastem_cli("fit", path, "--value", "x"),
+        "--value x",
+        "2 columns 'x'",
+        "ambiguous",
+        "different names",
+    )
 
 
 def test_a_column_of_ids_without_a_name_is_named_by_its_place(tmp_path):
     path = tmp_path / "ids.csv"
     path.write_text(",v\n" + "".join(f"{'ab'[i % 2]},{i}.5\n" for i in range(10)))
     completed = fastem_cli("fit", path, "--value", "v")
-    assert_one_line_error(completed, "column 1 (empty in the header)", "give it a name",
-                          "--pool")
+    assert_one_line_error(completed, "column 1 (empty in the header)", "give it a name", "--pool")
     assert "--by  " not in completed.stderr
 
 
@@ -86,28 +99,36 @@ def test_a_column_of_ids_without_a_name_is_named_by_its_place(tmp_path):
 
 def weights_csv(tmp_path, weight):
     path = tmp_path / "w.csv"
-    path.write_text("x,w\n" + "".join(f"{(i % 5) * 1.5 + (i > 4) * 9},{weight}\n"
-                                      for i in range(10)))
+    path.write_text(
+        "x,w\n" + "".join(f"{(i % 5) * 1.5 + (i > 4) * 9},{weight}\n" for i in range(10))
+    )
     return path
 
 
 @pytest.mark.parametrize("kind", ["frequency", "probability"])
-@pytest.mark.parametrize("weight, fragment", [
-    ("1e308", "the sample weights of dataset(s) '0' are so large that their sum overflows"),
-    ("5e-324", "the sample weights of dataset(s) '0' include subnormal values"),
-])
-def test_weights_out_of_float64s_range_are_named_as_the_problem(tmp_path, kind, weight,
-                                                                fragment):
-    completed = fastem_cli("fit", weights_csv(tmp_path, weight), "--weights-column", "w",
-                           "--weights-type", kind)
+@pytest.mark.parametrize(
+    "weight, fragment",
+    [
+        ("1e308", "the sample weights of dataset(s) '0' are so large that their sum overflows"),
+        ("5e-324", "the sample weights of dataset(s) '0' include subnormal values"),
+    ],
+)
+def test_weights_out_of_float64s_range_are_named_as_the_problem(tmp_path, kind, weight, fragment):
+    completed = fastem_cli(
+        "fit", weights_csv(tmp_path, weight), "--weights-column", "w", "--weights-type", kind
+    )
     assert_one_line_error(completed, fragment, "weights by a constant")
     assert "values so large" not in completed.stderr
 
 
 def test_weights_that_overflow_the_weighted_sums_are_named_as_the_problem(tmp_path):
     completed = fastem_cli("fit", weights_csv(tmp_path, "1e307"), "--weights-column", "w")
-    assert_one_line_error(completed, "the sample weights of dataset(s) '0' are so large that "
-                          "the weighted sums of the values overflow", "Divide the weights")
+    assert_one_line_error(
+        completed,
+        "the sample weights of dataset(s) '0' are so large that "
+        "the weighted sums of the values overflow",
+        "Divide the weights",
+    )
 
 
 # ------------------------------------------------------------------ options
@@ -119,8 +140,9 @@ def test_a_quoted_init_keeps_its_quoting_in_the_message(tmp_path):
 
 
 @needs_matplotlib
-@pytest.mark.parametrize("suffix, start", [(".svg", b"<?xml"), (".pdf", b"%PDF"),
-                                           (".png", PNG_SIGNATURE)])
+@pytest.mark.parametrize(
+    "suffix, start", [(".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", PNG_SIGNATURE)]
+)
 def test_plot_writes_the_format_its_suffix_names(tmp_path, suffix, start):
     figure = tmp_path / f"fit{suffix}"
     fastem_cli("fit", values_csv(tmp_path, []), "--plot", figure, "--quiet", check=True)
@@ -150,8 +172,23 @@ def test_a_design_whose_mixture_float64_cannot_hold_is_refused_naming_the_option
 
 def test_raw_has_each_replicates_standard_errors_and_coverage_recomputes_from_it(tmp_path):
     raw, summary = tmp_path / "raw.csv", tmp_path / "table.csv"
-    fastem_cli("study", "--replications", 30, "--init", "kmeans++", "--n-init", 1, "--se",
-               "score", "--raw", raw, "--csv", summary, "--quiet", check=True)
+    fastem_cli(
+        "study",
+        "--replications",
+        30,
+        "--init",
+        "kmeans++",
+        "--n-init",
+        1,
+        "--se",
+        "score",
+        "--raw",
+        raw,
+        "--csv",
+        summary,
+        "--quiet",
+        check=True,
+    )
     rows, (table,) = rows_of(raw.read_text()), rows_of(summary.read_text())
     assert len(rows) == 30
     for name in ("weight", "mean", "variance"):
@@ -161,5 +198,4 @@ def test_raw_has_each_replicates_standard_errors_and_coverage_recomputes_from_it
             true = float(rows[0][f"true_{name}_{k}"])
             kept = ~np.isnan(se)
             covered = np.abs(estimate[kept] - true) <= 1.959963984540054 * se[kept]
-            assert covered.mean() == pytest.approx(float(table[f"{name}_{k}_coverage"]),
-                                                   abs=1e-12)
+            assert covered.mean() == pytest.approx(float(table[f"{name}_{k}_coverage"]), abs=1e-12)

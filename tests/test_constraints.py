@@ -26,7 +26,12 @@ def test_fixed_parameters_stay_exactly_fixed(which, mask_name, three_component_b
         variances_init=np.array([1.1, 0.7, 1.9]),
     )
     result = fastem.fit(
-        three_component_batch, 3, **start, **{f"fix_{which}": mask}, max_iter=100, tol=0,
+        three_component_batch,
+        3,
+        **start,
+        **{f"fix_{which}": mask},
+        max_iter=100,
+        tol=0,
         return_restarts=True,
     )
     # The starting means are sorted and the fits stay near them, so the components keep
@@ -56,8 +61,9 @@ def test_fixed_parameters_stay_exactly_fixed(which, mask_name, three_component_b
         dict(equal_weights=True, equal_variance=True),
         dict(equal_weights=True, fix_means=MASKS["first"]),
     ],
-    ids=lambda c: "-".join(f"{k}={v if not isinstance(v, np.ndarray) else v.astype(int)}"
-                           for k, v in c.items()),
+    ids=lambda c: "-".join(
+        f"{k}={v if not isinstance(v, np.ndarray) else v.astype(int)}" for k, v in c.items()
+    ),
 )
 @pytest.mark.plain_python
 def test_constrained_fits_match_the_constrained_reference(constraints):
@@ -83,16 +89,32 @@ def test_constrained_fits_match_the_constrained_reference(constraints):
 
 @pytest.mark.exact
 def test_equal_weights_and_variances_hold_exactly(three_component_batch):
-    result = fastem.fit(three_component_batch, 3, equal_weights=True, equal_variance=True,
-                        n_init=3, random_state=1, max_iter=80, tol=0, return_restarts=True)
+    result = fastem.fit(
+        three_component_batch,
+        3,
+        equal_weights=True,
+        equal_variance=True,
+        n_init=3,
+        random_state=1,
+        max_iter=80,
+        tol=0,
+        return_restarts=True,
+    )
     assert (result.restart_weights == 1.0 / 3.0).all()
     assert (result.restart_variances == result.restart_variances[..., :1]).all()
 
 
 def test_log_likelihood_is_monotone_under_constraints(three_component_batch):
     result = fastem.fit(
-        three_component_batch, 3, means_init=[-4.0, 0.0, 5.0], fix_means=MASKS["first"],
-        equal_weights=True, random_state=0, max_iter=100, tol=0, reg_variance=0,
+        three_component_batch,
+        3,
+        means_init=[-4.0, 0.0, 5.0],
+        fix_means=MASKS["first"],
+        equal_weights=True,
+        random_state=0,
+        max_iter=100,
+        tol=0,
+        reg_variance=0,
         trace=True,
     )
     steps = np.diff(result.trace, axis=-1)
@@ -113,8 +135,9 @@ def test_integer_weights_equal_repeated_points():
     weighted = fastem.fit(x, 2, sample_weight=counts.astype(float), **kwargs)
     repeated = fastem.fit(np.repeat(x, counts), 2, **kwargs)
     for name in ("weights", "means", "variances", "log_likelihood", "log_map"):
-        np.testing.assert_allclose(getattr(weighted, name), getattr(repeated, name),
-                                   rtol=1e-11, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(weighted, name), getattr(repeated, name), rtol=1e-11, err_msg=name
+        )
     assert weighted.n_observations == counts.sum() == repeated.n_samples
     assert weighted.bic() == pytest.approx(repeated.bic(), rel=1e-11)
 
@@ -128,8 +151,9 @@ def test_zero_weight_is_a_dropped_point(init):
     weighted = fastem.fit(x, 2, sample_weight=keep.astype(float), **kwargs)
     dropped = fastem.fit(x[keep], 2, **kwargs)
     for name in ("weights", "means", "variances", "log_likelihood", "restart_log_likelihood"):
-        np.testing.assert_allclose(getattr(weighted, name), getattr(dropped, name),
-                                   rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(weighted, name), getattr(dropped, name), rtol=1e-12, err_msg=name
+        )
 
 
 def test_weights_in_2d_and_ragged_layouts():
@@ -174,10 +198,24 @@ def test_binned_data_fit_like_the_raw_data():
 
 def test_return_restarts_holds_every_restart(three_component_batch):
     x = three_component_batch[:5]
-    result = fastem.fit(x, 3, n_init=4, init="random_from_data", random_state=3,
-                        max_iter=50, tol=0, return_restarts=True)
-    for name in ("restart_weights", "restart_means", "restart_variances", "start_weights",
-                 "start_means", "start_variances"):
+    result = fastem.fit(
+        x,
+        3,
+        n_init=4,
+        init="random_from_data",
+        random_state=3,
+        max_iter=50,
+        tol=0,
+        return_restarts=True,
+    )
+    for name in (
+        "restart_weights",
+        "restart_means",
+        "restart_variances",
+        "start_weights",
+        "start_means",
+        "start_variances",
+    ):
         assert getattr(result, name).shape == (5, 4, 3), name
     rows = np.arange(5)
     np.testing.assert_array_equal(result.restart_means[rows, result.best_restart], result.means)
@@ -187,18 +225,26 @@ def test_return_restarts_holds_every_restart(three_component_batch):
     np.testing.assert_array_equal(result.start_weights, starts.weights)
     for d in range(5):
         for r in range(4):
-            expected = reference.log_likelihood(x[d], result.restart_weights[d, r],
-                                                result.restart_means[d, r],
-                                                result.restart_variances[d, r])
+            expected = reference.log_likelihood(
+                x[d],
+                result.restart_weights[d, r],
+                result.restart_means[d, r],
+                result.restart_variances[d, r],
+            )
             assert result.restart_log_likelihood[d, r] == pytest.approx(expected, rel=1e-12)
-    plain = fastem.fit(x, 3, n_init=4, init="random_from_data", random_state=3, max_iter=50,
-                       tol=0)
+    plain = fastem.fit(x, 3, n_init=4, init="random_from_data", random_state=3, max_iter=50, tol=0)
     assert plain.restart_means is None
 
 
 def test_emem_reports_its_iteration_budget(three_component_batch):
-    result = fastem.fit(three_component_batch[:4], 3, init="emem", n_init=2, random_state=0,
-                        init_params={"n_runs": 6, "n_iter": 3})
+    result = fastem.fit(
+        three_component_batch[:4],
+        3,
+        init="emem",
+        n_init=2,
+        random_state=0,
+        init_params={"n_runs": 6, "n_iter": 3},
+    )
     np.testing.assert_array_equal(result.init_n_iter, 18)
     assert result.converged.all()
 
@@ -228,14 +274,24 @@ def test_free_parameter_count(model, expected):
         (dict(fix_weights=[True, False]), ValueError, "pass weights_init"),
         (dict(fix_variances=np.array([1, 0])), ValueError, "boolean array of shape"),
         (dict(equal_weights=True, weights_init=[0.5, 0.5]), ValueError, "drop weights_init"),
-        (dict(equal_variance=True, variances_init=[1.0, 1.0],
-              fix_variances=np.array([True, False])), ValueError, "True for all components"),
+        (
+            dict(
+                equal_variance=True,
+                variances_init=[1.0, 1.0],
+                fix_variances=np.array([True, False]),
+            ),
+            ValueError,
+            "True for all components",
+        ),
         (dict(sample_weight=np.ones(5)), ValueError, "one weight per point"),
         (dict(sample_weight=-np.ones(20)), ValueError, "negative"),
         (dict(sample_weight=np.r_[np.nan, np.ones(19)]), ValueError, "NaN"),
         (dict(sample_weight=np.r_[1.0, np.zeros(19)]), ValueError, "positive weight"),
-        (dict(init="emem", init_params={"n_runs": 0}), ValueError,
-         "n_runs'\\] must be an integer from 1 to"),
+        (
+            dict(init="emem", init_params={"n_runs": 0}),
+            ValueError,
+            "n_runs'\\] must be an integer from 1 to",
+        ),
         (dict(init="emem", init_params={"runs": 3}), ValueError, "not options of init='emem'"),
         (dict(init="kmeans", init_params={"n_runs": 3}), ValueError, "its options: none"),
     ],
@@ -258,8 +314,14 @@ def test_fixed_weights_come_back_bit_for_bit_even_when_their_float_sum_is_not_on
     # 0.7 + 0.2 + 0.1 is 0.9999999999999999 in float64: the kernel works with weights
     # normalised to sum to 1, but fixed weights are reported as given.
     x = np.random.default_rng(60).normal(size=200)
-    result = fastem.fit(x, 3, weights_init=[0.7, 0.2, 0.1], fix_weights=True,
-                        means_init=[-1.0, 0.0, 1.0], sort_components=False)
+    result = fastem.fit(
+        x,
+        3,
+        weights_init=[0.7, 0.2, 0.1],
+        fix_weights=True,
+        means_init=[-1.0, 0.0, 1.0],
+        sort_components=False,
+    )
     assert result.weights.tolist() == [0.7, 0.2, 0.1]
     rng = np.random.default_rng(61)
     for _ in range(300):
@@ -268,7 +330,14 @@ def test_fixed_weights_come_back_bit_for_bit_even_when_their_float_sum_is_not_on
         if (weights <= 0).any():
             continue
         mask = rng.random(3) < 0.5
-        result = fastem.fit(x, 3, weights_init=weights, fix_weights=mask,
-                            means_init=[-1.0, 0.0, 1.0], sort_components=False, max_iter=20,
-                            warn=False)
+        result = fastem.fit(
+            x,
+            3,
+            weights_init=weights,
+            fix_weights=mask,
+            means_init=[-1.0, 0.0, 1.0],
+            sort_components=False,
+            max_iter=20,
+            warn=False,
+        )
         np.testing.assert_array_equal(result.weights[mask], weights[mask])

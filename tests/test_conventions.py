@@ -31,11 +31,10 @@ def test_the_readme_states_the_python_version_pyproject_requires():
 
 
 def test_the_readme_signature_of_fit_has_every_parameter():
-    block = README[README.index("fastem.fit(data, n_components=2, *,"):]
-    block = block[:block.index("-> FitResult")]
+    block = README[README.index("fastem.fit(data, n_components=2, *,") :]
+    block = block[: block.index("-> FitResult")]
     written = re.findall(r"(\w+)=", block)
-    assert written == [name for name in inspect.signature(fastem.fit).parameters
-                       if name != "data"]
+    assert written == [name for name in inspect.signature(fastem.fit).parameters if name != "data"]
 
 
 def degenerate_column():
@@ -68,19 +67,26 @@ def test_a_table_prints_values_alike_to_ten_digits_with_six():
 
 
 def test_a_bootstrapped_mcse_of_zero_prints_as_below_its_resolution():
-    from fastem.study import N_BOOTSTRAP, UNMOVED_BOUND, with_mcse_in_parentheses
+    from fastem.toolkit.study import N_BOOTSTRAP, UNMOVED_BOUND, with_mcse_in_parentheses
 
     assert np.sqrt(3 / N_BOOTSTRAP) <= UNMOVED_BOUND < np.sqrt(3 / N_BOOTSTRAP) + 0.1
-    table = Table({"iter_median": [12.0, 12.5], "iter_median_mcse": [0.0, 0.5],
-                   "converged": [1.0, 1.0], "converged_mcse": [0.0, 0.0]})
+    table = Table(
+        {
+            "iter_median": [12.0, 12.5],
+            "iter_median_mcse": [0.0, 0.5],
+            "converged": [1.0, 1.0],
+            "converged_mcse": [0.0, 0.0],
+        }
+    )
     merged = with_mcse_in_parentheses(table)
     assert list(merged["iter_median"]) == [f"12 (<{UNMOVED_BOUND:g})", "12.50 (0.50)"]
     assert list(merged["converged"]) == ["1 (0)", "1 (0)"]
 
 
 def test_summary_prints_log_likelihoods_and_criteria_to_two_decimals():
-    waiting = np.loadtxt(ROOT / "tests" / "data" / "faithful.csv", delimiter=",",
-                         skiprows=1, usecols=-1)
+    waiting = np.loadtxt(
+        ROOT / "tests" / "data" / "faithful.csv", delimiter=",", skiprows=1, usecols=-1
+    )
     result = fastem.fit(waiting, 2, random_state=0)
     lines = result.summary().splitlines()
     header = lines[2].split()

@@ -20,13 +20,11 @@ are its fixed point. (For d = 2, 0.994908.)"""
 
 def two_components(separation, n, seed):
     rng = np.random.default_rng(seed)
-    return np.where(rng.random(n) < 0.5, rng.normal(0.0, 1.0, n),
-                    rng.normal(separation, 1.0, n))
+    return np.where(rng.random(n) < 0.5, rng.normal(0.0, 1.0, n), rng.normal(separation, 1.0, n))
 
 
 def start(separation):
-    return dict(weights_init=[0.5, 0.5], means_init=[0.0, separation],
-                variances_init=[1.0, 1.0])
+    return dict(weights_init=[0.5, 0.5], means_init=[0.0, separation], variances_init=[1.0, 1.0])
 
 
 def em_map(theta, x):
@@ -41,8 +39,12 @@ def lambda_of(x, result):
     central differences: ``lambda`` of this sample, computed without the kernel."""
     theta = np.array([result.weights[0], *result.means, *result.variances])
     h = 1e-5
-    jacobian = np.column_stack([(em_map(theta + h * e, x) - em_map(theta - h * e, x)) / (2 * h)
-                                for e in np.eye(theta.size)])
+    jacobian = np.column_stack(
+        [
+            (em_map(theta + h * e, x) - em_map(theta - h * e, x)) / (2 * h)
+            for e in np.eye(theta.size)
+        ]
+    )
     return float(np.max(np.abs(np.linalg.eigvals(jacobian))))
 
 
@@ -51,10 +53,12 @@ def test_parameter_rate_is_ems_rate_and_rate_is_its_square(separation):
     x = two_components(separation, 20_000, seed=int(separation))
     # The log-likelihood's differences must stay above its rounding for rate to be
     # resolved: the loglik rule stops there; the parameter rule runs on to smaller steps.
-    by_loglik = fastem.fit(x, 2, algorithm="em", stop="loglik", tol=1e-11, max_iter=100_000,
-                           **start(separation))
-    by_steps = fastem.fit(x, 2, algorithm="em", stop="parameter", tol=1e-10,
-                          max_iter=100_000, **start(separation))
+    by_loglik = fastem.fit(
+        x, 2, algorithm="em", stop="loglik", tol=1e-11, max_iter=100_000, **start(separation)
+    )
+    by_steps = fastem.fit(
+        x, 2, algorithm="em", stop="parameter", tol=1e-10, max_iter=100_000, **start(separation)
+    )
     assert by_loglik.converged and by_steps.converged
     lam = lambda_of(x, by_steps)
     assert by_steps.parameter_rate == pytest.approx(lam, abs=2e-4)
@@ -68,7 +72,8 @@ def test_parameter_rate_is_ems_rate_and_rate_is_its_square(separation):
 def test_rates_of_a_large_sample_match_the_population_lambda(separation):
     lam = POPULATION_LAMBDA[separation]
     x = two_components(separation, 200_000, seed=10 + int(separation))
-    result = fastem.fit(x, 2, algorithm="em", stop="loglik", tol=1e-11, max_iter=100_000,
-                        **start(separation))
+    result = fastem.fit(
+        x, 2, algorithm="em", stop="loglik", tol=1e-11, max_iter=100_000, **start(separation)
+    )
     assert result.parameter_rate == pytest.approx(lam, abs=0.01)
     assert result.rate == pytest.approx(lam**2, abs=0.01)

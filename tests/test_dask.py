@@ -23,15 +23,17 @@ from fastem import dask as fastem_dask  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings(
     # distributed's own chatter about ports and cluster shutdown is not this suite's concern
-    "ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning:distributed",
+    "ignore::DeprecationWarning",
+    "ignore::ResourceWarning",
+    "ignore::UserWarning:distributed",
 )
-
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, host="127.0.0.1")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    )
     with distributed.Client(cluster) as client:
         yield client
     cluster.close()
@@ -79,15 +81,23 @@ def test_weights_lazy_results_and_options(client, batch):
     weights = np.random.default_rng(3).integers(0, 3, batch.shape).astype(float)
     with pytest.warns(fastem.DegenerateFitWarning, match="1 of 60"):
         expected = fastem.fit(batch, 2, sample_weight=weights, return_restarts=True, **KWARGS)
-    lazy = fastem_dask.fit(da.from_array(batch, chunks=(11, 80)), 2, compute=False,
-                           sample_weight=da.from_array(weights, chunks=(20, 40)),
-                           return_restarts=True, **KWARGS)
+    lazy = fastem_dask.fit(
+        da.from_array(batch, chunks=(11, 80)),
+        2,
+        compute=False,
+        sample_weight=da.from_array(weights, chunks=(20, 40)),
+        return_restarts=True,
+        **KWARGS,
+    )
     assert isinstance(lazy, Delayed)
     result = lazy.compute()  # the final task, and its summarised warning, run on a worker
     with pytest.warns(fastem.DegenerateFitWarning, match="1 of 60"):
-        eager = fastem_dask.fit(da.from_array(batch, chunks=(11, 80)), 2,
-                                sample_weight=da.from_array(weights, chunks=(20, 40)),
-                                **KWARGS)
+        eager = fastem_dask.fit(
+            da.from_array(batch, chunks=(11, 80)),
+            2,
+            sample_weight=da.from_array(weights, chunks=(20, 40)),
+            **KWARGS,
+        )
     np.testing.assert_array_equal(eager.means, expected.means)
     assert_identical(result, expected)
     np.testing.assert_array_equal(result.start_means, expected.start_means)
@@ -100,14 +110,17 @@ def test_starting_values_per_dataset_go_to_the_tasks_of_their_datasets(client, b
     means = rng.normal([-2.5, 3.5], 1.0, (60, 3, 2))
     kwargs = dict(n_init=3, means_init=means, random_state=1)
     expected = fastem.fit(batch, 2, **kwargs)
-    assert_identical(fastem_dask.fit(da.from_array(batch, chunks=(7, 80)), 2, **kwargs),
-                     expected)
+    assert_identical(fastem_dask.fit(da.from_array(batch, chunks=(7, 80)), 2, **kwargs), expected)
     bag = db.from_sequence(list(batch), npartitions=5)
     assert_identical(fastem_dask.fit(bag, 2, **kwargs), expected)
     per_dataset = fastem.fit(batch, 2, means_init=means[:, 0], variances_init=[1.0, 2.0])
     delayed = [dask.delayed(np.asarray)(x) for x in batch]
-    assert_identical(fastem_dask.fit(delayed, 2, chunk_size=8, means_init=means[:, 0],
-                                     variances_init=[1.0, 2.0]), per_dataset)
+    assert_identical(
+        fastem_dask.fit(
+            delayed, 2, chunk_size=8, means_init=means[:, 0], variances_init=[1.0, 2.0]
+        ),
+        per_dataset,
+    )
     wrong_shape = r"means_init has shape \(60, 3\); give shape \(n_datasets, 2\)"
     with pytest.raises(ValueError, match=wrong_shape):
         fastem_dask.fit(bag, 2, means_init=np.zeros((60, 3)))
@@ -170,8 +183,14 @@ def test_concatenate_takes_single_dataset_results_as_chunks_of_one(batch):
 
 
 def test_study_on_the_cluster_equals_the_local_study(client):
-    kwargs = dict(n_samples=(30, 60), replications=90, init=("kmeans++", "emem"), n_init=2,
-                  random_state=5, chunk_size=25)
+    kwargs = dict(
+        n_samples=(30, 60),
+        replications=90,
+        init=("kmeans++", "emem"),
+        n_init=2,
+        random_state=5,
+        chunk_size=25,
+    )
     local = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs).table
     remote = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], client=client, **kwargs).table
     assert remote.columns == local.columns
@@ -205,17 +224,22 @@ def test_without_dask_the_error_says_what_to_install(tmp_path):
     blocker.mkdir()
     (blocker / "__init__.py").write_text("raise ImportError('no dask here')\n")
     code = "try:\n    import fastem.dask\nexcept ImportError as e:\n    print(e)\n"
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+        check=True,
+    )
     assert "pip install 'fastem[dask]'" in completed.stdout
 
 
 def test_standard_errors_of_every_chunk_are_kept(client):
     data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 200, 6, random_state=3)
     whole = fastem.fit(data, 2, random_state=1, se="louis")
-    chunked = fastem_dask.fit(da.from_array(data, chunks=(2, 200)), 2, random_state=1,
-                              se="louis")
+    chunked = fastem_dask.fit(da.from_array(data, chunks=(2, 200)), 2, random_state=1, se="louis")
     assert chunked.standard_errors.means.shape == (6, 2)
     np.testing.assert_array_equal(chunked.standard_errors.means, whole.standard_errors.means)
-    np.testing.assert_array_equal(chunked.standard_errors.covariance,
-                                  whole.standard_errors.covariance)
+    np.testing.assert_array_equal(
+        chunked.standard_errors.covariance, whole.standard_errors.covariance
+    )

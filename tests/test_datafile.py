@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fastem import _io
-from fastem._io import DataFileError, read_datasets
+from fastem.cli import datafiles as _io
+from fastem.cli.datafiles import DataFileError, read_datasets
 
 MANY = 3000  # rows: more than the slow scan reads before the fast parser starts
 
@@ -40,8 +40,10 @@ def slow_only():
 
 def fast_only():
     """The reader with the slow scan switched off: a file it cannot take fails the test."""
+
     def refuse(layout):
         raise AssertionError("the fast parser refused the file")
+
     return mock.patch.object(_io, "_parse_slow", refuse)
 
 
@@ -67,7 +69,7 @@ def test_string_ids_quotes_and_weights_are_read_by_the_fast_parser(tmp_path):
 
 
 def test_datasets_come_in_order_of_first_appearance_with_ids_stripped(tmp_path):
-    path = write(tmp_path, "id,value\nb,1\n a,2\nb,3\na ,4\n\"b\",5\n")
+    path = write(tmp_path, 'id,value\nb,1\n a,2\nb,3\na ,4\n"b",5\n')
     for reader in (fast_only, slow_only):
         with reader():
             ids, data, _ = read_datasets(path, by="id")
@@ -94,8 +96,11 @@ ids = st.sampled_from(["a", " a", "b", '"a,b"', "é", "€", "", "7", "007"])
 values = st.sampled_from(["1", "-2.5", " 3 ", "+4e1", ".5", '"6"', "-0", "1e-300"])
 weights = st.sampled_from(["1", " 2 ", "0", ".5", '"3"'])
 rows = st.lists(st.tuples(ids, values, weights).map(list), min_size=1, max_size=6)
-faults = st.tuples(st.integers(0, 5), st.integers(1, 2),
-                   st.sampled_from(["x", "", " ", "1_0", "nan", "-1", "1,2", "1.5.2"]))
+faults = st.tuples(
+    st.integers(0, 5),
+    st.integers(1, 2),
+    st.sampled_from(["x", "", " ", "1_0", "nan", "-1", "1,2", "1.5.2"]),
+)
 
 
 @settings(derandomize=True, deadline=None, max_examples=300)
@@ -126,14 +131,23 @@ def test_the_fast_parser_agrees_with_the_slow_scan(tmp_path_factory, rows, blank
         ("a,abc,1", "column 'value': 'abc' is not a number"),
         ("a,1_000,1", "column 'value': '1_000' is not a number"),
         ("a,٣,1", "column 'value': '٣' is not a number"),
-        ("a, ,1", "column 'value': empty cell; fill it in or remove the row, or pass --dropna to "
-                  "leave out rows with a missing value"),
+        (
+            "a, ,1",
+            "column 'value': empty cell; fill it in or remove the row, or pass --dropna to "
+            "leave out rows with a missing value",
+        ),
         ("a,inf,1", "column 'value': 'inf' (NaN or infinite) is not allowed; remove the row"),
         ("a,1e400,1", "column 'value': '1e400' (NaN or infinite) is not allowed; remove the row"),
-        ("a,1,NaN", "column 'w': 'NaN', a missing value (--na-values); fill it in or remove "
-                    "the row, or pass --dropna to leave out rows with a missing value"),
-        ("a,1,nan", "column 'w': 'nan' (NaN or infinite) is not allowed; remove the row, or "
-                    "pass --na-values NA,NaN,nan to read it as a missing value"),
+        (
+            "a,1,NaN",
+            "column 'w': 'NaN', a missing value (--na-values); fill it in or remove "
+            "the row, or pass --dropna to leave out rows with a missing value",
+        ),
+        (
+            "a,1,nan",
+            "column 'w': 'nan' (NaN or infinite) is not allowed; remove the row, or "
+            "pass --na-values NA,NaN,nan to read it as a missing value",
+        ),
         ("a,1,-0.5", "column 'w': negative weight '-0.5'; weights count points, so give 0 or more"),
         ("a,1", ": 2 cells, but the header has 3; give every row 3"),
         ("a,1,1,", ": 4 cells, but the header has 3; give every row 3"),
@@ -186,8 +200,9 @@ def test_a_first_row_of_names_is_a_header(tmp_path):
 def test_bytes_that_are_not_utf8_are_named_by_line(tmp_path, line):
     body = b"".join(b"1.5\n" for _ in range(line - 2))
     path = write(tmp_path, b"value\n" + body + b"2\xff\n3\n")
-    assert error_of(path) == (f"{path}, line {line}: not UTF-8 text (byte 0xff); save the file "
-                              "as UTF-8")
+    assert error_of(path) == (
+        f"{path}, line {line}: not UTF-8 text (byte 0xff); save the file as UTF-8"
+    )
 
 
 def test_a_cell_longer_than_the_csv_limit_is_named_by_line(tmp_path):
@@ -209,8 +224,9 @@ def test_a_file_that_cannot_be_opened_is_a_one_line_error(tmp_path):
         raise PermissionError(13, "Permission denied")
 
     with mock.patch.object(_io, "open", refuse, create=True):
-        assert error_of(path) == (f"{path}: cannot be read (Permission denied); check the "
-                                  "file's permissions")
+        assert error_of(path) == (
+            f"{path}: cannot be read (Permission denied); check the file's permissions"
+        )
 
 
 def test_the_format_simulate_writes_needs_no_options(tmp_path):
@@ -224,8 +240,11 @@ def test_a_blank_line_between_data_is_a_missing_value_unless_dropped(tmp_path):
     empty_lines = write(tmp_path, "value\n1\n\n2\n\n", "empty.csv")
     for reader in (fast_only, slow_only):
         with reader():
-            with pytest.raises(DataFileError, match=r"empty.csv, line 3: a blank line, that is "
-                               "a missing value; .* pass --dropna"):
+            with pytest.raises(
+                DataFileError,
+                match=r"empty.csv, line 3: a blank line, that is "
+                "a missing value; .* pass --dropna",
+            ):
                 read_datasets(empty_lines)
             assert read_datasets(empty_lines, dropna=True)[1][0].tolist() == [1.0, 2.0]
     layout = _io._layout(empty_lines, None, "value", None)
@@ -261,12 +280,16 @@ def test_without_a_header_row_columns_are_chosen_by_number_from_1(tmp_path):
     assert ids == ["7", "8"] and [d.tolist() for d in data] == [[1.5, 2.5], [3.5]]
     assert [w.tolist() for w in weights] == [[2.0, 1.0], [1.0]]
     rule = "the first row was read as data, as its cell '7' is a number; pass --header"
-    assert error_of(path, by="a") == (f"{path}: --by 'a': without a header row, columns are "
-                                      f"named by number, 1 to 3 ({rule} if it is a header)")
+    assert error_of(path, by="a") == (
+        f"{path}: --by 'a': without a header row, columns are "
+        f"named by number, 1 to 3 ({rule} if it is a header)"
+    )
     assert "1 to 3" in error_of(path, value="4")
-    assert error_of(path) == (f"{path} has 3 columns (column 1, column 2, column 3); choose the "
-                              "one to fit with --value and the one of dataset ids, if any, with "
-                              f"--by, by number, 1 to 3 ({rule} if it is a header)")
+    assert error_of(path) == (
+        f"{path} has 3 columns (column 1, column 2, column 3); choose the "
+        "one to fit with --value and the one of dataset ids, if any, with "
+        f"--by, by number, 1 to 3 ({rule} if it is a header)"
+    )
 
 
 def test_header_and_no_header_overrule_the_first_row(tmp_path):
@@ -280,23 +303,35 @@ def test_header_and_no_header_overrule_the_first_row(tmp_path):
     counts = write(tmp_path, "12\n7\n9\n", "counts.csv")
     assert read_datasets(counts)[1][0].tolist() == [12.0, 7.0, 9.0]
     names = write(tmp_path, "x\n1\n2\n", "names.csv")
-    assert error_of(names, header=False) == (f"{names}, line 1, column 'column 1': 'x' is not a "
-                                             "number")
+    assert error_of(names, header=False) == (
+        f"{names}, line 1, column 'column 1': 'x' is not a number"
+    )
     assert "(the first row is the header (--header))" in error_of(year, header=True, value="x")
 
 
 @pytest.mark.parametrize(
     ("content", "options", "rule"),
     [
-        ("a,b\n1,2\n", {}, "the first row was read as a header, as none of its cells is a "
-                            "number; pass --no-header if it is data"),
-        ("a,1\n1,2\n", {"value": "x"}, "the first row was read as data, as its cell '1' is a "
-                                       "number; pass --header if it is a header"),
+        (
+            "a,b\n1,2\n",
+            {},
+            "the first row was read as a header, as none of its cells is a "
+            "number; pass --no-header if it is data",
+        ),
+        (
+            "a,1\n1,2\n",
+            {"value": "x"},
+            "the first row was read as data, as its cell '1' is a "
+            "number; pass --header if it is a header",
+        ),
         ("a,b\n1,2\n", {"header": True, "value": "c"}, "the first row is the header (--header)"),
-        ("a,b\n1,2\n", {"header": False, "value": "c"},
-         "the file has no header row (--no-header)"),
-        ("a,b\n", {"value": "a"}, "the first row was read as a header, as none of its cells "
-                                  "is a number; pass --no-header if it is data"),
+        ("a,b\n1,2\n", {"header": False, "value": "c"}, "the file has no header row (--no-header)"),
+        (
+            "a,b\n",
+            {"value": "a"},
+            "the first row was read as a header, as none of its cells "
+            "is a number; pass --no-header if it is data",
+        ),
     ],
 )
 def test_messages_about_columns_say_which_header_rule_applied(tmp_path, content, options, rule):
@@ -307,8 +342,11 @@ def test_messages_about_columns_say_which_header_rule_applied(tmp_path, content,
 def test_other_separators_read_as_commas_do(tmp_path, sep, char):
     rows = [["id", "value", "w"], ["a", "1.5", "1"], ["a", "2.5", "2"], ["b", "-3e2", "1"]]
     path = write(tmp_path, "".join(char.join(row) + "\n" for row in rows))
-    expected = read_datasets(write(tmp_path, "".join(",".join(row) + "\n" for row in rows),
-                                   "commas.csv"), by="id", weights_column="w")
+    expected = read_datasets(
+        write(tmp_path, "".join(",".join(row) + "\n" for row in rows), "commas.csv"),
+        by="id",
+        weights_column="w",
+    )
     for reader in (fast_only, slow_only):
         with reader():
             got = read_datasets(path, by="id", weights_column="w", sep=_io.separator(sep))
@@ -318,12 +356,19 @@ def test_other_separators_read_as_commas_do(tmp_path, sep, char):
 @pytest.mark.parametrize(
     ("content", "sep", "message"),
     [
-        ("a;b\n1;2\n3;4\n", ",", "the rows look separated by semicolons, not by commas; pass "
-                                 "--sep ';'"),
-        ("x;y\n1,5;2,5\n3,5;4\n", ",", "the rows look separated by semicolons, not by commas; "
-                                        "pass --sep ';' (decimal commas are not read; convert "
-                                        "them to points (1,5 to 1.5) first, e.g. in the "
-                                        "spreadsheet's export settings)"),
+        (
+            "a;b\n1;2\n3;4\n",
+            ",",
+            "the rows look separated by semicolons, not by commas; pass --sep ';'",
+        ),
+        (
+            "x;y\n1,5;2,5\n3,5;4\n",
+            ",",
+            "the rows look separated by semicolons, not by commas; "
+            "pass --sep ';' (decimal commas are not read; convert "
+            "them to points (1,5 to 1.5) first, e.g. in the "
+            "spreadsheet's export settings)",
+        ),
         ("a\tb\n1\t2\n", ",", "the rows look separated by tabs, not by commas; pass --sep tab"),
         ("a,b\n1,2\n", ";", "the rows look separated by commas, not by semicolons; pass --sep ','"),
     ],
@@ -338,17 +383,26 @@ def test_decimal_commas_get_a_hint(tmp_path):
     assert error_of(semicolons, sep=";", value="x") == (
         f"{semicolons}, line 2, column 'x': '1,5' is not a number; decimal commas are not "
         "read; convert them to points (1,5 to 1.5) first, e.g. in the spreadsheet's export "
-        "settings")
+        "settings"
+    )
     one_column = write(tmp_path, "x\n1,5\n2,5\n", "one.csv")
-    assert error_of(one_column).endswith("give every row 1 (if these are decimal commas: "
-                                         "decimal commas are not read; convert them to points "
-                                         "(1,5 to 1.5) first, e.g. in the spreadsheet's export "
-                                         "settings)")
+    assert error_of(one_column).endswith(
+        "give every row 1 (if these are decimal commas: "
+        "decimal commas are not read; convert them to points "
+        "(1,5 to 1.5) first, e.g. in the spreadsheet's export "
+        "settings)"
+    )
 
 
 def test_separators_accepted_and_refused():
     assert [_io.separator(s) for s in (",", ";", "tab", "\t", "\\t", "|")] == [
-        ",", ";", "\t", "\t", "\t", "|"]
+        ",",
+        ";",
+        "\t",
+        "\t",
+        "\t",
+        "|",
+    ]
     with pytest.raises(ValueError, match="--sep ':': give one of , ; tab |"):
         _io.separator(":")
 
@@ -389,7 +443,7 @@ def test_a_bad_value_in_a_npy_file_is_named_by_row_and_column_from_1(tmp_path):
     rows[1, 3] = np.nan
     np.save(tmp_path / "rows.npy", rows)
     assert error_of(tmp_path / "rows.npy").endswith(
-        "rows.npy, row 2, column 4 (counted from 1): NaN or infinite value; remove it or "
-        "replace it")
+        "rows.npy, row 2, column 4 (counted from 1): NaN or infinite value; remove it or replace it"
+    )
     np.save(tmp_path / "one.npy", rows[1])
     assert "one.npy, value 4 (counted from 1)" in error_of(tmp_path / "one.npy")

@@ -18,10 +18,23 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
     design = Design()
     assert _cli_design() == design
     assert design.to_dict() == dict(
-        weights=[0.4, 0.6], means=[-2.5, 3.5], variances=[4.0, 4.0], n_samples=[40],
-        replications=10_000, init=["kmeans++", "random", "emem"], n_init=5, seed=0,
-        algorithm=["em"], stop=["loglik"], n_components=[0], scenarios=[],
-        tol=None, max_iter=1000, reg_variance=0.0, equal_variance=False, se=None,
+        weights=[0.4, 0.6],
+        means=[-2.5, 3.5],
+        variances=[4.0, 4.0],
+        n_samples=[40],
+        replications=10_000,
+        init=["kmeans++", "random", "emem"],
+        n_init=5,
+        seed=0,
+        algorithm=["em"],
+        stop=["loglik"],
+        n_components=[0],
+        scenarios=[],
+        tol=None,
+        max_iter=1000,
+        reg_variance=0.0,
+        equal_variance=False,
+        se=None,
     )
 
 
@@ -30,8 +43,11 @@ def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
     assert all(getattr(args, name) is None for name in Design.options())  # scenarios too
 
 
-@pytest.mark.parametrize("path", sorted(Path(__file__).parents[1].glob("docs/studies/*.toml")),
-                         ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted(Path(__file__).parents[1].glob("docs/studies/*.toml")),
+    ids=lambda path: path.name,
+)
 def test_the_designs_in_the_documentation_load_on_every_python_the_package_claims(path):
     # TOML is read by the standard library from Python 3.11 on, by tomli before.
     design = Design.from_file(path)
@@ -40,27 +56,42 @@ def test_the_designs_in_the_documentation_load_on_every_python_the_package_claim
 
 @pytest.mark.parametrize("suffix", [".json", ".toml"])
 def test_a_design_file_round_trips(tmp_path, suffix):
-    design = Design(weights=[0.5, 0.3, 0.2], means=[-4, 0, 4], variances=[1, 2.5, 1],
-                    n_samples=[30, 100], replications=7, init="quantile", n_init=3, seed=11,
-                    tol=1e-8, max_iter=50, reg_variance=0.01, equal_variance=True, se="louis")
+    design = Design(
+        weights=[0.5, 0.3, 0.2],
+        means=[-4, 0, 4],
+        variances=[1, 2.5, 1],
+        n_samples=[30, 100],
+        replications=7,
+        init="quantile",
+        n_init=3,
+        seed=11,
+        tol=1e-8,
+        max_iter=50,
+        reg_variance=0.01,
+        equal_variance=True,
+        se="louis",
+    )
     path = tmp_path / f"design{suffix}"
     values = design.to_dict()
     if suffix == ".json":
         path.write_text(json.dumps(values))
     else:
-        path.write_text("".join(f"{name} = {json.dumps(value)}\n"
-                                for name, value in values.items()))
+        path.write_text(
+            "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())
+        )
     assert Design.from_file(path) == design
     assert design.init == ("quantile",) and design.means == (-4.0, 0.0, 4.0)
 
 
 def test_flags_win_over_the_file_which_wins_over_the_defaults(tmp_path):
     path = tmp_path / "design.toml"
-    path.write_text('means = [0.0, 6.0]\nn_samples = 30\nreplications = 50\nseed = 3\n')
-    design = _cli_design("--design", str(path), "--replications", "80", "--init", "random",
-                         "--max-iter", "20")
-    assert design == Design(means=(0.0, 6.0), n_samples=(30,), replications=80, seed=3,
-                            init=("random",), max_iter=20)
+    path.write_text("means = [0.0, 6.0]\nn_samples = 30\nreplications = 50\nseed = 3\n")
+    design = _cli_design(
+        "--design", str(path), "--replications", "80", "--init", "random", "--max-iter", "20"
+    )
+    assert design == Design(
+        means=(0.0, 6.0), n_samples=(30,), replications=80, seed=3, init=("random",), max_iter=20
+    )
     assert Design.from_file(path, replications=80, seed=None).replications == 80
     assert Design().override(n_init=2, seed=None) == Design(n_init=2)
 
@@ -68,8 +99,9 @@ def test_flags_win_over_the_file_which_wins_over_the_defaults(tmp_path):
 def test_the_mixture_is_checked_after_the_flags_are_applied(tmp_path):
     path = tmp_path / "design.json"
     path.write_text('{"means": [0, 3, 6]}')  # three components: the flags give the rest
-    design = _cli_design("--design", str(path), "--weights", "0.2", "0.3", "0.5",
-                         "--variances", "1", "1", "1")
+    design = _cli_design(
+        "--design", str(path), "--weights", "0.2", "0.3", "0.5", "--variances", "1", "1", "1"
+    )
     assert len(design.weights) == len(design.means) == len(design.variances) == 3
 
 
@@ -108,8 +140,10 @@ def test_a_bad_value_is_named_by_the_flag_or_the_file_that_gave_it(tmp_path):
         (["--init", "best"], "--init best is not one of"),
         (["--means", "1", "2", "3"], "--weights, --means and --variances need one value per"),
         (["--design", str(path)], f"{path}: weights, means and variances need one value per"),
-        (["--design", str(path), "--weights", ".2", ".3", ".5", "--variances", "1", "1", "1"],
-         f"{path}: seed must be at least 0, got -3"),
+        (
+            ["--design", str(path), "--weights", ".2", ".3", ".5", "--variances", "1", "1", "1"],
+            f"{path}: seed must be at least 0, got -3",
+        ),
         (["--design", str(path), "--seed", "-1", "--means", "0", "1"], "--seed must be at least 0"),
     ]:
         with pytest.raises(cli.UserError) as raised:
@@ -123,13 +157,29 @@ def test_unknown_options_are_refused():
 
 
 def test_a_design_runs_the_study_it_describes():
-    design = Design(weights=[0.5, 0.5], means=[0.0, 4.0], variances=[1.0, 1.0],
-                    n_samples=[25], replications=40, init=["kmeans++", "quantile"], n_init=2,
-                    seed=5, max_iter=200)
+    design = Design(
+        weights=[0.5, 0.5],
+        means=[0.0, 4.0],
+        variances=[1.0, 1.0],
+        n_samples=[25],
+        replications=40,
+        init=["kmeans++", "quantile"],
+        n_init=2,
+        seed=5,
+        max_iter=200,
+    )
     table = design.run().table
-    direct = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], n_samples=25, replications=40,
-                          init=("kmeans++", "quantile"), n_init=2, random_state=5,
-                          max_iter=200).table
+    direct = fastem.study(
+        [0.5, 0.5],
+        [0.0, 4.0],
+        [1.0, 1.0],
+        n_samples=25,
+        replications=40,
+        init=("kmeans++", "quantile"),
+        n_init=2,
+        random_state=5,
+        max_iter=200,
+    ).table
     timing = {"seconds", "fits_per_s", "mega_throughput"}
     assert table.columns == direct.columns
     for name in set(table.columns) - timing:

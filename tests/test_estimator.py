@@ -16,7 +16,7 @@ from sklearn.utils.validation import validate_data
 
 import fastem
 from fastem import GaussianMixture, reference
-from fastem.estimator import SKLEARN_INIT_PARAMS
+from fastem.interop.estimator import SKLEARN_INIT_PARAMS
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 
@@ -30,14 +30,26 @@ ONE_D_INPUT = "X of shape (n_samples,) is this estimator's natural input, so it 
 
 def _expected_failures(estimator):
     multivariate = [
-        "check_fit_score_takes_y", "check_estimators_overwrite_params",
-        "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
-        "check_readonly_memmap_input", "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
-        "check_pipeline_consistency", "check_estimators_nan_inf", "check_estimators_pickle",
-        "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance",
-        "check_methods_subset_invariance", "check_fit2d_1sample", "check_dict_unchanged",
-        "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in",
+        "check_fit_score_takes_y",
+        "check_estimators_overwrite_params",
+        "check_dont_overwrite_parameters",
+        "check_estimators_fit_returns_self",
+        "check_readonly_memmap_input",
+        "check_n_features_in_after_fitting",
+        "check_positive_only_tag_during_fit",
+        "check_estimators_dtypes",
+        "check_dtype_object",
+        "check_pipeline_consistency",
+        "check_estimators_nan_inf",
+        "check_estimators_pickle",
+        "check_f_contiguous_array_estimator",
+        "check_methods_sample_order_invariance",
+        "check_methods_subset_invariance",
+        "check_fit2d_1sample",
+        "check_dict_unchanged",
+        "check_fit_idempotent",
+        "check_fit_check_is_fitted",
+        "check_n_features_in",
         "check_fit2d_predict1d",
     ]
     return {name: MULTIVARIATE for name in multivariate} | {"check_fit1d": ONE_D_INPUT}
@@ -63,8 +75,7 @@ def test_checks_on_one_column(estimator, check):
 
 
 def _data(seed=0, n=600):
-    x, _ = fastem.simulate([0.3, 0.5, 0.2], [-4.0, 0.0, 5.0], [1.0, 2.0, 0.5], n,
-                           random_state=seed)
+    x, _ = fastem.simulate([0.3, 0.5, 0.2], [-4.0, 0.0, 5.0], [1.0, 2.0, 0.5], n, random_state=seed)
     return x
 
 
@@ -73,26 +84,31 @@ def test_matches_scikit_learn_from_the_same_start(covariance_type):
     x = _data()
     # Components not in order of their means: both keep the order of the start.
     start = dict(weights_init=[0.4, 0.3, 0.3], means_init=[[1.0], [4.0], [-3.0]])
-    precisions = {"full": np.array([0.5, 2.0, 1.0]).reshape(3, 1, 1),
-                  "tied": np.array([[0.8]]), "diag": np.array([[0.5], [2.0], [1.0]]),
-                  "spherical": np.array([0.5, 2.0, 1.0])}[covariance_type]
-    kwargs = dict(covariance_type=covariance_type, precisions_init=precisions, tol=1e-10,
-                  max_iter=500, **start)
+    precisions = {
+        "full": np.array([0.5, 2.0, 1.0]).reshape(3, 1, 1),
+        "tied": np.array([[0.8]]),
+        "diag": np.array([[0.5], [2.0], [1.0]]),
+        "spherical": np.array([0.5, 2.0, 1.0]),
+    }[covariance_type]
+    kwargs = dict(
+        covariance_type=covariance_type,
+        precisions_init=precisions,
+        tol=1e-10,
+        max_iter=500,
+        **start,
+    )
     ours = GaussianMixture(3, **kwargs).fit(x[:, None])
     theirs = SklearnGaussianMixture(3, **kwargs).fit(x[:, None])
     np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-8)
     np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-8)
     np.testing.assert_allclose(ours.covariances_, theirs.covariances_, rtol=1e-8)
-    np.testing.assert_allclose(ours.precisions_cholesky_, theirs.precisions_cholesky_,
-                               rtol=1e-8)
+    np.testing.assert_allclose(ours.precisions_cholesky_, theirs.precisions_cholesky_, rtol=1e-8)
     assert ours.covariances_.shape == theirs.covariances_.shape
     assert ours.n_iter_ == theirs.n_iter_ and ours.converged_ and theirs.converged_
     np.testing.assert_allclose(ours.lower_bounds_, theirs.lower_bounds_, rtol=1e-10)
     np.testing.assert_array_equal(ours.predict(x), theirs.predict(x[:, None]))
-    np.testing.assert_allclose(ours.score_samples(x), theirs.score_samples(x[:, None]),
-                               rtol=1e-9)
-    np.testing.assert_allclose(ours.predict_proba(x), theirs.predict_proba(x[:, None]),
-                               atol=1e-9)
+    np.testing.assert_allclose(ours.score_samples(x), theirs.score_samples(x[:, None]), rtol=1e-9)
+    np.testing.assert_allclose(ours.predict_proba(x), theirs.predict_proba(x[:, None]), atol=1e-9)
     assert ours.bic(x) == pytest.approx(theirs.bic(x[:, None]), rel=1e-9)
     assert ours.aic(x) == pytest.approx(theirs.aic(x[:, None]), rel=1e-9)
 
@@ -160,7 +176,8 @@ def test_pipeline_and_grid_search():
     x = _data(3, n=900)[:, None]
     search = GridSearchCV(
         make_pipeline(StandardScaler(), GaussianMixture(random_state=0, n_init=3)),
-        {"gaussianmixture__n_components": [1, 2, 3, 4]}, cv=3,
+        {"gaussianmixture__n_components": [1, 2, 3, 4]},
+        cv=3,
     )
     search.fit(x)
     assert search.best_params_["gaussianmixture__n_components"] >= 3
@@ -178,10 +195,16 @@ def test_fastem_import_does_not_need_scikit_learn(tmp_path):
     blocker = tmp_path / "sklearn"
     blocker.mkdir()
     (blocker / "__init__.py").write_text("raise ImportError('no scikit-learn here')\n")
-    code = ("import fastem\n"
-            "try:\n    fastem.GaussianMixture\nexcept ImportError as e:\n    print(e)\n")
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               env=dict(os.environ, PYTHONPATH=str(tmp_path)), check=True)
+    code = (
+        "import fastem\ntry:\n    fastem.GaussianMixture\nexcept ImportError as e:\n    print(e)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(tmp_path)),
+        check=True,
+    )
     assert "pip install 'fastem[sklearn]'" in completed.stdout
 
 
@@ -200,7 +223,7 @@ def test_a_huge_max_iter_costs_no_memory_when_the_fit_is_short():
 
 
 def test_lower_bounds_of_a_fit_longer_than_the_first_trace_are_complete():
-    from fastem.estimator import TRACE_KEPT
+    from fastem.interop.estimator import TRACE_KEPT
 
     x = np.random.default_rng(0).normal(size=(300, 1))
     model = GaussianMixture(2, max_iter=TRACE_KEPT + 500, tol=0.0, random_state=0).fit(x)
@@ -234,9 +257,14 @@ MIXTURES = {  # data and means_init; one set of means out of order
     "waiting-3": (WAITING, [50.0, 65.0, 80.0]),
 }
 SKLEARN_INITS = tuple(SKLEARN_INIT_PARAMS.values())
-PARTIAL_STARTS = [("means_init",), ("weights_init",), ("precisions_init",),
-                  ("weights_init", "means_init"), ("means_init", "precisions_init"),
-                  ("weights_init", "precisions_init")]
+PARTIAL_STARTS = [
+    ("means_init",),
+    ("weights_init",),
+    ("precisions_init",),
+    ("weights_init", "means_init"),
+    ("means_init", "precisions_init"),
+    ("weights_init", "precisions_init"),
+]
 EPS = np.finfo(np.float64).eps
 
 
@@ -304,8 +332,10 @@ def _fit(estimator, x):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         estimator.fit(x[:, np.newaxis])
-    not_converged = any(issubclass(w.category, SklearnConvergenceWarning)
-                        and "did not converge" in str(w.message) for w in caught)
+    not_converged = any(
+        issubclass(w.category, SklearnConvergenceWarning) and "did not converge" in str(w.message)
+        for w in caught
+    )
     return estimator, not_converged
 
 
@@ -337,8 +367,7 @@ def test_starting_values_not_given_are_scikit_learns(mixture, init_params, names
     assert n_init == 2
     for r, (weights, means, variances) in enumerate(expected):
         # scikit-learn's weights from single points sum to K / n_samples; see below.
-        np.testing.assert_allclose(starts["weights_init"][r], weights / weights.sum(),
-                                   rtol=1e-12)
+        np.testing.assert_allclose(starts["weights_init"][r], weights / weights.sum(), rtol=1e-12)
         np.testing.assert_allclose(starts["means_init"][r], means, rtol=1e-12)
         np.testing.assert_allclose(starts["variances_init"][r], variances, rtol=1e-12)
     # The kernel starts there: the first lower bound is the start's log-likelihood. Its
@@ -372,10 +401,16 @@ def test_means_init_alone_gives_scikit_learns_fit_for_every_seed(mixture, init_p
         _assert_same_fit(x, k, rtol, random_state=seed, **kwargs)
 
 
-@pytest.mark.parametrize("mixture, init_params, seed", [
-    ("galaxies-3", "kmeans", 1), ("galaxies-4", "kmeans", 0), ("galaxies-3", "random", 1),
-    ("waiting-2", "random", 2), ("waiting-3", "kmeans", 1),
-])
+@pytest.mark.parametrize(
+    "mixture, init_params, seed",
+    [
+        ("galaxies-3", "kmeans", 1),
+        ("galaxies-4", "kmeans", 0),
+        ("galaxies-3", "random", 1),
+        ("waiting-2", "random", 2),
+        ("waiting-3", "kmeans", 1),
+    ],
+)
 def test_restarts_are_chosen_as_scikit_learn_chooses(mixture, init_params, seed):
     x, k, given = _given(mixture, ("means_init",))
     kwargs = dict(init_params=init_params, **given)
@@ -383,10 +418,12 @@ def test_restarts_are_chosen_as_scikit_learn_chooses(mixture, init_params, seed)
     # the best is not the first, and the lower bounds are too far apart for rounding to
     # change the choice.
     random_state = check_random_state(seed)
-    lower_bounds = np.array([
-        _fit(SklearnGaussianMixture(k, random_state=random_state, **kwargs), x)[0].lower_bound_
-        for _ in range(3)
-    ])
+    lower_bounds = np.array(
+        [
+            _fit(SklearnGaussianMixture(k, random_state=random_state, **kwargs), x)[0].lower_bound_
+            for _ in range(3)
+        ]
+    )
     first, second = np.sort(lower_bounds)[::-1][:2]
     assert np.argmax(lower_bounds) > 0 and first - second > 1e-9 * abs(first)
     rtol = _em_rtol(x, _sklearn_starts(x, k, 3, seed, **kwargs))
@@ -398,8 +435,12 @@ def test_restarts_are_chosen_as_scikit_learn_chooses(mixture, init_params, seed)
 #   x = ACIDITY[:, None]
 #   GaussianMixture(k, n_init=20, random_state=0).fit(x).bic(x) for k = 1, 2, 3, 4
 # Its K=4 fit puts a component on the single point 2.928524 (variance 0 + reg_covar).
-SKLEARN_ACIDITY_BIC = {1: 461.65758111728513, 2: 394.762045189392, 3: 405.84649786654313,
-                       4: 400.9651994813209}
+SKLEARN_ACIDITY_BIC = {
+    1: 461.65758111728513,
+    2: 394.762045189392,
+    3: 405.84649786654313,
+    4: 400.9651994813209,
+}
 
 
 def test_bic_chooses_scikit_learns_number_of_components_on_acidity_from_regular_restarts():
@@ -421,8 +462,7 @@ def test_bic_chooses_scikit_learns_number_of_components_on_acidity_from_regular_
 
 @pytest.mark.parametrize("covariance_type", ["tied", "diag", "spherical"])
 @pytest.mark.parametrize("mixture", ["galaxies-3", "waiting-2"])
-def test_means_init_alone_matches_scikit_learn_for_every_covariance_type(mixture,
-                                                                          covariance_type):
+def test_means_init_alone_matches_scikit_learn_for_every_covariance_type(mixture, covariance_type):
     x, k, given = _given(mixture, ("means_init",))
     kwargs = dict(covariance_type=covariance_type, random_state=5, **given)
     ours, _ = _fit(GaussianMixture(k, **kwargs), x)

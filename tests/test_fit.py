@@ -21,8 +21,16 @@ from conftest import (
 from fastem import Status, reference
 
 RESULT_ARRAYS = (
-    "weights", "means", "variances", "log_likelihood", "n_iter", "converged", "status",
-    "restart_log_likelihood", "restart_n_iter", "restart_status",
+    "weights",
+    "means",
+    "variances",
+    "log_likelihood",
+    "n_iter",
+    "converged",
+    "status",
+    "restart_log_likelihood",
+    "restart_n_iter",
+    "restart_status",
 )
 
 
@@ -33,8 +41,7 @@ def assert_results_identical(a, b):
 
 @pytest.mark.plain_python
 def test_worked_example_one_iteration():
-    result = fastem.fit(WORKED_X, 2, **WORKED_START, max_iter=1, tol=0, reg_variance=0,
-                        **EM)
+    result = fastem.fit(WORKED_X, 2, **WORKED_START, max_iter=1, tol=0, reg_variance=0, **EM)
     assert result.n_iter == 1
     np.testing.assert_allclose(result.weights, [WORKED_WEIGHT_1, 1 - WORKED_WEIGHT_1], rtol=1e-13)
     np.testing.assert_allclose(result.means, [WORKED_MEAN_1, WORKED_MEAN_2], rtol=1e-13)
@@ -142,11 +149,19 @@ def test_first_datasets_of_a_batch_give_the_first_results(two_component_batch):
 
 @pytest.mark.exact
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 or more threads")
-@pytest.mark.parametrize("dtype, algorithm", [(np.float64, "em"), (np.float32, "em"),
-                                              (np.float32, "squarem")])
+@pytest.mark.parametrize(
+    "dtype, algorithm", [(np.float64, "em"), (np.float32, "em"), (np.float32, "squarem")]
+)
 def test_results_do_not_depend_on_the_thread_count(dtype, algorithm, three_component_batch):
-    kwargs = dict(n_init=5, random_state=2024, max_iter=100, tol=0, trace=True,
-                  algorithm=algorithm, dtype=dtype)
+    kwargs = dict(
+        n_init=5,
+        random_state=2024,
+        max_iter=100,
+        tol=0,
+        trace=True,
+        algorithm=algorithm,
+        dtype=dtype,
+    )
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -173,9 +188,16 @@ def test_same_seed_same_result_other_seed_other_starts(three_component_batch):
 def test_log_likelihood_never_decreases(init, equal_variance, three_component_batch):
     # reg_variance=0 is plain EM, whose log-likelihood is monotone.
     result = fastem.fit(
-        three_component_batch, 3, n_init=1 if init == "quantile" else 4, init=init,
-        random_state=5, max_iter=200, tol=0,
-        reg_variance=0, equal_variance=equal_variance, trace=True,
+        three_component_batch,
+        3,
+        n_init=1 if init == "quantile" else 4,
+        init=init,
+        random_state=5,
+        max_iter=200,
+        tol=0,
+        reg_variance=0,
+        equal_variance=equal_variance,
+        trace=True,
     )
     steps = np.diff(result.trace, axis=-1)
     scale = np.abs(result.trace[..., 1:])
@@ -230,7 +252,13 @@ def test_agrees_with_scikit_learn(equal_variance):
         warnings.simplefilter("ignore", SklearnConvergenceWarning)
         gm.fit(x[:, None])
     result = fastem.fit(
-        x, 3, **start, max_iter=n_iter, tol=0, reg_variance=reg, equal_variance=equal_variance,
+        x,
+        3,
+        **start,
+        max_iter=n_iter,
+        tol=0,
+        reg_variance=reg,
+        equal_variance=equal_variance,
         trace=True,
     )
     order = np.argsort(gm.means_[:, 0])
@@ -305,8 +333,9 @@ def test_reg_variance_zero_is_plain_em_and_reaches_the_fixed_point():
 
 
 def test_equal_variance_ties_the_variances(three_component_batch):
-    result = fastem.fit(three_component_batch, 3, equal_variance=True, random_state=0, tol=0,
-                        max_iter=50)
+    result = fastem.fit(
+        three_component_batch, 3, equal_variance=True, random_state=0, tol=0, max_iter=50
+    )
     np.testing.assert_array_equal(result.variances, result.variances[:, :1].repeat(3, axis=1))
 
 
@@ -323,8 +352,9 @@ def test_non_convergence_gives_one_summarised_warning(two_component_batch):
 def test_warn_false_leaves_the_news_to_the_status(two_component_batch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        quiet = fastem.fit(two_component_batch, 2, random_state=0, max_iter=2, tol=1e-12,
-                           warn=False)
+        quiet = fastem.fit(
+            two_component_batch, 2, random_state=0, max_iter=2, tol=1e-12, warn=False
+        )
     assert (quiet.status == Status.MAX_ITER).all()
 
 
@@ -343,8 +373,9 @@ def test_starting_values_of_every_shape(two_component_batch):
     x = two_component_batch[:3]
     means = np.array([[-2.0, 3.0], [-1.0, 2.0], [-3.0, 4.0]])
     per_fit = np.stack([means, means + 0.5], axis=1)
-    kwargs = dict(max_iter=1, tol=0, reg_variance=0, variances_init=[4.0, 4.0],
-                  weights_init=[0.4, 0.6], **EM)
+    kwargs = dict(
+        max_iter=1, tol=0, reg_variance=0, variances_init=[4.0, 4.0], weights_init=[0.4, 0.6], **EM
+    )
     shared = fastem.fit(x, 2, means_init=means[0], **kwargs)
     by_dataset = fastem.fit(x, 2, means_init=means, **kwargs)
     by_fit = fastem.fit(x, 2, n_init=2, means_init=per_fit, **kwargs)
@@ -366,8 +397,17 @@ def test_starting_values_of_every_shape(two_component_batch):
 def test_per_restart_starts_for_a_single_dataset():
     x, _ = separated_mixture(2, 200, seed=9)
     means = np.array([[-1.0, 7.0], [0.0, 5.0], [1.0, 6.0]])
-    result = fastem.fit(x, 2, n_init=3, means_init=means, weights_init=[0.5, 0.5],
-                        variances_init=[1.0, 1.0], max_iter=3, tol=0, trace=True)
+    result = fastem.fit(
+        x,
+        2,
+        n_init=3,
+        means_init=means,
+        weights_init=[0.5, 0.5],
+        variances_init=[1.0, 1.0],
+        max_iter=3,
+        tol=0,
+        trace=True,
+    )
     assert result.trace.shape == (3, 4)
     for r in range(3):
         expected = reference.log_likelihood(x, np.array([0.5, 0.5]), means[r], np.ones(2))
@@ -375,8 +415,9 @@ def test_per_restart_starts_for_a_single_dataset():
 
 
 def test_trace_shape_for_a_batch(three_component_batch):
-    result = fastem.fit(three_component_batch[:4], 3, n_init=2, random_state=0, max_iter=9,
-                        tol=0, trace=True)
+    result = fastem.fit(
+        three_component_batch[:4], 3, n_init=2, random_state=0, max_iter=9, tol=0, trace=True
+    )
     assert result.trace.shape == (4, 2, 10)
     np.testing.assert_array_equal(result.trace[..., -1], result.restart_log_likelihood)
 
@@ -386,19 +427,27 @@ def test_partial_starting_values_follow_the_given_means():
     # start from the same weights and variances, those of the points nearest each mean.
     rng = np.random.default_rng(12)
     x = np.concatenate([rng.normal(-5.0, 0.5, 20), rng.normal(5.0, 0.5, 180)])
-    result = fastem.fit(x, 2, means_init=[-5.0, 5.0], max_iter=1, tol=0, trace=True,
-                        return_restarts=True)
+    result = fastem.fit(
+        x, 2, means_init=[-5.0, 5.0], max_iter=1, tol=0, trace=True, return_restarts=True
+    )
     np.testing.assert_allclose(result.start_weights[0], [0.1, 0.9], rtol=1e-14)
-    np.testing.assert_allclose(result.start_variances[0], [x[:20].var(), x[20:].var()],
-                               rtol=1e-10)
+    np.testing.assert_allclose(result.start_variances[0], [x[:20].var(), x[20:].var()], rtol=1e-10)
     np.testing.assert_array_equal(result.start_means[0], [-5.0, 5.0])
 
 
 def test_partial_weights_pair_with_components_by_increasing_mean():
     rng = np.random.default_rng(13)
     x = np.concatenate([rng.normal(-5.0, 0.5, 20), rng.normal(5.0, 0.5, 180)])
-    result = fastem.fit(x, 2, weights_init=[0.1, 0.9], n_init=4, random_state=2, max_iter=1,
-                        tol=0, return_restarts=True)
+    result = fastem.fit(
+        x,
+        2,
+        weights_init=[0.1, 0.9],
+        n_init=4,
+        random_state=2,
+        max_iter=1,
+        tol=0,
+        return_restarts=True,
+    )
     assert (np.diff(result.start_means, axis=-1) > 0).all()
     np.testing.assert_array_equal(result.start_weights, [[0.1, 0.9]] * 4)
 
@@ -446,17 +495,25 @@ def test_identical_restarts_are_reported(two_component_batch):
     with pytest.warns(UserWarning, match="identical fits"):
         fastem.fit(two_component_batch[:2], 2, init="quantile", n_init=3, max_iter=5, tol=0)
     with pytest.warns(UserWarning, match="identical fits"):
-        fastem.fit(two_component_batch[:2], 2, means_init=[-2.0, 3.0], n_init=2, max_iter=5,
-                   tol=0)
+        fastem.fit(two_component_batch[:2], 2, means_init=[-2.0, 3.0], n_init=2, max_iter=5, tol=0)
 
 
 def test_float32_weights_are_accepted_and_renormalised():
     x = np.linspace(-1.0, 1.0, 50)
     weights = np.array([0.4, 0.6], dtype=np.float32)
-    result = fastem.fit(x, 2, weights_init=weights, means_init=[-0.5, 0.5],
-                        variances_init=[0.1, 0.1], max_iter=1, tol=0, trace=True)
-    expected = reference.log_likelihood(x, np.array([0.4, 0.6]), np.array([-0.5, 0.5]),
-                                        np.array([0.1, 0.1]))
+    result = fastem.fit(
+        x,
+        2,
+        weights_init=weights,
+        means_init=[-0.5, 0.5],
+        variances_init=[0.1, 0.1],
+        max_iter=1,
+        tol=0,
+        trace=True,
+    )
+    expected = reference.log_likelihood(
+        x, np.array([0.4, 0.6]), np.array([-0.5, 0.5]), np.array([0.1, 0.1])
+    )
     assert result.trace[0, 0] == pytest.approx(expected, rel=1e-7)
 
 
@@ -480,8 +537,16 @@ def test_given_starting_values_come_back_exactly_as_given():
         means = np.sort(rng.normal(3.7, 3.0, 3))
         variances = rng.uniform(0.1, 9.0, 3)
         weights = rng.dirichlet(np.ones(3))
-        result = fastem.fit(x, 3, weights_init=weights, means_init=means,
-                            variances_init=variances, max_iter=1, tol=0, return_restarts=True)
+        result = fastem.fit(
+            x,
+            3,
+            weights_init=weights,
+            means_init=means,
+            variances_init=variances,
+            max_iter=1,
+            tol=0,
+            return_restarts=True,
+        )
         np.testing.assert_array_equal(result.start_means[0], means)
         np.testing.assert_array_equal(result.start_variances[0], variances)
         np.testing.assert_array_equal(result.start_weights[0], weights)
@@ -495,8 +560,9 @@ def test_a_zero_weight_gives_the_fit_without_the_point():
     rng = np.random.default_rng(102)
     x = np.concatenate([rng.normal(0.0, 0.01, 150), rng.normal(0.05, 0.01, 150)])
     weights = rng.integers(1, 4, x.size).astype(float)
-    with_point = fastem.fit(np.append(x, 1e153), 2, sample_weight=np.append(weights, 0.0),
-                            n_init=3, random_state=4)
+    with_point = fastem.fit(
+        np.append(x, 1e153), 2, sample_weight=np.append(weights, 0.0), n_init=3, random_state=4
+    )
     without = fastem.fit(x, 2, sample_weight=weights, n_init=3, random_state=4)
     assert with_point.status == Status.CONVERGED
     assert_results_identical(with_point, without)
@@ -518,8 +584,9 @@ def test_the_default_does_not_bias_components_at_any_separation(separation):
     # relative to the whole dataset's variance (which grows as separation**2) would not.
     rng = np.random.default_rng(103)
     x = np.concatenate([rng.normal(0.0, 1.0, 5000), rng.normal(separation, 1.0, 5000)])
-    start = dict(weights_init=[0.5, 0.5], means_init=[-0.5, separation + 0.5],
-                 variances_init=[2.0, 2.0])
+    start = dict(
+        weights_init=[0.5, 0.5], means_init=[-0.5, separation + 0.5], variances_init=[2.0, 2.0]
+    )
     result = fastem.fit(x, 2, **start, tol=0, max_iter=200, **EM)
     expected = reference.fit(x, 2, **start, tol=0, max_iter=200, reg_variance=0.0)
     assert result.status == Status.MAX_ITER  # neither floored nor flagged
@@ -565,8 +632,9 @@ def test_a_start_far_from_the_data_keeps_every_digit_of_the_variance(n_component
 def test_the_result_keeps_its_stopping_rule_and_names_its_problems():
     x = np.array([0.0, 0.1, 0.2, 5.0, 5.1, 5.3, 9.0])
     # Only the stopping rule here: no fit on 7 points is called spurious by SpuriousRule(0, 0).
-    result = fastem.fit(x, 2, max_iter=2, tol=1e-12, random_state=0, warn=False,
-                        spurious=fastem.SpuriousRule(0, 0))
+    result = fastem.fit(
+        x, 2, max_iter=2, tol=1e-12, random_state=0, warn=False, spurious=fastem.SpuriousRule(0, 0)
+    )
     assert (result.tol, result.max_iter) == (1e-12, 2)
     [(category, message)] = result.problems()
     assert category is fastem.ConvergenceWarning and "max_iter=2" in message
@@ -575,7 +643,7 @@ def test_the_result_keeps_its_stopping_rule_and_names_its_problems():
 
 
 def test_kernel_status_codes_are_those_of_status():
-    from fastem import _kernels
+    from fastem.engine import kernels as _kernels
 
     for name in ("CONVERGED", "MAX_ITER", "VARIANCE_FLOORED", "NON_FINITE"):
         assert getattr(_kernels, name) == Status[name]

@@ -15,10 +15,12 @@ import pytest
 
 import fastem
 from conftest import EM, separated_mixture
-from fastem import Status, _vmath
+from fastem import Status
+from fastem.engine import vmath as _vmath
 
-WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
-                     delimiter=",")[:, 1]
+WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1, delimiter=",")[
+    :, 1
+]
 
 # Documented in _vmath: within 9.1e-8 relative of the exact value on [LOWEST_FLOAT32, 0]
 # (the largest error over every float32 of that range is 9.01e-8), exactly 0 below.
@@ -54,11 +56,16 @@ def test_float32_exp_is_within_its_bound_over_the_whole_range():
     last = np.float32(_vmath.LOWEST_FLOAT32).view(np.uint32)
     x = np.arange(first, last, 97, dtype=np.uint64).astype(np.uint32).view(np.float32)
     halves = np.float32(np.log(2.0)) * (np.arange(-124, 1, dtype=np.float32) + np.float32(0.5))
-    edges = np.concatenate([
-        halves, np.nextafter(halves, np.float32(0.0)), np.nextafter(halves, np.float32(-1.0)),
-        np.array([0.0, -1e-45, -1e-30, -6e-8, -0.5, -1.0, _vmath.LOWEST_FLOAT32],
-                 dtype=np.float32),
-    ])
+    edges = np.concatenate(
+        [
+            halves,
+            np.nextafter(halves, np.float32(0.0)),
+            np.nextafter(halves, np.float32(-1.0)),
+            np.array(
+                [0.0, -1e-45, -1e-30, -6e-8, -0.5, -1.0, _vmath.LOWEST_FLOAT32], dtype=np.float32
+            ),
+        ]
+    )
     x = np.concatenate([x[x > _vmath.LOWEST_FLOAT32], edges[edges > _vmath.LOWEST_FLOAT32]])
     assert x.size > 11_000_000
     assert _relative_error(x).max() <= MAX_RELATIVE_ERROR
@@ -93,8 +100,9 @@ def _documented_float32_order(values, combine, neutral, rows):
         row = (j % group) // 16 if j < whole else 0
         table[row][j % 16] = combine(table[row][j % 16], value)
     while len(table) > 1:
-        table = [[combine(a, b) for a, b in zip(table[r], table[r + 1])]
-                 for r in range(0, len(table), 2)]
+        table = [
+            [combine(a, b) for a, b in zip(table[r], table[r + 1])] for r in range(0, len(table), 2)
+        ]
     lanes = [combine(float(a), float(b)) for a, b in zip(table[0][:8], table[0][8:])]
     return combine(
         combine(combine(lanes[0], lanes[1]), combine(lanes[2], lanes[3])),
@@ -111,12 +119,13 @@ def test_float32_lane_sums_follow_the_order_they_document(n):
     factors = rng.uniform(0.5, 2.0, size=n).astype(np.float32)
     add, multiply = (lambda a, b: a + b), (lambda a, b: a * b)
     assert _vmath.lane_sum(values, n) == _documented_float32_order(values, add, 0.0, 4)
-    assert _vmath.lane_product(factors, n) == _documented_float32_order(factors, multiply,
-                                                                        1.0, 4)
+    assert _vmath.lane_product(factors, n) == _documented_float32_order(factors, multiply, 1.0, 4)
     dev = rng.normal(size=n).astype(np.float32)
     resp = values * factors
-    moments = tuple(_documented_float32_order(terms, add, 0.0, 2)
-                    for terms in (resp, resp * dev, resp * dev * dev))
+    moments = tuple(
+        _documented_float32_order(terms, add, 0.0, 2)
+        for terms in (resp, resp * dev, resp * dev * dev)
+    )
     assert _vmath.lane_moments(resp, dev, n) == moments
     assert _vmath.lane_product_moments(values, factors, dev, n) == moments
     assert _vmath.lanes(values) == 16 and _vmath.lanes(values.astype(np.float64)) == 8
@@ -133,19 +142,21 @@ def test_float32_fma_rounds_once_in_float32():
 
 
 def _w1_like(n_datasets):
-    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 1000, n_datasets,
-                              random_state=0)
+    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 1000, n_datasets, random_state=0)
     shape = (n_datasets, 1, 2)
-    start = dict(weights_init=np.broadcast_to([0.5, 0.5], shape),
-                 means_init=np.broadcast_to([-1.0, 1.0], shape),
-                 variances_init=np.broadcast_to([1.0, 1.0], shape))
+    start = dict(
+        weights_init=np.broadcast_to([0.5, 0.5], shape),
+        means_init=np.broadcast_to([-1.0, 1.0], shape),
+        variances_init=np.broadcast_to([1.0, 1.0], shape),
+    )
     return data, start
 
 
 def _assert_close(single, double, tolerances):
     for name, rtol in tolerances.items():
-        np.testing.assert_allclose(getattr(single, name), getattr(double, name), rtol=rtol,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            getattr(single, name), getattr(double, name), rtol=rtol, err_msg=name
+        )
 
 
 def test_float32_follows_float64_over_a_fixed_number_of_iterations():
@@ -167,20 +178,37 @@ def test_float32_converges_to_the_maxima_of_float64(k, parameters):
     kwargs = dict(n_init=40, random_state=0, tol=0, max_iter=20_000, warn=False)
     double = fastem.fit(WAITING, k, **kwargs, **EM)
     single = fastem.fit(WAITING, k, dtype=np.float32, **kwargs, **EM)
-    _assert_close(single, double, dict(means=parameters, weights=parameters,
-                                       variances=parameters,
-                                       log_likelihood=CONVERGED_LOG_LIKELIHOOD))
+    _assert_close(
+        single,
+        double,
+        dict(
+            means=parameters,
+            weights=parameters,
+            variances=parameters,
+            log_likelihood=CONVERGED_LOG_LIKELIHOOD,
+        ),
+    )
 
 
 @pytest.mark.parametrize("n_components", [1, 2, 3, 5])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_float32_every_kernel_path_agrees_with_float64(n_components, weighted,
-                                                       three_component_batch):
+def test_float32_every_kernel_path_agrees_with_float64(
+    n_components, weighted, three_component_batch
+):
     data = three_component_batch[:8]
-    weights = (np.random.default_rng(5).integers(0, 4, data.shape).astype(float)
-               if weighted else None)
-    kwargs = dict(n_init=2, random_state=3, max_iter=30, tol=0, sample_weight=weights,
-                  warn=False, return_restarts=True, **EM)
+    weights = (
+        np.random.default_rng(5).integers(0, 4, data.shape).astype(float) if weighted else None
+    )
+    kwargs = dict(
+        n_init=2,
+        random_state=3,
+        max_iter=30,
+        tol=0,
+        sample_weight=weights,
+        warn=False,
+        return_restarts=True,
+        **EM,
+    )
     double = fastem.fit(data, n_components, **kwargs)
     single = fastem.fit(data, n_components, dtype=np.float32, **kwargs)
     # The restart float64 chooses, in both: where two restarts end within float32's error
@@ -195,10 +223,13 @@ def test_float32_every_kernel_path_agrees_with_float64(n_components, weighted,
     tolerances = dict(means=1e-5, weights=1e-5, variances=1e-4, log_likelihood=1e-6)
     for name, rtol in tolerances.items():
         field = "restart_" + name
-        np.testing.assert_allclose(getattr(single, field)[rows, chosen][ok],
-                                   getattr(double, field)[rows, chosen][ok],
-                                   rtol=rtol, atol=1e-6 if name == "means" else 0,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            getattr(single, field)[rows, chosen][ok],
+            getattr(double, field)[rows, chosen][ok],
+            rtol=rtol,
+            atol=1e-6 if name == "means" else 0,
+            err_msg=name,
+        )
 
 
 @pytest.mark.plain_python
@@ -208,18 +239,28 @@ def test_float32_kernels_follow_float64_in_a_few_steps(n_components, three_compo
     # NumPy float32 scalars (make test checks their logic that way).
     data = three_component_batch[:2, :100]
     for weights in (None, np.linspace(0.5, 2.0, 200).reshape(2, 100)):
-        kwargs = dict(n_init=2, random_state=6, max_iter=5, tol=0, sample_weight=weights,
-                      warn=False, return_restarts=True, **EM)
+        kwargs = dict(
+            n_init=2,
+            random_state=6,
+            max_iter=5,
+            tol=0,
+            sample_weight=weights,
+            warn=False,
+            return_restarts=True,
+            **EM,
+        )
         single = fastem.fit(data, n_components, dtype=np.float32, **kwargs)
         double = fastem.fit(data, n_components, **kwargs)
         # The restart float64 chooses, in both, as the two may choose different ones where
         # they are close.
         rows, chosen = np.arange(2), double.best_restart
         for name in ("means", "weights", "variances", "log_likelihood"):
-            np.testing.assert_allclose(getattr(single, "restart_" + name)[rows, chosen],
-                                       getattr(double, "restart_" + name)[rows, chosen],
-                                       rtol=1e-6 if name == "log_likelihood" else 1e-5,
-                                       err_msg=name)
+            np.testing.assert_allclose(
+                getattr(single, "restart_" + name)[rows, chosen],
+                getattr(double, "restart_" + name)[rows, chosen],
+                rtol=1e-6 if name == "log_likelihood" else 1e-5,
+                err_msg=name,
+            )
 
 
 @pytest.mark.parametrize("n_components", [1, 2, 3])
@@ -228,9 +269,15 @@ def test_float32_a_start_far_from_the_data_keeps_the_variance(n_components, dist
     rng = np.random.default_rng(104)
     x = rng.normal(0.0, 1.0, 300) * 1e-3 + 5.0
     offsets = 1e-3 * distance * np.array([1.0, 0.0, -2.0])[:n_components]
-    kwargs = dict(weights_init=np.full(n_components, 1.0 / n_components),
-                  means_init=5.0 + offsets, variances_init=np.maximum(offsets**2, 1e-6),
-                  max_iter=3, tol=0, sort_components=False, warn=False)
+    kwargs = dict(
+        weights_init=np.full(n_components, 1.0 / n_components),
+        means_init=5.0 + offsets,
+        variances_init=np.maximum(offsets**2, 1e-6),
+        max_iter=3,
+        tol=0,
+        sort_components=False,
+        warn=False,
+    )
     double = fastem.fit(x, n_components, **kwargs)
     single = fastem.fit(x, n_components, dtype=np.float32, **kwargs)
     np.testing.assert_allclose(single.variances, double.variances, rtol=1e-5)
@@ -239,22 +286,35 @@ def test_float32_a_start_far_from_the_data_keeps_the_variance(n_components, dist
 
 def test_float32_flags_degenerate_fits_as_float64_does(three_component_batch):
     good = three_component_batch[:3]
-    data = [good[0], np.full(50, 3.25), good[1], np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]),
-            good[2]]
+    data = [
+        good[0],
+        np.full(50, 3.25),
+        good[1],
+        np.array([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0]),
+        good[2],
+    ]
     kwargs = dict(n_init=2, random_state=17, max_iter=200, tol=0, dtype=np.float32)
     with pytest.warns(fastem.DegenerateFitWarning, match="2 of 5 dataset"):
         result = fastem.fit(data, 3, **kwargs)
-    np.testing.assert_array_equal(result.status, [Status.MAX_ITER, Status.VARIANCE_FLOORED,
-                                                  Status.MAX_ITER, Status.VARIANCE_FLOORED,
-                                                  Status.MAX_ITER])
+    np.testing.assert_array_equal(
+        result.status,
+        [
+            Status.MAX_ITER,
+            Status.VARIANCE_FLOORED,
+            Status.MAX_ITER,
+            Status.VARIANCE_FLOORED,
+            Status.MAX_ITER,
+        ],
+    )
     for name in ("weights", "means", "variances", "log_likelihood"):
         assert np.isfinite(getattr(result, name)).all(), name
 
 
 def test_float32_a_component_collapsing_onto_a_point_is_floored_and_finite():
     x = np.concatenate([np.linspace(-1.0, 1.0, 50), [7.0]])
-    result = fastem.fit(x, 2, means_init=[0.0, 7.0], variances_init=[0.3, 0.01], warn=False,
-                        dtype=np.float32)
+    result = fastem.fit(
+        x, 2, means_init=[0.0, 7.0], variances_init=[0.3, 0.01], warn=False, dtype=np.float32
+    )
     assert result.status == Status.VARIANCE_FLOORED
     assert np.isfinite(result.log_likelihood)
     assert 0.0 < result.variances[1] <= 1e-15 * x.var() * (1 + 1e-12)
@@ -263,8 +323,9 @@ def test_float32_a_component_collapsing_onto_a_point_is_floored_and_finite():
 def test_float32_a_non_finite_log_likelihood_is_reported_not_returned():
     x = np.linspace(-1.0, 1.0, 400)
     with pytest.warns(fastem.DegenerateFitWarning, match="no restart with a finite"):
-        result = fastem.fit(x, 1, means_init=[50.0], variances_init=[1e-307], max_iter=5,
-                            dtype=np.float32)
+        result = fastem.fit(
+            x, 1, means_init=[50.0], variances_init=[1e-307], max_iter=5, dtype=np.float32
+        )
     assert result.status == Status.NON_FINITE
     assert np.isnan(result.log_likelihood)
 
@@ -273,23 +334,28 @@ def test_float32_a_non_finite_log_likelihood_is_reported_not_returned():
 @pytest.mark.parametrize("which", ["weights", "means", "variances"])
 def test_float32_fixed_parameters_stay_exactly_fixed(which, three_component_batch):
     mask = np.array([True, False, True])
-    start = dict(weights_init=np.array([0.25, 0.35, 0.4]),
-                 means_init=np.array([-3.7, 0.4, 5.3]),
-                 variances_init=np.array([1.1, 0.7, 1.9]))
+    start = dict(
+        weights_init=np.array([0.25, 0.35, 0.4]),
+        means_init=np.array([-3.7, 0.4, 5.3]),
+        variances_init=np.array([1.1, 0.7, 1.9]),
+    )
     kwargs = dict(max_iter=100, tol=0, **start, **{f"fix_{which}": mask})
     single = fastem.fit(three_component_batch, 3, dtype=np.float32, **kwargs)
     double = fastem.fit(three_component_batch, 3, **kwargs)
     fitted = getattr(single, which)
-    np.testing.assert_array_equal(fitted[:, mask],
-                                  np.broadcast_to(start[f"{which}_init"][mask], (30, 2)))
+    np.testing.assert_array_equal(
+        fitted[:, mask], np.broadcast_to(start[f"{which}_init"][mask], (30, 2))
+    )
     np.testing.assert_allclose(single.weights.sum(axis=1), 1.0, rtol=1e-14)
-    _assert_close(single, double, dict(means=1e-5, weights=1e-5, variances=1e-5,
-                                       log_likelihood=1e-7))
+    _assert_close(
+        single, double, dict(means=1e-5, weights=1e-5, variances=1e-5, log_likelihood=1e-7)
+    )
 
 
 def test_float32_equal_variance_and_equal_weights_hold(three_component_batch):
-    kwargs = dict(n_init=2, random_state=4, max_iter=50, tol=0, equal_variance=True,
-                  equal_weights=True)
+    kwargs = dict(
+        n_init=2, random_state=4, max_iter=50, tol=0, equal_variance=True, equal_weights=True
+    )
     single = fastem.fit(three_component_batch, 3, dtype=np.float32, **kwargs)
     double = fastem.fit(three_component_batch, 3, **kwargs)
     np.testing.assert_array_equal(single.variances, single.variances[:, :1].repeat(3, axis=1))
@@ -301,17 +367,18 @@ def test_float32_equal_variance_and_equal_weights_hold(three_component_batch):
 @pytest.mark.parametrize("stop", ["loglik", "relative", "aitken", "parameter"])
 def test_float32_every_algorithm_and_stopping_rule_converges(algorithm, stop):
     kwargs = dict(n_init=10, random_state=0, algorithm=algorithm, stop=stop, max_iter=5_000)
-    limit = fastem.fit(WAITING, 2, n_init=10, random_state=0, tol=0, max_iter=20_000,
-                       warn=False)
+    limit = fastem.fit(WAITING, 2, n_init=10, random_state=0, tol=0, max_iter=20_000, warn=False)
     double = fastem.fit(WAITING, 2, **kwargs)
     single = fastem.fit(WAITING, 2, dtype=np.float32, **kwargs)
     assert (single.restart_status == Status.CONVERGED).all()
     # Each stops within its rule's default tolerance of the maximum, as float64 does.
     gap = np.abs(single.restart_log_likelihood - limit.restart_log_likelihood)
-    assert gap.max() <= max(1e-3, 3 * np.abs(double.restart_log_likelihood
-                                             - limit.restart_log_likelihood).max())
-    assert np.all(np.abs(single.restart_n_iter - double.restart_n_iter)
-                  <= 0.5 * double.restart_n_iter + 3)
+    assert gap.max() <= max(
+        1e-3, 3 * np.abs(double.restart_log_likelihood - limit.restart_log_likelihood).max()
+    )
+    assert np.all(
+        np.abs(single.restart_n_iter - double.restart_n_iter) <= 0.5 * double.restart_n_iter + 3
+    )
     if algorithm == "squarem":
         assert (single.restart_n_fpeval < single.restart_n_iter * 3 + 2).all()
 
@@ -322,10 +389,20 @@ def test_float32_log_likelihood_decreases_at_most_by_its_rounding(algorithm, k):
     # In exact arithmetic neither EM nor an accepted SQUAREM step lowers the
     # log-likelihood; evaluated in float32, a step near the maximum can show a decrease
     # of the order of the evaluation's error (measured: up to 2.4e-8 relative, SQUAREM).
-    data, _ = fastem.simulate([0.3, 0.3, 0.4], [0.0, 1.5, 4.0], [1.0, 0.5, 2.0], 300, 40,
-                              random_state=2)
-    result = fastem.fit(data, k, algorithm=algorithm, n_init=3, random_state=1, trace=True,
-                        max_iter=200, dtype=np.float32, warn=False)
+    data, _ = fastem.simulate(
+        [0.3, 0.3, 0.4], [0.0, 1.5, 4.0], [1.0, 0.5, 2.0], 300, 40, random_state=2
+    )
+    result = fastem.fit(
+        data,
+        k,
+        algorithm=algorithm,
+        n_init=3,
+        random_state=1,
+        trace=True,
+        max_iter=200,
+        dtype=np.float32,
+        warn=False,
+    )
     steps = np.diff(result.trace, axis=-1) / np.abs(result.trace[..., 1:])
     assert (steps[np.isfinite(steps)] >= -1e-7).all()
 
@@ -355,5 +432,7 @@ def test_other_dtypes_are_refused_with_the_choices(dtype):
 
 def test_float64_stays_the_default():
     x, start = separated_mixture(2, 300, seed=8)
-    assert (fastem.fit(x, 2, **start).log_likelihood
-            == fastem.fit(x, 2, dtype=np.float64, **start).log_likelihood)
+    assert (
+        fastem.fit(x, 2, **start).log_likelihood
+        == fastem.fit(x, 2, dtype=np.float64, **start).log_likelihood
+    )

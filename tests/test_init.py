@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import fastem
-from fastem import _validate
+from fastem import checks as _validate
 from fastem import init as strategies
-from fastem._model import Model
 from fastem.init import _plan, _registry
+from fastem.model import Model
 
 pytestmark = pytest.mark.plain_python
 
@@ -74,8 +74,11 @@ def test_random_strategies_differ_between_restarts_and_seeds(method):
 def test_each_strategy_has_its_own_function():
     x = np.random.default_rng(4).normal(size=(3, 200))
     for name, method in [
-        ("kmeans_plusplus", "kmeans++"), ("random_from_data", "random_from_data"),
-        ("kmeans", "kmeans"), ("quantile", "quantile"), ("random", "random"),
+        ("kmeans_plusplus", "kmeans++"),
+        ("random_from_data", "random_from_data"),
+        ("kmeans", "kmeans"),
+        ("quantile", "quantile"),
+        ("random", "random"),
         ("emem", "emem"),
     ]:
         direct = getattr(strategies, name)(x, 3, n_init=2, random_state=5)
@@ -137,8 +140,17 @@ def test_emem_starts_from_the_best_short_run():
     np.testing.assert_array_equal(start.n_iter, [28])
     # With one restart, short run j draws from stream (11, 0, j): the same as restart j
     # of a plain fit with 7 restarts of 4 iterations.
-    short = fastem.fit(x, 2, init="random_from_data", n_init=7, max_iter=4, tol=0,
-                       random_state=11, return_restarts=True, algorithm="em")
+    short = fastem.fit(
+        x,
+        2,
+        init="random_from_data",
+        n_init=7,
+        max_iter=4,
+        tol=0,
+        random_state=11,
+        return_restarts=True,
+        algorithm="em",
+    )
     best = short.best_restart
     np.testing.assert_allclose(start.means[0], short.restart_means[best], rtol=1e-14)
     np.testing.assert_allclose(start.variances[0], short.restart_variances[best], rtol=1e-14)
@@ -151,16 +163,15 @@ def test_zero_weight_points_are_absent_points():
     weight = keep.astype(float)
     for method in METHODS:
         n_init = 1 if method == "quantile" else 3
-        with_zeros = fastem.starting_values(x, 3, init=method, n_init=n_init, random_state=2,
-                                            sample_weight=weight)
-        dropped = fastem.starting_values(x[keep], 3, init=method, n_init=n_init,
-                                         random_state=2)
+        with_zeros = fastem.starting_values(
+            x, 3, init=method, n_init=n_init, random_state=2, sample_weight=weight
+        )
+        dropped = fastem.starting_values(x[keep], 3, init=method, n_init=n_init, random_state=2)
         for a, b in zip(with_zeros, dropped):
             np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=method)
 
 
-@pytest.mark.parametrize("method", ["quantile", "random", "random_from_data", "kmeans++",
-                                    "kmeans"])
+@pytest.mark.parametrize("method", ["quantile", "random", "random_from_data", "kmeans++", "kmeans"])
 def test_integer_weights_start_where_the_repeated_points_start(method):
     # A point of weight w is w copies of it (np.repeat order), for the draws of the random
     # strategies and the blocks of "quantile" and "random" alike; only the rounding of
@@ -175,11 +186,15 @@ def test_integer_weights_start_where_the_repeated_points_start(method):
         k = int(rng.integers(1, 4))
         weighted = _validate.prepared_batch(x, counts.astype(float), k)
         repeated = dataclasses.replace(
-            _validate.prepared_batch(np.repeat(x, counts), None, k), keys=weighted.keys)
+            _validate.prepared_batch(np.repeat(x, counts), None, k), keys=weighted.keys
+        )
         model = Model(k)
-        starts = [_plan.starting_values(strategy, options, batch, model, 2,
-                                        _validate.Seed(case), _validate.NOTHING_GIVEN)
-                  for batch in (weighted, repeated)]
+        starts = [
+            _plan.starting_values(
+                strategy, options, batch, model, 2, _validate.Seed(case), _validate.NOTHING_GIVEN
+            )
+            for batch in (weighted, repeated)
+        ]
         for a, b in zip(*starts):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14, err_msg=f"case {case}")
 
@@ -217,7 +232,10 @@ def test_starting_values_need_no_memory_of_the_size_of_the_data():
     # the peak by nothing.
     result = subprocess.run(
         [sys.executable, "-c", _PEAK_MEMORY_SCRIPT, *METHODS[:5]],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     growth_kib = json.loads(result.stdout.splitlines()[-1])
     assert max(growth_kib.values()) < 20 * 1024, growth_kib

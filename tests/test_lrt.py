@@ -12,8 +12,9 @@ from scipy.stats import norm
 
 import fastem
 
-WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
-                     delimiter=",")[:, 1]
+WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1, delimiter=",")[
+    :, 1
+]
 
 # mclust's procedure: each replicate refitted from the fits to the data alone, with mclust's
 # stopping rule, keeping spurious fits (mclust has no rule for them).
@@ -117,8 +118,14 @@ MCLUST_FROM_FASTEM_FIT = {"unequal": [0.259, 0.755, 0.524], "equal": [0.172, 0.3
 @pytest.fixture(scope="module")
 def mclust_mode():
     return {
-        variance: fastem.bootstrap_lrt(DETERMINISTIC, max_components=2, n_boot=MCLUST_N_BOOT,
-                                       variance=variance, random_state=0, **MCLUST_MODE)
+        variance: fastem.bootstrap_lrt(
+            DETERMINISTIC,
+            max_components=2,
+            n_boot=MCLUST_N_BOOT,
+            variance=variance,
+            random_state=0,
+            **MCLUST_MODE,
+        )
         for variance in ("unequal", "equal")
     }
 
@@ -138,16 +145,16 @@ def test_faithful_waiting_rejects_one_component_and_keeps_two():
     assert result.n_components == 2
     # mclust's 1 vs 2 statistic is 122.5628762: its EM stops a little earlier.
     assert result.statistic[0] == pytest.approx(122.57, abs=0.01)
-    np.testing.assert_allclose(result.statistic,
-                               2 * np.diff(result.log_likelihood), rtol=1e-12)
+    np.testing.assert_allclose(result.statistic, 2 * np.diff(result.log_likelihood), rtol=1e-12)
 
 
 @pytest.mark.parametrize("variance", ["unequal", "equal"])
 def test_mclust_mode_fits_the_data_as_the_r_comparison_assumes(mclust_mode, variance):
     result = mclust_mode[variance]
     np.testing.assert_allclose(result.statistic[:, 0], FASTEM_STATISTIC[variance], rtol=1e-9)
-    np.testing.assert_allclose(result.log_likelihood[:, 1], FASTEM_LOG_LIKELIHOOD_2[variance],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        result.log_likelihood[:, 1], FASTEM_LOG_LIKELIHOOD_2[variance], rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("variance", ["unequal", "equal"])
@@ -190,28 +197,41 @@ def _warm_start_only_statistics(x, k, n_replicates, equal_variance):
     options = dict(algorithm="em", stop="relative", equal_variance=equal_variance, warn=False)
     null = fastem.fit(x, k, n_init=30, random_state=0, **options)
     alternative = fastem.fit(x, k + 1, n_init=30, random_state=0, **options)
-    data, _ = fastem.simulate(null.weights, null.means, null.variances, x.size, n_replicates,
-                              random_state=3)
+    data, _ = fastem.simulate(
+        null.weights, null.means, null.variances, x.size, n_replicates, random_state=3
+    )
 
     def refit(start, n_components):
-        given = {name: np.tile(getattr(start, name), (n_replicates, 1))
-                 for name in ("weights", "means", "variances")}
-        return fastem.fit(data, n_components, weights_init=given["weights"],
-                          means_init=given["means"], variances_init=given["variances"],
-                          **options)
+        given = {
+            name: np.tile(getattr(start, name), (n_replicates, 1))
+            for name in ("weights", "means", "variances")
+        }
+        return fastem.fit(
+            data,
+            n_components,
+            weights_init=given["weights"],
+            means_init=given["means"],
+            variances_init=given["variances"],
+            **options,
+        )
 
     return 2 * (refit(alternative, k + 1).log_likelihood - refit(null, k).log_likelihood)
 
 
-@pytest.mark.parametrize("x, k, variance", [
-    (DETERMINISTIC[1], 1, "equal"),   # mclust: 353 of 999 negative
-    (WAITING, 2, "unequal"),          # mclust: 142 of 999, and its observed -0.134
-], ids=["b-E-1vs2", "waiting-V-2vs3"])
+@pytest.mark.parametrize(
+    "x, k, variance",
+    [
+        (DETERMINISTIC[1], 1, "equal"),  # mclust: 353 of 999 negative
+        (WAITING, 2, "unequal"),  # mclust: 142 of 999, and its observed -0.134
+    ],
+    ids=["b-E-1vs2", "waiting-V-2vs3"],
+)
 def test_statistics_are_never_negative_where_a_warm_start_alone_gives_negatives(x, k, variance):
     warm_only = _warm_start_only_statistics(x, k, 200, variance == "equal")
     assert (warm_only < -1e-6).mean() > 0.05
-    result = fastem.bootstrap_lrt(x, max_components=k + 1, n_boot=199, variance=variance,
-                                  sequential=False, **MCLUST_MODE)
+    result = fastem.bootstrap_lrt(
+        x, max_components=k + 1, n_boot=199, variance=variance, sequential=False, **MCLUST_MODE
+    )
     boot = result.boot_statistics[k - 1]
     assert result.n_negative[k - 1] == 0 and result.n_failed[k - 1] == 0
     assert (boot >= 0).all()
@@ -225,7 +245,7 @@ def test_statistics_are_never_negative_where_a_warm_start_alone_gives_negatives(
 def _failing_replicates(monkeypatch, every):
     """Make every ``every``-th replicate's fits fail (its statistic NaN), as a replicate
     without a regular or finite fit does."""
-    from fastem import lrt
+    from fastem.toolkit import lrt
 
     original = lrt._replicate_statistics
 
@@ -246,8 +266,7 @@ def test_failed_replicates_are_counted_and_left_out_of_the_p_value(monkeypatch):
     valid = result.boot_statistics[0][~failed[0]]
     expected = (1 + (valid >= result.statistic[0]).sum()) / (valid.size + 1)
     assert result.p_value[0] == pytest.approx(expected)
-    assert result.p_value_mcse[0] == pytest.approx(np.sqrt(expected * (1 - expected)
-                                                           / valid.size))
+    assert result.p_value_mcse[0] == pytest.approx(np.sqrt(expected * (1 - expected) / valid.size))
 
 
 def test_a_test_without_a_valid_replicate_leaves_the_dataset_undecided(monkeypatch):
@@ -281,9 +300,11 @@ def test_a_settled_search_that_found_nothing_better_still_makes_its_test(monkeyp
     # Where the K + 1 search settled, a fit no better than K is what there is to find: the
     # test is made (the statistic is then about 0). Here every K + 1 fit is taken as no
     # better, and the settled search of two components on the waiting times makes its test.
-    monkeypatch.setattr(fastem.search, "no_better",
-                        lambda fit, smaller: np.ones(np.shape(np.atleast_1d(
-                            fit.log_likelihood)), dtype=bool))
+    monkeypatch.setattr(
+        fastem.search,
+        "no_better",
+        lambda fit, smaller: np.ones(np.shape(np.atleast_1d(fit.log_likelihood)), dtype=bool),
+    )
     result = fastem.bootstrap_lrt(WAITING, max_components=2, n_boot=5)
     assert result.ran.tolist() == [True] and result.reason.tolist() == [""]
 
@@ -334,23 +355,32 @@ def test_sequential_and_all_tests_choose_the_same_number_of_components():
 
 def test_progress_reaches_the_total_when_the_tests_stop_early():
     calls = []
-    result = fastem.bootstrap_lrt(WAITING, max_components=4, n_boot=19,
-                                  progress=lambda done, total: calls.append((done, total)))
+    result = fastem.bootstrap_lrt(
+        WAITING,
+        max_components=4,
+        n_boot=19,
+        progress=lambda done, total: calls.append((done, total)),
+    )
     assert result.ran.tolist() == [True, True, False]
     assert calls[-1] == (3 * 19, 3 * 19)
     done = [c[0] for c in calls]
     assert done == sorted(set(done)) and {c[1] for c in calls} == {57}
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(max_components=1), "max_components must be at least 2, got 1"),
-    (dict(level=1.5), r"level must be between 0 and 1 \(exclusive\), got 1.5"),
-    (dict(n_boot=0), "n_boot must be an integer from 1 to"),
-    (dict(data=[WAITING, WAITING[:2]], max_components=3),
-     r"dataset\(s\) 1 have fewer points than n_components=3"),
-    (dict(variance="tied"), "variance='tied' is not one of 'equal', 'unequal'"),
-    (dict(algorithm="newton"), "algorithm='newton' is not one of"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (dict(max_components=1), "max_components must be at least 2, got 1"),
+        (dict(level=1.5), r"level must be between 0 and 1 \(exclusive\), got 1.5"),
+        (dict(n_boot=0), "n_boot must be an integer from 1 to"),
+        (
+            dict(data=[WAITING, WAITING[:2]], max_components=3),
+            r"dataset\(s\) 1 have fewer points than n_components=3",
+        ),
+        (dict(variance="tied"), "variance='tied' is not one of 'equal', 'unequal'"),
+        (dict(algorithm="newton"), "algorithm='newton' is not one of"),
+    ],
+)
 def test_bad_input_raises_a_clear_error_before_any_work(arguments, message):
     calls = []
     arguments = {"data": WAITING, **arguments}
@@ -370,28 +400,41 @@ def test_str_reads_like_mclusts_print():
     assert lines[6].split()[:5] == ["1", "vs", "2", "122.5741", "0.05"]
     assert lines[7].startswith("2 vs 3 ")
     assert lines[-1] == "Chosen: 2 component(s) at level 0.05"
-    assert repr(result) == ("LRTResult(1 dataset(s), n_boot=19, unequal variances, "
-                            "chosen K=2: 1)")
+    assert repr(result) == ("LRTResult(1 dataset(s), n_boot=19, unequal variances, chosen K=2: 1)")
 
 
 def test_str_of_a_batch_counts_the_choices():
-    result = fastem.bootstrap_lrt(_one_two_three_components(), max_components=4, n_boot=19,
-                                  variance="equal", random_state=2)
+    result = fastem.bootstrap_lrt(
+        _one_two_three_components(), max_components=4, n_boot=19, variance="equal", random_state=2
+    )
     lines = str(result).splitlines()
     assert "Model        = E (equal variances)" in lines
-    chosen = [f"chosen K = {k}: {n} of 4 datasets"
-              for k, n in zip(*np.unique(result.n_components, return_counts=True))]
+    chosen = [
+        f"chosen K = {k}: {n} of 4 datasets"
+        for k, n in zip(*np.unique(result.n_components, return_counts=True))
+    ]
     assert [line for line in lines if line.startswith("chosen")] == chosen
     assert lines[-1] == "(table() has every test of every dataset)"
 
 
 def test_table_has_one_row_per_test_that_ran():
-    result = fastem.bootstrap_lrt(_one_two_three_components(), max_components=4, n_boot=19,
-                                  random_state=2)
+    result = fastem.bootstrap_lrt(
+        _one_two_three_components(), max_components=4, n_boot=19, random_state=2
+    )
     table = result.table()
-    assert table.columns == ["dataset", "test", "statistic", "p_value", "p_value_mcse",
-                             "rejected", "n_valid", "n_negative", "n_failed", "n_redundant",
-                             "failed"]
+    assert table.columns == [
+        "dataset",
+        "test",
+        "statistic",
+        "p_value",
+        "p_value_mcse",
+        "rejected",
+        "n_valid",
+        "n_negative",
+        "n_failed",
+        "n_redundant",
+        "failed",
+    ]
     records = table.to_records()
     assert len(records) == result.ran.sum()
     assert [r["test"] for r in records if r["dataset"] == 2] == ["1 vs 2", "2 vs 3", "3 vs 4"]
@@ -404,22 +447,29 @@ def test_the_same_call_gives_the_same_bits():
     # Every fit is seeded, the one-component fits to the data too: unseeded, they end in
     # other last bits from call to call, and so does everything fitted after them.
     rng = np.random.default_rng(7)
-    data = [rng.normal(0.0, 1.0, 150), rng.normal(np.repeat([0.0, 4.0], [90, 60]), 1.0),
-            rng.normal(0.0, 1.0, 40)]
+    data = [
+        rng.normal(0.0, 1.0, 150),
+        rng.normal(np.repeat([0.0, 4.0], [90, 60]), 1.0),
+        rng.normal(0.0, 1.0, 40),
+    ]
     first = fastem.bootstrap_lrt(data, max_components=2, n_boot=5, random_state=3)
     for _ in range(6):
         again = fastem.bootstrap_lrt(data, max_components=2, n_boot=5, random_state=3)
         np.testing.assert_array_equal(again.log_likelihood, first.log_likelihood)
         np.testing.assert_array_equal(again.boot_statistics, first.boot_statistics)
-    generated = [fastem.bootstrap_lrt(data[0], 2, n_boot=5,
-                                      random_state=np.random.default_rng(4)) for _ in range(2)]
+    generated = [
+        fastem.bootstrap_lrt(data[0], 2, n_boot=5, random_state=np.random.default_rng(4))
+        for _ in range(2)
+    ]
     np.testing.assert_array_equal(*(g.boot_statistics for g in generated))
 
 
 @pytest.mark.parametrize("letter, name", [("V", "unequal"), ("E", "equal")])
 def test_mclust_model_letters_get_fastem_names_in_the_message(letter, name):
-    with pytest.raises(ValueError, match=f"variance='{letter}' is mclust's name of a model; "
-                                         f"fastem's is variance='{name}'"):
+    with pytest.raises(
+        ValueError,
+        match=f"variance='{letter}' is mclust's name of a model; fastem's is variance='{name}'",
+    ):
         fastem.bootstrap_lrt(WAITING, 2, n_boot=9, variance=letter)
     with pytest.raises(ValueError, match=f"fastem's is variance='{name}'"):
         fastem.select(WAITING, n_components=(1, 2), variance=(letter,))
@@ -436,13 +486,13 @@ def test_integer_frequency_weights_give_the_test_of_the_repeated_points():
     weighted = fastem.bootstrap_lrt(values, 2, sample_weight=counts, **options)
     repeated = fastem.bootstrap_lrt(np.repeat(values, counts), 2, **options)
     np.testing.assert_allclose(weighted.statistic, repeated.statistic, rtol=1e-9)
-    np.testing.assert_allclose(weighted.boot_statistics, repeated.boot_statistics, rtol=1e-8,
-                               atol=1e-8)
+    np.testing.assert_allclose(
+        weighted.boot_statistics, repeated.boot_statistics, rtol=1e-8, atol=1e-8
+    )
     # A replicate's statistic within that tolerance of the observed one is a tie: summed in
     # the other order, it may fall on the other side of the observed one, and count in one
     # p-value and not in the other. Every other replicate counts in both or in neither.
-    tie = np.isclose(weighted.boot_statistics, weighted.statistic[:, None], rtol=1e-8,
-                     atol=1e-8)
+    tie = np.isclose(weighted.boot_statistics, weighted.statistic[:, None], rtol=1e-8, atol=1e-8)
     clearly_above = (weighted.boot_statistics > weighted.statistic[:, None]) & ~tie
     np.testing.assert_array_equal(weighted.n_valid, repeated.n_valid)
     assert (tie.sum(axis=1) < weighted.n_valid).all()  # the comparison is not all ties
@@ -459,6 +509,9 @@ def test_integer_frequency_weights_give_the_test_of_the_repeated_points():
 
 def test_frequency_weights_whose_replicates_cannot_fit_in_memory_are_refused():
     x = np.array([-3.0, -2.5, -2.0, 2.0, 2.5, 3.0])
-    with pytest.raises(ValueError, match=r"the weights of dataset 0 sum to 6e\+12: a "
-                       r"replicate of 6e\+12 points would need .* Divide the weights"):
+    with pytest.raises(
+        ValueError,
+        match=r"the weights of dataset 0 sum to 6e\+12: a "
+        r"replicate of 6e\+12 points would need .* Divide the weights",
+    ):
         fastem.bootstrap_lrt(x, 2, 9, sample_weight=np.full(6, 1e12))

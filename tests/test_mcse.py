@@ -23,10 +23,14 @@ TRUE = 1.0
 #   mse <- p$est[p$stat == "mse"]; print(p$mcse[p$stat == "mse"] / (2 * sqrt(mse)))
 # (rsimsum has no RMSE; its MCSE is MCSE(MSE) / (2 RMSE), the delta method.)
 RSIMSUM = dict(
-    bias=0.16250000000000001, bias_mcse=0.12981786691911315,
-    empse=0.36718037607071075, empse_mcse=0.09813308331452919,
-    mse=0.14437500000000000, mse_mcse=0.07551718997779816,
-    rmse=0.379967103839266573, rmse_mcse=0.099373326288982364,
+    bias=0.16250000000000001,
+    bias_mcse=0.12981786691911315,
+    empse=0.36718037607071075,
+    empse_mcse=0.09813308331452919,
+    mse=0.14437500000000000,
+    mse_mcse=0.07551718997779816,
+    rmse=0.379967103839266573,
+    rmse_mcse=0.099373326288982364,
 )
 
 
@@ -170,8 +174,9 @@ def test_percentiles_of_counts_are_numpys_to_the_bit():
 
 def test_moments_are_exact_however_the_values_are_cut():
     rng = np.random.default_rng(8)
-    values = np.concatenate([rng.normal(3.0, 2.0, 3000), -rng.lognormal(0.0, 20.0, 300),
-                             [np.nan, 0.0, -0.0]])
+    values = np.concatenate(
+        [rng.normal(3.0, 2.0, 3000), -rng.lognormal(0.0, 20.0, 300), [np.nan, 0.0, -0.0]]
+    )
     whole = mcse.Moments().add(values)
     present = [Fraction(v) for v in values if not np.isnan(v)]
     assert whole.n == len(present) and whole.sum == sum(present)
@@ -181,8 +186,9 @@ def test_moments_are_exact_however_the_values_are_cut():
         pieces.add(piece)
     assert (pieces.mean(), pieces.sd()) == (whole.mean(), whole.sd())
     mean = sum(present) / len(present)
-    assert whole.sd() == math.sqrt(float(sum((v - mean) ** 2 for v in present)
-                                         / (len(present) - 1)))
+    assert whole.sd() == math.sqrt(
+        float(sum((v - mean) ** 2 for v in present) / (len(present) - 1))
+    )
 
 
 def test_squares_of_huge_and_tiny_values_are_summed_exactly():
@@ -192,15 +198,18 @@ def test_squares_of_huge_and_tiny_values_are_summed_exactly():
     assert moments.sum_squares == sum(Fraction(v) ** 2 for v in values)
 
 
-@pytest.mark.parametrize("values", [
-    2e154 + np.arange(-2, 3) * 2.0**470,  # squares overflow, the variance does not
-    np.full(4, 1e300),
-    np.array([1.0, 2.0, 4.0]) * 1e-150,
-    np.array([-1e300, 1e300, 0.0]),  # a variance too large for a float
-    np.array([1.0, np.inf, 2.0]),
-    np.array([-np.inf, 1.0, -np.inf]),
-    np.array([np.inf, -np.inf, 1.0]),
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        2e154 + np.arange(-2, 3) * 2.0**470,  # squares overflow, the variance does not
+        np.full(4, 1e300),
+        np.array([1.0, 2.0, 4.0]) * 1e-150,
+        np.array([-1e300, 1e300, 0.0]),  # a variance too large for a float
+        np.array([1.0, np.inf, 2.0]),
+        np.array([-np.inf, 1.0, -np.inf]),
+        np.array([np.inf, -np.inf, 1.0]),
+    ],
+)
 def test_moments_of_huge_tiny_and_infinite_values_are_numpys(values):
     moments = mcse.Moments().add(values)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -231,8 +240,10 @@ def test_measures_from_chunks_equal_the_measures_of_the_whole():
 def test_poisson_weights_of_a_replication_do_not_depend_on_its_chunk():
     key = (3, 1, 4)
     whole = mcse.poisson_weights(key, 0, 5_000, 200)
-    parts = [mcse.poisson_weights(key, first, count, 200)
-             for first, count in ((0, 1), (1, 1_999), (2_000, 3_000))]
+    parts = [
+        mcse.poisson_weights(key, first, count, 200)
+        for first, count in ((0, 1), (1, 1_999), (2_000, 3_000))
+    ]
     np.testing.assert_array_equal(np.hstack(parts), whole)
     # Poisson(1): mean and variance 1, within 5 standard errors of a million draws.
     assert abs(whole.mean() - 1) < 5e-3 and abs(whole.var() - 1) < 1e-2

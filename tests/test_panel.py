@@ -52,7 +52,7 @@ def test_the_panel_has_ten_datasets_or_more_with_every_candidate():
         x = _load(name)
         assert x.ndim == 1 and np.isfinite(x).all()
         for k in range(1, 6):
-            for variance in (("-",) if k == 1 else ("equal", "unequal")):
+            for variance in ("-",) if k == 1 else ("equal", "unequal"):
                 assert int(known[(name, k, variance)]["n"]) == x.size
 
 
@@ -60,8 +60,11 @@ def test_the_panel_has_ten_datasets_or_more_with_every_candidate():
 def test_select_never_loses_likelihood_with_one_more_component(name):
     selection = _selection(name)
     for model in ("equal", "unequal"):
-        ll = [float(selection.log_likelihood[c]) for c, (_, v) in
-              enumerate(selection.candidates) if v in (model, "-")]
+        ll = [
+            float(selection.log_likelihood[c])
+            for c, (_, v) in enumerate(selection.candidates)
+            if v in (model, "-")
+        ]
         assert all(b >= a - 1e-9 * abs(a) for a, b in zip(ll, ll[1:])), (model, ll)
 
 
@@ -79,9 +82,12 @@ def test_select_reaches_its_maxima_to_the_digits_and_never_passes_the_best_known
         if ll >= float(best["log_likelihood"]) - MISS:
             fit = selection.fits[c]
             for parameter in ("weights", "means", "variances"):
-                np.testing.assert_allclose(np.atleast_1d(getattr(fit, parameter)),
-                                           best[parameter], rtol=1e-6,
-                                           err_msg=f"K={k} {variance} {parameter}")
+                np.testing.assert_allclose(
+                    np.atleast_1d(getattr(fit, parameter)),
+                    best[parameter],
+                    rtol=1e-6,
+                    err_msg=f"K={k} {variance} {parameter}",
+                )
 
 
 def test_select_reaches_the_best_known_maximum_of_most_candidates():
@@ -100,10 +106,10 @@ def test_select_reaches_the_best_known_maximum_of_most_candidates():
 
 # --- the reproducers ------------------------------------------------------------------------
 
+
 def test_the_same_test1d_data_at_eight_places_get_eight_identical_fits():
     x = _load("test1d_x1")
-    result = fastem.fit([x] * 8, 2, n_init=30, random_state=0, skip_degenerate=True,
-                        warn=False)
+    result = fastem.fit([x] * 8, 2, n_init=30, random_state=0, skip_degenerate=True, warn=False)
     assert np.unique(result.log_likelihood).size == 1
     assert (result.means == result.means[0]).all()
 
@@ -111,8 +117,9 @@ def test_the_same_test1d_data_at_eight_places_get_eight_identical_fits():
 def test_the_default_search_finds_test1d_maximum_for_every_copy():
     x = _load("test1d_x1")
     best = float(_best_known()[("test1d_x1", 2, "unequal")]["log_likelihood"])
-    result = fastem.fit([x] * 20, 2, n_init="auto", random_state=0, skip_degenerate=True,
-                        warn=False)
+    result = fastem.fit(
+        [x] * 20, 2, n_init="auto", random_state=0, skip_degenerate=True, warn=False
+    )
     assert (np.abs(result.log_likelihood - best) < MISS).all() and result.settled.all()
 
 
@@ -131,8 +138,11 @@ def test_geyser_durations_four_components_are_never_below_three():
     selection = _selection("geyser_duration")
     table = selection.table()
     for model in ("equal", "unequal"):
-        rows = [r for r in table.to_records() if r["variance"] in (model, "-")
-                and r["status"] in ("converged", "max_iter")]
+        rows = [
+            r
+            for r in table.to_records()
+            if r["variance"] in (model, "-") and r["status"] in ("converged", "max_iter")
+        ]
         ll = [r["log_likelihood"] for r in rows]
         assert all(b >= a - 1e-9 * abs(a) for a, b in zip(ll, ll[1:]))
 

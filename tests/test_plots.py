@@ -29,8 +29,17 @@ MAX_ITER = 15
 
 @pytest.fixture(scope="module")
 def small_study():
-    return fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=SIZES, replications=20,
-                        init=STRATEGIES, n_init=2, max_iter=MAX_ITER, trace=True)
+    return fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=SIZES,
+        replications=20,
+        init=STRATEGIES,
+        n_init=2,
+        max_iter=MAX_ITER,
+        trace=True,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -142,15 +151,17 @@ def test_every_panel_has_a_title_and_its_axes_are_labelled(figures):
 
 def test_each_strategys_estimates_have_their_own_baseline(figures):
     for ax in figures["estimates.png"].axes:
-        baselines = {float(patch.get_data().baseline) for patch in ax.patches
-                     if isinstance(patch, StepPatch)}
+        baselines = {
+            float(patch.get_data().baseline) for patch in ax.patches if isinstance(patch, StepPatch)
+        }
         assert len(baselines) == len(STRATEGIES), ax.get_title()
 
 
 def test_identical_estimates_stay_visible():
     # With one component, k-means++ and the quantile start give the same estimates.
-    result = fastem.study([1.0], [0.0], [1.0], n_samples=40, replications=20,
-                          init=("kmeans++", "quantile"), n_init=2)
+    result = fastem.study(
+        [1.0], [0.0], [1.0], n_samples=40, replications=20, init=("kmeans++", "quantile"), n_init=2
+    )
     assert np.allclose(result.cells[0].means, result.cells[1].means, rtol=1e-12, atol=0)
     fig = plots._study_figures(result)["estimates.png"]
     for ax in fig.axes:
@@ -205,8 +216,13 @@ def test_iterations_figure_shows_the_fits_that_missed_tol(small_study, figures):
         cells = [cell_of(small_study, n, init) for init in STRATEGIES]
         missed = np.concatenate([c.restart_n_iter[~c.restart_converged] for c in cells])
         assert missed.size > 0  # else this test checks nothing: lower MAX_ITER
-        marked = np.concatenate([collection.get_offsets()[:, 1] for collection in ax.collections
-                                 if collection.get_gid() == "missed_tol"])
+        marked = np.concatenate(
+            [
+                collection.get_offsets()[:, 1]
+                for collection in ax.collections
+                if collection.get_gid() == "missed_tol"
+            ]
+        )
         assert np.array_equal(np.sort(marked), np.sort(missed))
         assert ax.get_ylim()[1] > MAX_ITER
         labels = [label.get_text() for label in ax.get_xticklabels()]
@@ -253,12 +269,28 @@ def _panels(n_datasets, candidates=True):
     for d in range(n_datasets):
         x = np.concatenate([rng.normal(-3, 1, 60), rng.normal(3, 1, 60)])
         fit = fastem.fit(x, 2, random_state=0)
-        listed = plots.Candidates(
-            "icl", [1, 2, 2, 3, 3], ["-", "equal", "unequal", "equal", "unequal"],
-            np.array([520.0, 480.0, 484.0, 490.0, 470.0]),
-            np.array([True, True, True, True, False]), 1) if candidates else None
-        panels.append(plots.FitPanel(x, (fit.weights, fit.means, fit.variances),
-                                     fit.log_likelihood, fit.status, f"dataset {d}", listed))
+        listed = (
+            plots.Candidates(
+                "icl",
+                [1, 2, 2, 3, 3],
+                ["-", "equal", "unequal", "equal", "unequal"],
+                np.array([520.0, 480.0, 484.0, 490.0, 470.0]),
+                np.array([True, True, True, True, False]),
+                1,
+            )
+            if candidates
+            else None
+        )
+        panels.append(
+            plots.FitPanel(
+                x,
+                (fit.weights, fit.means, fit.variances),
+                fit.log_likelihood,
+                fit.status,
+                f"dataset {d}",
+                listed,
+            )
+        )
     return panels
 
 
@@ -299,8 +331,15 @@ def test_the_fits_figure_draws_the_first_datasets_and_says_how_many_it_left_out(
 
 
 def test_a_study_that_kept_no_replications_says_the_figures_need_them():
-    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=5,
-                          n_init=1, keep_replications=False)
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=30,
+        replications=5,
+        n_init=1,
+        keep_replications=False,
+    )
     with pytest.raises(ValueError, match="run it with keep_replications=True"):
         plots.study_images(result)
     with pytest.raises(ValueError, match="kept no replications .* pass raw=callable"):

@@ -25,14 +25,16 @@ from portable_fits import fits
 HERE = Path(__file__).resolve().parent
 
 HASWELL_FEATURES = ",".join(
-    "+" + feature for feature in (
+    "+" + feature
+    for feature in (
         "64bit avx avx2 bmi bmi2 cmov cx16 cx8 f16c fma fsgsbase fxsr invpcid lzcnt mmx movbe "
         "pclmul popcnt rdrnd sahf sse sse2 sse3 sse4.1 sse4.2 ssse3 xsave xsaveopt"
     ).split()
 )
 TARGETS = {
     "haswell": dict(
-        NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES=HASWELL_FEATURES,
+        NUMBA_CPU_NAME="haswell",
+        NUMBA_CPU_FEATURES=HASWELL_FEATURES,
         NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR",
     ),
     "generic": dict(NUMBA_CPU_NAME="generic", NUMBA_CPU_FEATURES=""),
@@ -43,19 +45,35 @@ TARGETS = {
 def test_fits_are_identical_on_every_cpu_target(tmp_path):
     running = {}
     for name, settings in TARGETS.items():
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("NUMBA_CPU", "NPY_"))}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("NUMBA_CPU", "NPY_"))
+        }
         env.update(settings, NUMBA_CACHE_DIR=str(tmp_path / f"cache-{name}"))
         out = tmp_path / f"{name}.npz"
         command = [sys.executable, str(HERE / "portable_fits.py"), str(out)]
-        running[name] = (out, subprocess.Popen(command, env=env, cwd=HERE, text=True,
-                                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+        running[name] = (
+            out,
+            subprocess.Popen(
+                command,
+                env=env,
+                cwd=HERE,
+                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            ),
+        )
     here = fits()
     for name, (out, process) in running.items():
         output, _ = process.communicate(timeout=900)
         assert process.returncode == 0, f"{name}: {output}"
         with np.load(out) as there:
             assert sorted(there.files) == sorted(here)
-            differ = [key for key in here if there[key].tobytes() != here[key].tobytes()
-                      or there[key].dtype != here[key].dtype]
+            differ = [
+                key
+                for key in here
+                if there[key].tobytes() != here[key].tobytes()
+                or there[key].dtype != here[key].dtype
+            ]
         assert not differ, f"{name} differs from this CPU's fits in {differ}"

@@ -45,8 +45,9 @@ SCRIPT = textwrap.dedent("""
 def run_script(tmp_path, method):
     script = tmp_path / "script.py"
     script.write_text(SCRIPT)
-    return subprocess.run([sys.executable, str(script), method], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, str(script), method], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_a_forked_pool_after_a_fit_gives_the_same_fits(tmp_path):
@@ -69,12 +70,18 @@ def test_threads_fitting_at_once_give_the_same_fits(tmp_path):
 
 
 def test_the_threading_layer_is_tbb_where_tbb_is_installed():
-    from fastem import _jit
+    from fastem.engine import jit as _jit
 
     assert _jit.USES_TBB
     completed = subprocess.run(
-        [sys.executable, "-c", "import numba, fastem; fastem.fit([0., 1, 5, 6], 2); "
-         "print(numba.threading_layer())"], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-c",
+            "import numba, fastem; fastem.fit([0., 1, 5, 6], 2); print(numba.threading_layer())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.stdout.strip() == "tbb", completed.stderr
 
@@ -84,7 +91,7 @@ def test_a_kernel_run_interruptibly_keeps_the_callers_thread_count():
 
     import numba
 
-    from fastem import _interrupt
+    from fastem.engine import interrupt as _interrupt
 
     seen = []
 
@@ -103,25 +110,44 @@ def test_a_kernel_run_interruptibly_keeps_the_callers_thread_count():
 def test_import_fastem_loads_neither_numba_nor_scipy_nor_the_optional_packages():
     # Names come with their first use: numba with the first kernel's (0.25 s with NumPy),
     # SciPy's optimize and special modules with component matching and the reference.
-    script = ("import sys, fastem; print(sorted(m for m in ('numba', 'scipy', 'sklearn', "
-              "'dask', 'matplotlib') if m in sys.modules))")
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=120, check=True)
+    script = (
+        "import sys, fastem; print(sorted(m for m in ('numba', 'scipy', 'sklearn', "
+        "'dask', 'matplotlib') if m in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     assert completed.stdout.strip() == "[]"
-    script = ("import sys, fastem; fastem.fit; print(sorted(m for m in ('numba', "
-              "'scipy.optimize', 'scipy.special', 'sklearn', 'dask', 'matplotlib') "
-              "if m in sys.modules))")
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=120, check=True)
+    script = (
+        "import sys, fastem; fastem.fit; print(sorted(m for m in ('numba', "
+        "'scipy.optimize', 'scipy.special', 'sklearn', 'dask', 'matplotlib') "
+        "if m in sys.modules))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
     assert completed.stdout.strip() == "['numba']"
 
 
-def test_functions_named_as_their_modules_stay_functions():
-    # Importing fastem/study.py binds the module on the package; fastem.study is still
-    # the function, whichever comes first.
-    script = ("import fastem.cli, fastem.study as study, fastem; "
-              "print(callable(fastem.study), callable(fastem.simulate), callable(study), "
-              "fastem.bootstrap.__module__, fastem.select.__name__)")
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=120, check=True)
-    assert completed.stdout.split() == ["True", "True", "True", "fastem.bootstrap", "select"]
+def test_public_names_and_import_paths_survive_the_layer_folders():
+    # The functions live in toolkit modules of other names, so no import hides them; the
+    # public modules keep the import paths users have.
+    script = (
+        "import fastem.cli, fastem.mcse, fastem.plots, fastem; "
+        "from fastem.mcse import plan_replications; "
+        "print(callable(fastem.study), callable(fastem.simulate), "
+        "fastem.bootstrap.__module__, fastem.select.__name__, fastem.mcse.__name__, "
+        "fastem.plots.__name__, plan_replications is fastem.plan_replications)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert completed.stdout.split() == [
+        "True",
+        "True",
+        "fastem.toolkit.bootstrap",
+        "select",
+        "fastem.toolkit.mcse",
+        "fastem.toolkit.plots",
+        "True",
+    ]

@@ -16,7 +16,10 @@ import fastem
 from fastem import Status, reference
 
 settings.register_profile(
-    "fastem", derandomize=True, deadline=None, max_examples=300,
+    "fastem",
+    derandomize=True,
+    deadline=None,
+    max_examples=300,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("fastem")
@@ -76,11 +79,13 @@ def _canonical_order(fit, scale):
     """Components by mean, then variance, then weight, each compared to 1e-9 of its
     scale: components that start alike stay alike to rounding (on constant data every
     mean converges to the same value), and which one rounding puts first is arbitrary."""
-    return np.lexsort((
-        np.round(fit.weights, 9),
-        np.round(fit.variances / scale**2, 9),
-        np.round(fit.means / scale, 9),
-    ))
+    return np.lexsort(
+        (
+            np.round(fit.weights, 9),
+            np.round(fit.variances / scale**2, 9),
+            np.round(fit.means / scale, 9),
+        )
+    )
 
 
 @given(dataset_and_start(), st.booleans())
@@ -89,8 +94,14 @@ def test_log_likelihood_is_monotone_for_plain_em(case, equal_variance):
     if equal_variance:
         start["variances_init"][:] = start["variances_init"].mean()
     result = _quiet_fit(
-        x, start["means_init"].size, **start, max_iter=30, tol=0, reg_variance=0,
-        equal_variance=equal_variance, trace=True,
+        x,
+        start["means_init"].size,
+        **start,
+        max_iter=30,
+        tol=0,
+        reg_variance=0,
+        equal_variance=equal_variance,
+        trace=True,
     )
     trace = result.trace[0, : result.n_iter + 1]
     if result.status == Status.VARIANCE_FLOORED:
@@ -107,8 +118,9 @@ def test_log_likelihood_is_monotone_for_plain_em(case, equal_variance):
 )
 def test_any_finite_data_gives_finite_results_and_a_status(datasets, n_components, init):
     n_init = 1 if init == "quantile" else 2
-    result = _quiet_fit(datasets, n_components, n_init=n_init, init=init, random_state=0,
-                        max_iter=50)
+    result = _quiet_fit(
+        datasets, n_components, n_init=n_init, init=init, random_state=0, max_iter=50
+    )
     assert result.means.shape == (len(datasets), n_components)
     for name in ("weights", "means", "variances", "log_likelihood"):
         assert np.isfinite(getattr(result, name)).all(), name
@@ -134,9 +146,12 @@ def test_affine_invariance_from_given_starts(case, scale, sign, shift):
     kwargs = dict(max_iter=5, tol=0)
     base = _quiet_fit(x, n_components, **start, **kwargs)
     moved = _quiet_fit(
-        a * x + shift, n_components, weights_init=start["weights_init"],
+        a * x + shift,
+        n_components,
+        weights_init=start["weights_init"],
         means_init=a * start["means_init"] + shift,
-        variances_init=a * a * start["variances_init"], **kwargs,
+        variances_init=a * a * start["variances_init"],
+        **kwargs,
     )
     # Map the moved fit back, then compare component by component in a canonical order
     # (components with equal means have no natural order, and a < 0 reverses it).
@@ -147,6 +162,4 @@ def test_affine_invariance_from_given_starts(case, scale, sign, shift):
     ours, theirs = _canonical_order(back, scale), _canonical_order(base, scale)
     np.testing.assert_allclose(back.weights[ours], base.weights[theirs], rtol=1e-8, atol=1e-12)
     np.testing.assert_allclose(back.variances[ours], base.variances[theirs], rtol=1e-8)
-    np.testing.assert_allclose(
-        back.means[ours], base.means[theirs], rtol=1e-8, atol=1e-8 * scale
-    )
+    np.testing.assert_allclose(back.means[ours], base.means[theirs], rtol=1e-8, atol=1e-8 * scale)

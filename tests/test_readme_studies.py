@@ -18,22 +18,42 @@ README = (ROOT / "README.md").read_text()
 def readme_block(first_line_start):
     """The lines of the README's code block from the line starting ``first_line_start``."""
     start = README.index("\n" + first_line_start) + 1
-    return README[start:README.index("\n```", start)].splitlines()
+    return README[start : README.index("\n```", start)].splitlines()
 
 
 def test_the_readme_seed_mixture_table_is_what_the_study_prints_for_quantile_starts():
     # Quantile starts alone (deterministic, one restart each): every column but at_best,
     # which compares with the best of all four strategies, is the README's.
     result = fastem.study(
-        weights=[0.4, 0.6], means=[-2.5, 3.5], variances=[4.0, 4.0],
-        n_samples=(40, 100), replications=10_000, init="quantile", n_init=5, random_state=0,
+        weights=[0.4, 0.6],
+        means=[-2.5, 3.5],
+        variances=[4.0, 4.0],
+        n_samples=(40, 100),
+        replications=10_000,
+        init="quantile",
+        n_init=5,
+        random_state=0,
     )
-    columns = ("n_samples", "init", "spurious", "spurious_mcse", "iter_median",
-               "iter_median_mcse", "at_best", "at_best_mcse", "mean_1_bias",
-               "mean_1_bias_mcse", "mean_1_rmse", "mean_1_rmse_mcse")
+    columns = (
+        "n_samples",
+        "init",
+        "spurious",
+        "spurious_mcse",
+        "iter_median",
+        "iter_median_mcse",
+        "at_best",
+        "at_best_mcse",
+        "mean_1_bias",
+        "mean_1_bias_mcse",
+        "mean_1_rmse",
+        "mean_1_rmse_mcse",
+    )
     printed = str(result.table.select(*columns)).splitlines()[1:]
-    shown = [line for line in readme_block("n_samples      init  spurious")[1:]
-             if line.split()[1] == "quantile"]
+    shown = [
+        line
+        for line in readme_block("n_samples      init  spurious")[1:]
+        if line.split()[1] == "quantile"
+    ]
     assert len(printed) == len(shown) == 2
     for new, old in zip(printed, shown):
         new, old = new.split(), old.split()
@@ -41,29 +61,38 @@ def test_the_readme_seed_mixture_table_is_what_the_study_prints_for_quantile_sta
 
 
 def test_the_readme_coverage_table_is_what_the_study_gives_at_200_points():
-    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=(200,),
-                          replications=2000, init="kmeans++", se="score")
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=(200,),
+        replications=2000,
+        init="kmeans++",
+        se="score",
+    )
     row = next(line for line in README.splitlines() if line.startswith("| 200 | score |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")][2:]
     names = [f"{p}_1_{m}" for p in ("weight", "mean", "variance") for m in ("coverage", "relerror")]
     for name, cell in zip(names, cells, strict=True):
-        for text, value in zip(re.findall(r"-?[\d.]+", cell),
-                               (result.table[name][0], result.table[f"{name}_mcse"][0])):
+        for text, value in zip(
+            re.findall(r"-?[\d.]+", cell), (result.table[name][0], result.table[f"{name}_mcse"][0])
+        ):
             decimals = len(text.partition(".")[2])
             assert f"{value:.{decimals}f}" == text, name
 
 
 def test_the_readme_separation_table_is_what_fastem_study_prints_for_one_scenario(tmp_path):
     # The design file with its options and one scenario of the six.
-    options, *scenarios = (ROOT / "docs" / "studies" / "separation.toml").read_text().split(
-        "[[scenarios]]")
+    options, *scenarios = (
+        (ROOT / "docs" / "studies" / "separation.toml").read_text().split("[[scenarios]]")
+    )
     path = tmp_path / "d4.toml"
     path.write_text(options + "[[scenarios]]" + next(s for s in scenarios if '"d=4 w=0.5"' in s))
     completed = fastem_cli("study", "--design", path, "--quiet", check=True)
     # Alone, the scenario is not a column: the README's rows without their scenario's name.
     printed = [line.split() for line in completed.stdout.split("Monte Carlo")[0].splitlines()[1:]]
     block = readme_block(" scenario  n_samples      init  algorithm")
-    table = block[:block.index("Monte Carlo standard errors in parentheses")]
+    table = block[: block.index("Monte Carlo standard errors in parentheses")]
     shown = [line.split()[2:] for line in table if line.startswith("d=4 w=0.5")]
     assert len(printed) == 4
     assert printed == shown

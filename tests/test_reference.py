@@ -19,7 +19,9 @@ from fastem import reference
 
 def _start_args():
     return (
-        WORKED_START["weights_init"], WORKED_START["means_init"], WORKED_START["variances_init"]
+        WORKED_START["weights_init"],
+        WORKED_START["means_init"],
+        WORKED_START["variances_init"],
     )
 
 
@@ -75,13 +77,25 @@ def test_batched_reference_equals_single_fits(equal_variance):
     if equal_variance:
         stacked["variances_init"][:] = stacked["variances_init"].mean(axis=1, keepdims=True)
     batch = reference.fit_batch(
-        x, stacked["weights_init"], stacked["means_init"], stacked["variances_init"],
-        max_iter=500, tol=1e-9, reg_variance=1e-6, equal_variance=equal_variance,
+        x,
+        stacked["weights_init"],
+        stacked["means_init"],
+        stacked["variances_init"],
+        max_iter=500,
+        tol=1e-9,
+        reg_variance=1e-6,
+        equal_variance=equal_variance,
     )
     for d in range(x.shape[0]):
         single = reference.fit(
-            x[d], 2, stacked["weights_init"][d], stacked["means_init"][d],
-            stacked["variances_init"][d], max_iter=500, tol=1e-9, reg_variance=1e-6,
+            x[d],
+            2,
+            stacked["weights_init"][d],
+            stacked["means_init"][d],
+            stacked["variances_init"][d],
+            max_iter=500,
+            tol=1e-9,
+            reg_variance=1e-6,
             equal_variance=equal_variance,
         )
         assert batch.n_iter[d] == single.n_iter

@@ -6,8 +6,9 @@ import numpy as np
 
 import fastem
 
-WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1,
-                     delimiter=",")[:, 1]
+WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1, delimiter=",")[
+    :, 1
+]
 
 
 def test_a_large_batch_has_a_one_line_repr_and_a_summary_of_its_outcomes():

@@ -18,29 +18,38 @@ FAITHFUL = np.loadtxt(DATA / "faithful.csv", skiprows=1, delimiter=",")
 def test_a_component_is_spurious_only_when_it_is_both_small_and_narrow():
     rule = SpuriousRule(min_points=5, min_variance_ratio=0.01)
     n = 100.0
-    weights = np.array([
-        [0.04, 0.96],   # 4 points ...
-        [0.04, 0.96],
-        [0.06, 0.94],   # 6 points
-        [0.5, 0.5],
-    ])
-    variances = np.array([
-        [0.005, 1.0],   # ... narrow: spurious
-        [0.02, 1.0],    # ... not narrow
-        [0.005, 1.0],   # narrow, but not few
-        [0.005, 1.0],
-    ])
+    weights = np.array(
+        [
+            [0.04, 0.96],  # 4 points ...
+            [0.04, 0.96],
+            [0.06, 0.94],  # 6 points
+            [0.5, 0.5],
+        ]
+    )
+    variances = np.array(
+        [
+            [0.005, 1.0],  # ... narrow: spurious
+            [0.02, 1.0],  # ... not narrow
+            [0.005, 1.0],  # narrow, but not few
+            [0.005, 1.0],
+        ]
+    )
     np.testing.assert_array_equal(rule.flags(weights, variances, n), [True, False, False, False])
     assert not SpuriousRule(0, 0).flags(weights, variances, n).any()
     # Per-fit n broadcasts: 40 points make the last fit's 20-point component ... still many.
-    np.testing.assert_array_equal(rule.flags(weights, variances, [n, n, 50.0, 8.0]),
-                                  [True, False, True, True])
+    np.testing.assert_array_equal(
+        rule.flags(weights, variances, [n, n, 50.0, 8.0]), [True, False, True, True]
+    )
 
 
-@pytest.mark.parametrize("bad, error", [
-    (dict(min_points=-1), ValueError), (dict(min_variance_ratio=1.5), ValueError),
-    (dict(min_points="5"), TypeError),
-])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (dict(min_points=-1), ValueError),
+        (dict(min_variance_ratio=1.5), ValueError),
+        (dict(min_points="5"), TypeError),
+    ],
+)
 def test_a_rule_with_a_bad_threshold_is_refused(bad, error):
     with pytest.raises(error, match="min_"):
         SpuriousRule(**bad)
@@ -58,8 +67,7 @@ def _with_a_tight_trio():
     return np.r_[sample, [1.0, 1.0005, 1.001]]
 
 
-ON_THE_TRIO = dict(weights_init=[0.97, 0.03], means_init=[0.0, 1.0005],
-                   variances_init=[1.0, 1e-6])
+ON_THE_TRIO = dict(weights_init=[0.97, 0.03], means_init=[0.0, 1.0005], variances_init=[1.0, 1e-6])
 
 
 def test_fit_marks_a_component_on_three_close_points_spurious():
@@ -111,15 +119,23 @@ def test_mclusts_galaxies_fit_is_not_spurious():
     # sprintf("%.17g"), and their log-likelihood computed in R with dnorm:
     # -199.2538239666 (Mclust's loglik, -199.2544961, is that of the E-step before its
     # last M-step).
-    weights = [0.084406635429828666, 0.38615546296495529, 0.36963553817599587,
-               0.15980236342922022]
+    weights = [0.084406635429828666, 0.38615546296495529, 0.36963553817599587, 0.15980236342922022]
     means = [9.7074805444125722, 19.804456476947855, 22.877669960110726, 24.435158336309566]
-    variances = [0.177294016838977, 0.43533391642661107, 1.252625963469268,
-                 34.122438527388333]
-    result = fastem.fit(GALAXIES, 4, weights_init=weights, means_init=means,
-                        variances_init=variances, tol=1e-10)
-    start = fastem.fit(GALAXIES, 4, weights_init=weights, means_init=means,
-                       variances_init=variances, max_iter=1, tol=0, trace=True, warn=False)
+    variances = [0.177294016838977, 0.43533391642661107, 1.252625963469268, 34.122438527388333]
+    result = fastem.fit(
+        GALAXIES, 4, weights_init=weights, means_init=means, variances_init=variances, tol=1e-10
+    )
+    start = fastem.fit(
+        GALAXIES,
+        4,
+        weights_init=weights,
+        means_init=means,
+        variances_init=variances,
+        max_iter=1,
+        tol=0,
+        trace=True,
+        warn=False,
+    )
     assert start.trace[0, 0] == pytest.approx(-199.2538239666, abs=1e-7)
     # EM from there (mclust stops at a relative change of 1e-5) gains a little more and
     # stays a regular fit.

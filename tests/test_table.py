@@ -25,8 +25,10 @@ def test_close_criteria_print_as_different_numbers():
 def test_a_column_gets_the_digits_that_keep_its_values_apart():
     table = Table({"bic": [2108151.3, 2108149.2, 2108151.3], "w": [0.25, 0.5, 0.125]})
     assert printed(table, "bic") == ["2108151", "2108149", "2108151"]  # 6 digits: 2.10815e+06
-    assert printed(Table({"ll": [-1054.12345, -1054.12349]}), "ll") == ["-1054.12345",
-                                                                         "-1054.12349"]
+    assert printed(Table({"ll": [-1054.12345, -1054.12349]}), "ll") == [
+        "-1054.12345",
+        "-1054.12349",
+    ]
     assert printed(table, "w") == ["0.25", "0.5", "0.125"]
     # Values that differ only beyond 10 digits are printed alike rather than in full.
     assert printed(Table({"x": [1.0, 1.0 + 1e-13]}), "x") == ["1", "1"]

@@ -32,8 +32,9 @@ def test_match_components_is_exhaustive_search():
     k = 5
     true_m, true_v = rng.normal(size=k) * 3, rng.uniform(0.5, 2.0, k)
     means, variances = rng.normal(size=(50, k)) * 3, rng.uniform(0.5, 2.0, (50, k))
-    matched = fastem.match_components(np.full((50, k), 0.2), means, variances,
-                                      np.full(k, 0.2), true_m, true_v)
+    matched = fastem.match_components(
+        np.full((50, k), 0.2), means, variances, np.full(k, 0.2), true_m, true_v
+    )
 
     def cost(m, v):
         return ((m - true_m) ** 2 / true_v + np.log(v / true_v) ** 2).sum()
@@ -45,9 +46,13 @@ def test_match_components_is_exhaustive_search():
 
 def test_restart_summary_counts_maxima():
     result = fastem.FitResult.__new__(fastem.FitResult)
-    object.__setattr__(result, "restart_log_likelihood", np.array(
-        [[-100.0, -100.00001, -103.0, -103.0, np.nan], [-50.0, -50.0, -50.0, -50.0, -50.0]]
-    ))
+    object.__setattr__(
+        result,
+        "restart_log_likelihood",
+        np.array(
+            [[-100.0, -100.00001, -103.0, -103.0, np.nan], [-50.0, -50.0, -50.0, -50.0, -50.0]]
+        ),
+    )
     object.__setattr__(result, "n_observations", np.array([100.0, 40.0]))
     object.__setattr__(result, "skip_degenerate", False)
     summary = fastem.restart_summary(result, tol=1e-4)
@@ -57,8 +62,9 @@ def test_restart_summary_counts_maxima():
 
 
 def test_restart_summary_on_real_restarts(three_component_batch):
-    result = fastem.fit(three_component_batch[:10], 3, n_init=8, init="random_from_data",
-                        random_state=1)
+    result = fastem.fit(
+        three_component_batch[:10], 3, n_init=8, init="random_from_data", random_state=1
+    )
     summary = fastem.restart_summary(result)
     np.testing.assert_array_equal(summary.best_log_likelihood, result.log_likelihood)
     assert (summary.share_at_best > 0).all() and (summary.share_at_best <= 1).all()
@@ -89,8 +95,9 @@ def test_select_recovers_the_number_of_components():
 
 def test_select_criteria_signs_and_icl():
     x = np.random.default_rng(6).normal(size=300)
-    selection = fastem.select(x, n_components=[1, 2], variance="unequal", random_state=0,
-                              criterion="icl")
+    selection = fastem.select(
+        x, n_components=[1, 2], variance="unequal", random_state=0, criterion="icl"
+    )
     fit = selection.fits[0]
     n = 300
     # One 1D dataset: no dataset axis, as fit has none.
@@ -105,8 +112,9 @@ def test_select_criteria_signs_and_icl():
 def test_select_leaves_out_collapsed_fits():
     x = np.array([0.0] * 10 + [5.0] * 10 + list(np.linspace(1.0, 4.0, 10)))
     with pytest.warns(fastem.DegenerateFitWarning):
-        selection = fastem.select(x, n_components=[1, 2, 3], variance="unequal",
-                                  random_state=0, n_init=2)
+        selection = fastem.select(
+            x, n_components=[1, 2, 3], variance="unequal", random_state=0, n_init=2
+        )
     collapsed = selection.status >= Status.SPURIOUS
     assert collapsed.any()
     assert not selection.eligible[collapsed].any()
@@ -114,13 +122,30 @@ def test_select_leaves_out_collapsed_fits():
 
 
 def test_study_table_has_the_expected_columns_and_sane_values():
-    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=(60, 200),
-                          replications=300, init=("kmeans++", "emem", "quantile"), n_init=3,
-                          random_state=1)
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=(60, 200),
+        replications=300,
+        init=("kmeans++", "emem", "quantile"),
+        n_init=3,
+        random_state=1,
+    )
     table, timing = result.table, result.timing
     assert len(table) == 6
-    measures = ["converged", "spurious", "iter_median", "iter_p90", "passes_median",
-                "init_iter", "at_best", "settled", "p_unseen", "n_maxima"]
+    measures = [
+        "converged",
+        "spurious",
+        "iter_median",
+        "iter_p90",
+        "passes_median",
+        "init_iter",
+        "at_best",
+        "settled",
+        "p_unseen",
+        "n_maxima",
+    ]
     for name in ("weight", "mean", "variance"):
         for k in (1, 2):
             measures += [f"{name}_{k}_bias", f"{name}_{k}_empse", f"{name}_{k}_rmse"]
@@ -149,8 +174,17 @@ def test_study_table_has_the_expected_columns_and_sane_values():
 
 
 def test_the_study_mcse_columns_are_the_formulas_applied_to_its_cells():
-    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=150,
-                          init=("random", "quantile"), n_init=3, random_state=3, max_iter=60)
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=30,
+        replications=150,
+        init=("random", "quantile"),
+        n_init=3,
+        random_state=3,
+        max_iter=60,
+    )
     truth = dict(zip(("weight", "mean", "variance"), result.truth))
     for row, cell in enumerate(result.cells):
         table = {name: result.table[name][row] for name in result.table.columns}
@@ -172,8 +206,11 @@ def test_the_study_mcse_columns_are_the_formulas_applied_to_its_cells():
         at_best = cell.restart_log_likelihood >= (best - 1e-4 * cell.n_observations)[:, None]
         assert table["at_best"] == pytest.approx(at_best.mean())
         assert table["at_best_mcse"] == pytest.approx(share_mcse(at_best))
-        for parameter, fitted in (("weight", cell.weights), ("mean", cell.means),
-                                  ("variance", cell.variances)):
+        for parameter, fitted in (
+            ("weight", cell.weights),
+            ("mean", cell.means),
+            ("variance", cell.variances),
+        ):
             for k in range(2):
                 theta = fitted[:, k]
                 error = theta - truth[parameter][k]
@@ -186,8 +223,7 @@ def test_the_study_mcse_columns_are_the_formulas_applied_to_its_cells():
                 assert table[f"{column}_empse"] == pytest.approx(sd)
                 assert table[f"{column}_empse_mcse"] == pytest.approx(sd / np.sqrt(2 * (n - 1)))
                 assert table[f"{column}_rmse"] == pytest.approx(np.sqrt(mse))
-                assert table[f"{column}_rmse_mcse"] == pytest.approx(
-                    mse_mcse / (2 * np.sqrt(mse)))
+                assert table[f"{column}_rmse_mcse"] == pytest.approx(mse_mcse / (2 * np.sqrt(mse)))
         # The bootstrap MCSE of the median iterations: datasets resampled with their
         # restarts, the same resamples at every run, and an honest size: within a factor
         # of 3 of the median's asymptotic SE from the density at the median.
@@ -198,8 +234,17 @@ def test_the_study_mcse_columns_are_the_formulas_applied_to_its_cells():
         density = np.mean(np.abs(iterations - median) <= 5) / 11
         asymptotic = 1 / (2 * density * np.sqrt(iterations.size))
         assert asymptotic / 3 < table["iter_median_mcse"] < 3 * asymptotic * np.sqrt(cell.n_init)
-    again = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=30, replications=150,
-                         init=("random", "quantile"), n_init=3, random_state=3, max_iter=60)
+    again = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=30,
+        replications=150,
+        init=("random", "quantile"),
+        n_init=3,
+        random_state=3,
+        max_iter=60,
+    )
     for name in ("iter_median_mcse", "iter_p90_mcse"):
         np.testing.assert_array_equal(again.table[name], result.table[name])
 
@@ -226,8 +271,7 @@ def test_planned_replications_give_the_target_mcse_of_a_bias():
 
 
 def test_study_counts_spurious_fits_by_the_rule_it_is_given():
-    kwargs = dict(n_samples=20, replications=200, init="random_from_data", n_init=3,
-                  random_state=2)
+    kwargs = dict(n_samples=20, replications=200, init="random_from_data", n_init=3, random_state=2)
     truth = ([0.5, 0.5], [0.0, 3.0], [1.0, 1.0])
     counted = fastem.study(*truth, **kwargs)
     cell = counted.cells[0]
@@ -241,8 +285,14 @@ def test_study_is_reproducible_whatever_the_chunk_size():
     kwargs = dict(n_samples=50, replications=100, init="random", n_init=2, random_state=4)
     calls = []
     a = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], **kwargs).table
-    b = fastem.study([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], chunk_size=30,
-                     progress=lambda done, total: calls.append((done, total)), **kwargs).table
+    b = fastem.study(
+        [0.5, 0.5],
+        [0.0, 4.0],
+        [1.0, 1.0],
+        chunk_size=30,
+        progress=lambda done, total: calls.append((done, total)),
+        **kwargs,
+    ).table
     assert calls == [(30, 100), (60, 100), (90, 100), (100, 100)]
     assert a.columns == b.columns
     for name in a.columns:
@@ -256,7 +306,8 @@ def test_table_outputs(tmp_path):
     assert "nan" in text
     assert table.to_csv() == "name,value,count\na,1.5,1\nb,,2\n"
     assert json.loads(table.to_json()) == [
-        {"name": "a", "value": 1.5, "count": 1}, {"name": "b", "value": None, "count": 2}
+        {"name": "a", "value": 1.5, "count": 1},
+        {"name": "b", "value": None, "count": 2},
     ]
     table.to_csv(tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_text() == table.to_csv()
@@ -278,8 +329,9 @@ def test_probability_weights_are_rescaled_to_the_number_of_points():
     w[:10] = 0.0  # points of weight 0 are not counted in n
     w /= w.sum()
     n = np.count_nonzero(w)
-    probability = fastem.fit(x, 2, sample_weight=w, sample_weight_type="probability",
-                             random_state=0)
+    probability = fastem.fit(
+        x, 2, sample_weight=w, sample_weight_type="probability", random_state=0
+    )
     counts = fastem.fit(x, 2, sample_weight=w * (n / w.sum()), random_state=0)
     assert probability.n_observations == pytest.approx(n, rel=1e-12)
     np.testing.assert_allclose(probability.means, counts.means, rtol=1e-12)
@@ -290,8 +342,9 @@ def test_probability_weights_keep_bic_choosing_what_the_unweighted_data_choose()
     x = _two_groups()
     w = np.full(x.size, 1.0 / x.size)
     unweighted = fastem.select(x, random_state=0)
-    probability = fastem.select(x, sample_weight=w, sample_weight_type="probability",
-                                random_state=0)
+    probability = fastem.select(
+        x, sample_weight=w, sample_weight_type="probability", random_state=0
+    )
     assert probability.n_components == unweighted.n_components == 2
     with pytest.warns(UserWarning) as caught:
         counted = fastem.select(x, sample_weight=w, random_state=0)
@@ -307,8 +360,13 @@ def test_counts_do_not_warn_and_probabilities_given_as_counts_do():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fastem.fit(x, 2, sample_weight=np.ones(x.size), random_state=0)
-        fastem.fit(x, 2, sample_weight=np.full(x.size, 1.0 / x.size),
-                   sample_weight_type="probability", random_state=0)
+        fastem.fit(
+            x,
+            2,
+            sample_weight=np.full(x.size, 1.0 / x.size),
+            sample_weight_type="probability",
+            random_state=0,
+        )
     with pytest.warns(UserWarning, match=r"dataset\(s\) 0 sum to far less"):
         fastem.fit(x, 2, sample_weight=np.full(x.size, 0.4), random_state=0)
     with pytest.raises(ValueError, match="sample_weight_type=.counts. is not one of"):
@@ -316,10 +374,15 @@ def test_counts_do_not_warn_and_probabilities_given_as_counts_do():
 
 
 def test_measures_print_with_their_mcse_to_the_digits_it_warrants():
-    from fastem.study import with_mcse_in_parentheses
+    from fastem.toolkit.study import with_mcse_in_parentheses
 
-    table = fastem.Table({"init": ["a", "b", "c"], "at_best": [0.68888, 30.0, 1.0],
-                          "at_best_mcse": [0.018716, 1.2277, 0.0]})
+    table = fastem.Table(
+        {
+            "init": ["a", "b", "c"],
+            "at_best": [0.68888, 30.0, 1.0],
+            "at_best_mcse": [0.018716, 1.2277, 0.0],
+        }
+    )
     merged = with_mcse_in_parentheses(table)
     assert merged.columns == ["init", "at_best"]
     assert list(merged["at_best"]) == ["0.689 (0.019)", "30.0 (1.2)", "1 (0)"]
@@ -327,10 +390,17 @@ def test_measures_print_with_their_mcse_to_the_digits_it_warrants():
 
 def test_a_study_design_crosses_scenarios_methods_and_fitted_components():
     near = fastem.Scenario((0.5, 0.5), (0.0, 2.0), (1.0, 1.0), "near")
-    result = fastem.study(scenarios=[near, ([0.3, 0.7], [0.0, 5.0], [1.0, 1.0])],
-                          n_samples=(50, 80), replications=60, init=("kmeans++", "quantile"),
-                          algorithm=("em", "squarem"), stop=("loglik", "aitken"),
-                          n_components=(None, 3), n_init=2, random_state=3)
+    result = fastem.study(
+        scenarios=[near, ([0.3, 0.7], [0.0, 5.0], [1.0, 1.0])],
+        n_samples=(50, 80),
+        replications=60,
+        init=("kmeans++", "quantile"),
+        algorithm=("em", "squarem"),
+        stop=("loglik", "aitken"),
+        n_components=(None, 3),
+        n_init=2,
+        random_state=3,
+    )
     table = result.table
     # 2 scenarios x 2 sizes x 2 fitted K x 2 inits x 2 algorithms x 2 rules
     assert len(table) == 64 and set(table["scenario"]) == {"near", "2"}
@@ -339,11 +409,23 @@ def test_a_study_design_crosses_scenarios_methods_and_fitted_components():
     assert np.isfinite(table["mean_1_rmse"][~over]).all()
     # The methods of a cell fit the same datasets: a study of one method alone gives the
     # same rows.
-    alone = fastem.study(scenarios=[near], n_samples=(50, 80), replications=60,
-                         init="quantile", algorithm="squarem", stop="aitken", n_init=2,
-                         random_state=3).table
-    row = ((table["scenario"] == "near") & (table["init"] == "quantile")
-           & (table["algorithm"] == "squarem") & (table["stop"] == "aitken") & ~over)
+    alone = fastem.study(
+        scenarios=[near],
+        n_samples=(50, 80),
+        replications=60,
+        init="quantile",
+        algorithm="squarem",
+        stop="aitken",
+        n_init=2,
+        random_state=3,
+    ).table
+    row = (
+        (table["scenario"] == "near")
+        & (table["init"] == "quantile")
+        & (table["algorithm"] == "squarem")
+        & (table["stop"] == "aitken")
+        & ~over
+    )
     for name in ("mean_1_rmse", "converged", "iter_median", "passes_median"):
         np.testing.assert_array_equal(table[name][row], alone[name], err_msg=name)
     # SQUAREM spends more passes than its accepted steps; EM one each.
@@ -353,14 +435,25 @@ def test_a_study_design_crosses_scenarios_methods_and_fitted_components():
 
 
 def test_the_raw_table_holds_every_replications_chosen_fit():
-    result = fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=40, replications=30,
-                          init=("kmeans++", "random"), algorithm=("em", "squarem"),
-                          n_components=(None, 3), random_state=5)
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=40,
+        replications=30,
+        init=("kmeans++", "random"),
+        algorithm=("em", "squarem"),
+        n_components=(None, 3),
+        random_state=5,
+    )
     raw = result.raw()
     assert len(raw) == 30 * len(result.cells)
     for cell in result.cells:
-        rows = ((raw["init"] == cell.init) & (raw["algorithm"] == cell.algorithm)
-                & (raw["n_components"] == cell.n_components))
+        rows = (
+            (raw["init"] == cell.init)
+            & (raw["algorithm"] == cell.algorithm)
+            & (raw["n_components"] == cell.n_components)
+        )
         np.testing.assert_array_equal(raw["log_likelihood"][rows], cell.log_likelihood)
         np.testing.assert_array_equal(raw["passes"][rows], cell.n_fpeval)
         np.testing.assert_array_equal(raw["restart"][rows], cell.best_restart)
@@ -384,30 +477,41 @@ def test_bad_designs_are_refused_by_name():
 
 
 def test_a_streamed_study_gives_the_same_table_and_raw_rows_in_any_chunking(monkeypatch):
-    study_module = importlib.import_module("fastem.study")
+    study_module = importlib.import_module("fastem.toolkit.study")
     # Blocks of 10 rows, so that 25 replications make blocks that chunks of 7 cut across.
     monkeypatch.setattr(study_module, "RAW_BLOCK", 10)
     truth = ([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0])
-    kwargs = dict(n_samples=(30, 50), replications=25, init=("kmeans++", "random"),
-                  algorithm=("em", "squarem"), n_components=(None, 3), n_init=3,
-                  random_state=6, se="score")
+    kwargs = dict(
+        n_samples=(30, 50),
+        replications=25,
+        init=("kmeans++", "random"),
+        algorithm=("em", "squarem"),
+        n_components=(None, 3),
+        n_init=3,
+        random_state=6,
+        se="score",
+    )
     kept = fastem.study(*truth, **kwargs)
     runs = {}
     for chunk_size in (7, 25, 1000):
         pieces = []
-        result = fastem.study(*truth, chunk_size=chunk_size, keep_replications=False,
-                              raw=pieces.append, **kwargs)
+        result = fastem.study(
+            *truth, chunk_size=chunk_size, keep_replications=False, raw=pieces.append, **kwargs
+        )
         assert result.cells[0].means is None and result.cells[0].replications == 25
-        runs[chunk_size] = (result.table.to_csv(),
-                            "".join(piece.to_csv().split("\n", 1)[1] for piece in pieces))
+        runs[chunk_size] = (
+            result.table.to_csv(),
+            "".join(piece.to_csv().split("\n", 1)[1] for piece in pieces),
+        )
         assert all(len(piece) <= 10 for piece in pieces)
     assert len(set(runs.values())) == 1  # the same bytes in any chunking
     table, rows = runs[7]
     assert table == kept.table.to_csv()
     # Within each design cell, the rows come a block at a time, each method's in turn.
     raw = kept.raw()
-    order = np.lexsort((raw["replication"], np.arange(len(raw)) // 25,
-                        raw["replication"] // 10, raw["n_samples"]))
+    order = np.lexsort(
+        (raw["replication"], np.arange(len(raw)) // 25, raw["replication"] // 10, raw["n_samples"])
+    )
     expected = fastem.Table({name: raw[name][order] for name in raw.columns})
     assert rows == expected.to_csv().split("\n", 1)[1]
 
@@ -419,9 +523,18 @@ def test_the_memory_of_a_study_does_not_grow_with_its_replications():
         tracemalloc.start()
         try:
             # max_iter bounds the distinct iteration counts, the one thing kept per value.
-            fastem.study([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=40,
-                         replications=replications, n_init=3, max_iter=30, chunk_size=50,
-                         algorithm="em", keep_replications=False)
+            fastem.study(
+                [0.4, 0.6],
+                [-2.5, 3.5],
+                [4.0, 4.0],
+                n_samples=40,
+                replications=replications,
+                n_init=3,
+                max_iter=30,
+                chunk_size=50,
+                algorithm="em",
+                keep_replications=False,
+            )
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()

@@ -52,11 +52,18 @@ def test_bad_data(data, error, match):
         (dict(max_iter=0), ValueError, "max_iter must be an integer from 1 to 2147483647"),
         (dict(max_iter=2**63), ValueError, "max_iter must be an integer from 1 to 2147483647"),
         (dict(max_iter=2**31), ValueError, "max_iter must be an integer from 1 to"),
-        (dict(dataset_offset=2**63), ValueError,
-         r"dataset_offset must be an integer from 0 to 4611686018427387904 \(2\*\*62\)"),
+        (
+            dict(dataset_offset=2**63),
+            ValueError,
+            r"dataset_offset must be an integer from 0 to 4611686018427387904 \(2\*\*62\)",
+        ),
         (dict(dataset_offset=-1), ValueError, "dataset_offset must be an integer from 0"),
-        (dict(n_init=1000, max_iter=2**31 - 1, trace=True), ValueError,
-         r"1000 fits would need 15.6 TiB of memory, more than this machine's .* smaller max_iter"),
+        (
+            dict(n_init=1000, max_iter=2**31 - 1, trace=True),
+            ValueError,
+            r"1000 fits would need 15.6 TiB of memory, more than this machine's .* smaller "
+            r"max_iter",
+        ),
         (dict(tol=-1e-3), ValueError, "tol must be a finite number >= 0"),
         (dict(tol=float("nan")), ValueError, "tol must be"),
         (dict(reg_variance=-1.0), ValueError, "reg_variance must be a finite number >= 0"),
@@ -99,7 +106,7 @@ def test_bad_options(kwargs, error, match):
     ],
 )
 def test_errors_come_before_any_work(monkeypatch, kwargs):
-    from fastem import _jit
+    from fastem.engine import jit as _jit
     from fastem.init import _plan
 
     def fail(*args):
@@ -173,18 +180,24 @@ BEYOND_MEMORY = 2**31 - 1
 GiB for one small dataset)."""
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: fastem.init.kmeans_plusplus(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
-    (lambda: fastem.init.emem(GOOD, 2, n_init=BEYOND_MEMORY // 10), "n_init"),
-    (lambda: fastem.starting_values(GOOD, 2, init="random", n_init=BEYOND_MEMORY), "n_init"),
-    (lambda: fastem.bootstrap(GOOD, 2, n_boot=BEYOND_MEMORY), "n_boot"),
-    (lambda: fastem.bootstrap(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
-    (lambda: fastem.bootstrap(GOOD, 2, n_init_data=BEYOND_MEMORY), "n_init_data"),
-    (lambda: fastem.bootstrap_lrt(GOOD, 2, n_boot=BEYOND_MEMORY), "n_boot"),
-    (lambda: fastem.bootstrap_lrt(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
-    (lambda: fastem.bootstrap_lrt(GOOD, 2, n_init_data=BEYOND_MEMORY), "n_init_data"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: fastem.init.kmeans_plusplus(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
+        (lambda: fastem.init.emem(GOOD, 2, n_init=BEYOND_MEMORY // 10), "n_init"),
+        (lambda: fastem.starting_values(GOOD, 2, init="random", n_init=BEYOND_MEMORY), "n_init"),
+        (lambda: fastem.bootstrap(GOOD, 2, n_boot=BEYOND_MEMORY), "n_boot"),
+        (lambda: fastem.bootstrap(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
+        (lambda: fastem.bootstrap(GOOD, 2, n_init_data=BEYOND_MEMORY), "n_init_data"),
+        (lambda: fastem.bootstrap_lrt(GOOD, 2, n_boot=BEYOND_MEMORY), "n_boot"),
+        (lambda: fastem.bootstrap_lrt(GOOD, 2, n_init=BEYOND_MEMORY), "n_init"),
+        (lambda: fastem.bootstrap_lrt(GOOD, 2, n_init_data=BEYOND_MEMORY), "n_init_data"),
+    ],
+)
 def test_options_beyond_memory_are_refused_by_name_with_what_fits(call, name):
-    with pytest.raises(ValueError, match=rf"^{name}=\d+ would need .* of memory for .*, more "
-                       rf"than this machine's .*; at most {name}=\d+ fits in memory\.$"):
+    with pytest.raises(
+        ValueError,
+        match=rf"^{name}=\d+ would need .* of memory for .*, more "
+        rf"than this machine's .*; at most {name}=\d+ fits in memory\.$",
+    ):
         call()

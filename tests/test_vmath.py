@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from fastem import _vmath
+from fastem.engine import vmath as _vmath
 
 pytestmark = pytest.mark.exact
 
@@ -34,12 +34,14 @@ def _exp(values):
 
 def test_relative_error_over_the_whole_range():
     rng = np.random.default_rng(0)
-    x = -np.concatenate([
-        np.linspace(0.0, -_vmath.LOWEST, 3_000_001),
-        rng.uniform(0.0, 1.0, 500_000),
-        -_vmath.LOWEST * rng.random(500_000),
-        [0.0, 5e-324, 1e-300, 1e-16, 0.5 * np.log(2.0), np.log(2.0)],
-    ])
+    x = -np.concatenate(
+        [
+            np.linspace(0.0, -_vmath.LOWEST, 3_000_001),
+            rng.uniform(0.0, 1.0, 500_000),
+            -_vmath.LOWEST * rng.random(500_000),
+            [0.0, 5e-324, 1e-300, 1e-16, 0.5 * np.log(2.0), np.log(2.0)],
+        ]
+    )
     x = x[x > _vmath.LOWEST]
     ours, exact = _exp(x), _exact_exp(x)
     relative = np.abs(ours.astype(np.longdouble) - exact) / exact
@@ -72,8 +74,9 @@ def _documented_order(values, combine, neutral, rows=4):
         row = (j % group) // 8 if j < whole else 0
         table[row][j % 8] = combine(table[row][j % 8], float(value))
     while len(table) > 1:
-        table = [[combine(a, b) for a, b in zip(table[r], table[r + 1])]
-                 for r in range(0, len(table), 2)]
+        table = [
+            [combine(a, b) for a, b in zip(table[r], table[r + 1])] for r in range(0, len(table), 2)
+        ]
     lanes = table[0]
     return combine(
         combine(combine(lanes[0], lanes[1]), combine(lanes[2], lanes[3])),

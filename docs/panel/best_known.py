@@ -53,21 +53,63 @@ ROOT = Path(__file__).resolve().parents[2]
 PANEL = ROOT / "tests" / "data" / "panel"
 
 DATASETS = [
-    "faithful_waiting", "faithful_eruptions", "galaxies", "geyser_duration", "geyser_waiting",
-    "acidity", "test1d_x1", "precip", "log_rivers", "quakes_mag", "cats_hwt", "log_mammals_body",
-    "banknote_diagonal", "tonedata_tuned",
+    "faithful_waiting",
+    "faithful_eruptions",
+    "galaxies",
+    "geyser_duration",
+    "geyser_waiting",
+    "acidity",
+    "test1d_x1",
+    "precip",
+    "log_rivers",
+    "quakes_mag",
+    "cats_hwt",
+    "log_mammals_body",
+    "banknote_diagonal",
+    "tonedata_tuned",
 ]
 STRATEGIES = ["kmeans++", "random_from_data", "kmeans", "random", "emem", "quantile"]
 SEEDS = {s: 20240 + i for i, s in enumerate(STRATEGIES)}
-FIT_OPTIONS = dict(algorithm="squarem", stop="parameter", tol=1e-12, max_iter=20000,
-                   skip_degenerate=True, return_restarts=True, warn=False)
-AT_BEST = 0.01        # a restart reached the best known maximum: within this in log-likelihood
-DISTINCT = 1e-6       # distinct maxima: converged log-likelihoods further apart than this
-MAXIMA_COLUMNS = ["dataset", "n", "n_components", "variance", "log_likelihood", "weights", "means",
-                  "variances", "n_restarts", "n_at_best", "n_distinct", "mclust_loglik",
-                  "mixtools_loglik", "agrees"]
-STRATEGY_COLUMNS = ["dataset", "n_components", "variance", "strategy", "n_restarts", "n_regular",
-                    "n_converged", "n_at_best", "best_log_likelihood", "mean_fpeval", "seconds"]
+FIT_OPTIONS = dict(
+    algorithm="squarem",
+    stop="parameter",
+    tol=1e-12,
+    max_iter=20000,
+    skip_degenerate=True,
+    return_restarts=True,
+    warn=False,
+)
+AT_BEST = 0.01  # a restart reached the best known maximum: within this in log-likelihood
+DISTINCT = 1e-6  # distinct maxima: converged log-likelihoods further apart than this
+MAXIMA_COLUMNS = [
+    "dataset",
+    "n",
+    "n_components",
+    "variance",
+    "log_likelihood",
+    "weights",
+    "means",
+    "variances",
+    "n_restarts",
+    "n_at_best",
+    "n_distinct",
+    "mclust_loglik",
+    "mixtools_loglik",
+    "agrees",
+]
+STRATEGY_COLUMNS = [
+    "dataset",
+    "n_components",
+    "variance",
+    "strategy",
+    "n_restarts",
+    "n_regular",
+    "n_converged",
+    "n_at_best",
+    "best_log_likelihood",
+    "mean_fpeval",
+    "seconds",
+]
 
 
 def load(name):
@@ -91,9 +133,17 @@ def fmt(values):
 
 def run_strategy(x, k, equal, strategy, args):
     """Restarts of one strategy; returns per-restart arrays and the parameters of every restart."""
+
     def fit(n_init):
-        return fastem.fit(x, k, n_init=n_init, init=strategy, equal_variance=equal,
-                          random_state=SEEDS[strategy], **FIT_OPTIONS)
+        return fastem.fit(
+            x,
+            k,
+            n_init=n_init,
+            init=strategy,
+            equal_variance=equal,
+            random_state=SEEDS[strategy],
+            **FIT_OPTIONS,
+        )
 
     if strategy == "quantile":
         return fit(1), 1
@@ -107,7 +157,7 @@ def run_strategy(x, k, equal, strategy, args):
 
 def best_known(x, k, equal, args):
     regular_cut = int(fastem.Status.SPURIOUS)
-    best = None       # (log-likelihood, weights, means, variances)
+    best = None  # (log-likelihood, weights, means, variances)
     per_strategy = []
     all_regular_converged = []
     fits = []
@@ -134,12 +184,18 @@ def best_known(x, k, equal, args):
     for strategy, r, ll, regular, status, converged, n_init, seconds in fits:
         at_best = int(np.sum(regular & (ll >= best_ll - AT_BEST))) if best is not None else 0
         strategy_best = float(np.max(ll[regular])) if regular.any() else np.nan
-        per_strategy.append(dict(
-            strategy=strategy, n_restarts=n_init, n_regular=int(regular.sum()),
-            n_converged=int(converged.sum()), n_at_best=at_best,
-            best_log_likelihood=repr(strategy_best),
-            mean_fpeval=f"{float(np.mean(r.restart_n_fpeval)):.1f}", seconds=f"{seconds:.2f}",
-        ))
+        per_strategy.append(
+            dict(
+                strategy=strategy,
+                n_restarts=n_init,
+                n_regular=int(regular.sum()),
+                n_converged=int(converged.sum()),
+                n_at_best=at_best,
+                best_log_likelihood=repr(strategy_best),
+                mean_fpeval=f"{float(np.mean(r.restart_n_fpeval)):.1f}",
+                seconds=f"{seconds:.2f}",
+            )
+        )
     lls = np.sort(np.concatenate(all_regular_converged))
     n_distinct = int(1 + np.sum(np.diff(lls) > DISTINCT)) if lls.size else 0
     return best, per_strategy, n_distinct
@@ -153,7 +209,9 @@ def read_r_check(path):
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             out[(row["dataset"], int(row["n_components"]), row["variance"])] = (
-                row["mclust_loglik"], row["mixtools_loglik"])
+                row["mclust_loglik"],
+                row["mixtools_loglik"],
+            )
     return out
 
 
@@ -176,7 +234,8 @@ NOTES = {
         "mclust's fit is not a maximum: its default tolerance stopped EM on a slow path along which "
         "the 4th component (12 points) shrinks onto x = 20.5; EM from mclust's parameters rises to "
         "-322.25 after 100 iterations, then collapses (VARIANCE_FLOORED); Mclust with tol 1e-6 gives "
-        "-322.248 (5.5 points on that component), with 1e-7 or less it fails"),
+        "-322.248 (5.5 points on that component), with 1e-7 or less it fails"
+    ),
 }
 
 
@@ -188,11 +247,18 @@ def merge_r(rows, r_check):
         row["mixtools_loglik"] = mixtools_ll if mixtools_ll != "NA" else ""
         if key in r_check:
             best = float(row["log_likelihood"])
-            row["agrees"] = "; ".join([
-                verdict(best, mclust_ll, "mclust", "failed"),
-                verdict(best, mixtools_ll, "mixtools",
-                        "n/a (K=1)" if key[1] == 1 else "none (no non-degenerate run)"),
-            ] + ([NOTES[key]] if key in NOTES else []))
+            row["agrees"] = "; ".join(
+                [
+                    verdict(best, mclust_ll, "mclust", "failed"),
+                    verdict(
+                        best,
+                        mixtools_ll,
+                        "mixtools",
+                        "n/a (K=1)" if key[1] == 1 else "none (no non-degenerate run)",
+                    ),
+                ]
+                + ([NOTES[key]] if key in NOTES else [])
+            )
         else:
             row["agrees"] = ""
     return rows
@@ -213,11 +279,18 @@ def main(argv=None):
     parser.add_argument("--max-k", type=int, default=5)
     parser.add_argument("--restarts", type=int, default=2000, help="most restarts per strategy")
     parser.add_argument("--pilot", type=int, default=100, help="fewest restarts per strategy")
-    parser.add_argument("--budget", type=float, default=2e8,
-                        help="point-passes (EM maps times n) per (configuration, strategy)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=2e8,
+        help="point-passes (EM maps times n) per (configuration, strategy)",
+    )
     parser.add_argument("--out", type=Path, default=PANEL)
-    parser.add_argument("--merge-only", action="store_true",
-                        help="only merge r_check.csv into an existing maxima.csv")
+    parser.add_argument(
+        "--merge-only",
+        action="store_true",
+        help="only merge r_check.csv into an existing maxima.csv",
+    )
     args = parser.parse_args(argv)
 
     maxima_path = args.out / "maxima.csv"
@@ -229,37 +302,58 @@ def main(argv=None):
         print(f"merged {PANEL / 'r_check.csv'} into {maxima_path}")
         return
 
-    print(f"fastem {fastem.__version__}, numpy {np.__version__}, Python {platform.python_version()}")
+    print(
+        f"fastem {fastem.__version__}, numpy {np.__version__}, Python {platform.python_version()}"
+    )
     print(f"CPU: {cpu_model()}; numba threads: {os.environ.get('NUMBA_NUM_THREADS', 'default')}")
-    print(f"restarts per strategy: up to {args.restarts} (at least {args.pilot}), "
-          f"budget {args.budget:.3g} point-passes; quantile once")
+    print(
+        f"restarts per strategy: up to {args.restarts} (at least {args.pilot}), "
+        f"budget {args.budget:.3g} point-passes; quantile once"
+    )
     total_start = time.perf_counter()
     rows, strategy_rows = [], []
     for name in args.datasets:
         x = load(name)
         for k in range(1, args.max_k + 1):
-            for variance in (["-"] if k == 1 else ["unequal", "equal"]):
+            for variance in ["-"] if k == 1 else ["unequal", "equal"]:
                 start = time.perf_counter()
                 best, per_strategy, n_distinct = best_known(x, k, variance == "equal", args)
                 seconds = time.perf_counter() - start
-                if best is None:   # no regular restart at all
+                if best is None:  # no regular restart at all
                     best = (np.nan, [], [], [], False, "")
                 ll, w, m, v, converged, winner = best
                 n_restarts = sum(s["n_restarts"] for s in per_strategy)
                 n_at_best = sum(s["n_at_best"] for s in per_strategy)
-                rows.append(dict(
-                    dataset=name, n=len(x), n_components=k, variance=variance,
-                    log_likelihood=repr(ll), weights=fmt(w), means=fmt(m), variances=fmt(v),
-                    n_restarts=n_restarts, n_at_best=n_at_best, n_distinct=n_distinct,
-                ))
+                rows.append(
+                    dict(
+                        dataset=name,
+                        n=len(x),
+                        n_components=k,
+                        variance=variance,
+                        log_likelihood=repr(ll),
+                        weights=fmt(w),
+                        means=fmt(m),
+                        variances=fmt(v),
+                        n_restarts=n_restarts,
+                        n_at_best=n_at_best,
+                        n_distinct=n_distinct,
+                    )
+                )
                 for s in per_strategy:
                     strategy_rows.append(dict(dataset=name, n_components=k, variance=variance, **s))
-                rates = " ".join(f"{s['strategy']}={s['n_at_best']}/{s['n_restarts']}"
-                                 for s in per_strategy)
-                note = "" if converged else (" (no regular restart)" if np.isnan(ll)
-                                             else " (best did not converge)")
-                print(f"{name:<19} K={k} {variance:<7} {ll!r:<22} distinct={n_distinct:<4} "
-                      f"{seconds:7.1f}s  {rates}{note}", flush=True)
+                rates = " ".join(
+                    f"{s['strategy']}={s['n_at_best']}/{s['n_restarts']}" for s in per_strategy
+                )
+                note = (
+                    ""
+                    if converged
+                    else (" (no regular restart)" if np.isnan(ll) else " (best did not converge)")
+                )
+                print(
+                    f"{name:<19} K={k} {variance:<7} {ll!r:<22} distinct={n_distinct:<4} "
+                    f"{seconds:7.1f}s  {rates}{note}",
+                    flush=True,
+                )
     write_csv(maxima_path, MAXIMA_COLUMNS, merge_r(rows, r_check))
     write_csv(args.out / "strategies.csv", STRATEGY_COLUMNS, strategy_rows)
     total = time.perf_counter() - total_start

@@ -48,9 +48,10 @@ def load(dataset: str) -> np.ndarray:
 
 def relative_error(fit, known) -> float:
     """The largest relative error of the weights, means and variances of one fit."""
-    return max(float(np.max(np.abs(np.asarray(getattr(fit, name)) - known[name])
-                            / np.abs(known[name])))
-               for name in ("weights", "means", "variances"))
+    return max(
+        float(np.max(np.abs(np.asarray(getattr(fit, name)) - known[name]) / np.abs(known[name])))
+        for name in ("weights", "means", "variances")
+    )
 
 
 def compare(dataset, selection, known):
@@ -63,15 +64,23 @@ def compare(dataset, selection, known):
         # A fit that is spurious or collapsed is no estimate, whatever its likelihood.
         regular = int(selection.status[c]) < fastem.Status.SPURIOUS
         reached = regular and ll >= best["log_likelihood"] - MISS
-        rows.append(dict(
-            dataset=dataset, n=int(best["n"]), K=k, variance=variance,
-            best_known=best["log_likelihood"], default=ll,
-            below=best["log_likelihood"] - ll, reached=reached,
-            status=fastem.Status(int(selection.status[c])).name.lower(),
-            settled=bool(selection.settled[c]), n_restarts=int(selection.n_restarts[c]),
-            redundant=bool(selection.redundant[c]),
-            parameter_error=relative_error(fit, best) if reached else np.nan,
-        ))
+        rows.append(
+            dict(
+                dataset=dataset,
+                n=int(best["n"]),
+                K=k,
+                variance=variance,
+                best_known=best["log_likelihood"],
+                default=ll,
+                below=best["log_likelihood"] - ll,
+                reached=reached,
+                status=fastem.Status(int(selection.status[c])).name.lower(),
+                settled=bool(selection.settled[c]),
+                n_restarts=int(selection.n_restarts[c]),
+                redundant=bool(selection.redundant[c]),
+                parameter_error=relative_error(fit, best) if reached else np.nan,
+            )
+        )
     return rows
 
 
@@ -79,8 +88,11 @@ def nested(rows) -> bool:
     """l(K + 1) >= l(K) within rounding, per dataset and variance model."""
     for dataset in {r["dataset"] for r in rows}:
         for model in ("equal", "unequal"):
-            ll = [r["default"] for r in rows if r["dataset"] == dataset
-                  and r["variance"] in (model, "-")]
+            ll = [
+                r["default"]
+                for r in rows
+                if r["dataset"] == dataset and r["variance"] in (model, "-")
+            ]
             if any(b < a - 1e-9 * abs(a) for a, b in zip(ll, ll[1:])):
                 return False
     return True
@@ -117,14 +129,20 @@ def main():
     reached = np.array([r["reached"] for r in rows])
     flagged = all(not r["settled"] for r in rows if not r["reached"])
     errors = [r["parameter_error"] for r in rows if r["reached"]]
-    print(f"\n{reached.sum()} of {reached.size} candidates at the best known maximum "
-          f"({100 * reached.mean():.1f}%); every miss flagged unsettled: {flagged}; "
-          f"l(K+1) >= l(K) everywhere: {nested(rows)}")
-    print(f"largest relative error of a parameter where the maximum was reached: "
-          f"{max(errors):.2g} (median {np.median(errors):.2g})")
+    print(
+        f"\n{reached.sum()} of {reached.size} candidates at the best known maximum "
+        f"({100 * reached.mean():.1f}%); every miss flagged unsettled: {flagged}; "
+        f"l(K+1) >= l(K) everywhere: {nested(rows)}"
+    )
+    print(
+        f"largest relative error of a parameter where the maximum was reached: "
+        f"{max(errors):.2g} (median {np.median(errors):.2g})"
+    )
     times = np.array(list(seconds.values()))
-    print(f"select(x, range(1, 6)), warm: median {np.median(times):.3f} s, max "
-          f"{times.max():.3f} s over {len(times)} datasets, on {cpu()}")
+    print(
+        f"select(x, range(1, 6)), warm: median {np.median(times):.3f} s, max "
+        f"{times.max():.3f} s over {len(times)} datasets, on {cpu()}"
+    )
     for dataset, value in seconds.items():
         print(f"  {dataset}: {value:.3f} s")
     if args.csv:

@@ -1,30 +1,28 @@
 """fastem: fast EM for many one-dimensional Gaussian mixtures at once."""
 
 import importlib as _importlib
-import sys as _sys
-import types as _types
 
 __version__ = "0.1.0"
 
 _HOMES = {
-    "CacheWarning": "._jit",
-    "StandardErrors": "._information",
-    "Model": "._model",
-    "Status": "._status",
-    "Matched": ".analysis",
-    "RestartSummary": ".analysis",
-    "match_components": ".analysis",
-    "restart_summary": ".analysis",
+    "CacheWarning": ".engine.jit",
+    "StandardErrors": ".engine.information",
+    "Model": ".model",
+    "Status": ".status",
+    "Matched": ".toolkit.matching",
+    "RestartSummary": ".toolkit.matching",
+    "match_components": ".toolkit.matching",
+    "restart_summary": ".toolkit.matching",
     "fit": ".api",
-    "BootstrapResult": ".bootstrap",
-    "bootstrap": ".bootstrap",
-    "Design": ".design",
-    "GaussianMixture": ".estimator",
+    "BootstrapResult": ".toolkit.bootstrap",
+    "bootstrap": ".toolkit.bootstrap",
+    "Design": ".toolkit.design",
+    "GaussianMixture": ".interop.estimator",
     "StartingValues": ".init",
     "starting_values": ".init",
-    "LRTResult": ".lrt",
-    "bootstrap_lrt": ".lrt",
-    "plan_replications": ".mcse",
+    "LRTResult": ".toolkit.lrt",
+    "bootstrap_lrt": ".toolkit.lrt",
+    "plan_replications": ".toolkit.mcse",
     "Mixtures": ".mixtures",
     "read_fit": ".mixtures",
     "ConvergenceWarning": ".result",
@@ -33,14 +31,14 @@ _HOMES = {
     "SearchWarning": ".result",
     "Settledness": ".search",
     "settledness": ".search",
-    "SelectionResult": ".select",
-    "select": ".select",
-    "simulate": ".simulate",
+    "SelectionResult": ".toolkit.selection",
+    "select": ".toolkit.selection",
+    "simulate": ".toolkit.simulation",
     "SpuriousRule": ".spurious",
-    "Scenario": ".study",
-    "StudyCell": ".study",
-    "StudyResult": ".study",
-    "study": ".study",
+    "Scenario": ".toolkit.study",
+    "StudyCell": ".toolkit.study",
+    "StudyResult": ".toolkit.study",
+    "study": ".toolkit.study",
     "Table": ".table",
 }
 """The module of each public name. Names are imported on first use (PEP 562), so that
@@ -48,10 +46,6 @@ _HOMES = {
 optional dependency), Dask or matplotlib: each comes with the first name that needs it."""
 _SUBMODULES = ("init", "reference", "mcse", "plots", "dask", "search")
 """Submodules that are public as modules."""
-_SHADOWED = tuple(name for name, home in _HOMES.items() if home == f".{name}")
-"""Functions named as their own modules (``fastem.study`` is the function of
-``fastem/study.py``): importing such a module binds it on the package, and would hide the
-function, so these names are properties of the package that always give the function."""
 
 
 def __getattr__(name):
@@ -71,23 +65,5 @@ def __dir__():
     names = {*globals(), *_HOMES, *_SUBMODULES}
     return sorted(name for name in names if not name.startswith("_") or name.startswith("__"))
 
-
-class _Package(_types.ModuleType):
-    """The package's module type, holding the properties of :data:`_SHADOWED`."""
-
-
-def _function_of_module(name):
-    def get(package):
-        return getattr(_importlib.import_module(f".{name}", __name__), name)
-
-    def bind_module(package, module):
-        pass  # the import system binds the submodule; the name stays the function's
-
-    return property(get, bind_module)
-
-
-for _name in _SHADOWED:
-    setattr(_Package, _name, _function_of_module(_name))
-_sys.modules[__name__].__class__ = _Package
 
 __all__ = sorted({*_HOMES, "init", "reference"})

@@ -6,7 +6,10 @@ import warnings
 
 import numpy as np
 
-from . import _em, _information, _validate, search
+from . import checks as _validate
+from . import search
+from .engine import information as _information
+from .engine import run as _em
 from .result import FitResult, best_of_restarts, squeeze
 from .spurious import SpuriousRule, check_rule
 
@@ -247,8 +250,9 @@ def fit(
     n_components = _validate.check_int("n_components", n_components, 1)
     auto = isinstance(n_init, str) and n_init == "auto"
     if not auto:
-        n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT,
-                                     also="or 'auto'")
+        n_init = _validate.check_int(
+            "n_init", n_init, 1, _validate.MAX_ITER_LIMIT, also="or 'auto'"
+        )
     pool = search.checked_pool(init, init_params, auto)
     max_init = _validate.check_int("max_init", max_init, 1, _validate.MAX_ITER_LIMIT)
     unseen_tol = _validate.check_level(unseen_tol, "unseen_tol")
@@ -257,8 +261,11 @@ def fit(
     stop = _validate.check_choice("stop", stop, STOPPING_RULES)
     dtype = _validate.check_dtype(dtype)
     if tol is None:
-        tol = (PARAMETER_TOL_FLOAT32 if stop == "parameter" and dtype == np.float32
-               else DEFAULT_TOLS[stop])
+        tol = (
+            PARAMETER_TOL_FLOAT32
+            if stop == "parameter" and dtype == np.float32
+            else DEFAULT_TOLS[stop]
+        )
     else:
         tol = _validate.check_non_negative("tol", tol)
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
@@ -272,12 +279,16 @@ def fit(
     spurious = check_rule(spurious)
     sort_components = _validate.check_bool("sort_components", sort_components)
     warn = _validate.check_bool("warn", warn)
-    sample_weight_type = _validate.check_choice("sample_weight_type", sample_weight_type,
-                                                _validate.SAMPLE_WEIGHT_TYPES)
+    sample_weight_type = _validate.check_choice(
+        "sample_weight_type", sample_weight_type, _validate.SAMPLE_WEIGHT_TYPES
+    )
     se = None if se is None else _validate.check_choice("se", se, SE_METHODS)
 
     batch = _validate.prepared_batch(
-        data, sample_weight, n_components, first=dataset_offset,
+        data,
+        sample_weight,
+        n_components,
+        first=dataset_offset,
         sample_weight_type=sample_weight_type,
     )
     if warn and sample_weight_type == "frequency":
@@ -286,44 +297,88 @@ def fit(
         pool, n_init = search.fixed_pool(pool, n_init)
     n_given = _given_restarts(n_init, (weights_init, means_init, variances_init), batch)
     per_dataset = max_init + n_given if auto else n_init
-    _check_fit_memory(batch.n_datasets * sum(
-        search.slots(s, o, c) for s, o, c in pool) * per_dataset // max(
-        sum(c for _, _, c in pool), 1), n_components, trace_length)
+    _check_fit_memory(
+        batch.n_datasets
+        * sum(search.slots(s, o, c) for s, o, c in pool)
+        * per_dataset
+        // max(sum(c for _, _, c in pool), 1),
+        n_components,
+        trace_length,
+    )
     given = _validate.check_starting_values(
-        weights_init, means_init, variances_init, n_datasets=batch.n_datasets,
-        n_init=n_given if auto else n_init, n_components=n_components, single=batch.single,
+        weights_init,
+        means_init,
+        variances_init,
+        n_datasets=batch.n_datasets,
+        n_init=n_given if auto else n_init,
+        n_components=n_components,
+        single=batch.single,
         equal_variance=equal_variance,
     )
     model = _validate.check_model(
-        n_components, reg_variance, equal_variance, equal_weights, given,
-        fix_weights=fix_weights, fix_means=fix_means, fix_variances=fix_variances,
+        n_components,
+        reg_variance,
+        equal_variance,
+        equal_weights,
+        given,
+        fix_weights=fix_weights,
+        fix_means=fix_means,
+        fix_variances=fix_variances,
     )
     if not auto:
         _warn_identical_restarts(n_init, init, given)
 
-    run_options = dict(max_iter=max_iter, tol=tol, algorithm=algorithm, stop=stop,
-                       trace_length=trace_length, dtype=dtype)
+    run_options = dict(
+        max_iter=max_iter,
+        tol=tol,
+        algorithm=algorithm,
+        stop=stop,
+        trace_length=trace_length,
+        dtype=dtype,
+    )
     if auto:
         rounds = search.run_rounds(
-            pool, batch, model, seed, given, n_given, run_options, max_init=max_init,
-            unseen_tol=unseen_tol, skip_degenerate=skip_degenerate, spurious_rule=spurious,
+            pool,
+            batch,
+            model,
+            seed,
+            given,
+            n_given,
+            run_options,
+            max_init=max_init,
+            unseen_tol=unseen_tol,
+            skip_degenerate=skip_degenerate,
+            spurious_rule=spurious,
             keep_starts=return_restarts,
         )
         weights, means, variances, run, init_n_iter, n_restarts, starts = rounds
         width = init_n_iter.shape[1]
     else:
         weights, means, variances, init_n_iter = search.pooled_values(
-            pool, batch, model, seed, given)
+            pool, batch, model, seed, given
+        )
         starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
         run = _em.run(batch, model, weights, means, variances, **run_options)
         width = n_init
         n_restarts = np.full(batch.n_datasets, n_init, dtype=np.int64)
     result = best_of_restarts(
-        batch, width, model, given, (weights, means, variances), run,
-        init_n_iter, starts, skip_degenerate, sort_components,
-        (tol, max_iter, algorithm, stop), spurious,
-        starts_moved=any(s.kernel is None for s, _, _ in pool), se=se,
-        n_restarts=n_restarts, unseen_tol=unseen_tol, auto_search=auto,
+        batch,
+        width,
+        model,
+        given,
+        (weights, means, variances),
+        run,
+        init_n_iter,
+        starts,
+        skip_degenerate,
+        sort_components,
+        (tol, max_iter, algorithm, stop),
+        spurious,
+        starts_moved=any(s.kernel is None for s, _, _ in pool),
+        se=se,
+        n_restarts=n_restarts,
+        unseen_tol=unseen_tol,
+        auto_search=auto,
     )
     if warn:
         result.warn(stacklevel=2)
@@ -340,8 +395,7 @@ def _given_restarts(n_init, given, batch) -> int:
     for value in given:
         if value is not None:
             shape = np.shape(value)
-            counts.append(shape[-2] if len(shape) == 3 or (len(shape) == 2 and batch.single)
-                          else 1)
+            counts.append(shape[-2] if len(shape) == 3 or (len(shape) == 2 and batch.single) else 1)
     return max(counts)
 
 
@@ -359,11 +413,11 @@ def _warn_few_counts(message, stacklevel):
 
 
 def _check_fit_memory(n_fits, n_components, trace_length):
-    """The fits' arrays (:func:`fastem._validate.fit_bytes` each) must fit in memory."""
+    """The fits' arrays (:func:`fastem.checks.fit_bytes` each) must fit in memory."""
     per_fit = _validate.fit_bytes(n_components, trace_length)
-    fix = ("Fit fewer datasets or restarts per call (dataset_offset keeps the seeding of "
-           "chunks)" + (", or keep a shorter trace (trace=L or a smaller max_iter)."
-                        if trace_length else "."))
+    fix = "Fit fewer datasets or restarts per call (dataset_offset keeps the seeding of chunks)" + (
+        ", or keep a shorter trace (trace=L or a smaller max_iter)." if trace_length else "."
+    )
     _validate.check_memory(n_fits * per_fit, f"{n_fits} fits", fix)
 
 
@@ -371,9 +425,7 @@ def _warn_identical_restarts(n_init, init, given):
     """Restarts that cannot differ are wasted work; say so once."""
     if n_init == 1 or not isinstance(init, (str, type(None))):
         return
-    if given.means is not None and all(
-        value is None or value.strides[1] == 0 for value in given
-    ):
+    if given.means is not None and all(value is None or value.strides[1] == 0 for value in given):
         reason = "means_init (with the other starting values) is the same for every restart"
     elif init == "quantile" and all(value is None for value in given):
         reason = "init='quantile' is deterministic"
@@ -385,5 +437,3 @@ def _warn_identical_restarts(n_init, init, given):
         UserWarning,
         stacklevel=3,
     )
-
-

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _posterior
+from .engine import posterior as _posterior
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,15 +53,21 @@ class Mixtures:
         except ValueError:
             shown = ", ".join(repr(i) for i in self.ids[:5])
             more = f", ... ({len(self.ids)} in all)" if len(self.ids) > 5 else ""
-            raise ValueError(f"no fitted mixture of dataset {str(dataset_id)!r}; the fits "
-                             f"are of {shown}{more}") from None
+            raise ValueError(
+                f"no fitted mixture of dataset {str(dataset_id)!r}; the fits are of {shown}{more}"
+            ) from None
 
     def take(self, rows) -> Mixtures:
         """The mixtures of ``rows`` (indices), in that order."""
         rows = list(rows)
-        return Mixtures([self.ids[r] for r in rows], self.n_components[rows],
-                        self.weights[rows], self.means[rows], self.variances[rows],
-                        self.log_likelihood[rows])
+        return Mixtures(
+            [self.ids[r] for r in rows],
+            self.n_components[rows],
+            self.weights[rows],
+            self.means[rows],
+            self.variances[rows],
+            self.log_likelihood[rows],
+        )
 
     def predict_proba(self, data):
         """Posterior probability of each component at each point: see
@@ -93,16 +99,22 @@ def read_fit(path) -> Mixtures:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
-        raise ValueError(f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})"
-                         ) from None
+        raise ValueError(
+            f"{path}: cannot be read ({getattr(error, 'strerror', None) or error})"
+        ) from None
     records = _records(path, text)
     if records and "chosen" in records[0]:
         records = [r for r in records if _cell(r["chosen"]) in (True, "True", "true")]
-    missing = [name for name in ("id", "n_components", "weight_1", "mean_1", "variance_1",
-                                 "log_likelihood") if not records or name not in records[0]]
+    missing = [
+        name
+        for name in ("id", "n_components", "weight_1", "mean_1", "variance_1", "log_likelihood")
+        if not records or name not in records[0]
+    ]
     if missing:
-        raise ValueError(f"{path}: not a table of 'fastem fit' (no column {missing[0]!r}); "
-                         "write one with fastem fit --out fits.json")
+        raise ValueError(
+            f"{path}: not a table of 'fastem fit' (no column {missing[0]!r}); "
+            "write one with fastem fit --out fits.json"
+        )
     ks = [_count(path, r["n_components"]) for r in records]
     width = max(ks, default=0)
     shape = (len(records), max(width, 1))
@@ -114,8 +126,14 @@ def read_fit(path) -> Mixtures:
         for array, name in ((weights, "weight"), (means, "mean"), (variances, "variance")):
             array[d, :k] = [_number(path, record, f"{name}_{j + 1}") for j in range(k)]
         log_likelihood[d] = _number(path, record, "log_likelihood")
-    return Mixtures([str(r["id"]).strip() for r in records], np.array(ks, dtype=np.int64),
-                    weights, means, variances, log_likelihood)
+    return Mixtures(
+        [str(r["id"]).strip() for r in records],
+        np.array(ks, dtype=np.int64),
+        weights,
+        means,
+        variances,
+        log_likelihood,
+    )
 
 
 def _records(path, text):
@@ -143,8 +161,7 @@ def _count(path, cell) -> int:
     try:
         count = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{path}: n_components {value!r} is not a number of components"
-                         ) from None
+        raise ValueError(f"{path}: n_components {value!r} is not a number of components") from None
     if count < 1:
         raise ValueError(f"{path}: n_components {value!r} is not a number of components")
     return count
@@ -155,5 +172,6 @@ def _number(path, record, name) -> float:
     try:
         return float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{path}: dataset {str(record['id'])!r} has no number in {name} "
-                         f"({value!r})") from None
+        raise ValueError(
+            f"{path}: dataset {str(record['id'])!r} has no number in {name} ({value!r})"
+        ) from None

@@ -35,9 +35,7 @@ def log_joint(x, weights, means, variances):
     """``log w_k + log N(x_i | mu_k, var_k)``, array of shape (n_samples, n_components)."""
     x = np.asarray(x, dtype=np.float64)[:, np.newaxis]
     return (
-        np.log(weights)
-        - 0.5 * np.log(2.0 * np.pi * variances)
-        - 0.5 * (x - means) ** 2 / variances
+        np.log(weights) - 0.5 * np.log(2.0 * np.pi * variances) - 0.5 * (x - means) ** 2 / variances
     )
 
 
@@ -128,9 +126,21 @@ class ReferenceFit(NamedTuple):
     trace: np.ndarray
 
 
-def fit(x, n_components, weights_init, means_init, variances_init, max_iter=1000, tol=1e-6,
-        reg_variance=0.0, equal_variance=False, sample_weight=None, fix_weights=None,
-        fix_means=None, fix_variances=None) -> ReferenceFit:
+def fit(
+    x,
+    n_components,
+    weights_init,
+    means_init,
+    variances_init,
+    max_iter=1000,
+    tol=1e-6,
+    reg_variance=0.0,
+    equal_variance=False,
+    sample_weight=None,
+    fix_weights=None,
+    fix_means=None,
+    fix_variances=None,
+) -> ReferenceFit:
     """EM from the given starting values, with :func:`fastem.fit`'s conventions.
 
     Iteration ``t`` runs an E-step on the parameters after ``t - 1`` iterations and an
@@ -150,7 +160,8 @@ def fit(x, n_components, weights_init, means_init, variances_init, max_iter=1000
     fixed = {
         name: (np.asarray(mask, dtype=bool), start.copy())
         for name, mask, start in (
-            ("weights", fix_weights, weights), ("means", fix_means, means),
+            ("weights", fix_weights, weights),
+            ("means", fix_means, means),
             ("variances", fix_variances, variances),
         )
         if mask is not None and np.any(mask)
@@ -187,8 +198,16 @@ class ReferenceBatchFit(NamedTuple):
     converged: np.ndarray
 
 
-def fit_batch(x, weights_init, means_init, variances_init, max_iter=1000, tol=1e-6,
-              reg_variance=0.0, equal_variance=False) -> ReferenceBatchFit:
+def fit_batch(
+    x,
+    weights_init,
+    means_init,
+    variances_init,
+    max_iter=1000,
+    tol=1e-6,
+    reg_variance=0.0,
+    equal_variance=False,
+) -> ReferenceBatchFit:
     """:func:`fit` vectorised over the rows of ``x``, shape (n_datasets, n_samples).
 
     Starting values have shape (n_datasets, n_components). Arrays of shape

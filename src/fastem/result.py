@@ -10,15 +10,28 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from . import _information, _layout, _posterior, _vmath, search
-from ._information import StandardErrors
-from ._model import Model
-from ._status import Status
+from . import search
+from .engine import information as _information
+from .engine import layout as _layout
+from .engine import posterior as _posterior
+from .engine import vmath as _vmath
+from .engine.information import StandardErrors
+from .model import Model
 from .spurious import SpuriousRule
+from .status import Status
 from .table import Table
 
-_PER_BATCH = ("model", "tol", "max_iter", "algorithm", "stop", "spurious_rule",
-              "skip_degenerate", "unseen_tol", "auto_search")
+_PER_BATCH = (
+    "model",
+    "tol",
+    "max_iter",
+    "algorithm",
+    "stop",
+    "spurious_rule",
+    "skip_degenerate",
+    "unseen_tol",
+    "auto_search",
+)
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
 
 
@@ -199,9 +212,11 @@ class FitResult:
                 f" after {self.n_iter} iterations; weights {_numbers(self.weights)}, means "
                 f"{_numbers(self.means)}, variances {_numbers(self.variances)}>"
             )
-        return (f"<FitResult: {self.n_datasets} datasets, {self.model.describe()}, "
-                f"{self.n_init} restart(s) each; {_status_counts(self.status)}; "
-                "summary() for more>")
+        return (
+            f"<FitResult: {self.n_datasets} datasets, {self.model.describe()}, "
+            f"{self.n_init} restart(s) each; {_status_counts(self.status)}; "
+            "summary() for more>"
+        )
 
     def summary(self) -> str:
         """A report of the fit, like mclust's ``summary``: the model, ``n``, the
@@ -209,11 +224,16 @@ class FitResult:
         batch, the outcomes over datasets and the spread of each parameter."""
         if self.means.ndim > 1:
             return _batch_summary(self)
-        criteria = Table({
-            "log_likelihood": [_decimals(self.log_likelihood)], "n": [self.n_observations],
-            "df": [self.n_parameters], "bic": [_decimals(self.bic())],
-            "aic": [_decimals(self.aic())], "icl": [_decimals(self.icl())],
-        })
+        criteria = Table(
+            {
+                "log_likelihood": [_decimals(self.log_likelihood)],
+                "n": [self.n_observations],
+                "df": [self.n_parameters],
+                "bic": [_decimals(self.bic())],
+                "aic": [_decimals(self.aic())],
+                "icl": [_decimals(self.icl())],
+            }
+        )
         errors = self.standard_errors
         components = {"component": np.arange(1, self.n_components + 1)}
         for name in ("weight", "mean", "variance"):
@@ -221,24 +241,29 @@ class FitResult:
             if errors is not None:
                 components[name + "_se"] = getattr(errors, name + "s")
         components["sd"] = np.sqrt(self.variances)
-        counted = int(np.count_nonzero(search.counted_restarts(self.restart_status,
-                                                                self.skip_degenerate)))
+        counted = int(
+            np.count_nonzero(search.counted_restarts(self.restart_status, self.skip_degenerate))
+        )
         among = "" if counted == self.n_restarts else f" ({counted} regular)"
-        return "\n".join([
-            f"Gaussian mixture fitted by {self.algorithm.upper()} (stop={self.stop!r}): "
-            f"{self.model.describe()}",
-            "",
-            str(criteria),
-            "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
-            "",
-            f"status {Status(self.status).name.lower()} after {self.n_iter} iterations "
-            f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_restarts} "
-            f"restart(s){among}",
-            _search_line(self.n_maxima, self.n_at_best, self.p_unseen, self.settled,
-                         self.unseen_tol),
-            "",
-            str(Table(components)),
-        ] + ([] if errors is None else [_errors_note(errors)]))
+        return "\n".join(
+            [
+                f"Gaussian mixture fitted by {self.algorithm.upper()} (stop={self.stop!r}): "
+                f"{self.model.describe()}",
+                "",
+                str(criteria),
+                "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
+                "",
+                f"status {Status(self.status).name.lower()} after {self.n_iter} iterations "
+                f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_restarts} "
+                f"restart(s){among}",
+                _search_line(
+                    self.n_maxima, self.n_at_best, self.p_unseen, self.settled, self.unseen_tol
+                ),
+                "",
+                str(Table(components)),
+            ]
+            + ([] if errors is None else [_errors_note(errors)])
+        )
 
     @property
     def n_datasets(self) -> int:
@@ -310,10 +335,12 @@ def _search_line(n_maxima, n_at_best, p_unseen, settled, unseen_tol) -> str:
     if not n_maxima:
         return "search: no restart counted (none regular)"
     verdict = "settled" if settled else "NOT settled"
-    return (f"search {verdict}: {n_maxima} distinct maxima, the best reached by {n_at_best} "
-            f"restart(s); probability that another restart finds a new maximum "
-            f"{p_unseen:.3g} (Good-Turing; settled at <= {unseen_tol:g} with the best "
-            "reached twice)")
+    return (
+        f"search {verdict}: {n_maxima} distinct maxima, the best reached by {n_at_best} "
+        f"restart(s); probability that another restart finds a new maximum "
+        f"{p_unseen:.3g} (Good-Turing; settled at <= {unseen_tol:g} with the best "
+        "reached twice)"
+    )
 
 
 def _errors_note(errors: StandardErrors) -> str:
@@ -321,8 +348,7 @@ def _errors_note(errors: StandardErrors) -> str:
     standard errors come from, and why any is NaN."""
     note = f"standard errors from {_information.METHODS[errors.method]} (se={errors.method!r})"
     if errors.failed:
-        note += ": none for this fit, whose information matrix is singular or not positive " \
-                "definite"
+        note += ": none for this fit, whose information matrix is singular or not positive definite"
     elif np.isnan(np.concatenate([errors.weights, errors.means, errors.variances])).any():
         note += "; NaN for a fixed parameter"
     return f"({note})"
@@ -351,26 +377,31 @@ def _batch_summary(result: FitResult) -> str:
         values = np.percentile(getattr(result, name), quantiles, axis=0)
         for q, row in zip(quantiles, values):
             spread[f"{name[:-1]}_p{q}"] = row
-    ll = np.percentile(result.log_likelihood[np.isfinite(result.log_likelihood)], quantiles) \
-        if np.isfinite(result.log_likelihood).any() else [np.nan] * 3
+    ll = (
+        np.percentile(result.log_likelihood[np.isfinite(result.log_likelihood)], quantiles)
+        if np.isfinite(result.log_likelihood).any()
+        else [np.nan] * 3
+    )
     iterations = np.percentile(result.n_iter, (50, 90))
-    return "\n".join([
-        f"Gaussian mixtures fitted by {result.algorithm.upper()} (stop={result.stop!r}): "
-        f"{result.n_datasets} datasets, "
-        f"{result.model.describe()}, {result.n_init} restart(s) each",
-        "",
-        f"status of the returned fits: {_status_counts(result.status)}",
-        f"search: {int(np.count_nonzero(result.settled))} of {result.n_datasets} settled "
-        f"(p_unseen <= {result.unseen_tol:g}, best reached twice); restarts per dataset: "
-        f"median {np.median(result.n_restarts):g}, max {result.n_restarts.max()}",
-        f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
-        f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
-        f"log-likelihood: median {_decimals(ll[1])} (5%: {_decimals(ll[0])}, "
-        f"95%: {_decimals(ll[2])})",
-        "",
-        "parameters over datasets (5th, 50th and 95th percentiles):",
-        str(Table(spread)),
-    ])
+    return "\n".join(
+        [
+            f"Gaussian mixtures fitted by {result.algorithm.upper()} (stop={result.stop!r}): "
+            f"{result.n_datasets} datasets, "
+            f"{result.model.describe()}, {result.n_init} restart(s) each",
+            "",
+            f"status of the returned fits: {_status_counts(result.status)}",
+            f"search: {int(np.count_nonzero(result.settled))} of {result.n_datasets} settled "
+            f"(p_unseen <= {result.unseen_tol:g}, best reached twice); restarts per dataset: "
+            f"median {np.median(result.n_restarts):g}, max {result.n_restarts.max()}",
+            f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
+            f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
+            f"log-likelihood: median {_decimals(ll[1])} (5%: {_decimals(ll[0])}, "
+            f"95%: {_decimals(ll[2])})",
+            "",
+            "parameters over datasets (5th, 50th and 95th percentiles):",
+            str(Table(spread)),
+        ]
+    )
 
 
 def _to_data_units(batch, given, masks, grid, weights, means, variances):
@@ -391,16 +422,31 @@ def _to_data_units(batch, given, masks, grid, weights, means, variances):
     return arrays
 
 
-def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
-                     starts, skip_degenerate, sort_components, stopping, spurious_rule,
-                     starts_moved=False, se=None, n_restarts=None,
-                     unseen_tol=search.UNSEEN_TOL, auto_search=False):
+def best_of_restarts(
+    batch,
+    n_init,
+    model,
+    given,
+    params,
+    run,
+    init_n_iter,
+    starts,
+    skip_degenerate,
+    sort_components,
+    stopping,
+    spurious_rule,
+    starts_moved=False,
+    se=None,
+    n_restarts=None,
+    unseen_tol=search.UNSEEN_TOL,
+    auto_search=False,
+):
     """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
     by mean (if asked), back in the data's units, with standard errors by the information
     ``se`` ("score" or "louis") if given.
 
     ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
-    kernel's output (:class:`~fastem._em.Run`), both per fit in standardised units;
+    kernel's output (:class:`~fastem.engine.run.Run`), both per fit in standardised units;
     ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
     ``(tol, max_iter, algorithm, stop)`` the fits ran with; ``spurious_rule`` marks
     ``Status.SPURIOUS``; ``n_restarts`` counts each dataset's restarts (``n_init`` by
@@ -411,9 +457,7 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     grid = (n_datasets, n_init, n_components)
     n_observations = batch.n_observations
     fixed = (model.fixed_weights, model.fixed_means, model.fixed_variances)
-    weights, means, variances = _to_data_units(
-        batch, given, fixed, grid, *params
-    )
+    weights, means, variances = _to_data_units(batch, given, fixed, grid, *params)
     restart_ll = _layout.log_likelihood_to_data_units(
         run.log_likelihood.reshape(n_datasets, n_init), batch.scale, n_observations
     )
@@ -424,7 +468,8 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
     if n_restarts is None:
         n_restarts = np.full(n_datasets, n_init, dtype=np.int64)
     settled = search.settledness(
-        restart_ll, search.counted_restarts(restart_status, skip_degenerate), unseen_tol)
+        restart_ll, search.counted_restarts(restart_status, skip_degenerate), unseen_tol
+    )
     ranking = np.nan_to_num(restart_ll, nan=-np.inf)
     if skip_degenerate:
         ranking = np.where(kept_restarts(restart_status), ranking, -np.inf)
@@ -452,8 +497,11 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
             batch, given, kept, grid, *starts
         )
         restarts = dict(
-            restart_weights=weights, restart_means=means, restart_variances=variances,
-            start_weights=start_weights, start_means=start_means,
+            restart_weights=weights,
+            restart_means=means,
+            restart_variances=variances,
+            start_weights=start_weights,
+            start_means=start_means,
             start_variances=start_variances,
         )
     standard_errors = None
@@ -461,8 +509,13 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
         # The fixed components of each returned fit, wherever sorting put them.
         chosen = order[rows, best]
         standard_errors = _information.standard_errors(
-            batch, se, weights[rows, best], means[rows, best], variances[rows, best],
-            tuple(mask[chosen] for mask in fixed), model.equal_variance,
+            batch,
+            se,
+            weights[rows, best],
+            means[rows, best],
+            variances[rows, best],
+            tuple(mask[chosen] for mask in fixed),
+            model.equal_variance,
             np.isfinite(restart_ll[rows, best]),
         )
     return FitResult(
@@ -505,11 +558,17 @@ def best_of_restarts(batch, n_init, model, given, params, run, init_n_iter,
 
 
 _RESTART_PADDING = {
-    **{f"restart_{name}": search.NOT_RUN[name]
-       for name in ("log_likelihood", "n_iter", "n_fpeval", "status", "converged")},
-    "init_n_iter": 0, "trace": np.nan,
-    **{f"{kind}_{name}": np.nan for kind in ("restart", "start")
-       for name in ("weights", "means", "variances")},
+    **{
+        f"restart_{name}": search.NOT_RUN[name]
+        for name in ("log_likelihood", "n_iter", "n_fpeval", "status", "converged")
+    },
+    "init_n_iter": 0,
+    "trace": np.nan,
+    **{
+        f"{kind}_{name}": np.nan
+        for kind in ("restart", "start")
+        for name in ("weights", "means", "variances")
+    },
 }
 """What a restart that did not run holds in each per-restart field of a FitResult."""
 
@@ -536,11 +595,14 @@ def squeeze(result, keep=()):
     first row (a number for a 0-d row), also in nested fits, standard errors and named
     tuples of arrays. ``result`` is a :class:`FitResult` or another result dataclass;
     fields named in ``keep`` are per batch and stay as they are."""
-    return type(result)(**{
-        field.name: getattr(result, field.name) if field.name in keep
-        else _first_dataset(getattr(result, field.name))
-        for field in fields(result)
-    })
+    return type(result)(
+        **{
+            field.name: getattr(result, field.name)
+            if field.name in keep
+            else _first_dataset(getattr(result, field.name))
+            for field in fields(result)
+        }
+    )
 
 
 def _first_dataset(value):
@@ -575,10 +637,14 @@ def unsqueeze(result: FitResult) -> FitResult:
 
 def _per_dataset_arrays(errors: StandardErrors, change) -> StandardErrors:
     """``errors`` with ``change`` applied to each of its arrays (all per dataset)."""
-    return dataclasses.replace(errors, **{
-        field.name: change(getattr(errors, field.name)) for field in fields(errors)
-        if isinstance(getattr(errors, field.name), np.ndarray)
-    })
+    return dataclasses.replace(
+        errors,
+        **{
+            field.name: change(getattr(errors, field.name))
+            for field in fields(errors)
+            if isinstance(getattr(errors, field.name), np.ndarray)
+        },
+    )
 
 
 def _problems(result: FitResult) -> list[tuple[type, str]]:
@@ -587,59 +653,101 @@ def _problems(result: FitResult) -> list[tuple[type, str]]:
     problems = []
     non_finite = int(np.count_nonzero(result.status == Status.NON_FINITE))
     if non_finite:
-        problems.append((DegenerateFitWarning, (
-            f"{non_finite} of {n} dataset(s) have no restart with a finite log-likelihood; "
-            "their results are not usable (see FitResult.status). Check the data for extreme "
-            "outliers or raise reg_variance."
-        )))
+        problems.append(
+            (
+                DegenerateFitWarning,
+                (
+                    f"{non_finite} of {n} dataset(s) have no restart with a finite log-likelihood; "
+                    "their results are not usable (see FitResult.status). Check the data for "
+                    "extreme "
+                    "outliers or raise reg_variance."
+                ),
+            )
+        )
     spurious = int(np.count_nonzero(result.status == Status.SPURIOUS))
     if spurious:
         rule = result.spurious_rule
-        problems.append((DegenerateFitWarning, (
-            f"{spurious} of {n} dataset(s) ended at a spurious maximum: a component on fewer "
-            f"than {rule.min_points:g} expected points with a variance below "
-            f"{rule.min_variance_ratio:g} of the largest (see fastem.SpuriousRule). "
-            + ("No restart of theirs was regular. " if result.skip_degenerate else
-               "skip_degenerate=True prefers a regular restart; ")
-            + "more restarts or fewer components may help."
-        )))
+        problems.append(
+            (
+                DegenerateFitWarning,
+                (
+                    f"{spurious} of {n} dataset(s) ended at a spurious maximum: a component on "
+                    "fewer "
+                    f"than {rule.min_points:g} expected points with a variance below "
+                    f"{rule.min_variance_ratio:g} of the largest (see fastem.SpuriousRule). "
+                    + (
+                        "No restart of theirs was regular. "
+                        if result.skip_degenerate
+                        else "skip_degenerate=True prefers a regular restart; "
+                    )
+                    + "more restarts or fewer components may help."
+                ),
+            )
+        )
     floored = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
     if floored:
-        problems.append((DegenerateFitWarning, (
-            f"{floored} of {n} dataset(s) ended with a collapsed component (variance below "
-            "reg_variance or at the floor of 1e-15 of the dataset's, or weight 0): a "
-            "spurious maximum of the unbounded "
-            "mixture likelihood, common with few points per component or with fewer distinct "
-            "values than components. See FitResult.status; try fewer components or a larger "
-            "reg_variance."
-        )))
+        problems.append(
+            (
+                DegenerateFitWarning,
+                (
+                    f"{floored} of {n} dataset(s) ended with a collapsed component (variance below "
+                    "reg_variance or at the floor of 1e-15 of the dataset's, or weight 0): a "
+                    "spurious maximum of the unbounded "
+                    "mixture likelihood, common with few points per component or with fewer "
+                    "distinct "
+                    "values than components. See FitResult.status; try fewer components or a "
+                    "larger "
+                    "reg_variance."
+                ),
+            )
+        )
     if result.auto_search:
         # Datasets whose fit is degenerate are reported as such, below.
-        unsettled = int(np.count_nonzero(~np.asarray(result.settled)
-                                         & (np.asarray(result.status) < Status.SPURIOUS)))
+        unsettled = int(
+            np.count_nonzero(
+                ~np.asarray(result.settled) & (np.asarray(result.status) < Status.SPURIOUS)
+            )
+        )
         if unsettled:
-            problems.append((SearchWarning, (
-                f"{unsettled} of {n} dataset(s) did not settle their search within "
-                f"{int(np.max(result.n_restarts))} restarts (FitResult.settled, "
-                "n_maxima, p_unseen): their fit is the best maximum found, which more "
-                "restarts might better. Raise max_init, or try fewer components."
-            )))
+            problems.append(
+                (
+                    SearchWarning,
+                    (
+                        f"{unsettled} of {n} dataset(s) did not settle their search within "
+                        f"{int(np.max(result.n_restarts))} restarts (FitResult.settled, "
+                        "n_maxima, p_unseen): their fit is the best maximum found, which more "
+                        "restarts might better. Raise max_init, or try fewer components."
+                    ),
+                )
+            )
     errors = result.standard_errors
     if errors is not None and np.any(errors.failed):
-        problems.append((DegenerateFitWarning, (
-            f"{int(np.count_nonzero(errors.failed))} of {n} dataset(s) have no standard "
-            "errors (NaN): their fit failed, or its information matrix "
-            f"({errors.method!r}) is singular or not positive definite, as with two identical "
-            "components, a component without points, or a fit short of a maximum (see "
-            "FitResult.standard_errors). Try more restarts or fewer components."
-        )))
+        problems.append(
+            (
+                DegenerateFitWarning,
+                (
+                    f"{int(np.count_nonzero(errors.failed))} of {n} dataset(s) have no standard "
+                    "errors (NaN): their fit failed, or its information matrix "
+                    f"({errors.method!r}) is singular or not positive definite, as with two "
+                    "identical "
+                    "components, a component without points, or a fit short of a maximum (see "
+                    "FitResult.standard_errors). Try more restarts or fewer components."
+                ),
+            )
+        )
     if tol > 0:
         usable = result.status != Status.NON_FINITE  # already reported above
         stopped = int(np.count_nonzero(~np.asarray(result.converged) & usable))
         if stopped:
-            problems.append((ConvergenceWarning, (
-                f"{stopped} of {n} dataset(s) did not converge within max_iter={max_iter} "
-                f"iterations (tol={tol:g}). Raise max_iter, loosen tol, or try other starting "
-                "values."
-            )))
+            problems.append(
+                (
+                    ConvergenceWarning,
+                    (
+                        f"{stopped} of {n} dataset(s) did not converge within max_iter={max_iter} "
+                        f"iterations (tol={tol:g}). Raise max_iter, loosen tol, or try other "
+                        "starting "
+                        "values."
+                    ),
+                )
+            )
     return problems

@@ -16,9 +16,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _em, _layout, _validate
-from ._status import Status
+from . import checks as _validate
+from .engine import layout as _layout
+from .engine import run as _em
 from .init import _plan, _registry
+from .status import Status
 
 SAME_MAXIMUM = 1e-6
 """Two restarts reached the same maximum when their log-likelihoods differ by at most
@@ -76,8 +78,9 @@ def settledness(restart_ll, counted, unseen_tol=UNSEEN_TOL) -> Settledness:
         tol = SAME_MAXIMUM * (1.0 + np.abs(ll[:, :-1]))
         new = np.concatenate([np.ones((n_datasets, 1), dtype=np.bool_), gap > tol], axis=1)
     new &= valid
-    ends = np.concatenate([new[:, 1:] | ~valid[:, 1:],
-                           np.ones((n_datasets, 1), dtype=np.bool_)], axis=1)
+    ends = np.concatenate(
+        [new[:, 1:] | ~valid[:, 1:], np.ones((n_datasets, 1), dtype=np.bool_)], axis=1
+    )
     singletons = (new & ends & valid).sum(axis=1)
     n_counted = valid.sum(axis=1)
     n_maxima = new.sum(axis=1)
@@ -87,8 +90,7 @@ def settledness(restart_ll, counted, unseen_tol=UNSEEN_TOL) -> Settledness:
     with np.errstate(invalid="ignore", divide="ignore"):
         p_unseen = np.where(n_counted > 0, singletons / n_counted, np.nan)
     settled = (n_at_best >= 2) & (p_unseen <= unseen_tol)
-    return Settledness(n_maxima.astype(np.int64), n_at_best.astype(np.int64), p_unseen,
-                       settled)
+    return Settledness(n_maxima.astype(np.int64), n_at_best.astype(np.int64), p_unseen, settled)
 
 
 def counted_restarts(restart_status, skip_degenerate):
@@ -114,6 +116,7 @@ def no_better(fit, smaller) -> np.ndarray:
 
 # --- pools of strategies ---------------------------------------------------------------
 
+
 def parse_init(text: str):
     """A strategy's name as it is, or a pool written ``name=restarts,...`` (``"random=10,
     kmeans++=10"``, as the command line and study designs write it) as a dict."""
@@ -125,8 +128,10 @@ def parse_init(text: str):
         try:
             pool[name.strip()] = int(count)
         except ValueError:
-            raise ValueError(f"init {text!r}: {part!r} is not name=restarts; write a pool as "
-                             "random=10,kmeans++=10.") from None
+            raise ValueError(
+                f"init {text!r}: {part!r} is not name=restarts; write a pool as "
+                "random=10,kmeans++=10."
+            ) from None
     checked_pool(pool, None, False)
     return pool
 
@@ -148,16 +153,18 @@ def checked_pool(init, init_params, auto) -> list[tuple[_registry.Strategy, dict
     pool = []
     for name, count in init.items():
         strategy, _ = _registry.checked(name, None)
-        options = {key: value for key, value in (init_params or {}).items()
-                   if key in strategy.options}
+        options = {
+            key: value for key, value in (init_params or {}).items() if key in strategy.options
+        }
         count = _validate.check_int(f"init[{name!r}]", count, 1, _validate.MAX_ITER_LIMIT)
         pool.append((*_registry.checked(name, options), count))
     if init_params:
         known = {key for strategy, _, _ in pool for key in strategy.options}
         unknown = sorted(set(init_params) - known)
         if unknown:
-            raise ValueError(f"init_params {unknown} are not options of any strategy in init "
-                             f"{sorted(init)}.")
+            raise ValueError(
+                f"init_params {unknown} are not options of any strategy in init {sorted(init)}."
+            )
     return pool
 
 
@@ -194,20 +201,31 @@ def pooled_values(pool, batch, model, seed, given=_validate.NOTHING_GIVEN):
     first, at = seed.first_restart, 0
     for strategy, options, count in pool:
         values = _plan.starting_values(
-            strategy, options, batch, model, count, seed._replace(first_restart=first),
-            _validate.Given(*(value if value is None or value.shape[1] != total
-                              else value[:, at:at + count] for value in given)),
+            strategy,
+            options,
+            batch,
+            model,
+            count,
+            seed._replace(first_restart=first),
+            _validate.Given(
+                *(
+                    value if value is None or value.shape[1] != total else value[:, at : at + count]
+                    for value in given
+                )
+            ),
         )
         parts.append(values)
         first += slots(strategy, options, count)
         at += count
     weights, means, variances = (
-        np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(
-            -1, model.n_components) for i in range(3))
+        np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(-1, model.n_components)
+        for i in range(3)
+    )
     return weights, means, variances, np.concatenate([p[3] for p in parts], axis=1)
 
 
 # --- rounds of restarts ----------------------------------------------------------------
+
 
 def round_sizes(pool_size, max_init):
     """Restarts of each round of ``n_init="auto"``: one pool, one more, then doubling, up
@@ -231,9 +249,17 @@ def _scaled_pool(pool, size):
     return [(s, o, c) for (s, o, _), c in zip(pool, counts) if c > 0]
 
 
-NOT_RUN = dict(log_likelihood=np.nan, log_map=np.nan, n_iter=0, converged=False,
-               status=Status.NOT_RUN, n_fpeval=0, n_objeval=0, rate=np.nan,
-               parameter_rate=np.nan)
+NOT_RUN = dict(
+    log_likelihood=np.nan,
+    log_map=np.nan,
+    n_iter=0,
+    converged=False,
+    status=Status.NOT_RUN,
+    n_fpeval=0,
+    n_objeval=0,
+    rate=np.nan,
+    parameter_rate=np.nan,
+)
 """What a restart that did not run holds in each output of the kernel (``_em.Run``);
 :class:`fastem.FitResult`'s per-restart fields take theirs from it."""
 
@@ -251,8 +277,21 @@ class Rounds(NamedTuple):
     starts: tuple | None
 
 
-def run_rounds(pool, batch, model, seed, given, n_given, run_options, *, max_init,
-               unseen_tol, skip_degenerate, spurious_rule, keep_starts):
+def run_rounds(
+    pool,
+    batch,
+    model,
+    seed,
+    given,
+    n_given,
+    run_options,
+    *,
+    max_init,
+    unseen_tol,
+    skip_degenerate,
+    spurious_rule,
+    keep_starts,
+):
     """Restarts in rounds until each dataset's search is settled or has spent
     ``max_init`` restarts; the ``n_given`` given starts (``given``, each of shape
     (n_datasets, n_given, K)) run in the first round besides the pool's."""
@@ -261,8 +300,11 @@ def run_rounds(pool, batch, model, seed, given, n_given, run_options, *, max_ini
     # Rounds to SEARCH_TOL and a polish of the best only under the parameter rule, tighter
     # than it, and without a trace (which follows every fit to its end): another rule is
     # run as it was asked for, as is a looser tol.
-    polish = (run_options["stop"] == "parameter" and run_options["tol"] < SEARCH_TOL
-              and not run_options["trace_length"])
+    polish = (
+        run_options["stop"] == "parameter"
+        and run_options["tol"] < SEARCH_TOL
+        and not run_options["trace_length"]
+    )
     search_options = dict(run_options, tol=SEARCH_TOL) if polish else run_options
     active = np.arange(n_datasets)
     first = seed.first_restart
@@ -272,46 +314,63 @@ def run_rounds(pool, batch, model, seed, given, n_given, run_options, *, max_ini
         sub = batch if active.size == n_datasets else batch.take(active)
         parts = []
         if index == 0 and n_given:
-            parts.append(_plan.starting_values(
-                pool[0][0], pool[0][1], sub, model, n_given, seed._replace(first_restart=0),
-                _take_given(given, active),
-            ))
+            parts.append(
+                _plan.starting_values(
+                    pool[0][0],
+                    pool[0][1],
+                    sub,
+                    model,
+                    n_given,
+                    seed._replace(first_restart=0),
+                    _take_given(given, active),
+                )
+            )
         round_pool = _scaled_pool(pool, size)
-        parts.append(pooled_values(round_pool, sub, model,
-                                   seed._replace(first_restart=first)))
+        parts.append(pooled_values(round_pool, sub, model, seed._replace(first_restart=first)))
         first += sum(slots(s, o, c) for s, o, c in round_pool)
         width = sum(p[3].shape[1] for p in parts)
         grid = (active.size, width, n_components)
         weights, means, variances = (
-            np.concatenate([p[i].reshape(active.size, -1, n_components) for p in parts],
-                           axis=1).reshape(-1, n_components) for i in range(3))
+            np.concatenate(
+                [p[i].reshape(active.size, -1, n_components) for p in parts], axis=1
+            ).reshape(-1, n_components)
+            for i in range(3)
+        )
         init_n_iter = np.concatenate([p[3] for p in parts], axis=1)
-        starts = ((weights.copy(), means.copy(), variances.copy()) if keep_starts else None)
+        starts = (weights.copy(), means.copy(), variances.copy()) if keep_starts else None
         run = _em.run(sub, model, weights, means, variances, **search_options)
         blocks.append((active, weights, means, variances, run, init_n_iter, starts))
         # Settledness so far, in the data's units, as the result will report it.
         ll = np.full((n_datasets, width), np.nan)
         ll[active] = _layout.log_likelihood_to_data_units(
-            run.log_likelihood.reshape(active.size, width), sub.scale, sub.n_observations)
+            run.log_likelihood.reshape(active.size, width), sub.scale, sub.n_observations
+        )
         status = np.full((n_datasets, width), Status.NOT_RUN, dtype=np.int8)
         status[active] = run.status.reshape(active.size, width)
-        flags = spurious_rule.flags(weights.reshape(grid), variances.reshape(grid),
-                                    sub.n_observations[:, np.newaxis])
+        flags = spurious_rule.flags(
+            weights.reshape(grid), variances.reshape(grid), sub.n_observations[:, np.newaxis]
+        )
         rows_status = status[active]
         rows_status[flags & (rows_status < Status.SPURIOUS)] = Status.SPURIOUS
         status[active] = rows_status
         ll_so_far = np.concatenate([ll_so_far, ll], axis=1)
         status_so_far = np.concatenate([status_so_far, status], axis=1)
-        settled = settledness(ll_so_far, counted_restarts(status_so_far, skip_degenerate),
-                              unseen_tol).settled
+        settled = settledness(
+            ll_so_far, counted_restarts(status_so_far, skip_degenerate), unseen_tol
+        ).settled
         active = active[~settled[active]]
         if active.size == 0:
             break
     rounds = _assemble(blocks, n_datasets, n_components, keep_starts)
     if polish:
-        _polish(rounds, batch, model, run_options,
-                counted_restarts(status_so_far, skip_degenerate) & np.isfinite(ll_so_far),
-                ll_so_far)
+        _polish(
+            rounds,
+            batch,
+            model,
+            run_options,
+            counted_restarts(status_so_far, skip_degenerate) & np.isfinite(ll_so_far),
+            ll_so_far,
+        )
     return rounds
 
 
@@ -320,8 +379,9 @@ def _polish(rounds, batch, model, run_options, counted, ll):
     counts) on to the fit's own stopping rule, in place in ``rounds``."""
     n_datasets, width = ll.shape
     ranking = np.where(np.isfinite(ll), ll, -np.inf)
-    ranking = np.where(counted.any(axis=1, keepdims=True),
-                       np.where(counted, ranking, -np.inf), ranking)
+    ranking = np.where(
+        counted.any(axis=1, keepdims=True), np.where(counted, ranking, -np.inf), ranking
+    )
     best = np.arange(n_datasets) * width + np.argmax(ranking, axis=1)
     weights, means, variances = (a[best].copy() for a in rounds[:3])
     run = _em.run(batch, model, weights, means, variances, **run_options)
@@ -344,15 +404,22 @@ def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
     total = sum(widths)
     n_restarts = np.zeros(n_datasets, dtype=np.int64)
     params = [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)]
-    starts = [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)] \
-        if keep_starts else None
+    starts = (
+        [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)]
+        if keep_starts
+        else None
+    )
     init_n_iter = np.zeros((n_datasets, total), dtype=np.int64)
     template = blocks[0][4]
-    outputs = {name: np.full((n_datasets, total), value,
-                             dtype=getattr(template, name).dtype)
-               for name, value in NOT_RUN.items()}
-    trace = None if template.trace is None else np.full(
-        (n_datasets, total, template.trace.shape[1]), np.nan)
+    outputs = {
+        name: np.full((n_datasets, total), value, dtype=getattr(template, name).dtype)
+        for name, value in NOT_RUN.items()
+    }
+    trace = (
+        None
+        if template.trace is None
+        else np.full((n_datasets, total, template.trace.shape[1]), np.nan)
+    )
     at = 0
     for (rows, weights, means, variances, run, iters, start), width in zip(blocks, widths):
         columns = slice(at, at + width)
@@ -368,9 +435,15 @@ def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
             trace[rows, columns] = run.trace.reshape(rows.size, width, -1)
         n_restarts[rows] += width
         at += width
-    run = _em.Run(**{name: array.reshape(-1) for name, array in outputs.items()},
-                  trace=None if trace is None else trace.reshape(n_datasets * total, -1))
+    run = _em.Run(
+        **{name: array.reshape(-1) for name, array in outputs.items()},
+        trace=None if trace is None else trace.reshape(n_datasets * total, -1),
+    )
     flat = [a.reshape(-1, n_components) for a in params]
-    return Rounds(*flat, run, init_n_iter, n_restarts,
-                  None if starts is None else tuple(a.reshape(-1, n_components)
-                                                    for a in starts))
+    return Rounds(
+        *flat,
+        run,
+        init_n_iter,
+        n_restarts,
+        None if starts is None else tuple(a.reshape(-1, n_components) for a in starts),
+    )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validate
+from . import checks as _validate
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,10 @@ class Table:
         try:
             import pandas as pd
         except ImportError:
-            raise ImportError("Table.to_pandas needs pandas, which is not installed: "
-                              "pip install pandas (or use to_csv, to_json or to_records)"
-                              ) from None
+            raise ImportError(
+                "Table.to_pandas needs pandas, which is not installed: "
+                "pip install pandas (or use to_csv, to_json or to_records)"
+            ) from None
         return pd.DataFrame(self._columns)
 
     def __str__(self) -> str:

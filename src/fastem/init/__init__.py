@@ -18,8 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import _layout, _validate, search
-from .._model import Model
+from .. import checks as _validate
+from .. import search
+from ..engine import layout as _layout
+from ..model import Model
 
 
 class StartingValues(NamedTuple):
@@ -36,9 +38,19 @@ class StartingValues(NamedTuple):
     n_iter: np.ndarray
 
 
-def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_state=None,
-                    sample_weight=None, equal_variance=False, init_params=None,
-                    reg_variance=0.0, dataset_offset=0) -> StartingValues:
+def starting_values(
+    data,
+    n_components=2,
+    *,
+    init="kmeans++",
+    n_init=1,
+    random_state=None,
+    sample_weight=None,
+    equal_variance=False,
+    init_params=None,
+    reg_variance=0.0,
+    dataset_offset=0,
+) -> StartingValues:
     """The starting values :func:`fastem.fit` uses with the same arguments.
 
     ``init`` is one of "kmeans++", "random_from_data", "kmeans", "quantile", "random"
@@ -50,17 +62,17 @@ def starting_values(data, n_components=2, *, init="kmeans++", n_init=1, random_s
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
     pool, n_init = search.fixed_pool(search.checked_pool(init, init_params, False), n_init)
-    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0,
-                                         _validate.MAX_INDEX)
+    dataset_offset = _validate.check_int("dataset_offset", dataset_offset, 0, _validate.MAX_INDEX)
     seed = _validate.Seed(_validate.check_random_state(random_state))
     reg_variance = _validate.check_non_negative("reg_variance", reg_variance)
-    batch = _validate.prepared_batch(
-        data, sample_weight, n_components, first=dataset_offset
-    )
+    batch = _validate.prepared_batch(data, sample_weight, n_components, first=dataset_offset)
     slots = sum(search.slots(strategy, options, count) for strategy, options, count in pool)
     _validate.check_option_memory(
-        "n_init", n_init, batch.n_datasets * slots / n_init * _validate.fit_bytes(n_components),
-        f"the starting values of {batch.n_datasets} dataset(s)")
+        "n_init",
+        n_init,
+        batch.n_datasets * slots / n_init * _validate.fit_bytes(n_components),
+        f"the starting values of {batch.n_datasets} dataset(s)",
+    )
     model = Model(n_components, reg_variance=reg_variance, equal_variance=bool(equal_variance))
     weights, means, variances, n_iter = search.pooled_values(pool, batch, model, seed)
     grid = (batch.n_datasets, n_init, n_components)
@@ -117,8 +129,9 @@ def random(data, n_components=2, **options) -> StartingValues:
     return starting_values(data, n_components, init="random", **options)
 
 
-def emem(data, n_components=2, *, n_runs=10, n_iter=5, start="random_from_data",
-         **options) -> StartingValues:
+def emem(
+    data, n_components=2, *, n_runs=10, n_iter=5, start="random_from_data", **options
+) -> StartingValues:
     """Short runs of EM (emEM; Biernacki, Celeux & Govaert 2003).
 
     For each restart, ``n_runs`` starts from ``start`` ("random_from_data", "kmeans++" or

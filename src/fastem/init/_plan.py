@@ -5,20 +5,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _em, _interrupt, _jit, _layout
-from .._validate import Seed
-from . import _kernels
+from ..checks import Seed
+from ..engine import interrupt as _interrupt
+from ..engine import jit as _jit
+from ..engine import layout as _layout
+from ..engine import run as _em
+from ..engine import starts as _kernels
 from ._registry import STRATEGIES
 
 
 def _run_initialise(kernel, batch, model, seed, weights, means, variances):
-    """Run a starting-value kernel; ``seed`` is a :class:`~fastem._validate.Seed`."""
-    _interrupt.run(_jit.for_each, kernel, means.shape[0], (
-        batch.values, batch.offsets, batch.kernel_weights,
-        batch.center, batch.scale, batch.keys, seed.random_state, seed.first_restart,
-        model.equal_variance,
-        weights, means, variances,
-    ))
+    """Run a starting-value kernel; ``seed`` is a :class:`~fastem.checks.Seed`."""
+    _interrupt.run(
+        _jit.for_each,
+        kernel,
+        means.shape[0],
+        (
+            batch.values,
+            batch.offsets,
+            batch.kernel_weights,
+            batch.center,
+            batch.scale,
+            batch.keys,
+            seed.random_state,
+            seed.first_restart,
+            model.equal_variance,
+            weights,
+            means,
+            variances,
+        ),
+    )
 
 
 def strategy_values(method, batch, n_restarts, model, seed):
@@ -26,9 +42,7 @@ def strategy_values(method, batch, n_restarts, model, seed):
     components sorted by mean."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
-    _run_initialise(
-        STRATEGIES[method].kernel, batch, model, seed, weights, means, variances
-    )
+    _run_initialise(STRATEGIES[method].kernel, batch, model, seed, weights, means, variances)
     order = np.argsort(means, axis=1, kind="stable")
     return tuple(np.take_along_axis(a, order, axis=1) for a in (weights, means, variances))
 
@@ -36,7 +50,7 @@ def strategy_values(method, batch, n_restarts, model, seed):
 def apply_given(weights, means, variances, given, batch, model, n_restarts):
     """Overwrite strategy values with the given ones, then impose the constraints.
 
-    ``given`` (:class:`~fastem._validate.Given`) holds arrays of shape
+    ``given`` (:class:`~fastem.checks.Given`) holds arrays of shape
     (n_datasets, n_init, K) in data units, or None;
     ``n_restarts`` is a multiple of n_init (emEM runs several short fits per restart).
     Given means decide the rest: weights and variances not given are those of the
@@ -54,7 +68,12 @@ def apply_given(weights, means, variances, given, batch, model, n_restarts):
         means[:] = per_fit(_layout.means_to_standard(batch.center, batch.scale, given_means))
         if given_weights is None or given_variances is None:
             _run_initialise(
-                _kernels.around_means, batch, model, Seed(0), weights, means,
+                _kernels.around_means,
+                batch,
+                model,
+                Seed(0),
+                weights,
+                means,
                 variances,
             )
     if given_weights is not None:
@@ -84,9 +103,7 @@ def starting_values(strategy, init_params, batch, model, n_init, seed, given):
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
-            weights, means, variances = strategy_values(
-                strategy.name, batch, n_init, model, seed
-            )
+            weights, means, variances = strategy_values(strategy.name, batch, n_init, model, seed)
         apply_given(weights, means, variances, given, batch, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
     return _emem(init_params, batch, model, n_init, seed, given)
@@ -97,14 +114,11 @@ def _emem(params, batch, model, n_init, seed, given):
     for ``n_iter`` iterations each; the one with the highest log-likelihood is the start."""
     n_runs, n_iter = params["n_runs"], params["n_iter"]
     n_restarts = n_init * n_runs
-    weights, means, variances = strategy_values(
-        params["start"], batch, n_restarts, model, seed
-    )
+    weights, means, variances = strategy_values(params["start"], batch, n_restarts, model, seed)
     apply_given(weights, means, variances, given, batch, model, n_restarts)
-    short = _em.run(batch, model, weights, means, variances, max_iter=n_iter,
-                    tol=0.0)
+    short = _em.run(batch, model, weights, means, variances, max_iter=n_iter, tol=0.0)
     runs = short.log_likelihood.reshape(batch.n_datasets, n_init, n_runs)
     best = np.argmax(np.where(np.isfinite(runs), runs, -np.inf), axis=2)
-    chosen = (np.arange(batch.n_datasets * n_init) * n_runs + best.reshape(-1))
+    chosen = np.arange(batch.n_datasets * n_init) * n_runs + best.reshape(-1)
     init_n_iter = short.n_iter.reshape(batch.n_datasets, n_init, n_runs).sum(axis=2)
     return weights[chosen], means[chosen], variances[chosen], init_n_iter

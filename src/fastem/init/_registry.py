@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .. import _validate
-from . import _kernels
+from .. import checks as _validate
+from ..engine import starts as _kernels
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,17 @@ class Strategy:
 EMEM_STARTS = ("kmeans++", "random_from_data", "random")
 """The strategies emEM's short runs may start from."""
 
-STRATEGIES = {s.name: s for s in (
-    Strategy("kmeans++", _kernels.kmeans_plusplus, aliases=("k-means++",)),
-    Strategy("random_from_data", _kernels.random_from_data),
-    Strategy("kmeans", _kernels.kmeans),
-    Strategy("quantile", _kernels.quantile),
-    Strategy("random", _kernels.random),
-    Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
-)}
+STRATEGIES = {
+    s.name: s
+    for s in (
+        Strategy("kmeans++", _kernels.kmeans_plusplus, aliases=("k-means++",)),
+        Strategy("random_from_data", _kernels.random_from_data),
+        Strategy("kmeans", _kernels.kmeans),
+        Strategy("quantile", _kernels.quantile),
+        Strategy("random", _kernels.random),
+        Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
+    )
+}
 NAMES = tuple(STRATEGIES)
 
 
@@ -50,14 +53,15 @@ def checked(init, init_params) -> tuple[Strategy, dict]:
         if unknown:
             known = ", ".join(sorted(options)) or "none"
             raise ValueError(
-                f"init_params {unknown} are not options of init={init!r} (its options: "
-                f"{known})."
+                f"init_params {unknown} are not options of init={init!r} (its options: {known})."
             )
         options.update(init_params)
     if strategy.name == "emem":
         for name in ("n_runs", "n_iter"):
-            options[name] = _validate.check_int(f"init_params[{name!r}]", options[name], 1,
-                                                _validate.MAX_ITER_LIMIT)
-        options["start"] = _validate.check_choice("init_params['start']", options["start"],
-                                                  EMEM_STARTS)
+            options[name] = _validate.check_int(
+                f"init_params[{name!r}]", options[name], 1, _validate.MAX_ITER_LIMIT
+            )
+        options["start"] = _validate.check_choice(
+            "init_params['start']", options["start"], EMEM_STARTS
+        )
     return strategy, options

@@ -1,0 +1,80 @@
+"""The mixture model being fitted: components, constraints, regularisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Model:
+    """What is fitted, the same for every fit of a batch.
+
+    ``fixed_*`` are boolean arrays of shape (n_components,): those components'
+    parameters keep their starting values. Equal weights are fixed weights of ``1/K``.
+    """
+
+    n_components: int
+    reg_variance: float = 0.0
+    equal_variance: bool = False
+    equal_weights: bool = False
+    fixed_weights: np.ndarray = field(default=None)
+    fixed_means: np.ndarray = field(default=None)
+    fixed_variances: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        for name in ("fixed_weights", "fixed_means", "fixed_variances"):
+            mask = getattr(self, name)
+            mask = np.zeros(self.n_components, dtype=np.bool_) if mask is None else mask
+            object.__setattr__(self, name, np.array(mask, dtype=np.bool_))
+        if self.equal_weights:
+            object.__setattr__(self, "fixed_weights", np.ones(self.n_components, dtype=np.bool_))
+
+    def kernel_options(self):
+        """The M-step's options, as the kernels take them."""
+        return (
+            float(self.reg_variance),
+            bool(self.equal_variance),
+            self.fixed_weights,
+            self.fixed_means,
+            self.fixed_variances,
+        )
+
+    def describe(self) -> str:
+        """``"2 components, unequal variances"``, with the constraints and regularisation."""
+        k = self.n_components
+        parts = [f"{k} component{'s' if k > 1 else ''}"]
+        if k > 1:
+            parts.append("equal variance" if self.equal_variance else "unequal variances")
+            if self.equal_weights:
+                parts.append("equal weights")
+        for name, mask in (
+            ("weights", self.fixed_weights),
+            ("means", self.fixed_means),
+            ("variances", self.fixed_variances),
+        ):
+            if mask.any() and not (name == "weights" and self.equal_weights):
+                which = "all" if mask.all() else ", ".join(str(i + 1) for i in np.flatnonzero(mask))
+                parts.append(f"fixed {name} ({which})")
+        if self.reg_variance > 0:
+            parts.append(f"reg_variance {self.reg_variance:g}")
+        return ", ".join(parts)
+
+    @property
+    def n_parameters(self) -> int:
+        """Free parameters, for BIC and AIC.
+
+        Weights: ``K - 1`` less the fixed ones (a last free weight is determined by the
+        others). Means: ``K`` less the fixed ones. Variances: 1 when they are equal, else
+        ``K``, less the fixed ones.
+        """
+        k = self.n_components
+        free_weights = k - int(self.fixed_weights.sum())
+        n_weights = max(free_weights - 1, 0) if free_weights > 0 else 0
+        n_means = k - int(self.fixed_means.sum())
+        if self.equal_variance:
+            n_variances = 0 if self.fixed_variances.any() else 1
+        else:
+            n_variances = k - int(self.fixed_variances.sum())
+        return n_weights + n_means + n_variances

@@ -1,0 +1,306 @@
+"""Model selection: the number of components and the variance model, by BIC, AIC or ICL."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import api, search
+from .. import checks as _validate
+from ..result import SearchWarning
+from ..status import Status
+from ..table import Table
+from . import refit as _refit
+
+VARIANCE_MODELS = _validate.VARIANCE_MODELS
+CRITERIA = ("bic", "aic", "icl")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class SelectionResult:
+    """Every candidate model for every dataset, and the chosen one.
+
+    Criteria follow scikit-learn's sign, **smaller is better** (mclust reports BIC and
+    ICL as larger-is-better: the same numbers negated). A candidate whose fit of a dataset
+    is spurious, collapsed or failed (status ``SPURIOUS`` or above, see
+    :class:`fastem.SpuriousRule`) is not eligible for that dataset, as mclust leaves out
+    singular fits; ``eligible`` says which were. One component has one candidate, of
+    variance model ``"-"`` (equal and unequal variances coincide).
+
+    For a single 1D dataset the leading ``n_datasets`` axis is dropped, as
+    :func:`fastem.fit` drops it.
+
+    Attributes
+    ----------
+    candidates : list of (n_components, variance) pairs, length n_candidates
+    log_likelihood, bic, aic, icl : ndarray of shape (n_datasets, n_candidates)
+    n_parameters : ndarray of shape (n_candidates,)
+    status : ndarray of shape (n_datasets, n_candidates)
+    eligible : ndarray of shape (n_datasets, n_candidates), bool
+    redundant : ndarray of shape (n_datasets, n_candidates), bool
+        The candidate's fit is no better than the fit of one component fewer (its
+        log-likelihood within ``1e-6 (1 + |l|)`` of it): that fit with a component
+        duplicated or emptied, not a mixture of more components. Never chosen by a
+        criterion, which charges it more parameters for the same likelihood.
+    n_restarts, n_maxima, n_at_best, p_unseen, settled : ndarray of shape (n_datasets,
+        n_candidates)
+        Each candidate's search (see :class:`fastem.FitResult`): restarts run, distinct
+        maxima, restarts at the best, the probability of an unseen maximum, and whether
+        the search is settled.
+    criterion : str
+    best : ndarray of shape (n_datasets,)
+        Index of the chosen candidate (-1 when none was eligible).
+    n_components : ndarray of shape (n_datasets,)
+        Components of the chosen model (0 when none was eligible).
+    variance : ndarray of shape (n_datasets,), str
+        ``"equal"``, ``"unequal"``, ``"-"`` (one component) or ``""`` (none eligible).
+    weights, means, variances : ndarray of shape (n_datasets, max n_components)
+        The chosen fit, padded with NaN.
+    fits : list of FitResult, one per candidate
+    """
+
+    candidates: list
+    log_likelihood: np.ndarray
+    bic: np.ndarray
+    aic: np.ndarray
+    icl: np.ndarray
+    n_parameters: np.ndarray
+    status: np.ndarray
+    eligible: np.ndarray
+    redundant: np.ndarray
+    n_restarts: np.ndarray
+    n_maxima: np.ndarray
+    n_at_best: np.ndarray
+    p_unseen: np.ndarray
+    settled: np.ndarray
+    criterion: str
+    best: np.ndarray
+    n_components: np.ndarray
+    variance: np.ndarray
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    fits: list
+
+    def __repr__(self) -> str:
+        chosen = np.atleast_1d(self.n_components)
+        if chosen.size == 1:
+            what = (
+                f"chose {chosen[0]} component(s), variance {self.variance!r}"
+                if chosen[0]
+                else "no eligible candidate"
+            )
+        else:
+            counts = np.bincount(chosen)
+            what = "chose " + ", ".join(f"K={k} for {c}" for k, c in enumerate(counts) if c)
+        return (
+            f"<SelectionResult: {len(self.candidates)} candidates by {self.criterion}; "
+            f"{what}; table() for every candidate>"
+        )
+
+    def table(self) -> Table:
+        """One row per dataset (``dataset``, from 0) and candidate."""
+        n_datasets, n_candidates = np.atleast_2d(self.bic).shape
+        dataset = np.repeat(np.arange(n_datasets), n_candidates)
+        chosen = np.atleast_1d(self.best)[dataset] == np.tile(np.arange(n_candidates), n_datasets)
+        return Table(
+            {
+                "dataset": dataset,
+                "n_components": np.tile([k for k, _ in self.candidates], n_datasets),
+                "variance": np.tile([v for _, v in self.candidates], n_datasets),
+                "n_parameters": np.tile(self.n_parameters, n_datasets),
+                "log_likelihood": np.ravel(self.log_likelihood),
+                "bic": np.ravel(self.bic),
+                "aic": np.ravel(self.aic),
+                "icl": np.ravel(self.icl),
+                "status": np.array([Status(s).name.lower() for s in np.ravel(self.status)]),
+                "redundant": np.ravel(self.redundant),
+                "n_restarts": np.ravel(self.n_restarts),
+                "n_maxima": np.ravel(self.n_maxima),
+                "n_at_best": np.ravel(self.n_at_best),
+                "p_unseen": np.ravel(self.p_unseen),
+                "settled": np.ravel(self.settled),
+                "chosen": chosen,
+            }
+        )
+
+
+def select(
+    data,
+    n_components=range(1, 7),
+    variance=VARIANCE_MODELS,
+    criterion="bic",
+    *,
+    sample_weight=None,
+    sample_weight_type="frequency",
+    n_init="auto",
+    init=None,
+    random_state=0,
+    **fit_options,
+) -> SelectionResult:
+    """Fit every candidate model to every dataset and choose one per dataset.
+
+    Each candidate (a number of components and a variance model, "equal" or "unequal")
+    is one batched :func:`fastem.fit` over all datasets, with ``skip_degenerate=True`` so
+    that each candidate's best restart is a regular one (not spurious, collapsed or
+    failed) when there is one. The candidates are nested: the fit of ``K`` components
+    also starts from each component of the ``K - 1`` fit (same variance model) split in
+    two, and from that fit itself with a component halved, so that ``l(K) >= l(K - 1)``
+    by construction; a ``K`` fit that is no better is marked ``redundant``.
+    The number of free parameters follows :attr:`fastem.Model.n_parameters`; ``n`` in BIC
+    is the number of points (or the sum of ``sample_weight``).
+
+    Parameters
+    ----------
+    data, sample_weight, sample_weight_type : as for :func:`fastem.fit`.
+    n_components : iterable of int, default 1 to 6
+    variance : iterable of {"equal", "unequal"}
+    criterion : {"bic", "aic", "icl"}
+    n_init, init, random_state, **fit_options
+        Passed to :func:`fastem.fit` for every candidate (``spurious``, ``max_init``,
+        ``unseen_tol`` among them). By default every candidate's restarts run in rounds of
+        k-means++, random data points and emEM until its search is settled (``n_init=
+        "auto"``), with SQUAREM to the parameter rule (fit's defaults), from the fixed
+        seed 0, so that every call gives the same answer. ``settled`` tells which
+        candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
+        whose chosen candidate's search did not.
+    """
+    criterion = _validate.check_choice("criterion", criterion, CRITERIA)
+    _validate.check_not_given(
+        "fastem.select", fit_options, ("equal_variance", "skip_degenerate", "warn")
+    )
+    ks = [_validate.check_int("n_components", k, 1) for k in n_components]
+    models = [variance] if isinstance(variance, str) else list(variance)
+    for model in models:
+        _validate.check_variance_model(model)
+    if not ks or not models:
+        raise ValueError("select needs at least one number of components and one variance model.")
+    seed = _validate.check_random_state(random_state)
+    # With one component the variance models coincide: one candidate, of model "-".
+    candidates = list(
+        dict.fromkeys((k, model if k > 1 else "-") for k in sorted(set(ks)) for model in models)
+    )
+
+    fits = []
+    fitted = {}
+    redundant = {}
+    for k, model in candidates:
+        equal = model == "equal"
+        if (k, equal) not in fitted:
+            smaller = fitted.get((k - 1, equal and k > 2))
+            result = _refit.fit_nested(
+                data,
+                k,
+                smaller,
+                n_init=n_init,
+                init=init,
+                random_state=seed,
+                sample_weight=sample_weight,
+                options=dict(
+                    sample_weight_type=sample_weight_type,
+                    equal_variance=equal,
+                    skip_degenerate=True,
+                    warn=False,
+                    **fit_options,
+                ),
+            )
+            for category, message in result.problems():
+                if category is SearchWarning:  # only for chosen candidates, below
+                    continue
+                warnings.warn(
+                    f"n_components={k}, variance={model!r}: {message}", category, stacklevel=2
+                )
+            fitted[(k, equal)] = result
+            redundant[(k, equal)] = search.no_better(result, smaller)
+            if len(fitted) == 1 and sample_weight_type == "frequency":
+                api.warn_few_counts(data, sample_weight, k, stacklevel=3)
+        fits.append(fitted[(k, equal)])
+    chosen = _choose(
+        candidates, fits, criterion, [redundant[(k, model == "equal")] for k, model in candidates]
+    )
+    _warn_unsettled(chosen)
+    return chosen
+
+
+def _warn_unsettled(chosen):
+    """One :class:`SearchWarning` for the datasets whose chosen candidate's search did not
+    settle (an unsettled candidate that was not chosen is in ``settled``, not warned about:
+    most candidates of too many components have more maxima than any budget tells
+    apart)."""
+    best = np.atleast_1d(chosen.best)
+    settled = np.atleast_2d(chosen.settled)
+    rows = np.flatnonzero(best >= 0)
+    unsettled = rows[~settled[rows, best[rows]]]
+    if unsettled.size:
+        warnings.warn(
+            f"{unsettled.size} of {best.size} dataset(s) chose a model whose search did not "
+            f"settle within its restarts (dataset(s) {_validate._listed(unsettled)}; "
+            "SelectionResult.settled): its fit is the best maximum found, which more restarts "
+            "(max_init) might better.",
+            SearchWarning,
+            stacklevel=3,
+        )
+
+
+def _item(array, single):
+    return array.item() if single else array
+
+
+def _column(fits, name):
+    return np.stack([np.atleast_1d(getattr(f, name)) for f in fits], axis=1)
+
+
+def _choose(candidates, fits, criterion, redundant) -> SelectionResult:
+    values = {
+        "log_likelihood": _column(fits, "log_likelihood"),
+        "bic": np.stack([np.atleast_1d(f.bic()) for f in fits], axis=1),
+        "aic": np.stack([np.atleast_1d(f.aic()) for f in fits], axis=1),
+        "icl": np.stack([np.atleast_1d(f.icl()) for f in fits], axis=1),
+    }
+    status = _column(fits, "status")
+    redundant = np.stack(redundant, axis=1)
+    search_columns = {
+        name: _column(fits, name)
+        for name in ("n_restarts", "n_maxima", "n_at_best", "p_unseen", "settled")
+    }
+    eligible = (status < Status.SPURIOUS) & np.isfinite(values[criterion])
+    score = np.where(eligible, values[criterion], np.inf)
+    best = np.argmin(score, axis=1)
+    none = ~eligible.any(axis=1)
+    best[none] = -1
+    n_datasets = score.shape[0]
+    width = max(k for k, _ in candidates)
+    chosen = {
+        name: np.full((n_datasets, width), np.nan) for name in ("weights", "means", "variances")
+    }
+    for c, fit in enumerate(fits):
+        rows = np.flatnonzero(best == c)
+        k = candidates[c][0]
+        for name, array in chosen.items():
+            array[rows, :k] = np.atleast_2d(getattr(fit, name))[rows]
+    ks = np.array([k for k, _ in candidates])
+    models = np.array([v for _, v in candidates])
+    single = fits[0].means.ndim == 1
+    if single:  # one 1D dataset: drop the dataset axis, as fit does
+        values = {name: value[0] for name, value in values.items()}
+        status, eligible, best, none = status[0], eligible[0], int(best[0]), none[0]
+        redundant = redundant[0]
+        search_columns = {name: value[0] for name, value in search_columns.items()}
+        chosen = {name: value[0] for name, value in chosen.items()}
+    return SelectionResult(
+        candidates=candidates,
+        **values,
+        n_parameters=np.array([f.n_parameters for f in fits]),
+        status=status,
+        eligible=eligible,
+        redundant=redundant,
+        **search_columns,
+        criterion=criterion,
+        best=best,
+        n_components=_item(np.where(none, 0, ks[best]), single),
+        variance=_item(np.where(none, "", models[best]), single),
+        **chosen,
+        fits=fits,
+    )
