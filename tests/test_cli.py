@@ -258,7 +258,7 @@ def test_interrupted_study_writes_nothing(tmp_path):
 def test_an_interrupt_swallowed_by_a_destructor_still_stops_the_study(monkeypatch, capsys):
     from fastem import cli
 
-    # The module, which fastem.study (the function) hides; fastem imports it on first use.
+    # The module of fastem.study, which fastem imports on first use.
     study = importlib.import_module("fastem.toolkit.study")
 
     class Dropped:

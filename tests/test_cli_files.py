@@ -377,7 +377,8 @@ def test_a_file_whose_set_up_fails_leaves_no_temporary_file(tmp_path, monkeypatc
 
 SIGNAL_DURING_THE_RENAMES = """
 import os, signal, sys
-from fastem import _output, cli
+from fastem import cli
+from fastem.cli import outputs as _output
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as the command starts from a shell
 signal.signal(signal.SIGTERM, signal.SIG_DFL)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 import fastem
-from fastem import Design, cli
+from fastem import Design
+from fastem.cli import commands as cli
 
 
 def _cli_design(*argv):
