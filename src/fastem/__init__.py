@@ -35,9 +35,9 @@ _HOMES = {
     "select": ".toolkit.selection",
     "simulate": ".toolkit.simulation",
     "SpuriousRule": ".spurious",
-    "Scenario": ".toolkit.study",
-    "StudyCell": ".toolkit.study",
-    "StudyResult": ".toolkit.study",
+    "Scenario": ".toolkit.study_results",
+    "StudyCell": ".toolkit.study_results",
+    "StudyResult": ".toolkit.study_results",
     "study": ".toolkit.study",
     "Table": ".table",
 }

@@ -23,7 +23,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from ..status import Status
-from .study import PARAMETERS
+from .study_table import PARAMETERS
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'fastem[plot]' (or pip install matplotlib)"
 
