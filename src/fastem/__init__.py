@@ -14,7 +14,7 @@ _HOMES = {
     "match_components": ".toolkit.matching",
     "restart_summary": ".toolkit.matching",
     "fit": ".api",
-    "BootstrapResult": ".toolkit.bootstrap",
+    "BootstrapResult": ".toolkit.bootstrap_result",
     "bootstrap": ".toolkit.bootstrap",
     "Design": ".toolkit.design",
     "GaussianMixture": ".interop.estimator",
