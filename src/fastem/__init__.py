@@ -20,7 +20,7 @@ _HOMES = {
     "GaussianMixture": ".interop.estimator",
     "StartingValues": ".init",
     "starting_values": ".init",
-    "LRTResult": ".toolkit.lrt",
+    "LRTResult": ".toolkit.lrt_result",
     "bootstrap_lrt": ".toolkit.lrt",
     "plan_replications": ".toolkit.mcse",
     "Mixtures": ".mixtures",
