@@ -14,11 +14,12 @@ from ..result import squeeze
 from ..spurious import check_rule
 from ..status import Status
 from . import refit as _refit
+from . import replicates as _replicates
 from .bootstrap_result import BootstrapResult, Replicates, summarise
 from .matching import labelling_costs, match_components
 from .selection import CRITERIA, select
 
-KINDS = _refit.KINDS
+KINDS = _replicates.KINDS
 AMBIGUITY = 4.0
 """The default ``ambiguity``: a replicate whose second-best labelling costs less than 4
 times its best is less than twice as far from another labelling of the fit as from the
@@ -159,7 +160,7 @@ def bootstrap(
         spurious=check_rule(spurious),
         skip_degenerate=True,
     )
-    batch, datasets, point_weights, sizes = _refit.weighted_batch(
+    batch, datasets, point_weights, sizes = _replicates.weighted_batch(
         data,
         sample_weight,
         sample_weight_type,
@@ -219,7 +220,7 @@ def _check_replicate_memory(
     # Per replicate: its estimates, their copy without the ambiguous ones and the
     # percentiles' working copy (3 x 3 arrays of K), its status, flags and indices.
     # A weighted bootstrap's replicate is the data with other weights, whatever they sum to.
-    _refit.check_memory(
+    _replicates.check_memory(
         sizes,
         largest,
         n_boot,
@@ -246,7 +247,7 @@ def _fit_data(batch, weighted_data, n_components, max_components, n_init_data, s
         for category, message in fitted.problems():
             warnings.warn(among + message, category, stacklevel=3)
     if point_weights is not None:  # a criterion chose K: replicates need K points too
-        _refit.weighted_batch(datasets, point_weights, "frequency", ks)
+        _replicates.weighted_batch(datasets, point_weights, "frequency", ks)
     return ks, fits
 
 
@@ -267,16 +268,16 @@ def _draw_and_refit(fits, ks, weighted_data, resampling: _Resampling, progress) 
         source = np.repeat(which, n_boot)
         replicate = np.tile(np.arange(n_boot), which.size)
         global_index = members[source] * n_boot + replicate
-        for positions in _refit.chunks(global_index, sizes[members[source]]):
+        for positions in _replicates.chunks(global_index, sizes[members[source]]):
             rows = source[positions]
             dataset_rows = members[rows]
             at = (dataset_rows, replicate[positions])  # where the chunk's replicates go
-            data_rows, weights, runs = _refit.draw(
+            data_rows, weights, runs = _replicates.draw(
                 resampling.kind,
                 [datasets[d] for d in dataset_rows],
                 sizes[dataset_rows],
                 global_index[positions],
-                _refit.stage_seed(resampling.seed, 11),
+                _replicates.stage_seed(resampling.seed, 11),
                 params=params.take(rows),
                 source_weights=None
                 if point_weights is None
@@ -287,7 +288,7 @@ def _draw_and_refit(fits, ks, weighted_data, resampling: _Resampling, progress) 
                 k,
                 [params.take(rows)],
                 n_init=resampling.n_init,
-                random_state=_refit.stage_seed(resampling.seed, 12),
+                random_state=_replicates.stage_seed(resampling.seed, 12),
                 runs=runs,
                 options=resampling.options,
                 sample_weight=weights,
@@ -323,7 +324,7 @@ def _fits_to_data(batch, datasets, weights, n_components, max_components, n_init
     With a criterion, :func:`fastem.select` chooses ``K``; its warnings about the
     candidates are not shown, as the chosen fits' problems are (by the caller)."""
     n_datasets = len(datasets)
-    seed = _refit.stage_seed(seed, 10)
+    seed = _replicates.stage_seed(seed, 10)
     if isinstance(n_components, str):
         criterion = _validate.check_choice("n_components", n_components, CRITERIA)
         max_components = _validate.check_int("max_components", max_components, 1)

@@ -14,6 +14,7 @@ from ..result import squeeze
 from ..spurious import check_rule
 from ..status import Status
 from . import refit as _refit
+from . import replicates as _replicates
 from .lrt_result import LRTResult, Tests, p_values, result_of_tests
 
 VARIANCES = tuple(sorted(_validate.VARIANCE_MODELS, reverse=True))
@@ -150,11 +151,11 @@ def bootstrap_lrt(
         spurious=spurious,
         skip_degenerate=True,
     )
-    batch, datasets, point_weights, sizes = _refit.weighted_batch(
+    batch, datasets, point_weights, sizes = _replicates.weighted_batch(
         data, sample_weight, sample_weight_type, max_components
     )
     # Per replicate: its statistic of each test, and the indices and copies of a test.
-    _refit.check_memory(
+    _replicates.check_memory(
         sizes,
         max_components,
         n_boot,
@@ -285,7 +286,7 @@ def _bootstrap_test(tests: Tests, t, which, observed: _Observed, sizes, testing,
     replicate = np.tile(np.arange(n_boot), which.size)
     global_index = source * n_boot + replicate
     done = t * n_datasets * n_boot
-    for positions in _refit.chunks(global_index, sizes[source]):
+    for positions in _replicates.chunks(global_index, sizes[source]):
         rows = source[positions]
         tests.boot[rows, t, replicate[positions]] = _replicate_statistics(
             t + 1,
@@ -317,7 +318,7 @@ def _fits_to_data(datasets, weights, max_components, n_init, seed, options):
                 fits[-1] if fits else None,
                 n_init=n_init,
                 init=None,
-                random_state=_refit.stage_seed(seed, 0, k),
+                random_state=_replicates.stage_seed(seed, 0, k),
                 options=dict(options, warn=False),
                 sample_weight=weights,
                 # No starts aimed at narrow components: the replicates' fits have none, and
@@ -332,15 +333,15 @@ def _fits_to_data(datasets, weights, max_components, n_init, seed, options):
 def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, seed, options):
     """The statistic of each replicate drawn from ``null`` (one row per replicate); NaN
     where a fit failed."""
-    data, _, runs = _refit.draw(
-        "parametric", None, sizes, global_index, _refit.stage_seed(seed, 1, k), params=null
+    data, _, runs = _replicates.draw(
+        "parametric", None, sizes, global_index, _replicates.stage_seed(seed, 1, k), params=null
     )
     h0 = _refit.refit(
         data,
         k,
         [null],
         n_init=n_init,
-        random_state=_refit.stage_seed(seed, 2, k),
+        random_state=_replicates.stage_seed(seed, 2, k),
         runs=runs,
         options=options,
     )
@@ -354,7 +355,7 @@ def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, see
         k + 1,
         starts,
         n_init=n_init,
-        random_state=_refit.stage_seed(seed, 3, k),
+        random_state=_replicates.stage_seed(seed, 3, k),
         runs=runs,
         options=options,
     )
