@@ -1,4 +1,8 @@
-"""Monte Carlo studies of EM: simulate from known mixtures, fit, and tabulate."""
+"""Monte Carlo studies of EM: simulate from known mixtures, fit, and tabulate.
+
+:func:`study` checks its options here; the run of each design cell is
+:mod:`.study_runs`' job, what it gives :mod:`.study_results`', the columns and rows of its
+tables :mod:`.study_table`', and its chunks :mod:`.study_chunks`'."""
 
 from __future__ import annotations
 

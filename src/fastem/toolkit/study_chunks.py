@@ -32,10 +32,10 @@ def chunk_plan(replications, size, chunk_size=DEFAULT_CHUNK, max_points=CHUNK_PO
 
 
 def run_chunks(run_chunk, arguments, client):
-    """``(args, outcome)`` of ``run_chunk(*args)`` (the study's chunk of datasets simulated
-    and fitted) for each argument tuple, in order: here, or
-    as tasks on a Dask cluster, at most ``DASK_WINDOW`` (or twice its threads) ahead of the
-    one awaited (those in flight cancelled if the study is interrupted)."""
+    """``(args, outcome)`` of ``run_chunk(*args)`` (a chunk of datasets simulated and
+    fitted) for each argument tuple, in order: here, or as tasks on a Dask cluster, at most
+    ``DASK_WINDOW`` (or twice its threads) ahead of the one awaited (those in flight
+    cancelled if the study is interrupted)."""
     if client is None:
         for args in arguments:
             yield args, run_chunk(*args)
