@@ -94,17 +94,17 @@ def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule,
     schedule.total = (
         sum(map(len, fitted)) * len(sizes) * len(fitting.methods) * schedule.replications
     )
-    compile_kernels(scenarios[0], fitting)
+    _compile_kernels(scenarios[0], fitting)
     cells = [
         cell
         for scenario, ks in zip(scenarios, fitted)
         for size in sizes
-        for cell in run_cell(fitting, schedule, scenario, size, ks)
+        for cell in _run_cell(fitting, schedule, scenario, size, ks)
     ]
-    return study_result(cells, scenarios, schedule.true_width, statistics)
+    return _study_result(cells, scenarios, schedule.true_width, statistics)
 
 
-def compile_kernels(scenario: Scenario, fitting: Fitting) -> None:
+def _compile_kernels(scenario: Scenario, fitting: Fitting) -> None:
     """Compile (or load) the kernels of every method first, so that ``seconds`` times
     fitting only."""
     first = scenario.arrays()
@@ -121,7 +121,7 @@ def compile_kernels(scenario: Scenario, fitting: Fitting) -> None:
         )
 
 
-def run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks) -> list:
+def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks) -> list:
     """Every method's :class:`StudyCell` of one design cell (``scenario`` at ``size``
     points), for each number of components ``ks``, its datasets fitted a chunk at a time."""
     truth = scenario.arrays()
@@ -218,7 +218,7 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
     return chunk_rows
 
 
-def study_result(cells, scenarios, true_width, statistics) -> StudyResult:
+def _study_result(cells, scenarios, true_width, statistics) -> StudyResult:
     """The table and timing of the finished ``cells``: a row each, in order."""
     rows = [row_of(cell) for cell in cells]
     timing = [
