@@ -175,9 +175,10 @@ def bootstrap(
         n_init_data,
         weighted=point_weights is not None and kind != "weighted",
     )
+    weighted = _WeightedData(datasets, point_weights, sizes, sample_weight_type)
     ks, fits = _fit_data(
         batch,
-        (datasets, point_weights, sample_weight_type),
+        weighted,
         n_components,
         max_components,
         n_init_data,
@@ -187,9 +188,20 @@ def bootstrap(
     resampling = _Resampling(
         kind=kind, n_boot=n_boot, n_init=n_init, seed=seed, ambiguity=ambiguity, options=options
     )
-    replicates = _draw_and_refit(fits, ks, (datasets, point_weights, sizes), resampling, progress)
+    replicates = _draw_and_refit(fits, ks, weighted, resampling, progress)
     result = summarise(fits, ks, replicates, kind, level, options["equal_weights"])
     return squeeze(result) if batch.single else result
+
+
+@dataclass(frozen=True)
+class _WeightedData:
+    """The checked datasets (a list of 1D arrays), their point weights (a list of arrays,
+    or None), the size of each one's replicates and the weights' type."""
+
+    datasets: list
+    point_weights: list | None
+    sizes: np.ndarray
+    sample_weight_type: str
 
 
 @dataclass(frozen=True)
@@ -232,12 +244,13 @@ def _check_replicate_memory(
     )
 
 
-def _fit_data(batch, weighted_data, n_components, max_components, n_init_data, seed, options):
-    """The fits to the data, as :func:`_fits_to_data` gives them (``weighted_data``: the
-    datasets, their weights or None, and the weights' type), with their problems warned
-    about (as :func:`fastem.fit` warns, from the caller of :func:`bootstrap`)."""
-    datasets, point_weights, sample_weight_type = weighted_data
-    if point_weights is not None and sample_weight_type == "frequency":
+def _fit_data(
+    batch, weighted: _WeightedData, n_components, max_components, n_init_data, seed, options
+):
+    """The fits to the data, as :func:`_fits_to_data` gives them, with their problems
+    warned about (as :func:`fastem.fit` warns, from the caller of :func:`bootstrap`)."""
+    datasets, point_weights = weighted.datasets, weighted.point_weights
+    if point_weights is not None and weighted.sample_weight_type == "frequency":
         warn_few_counts(datasets, point_weights, 1, stacklevel=3)
     ks, fits = _fits_to_data(
         batch, datasets, point_weights, n_components, max_components, n_init_data, seed, options
@@ -251,11 +264,12 @@ def _fit_data(batch, weighted_data, n_components, max_components, n_init_data, s
     return ks, fits
 
 
-def _draw_and_refit(fits, ks, weighted_data, resampling: _Resampling, progress) -> Replicates:
-    """Every dataset's replicates, drawn and refitted a chunk at a time (``weighted_data``:
-    the datasets, their weights or None, and their sizes), their components matched to
-    the fit's; ``progress(done, n_datasets * n_boot)`` after each chunk."""
-    datasets, point_weights, sizes = weighted_data
+def _draw_and_refit(
+    fits, ks, weighted: _WeightedData, resampling: _Resampling, progress
+) -> Replicates:
+    """Every dataset's replicates, drawn and refitted a chunk at a time, their components
+    matched to the fit's; ``progress(done, n_datasets * n_boot)`` after each chunk."""
+    datasets, point_weights, sizes = weighted.datasets, weighted.point_weights, weighted.sizes
     n_boot = resampling.n_boot
     replicates = Replicates.empty(len(datasets), n_boot, int(ks.max()))
     done = 0
