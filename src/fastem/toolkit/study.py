@@ -269,13 +269,7 @@ def study(
         trace=trace,
         keep=keep_replications,
     )
-    schedule = Schedule(
-        replications=replications,
-        chunk_size=chunk_size,
-        client=client,
-        progress=progress,
-        raw=raw,
-    )
+    schedule = Schedule(replications, chunk_size, client=client, progress=progress, raw=raw)
     return run_study(scenarios, sizes, fitted_ks, fitting, schedule, statistics)
 
 
