@@ -258,8 +258,8 @@ def test_interrupted_study_writes_nothing(tmp_path):
 def test_an_interrupt_swallowed_by_a_destructor_still_stops_the_study(monkeypatch, capsys):
     from fastem import cli
 
-    # The module of fastem.study, which fastem imports on first use.
-    study = importlib.import_module("fastem.toolkit.study")
+    # The module that runs a study's cells (and fits through _quiet_fit).
+    study = importlib.import_module("fastem.toolkit.study_runs")
 
     class Dropped:
         """Python ignores an exception raised in __del__, as numba's compiler does with a

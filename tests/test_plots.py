@@ -44,7 +44,7 @@ def small_study():
 
 @pytest.fixture(scope="module")
 def figures(small_study):
-    yield plots._study_figures(small_study)
+    yield plots.figures_of(small_study)
     plt.close("all")
 
 
@@ -163,7 +163,7 @@ def test_identical_estimates_stay_visible():
         [1.0], [0.0], [1.0], n_samples=40, replications=20, init=("kmeans++", "quantile"), n_init=2
     )
     assert np.allclose(result.cells[0].means, result.cells[1].means, rtol=1e-12, atol=0)
-    fig = plots._study_figures(result)["estimates.png"]
+    fig = plots.figures_of(result)["estimates.png"]
     for ax in fig.axes:
         drawn = {}
         for patch in ax.patches:
@@ -178,7 +178,7 @@ def test_identical_estimates_stay_visible():
 def test_variances_are_on_a_log_axis_and_collapsed_ones_are_counted(small_study):
     result = copy.deepcopy(small_study)
     result.cells[0].variances[:3, 0] = 1e-14
-    fig = plots._study_figures(result)["estimates.png"]
+    fig = plots.figures_of(result)["estimates.png"]
     variance_axes = [ax for ax in fig.axes if ax.get_title().startswith("variance")]
     assert len(variance_axes) == 2 * len(SIZES)
     assert all(ax.get_xscale() == "log" for ax in variance_axes)
@@ -241,7 +241,7 @@ def test_a_study_without_traces_leaves_out_their_figures(small_study):
     result = copy.deepcopy(small_study)
     for cell in result.cells:
         cell.trace = cell.example = None
-    figures = plots._study_figures(result)
+    figures = plots.figures_of(result)
     assert sorted(figures) == ["estimates.png", "iterations.png", "passes.png"]
     plt.close("all")
 
@@ -250,7 +250,7 @@ def test_the_dataset_figure_marks_a_spurious_or_collapsed_first_fit(small_study)
     result = copy.deepcopy(small_study)
     result.cells[0].status[0] = fastem.Status.SPURIOUS
     result.cells[1].status[0] = fastem.Status.VARIANCE_FLOORED
-    fig = plots._study_figures(result)["dataset.png"]
+    fig = plots.figures_of(result)["dataset.png"]
     titles = [ax.title for ax in fig.axes]
     marked = [t.get_text() for t in titles if "fit (" in t.get_text()]
     assert len(marked) == 2 and "spurious fit" in marked[0] and "collapsed fit" in marked[1]

@@ -477,9 +477,9 @@ def test_bad_designs_are_refused_by_name():
 
 
 def test_a_streamed_study_gives_the_same_table_and_raw_rows_in_any_chunking(monkeypatch):
-    study_module = importlib.import_module("fastem.toolkit.study")
+    chunks = importlib.import_module("fastem.toolkit.study_chunks")
     # Blocks of 10 rows, so that 25 replications make blocks that chunks of 7 cut across.
-    monkeypatch.setattr(study_module, "RAW_BLOCK", 10)
+    monkeypatch.setattr(chunks, "RAW_BLOCK", 10)
     truth = ([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0])
     kwargs = dict(
         n_samples=(30, 50),

@@ -10,142 +10,20 @@ import numpy as np
 
 from .. import checks as _validate
 from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit, warn_few_counts
-from ..result import DegenerateFitWarning, FitResult, squeeze
+from ..result import squeeze
 from ..spurious import check_rule
 from ..status import Status
-from ..table import Table
 from . import refit as _refit
-from .matching import match_components
+from . import replicates as _replicates
+from .bootstrap_result import BootstrapResult, Replicates, summarise
+from .matching import labelling_costs, match_components
 from .selection import CRITERIA, select
 
-KINDS = _refit.KINDS
+KINDS = _replicates.KINDS
 AMBIGUITY = 4.0
 """The default ``ambiguity``: a replicate whose second-best labelling costs less than 4
 times its best is less than twice as far from another labelling of the fit as from the
 one it was given (see :func:`bootstrap`)."""
-LEFT_OUT_SHARE = 0.05
-"""Share of a dataset's replicates left out (failed, spurious or ambiguous) above which
-:func:`bootstrap` warns."""
-
-
-@dataclass(frozen=True, repr=False)
-class BootstrapResult:
-    """What :func:`bootstrap` found. Arrays have a leading dataset axis, dropped for one 1D
-    dataset; components run to the largest ``K`` of any dataset, NaN beyond a dataset's own.
-
-    Attributes
-    ----------
-    fit : FitResult or dict of int to FitResult
-        The fit to the data whose parameters are bootstrapped; when datasets have
-        different numbers of components, ``fit[K]`` fits the datasets with ``K``
-        components, in their order (``np.flatnonzero(n_components == K)``).
-    kind : {"parametric", "nonparametric", "weighted"}
-    n_components : int array of shape (n_datasets,)
-        Each dataset's number of components ``K``.
-    weights, means, variances : arrays of shape (n_datasets, n_boot, K)
-        Every replicate's estimates, components matched to ``fit``'s (the labelling of
-        least cost, see :func:`bootstrap`); NaN for a failed or spurious replicate. An
-        ambiguous replicate keeps its estimates here, but not in the summaries.
-    standard_errors, lower, upper : :class:`Parameters`, arrays of shape (n_datasets, K)
-        The standard deviation of the kept replicates' estimates, and their percentile
-        interval at ``level``, per parameter; NaN for a parameter the model fixes (equal
-        weights, or the weight of one component).
-    status : int array of shape (n_datasets, n_boot)
-        Each replicate's :class:`~fastem.Status`.
-    ambiguous : bool array of shape (n_datasets, n_boot)
-        Replicates whose components match two labellings of the fit's about equally well.
-    n_failed, n_spurious, n_ambiguous : int arrays of shape (n_datasets,)
-        Replicates left out of the summaries: those with no finite fit (``NON_FINITE``, or
-        all of a dataset's when its fit to the data is not finite); those whose every fit
-        was spurious or collapsed (``SPURIOUS``, ``VARIANCE_FLOORED``); the ambiguous ones.
-    """
-
-    fit: FitResult | dict
-    kind: str
-    n_boot: int
-    level: float
-    n_components: np.ndarray
-    weights: np.ndarray
-    means: np.ndarray
-    variances: np.ndarray
-    standard_errors: _refit.Parameters
-    lower: _refit.Parameters
-    upper: _refit.Parameters
-    status: np.ndarray
-    ambiguous: np.ndarray
-    n_failed: np.ndarray
-    n_spurious: np.ndarray
-    n_ambiguous: np.ndarray
-
-    @property
-    def n_datasets(self) -> int:
-        return 1 if np.ndim(self.n_failed) == 0 else len(self.n_failed)
-
-    def table(self) -> Table:
-        """One row per dataset, component and parameter: ``dataset`` (from 0, as datasets
-        are counted everywhere), ``component`` (from 1), ``parameter``, ``estimate``,
-        ``se``, ``lower``, ``upper``, and the dataset's ``n_failed``, ``n_spurious`` and
-        ``n_ambiguous``."""
-        n_components = np.atleast_1d(self.n_components)
-        fitted = _fitted_parameters(self.fit, n_components)
-        counts = {
-            name: np.atleast_1d(getattr(self, name))
-            for name in ("n_failed", "n_spurious", "n_ambiguous")
-        }
-        columns = {
-            name: []
-            for name in (
-                "dataset",
-                "component",
-                "parameter",
-                "estimate",
-                "se",
-                "lower",
-                "upper",
-                *counts,
-            )
-        }
-        for index, name in enumerate(("weight", "mean", "variance")):
-            parts = (
-                fitted[index],
-                self.standard_errors[index],
-                self.lower[index],
-                self.upper[index],
-            )
-            parts = [np.atleast_2d(a) for a in parts]
-            for d, n in enumerate(n_components):
-                for k in range(n):
-                    columns["dataset"].append(d)
-                    columns["component"].append(k + 1)
-                    columns["parameter"].append(name)
-                    for column, values in zip(("estimate", "se", "lower", "upper"), parts):
-                        columns[column].append(values[d, k])
-                    for column, values in counts.items():
-                        columns[column].append(values[d])
-        order = np.lexsort((columns["component"], columns["dataset"]))
-        return Table({name: np.asarray(values)[order] for name, values in columns.items()})
-
-    def __repr__(self) -> str:
-        counts = ", ".join(
-            f"{int(np.sum(getattr(self, 'n_' + name)))} {name}"
-            for name in ("failed", "spurious", "ambiguous")
-        )
-        return (
-            f"BootstrapResult({self.n_datasets} dataset(s), {self.kind}, "
-            f"n_boot={self.n_boot}, replicates left out: {counts})"
-        )
-
-    def __str__(self) -> str:
-        head = (
-            f"Bootstrap ({self.kind}, {self.n_boot} replicates) standard errors and "
-            f"{100 * self.level:g}% percentile intervals"
-        )
-        note = (
-            "Left out of se, lower and upper: n_failed (no finite fit), n_spurious (only "
-            "spurious or collapsed fits), n_ambiguous (matched to two labellings of the "
-            "fit's components about equally well)."
-        )
-        return f"{head}\n{self.table()}\n{note}"
 
 
 def bootstrap(
@@ -282,12 +160,69 @@ def bootstrap(
         spurious=check_rule(spurious),
         skip_degenerate=True,
     )
-    batch, datasets, point_weights, sizes = _refit.weighted_batch(
+    batch, datasets, point_weights, sizes = _replicates.weighted_batch(
         data,
         sample_weight,
         sample_weight_type,
         n_components if isinstance(n_components, int) else 1,
     )
+    _check_replicate_memory(
+        sizes,
+        n_components,
+        max_components,
+        n_boot,
+        n_init,
+        n_init_data,
+        weighted=point_weights is not None and kind != "weighted",
+    )
+    weighted = _WeightedData(datasets, point_weights, sizes, sample_weight_type)
+    ks, fits = _fit_data(
+        batch,
+        weighted,
+        n_components,
+        max_components,
+        n_init_data,
+        seed,
+        options,
+    )
+    resampling = _Resampling(
+        kind=kind, n_boot=n_boot, n_init=n_init, seed=seed, ambiguity=ambiguity, options=options
+    )
+    replicates = _draw_and_refit(fits, ks, weighted, resampling, progress)
+    result = summarise(fits, ks, replicates, kind, level, options["equal_weights"])
+    return squeeze(result) if batch.single else result
+
+
+@dataclass(frozen=True)
+class _WeightedData:
+    """The checked datasets (a list of 1D arrays), their point weights (a list of arrays,
+    or None), the size of each one's replicates and the weights' type."""
+
+    datasets: list
+    point_weights: list | None
+    sizes: np.ndarray
+    sample_weight_type: str
+
+
+@dataclass(frozen=True)
+class _Resampling:
+    """How the replicates are drawn and refitted: their ``kind``, ``n_boot`` per dataset,
+    the random restarts of each refit, the seed, the ``ambiguity`` of a labelling and the
+    options of :func:`fastem.fit`."""
+
+    kind: str
+    n_boot: int
+    n_init: int
+    seed: int
+    ambiguity: float
+    options: dict
+
+
+def _check_replicate_memory(
+    sizes, n_components, max_components, n_boot, n_init, n_init_data, weighted
+) -> None:
+    """Refuse, before any work, replicates whose arrays would not fit in memory, for the
+    largest number of components any dataset may get."""
     if isinstance(n_components, str):
         largest = _validate.check_int("max_components", max_components, 1)
     elif np.ndim(n_components) == 0:
@@ -297,7 +232,7 @@ def bootstrap(
     # Per replicate: its estimates, their copy without the ambiguous ones and the
     # percentiles' working copy (3 x 3 arrays of K), its status, flags and indices.
     # A weighted bootstrap's replicate is the data with other weights, whatever they sum to.
-    _refit.check_memory(
+    _replicates.check_memory(
         sizes,
         largest,
         n_boot,
@@ -305,45 +240,58 @@ def bootstrap(
         n_init,
         1,
         n_init_data,
-        weighted=point_weights is not None and kind != "weighted",
+        weighted=weighted,
     )
-    if point_weights is not None and sample_weight_type == "frequency":
-        warn_few_counts(datasets, point_weights, 1, stacklevel=2)
+
+
+def _fit_data(
+    batch, weighted: _WeightedData, n_components, max_components, n_init_data, seed, options
+):
+    """The fits to the data, as :func:`_fits_to_data` gives them, with their problems
+    warned about (as :func:`fastem.fit` warns, from the caller of :func:`bootstrap`)."""
+    datasets, point_weights = weighted.datasets, weighted.point_weights
+    if point_weights is not None and weighted.sample_weight_type == "frequency":
+        warn_few_counts(datasets, point_weights, 1, stacklevel=3)
     ks, fits = _fits_to_data(
         batch, datasets, point_weights, n_components, max_components, n_init_data, seed, options
     )
     for k, fitted in fits.items():
         among = "" if len(fits) == 1 else f"the fits of {k} component(s) to the data: "
         for category, message in fitted.problems():
-            warnings.warn(among + message, category, stacklevel=2)
-    n_datasets = len(datasets)
+            warnings.warn(among + message, category, stacklevel=3)
     if point_weights is not None:  # a criterion chose K: replicates need K points too
-        _refit.weighted_batch(datasets, point_weights, "frequency", ks)
+        _replicates.weighted_batch(datasets, point_weights, "frequency", ks)
+    return ks, fits
 
-    width = int(ks.max())
-    estimates = np.full((3, n_datasets, n_boot, width), np.nan)
-    status = np.zeros((n_datasets, n_boot), dtype=np.int64)
-    ambiguous = np.zeros((n_datasets, n_boot), dtype=np.bool_)
+
+def _draw_and_refit(
+    fits, ks, weighted: _WeightedData, resampling: _Resampling, progress
+) -> Replicates:
+    """Every dataset's replicates, drawn and refitted a chunk at a time, their components
+    matched to the fit's; ``progress(done, n_datasets * n_boot)`` after each chunk."""
+    datasets, point_weights, sizes = weighted.datasets, weighted.point_weights, weighted.sizes
+    n_boot = resampling.n_boot
+    replicates = Replicates.empty(len(datasets), n_boot, int(ks.max()))
     done = 0
     for k, fitted in fits.items():
         members = np.flatnonzero(ks == k)  # the group's datasets, in order
         params = _refit.parameters_of(fitted)
         usable = np.isfinite(np.atleast_1d(fitted.log_likelihood))
-        status[members[~usable]] = Status.NON_FINITE
+        replicates.status[members[~usable]] = Status.NON_FINITE
         which = np.flatnonzero(usable)
         source = np.repeat(which, n_boot)
         replicate = np.tile(np.arange(n_boot), which.size)
         global_index = members[source] * n_boot + replicate
-        for positions in _refit.chunks(global_index, sizes[members[source]]):
+        for positions in _replicates.chunks(global_index, sizes[members[source]]):
             rows = source[positions]
             dataset_rows = members[rows]
             at = (dataset_rows, replicate[positions])  # where the chunk's replicates go
-            data_rows, weights, runs = _refit.draw(
-                kind,
+            data_rows, weights, runs = _replicates.draw(
+                resampling.kind,
                 [datasets[d] for d in dataset_rows],
                 sizes[dataset_rows],
                 global_index[positions],
-                _refit.stage_seed(seed, 11),
+                _replicates.stage_seed(resampling.seed, 11),
                 params=params.take(rows),
                 source_weights=None
                 if point_weights is None
@@ -353,63 +301,33 @@ def bootstrap(
                 data_rows,
                 k,
                 [params.take(rows)],
-                n_init=n_init,
-                random_state=_refit.stage_seed(seed, 12),
+                n_init=resampling.n_init,
+                random_state=_replicates.stage_seed(resampling.seed, 12),
                 runs=runs,
-                options=options,
+                options=resampling.options,
                 sample_weight=weights,
             )
-            matched = match_components(
-                refitted.weights, refitted.means, refitted.variances, *params.take(rows)
-            )
-            finite = np.isfinite(refitted.log_likelihood)
-            status[at] = np.where(finite, refitted.status, Status.NON_FINITE)
-            regular = status[at] < Status.SPURIOUS
-            best, second = _labelling_costs(matched, params.take(rows))
-            ambiguous[at] = regular & (second <= ambiguity * best)
-            for index in range(3):
-                estimates[index, dataset_rows, replicate[positions], :k] = np.where(
-                    regular[:, None], matched[index], np.nan
-                )
+            _record(replicates, at, k, refitted, params.take(rows), resampling.ambiguity)
             done += positions.size
             if progress is not None:
-                progress(done, n_datasets * n_boot)
+                progress(done, len(datasets) * n_boot)
+    return replicates
 
-    n_failed = (status == Status.NON_FINITE).sum(axis=1)
-    n_spurious = (status >= Status.SPURIOUS).sum(axis=1) - n_failed
-    n_ambiguous = ambiguous.sum(axis=1)
-    _warn_left_out(n_failed, n_spurious, n_ambiguous, n_boot)
-    kept = np.where(ambiguous[:, :, None], np.nan, estimates)
-    fixed = np.zeros((3, n_datasets, width), dtype=np.bool_)
-    fixed[0] = options["equal_weights"] | (ks == 1)[:, None]
-    summaries = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all NaN: a dataset that failed
-        se = np.nanstd(kept, axis=2, ddof=1)
-        tail = 100 * (1 - level) / 2
-        lower, upper = np.nanpercentile(kept, [tail, 100 - tail], axis=2)
-    for values in (se, lower, upper):
-        values = np.where(fixed, np.nan, values)
-        summaries.append(_refit.Parameters(*values))
-    result = BootstrapResult(
-        fit=fits[width] if len(fits) == 1 else fits,
-        kind=kind,
-        n_boot=n_boot,
-        level=level,
-        n_components=ks,
-        weights=estimates[0],
-        means=estimates[1],
-        variances=estimates[2],
-        standard_errors=summaries[0],
-        lower=summaries[1],
-        upper=summaries[2],
-        status=status,
-        ambiguous=ambiguous,
-        n_failed=n_failed,
-        n_spurious=n_spurious,
-        n_ambiguous=n_ambiguous,
-    )
-    return squeeze(result) if batch.single else result
+
+def _record(replicates: Replicates, at, k: int, refitted, fitted, ambiguity: float) -> None:
+    """Refitted replicates into ``replicates`` at ``at`` (their datasets and indices): their
+    status, whether their labelling is ambiguous, and the estimates of the regular ones,
+    components matched to the fit's (``fitted``)."""
+    matched = match_components(refitted.weights, refitted.means, refitted.variances, *fitted)
+    finite = np.isfinite(refitted.log_likelihood)
+    replicates.status[at] = np.where(finite, refitted.status, Status.NON_FINITE)
+    regular = replicates.status[at] < Status.SPURIOUS
+    best, second = labelling_costs(matched, fitted)
+    replicates.ambiguous[at] = regular & (second <= ambiguity * best)
+    for index in range(3):
+        replicates.estimates[index, at[0], at[1], :k] = np.where(
+            regular[:, None], matched[index], np.nan
+        )
 
 
 def _fits_to_data(batch, datasets, weights, n_components, max_components, n_init, seed, options):
@@ -420,7 +338,7 @@ def _fits_to_data(batch, datasets, weights, n_components, max_components, n_init
     With a criterion, :func:`fastem.select` chooses ``K``; its warnings about the
     candidates are not shown, as the chosen fits' problems are (by the caller)."""
     n_datasets = len(datasets)
-    seed = _refit.stage_seed(seed, 10)
+    seed = _replicates.stage_seed(seed, 10)
     if isinstance(n_components, str):
         criterion = _validate.check_choice("n_components", n_components, CRITERIA)
         max_components = _validate.check_int("max_components", max_components, 1)
@@ -471,71 +389,3 @@ def _fits_to_data(batch, datasets, weights, n_components, max_components, n_init
         for k in np.unique(ks)
     }
     return ks, fits
-
-
-def _fitted_parameters(fits, n_components) -> _refit.Parameters:
-    """The parameters of the fits to the data (a :class:`FitResult`, or one per number of
-    components), shape (n_datasets, max K), padded with NaN."""
-    if isinstance(fits, FitResult):
-        return _refit.parameters_of(fits)
-    fitted = [np.full((n_components.size, n_components.max()), np.nan) for _ in range(3)]
-    for k, result in fits.items():
-        for array, values in zip(fitted, _refit.parameters_of(result)):
-            array[n_components == k, :k] = values
-    return _refit.Parameters(*fitted)
-
-
-def _labelling_costs(matched, fitted):
-    """The costs of the best and the second-best labelling of each replicate's components,
-    arrays of shape (n_replicates,): ``matched`` (replicates' parameters ordered by the
-    best labelling, of shape (n_replicates, K)) against ``fitted`` (the fit's, same shape).
-
-    A labelling's cost is :func:`fastem.match_components`'s. The best labelling is the
-    identity, and every other permutation is a product of cycles, each of which costs at
-    least 0 more than the identity (else the identity would not be best); so the second
-    best is the identity plus its cheapest cycle: the shortest cycle of the graph whose
-    edge ``j -> k`` (replicate component ``j`` labelled ``k``) weighs ``cost[j, k] -
-    cost[k, k]``, found by Floyd-Warshall, exactly and for any ``K``. With one component
-    the second best is infinite. Failed replicates (non-finite costs) get NaN.
-    """
-    _, means, variances = (np.asarray(a, dtype=np.float64) for a in fitted)
-    diagonal = np.arange(means.shape[1])
-    with np.errstate(divide="ignore", invalid="ignore"):  # failed replicates: NaN
-        log_ratio = np.log(matched.variances[:, :, None]) - np.log(variances[:, None, :])
-        cost = (matched.means[:, :, None] - means[:, None, :]) ** 2 / variances[
-            :, None, :
-        ] + log_ratio**2
-        identity = np.diagonal(cost, axis1=1, axis2=2)
-        shortest = cost - identity[:, None, :]
-        shortest[:, diagonal, diagonal] = np.inf  # a cycle needs another component
-        for middle in diagonal:
-            shortest = np.minimum(
-                shortest, shortest[:, :, middle, None] + shortest[:, None, middle, :]
-            )
-        best = identity.sum(axis=1)
-        # A cycle below 0 by rounding is a tie with the best.
-        cycle = np.maximum(np.min(shortest[:, diagonal, diagonal], axis=1), 0.0)
-    return best, best + cycle
-
-
-def _warn_left_out(n_failed, n_spurious, n_ambiguous, n_boot) -> None:
-    """One :class:`DegenerateFitWarning` naming the datasets with more than
-    ``LEFT_OUT_SHARE`` of their replicates left out, and their counts."""
-    left_out = np.flatnonzero(n_failed + n_spurious + n_ambiguous > LEFT_OUT_SHARE * n_boot)
-    if left_out.size == 0:
-        return
-    counts = "; ".join(
-        f"dataset {d}: {n_failed[d]} failed, {n_spurious[d]} spurious, {n_ambiguous[d]} ambiguous"
-        for d in left_out[:5]
-    ) + ("" if left_out.size <= 5 else f"; ... ({left_out.size} datasets in all)")
-    warnings.warn(
-        f"{left_out.size} of {n_failed.size} dataset(s) have more than "
-        f"{100 * LEFT_OUT_SHARE:g}% of their {n_boot} replicates left out of the standard "
-        f"errors and intervals ({counts}): failed replicates have no finite fit, spurious "
-        "ones only spurious or collapsed fits, and ambiguous ones match two labellings of "
-        "the fit's components about equally well, so these intervals describe only the "
-        "replicates whose labels are clear. Fewer components usually help (n_components="
-        "'bic' chooses them per dataset); more restarts (n_init) help spurious ones.",
-        DegenerateFitWarning,
-        stacklevel=3,
-    )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,158 +13,12 @@ from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, warn_few_counts
 from ..result import squeeze
 from ..spurious import check_rule
 from ..status import Status
-from ..table import Table
 from . import refit as _refit
+from . import replicates as _replicates
+from .lrt_result import LRTResult, Tests, p_values, result_of_tests
 
 VARIANCES = tuple(sorted(_validate.VARIANCE_MODELS, reverse=True))
 """The variance models, the default ("unequal") first."""
-
-
-@dataclass(frozen=True, repr=False)
-class LRTResult:
-    """What :func:`bootstrap_lrt` found, per dataset and test.
-
-    Test ``t`` compares ``K = tested[t]`` components (the null) with ``K + 1``. Arrays
-    have a leading dataset axis, dropped for one 1D dataset. Entries of tests that did not
-    run (after a dataset's sequential procedure stopped) are NaN, or 0 for counts, and
-    ``ran`` is False there.
-
-    Attributes
-    ----------
-    tested : int array of shape (n_tests,)
-        The null's number of components of each test: 1, 2, ..., ``max_components - 1``.
-    statistic : array of shape (n_datasets, n_tests)
-        The observed likelihood-ratio statistic ``2 (l_{K+1} - l_K)``.
-    boot_statistics : array of shape (n_datasets, n_tests, n_boot)
-        The statistic of each bootstrap replicate; NaN for a replicate whose fit failed.
-    p_value : array of shape (n_datasets, n_tests)
-        ``(1 + #{boot >= observed}) / (n_valid + 1)``; NaN when no replicate has a
-        statistic.
-    p_value_mcse : array of shape (n_datasets, n_tests)
-        Its Monte Carlo standard error, ``sqrt(p (1 - p) / n_valid)``.
-    n_valid, n_negative, n_failed : int arrays of shape (n_datasets, n_tests)
-        Replicates with a statistic; those whose statistic is below 0 (the ``K + 1``
-        fit below the ``K`` fit: none, by construction, up to rounding); those whose fits
-        failed (a non-finite log-likelihood, or no restart of either model that was not
-        spurious or collapsed), left out of the p-value.
-    n_redundant : int array of shape (n_datasets, n_tests)
-        Replicates whose ``K + 1`` fit is no better than their ``K`` fit (statistic 0:
-        the search found nothing but the ``K`` fit with a component duplicated or
-        emptied); they count, with statistic 0.
-    ran : bool array of shape (n_datasets, n_tests)
-        Whether the test was made.
-    reason : str array of shape (n_datasets, n_tests)
-        Why a test that a dataset reached was not made, or made no p-value ("" where it
-        ran, or where the sequential procedure had stopped before it): "no regular fit to
-        the data" (every restart of ``K`` or ``K + 1`` components was spurious, collapsed
-        or failed), "K+1 fit no better than K, search not settled" (the search for ``K +
-        1`` components found nothing above the ``K`` fit, only it with a component
-        duplicated or emptied, and did not settle: a test that did not happen, never "not
-        rejected"; where the search settled, nothing better was there to find, and the
-        test is made with its statistic of about 0), or "every replicate failed".
-    n_components : int array of shape (n_datasets,)
-        The chosen number of components: the first ``K`` not rejected at ``level``, or
-        ``max_components`` when every test rejects; 0 when a test could not be made before
-        that (the fits to the data failed, or every replicate's fits did).
-    log_likelihood : array of shape (n_datasets, max_components)
-        Log-likelihood of the fits to the data with 1, 2, ..., ``max_components``
-        components.
-    """
-
-    tested: np.ndarray
-    statistic: np.ndarray
-    boot_statistics: np.ndarray
-    p_value: np.ndarray
-    p_value_mcse: np.ndarray
-    n_valid: np.ndarray
-    n_negative: np.ndarray
-    n_failed: np.ndarray
-    n_redundant: np.ndarray
-    ran: np.ndarray
-    reason: np.ndarray
-    n_components: np.ndarray
-    log_likelihood: np.ndarray
-    n_boot: int
-    level: float
-    variance: str
-    sequential: bool
-
-    @property
-    def n_datasets(self) -> int:
-        return 1 if np.ndim(self.n_components) == 0 else len(self.n_components)
-
-    def table(self) -> Table:
-        """One row per dataset and test that ran or failed: ``dataset`` (from 0), ``test`` ("1 vs
-        2"), ``statistic``, ``p_value``, ``p_value_mcse``, ``rejected`` (at ``level``),
-        ``n_valid``, ``n_negative``, ``n_failed``, ``n_redundant``, ``failed`` (the
-        ``reason`` a test was not made, "" where it ran)."""
-        reached = np.atleast_2d(self.ran) | (np.atleast_2d(self.reason) != "")
-        d, t = np.nonzero(reached)
-
-        def pick(values):
-            return np.atleast_2d(values)[d, t]
-
-        p = pick(self.p_value)
-        return Table(
-            {
-                "dataset": d,
-                "test": np.array([f"{k} vs {k + 1}" for k in self.tested[t]]),
-                "statistic": pick(self.statistic),
-                "p_value": p,
-                "p_value_mcse": pick(self.p_value_mcse),
-                "rejected": p <= self.level,
-                "n_valid": pick(self.n_valid),
-                "n_negative": pick(self.n_negative),
-                "n_failed": pick(self.n_failed),
-                "n_redundant": pick(self.n_redundant),
-                "failed": pick(self.reason).astype(str),
-            }
-        )
-
-    def __repr__(self) -> str:
-        chosen = np.atleast_1d(self.n_components)
-        counts = ", ".join(f"K={k}: {n}" for k, n in zip(*np.unique(chosen, return_counts=True)))
-        return (
-            f"LRTResult({self.n_datasets} dataset(s), n_boot={self.n_boot}, "
-            f"{self.variance} variances, chosen {counts})"
-        )
-
-    def __str__(self) -> str:
-        kind = "sequential " if self.sequential else ""
-        title = f"Bootstrap {kind}LRT for the number of mixture components"
-        rule = "-" * len(title)
-        lines = [
-            rule,
-            title,
-            rule,
-            f"Model        = {'V' if self.variance == 'unequal' else 'E'} "
-            f"({self.variance} variances)",
-            f"Replications = {self.n_boot}",
-        ]
-        if self.n_datasets > 1:
-            chosen = np.atleast_1d(self.n_components)
-            for k, n in zip(*np.unique(chosen, return_counts=True)):
-                lines.append(f"chosen K = {k}: {n} of {chosen.size} datasets")
-            lines.append("(table() has every test of every dataset)")
-            return "\n".join(lines)
-        table = self.table()
-        lines.append(
-            f"{'':8} {'LRTS':>12} {'bootstrap p-value':>18} {'MCSE':>8}"
-            f" {'negative':>9} {'failed':>7}"
-        )
-        for row in table.to_records():
-            if row["failed"]:
-                lines.append(f"{row['test']:8} not made: {row['failed']}")
-                continue
-            p = "nan" if row["p_value"] is None else f"{row['p_value']:.4g}"
-            mcse = "nan" if row["p_value_mcse"] is None else f"{row['p_value_mcse']:.2g}"
-            stat = "nan" if row["statistic"] is None else f"{row['statistic']:.7g}"
-            lines.append(
-                f"{row['test']:8} {stat:>12} {p:>18} {mcse:>8}"
-                f" {row['n_negative']:>9} {row['n_failed']:>7}"
-            )
-        lines.append(f"Chosen: {self.n_components} component(s) at level {self.level:g}")
-        return "\n".join(lines)
 
 
 def bootstrap_lrt(
@@ -298,11 +151,11 @@ def bootstrap_lrt(
         spurious=spurious,
         skip_degenerate=True,
     )
-    batch, datasets, point_weights, sizes = _refit.weighted_batch(
+    batch, datasets, point_weights, sizes = _replicates.weighted_batch(
         data, sample_weight, sample_weight_type, max_components
     )
     # Per replicate: its statistic of each test, and the indices and copies of a test.
-    _refit.check_memory(
+    _replicates.check_memory(
         sizes,
         max_components,
         n_boot,
@@ -314,9 +167,48 @@ def bootstrap_lrt(
     )
     if point_weights is not None and sample_weight_type == "frequency":
         warn_few_counts(datasets, point_weights, max_components, stacklevel=2)
-    n_datasets = len(datasets)
+    observed = _observed(datasets, point_weights, max_components, n_init_data, seed, options)
+    tests = Tests.empty(len(datasets), max_components - 1, n_boot)
+    testing = _Testing(
+        n_init=n_init, seed=seed, options=options, level=level, sequential=sequential
+    )
+    _run_tests(tests, observed, sizes, testing, progress)
+    result = result_of_tests(
+        tests, observed.log_likelihood, level=level, variance=variance, sequential=sequential
+    )
+    return squeeze(result, keep=("tested",)) if batch.single else result
 
-    observed = _fits_to_data(datasets, point_weights, max_components, n_init_data, seed, options)
+
+@dataclass(frozen=True)
+class _Observed:
+    """The fits to the data of 1, 2, ... components (``fits``), and per dataset and number
+    of components (n_datasets, max_components) their ``log_likelihood``, whether they are
+    ``regular`` (not spurious, not collapsed), and per test (n_datasets, max_components -
+    1) whether the ``K + 1`` fit is ``no_better`` than the ``K`` fit with an unsettled
+    search."""
+
+    fits: list
+    log_likelihood: np.ndarray
+    regular: np.ndarray
+    no_better: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Testing:
+    """How each test runs: the random restarts of each refit, the seed, the options of
+    :func:`fastem.fit`, the ``level`` and whether a dataset's tests stop at the first
+    ``K`` not rejected (``sequential``)."""
+
+    n_init: int
+    seed: int
+    options: dict
+    level: float
+    sequential: bool
+
+
+def _observed(datasets, weights, max_components, n_init_data, seed, options) -> _Observed:
+    """The fits to the data (:func:`_fits_to_data`) and what the tests need of them."""
+    observed = _fits_to_data(datasets, weights, max_components, n_init_data, seed, options)
     log_likelihood = np.stack([np.atleast_1d(f.log_likelihood) for f in observed], axis=1)
     regular = np.stack([np.atleast_1d(f.status) < Status.SPURIOUS for f in observed], axis=1)
     # A K + 1 fit no better than the K fit stands for a test only when its search
@@ -329,14 +221,14 @@ def bootstrap_lrt(
         ],
         axis=1,
     )
-    reason = np.full((len(datasets), max_components - 1), "", dtype=object)
+    return _Observed(observed, log_likelihood, regular, no_better)
 
-    n_tests = max_components - 1
-    statistic = np.full((n_datasets, n_tests), np.nan)
-    boot = np.full((n_datasets, n_tests, n_boot), np.nan)
-    ran = np.zeros((n_datasets, n_tests), dtype=np.bool_)
-    active = np.ones(n_datasets, dtype=np.bool_)
-    blocked = np.zeros(n_datasets, dtype=np.bool_)  # tests stopped undecided
+
+def _run_tests(tests: Tests, observed: _Observed, sizes, testing: _Testing, progress) -> None:
+    """Run the tests of ``K = 1, 2, ...`` in turn, each for the datasets still testing, into
+    ``tests``; ``progress(done, total)`` in replicates, those of skipped tests counted as
+    done."""
+    n_datasets, n_tests, n_boot = tests.boot.shape
     total = n_tests * n_datasets * n_boot
     reported = [0]
 
@@ -346,94 +238,68 @@ def bootstrap_lrt(
             progress(done, total)
 
     for t in range(n_tests):
-        k = t + 1
-        testable = regular[:, t] & regular[:, t + 1] & ~no_better[:, t]
-        reason[active & ~(regular[:, t] & regular[:, t + 1]), t] = "no regular fit to the data"
-        reason[active & regular[:, t] & regular[:, t + 1] & no_better[:, t], t] = (
-            "K+1 fit no better than K, search not settled"
-        )
-        blocked |= active & ~testable
-        active &= testable
-        which = np.flatnonzero(active)
+        which = _testable(tests, observed, t)
         if which.size == 0:
             break
-        ran[which, t] = True
-        statistic[which, t] = _statistic(
-            log_likelihood[which, t + 1], log_likelihood[which, t], sizes[which]
+        tests.ran[which, t] = True
+        tests.statistic[which, t] = _statistic(
+            observed.log_likelihood[which, t + 1], observed.log_likelihood[which, t], sizes[which]
         )
-        null, alternative = (
-            _refit.parameters_of(observed[t]),
-            _refit.parameters_of(observed[t + 1]),
-        )
-        source = np.repeat(which, n_boot)
-        replicate = np.tile(np.arange(n_boot), which.size)
-        global_index = source * n_boot + replicate
-        done = t * n_datasets * n_boot
-        for positions in _refit.chunks(global_index, sizes[source]):
-            rows = source[positions]
-            boot[rows, t, replicate[positions]] = _replicate_statistics(
-                k,
-                sizes[rows],
-                global_index[positions],
-                null.take(rows),
-                alternative.take(rows),
-                n_init,
-                seed,
-                options,
-            )
-            done += positions.size
-            report(done)
+        _bootstrap_test(tests, t, which, observed, sizes, testing, report)
         # No replicate with a statistic: the test cannot decide, and nothing after it runs.
-        empty = which[~np.isfinite(boot[which, t]).any(axis=1)]
-        reason[empty, t] = "every replicate failed"
-        blocked[empty] = True
-        active[empty] = False
-        if sequential:
-            active[which[_p_values(statistic[which, t], boot[which, t]) > level]] = False
+        empty = which[~np.isfinite(tests.boot[which, t]).any(axis=1)]
+        tests.reason[empty, t] = "every replicate failed"
+        tests.blocked[empty] = True
+        tests.active[empty] = False
+        if testing.sequential:
+            not_rejected = p_values(tests.statistic[which, t], tests.boot[which, t]) > testing.level
+            tests.active[which[not_rejected]] = False
         report((t + 1) * n_datasets * n_boot)
     report(total)  # also when every dataset's tests stopped early
 
-    n_valid = np.isfinite(boot).sum(axis=2)
-    n_failed = np.where(ran, n_boot - n_valid, 0)
-    n_negative = (boot < 0).sum(axis=2)
-    n_redundant = (boot == 0).sum(axis=2)
-    p_value = np.full((n_datasets, n_tests), np.nan)
-    p_value[ran] = _p_values(statistic[ran], boot[ran])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mcse = np.sqrt(p_value * (1 - p_value) / n_valid)
-    chosen = _chosen(p_value, ran, blocked, level, max_components)
-    undecided = np.flatnonzero(chosen == 0)
-    if undecided.size:
-        warnings.warn(
-            f"dataset(s) {_validate._listed(undecided)}: a test could not be made (reason: "
-            f"{_reasons(reason[undecided])}), so no test was made from there and "
-            "n_components is 0: the fits to the data had no regular (not spurious, not "
-            "collapsed) restart for some K, their K+1 fit was no better than the K fit, or "
-            "every replicate's fits failed. Try more restarts (n_init_data, n_init) or "
-            "fewer components.",
-            UserWarning,
-            stacklevel=2,
-        )
-    result = LRTResult(
-        tested=np.arange(1, max_components),
-        statistic=statistic,
-        boot_statistics=boot,
-        p_value=p_value,
-        p_value_mcse=mcse,
-        n_valid=n_valid,
-        n_negative=n_negative,
-        n_failed=n_failed,
-        n_redundant=np.where(ran, n_redundant, 0),
-        ran=ran,
-        reason=reason.astype(str),
-        n_components=chosen,
-        log_likelihood=log_likelihood,
-        n_boot=n_boot,
-        level=level,
-        variance=variance,
-        sequential=sequential,
+
+def _testable(tests: Tests, observed: _Observed, t: int) -> np.ndarray:
+    """The datasets that make test ``t``: still testing, with regular fits to the data of
+    both sizes, the larger better (or its search settled); the others stop, with the
+    reason."""
+    regular, no_better = observed.regular, observed.no_better
+    testable = regular[:, t] & regular[:, t + 1] & ~no_better[:, t]
+    active = tests.active
+    tests.reason[active & ~(regular[:, t] & regular[:, t + 1]), t] = "no regular fit to the data"
+    tests.reason[active & regular[:, t] & regular[:, t + 1] & no_better[:, t], t] = (
+        "K+1 fit no better than K, search not settled"
     )
-    return squeeze(result, keep=("tested",)) if batch.single else result
+    tests.blocked |= active & ~testable
+    tests.active &= testable
+    return np.flatnonzero(tests.active)
+
+
+def _bootstrap_test(tests: Tests, t, which, observed: _Observed, sizes, testing, report):
+    """The replicates' statistics of test ``t`` (``K = t + 1``) for datasets ``which``,
+    drawn from their ``K`` fit and refitted a chunk at a time."""
+    n_datasets, _, n_boot = tests.boot.shape
+    null, alternative = (
+        _refit.parameters_of(observed.fits[t]),
+        _refit.parameters_of(observed.fits[t + 1]),
+    )
+    source = np.repeat(which, n_boot)
+    replicate = np.tile(np.arange(n_boot), which.size)
+    global_index = source * n_boot + replicate
+    done = t * n_datasets * n_boot
+    for positions in _replicates.chunks(global_index, sizes[source]):
+        rows = source[positions]
+        tests.boot[rows, t, replicate[positions]] = _replicate_statistics(
+            t + 1,
+            sizes[rows],
+            global_index[positions],
+            null.take(rows),
+            alternative.take(rows),
+            testing.n_init,
+            testing.seed,
+            testing.options,
+        )
+        done += positions.size
+        report(done)
 
 
 def _fits_to_data(datasets, weights, max_components, n_init, seed, options):
@@ -452,7 +318,7 @@ def _fits_to_data(datasets, weights, max_components, n_init, seed, options):
                 fits[-1] if fits else None,
                 n_init=n_init,
                 init=None,
-                random_state=_refit.stage_seed(seed, 0, k),
+                random_state=_replicates.stage_seed(seed, 0, k),
                 options=dict(options, warn=False),
                 sample_weight=weights,
                 # No starts aimed at narrow components: the replicates' fits have none, and
@@ -464,24 +330,18 @@ def _fits_to_data(datasets, weights, max_components, n_init, seed, options):
     return fits
 
 
-def _reasons(reasons) -> str:
-    """The distinct reasons of failed tests, in words."""
-    found = sorted({r for r in np.ravel(reasons) if r})
-    return "; ".join(found) if found else "none recorded"
-
-
 def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, seed, options):
     """The statistic of each replicate drawn from ``null`` (one row per replicate); NaN
     where a fit failed."""
-    data, _, runs = _refit.draw(
-        "parametric", None, sizes, global_index, _refit.stage_seed(seed, 1, k), params=null
+    data, _, runs = _replicates.draw(
+        "parametric", None, sizes, global_index, _replicates.stage_seed(seed, 1, k), params=null
     )
     h0 = _refit.refit(
         data,
         k,
         [null],
         n_init=n_init,
-        random_state=_refit.stage_seed(seed, 2, k),
+        random_state=_replicates.stage_seed(seed, 2, k),
         runs=runs,
         options=options,
     )
@@ -495,7 +355,7 @@ def _replicate_statistics(k, sizes, global_index, null, alternative, n_init, see
         k + 1,
         starts,
         n_init=n_init,
-        random_state=_refit.stage_seed(seed, 3, k),
+        random_state=_replicates.stage_seed(seed, 3, k),
         runs=runs,
         options=options,
     )
@@ -514,26 +374,6 @@ def _statistic(l_alternative, l_null, n):
     difference = l_alternative - l_null
     rounding = np.abs(difference) <= ROUNDING * (np.abs(l_null) + n)
     return 2 * np.where(rounding, 0.0, difference)
-
-
-def _p_values(observed, boot):
-    """``(1 + #{boot >= observed}) / (n_valid + 1)`` per row of ``boot``; NaN for a row
-    without a valid replicate."""
-    valid = np.isfinite(boot)
-    n_valid = valid.sum(axis=1)
-    at_least = (np.where(valid, boot, -np.inf) >= observed[:, None]).sum(axis=1)
-    return np.where(n_valid > 0, (1 + at_least) / (n_valid + 1), np.nan)
-
-
-def _chosen(p_value, ran, blocked, level, max_components):
-    """Per dataset: the first ``K`` whose test ran and did not reject; else 0 when the
-    tests stopped undecided (no regular fit to the data, or no valid replicate), else
-    ``max_components``."""
-    accepted = ran & (p_value > level)
-    first = np.argmax(accepted, axis=1) + 1
-    return np.where(accepted.any(axis=1), first, np.where(blocked, 0, max_components)).astype(
-        np.int64
-    )
 
 
 __all__ = ["LRTResult", "bootstrap_lrt"]

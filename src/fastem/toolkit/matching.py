@@ -120,3 +120,36 @@ def restart_summary(result, tol=1e-4) -> RestartSummary:
     if np.ndim(result.restart_log_likelihood) == 1:  # one 1D dataset
         return RestartSummary(best.item(), share.item(), n_maxima.item())
     return RestartSummary(best, share, n_maxima)
+
+
+def labelling_costs(matched, fitted):
+    """The costs of the best and the second-best labelling of each replicate's components,
+    arrays of shape (n_replicates,): ``matched`` (replicates' parameters ordered by the
+    best labelling, of shape (n_replicates, K)) against ``fitted`` (the fit's, same shape).
+
+    A labelling's cost is :func:`fastem.match_components`'s. The best labelling is the
+    identity, and every other permutation is a product of cycles, each of which costs at
+    least 0 more than the identity (else the identity would not be best); so the second
+    best is the identity plus its cheapest cycle: the shortest cycle of the graph whose
+    edge ``j -> k`` (replicate component ``j`` labelled ``k``) weighs ``cost[j, k] -
+    cost[k, k]``, found by Floyd-Warshall, exactly and for any ``K``. With one component
+    the second best is infinite. Failed replicates (non-finite costs) get NaN.
+    """
+    _, means, variances = (np.asarray(a, dtype=np.float64) for a in fitted)
+    diagonal = np.arange(means.shape[1])
+    with np.errstate(divide="ignore", invalid="ignore"):  # failed replicates: NaN
+        log_ratio = np.log(matched.variances[:, :, None]) - np.log(variances[:, None, :])
+        cost = (matched.means[:, :, None] - means[:, None, :]) ** 2 / variances[
+            :, None, :
+        ] + log_ratio**2
+        identity = np.diagonal(cost, axis1=1, axis2=2)
+        shortest = cost - identity[:, None, :]
+        shortest[:, diagonal, diagonal] = np.inf  # a cycle needs another component
+        for middle in diagonal:
+            shortest = np.minimum(
+                shortest, shortest[:, :, middle, None] + shortest[:, None, middle, :]
+            )
+        best = identity.sum(axis=1)
+        # A cycle below 0 by rounding is a tie with the best.
+        cycle = np.maximum(np.min(shortest[:, diagonal, diagonal], axis=1), 0.0)
+    return best, best + cycle

@@ -41,10 +41,38 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from fractions import Fraction
 from statistics import NormalDist
 
 import numpy as np
+
+from .exact_sums import Moments, to_float
+from .mcse_bootstrap import (
+    ResampledCounts,
+    bootstrap_mcse,
+    percentile_of_counts,
+    poisson_weights,
+)
+
+__all__ = [
+    "MAX_REPLICATIONS",
+    "ClusteredMean",
+    "Moments",
+    "Performance",
+    "PerformanceSums",
+    "ResampledCounts",
+    "StandardErrorPerformance",
+    "StandardErrorSums",
+    "bootstrap_mcse",
+    "clustered_mean_mcse",
+    "percentile_of_counts",
+    "performance",
+    "plan_replications",
+    "poisson_weights",
+    "proportion_mcse",
+    "standard_error_performance",
+]
+"""The public names of ``fastem.mcse``, the exact sums (:mod:`.exact_sums`) and the
+bootstrap MCSEs (:mod:`.mcse_bootstrap`) among them, kept importable from here."""
 
 
 @dataclass(frozen=True)
@@ -78,106 +106,6 @@ def performance(estimates, true: float) -> Performance:
         NaN where fewer than two estimates leave a measure or its MCSE undefined.
     """
     return PerformanceSums(true).add(estimates).result()
-
-
-class Moments:
-    """The count, the sum and the sum of squares of a stream of values, exact (NaN values
-    left out): their mean and standard deviation do not depend on how the stream is cut
-    into chunks, nor on the order of its values, and are rounded once.
-
-    Floats are sums of few exact terms: each value a 53-bit integer times a power of 2,
-    each square three such products times a power of 2 (Veltkamp's split of the value's
-    mantissa, exact for every finite value), added up as Python integers. A mean or a
-    variance too large for a float is infinite; with an infinite value among the values,
-    the mean is infinite (NaN for both signs) and the variance NaN, as ``np.mean`` and
-    ``np.var`` give."""
-
-    def __init__(self):
-        self.n = 0
-        self.sum = Fraction(0)
-        self.sum_squares = Fraction(0)
-        self.infinite = 0.0  # the sum of infinite values, which have no exact sum
-
-    def add(self, values) -> Moments:
-        x = np.asarray(values, dtype=np.float64).ravel()
-        x = x[~np.isnan(x)]
-        self.n += x.size
-        finite = np.isfinite(x)
-        if not finite.all():
-            with np.errstate(invalid="ignore"):  # inf - inf: NaN, as np.mean gives
-                self.infinite += float(np.sum(x[~finite]))
-            x = x[finite]
-        self.sum += _exact_sum(x)
-        self.sum_squares += _exact_sum(*_square_terms(x))
-        return self
-
-    def mean(self) -> float:
-        if self.n == 0:
-            return math.nan
-        return self.infinite if self.infinite else _float(self.sum / self.n)
-
-    def variance(self) -> float:
-        """``ddof=1``; NaN for fewer than two values, or an infinite one."""
-        if self.n < 2 or self.infinite:
-            return math.nan
-        return _float((self.sum_squares - self.sum**2 / self.n) / (self.n - 1))
-
-    def sd(self) -> float:
-        return math.sqrt(self.variance())
-
-    def mean_mcse(self) -> float:
-        """``sd / sqrt(n)``, which is ``sqrt(sum (x - mean)^2 / (n (n-1)))``."""
-        return self.sd() / math.sqrt(self.n) if self.n > 1 else math.nan
-
-
-_SPLIT = 2.0**27 + 1
-
-
-def _square_terms(x) -> tuple[np.ndarray, np.ndarray]:
-    """Floats and powers of 2 whose products add up to ``x**2`` exactly: ``x = m 2**e`` with
-    ``m`` in [0.5, 1), and ``m = hi + lo`` with halves of at most 26 bits (Veltkamp), whose
-    products are exact in float64. Squaring ``m`` rather than ``x`` neither overflows (above
-    about 1e154) nor underflows (below about 1e-145)."""
-    m, e = np.frexp(x)
-    scaled = _SPLIT * m
-    hi = scaled - (scaled - m)
-    lo = m - hi
-    return np.concatenate([hi * hi, 2.0 * hi * lo, lo * lo]), np.tile(2 * e, 3)
-
-
-def _float(value: Fraction) -> float:
-    """``value`` rounded to a float, infinite when it is too large for one."""
-    try:
-        return float(value)
-    except OverflowError:
-        return math.inf if value > 0 else -math.inf
-
-
-_EXACT_BLOCK = 2**25
-"""Values added at a time by :func:`_exact_sum`: sums of that many 27-bit integers stay
-below 2**52, exact in float64."""
-
-
-def _exact_sum(x, powers=None) -> Fraction:
-    """The exact sum of finite float64 values, each times ``2**powers`` if given (integers of
-    the same shape): each is a 53-bit integer times a power of 2; the integers of each power
-    are added in halves of 27 bits (by ``np.bincount``, whose float64 sums of them are
-    exact), and the powers' totals as Python integers."""
-    total = Fraction(0)
-    for start in range(0, x.size, _EXACT_BLOCK):
-        mantissa, exponent = np.frexp(x[start : start + _EXACT_BLOCK])
-        if powers is not None:
-            exponent = exponent + powers[start : start + _EXACT_BLOCK]
-        integers = (mantissa * 2.0**53).astype(np.int64)
-        lowest = int(exponent.min())
-        where = exponent - lowest
-        high = np.bincount(where, weights=(integers >> 27).astype(np.float64))
-        low = np.bincount(where, weights=(integers & (2**27 - 1)).astype(np.float64))
-        block = 0
-        for power in np.flatnonzero((high != 0) | (low != 0)):
-            block += ((int(high[power]) << 27) + int(low[power])) << int(power)
-        total += Fraction(block) * Fraction(2) ** (lowest - 53)
-    return total
 
 
 class PerformanceSums:
@@ -328,7 +256,7 @@ class ClusteredMean:
         return self
 
     def mean(self) -> float:
-        return _float(self.totals.sum / (self.totals.n * self.m)) if self.totals.n else math.nan
+        return to_float(self.totals.sum / (self.totals.n * self.m)) if self.totals.n else math.nan
 
     def mcse(self) -> float:
         n = self.totals.n
@@ -338,138 +266,7 @@ class ClusteredMean:
             return 0.0
         # sum_d (s_d - s)^2 with s_d = total_d / m: the totals' squared deviations / m^2.
         squares = (self.totals.sum_squares - self.totals.sum**2 / n) / self.m**2
-        return math.sqrt(_float(squares)) / n
-
-
-def bootstrap_mcse(values, statistic, n_boot: int, random_state):
-    """The MCSE of ``statistic(values.ravel())`` by the bootstrap over replications: the
-    standard deviation (``ddof=1``) of the statistic over ``n_boot`` resamples of the
-    rows of ``values`` (n_replications, m), drawn with replacement, each row with all its
-    ``m`` values. Deterministic given ``random_state`` (anything
-    ``numpy.random.default_rng`` takes).
-
-    For a median or a quantile, where the jackknife is inconsistent. The bootstrap's own
-    error is about ``1 / sqrt(2 n_boot)`` of the MCSE (5% for 200 resamples). A
-    ``statistic`` that returns an array (several quantiles) gets an MCSE of its shape,
-    from the same resamples.
-    """
-    rows = np.asarray(values).reshape(len(values), -1)
-    n = rows.shape[0]
-    shape = np.shape(statistic(rows.ravel()))
-    if n < 2:
-        return np.full(shape, math.nan)[()]
-    rng = np.random.default_rng(random_state)
-    draws = np.empty((n_boot, *shape))
-    for b in range(n_boot):
-        draws[b] = statistic(rows[rng.integers(0, n, n)].ravel())
-    return np.std(draws, axis=0, ddof=1)[()]
-
-
-_POISSON_CDF = np.cumsum([math.exp(-1) / math.factorial(k) for k in range(20)])
-"""The Poisson(1) distribution function at 0, 1, ..., 19 (the rest of its mass is below
-1e-18, under a uniform draw's resolution)."""
-
-
-def poisson_weights(key, first: int, count: int, n_boot: int) -> np.ndarray:
-    """How many times replications ``first, ..., first + count - 1`` appear in each of
-    ``n_boot`` resamples of the Poisson bootstrap: independent Poisson(1) counts, an int
-    array of shape (n_boot, count).
-
-    Replication ``i`` draws from its own stretch of a counter-based stream (Philox, keyed
-    by ``key``, a sequence of integers), so a replication's counts do not depend on the
-    chunk it comes in. With a resample of ``n`` replications drawn as multinomial counts,
-    the ordinary bootstrap; independent Poisson(1) counts are its streaming form, the
-    same to order ``1/n`` (Hanley & MacGibbon 2006; Chamandy et al. 2012)."""
-    steps = -(-n_boot // 4)  # a Philox counter value gives four 64-bit numbers
-    state = np.random.SeedSequence(key).generate_state(2, np.uint64)
-    generator = np.random.Philox(key=state, counter=first * steps)
-    raw = generator.random_raw(count * steps * 4).reshape(count, steps * 4)[:, :n_boot]
-    uniform = (raw >> np.uint64(11)).astype(np.float64) * 2.0**-53
-    return np.searchsorted(_POISSON_CDF, uniform, side="right").T
-
-
-def percentile_of_counts(values, counts, q: float):
-    """``np.percentile(a, q)`` (linear interpolation) of the array ``a`` holding each of the
-    sorted ``values`` ``counts`` times, to the same bits, without the array; NaN when
-    ``counts`` are all 0. ``counts`` of shape (n_values, m) give the percentiles of ``m``
-    such arrays at once, an array of shape (m,)."""
-    counts = np.asarray(counts, dtype=np.int64)
-    ends = np.cumsum(counts.reshape(len(counts), -1), axis=0)
-    n = ends[-1]
-    virtual = (n - 1) * np.true_divide(q, 100)
-    previous = np.floor(virtual)
-    gamma = virtual - previous
-    # The sorted positions previous and previous + 1 (the last at most), as searchsorted
-    # with side="right" finds them in the cumulative counts.
-    below = np.asarray(values, dtype=np.float64)[
-        np.minimum((ends <= previous).sum(axis=0), len(ends) - 1)
-    ]
-    above = np.asarray(values, dtype=np.float64)[
-        np.minimum((ends <= np.minimum(previous + 1, n - 1)).sum(axis=0), len(ends) - 1)
-    ]
-    difference = above - below
-    with np.errstate(invalid="ignore"):
-        # As NumPy's _lerp: from the upper value for gamma >= 0.5, exact at gamma = 1.
-        result = np.where(
-            gamma >= 0.5, above - difference * (1 - gamma), below + difference * gamma
-        )
-    result = np.where(n > 0, result, np.nan)
-    return float(result[0]) if counts.ndim == 1 else result
-
-
-class ResampledCounts:
-    """Counts of the whole-number values (iterations, say) of replications given a chunk
-    at a time, each with the same number of values, and the counts of the same values in
-    ``n_boot`` Poisson resamples of the replications (:func:`poisson_weights`): the
-    percentiles of all the values (:meth:`percentile`), and their bootstrap MCSE
-    (:meth:`percentile_mcse`), in memory that grows with the distinct values only.
-
-    Several ResampledCounts with the same ``key`` resample the replications alike."""
-
-    def __init__(self, n_boot: int, key):
-        self.n_boot, self.key = n_boot, key
-        self.n = 0
-        self.counts: dict = {}
-        self.resampled: dict = {}
-
-    def add(self, rows, first: int, weights=None) -> ResampledCounts:
-        """Replications ``first, first + 1, ...``, one row of values each; ``weights``
-        (:func:`poisson_weights` of these replications) when already drawn."""
-        rows = np.asarray(rows, dtype=np.int64).reshape(len(rows), -1)
-        count = rows.shape[0]
-        if weights is None:
-            weights = poisson_weights(self.key, first, count, self.n_boot)
-        values, where = np.unique(rows, return_inverse=True)
-        cell = np.repeat(np.arange(count), rows.shape[1]) * values.size + where.ravel()
-        per_row = np.bincount(cell, minlength=count * values.size).reshape(count, values.size)
-        # In float64, where BLAS multiplies: sums of whole numbers below 2**53 are exact.
-        resampled = (weights.astype(np.float64) @ per_row.astype(np.float64)).astype(np.int64)
-        totals = per_row.sum(axis=0)
-        for j, value in enumerate(values.tolist()):
-            self.counts[value] = self.counts.get(value, 0) + int(totals[j])
-            if value in self.resampled:
-                self.resampled[value] += resampled[:, j]
-            else:
-                self.resampled[value] = resampled[:, j].copy()
-        self.n += count
-        return self
-
-    def percentile(self, q: float) -> float:
-        values = sorted(self.counts)
-        return percentile_of_counts(values, [self.counts[v] for v in values], q)
-
-    def resampled_percentiles(self, q: float) -> np.ndarray:
-        """The percentile in each resample (NaN for a resample that drew no replication)."""
-        values = sorted(self.resampled)
-        return percentile_of_counts(values, np.array([self.resampled[v] for v in values]), q)
-
-    def percentile_mcse(self, q: float) -> float:
-        """The standard deviation (``ddof=1``) of the percentile over the resamples; NaN
-        for fewer than two replications."""
-        if self.n < 2:
-            return math.nan
-        draws = self.resampled_percentiles(q)
-        return float(np.std(draws[np.isfinite(draws)], ddof=1))
+        return math.sqrt(to_float(squares)) / n
 
 
 MAX_REPLICATIONS = float(2**63 - 1)

@@ -1,0 +1,79 @@
+"""Figures of studies and fits (needs matplotlib: ``pip install fastem[plot]``).
+
+``fastem fit --plot`` draws one PNG: a row of panels per dataset (the first
+``FIT_DATASETS``), each the data with the fit and, for a choice among candidate models, the
+criterion of every candidate against the number of components (:func:`fits_image`).
+
+A study's figures are one PNG file each, with the fixed names of ``STUDY_FIGURES`` (which
+``fastem study --plot`` prepares before any work), rather than one file per sample size:
+each figure is a grid of panels with a row (or a column) per sample size, so that every
+design cell is shown and sample sizes compare on shared axes. A figure grows with the
+number of sample sizes and strategies (``iterations.png`` wraps after
+``ITERATION_COLUMNS`` sample sizes); :func:`study_images` describes each.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    FIGURE_FORMATS,
+    INSTALL_HINT,
+    RESOLUTION_TOL,
+    bin_edges,
+    figure_format,
+    load_pyplot,
+    mixture_density,
+    mixture_log_likelihood,
+    resolution,
+)
+from .fits import (
+    FIT_DATASETS,
+    Candidates,
+    FitPanel,
+    draw_criterion,
+    draw_fit,
+    fit_figure,
+    fit_image,
+    fits_figure,
+    fits_image,
+)
+from .lrt import lrt_image
+from .study import (
+    COLLAPSED_BELOW,
+    ITERATION_COLUMNS,
+    STUDY_FIGURES,
+    figures_of,
+    study_figures,
+    study_images,
+)
+
+__all__ = [
+    "COLLAPSED_BELOW",
+    "FIGURE_FORMATS",
+    "FIT_DATASETS",
+    "INSTALL_HINT",
+    "ITERATION_COLUMNS",
+    "RESOLUTION_TOL",
+    "STUDY_FIGURES",
+    "Candidates",
+    "FitPanel",
+    "bin_edges",
+    "draw_criterion",
+    "draw_fit",
+    "figure_format",
+    "figures_of",
+    "fit_figure",
+    "fit_image",
+    "fits_figure",
+    "fits_image",
+    "load_pyplot",
+    "lrt_image",
+    "mixture_density",
+    "mixture_log_likelihood",
+    "resolution",
+    "study_figures",
+    "study_images",
+]
+
+_pyplot = load_pyplot
+"""The name the command line imported :func:`load_pyplot` by, kept until it imports the
+new one."""

@@ -1,0 +1,229 @@
+"""The tables of a Monte Carlo study: the columns of its table and timing, a row computed
+from a cell's sums, the raw rows of its replications, and the MCSEs written in parentheses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from ..status import Status
+from ..table import Table
+from . import mcse
+
+PARAMETERS = ("weight", "mean", "variance")
+PARAMETER_STATISTICS = ("bias", "bias_mcse", "empse", "empse_mcse", "rmse", "rmse_mcse")
+"""The columns of each parameter of each component, in order (``mean_1_bias``, ...): the
+fields of :class:`fastem.mcse.Performance` that the table keeps."""
+SE_STATISTICS = ("coverage", "coverage_mcse", "relerror", "relerror_mcse")
+"""The columns added after those of each parameter by ``study(..., se=...)``: the fields of
+:class:`fastem.mcse.StandardErrorPerformance` that the table keeps."""
+COVERAGE_LEVEL = 0.95
+
+N_BOOTSTRAP = 200
+"""Bootstrap resamples of the datasets behind ``iter_median_mcse`` and ``iter_p90_mcse``:
+their own error is about 5% of the MCSE (``1 / sqrt(2 * 200)``)."""
+
+BOOTSTRAPPED = ("iter_median", "iter_p90", "passes_median")
+"""The measures of counts whose MCSE is the bootstrap's (``N_BOOTSTRAP`` resamples)."""
+UNMOVED_BOUND = float(np.ceil(10 * np.sqrt(3 / N_BOOTSTRAP)) / 10)
+"""What a bootstrapped MCSE of 0 is printed as being below, in iterations: when no resample
+moved the statistic, the chance that one does is below ``3 / N_BOOTSTRAP`` (the rule of
+three), so a move of one iteration has a standard deviation below ``sqrt(3 / N_BOOTSTRAP)``
+(0.12, rounded up to 0.2)."""
+
+
+def with_mcse_in_parentheses(table: Table) -> Table:
+    """``table`` with each measure and its ``_mcse`` column merged into one column of text,
+    ``"1.518 (0.065)"``: the MCSE to two significant digits and the measure to the same
+    decimal place, as results are reported. For reading; the numbers are in ``table``. A
+    count's bootstrapped MCSE of 0 (:data:`BOOTSTRAPPED`) reads ``(<0.2)``
+    (:data:`UNMOVED_BOUND`), not a claim of no error."""
+    columns = {}
+    for name in table.columns:
+        if name.endswith("_mcse") and name[: -len("_mcse")] in table.columns:
+            continue
+        values = table[name]
+        if f"{name}_mcse" in table.columns:
+            bound = UNMOVED_BOUND if name in BOOTSTRAPPED else None
+            values = [_value_and_mcse(v, e, bound) for v, e in zip(values, table[f"{name}_mcse"])]
+        columns[name] = values
+    return Table(columns)
+
+
+def _value_and_mcse(value, mcse, zero_bound=None) -> str:
+    if not (np.isfinite(value) and np.isfinite(mcse)):
+        return f"{value:.6g} ({mcse:.2g})"
+    if mcse == 0:
+        return f"{value:.6g} ({'0' if zero_bound is None else f'<{zero_bound:g}'})"
+    decimals = max(0, 1 - int(np.floor(np.log10(mcse))))
+    return f"{value:.{decimals}f} ({mcse:.{decimals}f})"
+
+
+_EXTRA = dict(extra=True)
+"""Metadata of a column that ``fastem study`` prints only with ``--all-columns``."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The columns of a row of the study's table before those of each parameter, in order
+    (described in :func:`study`)."""
+
+    scenario: str
+    n_samples: int
+    n_components: int
+    init: str
+    algorithm: str
+    stop: str
+    n_init: int
+    replications: int = field(metadata=_EXTRA)
+    converged: float
+    converged_mcse: float
+    spurious: float
+    spurious_mcse: float
+    iter_median: float
+    iter_median_mcse: float
+    iter_p90: float
+    iter_p90_mcse: float
+    passes_median: float
+    passes_median_mcse: float
+    init_iter: float = field(metadata=_EXTRA)
+    init_iter_mcse: float = field(metadata=_EXTRA)
+    at_best: float
+    at_best_mcse: float
+    settled: float
+    settled_mcse: float
+    p_unseen: float = field(metadata=_EXTRA)
+    p_unseen_mcse: float = field(metadata=_EXTRA)
+    n_maxima: float = field(metadata=_EXTRA)
+    n_maxima_mcse: float = field(metadata=_EXTRA)
+
+
+@dataclass(frozen=True)
+class _Speed:
+    """The columns of a row of the study's timing table after the cell's, in order."""
+
+    seconds: float
+    fits_per_s: float
+    mega_throughput: float
+
+
+CELL_COLUMNS = ("scenario", "n_samples", "n_components", "init", "algorithm", "stop", "n_init")
+"""The columns that name a row's design cell and method."""
+VARYING = ("scenario", "n_components", "algorithm", "stop")
+"""Columns of the cell that the brief table shows only when they vary."""
+
+
+def brief_columns(columns) -> list:
+    return [column.name for column in fields(columns) if not column.metadata.get("extra")]
+
+
+def parameter_column(parameter: str, k: int, statistic: str) -> str:
+    """``mean_2_rmse``: the column of ``statistic`` of the ``k``-th (from 0) component's
+    ``parameter``."""
+    return f"{parameter}_{k + 1}_{statistic}"
+
+
+def _columns(values) -> dict:
+    return {column.name: getattr(values, column.name) for column in fields(values)}
+
+
+def raw_rows(cell, fits, params, first, width, true_width, errors=None) -> dict:
+    """The columns of :meth:`StudyResult.raw` for replications ``first, first + 1, ...``
+    of ``cell``: ``fits`` holds their per-dataset outcomes (a FitResult, or the cell's
+    kept arrays), ``params`` their estimates and ``errors`` their standard errors (None
+    without them); ``width`` and ``true_width`` are the study's most components fitted
+    and true."""
+    n = len(fits.log_likelihood)
+    columns = {name: np.repeat(np.asarray([getattr(cell, name)]), n) for name in CELL_COLUMNS}
+    columns.update(
+        replication=np.arange(first, first + n),
+        restart=fits.best_restart,
+        log_likelihood=fits.log_likelihood,
+        n_iter=fits.n_iter,
+        passes=fits.n_fpeval,
+        rate=fits.rate,
+        status=np.array([Status(s).name.lower() for s in fits.status]),
+    )
+    for suffix, estimates in (("", params), ("_se", errors)):
+        for name, values in zip(PARAMETERS, estimates or ()):
+            for k in range(width):
+                columns[f"{name}{suffix}_{k + 1}"] = (
+                    values[:, k] if k < values.shape[1] else np.full(n, np.nan)
+                )
+    for index, name in enumerate(PARAMETERS):
+        true = cell.truth[index]
+        for k in range(true_width):
+            columns[f"true_{name}_{k + 1}"] = np.full(n, true[k] if k < true.size else np.nan)
+    return columns
+
+
+def table_of_rows(rows) -> Table:
+    """A :class:`Table` of ``rows`` (dicts with the same keys, in the first one's order)."""
+    return Table({name: [row[name] for row in rows] for name in rows[0]})
+
+
+def row_of(cell) -> dict:
+    """The row of the study's table of a finished :class:`StudyCell`, from its sums: the
+    columns of :class:`Outcome`, then those of each matched parameter."""
+    sums = cell.sums
+    replications = cell.replications
+    spurious = sums.spurious / replications
+    settled = sums.settled / replications
+    row = _columns(
+        Outcome(
+            scenario=cell.scenario,
+            n_samples=cell.n_samples,
+            n_components=cell.n_components,
+            init=cell.init,
+            algorithm=cell.algorithm,
+            stop=cell.stop,
+            n_init=cell.n_init,
+            replications=replications,
+            converged=sums.converged.mean(),
+            converged_mcse=sums.converged.mcse(),
+            spurious=spurious,
+            spurious_mcse=float(mcse.proportion_mcse(spurious, replications)),
+            iter_median=sums.iterations.percentile(50),
+            iter_median_mcse=sums.iterations.percentile_mcse(50),
+            iter_p90=sums.iterations.percentile(90),
+            iter_p90_mcse=sums.iterations.percentile_mcse(90),
+            passes_median=sums.passes.percentile(50),
+            passes_median_mcse=sums.passes.percentile_mcse(50),
+            init_iter=sums.init_iter.mean(),
+            init_iter_mcse=sums.init_iter.mcse(),
+            at_best=sums.at_best.mean(),
+            at_best_mcse=sums.at_best.mcse(),
+            settled=settled,
+            settled_mcse=float(mcse.proportion_mcse(settled, replications)),
+            p_unseen=sums.p_unseen.mean(),
+            p_unseen_mcse=sums.p_unseen.mean_mcse(),
+            n_maxima=sums.n_maxima.mean(),
+            n_maxima_mcse=sums.n_maxima.mean_mcse(),
+        )
+    )
+    for (index, k), performance in sums.performance.items():  # matched cells only
+        measures = performance.result()
+        for statistic in PARAMETER_STATISTICS:
+            row[parameter_column(PARAMETERS[index], k, statistic)] = getattr(measures, statistic)
+        if (index, k) in sums.coverage:
+            coverage = sums.coverage[index, k].result()
+            for statistic in SE_STATISTICS:
+                row[parameter_column(PARAMETERS[index], k, statistic)] = getattr(
+                    coverage, statistic
+                )
+    return row
+
+
+def timing_of(cell) -> dict:
+    """The timing columns of a finished :class:`StudyCell` (:class:`_Speed`)."""
+    n_fits = cell.sums.n_fits
+    iterations = cell.sums.n_passes + cell.sums.n_init_iter  # passes: EM maps
+    work = float(cell.n_samples) * cell.n_components * iterations
+    return _columns(
+        _Speed(
+            seconds=cell.seconds,
+            fits_per_s=n_fits / cell.seconds,
+            mega_throughput=work / cell.seconds / 1e6,
+        )
+    )
