@@ -377,7 +377,8 @@ def test_a_file_whose_set_up_fails_leaves_no_temporary_file(tmp_path, monkeypatc
 
 SIGNAL_DURING_THE_RENAMES = """
 import os, signal, sys
-from fastem import _output, cli
+from fastem import cli
+from fastem.cli import outputs as _output
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # as the command starts from a shell
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -861,7 +862,7 @@ def simulated_text(replications, n_samples, seed):
 
 
 def test_simulate_writes_in_chunks_the_bytes_of_the_whole_simulation(tmp_path):
-    from fastem.cli import SIMULATE_CHUNK_POINTS
+    from fastem.cli.simulate import SIMULATE_CHUNK_POINTS
 
     replications, n_samples = 3 * SIMULATE_CHUNK_POINTS // 1000 + 7, 1000  # four chunks
     expected = simulated_text(replications, n_samples, 5)
@@ -913,7 +914,7 @@ def test_simulate_memory_is_flat_in_the_replications(tmp_path):
 
 def test_the_raw_file_of_a_study_is_the_raw_table_of_the_same_study(tmp_path):
     import fastem
-    from fastem.cli import _with_provenance
+    from fastem.cli.study import _with_provenance
 
     args = (
         "--replications",
