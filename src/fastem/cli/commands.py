@@ -28,8 +28,9 @@ try:  # while numpy and numba load, Ctrl-C stops the command as at any other tim
     from .. import __version__
     from . import bench, fit, inference, predict, simulate, study
     from . import signals as _signals
+    from .descriptors import forget_descriptors, reserve_standard_descriptors
     from .flags import EPILOG, Formatter
-    from .outputs import OutputError, forget_descriptors, reserve_standard_descriptors
+    from .outputs import OutputError
     from .shared import PipeClosed, UserError, written_files
 except KeyboardInterrupt:
     if sys.stderr is not None:
