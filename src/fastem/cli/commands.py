@@ -2,9 +2,9 @@
 
 Exit status: 0 on success, 2 for a usage or data error (one line on stderr, no
 traceback), 1 for an internal error, 130, 143 or 129 when stopped by Ctrl-C, SIGTERM or
-SIGHUP (see ``_signals``), 141 when the reader of standard output went away (``fastem
-simulate | head``). Output files are written all at once at the end (see ``_output``), so
-a stopped or failed command leaves none.
+SIGHUP (see :mod:`~fastem.cli.signals`), 141 when the reader of standard output went away
+(``fastem simulate | head``). Output files are written all at once at the end (see
+:mod:`~fastem.cli.outputs`), so a stopped or failed command leaves none.
 
 This module holds ``main`` and the parser, to which each command adds its own subparser:
 :mod:`~fastem.cli.study`, :mod:`~fastem.cli.fit`, :mod:`~fastem.cli.inference` (``lrt``

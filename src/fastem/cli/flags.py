@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..checks import SAMPLE_WEIGHT_TYPES as WEIGHT_TYPES
-from .datafiles import NA_VALUES
+from .csvscan import NA_VALUES
 
 EPILOG = """\
 exit status: 0 success; 2 a usage or data error (one line on stderr naming the file, line

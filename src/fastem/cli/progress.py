@@ -34,8 +34,8 @@ def show_progress(label: str, quiet: bool, unit: str = "dataset fits"):
 
 @contextlib.contextmanager
 def _interrupt_flag():
-    """Ctrl-C, SIGTERM and SIGHUP (``_signals``) as a flag as well as an exception, for
-    loops to check between chunks: the list of the signals received.
+    """Ctrl-C, SIGTERM and SIGHUP (:mod:`~fastem.cli.signals`) as a flag as well as an
+    exception, for loops to check between chunks: the list of the signals received.
 
     Python drops an exception raised while a destructor runs, and numba's compiler runs
     many (llvmlite's objects), so a Ctrl-C during the first call's compilation would

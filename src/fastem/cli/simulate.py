@@ -62,7 +62,7 @@ def _simulate(args) -> int:
     from .. import checks as _validate
     from ..toolkit.simulation import simulate
     from ..toolkit.study import chunk_plan
-    from .datafiles import SIMULATE_HEADER
+    from .csvlayout import SIMULATE_HEADER
 
     if not len(args.weights) == len(args.means) == len(args.variances):
         raise UserError("--weights, --means and --variances need one value per component")
