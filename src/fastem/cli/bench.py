@@ -21,6 +21,7 @@ def add_command(commands) -> None:
 
 
 def _bench(args) -> int:
+    """``fastem bench``: the table of :func:`fastem.cli.quickbench.run`."""
     from .quickbench import run
 
     write_stdout(run(say=None if args.quiet else lambda line: write_stdout(line + "\n")) + "\n")

@@ -171,6 +171,7 @@ def _add_output_options(fit) -> None:
 
 
 def _fit(args) -> int:
+    """``fastem fit``: fit the datasets of FILE, write the table (and the figure)."""
     k_low, k_high = _components(args.components)
     models = _variance_models(args)
     check_weights_type(args)
@@ -407,6 +408,7 @@ def _init(text: str):
 
 
 def _components(text: str):
+    """``--components``: a number, or a range such as ``1-6``, as ``(low, high)``."""
     try:
         if "-" in text:
             low, high = (int(part) for part in text.split("-", 1))

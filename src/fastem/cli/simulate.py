@@ -59,6 +59,7 @@ def add_command(commands) -> None:
 
 
 def _simulate(args) -> int:
+    """``fastem simulate``: the datasets as CSV, chunk after chunk."""
     from .. import checks as _validate
     from ..toolkit.simulation import simulate
     from ..toolkit.study import chunk_plan

@@ -91,6 +91,7 @@ def add_command(commands) -> None:
 
 
 def _study(args) -> int:
+    """``fastem study``: run the design, print its table, write the files asked for."""
     from ..toolkit.study import with_mcse_in_parentheses
 
     design = _design(args)
