@@ -285,7 +285,7 @@ def test_an_interrupt_swallowed_by_a_destructor_still_stops_the_study(monkeypatc
 
 
 def test_an_ignored_interrupt_stays_ignored():
-    from fastem.cli.shared import show_progress
+    from fastem.cli.progress import show_progress
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as for a background job
     try:

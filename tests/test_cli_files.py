@@ -862,7 +862,7 @@ def simulated_text(replications, n_samples, seed):
 
 
 def test_simulate_writes_in_chunks_the_bytes_of_the_whole_simulation(tmp_path):
-    from fastem.cli import SIMULATE_CHUNK_POINTS
+    from fastem.cli.simulate import SIMULATE_CHUNK_POINTS
 
     replications, n_samples = 3 * SIMULATE_CHUNK_POINTS // 1000 + 7, 1000  # four chunks
     expected = simulated_text(replications, n_samples, 5)
@@ -914,7 +914,7 @@ def test_simulate_memory_is_flat_in_the_replications(tmp_path):
 
 def test_the_raw_file_of_a_study_is_the_raw_table_of_the_same_study(tmp_path):
     import fastem
-    from fastem.cli import _with_provenance
+    from fastem.cli.study import _with_provenance
 
     args = (
         "--replications",

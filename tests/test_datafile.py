@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fastem.cli import csvfast, csvlayout, csvscan
 from fastem.cli import datafiles as _io
 from fastem.cli.datafiles import DataFileError, read_datasets
 
@@ -35,7 +36,7 @@ def error_of(path, **options):
 
 def slow_only():
     """The reader with the fast parser switched off: the slow scan reads every file."""
-    return mock.patch.object(_io, "_parse_fast", lambda layout: None)
+    return mock.patch.object(_io, "parse_fast", lambda layout: None)
 
 
 def fast_only():
@@ -44,7 +45,7 @@ def fast_only():
     def refuse(layout):
         raise AssertionError("the fast parser refused the file")
 
-    return mock.patch.object(_io, "_parse_slow", refuse)
+    return mock.patch.object(_io, "parse_slow", refuse)
 
 
 def test_a_valid_file_is_read_by_the_fast_parser_alone(tmp_path):
@@ -113,13 +114,13 @@ def test_the_fast_parser_agrees_with_the_slow_scan(tmp_path_factory, rows, blank
     for at in blanks:
         lines.insert(min(at, len(lines)), "")
     path = write(tmp_path_factory.mktemp("agree"), "id,value,w\n" + "\n".join(lines) + "\n")
-    layout = _io._layout(path, "id", "value", "w")
+    layout = csvlayout.read_layout(path, "id", "value", "w")
     try:
-        slow = _io._parse_slow(layout)
+        slow = csvscan.parse_slow(layout)
     except DataFileError:
-        assert _io._parse_fast(layout) is None
+        assert csvfast.parse_fast(layout) is None
         return
-    fast = _io._parse_fast(layout)
+    fast = csvfast.parse_fast(layout)
     if fast is not None:
         assert fast.blank_lines == slow.blank_lines
         assert repr(_io._group(fast)) == repr(_io._group(slow))
@@ -247,13 +248,15 @@ def test_a_blank_line_between_data_is_a_missing_value_unless_dropped(tmp_path):
             ):
                 read_datasets(empty_lines)
             assert read_datasets(empty_lines, dropna=True)[1][0].tolist() == [1.0, 2.0]
-    layout = _io._layout(empty_lines, None, "value", None)
-    assert _io._parse_fast(layout).blank_lines == _io._parse_slow(layout).blank_lines == 2
+    layout = csvlayout.read_layout(empty_lines, None, "value", None)
+    assert csvfast.parse_fast(layout).blank_lines == csvscan.parse_slow(layout).blank_lines == 2
     blank_cells = write(tmp_path, "\nvalue\n1\n\n2\n  \n,\n3\n\n", "blank.csv")
     with pytest.raises(DataFileError, match="blank.csv, line 4: a blank line"):
         read_datasets(blank_cells)
     assert read_datasets(blank_cells, dropna=True)[1][0].tolist() == [1.0, 2.0, 3.0]
-    assert _io._parse_slow(_io._layout(blank_cells, None, "value", None)).blank_lines == 4
+    assert (
+        csvscan.parse_slow(csvlayout.read_layout(blank_cells, None, "value", None)).blank_lines == 4
+    )
     # Blank lines after the last value (as editors leave them) and before the header are no
     # missing values.
     trailing = write(tmp_path, "\n\nvalue\n1\n2\n\n\n", "trailing.csv")

@@ -8,11 +8,12 @@ import pytest
 
 import fastem
 from fastem import Design
-from fastem.cli import commands as cli
+from fastem.cli import commands, shared
+from fastem.cli import study as study_command
 
 
 def _cli_design(*argv):
-    return cli._design(cli._parser().parse_args(["study", *argv]))
+    return study_command._design(commands._parser().parse_args(["study", *argv]))
 
 
 def test_the_defaults_are_those_of_fastem_study_and_of_fit():
@@ -40,7 +41,7 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
 
 
 def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
-    args = cli._parser().parse_args(["study"])
+    args = commands._parser().parse_args(["study"])
     assert all(getattr(args, name) is None for name in Design.options())  # scenarios too
 
 
@@ -147,7 +148,7 @@ def test_a_bad_value_is_named_by_the_flag_or_the_file_that_gave_it(tmp_path):
         ),
         (["--design", str(path), "--seed", "-1", "--means", "0", "1"], "--seed must be at least 0"),
     ]:
-        with pytest.raises(cli.UserError) as raised:
+        with pytest.raises(shared.UserError) as raised:
             _cli_design(*argv)
         assert str(raised.value).startswith(message), (argv, str(raised.value))
 

@@ -121,6 +121,26 @@ def test_select_leaves_out_collapsed_fits():
     assert not collapsed[selection.best]
 
 
+def test_a_selection_built_from_its_fits_is_the_one_select_made():
+    rng = np.random.default_rng(7)
+    data = [rng.normal(8.0 * rng.integers(0, k, 150), 1.0) for k in (1, 2, 3)]
+    selection = fastem.select(data, n_components=range(1, 4), random_state=0)
+    redundant = [selection.redundant[:, c] for c in range(len(selection.candidates))]
+    rebuilt = fastem.SelectionResult.from_fits(
+        selection.candidates, selection.fits, selection.criterion, redundant
+    )
+    for name in ("bic", "eligible", "redundant", "best", "n_components", "variance", "means"):
+        np.testing.assert_array_equal(getattr(rebuilt, name), getattr(selection, name))
+    # Every fit may be chosen when the caller says so, whatever its status.
+    everyone = np.ones(selection.bic.shape, dtype=bool)
+    best = np.argmin(selection.bic, axis=1)
+    given = fastem.SelectionResult.from_fits(
+        selection.candidates, selection.fits, "bic", eligible=everyone
+    )
+    np.testing.assert_array_equal(given.best, best)
+    assert not given.redundant.any()
+
+
 def test_study_table_has_the_expected_columns_and_sane_values():
     result = fastem.study(
         [0.4, 0.6],

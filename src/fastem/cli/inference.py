@@ -15,7 +15,10 @@ import numpy as np
 
 from .. import __version__
 from . import shared
+from .fit_options import FIT_FLAGS, add_algorithm_options, add_stopping_options, fit_options
+from .flags import EPILOG, Formatter, add_data_options, figure_file, n_init
 from .outputs import Outputs
+from .progress import show_progress
 
 ALGORITHM = "squarem"
 """The default ``--algorithm`` of both commands, as of the functions they call: the same
@@ -51,7 +54,7 @@ BOOTSTRAP_COLUMNS = (
 """The columns of ``fastem bootstrap``'s table."""
 
 _COMMON_FLAGS = {
-    **{name: flag for name, flag in shared.FIT_FLAGS.items() if name != "n_components"},
+    **{name: flag for name, flag in FIT_FLAGS.items() if name != "n_components"},
     "n_boot": "--n-boot",
     "n_init_data": "--n-init-data",
     "level": "--level",
@@ -71,9 +74,13 @@ column of ``lrt``, so only ``bootstrap`` names it as a flag."""
 
 def add_commands(commands) -> None:
     """Add ``lrt`` and ``bootstrap`` to the subcommands of the ``fastem`` parser."""
+    _add_lrt(commands)
+    _add_bootstrap(commands)
+
+
+def _add_lrt(commands) -> None:
+    """The ``lrt`` subcommand."""
     from ..toolkit.lrt import VARIANCES
-    from ..toolkit.refit import KINDS
-    from ..toolkit.selection import CRITERIA
 
     lrt = commands.add_parser(
         "lrt",
@@ -92,10 +99,10 @@ def add_commands(commands) -> None:
         "no better than the K fit, or every replicate failed; empty when it was made, and "
         "then rejected is empty too); n_components (the dataset's chosen K; 0 when a test "
         "could not be made, or the fits to the data failed, in a row with no test).",
-        epilog=shared.EPILOG,
-        formatter_class=shared.Formatter,
+        epilog=EPILOG,
+        formatter_class=Formatter,
     )
-    shared.add_data_options(lrt)
+    add_data_options(lrt)
     lrt.add_argument(
         "--max-components",
         type=int,
@@ -122,13 +129,13 @@ def add_commands(commands) -> None:
         help="run every test of every dataset, instead of stopping at the first "
         "K not rejected; the choice is the same (default: off, stop there)",
     )
-    shared.add_algorithm_options(lrt, default=ALGORITHM, stop="loglik")
-    shared.add_stopping_options(lrt)
+    add_algorithm_options(lrt, default=ALGORITHM, stop="loglik")
+    add_stopping_options(lrt)
     _add_output_options(lrt)
     lrt.add_argument(
         "--plot",
         metavar="FILE.png",
-        type=shared.figure_file,
+        type=figure_file,
         help="the bootstrap distribution of "
         "each test's statistic, the observed value marked and the p-value in the "
         f"panel's title; of the first {PLOT_DATASETS} datasets when there are "
@@ -137,6 +144,12 @@ def add_commands(commands) -> None:
     )
     _add_quiet(lrt)
     lrt.set_defaults(run=_lrt)
+
+
+def _add_bootstrap(commands) -> None:
+    """The ``bootstrap`` subcommand."""
+    from ..toolkit.refit import KINDS
+    from ..toolkit.selection import CRITERIA
 
     bootstrap = commands.add_parser(
         "bootstrap",
@@ -153,10 +166,10 @@ def add_commands(commands) -> None:
         "no finite fit; only spurious or collapsed fits; components that match two "
         "labellings of the fit's about equally well). A warning names the datasets with "
         "more than 5% of their replicates left out.",
-        epilog=shared.EPILOG,
-        formatter_class=shared.Formatter,
+        epilog=EPILOG,
+        formatter_class=Formatter,
     )
-    shared.add_data_options(bootstrap)
+    add_data_options(bootstrap)
     bootstrap.add_argument(
         "--n-components",
         default="2",
@@ -186,8 +199,8 @@ def add_commands(commands) -> None:
         default=None,
         help="one variance shared by all components",
     )
-    shared.add_algorithm_options(bootstrap, default=ALGORITHM, stop="loglik")
-    shared.add_stopping_options(bootstrap)
+    add_algorithm_options(bootstrap, default=ALGORITHM, stop="loglik")
+    add_stopping_options(bootstrap)
     _add_output_options(bootstrap)
     _add_quiet(bootstrap)
     bootstrap.set_defaults(run=_bootstrap)
@@ -204,7 +217,7 @@ def _add_bootstrap_options(parser, per: str) -> None:
     )
     parser.add_argument(
         "--n-init-data",
-        type=shared.n_init,
+        type=n_init,
         default="auto",
         help="restarts of "
         "each fit to the data, or auto: rounds of restarts until its search "
@@ -263,7 +276,7 @@ def _lrt(args) -> int:
             sequential=args.sequential,
             algorithm=args.algorithm,
             stop=args.stop,
-            **shared.fit_options(vars(args)),
+            **fit_options(vars(args)),
         )
         result = _run(bootstrap_lrt, data, ids, dict(options, **_weights(weights, args)), args)
         table = _lrt_table(result, ids)
@@ -334,7 +347,7 @@ def _bootstrap(args) -> int:
             level=args.level,
             algorithm=args.algorithm,
             stop=args.stop,
-            **shared.fit_options(vars(args)),
+            **fit_options(vars(args)),
         )
         result = _run(bootstrap, data, ids, dict(options, **_weights(weights, args)), args)
         table = _bootstrap_table(result, ids)
@@ -390,7 +403,7 @@ def _run(function, data, ids, options, args):
     flags = FLAGS[args.command]
     shared.announce_compilation(args, "simulate", "init", "fit", algorithms=(args.algorithm,))
     with shared.in_cli_terms(ids, flags):
-        with shared.show_progress(args.command, args.quiet, unit="replicates") as progress:
+        with show_progress(args.command, args.quiet, unit="replicates") as progress:
             result = function(data, progress=progress, **options)
     return result
 

@@ -16,8 +16,8 @@ before any work. An output is one of two kinds.
 - **A stream**: ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` (what bash's ``>(...)``
   gives), a FIFO or a device (``/dev/null``). It cannot be replaced by a rename, so it is
   written as it is: the descriptor the command was given (its offset, and the append mode
-  of ``>>``, kept), or the path opened for writing without truncating it. Its content is
-  held until the commit.
+  of ``>>``, kept; :mod:`fastem.cli.descriptors` says which it names), or the path opened
+  for writing without truncating it. Its content is held until the commit.
 
 :meth:`Outputs.commit` runs when every output's content is complete: it flushes the
 temporary files to disk, checks that every target can still be replaced (a directory may
@@ -32,28 +32,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import re
 import secrets
 import stat
 import sys
 import tempfile
 from pathlib import Path
 
+from .descriptors import STANDARD_NAMES, given_at_start, named_descriptor
 from .signals import held
 
 STREAM_MEMORY = 64 * 2**20
 """Bytes of a stream's content held in memory; beyond that it waits in an unnamed
 temporary file (``tempfile``), so that a large output does not fill the memory."""
-_DESCRIPTOR = re.compile(r"/dev/fd/(\d+)|/proc/(?:self|thread-self|(\d+))/fd/(\d+)")
-"""Paths that name a descriptor of the process (a pid in the path must be its own)."""
-_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
-_STANDARD_NAMES = ("standard input", "standard output", "standard error")
-_closed_at_start: set[int] = set()
-"""The standard descriptors that :func:`reserve_standard_descriptors` found closed."""
-_open_at_start: set[int] | None = None
-"""The descriptors open when the command started (None where they cannot be listed, or
-outside the command): ``/dev/fd/N`` of any other number would name a file that fastem
-opened itself, such as another output's temporary file."""
 
 
 class OutputError(ValueError):
@@ -73,7 +63,7 @@ class OutputFile:
             raise OutputError(f"{what}: an empty path; give a file name")
         self.temporary: Path | None = None  # a file's temporary, until renamed
         self._file = None  # the kept handle of the temporary, or a stream's held content
-        self._descriptor = _named_descriptor(str(path))
+        self._descriptor = named_descriptor(str(path))
         if self._descriptor is not None:
             self._descriptor = _duplicate(self._descriptor, self.path)
             self.target, self.is_stream = None, True
@@ -317,82 +307,15 @@ class Outputs:
         return False
 
 
-def reserve_standard_descriptors() -> None:
-    """Open /dev/null on descriptors 0, 1 and 2 where the command was started without them
-    (``>&-``), so that no file the command opens takes their number: a library's message
-    to standard output or error would land in it. They are still closed for the outputs
-    (``--out /dev/stdout``), and Python's ``sys.stdout`` stays None. The descriptors open
-    at this point are recorded first: they are the only ones ``/dev/fd/N`` may name."""
-    global _open_at_start
-    _open_at_start = _open_descriptors()
-    for fd in range(len(_STANDARD_NAMES)):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-            _closed_at_start.add(fd)
-
-
-def forget_descriptors() -> None:
-    """The command has ended: its record of open descriptors no longer holds (a later
-    :class:`Outputs` in the same process, a test's, gives ``/dev/fd/N`` as it finds it)."""
-    global _open_at_start
-    _open_at_start = None
-
-
-def _open_descriptors() -> set[int] | None:
-    """The descriptors of this process that are open, None where they cannot be listed."""
-    for directory in ("/proc/self/fd", "/dev/fd"):
-        try:
-            listed = [int(name) for name in os.listdir(directory)]
-        except (OSError, ValueError):
-            continue
-        # The listing's own descriptor is among them, and closed again by now.
-        return {fd for fd in listed if _is_open(fd)}
-    return None
-
-
-def _is_open(fd: int) -> bool:
-    try:
-        os.fstat(fd)
-    except OSError:
-        return False
-    return True
-
-
-def _named_descriptor(path: str) -> int | None:
-    """The descriptor of this process that ``path`` names (``/dev/stdout``, ``/dev/fd/3``,
-    ``/proc/self/fd/3``, or a symlink to one of them), else None."""
-    current = os.path.abspath(path)
-    for _ in range(40):  # the kernel's own limit on a chain of symlinks
-        if current in _STANDARD:
-            return _STANDARD[current]
-        match = _DESCRIPTOR.fullmatch(current)
-        if match:
-            fd, pid, proc_fd = match.groups()
-            if fd is not None:
-                return int(fd)
-            return int(proc_fd) if pid is None or int(pid) == os.getpid() else None
-        try:
-            link = os.readlink(current)
-        except OSError:  # not a symlink
-            return None
-        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
-    return None
-
-
 def _duplicate(fd: int, shown: Path) -> int:
     """A copy of descriptor ``fd`` (so that it stays open however the command's own
     descriptors change), checked to be open for writing."""
     try:
         flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-        closed = fd in _closed_at_start or (_open_at_start is not None and fd not in _open_at_start)
+        closed = not given_at_start(fd)
     except OSError:
         closed = True
-    described = _STANDARD_NAMES[fd] if fd < len(_STANDARD_NAMES) else f"descriptor {fd}"
+    described = STANDARD_NAMES[fd] if fd < len(STANDARD_NAMES) else f"descriptor {fd}"
     if closed:
         redirect = "> FILE" if fd == 1 else f"{fd}> FILE"
         raise OutputError(

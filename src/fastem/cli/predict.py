@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from . import shared
+from .flags import EPILOG, Formatter, add_data_options
 from .outputs import Outputs
 
 COLUMNS = ("id", "value", "probability_k", "component", "log_density")
@@ -36,13 +37,13 @@ def add_command(commands) -> None:
         "FIT's mean_k, by increasing mean); log_density (log of the mixture's density at the "
         "value). A dataset whose row in FIT has no estimates (status none_eligible) gets "
         "empty cells.",
-        epilog=shared.EPILOG,
-        formatter_class=shared.Formatter,
+        epilog=EPILOG,
+        formatter_class=Formatter,
     )
     predict.add_argument(
         "fit", type=Path, metavar="FIT", help="the table of 'fastem fit' (CSV or JSON)"
     )
-    shared.add_data_options(predict, weights=False)
+    add_data_options(predict, weights=False)
     predict.add_argument(
         "--format",
         choices=("csv", "json"),

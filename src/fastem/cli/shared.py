@@ -1,67 +1,27 @@
-"""What the commands of ``fastem`` share: the command line's common vocabulary.
+"""What the commands of ``fastem`` share when they run: messages, data files, output.
 
-Used by :mod:`fastem.cli` (the parser, ``main`` and the ``study``, ``fit``, ``simulate``
-and ``bench`` commands) and :mod:`fastem.cli.inference` (``lrt`` and ``bootstrap``):
-
-- the help's epilog and :class:`Formatter`, and the flags that more than one command takes:
-  reading a data file (:func:`add_data_options`), the algorithm, the stopping rule;
-- reading and checking the datasets of a file (:func:`read_data`, :func:`check_datasets`);
-- the Python API's messages in flags and dataset ids (:func:`cli_terms`, :data:`FIT_FLAGS`);
 - :class:`UserError` for a problem with the input, and the notice of compiling kernels;
-- the progress bar with Ctrl-C (:func:`show_progress`);
+- the Python API's messages in flags and dataset ids (:func:`cli_terms`);
+- reading and checking the datasets of a file (:func:`read_data`, :func:`check_datasets`);
 - standard output (:func:`write_stdout`, :class:`PipeClosed`) and output files
   (:func:`commit`, :data:`written_files` for the message of an interrupted command).
+
+What their parsers share is in :mod:`fastem.cli.flags` and :mod:`fastem.cli.fit_options`,
+the progress bar in :mod:`fastem.cli.progress`.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import re
-import signal
 import sys
-import threading
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-from ..api import ALGORITHMS, STOPPING_RULES
 from ..checks import SAMPLE_WEIGHT_TYPES as WEIGHT_TYPES
-from .datafiles import NA_VALUES
+from .fit_options import FIT_FLAGS
 from .outputs import Outputs, write_all
-from .signals import STOPPING, stop
-
-EPILOG = """\
-exit status: 0 success; 2 a usage or data error (one line on stderr naming the file, line
-and column); 1 an internal error (with its traceback); 130 interrupted (Ctrl-C), 143
-SIGTERM, 129 SIGHUP; 141 the reader of standard output closed it (as in 'fastem simulate |
-head').
-
-files: every output path (--out, --csv, --json, --raw, --plot) is checked before any work,
-and written only at the end, all at once: a failed or stopped command leaves no output
-file and no partial file (stderr says what was written if a signal comes during the final
-renames). A file is written beside its target and renamed over it, so readers never see
-half of it; an existing file keeps its permissions, a new one gets 0666 minus the umask;
-a symlink is followed and its target replaced. Two outputs may not name one file, nor an
-output the input. A stream (/dev/stdout, /dev/fd/N, a FIFO, a device such as /dev/null)
-is written as it is (after >>, it is appended to), before any file is renamed.
-"""
-
-FIT_FLAGS = {
-    "n_init": "--n-init",
-    "init": "--init",
-    "random_state": "--seed",
-    "tol": "--tol",
-    "max_init": "--max-init",
-    "unseen_tol": "--unseen-tol",
-    "max_iter": "--max-iter",
-    "reg_variance": "--reg-variance",
-    "sample_weight_type": "--weights-type",
-    "n_components": "--components",
-}
-"""The keyword arguments of fit and select that ``fastem fit`` sets, and their flags."""
 
 
 class UserError(Exception):
@@ -203,203 +163,6 @@ def as_flag(message: str, name: str, flag: str) -> str:
     return re.sub(rf"(?<![\w'-]){re.escape(name)}(?![\w'])", flag, message)
 
 
-# ----------------------------------------------------------------------------- parser
-
-
-class Formatter(argparse.HelpFormatter):
-    """Every option's default once in its help: the help's own ``(default: ...)`` if it
-    states one, else the option's default as it would be typed (``0.4 0.6``; ``off`` for a
-    switch). Descriptions and the epilog filled paragraph by paragraph."""
-
-    def _fill_text(self, text, width, indent):
-        return "\n\n".join(
-            super(Formatter, self)._fill_text(part, width, indent)
-            for part in text.strip().split("\n\n")
-        )
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "(default: " in text or action.default is argparse.SUPPRESS or not action.option_strings:
-            return text
-        if action.nargs == 0 and action.const is True:  # a switch (store_true)
-            return f"{text} (default: off)"
-        if action.default is None:
-            return text  # tests/test_cli.py checks that every such help states its default
-        default = action.default
-        if isinstance(default, (list, tuple)):
-            default = " ".join(str(value) for value in default)
-        return f"{text} (default: {str(default).replace('%', '%%')})"
-
-
-def add_data_options(parser, weights=True):
-    """FILE and the flags that say how to read it (:func:`read_data`); with ``weights``,
-    the column of point weights and their kind too, else no weights are read."""
-    parser.add_argument(
-        "file",
-        type=Path,
-        metavar="FILE",
-        help="a CSV file (one column of values, or long with --by) or a .npy file",
-    )
-    parser.add_argument(
-        "--by",
-        help="column of dataset ids (long CSV), by name, or by number "
-        "from 1 in a file without a header row (default: none, one dataset; "
-        "the 'dataset' column of a file from 'fastem simulate')",
-    )
-    parser.add_argument(
-        "--value",
-        help="column of values, by name or number as for --by "
-        "(default: the only column that no other option names)",
-    )
-    if weights:
-        parser.add_argument(
-            "--weights-column",
-            help="column of point weights (weighted or "
-            "binned data), by name or number as for --by (default: none, "
-            "every point weighs 1)",
-        )
-    header = parser.add_mutually_exclusive_group()
-    header.add_argument(
-        "--header",
-        dest="header",
-        action="store_const",
-        const=True,
-        help="the first row is a header, even if it holds numbers (2020) "
-        "(default: the first row is a header unless a cell in it is a number)",
-    )
-    header.add_argument(
-        "--no-header",
-        dest="header",
-        action="store_const",
-        const=False,
-        help="the file has no header row: the first row is data, and "
-        f"{'--by, --value and --weights-column' if weights else '--by and --value'}"
-        " name columns by number, from 1 (default: as for --header)",
-    )
-    parser.add_argument(
-        "--sep",
-        type=_separator,
-        default=",",
-        metavar="CHAR",
-        help="the character between cells: , ; tab or | (default: ,)",
-    )
-    if weights:
-        parser.add_argument(
-            "--weights-type",
-            choices=WEIGHT_TYPES,
-            default=WEIGHT_TYPES[0],
-            help="frequency: weights count points (binned data), and BIC's n "
-            "is their sum; probability: sampling weights, rescaled per dataset "
-            "to sum to its points of positive weight, and BIC's n is that number",
-        )
-    else:
-        parser.set_defaults(weights_column=None)
-    parser.add_argument(
-        "--pool",
-        action="store_true",
-        help="fit all rows of a CSV as one "
-        "dataset even when a column looks like dataset ids (without --by)",
-    )
-    parser.add_argument(
-        "--dropna",
-        action="store_true",
-        help="leave out rows with a missing "
-        "value (a blank line, a value or weight that is empty or one of "
-        "--na-values) instead of stopping at the first",
-    )
-    parser.add_argument(
-        "--na-values",
-        type=_na_values,
-        default=",".join(NA_VALUES),
-        metavar="LIST",
-        help="comma-separated cells that stand for a missing "
-        "value besides an empty one, compared case and all (R's read.csv "
-        "na.strings); '' for none",
-    )
-
-
-def figure_file(text):
-    """``--plot FILE``: a name whose suffix says the figure's format (``figure_format``)."""
-    from ..toolkit.plots import figure_format
-
-    try:
-        figure_format(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return text
-
-
-def _na_values(text):
-    """``--na-values``: the cells of a comma-separated list, stripped."""
-    return tuple(cell.strip() for cell in text.split(",") if cell.strip())
-
-
-def _separator(text):
-    from .datafiles import separator
-
-    try:
-        return separator(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error).removeprefix("--sep ")) from None
-
-
-def n_init(text: str):
-    """``--n-init`` and ``--n-init-data``: a number of restarts, or ``auto``."""
-    if text == "auto":
-        return text
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"give a number of restarts or auto, not {text!r}"
-        ) from None
-
-
-def add_algorithm_options(parser, default="squarem", stop="parameter"):
-    """--algorithm and --stop (``default`` and ``stop`` when not given)."""
-    parser.add_argument(
-        "--algorithm",
-        choices=ALGORITHMS,
-        default=default,
-        help="SQUAREM's accelerated EM, or plain EM",
-    )
-    parser.add_argument(
-        "--stop",
-        choices=STOPPING_RULES,
-        default=stop,
-        help="stopping rule: change of the mean log-likelihood per point "
-        "(loglik), relative change (relative, mclust's), Aitken's limit "
-        "(aitken), change of the parameters (parameter, turboEM's); --tol "
-        "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-9",
-    )
-
-
-def add_stopping_options(parser):
-    """--tol and --max-iter."""
-    from ..api import DEFAULT_MAX_ITER, DEFAULT_TOL
-
-    parser.add_argument(
-        "--tol",
-        type=float,
-        help="the stopping rule's tolerance (default: "
-        f"the rule's own: {DEFAULT_TOL:g} for loglik, 1e-5 for relative and "
-        "aitken, 1e-9 for parameter)",
-    )
-    parser.add_argument(
-        "--max-iter",
-        type=int,
-        help=f"most EM iterations (SQUAREM: accepted steps) per fit (default: {DEFAULT_MAX_ITER})",
-    )
-
-
-def fit_options(values: dict) -> dict:
-    """The options of :func:`add_stopping_options` and ``--reg-variance``,
-    ``--equal-variance`` that were given (``values``: the parsed arguments as a dict), as
-    keyword arguments of the fitting functions."""
-    names = ("tol", "max_iter", "reg_variance", "equal_variance")
-    return {name: values[name] for name in names if values.get(name) is not None}
-
-
 # ----------------------------------------------------------------------------- data
 
 
@@ -463,78 +226,3 @@ def check_datasets(path, ids, data, weights, k_low, k_high):
         _validate.prepared_batch(data, weights, k_high)
     except ValueError as error:
         raise UserError(f"{path}: {cli_terms(str(error), ids)}") from None
-
-
-# ----------------------------------------------------------------------------- progress
-
-
-@contextlib.contextmanager
-def show_progress(label: str, quiet: bool, unit: str = "dataset fits"):
-    """A ``progress(done, total)`` callback for a long run: it draws a :class:`_ProgressBar`
-    (none when ``quiet``), ended by a newline when the run ends, and raises
-    KeyboardInterrupt at Ctrl-C, ``_signals.Stopped`` at SIGTERM or SIGHUP
-    (:func:`_interrupt_flag`)."""
-    bar = None if quiet else _ProgressBar(label, unit=unit)
-    with _interrupt_flag() as stopped:
-
-        def progress(done, total):
-            if stopped:
-                stop(stopped[0])
-            if bar is not None:
-                bar(done, total)
-
-        yield progress
-    if bar is not None:
-        bar.close()
-
-
-@contextlib.contextmanager
-def _interrupt_flag():
-    """Ctrl-C, SIGTERM and SIGHUP (``_signals``) as a flag as well as an exception, for
-    loops to check between chunks: the list of the signals received.
-
-    Python drops an exception raised while a destructor runs, and numba's compiler runs
-    many (llvmlite's objects), so a Ctrl-C during the first call's compilation would
-    otherwise be lost and the study would run to its end.
-    """
-    stopped = []
-    # Only the main thread receives signals; and a process started with a signal ignored
-    # (a background job, nohup) or handled by its embedder keeps that.
-    ours = {signal.SIGINT: signal.default_int_handler}
-    previous = {}
-
-    def handler(signum, frame):
-        stopped.append(signum)
-        stop(signum)
-
-    if threading.current_thread() is threading.main_thread():
-        for signum in STOPPING:
-            if signal.getsignal(signum) is ours.get(signum, stop):
-                previous[signum] = signal.signal(signum, handler)
-    try:
-        yield stopped
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-class _ProgressBar:
-    """``[#####.....]  45%  18,000/40,000 dataset fits`` on stderr, redrawn in place."""
-
-    def __init__(self, label: str, width: int = 30, unit: str = "dataset fits"):
-        self.label, self.width, self.unit = label, width, unit
-        self.start = time.perf_counter()
-
-    def __call__(self, done: int, total: int) -> None:
-        filled = int(self.width * done / total)
-        elapsed = time.perf_counter() - self.start
-        print(
-            f"\r{self.label} [{'#' * filled}{'.' * (self.width - filled)}] "
-            f"{100 * done / total:3.0f}%  {done:,}/{total:,} {self.unit}  {elapsed:5.1f} s",
-            end="",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    def close(self) -> None:
-        print(file=sys.stderr, flush=True)

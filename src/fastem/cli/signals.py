@@ -4,7 +4,7 @@
 SIGHUP. Inside :func:`handled`, each of them stops the command as Ctrl-C does: an exception
 (KeyboardInterrupt, or :class:`Stopped`, a subclass of it) raised in the main thread, which
 tells a running kernel to stop (``_interrupt``) and removes the temporary output files on
-its way out (``_output``). The command then exits with 128 plus the signal's number
+its way out (:mod:`~fastem.cli.outputs`). The command then exits with 128 plus the signal's number
 (:func:`exit_status`): 130, 143, 129. A signal that the process started with ignored
 (``nohup``, a background job) stays ignored.
 

@@ -100,6 +100,84 @@ class SelectionResult:
             f"{what}; table() for every candidate>"
         )
 
+    @classmethod
+    def from_fits(cls, candidates, fits, criterion="bic", redundant=None, eligible=None):
+        """The choice among ``fits``, one :class:`fastem.FitResult` of every dataset per
+        candidate, by ``criterion``.
+
+        Parameters
+        ----------
+        candidates : list of (n_components, variance) pairs, length n_candidates
+            The model each fit is of (``variance`` ``"-"`` for one component).
+        fits : list of FitResult, length n_candidates
+            Fits of the same datasets.
+        criterion : {"bic", "aic", "icl"}
+        redundant : list of ndarray of shape (n_datasets,), bool, one per candidate, optional
+            Fits no better than those of one component fewer (default: none).
+        eligible : ndarray of shape (n_datasets, n_candidates), bool, optional
+            The fits that may be chosen. By default those whose status is below
+            ``SPURIOUS`` and whose criterion is finite; ``fastem fit --components K``
+            gives all, as its one candidate is its answer whatever the fit's status.
+
+        Returns
+        -------
+        SelectionResult
+        """
+        values = {
+            "log_likelihood": _column(fits, "log_likelihood"),
+            "bic": np.stack([np.atleast_1d(f.bic()) for f in fits], axis=1),
+            "aic": np.stack([np.atleast_1d(f.aic()) for f in fits], axis=1),
+            "icl": np.stack([np.atleast_1d(f.icl()) for f in fits], axis=1),
+        }
+        status = _column(fits, "status")
+        redundant = (
+            np.zeros(status.shape, dtype=bool) if redundant is None else np.stack(redundant, axis=1)
+        )
+        search_columns = {
+            name: _column(fits, name)
+            for name in ("n_restarts", "n_maxima", "n_at_best", "p_unseen", "settled")
+        }
+        if eligible is None:
+            eligible = (status < Status.SPURIOUS) & np.isfinite(values[criterion])
+        score = np.where(eligible, values[criterion], np.inf)
+        best = np.argmin(score, axis=1)
+        none = ~eligible.any(axis=1)
+        best[none] = -1
+        n_datasets = score.shape[0]
+        width = max(k for k, _ in candidates)
+        chosen = {
+            name: np.full((n_datasets, width), np.nan) for name in ("weights", "means", "variances")
+        }
+        for c, fit in enumerate(fits):
+            rows = np.flatnonzero(best == c)
+            k = candidates[c][0]
+            for name, array in chosen.items():
+                array[rows, :k] = np.atleast_2d(getattr(fit, name))[rows]
+        ks = np.array([k for k, _ in candidates])
+        models = np.array([v for _, v in candidates])
+        single = fits[0].means.ndim == 1
+        if single:  # one 1D dataset: drop the dataset axis, as fit does
+            values = {name: value[0] for name, value in values.items()}
+            status, eligible, best, none = status[0], eligible[0], int(best[0]), none[0]
+            redundant = redundant[0]
+            search_columns = {name: value[0] for name, value in search_columns.items()}
+            chosen = {name: value[0] for name, value in chosen.items()}
+        return cls(
+            candidates=candidates,
+            **values,
+            n_parameters=np.array([f.n_parameters for f in fits]),
+            status=status,
+            eligible=eligible,
+            redundant=redundant,
+            **search_columns,
+            criterion=criterion,
+            best=best,
+            n_components=_item(np.where(none, 0, ks[best]), single),
+            variance=_item(np.where(none, "", models[best]), single),
+            **chosen,
+            fits=fits,
+        )
+
     def table(self) -> Table:
         """One row per dataset (``dataset``, from 0) and candidate."""
         n_datasets, n_candidates = np.atleast_2d(self.bic).shape
@@ -217,7 +295,7 @@ def select(
             if len(fitted) == 1 and sample_weight_type == "frequency":
                 api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
-    chosen = _choose(
+    chosen = SelectionResult.from_fits(
         candidates, fits, criterion, [redundant[(k, model == "equal")] for k, model in candidates]
     )
     _warn_unsettled(chosen)
@@ -250,57 +328,3 @@ def _item(array, single):
 
 def _column(fits, name):
     return np.stack([np.atleast_1d(getattr(f, name)) for f in fits], axis=1)
-
-
-def _choose(candidates, fits, criterion, redundant) -> SelectionResult:
-    values = {
-        "log_likelihood": _column(fits, "log_likelihood"),
-        "bic": np.stack([np.atleast_1d(f.bic()) for f in fits], axis=1),
-        "aic": np.stack([np.atleast_1d(f.aic()) for f in fits], axis=1),
-        "icl": np.stack([np.atleast_1d(f.icl()) for f in fits], axis=1),
-    }
-    status = _column(fits, "status")
-    redundant = np.stack(redundant, axis=1)
-    search_columns = {
-        name: _column(fits, name)
-        for name in ("n_restarts", "n_maxima", "n_at_best", "p_unseen", "settled")
-    }
-    eligible = (status < Status.SPURIOUS) & np.isfinite(values[criterion])
-    score = np.where(eligible, values[criterion], np.inf)
-    best = np.argmin(score, axis=1)
-    none = ~eligible.any(axis=1)
-    best[none] = -1
-    n_datasets = score.shape[0]
-    width = max(k for k, _ in candidates)
-    chosen = {
-        name: np.full((n_datasets, width), np.nan) for name in ("weights", "means", "variances")
-    }
-    for c, fit in enumerate(fits):
-        rows = np.flatnonzero(best == c)
-        k = candidates[c][0]
-        for name, array in chosen.items():
-            array[rows, :k] = np.atleast_2d(getattr(fit, name))[rows]
-    ks = np.array([k for k, _ in candidates])
-    models = np.array([v for _, v in candidates])
-    single = fits[0].means.ndim == 1
-    if single:  # one 1D dataset: drop the dataset axis, as fit does
-        values = {name: value[0] for name, value in values.items()}
-        status, eligible, best, none = status[0], eligible[0], int(best[0]), none[0]
-        redundant = redundant[0]
-        search_columns = {name: value[0] for name, value in search_columns.items()}
-        chosen = {name: value[0] for name, value in chosen.items()}
-    return SelectionResult(
-        candidates=candidates,
-        **values,
-        n_parameters=np.array([f.n_parameters for f in fits]),
-        status=status,
-        eligible=eligible,
-        redundant=redundant,
-        **search_columns,
-        criterion=criterion,
-        best=best,
-        n_components=_item(np.where(none, 0, ks[best]), single),
-        variance=_item(np.where(none, "", models[best]), single),
-        **chosen,
-        fits=fits,
-    )

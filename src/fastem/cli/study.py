@@ -1,0 +1,273 @@
+"""The ``fastem study`` command: a Monte Carlo study of EM on a known mixture, its table
+on stdout and, at the end, its ``--csv``, ``--json``, ``--raw`` and ``--plot`` files.
+
+The design is the defaults, under a ``--design`` file, under the flags (:func:`_design`);
+``--raw`` rows go to their file as the study makes them (:class:`_RawWriter`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+
+from .. import __version__
+from ..toolkit.design import Design
+from .fit_options import add_design_options, add_fit_options
+from .flags import EPILOG, Formatter
+from .outputs import Outputs
+from .progress import show_progress
+from .shared import UserError, announce_compilation, as_flag, commit, write_stdout
+
+
+def add_command(commands) -> None:
+    """Add ``study`` to the subcommands of the ``fastem`` parser."""
+    study = commands.add_parser(
+        "study",
+        help="Monte Carlo study of EM on a known mixture (the main job)",
+        description="Simulate datasets from a known mixture, fit them with several "
+        "starting-value strategies, and print a table of convergence, iterations, bias and "
+        "RMSE. Without options: the seed notebook's mixture, 40 points, 10,000 datasets.",
+        epilog=EPILOG,
+        formatter_class=Formatter,
+    )
+    study.add_argument(
+        "--design",
+        type=Path,
+        help="TOML or JSON file with any of the options "
+        f"below ({', '.join(Design.options())}); flags win (default: none, "
+        "the defaults below)",
+    )
+    add_design_options(study)
+    add_fit_options(study)
+    study.add_argument(
+        "--scenarios",
+        type=Path,
+        metavar="FILE",
+        help="TOML or JSON file with "
+        "a list 'scenarios' of true mixtures (each a table of weights, means, "
+        "variances and an optional name), studied in place of --weights, "
+        "--means, --variances (default: none)",
+    )
+    study.add_argument("--csv", help="also write the whole table as CSV (default: none)")
+    study.add_argument(
+        "--json",
+        help="also write the whole table as JSON, with the fastem "
+        "version and the design (default: none)",
+    )
+    study.add_argument(
+        "--raw",
+        metavar="FILE",
+        help="also write every replication's chosen "
+        "fit, one row per dataset and method, as CSV, or Parquet for a "
+        ".parquet FILE (needs pyarrow; the file's metadata holds the fastem "
+        "version and the design) (default: none)",
+    )
+    study.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="write PNG figures into DIR, created if "
+        "missing (needs matplotlib); keeps every replication's fits in memory "
+        "for them (default: none)",
+    )
+    study.add_argument(
+        "--all-columns",
+        action="store_true",
+        help="print every column as numbers: bias, empirical SE and RMSE of "
+        "each parameter, and each measure's Monte Carlo standard error in a "
+        "column of its own",
+    )
+    study.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, warnings or notices on stderr (errors still print)",
+    )
+    study.set_defaults(run=_study)
+
+
+# ----------------------------------------------------------------------------- study
+
+
+def _study(args) -> int:
+    """``fastem study``: run the design, print its table, write the files asked for."""
+    from ..toolkit.study import with_mcse_in_parentheses
+
+    design = _design(args)
+    if args.raw is not None and args.raw.lower().endswith(".parquet"):
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "--raw FILE.parquet needs pyarrow: pip install pyarrow (or write "
+                "CSV: --raw FILE.csv)"
+            ) from None
+    with Outputs(csv=args.csv, json=args.json, raw=args.raw) as outputs:
+        if args.plot is not None:
+            from ..toolkit.plots import STUDY_FIGURES, _pyplot
+
+            _pyplot()  # fail now, not after the study, if matplotlib is missing
+            outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
+        outputs.protect("the --design file", args.design)
+        outputs.protect("the --scenarios file", args.scenarios)
+        announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
+        provenance = {"fastem": __version__, "design": design.to_dict()}
+        with contextlib.ExitStack() as stack:
+            # The raw rows go to their file as they come, and only the figures need every
+            # replication kept: memory stays flat in --replications otherwise.
+            raw = (
+                stack.enter_context(_RawWriter(outputs["raw"], args.raw, provenance))
+                if "raw" in outputs
+                else None
+            )
+            with show_progress("study", args.quiet) as progress:
+                try:
+                    result = design.run(
+                        progress=progress,
+                        trace=args.plot is not None,
+                        keep_replications=args.plot is not None,
+                        raw=raw,
+                    )
+                except ValueError as error:  # the memory checks of study's options
+                    message = str(error).splitlines()[0]
+                    for name in ("replications", "n_init", "n_samples"):
+                        message = as_flag(message, name, _flag(name))
+                    raise UserError(message) from None
+        table = result.table if args.all_columns else with_mcse_in_parentheses(result.brief_table())
+        if "csv" in outputs:
+            outputs["csv"].set(_with_provenance(result.table, provenance, whole=True).to_csv())
+        if "json" in outputs:
+            outputs["json"].set(
+                json.dumps({**provenance, "table": result.table.to_records()}, indent=1) + "\n"
+            )
+        if args.plot is not None:
+            from ..toolkit.plots import study_images
+
+            for name, image in study_images(result, provenance=provenance).items():
+                outputs[f"--plot {name}"].set(image)
+        commit(outputs)
+    legend = "" if args.all_columns else "Monte Carlo standard errors in parentheses\n"
+    write_stdout(
+        f"{table}\n{legend}\ntiming (varies from run to run; not in --csv or "
+        f"--json):\n{result.brief_timing()}\n"
+    )
+    if args.plot is not None and not args.quiet:
+        figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)
+        print(f"figures: {figures}", file=sys.stderr)
+    return 0
+
+
+def _with_provenance(table, provenance, whole):
+    """``table`` with columns recording the fastem version and the design, for a CSV file,
+    which has no place for metadata: ``fastem`` and ``design`` (the whole design as JSON)
+    when ``whole``, else ``fastem`` and the options that the rows do not already say
+    (``seed``, ``tol``, ``max_iter``, ``reg_variance``, ``equal_variance``)."""
+    from ..table import Table
+
+    n = len(table)
+    columns = {name: table[name] for name in table.columns}
+    columns["fastem"] = [provenance["fastem"]] * n
+    design = provenance["design"]
+    if whole:
+        columns["design"] = [json.dumps(design, separators=(",", ":"))] * n
+    else:
+        for name in ("seed", "tol", "max_iter", "reg_variance", "equal_variance"):
+            columns[name] = [design[name]] * n
+    return Table(columns)
+
+
+class _RawWriter:
+    """``study(..., raw=...)``'s receiver for ``--raw``: each piece of rows written to the
+    output's temporary file as it comes, as CSV (with :func:`_with_provenance`'s columns,
+    the header once), or as a row group of a Parquet file (``path`` ending in .parquet)
+    with ``provenance`` in the file's metadata."""
+
+    def __init__(self, output, path, provenance):
+        self.output, self.provenance = output, provenance
+        self.parquet = path.lower().endswith(".parquet")
+        self.handle = self.writer = None
+        self.header = True
+
+    def __enter__(self):
+        self.handle = _Pieces(self.output)
+        return self
+
+    def __call__(self, rows) -> None:
+        if not self.parquet:
+            text = _with_provenance(rows, self.provenance, whole=False).to_csv()
+            self.handle.write((text if self.header else text.split("\n", 1)[1]).encode())
+            self.header = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table({name: rows[name] for name in rows.columns})
+        table = table.replace_schema_metadata({"fastem": json.dumps(self.provenance)})
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.handle, table.schema)
+        self.writer.write_table(table)
+
+    def __exit__(self, *exc):
+        if self.writer is not None:
+            self.writer.close()
+        return False
+
+
+class _Pieces(io.RawIOBase):
+    """A binary file whose writes go to an output's content, piece after piece, for
+    writers that want a file (Parquet's)."""
+
+    def __init__(self, output):
+        self.output = output
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self.output.write(bytes(data))
+        return len(data)
+
+
+def _design(args) -> Design:
+    """The design file's options (if any) over the defaults, and the flags over both.
+
+    A bad value is reported by its flag when a flag gave it, else by the design file."""
+    flags = {name: getattr(args, name, None) for name in Design.options()}
+    if args.scenarios is not None:
+        from ..toolkit.design import read_options
+
+        try:
+            scenarios = read_options(args.scenarios).get("scenarios")
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        if not scenarios:
+            raise UserError(
+                f"{args.scenarios}: no 'scenarios' list; give one, e.g. "
+                "[[scenarios]] tables in TOML"
+            )
+        given = [_flag(name) for name in ("weights", "means", "variances") if flags[name]]
+        if given:
+            raise UserError(f"--scenarios gives the true mixtures; leave out {', '.join(given)}")
+        flags["scenarios"] = scenarios
+    try:
+        if args.design is None:
+            return Design().override(**flags)
+        return Design.from_file(args.design, **flags)
+    except (TypeError, ValueError) as error:
+        message = str(error).splitlines()[0]
+        about = getattr(error, "options", ())
+        if about == ("scenarios",):  # a scenario's values: name the file that gave them
+            source = args.scenarios if args.scenarios is not None else args.design
+            raise UserError(f"{source}: {message}") from None
+        for name in about:
+            if flags[name] is not None or args.design is None:
+                message = as_flag(message, name, _flag(name))
+        if args.design is not None and any(flags[name] is None for name in about):
+            message = f"{args.design}: {message}"
+        raise UserError(message) from None
+
+
+def _flag(name: str) -> str:
+    """The flag of a keyword argument or design option: ``n_samples`` is ``--n-samples``."""
+    return "--" + name.replace("_", "-")
