@@ -32,7 +32,7 @@ try:  # while numpy and numba load, Ctrl-C stops the command as at any other tim
 
     from .. import __version__
     from ..api import SE_METHODS
-    from ..status import Status
+    from ..engine.status import Status
     from ..toolkit.design import Design
     from . import signals as _signals
     from .outputs import OutputError, Outputs, forget_descriptors, reserve_standard_descriptors

@@ -9,10 +9,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..status import Status
 from . import interrupt as _interrupt
 from . import jit as _jit
 from . import kernels as _kernels
+from .status import Status
 
 ALGORITHMS = {"em": _kernels.fit_em, "squarem": _kernels.fit_squarem}
 STOPPING_RULES = {

@@ -10,9 +10,9 @@ import numpy as np
 
 from .. import checks as _validate
 from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit, warn_few_counts
+from ..engine.status import Status
 from ..result import DegenerateFitWarning, FitResult, squeeze
 from ..spurious import check_rule
-from ..status import Status
 from ..table import Table
 from . import refit as _refit
 from .matching import match_components

@@ -22,7 +22,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import norm
 
-from ..status import Status
+from ..engine.status import Status
 from .study import PARAMETERS
 
 INSTALL_HINT = "plotting needs matplotlib: pip install 'fastem[plot]' (or pip install matplotlib)"

@@ -22,9 +22,9 @@ import numpy as np
 
 from .. import checks as _validate
 from ..api import fit
+from ..engine.status import Status
 from ..init import starting_values
 from ..result import squeeze, unsqueeze
-from ..status import Status
 from .simulation import simulate
 
 CHUNK_POINTS = 2**21

@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import api, search
 from .. import checks as _validate
+from ..engine.status import Status
 from ..init._registry import NAMES as STRATEGY_NAMES
-from ..status import Status
 from ..table import Table
 from . import mcse
 from .matching import match_components
