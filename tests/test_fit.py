@@ -643,7 +643,7 @@ def test_the_result_keeps_its_stopping_rule_and_names_its_problems():
 
 
 def test_kernel_status_codes_are_those_of_status():
-    from fastem.engine import kernels as _kernels
+    from fastem.engine import em
 
     for name in ("CONVERGED", "MAX_ITER", "VARIANCE_FLOORED", "NON_FINITE"):
-        assert getattr(_kernels, name) == Status[name]
+        assert getattr(em, name) == Status[name]

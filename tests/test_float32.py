@@ -16,6 +16,7 @@ import pytest
 import fastem
 from conftest import EM, separated_mixture
 from fastem import Status
+from fastem.engine import lanes as _lanes
 from fastem.engine import vmath as _vmath
 
 WAITING = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1, delimiter=",")[
@@ -90,7 +91,7 @@ def test_float32_exp_of_partial_blocks(m):
 
 
 def _documented_float32_order(values, combine, neutral, rows):
-    """The order of _vmath._vector_reduction over float32, written out: rows of 16 float32
+    """The order of _lanes._vector_reduction over float32, written out: rows of 16 float32
     lanes, rows combined pairwise in float32, lane l + 8 added to lane l in float64, then
     the 8 lanes pairwise."""
     group = 16 * rows
@@ -118,17 +119,17 @@ def test_float32_lane_sums_follow_the_order_they_document(n):
     values = (rng.normal(size=n) * 10.0 ** rng.integers(-4, 4, size=n)).astype(np.float32)
     factors = rng.uniform(0.5, 2.0, size=n).astype(np.float32)
     add, multiply = (lambda a, b: a + b), (lambda a, b: a * b)
-    assert _vmath.lane_sum(values, n) == _documented_float32_order(values, add, 0.0, 4)
-    assert _vmath.lane_product(factors, n) == _documented_float32_order(factors, multiply, 1.0, 4)
+    assert _lanes.lane_sum(values, n) == _documented_float32_order(values, add, 0.0, 4)
+    assert _lanes.lane_product(factors, n) == _documented_float32_order(factors, multiply, 1.0, 4)
     dev = rng.normal(size=n).astype(np.float32)
     resp = values * factors
     moments = tuple(
         _documented_float32_order(terms, add, 0.0, 2)
         for terms in (resp, resp * dev, resp * dev * dev)
     )
-    assert _vmath.lane_moments(resp, dev, n) == moments
-    assert _vmath.lane_product_moments(values, factors, dev, n) == moments
-    assert _vmath.lanes(values) == 16 and _vmath.lanes(values.astype(np.float64)) == 8
+    assert _lanes.lane_moments(resp, dev, n) == moments
+    assert _lanes.lane_product_moments(values, factors, dev, n) == moments
+    assert _lanes.lanes(values) == 16 and _lanes.lanes(values.astype(np.float64)) == 8
 
 
 @pytest.mark.exact
@@ -137,8 +138,8 @@ def test_float32_fma_rounds_once_in_float32():
     # (1 + 2**-23)**2 = 1 + 2**-22 + 2**-46: the last term survives only in one rounding,
     # and a float32 result drops it where a float64 one would keep it.
     a = np.float32(1.0 + 2.0**-23)
-    assert _vmath.fma(a, a, np.float32(-(1.0 + 2.0**-22))) == 2.0**-46
-    assert _vmath.fma(a, a, np.float32(0.0)) == 1.0 + 2.0**-22
+    assert _lanes.fma(a, a, np.float32(-(1.0 + 2.0**-22))) == 2.0**-46
+    assert _lanes.fma(a, a, np.float32(0.0)) == 1.0 + 2.0**-22
 
 
 def _w1_like(n_datasets):

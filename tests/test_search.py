@@ -13,7 +13,7 @@ import pytest
 
 import fastem
 from fastem import search
-from fastem.status import Status
+from fastem.engine.status import Status
 from fastem.toolkit import refit as _refit
 
 DATA = Path(__file__).parent / "data"

@@ -7,6 +7,7 @@ import numba
 import numpy as np
 import pytest
 
+from fastem.engine import lanes as _lanes
 from fastem.engine import vmath as _vmath
 
 pytestmark = pytest.mark.exact
@@ -65,7 +66,7 @@ def test_partial_blocks(m):
 
 
 def _documented_order(values, combine, neutral, rows=4):
-    """The order of _vmath._vector_reduction, written out: `rows` rows of 8 lanes take the
+    """The order of _lanes._vector_reduction, written out: `rows` rows of 8 lanes take the
     whole groups of 8 * rows values, row 0 takes the rest, then rows and lanes pairwise."""
     group = 8 * rows
     table = np.full((rows, 8), neutral).tolist()
@@ -90,8 +91,8 @@ def test_lane_sums_follow_the_order_they_document(n):
     rng = np.random.default_rng(n)
     values = rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, size=n)
     factors = rng.uniform(0.5, 2.0, size=n)
-    assert _vmath.lane_sum(values, n) == _documented_order(values, float.__add__, 0.0)
-    assert _vmath.lane_product(factors, n) == _documented_order(factors, float.__mul__, 1.0)
+    assert _lanes.lane_sum(values, n) == _documented_order(values, float.__add__, 0.0)
+    assert _lanes.lane_product(factors, n) == _documented_order(factors, float.__mul__, 1.0)
     # Moments: r, r d, r d d in the same order, with r given or formed as e * f.
     dev = rng.normal(size=n)
     resp = values * factors
@@ -99,10 +100,10 @@ def test_lane_sums_follow_the_order_they_document(n):
         _documented_order(terms, float.__add__, 0.0, rows=2)
         for terms in (resp, resp * dev, resp * dev * dev)
     )
-    assert _vmath.lane_moments(resp, dev, n) == moments
-    assert _vmath.lane_product_moments(values, factors, dev, n) == moments
+    assert _lanes.lane_moments(resp, dev, n) == moments
+    assert _lanes.lane_product_moments(values, factors, dev, n) == moments
     # Only the first n values count.
-    assert _vmath.lane_sum(np.append(values, 1e300), n) == _vmath.lane_sum(values, n)
+    assert _lanes.lane_sum(np.append(values, 1e300), n) == _lanes.lane_sum(values, n)
 
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="plain Python rounds a * b + c twice")
@@ -110,8 +111,8 @@ def test_fma_rounds_once():
     # 1 + 2**-52 squared is 1 + 2**-51 + 2**-104: the last term survives only in a fused
     # multiply-add; rounded twice, a * a - (1 + 2**-51) is 0.
     a = 1.0 + 2.0**-52
-    assert _vmath.fma(a, a, -(1.0 + 2.0**-51)) == 2.0**-104
-    assert _vmath.fma(2.0, 3.0, 1.0) == 7.0
+    assert _lanes.fma(a, a, -(1.0 + 2.0**-51)) == 2.0**-104
+    assert _lanes.fma(2.0, 3.0, 1.0) == 7.0
 
 
 def test_log_matches_the_c_library():

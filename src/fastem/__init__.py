@@ -8,7 +8,7 @@ _HOMES = {
     "CacheWarning": ".engine.jit",
     "StandardErrors": ".engine.information",
     "Model": ".model",
-    "Status": ".status",
+    "Status": ".engine.status",
     "Matched": ".toolkit.matching",
     "RestartSummary": ".toolkit.matching",
     "match_components": ".toolkit.matching",

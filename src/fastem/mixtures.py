@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import checks as _validate
 from .engine import posterior as _posterior
 
 
@@ -72,20 +73,59 @@ class Mixtures:
     def predict_proba(self, data):
         """Posterior probability of each component at each point: see
         :meth:`fastem.FitResult.predict_proba` (``data`` holds one dataset per mixture)."""
-        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.exp(log_resp))
 
     def predict(self, data):
         """The most probable component of each point (from 0): see
         :meth:`fastem.FitResult.predict`."""
-        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.argmax(log_resp, axis=1))
 
     def score_samples(self, data):
         """Log of the mixture density at each point: see
         :meth:`fastem.FitResult.score_samples`."""
-        _, log_density, unpack = _posterior.log_posteriors(self, data)
+        _, log_density, unpack = log_posteriors(self, data)
         return unpack(log_density)
+
+
+def log_posteriors(mixtures, data):
+    """``(log_resp, log_density, unpack)`` of the mixtures of ``mixtures`` (a
+    :class:`Mixtures` or a :class:`~fastem.FitResult`) at ``data``: arrays in the packed
+    layout, and a function that reshapes a per-point array to ``data``'s shape.
+
+    ``data`` has one dataset per fitted dataset, in ``fit``'s shapes (a 2D array, a list
+    of 1D arrays, or a 1D array for a result of one dataset); a 1D array with a result of
+    several datasets is the same points for each of them.
+    """
+    weights, means, variances = (
+        np.atleast_2d(np.asarray(a, dtype=np.float64))
+        for a in (mixtures.weights, mixtures.means, mixtures.variances)
+    )
+    n_datasets = means.shape[0]
+    if n_datasets > 1 and not _validate.is_dataset_list(data) and np.ndim(data) == 1:
+        points = np.asarray(data, dtype=np.float64)
+        data = np.broadcast_to(points, (n_datasets, points.size))
+    batch = _validate.as_batch(data)
+    if batch.n_datasets != n_datasets:
+        raise ValueError(
+            f"data holds {batch.n_datasets} dataset(s) but the result has {n_datasets} "
+            "fitted mixture(s); give one dataset per fitted one (or one 1D array of points "
+            "for all of them)."
+        )
+    _validate.check_finite(batch)
+    log_resp, log_density = _posterior.log_posteriors(
+        batch, weights, means, variances, mixtures.log_likelihood
+    )
+
+    def unpack(array):
+        if batch.single:
+            return array
+        if isinstance(data, np.ndarray) and data.ndim == 2:
+            return array.reshape(data.shape + array.shape[1:])
+        return [array[a:b] for a, b in zip(batch.offsets[:-1], batch.offsets[1:])]
+
+    return log_resp, log_density, unpack
 
 
 def read_fit(path) -> Mixtures:

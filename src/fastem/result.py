@@ -13,12 +13,12 @@ import numpy as np
 from . import search
 from .engine import information as _information
 from .engine import layout as _layout
-from .engine import posterior as _posterior
 from .engine import vmath as _vmath
 from .engine.information import StandardErrors
+from .engine.status import Status
+from .mixtures import log_posteriors
 from .model import Model
 from .spurious import SpuriousRule
-from .status import Status
 from .table import Table
 
 _PER_BATCH = (
@@ -312,21 +312,21 @@ class FitResult:
         list of datasets. ``1 - predict_proba(x).max(axis=-1)`` is mclust's
         ``uncertainty``. A dataset whose fit has no finite log-likelihood gets NaN.
         """
-        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.exp(log_resp))
 
     def predict(self, data):
         """The most probable component of each point (mclust's ``classification``), an
         int64 array in the shape of ``data`` (or a list); components are numbered as in
         ``means``. See :meth:`predict_proba`."""
-        log_resp, _, unpack = _posterior.log_posteriors(self, data)
+        log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.argmax(log_resp, axis=1))
 
     def score_samples(self, data):
         """Log of the fitted mixture density at each point, in the shape of ``data`` (or
         a list); its sum over a dataset's points is the dataset's log-likelihood. See
         :meth:`predict_proba`."""
-        _, log_density, unpack = _posterior.log_posteriors(self, data)
+        _, log_density, unpack = log_posteriors(self, data)
         return unpack(log_density)
 
 

@@ -19,8 +19,8 @@ import numpy as np
 from . import checks as _validate
 from .engine import layout as _layout
 from .engine import run as _em
+from .engine.status import Status
 from .init import _plan, _registry
-from .status import Status
 
 SAME_MAXIMUM = 1e-6
 """Two restarts reached the same maximum when their log-likelihoods differ by at most

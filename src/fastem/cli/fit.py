@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..api import SE_METHODS
-from ..status import Status
+from ..engine.status import Status
 from .fit_options import add_algorithm_options, add_fit_options, fit_options
 from .fit_table import NONE_ELIGIBLE, bic_n, fit_table
 from .flags import EPILOG, Formatter, add_data_options, figure_file, n_init

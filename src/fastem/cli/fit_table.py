@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..status import Status
+from ..engine.status import Status
 
 NONE_ELIGIBLE = "none_eligible"
 """The status of a dataset for which no candidate of a range of components is eligible."""

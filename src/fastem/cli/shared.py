@@ -77,7 +77,7 @@ def announce_compilation(args, *modules, algorithms=("em",)) -> None:
     from ..engine.jit import compiled_for_this_cpu
 
     kernels = {
-        "simulate": [("fastem.toolkit.simulation", "_sample")],
+        "simulate": [("fastem.engine.sample", "draw")],
         "fit": [("fastem.engine.kernels", f"fit_{algorithm}") for algorithm in algorithms],
         "init": [("fastem.engine.starts", "kmeans_plusplus")],
         "se": [("fastem.engine.information", "observed_information")],

@@ -9,7 +9,6 @@ import math
 import numpy as np
 from numba import prange
 
-from .. import checks as _validate
 from .jit import jit
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -47,43 +46,18 @@ def _log_posteriors(values, offsets, weights, means, variances, log_resp, log_de
                 log_resp[i, k] -= log_sum
 
 
-def log_posteriors(result, data):
-    """``(log_resp, log_density, unpack)`` of ``result``'s mixtures at ``data``: arrays in
-    the packed layout, and a function that reshapes a per-point array to ``data``'s shape.
-
-    ``data`` has one dataset per fitted dataset, in ``fit``'s shapes (a 2D array, a list
-    of 1D arrays, or a 1D array for a result of one dataset); a 1D array with a result of
-    several datasets is the same points for each of them.
+def log_posteriors(batch, weights, means, variances, log_likelihood):
+    """``(log_resp, log_density)`` of the mixtures ``weights, means, variances`` (arrays of
+    shape (n_datasets, K), float64, data units) at the points of ``batch`` (a checked
+    :class:`~fastem.engine.layout.Batch` of finite values, one dataset per mixture), in
+    the packed layout: arrays of shape (n_points, K) and (n_points,). A dataset whose
+    ``log_likelihood`` is not finite has no usable parameters, and gets NaN.
     """
-    weights, means, variances = (
-        np.atleast_2d(np.asarray(a, dtype=np.float64))
-        for a in (result.weights, result.means, result.variances)
-    )
-    n_datasets = means.shape[0]
-    if n_datasets > 1 and not _validate.is_dataset_list(data) and np.ndim(data) == 1:
-        points = np.asarray(data, dtype=np.float64)
-        data = np.broadcast_to(points, (n_datasets, points.size))
-    batch = _validate.as_batch(data)
-    if batch.n_datasets != n_datasets:
-        raise ValueError(
-            f"data holds {batch.n_datasets} dataset(s) but the result has {n_datasets} "
-            "fitted mixture(s); give one dataset per fitted one (or one 1D array of points "
-            "for all of them)."
-        )
-    _validate.check_finite(batch)
     log_resp = np.empty((batch.values.size, means.shape[1]))
     log_density = np.empty(batch.values.size)
     _log_posteriors(batch.values, batch.offsets, weights, means, variances, log_resp, log_density)
-    failed = ~np.isfinite(np.atleast_1d(result.log_likelihood))
-    if failed.any():  # a fit with no finite log-likelihood has no usable parameters
+    failed = ~np.isfinite(np.atleast_1d(log_likelihood))
+    if failed.any():
         at = np.repeat(failed, batch.n_samples)
         log_resp[at], log_density[at] = np.nan, np.nan
-
-    def unpack(array):
-        if batch.single:
-            return array
-        if isinstance(data, np.ndarray) and data.ndim == 2:
-            return array.reshape(data.shape + array.shape[1:])
-        return [array[a:b] for a, b in zip(batch.offsets[:-1], batch.offsets[1:])]
-
-    return log_resp, log_density, unpack
+    return log_resp, log_density

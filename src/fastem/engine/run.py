@@ -1,6 +1,8 @@
-"""The Python side of the EM kernels: allocate their outputs, run them, interruptibly.
+"""The Python side of the kernels run over a batch: allocate their outputs, run them,
+interruptibly.
 
-Both :func:`fastem.fit` and emEM's short runs (``init._plan``) go through :func:`run`.
+Both :func:`fastem.fit` and emEM's short runs (``init._plan``) go through :func:`run`;
+the starting-value kernels through :func:`run_starts`.
 """
 
 from __future__ import annotations
@@ -9,17 +11,28 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..status import Status
 from . import interrupt as _interrupt
 from . import jit as _jit
 from . import kernels as _kernels
+from . import stopping as _stopping
+from .arguments import (
+    BatchData,
+    FitOptions,
+    FitOutputs,
+    Parameters,
+    StartOptions,
+    fit_arguments,
+    start_arguments,
+)
+from .estep import e_steps
+from .status import Status
 
 ALGORITHMS = {"em": _kernels.fit_em, "squarem": _kernels.fit_squarem}
 STOPPING_RULES = {
-    "loglik": _kernels.LOGLIK,
-    "relative": _kernels.RELATIVE,
-    "aitken": _kernels.AITKEN,
-    "parameter": _kernels.PARAMETER,
+    "loglik": _stopping.LOGLIK,
+    "relative": _stopping.RELATIVE,
+    "aitken": _stopping.AITKEN,
+    "parameter": _stopping.PARAMETER,
 }
 
 
@@ -40,13 +53,13 @@ class Run(NamedTuple):
 
 
 def _fit_each(work, n_fits, arguments, e_step_for, interrupted):
-    """``work`` (a fit kernel) for every fit, passing it the E-steps of ``_kernels.e_steps(
+    """``work`` (a fit kernel) for every fit, passing it the E-steps of ``e_steps(
     *e_step_for)`` after ``arguments``; run by ``_interrupt``, so that the E-steps too are
     compiled (or loaded) in the kernel's thread."""
     if interrupted[0]:
         return
-    e_steps = _kernels.e_steps(*e_step_for)
-    _jit.for_each(work, n_fits, (*arguments, *e_steps), interrupted)
+    e_step, e_step_far = e_steps(*e_step_for)
+    _jit.for_each(work, n_fits, (*arguments, e_step, e_step_far), interrupted)
 
 
 def run(
@@ -81,28 +94,20 @@ def run(
         parameter_rate=rates[:, 1],
         trace=trace if trace_length else None,
     )
-    arguments = (
-        batch.values,
-        batch.offsets,
-        batch.kernel_weights,
-        batch.center,
-        batch.scale,
-        weights,
-        means,
-        variances,
-        max_iter,
-        tol,
-        *model.kernel_options(),
-        STOPPING_RULES[stop],
-        np.dtype(dtype),
-        trace,
-        outputs.log_likelihood,
-        outputs.log_map,
-        outputs.n_iter,
-        outputs.converged,
-        outputs.status,
-        outputs.n_fpeval,
-        rates,
+    arguments = fit_arguments(
+        BatchData.of(batch),
+        Parameters(weights, means, variances),
+        FitOptions.of(model, max_iter=max_iter, tol=tol, stop=STOPPING_RULES[stop], dtype=dtype),
+        FitOutputs(
+            trace=trace,
+            log_likelihood=outputs.log_likelihood,
+            log_map=outputs.log_map,
+            n_iter=outputs.n_iter,
+            converged=outputs.converged,
+            status=outputs.status,
+            n_fpeval=outputs.n_fpeval,
+            rate=rates,
+        ),
     )
     e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
     _interrupt.run(_fit_each, ALGORITHMS[algorithm], n_fits, arguments, e_step_for)
@@ -110,3 +115,11 @@ def run(
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
     return outputs
+
+
+def run_starts(kernel, batch, options: StartOptions, parameters: Parameters) -> None:
+    """A starting-value kernel of :mod:`.starts` (a strategy's) for every fit of ``batch``
+    (a :class:`.layout.Batch`), filling ``parameters`` (arrays of shape (n_fits, K)) in
+    place, in standardised units."""
+    arguments = start_arguments(BatchData.of(batch), options, parameters)
+    _interrupt.run(_jit.for_each, kernel, parameters.means.shape[0], arguments)

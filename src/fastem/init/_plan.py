@@ -6,34 +6,25 @@ from __future__ import annotations
 import numpy as np
 
 from ..checks import Seed
-from ..engine import interrupt as _interrupt
-from ..engine import jit as _jit
 from ..engine import layout as _layout
 from ..engine import run as _em
 from ..engine import starts as _kernels
+from ..engine.arguments import Parameters, StartOptions
 from ._registry import STRATEGIES
 
 
 def _run_initialise(kernel, batch, model, seed, weights, means, variances):
     """Run a starting-value kernel; ``seed`` is a :class:`~fastem.checks.Seed`."""
-    _interrupt.run(
-        _jit.for_each,
+    _em.run_starts(
         kernel,
-        means.shape[0],
-        (
-            batch.values,
-            batch.offsets,
-            batch.kernel_weights,
-            batch.center,
-            batch.scale,
-            batch.keys,
-            seed.random_state,
-            seed.first_restart,
-            model.equal_variance,
-            weights,
-            means,
-            variances,
+        batch,
+        StartOptions(
+            keys=batch.keys,
+            seed=seed.random_state,
+            first_restart=seed.first_restart,
+            equal_variance=model.equal_variance,
         ),
+        Parameters(weights, means, variances),
     )
 
 

@@ -25,9 +25,9 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 
 from .. import api, init, reference
 from .. import checks as _validate
+from ..engine.status import Status
 from ..init._registry import STRATEGIES
 from ..result import ConvergenceWarning, kept_restarts
-from ..status import Status
 
 _INIT_PARAMS = {alias: s.name for s in STRATEGIES.values() for alias in (s.name, *s.aliases)}
 """``init_params`` names (scikit-learn's and fastem's) -> fastem's strategies."""

@@ -10,9 +10,9 @@ import numpy as np
 
 from .. import checks as _validate
 from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit, warn_few_counts
+from ..engine.status import Status
 from ..result import squeeze
 from ..spurious import check_rule
-from ..status import Status
 from . import refit as _refit
 from . import replicates as _replicates
 from .bootstrap_result import BootstrapResult, Replicates, summarise

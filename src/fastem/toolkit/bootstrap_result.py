@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine.status import Status
 from ..result import DegenerateFitWarning, FitResult
-from ..status import Status
 from ..table import Table
 from . import refit as _refit
 

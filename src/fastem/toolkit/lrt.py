@@ -10,9 +10,9 @@ import numpy as np
 from .. import checks as _validate
 from .. import search
 from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, warn_few_counts
+from ..engine.status import Status
 from ..result import squeeze
 from ..spurious import check_rule
-from ..status import Status
 from . import refit as _refit
 from . import replicates as _replicates
 from .lrt_result import LRTResult, Tests, p_values, result_of_tests

@@ -13,9 +13,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ..api import fit
+from ..engine.status import Status
 from ..init import starting_values
 from ..result import squeeze, unsqueeze
-from ..status import Status
 from .replicates import KINDS as KINDS  # kept importable from here, where it was first
 
 

@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import api, search
 from .. import checks as _validate
+from ..engine.status import Status
 from ..result import SearchWarning
-from ..status import Status
 from ..table import Table
 from . import refit as _refit
 

@@ -3,29 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
 from .. import checks as _validate
-from ..engine import interrupt as _interrupt
-from ..engine import rng as _rng
-from ..engine.jit import jit
-
-
-@jit(parallel=True)
-def _sample(offsets, cum_weights, means, sds, seed, first_dataset, values, labels, interrupted):
-    n_components = means.shape[1]
-    for d in prange(offsets.size - 1):
-        if interrupted[0]:  # Ctrl-C (see ``_interrupt``)
-            continue
-        label_key = _rng.stream_key(seed, _rng.SIMULATE, first_dataset + d, 0)
-        noise_key = _rng.stream_key(seed, _rng.SIMULATE, first_dataset + d, 1)
-        for j in range(offsets[d + 1] - offsets[d]):
-            u = _rng.uniform(label_key, j)
-            k = 0
-            while k < n_components - 1 and u >= cum_weights[d, k]:
-                k += 1
-            labels[offsets[d] + j] = k
-            values[offsets[d] + j] = means[d, k] + sds[d, k] * _rng.normal(noise_key, j)
+from ..engine.sample import sample
 
 
 def _parameters(weights, means, variances, n_datasets):
@@ -110,20 +90,7 @@ def simulate(
     weights, means, variances = _parameters(weights, means, variances, n_datasets)
     offsets = np.zeros(n_datasets + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
-    values = np.empty(offsets[-1])
-    labels = np.empty(offsets[-1], dtype=np.int64)
-    cum_weights = np.cumsum(weights, axis=1)
-    _interrupt.run(
-        _sample,
-        offsets,
-        cum_weights,
-        means,
-        np.sqrt(variances),
-        seed,
-        first_dataset,
-        values,
-        labels,
-    )
+    values, labels = sample(offsets, weights, means, variances, seed, first_dataset)
     if single:
         return values, labels
     if (sizes == sizes[0]).all():

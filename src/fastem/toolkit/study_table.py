@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from ..status import Status
+from ..engine.status import Status
 from ..table import Table
 from . import mcse
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...status import Status
+from ...engine.status import Status
 from .base import (
     bin_edges,
     figure_bytes,

@@ -1,0 +1,318 @@
+"""One fit's EM (or SQUAREM) loop, to its stopping rule, and its place in the batch
+(:func:`fit_at`, which the kernels of :mod:`.kernels` run for each fit)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .estep import block_size
+from .jit import jit
+from .lanes import lanes
+from .layout import fit_data
+from .mstep import em_map, log_likelihood_only
+from .squarem import STEP_MAX0, squarem_step
+from .stopping import aitken_rate, copy_parameters, squared_change, stopped
+
+# The codes of fastem.Status the kernels set, written out: numba freezes module-level
+# ints into the machine code, and its cache is keyed on this file's text, so a code that
+# changed in status.py alone would be served stale from the cache (tests check these).
+CONVERGED, MAX_ITER, VARIANCE_FLOORED, NON_FINITE = 0, 1, 3, 4
+
+
+@jit(inline=True)
+def fit_one(
+    x,
+    point_weight,
+    center,
+    inv_scale,
+    weights,
+    means,
+    variances,
+    max_iter,
+    tol,
+    options,
+    squarem,
+    stop,
+    dtype,
+    trace,
+    interrupted,
+    e_step,
+    e_step_far,
+):
+    """Run EM (or, with ``squarem``, SQUAREM) for one fit, updating ``weights``,
+    ``means``, ``variances`` in place.
+
+    EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
+    the same pass that produces ``theta_t``. SQUAREM (Varadhan & Roland 2008, scheme SqS3):
+    each step maps ``theta_0`` twice, extrapolates to
+    ``theta' = theta_0 + 2 a r + a^2 v`` (``r = theta_1 - theta_0``,
+    ``v = theta_2 - 2 theta_1 + theta_0``, ``a = |r| / |v|`` clipped to ``[1, step_max]``)
+    in coordinates where every point is a valid mixture (:mod:`.squarem`), and
+    maps ``theta'`` once more; when ``theta'`` is invalid or its log-likelihood is below
+    ``theta_0``'s, the step is the plain ``theta_2`` and ``step_max`` shrinks (EM never
+    lowers the log-likelihood, so neither does an accepted step). R's SQUAREM instead
+    tests the stabilised ``F(theta')`` and tolerates a decrease of up to ``objfn.inc = 1``;
+    testing ``theta'`` costs no extra pass and keeps every step monotone.
+
+    A fit stops when ``stop`` holds between accepted steps (:func:`stopped`). A last pass
+    gives the log-likelihood of the returned parameters. ``trace[t]`` is the
+    log-likelihood after ``t`` accepted steps, for ``t`` below the length of ``trace``.
+
+    Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate,
+    parameter_rate)``: ``n_iter`` accepted steps, ``n_fpeval`` EM maps (each also computes
+    a log-likelihood, and so does the last pass unless the fit became non-finite), ``rate``
+    the last ``a_t`` of the log-likelihoods, ``parameter_rate`` the last ratio of the norms
+    of two successive parameter steps, ``|theta_t - theta_{t-1}| / |theta_{t-1} -
+    theta_{t-2}|``. Near a maximum EM's error shrinks as ``lambda^t``, ``lambda`` the
+    largest eigenvalue of its map's Jacobian: the steps shrink as ``lambda^t`` too, and the
+    log-likelihood's gap, a quadratic form in the error, as ``lambda^(2t)``; so
+    ``parameter_rate`` tends to ``lambda`` and ``rate`` to ``lambda^2``.
+    """
+    n_components = means.size
+    # Scratch, allocated once per fit: the M-step's statistics in float64, the E-step's
+    # arrays in its type.
+    statistics = np.empty((4, n_components))
+    per_component = np.empty((4, n_components), dtype)
+    block = block_size(n_components, lanes(per_component))
+    per_point = np.empty((4, block), dtype)
+    dev = np.empty((n_components, block), dtype)
+    dens = np.empty((n_components, block), dtype)
+    saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
+    coords = np.empty((3, 3, n_components))  # their coordinates
+    total_weight = 0.0
+    for i in range(point_weight.size):
+        total_weight += point_weight[i]
+    n = total_weight if point_weight.size > 0 else x.size
+    inv_n = 1.0 / n
+    data_shift = n * math.log(inv_scale)  # log-likelihood in the data's units, less this
+    fixed_weights = options[2]
+    previous = -math.inf
+    before = -math.inf
+    rate = math.nan
+    parameter_rate = math.nan
+    previous_change = 0.0
+    converged = False
+    floored = False
+    n_iter = 0
+    n_fpeval = 0
+    step_max = STEP_MAX0
+    for it in range(max_iter):
+        if interrupted[0]:
+            break
+        copy_parameters(weights, means, variances, saved[0])
+        log_likelihood, log_map, floored = em_map(
+            x,
+            point_weight,
+            center,
+            inv_scale,
+            weights,
+            means,
+            variances,
+            options,
+            statistics,
+            per_component,
+            dev,
+            dens,
+            per_point,
+            e_step,
+            e_step_far,
+        )
+        n_fpeval += 1
+        if it < trace.size:
+            trace[it] = log_likelihood
+        if not math.isfinite(log_likelihood):
+            return (
+                log_likelihood,
+                log_map,
+                n_iter,
+                False,
+                NON_FINITE,
+                n_fpeval,
+                rate,
+                parameter_rate,
+            )
+        if squarem and not floored:
+            # theta_1 is in place; map it once more, then extrapolate.
+            copy_parameters(weights, means, variances, saved[1])
+            middle, _, floored = em_map(
+                x,
+                point_weight,
+                center,
+                inv_scale,
+                weights,
+                means,
+                variances,
+                options,
+                statistics,
+                per_component,
+                dev,
+                dens,
+                per_point,
+                e_step,
+                e_step_far,
+            )
+            n_fpeval += 1
+            if math.isfinite(middle) and not floored:
+                copy_parameters(weights, means, variances, saved[2])
+                step_max, extra = squarem_step(
+                    x,
+                    point_weight,
+                    center,
+                    inv_scale,
+                    weights,
+                    means,
+                    variances,
+                    options,
+                    statistics,
+                    per_component,
+                    dev,
+                    dens,
+                    per_point,
+                    saved,
+                    coords,
+                    fixed_weights,
+                    log_likelihood,
+                    step_max,
+                    e_step,
+                    e_step_far,
+                )
+                n_fpeval += extra
+        n_iter = it + 1
+        change = squared_change(weights, means, variances, saved[0])
+        if n_iter > 1:
+            rate = aitken_rate(log_likelihood, previous, before)
+            if previous_change > 0.0:
+                parameter_rate = math.sqrt(change / previous_change)
+        previous_change = change
+        if stopped(stop, tol, log_likelihood, previous, before, inv_n, data_shift, change):
+            converged = True
+            break
+        before = previous
+        previous = log_likelihood
+    log_likelihood, log_map = log_likelihood_only(
+        x,
+        point_weight,
+        center,
+        inv_scale,
+        weights,
+        means,
+        variances,
+        statistics,
+        per_component,
+        dev,
+        dens,
+        per_point,
+        e_step,
+    )
+    if n_iter < trace.size:
+        trace[n_iter] = log_likelihood
+    if not math.isfinite(log_likelihood):
+        status = NON_FINITE
+    elif floored:
+        status = VARIANCE_FLOORED
+    else:
+        status = CONVERGED if converged else MAX_ITER
+    return (log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate, parameter_rate)
+
+
+@jit(inline=True)
+def fit_at(
+    f,
+    values,
+    offsets,
+    sample_weight,
+    center,
+    scale,
+    weights,
+    means,
+    variances,
+    max_iter,
+    tol,
+    reg_variance,
+    equal_variance,
+    fixed_weights,
+    fixed_means,
+    fixed_variances,
+    stop,
+    dtype,
+    trace,
+    log_likelihood,
+    log_map,
+    n_iter,
+    converged,
+    status,
+    n_fpeval,
+    rate,
+    e_step,
+    e_step_far,
+    interrupted,
+    squarem,
+):
+    """Fit ``f`` of the batch, by EM or (``squarem``, a constant) SQUAREM: dataset
+    ``f // n_init``, restart ``f % n_init``.
+
+    Parameters
+    ----------
+    f : int, the fit.
+    values, offsets : the ragged layout (see :mod:`.layout`).
+    sample_weight : array like ``values``, or of size 0 for unit weights.
+    center, scale : arrays of shape (n_datasets,), the standardisation.
+    weights, means, variances : arrays of shape (n_fits, K)
+        Starting values in standardised units on entry, fitted values on return.
+    max_iter : int
+    tol : float
+    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances
+        The M-step's options, packed here into :func:`fit_one`'s ``options`` tuple
+        (numba's parallel loop takes no tuple of arrays); the last three are boolean
+        arrays of shape (K,).
+    stop : int
+        The stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``, ``PARAMETER``).
+    dtype : numpy.dtype, float64 or float32
+        The E-step's precision (see the module's docstring); numba compiles one kernel
+        for each.
+    trace : array of shape (n_fits, L), L from 0 to max_iter + 1
+        Filled with the log-likelihood after each of the first L iterations; entries after
+        a fit stops are left untouched.
+    log_likelihood, log_map, n_iter, converged, status, n_fpeval : arrays
+        of shape (n_fits,), outputs (see :func:`fit_one`).
+    rate : array of shape (n_fits, 2), output: :func:`fit_one`'s ``rate`` and
+        ``parameter_rate``.
+    e_step, e_step_far : the E-step kernels, by address (:func:`.estep.e_steps`).
+    interrupted : array of shape (1,)
+        Set (from another thread) to stop the fit at its next iteration.
+    squarem : bool
+        A constant in each kernel (:func:`.kernels.fit_em`, :func:`.kernels.fit_squarem`).
+    """
+    x, point_weight, loc, inv_scale = fit_data(
+        f, means.shape[0], values, offsets, sample_weight, center, scale
+    )
+    (
+        log_likelihood[f],
+        log_map[f],
+        n_iter[f],
+        converged[f],
+        status[f],
+        n_fpeval[f],
+        rate[f, 0],
+        rate[f, 1],
+    ) = fit_one(
+        x,
+        point_weight,
+        loc,
+        inv_scale,
+        weights[f],
+        means[f],
+        variances[f],
+        max_iter,
+        tol,
+        (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances),
+        squarem,
+        stop,
+        dtype,
+        trace[f],
+        interrupted,
+        e_step,
+        e_step_far,
+    )
