@@ -1,0 +1,121 @@
+"""The options of :func:`fastem.fit`, declared once: :data:`FIT_OPTIONS`.
+
+Each :class:`Option` says its name, default, check, documentation, the flag of the command
+line (or None), the :class:`fastem.FitResult` field that holds its one value for a whole
+batch (``per_batch``), whether a study's design file may set it, and scikit-learn's name
+where the estimator's differs. The table is written in two parts, :mod:`.model` (the data,
+the model, the starting values) and :mod:`.run` (the EM runs and their result), in the order
+of ``fit``'s signature. Everything that takes fit options reads it: :func:`fastem.fit` (its
+signature, the Parameters of its docstring, its checks), :class:`fastem.Design` (the
+options a design file may set), the command line's flags and their help, the estimator, and
+:func:`fastem.dask.fit`.
+
+Why ``fit(data, *args, **options)`` with a ``__signature__`` and docstring built from the
+table (:func:`derived`), not an explicit signature whose defaults come from the table: an
+explicit signature writes every option's name a second time, in ``api.py``, and each
+function that forwards the options a third. Built from the table,
+``inspect.signature(fastem.fit)`` and ``help(fastem.fit)`` still show every option with its
+default and documentation, and a misspelt option is refused as Python refuses it
+(:func:`bound`). As in scikit-learn's ``_parameter_constraints``, values are checked once,
+at the entry point (:func:`checked`), with fastem's messages, which name the value and the
+fix.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import model as _model
+from . import run as _run
+from .option import ALGORITHMS, SE_METHODS, STOPPING_RULES, Option
+from .run import DEFAULT_MAX_ITER, DEFAULT_TOLS
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_MAX_ITER",
+    "DEFAULT_TOLS",
+    "SE_METHODS",
+    "STOPPING_RULES",
+    "FIT_OPTIONS",
+    "Option",
+]
+
+FIT_OPTIONS: tuple[Option, ...] = (*_model.OPTIONS, *_run.OPTIONS)
+"""Every option of :func:`fastem.fit`, in the order of its signature."""
+BY_NAME = {option.name: option for option in FIT_OPTIONS}
+NAMES = tuple(BY_NAME)
+DEFAULTS = {option.name: option.default for option in FIT_OPTIONS}
+PER_BATCH = tuple(option.per_batch for option in FIT_OPTIONS if option.per_batch)
+"""The :class:`fastem.FitResult` fields that hold an option's one value for the batch."""
+FLAGS = {option.name: option.flag for option in FIT_OPTIONS if option.flag}
+"""Each option's flag on the command line."""
+DESIGN_OPTIONS = tuple(option for option in FIT_OPTIONS if option.design)
+"""The options a study's design file (and ``fastem study``) may set besides its own."""
+
+
+def signature(leading=("data",), positional=("n_components",), names=NAMES, defaults=None):
+    """An ``inspect.Signature`` of the options ``names``: ``leading`` parameters without a
+    default, then ``positional`` options (positional or keyword), then the others
+    keyword-only; ``defaults`` replace the table's."""
+    defaults = {**DEFAULTS, **(defaults or {})}
+    kinds = inspect.Parameter
+    parameters = [kinds(name, kinds.POSITIONAL_OR_KEYWORD) for name in leading]
+    for name in names:
+        kind = kinds.POSITIONAL_OR_KEYWORD if name in positional else kinds.KEYWORD_ONLY
+        parameters.append(kinds(name, kind, default=defaults[name]))
+    return inspect.Signature(parameters)
+
+
+def parameters_doc(names=NAMES, indent="    ") -> str:
+    """The numpydoc entries of the options ``names``: those documented together (an
+    option whose ``type`` is None goes with the one before it) under one heading."""
+    entries = []
+    for name in names:
+        option = BY_NAME[name]
+        if option.type is None and entries:
+            entries[-1][0].append(name)
+        else:
+            entries.append(([name], option))
+    lines = []
+    for grouped, option in entries:
+        lines.append(f"{indent}{', '.join(grouped)} : {option.type}")
+        lines.extend(
+            f"{indent}    {line}" if line else ""
+            for line in inspect.cleandoc(option.doc).split("\n")
+        )
+    return "\n".join(lines)
+
+
+def derived(**signature_arguments):
+    """A decorator: the function's ``__signature__`` built by :func:`signature`, and the
+    line ``{fit options}`` of its docstring replaced by the options' entries."""
+
+    def decorate(function):
+        function.__signature__ = signature(**signature_arguments)
+        names = signature_arguments.get("names", NAMES)
+        function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(names))
+        return function
+
+    return decorate
+
+
+def bound(function, args, kwargs) -> dict:
+    """The arguments of a call of ``function`` (whose ``__signature__`` is
+    :func:`derived`) by name, with the defaults of those not given; a TypeError as
+    Python's for a missing, repeated or unknown argument."""
+    try:
+        arguments = function.__signature__.bind(*args, **kwargs)
+    except TypeError as error:
+        raise TypeError(f"{function.__name__}() {error}") from None
+    arguments.apply_defaults()
+    return dict(arguments.arguments)
+
+
+def checked(values: dict) -> dict:
+    """``values`` (by option name) checked, each by its :attr:`Option.check`, in the
+    table's order; options without a check are returned as they are."""
+    return {
+        name: BY_NAME[name].check(values[name]) if BY_NAME[name].check else values[name]
+        for name in NAMES
+        if name in values
+    }

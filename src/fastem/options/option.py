@@ -1,0 +1,140 @@
+"""What an option of :func:`fastem.fit` is (:class:`Option`), the checks of one value,
+and the reading of a value from a design file or a flag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import checks as _validate
+from ..engine import information as _information
+from ..engine import run as _em
+from ..spurious import SpuriousRule
+
+ALGORITHMS = tuple(_em.ALGORITHMS)
+STOPPING_RULES = tuple(_em.STOPPING_RULES)
+SE_METHODS = tuple(_information.METHODS)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of :func:`fastem.fit`.
+
+    Attributes
+    ----------
+    name : str
+        The keyword of :func:`fastem.fit`, the key of a design file.
+    default : object
+        Its default in :func:`fastem.fit`.
+    type : str or None
+        The type line of its numpydoc entry; None: documented with the option before it.
+    doc : str
+        Its numpydoc description (empty with ``type`` None).
+    check : callable or None
+        ``value -> checked value`` (raises with a message that names the value and the fix);
+        None for options checked with others or with the data (``init`` with
+        ``init_params``, ``trace`` with ``max_iter``, the starting values).
+    flag : str or None
+        Its flag on the command line (``fastem fit``, ``fastem study``).
+    help : str or None
+        The flag's help.
+    parse : callable or None
+        A flag's or a design file's value (str, number, list, table) -> the option's value.
+    per_batch : str or None
+        The :class:`fastem.FitResult` field that holds its one value for the whole batch.
+    design : bool
+        Whether a study's design file (and ``fastem study``) may set it.
+    sklearn : str or None
+        scikit-learn's name of it, where the estimator's differs.
+    """
+
+    name: str
+    default: object
+    type: str | None
+    doc: str = ""
+    check: Callable | None = None
+    flag: str | None = None
+    help: str | None = None
+    parse: Callable | None = None
+    per_batch: str | None = None
+    design: bool = False
+    sklearn: str | None = None
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def integer(name, minimum, maximum=_validate.MAX_ITER_LIMIT):
+    return lambda value: _validate.check_int(name, value, minimum, maximum)
+
+
+def boolean(name):
+    return lambda value: _validate.check_bool(name, value)
+
+
+def one_of(name, choices):
+    return lambda value: _validate.check_choice(name, value, choices)
+
+
+def restarts(value):
+    if isinstance(value, str) and value == "auto":
+        return value
+    return _validate.check_int("n_init", value, 1, _validate.MAX_ITER_LIMIT, also="or 'auto'")
+
+
+def tolerance(value):
+    return None if value is None else _validate.check_non_negative("tol", value)
+
+
+def se_method(value):
+    return None if value is None else _validate.check_choice("se", value, SE_METHODS)
+
+
+def seed(value):
+    return _validate.Seed(_validate.check_random_state(value))
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _parsed_value(text: str):
+    """A value of ``--init-params``: an int, a float, or the text itself."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_init_params(value) -> dict:
+    """``init_params`` from a design file (a table) or a flag (``n_runs=10,n_iter=5``)."""
+    if isinstance(value, dict):
+        return dict(value)
+    if not isinstance(value, str) or "=" not in value:
+        raise ValueError(f"init_params must be a table or name=value pairs, got {value!r}")
+    pairs = [item.partition("=") for item in value.split(",")]
+    return {key.strip(): _parsed_value(text.strip()) for key, _, text in pairs}
+
+
+def parse_spurious(value) -> SpuriousRule:
+    """The spurious rule from a design file (a table of ``min_points`` and
+    ``min_variance_ratio``, or a list of the two) or ``--spurious POINTS RATIO``."""
+    if isinstance(value, SpuriousRule):
+        return value
+    if isinstance(value, dict):
+        return SpuriousRule(**value)
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return SpuriousRule(*value)
+    raise ValueError(
+        f"spurious must be a table of min_points and min_variance_ratio, or a list of the "
+        f"two, got {value!r}"
+    )
+
+
+def parse_bool(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise ValueError(f"must be true or false, got {value!r}")
