@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .. import checks as _validate
 from .. import search
-from .option import Option, boolean, integer, one_of, parse_bool, parse_init_params, restarts
+from .option import Option, boolean, integer, one_of, parse_init_params, restarts
 
 OPTIONS = (
     Option(
@@ -149,7 +149,7 @@ OPTIONS = (
         check=boolean("equal_variance"),
         flag="--equal-variance",
         help="one variance shared by all components",
-        parse=parse_bool,
+        parse=bool,
         design=True,
     ),
     Option(

@@ -6,8 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from .. import checks as _validate
 from ..engine import information as _information
 from ..engine import run as _em
@@ -40,6 +38,10 @@ class Option:
         Its flag on the command line (``fastem fit``, ``fastem study``).
     help : str or None
         The flag's help.
+    choices : tuple or None
+        The values the flag takes, where they are a few names.
+    n_values : int
+        The values the flag takes (``--spurious MIN_POINTS MIN_VARIANCE_RATIO``: 2).
     parse : callable or None
         A flag's or a design file's value (str, number, list, table) -> the option's value.
     per_batch : str or None
@@ -57,6 +59,8 @@ class Option:
     check: Callable | None = None
     flag: str | None = None
     help: str | None = None
+    choices: tuple | None = None
+    n_values: int = 1
     parse: Callable | None = None
     per_batch: str | None = None
     design: bool = False
@@ -132,9 +136,3 @@ def parse_spurious(value) -> SpuriousRule:
         f"spurious must be a table of min_points and min_variance_ratio, or a list of the "
         f"two, got {value!r}"
     )
-
-
-def parse_bool(value):
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    raise ValueError(f"must be true or false, got {value!r}")

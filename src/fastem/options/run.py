@@ -9,12 +9,12 @@ from .. import checks as _validate
 from ..spurious import SpuriousRule, check_rule
 from .option import (
     ALGORITHMS,
+    SE_METHODS,
     STOPPING_RULES,
     Option,
     boolean,
     integer,
     one_of,
-    parse_bool,
     parse_spurious,
     se_method,
     seed,
@@ -183,7 +183,7 @@ OPTIONS = (
             "choose each dataset's best restart among those not spurious, collapsed or failed, "
             "when there is one"
         ),
-        parse=parse_bool,
+        parse=bool,
         per_batch="skip_degenerate",
         design=True,
     ),
@@ -202,6 +202,7 @@ OPTIONS = (
             "with a variance below MIN_VARIANCE_RATIO of the largest (default: 5 0.01; 0 0 flags "
             "only collapsed components)"
         ),
+        n_values=2,
         parse=parse_spurious,
         per_batch="spurious_rule",
         design=True,
@@ -249,6 +250,16 @@ OPTIONS = (
         """,
         check=se_method,
         flag="--se",
+        help=(
+            "standard errors of the estimates (columns weight_se_k, mean_se_k, variance_se_k; in "
+            "a study, each parameter's coverage of 95%% intervals and the relative error of the "
+            "model SE), from the outer product of the scores (score) or the observed "
+            "information by Louis's method (louis), in weights less one, means and variances; "
+            "NaN (empty) for a dataset whose information is singular (default: none)"
+        ),
+        choices=SE_METHODS,
+        parse=str,
+        design=True,
     ),
     Option(
         "warn",
