@@ -31,18 +31,20 @@ try:  # while numpy and numba load, Ctrl-C stops the command as at any other tim
     import numpy as np
 
     from .. import __version__
-    from ..api import SE_METHODS
+    from ..options import DESIGN_OPTIONS
     from ..status import Status
     from ..toolkit.design import Design
     from . import signals as _signals
     from .outputs import OutputError, Outputs, forget_descriptors, reserve_standard_descriptors
     from .shared import (
         EPILOG,
+        STOPPING_OPTIONS,
         Formatter,
         PipeClosed,
         UserError,
         add_algorithm_options,
         add_data_options,
+        add_fit_flags,
         add_stopping_options,
         announce_compilation,
         as_flag,
@@ -343,16 +345,8 @@ def _parser():
     )
     fit.add_argument("--seed", type=int, default=0, help="random seed")
     add_algorithm_options(fit)
-    _add_fit_options(fit)
-    fit.add_argument(
-        "--se",
-        choices=SE_METHODS,
-        help="add the standard errors of the "
-        "estimates (columns weight_se_k, mean_se_k, variance_se_k), from the "
-        "outer product of the scores (score) or the observed information by "
-        "Louis's method (louis), in weights less one, means and variances; NaN "
-        "(empty) for a dataset whose information is singular (default: none)",
-    )
+    # select keeps each candidate's best regular restart: --skip-degenerate is always on.
+    _add_fit_options(fit, skip=("skip_degenerate",))
     fit.add_argument(
         "--format",
         choices=("csv", "json"),
@@ -433,12 +427,12 @@ def _parser():
 
 
 def _add_design_options(parser):
-    """The flags of the Design's options, but those ``fastem fit`` shares
-    (:func:`_add_fit_options`); no default, so that a flag not given leaves the design
+    """The flags of the Design's own options (those of :func:`fastem.fit` are
+    :func:`_add_fit_options`'); no default, so that a flag not given leaves the design
     file's value."""
     for option in fields(Design):
         kind, text = option.metadata["kind"], option.metadata["help"]
-        if text is None:
+        if text is None or option.metadata["fit"]:
             continue
         default = option.default
         if isinstance(default, tuple):  # as it would be typed
@@ -453,22 +447,12 @@ def _add_design_options(parser):
         )
 
 
-def _add_fit_options(parser):
-    from ..api import DEFAULT_REG_VARIANCE
-
+def _add_fit_options(parser, skip=()):
+    """The flags of the options of :func:`fastem.fit` that a design may set
+    (:data:`fastem.options.DESIGN_OPTIONS`), but those in ``skip``."""
     add_stopping_options(parser)
-    parser.add_argument(
-        "--reg-variance",
-        type=float,
-        help="added to each variance, relative "
-        f"to the dataset's (default: {DEFAULT_REG_VARIANCE:g})",
-    )
-    parser.add_argument(
-        "--equal-variance",
-        action="store_true",
-        default=None,
-        help="one variance shared by all components",
-    )
+    names = [option.name for option in DESIGN_OPTIONS if option.name not in STOPPING_OPTIONS]
+    add_fit_flags(parser, [name for name in names if name not in skip])
 
 
 # ----------------------------------------------------------------------------- study

@@ -82,6 +82,7 @@ OPTIONS = (
         """,
         check=one_of("algorithm", ALGORITHMS),
         flag="--algorithm",
+        choices=ALGORITHMS,
         help="SQUAREM's accelerated EM, or plain EM",
         per_batch="algorithm",
     ),
@@ -109,6 +110,7 @@ OPTIONS = (
         """,
         check=one_of("stop", STOPPING_RULES),
         flag="--stop",
+        choices=STOPPING_RULES,
         help=(
             "stopping rule: change of the mean log-likelihood per point (loglik), relative change"
             " (relative, mclust's), Aitken's limit (aitken), change of the parameters (parameter,"
