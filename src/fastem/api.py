@@ -39,7 +39,11 @@ _STARTS = ("weights_init", "means_init", "variances_init")
 """The options that give starting values, in :class:`fastem.checks.Given`'s order."""
 
 
-@_options.derived()
+def _data(data):
+    """:func:`fit`'s own parameter; its options are the table's."""
+
+
+@_options.derived(_data, positional={"n_components": 1})
 def fit(data, *args, **kwargs) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 

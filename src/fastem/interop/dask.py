@@ -11,7 +11,6 @@ local threads.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import fields
 
 import numpy as np
@@ -28,13 +27,29 @@ except ImportError as error:  # pragma: no cover - exercised without dask only
 
 from .. import api
 from .. import checks as _validate
+from .. import options as _options
 from ..engine.information import StandardErrors
 from ..result import FitResult, pad_restarts, unsqueeze
 
 __all__ = ["fit", "concatenate"]
 
 
-def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=1000, **fit_options):
+def _own(data, *, compute=True, chunk_size=1000):
+    """:func:`fit`'s own parameters; those it hands to :func:`fastem.fit` are the table's
+    (:mod:`fastem.options`), but the two it sets itself."""
+
+
+_SETS = ("dataset_offset", "warn")
+
+
+@_options.derived(
+    _own,
+    positional={"n_components": 1},
+    names=[name for name in _options.NAMES if name not in _SETS],
+    sets=_SETS,
+    caller="fastem.dask.fit",
+)
+def fit(data, *args, **kwargs):
     """:func:`fastem.fit` over datasets held by Dask.
 
     Parameters
@@ -64,12 +79,13 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
     computation at its first task. A dataset that cannot be fitted (NaN values, too few
     points) fails it too, with an error that names the dataset by its global index.
     """
-    _validate.check_not_given("fastem.dask.fit", fit_options, ("dataset_offset", "warn"))
     # A misspelt option would otherwise surface only on a worker, after the data were read.
-    try:
-        inspect.signature(api.fit).bind(None, n_components, **fit_options)
-    except TypeError as error:
-        raise TypeError(f"fastem.dask.fit {error}; it takes the options of fastem.fit.") from None
+    arguments = _options.bound(fit, (data, *args), kwargs)
+    n_components, sample_weight = arguments["n_components"], arguments["sample_weight"]
+    compute, chunk_size = arguments["compute"], arguments["chunk_size"]
+    fit_options = {name: arguments[name] for name in kwargs if name in _options.BY_NAME}
+    fit_options.pop("n_components", None)
+    fit_options.pop("sample_weight", None)
     n_components = _validate.check_int("n_components", n_components, 1)
     seed = _validate.check_random_state(fit_options.pop("random_state", None))
     options = dict(fit_options, random_state=seed)

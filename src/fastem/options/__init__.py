@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 
+from .. import checks as _validate
 from . import model as _model
 from . import run as _run
 from .option import ALGORITHMS, SE_METHODS, STOPPING_RULES, Option
@@ -53,29 +54,49 @@ DESIGN_OPTIONS = tuple(option for option in FIT_OPTIONS if option.design)
 """The options a study's design file (and ``fastem study``) may set besides its own."""
 
 
-def signature(leading=("data",), positional=("n_components",), names=NAMES, defaults=None):
-    """An ``inspect.Signature`` of the options ``names``: ``leading`` parameters without a
-    default, then ``positional`` options (positional or keyword), then the others
-    keyword-only; ``defaults`` replace the table's."""
-    defaults = {**DEFAULTS, **(defaults or {})}
+def taken_by(entry: str) -> tuple:
+    """The options that the function ``entry`` takes (:attr:`Option.toolkit`)."""
+    return tuple(option.name for option in FIT_OPTIONS if entry in option.toolkit)
+
+
+def default(name: str, entry: str | None = None):
+    """The default of option ``name`` in the function ``entry`` (``fit`` when None)."""
+    option = BY_NAME[name]
+    return option.defaults.get(entry, option.default)
+
+
+def signature(own, positional=None, names=NAMES, entry=None) -> inspect.Signature:
+    """The signature of a function that takes the options ``names``: the parameters of
+    ``own`` (a function that lists the others, the entry's own), with the ``positional``
+    options (``{name: index}``) among its positional ones and the others keyword-only after
+    its own; defaults are those of the function ``entry`` (:attr:`Option.defaults`)."""
     kinds = inspect.Parameter
-    parameters = [kinds(name, kinds.POSITIONAL_OR_KEYWORD) for name in leading]
-    for name in names:
-        kind = kinds.POSITIONAL_OR_KEYWORD if name in positional else kinds.KEYWORD_ONLY
-        parameters.append(kinds(name, kind, default=defaults[name]))
-    return inspect.Signature(parameters)
+    parameters = list(inspect.signature(own).parameters.values())
+    leading = [p for p in parameters if p.kind is kinds.POSITIONAL_OR_KEYWORD]
+    keyword = [p for p in parameters if p.kind is kinds.KEYWORD_ONLY]
+    for name, index in (positional or {}).items():
+        leading.insert(
+            index, kinds(name, kinds.POSITIONAL_OR_KEYWORD, default=default(name, entry))
+        )
+    options = [
+        kinds(name, kinds.KEYWORD_ONLY, default=default(name, entry))
+        for name in names
+        if name not in (positional or {})
+    ]
+    return inspect.Signature([*leading, *keyword, *options])
 
 
 def parameters_doc(names=NAMES, indent="    ") -> str:
-    """The numpydoc entries of the options ``names``: those documented together (an
-    option whose ``type`` is None goes with the one before it) under one heading."""
-    entries = []
+    """The numpydoc entries of the options ``names``: an option documented with the one
+    before it (``type`` None) under one heading with it."""
+    entries = []  # (names, the option that documents them)
     for name in names:
-        option = BY_NAME[name]
-        if option.type is None and entries:
+        index = NAMES.index(name)
+        leader = next(BY_NAME[n] for n in reversed(NAMES[: index + 1]) if BY_NAME[n].type)
+        if entries and entries[-1][1] is leader and NAMES.index(entries[-1][0][-1]) == index - 1:
             entries[-1][0].append(name)
         else:
-            entries.append(([name], option))
+            entries.append(([name], leader))
     lines = []
     for grouped, option in entries:
         lines.append(f"{indent}{', '.join(grouped)} : {option.type}")
@@ -86,14 +107,19 @@ def parameters_doc(names=NAMES, indent="    ") -> str:
     return "\n".join(lines)
 
 
-def derived(**signature_arguments):
-    """A decorator: the function's ``__signature__`` built by :func:`signature`, and the
-    line ``{fit options}`` of its docstring replaced by the options' entries."""
+def derived(own, positional=None, names=NAMES, entry=None, documented=(), sets=(), caller=None):
+    """A decorator: the function's ``__signature__`` built by :func:`signature` (``own``,
+    ``positional``, ``names``, ``entry``), the line ``{fit options}`` of its docstring
+    replaced by the entries of the options it does not document itself (``documented``),
+    and the options it ``sets`` itself, which :func:`bound` refuses by name (``caller``,
+    ``fastem.<name>`` by default, names the function in that message)."""
 
     def decorate(function):
-        function.__signature__ = signature(**signature_arguments)
-        names = signature_arguments.get("names", NAMES)
-        function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(names))
+        function.__signature__ = signature(own, positional, names, entry)
+        function.sets_options = tuple(sets)
+        function.caller = caller or f"fastem.{function.__name__}"
+        shown = [name for name in names if name not in documented]
+        function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(shown))
         return function
 
     return decorate
@@ -102,7 +128,9 @@ def derived(**signature_arguments):
 def bound(function, args, kwargs) -> dict:
     """The arguments of a call of ``function`` (whose ``__signature__`` is
     :func:`derived`) by name, with the defaults of those not given; a TypeError as
-    Python's for a missing, repeated or unknown argument."""
+    Python's for a missing, repeated or unknown argument, and one that names an option
+    the function sets itself."""
+    _validate.check_not_given(function.caller, kwargs, function.sets_options)
     try:
         arguments = function.__signature__.bind(*args, **kwargs)
     except TypeError as error:

@@ -17,6 +17,8 @@ OPTIONS = (
         """,
         check=integer("n_components", 1, None),
         flag="--components",
+        defaults={"select": range(1, 7), "study": None},
+        toolkit=("bootstrap",),
     ),
     Option(
         "n_init",
@@ -35,6 +37,8 @@ OPTIONS = (
         """,
         check=restarts,
         flag="--n-init",
+        defaults={"select": "auto", "study": 5, "bootstrap": 5, "bootstrap_lrt": 5},
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "init",
@@ -51,6 +55,7 @@ OPTIONS = (
         mixtools' random starts and emEM, which find the maxima the others miss.
         """,
         flag="--init",
+        defaults={"study": ("kmeans++",)},
     ),
     Option(
         "init_params",
@@ -123,6 +128,7 @@ OPTIONS = (
         A non-negative weight per point, in the shape of ``data``. Integer weights fit
         the data with points repeated; counts at bin centres fit binned data.
         """,
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "sample_weight_type",
@@ -138,6 +144,7 @@ OPTIONS = (
         """,
         check=one_of("sample_weight_type", _validate.SAMPLE_WEIGHT_TYPES),
         flag="--weights-type",
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "equal_variance",
@@ -151,6 +158,7 @@ OPTIONS = (
         help="one variance shared by all components",
         parse=bool,
         design=True,
+        toolkit=("bootstrap",),
     ),
     Option(
         "equal_weights",
@@ -160,6 +168,7 @@ OPTIONS = (
         Weights held at ``1/K`` (mclust's ``equalPro``).
         """,
         check=boolean("equal_weights"),
+        toolkit=("bootstrap",),
     ),
     Option(
         "fix_weights",

@@ -4,7 +4,7 @@ and the reading of a value from a design file or a flag."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import checks as _validate
 from ..engine import information as _information
@@ -50,6 +50,12 @@ class Option:
         Whether a study's design file (and ``fastem study``) may set it.
     sklearn : str or None
         scikit-learn's name of it, where the estimator's differs.
+    defaults : dict
+        Its default in other functions that take it (``study``, ``bootstrap``,
+        ``bootstrap_lrt``, ``select``), where it differs from :func:`fastem.fit`'s.
+    toolkit : tuple of str
+        The functions that take a few of the options and it among them (``bootstrap``,
+        ``bootstrap_lrt``); ``study``, ``select`` and ``fastem.dask.fit`` take them all.
     """
 
     name: str
@@ -65,6 +71,8 @@ class Option:
     per_batch: str | None = None
     design: bool = False
     sklearn: str | None = None
+    defaults: dict = field(default_factory=dict)
+    toolkit: tuple = ()
 
 
 # ----------------------------------------------------------------------------- checks

@@ -43,6 +43,7 @@ OPTIONS = (
         parse=int,
         per_batch="max_iter",
         design=True,
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "tol",
@@ -62,6 +63,7 @@ OPTIONS = (
         parse=float,
         per_batch="tol",
         design=True,
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "algorithm",
@@ -85,6 +87,8 @@ OPTIONS = (
         choices=ALGORITHMS,
         help="SQUAREM's accelerated EM, or plain EM",
         per_batch="algorithm",
+        defaults={"study": ("em",)},
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "stop",
@@ -117,6 +121,8 @@ OPTIONS = (
             " turboEM's); --tol defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-9"
         ),
         per_batch="stop",
+        defaults={"study": ("loglik",), "bootstrap": "loglik", "bootstrap_lrt": "loglik"},
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "reg_variance",
@@ -149,6 +155,8 @@ OPTIONS = (
         """,
         check=seed,
         flag="--seed",
+        defaults={"select": 0, "study": 0, "bootstrap": 0, "bootstrap_lrt": 0},
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "trace",
@@ -208,6 +216,7 @@ OPTIONS = (
         parse=parse_spurious,
         per_batch="spurious_rule",
         design=True,
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
     Option(
         "dataset_offset",

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import api, search
 from .. import checks as _validate
+from .. import options as _options
 from ..result import SearchWarning
 from ..status import Status
 from ..table import Table
@@ -127,19 +128,25 @@ class SelectionResult:
         )
 
 
-def select(
-    data,
-    n_components=range(1, 7),
-    variance=VARIANCE_MODELS,
-    criterion="bic",
-    *,
-    sample_weight=None,
-    sample_weight_type="frequency",
-    n_init="auto",
-    init=None,
-    random_state=0,
-    **fit_options,
-) -> SelectionResult:
+def _own(data, variance=VARIANCE_MODELS, criterion="bic"):
+    """:func:`select`'s own parameters; its options of :func:`fastem.fit` are the table's
+    (:mod:`fastem.options`), but the three it sets itself."""
+
+
+_SETS = ("equal_variance", "skip_degenerate", "warn")
+_POSITIONAL = ("n_components", "variance", "criterion")
+_READ = ("sample_weight", "sample_weight_type", "n_init", "init", "random_state")
+"""The options of :func:`fastem.fit` that :func:`select` reads itself."""
+
+
+@_options.derived(
+    _own,
+    positional={"n_components": 1},
+    names=[name for name in _options.NAMES if name not in _SETS],
+    entry="select",
+    sets=_SETS,
+)
+def select(data, *args, **kwargs) -> SelectionResult:
     """Fit every candidate model to every dataset and choose one per dataset.
 
     Each candidate (a number of components and a variance model, "equal" or "unequal")
@@ -167,10 +174,14 @@ def select(
         candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
         whose chosen candidate's search did not.
     """
-    criterion = _validate.check_choice("criterion", criterion, CRITERIA)
-    _validate.check_not_given(
-        "fastem.select", fit_options, ("equal_variance", "skip_degenerate", "warn")
+    arguments = _options.bound(select, (data, *args), kwargs)
+    n_components, variance, criterion = (arguments.pop(name) for name in _POSITIONAL)
+    sample_weight, sample_weight_type, n_init, init, random_state = (
+        arguments.pop(name) for name in _READ
     )
+    # The others go on to fastem.fit as they were given.
+    fit_options = {name: value for name, value in arguments.items() if name in kwargs}
+    criterion = _validate.check_choice("criterion", criterion, CRITERIA)
     ks = [_validate.check_int("n_components", k, 1) for k in n_components]
     models = [variance] if isinstance(variance, str) else list(variance)
     for model in models:
