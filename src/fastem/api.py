@@ -35,15 +35,13 @@ DEFAULT_SPURIOUS = _options.DEFAULTS["spurious"]
 PARAMETER_TOL_FLOAT32 = 1e-7
 """The parameter rule's default ``tol`` with ``dtype=np.float32``, whose E-step resolves the
 maximum to about 1e-8 relative and no finer."""
-_STARTS = ("weights_init", "means_init", "variances_init")
-"""The options that give starting values, in :class:`fastem.checks.Given`'s order."""
 
 
 def _data(data):
     """:func:`fit`'s own parameter; its options are the table's."""
 
 
-@_options.derived(_data, positional={"n_components": 1})
+@_options.derived(_data)
 def fit(data, *args, **kwargs) -> FitResult:
     """Fit a Gaussian mixture by EM to every dataset, with ``n_init`` restarts each.
 
@@ -126,7 +124,7 @@ def _given_and_model(settings: dict, batch):
     if not auto:
         pool, n_init = search.fixed_pool(pool, n_init)
         settings["pool"], settings["n_init"] = pool, n_init
-    n_given = _given_restarts(n_init, [settings[name] for name in _STARTS], batch)
+    n_given = _given_restarts(n_init, [settings[name] for name in _options.STARTS], batch)
     per_dataset = settings["max_init"] + n_given if auto else n_init
     _check_fit_memory(
         batch.n_datasets
@@ -137,7 +135,7 @@ def _given_and_model(settings: dict, batch):
         settings["trace_length"],
     )
     given = _batch.check_starting_values(
-        *(settings[name] for name in _STARTS),
+        *(settings[name] for name in _options.STARTS),
         n_datasets=batch.n_datasets,
         n_init=n_given if auto else n_init,
         n_components=settings["n_components"],

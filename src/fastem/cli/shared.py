@@ -369,13 +369,19 @@ def _metavars(text: str) -> tuple:
     return tuple(dict.fromkeys(re.findall(r"\b[A-Z][A-Z_]+\b", text)))
 
 
-def add_algorithm_options(parser, default="squarem", stop="parameter"):
-    """--algorithm and --stop (``default`` and ``stop`` when not given)."""
-    add_fit_flags(parser, ("algorithm", "stop"), dict(algorithm=default, stop=stop))
+def add_algorithm_options(parser, **defaults):
+    """--algorithm and --stop; ``defaults``: ``default`` (the algorithm's) and ``stop``,
+    each fit's by default."""
+    algorithm = defaults.get("default", _options.default("algorithm"))
+    stop = defaults.get("stop", _options.default("stop"))
+    add_fit_flags(parser, ("algorithm", "stop"), dict(algorithm=algorithm, stop=stop))
 
 
-STOPPING_OPTIONS = ("max_iter", "tol", "spurious")
-"""The options of :func:`add_stopping_options`: when a fit stops, and what it may not stop at."""
+STOPPING_OPTIONS = tuple(
+    option.name for option in _options.DESIGN_OPTIONS if "bootstrap_lrt" in option.toolkit
+)
+"""The options of :func:`add_stopping_options`: those of a design that ``lrt`` and
+``bootstrap`` take too (when a fit stops, and what it may not stop at)."""
 
 
 def add_stopping_options(parser):

@@ -39,14 +39,9 @@ def _own(data, *, compute=True, chunk_size=1000):
     (:mod:`fastem.options`), but the two it sets itself."""
 
 
-_SETS = ("dataset_offset", "warn")
-
-
 @_options.derived(
     _own,
-    positional={"n_components": 1},
-    names=[name for name in _options.NAMES if name not in _SETS],
-    sets=_SETS,
+    entry="dask",
     caller="fastem.dask.fit",
 )
 def fit(data, *args, **kwargs):
@@ -91,7 +86,7 @@ def fit(data, *args, **kwargs):
     options = dict(fit_options, random_state=seed)
     per_dataset = {
         name: np.asarray(options.pop(name))
-        for name in _STARTING_VALUES
+        for name in _options.STARTS
         if np.ndim(options.get(name)) >= 2
     }
     _check_shapes(per_dataset, n_components, options.get("n_init", 1))
@@ -106,9 +101,6 @@ def fit(data, *args, **kwargs):
     if not compute:
         return dask.delayed(_finish)(parts, shared)
     return _finish(list(dask.compute(*parts)), per_dataset)
-
-
-_STARTING_VALUES = ("weights_init", "means_init", "variances_init")
 
 
 def _check_shapes(per_dataset, n_components, n_init):

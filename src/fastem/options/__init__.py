@@ -51,12 +51,25 @@ PER_BATCH = tuple(option.per_batch for option in FIT_OPTIONS if option.per_batch
 FLAGS = {option.name: option.flag for option in FIT_OPTIONS if option.flag}
 """Each option's flag on the command line."""
 DESIGN_OPTIONS = tuple(option for option in FIT_OPTIONS if option.design)
-"""The options a study's design file (and ``fastem study``) may set besides its own."""
+"""The options a study's design file (and ``fastem study``) may set, handed on to
+:func:`fastem.fit` as they are."""
+STARTS = tuple(option.name for option in FIT_OPTIONS if option.start)
+"""The options that give starting values."""
+STUDY_OPTIONS = tuple(option for option in FIT_OPTIONS if option.study_help)
+"""The options a study's design sets in a way of its own (lists of values to compare)."""
 
 
 def taken_by(entry: str) -> tuple:
-    """The options that the function ``entry`` takes (:attr:`Option.toolkit`)."""
-    return tuple(option.name for option in FIT_OPTIONS if entry in option.toolkit)
+    """The options that the function ``entry`` takes: those of :attr:`Option.toolkit`, or
+    every one that it does not set itself (:attr:`Option.set_by`)."""
+    if any(entry in option.toolkit for option in FIT_OPTIONS):
+        return tuple(option.name for option in FIT_OPTIONS if entry in option.toolkit)
+    return tuple(option.name for option in FIT_OPTIONS if entry not in option.set_by)
+
+
+def set_by(entry: str) -> tuple:
+    """The options that the function ``entry`` sets itself."""
+    return tuple(option.name for option in FIT_OPTIONS if entry in option.set_by)
 
 
 def default(name: str, entry: str | None = None):
@@ -107,16 +120,23 @@ def parameters_doc(names=NAMES, indent="    ") -> str:
     return "\n".join(lines)
 
 
-def derived(own, positional=None, names=NAMES, entry=None, documented=(), sets=(), caller=None):
-    """A decorator: the function's ``__signature__`` built by :func:`signature` (``own``,
-    ``positional``, ``names``, ``entry``), the line ``{fit options}`` of its docstring
+def derived(own, entry=None, documented=(), caller=None):
+    """A decorator: the function's ``__signature__`` built by :func:`signature` from
+    ``own`` and the options the function ``entry`` takes (:func:`taken_by`;
+    all of them for ``fit``, ``entry`` None), the line ``{fit options}`` of its docstring
     replaced by the entries of the options it does not document itself (``documented``),
-    and the options it ``sets`` itself, which :func:`bound` refuses by name (``caller``,
-    ``fastem.<name>`` by default, names the function in that message)."""
+    and the options it sets itself (:func:`set_by`), which :func:`bound` refuses by name
+    (``caller``, ``fastem.<name>`` by default, names the function in that message)."""
 
     def decorate(function):
+        names = NAMES if entry is None else taken_by(entry)
+        positional = {
+            option.name: option.positions[entry or "fit"]
+            for option in FIT_OPTIONS
+            if (entry or "fit") in option.positions
+        }
         function.__signature__ = signature(own, positional, names, entry)
-        function.sets_options = tuple(sets)
+        function.sets_options = () if entry is None else set_by(entry)
         function.caller = caller or f"fastem.{function.__name__}"
         shown = [name for name in names if name not in documented]
         function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(shown))

@@ -17,8 +17,15 @@ OPTIONS = (
         """,
         check=integer("n_components", 1, None),
         flag="--components",
-        defaults={"select": range(1, 7), "study": None},
+        defaults={"design": (0,), "select": range(1, 7), "study": None},
         toolkit=("bootstrap",),
+        study_help=(
+            "components fitted, one set of rows each (over- and under-fitting); 0 is the true "
+            "number"
+        ),
+        compared=True,
+        parse=int,
+        positions={"fit": 1, "dask": 1, "select": 1, "bootstrap": 1},
     ),
     Option(
         "n_init",
@@ -37,8 +44,10 @@ OPTIONS = (
         """,
         check=restarts,
         flag="--n-init",
-        defaults={"select": "auto", "study": 5, "bootstrap": 5, "bootstrap_lrt": 5},
+        defaults={"design": 5, "select": "auto", "study": 5, "bootstrap": 5, "bootstrap_lrt": 5},
         toolkit=("bootstrap", "bootstrap_lrt"),
+        study_help="restarts per dataset",
+        parse=int,
     ),
     Option(
         "init",
@@ -55,7 +64,10 @@ OPTIONS = (
         mixtools' random starts and emEM, which find the maxima the others miss.
         """,
         flag="--init",
-        defaults={"study": ("kmeans++",)},
+        defaults={"design": ("kmeans++", "random", "emem"), "study": ("kmeans++",)},
+        study_help="starting-value strategies to compare",
+        compared=True,
+        parse=str,
     ),
     Option(
         "init_params",
@@ -109,16 +121,19 @@ OPTIONS = (
         (n_datasets, n_init, K) per fit, in the data's units. Those given are used as
         they are; the others come from ``init``.
         """,
+        start=True,
     ),
     Option(
         "means_init",
         None,
         None,
+        start=True,
     ),
     Option(
         "variances_init",
         None,
         None,
+        start=True,
     ),
     Option(
         "sample_weight",
@@ -159,6 +174,7 @@ OPTIONS = (
         parse=bool,
         design=True,
         toolkit=("bootstrap",),
+        set_by=("select",),
     ),
     Option(
         "equal_weights",

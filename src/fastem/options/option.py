@@ -53,6 +53,21 @@ class Option:
     defaults : dict
         Its default in other functions that take it (``study``, ``bootstrap``,
         ``bootstrap_lrt``, ``select``), where it differs from :func:`fastem.fit`'s.
+    positions : dict
+        Its place among the positional parameters of the functions that take it so
+        (``fit``, ``dask``, ``select``, ``bootstrap``); keyword-only elsewhere.
+    start : bool
+        Whether it is a starting value: an array of shape (K,), (n_datasets, K) or
+        (n_datasets, n_init, K).
+    study_help : str or None
+        The help of its flag in ``fastem study``, where a study's design sets it in a way
+        of its own (with its ``defaults["design"]``): set, the option is a field of
+        :class:`fastem.Design` apart from the others.
+    compared : bool
+        Whether a study compares a list of its values (strategies, algorithms, ...).
+    set_by : tuple of str
+        The functions that set it themselves (``study``, ``select``, ``dask``: that is
+        ``fastem.dask.fit``), and refuse it by name.
     toolkit : tuple of str
         The functions that take a few of the options and it among them (``bootstrap``,
         ``bootstrap_lrt``); ``study``, ``select`` and ``fastem.dask.fit`` take them all.
@@ -72,6 +87,11 @@ class Option:
     design: bool = False
     sklearn: str | None = None
     defaults: dict = field(default_factory=dict)
+    positions: dict = field(default_factory=dict)
+    start: bool = False
+    study_help: str | None = None
+    compared: bool = False
+    set_by: tuple = ()
     toolkit: tuple = ()
 
 

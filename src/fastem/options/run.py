@@ -87,8 +87,10 @@ OPTIONS = (
         choices=ALGORITHMS,
         help="SQUAREM's accelerated EM, or plain EM",
         per_batch="algorithm",
-        defaults={"study": ("em",)},
+        defaults={"design": ("em",), "study": ("em",)},
         toolkit=("bootstrap", "bootstrap_lrt"),
+        study_help="algorithms to compare: em, squarem",
+        compared=True,
     ),
     Option(
         "stop",
@@ -121,8 +123,18 @@ OPTIONS = (
             " turboEM's); --tol defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-9"
         ),
         per_batch="stop",
-        defaults={"study": ("loglik",), "bootstrap": "loglik", "bootstrap_lrt": "loglik"},
+        defaults={
+            "design": ("loglik",),
+            "study": ("loglik",),
+            "bootstrap": "loglik",
+            "bootstrap_lrt": "loglik",
+        },
         toolkit=("bootstrap", "bootstrap_lrt"),
+        study_help=(
+            "stopping rules to compare: loglik, relative, aitken, parameter (each at its own "
+            "default tol unless --tol is given)"
+        ),
+        compared=True,
     ),
     Option(
         "reg_variance",
@@ -196,6 +208,7 @@ OPTIONS = (
         parse=bool,
         per_batch="skip_degenerate",
         design=True,
+        set_by=("select",),
     ),
     Option(
         "spurious",
@@ -228,6 +241,7 @@ OPTIONS = (
         rows ``a:b`` of a batch gives exactly rows ``a:b`` of fitting the whole batch.)
         """,
         check=integer("dataset_offset", 0, _validate.MAX_INDEX),
+        set_by=("study", "dask"),
     ),
     Option(
         "sort_components",
@@ -284,6 +298,7 @@ OPTIONS = (
         filters, which threads share.
         """,
         check=boolean("warn"),
+        set_by=("study", "select", "dask"),
     ),
     Option(
         "dtype",

@@ -164,9 +164,7 @@ def _own(
     table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
 
 
-@_options.derived(
-    _own, positional={"n_components": 1}, names=_options.taken_by("bootstrap"), entry="bootstrap"
-)
+@_options.derived(_own, entry="bootstrap")
 def bootstrap(data, *args, **kwargs) -> BootstrapResult:
     """Standard errors and percentile intervals of a mixture's parameters by bootstrap.
 

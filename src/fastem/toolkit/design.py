@@ -72,34 +72,7 @@ class _StudySettings:
         (40,), int, many=True, single=True, help="points per dataset, one design cell each"
     )
     replications: int = _setting(10_000, int, help="datasets per design cell")
-    init: tuple = _setting(
-        ("kmeans++", "random", "emem"),
-        str,
-        many=True,
-        single=True,
-        help="starting-value strategies to compare",
-    )
-    algorithm: tuple = _setting(
-        ("em",), str, many=True, single=True, help="algorithms to compare: em, squarem"
-    )
-    stop: tuple = _setting(
-        ("loglik",),
-        str,
-        many=True,
-        single=True,
-        help="stopping rules to compare: loglik, relative, aitken, "
-        "parameter (each at its own default tol unless --tol is given)",
-    )
-    n_components: tuple = _setting(
-        (0,),
-        int,
-        many=True,
-        single=True,
-        help="components fitted, one set of rows each (over- and "
-        "under-fitting); 0 is the true number",
-    )
     scenarios: tuple = _setting((), dict, many=True)
-    n_init: int = _setting(5, int, help="restarts per dataset")
     seed: int = _setting(0, int, help="random seed")
     at_best_tol: float = _setting(
         1e-4,
@@ -309,6 +282,17 @@ def _strategy_options(strategy: str) -> tuple:
     return tuple(key for name in names if name in STRATEGIES for key in STRATEGIES[name].options)
 
 
+def _study_option(option) -> tuple:
+    """The field of :class:`Design` for an option of :func:`fastem.fit` that a study sets in
+    a way of its own: a list of values to compare, or its own default."""
+    kind = option.parse if option.parse in WANTED else str
+    default = option.defaults["design"]
+    setting = _setting(
+        default, kind, many=option.compared, single=option.compared, help=option.study_help
+    )
+    return option.name, object, setting
+
+
 def _fit_option(option) -> tuple:
     """The field of :class:`Design` for one option of :func:`fastem.fit`."""
     kind = option.parse if option.parse in WANTED else None
@@ -321,7 +305,10 @@ def _fit_option(option) -> tuple:
 
 Design = dataclasses.make_dataclass(
     "Design",
-    [_fit_option(option) for option in _options.DESIGN_OPTIONS],
+    [
+        *(_study_option(option) for option in _options.STUDY_OPTIONS),
+        *(_fit_option(option) for option in _options.DESIGN_OPTIONS),
+    ],
     bases=(_StudySettings,),
     frozen=True,
     namespace={"__doc__": _StudySettings.__doc__, "__module__": __name__},

@@ -184,7 +184,7 @@ def _own(
     table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
 
 
-@_options.derived(_own, names=_options.taken_by("bootstrap_lrt"), entry="bootstrap_lrt")
+@_options.derived(_own, entry="bootstrap_lrt")
 def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     """Choose the number of components by parametric bootstrap likelihood-ratio tests.
 

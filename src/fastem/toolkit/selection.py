@@ -133,18 +133,9 @@ def _own(data, variance=VARIANCE_MODELS, criterion="bic"):
     (:mod:`fastem.options`), but the three it sets itself."""
 
 
-_SETS = ("equal_variance", "skip_degenerate", "warn")
-_POSITIONAL = ("n_components", "variance", "criterion")
-_READ = ("sample_weight", "sample_weight_type", "n_init", "init", "random_state")
-"""The options of :func:`fastem.fit` that :func:`select` reads itself."""
-
-
 @_options.derived(
     _own,
-    positional={"n_components": 1},
-    names=[name for name in _options.NAMES if name not in _SETS],
     entry="select",
-    sets=_SETS,
 )
 def select(data, *args, **kwargs) -> SelectionResult:
     """Fit every candidate model to every dataset and choose one per dataset.
@@ -175,10 +166,10 @@ def select(data, *args, **kwargs) -> SelectionResult:
         whose chosen candidate's search did not.
     """
     arguments = _options.bound(select, (data, *args), kwargs)
-    n_components, variance, criterion = (arguments.pop(name) for name in _POSITIONAL)
-    sample_weight, sample_weight_type, n_init, init, random_state = (
-        arguments.pop(name) for name in _READ
-    )
+    n_components, variance = arguments.pop("n_components"), arguments.pop("variance")
+    criterion, sample_weight = arguments.pop("criterion"), arguments.pop("sample_weight")
+    sample_weight_type, n_init = arguments.pop("sample_weight_type"), arguments.pop("n_init")
+    init, random_state = arguments.pop("init"), arguments.pop("random_state")
     # The others go on to fastem.fit as they were given.
     fit_options = {name: value for name, value in arguments.items() if name in kwargs}
     criterion = _validate.check_choice("criterion", criterion, CRITERIA)

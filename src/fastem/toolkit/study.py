@@ -503,14 +503,9 @@ def _own(
     (:mod:`fastem.options`), with its defaults, but the two it sets itself."""
 
 
-_SETS = ("dataset_offset", "warn")
-
-
 @_options.derived(
     _own,
-    names=[name for name in _options.NAMES if name not in _SETS],
     entry="study",
-    sets=_SETS,
 )
 def study(*args, **kwargs) -> StudyResult:
     """How EM behaves on data from known mixtures, for several sample sizes, starts,
