@@ -200,3 +200,10 @@ def test_fastem_study_takes_every_option_a_design_may_set(tmp_path):
     assert design["skip_degenerate"] is True
     assert design["spurious"] == {"min_points": 3.0, "min_variance_ratio": 0.001}
     assert design["at_best_tol"] == 0.01
+
+
+@pytest.mark.parametrize("command", ["lrt", "bootstrap"])
+def test_the_inference_commands_take_the_stopping_options_of_the_table(command):
+    text = " ".join(_fastem(command, "--help").split())
+    for name in ("max_iter", "tol", "spurious"):
+        assert options.BY_NAME[name].flag + " " in text, name

@@ -238,7 +238,7 @@ def _warn_unsettled(chosen):
     if unsettled.size:
         warnings.warn(
             f"{unsettled.size} of {best.size} dataset(s) chose a model whose search did not "
-            f"settle within its restarts (dataset(s) {_validate._listed(unsettled)}; "
+            f"settle within its restarts (dataset(s) {_validate.listed(unsettled)}; "
             "SelectionResult.settled): its fit is the best maximum found, which more restarts "
             "(max_init) might better.",
             SearchWarning,
