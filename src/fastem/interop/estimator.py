@@ -25,11 +25,15 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 
 from .. import api, reference
 from .. import checks as _validate
+from .. import options as _options
 from ..engine import posterior as _posterior
 from ..result import ConvergenceWarning, kept_restarts
 from ..status import Status
 from . import starts as _starts
 
+_REG_COVAR = _options.BY_NAME["reg_variance"].sklearn
+"""scikit-learn's name of fastem's ``reg_variance``, which the estimator takes in the data's
+units."""
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 TRACE_KEPT = 1024
 """Log-likelihoods per restart kept by a first run, for ``lower_bounds_``."""
@@ -187,7 +191,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"init_params={self.init_params!r} is not one of {', '.join(_starts.INIT_PARAMS)}."
             )
         # fastem.fit sees reg_covar rescaled, so it could not name it.
-        _validate.check_non_negative("reg_covar", self.reg_covar)
+        _validate.check_non_negative(_REG_COVAR, self.reg_covar)
         _validate.check_int("n_init", self.n_init, 1)
         _validate.check_int("verbose_interval", self.verbose_interval, 1)
 
