@@ -163,12 +163,19 @@ def _fit_rows(path, *flags):
 
 def test_fastem_fit_takes_the_spurious_rule_and_the_strategy_options(data_file):
     plain = _fit_rows(data_file, "--n-init", 2)
-    # Every component but the widest is "spurious" by this rule: none is eligible.
+    # Every component but the widest is "spurious" by this rule.
     strict = _fit_rows(data_file, "--n-init", 2, "--spurious", 1000, 1)
-    assert plain[0]["status"] != strict[0]["status"] == "none_eligible"
-    short = _fit_rows(data_file, "--n-init", 1, "--init", "emem", "--init-params", "n_runs=1")
-    long = _fit_rows(data_file, "--n-init", 1, "--init", "emem", "--init-params", "n_runs=30")
-    assert short[0] != long[0]
+    assert plain[0]["status"] != strict[0]["status"] == "spurious"
+    emem = ("--n-init", 1, "--init", "emem")
+    assert _fit_rows(data_file, *emem, "--init-params", "n_runs=2,n_iter=3")[0]["n_iter"] >= 1
+    # The strategy's options reach it: one it does not take is refused, by its flag.
+    refused = subprocess.run(
+        [str(FASTEM), "fit", str(data_file), *map(str, emem), "--init-params", "n_rounds=2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 2 and "n_rounds" in refused.stderr, refused.stderr
 
 
 def test_fastem_study_takes_every_option_a_design_may_set(tmp_path):
