@@ -294,13 +294,10 @@ def _study_option(option) -> tuple:
 
 
 def _fit_option(option) -> tuple:
-    """The field of :class:`Design` for one option of :func:`fastem.fit`."""
-    kind = option.parse if option.parse in WANTED else None
-    return (
-        option.name,
-        object,
-        _setting(option.default, kind or option.parse, help=option.help, fit=True),
-    )
+    """The field of :class:`Design` for an option of :func:`fastem.fit` that a design hands
+    on as it is: its value is read by the option's parser (a simple kind is checked by
+    :func:`fastem.toolkit.designfile.shaped` with the design's messages)."""
+    return option.name, object, _setting(option.default, option.parse, help=option.help, fit=True)
 
 
 Design = dataclasses.make_dataclass(
