@@ -80,7 +80,8 @@ OPTIONS = (
         flag="--init-params",
         help=(
             "options of the starting-value strategy, as name=value pairs: "
-            "n_runs=10,n_iter=5,start=random_from_data for emem"
+            "n_runs=10,n_iter=5,start=random_from_data for emem (default: none, the "
+            "strategy's own)"
         ),
         parse=parse_init_params,
         design=True,
