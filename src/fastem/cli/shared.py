@@ -49,9 +49,9 @@ output the input. A stream (/dev/stdout, /dev/fd/N, a FIFO, a device such as /de
 is written as it is (after >>, it is appended to), before any file is renamed.
 """
 
-FIT_FLAGS = _options.FLAGS
-"""The keyword arguments of fit and select that the commands set, and their flags (the
-table of :mod:`fastem.options`)."""
+FIT_FLAGS = _options.MESSAGE_FLAGS
+"""The keyword arguments of fit and select that the commands set, and the flags that stand
+for them in messages (the table of :mod:`fastem.options`)."""
 
 
 class UserError(Exception):

@@ -50,6 +50,8 @@ PER_BATCH = tuple(option.per_batch for option in FIT_OPTIONS if option.per_batch
 """The :class:`fastem.FitResult` fields that hold an option's one value for the batch."""
 FLAGS = {option.name: option.flag for option in FIT_OPTIONS if option.flag}
 """Each option's flag on the command line."""
+MESSAGE_FLAGS = {name: flag for name, flag in FLAGS.items() if BY_NAME[name].in_messages}
+"""The flags that stand for the options' names in messages on the command line."""
 DESIGN_OPTIONS = tuple(option for option in FIT_OPTIONS if option.design)
 """The options a study's design file (and ``fastem study``) may set, handed on to
 :func:`fastem.fit` as they are."""

@@ -176,6 +176,7 @@ OPTIONS = (
         design=True,
         toolkit=("bootstrap",),
         set_by=("select",),
+        in_messages=False,
     ),
     Option(
         "equal_weights",

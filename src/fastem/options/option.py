@@ -38,6 +38,11 @@ class Option:
         Its flag on the command line (``fastem fit``, ``fastem study``).
     help : str or None
         The flag's help.
+    in_messages : bool
+        Whether the command line names it by its flag in the messages of fastem's functions:
+        not where messages use its name as a word (``stop``, ``spurious``, ``se``,
+        ``algorithm``) or the commands set it themselves (``equal_variance``,
+        ``skip_degenerate``).
     choices : tuple or None
         The values the flag takes, where they are a few names.
     n_values : int
@@ -80,6 +85,7 @@ class Option:
     check: Callable | None = None
     flag: str | None = None
     help: str | None = None
+    in_messages: bool = True
     choices: tuple | None = None
     n_values: int = 1
     parse: Callable | None = None

@@ -91,6 +91,7 @@ OPTIONS = (
         toolkit=("bootstrap", "bootstrap_lrt"),
         study_help="algorithms to compare: em, squarem",
         compared=True,
+        in_messages=False,
     ),
     Option(
         "stop",
@@ -135,6 +136,7 @@ OPTIONS = (
             "default tol unless --tol is given)"
         ),
         compared=True,
+        in_messages=False,
     ),
     Option(
         "reg_variance",
@@ -209,6 +211,7 @@ OPTIONS = (
         per_batch="skip_degenerate",
         design=True,
         set_by=("select",),
+        in_messages=False,
     ),
     Option(
         "spurious",
@@ -230,6 +233,7 @@ OPTIONS = (
         per_batch="spurious_rule",
         design=True,
         toolkit=("bootstrap", "bootstrap_lrt"),
+        in_messages=False,
     ),
     Option(
         "dataset_offset",
@@ -285,6 +289,7 @@ OPTIONS = (
         choices=SE_METHODS,
         parse=str,
         design=True,
+        in_messages=False,
     ),
     Option(
         "warn",
