@@ -32,10 +32,14 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
         stop=["loglik"],
         n_components=[0],
         scenarios=[],
+        at_best_tol=1e-4,
+        init_params=None,
         tol=None,
         max_iter=1000,
         reg_variance=0.0,
         equal_variance=False,
+        skip_degenerate=False,
+        spurious=dict(min_points=5.0, min_variance_ratio=0.01),
         se=None,
     )
 
@@ -72,6 +76,9 @@ def test_a_design_file_round_trips(tmp_path, suffix):
         reg_variance=0.01,
         equal_variance=True,
         se="louis",
+        at_best_tol=1e-3,
+        skip_degenerate=True,
+        spurious=fastem.SpuriousRule(3, 0.001),
     )
     path = tmp_path / f"design{suffix}"
     values = design.to_dict()
@@ -79,10 +86,20 @@ def test_a_design_file_round_trips(tmp_path, suffix):
         path.write_text(json.dumps(values))
     else:
         path.write_text(
-            "".join(f"{name} = {json.dumps(value)}\n" for name, value in values.items())
+            "".join(
+                f"{name} = {_toml_value(value)}\n"
+                for name, value in values.items()
+                if value is not None  # not given: the default
+            )
         )
     assert Design.from_file(path) == design
     assert design.init == ("quantile",) and design.means == (-4.0, 0.0, 4.0)
+
+
+def _toml_value(value):
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key} = {_toml_value(item)}" for key, item in value.items()) + "}"
+    return json.dumps(value)
 
 
 def test_flags_win_over_the_file_which_wins_over_the_defaults(tmp_path):
@@ -193,3 +210,74 @@ def test_the_brief_table_is_drawn_from_the_columns_the_study_writes():
     brief = result.brief_table()
     assert brief.columns[:4] == ["n_samples", "init", "n_init", "converged"]
     assert {"mean_1_rmse", "mean_2_rmse"} <= set(brief.columns) <= set(result.table.columns)
+
+
+# ------------------------------------------------------ the options of fit a design may set
+
+FIT_OPTION_SETTINGS = [
+    # (the design file's line, the flags of fastem study, the option's value)
+    ("init_params = {n_runs = 3}", ["--init-params", "n_runs=3"], {"n_runs": 3}),
+    ("skip_degenerate = true", ["--skip-degenerate"], True),
+    (
+        "spurious = {min_points = 2, min_variance_ratio = 0.001}",
+        ["--spurious", "2", "0.001"],
+        fastem.SpuriousRule(2, 0.001),
+    ),
+    ("at_best_tol = 0.01", ["--at-best-tol", "0.01"], 0.01),
+    ("se = 'score'", ["--se", "score"], "score"),
+    ("equal_variance = true", ["--equal-variance"], True),
+    ("reg_variance = 0.001", ["--reg-variance", "0.001"], 0.001),
+]
+
+
+@pytest.mark.parametrize(("line", "flags", "value"), FIT_OPTION_SETTINGS, ids=lambda x: str(x))
+def test_a_design_file_and_a_flag_set_each_option(tmp_path, line, flags, value):
+    name = line.split(" = ")[0]
+    path = tmp_path / "design.toml"
+    path.write_text(line + "\n")
+    from_file = Design.from_file(path)
+    assert getattr(from_file, name) == value != getattr(Design(), name)
+    assert _cli_design(*flags) == from_file
+
+
+def test_every_option_of_fit_a_design_may_set_has_a_flag_and_a_setting_test():
+    from fastem.options import DESIGN_OPTIONS
+
+    tested = {line.split(" = ")[0] for line, _, _ in FIT_OPTION_SETTINGS}
+    assert {option.name for option in DESIGN_OPTIONS} - {"tol", "max_iter"} <= tested
+
+
+def test_init_params_must_be_options_of_a_strategy_studied():
+    with pytest.raises(ValueError, match=r"init_params \['n_runs'\] are not options") as raised:
+        Design(init="kmeans++", init_params={"n_runs": 3})
+    assert raised.value.options == ("init_params",)
+
+
+def _study_rows(**options):
+    design = Design(
+        weights=[0.7, 0.3],
+        means=[0.0, 3.0],
+        variances=[1.0, 0.5],
+        n_samples=[15],
+        replications=40,
+        n_init=3,
+        seed=2,
+        max_iter=100,
+        **options,
+    )
+    return design.run().table
+
+
+@pytest.mark.parametrize(
+    ("options", "column"),
+    [
+        (dict(spurious=fastem.SpuriousRule(0, 0)), "spurious"),
+        (dict(skip_degenerate=True), "spurious"),
+        (dict(at_best_tol=10.0), "at_best"),
+        (dict(init="emem", init_params={"n_runs": 2, "n_iter": 1}), "init_iter"),
+    ],
+    ids=["spurious", "skip_degenerate", "at_best_tol", "init_params"],
+)
+def test_the_fit_options_of_a_design_change_its_study(options, column):
+    init = {"init": options.get("init", ("kmeans++", "random", "emem"))}
+    assert list(_study_rows(**options)[column]) != list(_study_rows(**init)[column])

@@ -16,7 +16,8 @@ from sklearn.utils.validation import validate_data
 
 import fastem
 from fastem import GaussianMixture, reference
-from fastem.interop.estimator import SKLEARN_INIT_PARAMS
+from fastem.interop.starts import SKLEARN_INIT_PARAMS
+from fastem.interop.starts import starts as estimator_starts
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 
@@ -362,7 +363,7 @@ def _assert_same_fit(x, k, rtol, **kwargs):
 def test_starting_values_not_given_are_scikit_learns(mixture, init_params, names):
     x, k, given = _given(mixture, names)
     model = GaussianMixture(k, init_params=init_params, n_init=2, random_state=7, **given)
-    starts, n_init = model._starts(x)
+    starts, n_init = estimator_starts(model, x)
     expected = _sklearn_starts(x, k, 2, 7, init_params=init_params, **given)
     assert n_init == 2
     for r, (weights, means, variances) in enumerate(expected):
@@ -479,7 +480,7 @@ def test_means_init_alone_matches_scikit_learn_for_every_covariance_type(mixture
 def test_quantile_starts_give_the_values_not_given():
     x, k, given = _given("waiting-3", ("means_init",))
     model = GaussianMixture(k, init_params="quantile", n_init=4, **given)
-    starts, n_init = model._starts(x)
+    starts, n_init = estimator_starts(model, x)
     expected = fastem.init.quantile(x, k)  # deterministic: one restart
     assert n_init == 1
     np.testing.assert_array_equal(starts["means_init"], given["means_init"].T)

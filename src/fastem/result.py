@@ -18,20 +18,11 @@ from .engine.information import StandardErrors
 from .engine.status import Status
 from .mixtures import log_posteriors
 from .model import Model
+from .options import PER_BATCH
 from .spurious import SpuriousRule
 from .table import Table
 
-_PER_BATCH = (
-    "model",
-    "tol",
-    "max_iter",
-    "algorithm",
-    "stop",
-    "spurious_rule",
-    "skip_degenerate",
-    "unseen_tol",
-    "auto_search",
-)
+_PER_BATCH = ("model", "auto_search", *PER_BATCH)
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
 
 

@@ -8,7 +8,6 @@ import warnings
 
 import numpy as np
 
-from ..api import SE_METHODS
 from ..engine.status import Status
 from .fit_options import add_algorithm_options, add_fit_options, fit_options
 from .fit_table import NONE_ELIGIBLE, bic_n, fit_table
@@ -61,7 +60,8 @@ def add_command(commands) -> None:
     _add_model_options(fit)
     _add_search_options(fit)
     add_algorithm_options(fit)
-    add_fit_options(fit)
+    # select keeps each candidate's best regular restart: --skip-degenerate is always on.
+    add_fit_options(fit, skip=("skip_degenerate",))
     _add_output_options(fit)
     fit.set_defaults(run=_fit)
 
@@ -137,15 +137,6 @@ def _add_search_options(fit) -> None:
 
 def _add_output_options(fit) -> None:
     """--se, --format, --out, --plot and --quiet: what is written, and where."""
-    fit.add_argument(
-        "--se",
-        choices=SE_METHODS,
-        help="add the standard errors of the "
-        "estimates (columns weight_se_k, mean_se_k, variance_se_k), from the "
-        "outer product of the scores (score) or the observed information by "
-        "Louis's method (louis), in weights less one, means and variances; NaN "
-        "(empty) for a dataset whose information is singular (default: none)",
-    )
     fit.add_argument(
         "--format",
         choices=("csv", "json"),

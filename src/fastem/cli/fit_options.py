@@ -7,96 +7,90 @@ The commands add them to their parsers from here (``fit``, ``study``, ``lrt`` an
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 
-from ..api import ALGORITHMS, STOPPING_RULES
+from .. import options as _options
 from ..toolkit.design import Design
 
-FIT_FLAGS = {
-    "n_init": "--n-init",
-    "init": "--init",
-    "random_state": "--seed",
-    "tol": "--tol",
-    "max_init": "--max-init",
-    "unseen_tol": "--unseen-tol",
-    "max_iter": "--max-iter",
-    "reg_variance": "--reg-variance",
-    "sample_weight_type": "--weights-type",
-    "n_components": "--components",
-}
-"""The keyword arguments of fit and select that ``fastem fit`` sets, and their flags."""
+FIT_FLAGS = _options.MESSAGE_FLAGS
+"""The keyword arguments of fit and select that the commands set, and the flags that stand
+for them in messages (the table of :mod:`fastem.options`)."""
 
 
-def add_algorithm_options(parser, default="squarem", stop="parameter"):
-    """--algorithm and --stop (``default`` and ``stop`` when not given)."""
-    parser.add_argument(
-        "--algorithm",
-        choices=ALGORITHMS,
-        default=default,
-        help="SQUAREM's accelerated EM, or plain EM",
-    )
-    parser.add_argument(
-        "--stop",
-        choices=STOPPING_RULES,
-        default=stop,
-        help="stopping rule: change of the mean log-likelihood per point "
-        "(loglik), relative change (relative, mclust's), Aitken's limit "
-        "(aitken), change of the parameters (parameter, turboEM's); --tol "
-        "defaults to the rule's own: 1e-6, 1e-5, 1e-5, 1e-9",
-    )
+def add_fit_flags(parser, names, defaults=None) -> None:
+    """The flags of the fit options ``names``, with the table's help (:mod:`fastem.options`);
+    ``defaults`` by name, else None, so that a flag not given leaves the option to the
+    function (or the design file) it goes to. True-or-false options are switches."""
+    defaults = defaults or {}
+    for name in names:
+        option = _options.BY_NAME[name]
+        settings = dict(default=defaults.get(name), help=option.help)
+        if option.parse is bool:
+            settings["action"] = "store_true"
+        elif option.choices is not None:
+            settings["choices"] = option.choices
+        else:
+            settings["type"] = float if option.n_values > 1 else option.parse
+        if option.n_values > 1:
+            settings.update(nargs=option.n_values, metavar=_metavars(option.help))
+        parser.add_argument(option.flag, **settings)
+
+
+def _metavars(text: str) -> tuple:
+    """The names in capitals in a flag's help, one for each of its values."""
+    return tuple(dict.fromkeys(re.findall(r"\b[A-Z][A-Z_]+\b", text)))
+
+
+def add_algorithm_options(parser, **defaults):
+    """--algorithm and --stop; ``defaults``: ``default`` (the algorithm's) and ``stop``,
+    each fit's by default."""
+    algorithm = defaults.get("default", _options.default("algorithm"))
+    stop = defaults.get("stop", _options.default("stop"))
+    add_fit_flags(parser, ("algorithm", "stop"), dict(algorithm=algorithm, stop=stop))
+
+
+STOPPING_OPTIONS = tuple(
+    option.name for option in _options.DESIGN_OPTIONS if "bootstrap_lrt" in option.toolkit
+)
+"""The options of :func:`add_stopping_options`: those of a design that ``lrt`` and
+``bootstrap`` take too (when a fit stops, and what it may not stop at)."""
 
 
 def add_stopping_options(parser):
-    """--tol and --max-iter."""
-    from ..api import DEFAULT_MAX_ITER, DEFAULT_TOL
-
-    parser.add_argument(
-        "--tol",
-        type=float,
-        help="the stopping rule's tolerance (default: "
-        f"the rule's own: {DEFAULT_TOL:g} for loglik, 1e-5 for relative and "
-        "aitken, 1e-9 for parameter)",
-    )
-    parser.add_argument(
-        "--max-iter",
-        type=int,
-        help=f"most EM iterations (SQUAREM: accepted steps) per fit (default: {DEFAULT_MAX_ITER})",
-    )
+    """--max-iter, --tol and --spurious."""
+    add_fit_flags(parser, STOPPING_OPTIONS)
 
 
 def fit_options(values: dict) -> dict:
-    """The options of :func:`add_stopping_options` and ``--reg-variance``,
-    ``--equal-variance`` that were given (``values``: the parsed arguments as a dict), as
-    keyword arguments of the fitting functions."""
-    names = ("tol", "max_iter", "reg_variance", "equal_variance")
-    return {name: values[name] for name in names if values.get(name) is not None}
+    """The options of the design (:data:`fastem.options.DESIGN_OPTIONS`: those of
+    :func:`add_stopping_options`, ``--reg-variance``, ``--equal-variance``, ...) that were
+    given (``values``: the parsed arguments as a dict), as keyword arguments of the fitting
+    functions."""
+    return {
+        option.name: option.parse(values[option.name])
+        for option in _options.DESIGN_OPTIONS
+        if values.get(option.name) is not None
+    }
 
 
-def add_fit_options(parser):
-    from ..api import DEFAULT_REG_VARIANCE
-
+def add_fit_options(parser, skip=()):
+    """The flags of the options of :func:`fastem.fit` that a design may set
+    (:data:`fastem.options.DESIGN_OPTIONS`), but those in ``skip``."""
     add_stopping_options(parser)
-    parser.add_argument(
-        "--reg-variance",
-        type=float,
-        help="added to each variance, relative "
-        f"to the dataset's (default: {DEFAULT_REG_VARIANCE:g})",
-    )
-    parser.add_argument(
-        "--equal-variance",
-        action="store_true",
-        default=None,
-        help="one variance shared by all components",
-    )
+    names = [
+        option.name for option in _options.DESIGN_OPTIONS if option.name not in STOPPING_OPTIONS
+    ]
+    add_fit_flags(parser, [name for name in names if name not in skip])
 
 
 def add_design_options(parser):
-    """The flags of the Design's options, but those ``fastem fit`` shares
-    (:func:`add_fit_options`); no default, so that a flag not given leaves the design
+    """The flags of the Design's own options (those of :func:`fastem.fit` are
+    :func:`add_fit_options`'); no default, so that a flag not given leaves the design
     file's value."""
     for option in fields(Design):
         kind, text = option.metadata["kind"], option.metadata["help"]
-        if text is None:
+        if text is None or option.metadata["fit"]:
             continue
         default = option.default
         if isinstance(default, tuple):  # as it would be typed

@@ -11,7 +11,6 @@ local threads.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from dataclasses import fields
 
 import numpy as np
@@ -28,13 +27,24 @@ except ImportError as error:  # pragma: no cover - exercised without dask only
 
 from .. import api
 from .. import checks as _validate
+from .. import options as _options
 from ..engine.information import StandardErrors
 from ..result import FitResult, pad_restarts, unsqueeze
 
 __all__ = ["fit", "concatenate"]
 
 
-def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=1000, **fit_options):
+def _own(data, *, compute=True, chunk_size=1000):
+    """:func:`fit`'s own parameters; those it hands to :func:`fastem.fit` are the table's
+    (:mod:`fastem.options`), but the two it sets itself."""
+
+
+@_options.derived(
+    _own,
+    entry="dask",
+    caller="fastem.dask.fit",
+)
+def fit(data, *args, **kwargs):
     """:func:`fastem.fit` over datasets held by Dask.
 
     Parameters
@@ -64,18 +74,19 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
     computation at its first task. A dataset that cannot be fitted (NaN values, too few
     points) fails it too, with an error that names the dataset by its global index.
     """
-    _validate.check_not_given("fastem.dask.fit", fit_options, ("dataset_offset", "warn"))
     # A misspelt option would otherwise surface only on a worker, after the data were read.
-    try:
-        inspect.signature(api.fit).bind(None, n_components, **fit_options)
-    except TypeError as error:
-        raise TypeError(f"fastem.dask.fit {error}; it takes the options of fastem.fit.") from None
+    arguments = _options.bound(fit, (data, *args), kwargs)
+    n_components, sample_weight = arguments["n_components"], arguments["sample_weight"]
+    compute, chunk_size = arguments["compute"], arguments["chunk_size"]
+    fit_options = {name: arguments[name] for name in kwargs if name in _options.BY_NAME}
+    fit_options.pop("n_components", None)
+    fit_options.pop("sample_weight", None)
     n_components = _validate.check_int("n_components", n_components, 1)
     seed = _validate.check_random_state(fit_options.pop("random_state", None))
     options = dict(fit_options, random_state=seed)
     per_dataset = {
         name: np.asarray(options.pop(name))
-        for name in _STARTING_VALUES
+        for name in _options.STARTS
         if np.ndim(options.get(name)) >= 2
     }
     _check_shapes(per_dataset, n_components, options.get("n_init", 1))
@@ -90,9 +101,6 @@ def fit(data, n_components=2, *, sample_weight=None, compute=True, chunk_size=10
     if not compute:
         return dask.delayed(_finish)(parts, shared)
     return _finish(list(dask.compute(*parts)), per_dataset)
-
-
-_STARTING_VALUES = ("weights_init", "means_init", "variances_init")
 
 
 def _check_shapes(per_dataset, n_components, n_init):

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 
 try:
     from sklearn.base import BaseEstimator, DensityMixin
     from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
-    from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
     from sklearn.utils import check_random_state
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as error:  # pragma: no cover - exercised without scikit-learn only
@@ -23,21 +23,17 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
         "fastem.GaussianMixture needs scikit-learn: pip install 'fastem[sklearn]'"
     ) from error
 
-from .. import api, init, reference
+from .. import api
 from .. import checks as _validate
+from .. import options as _options
 from ..engine.status import Status
-from ..init._registry import STRATEGIES
+from ..mixtures import log_posteriors
 from ..result import ConvergenceWarning, kept_restarts
+from . import starts as _starts
 
-_INIT_PARAMS = {alias: s.name for s in STRATEGIES.values() for alias in (s.name, *s.aliases)}
-"""``init_params`` names (scikit-learn's and fastem's) -> fastem's strategies."""
-SKLEARN_INIT_PARAMS = {
-    "kmeans": "kmeans",
-    "kmeans++": "k-means++",
-    "random_from_data": "random_from_data",
-    "random": "random",
-}
-"""fastem's strategies that scikit-learn has too -> scikit-learn's ``init_params`` name."""
+_REG_COVAR = _options.BY_NAME["reg_variance"].sklearn
+"""scikit-learn's name of fastem's ``reg_variance``, which the estimator takes in the data's
+units."""
 _COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 TRACE_KEPT = 1024
 """Log-likelihoods per restart kept by a first run, for ``lower_bounds_``."""
@@ -183,140 +179,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         return X[:, 0].astype(np.float64)
 
-    def _tied(self):
-        return self.covariance_type == "tied" or bool(self.equal_variance)
-
-    def _warm(self):
-        """Whether this fit continues from the last one's solution."""
-        return bool(self.warm_start) and hasattr(self, "weights_")
-
-    def _starting_values(self):
-        """Starting values for fastem.fit, shape (K,) each: the last solution when
-        warm-starting, else those given."""
-        k = self.n_components
-        if self._warm():
-            if self.weights_.size != k:
-                raise ValueError(
-                    f"warm_start=True continues from the last fit, which has "
-                    f"{self.weights_.size} components, but n_components={k}. Set "
-                    "warm_start=False to fit afresh."
-                )
-            variances = self._variances
-            if self._tied():  # from a fit with a variance per component
-                variances = np.full(k, self.weights_ @ variances)
-            starts = dict(means_init=self.means_[:, 0], variances_init=variances)
-            if not self.equal_weights:
-                starts["weights_init"] = self.weights_
-            return starts
-        starts = {}
-        for name in ("weights_init", "means_init"):
-            value = getattr(self, name)
-            if value is not None:
-                value = np.asarray(value, dtype=float)
-                if value.size != k:
-                    raise ValueError(
-                        f"{name} has shape {value.shape}; give one value per component: "
-                        f"shape ({k},) or ({k}, 1) for n_components={k}."
-                    )
-                starts[name] = value.reshape(k)
-        if self.precisions_init is not None:
-            precisions = np.asarray(self.precisions_init, dtype=float).reshape(-1)
-            if precisions.size == 1:
-                precisions = np.repeat(precisions, k)
-            if precisions.size != k:
-                raise ValueError(
-                    f"precisions_init has {precisions.size} values; give one per component "
-                    f"({k}), or one for covariance_type='tied'."
-                )
-            if not (np.isfinite(precisions).all() and (precisions > 0).all()):
-                raise ValueError("precisions_init must be finite and positive.")
-            starts["variances_init"] = 1.0 / precisions
-        return starts
-
-    def _starts(self, x):
-        """The starting values for :func:`fastem.fit` and its ``n_init``.
-
-        Returns ``(starts, n_init)``: no starts (fastem's strategy, seeded per restart, in
-        the kernel); the given or warm-start values of shape (K,) when they are all there
-        (every restart would be the same fit, so it runs once); or, when only some are
-        given, every value of every restart, shape (n_init, K).
-        """
-        starts = self._starting_values()
-        if not starts:
-            return starts, 1 if _INIT_PARAMS[self.init_params] == "quantile" else self.n_init
-        if self._complete(starts):
-            return starts, 1
-        starts = self._completed_starts(x, starts)
-        return starts, starts["means_init"].shape[0]
-
-    def _complete(self, starts):
-        """Whether ``starts`` give every starting value (weights are held at 1/K with
-        ``equal_weights``)."""
-        return (
-            "means_init" in starts
-            and "variances_init" in starts
-            and ("weights_init" in starts or bool(self.equal_weights))
-        )
-
-    def _fastem_seed(self):
-        """The seed of fastem's own random starts."""
-        return _validate.check_random_state(check_random_state(self.random_state))
-
-    def _completed_starts(self, x, given):
-        """Starting values of shape (n_init, K) each, from ``given`` (some of them, of shape
-        (K,)): as in scikit-learn, the others are those of each restart's ``init_params``
-        clustering, and the given ones replace the clustering's."""
-        k = self.n_components
-        strategy = _INIT_PARAMS[self.init_params]
-        if strategy in SKLEARN_INIT_PARAMS:
-            weights, means, variances = self._sklearn_starts(x, SKLEARN_INIT_PARAMS[strategy])
-        else:
-            values = init.starting_values(
-                x,
-                k,
-                init=strategy,
-                n_init=1 if strategy == "quantile" else self.n_init,
-                random_state=self._fastem_seed(),
-                equal_variance=self._tied(),
-                reg_variance=self.reg_covar / reference.dataset_scale(x) ** 2,
-            )
-            weights, means, variances = values.weights, values.means, values.variances
-        starts = dict(weights_init=weights, means_init=means, variances_init=variances)
-        for name, value in given.items():
-            starts[name] = np.broadcast_to(value, means.shape)
-        if self.equal_weights:
-            del starts["weights_init"]
-        return starts
-
-    def _sklearn_starts(self, x, init_params):
-        """scikit-learn's starting weights, means and variances, shape (n_init, K) each.
-
-        scikit-learn's own initialisation, run by its estimator with ``max_iter=0``: the
-        same draws from ``random_state`` in the same order (one ``check_random_state``
-        for all restarts, as in its ``fit``) and the same arithmetic, so these are its
-        starting values, in any version of it. Weights are normalised: scikit-learn's sum
-        to ``K / n_samples`` for starts on single points, which only shifts its first
-        lower bound (see ``lower_bounds_``).
-        """
-        k = self.n_components
-        random_state = check_random_state(self.random_state)
-        column = x[:, np.newaxis]
-        covariance_type = "tied" if self._tied() else self.covariance_type
-        weights, means, variances = (np.empty((self.n_init, k)) for _ in range(3))
-        for r in range(self.n_init):
-            start = SklearnGaussianMixture(
-                k,
-                covariance_type=covariance_type,
-                reg_covar=self.reg_covar,
-                init_params=init_params,
-                max_iter=0,
-                random_state=random_state,
-            ).fit(column)
-            weights[r] = start.weights_ / start.weights_.sum()
-            means[r] = start.means_[:, 0]
-            variances[r] = start.covariances_.reshape(-1)  # one value for "tied"
-        return weights, means, variances
-
     def _check_params(self):
         """Checks of the constructor's arguments that fastem.fit does not make itself."""
         if self.covariance_type not in _COVARIANCE_TYPES:
@@ -324,12 +186,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"covariance_type={self.covariance_type!r} is not one of "
                 f"{', '.join(_COVARIANCE_TYPES)}."
             )
-        if self.init_params not in _INIT_PARAMS:
+        if self.init_params not in _starts.INIT_PARAMS:
             raise ValueError(
-                f"init_params={self.init_params!r} is not one of {', '.join(_INIT_PARAMS)}."
+                f"init_params={self.init_params!r} is not one of {', '.join(_starts.INIT_PARAMS)}."
             )
         # fastem.fit sees reg_covar rescaled, so it could not name it.
-        _validate.check_non_negative("reg_covar", self.reg_covar)
+        _validate.check_non_negative(_REG_COVAR, self.reg_covar)
         _validate.check_int("n_init", self.n_init, 1)
         _validate.check_int("verbose_interval", self.verbose_interval, 1)
 
@@ -355,9 +217,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"Expected n_samples >= n_components but got n_components = "
                 f"{self.n_components}, n_samples = {x.size}"
             )
-        scale = reference.dataset_scale(x)
+        scale = _starts.data_scale(x)
         _validate.check_scale(np.array([scale]))  # before reg_covar is divided by it
-        starts, n_init = self._starts(x)
+        starts, n_init = _starts.starts(self, x)
         options = dict(
             n_init=n_init,
             max_iter=self.max_iter,
@@ -365,7 +227,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             algorithm="em",
             stop="loglik",
             reg_variance=self.reg_covar / scale**2,
-            equal_variance=self._tied(),
+            equal_variance=_starts.tied(self),
             equal_weights=bool(self.equal_weights),
             sort_components=not starts,
             warn=False,
@@ -378,7 +240,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             # them) uses them as they are, and draws nothing from random_state.
             options.update(init="quantile", random_state=0)
         else:
-            options.update(init=_INIT_PARAMS[self.init_params], random_state=self._fastem_seed())
+            options.update(
+                init=_starts.INIT_PARAMS[self.init_params], random_state=_starts.fastem_seed(self)
+            )
         # The choice of restart and lower_bounds_ need the trace up to each restart's
         # n_iter; keep a short one, and run the same fit again (same seed or starts, same
         # result) if it turns out too short, so that memory follows the iterations run
@@ -437,16 +301,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # -------------------------------------------------------------------- prediction
 
-    def _log_joint(self, X):
+    def _log_posteriors(self, X):
+        """``(log_resp, log_density)`` of the fitted mixture at ``X``, by the engine's
+        E-step (:func:`fastem.engine.posterior.log_posteriors`), as
+        :meth:`fastem.FitResult.score_samples` computes them."""
         check_is_fitted(self)
         x = self._check_x(X, reset=False)
-        return reference.log_joint(x, self.weights_, self.means_[:, 0], self._variances)
+        fitted = _Fitted(self.weights_, self.means_[:, 0], self._variances)
+        log_resp, log_density, _ = log_posteriors(fitted, x)
+        return log_resp, log_density
 
     def score_samples(self, X):
         """Log-likelihood of each sample, shape (n_samples,)."""
-        from scipy.special import logsumexp
-
-        return logsumexp(self._log_joint(X), axis=1)
+        return self._log_posteriors(X)[1]
 
     def score(self, X, y=None):
         """Mean log-likelihood per sample."""
@@ -454,14 +321,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Responsibilities, shape (n_samples, n_components)."""
-        from scipy.special import logsumexp
-
-        log_p = self._log_joint(X)
-        return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True))
+        return np.exp(self._log_posteriors(X)[0])
 
     def predict(self, X):
         """The most likely component of each sample, shape (n_samples,)."""
-        return self._log_joint(X).argmax(axis=1)
+        return self._log_posteriors(X)[0].argmax(axis=1)
 
     def sample(self, n_samples=1):
         """Draw from the fitted mixture: ``(X of shape (n_samples, 1), component labels)``."""
@@ -485,7 +349,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _n_parameters(self):
         k = self.n_components
         weights = 0 if self.equal_weights else k - 1
-        return weights + k + (1 if self._tied() else k)
+        return weights + k + (1 if _starts.tied(self) else k)
 
     def bic(self, X):
         """Bayesian information criterion on ``X`` (smaller is better)."""
@@ -496,6 +360,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """Akaike information criterion on ``X`` (smaller is better)."""
         n = self._check_x(X, reset=False).size
         return -2.0 * self.score(X) * n + 2.0 * self._n_parameters()
+
+
+class _Fitted(NamedTuple):
+    """The fitted mixture, as the engine's E-step reads a fit (one dataset, finite)."""
+
+    weights: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    log_likelihood: float = 0.0
 
 
 def _best_restart(result):

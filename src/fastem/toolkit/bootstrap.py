@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import checks as _validate
-from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, fit, warn_few_counts
+from .. import options as _options
+from ..api import fit, warn_few_counts
 from ..engine.status import Status
 from ..result import squeeze
 from ..spurious import check_rule
@@ -26,29 +27,23 @@ times its best is less than twice as far from another labelling of the fit as fr
 one it was given (see :func:`bootstrap`)."""
 
 
-def bootstrap(
+def _own(
     data,
-    n_components=2,
     n_boot=999,
     *,
     max_components=5,
     kind="parametric",
-    n_init=5,
     n_init_data="auto",
-    random_state=0,
     level=0.95,
-    equal_variance=False,
-    equal_weights=False,
     ambiguity=AMBIGUITY,
-    algorithm="squarem",
-    stop="loglik",
-    tol=None,
-    max_iter=DEFAULT_MAX_ITER,
-    spurious=DEFAULT_SPURIOUS,
-    sample_weight=None,
-    sample_weight_type="frequency",
     progress=None,
-) -> BootstrapResult:
+):
+    """:func:`bootstrap`'s own parameters; those of :func:`fastem.fit` it takes are the
+    table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
+
+
+@_options.derived(_own, entry="bootstrap")
+def bootstrap(data, *args, **kwargs) -> BootstrapResult:
     """Standard errors and percentile intervals of a mixture's parameters by bootstrap.
 
     Fits ``n_components`` to each dataset (``n_init_data`` restarts), draws ``n_boot``
@@ -138,6 +133,22 @@ def bootstrap(
     -------
     BootstrapResult
     """
+    a = _options.bound(bootstrap, (data, *args), kwargs)
+    n_components, n_boot, max_components = a["n_components"], a["n_boot"], a["max_components"]
+    kind, n_init, n_init_data, random_state = (
+        a["kind"],
+        a["n_init"],
+        a["n_init_data"],
+        a["random_state"],
+    )
+    level, ambiguity, progress = a["level"], a["ambiguity"], a["progress"]
+    equal_variance, equal_weights = a["equal_variance"], a["equal_weights"]
+    algorithm, stop, tol, max_iter = a["algorithm"], a["stop"], a["tol"], a["max_iter"]
+    spurious, sample_weight, sample_weight_type = (
+        a["spurious"],
+        a["sample_weight"],
+        a["sample_weight_type"],
+    )
     n_boot = _validate.check_int("n_boot", n_boot, 2, _validate.MAX_ITER_LIMIT)
     kind = _validate.check_choice("kind", kind, KINDS)
     n_init = _validate.check_int("n_init", n_init, 0, _validate.MAX_ITER_LIMIT)

@@ -2,53 +2,54 @@
 
 A field's name is the option's name everywhere: the keyword of ``Design(...)``, the key
 of a TOML or JSON design file and, with ``-`` for ``_``, the flag of ``fastem study``
-(``n_samples`` is ``--n-samples``).
+(``n_samples`` is ``--n-samples``). The study's own settings are declared here; the options
+of :func:`fastem.fit` a design may set (``tol``, ``spurious``, ...) are the fields that the
+table of :mod:`fastem.options` marks ``design``, with its defaults, checks and flags.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
-import json
+import dataclasses
 import math
-import numbers
-import sys
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
-from .. import api, search
 from .. import checks as _validate
+from .. import options as _options
+from .. import search
 from ..init._registry import NAMES as STRATEGY_NAMES
-
-_FIT_DEFAULTS = {
-    name: parameter.default for name, parameter in inspect.signature(api.fit).parameters.items()
-}
-_WANTED = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+from ..init._registry import STRATEGIES
+from . import designfile
+from .designfile import WANTED, BadShape, plain, shaped
 
 
-def _setting(default, kind, *, many=False, single=False, help=None):
+def _setting(default, kind, *, many=False, single=False, help=None, fit=False):
     """A field of :class:`Design`.
 
     ``kind`` is the type of its value (of each value when ``many``); ``single``: one value
-    stands for a list of one. ``help`` is the flag's help in ``fastem study``; None for the
-    options of :func:`fastem.fit`, whose flags ``fastem study`` shares with ``fastem fit``.
+    stands for a list of one. ``help`` is the flag's help in ``fastem study``; ``fit``: an
+    option of :func:`fastem.fit`, whose flag ``fastem study`` shares with ``fastem fit``.
     """
-    return field(default=default, metadata=dict(kind=kind, many=many, single=single, help=help))
+    metadata = dict(kind=kind, many=many, single=single, help=help, fit=fit)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(frozen=True)
-class Design:
+class _StudySettings:
     """Everything a Monte Carlo study (:func:`fastem.study`) needs, with the defaults of
     ``fastem study``.
 
     The mixture (``weights``, ``means``, ``variances``, one value per component) is
     simulated ``replications`` times for each sample size in ``n_samples`` (a design
     cell each); every strategy in ``init`` then fits each dataset with ``n_init``
-    restarts. ``seed`` seeds it all. ``tol``, ``max_iter``, ``reg_variance`` and
-    ``equal_variance`` are passed to :func:`fastem.fit`, with its defaults.
+    restarts. ``seed`` seeds it all. The options of :func:`fastem.fit` that the table of
+    :mod:`fastem.options` marks ``design`` (``tol``, ``max_iter``, ``reg_variance``,
+    ``equal_variance``, ``skip_degenerate``, ``spurious``, ``se``, ``init_params``) are
+    passed to it, with its defaults; ``init_params`` go to the strategies that take them.
 
     Lists are kept as tuples; a single sample size or strategy stands for a list of one
     (a single weight, mean or variance does not: it is refused, as it is almost always a
@@ -71,53 +72,21 @@ class Design:
         (40,), int, many=True, single=True, help="points per dataset, one design cell each"
     )
     replications: int = _setting(10_000, int, help="datasets per design cell")
-    init: tuple = _setting(
-        ("kmeans++", "random", "emem"),
-        str,
-        many=True,
-        single=True,
-        help="starting-value strategies to compare",
-    )
-    algorithm: tuple = _setting(
-        ("em",), str, many=True, single=True, help="algorithms to compare: em, squarem"
-    )
-    stop: tuple = _setting(
-        ("loglik",),
-        str,
-        many=True,
-        single=True,
-        help="stopping rules to compare: loglik, relative, aitken, "
-        "parameter (each at its own default tol unless --tol is given)",
-    )
-    n_components: tuple = _setting(
-        (0,),
-        int,
-        many=True,
-        single=True,
-        help="components fitted, one set of rows each (over- and "
-        "under-fitting); 0 is the true number",
-    )
     scenarios: tuple = _setting((), dict, many=True)
-    n_init: int = _setting(5, int, help="restarts per dataset")
     seed: int = _setting(0, int, help="random seed")
-    tol: float = _setting(None, float)
-    max_iter: int = _setting(_FIT_DEFAULTS["max_iter"], int)
-    reg_variance: float = _setting(_FIT_DEFAULTS["reg_variance"], float)
-    equal_variance: bool = _setting(_FIT_DEFAULTS["equal_variance"], bool)
-    se: str = _setting(
-        None,
-        str,
-        help="standard errors of every fit, score or louis: adds each "
-        "parameter's coverage of 95%% intervals and the relative error of the "
-        "model SE to the table",
+    at_best_tol: float = _setting(
+        1e-4,
+        float,
+        help="a restart is at the best when its log-likelihood is within this, per point, of "
+        "the best any method found for the dataset",
     )
 
     def __post_init__(self):
         for option in fields(self):
             with _about(option.name):
                 try:
-                    value = _shaped(option, getattr(self, option.name))
-                except _BadShape as error:
+                    value = shaped(option, getattr(self, option.name))
+                except BadShape as error:
                     raise TypeError(str(error)) from None
             object.__setattr__(self, option.name, value)
         for scenario in self.scenarios or [None]:
@@ -146,10 +115,10 @@ class Design:
                     _validate.check_choice("init", strategy, STRATEGY_NAMES)
         with _about("algorithm"):
             for algorithm in self.algorithm:
-                _validate.check_choice("algorithm", algorithm, api.ALGORITHMS)
+                _validate.check_choice("algorithm", algorithm, _options.ALGORITHMS)
         with _about("stop"):
             for rule in self.stop:
-                _validate.check_choice("stop", rule, api.STOPPING_RULES)
+                _validate.check_choice("stop", rule, _options.STOPPING_RULES)
         with _about("n_components"):
             for k in self.n_components:
                 _validate.check_int("n_components", k, 0)
@@ -157,16 +126,25 @@ class Design:
             _validate.check_int("n_init", self.n_init, 1)
         with _about("seed"):
             _validate.check_int("seed", self.seed, 0)
-        with _about("tol"):
-            if self.tol is not None:
-                _validate.check_non_negative("tol", self.tol)
-        with _about("max_iter"):
-            _validate.check_int("max_iter", self.max_iter, 1, _validate.MAX_ITER_LIMIT)
-        with _about("se"):
-            if self.se is not None:
-                _validate.check_choice("se", self.se, api.SE_METHODS)
-        with _about("reg_variance"):
-            _validate.check_non_negative("reg_variance", self.reg_variance)
+        with _about("at_best_tol"):
+            _validate.check_non_negative("at_best_tol", self.at_best_tol)
+        for option in _options.DESIGN_OPTIONS:
+            with _about(option.name):
+                if option.check is not None:
+                    option.check(getattr(self, option.name))
+        with _about("init_params"):
+            self._check_init_params()
+
+    def _check_init_params(self):
+        """``init_params`` must be options of a strategy of ``init`` (a pool's included)."""
+        if not self.init_params:
+            return
+        known = {key for strategy in self.init for key in _strategy_options(strategy)}
+        unknown = sorted(set(self.init_params) - known)
+        if unknown:
+            raise ValueError(
+                f"init_params {unknown} are not options of any strategy in init {list(self.init)}."
+            )
 
     def _check_mixture(self, scenario=None):
         """The true mixture (or a scenario's), as :func:`fastem.simulate` needs it, checked
@@ -244,7 +222,7 @@ class Design:
         missing, unreadable, not UTF-8, not valid TOML/JSON, not a table, or that holds
         unknown options or values of the wrong type.
         """
-        options = _read(Path(path))
+        options = designfile.read(Path(path), fields(cls))
         options.update(_given(overrides))
         return cls(**options)
 
@@ -256,7 +234,7 @@ class Design:
         """The options as plain Python values (lists for tuples), as in a JSON file; with
         scenarios, without the single mixture's weights, means and variances."""
         unused = ("weights", "means", "variances") if self.scenarios else ()
-        return {name: _plain(getattr(self, name)) for name in self.options() if name not in unused}
+        return {name: plain(getattr(self, name)) for name in self.options() if name not in unused}
 
     def study_arguments(self) -> dict:
         """The keyword arguments of :func:`fastem.study` for this design."""
@@ -270,11 +248,25 @@ class Design:
                 Scenario(s["weights"], s["means"], s["variances"], str(s.get("name", "")))
                 for s in scenarios
             ]
+        arguments["init_params"] = self._init_params_per_strategy()
+        arguments["spurious"] = self.spurious
         ks = arguments.pop("n_components")
         arguments["n_components"] = None if ks == [0] else [None if k == 0 else k for k in ks]
         if arguments["tol"] is None:
             del arguments["tol"]  # each stopping rule's own default
         return arguments
+
+    def _init_params_per_strategy(self) -> dict:
+        """``init_params`` as :func:`fastem.study` takes them: per strategy, those it takes
+        (the strategies that take none are left out)."""
+        given = self.init_params or {}
+        per_strategy = {
+            strategy: {
+                key: value for key, value in given.items() if key in _strategy_options(strategy)
+            }
+            for strategy in self.init
+        }
+        return {strategy: params for strategy, params in per_strategy.items() if params}
 
     def run(self, **options):
         """:func:`fastem.study` of this design; ``options`` are its other arguments
@@ -284,8 +276,40 @@ class Design:
         return study(**self.study_arguments(), **options)
 
 
-class _BadShape(Exception):
-    """A value of the wrong type or shape for its option (the message names it)."""
+def _strategy_options(strategy: str) -> tuple:
+    """The options of a strategy, or of the strategies of a pool ("random=10,emem=5")."""
+    names = list(search.parse_init(strategy)) if "=" in strategy else [strategy]
+    return tuple(key for name in names if name in STRATEGIES for key in STRATEGIES[name].options)
+
+
+def _study_option(option) -> tuple:
+    """The field of :class:`Design` for an option of :func:`fastem.fit` that a study sets in
+    a way of its own: a list of values to compare, or its own default."""
+    kind = option.parse if option.parse in WANTED else str
+    default = option.defaults["design"]
+    setting = _setting(
+        default, kind, many=option.compared, single=option.compared, help=option.study_help
+    )
+    return option.name, object, setting
+
+
+def _fit_option(option) -> tuple:
+    """The field of :class:`Design` for an option of :func:`fastem.fit` that a design hands
+    on as it is: its value is read by the option's parser (a simple kind is checked by
+    :func:`fastem.toolkit.designfile.shaped` with the design's messages)."""
+    return option.name, object, _setting(option.default, option.parse, help=option.help, fit=True)
+
+
+Design = dataclasses.make_dataclass(
+    "Design",
+    [
+        *(_study_option(option) for option in _options.STUDY_OPTIONS),
+        *(_fit_option(option) for option in _options.DESIGN_OPTIONS),
+    ],
+    bases=(_StudySettings,),
+    frozen=True,
+    namespace={"__doc__": _StudySettings.__doc__, "__module__": __name__},
+)
 
 
 @contextlib.contextmanager
@@ -307,153 +331,7 @@ def _given(options: dict) -> dict:
     return {name: value for name, value in options.items() if value is not None}
 
 
-def _plain(value):
-    if isinstance(value, tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
-
-
-def _shaped(option, value):
-    """The value of ``option`` as stored: a tuple of its kind for lists."""
-    kind, many = option.metadata["kind"], option.metadata["many"]
-    if option.name == "scenarios":
-        return _scenarios(value)
-    if not many:
-        if value is None and option.default is None:
-            return None
-        return _checked(option.name, value, kind)
-    if option.metadata["single"] and not _is_list(value):
-        value = [value]
-    example = json.dumps(list(option.default))
-    if not _is_list(value) and not isinstance(value, (str, dict)):
-        raise _BadShape(
-            f"{option.name!r} holds {value!r}, a single value; give a list of one "
-            f"value per component, e.g. {example}"
-        )
-    if not _is_list(value) or len(value) == 0:
-        raise _BadShape(f"{option.name!r} must be a non-empty list, e.g. {example}")
-    return tuple(_checked(option.name, item, kind) for item in value)
-
-
-_SCENARIO_KEYS = {"name", "weights", "means", "variances"}
-
-
-def _scenarios(value) -> tuple:
-    """Scenarios as stored: a tuple of dicts of a name (str) and tuples of floats."""
-    if not _is_list(value):
-        raise _BadShape(
-            "'scenarios' must be a list of tables, each with weights, means, "
-            "variances and an optional name"
-        )
-    shaped = []
-    for index, scenario in enumerate(value):
-        if not isinstance(scenario, dict) and hasattr(scenario, "weights"):  # a Scenario
-            scenario = dict(
-                name=scenario.name,
-                weights=scenario.weights,
-                means=scenario.means,
-                variances=scenario.variances,
-            )
-        if (
-            not isinstance(scenario, dict)
-            or not {"weights", "means", "variances"} <= set(scenario)
-            or set(scenario) - _SCENARIO_KEYS
-        ):
-            raise _BadShape(
-                f"scenario {index + 1} must be a table of weights, means, variances "
-                f"and an optional name, got {scenario!r}"
-            )
-        entry = {"name": str(scenario.get("name") or index + 1)}
-        for key in ("weights", "means", "variances"):
-            if not _is_list(scenario[key]):
-                raise _BadShape(
-                    f"scenario {entry['name']}: {key} must be a list, one value per component"
-                )
-            entry[key] = tuple(_checked(key, item, float) for item in scenario[key])
-        shaped.append(entry)
-    return tuple(shaped)
-
-
-def _is_list(value) -> bool:
-    return isinstance(value, (list, tuple)) or (isinstance(value, np.ndarray) and value.ndim == 1)
-
-
-def _checked(name, value, kind):
-    if kind is bool:
-        valid = isinstance(value, (bool, np.bool_))
-    elif kind is str:
-        valid = isinstance(value, str)
-    else:
-        valid = isinstance(
-            value, numbers.Integral if kind is int else numbers.Real
-        ) and not isinstance(value, (bool, np.bool_))
-    if not valid:
-        raise _BadShape(f"{name!r} holds {value!r}; each value must be {_WANTED[kind]}")
-    return kind(value)
-
-
 def read_options(path) -> dict:
     """The options in a design file (TOML or JSON), each of the right type and shape;
     ``ValueError`` with one line starting with the path for a file that cannot be read."""
-    return _read(Path(path))
-
-
-def _read(path: Path) -> dict:
-    """The options in a design file, each of the right type and shape."""
-    if not path.exists():
-        raise ValueError(f"{path}: no such file")
-    if path.is_dir():
-        raise ValueError(f"{path}: is a directory; give a TOML or JSON file")
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ValueError(f"{path}: cannot be read ({error.strerror})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        raise ValueError(
-            f"{path}, line {line}: not UTF-8 text (byte 0x{raw[error.start]:02x}); "
-            "save the file as UTF-8"
-        ) from None
-    if path.suffix.lower() in (".yaml", ".yml"):
-        raise ValueError(
-            f"{path}: YAML is not supported; write the design as TOML (.toml) or JSON (.json)"
-        )
-    try:
-        if path.suffix.lower() == ".toml":
-            options = _toml().loads(text)
-        else:
-            options = json.loads(text)
-    except Exception as error:  # tomllib and json raise their own decode errors
-        raise ValueError(
-            f"{path}: not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {error}"
-        ) from None
-    if not isinstance(options, dict):
-        raise ValueError(f"{path}: the design must be a table of options")
-    unknown = sorted(set(options) - set(Design.options()))
-    if unknown:
-        raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}")
-    both = sorted({"weights", "means", "variances"} & set(options))
-    if options.get("scenarios") and both:
-        raise ValueError(f"{path}: give either scenarios or {', '.join(both)}, not both")
-    try:
-        return {
-            option.name: _shaped(option, options[option.name])
-            for option in fields(Design)
-            if option.name in options
-        }
-    except _BadShape as error:
-        raise ValueError(f"{path}: {error}") from None
-
-
-def _toml():
-    """The TOML reader: the standard library's from Python 3.11, ``tomli`` (the same code,
-    a dependency on older Pythons) before."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
-    return tomllib
+    return designfile.read(Path(path), fields(Design))

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import checks as _validate
+from .. import options as _options
 from .. import search
-from ..api import DEFAULT_MAX_ITER, DEFAULT_SPURIOUS, warn_few_counts
+from ..api import warn_few_counts
 from ..engine.status import Status
 from ..result import squeeze
 from ..spurious import check_rule
@@ -21,26 +22,23 @@ VARIANCES = tuple(sorted(_validate.VARIANCE_MODELS, reverse=True))
 """The variance models, the default ("unequal") first."""
 
 
-def bootstrap_lrt(
+def _own(
     data,
     max_components=5,
     n_boot=999,
     *,
     variance="unequal",
-    n_init=5,
     n_init_data="auto",
-    random_state=0,
     level=0.05,
     sequential=True,
-    algorithm="squarem",
-    stop="loglik",
-    tol=None,
-    max_iter=DEFAULT_MAX_ITER,
-    spurious=DEFAULT_SPURIOUS,
-    sample_weight=None,
-    sample_weight_type="frequency",
     progress=None,
-) -> LRTResult:
+):
+    """:func:`bootstrap_lrt`'s own parameters; those of :func:`fastem.fit` it takes are the
+    table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
+
+
+@_options.derived(_own, entry="bootstrap_lrt")
+def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     """Choose the number of components by parametric bootstrap likelihood-ratio tests.
 
     For ``K = 1, 2, ..., max_components - 1``: fit ``K`` and ``K + 1`` components to the
@@ -130,6 +128,13 @@ def bootstrap_lrt(
     -------
     LRTResult
     """
+    a = _options.bound(bootstrap_lrt, (data, *args), kwargs)
+    max_components, n_boot, variance = a["max_components"], a["n_boot"], a["variance"]
+    n_init, n_init_data, random_state = a["n_init"], a["n_init_data"], a["random_state"]
+    level, sequential, progress = a["level"], a["sequential"], a["progress"]
+    algorithm, stop, tol, max_iter = a["algorithm"], a["stop"], a["tol"], a["max_iter"]
+    spurious, sample_weight = a["spurious"], a["sample_weight"]
+    sample_weight_type = a["sample_weight_type"]
     max_components = _validate.check_int("max_components", max_components, 2)
     n_boot = _validate.check_int("n_boot", n_boot, 1, _validate.MAX_ITER_LIMIT)
     variance = _validate.check_variance_model(variance)

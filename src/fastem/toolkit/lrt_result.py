@@ -206,7 +206,7 @@ def result_of_tests(tests: Tests, log_likelihood, *, level, variance, sequential
     undecided = np.flatnonzero(chosen == 0)
     if undecided.size:
         warnings.warn(
-            f"dataset(s) {_validate._listed(undecided)}: a test could not be made (reason: "
+            f"dataset(s) {_validate.listed(undecided)}: a test could not be made (reason: "
             f"{_reasons(reason[undecided])}), so no test was made from there and "
             "n_components is 0: the fits to the data had no regular (not spurious, not "
             "collapsed) restart for some K, their K+1 fit was no better than the K fit, or "

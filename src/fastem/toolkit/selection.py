@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import api, search
 from .. import checks as _validate
+from .. import options as _options
 from ..engine.status import Status
 from ..result import SearchWarning
 from ..table import Table
@@ -205,19 +206,16 @@ class SelectionResult:
         )
 
 
-def select(
-    data,
-    n_components=range(1, 7),
-    variance=VARIANCE_MODELS,
-    criterion="bic",
-    *,
-    sample_weight=None,
-    sample_weight_type="frequency",
-    n_init="auto",
-    init=None,
-    random_state=0,
-    **fit_options,
-) -> SelectionResult:
+def _own(data, variance=VARIANCE_MODELS, criterion="bic"):
+    """:func:`select`'s own parameters; its options of :func:`fastem.fit` are the table's
+    (:mod:`fastem.options`), but the three it sets itself."""
+
+
+@_options.derived(
+    _own,
+    entry="select",
+)
+def select(data, *args, **kwargs) -> SelectionResult:
     """Fit every candidate model to every dataset and choose one per dataset.
 
     Each candidate (a number of components and a variance model, "equal" or "unequal")
@@ -245,10 +243,14 @@ def select(
         candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
         whose chosen candidate's search did not.
     """
+    arguments = _options.bound(select, (data, *args), kwargs)
+    n_components, variance = arguments.pop("n_components"), arguments.pop("variance")
+    criterion, sample_weight = arguments.pop("criterion"), arguments.pop("sample_weight")
+    sample_weight_type, n_init = arguments.pop("sample_weight_type"), arguments.pop("n_init")
+    init, random_state = arguments.pop("init"), arguments.pop("random_state")
+    # The others go on to fastem.fit as they were given.
+    fit_options = {name: value for name, value in arguments.items() if name in kwargs}
     criterion = _validate.check_choice("criterion", criterion, CRITERIA)
-    _validate.check_not_given(
-        "fastem.select", fit_options, ("equal_variance", "skip_degenerate", "warn")
-    )
     ks = [_validate.check_int("n_components", k, 1) for k in n_components]
     models = [variance] if isinstance(variance, str) else list(variance)
     for model in models:
@@ -314,7 +316,7 @@ def _warn_unsettled(chosen):
     if unsettled.size:
         warnings.warn(
             f"{unsettled.size} of {best.size} dataset(s) chose a model whose search did not "
-            f"settle within its restarts (dataset(s) {_validate._listed(unsettled)}; "
+            f"settle within its restarts (dataset(s) {_validate.listed(unsettled)}; "
             "SelectionResult.settled): its fit is the best maximum found, which more restarts "
             "(max_init) might better.",
             SearchWarning,

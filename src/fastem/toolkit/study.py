@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import api, search
 from .. import checks as _validate
+from .. import options as _options
 from ..init._registry import NAMES as STRATEGY_NAMES
 from .study_chunks import (
     CHUNK_POINTS,
@@ -49,7 +50,7 @@ __all__ = [
 tables and chunks) and kept importable from here, where they were first."""
 
 
-def study(
+def _own(
     weights=None,
     means=None,
     variances=None,
@@ -57,23 +58,22 @@ def study(
     replications=1000,
     *,
     scenarios=None,
-    init=("kmeans++",),
-    algorithm=("em",),
-    stop=("loglik",),
-    n_components=None,
-    n_init=5,
-    random_state=0,
-    init_params=None,
     at_best_tol=1e-4,
     chunk_size=DEFAULT_CHUNK,
     progress=None,
     client=None,
-    trace=False,
-    se=None,
     keep_replications=True,
     raw=None,
-    **fit_options,
-) -> StudyResult:
+):
+    """:func:`study`'s own parameters; its options of :func:`fastem.fit` are the table's
+    (:mod:`fastem.options`), with its defaults, but the two it sets itself."""
+
+
+@_options.derived(
+    _own,
+    entry="study",
+)
+def study(*args, **kwargs) -> StudyResult:
     """How EM behaves on data from known mixtures, for several sample sizes, starts,
     algorithms, stopping rules and numbers of components fitted.
 
@@ -222,6 +222,28 @@ def study(
     fastem.Design : these settings in one value, with the defaults of ``fastem study``
         (``Design(...).run()``).
     """
+    a = _options.bound(study, args, kwargs)
+    weights, means, variances = a.pop("weights"), a.pop("means"), a.pop("variances")
+    n_samples, replications, scenarios = (
+        a.pop("n_samples"),
+        a.pop("replications"),
+        a.pop("scenarios"),
+    )
+    init, algorithm, stop = a.pop("init"), a.pop("algorithm"), a.pop("stop")
+    n_components, n_init, random_state = (
+        a.pop("n_components"),
+        a.pop("n_init"),
+        a.pop("random_state"),
+    )
+    init_params, at_best_tol, chunk_size = (
+        a.pop("init_params"),
+        a.pop("at_best_tol"),
+        a.pop("chunk_size"),
+    )
+    progress, client, trace, se = a.pop("progress"), a.pop("client"), a.pop("trace"), a.pop("se")
+    keep_replications, raw = a.pop("keep_replications"), a.pop("raw")
+    # The other options of fastem.fit go on to it as they were given.
+    fit_options = {name: value for name, value in a.items() if name in kwargs}
     scenarios = _scenarios(weights, means, variances, scenarios)
     sizes = [n_samples] if np.ndim(n_samples) == 0 else list(n_samples)
     if not sizes:
@@ -248,7 +270,6 @@ def study(
         se = _validate.check_choice("se", se, api.SE_METHODS)
     statistics = PARAMETER_STATISTICS + (SE_STATISTICS if se else ())
     seed = _validate.check_random_state(random_state)
-    _validate.check_not_given("fastem.study", fit_options, ("dataset_offset", "warn"))
     keep_replications = _validate.check_bool("keep_replications", keep_replications)
     if raw is not None and not callable(raw):
         raise TypeError(f"raw must be a callable that takes a Table of rows, got {raw!r}.")

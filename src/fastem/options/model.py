@@ -1,0 +1,211 @@
+"""The options of :func:`fastem.fit` about the data, the model and the starting values: the
+first part of the table (:data:`fastem.options.FIT_OPTIONS`)."""
+
+from __future__ import annotations
+
+from .. import checks as _validate
+from .. import search
+from .option import Option, boolean, integer, one_of, parse_init_params, restarts
+
+OPTIONS = (
+    Option(
+        "n_components",
+        2,
+        "int, default 2",
+        """
+        Number of mixture components ``K``.
+        """,
+        check=integer("n_components", 1, None),
+        flag="--components",
+        defaults={"design": (0,), "select": range(1, 7), "study": None},
+        toolkit=("bootstrap",),
+        study_help=(
+            "components fitted, one set of rows each (over- and under-fitting); 0 is the true "
+            "number"
+        ),
+        compared=True,
+        parse=int,
+        positions={"fit": 1, "dask": 1, "select": 1, "bootstrap": 1},
+    ),
+    Option(
+        "n_init",
+        1,
+        'int or "auto", default 1',
+        """
+        Restarts per dataset; or "auto": restarts in rounds (of 10, 10, 20, ...
+        restarts) for the datasets whose search is not yet settled (see ``unseen_tol``),
+        until it is or ``max_init`` restarts are spent. Under the parameter rule with a
+        ``tol`` below ``search.SEARCH_TOL`` (1e-5; the default), the rounds run to that, and
+        each dataset's best restart then on to ``tol`` (with ``trace``, every restart to
+        ``tol``).
+        Each dataset's search is reported (``n_restarts``, ``n_maxima``, ``n_at_best``,
+        ``p_unseen``, ``settled``); those that end unsettled are counted in a
+        :class:`SearchWarning`.
+        """,
+        check=restarts,
+        flag="--n-init",
+        defaults={"design": 5, "select": "auto", "study": 5, "bootstrap": 5, "bootstrap_lrt": 5},
+        toolkit=("bootstrap", "bootstrap_lrt"),
+        study_help="restarts per dataset",
+        parse=int,
+    ),
+    Option(
+        "init",
+        None,
+        "str or dict, optional",
+        """
+        How starting values not given explicitly are chosen: "kmeans++" (the default
+        with a number of restarts), "random_from_data", "kmeans", "quantile", "random"
+        (mixtools' scheme) or "emem" (short runs of EM); see :mod:`fastem.init`. A dict
+        of restarts per strategy pools them, as EMMIX does: ``{"random": 10,
+        "kmeans++": 10}`` is 20 restarts per dataset, the best of all kept (``n_init``
+        is then the total, or left at 1). With ``n_init="auto"`` each round is such a
+        pool, in these proportions; by default ``search.AUTO_POOL``: random data points,
+        mixtools' random starts and emEM, which find the maxima the others miss.
+        """,
+        flag="--init",
+        defaults={"design": ("kmeans++", "random", "emem"), "study": ("kmeans++",)},
+        study_help="starting-value strategies to compare",
+        compared=True,
+        parse=str,
+    ),
+    Option(
+        "init_params",
+        None,
+        "dict, optional",
+        """
+        Options of the strategy; for "emem": ``n_runs`` (10) short runs of ``n_iter``
+        (5) iterations each from ``start`` ("random_from_data").
+        """,
+        flag="--init-params",
+        help=(
+            "options of the starting-value strategy, as name=value pairs: "
+            "n_runs=10,n_iter=5,start=random_from_data for emem (default: none, the "
+            "strategy's own)"
+        ),
+        parse=parse_init_params,
+        design=True,
+    ),
+    Option(
+        "max_init",
+        search.AUTO_MAX_INIT,
+        "int, default 50",
+        """
+        With ``n_init="auto"``: most restarts per dataset.
+        """,
+        check=integer("max_init", 1),
+        flag="--max-init",
+    ),
+    Option(
+        "unseen_tol",
+        search.UNSEEN_TOL,
+        "float, default 0.05",
+        """
+        A dataset's search is *settled* when its best maximum was reached by at least
+        two restarts and the Good-Turing estimate of the probability that one more
+        restart finds a maximum not seen yet (Finch, Mendell & Thode 1989: the share of
+        restarts whose maximum no other restart reached) is at most ``unseen_tol``.
+        Restarts count when they compete for the result: the regular ones with
+        ``skip_degenerate``, all that ran otherwise; log-likelihoods within ``1e-6 (1 +
+        |l|)`` are one maximum. A single restart is never settled.
+        """,
+        check=lambda value: _validate.check_level(value, "unseen_tol"),
+        flag="--unseen-tol",
+        per_batch="unseen_tol",
+    ),
+    Option(
+        "weights_init",
+        None,
+        "array, optional",
+        """
+        Starting values of shape (K,) for every fit, (n_datasets, K) per dataset, or
+        (n_datasets, n_init, K) per fit, in the data's units. Those given are used as
+        they are; the others come from ``init``.
+        """,
+        start=True,
+    ),
+    Option(
+        "means_init",
+        None,
+        None,
+        start=True,
+    ),
+    Option(
+        "variances_init",
+        None,
+        None,
+        start=True,
+    ),
+    Option(
+        "sample_weight",
+        None,
+        "array, optional",
+        """
+        A non-negative weight per point, in the shape of ``data``. Integer weights fit
+        the data with points repeated; counts at bin centres fit binned data.
+        """,
+        toolkit=("bootstrap", "bootstrap_lrt"),
+    ),
+    Option(
+        "sample_weight_type",
+        "frequency",
+        '{"frequency", "probability"}, default "frequency"',
+        """
+        What the weights are. Frequency weights are counts: a point of weight 3 counts
+        as three points, and BIC's ``n`` is the sum of the weights. Probability
+        (sampling) weights say how much each point represents, not how many: they are
+        rescaled to sum to the number of points with a positive weight, which is then
+        BIC's ``n``. Frequency weights that sum to less than half the number of points
+        they weight draw a warning, as they are most likely probability weights.
+        """,
+        check=one_of("sample_weight_type", _validate.SAMPLE_WEIGHT_TYPES),
+        flag="--weights-type",
+        toolkit=("bootstrap", "bootstrap_lrt"),
+    ),
+    Option(
+        "equal_variance",
+        False,
+        "bool, default False",
+        """
+        One variance shared by all components (mclust's "E" model).
+        """,
+        check=boolean("equal_variance"),
+        flag="--equal-variance",
+        help="one variance shared by all components",
+        parse=bool,
+        design=True,
+        toolkit=("bootstrap",),
+        set_by=("select",),
+        in_messages=False,
+    ),
+    Option(
+        "equal_weights",
+        False,
+        "bool, default False",
+        """
+        Weights held at ``1/K`` (mclust's ``equalPro``).
+        """,
+        check=boolean("equal_weights"),
+        toolkit=("bootstrap",),
+    ),
+    Option(
+        "fix_weights",
+        False,
+        "bool or array of bool of shape (K,)",
+        """
+        Hold those parameters (of all components, or of those marked) at their given
+        starting values, which must then be passed.
+        """,
+    ),
+    Option(
+        "fix_means",
+        False,
+        None,
+    ),
+    Option(
+        "fix_variances",
+        False,
+        None,
+    ),
+)
+"""In the order of :func:`fastem.fit`'s signature."""
