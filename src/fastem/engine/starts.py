@@ -253,7 +253,7 @@ def _random_seeds(x, point_weight, center, inv_scale, key, seeds):
 @jit(inline=True)
 def _sort_few(values):
     """Sort ``values`` (finite) in place, by insertion: they are a fit's few components
-    (numba's ``sort`` takes 2 s to compile)."""
+    (numba's ``sort`` is slow to compile)."""
     for i in range(1, values.size):
         value = values[i]
         j = i - 1
@@ -380,7 +380,7 @@ def _block_bounds(x, point_weight, center, inv_scale, total, lowest, highest, bo
                 range_low[j] = range_high[j]
         if not searching:
             for j in range(n_bounds):  # a loop: numba's array copy compiles a long
-                bounds[j] = range_high[j]  # error message (1.6 s)
+                bounds[j] = range_high[j]  # error message, slow to compile
             return
         weight_0[:] = 0.0
         weight_1[:] = 0.0
