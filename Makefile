@@ -29,19 +29,26 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fastem study
 
+# Coverage of the plain-Python pass, where Python has sys.monitoring (3.12 and newer, so the
+# newest of `make test-pythons`): there it records each line once and then lets it run
+# free. Older Pythons' tracer is called on every line the kernels run as Python, which
+# multiplies that pass's time several times over, so they run the pass without coverage
+# (`make test COVERAGE=--cov=fastem` measures it there all the same).
+COVERAGE = $$($(BIN)/python -c 'import sys; sys.version_info >= (3, 12) and \
+	print("--cov=fastem --cov-report=term:skip-covered")')
+
 # `make check` first: the lint, the format and the types fail quickly, before the long
-# tests. Then the whole suite. The second run executes the kernels
-# as plain Python (NUMBA_DISABLE_JIT=1) on the tests marked plain_python, which reach every
-# kernel line, so that their logic is checked outside numba too; it runs under coverage,
-# which prints the share of fastem's lines it reached and fails below the floor in
-# pyproject.toml ([tool.coverage.report] fail_under). The third compiles the kernels for
-# baseline x86-64 (no AVX, no FMA instructions), in a numba cache of its own, and runs those
-# and the tests marked exact: a test that holds only by one CPU's rounding fails there on
-# every machine.
+# tests. Then the whole suite. The second run executes the kernels as plain Python
+# (NUMBA_DISABLE_JIT=1) on the tests marked plain_python, which reach every kernel line, so
+# that their logic is checked outside numba too; under coverage (above), it prints the share
+# of fastem's lines it reached and fails below the floor in pyproject.toml
+# ([tool.coverage.report] fail_under). The third compiles the kernels for baseline x86-64
+# (no AVX, no FMA instructions), in a numba cache of its own, and runs those and the tests
+# marked exact: a test that holds only by one CPU's rounding fails there on every machine.
 test: check
 	$(BIN)/python -m pytest
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m plain_python \
-		--cov=fastem --cov-report=term:skip-covered
+		$(COVERAGE)
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -m "plain_python or exact"
 
