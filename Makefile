@@ -1,6 +1,10 @@
 # Set-up and everyday commands. Each target creates .venv and installs fastem into it
 # when needed, so `make run` and `make test` work on a fresh machine with Python 3.10 or
 # newer. Another Python, in a venv of its own: `make test PYTHON=python3.13 VENV=.venv-3.13`.
+#   make run        the default Monte Carlo study
+#   make check      ruff (lint and format) and mypy; `make lint` is ruff alone
+#   make test       make check, then the test suite in three passes (below), as CI does
+#   make bench      the benchmarks (bench/), not part of the tests' pass or fail
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +16,7 @@ STAMP := $(VENV)/.installed
 OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) python3.10)
 NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13) python3.13)
 
-.PHONY: run test test-pythons bench bench-save bench-compare lint clean
+.PHONY: run check lint typecheck test test-pythons bench bench-save bench-compare clean
 
 # pip prints what set-up is doing (without the progress bars, which a log cannot show).
 $(STAMP): pyproject.toml
@@ -25,14 +29,26 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/fastem study
 
-# The second run executes the kernels as plain Python (NUMBA_DISABLE_JIT=1) on the tests
-# marked plain_python, which reach every kernel line, so that their logic is checked outside
-# numba too. The third compiles the kernels for baseline x86-64 (no AVX, no FMA
-# instructions), in a numba cache of its own, and runs those and the tests marked exact: a
-# test that holds only by one CPU's rounding fails there on every machine.
-test: $(STAMP)
+# Coverage of the plain-Python pass, where Python has sys.monitoring (3.12 and newer, so the
+# newest of `make test-pythons`): there it records each line once and then lets it run
+# free. Older Pythons' tracer is called on every line the kernels run as Python, which
+# multiplies that pass's time several times over, so they run the pass without coverage
+# (`make test COVERAGE=--cov=fastem` measures it there all the same).
+COVERAGE = $$($(BIN)/python -c 'import sys; sys.version_info >= (3, 12) and \
+	print("--cov=fastem --cov-report=term:skip-covered")')
+
+# `make check` first: the lint, the format and the types fail quickly, before the long
+# tests. Then the whole suite. The second run executes the kernels as plain Python
+# (NUMBA_DISABLE_JIT=1) on the tests marked plain_python, which reach every kernel line, so
+# that their logic is checked outside numba too; under coverage (above), it prints the share
+# of fastem's lines it reached and fails below the floor in pyproject.toml
+# ([tool.coverage.report] fail_under). The third compiles the kernels for baseline x86-64
+# (no AVX, no FMA instructions), in a numba cache of its own, and runs those and the tests
+# marked exact: a test that holds only by one CPU's rounding fails there on every machine.
+test: check
 	$(BIN)/python -m pytest
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m plain_python
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m plain_python \
+		$(COVERAGE)
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -m "plain_python or exact"
 
@@ -51,9 +67,18 @@ bench-compare: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only --benchmark-compare \
 		--benchmark-compare-fail=median:25% $(BENCH_ARGS)
 
+# What CI checks before the tests, and .pre-commit-config.yaml before a commit: ruff's lint
+# rules and its formatting (`ruff format src tests bench` fixes the latter), then mypy on
+# the engine and the core (the files and settings are pyproject.toml's [tool.mypy]).
+check: lint typecheck
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .venv-oldest .venv-newest .pytest_cache .benchmarks
+	rm -rf $(VENV) .venv-oldest .venv-newest .pytest_cache .benchmarks .mypy_cache .coverage
 	find src -name '__pycache__' -type d -exec rm -rf {} +

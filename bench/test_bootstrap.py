@@ -3,11 +3,11 @@ two components, 999 replicates, each refitted from the fit and 5 k-means++ resta
 replicates per second for each kind, against a baseline in the same run that refits the
 replicates one call of :func:`fastem.fit` at a time (the same fits, without batching).
 
-R's figures on the same machine go in the notes for comparison (R 4.2.2, mclust 6.0.0,
-mixtools 2.0.0; a 2-core AMD EPYC, lscpu "AMD EPYC"):
+R's figures on the same machine (``R_SECONDS``) go in the notes for comparison (R 4.2.2,
+mclust 6.0.0, mixtools 2.0.0; a 2-core AMD EPYC, lscpu "AMD EPYC"), of
 ``MclustBootstrap(Mclust(faithful$waiting, G = 2, modelNames = "V"), nboot = 999, type =
-"pb")`` 1.77 s, ``"bs"`` 0.15 s, ``"wlbs"`` 11.2 s; ``boot.se(normalmixEM(...), B = 999)``
-2.7 s. mclust refits each replicate from the fit alone (no restarts).
+"pb")``, ``"bs"`` and ``"wlbs"``; the README also gives ``boot.se(normalmixEM(...), B =
+999)``'s. mclust refits each replicate from the fit alone (no restarts).
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ Baselines in the same run: the same tests with ``n_init=0`` (the warm and split 
 alone, mclust's work per replicate), and the same refits one replicate per call of
 :func:`fastem.fit` (on a subset): what batching the replicates saves.
 
-R's figures, for comparison (R 4.2.2, mclust 6.0.0, mixtools 2.0.0):
-``set.seed(1); mclustBootstrapLRT(faithful$waiting, modelName = "V", nboot = 99, maxG =
-3)`` 0.23-0.39 s on a 2-core AMD EPYC (lscpu "AMD EPYC");
-``set.seed(1); boot.comp(faithful$waiting, max.comp = 3, B = 20, mix.type = "normalmix")``
-2.2-2.4 s on the AMD EPYC. When ``Rscript`` with mclust and
-mixtools is on the path, a full-size run times both again and adds them to the notes.
+R's commands, for comparison (R 4.2.2, mclust 6.0.0, mixtools 2.0.0; the README gives
+their times): ``set.seed(1); mclustBootstrapLRT(faithful$waiting, modelName = "V", nboot =
+99, maxG = 3)`` and
+``set.seed(1); boot.comp(faithful$waiting, max.comp = 3, B = 20, mix.type = "normalmix")``.
+When ``Rscript`` with mclust and mixtools is on the path, a full-size run times both and
+adds them to the notes.
 """
 
 from __future__ import annotations

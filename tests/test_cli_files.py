@@ -971,7 +971,7 @@ def test_a_study_of_a_trillion_replications_runs_in_little_memory(tmp_path):
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert "interrupted; nothing was written" in stderr and os.listdir(tmp_path) == []
-    # A list of its chunks alone was 4.9 GB after 20 s.
+    # A list of its chunks alone grew to gigabytes while the memory was sampled.
     assert peak < 1024**2, peak
 
 

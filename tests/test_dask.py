@@ -207,7 +207,7 @@ def test_a_killed_worker_is_retried_without_losing_or_duplicating_results(client
     pids = client.run(os.getpid)  # {worker address: pid}
     victim = sorted(pids)[0]
     deadline = time.monotonic() + 60
-    # Kill the worker while it holds fitting tasks (60 chunks of about 0.1 s each).
+    # Kill the worker while it holds fitting tasks (60 short chunks).
     while not any("_fit_chunk" in key for key in client.processing([victim])[victim]):
         assert time.monotonic() < deadline, "the worker never received a fitting task"
         time.sleep(0.01)

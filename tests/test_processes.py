@@ -108,7 +108,7 @@ def test_a_kernel_run_interruptibly_keeps_the_callers_thread_count():
 
 
 def test_import_fastem_loads_neither_numba_nor_scipy_nor_the_optional_packages():
-    # Names come with their first use: numba with the first kernel's (0.25 s with NumPy),
+    # Names come with their first use: numba with the first kernel's (its import is slow),
     # SciPy's optimize and special modules with component matching and the reference.
     script = (
         "import sys, fastem; print(sorted(m for m in ('numba', 'scipy', 'sklearn', "

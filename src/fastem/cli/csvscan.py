@@ -56,7 +56,7 @@ class Columns:
     @classmethod
     def of_rows(cls, layout, ids, values, weights):
         """The columns with their count of blank lines, from one more pass over the bytes
-        (a tenth of a second for 300 MB): np.loadtxt skips empty lines without a word."""
+        (a count of line ends, cheap beside parsing): np.loadtxt skips empty lines silently."""
         lines = _count_lines(layout.path) - layout.header_lines
         return cls(ids, values, weights, blank_lines=lines - len(values))
 

@@ -87,7 +87,7 @@ def _block_bounds(x, point_weight, center, inv_scale, total, lowest, highest, bo
                 range_low[j] = range_high[j]
         if not searching:
             for j in range(n_bounds):  # a loop: numba's array copy compiles a long
-                bounds[j] = range_high[j]  # error message (1.6 s)
+                bounds[j] = range_high[j]  # error message, slow to compile
             return
         weight_0[:] = 0.0
         weight_1[:] = 0.0

@@ -77,7 +77,7 @@ def _standardised_block(x, start, block, center, inv_scale, z):
     padded = _pad(m, lanes(z))
     # Through a slice: indexing x[start + j] makes numba check for a negative index
     # (which counts from the end) at every point, and LLVM then gathers instead of
-    # loading a vector: four times slower.
+    # loading a vector, which is much slower.
     points = x[start : start + m]
     for j in range(m):
         z[j] = (points[j] - center) * inv_scale

@@ -89,8 +89,8 @@ def jit(func=None, *, parallel=False, inline=False):
     the function into each caller when numba compiles it, for small helpers that the
     kernels call per block of points or per iteration: a call that LLVM does not inline
     costs two atomic reference-count updates per array argument (numba's, on each call),
-    7-13% of W1's time before; inlined, numba drops most of them. It costs compile time,
-    so the large functions stay calls.
+    a visible share of a small fit's time; inlined, numba drops most of them. It costs
+    compile time, so the large functions stay calls.
     """
     options = {**OPTIONS, "parallel": parallel, "inline": "always" if inline else "never"}
 
@@ -261,8 +261,8 @@ def for_each(work, n, arguments, interrupted) -> None:
     ``work`` is a serial kernel (:func:`jit`) that does one item: one fit, one start. It
     is compiled on its own and called through its address, so the parallel loop, which
     numba compiles into four layers of wrappers each holding a copy of what the loop
-    calls, stays a few instructions; compiling the loop around a fit's whole EM
-    directly took 6 of a first fit's 22 s.
+    calls, stays a few instructions; compiled around a fit's whole EM directly, those
+    copies made up a large part of a first fit's compile time.
     """
     if numba.config.DISABLE_JIT:
         _for_each(work, n, arguments, interrupted)

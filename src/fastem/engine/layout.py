@@ -164,9 +164,9 @@ def fit_data(f, n_fits, values, offsets, sample_weight, center, scale):
 
 @jit
 def _moments(values, offsets, sample_weight, center, variance):
-    # Serial: two passes over the data cost a fraction of a fit (3.5 ms for W1's 2 million
-    # points, whose 100 iterations take 320 ms on two threads), and numba compiles a
-    # parallel loop in 0.7 s against 0.3 s, the first fit's to wait for.
+    # Serial: two passes over the data cost a small fraction of a fit's iterations, and
+    # numba compiles a parallel loop more slowly than a serial one, which the first fit
+    # waits for.
     # Two passes per dataset (mean, then squared deviations from it): a one-pass
     # E[x^2] - E[x]^2 loses every digit when the data sit far from zero.
     # A constant dataset is recognised exactly (min == max over the points that carry

@@ -218,7 +218,7 @@ def random_seeds(x, point_weight, center, inv_scale, key, seeds):
 @jit(inline=True)
 def _sort_few(values):
     """Sort ``values`` (finite) in place, by insertion: they are a fit's few components
-    (numba's ``sort`` takes 2 s to compile)."""
+    (numba's ``sort`` is slow to compile)."""
     for i in range(1, values.size):
         value = values[i]
         j = i - 1

@@ -313,9 +313,8 @@ OPTIONS = (
         The precision of the E-step, the pass over the points that is nearly all of EM's
         work. With ``np.float32`` each point's standardised value, its log-densities,
         their maximum, the ``exp`` and the responsibilities are float32 (twice as many
-        points per vector instruction: 1.9x float64's speed on 1,000-point datasets with
-        K=2, 2.0-2.2x with K=3 to 8, in the README's benchmarks); sums over blocks of at
-        most 256 points are float32 and are added into float64 totals, and the
+        points per vector instruction, the speed-up in the README's benchmarks); sums over
+        blocks of at most 256 points are float32 and are added into float64 totals, and the
         parameters, the log-likelihood, the M-step, SQUAREM and the stopping rules stay
         float64. Against float64 from the same starts, parameters differ by about 3e-7
         relative and log-likelihoods by 2e-8 after 100 iterations, and fits run to
