@@ -267,7 +267,7 @@ def check_data_values(
     bad = np.flatnonzero(~(np.isfinite(center) & np.isfinite(variance)))
     if bad.size == 0:
         return
-    holding_nan = [d for d in bad if not np.isfinite(batch.dataset(d)).all()]
+    holding_nan = [d for d in bad if not np.isfinite(batch.dataset(int(d))).all()]
     if holding_nan:
         raise ValueError(
             f"dataset(s) {listed(holding_nan, first)} contain NaN or infinite values. Remove them "

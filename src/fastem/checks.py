@@ -49,6 +49,7 @@ def check_int(name: str, value, minimum: int, maximum: int | None = None, *, als
             f"{name} must be an integer{' ' + also if also else ''}, got "
             f"{value!r} of type {type(value).__name__}."
         )
+    value = int(value)
     if value < minimum or (maximum is not None and value > maximum):
         if maximum is None:
             raise ValueError(f"{name} must be at least {minimum}, got {value}.")
@@ -56,7 +57,7 @@ def check_int(name: str, value, minimum: int, maximum: int | None = None, *, als
             f"{name} must be an integer from {minimum} to {maximum}{_as_power(maximum)}, got "
             f"{value}."
         )
-    return int(value)
+    return value
 
 
 def _as_power(n: int) -> str:
@@ -68,7 +69,7 @@ def _as_power(n: int) -> str:
     return ""
 
 
-def memory_bytes() -> int:
+def memory_bytes() -> float:
     """The machine's physical memory, in bytes (infinite where the system does not say)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
@@ -276,7 +277,9 @@ def check_random_state(random_state) -> int:
     Larger ints are reduced modulo 2**63 (numba passes integers as int64).
     """
     if random_state is None:
-        return int(np.random.SeedSequence().entropy) % 2**63
+        entropy = np.random.SeedSequence().entropy  # an int when drawn fresh
+        assert isinstance(entropy, int)
+        return entropy % 2**63
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63))
     if isinstance(random_state, np.random.RandomState):

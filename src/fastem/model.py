@@ -19,9 +19,10 @@ class Model:
     reg_variance: float = 0.0
     equal_variance: bool = False
     equal_weights: bool = False
-    fixed_weights: np.ndarray = field(default=None)
-    fixed_means: np.ndarray = field(default=None)
-    fixed_variances: np.ndarray = field(default=None)
+    # Given as None for none fixed; __post_init__ makes each a boolean mask of shape (K,).
+    fixed_weights: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    fixed_means: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    fixed_variances: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self):
         for name in ("fixed_weights", "fixed_means", "fixed_variances"):

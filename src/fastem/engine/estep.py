@@ -319,7 +319,7 @@ def e_steps(values, sample_weight, n_components, dtype):
     return found
 
 
-_E_STEPS = {}
+_E_STEPS: dict[tuple, object] = {}
 """The E-steps :func:`e_steps` found, by what their types depend on."""
 
 

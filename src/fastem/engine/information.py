@@ -289,7 +289,10 @@ def standard_errors(
     patterns, which = np.unique(np.concatenate(fixed, axis=1), axis=0, return_inverse=True)
     which = which.reshape(-1)
     for index, pattern in enumerate(patterns):
-        matrix, pattern_names, kinds = projection(*pattern.reshape(3, n_components), equal_variance)
+        fixed_weights, fixed_means, fixed_variances = pattern.reshape(3, n_components)
+        matrix, pattern_names, kinds = projection(
+            fixed_weights, fixed_means, fixed_variances, equal_variance
+        )
         if index == 0:
             n_parameters = kinds.size
             covariance = np.empty((n_datasets, n_parameters, n_parameters))

@@ -229,7 +229,7 @@ def type_key(value):
     return type(value)
 
 
-_COMPILED = {}
+_COMPILED: dict[tuple, object] = {}
 """``(dispatcher, argument keys)``: the :class:`_Compiled` for them, made once a process."""
 
 
@@ -285,7 +285,7 @@ def for_each(work, n, arguments, interrupted) -> None:
     loop(compiled, n, arguments, interrupted)
 
 
-_LOOPS = {}
+_LOOPS: dict[tuple, tuple] = {}
 """``(work, argument keys)``: ``work`` by address and :func:`_for_each` compiled for them."""
 
 

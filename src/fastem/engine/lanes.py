@@ -86,7 +86,7 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
 
     def typed(arrays, n):
         dtype = getattr(arrays[0], "dtype", None)
-        if not _reducible(arrays, dtype, n):
+        if dtype is None or not _reducible(arrays, dtype, n):
             return None
         result = types.float64 if n_sums == 1 else types.UniTuple(types.float64, n_sums)
         element = _ELEMENTS[dtype]
@@ -123,11 +123,11 @@ def _vector_reduction(name, n_inputs, n_sums, combine, neutral, rows):
             return typed([values], n)
     elif n_inputs == 2:
 
-        def reduction(typingctx, resp, dev, n):
+        def reduction(typingctx, resp, dev, n):  # type: ignore[misc]
             return typed([resp, dev], n)
     else:
 
-        def reduction(typingctx, exps, factor, dev, n):
+        def reduction(typingctx, exps, factor, dev, n):  # type: ignore[misc]
             return typed([exps, factor, dev], n)
 
     reduction.__name__ = name

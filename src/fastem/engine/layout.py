@@ -100,6 +100,7 @@ class Batch:
         points = np.arange(offsets[-1]) + np.repeat(self.offsets[rows] - offsets[:-1], lengths)
         weights = None if self.sample_weight is None else self.sample_weight[points]
         given = None if self.input_n_samples is None else self.input_n_samples[rows]
+        assert self.center is not None and self.scale is not None and self.keys is not None
         return Batch(
             self.values[points],
             offsets,

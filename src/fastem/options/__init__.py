@@ -104,7 +104,7 @@ def signature(own, positional=None, names=NAMES, entry=None) -> inspect.Signatur
 def parameters_doc(names=NAMES, indent="    ") -> str:
     """The numpydoc entries of the options ``names``: an option documented with the one
     before it (``type`` None) under one heading with it."""
-    entries = []  # (names, the option that documents them)
+    entries: list[tuple[list[str], Option]] = []  # (names, the option that documents them)
     for name in names:
         index = NAMES.index(name)
         leader = next(BY_NAME[n] for n in reversed(NAMES[: index + 1]) if BY_NAME[n].type)
@@ -165,7 +165,7 @@ def checked(values: dict) -> dict:
     """``values`` (by option name) checked, each by its :attr:`Option.check`, in the
     table's order; options without a check are returned as they are."""
     return {
-        name: BY_NAME[name].check(values[name]) if BY_NAME[name].check else values[name]
+        name: check(values[name]) if (check := BY_NAME[name].check) else values[name]
         for name in NAMES
         if name in values
     }
