@@ -10,7 +10,8 @@ from . import checks as _validate
 from . import search
 from .engine import information as _information
 from .engine import run as _em
-from .result import FitResult, best_of_restarts, squeeze
+from .restarts import Choice, Stopping, best_of_restarts
+from .result import FitResult, squeeze
 from .spurious import SpuriousRule, check_rule
 
 DEFAULT_MAX_ITER = 1000
@@ -351,34 +352,29 @@ def fit(
             spurious_rule=spurious,
             keep_starts=return_restarts,
         )
-        weights, means, variances, run, init_n_iter, n_restarts, starts = rounds
-        width = init_n_iter.shape[1]
     else:
         weights, means, variances, init_n_iter = search.pooled_values(
             pool, batch, model, seed, given
         )
         starts = (weights.copy(), means.copy(), variances.copy()) if return_restarts else None
         run = _em.run(batch, model, weights, means, variances, **run_options)
-        width = n_init
         n_restarts = np.full(batch.n_datasets, n_init, dtype=np.int64)
+        rounds = search.Rounds(weights, means, variances, run, init_n_iter, n_restarts, starts)
     result = best_of_restarts(
         batch,
-        width,
         model,
         given,
-        (weights, means, variances),
-        run,
-        init_n_iter,
-        starts,
-        skip_degenerate,
-        sort_components,
-        (tol, max_iter, algorithm, stop),
-        spurious,
+        rounds,
+        Stopping(tol, max_iter, algorithm, stop),
+        Choice(
+            skip_degenerate=skip_degenerate,
+            sort_components=sort_components,
+            spurious_rule=spurious,
+            se=se,
+            unseen_tol=unseen_tol,
+            auto_search=auto,
+        ),
         starts_moved=any(s.kernel is None for s, _, _ in pool),
-        se=se,
-        n_restarts=n_restarts,
-        unseen_tol=unseen_tol,
-        auto_search=auto,
     )
     if warn:
         result.warn(stacklevel=2)

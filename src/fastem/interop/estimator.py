@@ -26,7 +26,8 @@ except ImportError as error:  # pragma: no cover - exercised without scikit-lear
 from .. import api, init, reference
 from .. import checks as _validate
 from ..init._registry import STRATEGIES
-from ..result import ConvergenceWarning, kept_restarts
+from ..restarts import kept_restarts
+from ..result import ConvergenceWarning
 from ..status import Status
 
 _INIT_PARAMS = {alias: s.name for s in STRATEGIES.values() for alias in (s.name, *s.aliases)}
