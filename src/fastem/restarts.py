@@ -105,7 +105,14 @@ def best_of_restarts(
         returned_fixed = tuple(mask[order[chosen]] for mask in fixed)
         usable = np.isfinite(restart_ll[chosen])
         standard_errors = _information.standard_errors(
-            batch, choice.se, *returned.values(), returned_fixed, model.equal_variance, usable
+            batch,
+            choice.se,
+            returned["weights"],
+            returned["means"],
+            returned["variances"],
+            returned_fixed,
+            model.equal_variance,
+            usable,
         )
     starts = {}
     if restarts.starts is not None:

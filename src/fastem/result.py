@@ -7,9 +7,12 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import table as _table
 from .engine import posterior as _posterior
@@ -18,6 +21,9 @@ from .engine.information import StandardErrors
 from .model import Model
 from .spurious import SpuriousRule
 from .status import Status
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 _PER_BATCH = (
     "model",
@@ -31,6 +37,10 @@ _PER_BATCH = (
     "auto_search",
 )
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
+
+Data = ArrayLike | Sequence[ArrayLike]
+"""Points as :func:`fastem.fit` takes them: one dataset, a 2D array or a list of datasets."""
+Result = TypeVar("Result", bound="DataclassInstance")
 
 
 class ConvergenceWarning(UserWarning):
@@ -220,7 +230,7 @@ class FitResult:
         """Free parameters of the model (see :attr:`Model.n_parameters`)."""
         return self.model.n_parameters
 
-    def bic(self):
+    def bic(self) -> np.ndarray | float:
         """Bayesian information criterion, ``-2 log L + p log n``: smaller is better.
 
         This is scikit-learn's sign; mclust reports ``2 log L - p log n`` (larger is
@@ -228,7 +238,7 @@ class FitResult:
         """
         return -2.0 * self.log_likelihood + self.n_parameters * _vmath.log(self.n_observations)
 
-    def aic(self):
+    def aic(self) -> np.ndarray | float:
         """Akaike information criterion, ``-2 log L + 2 p``: smaller is better."""
         return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
 
@@ -244,12 +254,12 @@ class FitResult:
         for category, message in self.problems():
             warnings.warn(message, category, stacklevel=stacklevel + 1)
 
-    def icl(self):
+    def icl(self) -> np.ndarray | float:
         """Integrated completed likelihood, ``BIC - 2 sum_i log max_k r_ik``: smaller is
         better (mclust's ICL, negated): BIC penalised by the uncertainty of the labels."""
         return self.bic() - 2.0 * self.log_map
 
-    def predict_proba(self, data):
+    def predict_proba(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """Posterior probability of each component at each point (mclust's ``z``, mixtools'
         ``posterior``), by the fitted mixture of the point's dataset.
 
@@ -263,14 +273,14 @@ class FitResult:
         log_resp, _, unpack = _posterior.log_posteriors(self, data)
         return unpack(np.exp(log_resp))
 
-    def predict(self, data):
+    def predict(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """The most probable component of each point (mclust's ``classification``), an
         int64 array in the shape of ``data`` (or a list); components are numbered as in
         ``means``. See :meth:`predict_proba`."""
         log_resp, _, unpack = _posterior.log_posteriors(self, data)
         return unpack(np.argmax(log_resp, axis=1))
 
-    def score_samples(self, data):
+    def score_samples(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """Log of the fitted mixture density at each point, in the shape of ``data`` (or
         a list); its sum over a dataset's points is the dataset's log-likelihood. See
         :meth:`predict_proba`."""
@@ -278,7 +288,7 @@ class FitResult:
         return unpack(log_density)
 
 
-def squeeze(result, keep=()):
+def squeeze(result: Result, keep: Iterable[str] = ()) -> Result:
     """Drop the dataset axis of a result of a single 1D dataset: every array field keeps its
     first row (a number for a 0-d row), also in nested fits, standard errors and named
     tuples of arrays. ``result`` is a :class:`FitResult` or another result dataclass;
@@ -293,7 +303,7 @@ def squeeze(result, keep=()):
     )
 
 
-def _first_dataset(value):
+def _first_dataset(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         value = value[0]
         return value.item() if value.ndim == 0 else value
@@ -323,16 +333,16 @@ def unsqueeze(result: FitResult) -> FitResult:
     return FitResult(**values)
 
 
-def _per_dataset_arrays(errors: StandardErrors, change) -> StandardErrors:
+def _per_dataset_arrays(
+    errors: StandardErrors, change: Callable[[np.ndarray], np.ndarray]
+) -> StandardErrors:
     """``errors`` with ``change`` applied to each of its arrays (all per dataset)."""
-    return dataclasses.replace(
-        errors,
-        **{
-            field.name: change(getattr(errors, field.name))
-            for field in fields(errors)
-            if isinstance(getattr(errors, field.name), np.ndarray)
-        },
-    )
+    changed: dict[str, Any] = {
+        field.name: change(getattr(errors, field.name))
+        for field in fields(errors)
+        if isinstance(getattr(errors, field.name), np.ndarray)
+    }
+    return dataclasses.replace(errors, **changed)
 
 
 # --- the problems a result warns of, one function per kind ------------------------------

@@ -7,7 +7,9 @@ import csv
 import io
 import json
 import math
-from typing import TYPE_CHECKING
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +32,7 @@ class Table:
     DataFrame when pandas is installed.
     """
 
-    def __init__(self, columns: dict):
+    def __init__(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> None:
         lengths = {name: len(values) for name, values in columns.items()}
         if len(set(lengths.values())) > 1:
             raise ValueError(f"columns have different lengths: {lengths}")
@@ -60,7 +62,7 @@ class Table:
             for i in range(len(self))
         ]
 
-    def to_json(self, path=None) -> str | None:
+    def to_json(self, path: str | os.PathLike | None = None) -> str | None:
         text = json.dumps(self.to_records(), indent=1)
         if path is None:
             return text
@@ -68,7 +70,7 @@ class Table:
             handle.write(text + "\n")
         return None
 
-    def to_csv(self, path=None) -> str | None:
+    def to_csv(self, path: str | os.PathLike | None = None) -> str | None:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.columns)
@@ -80,7 +82,7 @@ class Table:
             handle.write(buffer.getvalue())
         return None
 
-    def to_pandas(self):
+    def to_pandas(self) -> Any:
         """The table as a pandas DataFrame (pandas is not a dependency of fastem)."""
         try:
             import pandas as pd
@@ -154,7 +156,7 @@ def fit_repr(result: FitResult) -> str:
     if result.means.ndim == 1:
         return (
             f"<FitResult: {result.model.describe()}, n={result.n_observations:g}; "
-            f"log-likelihood {result.log_likelihood:.6g}, {Status(result.status).name.lower()}"
+            f"log-likelihood {result.log_likelihood:.6g}, {Status(int(result.status)).name.lower()}"
             f" after {result.n_iter} iterations; weights {_numbers(result.weights)}, means "
             f"{_numbers(result.means)}, variances {_numbers(result.variances)}>"
         )
@@ -200,7 +202,7 @@ def fit_summary(result: FitResult) -> str:
             str(criteria),
             "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
             "",
-            f"status {Status(result.status).name.lower()} after {result.n_iter} iterations "
+            f"status {Status(int(result.status)).name.lower()} after {result.n_iter} iterations "
             f"(tol {result.tol:g}, max_iter {result.max_iter}); best of {result.n_restarts} "
             f"restart(s){among}",
             _search_line(
