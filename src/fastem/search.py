@@ -284,8 +284,8 @@ NOT_RUN = dict(
 
 
 class Rounds(NamedTuple):
-    """The outcome of :func:`run_rounds`, per fit of a grid of (n_datasets, R) restarts,
-    padded with ``Status.NOT_RUN`` where a dataset's search had settled."""
+    """The outcome of :func:`run_rounds` (or of a fixed ``n_init``'s one round), per fit of a
+    grid of (n_datasets, R) restarts, padded with ``Status.NOT_RUN`` where a search settled."""
 
     weights: np.ndarray
     means: np.ndarray
