@@ -60,7 +60,6 @@ def test_numpy_reference(benchmark, workload):
         return [
             reference.fit(
                 data[d],
-                2,
                 starts.weights[d, 0],
                 starts.means[d, 0],
                 starts.variances[d, 0],

@@ -78,7 +78,7 @@ def test_constrained_fits_match_the_constrained_reference(constraints):
     if constraints.get("equal_weights"):
         del fit_start["weights_init"]
     kwargs = dict(max_iter=120, tol=0, reg_variance=1e-6)
-    expected = reference.fit(x, 3, **start, **kwargs, **reference_constraints)
+    expected = reference.fit(x, **start, **kwargs, **reference_constraints)
     result = fastem.fit(x, 3, **fit_start, **kwargs, **constraints, trace=True, **EM)
     order = np.argsort(expected.means)
     np.testing.assert_allclose(result.means, expected.means[order], rtol=1e-10)
@@ -175,7 +175,7 @@ def test_weighted_fit_matches_the_weighted_reference():
     x, start = separated_mixture(3, 600, seed=54)
     weight = rng.uniform(0.1, 3.0, size=x.size)
     kwargs = dict(max_iter=100, tol=0, reg_variance=1e-6, **start)
-    expected = reference.fit(x, 3, sample_weight=weight, **kwargs)
+    expected = reference.fit(x, sample_weight=weight, **kwargs)
     result = fastem.fit(x, 3, sample_weight=weight, **kwargs)
     order = np.argsort(expected.means)
     np.testing.assert_allclose(result.means, expected.means[order], rtol=1e-10)

@@ -62,7 +62,7 @@ def test_first_iterations_match_the_reference(case, max_iter, equal_variance):
     n_components = start["means_init"].size
     kwargs = dict(max_iter=max_iter, tol=0, reg_variance=1e-3, equal_variance=equal_variance)
     result = _quiet_fit(x, n_components, **start, **kwargs, algorithm="em", stop="loglik")
-    expected = reference.fit(x, n_components, **start, **kwargs)
+    expected = reference.fit(x, **start, **kwargs)
     scale = reference.dataset_scale(x)
     ours, theirs = _canonical_order(result, scale), _canonical_order(expected, scale)
     # Means near zero are compared on the data's scale, not relative to themselves.

@@ -64,7 +64,7 @@ def test_equal_variance_m_step_pools_the_variances():
 
 def test_fit_log_likelihood_never_decreases():
     x, start = separated_mixture(3, 500, seed=3)
-    result = reference.fit(x, 3, **start, max_iter=100, tol=0)
+    result = reference.fit(x, **start, max_iter=100, tol=0)
     assert result.n_iter == 100
     assert np.all(np.diff(result.trace) >= -1e-9 * np.abs(result.trace[1:]))
 
@@ -89,7 +89,6 @@ def test_batched_reference_equals_single_fits(equal_variance):
     for d in range(x.shape[0]):
         single = reference.fit(
             x[d],
-            2,
             stacked["weights_init"][d],
             stacked["means_init"][d],
             stacked["variances_init"][d],

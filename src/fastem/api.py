@@ -16,7 +16,8 @@ from . import options as _options
 from . import search
 from .engine import run as _em
 from .options import ALGORITHMS, DEFAULT_MAX_ITER, DEFAULT_TOLS, SE_METHODS, STOPPING_RULES
-from .result import FitResult, best_of_restarts, squeeze
+from .restarts import Choice, Stopping, best_of_restarts
+from .result import FitResult, squeeze
 
 __all__ = [
     "ALGORITHMS",
@@ -72,27 +73,22 @@ def fit(data, *args, **kwargs) -> FitResult:
     given, model, n_given = _given_and_model(settings, batch)
     if not settings["auto"]:
         _warn_identical_restarts(settings["n_init"], settings["init"], given)
-    weights, means, variances, run, init_n_iter, n_restarts, starts, width = _restarts(
-        settings, batch, model, given, n_given
-    )
+    rounds = _restarts(settings, batch, model, given, n_given)
     result = best_of_restarts(
         batch,
-        width,
         model,
         given,
-        (weights, means, variances),
-        run,
-        init_n_iter,
-        starts,
-        settings["skip_degenerate"],
-        settings["sort_components"],
-        (settings["tol"], settings["max_iter"], settings["algorithm"], settings["stop"]),
-        settings["spurious"],
+        rounds,
+        Stopping(settings["tol"], settings["max_iter"], settings["algorithm"], settings["stop"]),
+        Choice(
+            skip_degenerate=settings["skip_degenerate"],
+            sort_components=settings["sort_components"],
+            spurious_rule=settings["spurious"],
+            se=settings["se"],
+            unseen_tol=settings["unseen_tol"],
+            auto_search=settings["auto"],
+        ),
         starts_moved=any(s.kernel is None for s, _, _ in settings["pool"]),
-        se=settings["se"],
-        n_restarts=n_restarts,
-        unseen_tol=settings["unseen_tol"],
-        auto_search=settings["auto"],
     )
     if settings["warn"]:
         result.warn(stacklevel=2)
@@ -155,11 +151,9 @@ def _given_and_model(settings: dict, batch):
     return given, model, n_given
 
 
-def _restarts(settings: dict, batch, model, given, n_given):
+def _restarts(settings: dict, batch, model, given, n_given) -> search.Rounds:
     """Every restart of every dataset, run: in rounds until settled with ``n_init="auto"``,
-    else the pool's ``n_init`` restarts at once. Returns the final parameters, the EM
-    run, the iterations spent on starting values, the restarts run per dataset, the
-    starting values (with ``return_restarts``) and the restarts' width."""
+    else the pool's ``n_init`` restarts at once."""
     run_options = dict(
         max_iter=settings["max_iter"],
         tol=settings["tol"],
@@ -170,7 +164,7 @@ def _restarts(settings: dict, batch, model, given, n_given):
     )
     pool, seed = settings["pool"], settings["random_state"]
     if settings["auto"]:
-        rounds = search.run_rounds(
+        return search.run_rounds(
             pool,
             batch,
             model,
@@ -184,15 +178,13 @@ def _restarts(settings: dict, batch, model, given, n_given):
             spurious_rule=settings["spurious"],
             keep_starts=settings["return_restarts"],
         )
-        weights, means, variances, run, init_n_iter, n_restarts, starts = rounds
-        return weights, means, variances, run, init_n_iter, n_restarts, starts, init_n_iter.shape[1]
     n_init = settings["n_init"]
     weights, means, variances, init_n_iter = search.pooled_values(pool, batch, model, seed, given)
     keep = settings["return_restarts"]
     starts = (weights.copy(), means.copy(), variances.copy()) if keep else None
     run = _em.run(batch, model, weights, means, variances, **run_options)
     n_restarts = np.full(batch.n_datasets, n_init, dtype=np.int64)
-    return weights, means, variances, run, init_n_iter, n_restarts, starts, n_init
+    return search.Rounds(weights, means, variances, run, init_n_iter, n_restarts, starts)
 
 
 def _given_restarts(n_init, given, batch) -> int:

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import checks as _validate
 from .engine import posterior as _posterior
+
+if TYPE_CHECKING:
+    from .result import Data
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +53,7 @@ class Mixtures:
     variances: np.ndarray
     log_likelihood: np.ndarray
 
-    def index(self, dataset_id) -> int:
+    def index(self, dataset_id: object) -> int:
         """The row of the dataset ``dataset_id`` (compared as text)."""
         try:
             return self.ids.index(str(dataset_id).strip())
@@ -58,31 +64,31 @@ class Mixtures:
                 f"no fitted mixture of dataset {str(dataset_id)!r}; the fits are of {shown}{more}"
             ) from None
 
-    def take(self, rows) -> Mixtures:
+    def take(self, rows: Iterable[int]) -> Mixtures:
         """The mixtures of ``rows`` (indices), in that order."""
-        rows = list(rows)
+        index = list(rows)
         return Mixtures(
-            [self.ids[r] for r in rows],
-            self.n_components[rows],
-            self.weights[rows],
-            self.means[rows],
-            self.variances[rows],
-            self.log_likelihood[rows],
+            [self.ids[r] for r in index],
+            self.n_components[index],
+            self.weights[index],
+            self.means[index],
+            self.variances[index],
+            self.log_likelihood[index],
         )
 
-    def predict_proba(self, data):
+    def predict_proba(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """Posterior probability of each component at each point: see
         :meth:`fastem.FitResult.predict_proba` (``data`` holds one dataset per mixture)."""
         log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.exp(log_resp))
 
-    def predict(self, data):
+    def predict(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """The most probable component of each point (from 0): see
         :meth:`fastem.FitResult.predict`."""
         log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.argmax(log_resp, axis=1))
 
-    def score_samples(self, data):
+    def score_samples(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """Log of the mixture density at each point: see
         :meth:`fastem.FitResult.score_samples`."""
         _, log_density, unpack = log_posteriors(self, data)
@@ -128,7 +134,7 @@ def log_posteriors(mixtures, data):
     return log_resp, log_density, unpack
 
 
-def read_fit(path) -> Mixtures:
+def read_fit(path: str | os.PathLike) -> Mixtures:
     """The fitted mixtures of a table written by ``fastem fit`` (``--out FILE.csv`` or
     ``FILE.json``, or its standard output saved), one per row (per chosen row of an
     ``--all-candidates`` table).

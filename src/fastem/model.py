@@ -19,12 +19,12 @@ class Model:
     reg_variance: float = 0.0
     equal_variance: bool = False
     equal_weights: bool = False
-    # Given as None for none fixed; __post_init__ makes each a boolean mask of shape (K,).
+    # None fixes no component: __post_init__ makes every mask an array.
     fixed_weights: np.ndarray = field(default=None)  # type: ignore[arg-type]
     fixed_means: np.ndarray = field(default=None)  # type: ignore[arg-type]
     fixed_variances: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for name in ("fixed_weights", "fixed_means", "fixed_variances"):
             mask = getattr(self, name)
             mask = np.zeros(self.n_components, dtype=np.bool_) if mask is None else mask
@@ -32,7 +32,7 @@ class Model:
         if self.equal_weights:
             object.__setattr__(self, "fixed_weights", np.ones(self.n_components, dtype=np.bool_))
 
-    def kernel_options(self):
+    def kernel_options(self) -> tuple[float, bool, np.ndarray, np.ndarray, np.ndarray]:
         """The M-step's options, as the kernels take them."""
         return (
             float(self.reg_variance),

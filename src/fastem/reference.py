@@ -28,10 +28,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import logsumexp
 
 
-def log_joint(x, weights, means, variances):
+def log_joint(
+    x: ArrayLike, weights: np.ndarray, means: np.ndarray, variances: np.ndarray
+) -> np.ndarray:
     """``log w_k + log N(x_i | mu_k, var_k)``, array of shape (n_samples, n_components)."""
     x = np.asarray(x, dtype=np.float64)[:, np.newaxis]
     return (
@@ -39,13 +42,21 @@ def log_joint(x, weights, means, variances):
     )
 
 
-def e_step(x, weights, means, variances):
+def e_step(
+    x: ArrayLike, weights: np.ndarray, means: np.ndarray, variances: np.ndarray
+) -> np.ndarray:
     """Responsibilities ``r_ik``, array of shape (n_samples, n_components)."""
     log_p = log_joint(x, weights, means, variances)
     return np.exp(log_p - logsumexp(log_p, axis=1, keepdims=True))
 
 
-def log_likelihood(x, weights, means, variances, sample_weight=None) -> float:
+def log_likelihood(
+    x: ArrayLike,
+    weights: np.ndarray,
+    means: np.ndarray,
+    variances: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> float:
     """Total log-likelihood of the data under the mixture (weighted by ``sample_weight``)."""
     per_point = logsumexp(log_joint(x, weights, means, variances), axis=1)
     if sample_weight is not None:
@@ -53,7 +64,14 @@ def log_likelihood(x, weights, means, variances, sample_weight=None) -> float:
     return float(per_point.sum())
 
 
-def m_step(x, resp, reg_variance=0.0, equal_variance=False, sample_weight=None, fixed=None):
+def m_step(
+    x: ArrayLike,
+    resp: np.ndarray,
+    reg_variance: float = 0.0,
+    equal_variance: bool = False,
+    sample_weight: ArrayLike | None = None,
+    fixed: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Weights, means and variances maximising the expected log-likelihood.
 
     Parameters
@@ -99,7 +117,7 @@ def m_step(x, resp, reg_variance=0.0, equal_variance=False, sample_weight=None, 
     return weights, means, variances
 
 
-def dataset_scale(x, sample_weight=None) -> float:
+def dataset_scale(x: ArrayLike, sample_weight: np.ndarray | None = None) -> float:
     """The scale ``reg_variance`` is relative to: the standard deviation of ``x``.
 
     With sample weights, the weighted one (points of weight 0 count as absent). A
@@ -127,19 +145,18 @@ class ReferenceFit(NamedTuple):
 
 
 def fit(
-    x,
-    n_components,
-    weights_init,
-    means_init,
-    variances_init,
-    max_iter=1000,
-    tol=1e-6,
-    reg_variance=0.0,
-    equal_variance=False,
-    sample_weight=None,
-    fix_weights=None,
-    fix_means=None,
-    fix_variances=None,
+    x: ArrayLike,
+    weights_init: ArrayLike,
+    means_init: ArrayLike,
+    variances_init: ArrayLike,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    reg_variance: float = 0.0,
+    equal_variance: bool = False,
+    sample_weight: ArrayLike | None = None,
+    fix_weights: ArrayLike | None = None,
+    fix_means: ArrayLike | None = None,
+    fix_variances: ArrayLike | None = None,
 ) -> ReferenceFit:
     """EM from the given starting values, with :func:`fastem.fit`'s conventions.
 
@@ -148,13 +165,14 @@ def fit(
     weight) changed by less than ``tol`` between two iterations, or after ``max_iter``
     iterations. ``reg_variance`` is relative to the variance of ``x``, as in
     :func:`fastem.fit`; ``fix_*`` are boolean masks of the components whose parameters
-    keep their starting values.
+    keep their starting values. The starting values, arrays of shape (n_components,),
+    give the number of components.
     """
     x = np.asarray(x, dtype=np.float64)
     weights = np.array(weights_init, dtype=np.float64)
     means = np.array(means_init, dtype=np.float64)
     variances = np.array(variances_init, dtype=np.float64)
-    assert weights.shape == means.shape == variances.shape == (n_components,)
+    assert weights.ndim == 1 and weights.shape == means.shape == variances.shape
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
     fixed = {
@@ -199,14 +217,14 @@ class ReferenceBatchFit(NamedTuple):
 
 
 def fit_batch(
-    x,
-    weights_init,
-    means_init,
-    variances_init,
-    max_iter=1000,
-    tol=1e-6,
-    reg_variance=0.0,
-    equal_variance=False,
+    x: ArrayLike,
+    weights_init: ArrayLike,
+    means_init: ArrayLike,
+    variances_init: ArrayLike,
+    max_iter: int = 1000,
+    tol: float = 1e-6,
+    reg_variance: float = 0.0,
+    equal_variance: bool = False,
 ) -> ReferenceBatchFit:
     """:func:`fit` vectorised over the rows of ``x``, shape (n_datasets, n_samples).
 

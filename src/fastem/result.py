@@ -1,18 +1,20 @@
-"""What a fit returns: :class:`FitResult`, built from the kernel's output by choosing the
-best restart of each dataset, its warnings, and the (un)squeezing of the dataset axis."""
+"""What a fit returns: :class:`FitResult` (built by :mod:`fastem.restarts`), the
+warnings of its problems, one function per kind, and the (un)squeezing of the dataset
+axis."""
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
 import warnings
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from . import search
-from .engine import information as _information
-from .engine import layout as _layout
+from . import table as _table
 from .engine import vmath as _vmath
 from .engine.information import StandardErrors
 from .engine.status import Status
@@ -20,10 +22,16 @@ from .mixtures import log_posteriors
 from .model import Model
 from .options import PER_BATCH
 from .spurious import SpuriousRule
-from .table import Table
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 _PER_BATCH = ("model", "auto_search", *PER_BATCH)
 """Fields of a :class:`FitResult` that describe the whole batch, not one dataset."""
+
+Data = ArrayLike | Sequence[ArrayLike]
+"""Points as :func:`fastem.fit` takes them: one dataset, a 2D array or a list of datasets."""
+Result = TypeVar("Result", bound="DataclassInstance")
 
 
 class ConvergenceWarning(UserWarning):
@@ -196,65 +204,13 @@ class FitResult:
         return self.restart_log_likelihood.shape[-1]
 
     def __repr__(self) -> str:
-        if self.means.ndim == 1:
-            return (
-                f"<FitResult: {self.model.describe()}, n={self.n_observations:g}; "
-                f"log-likelihood {self.log_likelihood:.6g}, {Status(self.status).name.lower()}"
-                f" after {self.n_iter} iterations; weights {_numbers(self.weights)}, means "
-                f"{_numbers(self.means)}, variances {_numbers(self.variances)}>"
-            )
-        return (
-            f"<FitResult: {self.n_datasets} datasets, {self.model.describe()}, "
-            f"{self.n_init} restart(s) each; {_status_counts(self.status)}; "
-            "summary() for more>"
-        )
+        return _table.fit_repr(self)
 
     def summary(self) -> str:
         """A report of the fit, like mclust's ``summary``: the model, ``n``, the
         log-likelihood and criteria, convergence and restarts, and the parameters; for a
         batch, the outcomes over datasets and the spread of each parameter."""
-        if self.means.ndim > 1:
-            return _batch_summary(self)
-        criteria = Table(
-            {
-                "log_likelihood": [_decimals(self.log_likelihood)],
-                "n": [self.n_observations],
-                "df": [self.n_parameters],
-                "bic": [_decimals(self.bic())],
-                "aic": [_decimals(self.aic())],
-                "icl": [_decimals(self.icl())],
-            }
-        )
-        errors = self.standard_errors
-        components = {"component": np.arange(1, self.n_components + 1)}
-        for name in ("weight", "mean", "variance"):
-            components[name] = getattr(self, name + "s")
-            if errors is not None:
-                components[name + "_se"] = getattr(errors, name + "s")
-        components["sd"] = np.sqrt(self.variances)
-        counted = int(
-            np.count_nonzero(search.counted_restarts(self.restart_status, self.skip_degenerate))
-        )
-        among = "" if counted == self.n_restarts else f" ({counted} regular)"
-        return "\n".join(
-            [
-                f"Gaussian mixture fitted by {self.algorithm.upper()} (stop={self.stop!r}): "
-                f"{self.model.describe()}",
-                "",
-                str(criteria),
-                "(bic, aic, icl: smaller is better; mclust prints bic and icl negated)",
-                "",
-                f"status {Status(self.status).name.lower()} after {self.n_iter} iterations "
-                f"(tol {self.tol:g}, max_iter {self.max_iter}); best of {self.n_restarts} "
-                f"restart(s){among}",
-                _search_line(
-                    self.n_maxima, self.n_at_best, self.p_unseen, self.settled, self.unseen_tol
-                ),
-                "",
-                str(Table(components)),
-            ]
-            + ([] if errors is None else [_errors_note(errors)])
-        )
+        return _table.fit_summary(self)
 
     @property
     def n_datasets(self) -> int:
@@ -265,7 +221,7 @@ class FitResult:
         """Free parameters of the model (see :attr:`Model.n_parameters`)."""
         return self.model.n_parameters
 
-    def bic(self):
+    def bic(self) -> np.ndarray | float:
         """Bayesian information criterion, ``-2 log L + p log n``: smaller is better.
 
         This is scikit-learn's sign; mclust reports ``2 log L - p log n`` (larger is
@@ -273,26 +229,28 @@ class FitResult:
         """
         return -2.0 * self.log_likelihood + self.n_parameters * _vmath.log(self.n_observations)
 
-    def aic(self):
+    def aic(self) -> np.ndarray | float:
         """Akaike information criterion, ``-2 log L + 2 p``: smaller is better."""
         return -2.0 * self.log_likelihood + 2.0 * self.n_parameters
 
     def problems(self) -> list[tuple[type, str]]:
         """``(warning category, message)`` for each kind of problem among the fits: no
         finite log-likelihood, a collapsed component, no convergence within ``max_iter``."""
-        return _problems(self)
+        n = np.size(self.status)
+        found = (problem(self, n) for problem in _PROBLEMS)
+        return [problem for problem in found if problem is not None]
 
     def warn(self, stacklevel: int = 2) -> None:
         """Issue :meth:`problems` as warnings, one per kind of problem (never one per fit)."""
         for category, message in self.problems():
             warnings.warn(message, category, stacklevel=stacklevel + 1)
 
-    def icl(self):
+    def icl(self) -> np.ndarray | float:
         """Integrated completed likelihood, ``BIC - 2 sum_i log max_k r_ik``: smaller is
         better (mclust's ICL, negated): BIC penalised by the uncertainty of the labels."""
         return self.bic() - 2.0 * self.log_map
 
-    def predict_proba(self, data):
+    def predict_proba(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """Posterior probability of each component at each point (mclust's ``z``, mixtools'
         ``posterior``), by the fitted mixture of the point's dataset.
 
@@ -306,14 +264,14 @@ class FitResult:
         log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.exp(log_resp))
 
-    def predict(self, data):
+    def predict(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """The most probable component of each point (mclust's ``classification``), an
         int64 array in the shape of ``data`` (or a list); components are numbered as in
         ``means``. See :meth:`predict_proba`."""
         log_resp, _, unpack = log_posteriors(self, data)
         return unpack(np.argmax(log_resp, axis=1))
 
-    def score_samples(self, data):
+    def score_samples(self, data: Data) -> np.ndarray | list[np.ndarray]:
         """Log of the fitted mixture density at each point, in the shape of ``data`` (or
         a list); its sum over a dataset's points is the dataset's log-likelihood. See
         :meth:`predict_proba`."""
@@ -321,267 +279,7 @@ class FitResult:
         return unpack(log_density)
 
 
-def _search_line(n_maxima, n_at_best, p_unseen, settled, unseen_tol) -> str:
-    """How settled one dataset's search is, in words."""
-    if not n_maxima:
-        return "search: no restart counted (none regular)"
-    verdict = "settled" if settled else "NOT settled"
-    return (
-        f"search {verdict}: {n_maxima} distinct maxima, the best reached by {n_at_best} "
-        f"restart(s); probability that another restart finds a new maximum "
-        f"{p_unseen:.3g} (Good-Turing; settled at <= {unseen_tol:g} with the best "
-        "reached twice)"
-    )
-
-
-def _errors_note(errors: StandardErrors) -> str:
-    """The line under the components of :meth:`FitResult.summary` that says where their
-    standard errors come from, and why any is NaN."""
-    note = f"standard errors from {_information.METHODS[errors.method]} (se={errors.method!r})"
-    if errors.failed:
-        note += ": none for this fit, whose information matrix is singular or not positive definite"
-    elif np.isnan(np.concatenate([errors.weights, errors.means, errors.variances])).any():
-        note += "; NaN for a fixed parameter"
-    return f"({note})"
-
-
-def _decimals(value) -> str:
-    """A log-likelihood or criterion to two decimals, as mclust prints them: differences
-    between models are what they are read for, and 6 significant digits of -1034.002
-    would print -1034."""
-    return f"{float(value):.2f}"
-
-
-def _numbers(values) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
-
-
-def _status_counts(status) -> str:
-    counts = np.bincount(np.asarray(status, dtype=np.int64).ravel(), minlength=len(Status))
-    return ", ".join(f"{counts[s]} {s.name.lower()}" for s in Status if counts[s])
-
-
-def _batch_summary(result: FitResult) -> str:
-    quantiles = (5, 50, 95)
-    spread = {"component": np.arange(1, result.n_components + 1)}
-    for name in ("weights", "means", "variances"):
-        values = np.percentile(getattr(result, name), quantiles, axis=0)
-        for q, row in zip(quantiles, values):
-            spread[f"{name[:-1]}_p{q}"] = row
-    ll = (
-        np.percentile(result.log_likelihood[np.isfinite(result.log_likelihood)], quantiles)
-        if np.isfinite(result.log_likelihood).any()
-        else [np.nan] * 3
-    )
-    iterations = np.percentile(result.n_iter, (50, 90))
-    return "\n".join(
-        [
-            f"Gaussian mixtures fitted by {result.algorithm.upper()} (stop={result.stop!r}): "
-            f"{result.n_datasets} datasets, "
-            f"{result.model.describe()}, {result.n_init} restart(s) each",
-            "",
-            f"status of the returned fits: {_status_counts(result.status)}",
-            f"search: {int(np.count_nonzero(result.settled))} of {result.n_datasets} settled "
-            f"(p_unseen <= {result.unseen_tol:g}, best reached twice); restarts per dataset: "
-            f"median {np.median(result.n_restarts):g}, max {result.n_restarts.max()}",
-            f"iterations: median {iterations[0]:g}, 90th percentile {iterations[1]:g}, "
-            f"max {result.n_iter.max()} (max_iter {result.max_iter}, tol {result.tol:g})",
-            f"log-likelihood: median {_decimals(ll[1])} (5%: {_decimals(ll[0])}, "
-            f"95%: {_decimals(ll[2])})",
-            "",
-            "parameters over datasets (5th, 50th and 95th percentiles):",
-            str(Table(spread)),
-        ]
-    )
-
-
-def _to_data_units(batch, given, masks, grid, weights, means, variances):
-    """Parameters of shape (n_fits, K) in the data's units, shaped to ``grid``.
-
-    Components marked in ``masks`` (one boolean array of shape (K,) per parameter) are
-    copied from the given values, so that they come back exactly as given rather than
-    through a round trip of standardisation (or normalisation, for weights).
-    """
-    arrays = (
-        weights.reshape(grid).copy(),
-        _layout.means_to_data(batch.center, batch.scale, means.reshape(grid)),
-        _layout.variances_to_data(batch.scale, variances.reshape(grid)),
-    )
-    for mask, array, value in zip(masks, arrays, given):
-        if value is not None and mask.any():
-            array[..., mask] = value[..., mask]
-    return arrays
-
-
-def best_of_restarts(
-    batch,
-    n_init,
-    model,
-    given,
-    params,
-    run,
-    init_n_iter,
-    starts,
-    skip_degenerate,
-    sort_components,
-    stopping,
-    spurious_rule,
-    starts_moved=False,
-    se=None,
-    n_restarts=None,
-    unseen_tol=search.UNSEEN_TOL,
-    auto_search=False,
-):
-    """The :class:`FitResult` of a batch: the best restart per dataset, components sorted
-    by mean (if asked), back in the data's units, with standard errors by the information
-    ``se`` ("score" or "louis") if given.
-
-    ``params`` are the fitted ``(weights, means, variances)`` and ``run`` the rest of the
-    kernel's output (:class:`~fastem.engine.run.Run`), both per fit in standardised units;
-    ``init_n_iter`` the iterations spent on starting values; ``stopping`` the
-    ``(tol, max_iter, algorithm, stop)`` the fits ran with; ``spurious_rule`` marks
-    ``Status.SPURIOUS``; ``n_restarts`` counts each dataset's restarts (``n_init`` by
-    default; fewer where the grid is padded with ``Status.NOT_RUN``), and ``unseen_tol``
-    is the bound of a settled search."""
-    n_datasets = batch.n_datasets
-    n_components = model.n_components
-    grid = (n_datasets, n_init, n_components)
-    n_observations = batch.n_observations
-    fixed = (model.fixed_weights, model.fixed_means, model.fixed_variances)
-    weights, means, variances = _to_data_units(batch, given, fixed, grid, *params)
-    restart_ll = _layout.log_likelihood_to_data_units(
-        run.log_likelihood.reshape(n_datasets, n_init), batch.scale, n_observations
-    )
-    restart_ll[~np.isfinite(restart_ll)] = np.nan
-    restart_status = run.status.reshape(n_datasets, n_init).copy()
-    spurious = spurious_rule.flags(weights, variances, n_observations[:, np.newaxis])
-    restart_status[spurious & (restart_status < Status.SPURIOUS)] = Status.SPURIOUS
-    if n_restarts is None:
-        n_restarts = np.full(n_datasets, n_init, dtype=np.int64)
-    settled = search.settledness(
-        restart_ll, search.counted_restarts(restart_status, skip_degenerate), unseen_tol
-    )
-    ranking = np.nan_to_num(restart_ll, nan=-np.inf)
-    if skip_degenerate:
-        ranking = np.where(kept_restarts(restart_status), ranking, -np.inf)
-    # A dataset whose restarts are all non-finite keeps restart 0 (flagged by its status).
-    best = np.argmax(ranking, axis=1)
-    rows = np.arange(n_datasets)
-    order = np.broadcast_to(np.arange(n_components), grid)
-    if sort_components:
-        order = np.argsort(means, axis=2, kind="stable")
-        weights, means, variances = (
-            np.take_along_axis(a, order, axis=2) for a in (weights, means, variances)
-        )
-    trace = run.trace
-    if trace is not None:
-        trace = _layout.log_likelihood_to_data_units(
-            trace.reshape(n_datasets, n_init, -1), batch.scale, n_observations
-        )
-    restarts = {}
-    if starts is not None:
-        # Given starting values are used as they are, except by emEM, whose short runs
-        # move all but the fixed ones.
-        every = np.ones(n_components, dtype=np.bool_)
-        kept = fixed if starts_moved else (every, every, every)
-        start_weights, start_means, start_variances = _to_data_units(
-            batch, given, kept, grid, *starts
-        )
-        restarts = dict(
-            restart_weights=weights,
-            restart_means=means,
-            restart_variances=variances,
-            start_weights=start_weights,
-            start_means=start_means,
-            start_variances=start_variances,
-        )
-    standard_errors = None
-    if se is not None:
-        # The fixed components of each returned fit, wherever sorting put them.
-        chosen = order[rows, best]
-        standard_errors = _information.standard_errors(
-            batch,
-            se,
-            weights[rows, best],
-            means[rows, best],
-            variances[rows, best],
-            tuple(mask[chosen] for mask in fixed),
-            model.equal_variance,
-            np.isfinite(restart_ll[rows, best]),
-        )
-    return FitResult(
-        weights=weights[rows, best],
-        means=means[rows, best],
-        variances=variances[rows, best],
-        log_likelihood=restart_ll[rows, best],
-        n_iter=run.n_iter.reshape(n_datasets, n_init)[rows, best],
-        n_fpeval=run.n_fpeval.reshape(n_datasets, n_init)[rows, best],
-        n_objeval=run.n_objeval.reshape(n_datasets, n_init)[rows, best],
-        rate=run.rate.reshape(n_datasets, n_init)[rows, best],
-        parameter_rate=run.parameter_rate.reshape(n_datasets, n_init)[rows, best],
-        converged=run.converged.reshape(n_datasets, n_init)[rows, best],
-        status=restart_status[rows, best],
-        best_restart=best,
-        n_restarts=n_restarts,
-        **settled._asdict(),
-        restart_log_likelihood=restart_ll,
-        restart_n_iter=run.n_iter.reshape(n_datasets, n_init),
-        restart_n_fpeval=run.n_fpeval.reshape(n_datasets, n_init),
-        restart_status=restart_status,
-        restart_converged=run.converged.reshape(n_datasets, n_init),
-        init_n_iter=init_n_iter,
-        trace=trace,
-        n_samples=batch.n_samples_given,
-        n_observations=n_observations,
-        log_map=run.log_map.reshape(n_datasets, n_init)[rows, best],
-        model=model,
-        tol=stopping[0],
-        max_iter=stopping[1],
-        algorithm=stopping[2],
-        stop=stopping[3],
-        spurious_rule=spurious_rule,
-        skip_degenerate=skip_degenerate,
-        unseen_tol=unseen_tol,
-        auto_search=auto_search,
-        standard_errors=standard_errors,
-        **restarts,
-    )
-
-
-_RESTART_PADDING = {
-    **{
-        f"restart_{name}": search.NOT_RUN[name]
-        for name in ("log_likelihood", "n_iter", "n_fpeval", "status", "converged")
-    },
-    "init_n_iter": 0,
-    "trace": np.nan,
-    **{
-        f"{kind}_{name}": np.nan
-        for kind in ("restart", "start")
-        for name in ("weights", "means", "variances")
-    },
-}
-"""What a restart that did not run holds in each per-restart field of a FitResult."""
-
-
-def pad_restarts(values, name, n_init, width):
-    """The field ``name`` of a result of ``n_init`` restarts per dataset, padded as restarts
-    that did not run to ``width`` (its other fields as they are)."""
-    if name not in _RESTART_PADDING or n_init == width:
-        return values
-    pad = [(0, 0)] * values.ndim
-    pad[1] = (0, width - n_init)
-    return np.pad(values, pad, constant_values=_RESTART_PADDING[name])
-
-
-def kept_restarts(restart_status) -> np.ndarray:
-    """Which restarts ``skip_degenerate`` chooses among: the regular ones (status below
-    ``SPURIOUS``) of a dataset that has any, else all of them."""
-    regular = np.asarray(restart_status) < Status.SPURIOUS
-    return regular | ~regular.any(axis=-1, keepdims=True)
-
-
-def squeeze(result, keep=()):
+def squeeze(result: Result, keep: Iterable[str] = ()) -> Result:
     """Drop the dataset axis of a result of a single 1D dataset: every array field keeps its
     first row (a number for a 0-d row), also in nested fits, standard errors and named
     tuples of arrays. ``result`` is a :class:`FitResult` or another result dataclass;
@@ -596,7 +294,7 @@ def squeeze(result, keep=()):
     )
 
 
-def _first_dataset(value):
+def _first_dataset(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         value = value[0]
         return value.item() if value.ndim == 0 else value
@@ -626,119 +324,114 @@ def unsqueeze(result: FitResult) -> FitResult:
     return FitResult(**values)
 
 
-def _per_dataset_arrays(errors: StandardErrors, change) -> StandardErrors:
+def _per_dataset_arrays(
+    errors: StandardErrors, change: Callable[[np.ndarray], np.ndarray]
+) -> StandardErrors:
     """``errors`` with ``change`` applied to each of its arrays (all per dataset)."""
-    return dataclasses.replace(
-        errors,
-        **{
-            field.name: change(getattr(errors, field.name))
-            for field in fields(errors)
-            if isinstance(getattr(errors, field.name), np.ndarray)
-        },
+    changed: dict[str, Any] = {
+        field.name: change(getattr(errors, field.name))
+        for field in fields(errors)
+        if isinstance(getattr(errors, field.name), np.ndarray)
+    }
+    return dataclasses.replace(errors, **changed)
+
+
+# --- the problems a result warns of, one function per kind ------------------------------
+# Each takes the result and its number of datasets ``n``, and returns ``(warning category,
+# message)``, or None when no fit has that problem.
+
+
+def _non_finite(result: FitResult, n: int) -> tuple[type, str] | None:
+    """Datasets without a restart of finite log-likelihood."""
+    count = int(np.count_nonzero(result.status == Status.NON_FINITE))
+    if not count:
+        return None
+    return DegenerateFitWarning, (
+        f"{count} of {n} dataset(s) have no restart with a finite log-likelihood; "
+        "their results are not usable (see FitResult.status). Check the data for "
+        "extreme outliers or raise reg_variance."
     )
 
 
-def _problems(result: FitResult) -> list[tuple[type, str]]:
-    tol, max_iter = result.tol, result.max_iter
-    n = np.size(result.status)
-    problems = []
-    non_finite = int(np.count_nonzero(result.status == Status.NON_FINITE))
-    if non_finite:
-        problems.append(
-            (
-                DegenerateFitWarning,
-                (
-                    f"{non_finite} of {n} dataset(s) have no restart with a finite log-likelihood; "
-                    "their results are not usable (see FitResult.status). Check the data for "
-                    "extreme "
-                    "outliers or raise reg_variance."
-                ),
-            )
-        )
-    spurious = int(np.count_nonzero(result.status == Status.SPURIOUS))
-    if spurious:
-        rule = result.spurious_rule
-        problems.append(
-            (
-                DegenerateFitWarning,
-                (
-                    f"{spurious} of {n} dataset(s) ended at a spurious maximum: a component on "
-                    "fewer "
-                    f"than {rule.min_points:g} expected points with a variance below "
-                    f"{rule.min_variance_ratio:g} of the largest (see fastem.SpuriousRule). "
-                    + (
-                        "No restart of theirs was regular. "
-                        if result.skip_degenerate
-                        else "skip_degenerate=True prefers a regular restart; "
-                    )
-                    + "more restarts or fewer components may help."
-                ),
-            )
-        )
-    floored = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
-    if floored:
-        problems.append(
-            (
-                DegenerateFitWarning,
-                (
-                    f"{floored} of {n} dataset(s) ended with a collapsed component (variance below "
-                    "reg_variance or at the floor of 1e-15 of the dataset's, or weight 0): a "
-                    "spurious maximum of the unbounded "
-                    "mixture likelihood, common with few points per component or with fewer "
-                    "distinct "
-                    "values than components. See FitResult.status; try fewer components or a "
-                    "larger "
-                    "reg_variance."
-                ),
-            )
-        )
-    if result.auto_search:
-        # Datasets whose fit is degenerate are reported as such, below.
-        unsettled = int(
-            np.count_nonzero(
-                ~np.asarray(result.settled) & (np.asarray(result.status) < Status.SPURIOUS)
-            )
-        )
-        if unsettled:
-            problems.append(
-                (
-                    SearchWarning,
-                    (
-                        f"{unsettled} of {n} dataset(s) did not settle their search within "
-                        f"{int(np.max(result.n_restarts))} restarts (FitResult.settled, "
-                        "n_maxima, p_unseen): their fit is the best maximum found, which more "
-                        "restarts might better. Raise max_init, or try fewer components."
-                    ),
-                )
-            )
+def _spurious(result: FitResult, n: int) -> tuple[type, str] | None:
+    """Datasets whose returned fit is a spurious maximum (:class:`SpuriousRule`)."""
+    count = int(np.count_nonzero(result.status == Status.SPURIOUS))
+    if not count:
+        return None
+    rule = result.spurious_rule
+    advice = (
+        "No restart of theirs was regular. "
+        if result.skip_degenerate
+        else "skip_degenerate=True prefers a regular restart; "
+    )
+    return DegenerateFitWarning, (
+        f"{count} of {n} dataset(s) ended at a spurious maximum: a component on fewer "
+        f"than {rule.min_points:g} expected points with a variance below "
+        f"{rule.min_variance_ratio:g} of the largest (see fastem.SpuriousRule). "
+        + advice
+        + "more restarts or fewer components may help."
+    )
+
+
+def _collapsed(result: FitResult, n: int) -> tuple[type, str] | None:
+    """Datasets whose returned fit has a collapsed component."""
+    count = int(np.count_nonzero(result.status == Status.VARIANCE_FLOORED))
+    if not count:
+        return None
+    return DegenerateFitWarning, (
+        f"{count} of {n} dataset(s) ended with a collapsed component (variance below "
+        "reg_variance or at the floor of 1e-15 of the dataset's, or weight 0): a "
+        "spurious maximum of the unbounded mixture likelihood, common with few points "
+        "per component or with fewer distinct values than components. See "
+        "FitResult.status; try fewer components or a larger reg_variance."
+    )
+
+
+def _unsettled(result: FitResult, n: int) -> tuple[type, str] | None:
+    """Datasets whose search (``n_init="auto"``) did not settle within its budget."""
+    if not result.auto_search:
+        return None
+    # Datasets whose fit is degenerate are reported as such.
+    regular = np.asarray(result.status) < Status.SPURIOUS
+    count = int(np.count_nonzero(~np.asarray(result.settled) & regular))
+    if not count:
+        return None
+    return SearchWarning, (
+        f"{count} of {n} dataset(s) did not settle their search within "
+        f"{int(np.max(result.n_restarts))} restarts (FitResult.settled, "
+        "n_maxima, p_unseen): their fit is the best maximum found, which more "
+        "restarts might better. Raise max_init, or try fewer components."
+    )
+
+
+def _no_standard_errors(result: FitResult, n: int) -> tuple[type, str] | None:
+    """Datasets whose standard errors, asked for, could not be computed."""
     errors = result.standard_errors
-    if errors is not None and np.any(errors.failed):
-        problems.append(
-            (
-                DegenerateFitWarning,
-                (
-                    f"{int(np.count_nonzero(errors.failed))} of {n} dataset(s) have no standard "
-                    "errors (NaN): their fit failed, or its information matrix "
-                    f"({errors.method!r}) is singular or not positive definite, as with two "
-                    "identical "
-                    "components, a component without points, or a fit short of a maximum (see "
-                    "FitResult.standard_errors). Try more restarts or fewer components."
-                ),
-            )
-        )
-    if tol > 0:
-        usable = result.status != Status.NON_FINITE  # already reported above
-        stopped = int(np.count_nonzero(~np.asarray(result.converged) & usable))
-        if stopped:
-            problems.append(
-                (
-                    ConvergenceWarning,
-                    (
-                        f"{stopped} of {n} dataset(s) did not converge within max_iter={max_iter} "
-                        f"iterations (tol={tol:g}). Raise max_iter, loosen tol, or try other "
-                        "starting "
-                        "values."
-                    ),
-                )
-            )
-    return problems
+    if errors is None or not np.any(errors.failed):
+        return None
+    return DegenerateFitWarning, (
+        f"{int(np.count_nonzero(errors.failed))} of {n} dataset(s) have no standard "
+        "errors (NaN): their fit failed, or its information matrix "
+        f"({errors.method!r}) is singular or not positive definite, as with two "
+        "identical components, a component without points, or a fit short of a "
+        "maximum (see FitResult.standard_errors). Try more restarts or fewer components."
+    )
+
+
+def _not_converged(result: FitResult, n: int) -> tuple[type, str] | None:
+    """Datasets whose returned fit stopped at ``max_iter`` (with ``tol > 0``)."""
+    if not result.tol > 0:
+        return None
+    usable = result.status != Status.NON_FINITE  # reported by _non_finite
+    count = int(np.count_nonzero(~np.asarray(result.converged) & usable))
+    if not count:
+        return None
+    return ConvergenceWarning, (
+        f"{count} of {n} dataset(s) did not converge within max_iter={result.max_iter} "
+        f"iterations (tol={result.tol:g}). Raise max_iter, loosen tol, or try other "
+        "starting values."
+    )
+
+
+_PROBLEMS = (_non_finite, _spurious, _collapsed, _unsettled, _no_standard_errors, _not_converged)
+"""The kinds of problem, in the order :meth:`FitResult.problems` lists them."""

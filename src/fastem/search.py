@@ -12,15 +12,26 @@ maximum"): with ``n`` restarts of which ``n_1`` found a maximum no other restart
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import checks as _validate
 from .engine import layout as _layout
 from .engine import run as _em
 from .engine.status import Status
 from .init import _plan, _registry
+from .model import Model
+from .spurious import SpuriousRule
+
+if TYPE_CHECKING:
+    from .result import FitResult
+
+Pool = list[tuple[_registry.Strategy, dict, int]]
+"""Strategies, each with its options and number of restarts (0: to be decided)."""
+Starts = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Starting weights, means and variances of shape (n_fits, K), and ``init_n_iter``."""
 
 SAME_MAXIMUM = 1e-6
 """Two restarts reached the same maximum when their log-likelihoods differ by at most
@@ -64,7 +75,9 @@ class Settledness(NamedTuple):
     settled: np.ndarray
 
 
-def settledness(restart_ll, counted, unseen_tol=UNSEEN_TOL) -> Settledness:
+def settledness(
+    restart_ll: np.ndarray, counted: np.ndarray, unseen_tol: float = UNSEEN_TOL
+) -> Settledness:
     """The :class:`Settledness` of restarts with final log-likelihoods ``restart_ll`` of
     shape (n_datasets, n_restarts), of which those marked in ``counted`` (same shape, bool)
     take part; maxima are told apart by :data:`SAME_MAXIMUM`."""
@@ -93,7 +106,7 @@ def settledness(restart_ll, counted, unseen_tol=UNSEEN_TOL) -> Settledness:
     return Settledness(n_maxima.astype(np.int64), n_at_best.astype(np.int64), p_unseen, settled)
 
 
-def counted_restarts(restart_status, skip_degenerate):
+def counted_restarts(restart_status: ArrayLike, skip_degenerate: bool) -> np.ndarray:
     """The restarts a dataset's best is chosen among, which settledness counts: regular
     ones with ``skip_degenerate`` (status below ``SPURIOUS``), else all that ran."""
     status = np.asarray(restart_status)
@@ -102,7 +115,7 @@ def counted_restarts(restart_status, skip_degenerate):
     return status < Status.NOT_RUN
 
 
-def no_better(fit, smaller) -> np.ndarray:
+def no_better(fit: FitResult, smaller: FitResult | None) -> np.ndarray:
     """Per dataset: whether ``fit`` (``K`` components) has a log-likelihood no better than
     ``smaller`` (``K - 1``, or None) within :data:`SAME_MAXIMUM`: that fit with a component
     duplicated or emptied, not a mixture of more components. False without ``smaller``."""
@@ -117,7 +130,7 @@ def no_better(fit, smaller) -> np.ndarray:
 # --- pools of strategies ---------------------------------------------------------------
 
 
-def parse_init(text: str):
+def parse_init(text: str) -> str | dict[str, int]:
     """A strategy's name as it is, or a pool written ``name=restarts,...`` (``"random=10,
     kmeans++=10"``, as the command line and study designs write it) as a dict."""
     if "=" not in text:
@@ -136,7 +149,7 @@ def parse_init(text: str):
     return pool
 
 
-def checked_pool(init, init_params, auto) -> list[tuple[_registry.Strategy, dict, int]]:
+def checked_pool(init: str | dict | None, init_params: dict | None, auto: bool) -> Pool:
     """``init`` as a list of ``(strategy, its options, restarts)``: a name (one strategy,
     restarts to be decided), a dict ``{name: restarts}`` (a pool), or None (k-means++,
     or :data:`AUTO_POOL` with ``auto``). ``init_params`` go to the strategies that take
@@ -168,7 +181,7 @@ def checked_pool(init, init_params, auto) -> list[tuple[_registry.Strategy, dict
     return pool
 
 
-def fixed_pool(pool, n_init):
+def fixed_pool(pool: Pool, n_init: int) -> tuple[Pool, int]:
     """A pool of a fixed number of restarts, and that number: ``n_init`` restarts of one
     strategy, or a pool's own counts (with ``n_init`` left at 1 or equal to their total)."""
     if len(pool) == 1 and pool[0][2] == 0:
@@ -182,13 +195,19 @@ def fixed_pool(pool, n_init):
     return pool, total
 
 
-def slots(strategy, options, count) -> int:
+def slots(strategy: _registry.Strategy, options: dict, count: int) -> int:
     """Random streams a strategy's ``count`` restarts use: emEM draws ``n_runs`` starts
     for each."""
     return count * options.get("n_runs", 1)
 
 
-def pooled_values(pool, batch, model, seed, given=_validate.NOTHING_GIVEN):
+def pooled_values(
+    pool: Pool,
+    batch: _layout.Batch,
+    model: Model,
+    seed: _validate.Seed,
+    given: _validate.Given = _validate.NOTHING_GIVEN,
+) -> Starts:
     """Starting values of shape (n_datasets * R, K) of every strategy of ``pool`` (a list
     of ``(strategy, options, restarts)``), each dataset's restarts in the pool's order,
     and ``init_n_iter`` (n_datasets, R). Strategy ``s`` draws from restart numbers after
@@ -196,29 +215,29 @@ def pooled_values(pool, batch, model, seed, given=_validate.NOTHING_GIVEN):
     (arrays of R restarts, or of one) is laid over all restarts, as :func:`fastem.fit`
     does."""
     total = sum(count for _, _, count in pool)
-    grid = (batch.n_datasets, -1, model.n_components)
     parts = []
     first, at = seed.first_restart, 0
     for strategy, options, count in pool:
-        values = _plan.starting_values(
-            strategy,
-            options,
-            batch,
-            model,
-            count,
-            seed._replace(first_restart=first),
-            _validate.Given(
-                *(
-                    value if value is None or value.shape[1] != total else value[:, at : at + count]
-                    for value in given
-                )
-            ),
+        own = _validate.Given(
+            *(
+                value if value is None or value.shape[1] != total else value[:, at : at + count]
+                for value in given
+            )
         )
+        strategy_seed = seed._replace(first_restart=first)
+        values = _plan.starting_values(strategy, options, batch, model, count, strategy_seed, own)
         parts.append(values)
         first += slots(strategy, options, count)
         at += count
+    return _side_by_side(parts, model.n_components)
+
+
+def _side_by_side(parts: list[Starts], n_components: int) -> Starts:
+    """Starting values of several parts of the same datasets joined: each dataset's
+    restarts of every part in turn."""
+    grid = (parts[0][3].shape[0], -1, n_components)  # (n_datasets, restarts, K)
     weights, means, variances = (
-        np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(-1, model.n_components)
+        np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(-1, n_components)
         for i in range(3)
     )
     return weights, means, variances, np.concatenate([p[3] for p in parts], axis=1)
@@ -227,7 +246,7 @@ def pooled_values(pool, batch, model, seed, given=_validate.NOTHING_GIVEN):
 # --- rounds of restarts ----------------------------------------------------------------
 
 
-def round_sizes(pool_size, max_init):
+def round_sizes(pool_size: int, max_init: int) -> list[int]:
     """Restarts of each round of ``n_init="auto"``: one pool, one more, then doubling, up
     to ``max_init`` in all (a last round cut to what is left)."""
     sizes, done, multiple = [], 0, 1
@@ -265,8 +284,8 @@ NOT_RUN = dict(
 
 
 class Rounds(NamedTuple):
-    """The outcome of :func:`run_rounds`, per fit of a grid of (n_datasets, R) restarts,
-    padded with ``Status.NOT_RUN`` where a dataset's search had settled."""
+    """The outcome of :func:`run_rounds` (or of a fixed ``n_init``'s one round), per fit of a
+    grid of (n_datasets, R) restarts, padded with ``Status.NOT_RUN`` where a search settled."""
 
     weights: np.ndarray
     means: np.ndarray
@@ -278,24 +297,24 @@ class Rounds(NamedTuple):
 
 
 def run_rounds(
-    pool,
-    batch,
-    model,
-    seed,
-    given,
-    n_given,
-    run_options,
+    pool: Pool,
+    batch: _layout.Batch,
+    model: Model,
+    seed: _validate.Seed,
+    given: _validate.Given,
+    n_given: int,
+    run_options: dict,
     *,
-    max_init,
-    unseen_tol,
-    skip_degenerate,
-    spurious_rule,
-    keep_starts,
-):
+    max_init: int,
+    unseen_tol: float,
+    skip_degenerate: bool,
+    spurious_rule: SpuriousRule,
+    keep_starts: bool,
+) -> Rounds:
     """Restarts in rounds until each dataset's search is settled or has spent
     ``max_init`` restarts; the ``n_given`` given starts (``given``, each of shape
     (n_datasets, n_given, K)) run in the first round besides the pool's."""
-    n_datasets, n_components = batch.n_datasets, model.n_components
+    n_datasets = batch.n_datasets
     blocks = []  # (rows, weights, means, variances, run, init_n_iter, starts) per round
     # Rounds to SEARCH_TOL and a polish of the best only under the parameter rule, tighter
     # than it, and without a trace (which follows every fit to its end): another rule is
@@ -313,65 +332,54 @@ def run_rounds(
     for index, size in enumerate(round_sizes(sum(c for _, _, c in pool), max_init)):
         sub = batch if active.size == n_datasets else batch.take(active)
         parts = []
-        if index == 0 and n_given:
-            parts.append(
-                _plan.starting_values(
-                    pool[0][0],
-                    pool[0][1],
-                    sub,
-                    model,
-                    n_given,
-                    seed._replace(first_restart=0),
-                    _take_given(given, active),
-                )
-            )
+        if index == 0 and n_given:  # the first round has every dataset: sub is batch
+            strategy, options, _ = pool[0]
+            seed_0 = seed._replace(first_restart=0)
+            values = _plan.starting_values(strategy, options, sub, model, n_given, seed_0, given)
+            parts.append(values)
         round_pool = _scaled_pool(pool, size)
         parts.append(pooled_values(round_pool, sub, model, seed._replace(first_restart=first)))
         first += sum(slots(s, o, c) for s, o, c in round_pool)
-        width = sum(p[3].shape[1] for p in parts)
-        grid = (active.size, width, n_components)
-        weights, means, variances = (
-            np.concatenate(
-                [p[i].reshape(active.size, -1, n_components) for p in parts], axis=1
-            ).reshape(-1, n_components)
-            for i in range(3)
-        )
-        init_n_iter = np.concatenate([p[3] for p in parts], axis=1)
+        weights, means, variances, init_n_iter = _side_by_side(parts, model.n_components)
         starts = (weights.copy(), means.copy(), variances.copy()) if keep_starts else None
         run = _em.run(sub, model, weights, means, variances, **search_options)
         blocks.append((active, weights, means, variances, run, init_n_iter, starts))
-        # Settledness so far, in the data's units, as the result will report it.
-        ll = np.full((n_datasets, width), np.nan)
-        ll[active] = _layout.log_likelihood_to_data_units(
-            run.log_likelihood.reshape(active.size, width), sub.scale, sub.n_observations
+        ll, status = _round_outcomes(
+            sub, active, n_datasets, run, (weights, variances), spurious_rule
         )
-        status = np.full((n_datasets, width), Status.NOT_RUN, dtype=np.int8)
-        status[active] = run.status.reshape(active.size, width)
-        flags = spurious_rule.flags(
-            weights.reshape(grid), variances.reshape(grid), sub.n_observations[:, np.newaxis]
-        )
-        rows_status = status[active]
-        rows_status[flags & (rows_status < Status.SPURIOUS)] = Status.SPURIOUS
-        status[active] = rows_status
         ll_so_far = np.concatenate([ll_so_far, ll], axis=1)
         status_so_far = np.concatenate([status_so_far, status], axis=1)
-        settled = settledness(
-            ll_so_far, counted_restarts(status_so_far, skip_degenerate), unseen_tol
-        ).settled
-        active = active[~settled[active]]
+        counted = counted_restarts(status_so_far, skip_degenerate)
+        active = active[~settledness(ll_so_far, counted, unseen_tol).settled[active]]
         if active.size == 0:
             break
-    rounds = _assemble(blocks, n_datasets, n_components, keep_starts)
+    rounds = _assemble(blocks, n_datasets, model.n_components, keep_starts)
     if polish:
-        _polish(
-            rounds,
-            batch,
-            model,
-            run_options,
-            counted_restarts(status_so_far, skip_degenerate) & np.isfinite(ll_so_far),
-            ll_so_far,
-        )
+        counted = counted_restarts(status_so_far, skip_degenerate) & np.isfinite(ll_so_far)
+        _polish(rounds, batch, model, run_options, counted, ll_so_far)
     return rounds
+
+
+def _round_outcomes(sub, rows, n_datasets, run, fitted, spurious_rule):
+    """The final log-likelihoods of a round's restarts, in the data's units as the result
+    will report them, and their status (``Status.SPURIOUS`` where ``spurious_rule`` flags
+    a regular fit of the ``fitted`` weights and variances); arrays of shape (n_datasets,
+    width), the rows of the datasets not in the round (``rows``) ``Status.NOT_RUN``."""
+    width = run.log_likelihood.size // rows.size
+    grid = (rows.size, width, -1)
+    ll = np.full((n_datasets, width), np.nan)
+    ll[rows] = _layout.log_likelihood_to_data_units(
+        run.log_likelihood.reshape(rows.size, width), sub.scale, sub.n_observations
+    )
+    weights, variances = fitted
+    flags = spurious_rule.flags(
+        weights.reshape(grid), variances.reshape(grid), sub.n_observations[:, np.newaxis]
+    )
+    rows_status = run.status.reshape(rows.size, width).copy()
+    rows_status[flags & (rows_status < Status.SPURIOUS)] = Status.SPURIOUS
+    status = np.full((n_datasets, width), Status.NOT_RUN, dtype=np.int8)
+    status[rows] = rows_status
+    return ll, status
 
 
 def _polish(rounds, batch, model, run_options, counted, ll):
@@ -392,10 +400,6 @@ def _polish(rounds, batch, model, run_options, counted, ll):
         getattr(earlier, name)[best] = getattr(run, name)
     for name in ("n_iter", "n_fpeval", "n_objeval"):  # the search's and the polish's
         getattr(earlier, name)[best] += getattr(run, name)
-
-
-def _take_given(given, rows):
-    return type(given)(*(None if value is None else value[rows] for value in given))
 
 
 def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
@@ -425,7 +429,7 @@ def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
         columns = slice(at, at + width)
         for array, values in zip(params, (weights, means, variances)):
             array[rows, columns] = values.reshape(rows.size, width, n_components)
-        if keep_starts:
+        if starts is not None:
             for array, values in zip(starts, start):
                 array[rows, columns] = values.reshape(rows.size, width, n_components)
         init_n_iter[rows, columns] = iters
@@ -439,11 +443,6 @@ def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
         **{name: array.reshape(-1) for name, array in outputs.items()},
         trace=None if trace is None else trace.reshape(n_datasets * total, -1),
     )
-    flat = [a.reshape(-1, n_components) for a in params]
-    return Rounds(
-        *flat,
-        run,
-        init_n_iter,
-        n_restarts,
-        None if starts is None else tuple(a.reshape(-1, n_components) for a in starts),
-    )
+    weights, means, variances = (a.reshape(-1, n_components) for a in params)
+    flat_starts = None if starts is None else tuple(a.reshape(-1, n_components) for a in starts)
+    return Rounds(weights, means, variances, run, init_n_iter, n_restarts, flat_starts)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import checks as _validate
 
@@ -42,13 +43,15 @@ class SpuriousRule:
     min_points: float = 5.0
     min_variance_ratio: float = 0.01
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         _validate.check_non_negative("min_points", self.min_points)
         ratio = _validate.check_non_negative("min_variance_ratio", self.min_variance_ratio)
         if ratio > 1:
             raise ValueError(f"min_variance_ratio must be at most 1, got {ratio}.")
 
-    def flags(self, weights, variances, n_observations) -> np.ndarray:
+    def flags(
+        self, weights: ArrayLike, variances: ArrayLike, n_observations: ArrayLike
+    ) -> np.ndarray:
         """Whether each fit is spurious: parameters of shape (..., n_components) and the
         ``n`` of each fit, broadcastable to shape (...)."""
         weights = np.asarray(weights, dtype=np.float64)
@@ -61,7 +64,7 @@ class SpuriousRule:
         return (few & narrow).any(axis=-1)
 
 
-def check_rule(rule) -> SpuriousRule:
+def check_rule(rule: object) -> SpuriousRule:
     if not isinstance(rule, SpuriousRule):
         raise TypeError(
             f"spurious must be a fastem.SpuriousRule, got {rule!r}; e.g. "

@@ -14,9 +14,11 @@ Sample weights count as repetitions of points.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import checks as _validate
 from .. import search
@@ -39,17 +41,17 @@ class StartingValues(NamedTuple):
 
 
 def starting_values(
-    data,
-    n_components=2,
+    data: ArrayLike | Sequence[ArrayLike],
+    n_components: int = 2,
     *,
-    init="kmeans++",
-    n_init=1,
-    random_state=None,
-    sample_weight=None,
-    equal_variance=False,
-    init_params=None,
-    reg_variance=0.0,
-    dataset_offset=0,
+    init: str | dict[str, int] = "kmeans++",
+    n_init: int = 1,
+    random_state: int | np.random.Generator | np.random.RandomState | None = None,
+    sample_weight: ArrayLike | Sequence[ArrayLike] | None = None,
+    equal_variance: bool = False,
+    init_params: dict[str, Any] | None = None,
+    reg_variance: float = 0.0,
+    dataset_offset: int = 0,
 ) -> StartingValues:
     """The starting values :func:`fastem.fit` uses with the same arguments.
 
@@ -85,7 +87,9 @@ def starting_values(
     return StartingValues(*(a[0] for a in values)) if batch.single else values
 
 
-def kmeans_plusplus(data, n_components=2, **options) -> StartingValues:
+def kmeans_plusplus(
+    data: ArrayLike | Sequence[ArrayLike], n_components: int = 2, **options: Any
+) -> StartingValues:
     """k-means++ seeding, then one assignment of the points to the nearest seed.
 
     The first seed is a point drawn uniformly; each next one is drawn with probability
@@ -96,12 +100,16 @@ def kmeans_plusplus(data, n_components=2, **options) -> StartingValues:
     return starting_values(data, n_components, init="kmeans++", **options)
 
 
-def random_from_data(data, n_components=2, **options) -> StartingValues:
+def random_from_data(
+    data: ArrayLike | Sequence[ArrayLike], n_components: int = 2, **options: Any
+) -> StartingValues:
     """``K`` distinct points drawn uniformly as seeds, then clusters as for k-means++."""
     return starting_values(data, n_components, init="random_from_data", **options)
 
 
-def kmeans(data, n_components=2, **options) -> StartingValues:
+def kmeans(
+    data: ArrayLike | Sequence[ArrayLike], n_components: int = 2, **options: Any
+) -> StartingValues:
     """Lloyd's k-means to convergence from k-means++ seeds (scikit-learn's default start).
 
     Weights, means and variances are those of the final clusters.
@@ -109,7 +117,9 @@ def kmeans(data, n_components=2, **options) -> StartingValues:
     return starting_values(data, n_components, init="kmeans", **options)
 
 
-def quantile(data, n_components=2, **options) -> StartingValues:
+def quantile(
+    data: ArrayLike | Sequence[ArrayLike], n_components: int = 2, **options: Any
+) -> StartingValues:
     """The sorted data cut into ``K`` blocks of equal count; no randomness.
 
     Weights, means and variances are those of the blocks, so every restart is the same.
@@ -117,7 +127,9 @@ def quantile(data, n_components=2, **options) -> StartingValues:
     return starting_values(data, n_components, init="quantile", **options)
 
 
-def random(data, n_components=2, **options) -> StartingValues:
+def random(
+    data: ArrayLike | Sequence[ArrayLike], n_components: int = 2, **options: Any
+) -> StartingValues:
     """mixtools' random starts (``normalmix.init``).
 
     The sorted data are cut into ``K`` blocks as for :func:`quantile`. Standard deviations
@@ -130,7 +142,13 @@ def random(data, n_components=2, **options) -> StartingValues:
 
 
 def emem(
-    data, n_components=2, *, n_runs=10, n_iter=5, start="random_from_data", **options
+    data: ArrayLike | Sequence[ArrayLike],
+    n_components: int = 2,
+    *,
+    n_runs: int = 10,
+    n_iter: int = 5,
+    start: str = "random_from_data",
+    **options: Any,
 ) -> StartingValues:
     """Short runs of EM (emEM; Biernacki, Celeux & Govaert 2003).
 

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..checks import Seed
+from ..checks import Given, Seed
 from ..engine import layout as _layout
 from ..engine import run as _em
 from ..engine import starts as _kernels
 from ..engine.arguments import Parameters, StartOptions
-from ._registry import STRATEGIES
+from ..engine.layout import Batch
+from ..model import Model
+from ._registry import STRATEGIES, Strategy
+
+Values = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Weights, means and variances, each of shape (n_fits, K)."""
 
 
 def _run_initialise(kernel, batch, model, seed, weights, means, variances):
@@ -28,17 +33,28 @@ def _run_initialise(kernel, batch, model, seed, weights, means, variances):
     )
 
 
-def strategy_values(method, batch, n_restarts, model, seed):
+def strategy_values(method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed) -> Values:
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
     components sorted by mean."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
     weights, means, variances = (np.empty(shape) for _ in range(3))
     _run_initialise(STRATEGIES[method].kernel, batch, model, seed, weights, means, variances)
     order = np.argsort(means, axis=1, kind="stable")
-    return tuple(np.take_along_axis(a, order, axis=1) for a in (weights, means, variances))
+    weights, means, variances = (
+        np.take_along_axis(a, order, axis=1) for a in (weights, means, variances)
+    )
+    return weights, means, variances
 
 
-def apply_given(weights, means, variances, given, batch, model, n_restarts):
+def apply_given(
+    weights: np.ndarray,
+    means: np.ndarray,
+    variances: np.ndarray,
+    given: Given,
+    batch: Batch,
+    model: Model,
+    n_restarts: int,
+) -> None:
     """Overwrite strategy values with the given ones, then impose the constraints.
 
     ``given`` (:class:`~fastem.checks.Given`) holds arrays of shape
@@ -81,7 +97,15 @@ def apply_given(weights, means, variances, given, batch, model, n_restarts):
         weights[:] = 1.0 / n_components
 
 
-def starting_values(strategy, init_params, batch, model, n_init, seed, given):
+def starting_values(
+    strategy: Strategy,
+    init_params: dict,
+    batch: Batch,
+    model: Model,
+    n_init: int,
+    seed: Seed,
+    given: Given,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Starting values of shape (n_fits, K), standardised, and EM iterations spent on them,
     for a :class:`~fastem.init._registry.Strategy` and its checked ``init_params``.
 

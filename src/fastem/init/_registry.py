@@ -41,7 +41,7 @@ STRATEGIES = {
 NAMES = tuple(STRATEGIES)
 
 
-def checked(init, init_params) -> tuple[Strategy, dict]:
+def checked(init: str, init_params: dict | None) -> tuple[Strategy, dict]:
     """The strategy named ``init`` and its options: its defaults updated with
     ``init_params``, each checked."""
     strategy = STRATEGIES[_validate.check_choice("init", init, NAMES)]

@@ -29,7 +29,8 @@ from .. import api
 from .. import checks as _validate
 from .. import options as _options
 from ..engine.information import StandardErrors
-from ..result import FitResult, pad_restarts, unsqueeze
+from ..restarts import pad_restarts
+from ..result import FitResult, unsqueeze
 
 __all__ = ["fit", "concatenate"]
 

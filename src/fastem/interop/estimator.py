@@ -28,7 +28,8 @@ from .. import checks as _validate
 from .. import options as _options
 from ..engine.status import Status
 from ..mixtures import log_posteriors
-from ..result import ConvergenceWarning, kept_restarts
+from ..restarts import kept_restarts
+from ..result import ConvergenceWarning
 from . import starts as _starts
 
 _REG_COVAR = _options.BY_NAME["reg_variance"].sklearn

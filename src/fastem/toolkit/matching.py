@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import checks as _validate
-from ..result import kept_restarts
+from ..restarts import kept_restarts
 
 
 class Matched(NamedTuple):
