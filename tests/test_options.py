@@ -27,15 +27,21 @@ ENTRY_POINTS = {
     "toolkit/lrt.py": "bootstrap_lrt",
 }
 """The functions that take fit's options and hand them on, by module."""
-HANDING_ON = (
-    *ENTRY_POINTS,
-    "result.py",
-    "toolkit/design.py",
-    "toolkit/designfile.py",
-    "cli/shared.py",
-    "cli/commands.py",
-)
-"""The modules where fit's options used to be written out again."""
+OWN_PARAMETERS = {
+    "reference.py": "the NumPy yardstick's own equations",
+    "init/__init__.py": "the starting-value strategies' own functions",
+    "interop/estimator.py": "scikit-learn's names and signature, which the estimator mirrors",
+    "engine/rng.py": "the data a stream is keyed by",
+    "engine/run.py": "the kernels' runner, given the checked options",
+    "batch.py": "the data's checks, given the checked weights",
+    "search.py": "how settled a search is, a function of its own",
+    "toolkit/refit.py": "fits of given data and weights from given starts",
+    "toolkit/simulation.py": "simulation's own seed and offset",
+    "toolkit/matching.py": "restart_summary's tolerance, a different one",
+    "toolkit/plots/fits.py": "a figure of given data and weights",
+}
+"""Modules whose functions take a parameter of an option's name for a job of their own, not
+to hand it on to fit; every other module of the package is searched for declarations."""
 
 
 def _declarations(path: Path):
@@ -90,8 +96,14 @@ def test_each_option_is_declared_once_in_the_table_and_nowhere_it_is_handed_on()
     assert sorted(declared) == sorted(options.NAMES)
     # Where the options go: no parameter, field, dict key or list of their names.
     again = {}
-    for module in HANDING_ON:
-        for name, where in _declarations(PACKAGE / module):
+    searched = [
+        path
+        for path in PACKAGE.rglob("*.py")
+        if path.parent != TABLE and path.relative_to(PACKAGE).as_posix() not in OWN_PARAMETERS
+    ]
+    assert len(searched) >= 80
+    for path in searched:
+        for name, where in _declarations(path):
             if name in options.BY_NAME:
                 again.setdefault(name, []).append(where)
     assert again == {}
@@ -214,3 +226,41 @@ def test_the_inference_commands_take_the_stopping_options_of_the_table(command):
     text = " ".join(_fastem(command, "--help").split())
     for name in ("max_iter", "tol", "spurious"):
         assert options.BY_NAME[name].flag + " " in text, name
+
+
+def test_the_design_takes_only_the_mixture_sizes_and_replications_by_position():
+    # The table orders the rest: a seventh value by position would land on an option
+    # other than the one it meant, so it is refused.
+    design = fastem.Design((0.5, 0.5), (-1.0, 1.0), (1.0, 1.0), (40,), 100, init=("random",))
+    assert design.init == ("random",) and design.replications == 100
+    with pytest.raises(TypeError, match="positional"):
+        fastem.Design((0.5, 0.5), (-1.0, 1.0), (1.0, 1.0), (40,), 100, ("random",))
+
+
+def test_fit_and_the_command_line_load_under_python_oo():
+    # python -OO drops docstrings, which the table fills with the options' documentation.
+    code = "import fastem, fastem.dask; print(fastem.fit.__name__)"
+    completed = subprocess.run(
+        [sys.executable, "-OO", "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert completed.stdout.strip() == "fit", completed.stderr
+    assert "fastem" in _fastem_oo("--version")
+
+
+def _fastem_oo(*args):
+    completed = subprocess.run(
+        [sys.executable, "-OO", "-m", "fastem", *args], capture_output=True, text=True, timeout=300
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+@pytest.mark.parametrize("command", ["lrt", "bootstrap"])
+def test_the_spurious_rule_of_an_inference_command_is_written_in_its_json(
+    command, data_file, tmp_path
+):
+    out = tmp_path / "out.json"
+    extra = ("--max-components", 2) if command == "lrt" else ()
+    _fastem(command, data_file, "--n-boot", 5, "--spurious", 0, 0, *extra, "--json", out, "--quiet")
+    written = json.loads(out.read_text())["options"]["spurious"]
+    assert written == {"min_points": 0.0, "min_variance_ratio": 0.0}

@@ -7,6 +7,7 @@ The commands add them to their parsers from here (``fit``, ``study``, ``lrt`` an
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import fields
 
@@ -31,10 +32,26 @@ def add_fit_flags(parser, names, defaults=None) -> None:
         elif option.choices is not None:
             settings["choices"] = option.choices
         else:
-            settings["type"] = float if option.n_values > 1 else option.parse
+            settings["type"] = float if option.n_values > 1 else _typed(option.parse)
         if option.n_values > 1:
             settings.update(nargs=option.n_values, metavar=_metavars(option.help))
         parser.add_argument(option.flag, **settings)
+
+
+def _typed(parse):
+    """``parse`` as argparse's ``type``: a parser of the table's (``init_params``'s
+    name=value pairs, say) says what is wrong with a value in its own words, after the flag,
+    rather than argparse's "invalid parse_init_params value"."""
+    if parse in (int, float, str):
+        return parse
+
+    def typed(text):
+        try:
+            return parse(text)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return typed
 
 
 def _metavars(text: str) -> tuple:

@@ -14,6 +14,7 @@ import json
 import numpy as np
 
 from .. import __version__
+from ..toolkit.designfile import plain
 from . import shared
 from .fit_options import FIT_FLAGS, add_algorithm_options, add_stopping_options, fit_options
 from .flags import EPILOG, Formatter, add_data_options, figure_file, n_init
@@ -422,7 +423,7 @@ def _set_tables(outputs, table, args, options) -> None:
             "fastem": __version__,
             "command": args.command,
             "file": str(args.file),
-            "options": options,
+            "options": {name: plain(value) for name, value in options.items()},
             "table": table.to_records(),
         }
         outputs["json"].set(json.dumps(document, indent=1) + "\n")

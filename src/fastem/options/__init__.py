@@ -141,7 +141,8 @@ def derived(own, entry=None, documented=(), caller=None):
         function.sets_options = () if entry is None else set_by(entry)
         function.caller = caller or f"fastem.{function.__name__}"
         shown = [name for name in names if name not in documented]
-        function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(shown))
+        if function.__doc__ is not None:  # None under python -OO
+            function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(shown))
         return function
 
     return decorate
@@ -156,7 +157,10 @@ def bound(function, args, kwargs) -> dict:
     try:
         arguments = function.__signature__.bind(*args, **kwargs)
     except TypeError as error:
-        raise TypeError(f"{function.__name__}() {error}") from None
+        # Signature.bind's message, after the function's public name, as Python's own
+        # ("fastem.fit() got an unexpected keyword argument 'n_inti'").
+        hint = "" if function.caller == "fastem.fit" else "; it takes the options of fastem.fit"
+        raise TypeError(f"{function.caller}() {error}{hint}.") from None
     arguments.apply_defaults()
     return dict(arguments.arguments)
 

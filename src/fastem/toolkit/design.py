@@ -27,15 +27,17 @@ from . import designfile
 from .designfile import WANTED, BadShape, plain, shaped
 
 
-def _setting(default, kind, *, many=False, single=False, help=None, fit=False):
+def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
     """A field of :class:`Design`.
 
     ``kind`` is the type of its value (of each value when ``many``); ``single``: one value
     stands for a list of one. ``help`` is the flag's help in ``fastem study``; ``fit``: an
     option of :func:`fastem.fit`, whose flag ``fastem study`` shares with ``fastem fit``.
+    Only the mixture, the sample sizes and the replications may be given by position
+    (``kw_only`` False): the others by name, whatever order the table of options gives them.
     """
     metadata = dict(kind=kind, many=many, single=single, help=help, fit=fit)
-    return field(default=default, metadata=metadata)
+    return field(default=default, metadata=metadata, kw_only=kw_only)
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,18 @@ class _StudySettings:
     >>> result = design.run()  # doctest: +SKIP
     """
 
-    weights: tuple = _setting((0.4, 0.6), float, many=True, help="true weights")
-    means: tuple = _setting((-2.5, 3.5), float, many=True, help="true means")
-    variances: tuple = _setting((4.0, 4.0), float, many=True, help="true variances")
+    weights: tuple = _setting((0.4, 0.6), float, many=True, help="true weights", kw_only=False)
+    means: tuple = _setting((-2.5, 3.5), float, many=True, help="true means", kw_only=False)
+    variances: tuple = _setting((4.0, 4.0), float, many=True, help="true variances", kw_only=False)
     n_samples: tuple = _setting(
-        (40,), int, many=True, single=True, help="points per dataset, one design cell each"
+        (40,),
+        int,
+        many=True,
+        single=True,
+        help="points per dataset, one design cell each",
+        kw_only=False,
     )
-    replications: int = _setting(10_000, int, help="datasets per design cell")
+    replications: int = _setting(10_000, int, help="datasets per design cell", kw_only=False)
     scenarios: tuple = _setting((), dict, many=True)
     seed: int = _setting(0, int, help="random seed")
     at_best_tol: float = _setting(

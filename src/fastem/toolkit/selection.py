@@ -234,7 +234,7 @@ def select(data, *args, **kwargs) -> SelectionResult:
     n_components : iterable of int, default 1 to 6
     variance : iterable of {"equal", "unequal"}
     criterion : {"bic", "aic", "icl"}
-    n_init, init, random_state, **fit_options
+    n_init, init, random_state, and the other options of :func:`fastem.fit`
         Passed to :func:`fastem.fit` for every candidate (``spurious``, ``max_init``,
         ``unseen_tol`` among them). By default every candidate's restarts run in rounds of
         k-means++, random data points and emEM until its search is settled (``n_init=

@@ -208,8 +208,8 @@ def study(*args, **kwargs) -> StudyResult:
         time: per design cell, blocks of ``RAW_BLOCK`` replications, each method's rows
         in the table's order within a block (a study of at most ``RAW_BLOCK`` replications
         gives them in ``raw()``'s order), the same however the study is chunked.
-    **fit_options
-        Passed to :func:`fastem.fit` (``tol``, ``max_iter``, ``reg_variance``,
+    the other options of :func:`fastem.fit`
+        Passed to it (``tol``, ``max_iter``, ``reg_variance``,
         ``equal_variance``, ...).
 
     Returns
