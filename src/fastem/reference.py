@@ -190,7 +190,7 @@ def fit(
     previous = -np.inf
     converged = False
     for _ in range(max_iter):
-        current = trace[-1] / n
+        current = float(trace[-1] / n)
         resp = e_step(x, weights, means, variances)
         weights, means, variances = m_step(
             x, resp, reg, equal_variance, sample_weight=sample_weight, fixed=fixed

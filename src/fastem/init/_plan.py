@@ -37,12 +37,10 @@ def strategy_values(method: str, batch: Batch, n_restarts: int, model: Model, se
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
     components sorted by mean."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
-    weights, means, variances = (np.empty(shape) for _ in range(3))
-    _run_initialise(STRATEGIES[method].kernel, batch, model, seed, weights, means, variances)
-    order = np.argsort(means, axis=1, kind="stable")
-    weights, means, variances = (
-        np.take_along_axis(a, order, axis=1) for a in (weights, means, variances)
-    )
+    unsorted = [np.empty(shape) for _ in range(3)]
+    _run_initialise(STRATEGIES[method].kernel, batch, model, seed, *unsorted)
+    order = np.argsort(unsorted[1], axis=1, kind="stable")
+    weights, means, variances = (np.take_along_axis(a, order, axis=1) for a in unsorted)
     return weights, means, variances
 
 
