@@ -24,6 +24,7 @@ fix.
 from __future__ import annotations
 
 import inspect
+import re
 
 from .. import checks as _validate
 from . import model as _model
@@ -122,6 +123,11 @@ def parameters_doc(names=NAMES, indent="    ") -> str:
     return "\n".join(lines)
 
 
+_PLACEHOLDER = re.compile(r"^([ \t]*)\{fit options\}$", re.MULTILINE)
+"""The line of a docstring that the options' entries replace, at its indentation: Python
+3.13 strips a docstring's common indentation when it compiles it, older ones do not."""
+
+
 def derived(own, entry=None, documented=(), caller=None):
     """A decorator: the function's ``__signature__`` built by :func:`signature` from
     ``own`` and the options the function ``entry`` takes (:func:`taken_by`;
@@ -142,7 +148,9 @@ def derived(own, entry=None, documented=(), caller=None):
         function.caller = caller or f"fastem.{function.__name__}"
         shown = [name for name in names if name not in documented]
         if function.__doc__ is not None:  # None under python -OO
-            function.__doc__ = function.__doc__.replace("    {fit options}", parameters_doc(shown))
+            function.__doc__ = _PLACEHOLDER.sub(
+                lambda line: parameters_doc(shown, indent=line.group(1)), function.__doc__
+            )
         return function
 
     return decorate
