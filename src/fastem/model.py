@@ -32,16 +32,6 @@ class Model:
         if self.equal_weights:
             object.__setattr__(self, "fixed_weights", np.ones(self.n_components, dtype=np.bool_))
 
-    def kernel_options(self) -> tuple[float, bool, np.ndarray, np.ndarray, np.ndarray]:
-        """The M-step's options, as the kernels take them."""
-        return (
-            float(self.reg_variance),
-            bool(self.equal_variance),
-            self.fixed_weights,
-            self.fixed_means,
-            self.fixed_variances,
-        )
-
     def describe(self) -> str:
         """``"2 components, unequal variances"``, with the constraints and regularisation."""
         k = self.n_components

@@ -175,9 +175,9 @@ def _fit(args) -> int:
     with Outputs(out=args.out, plot=args.plot) as outputs:
         outputs.protect("the data file", args.file)
         if args.plot is not None:
-            from ..toolkit.plots import _pyplot
+            from ..toolkit.plots import load_pyplot
 
-            _pyplot()  # fail now, not after the fits, if matplotlib is missing
+            load_pyplot()  # fail now, not after the fits, if matplotlib is missing
         ids, data, weights = read_data(args)
         check_datasets(args.file, ids, data, weights, k_low, k_high)
         announce_compilation(

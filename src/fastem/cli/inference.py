@@ -149,7 +149,7 @@ def _add_lrt(commands) -> None:
 
 def _add_bootstrap(commands) -> None:
     """The ``bootstrap`` subcommand."""
-    from ..toolkit.refit import KINDS
+    from ..toolkit.replicates import KINDS
     from ..toolkit.selection import CRITERIA
 
     bootstrap = commands.add_parser(
@@ -258,9 +258,9 @@ def _lrt(args) -> int:
     shared.check_weights_type(args)
     with Outputs(csv=args.csv, json=args.json, plot=args.plot) as outputs:
         if args.plot is not None:
-            from ..toolkit.plots import _pyplot
+            from ..toolkit.plots import load_pyplot
 
-            _pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
+            load_pyplot()  # fail now, not after the bootstrap, if matplotlib is missing
         outputs.protect("the data file", args.file)
         ids, data, weights = shared.read_data(args)
         shared.check_datasets(

@@ -105,9 +105,9 @@ def _study(args) -> int:
             ) from None
     with Outputs(csv=args.csv, json=args.json, raw=args.raw) as outputs:
         if args.plot is not None:
-            from ..toolkit.plots import STUDY_FIGURES, _pyplot
+            from ..toolkit.plots import STUDY_FIGURES, load_pyplot
 
-            _pyplot()  # fail now, not after the study, if matplotlib is missing
+            load_pyplot()  # fail now, not after the study, if matplotlib is missing
             outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
         outputs.protect("the --design file", args.design)
         outputs.protect("the --scenarios file", args.scenarios)

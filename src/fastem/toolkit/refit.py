@@ -16,7 +16,6 @@ from ..api import fit
 from ..engine.status import Status
 from ..init import starting_values
 from ..result import squeeze, unsqueeze
-from .replicates import KINDS as KINDS  # kept importable from here, where it was first
 
 
 class Parameters(NamedTuple):

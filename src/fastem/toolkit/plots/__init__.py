@@ -73,7 +73,3 @@ __all__ = [
     "study_figures",
     "study_images",
 ]
-
-_pyplot = load_pyplot
-"""The name the command line imported :func:`load_pyplot` by, kept until it imports the
-new one."""
