@@ -4,19 +4,22 @@
 #   make run        the default Monte Carlo study
 #   make check      ruff (lint and format) and mypy; `make lint` is ruff alone
 #   make test       make check, then the test suite in three passes (below), as CI does
+#   make docs       the documentation site (docs/ into docs/_build/html), tutorials executed
 #   make bench      the benchmarks (bench/), not part of the tests' pass or fail
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make test` builds the site too, after the tests; `make test DOCS=` leaves it out.
+DOCS ?= docs
 
 # The oldest and the newest Python the package claims (pyproject.toml's classifiers), where
 # pyenv keeps them or on the PATH; `make test-pythons` runs the suite under both.
 OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) python3.10)
 NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13) python3.13)
 
-.PHONY: run check lint typecheck test test-pythons bench bench-save bench-compare clean
+.PHONY: run check lint typecheck test test-pythons docs bench bench-save bench-compare clean
 
 # pip prints what set-up is doing (without the progress bars, which a log cannot show).
 $(STAMP): pyproject.toml
@@ -51,10 +54,22 @@ test: check
 		$(COVERAGE)
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -m "plain_python or exact"
+	$(if $(DOCS),$(MAKE) docs PYTHON=$(PYTHON) VENV=$(VENV))
 
+# The site is built once, under the newest Python (DOCS= leaves it out of the oldest's run).
 test-pythons:
-	$(MAKE) test PYTHON=$(OLDEST_PYTHON) VENV=.venv-oldest
+	$(MAKE) test PYTHON=$(OLDEST_PYTHON) VENV=.venv-oldest DOCS=
 	$(MAKE) test PYTHON=$(NEWEST_PYTHON) VENV=.venv-newest
+
+# The site, strictly: every warning is an error (-W), every cross-reference must resolve
+# (-n), every tutorial runs (a failing one stops the build); then the doctests of the pages
+# and docstrings, and no broken internal link. The tutorials run again only when they
+# change (sphinx-gallery keeps a checksum of each).
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html -d docs/_build/doctrees docs docs/_build/html
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b doctest -d docs/_build/doctrees docs docs/_build/doctest
+	$(BIN)/python docs/_ext/check_links.py docs/_build/html
+	@echo "fastem: the site is in docs/_build/html/index.html"
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest bench --benchmark-only $(BENCH_ARGS)
