@@ -96,4 +96,5 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .venv-oldest .venv-newest .pytest_cache .benchmarks .mypy_cache .coverage
+	rm -rf docs/_build docs/auto_tutorials docs/reference/generated docs/sg_execution_times.rst
 	find src -name '__pycache__' -type d -exec rm -rf {} +

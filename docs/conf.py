@@ -32,6 +32,9 @@ extensions = [
     "cli_reference",
 ]
 
+# Flags are written `--flag`: no typographic dashes or quotes anywhere.
+smartquotes = False
+
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 exclude_patterns = [

@@ -8,6 +8,7 @@ with the help the command itself prints (defaults included), so the page says wh
 from __future__ import annotations
 
 import argparse
+import re
 import textwrap
 
 from docutils import nodes
@@ -24,22 +25,34 @@ def _subparsers(parser: argparse.ArgumentParser):
                 yield name, helps.get(name), subparser
 
 
+def _plain(text: str) -> str:
+    """``text`` as reST that shows it as written: every mark that reST could read as markup
+    (``*``, backquotes, ``_``, ``|``, ``--``) is escaped, and lines are joined."""
+    return re.sub(r"([^A-Za-z0-9\s])", r"\\\1", " ".join(text.split()))
+
+
+def _paragraphs(text: str) -> list[str]:
+    lines = []
+    for paragraph in text.strip().split("\n\n"):
+        lines += [_plain(paragraph), ""]
+    return lines
+
+
 def _flag_entry(parser: argparse.ArgumentParser, action: argparse.Action) -> list[str]:
     formatter = parser._get_formatter()
     invocation = formatter._format_action_invocation(action)
     text = formatter._expand_help(action) if action.help else ""
-    text = " ".join(text.split())
-    return [f"``{invocation}``", textwrap.indent(text or "(no help)", "   "), ""]
+    return [f"``{invocation}``", "   " + (_plain(text) or "(no help)"), ""]
 
 
 def _command_lines(name: str, summary: str | None, parser: argparse.ArgumentParser) -> list[str]:
     title = f"fastem {name}"
     lines = [f".. _cli-{name}:", "", title, "-" * len(title), ""]
     if summary:
-        lines += [" ".join(summary.split()), ""]
+        lines += [f"*{_plain(summary)}*", ""]
     lines += ["::", "", textwrap.indent(parser.format_usage().strip(), "   "), ""]
     if parser.description:
-        lines += ["::", "", textwrap.indent(parser.description.strip(), "   "), ""]
+        lines += _paragraphs(parser.description)
     for group in parser._action_groups:
         actions = [a for a in group._group_actions if a.help is not argparse.SUPPRESS]
         if not actions:
@@ -49,7 +62,7 @@ def _command_lines(name: str, summary: str | None, parser: argparse.ArgumentPars
         for action in actions:
             lines += _flag_entry(parser, action)
     if parser.epilog:
-        lines += ["::", "", textwrap.indent(parser.epilog.strip(), "   "), ""]
+        lines += _paragraphs(parser.epilog)
     return lines
 
 
