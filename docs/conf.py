@@ -32,6 +32,9 @@ extensions = [
     "cli_reference",
 ]
 
+# Literal blocks without a language (usage lines, tables a command prints) stay plain text.
+highlight_language = "text"
+
 # Flags are written `--flag`: no typographic dashes or quotes anywhere.
 smartquotes = False
 
@@ -100,6 +103,7 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"fastem {release}"
 html_theme_options = {
     "navigation_with_keys": False,
+    "header_links_before_dropdown": 8,
     "show_toc_level": 2,
     "secondary_sidebar_items": ["page-toc"],
     "footer_start": ["copyright"],
