@@ -8,8 +8,8 @@ Baselines in the same run: the same tests with ``n_init=0`` (the warm and split 
 alone, mclust's work per replicate), and the same refits one replicate per call of
 :func:`fastem.fit` (on a subset): what batching the replicates saves.
 
-R's commands, for comparison (R 4.2.2, mclust 6.0.0, mixtools 2.0.0; the README gives
-their times): ``set.seed(1); mclustBootstrapLRT(faithful$waiting, modelName = "V", nboot =
+R's commands, for comparison (R 4.2.2, mclust 6.0.0, mixtools 2.0.0; docs/guide/choosing-k.md
+gives their times): ``set.seed(1); mclustBootstrapLRT(faithful$waiting, modelName = "V", nboot =
 99, maxG = 3)`` and
 ``set.seed(1); boot.comp(faithful$waiting, max.comp = 3, B = 20, mix.type = "normalmix")``.
 When ``Rscript`` with mclust and mixtools is on the path, a full-size run times both and

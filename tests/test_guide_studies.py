@@ -1,8 +1,8 @@
-"""The README's study outputs are what the current code prints.
+"""The study outputs of the user guide (docs/guide/studies.md) are what the current code prints.
 
 A study's cells are seeded by their true mixture and sample size, and its bootstrap by the
-cell, so one strategy or one scenario run alone gives the same rows as in the README's
-whole run: each test reruns a cheap slice and compares it with the README, digit for digit.
+cell, so one strategy or one scenario run alone gives the same rows as in the guide's
+whole run: each test reruns a cheap slice and compares it with the guide, digit for digit.
 """
 
 import re
@@ -12,18 +12,18 @@ import fastem
 from test_cli import fastem_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-README = (ROOT / "README.md").read_text()
+GUIDE = (ROOT / "docs" / "guide" / "studies.md").read_text()
 
 
-def readme_block(first_line_start):
-    """The lines of the README's code block from the line starting ``first_line_start``."""
-    start = README.index("\n" + first_line_start) + 1
-    return README[start : README.index("\n```", start)].splitlines()
+def guide_block(first_line_start):
+    """The lines of the guide's code block from the line starting ``first_line_start``."""
+    start = GUIDE.index("\n" + first_line_start) + 1
+    return GUIDE[start : GUIDE.index("\n```", start)].splitlines()
 
 
-def test_the_readme_seed_mixture_table_is_what_the_study_prints_for_quantile_starts():
+def test_the_guide_seed_mixture_table_is_what_the_study_prints_for_quantile_starts():
     # Quantile starts alone (deterministic, one restart each): every column but at_best,
-    # which compares with the best of all four strategies, is the README's.
+    # which compares with the best of all four strategies, is the guide's.
     result = fastem.study(
         weights=[0.4, 0.6],
         means=[-2.5, 3.5],
@@ -51,7 +51,7 @@ def test_the_readme_seed_mixture_table_is_what_the_study_prints_for_quantile_sta
     printed = str(result.table.select(*columns)).splitlines()[1:]
     shown = [
         line
-        for line in readme_block("n_samples      init  spurious")[1:]
+        for line in guide_block("n_samples      init  spurious")[1:]
         if line.split()[1] == "quantile"
     ]
     assert len(printed) == len(shown) == 2
@@ -60,7 +60,7 @@ def test_the_readme_seed_mixture_table_is_what_the_study_prints_for_quantile_sta
         assert new[:6] + new[8:] == old[:6] + old[8:]
 
 
-def test_the_readme_coverage_table_is_what_the_study_gives_at_200_points():
+def test_the_guide_coverage_table_is_what_the_study_gives_at_200_points():
     result = fastem.study(
         [0.4, 0.6],
         [-2.5, 3.5],
@@ -70,7 +70,7 @@ def test_the_readme_coverage_table_is_what_the_study_gives_at_200_points():
         init="kmeans++",
         se="score",
     )
-    row = next(line for line in README.splitlines() if line.startswith("| 200 | score |"))
+    row = next(line for line in GUIDE.splitlines() if line.startswith("| 200 | score |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")][2:]
     names = [f"{p}_1_{m}" for p in ("weight", "mean", "variance") for m in ("coverage", "relerror")]
     for name, cell in zip(names, cells, strict=True):
@@ -81,7 +81,7 @@ def test_the_readme_coverage_table_is_what_the_study_gives_at_200_points():
             assert f"{value:.{decimals}f}" == text, name
 
 
-def test_the_readme_separation_table_is_what_fastem_study_prints_for_one_scenario(tmp_path):
+def test_the_guide_separation_table_is_what_fastem_study_prints_for_one_scenario(tmp_path):
     # The design file with its options and one scenario of the six.
     options, *scenarios = (
         (ROOT / "docs" / "studies" / "separation.toml").read_text().split("[[scenarios]]")
@@ -89,9 +89,9 @@ def test_the_readme_separation_table_is_what_fastem_study_prints_for_one_scenari
     path = tmp_path / "d4.toml"
     path.write_text(options + "[[scenarios]]" + next(s for s in scenarios if '"d=4 w=0.5"' in s))
     completed = fastem_cli("study", "--design", path, "--quiet", check=True)
-    # Alone, the scenario is not a column: the README's rows without their scenario's name.
+    # Alone, the scenario is not a column: the guide's rows without their scenario's name.
     printed = [line.split() for line in completed.stdout.split("Monte Carlo")[0].splitlines()[1:]]
-    block = readme_block(" scenario  n_samples      init  algorithm")
+    block = guide_block(" scenario  n_samples      init  algorithm")
     table = block[: block.index("Monte Carlo standard errors in parentheses")]
     shown = [line.split()[2:] for line in table if line.startswith("d=4 w=0.5")]
     assert len(printed) == 4
