@@ -6,8 +6,9 @@ replicates one call of :func:`fastem.fit` at a time (the same fits, without batc
 R's figures on the same machine (``R_SECONDS``) go in the notes for comparison (R 4.2.2,
 mclust 6.0.0, mixtools 2.0.0; a 2-core AMD EPYC, lscpu "AMD EPYC"), of
 ``MclustBootstrap(Mclust(faithful$waiting, G = 2, modelNames = "V"), nboot = 999, type =
-"pb")``, ``"bs"`` and ``"wlbs"``; the README also gives ``boot.se(normalmixEM(...), B =
-999)``'s. mclust refits each replicate from the fit alone (no restarts).
+"pb")``, ``"bs"`` and ``"wlbs"``; docs/guide/standard-errors.md also gives
+``boot.se(normalmixEM(...), B = 999)``'s. mclust refits each replicate from the fit alone (no
+restarts).
 """
 
 from __future__ import annotations

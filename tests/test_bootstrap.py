@@ -147,7 +147,8 @@ def test_galaxies_with_three_components_leave_out_ambiguous_replicates_and_say_s
     # R's galaxies: the third component stands on 3 of 82 points. Many replicates fit only
     # spurious maxima, or put their third component elsewhere (onto the main one, say);
     # matched to the fit's third anyway, those made its standard errors many times the
-    # Louis information's, without a word. 999 replicates in the README; 200 here.
+    # Louis information's, without a word. 999 replicates in docs/guide/standard-errors.md;
+    # 200 here.
     with pytest.warns(fastem.DegenerateFitWarning) as caught:
         result = fastem.bootstrap(GALAXIES, 3, n_boot=200)
     assert len(caught) == 1  # the fit to the data is regular
