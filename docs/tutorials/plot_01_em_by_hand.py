@@ -31,7 +31,14 @@ true_means = np.array([-2.5, 3.5])
 true_variances = np.array([4.0, 4.0])
 
 x, labels = fastem.simulate(true_weights, true_means, true_variances, n_samples=40, random_state=1)
-print("points:", x.size, " from component 1:", np.sum(labels == 0), " from component 2:", np.sum(labels == 1))
+print(
+    "points:",
+    x.size,
+    " from component 1:",
+    np.sum(labels == 0),
+    " from component 2:",
+    np.sum(labels == 1),
+)
 print(np.round(np.sort(x), 2))
 
 # %%
@@ -75,7 +82,10 @@ start = (np.array([0.5, 0.5]), np.array([-0.5, 0.5]), np.array([1.0, 1.0]))
 resp = e_step(x, *start)
 print("responsibilities of the first five points:\n", np.round(resp[:5], 4))
 print("each row sums to 1:", np.allclose(resp.sum(axis=1), 1.0))
-print("largest difference from fastem.reference.e_step:", np.abs(resp - reference.e_step(x, *start)).max())
+print(
+    "largest difference from fastem.reference.e_step:",
+    np.abs(resp - reference.e_step(x, *start)).max(),
+)
 assert np.allclose(resp.sum(axis=1), 1.0, rtol=0, atol=1e-14)
 assert np.allclose(resp, reference.e_step(x, *start), rtol=0, atol=1e-15)
 
@@ -122,7 +132,7 @@ for name, mine, theirs in zip(("weights", "means", "variances"), new, ref):
 
 params = start
 loglik = [log_likelihood(x, *params)]
-for iteration in range(10_000):
+for _ in range(10_000):
     previous = np.concatenate(params)
     params = m_step(x, e_step(x, *params))
     loglik.append(log_likelihood(x, *params))
@@ -133,7 +143,14 @@ hand_weights, hand_means, hand_variances = params
 print("iterations:", loglik.size - 1)
 print("log-likelihood: start", round(loglik[0], 4), " end", round(loglik[-1], 6))
 print("smallest change between iterations:", np.diff(loglik).min())
-print("weights", np.round(hand_weights, 4), " means", np.round(hand_means, 4), " variances", np.round(hand_variances, 4))
+print(
+    "weights",
+    np.round(hand_weights, 4),
+    " means",
+    np.round(hand_means, 4),
+    " variances",
+    np.round(hand_variances, 4),
+)
 # The log-likelihood never decreases, up to the rounding of a sum over 40 points.
 assert np.all(np.diff(loglik) >= -1e-13 * np.abs(loglik[1:]))
 
@@ -200,7 +217,9 @@ print(kernel)
 print("log-likelihood  by hand", loglik[-1], "  fastem.fit", kernel.log_likelihood)
 for name, mine in zip(("weights", "means", "variances"), params):
     theirs = getattr(kernel, name)
-    print(f"{name:9s} largest relative difference {np.max(np.abs(mine - theirs) / np.abs(mine)):.1e}")
+    print(
+        f"{name:9s} largest relative difference {np.max(np.abs(mine - theirs) / np.abs(mine)):.1e}"
+    )
     assert np.allclose(theirs, mine, rtol=1e-10, atol=0)
 assert kernel.n_iter == n_iter
 assert np.isclose(kernel.log_likelihood, loglik[-1], rtol=1e-12, atol=0)
@@ -214,11 +233,20 @@ assert np.isclose(kernel.log_likelihood, loglik[-1], rtol=1e-12, atol=0)
 # set for, and the log-likelihoods, flat at a maximum, to ``1e-12`` relative.
 
 default = fastem.fit(x, 2, **start_kwargs)
-print("SQUAREM: iterations", default.n_iter, " EM maps", default.n_fpeval, "  hand EM: iterations", n_iter)
+print(
+    "SQUAREM: iterations",
+    default.n_iter,
+    " EM maps",
+    default.n_fpeval,
+    "  hand EM: iterations",
+    n_iter,
+)
 print("log-likelihood  by hand", loglik[-1], "  fastem.fit (SQUAREM)", default.log_likelihood)
 for name, mine in zip(("weights", "means", "variances"), params):
     theirs = getattr(default, name)
-    print(f"{name:9s} largest relative difference {np.max(np.abs(mine - theirs) / np.abs(mine)):.1e}")
+    print(
+        f"{name:9s} largest relative difference {np.max(np.abs(mine - theirs) / np.abs(mine)):.1e}"
+    )
     assert np.allclose(theirs, mine, rtol=1e-6, atol=0)
 assert np.isclose(default.log_likelihood, loglik[-1], rtol=1e-12, atol=0)
 assert default.n_fpeval < n_iter
@@ -240,7 +268,12 @@ def density(grid, weights, means, variances):
 
 fig, ax = plt.subplots(figsize=(7, 4))
 ax.hist(x, bins=14, density=True, color="0.85", edgecolor="0.6", label="40 points")
-ax.plot(grid, density(grid, true_weights, true_means, true_variances).sum(axis=1), "k--", label="true mixture")
+ax.plot(
+    grid,
+    density(grid, true_weights, true_means, true_variances).sum(axis=1),
+    "k--",
+    label="true mixture",
+)
 fitted = density(grid, default.weights, default.means, default.variances)
 ax.plot(grid, fitted.sum(axis=1), "C0", lw=2, label="fitted mixture")
 ax.plot(grid, fitted[:, 0], "C1", label="fitted component 1 (weighted)")
@@ -272,8 +305,14 @@ print("posterior probabilities, cluster 2:", posterior[:, 1])
 w, mu, var = reference.m_step(points, posterior)
 print("new weights", w, "\nnew means  ", mu, "\nnew variances", var)
 # The example's printed posteriors, weight, means and first variance.
-assert np.allclose(posterior[:, 0], [0.29421497, 0.62245933, 0.65135486, 0.10669059, 0.05340333], atol=5e-9)
-assert np.allclose([w[0], mu[0], mu[1], var[0]], [0.3456246183552747, -0.5373289474340418, 0.6811290963725771, 0.5757859076870627], rtol=1e-12)
+assert np.allclose(
+    posterior[:, 0], [0.29421497, 0.62245933, 0.65135486, 0.10669059, 0.05340333], atol=5e-9
+)
+assert np.allclose(
+    [w[0], mu[0], mu[1], var[0]],
+    [0.3456246183552747, -0.5373289474340418, 0.6811290963725771, 0.5757859076870627],
+    rtol=1e-12,
+)
 # Its second variance, around the first cluster's mean, and the M-step's, around its own.
 around_first = np.sum(posterior[:, 1] * (points - mu[0]) ** 2) / posterior[:, 1].sum()
 print("second variance around the first mean (the example's):", around_first)

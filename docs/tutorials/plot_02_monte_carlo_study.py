@@ -41,8 +41,18 @@ result = fastem.study(
 table = result.table
 print(
     table.select(
-        "init", "replications", "spurious", "spurious_mcse", "iter_median", "iter_median_mcse",
-        "at_best", "at_best_mcse", "mean_1_bias", "mean_1_bias_mcse", "mean_1_rmse", "mean_1_rmse_mcse",
+        "init",
+        "replications",
+        "spurious",
+        "spurious_mcse",
+        "iter_median",
+        "iter_median_mcse",
+        "at_best",
+        "at_best_mcse",
+        "mean_1_bias",
+        "mean_1_bias_mcse",
+        "mean_1_rmse",
+        "mean_1_rmse_mcse",
     )
 )
 
@@ -87,12 +97,17 @@ assert np.allclose(np.sqrt(p * (1 - p) / n), table["spurious_mcse"], rtol=1e-12)
 # value: the precision the study's numbers carry, and how many digits of them to
 # report.
 #
-# For k-means++ starts, the share of spurious fits and the bias of the first mean:
+# For k-means++ starts, the share of spurious fits, the bias of the first mean and the
+# share of restarts at the best maximum:
 
 row = list(table["init"]).index("kmeans++")
 for measure in ("spurious", "mean_1_bias", "at_best"):
     estimate, mcse = table[measure][row], table[measure + "_mcse"][row]
-    print(f"{measure:12s} {estimate:.4f}, 95% interval of the Monte Carlo estimate [{estimate - 1.96 * mcse:.4f}, {estimate + 1.96 * mcse:.4f}]")
+    low, high = estimate - 1.96 * mcse, estimate + 1.96 * mcse
+    print(
+        f"{measure:12s} {estimate:.4f}, "
+        f"95% interval of the Monte Carlo estimate [{low:.4f}, {high:.4f}]"
+    )
 
 # %%
 # The interval of ``mean_1_bias`` lies above 0 (checked below): at 40 points, with
