@@ -18,8 +18,9 @@ strategies really differ, and how many replications a study needs.
 #
 # 4,000 datasets of 40 points from :math:`0.4\,N(-2.5, 4) + 0.6\,N(3.5, 4)`. Each is fitted
 # by plain EM with 5 restarts from each of three start strategies: k-means++ (the
-# default of :func:`fastem.fit`), mixtools' random starts ("random"), and emEM (short
-# runs of EM from random data points, the best of which is run to convergence). The
+# default of :func:`fastem.fit` with several restarts), mixtools' random starts
+# ("random"), and emEM (each restart starts where the best of 10 short runs of EM from
+# random data points ended; see :func:`fastem.init.emem`). The
 # strategies fit the *same* datasets (the comparison is paired), each keeping its best
 # restart per dataset.
 
@@ -161,8 +162,8 @@ diff_random, paired_random, unpaired_random = compare("random", "kmeans++")
 # %%
 # emEM ends at a spurious maximum far more often than k-means++: its difference is many
 # times its MCSE (more than 10, checked below). emEM's short runs pick the start with
-# the highest log-likelihood, and on 40 points that is often one heading for a
-# component on a few close points, which has a high likelihood. The difference between
+# the highest log-likelihood, and on 40 points that can be one heading for a component
+# on a few close points, whose likelihood is high. The difference between
 # random starts and k-means++, by contrast, is within two of its MCSEs: this study
 # cannot tell those two strategies apart on this measure. Pairing made that MCSE
 # smaller than the unpaired formula's (printed above), as it does when the strategies
