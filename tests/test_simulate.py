@@ -68,3 +68,30 @@ def test_chunks_with_dataset_offset_equal_the_whole():
     part, part_labels = fastem.simulate(W, M, V, 25, 15, random_state=6, dataset_offset=20)
     np.testing.assert_array_equal(part, whole[20:35])
     np.testing.assert_array_equal(part_labels, labels[20:35])
+
+
+class _Measured(Exception):
+    pass
+
+
+@pytest.mark.parametrize("per_dataset", [False, True])
+def test_the_memory_a_simulation_needs_grows_with_its_datasets_not_their_square(
+    monkeypatch, per_dataset
+):
+    # The check is asked for the values and labels (16 bytes a point) and the mixtures
+    # (24 bytes a component of each dataset), whether the mixture is given once or once
+    # per dataset; the draw is stopped at the check.
+    from fastem.toolkit import simulation
+
+    asked = []
+
+    def measure(n_bytes, *args):
+        asked.append(n_bytes)
+        raise _Measured
+
+    monkeypatch.setattr(simulation._validate, "check_memory", measure)
+    n_datasets = 30_000
+    means = np.tile(M, (n_datasets, 1)) if per_dataset else M
+    with pytest.raises(_Measured):
+        fastem.simulate(W, means, V, 10, n_datasets, random_state=0)
+    assert asked == [16.0 * 10 * n_datasets + 24.0 * n_datasets * 2]

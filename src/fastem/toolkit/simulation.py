@@ -79,9 +79,11 @@ def simulate(
         )
     else:
         n_points = sizes.sum(dtype=np.float64)
-    # Values and labels, 16 bytes a point, and the mixtures, 24 bytes a component.
+    # Values and labels, 16 bytes a point, and the mixtures, 24 bytes a component of each
+    # dataset's (the mixture given once or per dataset: its last axis is the components).
+    n_components = np.shape(means)[-1] if np.ndim(means) else 1
     _validate.check_memory(
-        16.0 * n_points + 24.0 * n_datasets * np.size(means),
+        16.0 * n_points + 24.0 * n_datasets * n_components,
         f"n_samples={n_samples!r} for {n_datasets} dataset(s)",
         "Draw fewer points, or draw the datasets in chunks with dataset_offset.",
     )
