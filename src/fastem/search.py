@@ -80,7 +80,7 @@ def settledness(
 ) -> Settledness:
     """The :class:`Settledness` of restarts with final log-likelihoods ``restart_ll`` of
     shape (n_datasets, n_restarts), of which those marked in ``counted`` (same shape, bool)
-    take part; maxima are told apart by :data:`SAME_MAXIMUM`."""
+    take part; maxima are told apart by :data:`fastem.search.SAME_MAXIMUM`."""
     ll = np.where(counted & np.isfinite(restart_ll), restart_ll, -np.inf)
     ll = -np.sort(-ll, axis=1)  # descending; -inf (not counted) last
     valid = np.isfinite(ll)

@@ -26,10 +26,11 @@ class Table:
     """Named columns of equal length, in order.
 
     ``table["column"]`` is a numpy array; ``len(table)`` is the number of rows;
-    ``str(table)`` is an aligned text table, whose numbers are rounded (see
-    :data:`MIN_DIGITS`). ``to_csv``, ``to_json`` and ``to_records`` write it out with every
-    float in full (``repr``: it reads back to the same float); ``to_pandas`` makes a
-    DataFrame when pandas is installed.
+    ``str(table)`` is an aligned text table, whose numbers are rounded (to 6 significant
+    digits, more in a column whose values would otherwise print alike). ``to_csv``,
+    ``to_json`` and ``to_records`` write it out with every float in full (``repr``: it
+    reads back to the same float); ``to_pandas`` makes a DataFrame when pandas is
+    installed.
     """
 
     def __init__(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> None:

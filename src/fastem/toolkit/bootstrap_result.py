@@ -38,9 +38,10 @@ class BootstrapResult:
         Every replicate's estimates, components matched to ``fit``'s (the labelling of
         least cost, see :func:`bootstrap`); NaN for a failed or spurious replicate. An
         ambiguous replicate keeps its estimates here, but not in the summaries.
-    standard_errors, lower, upper : :class:`Parameters`, arrays of shape (n_datasets, K)
+    standard_errors, lower, upper : named tuples of arrays of shape (n_datasets, K)
         The standard deviation of the kept replicates' estimates, and their percentile
-        interval at ``level``, per parameter; NaN for a parameter the model fixes (equal
+        interval at ``level``, per parameter (fields ``weights``, ``means`` and
+        ``variances``); NaN for a parameter the model fixes (equal
         weights, or the weight of one component).
     status : int array of shape (n_datasets, n_boot)
         Each replicate's :class:`~fastem.Status`.

@@ -4,7 +4,7 @@ A field's name is the option's name everywhere: the keyword of ``Design(...)``, 
 of a TOML or JSON design file and, with ``-`` for ``_``, the flag of ``fastem study``
 (``n_samples`` is ``--n-samples``). The study's own settings are declared here; the options
 of :func:`fastem.fit` a design may set (``tol``, ``spurious``, ...) are the fields that the
-table of :mod:`fastem.options` marks ``design``, with its defaults, checks and flags.
+table of options (``fastem.options``) marks ``design``, with its defaults, checks and flags.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _StudySettings:
     simulated ``replications`` times for each sample size in ``n_samples`` (a design
     cell each); every strategy in ``init`` then fits each dataset with ``n_init``
     restarts. ``seed`` seeds it all. The options of :func:`fastem.fit` that the table of
-    :mod:`fastem.options` marks ``design`` (``tol``, ``max_iter``, ``reg_variance``,
+    options (``fastem.options``) marks ``design`` (``tol``, ``max_iter``, ``reg_variance``,
     ``equal_variance``, ``skip_degenerate``, ``spurious``, ``se``, ``init_params``) are
     passed to it, with its defaults; ``init_params`` go to the strategies that take them.
 

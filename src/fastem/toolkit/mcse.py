@@ -7,21 +7,21 @@ evaluate statistical methods", Statistics in Medicine 38:2074-2102, Table 6 and 
 estimates ``theta_i`` of the true value ``theta``, their mean ``m`` and ``e_i = theta_i -
 theta``:
 
-=============  =============================  ==========================================
-measure        estimate                       Monte Carlo standard error
-=============  =============================  ==========================================
-bias           ``mean(e_i)``                  ``sqrt(sum (theta_i - m)^2 / (n (n-1)))``
-empirical SE   ``sqrt(sum (theta_i - m)^2     ``EmpSE / sqrt(2 (n-1))``
-               / (n-1))``
-MSE            ``mean(e_i^2)``                ``sqrt(sum (e_i^2 - MSE)^2 / (n (n-1)))``
-RMSE           ``sqrt(MSE)``                  ``MCSE(MSE) / (2 RMSE)`` (delta method)
-proportion     ``p``                          ``sqrt(p (1-p) / n)``
-coverage       ``mean(|e_i| <= z se_i)``       ``sqrt(cover (1-cover) / n)``
-ModSE          ``sqrt(mean(se_i^2))``
-relative %     ``100 (ModSE / EmpSE - 1)``     ``100 (ModSE / EmpSE) sqrt(Var(se_i^2)
-error in                                      / (4 n ModSE^4) + 1 / (2 (n-1)))``
-ModSE
-=============  =============================  ==========================================
+=========================  =============================  =========================================
+measure                    estimate                       Monte Carlo standard error
+=========================  =============================  =========================================
+bias                       ``mean(e_i)``                  ``sqrt(sum (theta_i - m)^2 / (n (n-1)))``
+empirical SE               ``sqrt(sum (theta_i - m)^2     ``EmpSE / sqrt(2 (n-1))``
+                           / (n-1))``
+MSE                        ``mean(e_i^2)``                ``sqrt(sum (e_i^2 - MSE)^2 / (n (n-1)))``
+RMSE                       ``sqrt(MSE)``                  ``MCSE(MSE) / (2 RMSE)`` (delta method)
+proportion                 ``p``                          ``sqrt(p (1-p) / n)``
+coverage                   ``mean(|e_i| <= z se_i)``      ``sqrt(cover (1-cover) / n)``
+ModSE                      ``sqrt(mean(se_i^2))``
+relative % error in ModSE  ``100 (ModSE / EmpSE - 1)``    ``100 (ModSE / EmpSE)
+                                                          sqrt(Var(se_i^2) / (4 n ModSE^4)
+                                                          + 1 / (2 (n-1)))``
+=========================  =============================  =========================================
 
 For coverage, ``z`` is the standard normal quantile of the interval's level (1.96 for
 95%), and replications with a NaN estimate or standard error are left out.
@@ -117,6 +117,7 @@ class PerformanceSums:
         self.estimates, self.errors, self.squared_errors = Moments(), Moments(), Moments()
 
     def add(self, estimates) -> PerformanceSums:
+        """Add a chunk of estimates (NaN ones are left out); returns ``self``."""
         theta = _present(estimates)
         error = theta - self.true
         self.estimates.add(theta)
@@ -125,6 +126,7 @@ class PerformanceSums:
         return self
 
     def result(self) -> Performance:
+        """The :class:`Performance` of every estimate added so far."""
         n = self.estimates.n
         mse = self.squared_errors.mean()
         rmse = math.sqrt(mse)
@@ -188,6 +190,8 @@ class StandardErrorSums:
         self.estimates, self.variances = Moments(), Moments()
 
     def add(self, estimates, standard_errors) -> StandardErrorSums:
+        """Add a chunk of estimates and their standard errors (pairs with a NaN are left
+        out); returns ``self``."""
         theta = np.asarray(estimates, dtype=np.float64).ravel()
         se = np.asarray(standard_errors, dtype=np.float64).ravel()
         present = ~(np.isnan(theta) | np.isnan(se))
@@ -198,6 +202,8 @@ class StandardErrorSums:
         return self
 
     def result(self) -> StandardErrorPerformance:
+        """The :class:`StandardErrorPerformance` of every pair added so far (NaN for
+        fewer than two)."""
         n = self.estimates.n
         if n < 2:
             return StandardErrorPerformance(*(math.nan,) * 5)
@@ -250,15 +256,20 @@ class ClusteredMean:
         self.totals = Moments()
 
     def add(self, values) -> ClusteredMean:
+        """Add a chunk of replications, values of shape (n_replications, m); returns
+        ``self``."""
         rows = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
         self.m = rows.shape[1]
         self.totals.add(rows.sum(axis=1))
         return self
 
     def mean(self) -> float:
+        """The mean of every value added so far (NaN before any)."""
         return to_float(self.totals.sum / (self.totals.n * self.m)) if self.totals.n else math.nan
 
     def mcse(self) -> float:
+        """:func:`clustered_mean_mcse` of every replication added so far (NaN before any,
+        0 after one)."""
         n = self.totals.n
         if n == 0:
             return math.nan

@@ -48,7 +48,7 @@ def draw_fit(
     (``log_likelihood``, or computed from ``x`` when None). ``label`` names the x axis
     (default ``"x"``). A collapsed component's spike is cut at twice the height of the
     histogram (or of the true density), so that the data stay readable. A fit whose
-    ``status`` (a :class:`Status` code) is spurious or collapsed says so in red under the
+    ``status`` (a :class:`fastem.Status` code) is spurious or collapsed says so in red under the
     title: it is not an estimate of the mixture. ``sample_weight`` weighs the histogram's
     points (binned data: values and their counts).
     """
