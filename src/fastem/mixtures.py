@@ -44,6 +44,10 @@ class Mixtures:
     log_likelihood : ndarray of shape (n_datasets,)
         The fit's log-likelihood (NaN for a row without estimates: its predictions are
         NaN).
+
+    See Also
+    --------
+    fastem.read_fit : the mixtures of a table of ``fastem fit``, with an example.
     """
 
     ids: list
@@ -140,6 +144,29 @@ def read_fit(path: str | os.PathLike) -> Mixtures:
     ``--all-candidates`` table).
 
     Raises ValueError, naming the file, for a file that is not such a table.
+
+    Examples
+    --------
+    Two datasets, one per row of a ``.npy`` file, fitted by the command line, which
+    writes their table; ``read_fit`` reads the mixtures back, and predicts with them.
+
+    >>> import pathlib, subprocess, sys, tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> np.save(folder / "data.npy", np.stack([x, -x]))
+    >>> _ = subprocess.run([sys.executable, "-m", "fastem", "fit", folder / "data.npy",
+    ...                     "--components", "2", "--out", folder / "fits.csv", "--quiet"],
+    ...                    check=True)
+    >>> mixtures = fastem.read_fit(folder / "fits.csv")
+    >>> mixtures.ids, mixtures.n_components
+    (['0', '1'], array([2, 2]))
+    >>> np.round(mixtures.means, 1)
+    array([[-3.,  3.],
+           [-3.,  3.]])
+    >>> mixtures.predict(np.array([[-3.0, 3.0], [-3.0, 3.0]]))
+    array([[0, 1],
+           [0, 1]])
     """
     path = Path(path)
     try:

@@ -60,18 +60,18 @@ and 10. On the panel, 100 restarts reached no best maximum that 50 missed."""
 
 
 class Settledness(NamedTuple):
-    """How settled each dataset's search is, arrays of shape (n_datasets,).
+    """How settled each dataset's search is (:func:`fastem.settledness`), arrays of shape
+    (n_datasets,)."""
 
-    ``n_maxima``: distinct maxima among the restarts that count (regular ones, with
-    ``skip_degenerate``); ``n_at_best``: those restarts at the best of them;
-    ``p_unseen``: the Good-Turing probability that one more restart finds a maximum not
-    seen yet (NaN without any restart that counts); ``settled``: ``n_at_best >= 2`` and
-    ``p_unseen <= unseen_tol``.
-    """
-
+    #: int: distinct maxima among the restarts that count (regular ones, with
+    #: ``skip_degenerate``).
     n_maxima: np.ndarray
+    #: int: the restarts that count at the best of them.
     n_at_best: np.ndarray
+    #: float: the Good-Turing probability that one more restart finds a maximum not seen
+    #: yet (NaN without any restart that counts).
     p_unseen: np.ndarray
+    #: bool: ``n_at_best >= 2`` and ``p_unseen <= unseen_tol``.
     settled: np.ndarray
 
 
@@ -80,7 +80,18 @@ def settledness(
 ) -> Settledness:
     """The :class:`Settledness` of restarts with final log-likelihoods ``restart_ll`` of
     shape (n_datasets, n_restarts), of which those marked in ``counted`` (same shape, bool)
-    take part; maxima are told apart by :data:`fastem.search.SAME_MAXIMUM`."""
+    take part; maxima are told apart by :data:`fastem.search.SAME_MAXIMUM`.
+
+    Examples
+    --------
+    Twenty restarts of two datasets: the first reached one maximum 19 times and another
+    once; the second reached four maxima, five times each.
+
+    >>> restart_ll = np.array([[-10.0] * 19 + [-12.5], [-10.0, -11.0, -12.0, -13.0] * 5])
+    >>> state = fastem.settledness(restart_ll, np.ones(restart_ll.shape, dtype=bool))
+    >>> state.n_maxima, state.n_at_best, state.p_unseen, state.settled
+    (array([2, 4]), array([19,  5]), array([0.05, 0.  ]), array([ True,  True]))
+    """
     ll = np.where(counted & np.isfinite(restart_ll), restart_ll, -np.inf)
     ll = -np.sort(-ll, axis=1)  # descending; -inf (not counted) last
     valid = np.isfinite(ll)

@@ -62,9 +62,20 @@ class _StudySettings:
 
     Examples
     --------
-    >>> design = Design(means=(0.0, 6.0), variances=(1.0, 1.0), weights=(0.5, 0.5),
-    ...                 replications=100)
-    >>> result = design.run()  # doctest: +SKIP
+    >>> design = fastem.Design(means=(0.0, 6.0), variances=(1.0, 1.0), weights=(0.5, 0.5),
+    ...                        n_samples=50, replications=20, init="kmeans++", n_init=2)
+    >>> design.n_samples, design.init
+    ((50,), ('kmeans++',))
+    >>> result = design.run()
+    >>> len(result.table), result.table["replications"]
+    (1, array([20]))
+
+    A value out of range is refused when the design is made, naming the option:
+
+    >>> fastem.Design(replications=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: replications must be at least 1, got 0.
     """
 
     weights: tuple = _setting((0.4, 0.6), float, many=True, help="true weights", kw_only=False)

@@ -281,7 +281,7 @@ class ClusteredMean:
 
 
 MAX_REPLICATIONS = float(2**63 - 1)
-"""The most replications :func:`plan_replications` returns: a study's counts are int64."""
+"""The most replications :func:`fastem.plan_replications` returns: a study's counts are int64."""
 
 
 def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
@@ -315,9 +315,11 @@ def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
 
     Examples
     --------
-    >>> plan_replications(0.005, proportion=0.95)
+    >>> fastem.plan_replications(0.005, proportion=0.95)
     1900
-    >>> plan_replications(0.01, sd=0.4)
+    >>> fastem.plan_replications(0.01, proportion=0.5)
+    2500
+    >>> fastem.plan_replications(0.01, sd=0.4)
     1600
     """
     target = _positive("target_mcse", target_mcse)

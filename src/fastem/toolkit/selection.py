@@ -242,6 +242,22 @@ def select(data, *args, **kwargs) -> SelectionResult:
         seed 0, so that every call gives the same answer. ``settled`` tells which
         candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
         whose chosen candidate's search did not.
+
+    Returns
+    -------
+    SelectionResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> choice = fastem.select(x, n_components=[1, 2, 3], variance=["unequal"])
+    >>> choice.candidates
+    [(1, '-'), (2, 'unequal'), (3, 'unequal')]
+    >>> int(choice.n_components), str(choice.variance)
+    (2, 'unequal')
+    >>> np.round(choice.means, 1)
+    array([-3.,  3., nan])
     """
     arguments = _options.bound(select, (data, *args), kwargs)
     n_components, variance = arguments.pop("n_components"), arguments.pop("variance")

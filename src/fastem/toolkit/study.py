@@ -222,6 +222,22 @@ def study(*args, **kwargs) -> StudyResult:
     --------
     fastem.Design : these settings in one value, with the defaults of ``fastem study``
         (``Design(...).run()``).
+
+    Examples
+    --------
+    Two sample sizes, two start strategies, 20 replications (a real study runs
+    thousands): one row per cell and strategy.
+
+    >>> result = fastem.study([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0], n_samples=[50, 100],
+    ...                       replications=20, init=["kmeans++", "quantile"], n_init=2)
+    >>> len(result.table)
+    4
+    >>> result.table["n_samples"]
+    array([ 50,  50, 100, 100])
+    >>> result.table["init"].tolist()
+    ['kmeans++', 'quantile', 'kmeans++', 'quantile']
+    >>> result.table["converged"]
+    array([1., 1., 1., 1.])
     """
     a = _options.bound(study, args, kwargs)
     weights, means, variances = a.pop("weights"), a.pop("means"), a.pop("variances")
