@@ -56,9 +56,6 @@ class FitResult:
     axis is dropped (``weights`` has shape ``(n_components,)``, ``log_likelihood`` is a
     float, and so on).
 
-    Each attribute is described below; the restart arrays (``restart_*``, ``init_n_iter``,
-    ``trace``) have a restart axis of length ``n_init`` after the dataset axis.
-
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -70,13 +67,8 @@ class FitResult:
     (True, 'CONVERGED')
     >>> int(result.n_restarts), result.restart_log_likelihood.shape
     (4, (4,))
-
-    A batch keeps the dataset axis: one row per dataset.
-
-    >>> batch = fastem.fit(np.stack([x, -x]), 2, random_state=0)
-    >>> batch.means.shape, np.round(batch.means, 1)
-    ((2, 2), array([[-3.,  3.],
-           [-3.,  3.]]))
+    >>> fastem.fit(np.stack([x, -x]), 2, random_state=0).means.shape  # a batch of two
+    (2, 2)
     """
 
     #: ndarray of shape (n_datasets, n_components): the mixing weights of the restart with
