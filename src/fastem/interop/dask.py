@@ -63,8 +63,8 @@ def fit(data, *args, **kwargs):
         ``Delayed`` whose value is that result.
     chunk_size : int, default 1000
         Datasets per task for a list of delayed datasets.
-    the options of :func:`fastem.fit`
-        Passed to it (``n_init``, ``init``, ``random_state``, ``tol``, ...).
+    n_init, init, random_state, tol, ...
+        The options of :func:`fastem.fit`, passed to it.
         ``random_state`` must be an int here (or None, then drawn once) so that every
         worker uses the same seed. Starting values per dataset (``means_init`` of shape
         (n_datasets, K) or (n_datasets, n_init, K), ...) are handed to each task for its

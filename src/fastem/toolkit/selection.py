@@ -234,14 +234,15 @@ def select(data, *args, **kwargs) -> SelectionResult:
     n_components : iterable of int, default 1 to 6
     variance : iterable of {"equal", "unequal"}
     criterion : {"bic", "aic", "icl"}
-    n_init, init, random_state, and the other options of :func:`fastem.fit`
-        Passed to :func:`fastem.fit` for every candidate (``spurious``, ``max_init``,
-        ``unseen_tol`` among them). By default every candidate's restarts run in rounds of
-        k-means++, random data points and emEM until its search is settled (``n_init=
-        "auto"``), with SQUAREM to the parameter rule (fit's defaults), from the fixed
-        seed 0, so that every call gives the same answer. ``settled`` tells which
-        candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
-        whose chosen candidate's search did not.
+    n_init, init, random_state, ...
+        The other options of :func:`fastem.fit`, passed to it for every candidate
+        (``spurious``, ``max_init``, ``unseen_tol`` among them). By default every
+        candidate's restarts run in rounds of k-means++, random data points and emEM until
+        its search is settled (``n_init="auto"``), with SQUAREM to the parameter rule
+        (fit's defaults), from the fixed seed 0, so that every call gives the same answer.
+        ``settled`` tells which candidates' searches settled; a
+        :class:`fastem.SearchWarning` names the datasets whose chosen candidate's search
+        did not.
 
     Returns
     -------

@@ -209,9 +209,8 @@ def study(*args, **kwargs) -> StudyResult:
         time: per design cell, blocks of ``RAW_BLOCK`` replications, each method's rows
         in the table's order within a block (a study of at most ``RAW_BLOCK`` replications
         gives them in ``raw()``'s order), the same however the study is chunked.
-    the other options of :func:`fastem.fit`
-        Passed to it (``tol``, ``max_iter``, ``reg_variance``,
-        ``equal_variance``, ...).
+    tol, max_iter, reg_variance, equal_variance, ...
+        The other options of :func:`fastem.fit`, passed to it.
 
     Returns
     -------
