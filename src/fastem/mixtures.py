@@ -31,30 +31,27 @@ if TYPE_CHECKING:
 class Mixtures:
     """One fitted mixture per dataset, with the predictions of :class:`fastem.FitResult`.
 
-    Attributes
-    ----------
-    ids : list of str, length n_datasets
-        The datasets' ids, as the table names them.
-    n_components : ndarray of shape (n_datasets,)
-        Components of each mixture (0 for a dataset whose row has no estimates, status
-        ``none_eligible``).
-    weights, means, variances : ndarray of shape (n_datasets, max n_components)
-        Parameters; a mixture of fewer components than the widest is padded with
-        components of weight 0 (mean 0, variance 1), which take no probability.
-    log_likelihood : ndarray of shape (n_datasets,)
-        The fit's log-likelihood (NaN for a row without estimates: its predictions are
-        NaN).
-
     See Also
     --------
     fastem.read_fit : the mixtures of a table of ``fastem fit``, with an example.
     """
 
+    #: list of str, length n_datasets: the datasets' ids, as the table names them.
     ids: list
+    #: ndarray of shape (n_datasets,): components of each mixture (0 for a dataset whose
+    #: row has no estimates, status ``none_eligible``).
     n_components: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the weights; a mixture of fewer
+    #: components than the widest is padded with components of weight 0 (mean 0, variance
+    #: 1), which take no probability.
     weights: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the means, padded as the weights.
     means: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the variances, padded as the
+    #: weights.
     variances: np.ndarray
+    #: ndarray of shape (n_datasets,): the fit's log-likelihood (NaN for a row without
+    #: estimates: its predictions are NaN).
     log_likelihood: np.ndarray
 
     def index(self, dataset_id: object) -> int:
