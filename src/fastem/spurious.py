@@ -32,7 +32,8 @@ class SpuriousRule:
     fits mclust chooses on the classic datasets (galaxies: a 7-point cluster with variance
     ratio 0.005; Old Faithful's eruptions: a 31-point component with ratio 0.015) and
     catch about three quarters of the fits with a variance under 0.1 (true: 4) in
-    ``fastem study``'s default design; the README gives the study. ``SpuriousRule(0, 0)``
+    ``fastem study``'s default design (:doc:`/guide/search` gives the study).
+    ``SpuriousRule(0, 0)``
     flags only collapsed components (``Status.VARIANCE_FLOORED``).
 
     Used alike by :func:`fastem.fit` (``Status.SPURIOUS``, ``skip_degenerate``),
@@ -40,7 +41,9 @@ class SpuriousRule:
     :func:`fastem.restart_summary` and :func:`fastem.study` (column ``spurious``).
     """
 
+    #: float: a spurious component stands on fewer expected points than this.
     min_points: float = 5.0
+    #: float: a spurious component's variance is below this fraction of the largest.
     min_variance_ratio: float = 0.01
 
     def __post_init__(self) -> None:

@@ -72,7 +72,7 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     keeping spurious fits as mclust does. Its observed fits still come from
     ``n_init_data`` restarts, where mclust starts from hierarchical clustering: a better
     search for the data than for the replicates, which over-rejects (0.12 at level 0.05
-    under a one-component null, n = 100; the README has the study).
+    under a one-component null, n = 100; :doc:`/guide/choosing-k` has the study).
 
     Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch) draws its data
     and random restarts from streams keyed by ``(random_state, K, d * n_boot + b)``, and
