@@ -21,7 +21,9 @@ from . import checks as _validate
 
 @dataclass(frozen=True)
 class SpuriousRule:
-    """A fit is spurious when one of its components stands on fewer than ``min_points``
+    """The rule that tells a spurious maximum from a fit of the mixture.
+
+    A fit is spurious when one of its components stands on fewer than ``min_points``
     expected points (``n * weight``, ``n`` the number of points or the sum of the sample
     weights) **and** has a variance below ``min_variance_ratio`` times the largest
     component variance (a standard deviation below ``sqrt(min_variance_ratio)``, a tenth by

@@ -45,6 +45,19 @@ def match_components(
     true_weights, true_means, true_variances : arrays of shape (K,) or (n_datasets, K)
         The truth, the same for all datasets or one per dataset, with as many components
         as the fits (ValueError otherwise: components are matched one to one).
+
+    Returns
+    -------
+    Matched
+
+    Examples
+    --------
+    A fit whose first component is the truth's second:
+
+    >>> matched = fastem.match_components([0.6, 0.4], [3.0, -3.0], [1.0, 2.0],
+    ...                                   [0.4, 0.6], [-3.0, 3.0], [2.0, 1.0])
+    >>> matched.order, matched.means, matched.weights
+    (array([[1, 0]]), array([[-3.,  3.]]), array([[0.4, 0.6]]))
     """
     # SciPy only here, so that ``import fastem`` does not load scipy.optimize.
     from scipy.optimize import linear_sum_assignment

@@ -26,7 +26,7 @@ from .study_table import (
 @dataclass(frozen=True)
 class Scenario:
     """A true mixture of a study: its weights, means and variances, and a name for the
-    table (``"1"``, ``"2"``, ... by default)."""
+    table (by default ``"1"``, ``"2"`` and so on)."""
 
     #: tuple: the true weights, one per component.
     weights: tuple
