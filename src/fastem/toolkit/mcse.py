@@ -79,14 +79,14 @@ bootstrap MCSEs (:mod:`.mcse_bootstrap`) among them, kept importable from here."
 class Performance:
     """The performance measures of one estimator (one parameter) and their MCSEs."""
 
-    bias: float
-    bias_mcse: float
-    empse: float
-    empse_mcse: float
-    mse: float
-    mse_mcse: float
-    rmse: float
-    rmse_mcse: float
+    bias: float  #: The mean error, ``mean(e_i)``.
+    bias_mcse: float  #: The bias's MCSE.
+    empse: float  #: The empirical SE, the standard deviation of the estimates.
+    empse_mcse: float  #: The empirical SE's MCSE (for normally distributed estimates).
+    mse: float  #: The mean squared error.
+    mse_mcse: float  #: The MSE's MCSE.
+    rmse: float  #: The root mean squared error.
+    rmse_mcse: float  #: The RMSE's MCSE (delta method).
 
 
 def performance(estimates, true: float) -> Performance:
@@ -152,11 +152,11 @@ class StandardErrorPerformance:
     coverage of Wald intervals ``estimate +- z se`` and the relative % error of the
     average model SE against the empirical SE."""
 
-    coverage: float
-    coverage_mcse: float
-    modse: float
-    relerror: float
-    relerror_mcse: float
+    coverage: float  #: The share of intervals that hold the true value.
+    coverage_mcse: float  #: The coverage's MCSE.
+    modse: float  #: The average model SE, ``sqrt(mean(se_i^2))``.
+    relerror: float  #: The relative % error of the model SE, ``100 (ModSE / EmpSE - 1)``.
+    relerror_mcse: float  #: The relative error's MCSE.
 
 
 def standard_error_performance(
