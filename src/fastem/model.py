@@ -13,6 +13,12 @@ class Model:
 
     ``fixed_*`` are boolean arrays of shape (n_components,): those components'
     parameters keep their starting values. Equal weights are fixed weights of ``1/K``.
+
+    Examples
+    --------
+    >>> model = fastem.Model(2, equal_variance=True)
+    >>> model.describe(), model.n_parameters
+    ('2 components, equal variance', 4)
     """
 
     #: int: the number of components ``K``.

@@ -41,6 +41,14 @@ class SpuriousRule:
     Used alike by :func:`fastem.fit` (``Status.SPURIOUS``, ``skip_degenerate``),
     :func:`fastem.select` (a spurious candidate is not eligible),
     :func:`fastem.restart_summary` and :func:`fastem.study` (column ``spurious``).
+
+    Examples
+    --------
+    Two fits to 100 points: the second's narrow component stands on one expected point.
+
+    >>> weights, variances = np.array([[0.5, 0.5], [0.99, 0.01]]), np.array([[1, 1], [1, 1e-3]])
+    >>> fastem.SpuriousRule().flags(weights, variances, 100)
+    array([False,  True])
     """
 
     #: float: a spurious component stands on fewer expected points than this.

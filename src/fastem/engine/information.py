@@ -66,6 +66,16 @@ class StandardErrors:
     --------
     fastem.fit : with ``se="score"`` or ``se="louis"``, its
         :attr:`~fastem.FitResult.standard_errors` are these.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> errors = fastem.fit(x, 2, n_init=4, random_state=0, se="louis").standard_errors
+    >>> errors.names.tolist()
+    ['weight 1', 'mean 1', 'mean 2', 'variance 1', 'variance 2']
+    >>> np.round(errors.means, 2), errors.covariance.shape, bool(errors.failed)
+    (array([0.06, 0.07]), (5, 5), False)
     """
 
     #: {"score", "louis"}: the information they come from: "score", the outer product of
