@@ -96,3 +96,25 @@ def test_the_plots_page_gives_each_constant_its_value_in_the_code():
     assert {name for name, _ in constants} == public
     for name, value in constants:
         assert value == repr(getattr(fastem.plots, name)), name
+
+
+EXAMPLED = (
+    "fit FitResult select bootstrap_lrt bootstrap simulate study Design starting_values "
+    "settledness restart_summary read_fit GaussianMixture plan_replications match_components "
+    "StandardErrors Model SpuriousRule Status Table"
+).split()
+"""The public names whose docstrings show an example, which ``make docs`` runs as a doctest."""
+
+
+def test_the_main_public_names_have_examples_that_make_docs_runs():
+    import fastem.dask
+    import fastem.reference
+
+    documented = {name: getattr(fastem, name) for name in EXAMPLED}
+    documented |= {"fastem.reference.fit": fastem.reference.fit, "fastem.dask.fit": fastem.dask.fit}
+    without = [
+        name
+        for name, value in documented.items()
+        if not re.search(r"^\s*Examples\n\s*--------\n(.*\n)*?\s*>>> ", value.__doc__ or "", re.M)
+    ]
+    assert without == []

@@ -172,7 +172,7 @@ class FitResult:
     max_iter: int
     #: str: the algorithm the fits ran (``"em"`` or ``"squarem"``).
     algorithm: str
-    #: str: the stopping rule the fits ran with.
+    #: str: the stopping rule the fits ran with ("loglik", "relative", "aitken", "parameter").
     stop: str
     #: :class:`~fastem.SpuriousRule`: the rule that set ``Status.SPURIOUS``.
     spurious_rule: SpuriousRule
