@@ -147,7 +147,7 @@ def read_fit(path: str | os.PathLike) -> Mixtures:
     Two datasets, one per row of a ``.npy`` file, fitted by the command line, which
     writes their table; ``read_fit`` reads the mixtures back, and predicts with them.
 
-    >>> import pathlib, subprocess, sys, tempfile
+    >>> import pathlib, shutil, subprocess, sys, tempfile
     >>> rng = np.random.default_rng(0)
     >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -164,6 +164,7 @@ def read_fit(path: str | os.PathLike) -> Mixtures:
     >>> mixtures.predict(np.array([[-3.0, 3.0], [-3.0, 3.0]]))
     array([[0, 1],
            [0, 1]])
+    >>> shutil.rmtree(folder)
     """
     path = Path(path)
     try:
