@@ -59,6 +59,32 @@ def fit(data, *args, **kwargs) -> FitResult:
     Returns
     -------
     FitResult
+
+    Examples
+    --------
+    One dataset, a 1D array: its result has no dataset axis.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> result = fastem.fit(x, 2, n_init=4, random_state=0)
+    >>> np.round(result.means, 1), np.round(result.weights, 1)
+    (array([-3.,  3.]), array([0.6, 0.4]))
+
+    A thousand datasets of 200 points, one per row, in one call:
+
+    >>> data, labels = fastem.simulate([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0], 200,
+    ...                                n_datasets=1000, random_state=1)
+    >>> batch = fastem.fit(data, 2, n_init=3, random_state=0)
+    >>> batch.means.shape
+    (1000, 2)
+    >>> int(np.count_nonzero(batch.status == fastem.Status.CONVERGED))
+    1000
+
+    Restarts in rounds until the search for the best maximum has settled:
+
+    >>> auto = fastem.fit(x, 2, n_init="auto", random_state=0)
+    >>> bool(auto.settled), int(auto.n_restarts), int(auto.n_maxima)
+    (True, 10, 1)
     """
     settings = _settings(_options.bound(fit, (data, *args), kwargs))
     batch = _batch.prepared_batch(

@@ -31,26 +31,27 @@ if TYPE_CHECKING:
 class Mixtures:
     """One fitted mixture per dataset, with the predictions of :class:`fastem.FitResult`.
 
-    Attributes
-    ----------
-    ids : list of str, length n_datasets
-        The datasets' ids, as the table names them.
-    n_components : ndarray of shape (n_datasets,)
-        Components of each mixture (0 for a dataset whose row has no estimates, status
-        ``none_eligible``).
-    weights, means, variances : ndarray of shape (n_datasets, max n_components)
-        Parameters; a mixture of fewer components than the widest is padded with
-        components of weight 0 (mean 0, variance 1), which take no probability.
-    log_likelihood : ndarray of shape (n_datasets,)
-        The fit's log-likelihood (NaN for a row without estimates: its predictions are
-        NaN).
+    See Also
+    --------
+    fastem.read_fit : the mixtures of a table of ``fastem fit``, with an example.
     """
 
+    #: list of str, length n_datasets: the datasets' ids, as the table names them.
     ids: list
+    #: ndarray of shape (n_datasets,): components of each mixture (0 for a dataset whose
+    #: row has no estimates, status ``none_eligible``).
     n_components: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the weights; a mixture of fewer
+    #: components than the widest is padded with components of weight 0 (mean 0, variance
+    #: 1), which take no probability.
     weights: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the means, padded as the weights.
     means: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the variances, padded as the
+    #: weights.
     variances: np.ndarray
+    #: ndarray of shape (n_datasets,): the fit's log-likelihood (NaN for a row without
+    #: estimates: its predictions are NaN).
     log_likelihood: np.ndarray
 
     def index(self, dataset_id: object) -> int:
@@ -140,6 +141,30 @@ def read_fit(path: str | os.PathLike) -> Mixtures:
     ``--all-candidates`` table).
 
     Raises ValueError, naming the file, for a file that is not such a table.
+
+    Examples
+    --------
+    Two datasets, one per row of a ``.npy`` file, fitted by the command line, which
+    writes their table; ``read_fit`` reads the mixtures back, and predicts with them.
+
+    >>> import pathlib, shutil, subprocess, sys, tempfile
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> np.save(folder / "data.npy", np.stack([x, -x]))
+    >>> _ = subprocess.run([sys.executable, "-m", "fastem", "fit", folder / "data.npy",
+    ...                     "--components", "2", "--out", folder / "fits.csv", "--quiet"],
+    ...                    check=True)
+    >>> mixtures = fastem.read_fit(folder / "fits.csv")
+    >>> mixtures.ids, mixtures.n_components
+    (['0', '1'], array([2, 2]))
+    >>> np.round(mixtures.means, 1)
+    array([[-3.,  3.],
+           [-3.,  3.]])
+    >>> mixtures.predict(np.array([[-3.0, 3.0], [-3.0, 3.0]]))
+    array([[0, 1],
+           [0, 1]])
+    >>> shutil.rmtree(folder)
     """
     path = Path(path)
     try:

@@ -13,15 +13,28 @@ class Model:
 
     ``fixed_*`` are boolean arrays of shape (n_components,): those components'
     parameters keep their starting values. Equal weights are fixed weights of ``1/K``.
+
+    Examples
+    --------
+    >>> model = fastem.Model(2, equal_variance=True)
+    >>> model.describe(), model.n_parameters
+    ('2 components, equal variance', 4)
     """
 
+    #: int: the number of components ``K``.
     n_components: int
+    #: float: added to every variance at each M-step, as a fraction of the dataset's.
     reg_variance: float = 0.0
+    #: bool: one variance shared by all components.
     equal_variance: bool = False
+    #: bool: weights fixed at ``1/K``.
     equal_weights: bool = False
     # None fixes no component: __post_init__ makes every mask an array.
+    #: bool array of shape (n_components,): components whose weight keeps its start.
     fixed_weights: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    #: bool array of shape (n_components,): components whose mean keeps its start.
     fixed_means: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    #: bool array of shape (n_components,): components whose variance keeps its start.
     fixed_variances: np.ndarray = field(default=None)  # type: ignore[arg-type]
 
     def __post_init__(self) -> None:

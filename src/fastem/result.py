@@ -56,151 +56,162 @@ class FitResult:
     axis is dropped (``weights`` has shape ``(n_components,)``, ``log_likelihood`` is a
     float, and so on).
 
-    Attributes
-    ----------
-    weights, means, variances : ndarray of shape (n_datasets, n_components)
-        Parameters of the restart with the highest final log-likelihood, components
-        sorted by increasing mean (unless ``sort_components=False``).
-    log_likelihood : ndarray of shape (n_datasets,)
-        Total log-likelihood of the returned parameters (weighted by ``sample_weight``).
-    n_iter : ndarray of shape (n_datasets,)
-        EM iterations (E-step plus M-step) the returned fit ran; with SQUAREM, its
-        accepted steps.
-    n_fpeval, n_objeval : ndarray of shape (n_datasets,)
-        EM maps evaluated (passes over the data that produce parameters) and
-        log-likelihoods computed by the returned fit (each map computes one, and a last
-        pass gives that of the returned parameters).
-    rate : ndarray of shape (n_datasets,)
-        The last Aitken ratio ``a_t = (l_t - l_{t-1}) / (l_{t-1} - l_{t-2})`` of the
-        returned fit's accepted steps (NaN where undefined: fewer than three steps, or no
-        change). Near a maximum EM's error shrinks as ``lambda^t``, where ``lambda``, EM's
-        rate of convergence, is the largest eigenvalue of ``I_c^-1 (I_c - I_obs)`` (the
-        largest fraction of missing information); the log-likelihood's gap, quadratic in
-        the error, shrinks as ``lambda^2t``, so ``rate`` estimates ``lambda^2``, not
-        ``lambda``. With SQUAREM, the same ratio over its accepted steps, which is not
-        EM's.
-    parameter_rate : ndarray of shape (n_datasets,)
-        The last ratio of the norms of two successive steps of the parameters (weights,
-        means, variances, standardised), ``|theta_t - theta_{t-1}| / |theta_{t-1} -
-        theta_{t-2}|``, which tends to ``lambda`` itself (NaN where undefined). Resolved
-        down to steps far smaller than ``rate`` needs, whose log-likelihood differences
-        drown in rounding once they fall below about 1e-16 of the log-likelihood (as
-        the default stopping rule's last steps do). With SQUAREM, not EM's.
-    converged : ndarray of shape (n_datasets,), bool
-        Whether the returned fit met ``tol``.
-    status : ndarray of shape (n_datasets,), int8
-        :class:`Status` code of the returned fit.
-    best_restart : ndarray of shape (n_datasets,)
-        Index of the returned restart; -1 where the returned fit is none of them (the
-        fit of one component fewer, with a component halved, which :func:`fastem.select`
-        returns where the search of more components ended below it).
-    n_restarts : ndarray of shape (n_datasets,)
-        Restarts run for the dataset: ``n_init``, or with ``n_init="auto"`` as many as its
-        search took (the restart arrays' further entries are ``Status.NOT_RUN``, with a
-        NaN log-likelihood).
-    n_maxima, n_at_best : ndarray of shape (n_datasets,)
-        Distinct maxima the counted restarts reached (the regular ones with
-        ``skip_degenerate``, else all), and how many of them reached the best.
-    p_unseen : ndarray of shape (n_datasets,)
-        The Good-Turing estimate of the probability that one more restart finds a maximum
-        not seen yet: the share of counted restarts whose maximum no other reached (Finch,
-        Mendell & Thode 1989); NaN without a counted restart.
-    settled : ndarray of shape (n_datasets,), bool
-        ``n_at_best >= 2`` and ``p_unseen <= unseen_tol``: the search can vouch for its
-        best maximum.
-    restart_log_likelihood : ndarray of shape (n_datasets, n_init)
-        Final log-likelihood of every restart (NaN for a non-finite one).
-    restart_n_iter, restart_n_fpeval, restart_status, restart_converged : ndarray of shape
-        (n_datasets, n_init)
-        Iterations, EM maps, status code and convergence of every restart.
-    init_n_iter : ndarray of shape (n_datasets, n_init)
-        EM iterations spent choosing each restart's starting values (emEM's short
-        runs; 0 for the other strategies).
-    trace : ndarray of shape (n_datasets, n_init, max_iter + 1) or None
-        With ``trace=True``: ``trace[..., t]`` is the log-likelihood after ``t``
-        iterations (``t = 0`` is the starting values), NaN after the fit stopped.
-    n_samples : ndarray of shape (n_datasets,)
-        Points per dataset, those of weight 0 included.
-    n_observations : ndarray of shape (n_datasets,)
-        Points per dataset, or the sum of their ``sample_weight``: the ``n`` of BIC.
-    log_map : ndarray of shape (n_datasets,)
-        ``sum_i log max_k r_ik`` for the returned parameters: the log-probability of the
-        most likely labelling, which ICL penalises.
-    model : Model
-        The model fitted (constraints, regularisation).
-    tol, max_iter, algorithm, stop : float, int, str, str
-        The algorithm and stopping rule the fits ran with.
-    spurious_rule : SpuriousRule
-        The rule that set ``Status.SPURIOUS``.
-    skip_degenerate : bool
-        Whether the best restart was chosen among the regular ones (status below
-        ``SPURIOUS``) when there were any.
-    unseen_tol : float
-        The bound on ``p_unseen`` of a settled search.
-    auto_search : bool
-        Whether the restarts ran in rounds until settled (``n_init="auto"``).
-    restart_weights, restart_means, restart_variances : ndarray or None
-        With ``return_restarts=True``: every restart's final parameters, shape
-        (n_datasets, n_init, n_components), components ordered as the returned fit's.
-    start_weights, start_means, start_variances : ndarray or None
-        With ``return_restarts=True``: every restart's starting values, same shape, in
-        the order the strategy chose them.
-    standard_errors : StandardErrors or None
-        With ``se="score"`` or ``"louis"``: standard errors of the returned parameters
-        and the covariance matrix of the free ones, per dataset (see
-        :class:`fastem.StandardErrors`).
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> result = fastem.fit(x, 2, n_init=4, random_state=0)
+    >>> np.round(result.means, 1), np.round(result.weights, 1)
+    (array([-3.,  3.]), array([0.6, 0.4]))
+    >>> bool(result.converged), fastem.Status(result.status).name
+    (True, 'CONVERGED')
+    >>> int(result.n_restarts), result.restart_log_likelihood.shape
+    (4, (4,))
+    >>> fastem.fit(np.stack([x, -x]), 2, random_state=0).means.shape  # a batch of two
+    (2, 2)
     """
 
+    #: ndarray of shape (n_datasets, n_components): the mixing weights of the restart with
+    #: the highest final log-likelihood, components sorted by increasing mean (unless
+    #: ``sort_components=False``).
     weights: np.ndarray
+    #: ndarray of shape (n_datasets, n_components): the components' means, in the order of
+    #: ``weights``.
     means: np.ndarray
+    #: ndarray of shape (n_datasets, n_components): the components' variances, in the
+    #: order of ``weights``.
     variances: np.ndarray
+    #: ndarray of shape (n_datasets,): total log-likelihood of the returned parameters
+    #: (weighted by ``sample_weight``).
     log_likelihood: np.ndarray
+    #: ndarray of shape (n_datasets,): EM iterations (E-step plus M-step) the returned fit
+    #: ran; with SQUAREM, its accepted steps.
     n_iter: np.ndarray
+    #: ndarray of shape (n_datasets,): EM maps evaluated by the returned fit (passes over
+    #: the data that produce parameters).
     n_fpeval: np.ndarray
+    #: ndarray of shape (n_datasets,): log-likelihoods computed by the returned fit (each
+    #: EM map computes one, and a last pass gives that of the returned parameters).
     n_objeval: np.ndarray
+    #: ndarray of shape (n_datasets,): the last Aitken ratio ``a_t = (l_t - l_{t-1}) /
+    #: (l_{t-1} - l_{t-2})`` of the returned fit's accepted steps (NaN where undefined:
+    #: fewer than three steps, or no change). Near a maximum EM's error shrinks as
+    #: ``lambda^t``, where ``lambda``, EM's rate of convergence, is the largest eigenvalue
+    #: of ``I_c^-1 (I_c - I_obs)`` (the largest fraction of missing information); the
+    #: log-likelihood's gap, quadratic in the error, shrinks as ``lambda^2t``, so ``rate``
+    #: estimates ``lambda^2``, not ``lambda``. With SQUAREM, the same ratio over its
+    #: accepted steps, which is not EM's.
     rate: np.ndarray
+    #: ndarray of shape (n_datasets,): the last ratio of the norms of two successive steps
+    #: of the parameters (weights, means, variances, standardised), ``|theta_t -
+    #: theta_{t-1}| / |theta_{t-1} - theta_{t-2}|``, which tends to ``lambda`` itself (NaN
+    #: where undefined). Resolved down to steps far smaller than :attr:`rate` needs, whose
+    #: log-likelihood differences drown in rounding once they fall below about 1e-16 of
+    #: the log-likelihood (as the default stopping rule's last steps do). With SQUAREM,
+    #: not EM's.
     parameter_rate: np.ndarray
+    #: bool ndarray of shape (n_datasets,): whether the returned fit met ``tol``.
     converged: np.ndarray
+    #: int8 ndarray of shape (n_datasets,): :class:`~fastem.Status` code of the returned
+    #: fit.
     status: np.ndarray
+    #: ndarray of shape (n_datasets,): index of the returned restart; -1 where the
+    #: returned fit is none of them (the fit of one component fewer, with a component
+    #: halved, which :func:`fastem.select` returns where the search of more components
+    #: ended below it).
     best_restart: np.ndarray
+    #: ndarray of shape (n_datasets,): restarts run for the dataset: ``n_init``, or with
+    #: ``n_init="auto"`` as many as its search took (the restart arrays' further entries
+    #: are ``Status.NOT_RUN``, with a NaN log-likelihood).
     n_restarts: np.ndarray
+    #: ndarray of shape (n_datasets,): distinct maxima the counted restarts reached (the
+    #: regular ones with ``skip_degenerate``, else all).
     n_maxima: np.ndarray
+    #: ndarray of shape (n_datasets,): counted restarts that reached the best maximum.
     n_at_best: np.ndarray
+    #: ndarray of shape (n_datasets,): the Good-Turing estimate of the probability that
+    #: one more restart finds a maximum not seen yet: the share of counted restarts whose
+    #: maximum no other reached (Finch, Mendell & Thode 1989); NaN without a counted
+    #: restart.
     p_unseen: np.ndarray
+    #: bool ndarray of shape (n_datasets,): ``n_at_best >= 2`` and ``p_unseen <=
+    #: unseen_tol``: the search can vouch for its best maximum (:func:`fastem.settledness`).
     settled: np.ndarray
+    #: ndarray of shape (n_datasets, n_init): final log-likelihood of every restart (NaN
+    #: for a non-finite one).
     restart_log_likelihood: np.ndarray
+    #: ndarray of shape (n_datasets, n_init): EM iterations of every restart.
     restart_n_iter: np.ndarray
+    #: ndarray of shape (n_datasets, n_init): EM maps evaluated by every restart.
     restart_n_fpeval: np.ndarray
+    #: int8 ndarray of shape (n_datasets, n_init): :class:`~fastem.Status` code of every
+    #: restart.
     restart_status: np.ndarray
+    #: bool ndarray of shape (n_datasets, n_init): whether each restart met ``tol``.
     restart_converged: np.ndarray
+    #: ndarray of shape (n_datasets, n_init): EM iterations spent choosing each restart's
+    #: starting values (emEM's short runs; 0 for the other strategies).
     init_n_iter: np.ndarray
+    #: ndarray of shape (n_datasets, n_init, max_iter + 1), or None: with ``trace=True``,
+    #: ``trace[..., t]`` is the log-likelihood after ``t`` iterations (``t = 0`` is the
+    #: starting values), NaN after the fit stopped.
     trace: np.ndarray | None
+    #: ndarray of shape (n_datasets,): points per dataset, those of weight 0 included.
     n_samples: np.ndarray
+    #: ndarray of shape (n_datasets,): points per dataset, or the sum of their
+    #: ``sample_weight``: the ``n`` of BIC.
     n_observations: np.ndarray
+    #: ndarray of shape (n_datasets,): ``sum_i log max_k r_ik`` for the returned
+    #: parameters: the log-probability of the most likely labelling, which ICL penalises.
     log_map: np.ndarray
+    #: :class:`~fastem.Model`: the model fitted (constraints, regularisation).
     model: Model
+    #: float: the convergence tolerance the fits ran with.
     tol: float
+    #: int: the most EM iterations a fit could run.
     max_iter: int
+    #: str: the algorithm the fits ran (``"em"`` or ``"squarem"``).
     algorithm: str
+    #: str: the stopping rule the fits ran with ("loglik", "relative", "aitken", "parameter").
     stop: str
+    #: :class:`~fastem.SpuriousRule`: the rule that set ``Status.SPURIOUS``.
     spurious_rule: SpuriousRule
+    #: bool: whether the best restart was chosen among the regular ones (status below
+    #: ``SPURIOUS``) when there were any.
     skip_degenerate: bool
+    #: float: the bound on :attr:`p_unseen` of a settled search.
     unseen_tol: float
+    #: bool: whether the restarts ran in rounds until settled (``n_init="auto"``).
     auto_search: bool
+    #: ndarray of shape (n_datasets, n_init, n_components), or None: with
+    #: ``return_restarts=True``, every restart's final weights, components ordered as the
+    #: returned fit's.
     restart_weights: np.ndarray | None = None
+    #: ndarray or None: every restart's final means, as :attr:`restart_weights`.
     restart_means: np.ndarray | None = None
+    #: ndarray or None: every restart's final variances, as :attr:`restart_weights`.
     restart_variances: np.ndarray | None = None
+    #: ndarray of shape (n_datasets, n_init, n_components), or None: with
+    #: ``return_restarts=True``, every restart's starting weights, in the order the
+    #: strategy chose them.
     start_weights: np.ndarray | None = None
+    #: ndarray or None: every restart's starting means, as :attr:`start_weights`.
     start_means: np.ndarray | None = None
+    #: ndarray or None: every restart's starting variances, as :attr:`start_weights`.
     start_variances: np.ndarray | None = None
+    #: :class:`~fastem.StandardErrors` or None: with ``se="score"`` or ``"louis"``,
+    #: standard errors of the returned parameters and the covariance matrix of the free
+    #: ones, per dataset.
     standard_errors: StandardErrors | None = None
 
     @property
     def n_components(self) -> int:
+        """int: the number of components of every fit."""
         return self.means.shape[-1]
 
     @property
     def n_init(self) -> int:
+        """int: the length of the restart axis (the most restarts any dataset ran)."""
         return self.restart_log_likelihood.shape[-1]
 
     def __repr__(self) -> str:
@@ -214,6 +225,7 @@ class FitResult:
 
     @property
     def n_datasets(self) -> int:
+        """int: the number of datasets (1 for a single 1D dataset)."""
         return 1 if self.means.ndim == 1 else self.means.shape[0]
 
     @property

@@ -1,13 +1,12 @@
 """The search for each dataset's maximum: pools of start strategies, how settled a search
 is, and restarts in rounds until it is settled (``fastem.fit(..., n_init="auto")``).
 
-A search is *settled* when its best maximum was reached by at least two restarts and
-the probability that one more restart would find a maximum not seen yet is at most
-``unseen_tol``. That probability is estimated as Good and Turing's share of the
-restarts whose maximum was found by that restart alone (Finch, Mendell & Thode 1989,
-JASA 84, "Probabilistic measures of adequacy of a numerical search for a global
-maximum"): with ``n`` restarts of which ``n_1`` found a maximum no other restart found,
-``p_unseen = n_1 / n``.
+A search is *settled* when its best maximum was reached by at least two restarts and the
+probability that one more restart would find a maximum not seen yet is at most
+``unseen_tol``. That probability is estimated as Good and Turing's share of the restarts
+whose maximum was found by that restart alone (Finch, Mendell & Thode 1989, JASA 84,
+"Probabilistic measures of adequacy of a numerical search for a global maximum"): with ``n``
+restarts of which ``n_1`` found a maximum no other restart found, ``p_unseen = n_1 / n``.
 """
 
 from __future__ import annotations
@@ -60,19 +59,14 @@ and 10. On the panel, 100 restarts reached no best maximum that 50 missed."""
 
 
 class Settledness(NamedTuple):
-    """How settled each dataset's search is, arrays of shape (n_datasets,).
+    """How settled each dataset's search is (:func:`fastem.settledness`), shape (n_datasets,)."""
 
-    ``n_maxima``: distinct maxima among the restarts that count (regular ones, with
-    ``skip_degenerate``); ``n_at_best``: those restarts at the best of them;
-    ``p_unseen``: the Good-Turing probability that one more restart finds a maximum not
-    seen yet (NaN without any restart that counts); ``settled``: ``n_at_best >= 2`` and
-    ``p_unseen <= unseen_tol``.
-    """
-
-    n_maxima: np.ndarray
-    n_at_best: np.ndarray
+    n_maxima: np.ndarray  #: int: distinct maxima among the restarts that count.
+    n_at_best: np.ndarray  #: int: the restarts that count at the best of them.
+    #: float: the Good-Turing probability that one more restart finds a maximum not seen
+    #: yet (NaN without any restart that counts).
     p_unseen: np.ndarray
-    settled: np.ndarray
+    settled: np.ndarray  #: bool: ``n_at_best >= 2`` and ``p_unseen <= unseen_tol``.
 
 
 def settledness(
@@ -80,7 +74,15 @@ def settledness(
 ) -> Settledness:
     """The :class:`Settledness` of restarts with final log-likelihoods ``restart_ll`` of
     shape (n_datasets, n_restarts), of which those marked in ``counted`` (same shape, bool)
-    take part; maxima are told apart by :data:`SAME_MAXIMUM`."""
+    take part; maxima are told apart by :data:`fastem.search.SAME_MAXIMUM`.
+
+    Examples
+    --------
+    >>> # Dataset 0: one maximum 19 times, another once. Dataset 1: four, 5 times each.
+    >>> ll = np.array([[-10.0] * 19 + [-12.5], [-10.0, -11.0, -12.0, -13.0] * 5])
+    >>> tuple(fastem.settledness(ll, np.isfinite(ll)))  # n_maxima, n_at_best, p_unseen, settled
+    (array([2, 4]), array([19,  5]), array([0.05, 0.  ]), array([ True,  True]))
+    """
     ll = np.where(counted & np.isfinite(restart_ll), restart_ll, -np.inf)
     ll = -np.sort(-ll, axis=1)  # descending; -inf (not counted) last
     valid = np.isfinite(ll)

@@ -21,7 +21,9 @@ from . import checks as _validate
 
 @dataclass(frozen=True)
 class SpuriousRule:
-    """A fit is spurious when one of its components stands on fewer than ``min_points``
+    """The rule that tells a spurious maximum from a fit of the mixture.
+
+    A fit is spurious when one of its components stands on fewer than ``min_points``
     expected points (``n * weight``, ``n`` the number of points or the sum of the sample
     weights) **and** has a variance below ``min_variance_ratio`` times the largest
     component variance (a standard deviation below ``sqrt(min_variance_ratio)``, a tenth by
@@ -32,15 +34,26 @@ class SpuriousRule:
     fits mclust chooses on the classic datasets (galaxies: a 7-point cluster with variance
     ratio 0.005; Old Faithful's eruptions: a 31-point component with ratio 0.015) and
     catch about three quarters of the fits with a variance under 0.1 (true: 4) in
-    ``fastem study``'s default design; the README gives the study. ``SpuriousRule(0, 0)``
+    ``fastem study``'s default design (:doc:`/guide/search` gives the study).
+    ``SpuriousRule(0, 0)``
     flags only collapsed components (``Status.VARIANCE_FLOORED``).
 
     Used alike by :func:`fastem.fit` (``Status.SPURIOUS``, ``skip_degenerate``),
     :func:`fastem.select` (a spurious candidate is not eligible),
     :func:`fastem.restart_summary` and :func:`fastem.study` (column ``spurious``).
+
+    Examples
+    --------
+    Two fits to 100 points: the second's narrow component stands on one expected point.
+
+    >>> weights, variances = np.array([[0.5, 0.5], [0.99, 0.01]]), np.array([[1, 1], [1, 1e-3]])
+    >>> fastem.SpuriousRule().flags(weights, variances, 100)
+    array([False,  True])
     """
 
+    #: float: a spurious component stands on fewer expected points than this.
     min_points: float = 5.0
+    #: float: a spurious component's variance is below this fraction of the largest.
     min_variance_ratio: float = 0.01
 
     def __post_init__(self) -> None:

@@ -26,10 +26,25 @@ class Table:
     """Named columns of equal length, in order.
 
     ``table["column"]`` is a numpy array; ``len(table)`` is the number of rows;
-    ``str(table)`` is an aligned text table, whose numbers are rounded (see
-    :data:`MIN_DIGITS`). ``to_csv``, ``to_json`` and ``to_records`` write it out with every
-    float in full (``repr``: it reads back to the same float); ``to_pandas`` makes a
-    DataFrame when pandas is installed.
+    ``str(table)`` is an aligned text table, whose numbers are rounded (to 6 significant
+    digits, more in a column whose values would otherwise print alike). ``to_csv``,
+    ``to_json`` and ``to_records`` write it out with every float in full (``repr``: it
+    reads back to the same float); ``to_pandas`` makes a DataFrame when pandas is
+    installed.
+
+    Examples
+    --------
+    >>> table = fastem.Table({"k": [1, 2], "bic": [2108.151, 2108.123]})
+    >>> print(table)
+    k      bic
+    1  2108.15
+    2  2108.12
+    >>> len(table), table.columns, table["k"]
+    (2, ['k', 'bic'], array([1, 2]))
+    >>> print(table.to_csv(), end="")
+    k,bic
+    1,2108.151
+    2,2108.123
     """
 
     def __init__(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> None:
@@ -40,6 +55,7 @@ class Table:
 
     @property
     def columns(self) -> list[str]:
+        """The columns' names, in order."""
         return list(self._columns)
 
     def __len__(self) -> int:
@@ -63,6 +79,8 @@ class Table:
         ]
 
     def to_json(self, path: str | os.PathLike | None = None) -> str | None:
+        """The rows as a JSON list of objects (:meth:`to_records`), written to ``path``, or
+        returned as text without it."""
         text = json.dumps(self.to_records(), indent=1)
         if path is None:
             return text
@@ -71,6 +89,8 @@ class Table:
         return None
 
     def to_csv(self, path: str | os.PathLike | None = None) -> str | None:
+        """The table as CSV, a header line and a line per row (NaN as an empty field),
+        written to ``path``, or returned as text without it."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.columns)

@@ -62,37 +62,50 @@ class StandardErrors:
     Shapes are given for a batch; for a single 1D dataset the leading ``n_datasets`` axis
     is dropped, as in :class:`fastem.FitResult`.
 
-    Attributes
-    ----------
-    method : {"score", "louis"}
-        The information they come from: "score", the outer product of the per-point
-        scores (Basford et al. 1997, mixsmsn's ``im.smsn``), or "louis", the exact
-        observed information by Louis's (1982) method.
-    weights, means, variances : ndarray of shape (n_datasets, n_components)
-        Standard errors of the fitted parameters, in the data's units and the order of
-        the returned components. The last free weight, which the others determine, gets
-        its standard error by the delta method. NaN for a fixed parameter (a weight held by
-        ``fix_weights`` or ``equal_weights``, or left as the only free one), and for every
-        parameter of a dataset whose fit failed or whose information matrix is singular
-        or not positive definite (:attr:`failed`).
-    covariance : ndarray of shape (n_datasets, n_parameters, n_parameters)
-        Covariance matrix of each dataset's free parameters, the inverse of their
-        information, in the data's units (an entry whose units are beyond float64, as a
-        variance's square for data scaled by more than about 1e75, overflows to inf).
-    names : ndarray of str, of shape (n_datasets, n_parameters)
-        The free parameters, in the order of ``covariance``'s rows: the weights but the
-        last free one (``"weight 1"``), the means (``"mean 2"``), then the variances
-        (``"variance 3"``, or ``"variance"`` for one shared by all components), numbered
-        from 1 as the returned components. Fixed parameters are left out, so with partly
-        fixed parameters and components sorted by mean the names may differ between
-        datasets.
+    See Also
+    --------
+    fastem.fit : with ``se="score"`` or ``se="louis"``, its
+        :attr:`~fastem.FitResult.standard_errors` are these.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> errors = fastem.fit(x, 2, n_init=4, random_state=0, se="louis").standard_errors
+    >>> errors.names.tolist()
+    ['weight 1', 'mean 1', 'mean 2', 'variance 1', 'variance 2']
+    >>> np.round(errors.means, 2), errors.covariance.shape, bool(errors.failed)
+    (array([0.06, 0.07]), (5, 5), False)
     """
 
+    #: {"score", "louis"}: the information they come from: "score", the outer product of
+    #: the per-point scores (Basford et al. 1997, mixsmsn's ``im.smsn``), or "louis", the
+    #: exact observed information by Louis's (1982) method.
     method: str
+    #: ndarray of shape (n_datasets, n_components): standard errors of the fitted weights,
+    #: in the order of the returned components. The last free weight, which the others
+    #: determine, gets its standard error by the delta method. NaN for a fixed weight (held
+    #: by ``fix_weights`` or ``equal_weights``, or left as the only free one), and for
+    #: every parameter of a dataset whose fit failed or whose information matrix is
+    #: singular or not positive definite (:attr:`failed`).
     weights: np.ndarray
+    #: ndarray of shape (n_datasets, n_components): standard errors of the fitted means,
+    #: in the data's units; NaN as for :attr:`weights`.
     means: np.ndarray
+    #: ndarray of shape (n_datasets, n_components): standard errors of the fitted
+    #: variances, in the data's units; NaN as for :attr:`weights`.
     variances: np.ndarray
+    #: ndarray of shape (n_datasets, n_parameters, n_parameters): covariance matrix of
+    #: each dataset's free parameters, the inverse of their information, in the data's
+    #: units (an entry whose units are beyond float64, as a variance's square for data
+    #: scaled by more than about 1e75, overflows to inf).
     covariance: np.ndarray
+    #: ndarray of str, of shape (n_datasets, n_parameters): the free parameters, in the
+    #: order of ``covariance``'s rows: the weights but the last free one (``"weight 1"``),
+    #: the means (``"mean 2"``), then the variances (``"variance 3"``, or ``"variance"``
+    #: for one shared by all components), numbered from 1 as the returned components.
+    #: Fixed parameters are left out, so with partly fixed parameters and components
+    #: sorted by mean the names may differ between datasets.
     names: np.ndarray
 
     @property

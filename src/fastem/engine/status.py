@@ -13,6 +13,11 @@ class Status(IntEnum):
     whether the tolerance was met). Codes from ``SPURIOUS`` up mark fits that are not
     estimates of the mixture: ``skip_degenerate`` and :func:`fastem.select` pass them
     over.
+
+    Examples
+    --------
+    >>> fastem.Status(3).name, fastem.Status.SPURIOUS > fastem.Status.MAX_ITER
+    ('VARIANCE_FLOORED', True)
     """
 
     CONVERGED = 0

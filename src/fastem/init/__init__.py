@@ -5,7 +5,7 @@ strategies with their options (``_registry``), the kernel that computes them
 (``_kernels``), and the planning of a batch's starts (``_plan``: the strategy's values,
 given values and constraints laid over them, emEM's short runs).
 
-Each strategy is a function returning :class:`StartingValues` for every dataset and
+Each strategy is a function returning :class:`fastem.StartingValues` for every dataset and
 restart. Random choices for restart ``r`` of a dataset come from a stream keyed by
 ``random_state``, the dataset's content and ``r``: the values do not depend on the number
 of threads, on which other datasets are in the batch, or on where the dataset stands.
@@ -29,14 +29,16 @@ from ..model import Model
 class StartingValues(NamedTuple):
     """Starting values of shape (n_datasets, n_init, n_components), in the data's units,
     each restart's components sorted by mean; for one 1D dataset, (n_init, n_components).
-
-    ``n_iter`` (n_datasets, n_init) counts the EM iterations spent finding them (emEM's
-    short runs; 0 for the other strategies).
     """
 
+    #: The starting weights.
     weights: np.ndarray
+    #: The starting means.
     means: np.ndarray
+    #: The starting variances.
     variances: np.ndarray
+    #: Shape (n_datasets, n_init): the EM iterations spent finding them (emEM's short
+    #: runs; 0 for the other strategies).
     n_iter: np.ndarray
 
 
@@ -60,6 +62,22 @@ def starting_values(
     per strategy, as :func:`fastem.fit` takes it. ``reg_variance``
     only matters for "emem", whose short runs are EM fits; ``dataset_offset`` is as in
     :func:`fastem.fit`.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> starts = fastem.starting_values(x, 2, n_init=3, random_state=0)
+    >>> starts.means.shape, starts.n_iter.shape
+    ((3, 2), (3,))
+
+    They are the starts of the fit with the same arguments:
+
+    >>> result = fastem.fit(x, 2, n_init=3, random_state=0, return_restarts=True)
+    >>> bool(np.array_equal(starts.means, result.start_means))
+    True
+    >>> np.round(fastem.starting_values(x, 2, init="quantile").means, 1)
+    array([[-3.3,  2.1]])
     """
     n_components = _validate.check_int("n_components", n_components, 1)
     n_init = _validate.check_int("n_init", n_init, 1, _validate.MAX_ITER_LIMIT)
@@ -95,7 +113,7 @@ def kmeans_plusplus(
     The first seed is a point drawn uniformly; each next one is drawn with probability
     proportional to its squared distance to the nearest seed so far (Arthur &
     Vassilvitskii 2007). Weights, means and variances are those of the clusters of points
-    nearest to each seed. ``options`` are those of :func:`starting_values`.
+    nearest to each seed. ``options`` are those of :func:`fastem.starting_values`.
     """
     return starting_values(data, n_components, init="kmeans++", **options)
 

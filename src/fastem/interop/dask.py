@@ -63,8 +63,8 @@ def fit(data, *args, **kwargs):
         ``Delayed`` whose value is that result.
     chunk_size : int, default 1000
         Datasets per task for a list of delayed datasets.
-    the options of :func:`fastem.fit`
-        Passed to it (``n_init``, ``init``, ``random_state``, ``tol``, ...).
+    n_init, init, random_state, tol, ...
+        The options of :func:`fastem.fit`, passed to it.
         ``random_state`` must be an int here (or None, then drawn once) so that every
         worker uses the same seed. Starting values per dataset (``means_init`` of shape
         (n_datasets, K) or (n_datasets, n_init, K), ...) are handed to each task for its
@@ -74,6 +74,21 @@ def fit(data, *args, **kwargs):
     :func:`fastem.fit` in each task before it fits anything, so a bad value fails the
     computation at its first task. A dataset that cannot be fitted (NaN values, too few
     points) fails it too, with an error that names the dataset by its global index.
+
+    Examples
+    --------
+    A thousand datasets in four chunks of 250: the same fits as one call of
+    :func:`fastem.fit`, whatever the chunks.
+
+    >>> import dask.array
+    >>> data, _ = fastem.simulate([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0], 200,
+    ...                           n_datasets=1000, random_state=1)
+    >>> chunked = dask.array.from_array(data, chunks=(250, 200))
+    >>> result = fastem.dask.fit(chunked, 2, random_state=0)
+    >>> result.means.shape
+    (1000, 2)
+    >>> bool(np.array_equal(result.means, fastem.fit(data, 2, random_state=0).means))
+    True
     """
     # A misspelt option would otherwise surface only on a worker, after the data were read.
     arguments = _options.bound(fit, (data, *args), kwargs)

@@ -125,6 +125,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Always 1.
     status_ : fastem.Status
         fastem's status of the returned fit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> model = fastem.GaussianMixture(n_components=2, random_state=0).fit(x.reshape(-1, 1))
+    >>> np.round(model.means_.ravel(), 1), model.covariances_.shape, bool(model.converged_)
+    (array([-3.,  3.]), (2, 1, 1), True)
+    >>> model.predict(np.array([[-3.0], [3.0]]))
+    array([0, 1])
+    >>> np.round(model.predict_proba(np.array([[0.0]])), 2)
+    array([[0.81, 0.19]])
     """
 
     def __init__(

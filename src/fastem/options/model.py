@@ -35,9 +35,9 @@ OPTIONS = (
         Restarts per dataset; or "auto": restarts in rounds (of 10, 10, 20, ...
         restarts) for the datasets whose search is not yet settled (see ``unseen_tol``),
         until it is or ``max_init`` restarts are spent. Under the parameter rule with a
-        ``tol`` below ``search.SEARCH_TOL`` (1e-5; the default), the rounds run to that, and
-        each dataset's best restart then on to ``tol`` (with ``trace``, every restart to
-        ``tol``).
+        ``tol`` below :data:`fastem.search.SEARCH_TOL` (1e-5; the default), the rounds run
+        to that, and each dataset's best restart then on to ``tol`` (with ``trace``, every
+        restart to ``tol``).
         Each dataset's search is reported (``n_restarts``, ``n_maxima``, ``n_at_best``,
         ``p_unseen``, ``settled``); those that end unsettled are counted in a
         :class:`SearchWarning`.
@@ -60,8 +60,8 @@ OPTIONS = (
         of restarts per strategy pools them, as EMMIX does: ``{"random": 10,
         "kmeans++": 10}`` is 20 restarts per dataset, the best of all kept (``n_init``
         is then the total, or left at 1). With ``n_init="auto"`` each round is such a
-        pool, in these proportions; by default ``search.AUTO_POOL``: random data points,
-        mixtools' random starts and emEM, which find the maxima the others miss.
+        pool, in these proportions; by default :data:`fastem.search.AUTO_POOL`: random data
+        points, mixtools' random starts and emEM, which find the maxima the others miss.
         """,
         flag="--init",
         defaults={"design": ("kmeans++", "random", "emem"), "study": ("kmeans++",)},

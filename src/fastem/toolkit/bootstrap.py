@@ -132,6 +132,22 @@ def bootstrap(data, *args, **kwargs) -> BootstrapResult:
     Returns
     -------
     BootstrapResult
+
+    Examples
+    --------
+    ``n_boot=19`` keeps the example quick; standard errors want a few hundred replicates.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> boot = fastem.bootstrap(x, 2, n_boot=19, random_state=0)
+    >>> boot.means.shape, boot.standard_errors.means.shape
+    ((19, 2), (2,))
+    >>> int(boot.n_failed), int(boot.n_spurious), int(boot.n_ambiguous)
+    (0, 0, 0)
+    >>> bool(np.all((boot.lower.means < boot.fit.means) & (boot.fit.means < boot.upper.means)))
+    True
+    >>> boot.table().columns[:7]
+    ['dataset', 'component', 'parameter', 'estimate', 'se', 'lower', 'upper']
     """
     a = _options.bound(bootstrap, (data, *args), kwargs)
     n_components, n_boot, max_components = a["n_components"], a["n_boot"], a["max_components"]

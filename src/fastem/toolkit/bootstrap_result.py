@@ -25,52 +25,64 @@ class BootstrapResult:
     """What :func:`bootstrap` found. Arrays have a leading dataset axis, dropped for one 1D
     dataset; components run to the largest ``K`` of any dataset, NaN beyond a dataset's own.
 
-    Attributes
-    ----------
-    fit : FitResult or dict of int to FitResult
-        The fit to the data whose parameters are bootstrapped; when datasets have
-        different numbers of components, ``fit[K]`` fits the datasets with ``K``
-        components, in their order (``np.flatnonzero(n_components == K)``).
-    kind : {"parametric", "nonparametric", "weighted"}
-    n_components : int array of shape (n_datasets,)
-        Each dataset's number of components ``K``.
-    weights, means, variances : arrays of shape (n_datasets, n_boot, K)
-        Every replicate's estimates, components matched to ``fit``'s (the labelling of
-        least cost, see :func:`bootstrap`); NaN for a failed or spurious replicate. An
-        ambiguous replicate keeps its estimates here, but not in the summaries.
-    standard_errors, lower, upper : :class:`Parameters`, arrays of shape (n_datasets, K)
-        The standard deviation of the kept replicates' estimates, and their percentile
-        interval at ``level``, per parameter; NaN for a parameter the model fixes (equal
-        weights, or the weight of one component).
-    status : int array of shape (n_datasets, n_boot)
-        Each replicate's :class:`~fastem.Status`.
-    ambiguous : bool array of shape (n_datasets, n_boot)
-        Replicates whose components match two labellings of the fit's about equally well.
-    n_failed, n_spurious, n_ambiguous : int arrays of shape (n_datasets,)
-        Replicates left out of the summaries: those with no finite fit (``NON_FINITE``, or
-        all of a dataset's when its fit to the data is not finite); those whose every fit
-        was spurious or collapsed (``SPURIOUS``, ``VARIANCE_FLOORED``); the ambiguous ones.
+    Examples
+    --------
+    See :func:`fastem.bootstrap`.
     """
 
+    #: :class:`fastem.FitResult`, or dict of int to FitResult: the fit to the data whose
+    #: parameters are bootstrapped; when datasets have different numbers of components,
+    #: ``fit[K]`` fits the datasets with ``K`` components, in their order
+    #: (``np.flatnonzero(n_components == K)``).
     fit: FitResult | dict
+    #: {"parametric", "nonparametric", "weighted"}: how the replicates were drawn.
     kind: str
+    #: int: replicates per dataset.
     n_boot: int
+    #: float: the coverage of the percentile intervals.
     level: float
+    #: int array of shape (n_datasets,): each dataset's number of components ``K``.
     n_components: np.ndarray
+    #: array of shape (n_datasets, n_boot, K): every replicate's weights, components
+    #: matched to ``fit``'s (the labelling of least cost, see :func:`fastem.bootstrap`);
+    #: NaN for a failed or spurious replicate. An ambiguous replicate keeps its estimates
+    #: here, but not in the summaries.
     weights: np.ndarray
+    #: array of shape (n_datasets, n_boot, K): every replicate's means, as the weights.
     means: np.ndarray
+    #: array of shape (n_datasets, n_boot, K): every replicate's variances, as the
+    #: weights.
     variances: np.ndarray
+    #: named tuple of arrays of shape (n_datasets, K), fields ``weights``, ``means`` and
+    #: ``variances``: the standard deviation of the kept replicates' estimates, per
+    #: parameter; NaN for a parameter the model fixes (equal weights, or the weight of
+    #: one component).
     standard_errors: _refit.Parameters
+    #: named tuple as :attr:`standard_errors`: the lower ends of the percentile intervals
+    #: at ``level``.
     lower: _refit.Parameters
+    #: named tuple as :attr:`standard_errors`: the upper ends of the percentile intervals
+    #: at ``level``.
     upper: _refit.Parameters
+    #: int array of shape (n_datasets, n_boot): each replicate's :class:`~fastem.Status`.
     status: np.ndarray
+    #: bool array of shape (n_datasets, n_boot): replicates whose components match two
+    #: labellings of the fit's about equally well.
     ambiguous: np.ndarray
+    #: int array of shape (n_datasets,): replicates with no finite fit (``NON_FINITE``, or
+    #: all of a dataset's when its fit to the data is not finite), left out of the
+    #: summaries.
     n_failed: np.ndarray
+    #: int array of shape (n_datasets,): replicates whose every fit was spurious or
+    #: collapsed (``SPURIOUS``, ``VARIANCE_FLOORED``), left out of the summaries.
     n_spurious: np.ndarray
+    #: int array of shape (n_datasets,): the ambiguous replicates, left out of the
+    #: summaries.
     n_ambiguous: np.ndarray
 
     @property
     def n_datasets(self) -> int:
+        """int: the number of datasets (1 for a single 1D dataset)."""
         return 1 if np.ndim(self.n_failed) == 0 else len(self.n_failed)
 
     def table(self) -> Table:

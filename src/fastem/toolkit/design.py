@@ -4,7 +4,7 @@ A field's name is the option's name everywhere: the keyword of ``Design(...)``, 
 of a TOML or JSON design file and, with ``-`` for ``_``, the flag of ``fastem study``
 (``n_samples`` is ``--n-samples``). The study's own settings are declared here; the options
 of :func:`fastem.fit` a design may set (``tol``, ``spurious``, ...) are the fields that the
-table of :mod:`fastem.options` marks ``design``, with its defaults, checks and flags.
+table of options (``fastem.options``) marks ``design``, with its defaults, checks and flags.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class _StudySettings:
     simulated ``replications`` times for each sample size in ``n_samples`` (a design
     cell each); every strategy in ``init`` then fits each dataset with ``n_init``
     restarts. ``seed`` seeds it all. The options of :func:`fastem.fit` that the table of
-    :mod:`fastem.options` marks ``design`` (``tol``, ``max_iter``, ``reg_variance``,
+    options (``fastem.options``) marks ``design`` (``tol``, ``max_iter``, ``reg_variance``,
     ``equal_variance``, ``skip_degenerate``, ``spurious``, ``se``, ``init_params``) are
     passed to it, with its defaults; ``init_params`` go to the strategies that take them.
 
@@ -62,9 +62,20 @@ class _StudySettings:
 
     Examples
     --------
-    >>> design = Design(means=(0.0, 6.0), variances=(1.0, 1.0), weights=(0.5, 0.5),
-    ...                 replications=100)
-    >>> result = design.run()  # doctest: +SKIP
+    >>> design = fastem.Design(means=(0.0, 6.0), variances=(1.0, 1.0), weights=(0.5, 0.5),
+    ...                        n_samples=50, replications=20, init="kmeans++", n_init=2)
+    >>> design.n_samples, design.init
+    ((50,), ('kmeans++',))
+    >>> result = design.run()
+    >>> len(result.table), result.table["replications"]
+    (1, array([20]))
+
+    A value out of range is refused when the design is made, naming the option:
+
+    >>> fastem.Design(replications=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: replications must be at least 1, got 0.
     """
 
     weights: tuple = _setting((0.4, 0.6), float, many=True, help="true weights", kw_only=False)

@@ -72,7 +72,7 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     keeping spurious fits as mclust does. Its observed fits still come from
     ``n_init_data`` restarts, where mclust starts from hierarchical clustering: a better
     search for the data than for the replicates, which over-rejects (0.12 at level 0.05
-    under a one-component null, n = 100; the README has the study).
+    under a one-component null, n = 100; :doc:`/guide/choosing-k` has the study).
 
     Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch) draws its data
     and random restarts from streams keyed by ``(random_state, K, d * n_boot + b)``, and
@@ -127,6 +127,19 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     Returns
     -------
     LRTResult
+
+    Examples
+    --------
+    Two components, well apart: one is rejected, two are not. ``n_boot=39`` keeps the
+    example quick (the smallest p-value it can give is 1/40); the default is 999.
+
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> lrt = fastem.bootstrap_lrt(x, max_components=3, n_boot=39, random_state=1)
+    >>> lrt.tested, lrt.p_value
+    (array([1, 2]), array([0.025, 0.525]))
+    >>> int(lrt.n_components)
+    2
     """
     a = _options.bound(bootstrap_lrt, (data, *args), kwargs)
     max_components, n_boot, variance = a["max_components"], a["n_boot"], a["variance"]

@@ -22,68 +22,71 @@ class LRTResult:
     run (after a dataset's sequential procedure stopped) are NaN, or 0 for counts, and
     ``ran`` is False there.
 
-    Attributes
-    ----------
-    tested : int array of shape (n_tests,)
-        The null's number of components of each test: 1, 2, ..., ``max_components - 1``.
-    statistic : array of shape (n_datasets, n_tests)
-        The observed likelihood-ratio statistic ``2 (l_{K+1} - l_K)``.
-    boot_statistics : array of shape (n_datasets, n_tests, n_boot)
-        The statistic of each bootstrap replicate; NaN for a replicate whose fit failed.
-    p_value : array of shape (n_datasets, n_tests)
-        ``(1 + #{boot >= observed}) / (n_valid + 1)``; NaN when no replicate has a
-        statistic.
-    p_value_mcse : array of shape (n_datasets, n_tests)
-        Its Monte Carlo standard error, ``sqrt(p (1 - p) / n_valid)``.
-    n_valid, n_negative, n_failed : int arrays of shape (n_datasets, n_tests)
-        Replicates with a statistic; those whose statistic is below 0 (the ``K + 1``
-        fit below the ``K`` fit: none, by construction, up to rounding); those whose fits
-        failed (a non-finite log-likelihood, or no restart of either model that was not
-        spurious or collapsed), left out of the p-value.
-    n_redundant : int array of shape (n_datasets, n_tests)
-        Replicates whose ``K + 1`` fit is no better than their ``K`` fit (statistic 0:
-        the search found nothing but the ``K`` fit with a component duplicated or
-        emptied); they count, with statistic 0.
-    ran : bool array of shape (n_datasets, n_tests)
-        Whether the test was made.
-    reason : str array of shape (n_datasets, n_tests)
-        Why a test that a dataset reached was not made, or made no p-value ("" where it
-        ran, or where the sequential procedure had stopped before it): "no regular fit to
-        the data" (every restart of ``K`` or ``K + 1`` components was spurious, collapsed
-        or failed), "K+1 fit no better than K, search not settled" (the search for ``K +
-        1`` components found nothing above the ``K`` fit, only it with a component
-        duplicated or emptied, and did not settle: a test that did not happen, never "not
-        rejected"; where the search settled, nothing better was there to find, and the
-        test is made with its statistic of about 0), or "every replicate failed".
-    n_components : int array of shape (n_datasets,)
-        The chosen number of components: the first ``K`` not rejected at ``level``, or
-        ``max_components`` when every test rejects; 0 when a test could not be made before
-        that (the fits to the data failed, or every replicate's fits did).
-    log_likelihood : array of shape (n_datasets, max_components)
-        Log-likelihood of the fits to the data with 1, 2, ..., ``max_components``
-        components.
+    Examples
+    --------
+    See :func:`fastem.bootstrap_lrt`.
     """
 
+    #: int array of shape (n_tests,): the null's number of components of each test: 1, 2,
+    #: ..., ``max_components - 1``.
     tested: np.ndarray
+    #: array of shape (n_datasets, n_tests): the observed likelihood-ratio statistic
+    #: ``2 (l_{K+1} - l_K)``.
     statistic: np.ndarray
+    #: array of shape (n_datasets, n_tests, n_boot): the statistic of each bootstrap
+    #: replicate; NaN for a replicate whose fit failed.
     boot_statistics: np.ndarray
+    #: array of shape (n_datasets, n_tests): ``(1 + #{boot >= observed}) / (n_valid +
+    #: 1)``; NaN when no replicate has a statistic.
     p_value: np.ndarray
+    #: array of shape (n_datasets, n_tests): the p-value's Monte Carlo standard error,
+    #: ``sqrt(p (1 - p) / n_valid)``.
     p_value_mcse: np.ndarray
+    #: int array of shape (n_datasets, n_tests): replicates with a statistic.
     n_valid: np.ndarray
+    #: int array of shape (n_datasets, n_tests): replicates whose statistic is below 0
+    #: (the ``K + 1`` fit below the ``K`` fit: none, by construction, up to rounding).
     n_negative: np.ndarray
+    #: int array of shape (n_datasets, n_tests): replicates whose fits failed (a
+    #: non-finite log-likelihood, or no restart of either model that was not spurious or
+    #: collapsed), left out of the p-value.
     n_failed: np.ndarray
+    #: int array of shape (n_datasets, n_tests): replicates whose ``K + 1`` fit is no
+    #: better than their ``K`` fit (statistic 0: the search found nothing but the ``K``
+    #: fit with a component duplicated or emptied); they count, with statistic 0.
     n_redundant: np.ndarray
+    #: bool array of shape (n_datasets, n_tests): whether the test was made.
     ran: np.ndarray
+    #: str array of shape (n_datasets, n_tests): why a test that a dataset reached was not
+    #: made, or made no p-value ("" where it ran, or where the sequential procedure had
+    #: stopped before it): "no regular fit to the data" (every restart of ``K`` or ``K +
+    #: 1`` components was spurious, collapsed or failed), "K+1 fit no better than K,
+    #: search not settled" (the search for ``K + 1`` components found nothing above the
+    #: ``K`` fit, only it with a component duplicated or emptied, and did not settle: a
+    #: test that did not happen, never "not rejected"; where the search settled, nothing
+    #: better was there to find, and the test is made with its statistic of about 0), or
+    #: "every replicate failed".
     reason: np.ndarray
+    #: int array of shape (n_datasets,): the chosen number of components: the first ``K``
+    #: not rejected at ``level``, or ``max_components`` when every test rejects; 0 when a
+    #: test could not be made before that (the fits to the data failed, or every
+    #: replicate's fits did).
     n_components: np.ndarray
+    #: array of shape (n_datasets, max_components): log-likelihood of the fits to the data
+    #: with 1, 2, ..., ``max_components`` components.
     log_likelihood: np.ndarray
+    #: int: replicates per test.
     n_boot: int
+    #: float: a test rejects ``K`` components when its p-value is at most ``level``.
     level: float
+    #: str: the variance model of every fit, "equal" or "unequal".
     variance: str
+    #: bool: whether each dataset's tests stopped at the first ``K`` not rejected.
     sequential: bool
 
     @property
     def n_datasets(self) -> int:
+        """int: the number of datasets (1 for a single 1D dataset)."""
         return 1 if np.ndim(self.n_components) == 0 else len(self.n_components)
 
     def table(self) -> Table:

@@ -11,12 +11,18 @@ from ..restarts import kept_restarts
 
 
 class Matched(NamedTuple):
-    """Fitted parameters reordered to the true components, shape (n_datasets, K), and the
-    permutation: ``order[d, k]`` is the fitted component matched to true component ``k``."""
+    """What :func:`fastem.match_components` returns: fitted parameters reordered to the
+    true components, and the permutation."""
 
+    #: ndarray of shape (n_datasets, K): the fitted weights, in the true components' order.
     weights: np.ndarray
+    #: ndarray of shape (n_datasets, K): the fitted means, in the true components' order.
     means: np.ndarray
+    #: ndarray of shape (n_datasets, K): the fitted variances, in the true components'
+    #: order.
     variances: np.ndarray
+    #: int ndarray of shape (n_datasets, K): ``order[d, k]`` is the fitted component
+    #: matched to true component ``k``.
     order: np.ndarray
 
 
@@ -39,6 +45,19 @@ def match_components(
     true_weights, true_means, true_variances : arrays of shape (K,) or (n_datasets, K)
         The truth, the same for all datasets or one per dataset, with as many components
         as the fits (ValueError otherwise: components are matched one to one).
+
+    Returns
+    -------
+    Matched
+
+    Examples
+    --------
+    A fit whose first component is the truth's second:
+
+    >>> matched = fastem.match_components([0.6, 0.4], [3.0, -3.0], [1.0, 2.0],
+    ...                                   [0.4, 0.6], [-3.0, 3.0], [2.0, 1.0])
+    >>> matched.order, matched.means, matched.weights
+    (array([[1, 0]]), array([[-3.,  3.]]), array([[0.4, 0.6]]))
     """
     # SciPy only here, so that ``import fastem`` does not load scipy.optimize.
     from scipy.optimize import linear_sum_assignment
@@ -74,17 +93,16 @@ def match_components(
 
 
 class RestartSummary(NamedTuple):
-    """What the restarts of each dataset found, arrays of shape (n_datasets,).
+    """What the restarts of each dataset found (:func:`fastem.restart_summary`), arrays of
+    shape (n_datasets,); for a single 1D dataset each is a number. Non-finite restarts
+    count as not reaching the best and as no maximum."""
 
-    ``best_log_likelihood``: the highest final log-likelihood of any restart;
-    ``share_at_best``: the fraction of restarts that reached it; ``n_local_maxima``: the
-    number of distinct final log-likelihoods (local maxima, or saddle points EM stopped
-    at). Non-finite restarts count as not reaching the best and as no maximum. For a
-    single 1D dataset each is a number.
-    """
-
+    #: The highest final log-likelihood of any restart.
     best_log_likelihood: np.ndarray
+    #: The fraction of restarts that reached it.
     share_at_best: np.ndarray
+    #: The number of distinct final log-likelihoods (local maxima, or saddle points EM
+    #: stopped at).
     n_local_maxima: np.ndarray
 
 
@@ -100,6 +118,15 @@ def restart_summary(result, tol=1e-4) -> RestartSummary:
     The summary describes the restarts the returned fit was chosen among: with
     ``skip_degenerate=True``, a dataset's spurious, collapsed or failed restarts are left
     out when it has a regular one.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> result = fastem.fit(x, 2, n_init=8, random_state=0)
+    >>> summary = fastem.restart_summary(result)
+    >>> float(summary.share_at_best), int(summary.n_local_maxima)
+    (1.0, 1)
     """
     tol = _validate.check_non_negative("tol", tol)
     restart_ll = np.atleast_2d(result.restart_log_likelihood)

@@ -7,21 +7,21 @@ evaluate statistical methods", Statistics in Medicine 38:2074-2102, Table 6 and 
 estimates ``theta_i`` of the true value ``theta``, their mean ``m`` and ``e_i = theta_i -
 theta``:
 
-=============  =============================  ==========================================
-measure        estimate                       Monte Carlo standard error
-=============  =============================  ==========================================
-bias           ``mean(e_i)``                  ``sqrt(sum (theta_i - m)^2 / (n (n-1)))``
-empirical SE   ``sqrt(sum (theta_i - m)^2     ``EmpSE / sqrt(2 (n-1))``
-               / (n-1))``
-MSE            ``mean(e_i^2)``                ``sqrt(sum (e_i^2 - MSE)^2 / (n (n-1)))``
-RMSE           ``sqrt(MSE)``                  ``MCSE(MSE) / (2 RMSE)`` (delta method)
-proportion     ``p``                          ``sqrt(p (1-p) / n)``
-coverage       ``mean(|e_i| <= z se_i)``       ``sqrt(cover (1-cover) / n)``
-ModSE          ``sqrt(mean(se_i^2))``
-relative %     ``100 (ModSE / EmpSE - 1)``     ``100 (ModSE / EmpSE) sqrt(Var(se_i^2)
-error in                                      / (4 n ModSE^4) + 1 / (2 (n-1)))``
-ModSE
-=============  =============================  ==========================================
+=========================  =============================  =========================================
+measure                    estimate                       Monte Carlo standard error
+=========================  =============================  =========================================
+bias                       ``mean(e_i)``                  ``sqrt(sum (theta_i - m)^2 / (n (n-1)))``
+empirical SE               ``sqrt(sum (theta_i - m)^2     ``EmpSE / sqrt(2 (n-1))``
+                           / (n-1))``
+MSE                        ``mean(e_i^2)``                ``sqrt(sum (e_i^2 - MSE)^2 / (n (n-1)))``
+RMSE                       ``sqrt(MSE)``                  ``MCSE(MSE) / (2 RMSE)`` (delta method)
+proportion                 ``p``                          ``sqrt(p (1-p) / n)``
+coverage                   ``mean(|e_i| <= z se_i)``      ``sqrt(cover (1-cover) / n)``
+ModSE                      ``sqrt(mean(se_i^2))``
+relative % error in ModSE  ``100 (ModSE / EmpSE - 1)``    ``100 (ModSE / EmpSE)
+                                                          sqrt(Var(se_i^2) / (4 n ModSE^4)
+                                                          + 1 / (2 (n-1)))``
+=========================  =============================  =========================================
 
 For coverage, ``z`` is the standard normal quantile of the interval's level (1.96 for
 95%), and replications with a NaN estimate or standard error are left out.
@@ -79,14 +79,14 @@ bootstrap MCSEs (:mod:`.mcse_bootstrap`) among them, kept importable from here."
 class Performance:
     """The performance measures of one estimator (one parameter) and their MCSEs."""
 
-    bias: float
-    bias_mcse: float
-    empse: float
-    empse_mcse: float
-    mse: float
-    mse_mcse: float
-    rmse: float
-    rmse_mcse: float
+    bias: float  #: The mean error, ``mean(e_i)``.
+    bias_mcse: float  #: The bias's MCSE.
+    empse: float  #: The empirical SE, the standard deviation of the estimates.
+    empse_mcse: float  #: The empirical SE's MCSE (for normally distributed estimates).
+    mse: float  #: The mean squared error.
+    mse_mcse: float  #: The MSE's MCSE.
+    rmse: float  #: The root mean squared error.
+    rmse_mcse: float  #: The RMSE's MCSE (delta method).
 
 
 def performance(estimates, true: float) -> Performance:
@@ -117,6 +117,7 @@ class PerformanceSums:
         self.estimates, self.errors, self.squared_errors = Moments(), Moments(), Moments()
 
     def add(self, estimates) -> PerformanceSums:
+        """Add a chunk of estimates (NaN ones are left out); returns ``self``."""
         theta = _present(estimates)
         error = theta - self.true
         self.estimates.add(theta)
@@ -125,6 +126,7 @@ class PerformanceSums:
         return self
 
     def result(self) -> Performance:
+        """The :class:`Performance` of every estimate added so far."""
         n = self.estimates.n
         mse = self.squared_errors.mean()
         rmse = math.sqrt(mse)
@@ -150,11 +152,11 @@ class StandardErrorPerformance:
     coverage of Wald intervals ``estimate +- z se`` and the relative % error of the
     average model SE against the empirical SE."""
 
-    coverage: float
-    coverage_mcse: float
-    modse: float
-    relerror: float
-    relerror_mcse: float
+    coverage: float  #: The share of intervals that hold the true value.
+    coverage_mcse: float  #: The coverage's MCSE.
+    modse: float  #: The average model SE, ``sqrt(mean(se_i^2))``.
+    relerror: float  #: The relative % error of the model SE, ``100 (ModSE / EmpSE - 1)``.
+    relerror_mcse: float  #: The relative error's MCSE.
 
 
 def standard_error_performance(
@@ -188,6 +190,8 @@ class StandardErrorSums:
         self.estimates, self.variances = Moments(), Moments()
 
     def add(self, estimates, standard_errors) -> StandardErrorSums:
+        """Add a chunk of estimates and their standard errors (pairs with a NaN are left
+        out); returns ``self``."""
         theta = np.asarray(estimates, dtype=np.float64).ravel()
         se = np.asarray(standard_errors, dtype=np.float64).ravel()
         present = ~(np.isnan(theta) | np.isnan(se))
@@ -198,6 +202,8 @@ class StandardErrorSums:
         return self
 
     def result(self) -> StandardErrorPerformance:
+        """The :class:`StandardErrorPerformance` of every pair added so far (NaN for
+        fewer than two)."""
         n = self.estimates.n
         if n < 2:
             return StandardErrorPerformance(*(math.nan,) * 5)
@@ -250,15 +256,20 @@ class ClusteredMean:
         self.totals = Moments()
 
     def add(self, values) -> ClusteredMean:
+        """Add a chunk of replications, values of shape (n_replications, m); returns
+        ``self``."""
         rows = np.asarray(values, dtype=np.float64).reshape(len(values), -1)
         self.m = rows.shape[1]
         self.totals.add(rows.sum(axis=1))
         return self
 
     def mean(self) -> float:
+        """The mean of every value added so far (NaN before any)."""
         return to_float(self.totals.sum / (self.totals.n * self.m)) if self.totals.n else math.nan
 
     def mcse(self) -> float:
+        """:func:`clustered_mean_mcse` of every replication added so far (NaN before any,
+        0 after one)."""
         n = self.totals.n
         if n == 0:
             return math.nan
@@ -270,7 +281,7 @@ class ClusteredMean:
 
 
 MAX_REPLICATIONS = float(2**63 - 1)
-"""The most replications :func:`plan_replications` returns: a study's counts are int64."""
+"""The most replications :func:`fastem.plan_replications` returns: a study's counts are int64."""
 
 
 def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
@@ -304,9 +315,11 @@ def plan_replications(target_mcse, *, proportion=None, sd=None) -> int:
 
     Examples
     --------
-    >>> plan_replications(0.005, proportion=0.95)
+    >>> fastem.plan_replications(0.005, proportion=0.95)
     1900
-    >>> plan_replications(0.01, sd=0.4)
+    >>> fastem.plan_replications(0.01, proportion=0.5)
+    2500
+    >>> fastem.plan_replications(0.01, sd=0.4)
     1600
     """
     target = _positive("target_mcse", target_mcse)

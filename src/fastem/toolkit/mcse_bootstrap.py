@@ -123,6 +123,7 @@ class ResampledCounts:
         return self
 
     def percentile(self, q: float) -> float:
+        """The ``q``-th percentile (0 to 100) of every value added so far."""
         values = sorted(self.counts)
         return percentile_of_counts(values, [self.counts[v] for v in values], q)
 

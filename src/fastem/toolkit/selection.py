@@ -33,56 +33,72 @@ class SelectionResult:
     For a single 1D dataset the leading ``n_datasets`` axis is dropped, as
     :func:`fastem.fit` drops it.
 
-    Attributes
-    ----------
-    candidates : list of (n_components, variance) pairs, length n_candidates
-    log_likelihood, bic, aic, icl : ndarray of shape (n_datasets, n_candidates)
-    n_parameters : ndarray of shape (n_candidates,)
-    status : ndarray of shape (n_datasets, n_candidates)
-    eligible : ndarray of shape (n_datasets, n_candidates), bool
-    redundant : ndarray of shape (n_datasets, n_candidates), bool
-        The candidate's fit is no better than the fit of one component fewer (its
-        log-likelihood within ``1e-6 (1 + |l|)`` of it): that fit with a component
-        duplicated or emptied, not a mixture of more components. Never chosen by a
-        criterion, which charges it more parameters for the same likelihood.
-    n_restarts, n_maxima, n_at_best, p_unseen, settled : ndarray of shape (n_datasets,
-        n_candidates)
-        Each candidate's search (see :class:`fastem.FitResult`): restarts run, distinct
-        maxima, restarts at the best, the probability of an unseen maximum, and whether
-        the search is settled.
-    criterion : str
-    best : ndarray of shape (n_datasets,)
-        Index of the chosen candidate (-1 when none was eligible).
-    n_components : ndarray of shape (n_datasets,)
-        Components of the chosen model (0 when none was eligible).
-    variance : ndarray of shape (n_datasets,), str
-        ``"equal"``, ``"unequal"``, ``"-"`` (one component) or ``""`` (none eligible).
-    weights, means, variances : ndarray of shape (n_datasets, max n_components)
-        The chosen fit, padded with NaN.
-    fits : list of FitResult, one per candidate
+    Examples
+    --------
+    See :func:`fastem.select`.
     """
 
+    #: list of (n_components, variance) pairs, length n_candidates: the candidate models.
     candidates: list
+    #: ndarray of shape (n_datasets, n_candidates): each candidate's log-likelihood.
     log_likelihood: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): BIC, ``-2 log L + p log n``.
     bic: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): AIC, ``-2 log L + 2 p``.
     aic: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): ICL, BIC penalised by the labels'
+    #: uncertainty (see :meth:`fastem.FitResult.icl`).
     icl: np.ndarray
+    #: ndarray of shape (n_candidates,): each candidate's free parameters ``p``.
     n_parameters: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): the :class:`fastem.Status` of each
+    #: candidate's fit.
     status: np.ndarray
+    #: bool ndarray of shape (n_datasets, n_candidates): whether the candidate may be
+    #: chosen for the dataset (its fit is not spurious, collapsed or failed).
     eligible: np.ndarray
+    #: bool ndarray of shape (n_datasets, n_candidates): the candidate's fit is no better
+    #: than the fit of one component fewer (its log-likelihood within ``1e-6 (1 + |l|)``
+    #: of it): that fit with a component duplicated or emptied, not a mixture of more
+    #: components. Never chosen by a criterion, which charges it more parameters for the
+    #: same likelihood.
     redundant: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): restarts each candidate's search ran
+    #: (:attr:`fastem.FitResult.n_restarts`).
     n_restarts: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): distinct maxima each candidate's
+    #: search reached (:attr:`fastem.FitResult.n_maxima`).
     n_maxima: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): restarts at the best maximum
+    #: (:attr:`fastem.FitResult.n_at_best`).
     n_at_best: np.ndarray
+    #: ndarray of shape (n_datasets, n_candidates): the probability of an unseen maximum
+    #: (:attr:`fastem.FitResult.p_unseen`).
     p_unseen: np.ndarray
+    #: bool ndarray of shape (n_datasets, n_candidates): whether each candidate's search
+    #: settled (:attr:`fastem.FitResult.settled`).
     settled: np.ndarray
+    #: str: the criterion of the choice, "bic", "aic" or "icl".
     criterion: str
+    #: ndarray of shape (n_datasets,): index of the chosen candidate (-1 when none was
+    #: eligible).
     best: np.ndarray
+    #: ndarray of shape (n_datasets,): components of the chosen model (0 when none was
+    #: eligible).
     n_components: np.ndarray
+    #: str ndarray of shape (n_datasets,): the chosen variance model, ``"equal"``,
+    #: ``"unequal"``, ``"-"`` (one component) or ``""`` (none eligible).
     variance: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the chosen fit's weights, padded
+    #: with NaN.
     weights: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the chosen fit's means, padded
+    #: with NaN.
     means: np.ndarray
+    #: ndarray of shape (n_datasets, max n_components): the chosen fit's variances,
+    #: padded with NaN.
     variances: np.ndarray
+    #: list of :class:`fastem.FitResult`, one per candidate: the fits.
     fits: list
 
     def __repr__(self) -> str:
@@ -234,14 +250,31 @@ def select(data, *args, **kwargs) -> SelectionResult:
     n_components : iterable of int, default 1 to 6
     variance : iterable of {"equal", "unequal"}
     criterion : {"bic", "aic", "icl"}
-    n_init, init, random_state, and the other options of :func:`fastem.fit`
-        Passed to :func:`fastem.fit` for every candidate (``spurious``, ``max_init``,
-        ``unseen_tol`` among them). By default every candidate's restarts run in rounds of
-        k-means++, random data points and emEM until its search is settled (``n_init=
-        "auto"``), with SQUAREM to the parameter rule (fit's defaults), from the fixed
-        seed 0, so that every call gives the same answer. ``settled`` tells which
-        candidates' searches settled; a :class:`fastem.SearchWarning` names the datasets
-        whose chosen candidate's search did not.
+    n_init, init, random_state, ...
+        The other options of :func:`fastem.fit`, passed to it for every candidate
+        (``spurious``, ``max_init``, ``unseen_tol`` among them). By default every
+        candidate's restarts run in rounds of k-means++, random data points and emEM until
+        its search is settled (``n_init="auto"``), with SQUAREM to the parameter rule
+        (fit's defaults), from the fixed seed 0, so that every call gives the same answer.
+        ``settled`` tells which candidates' searches settled; a
+        :class:`fastem.SearchWarning` names the datasets whose chosen candidate's search
+        did not.
+
+    Returns
+    -------
+    SelectionResult
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> x = np.concatenate([rng.normal(-3, 1, 300), rng.normal(3, 1, 200)])
+    >>> choice = fastem.select(x, n_components=[1, 2, 3], variance=["unequal"])
+    >>> choice.candidates
+    [(1, '-'), (2, 'unequal'), (3, 'unequal')]
+    >>> int(choice.n_components), str(choice.variance)
+    (2, 'unequal')
+    >>> np.round(choice.means, 1)
+    array([-3.,  3., nan])
     """
     arguments = _options.bound(select, (data, *args), kwargs)
     n_components, variance = arguments.pop("n_components"), arguments.pop("variance")

@@ -62,6 +62,23 @@ def simulate(
     -------
     data : array of shape (n_samples,), (n_datasets, n_samples), or list of 1D arrays
     labels : int64 array(s) of the same shape: the component each point came from
+
+    Examples
+    --------
+    >>> data, labels = fastem.simulate([0.3, 0.7], [0.0, 5.0], [1.0, 1.0], 8, random_state=0)
+    >>> data.shape, labels
+    ((8,), array([1, 1, 1, 0, 1, 0, 0, 1]))
+    >>> data, labels = fastem.simulate([0.5, 0.5], [-2.0, 2.0], [1.0, 1.0], 200,
+    ...                                n_datasets=1000, random_state=1)
+    >>> data.shape
+    (1000, 200)
+
+    Different sizes give a list of datasets:
+
+    >>> data, labels = fastem.simulate([0.5, 0.5], [0.0, 4.0], [1.0, 1.0], [3, 5],
+    ...                                n_datasets=2, random_state=0)
+    >>> [dataset.shape for dataset in data]
+    [(3,), (5,)]
     """
     single = n_datasets is None
     n_datasets = (

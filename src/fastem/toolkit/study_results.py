@@ -26,14 +26,19 @@ from .study_table import (
 @dataclass(frozen=True)
 class Scenario:
     """A true mixture of a study: its weights, means and variances, and a name for the
-    table (``"1"``, ``"2"``, ... by default)."""
+    table (by default ``"1"``, ``"2"`` and so on)."""
 
+    #: tuple: the true weights, one per component.
     weights: tuple
+    #: tuple: the true means.
     means: tuple
+    #: tuple: the true variances.
     variances: tuple
+    #: str: the scenario's name in the table.
     name: str = ""
 
     def arrays(self) -> tuple:
+        """The weights, means and variances as float64 arrays."""
         return tuple(
             np.asarray(a, dtype=np.float64) for a in (self.weights, self.means, self.variances)
         )
@@ -248,10 +253,16 @@ class StudyResult:
     ``timing`` how long they took, which varies from run to run (one row per row of
     ``table``: the cell, ``seconds``, ``fits_per_s``, ``mega_throughput``)."""
 
+    #: :class:`fastem.Table`: one row per design cell, fitted number of components and
+    #: method (the columns are those of :func:`fastem.study`).
     table: Table
+    #: :class:`fastem.Table`: how long each row's fits took.
     timing: Table
+    #: tuple: the first scenario's true ``(weights, means, variances)``, as arrays.
     truth: tuple
+    #: list of :class:`fastem.StudyCell`: the material behind the rows of :attr:`table`.
     cells: list
+    #: tuple of :class:`fastem.Scenario`: the study's true mixtures.
     scenarios: tuple = ()
 
     def __str__(self) -> str:

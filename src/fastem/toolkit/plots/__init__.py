@@ -1,15 +1,16 @@
 """Figures of studies and fits (needs matplotlib: ``pip install fastem[plot]``).
 
 ``fastem fit --plot`` draws one PNG: a row of panels per dataset (the first
-``FIT_DATASETS``), each the data with the fit and, for a choice among candidate models, the
-criterion of every candidate against the number of components (:func:`fits_image`).
+:data:`FIT_DATASETS`), each the data with the fit and, for a choice among candidate
+models, the criterion of every candidate against the number of components
+(:func:`fits_image`).
 
-A study's figures are one PNG file each, with the fixed names of ``STUDY_FIGURES`` (which
-``fastem study --plot`` prepares before any work), rather than one file per sample size:
-each figure is a grid of panels with a row (or a column) per sample size, so that every
-design cell is shown and sample sizes compare on shared axes. A figure grows with the
-number of sample sizes and strategies (``iterations.png`` wraps after
-``ITERATION_COLUMNS`` sample sizes); :func:`study_images` describes each.
+A study's figures are one PNG file each, with the fixed names of :data:`STUDY_FIGURES`
+(which ``fastem study --plot`` prepares before any work), rather than one file per sample
+size: each figure is a grid of panels with a row (or a column) per sample size, so that
+every design cell is shown and sample sizes compare on shared axes. A figure grows with
+the number of sample sizes and strategies (``iterations.png`` wraps after
+:data:`ITERATION_COLUMNS` sample sizes); :func:`study_images` describes each.
 """
 
 from __future__ import annotations

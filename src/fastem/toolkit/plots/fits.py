@@ -48,7 +48,7 @@ def draw_fit(
     (``log_likelihood``, or computed from ``x`` when None). ``label`` names the x axis
     (default ``"x"``). A collapsed component's spike is cut at twice the height of the
     histogram (or of the true density), so that the data stay readable. A fit whose
-    ``status`` (a :class:`Status` code) is spurious or collapsed says so in red under the
+    ``status`` (a :class:`fastem.Status` code) is spurious or collapsed says so in red under the
     title: it is not an estimate of the mixture. ``sample_weight`` weighs the histogram's
     points (binned data: values and their counts).
     """
@@ -133,31 +133,38 @@ def fit_image(x, fitted, title=None, label=None, log_likelihood=None, format="pn
 
 
 class Candidates(NamedTuple):
-    """A dataset's candidate models for a criterion panel (:func:`draw_criterion`): the
-    criterion's ``name`` ("bic", ...), each candidate's ``ks`` (number of components) and
-    ``models`` ("equal", "unequal", or "-" for one component), its ``values`` (smaller
-    better), whether it was ``eligible``, and the ``chosen`` one's index (-1 for none)."""
+    """A dataset's candidate models for a criterion panel (:func:`draw_criterion`)."""
 
+    #: The criterion's name ("bic", ...).
     name: str
+    #: Each candidate's number of components.
     ks: list
+    #: Each candidate's variance model: "equal", "unequal", or "-" for one component.
     models: list
+    #: Each candidate's criterion (smaller is better).
     values: np.ndarray
+    #: Whether each candidate was eligible.
     eligible: np.ndarray
+    #: The chosen candidate's index (-1 for none).
     chosen: int
 
 
 class FitPanel(NamedTuple):
-    """One dataset of :func:`fits_image`: its points ``x``, the ``fitted`` (weights, means,
-    variances) or None when no candidate was eligible, the fit's ``log_likelihood`` and
-    ``status``, its ``title``, its ``candidates`` (None for a fit of one model) and the
-    points' ``sample_weight`` (None for unit weights)."""
+    """One dataset of :func:`fits_image`."""
 
+    #: The dataset's points.
     x: np.ndarray
+    #: The fitted ``(weights, means, variances)``, or None when no candidate was eligible.
     fitted: tuple | None
+    #: The fit's log-likelihood.
     log_likelihood: float
+    #: The fit's :class:`fastem.Status` code.
     status: int
+    #: The panel's title.
     title: str
+    #: The :class:`Candidates` of a model choice (None for a fit of one model).
     candidates: Candidates | None = None
+    #: The points' weights (None for unit weights).
     sample_weight: np.ndarray | None = None
 
 
