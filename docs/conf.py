@@ -72,7 +72,7 @@ myst_enable_extensions = ["colon_fence", "dollarmath", "deflist"]
 # numpydoc renders the docstrings; autosummary writes one page per public name.
 autosummary_generate = True
 autodoc_typehints = "none"
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
