@@ -87,9 +87,12 @@ bench-compare: $(STAMP)
 # the engine and the core (the files and settings are pyproject.toml's [tool.mypy]).
 check: lint typecheck
 
+# The site's code too: its configuration, extensions and tutorials.
+LINTED := src tests bench docs/conf.py docs/_ext docs/tutorials
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,4 +1,4 @@
-"""What fastem.SpuriousRule catches: a small study behind the defaults in the README.
+"""What fastem.SpuriousRule catches: a small study behind the defaults (docs/guide/search.md).
 
 For each design, datasets are simulated from a known mixture and fitted twice: with
 5 k-means++ restarts (the highest likelihood wins, as by default), and from the true

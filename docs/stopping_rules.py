@@ -1,4 +1,4 @@
-"""How far short of the maximum each stopping rule stops: a study behind the README.
+"""How far short of the maximum each stopping rule stops: a study behind docs/guide/algorithms.md.
 
 For each design, every dataset is fitted once from the same k-means++ start by each
 algorithm and stopping rule (at the rule's default tol), and once by the same algorithm to

@@ -2,7 +2,7 @@
 
 The float32 exp is checked over its whole range as ``test_vmath.py`` checks float64's;
 fits are compared with float64 fits from the same starts, where float32 agrees to the
-tolerances below (measured: see the README's Benchmarks section), and every guarantee of
+tolerances below (measured: see docs/benchmarks.md, the float32 section), and every guarantee of
 the kernel is checked again in float32: status codes, constraints, SQUAREM and every
 stopping rule (thread-count independence: ``test_fit.py``, for both precisions).
 """

@@ -3,7 +3,7 @@
 For every dataset of ``tests/data/panel`` and every candidate (K = 1 to 5, equal and unequal
 variances), the default search's log-likelihood against the best known maximum
 (``tests/data/panel/maxima.csv``, from ``best_known.py``): a difference above 0.01 is a
-miss. Prints the table (the README's), the share of candidates at the best, whether every
+miss. Prints the table (docs/guide/search.md's), the share of candidates at the best, whether every
 miss is flagged unsettled, whether l(K+1) >= l(K) held everywhere, the largest relative
 error of the parameters where the maximum was reached, and the time of each selection
 (warm: each dataset is selected once before it is timed).

@@ -21,7 +21,7 @@ It needs Dask: ``pip install 'fastem[dask]'``.
 # chunk ``c`` holds exactly rows ``a:b`` of the one big simulation (dataset ``d`` draws
 # from a stream keyed by the seed and ``d``, whatever else is drawn with it). Nothing is
 # computed until a task needs it: on a cluster, each worker would draw (or read from
-# disk) only its own chunks. The true mixture is the one the README starts with, 0.4
+# disk) only its own chunks. The true mixture is the one fastem study uses by default, 0.4
 # N(-2.5, 4) + 0.6 N(3.5, 4).
 
 import dataclasses

@@ -313,7 +313,7 @@ OPTIONS = (
         The precision of the E-step, the pass over the points that is nearly all of EM's
         work. With ``np.float32`` each point's standardised value, its log-densities,
         their maximum, the ``exp`` and the responsibilities are float32 (twice as many
-        points per vector instruction, the speed-up in the README's benchmarks); sums over
+        points per vector instruction, the speed-up on the benchmarks page); sums over
         blocks of at most 256 points are float32 and are added into float64 totals, and the
         parameters, the log-likelihood, the M-step, SQUAREM and the stopping rules stay
         float64. Against float64 from the same starts, parameters differ by about 3e-7
