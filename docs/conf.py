@@ -109,6 +109,18 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
+# Pages without sub-pages need no navigation column: their tables get the width.
+html_sidebars = {
+    page: []
+    for page in (
+        "index",
+        "getting-started",
+        "coming-from",
+        "benchmarks",
+        "architecture",
+        "changelog",
+    )
+}
 html_static_path = []
 html_show_sourcelink = False
 
