@@ -96,3 +96,10 @@ def test_summary_prints_log_likelihoods_and_criteria_to_two_decimals():
     assert values["aic"] == f"{result.aic():.2f}" and values["bic"] == f"{result.bic():.2f}"
     batch = fastem.fit(np.stack([waiting, waiting[::-1]]), 2, random_state=0)
     assert f"median {np.median(batch.log_likelihood):.2f} (5%: " in batch.summary()
+
+
+def test_the_citation_names_the_version_pyproject_gives():
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    (version,) = re.findall(r'^version = "(.+)"$', pyproject, re.MULTILINE)
+    citation = (ROOT / "CITATION.cff").read_text()
+    assert re.findall(r"^version: (.+)$", citation, re.MULTILINE) == [version]
