@@ -118,7 +118,7 @@ left.set_title("Waiting times: BIC of each candidate")
 chosen_fit = (by_bic.weights, by_bic.means, by_bic.variances)
 k = by_bic.n_components
 plots.draw_fit(right, waiting, tuple(a[:k] for a in chosen_fit), label="waiting time (minutes)")
-right.set_title(f"The BIC's choice: {k} components, {by_bic.variance} variances")
+_ = right.set_title(f"The BIC's choice: {k} components, {by_bic.variance} variances")
 
 # %%
 # On the waiting times the three criteria agree. Each :class:`fastem.SelectionResult`
