@@ -3,9 +3,9 @@
 Each chunk of datasets is fitted by :func:`fastem.fit` on a worker, with
 ``dataset_offset`` set to the chunk's global index (for messages): random starts are keyed
 by each dataset's content, so the result equals a local ``fastem.fit`` of the whole batch
-bit for bit, however the data are chunked. Runs on the active Dask scheduler: a ``distributed.Client``
-if one is set up (``Client("tcp://scheduler:8786")`` for a real cluster), else Dask's
-local threads.
+bit for bit, however the data are chunked. Runs on the active Dask scheduler: a
+``distributed.Client`` if one is set up (``Client("tcp://scheduler:8786")`` for a real
+cluster), else Dask's local threads.
 """
 
 from __future__ import annotations
