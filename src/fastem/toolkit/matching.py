@@ -121,6 +121,20 @@ def restart_summary(result, tol=1e-4) -> RestartSummary:
     ``skip_degenerate=True``, a dataset's spurious, collapsed or failed restarts are left
     out when it has a regular one.
 
+    Parameters
+    ----------
+    result : FitResult
+        A fit of any number of restarts: their final log-likelihoods
+        (:attr:`~fastem.FitResult.restart_log_likelihood`) are summarised.
+    tol : float, default 1e-4
+        Per observation: final log-likelihoods closer than this are one maximum.
+
+    Returns
+    -------
+    RestartSummary
+        The best log-likelihood, the share of restarts at it and the number of distinct
+        maxima, per dataset.
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
