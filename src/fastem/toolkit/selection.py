@@ -129,6 +129,7 @@ class SelectionResult:
         fits : list of FitResult, length n_candidates
             Fits of the same datasets.
         criterion : {"bic", "aic", "icl"}
+            The criterion of the choice, smaller better.
         redundant : list of ndarray of shape (n_datasets,), bool, one per candidate, optional
             Fits no better than those of one component fewer (default: none).
         eligible : ndarray of shape (n_datasets, n_candidates), bool, optional
