@@ -141,8 +141,10 @@ print(repr(boot["nonparametric"]))
 
 # %%
 # Side by side: the information's standard errors and the two bootstraps'. On a few
-# hundred points whose components are well apart they agree within the bootstraps' Monte
-# Carlo error; the assertion allows three times that error.
+# hundred points whose components are well apart, the assertion checks that each
+# bootstrap standard error is within three Monte Carlo errors of the Louis information's:
+# the ratio of the two is within ``3 / sqrt(2 (B - 1))`` of 1. A single row may differ by
+# more than one such error.
 
 mc_error = 1 / np.sqrt(2 * (n_boot - 1))
 print(f"{'parameter':12}{'louis':>9}{'score':>9}{'pb':>9}{'bs':>9}")

@@ -137,9 +137,10 @@ uneven = data.rechunk({0: (2_500, 500, 3_000, 2_000)})
 print("uneven chunks:", uneven.chunks[0])
 client = Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None)
 try:
-    print(client)
+    threads = client.nthreads()  # threads of each worker, by address
+    print("distributed client:", len(threads), "worker(s),", sum(threads.values()), "threads")
     lazy = fastem.dask.fit(uneven, 2, **options, compute=False)
-    print(repr(lazy))
+    print("with compute=False, fastem.dask.fit returns a", type(lazy).__name__)
     start = time.perf_counter()
     on_client, client_warnings = fit_and_collect(lazy.compute)
     print(f"distributed client, uneven chunks: {time.perf_counter() - start:.2f} s")

@@ -140,7 +140,21 @@ def read_fit(path: str | os.PathLike) -> Mixtures:
     ``FILE.json``, or its standard output saved), one per row (per chosen row of an
     ``--all-candidates`` table).
 
-    Raises ValueError, naming the file, for a file that is not such a table.
+    Parameters
+    ----------
+    path : str or path-like
+        The table, a ``.csv`` or ``.json`` file.
+
+    Returns
+    -------
+    Mixtures
+        One mixture per row, with the row's ``id``: parameters of shape (n_rows, K) for
+        the most components ``K`` of any row, padded (weight 0, mean 0, variance 1).
+
+    Raises
+    ------
+    ValueError
+        Naming the file, for a file that cannot be read or is not such a table.
 
     Examples
     --------

@@ -77,7 +77,9 @@ def m_step(
     Parameters
     ----------
     x : array of shape (n_samples,)
+        The data.
     resp : array of shape (n_samples, n_components)
+        The responsibilities of the E-step, rows summing to 1.
     reg_variance : float
         Added to every free variance, in the units of ``x`` squared.
     equal_variance : bool
@@ -91,6 +93,7 @@ def m_step(
     Returns
     -------
     weights, means, variances : arrays of shape (n_components,)
+        The parameters of the M-step.
     """
     x = np.asarray(x, dtype=np.float64)
     fixed = fixed or {}

@@ -2,11 +2,11 @@
 is, and restarts in rounds until it is settled (``fastem.fit(..., n_init="auto")``).
 
 A search is *settled* when its best maximum was reached by at least two restarts and the
-probability that one more restart would find a maximum not seen yet is at most
-``unseen_tol``. That probability is estimated as Good and Turing's share of the restarts
-whose maximum was found by that restart alone (Finch, Mendell & Thode 1989, JASA 84,
-"Probabilistic measures of adequacy of a numerical search for a global maximum"): with ``n``
-restarts of which ``n_1`` found a maximum no other restart found, ``p_unseen = n_1 / n``.
+probability that one more restart would find a maximum not seen yet is at most ``unseen_tol``.
+That probability is estimated as Good and Turing's share of the restarts whose maximum was
+found by that restart alone (Finch, Mendell & Thode 1989, JASA 84, "Probabilistic measures of
+adequacy of a numerical search for a global maximum"): with ``n`` restarts of which ``n_1``
+found a maximum no other restart found, ``p_unseen = n_1 / n``.
 """
 
 from __future__ import annotations
@@ -72,9 +72,19 @@ class Settledness(NamedTuple):
 def settledness(
     restart_ll: np.ndarray, counted: np.ndarray, unseen_tol: float = UNSEEN_TOL
 ) -> Settledness:
-    """The :class:`Settledness` of restarts with final log-likelihoods ``restart_ll`` of
-    shape (n_datasets, n_restarts), of which those marked in ``counted`` (same shape, bool)
-    take part; maxima are told apart by :data:`fastem.search.SAME_MAXIMUM`.
+    """How settled each search is (maxima told apart by :data:`~fastem.search.SAME_MAXIMUM`).
+
+    Parameters
+    ----------
+    restart_ll, counted : arrays of shape (n_datasets, n_restarts)
+        The restarts' final log-likelihoods, and which of them take part (bool).
+    unseen_tol : float, default 0.05
+        The largest ``p_unseen`` of a settled search (which needs ``n_at_best >= 2`` too).
+
+    Returns
+    -------
+    Settledness
+        Each field an array of shape (n_datasets,).
 
     Examples
     --------
@@ -152,10 +162,9 @@ def parse_init(text: str) -> str | dict[str, int]:
 
 
 def checked_pool(init: str | dict | None, init_params: dict | None, auto: bool) -> Pool:
-    """``init`` as a list of ``(strategy, its options, restarts)``: a name (one strategy,
-    restarts to be decided), a dict ``{name: restarts}`` (a pool), or None (k-means++,
-    or :data:`AUTO_POOL` with ``auto``). ``init_params`` go to the strategies that take
-    them (emEM)."""
+    """``init`` as a list of ``(strategy, its options, restarts)``: a name (one strategy, restarts
+    to be decided), a dict ``{name: restarts}`` (a pool), or None (k-means++, or
+    :data:`AUTO_POOL` with ``auto``). ``init_params`` go to the strategies that take them (emEM)."""
     if init is None:
         init = dict(AUTO_POOL) if auto else "kmeans++"
     if isinstance(init, str):
@@ -198,8 +207,7 @@ def fixed_pool(pool: Pool, n_init: int) -> tuple[Pool, int]:
 
 
 def slots(strategy: _registry.Strategy, options: dict, count: int) -> int:
-    """Random streams a strategy's ``count`` restarts use: emEM draws ``n_runs`` starts
-    for each."""
+    """Random streams a strategy's ``count`` restarts use: emEM draws ``n_runs`` per restart."""
     return count * options.get("n_runs", 1)
 
 
@@ -210,12 +218,11 @@ def pooled_values(
     seed: _validate.Seed,
     given: _validate.Given = _validate.NOTHING_GIVEN,
 ) -> Starts:
-    """Starting values of shape (n_datasets * R, K) of every strategy of ``pool`` (a list
-    of ``(strategy, options, restarts)``), each dataset's restarts in the pool's order,
-    and ``init_n_iter`` (n_datasets, R). Strategy ``s`` draws from restart numbers after
-    those of the strategies before it, so that no two restarts share a stream. ``given``
-    (arrays of R restarts, or of one) is laid over all restarts, as :func:`fastem.fit`
-    does."""
+    """Starting values of shape (n_datasets * R, K) of every strategy of ``pool`` (a list of
+    ``(strategy, options, restarts)``), each dataset's restarts in the pool's order, and
+    ``init_n_iter`` (n_datasets, R). Strategy ``s`` draws from restart numbers after those of
+    the strategies before it, so that no two restarts share a stream. ``given`` (arrays of R
+    restarts, or of one) is laid over all restarts, as :func:`fastem.fit` does."""
     total = sum(count for _, _, count in pool)
     parts = []
     first, at = seed.first_restart, 0
@@ -318,14 +325,11 @@ def run_rounds(
     (n_datasets, n_given, K)) run in the first round besides the pool's."""
     n_datasets = batch.n_datasets
     blocks = []  # (rows, weights, means, variances, run, init_n_iter, starts) per round
-    # Rounds to SEARCH_TOL and a polish of the best only under the parameter rule, tighter
-    # than it, and without a trace (which follows every fit to its end): another rule is
-    # run as it was asked for, as is a looser tol.
-    polish = (
-        run_options["stop"] == "parameter"
-        and run_options["tol"] < SEARCH_TOL
-        and not run_options["trace_length"]
-    )
+    # Rounds to SEARCH_TOL and a polish of the best only under the parameter rule, tighter than
+    # it, and without a trace (which follows every fit to its end): another rule is run as it
+    # was asked for, as is a looser tol.
+    stop, tol, traced = (run_options[name] for name in ("stop", "tol", "trace_length"))
+    polish = stop == "parameter" and tol < SEARCH_TOL and not traced
     search_options = dict(run_options, tol=SEARCH_TOL) if polish else run_options
     active = np.arange(n_datasets)
     first = seed.first_restart
@@ -409,23 +413,18 @@ def _assemble(blocks, n_datasets, n_components, keep_starts) -> Rounds:
     widths = [block[4].log_likelihood.size // block[0].size for block in blocks]
     total = sum(widths)
     n_restarts = np.zeros(n_datasets, dtype=np.int64)
-    params = [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)]
-    starts = (
-        [np.full((n_datasets, total, n_components), np.nan) for _ in range(3)]
-        if keep_starts
-        else None
-    )
+    shape = (n_datasets, total, n_components)
+    params = [np.full(shape, np.nan) for _ in range(3)]
+    starts = [np.full(shape, np.nan) for _ in range(3)] if keep_starts else None
     init_n_iter = np.zeros((n_datasets, total), dtype=np.int64)
     template = blocks[0][4]
     outputs = {
         name: np.full((n_datasets, total), value, dtype=getattr(template, name).dtype)
         for name, value in NOT_RUN.items()
     }
-    trace = (
-        None
-        if template.trace is None
-        else np.full((n_datasets, total, template.trace.shape[1]), np.nan)
-    )
+    trace = None
+    if template.trace is not None:
+        trace = np.full((n_datasets, total, template.trace.shape[1]), np.nan)
     at = 0
     for (rows, weights, means, variances, run, iters, start), width in zip(blocks, widths):
         columns = slice(at, at + width)

@@ -57,11 +57,32 @@ def starting_values(
 ) -> StartingValues:
     """The starting values :func:`fastem.fit` uses with the same arguments.
 
-    ``init`` is one of "kmeans++", "random_from_data", "kmeans", "quantile", "random"
-    and "emem" (see the function of the same name in this module), or a dict of restarts
-    per strategy, as :func:`fastem.fit` takes it. ``reg_variance``
-    only matters for "emem", whose short runs are EM fits; ``dataset_offset`` is as in
-    :func:`fastem.fit`.
+    Parameters
+    ----------
+    data : array of shape (n_samples,) or (n_datasets, n_samples), or list of 1D arrays
+        One dataset, one dataset per row, or datasets of different lengths.
+    n_components : int, default 2
+        Number of components ``K``.
+    init : str or dict, default "kmeans++"
+        One of "kmeans++", "random_from_data", "kmeans", "quantile", "random" and "emem"
+        (each a function of :mod:`fastem.init`), or a dict of restarts per strategy, as
+        :func:`fastem.fit` takes it.
+    n_init : int, default 1
+        Starting values per dataset (with a dict ``init``: 1, or the pool's total).
+    random_state, sample_weight, init_params, dataset_offset
+        As for :func:`fastem.fit`: the same values give the same starts as there.
+    equal_variance : bool, default False
+        One variance shared by the components.
+    reg_variance : float, default 0
+        As for :func:`fastem.fit`; it only matters for "emem", whose short runs are EM
+        fits.
+
+    Returns
+    -------
+    StartingValues
+        Weights, means and variances of shape (n_datasets, n_init, K), in the data's
+        units, and the EM iterations spent on them, (n_datasets, n_init); without the
+        first axis for one 1D dataset.
 
     Examples
     --------

@@ -50,14 +50,16 @@ def fit(data, *args, **kwargs):
 
     Parameters
     ----------
-    data : dask.array.Array of shape (n_datasets, n_samples), dask.bag.Bag of 1D arrays,
-        or list of dask ``Delayed`` 1D arrays (one dataset each)
-        An array is fitted chunk by chunk along the datasets (chunks along the samples
-        are merged first); a bag partition by partition; delayed datasets ``chunk_size``
-        at a time.
+    data : dask.array.Array, dask.bag.Bag or list of dask.delayed.Delayed
+        The datasets: an array of shape (n_datasets, n_samples), fitted chunk by chunk
+        along the datasets (chunks along the samples are merged first); a bag of 1D
+        arrays, fitted partition by partition; or a list of delayed 1D arrays (one
+        dataset each), fitted ``chunk_size`` at a time.
     n_components : int
-    sample_weight : like ``data`` (a Dask array chunked like it, or a list of delayed
-        arrays), optional
+        Number of components K of every mixture.
+    sample_weight : dask.array.Array or list of dask.delayed.Delayed, optional
+        Weights like ``data``: a Dask array chunked like it, or a list of delayed
+        arrays.
     compute : bool, default True
         Compute now and return a :class:`~fastem.FitResult`; with False, return a Dask
         ``Delayed`` whose value is that result.
@@ -70,6 +72,14 @@ def fit(data, *args, **kwargs):
         (n_datasets, K) or (n_datasets, n_init, K), ...) are handed to each task for its
         own datasets.
 
+    Returns
+    -------
+    FitResult or dask.delayed.Delayed
+        The fits of all datasets in their order, as :func:`fastem.fit` returns them;
+        with ``compute=False``, a ``Delayed`` whose value is that result.
+
+    Notes
+    -----
     Option names are checked here, before any task runs; their values are checked by
     :func:`fastem.fit` in each task before it fits anything, so a bad value fails the
     computation at its first task. A dataset that cannot be fitted (NaN values, too few

@@ -49,6 +49,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Parameters
     ----------
     n_components : int, default 1
+        Number of mixture components.
     covariance_type : {"full", "tied", "diag", "spherical"}, default "full"
         In one dimension "full", "diag" and "spherical" are the same model (a variance per
         component); "tied" shares one variance. Fitted attributes take scikit-learn's shapes
@@ -59,6 +60,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Added to every variance at each M-step, in the data's units (as scikit-learn);
         passed to :func:`fastem.fit` as ``reg_variance = reg_covar / var(X)``.
     max_iter : int, default 100
+        Most EM iterations (E-step and M-step) of each restart.
     n_init : int, default 1
         Restarts, run in parallel. As in scikit-learn, the one kept has the largest lower
         bound (``lower_bounds_[-1]``, the log-likelihood before its last M-step), the
@@ -95,6 +97,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         1: a line per restart; 2: also the log-likelihood every ``verbose_interval``
         iterations.
     verbose_interval : int, default 10
+        Iterations between the log-likelihoods printed with ``verbose=2``.
     equal_variance : bool, default False
         fastem's name for ``covariance_type="tied"``; either gives one shared variance.
     equal_weights : bool, default False
@@ -103,6 +106,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     Attributes
     ----------
     weights_ : ndarray of shape (n_components,)
+        The weights of the components, summing to 1.
     means_ : ndarray of shape (n_components, 1)
         Components keep the order of their starting values when any are given
         (``weights_init``, ``means_init``, ``precisions_init``, or a warm start), as in
@@ -111,7 +115,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Shapes as scikit-learn's for ``covariance_type``: "full" (K, 1, 1), "tied" (1, 1),
         "diag" (K, 1), "spherical" (K,).
     converged_ : bool
+        Whether the returned restart met ``tol`` within ``max_iter`` iterations.
     n_iter_ : int
+        Iterations of the returned restart.
     lower_bound_ : float
         Mean log-likelihood per sample of the fitted parameters (``score`` of the training
         data; scikit-learn's is that of the parameters before the last M-step).

@@ -86,6 +86,8 @@ def bootstrap(data, *args, **kwargs) -> BootstrapResult:
     Parameters
     ----------
     data : array of shape (n_samples,) or (n_datasets, n_samples), or list of 1D arrays
+        One dataset, one dataset per row, or datasets of different lengths, as for
+        :func:`fastem.fit`.
     n_components : int, int array of shape (n_datasets,), or {"bic", "aic", "icl"}, default 2
         Components of every dataset, of each one, or chosen for each by
         :func:`fastem.select` by that criterion among 1 to ``max_components`` (with
@@ -93,6 +95,7 @@ def bootstrap(data, *args, **kwargs) -> BootstrapResult:
         component). Datasets with different numbers are refitted in groups of one
         number each, and the result's arrays pad components with NaN.
     n_boot : int, default 999
+        Bootstrap replicates per dataset.
     max_components : int, default 5
         The most components a criterion may choose.
     kind : {"parametric", "nonparametric", "weighted"}, default "parametric"
@@ -132,6 +135,8 @@ def bootstrap(data, *args, **kwargs) -> BootstrapResult:
     Returns
     -------
     BootstrapResult
+        The fit to the data, every replicate's matched estimates and flags, and the
+        standard errors and percentile intervals from the replicates kept.
 
     Examples
     --------

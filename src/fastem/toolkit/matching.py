@@ -111,13 +111,29 @@ def restart_summary(result, tol=1e-4) -> RestartSummary:
 
     Two final log-likelihoods are the same maximum when they differ by less than ``tol``
     per observation (``tol * n_observations`` in all): restarts converging to one
-    maximum stop within about ``tol_fit / (1 - rate)`` per point of it, where ``rate``
-    is EM's convergence rate, so the default ``1e-4`` suits the default ``tol=1e-6`` of
-    :func:`fastem.fit` for rates up to 0.99.
+    maximum stop within about ``tol_fit / (1 - rate)`` per point of it, where ``tol_fit``
+    bounds the last change of the mean log-likelihood per point and ``rate`` is EM's
+    convergence rate. :func:`fastem.fit`'s default rule ("parameter", ``tol=1e-9``)
+    bounds that change by 1e-9 and its "loglik" rule by 1e-6 by default, so the default
+    ``1e-4`` suits either for rates up to 0.99.
 
     The summary describes the restarts the returned fit was chosen among: with
     ``skip_degenerate=True``, a dataset's spurious, collapsed or failed restarts are left
     out when it has a regular one.
+
+    Parameters
+    ----------
+    result : FitResult
+        A fit of any number of restarts: their final log-likelihoods
+        (:attr:`~fastem.FitResult.restart_log_likelihood`) are summarised.
+    tol : float, default 1e-4
+        Per observation: final log-likelihoods closer than this are one maximum.
+
+    Returns
+    -------
+    RestartSummary
+        The best log-likelihood, the share of restarts at it and the number of distinct
+        maxima, per dataset.
 
     Examples
     --------

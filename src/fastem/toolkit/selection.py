@@ -129,6 +129,7 @@ class SelectionResult:
         fits : list of FitResult, length n_candidates
             Fits of the same datasets.
         criterion : {"bic", "aic", "icl"}
+            The criterion of the choice, smaller better.
         redundant : list of ndarray of shape (n_datasets,), bool, one per candidate, optional
             Fits no better than those of one component fewer (default: none).
         eligible : ndarray of shape (n_datasets, n_candidates), bool, optional
@@ -246,10 +247,15 @@ def select(data, *args, **kwargs) -> SelectionResult:
 
     Parameters
     ----------
-    data, sample_weight, sample_weight_type : as for :func:`fastem.fit`.
-    n_components : iterable of int, default 1 to 6
-    variance : iterable of {"equal", "unequal"}
-    criterion : {"bic", "aic", "icl"}
+    data, sample_weight, sample_weight_type
+        The datasets and their points' weights, as for :func:`fastem.fit`.
+    n_components : iterable of int, default range(1, 7)
+        The numbers of components of the candidates, 1 to 6 by default.
+    variance : str or iterable of {"equal", "unequal"}, default ("equal", "unequal")
+        The variance models of the candidates: one variance shared by all components, or
+        one per component; by default both, so each ``K > 1`` has two candidates.
+    criterion : {"bic", "aic", "icl"}, default "bic"
+        The criterion that chooses, per dataset, the eligible candidate of least value.
     n_init, init, random_state, ...
         The other options of :func:`fastem.fit`, passed to it for every candidate
         (``spurious``, ``max_init``, ``unseen_tol`` among them). By default every
@@ -263,6 +269,7 @@ def select(data, *args, **kwargs) -> SelectionResult:
     Returns
     -------
     SelectionResult
+        Every candidate's criteria, fit and search for every dataset, and the choice.
 
     Examples
     --------

@@ -61,7 +61,9 @@ def simulate(
     Returns
     -------
     data : array of shape (n_samples,), (n_datasets, n_samples), or list of 1D arrays
-    labels : int64 array(s) of the same shape: the component each point came from
+        The points: one dataset without ``n_datasets``, one per row, or a ragged list.
+    labels : int64 array(s) of the same shape
+        The component each point came from.
 
     Examples
     --------

@@ -147,12 +147,9 @@ def study(*args, **kwargs) -> StudyResult:
     time of the fits (the kernels are compiled before timing starts), and millions of
     points x components x passes over the data (EM maps, emEM's included) per second.
 
-    Datasets are simulated and fitted ``chunk_size`` at a time (fewer when they would hold
-    more than ``CHUNK_POINTS`` points), seeded by their global index, so the results do
-    not depend on ``chunk_size``; between chunks a keyboard
-    interrupt stops the study and ``progress(done, total)`` (in datasets x strategies) is
-    called. With a ``distributed.Client`` as ``client``, the chunks run as tasks on its
-    cluster, with the same results; ``seconds`` then adds up the workers' fitting time.
+    Datasets are simulated and fitted in chunks (``chunk_size``), seeded by their global
+    index, so the results do not depend on the chunking; between chunks a keyboard
+    interrupt stops the study.
 
     ``StudyResult.raw()`` has every replication's chosen fit, for analyses of one's own.
 
@@ -167,33 +164,44 @@ def study(*args, **kwargs) -> StudyResult:
     ----------
     weights, means, variances : array of shape (K,)
         The true mixture, when there is one scenario.
-    n_samples : int or iterable of int
+    n_samples : int or iterable of int, default (40,)
         Points per dataset, one design cell each.
-    replications : int
+    replications : int, default 1000
         Datasets per design cell.
     scenarios : iterable of Scenario (or of (weights, means, variances)), optional
         Several true mixtures instead of one, e.g. a grid over separation and mixing
         proportion; a design cell each, with every sample size.
-    init : str or iterable of str
+    at_best_tol : float, default 1e-4
+        Per point: a fit whose final log-likelihood is within this of the best any method
+        found for its dataset counts in ``at_best``.
+    chunk_size : int, default 2000
+        Datasets simulated and fitted at a time (fewer when they would hold more than
+        ``CHUNK_POINTS`` points); the results do not depend on it.
+    progress : callable, optional
+        Called as ``progress(done, total)``, in datasets x strategies, after every chunk.
+    client : distributed.Client, optional
+        Run the chunks as tasks on its Dask cluster, with the same results; ``seconds``
+        then adds up the workers' fitting time.
+    init : str or iterable of str, default ("kmeans++",)
         Starting-value strategies to compare (see :func:`fastem.fit`); a pool of them is
         written ``"random=10,kmeans++=10"`` (its restarts, the best of all kept, as
         EMMIX does; ``n_init`` does not apply to it).
-    algorithm, stop : str or iterable of str
+    algorithm, stop : str or iterable of str, default ("em",) and ("loglik",)
         Algorithms ("em", "squarem") and stopping rules ("loglik", "relative", "aitken",
         "parameter") to compare; see :func:`fastem.fit`.
     n_components : int or iterable of int (or None), optional
         Components fitted, each its own rows; None (the default, or in the list) is each
         scenario's own number.
-    n_init : int
+    n_init : int, default 5
         Restarts per dataset.
-    random_state : int
+    random_state : int, default 0
         Seeds the simulation (per design cell) and the starts; the same value gives the
         same table, whatever the number of threads or the chunk size.
     init_params : dict, optional
         ``{strategy: params}`` for strategies that take options (``"emem"``).
     se : {"score", "louis"}, optional
         Standard errors of every fit, and the coverage and relative error columns.
-    trace : bool
+    trace : bool, default False
         Keep the log-likelihood traces of the restarts of the first ``N_TRACED`` datasets
         of each cell (``StudyCell.trace``, for the figure of traces): ``8 * (max_iter + 1)``
         bytes per restart.

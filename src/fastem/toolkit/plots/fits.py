@@ -41,7 +41,7 @@ def draw_fit(
     sample_weight=None,
 ):
     """The data (histogram and a rug of points), the fitted mixture and its components,
-    and the true mixture when known: the seed notebook's picture.
+    and the true mixture when known.
 
     The histogram's bins respect the data's resolution (:func:`bin_edges`). The legend
     gives each component's parameters and the mixture's ``K`` and log-likelihood
