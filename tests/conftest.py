@@ -60,7 +60,7 @@ def separated_mixture(n_components: int, n_samples: int, seed: int):
 
 @pytest.fixture
 def two_component_batch():
-    """40 datasets of 200 points from the seed notebook's mixture, as a 2D array."""
+    """40 datasets of 200 points from 0.4 N(-2.5, 4) + 0.6 N(3.5, 4), as a 2D array."""
     rng = np.random.default_rng(20181)
     z = rng.random((40, 200)) < 0.4
     return np.where(z, rng.normal(-2.5, 2.0, (40, 200)), rng.normal(3.5, 2.0, (40, 200)))
