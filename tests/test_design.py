@@ -13,7 +13,7 @@ from fastem.cli import study as study_command
 
 
 def _cli_design(*argv):
-    return study_command._design(commands._parser().parse_args(["study", *argv]))
+    return study_command._design(commands.build_parser().parse_args(["study", *argv]))
 
 
 def test_the_defaults_are_those_of_fastem_study_and_of_fit():
@@ -45,7 +45,7 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
 
 
 def test_every_option_has_a_flag_that_leaves_the_file_alone_unless_given():
-    args = commands._parser().parse_args(["study"])
+    args = commands.build_parser().parse_args(["study"])
     assert all(getattr(args, name) is None for name in Design.options())  # scenarios too
 
 

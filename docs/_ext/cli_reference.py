@@ -72,9 +72,9 @@ class CommandLineReference(SphinxDirective):
     has_content = False
 
     def run(self):
-        from fastem.cli.commands import _parser
+        from fastem.cli.commands import build_parser
 
-        parser = _parser()
+        parser = build_parser()
         lines = ["::", "", textwrap.indent(parser.format_help().strip(), "   "), ""]
         for name, summary, subparser in _subparsers(parser):
             lines += _command_lines(name, summary, subparser)

@@ -175,27 +175,27 @@ for kind, result in boot.items():
 # variance's replicates are skewed to the right, as a variance's estimates are, and its
 # percentile interval reaches farther above the estimate than below it.
 
+
+def draw_replicates(ax, replicates, label, estimate, se, grid):
+    """The replicates' histogram, the normal density the information's standard error
+    gives (on ``grid``), and the estimate."""
+    hist_style = dict(bins=25, density=True, color="0.8", edgecolor="0.5", lw=0.5)
+    ax.hist(replicates, label=label, **hist_style)
+    ax.plot(grid, norm.pdf(grid, estimate, se), "C0", lw=2, label="normal, information SE")
+    ax.axvline(estimate, color="k", lw=1, label="estimate")
+    ax.set_ylabel("density")
+
+
 pb = boot["parametric"]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 for ax, field, label in zip(axes, ("means", "variances"), ("mean 1", "variance 1")):
     replicates = getattr(pb, field)[:, 0]
     estimate, se = getattr(fit, field)[0], getattr(louis, field)[0]
-    ax.hist(
-        replicates,
-        bins=25,
-        density=True,
-        color="0.8",
-        edgecolor="0.5",
-        lw=0.5,
-        label=f"{n_boot} parametric replicates",
-    )
     grid = np.linspace(replicates.min(), replicates.max(), 200)
-    ax.plot(grid, norm.pdf(grid, estimate, se), "C0", lw=2, label="normal, information SE")
+    draw_replicates(ax, replicates, f"{n_boot} parametric replicates", estimate, se, grid)
     for end in (getattr(pb.lower, field)[0], getattr(pb.upper, field)[0]):
         ax.axvline(end, color="C3", ls="--", lw=1)
-    ax.axvline(estimate, color="k", lw=1, label="estimate")
     ax.set_xlabel(f"{label} (waiting time, minutes{'' if field == 'means' else ' squared'})")
-    ax.set_ylabel("density")
     ax.set_title(
         f"Waiting times: bootstrap replicates of {label}\n(red dashes: 95% percentile interval)"
     )
@@ -273,22 +273,11 @@ kept = ~small_boot.ambiguous & (small_boot.status < fastem.Status.SPURIOUS)
 for ax, field, label in zip(axes, ("weights", "variances"), ("weight 2", "variance 2")):
     replicates = getattr(small_boot, field)[kept, 1]
     estimate, se = getattr(small, field)[1], getattr(se2, field)[1]
-    ax.hist(
-        replicates,
-        bins=25,
-        density=True,
-        color="0.8",
-        edgecolor="0.5",
-        lw=0.5,
-        label=f"{replicates.size} replicates kept",
-    )
     grid = np.linspace(estimate - 3.5 * se, max(estimate + 3.5 * se, replicates.max()), 300)
-    ax.plot(grid, norm.pdf(grid, estimate, se), "C0", lw=2, label="normal, information SE")
+    draw_replicates(ax, replicates, f"{replicates.size} replicates kept", estimate, se, grid)
     below = grid[grid < 0]
     ax.fill_between(below, norm.pdf(below, estimate, se), color="C0", alpha=0.3)
-    ax.axvline(estimate, color="k", lw=1, label="estimate")
     ax.set_xlabel(label)
-    ax.set_ylabel("density")
     ax.set_title(f"50 points, small second component: {label}")
     ax.legend(fontsize=8, frameon=False)
 assert kept.sum() == n_boot - left_out

@@ -56,7 +56,7 @@ def main(argv=None) -> int:
 
 
 def _main(argv) -> int:
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -148,7 +148,7 @@ def _quiet_warning(message, category, filename, lineno, file=None, line=None):
     pass
 
 
-def _parser():
+def build_parser():
     """The ``fastem`` parser: ``--version``, and each command's subparser, in the order
     the help lists them."""
     parser = argparse.ArgumentParser(
