@@ -32,15 +32,24 @@ FIT_GROUPS = (BatchData, Parameters, FitOptions, FitOutputs)
 START_GROUPS = (BatchData, StartOptions, Parameters)
 
 
-@pytest.mark.parametrize("kernel", [kernels.fit_em, kernels.fit_squarem])
+@pytest.mark.parametrize("kernel", [kernels.fit_em, kernels.fit_accelerated])
 def test_fit_arguments_follow_the_fit_kernels_signature(kernel):
     built = fit_arguments(*(_named(group) for group in FIT_GROUPS))
     # After the fit's index; before the E-steps and the interrupt flag (added by the runner).
     assert ["f", *built, "e_step", "e_step_far", "interrupted"] == _parameter_names(kernel)
 
 
-def test_fit_at_takes_the_fit_kernels_arguments_and_then_the_algorithm():
-    assert _parameter_names(em.fit_at) == [*_parameter_names(kernels.fit_em), "squarem"]
+def test_fit_at_takes_the_fit_kernels_arguments_and_then_the_family():
+    # The method and its random streams in one tuple, the E-steps in another (a call of
+    # more than 30 arguments compiles to one numba cannot inline).
+    names = _parameter_names(kernels.fit_em)
+    at = names.index("method")
+    assert names[at : at + 3] == ["method", "keys", "seed"]
+    steps = names.index("e_step")
+    assert names[steps : steps + 2] == ["e_step", "e_step_far"]
+    expected = [*names[:at], "algorithm", *names[at + 3 : steps], "e_steps"]
+    expected += [*names[steps + 2 :], "accelerated"]
+    assert _parameter_names(em.fit_at) == expected
 
 
 @pytest.mark.parametrize(

@@ -75,10 +75,14 @@ def announce_compilation(args, *modules, algorithms=("em",)) -> None:
     import importlib
 
     from ..engine.jit import compiled_for_this_cpu
+    from ..engine.run import ALGORITHMS
 
     kernels = {
         "simulate": [("fastem.engine.sample", "draw")],
-        "fit": [("fastem.engine.kernels", f"fit_{algorithm}") for algorithm in algorithms],
+        "fit": [
+            ("fastem.engine.kernels", ALGORITHMS[algorithm][0].__name__)
+            for algorithm in algorithms
+        ],
         "init": [("fastem.engine.starts", "kmeans_plusplus")],
         "se": [("fastem.engine.information", "observed_information")],
     }

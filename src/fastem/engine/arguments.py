@@ -63,12 +63,21 @@ class FitOptions(NamedTuple):
     ``PARAMETER``)."""
     dtype: np.dtype
     """The E-step's precision, float64 or float32 (see :mod:`.estep`)."""
+    method: int
+    """The algorithm within its kernel's family (a code of :mod:`.methods`)."""
+    keys: np.ndarray
+    """Uint64 array of shape (n_datasets,): each dataset's content key (:mod:`.rng`), for
+    the algorithms that draw at random (size 0 for the others)."""
+    seed: int
+    """The random state of those draws, an int in [0, 2**63)."""
 
     @classmethod
-    def of(cls, model, *, max_iter, tol, stop, dtype) -> FitOptions:
+    def of(
+        cls, model, *, max_iter, tol, stop, dtype, method=0, keys=None, seed=0
+    ) -> FitOptions:
         """The options of fitting ``model`` (a :class:`fastem.Model`: its constraints and
-        regularisation), with the given stopping rule (a code of :mod:`.stopping`) and
-        E-step precision."""
+        regularisation), with the given stopping rule (a code of :mod:`.stopping`),
+        E-step precision, algorithm (a code of :mod:`.methods`) and random streams."""
         return cls(
             max_iter=max_iter,
             tol=tol,
@@ -79,6 +88,9 @@ class FitOptions(NamedTuple):
             fixed_variances=model.fixed_variances,
             stop=stop,
             dtype=np.dtype(dtype),
+            method=int(method),
+            keys=np.zeros(0, dtype=np.uint64) if keys is None else keys,
+            seed=int(seed),
         )
 
 
@@ -100,7 +112,7 @@ class FitOutputs(NamedTuple):
 def fit_arguments(
     data: BatchData, parameters: Parameters, options: FitOptions, outputs: FitOutputs
 ) -> tuple:
-    """The arguments of :func:`.kernels.fit_em` and :func:`.kernels.fit_squarem` after the
+    """The arguments of the fit kernels (:func:`.kernels.fit_em` and the others) after the
     fit's index and before the E-steps and the interrupt flag, in their order."""
     return (*data, *parameters, *options, *outputs)
 

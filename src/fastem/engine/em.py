@@ -33,7 +33,8 @@ def fit_one(
     max_iter,
     tol,
     options,
-    squarem,
+    accelerated,
+    method,
     stop,
     dtype,
     trace,
@@ -41,7 +42,7 @@ def fit_one(
     e_step,
     e_step_far,
 ):
-    """Run EM (or, with ``squarem``, SQUAREM) for one fit, updating ``weights``,
+    """Run EM (or, with ``accelerated``, SQUAREM) for one fit, updating ``weights``,
     ``means``, ``variances`` in place.
 
     EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
@@ -133,7 +134,7 @@ def fit_one(
                 rate,
                 parameter_rate,
             )
-        if squarem and not floored:
+        if accelerated and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = em_map(
@@ -237,6 +238,7 @@ def fit_at(
     fixed_variances,
     stop,
     dtype,
+    algorithm,
     trace,
     log_likelihood,
     log_map,
@@ -245,12 +247,11 @@ def fit_at(
     status,
     n_fpeval,
     rate,
-    e_step,
-    e_step_far,
+    e_steps,
     interrupted,
-    squarem,
+    accelerated,
 ):
-    """Fit ``f`` of the batch, by EM or (``squarem``, a constant) SQUAREM: dataset
+    """Fit ``f`` of the batch, by EM or (``accelerated``, a constant) an accelerator: dataset
     ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -272,6 +273,10 @@ def fit_at(
     dtype : numpy.dtype, float64 or float32
         The E-step's precision (see the module's docstring); numba compiles one kernel
         for each.
+    algorithm : tuple ``(method, keys, seed)``
+        The algorithm, a code of :mod:`.methods` (read only when ``accelerated``), and the
+        random streams of :class:`.arguments.FitOptions` (unused here). A tuple, because a
+        call of more than 30 arguments compiles to one numba cannot inline.
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
         Filled with the log-likelihood after each of the first L iterations; entries after
         a fit stops are left untouched.
@@ -279,11 +284,13 @@ def fit_at(
         of shape (n_fits,), outputs (see :func:`fit_one`).
     rate : array of shape (n_fits, 2), output: :func:`fit_one`'s ``rate`` and
         ``parameter_rate``.
-    e_step, e_step_far : the E-step kernels, by address (:func:`.estep.e_steps`).
+    e_steps : the E-step kernels, by address (:func:`.estep.e_steps`), in a tuple as
+        ``algorithm``.
     interrupted : array of shape (1,)
         Set (from another thread) to stop the fit at its next iteration.
-    squarem : bool
-        A constant in each kernel (:func:`.kernels.fit_em`, :func:`.kernels.fit_squarem`).
+    accelerated : bool
+        A constant in each kernel (:func:`.kernels.fit_em`,
+        :func:`.kernels.fit_accelerated`).
     """
     x, point_weight, loc, inv_scale = fit_data(
         f, means.shape[0], values, offsets, sample_weight, center, scale
@@ -308,11 +315,12 @@ def fit_at(
         max_iter,
         tol,
         (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances),
-        squarem,
+        accelerated,
+        algorithm[0],
         stop,
         dtype,
         trace[f],
         interrupted,
-        e_step,
-        e_step_far,
+        e_steps[0],
+        e_steps[1],
     )

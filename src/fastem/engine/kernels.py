@@ -2,7 +2,7 @@
 are built by :func:`.arguments.fit_arguments`.
 
 One fit's whole EM loop runs on one thread, with its data hot in cache
-(:func:`fit_em`, :func:`fit_squarem`, run over the batch by ``_jit.for_each``); fits share
+(:func:`fit_em`, :func:`fit_accelerated`, run over the batch by ``_jit.for_each``); fits share
 nothing, so results do not depend on the number of threads. Each iteration is one
 fused pass over the points (the E-step) followed by an O(K) update (the M-step).
 Responsibilities are never stored.
@@ -21,9 +21,9 @@ from __future__ import annotations
 from .em import fit_at
 from .jit import jit
 
-# The two kernels of a fit, one per algorithm, so that a fit compiles only the one it
-# runs: numba drops the branch of the other (``squarem`` is a constant in each). Their
-# arguments are :func:`.em.fit_at`'s.
+# The kernels of a fit, one per family of algorithms (:mod:`.methods`), so that a fit
+# compiles only the family it runs: numba drops the branches of the others (``accelerated``
+# is a constant in each). Their arguments are :func:`.em.fit_at`'s.
 
 
 @jit
@@ -46,6 +46,9 @@ def fit_em(
     fixed_variances,
     stop,
     dtype,
+    method,
+    keys,
+    seed,
     trace,
     log_likelihood,
     log_map,
@@ -78,6 +81,7 @@ def fit_em(
         fixed_variances,
         stop,
         dtype,
+        (method, keys, seed),
         trace,
         log_likelihood,
         log_map,
@@ -86,15 +90,14 @@ def fit_em(
         status,
         n_fpeval,
         rate,
-        e_step,
-        e_step_far,
+        (e_step, e_step_far),
         interrupted,
         False,
     )
 
 
 @jit
-def fit_squarem(
+def fit_accelerated(
     f,
     values,
     offsets,
@@ -113,6 +116,9 @@ def fit_squarem(
     fixed_variances,
     stop,
     dtype,
+    method,
+    keys,
+    seed,
     trace,
     log_likelihood,
     log_map,
@@ -125,7 +131,8 @@ def fit_squarem(
     e_step_far,
     interrupted,
 ):
-    """Fit ``f`` of the batch by SQUAREM."""
+    """Fit ``f`` of the batch by an accelerator of EM (``method``, a code of
+    :mod:`.methods`)."""
     fit_at(
         f,
         values,
@@ -145,6 +152,7 @@ def fit_squarem(
         fixed_variances,
         stop,
         dtype,
+        (method, keys, seed),
         trace,
         log_likelihood,
         log_map,
@@ -153,8 +161,7 @@ def fit_squarem(
         status,
         n_fpeval,
         rate,
-        e_step,
-        e_step_far,
+        (e_step, e_step_far),
         interrupted,
         True,
     )

@@ -14,6 +14,7 @@ import numpy as np
 from . import interrupt as _interrupt
 from . import jit as _jit
 from . import kernels as _kernels
+from . import methods as _methods
 from . import stopping as _stopping
 from .arguments import (
     BatchData,
@@ -27,7 +28,11 @@ from .arguments import (
 from .estep import e_steps
 from .status import Status
 
-ALGORITHMS = {"em": _kernels.fit_em, "squarem": _kernels.fit_squarem}
+ALGORITHMS = {
+    name: (_kernels.fit_em if code == _methods.EM else _kernels.fit_accelerated, code)
+    for name, code in _methods.CODES.items()
+}
+"""Each algorithm's kernel and its code there."""
 STOPPING_RULES = {
     "loglik": _stopping.LOGLIK,
     "relative": _stopping.RELATIVE,
@@ -94,10 +99,18 @@ def run(
         parameter_rate=rates[:, 1],
         trace=trace if trace_length else None,
     )
+    kernel, method = ALGORITHMS[algorithm]
     arguments = fit_arguments(
         BatchData.of(batch),
         Parameters(weights, means, variances),
-        FitOptions.of(model, max_iter=max_iter, tol=tol, stop=STOPPING_RULES[stop], dtype=dtype),
+        FitOptions.of(
+            model,
+            max_iter=max_iter,
+            tol=tol,
+            stop=STOPPING_RULES[stop],
+            dtype=dtype,
+            method=method,
+        ),
         FitOutputs(
             trace=trace,
             log_likelihood=outputs.log_likelihood,
@@ -110,7 +123,7 @@ def run(
         ),
     )
     e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
-    _interrupt.run(_fit_each, ALGORITHMS[algorithm], n_fits, arguments, e_step_for)
+    _interrupt.run(_fit_each, kernel, n_fits, arguments, e_step_for)
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
