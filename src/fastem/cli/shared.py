@@ -80,8 +80,7 @@ def announce_compilation(args, *modules, algorithms=("em",)) -> None:
     kernels = {
         "simulate": [("fastem.engine.sample", "draw")],
         "fit": [
-            ("fastem.engine.kernels", ALGORITHMS[algorithm][0].__name__)
-            for algorithm in algorithms
+            ("fastem.engine.kernels", ALGORITHMS[algorithm][0].__name__) for algorithm in algorithms
         ],
         "init": [("fastem.engine.starts", "kmeans_plusplus")],
         "se": [("fastem.engine.information", "observed_information")],

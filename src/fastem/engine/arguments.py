@@ -72,9 +72,7 @@ class FitOptions(NamedTuple):
     """The random state of those draws, an int in [0, 2**63)."""
 
     @classmethod
-    def of(
-        cls, model, *, max_iter, tol, stop, dtype, method=0, keys=None, seed=0
-    ) -> FitOptions:
+    def of(cls, model, *, max_iter, tol, stop, dtype, method=0, keys=None, seed=0) -> FitOptions:
         """The options of fitting ``model`` (a :class:`fastem.Model`: its constraints and
         regularisation), with the given stopping rule (a code of :mod:`.stopping`),
         E-step precision, algorithm (a code of :mod:`.methods`) and random streams."""
