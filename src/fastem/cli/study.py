@@ -93,7 +93,7 @@ def add_command(commands) -> None:
 
 def _study(args) -> int:
     """``fastem study``: run the design, print its table, write the files asked for."""
-    from ..toolkit.study import with_mcse_in_parentheses
+    from ..toolkit.study import blank_missing, with_mcse_in_parentheses
 
     design = _design(args)
     if args.raw is not None and args.raw.lower().endswith(".parquet"):
@@ -135,7 +135,11 @@ def _study(args) -> int:
                     for name in ("replications", "n_init", "n_samples"):
                         message = as_flag(message, name, _flag(name))
                     raise UserError(message) from None
-        table = result.table if args.all_columns else with_mcse_in_parentheses(result.brief_table())
+        table = (
+            blank_missing(result.table)
+            if args.all_columns
+            else with_mcse_in_parentheses(result.brief_table())
+        )
         if "csv" in outputs:
             outputs["csv"].set(_with_provenance(result.table, provenance, whole=True).to_csv())
         if "json" in outputs:
@@ -151,7 +155,7 @@ def _study(args) -> int:
     legend = "" if args.all_columns else "Monte Carlo standard errors in parentheses\n"
     write_stdout(
         f"{table}\n{legend}\ntiming (varies from run to run; not in --csv or "
-        f"--json):\n{result.brief_timing()}\n"
+        f"--json):\n{blank_missing(result.brief_timing())}\n"
     )
     if args.plot is not None and not args.quiet:
         figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)

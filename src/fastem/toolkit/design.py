@@ -25,6 +25,7 @@ from ..init._registry import NAMES as STRATEGY_NAMES
 from ..init._registry import STRATEGIES
 from . import designfile
 from .designfile import WANTED, BadShape, plain, shaped
+from .study_measures import QUANTILES, check_quantiles
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -98,6 +99,14 @@ class _StudySettings:
         help="a restart is at the best when its log-likelihood is within this, per point, of "
         "the best any method found for the dataset",
     )
+    quantiles: tuple = _setting(
+        QUANTILES,
+        float,
+        many=True,
+        single=True,
+        help="quantiles (0 to 1) of the passes and the likelihood-ratio statistic, "
+        "columns of --all-columns",
+    )
 
     def __post_init__(self):
         for option in fields(self):
@@ -146,6 +155,8 @@ class _StudySettings:
             _validate.check_int("seed", self.seed, 0)
         with _about("at_best_tol"):
             _validate.check_non_negative("at_best_tol", self.at_best_tol)
+        with _about("quantiles"):
+            check_quantiles(self.quantiles)
         for option in _options.DESIGN_OPTIONS:
             with _about(option.name):
                 if option.check is not None:

@@ -19,6 +19,7 @@ from .study_chunks import (
     chunk_plan,
     kept_bytes,
 )
+from .study_measures import QUANTILES, check_quantiles
 from .study_results import Scenario, StudyCell, StudyResult
 from .study_runs import N_TRACED, Fitting, Schedule, run_study
 from .study_table import (
@@ -27,6 +28,7 @@ from .study_table import (
     PARAMETERS,
     SE_STATISTICS,
     UNMOVED_BOUND,
+    blank_missing,
     with_mcse_in_parentheses,
 )
 
@@ -43,6 +45,7 @@ __all__ = [
     "StudyResult",
     "chunk_plan",
     "kept_bytes",
+    "blank_missing",
     "study",
     "with_mcse_in_parentheses",
 ]
@@ -59,6 +62,7 @@ def _own(
     *,
     scenarios=None,
     at_best_tol=1e-4,
+    quantiles=QUANTILES,
     chunk_size=DEFAULT_CHUNK,
     progress=None,
     client=None,
@@ -86,16 +90,34 @@ def study(*args, **kwargs) -> StudyResult:
     paired. One row per design cell, fitted number of components and method:
 
     - ``converged``: share of all fits (every restart of every dataset) that met ``tol``;
+    - ``failed``: share of all fits that failed as turboEM's ``turboSim`` counts failures
+      (an error, or no convergence within ``max_iter``): not converged, collapsed (status
+      ``VARIANCE_FLOORED``: where an EM without fastem's floor would stop on a zero
+      variance) or non-finite (``NON_FINITE``);
     - ``spurious``: share of datasets whose chosen fit is a spurious maximum or collapsed
       (status ``SPURIOUS`` or ``VARIANCE_FLOORED``, by the ``spurious`` rule of
       :func:`fastem.fit`, :class:`fastem.SpuriousRule`);
     - ``iter_median``, ``iter_p90``: iterations (accepted steps) over all fits;
       ``passes_median``: EM maps (passes over the data) over all fits, which SQUAREM
-      spends differently from its steps; ``init_iter``: mean EM iterations spent on
-      starting values per fit (emEM's short runs);
+      spends differently from its steps; ``passes_mean`` their mean (turboSim's
+      ``fpeval``); ``passes_p90``, ... one column per ``quantiles``; ``init_iter``: mean
+      EM iterations spent on starting values per fit (emEM's short runs);
     - ``at_best``: share of all fits (restarts) whose final log-likelihood is within
       ``at_best_tol`` per point of the best any method found for that dataset with the
-      same number of components;
+      same number of components (turboSim's ``objfn <= min(objfn) + eps``, per point);
+      blank (NaN) where the methods together ran one restart per dataset, which makes it
+      1 by construction;
+    - ``found_best``: share of datasets whose chosen fit (the best of its method's
+      restarts) is within ``at_best_tol`` per point of the best any method found: what a
+      user of the method gets; blank with one method;
+    - ``lr_mean``, ``lr_sd``, ``lr_p90``, ... (with several numbers of components
+      fitted): the likelihood-ratio statistic ``-2 log lambda = 2 (l_K - l_K')`` of each
+      dataset's chosen fits of the row's ``K`` and of ``K'``, the next smaller number of
+      components in ``n_components``, by the same method on the same datasets: its mean,
+      standard deviation and quantiles; blank in the rows of the smallest ``K``;
+    - ``rate_median``, ``parameter_rate_median``: medians over datasets of the chosen
+      fits' :attr:`fastem.FitResult.rate` and ``parameter_rate`` (lambda, EM's rate of
+      convergence), NaN ones left out;
     - ``settled``: share of datasets whose search settled (:attr:`fastem.FitResult.settled`:
       the best maximum reached by two restarts, and the Good-Turing probability of an
       unseen maximum at most 0.05), with the MCSE of a proportion; ``--all-columns`` adds
@@ -136,6 +158,12 @@ def study(*args, **kwargs) -> StudyResult:
       an MCSE of 0;
     - ``_coverage_mcse``: ``sqrt(p (1 - p) / n)``; ``_relerror_mcse``: ``100 (ModSE /
       EmpSE) sqrt(Var(se^2) / (4 n ModSE^4) + 1 / (2 (n - 1)))`` (Morris et al. Table 6);
+    - ``failed_mcse``, ``passes_mean_mcse``: as ``converged_mcse``;
+      ``found_best_mcse``: ``sqrt(p (1 - p) / replications)``;
+    - ``lr_mean_mcse``: ``SD / sqrt(n)``; ``lr_sd_mcse``: the delta method without
+      normality, ``sqrt(Var(s^2)) / (2 s)``, ``Var(s^2) = (m4 - (n - 3) s^4 / (n - 1)) / n``;
+      the quantiles' (``lr_p95_mcse``, ``passes_p95_mcse``, ``rate_median_mcse``, ...):
+      the Poisson bootstrap's, as ``iter_median_mcse``;
     - ``_bias_mcse``: ``SD / sqrt(n)``; ``_empse_mcse``: ``EmpSE / sqrt(2 (n - 1))``
       (for normally distributed estimates); ``_rmse_mcse``: the delta method,
       ``MCSE(MSE) / (2 RMSE)``, with ``MCSE(MSE) = sqrt(sum_i (e_i^2 - MSE)^2 /
@@ -143,9 +171,11 @@ def study(*args, **kwargs) -> StudyResult:
 
     :func:`fastem.plan_replications` gives the replications needed for a target MCSE.
 
-    ``timing`` has, per row, ``seconds``, ``fits_per_s`` and ``mega_throughput``: wall
-    time of the fits (the kernels are compiled before timing starts), and millions of
-    points x components x passes over the data (EM maps, emEM's included) per second.
+    ``timing`` has, per row, ``seconds``, ``fits_per_s``, ``ms_per_fit`` (with its MCSE
+    over the chunks, the ratio estimator's: blank with one chunk) and
+    ``mega_throughput``: wall time of the fits (the kernels are compiled before timing
+    starts), and millions of points x components x passes over the data (EM maps, emEM's
+    included) per second.
 
     Datasets are simulated and fitted in chunks (``chunk_size``), seeded by their global
     index, so the results do not depend on the chunking; between chunks a keyboard
@@ -174,6 +204,10 @@ def study(*args, **kwargs) -> StudyResult:
     at_best_tol : float, default 1e-4
         Per point: a fit whose final log-likelihood is within this of the best any method
         found for its dataset counts in ``at_best``.
+    quantiles : float or iterable of float, default (0.9, 0.95, 0.99)
+        Quantiles (strictly between 0 and 1) of the passes and of the likelihood-ratio
+        statistic, each a column with its MCSE (``passes_p95``, ``lr_p95``, ...); ``()``
+        for none.
     chunk_size : int, default 2000
         Datasets simulated and fitted at a time (fewer when they would hold more than
         ``CHUNK_POINTS`` points); the results do not depend on it.
@@ -264,6 +298,7 @@ def study(*args, **kwargs) -> StudyResult:
         a.pop("at_best_tol"),
         a.pop("chunk_size"),
     )
+    quantiles = check_quantiles(a.pop("quantiles"))
     progress, client, trace, se = a.pop("progress"), a.pop("client"), a.pop("trace"), a.pop("se")
     keep_replications, raw = a.pop("keep_replications"), a.pop("raw")
     # The other options of fastem.fit go on to it as they were given.
@@ -313,6 +348,7 @@ def study(*args, **kwargs) -> StudyResult:
         at_best_tol=at_best_tol,
         trace=trace,
         keep=keep_replications,
+        quantiles=quantiles,
     )
     schedule = Schedule(replications, chunk_size, client=client, progress=progress, raw=raw)
     return run_study(scenarios, sizes, fitted_ks, fitting, schedule, statistics)

@@ -11,12 +11,14 @@ from ..engine.status import Status
 from ..table import Table
 from . import mcse
 from .matching import match_components
+from .study_measures import ChunkTimes, Sample
 from .study_table import (
     COVERAGE_LEVEL,
     N_BOOTSTRAP,
     PARAMETERS,
     VARYING,
     Outcome,
+    blank_missing,
     brief_columns,
     parameter_column,
     raw_rows,
@@ -177,10 +179,22 @@ class CellSums:
     in memory that does not grow with the replications: counts, exact sums
     (:mod:`fastem.mcse`'s accumulators, so that the table does not depend on the chunks),
     and the counts of iterations and passes in the bootstrap's resamples of the datasets
-    (the same for every method of a design cell: ``key``)."""
+    (the same for every method of a design cell: ``key``).
 
-    def __init__(self, cell: StudyCell, se: bool, key):
+    ``rivals`` is ``(methods, restarts)``: how many methods fit the cell's datasets with
+    its number of components, and their restarts per dataset in all, which say whether
+    ``at_best`` and ``found_best`` can be other than 1; ``paired`` whether a smaller number
+    of components is fitted to the same datasets (the likelihood-ratio statistic, kept in
+    ``lr``)."""
+
+    def __init__(self, cell: StudyCell, se: bool, key, rivals=(1, 1), paired=False):
         self.converged, self.init_iter, self.at_best = (mcse.ClusteredMean() for _ in range(3))
+        self.failed, self.passes_mean = mcse.ClusteredMean(), mcse.ClusteredMean()
+        self.found_best = 0
+        self.rivals = rivals
+        self.rate, self.parameter_rate = Sample(key, N_BOOTSTRAP), Sample(key, N_BOOTSTRAP)
+        self.lr = Sample(key, N_BOOTSTRAP) if paired else None
+        self.times = ChunkTimes()
         self.spurious = self.settled = 0
         self.p_unseen, self.n_maxima = mcse.Moments(), mcse.Moments()
         self.iterations = mcse.ResampledCounts(N_BOOTSTRAP, key)
@@ -206,6 +220,17 @@ class CellSums:
         self.converged.add(result.restart_converged)
         self.init_iter.add(result.init_n_iter)
         self.at_best.add(at_best)
+        chosen = result.best_restart  # -1 only for select's fits, never fit's
+        self.found_best += int(np.sum(at_best[np.arange(len(at_best)), chosen] & (chosen >= 0)))
+        restart_status = result.restart_status
+        self.failed.add(
+            ~result.restart_converged
+            | (restart_status == Status.VARIANCE_FLOORED)
+            | (restart_status == Status.NON_FINITE)
+        )
+        self.passes_mean.add(result.restart_n_fpeval)
+        self.rate.add(result.rate)
+        self.parameter_rate.add(result.parameter_rate)
         status = result.status
         self.spurious += int(
             np.sum((status == Status.SPURIOUS) | (status == Status.VARIANCE_FLOORED))
@@ -266,7 +291,10 @@ class StudyResult:
     scenarios: tuple = ()
 
     def __str__(self) -> str:
-        return f"{self.table}\n\ntiming (varies from run to run):\n{self.timing}"
+        return (
+            f"{blank_missing(self.table)}\n\ntiming (varies from run to run):\n"
+            f"{blank_missing(self.timing)}"
+        )
 
     def __repr__(self) -> str:
         return (
@@ -277,9 +305,10 @@ class StudyResult:
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
         ``--all-columns``: the cell (scenario, fitted components, algorithm and stopping
-        rule only when they vary), convergence, spurious fits, iterations, passes,
-        ``at_best`` and each mean's RMSE (and coverage, with ``se``), each with its Monte Carlo
-        standard error."""
+        rule only when they vary), convergence, failures, spurious fits, iterations, passes,
+        ``at_best``, ``found_best``, the likelihood-ratio statistic's mean (with several
+        numbers of components) and each mean's RMSE (and coverage, with ``se``), each with
+        its Monte Carlo standard error; a column that no row can compute is left out."""
         width = max(cell.truth[1].size for cell in self.cells)
         shown = ("rmse", "rmse_mcse", "coverage", "coverage_mcse")
         means_rmse = [
@@ -292,7 +321,11 @@ class StudyResult:
         names = [name for name in brief_columns(Outcome) if name not in VARYING or name in varying]
         if "passes_median" in names and all(c.algorithm == "em" for c in self.cells):
             names = [n for n in names if not n.startswith("passes_")]  # EM: passes = iter
-        return self.table.select(*names, *means_rmse)
+        at = names.index("found_best_mcse") + 1
+        names[at:at] = [n for n in ("lr_mean", "lr_mean_mcse") if n in self.table.columns]
+        return self.table.select(
+            *(name for name in [*names, *means_rmse] if not _missing(self.table[name]))
+        )
 
     def brief_timing(self) -> Table:
         """``timing`` with the cell's columns that vary (as :meth:`brief_table`)."""
@@ -308,7 +341,9 @@ class StudyResult:
         """Every replication's chosen fit, one row per dataset and row of ``table``:
         scenario, n_samples, n_components, init, algorithm, stop, n_init, replication (the
         dataset's index from 0), restart (the chosen one's index), log_likelihood, n_iter,
-        passes (EM maps), rate, status, the estimates (``weight_1``, ...; matched to the
+        passes (EM maps), rate, status, every restart's final log-likelihood
+        (``restart_log_likelihood_1``, ...: one column per restart, in the restarts' order,
+        NaN beyond a method's restarts), the estimates (``weight_1``, ...; matched to the
         true components when the counts agree, else sorted by mean; NaN beyond a fit's
         components), with ``se``, their standard errors (``weight_se_1``, ...), and the
         scenario's true values (``true_weight_1``, ...; NaN beyond its components), so that a
@@ -319,16 +354,18 @@ class StudyResult:
                 "pass raw=callable to study() to receive its raw rows as they "
                 "come."
             )
-        width = max(cell.n_components for cell in self.cells)
-        true_width = max(cell.truth[1].size for cell in self.cells)
+        widths = (
+            max(cell.n_components for cell in self.cells),
+            max(cell.truth[1].size for cell in self.cells),
+            max(cell.n_init for cell in self.cells),
+        )
         parts = [
             raw_rows(
                 cell,
                 cell,
                 (cell.weights, cell.means, cell.variances),
                 0,
-                width,
-                true_width,
+                widths,
                 None
                 if cell.weights_se is None
                 else (cell.weights_se, cell.means_se, cell.variances_se),
@@ -336,3 +373,8 @@ class StudyResult:
             for cell in self.cells
         ]
         return Table({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
+
+
+def _missing(values) -> bool:
+    """Whether a column is NaN in every row: a measure that no row can compute."""
+    return values.dtype.kind == "f" and bool(np.isnan(values).all())

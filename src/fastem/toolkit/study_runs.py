@@ -14,6 +14,7 @@ from ..table import Table
 from . import mcse
 from .simulation import simulate
 from .study_chunks import RawBlocks, check_memory, chunk_plan, run_chunks
+from .study_measures import likelihood_ratios
 from .study_results import CellSums, Scenario, StudyCell, StudyResult
 from .study_table import (
     CELL_COLUMNS,
@@ -38,7 +39,8 @@ _BOOTSTRAP_STREAM = 1
 @dataclass(frozen=True)
 class Fitting:
     """How every design cell's datasets are fitted: the methods (start strategy, algorithm,
-    stopping rule), their restarts and options, and what is kept of their fits."""
+    stopping rule), their restarts and options, what is kept of their fits, and the
+    ``quantiles`` of the table's quantile columns."""
 
     methods: list
     n_init: int
@@ -50,14 +52,15 @@ class Fitting:
     at_best_tol: float
     trace: bool
     keep: bool
+    quantiles: tuple = ()
 
 
 @dataclass
 class Schedule:
     """How the study's work is run and handed on: the replications of each cell in chunks,
     here or on a Dask ``client``, the datasets done of the ``total`` for ``progress``, and
-    the ``raw`` rows (``width`` and ``true_width`` components wide, set by
-    :func:`run_study`)."""
+    the ``raw`` rows (``width`` and ``true_width`` components wide, ``restart_width``
+    restarts wide, set by :func:`run_study`)."""
 
     replications: int
     chunk_size: int
@@ -68,6 +71,7 @@ class Schedule:
     done: int = 0
     width: int = 0
     true_width: int = 0
+    restart_width: int = 0
 
 
 def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule, statistics):
@@ -81,6 +85,7 @@ def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule,
     ]  # the distinct numbers of components fitted, per scenario
     schedule.width = max(max(ks) for ks in fitted)
     schedule.true_width = max(sc.arrays()[1].size for sc in scenarios)
+    schedule.restart_width = max(_restarts(s, fitting.n_init) for s, _, _ in fitting.methods)
     check_memory(
         sizes,
         schedule.replications,
@@ -101,7 +106,7 @@ def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule,
         for size in sizes
         for cell in _run_cell(fitting, schedule, scenario, size, ks)
     ]
-    return _study_result(cells, scenarios, schedule.true_width, statistics)
+    return _study_result(cells, scenarios, schedule.true_width, statistics, fitting.quantiles)
 
 
 def _compile_kernels(scenario: Scenario, fitting: Fitting) -> None:
@@ -160,6 +165,10 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
     by ``(n_components, init, algorithm, stop)``."""
     truth = scenario.arrays()
     cell, plans = {}, {}
+    rivals = (
+        len(fitting.methods),
+        sum(_restarts(strategy, fitting.n_init) for strategy, _, _ in fitting.methods),
+    )
     for k in ks:
         for strategy, method_algorithm, method_stop in fitting.methods:
             key = (k, strategy, method_algorithm, method_stop)
@@ -175,7 +184,9 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
                 labelled=fitting.labelled,
                 keep=fitting.keep,
             )
-            cell[key].sums = CellSums(cell[key], fitting.se is not None, bootstrap_key)
+            cell[key].sums = CellSums(
+                cell[key], fitting.se is not None, bootstrap_key, rivals, k != min(ks)
+            )
             plans[key] = dict(
                 n_init=cell[key].n_init,
                 init=search.parse_init(strategy),
@@ -193,6 +204,7 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
     """A chunk's fits (``outcome`` of :func:`_run_chunk`, datasets from ``start``) into each
     method's cell; returns their raw rows per method (none without ``raw``)."""
     chunk_rows = {}
+    ratios = likelihood_ratios(outcome, ks)
     for k in ks:
         same_k = [key for key in outcome if key[0] == k]
         with np.errstate(invalid="ignore"):  # a dataset no method fitted finitely
@@ -208,42 +220,45 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
             at_best &= np.isfinite(restart_ll)
             params, errors = accumulated.estimates(result)
             accumulated.seconds += seconds
+            accumulated.sums.times.add(seconds, restart_ll.size)
+            if key in ratios:
+                accumulated.sums.lr.add(ratios[key])
             accumulated.add(result, params, errors, at_best, start, weights)
             if traced is not None:
                 accumulated.trace, accumulated.example = traced
             if schedule.raw is not None:
                 chunk_rows[key] = raw_rows(
-                    accumulated, result, params, start, schedule.width, schedule.true_width, errors
+                    accumulated,
+                    result,
+                    params,
+                    start,
+                    (schedule.width, schedule.true_width, schedule.restart_width),
+                    errors,
                 )
     return chunk_rows
 
 
-def _study_result(cells, scenarios, true_width, statistics) -> StudyResult:
-    """The table and timing of the finished ``cells``: a row each, in order."""
-    rows = [row_of(cell) for cell in cells]
+def _study_result(cells, scenarios, true_width, statistics, quantiles) -> StudyResult:
+    """The table and timing of the finished ``cells``: a row each, in order, with the
+    columns of every row (NaN in a row where a measure cannot be computed: the
+    likelihood-ratio statistic's of the smallest number of components, a parameter's of
+    another number of components than the true one)."""
+    rows = [row_of(cell, quantiles) for cell in cells]
     timing = [
         {**{name: row[name] for name in CELL_COLUMNS}, **timing_of(cell)}
         for cell, row in zip(cells, rows)
     ]
-    for row in rows:  # one set of parameter columns for every row: the widest scenario's
-        for name in PARAMETERS:
-            for k in range(true_width):
-                for statistic in statistics:
-                    row.setdefault(parameter_column(name, k, statistic), np.nan)
-    columns = list(rows[0])
+    parameters = [
+        parameter_column(name, k, statistic)
+        for name in PARAMETERS
+        for k in range(true_width)
+        for statistic in statistics
+    ]
+    measures = [
+        name for name in dict.fromkeys(n for row in rows for n in row) if name not in parameters
+    ]
     table = Table(
-        {
-            name: [row[name] for row in rows]
-            for name in [
-                *columns[: columns.index(parameter_column(PARAMETERS[0], 0, "bias"))],
-                *(
-                    parameter_column(name, k, statistic)
-                    for name in PARAMETERS
-                    for k in range(true_width)
-                    for statistic in statistics
-                ),
-            ]
-        }
+        {name: [row.get(name, np.nan) for row in rows] for name in [*measures, *parameters]}
     )
     return StudyResult(table, table_of_rows(timing), scenarios[0].arrays(), cells, tuple(scenarios))
 

@@ -10,6 +10,7 @@ import numpy as np
 from ..engine.status import Status
 from ..table import Table
 from . import mcse
+from .study_measures import quantile_column, sample_columns
 
 PARAMETERS = ("weight", "mean", "variance")
 PARAMETER_STATISTICS = ("bias", "bias_mcse", "empse", "empse_mcse", "rmse", "rmse_mcse")
@@ -37,22 +38,41 @@ def with_mcse_in_parentheses(table: Table) -> Table:
     """``table`` with each measure and its ``_mcse`` column merged into one column of text,
     ``"1.518 (0.065)"``: the MCSE to two significant digits and the measure to the same
     decimal place, as results are reported. For reading; the numbers are in ``table``. A
-    count's bootstrapped MCSE of 0 (:data:`BOOTSTRAPPED`) reads ``(<0.2)``
-    (:data:`UNMOVED_BOUND`), not a claim of no error."""
+    count's bootstrapped MCSE of 0 (:data:`BOOTSTRAPPED`, and the passes' quantiles) reads
+    ``(<0.2)`` (:data:`UNMOVED_BOUND`), not a claim of no error. A measure that cannot be
+    computed in a row (NaN) is blank."""
     columns = {}
     for name in table.columns:
         if name.endswith("_mcse") and name[: -len("_mcse")] in table.columns:
             continue
         values = table[name]
         if f"{name}_mcse" in table.columns:
-            bound = UNMOVED_BOUND if name in BOOTSTRAPPED else None
+            counted = name in BOOTSTRAPPED or name.startswith("passes_p")
+            bound = UNMOVED_BOUND if counted else None
             values = [_value_and_mcse(v, e, bound) for v, e in zip(values, table[f"{name}_mcse"])]
         columns[name] = values
     return Table(columns)
 
 
+def blank_missing(table: Table) -> Table:
+    """``table`` for reading, with a blank where a measure cannot be computed in a row (a
+    NaN): each float column holding a NaN becomes text, its numbers to 6 significant
+    digits. For reading; the numbers are in ``table``."""
+    columns = {}
+    for name in table.columns:
+        values = table[name]
+        if values.dtype.kind == "f" and np.isnan(values).any():
+            values = ["" if np.isnan(v) else f"{v:.6g}" for v in values]
+        columns[name] = values
+    return Table(columns)
+
+
 def _value_and_mcse(value, mcse, zero_bound=None) -> str:
-    if not (np.isfinite(value) and np.isfinite(mcse)):
+    if np.isnan(value):  # a measure that cannot be computed in this row: blank
+        return ""
+    if not np.isfinite(mcse):  # a value without an MCSE (one chunk's time per fit)
+        return f"{value:.6g}" if np.isnan(mcse) else f"{value:.6g} ({mcse:.2g})"
+    if not np.isfinite(value):
         return f"{value:.6g} ({mcse:.2g})"
     if mcse == 0:
         return f"{value:.6g} ({'0' if zero_bound is None else f'<{zero_bound:g}'})"
@@ -81,22 +101,32 @@ class Outcome:
     converged_mcse: float
     spurious: float
     spurious_mcse: float
+    failed: float
+    failed_mcse: float
     iter_median: float
     iter_median_mcse: float
     iter_p90: float
     iter_p90_mcse: float
     passes_median: float
     passes_median_mcse: float
+    passes_mean: float = field(metadata=_EXTRA)
+    passes_mean_mcse: float = field(metadata=_EXTRA)
     init_iter: float = field(metadata=_EXTRA)
     init_iter_mcse: float = field(metadata=_EXTRA)
     at_best: float
     at_best_mcse: float
+    found_best: float
+    found_best_mcse: float
     settled: float
     settled_mcse: float
     p_unseen: float = field(metadata=_EXTRA)
     p_unseen_mcse: float = field(metadata=_EXTRA)
     n_maxima: float = field(metadata=_EXTRA)
     n_maxima_mcse: float = field(metadata=_EXTRA)
+    rate_median: float = field(metadata=_EXTRA)
+    rate_median_mcse: float = field(metadata=_EXTRA)
+    parameter_rate_median: float = field(metadata=_EXTRA)
+    parameter_rate_median_mcse: float = field(metadata=_EXTRA)
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,8 @@ class _Speed:
 
     seconds: float
     fits_per_s: float
+    ms_per_fit: float
+    ms_per_fit_mcse: float
     mega_throughput: float
 
 
@@ -128,12 +160,13 @@ def _columns(values) -> dict:
     return {column.name: getattr(values, column.name) for column in fields(values)}
 
 
-def raw_rows(cell, fits, params, first, width, true_width, errors=None) -> dict:
+def raw_rows(cell, fits, params, first, widths, errors=None) -> dict:
     """The columns of :meth:`StudyResult.raw` for replications ``first, first + 1, ...``
     of ``cell``: ``fits`` holds their per-dataset outcomes (a FitResult, or the cell's
     kept arrays), ``params`` their estimates and ``errors`` their standard errors (None
-    without them); ``width`` and ``true_width`` are the study's most components fitted
-    and true."""
+    without them); ``widths`` are the study's most components fitted and true, and its
+    most restarts of a method."""
+    width, true_width, restart_width = widths
     n = len(fits.log_likelihood)
     columns = {name: np.repeat(np.asarray([getattr(cell, name)]), n) for name in CELL_COLUMNS}
     columns.update(
@@ -145,6 +178,11 @@ def raw_rows(cell, fits, params, first, width, true_width, errors=None) -> dict:
         rate=fits.rate,
         status=np.array([Status(s).name.lower() for s in fits.status]),
     )
+    restart_ll = np.asarray(fits.restart_log_likelihood).reshape(n, -1)
+    for r in range(restart_width):
+        columns[f"restart_log_likelihood_{r + 1}"] = (
+            restart_ll[:, r] if r < restart_ll.shape[1] else np.full(n, np.nan)
+        )
     for suffix, estimates in (("", params), ("_se", errors)):
         for name, values in zip(PARAMETERS, estimates or ()):
             for k in range(width):
@@ -163,13 +201,21 @@ def table_of_rows(rows) -> Table:
     return Table({name: [row[name] for row in rows] for name in rows[0]})
 
 
-def row_of(cell) -> dict:
+def row_of(cell, quantiles=()) -> dict:
     """The row of the study's table of a finished :class:`StudyCell`, from its sums: the
-    columns of :class:`Outcome`, then those of each matched parameter."""
+    columns of :class:`Outcome`, the quantile columns of the passes (one per
+    ``quantiles``), the likelihood-ratio statistic's columns (when a smaller number of
+    components was fitted to the same datasets), then those of each matched parameter.
+
+    ``at_best`` is NaN when every method of the cell's number of components together ran
+    one restart per dataset, ``found_best`` when one method fitted them: both are then 1
+    by construction (but for non-finite fits), not a measure."""
     sums = cell.sums
     replications = cell.replications
     spurious = sums.spurious / replications
     settled = sums.settled / replications
+    found_best = sums.found_best / replications if sums.rivals[0] > 1 else np.nan
+    rate, parameter_rate = sums.rate.quantile(0.5), sums.parameter_rate.quantile(0.5)
     row = _columns(
         Outcome(
             scenario=cell.scenario,
@@ -184,24 +230,39 @@ def row_of(cell) -> dict:
             converged_mcse=sums.converged.mcse(),
             spurious=spurious,
             spurious_mcse=float(mcse.proportion_mcse(spurious, replications)),
+            failed=sums.failed.mean(),
+            failed_mcse=sums.failed.mcse(),
             iter_median=sums.iterations.percentile(50),
             iter_median_mcse=sums.iterations.percentile_mcse(50),
             iter_p90=sums.iterations.percentile(90),
             iter_p90_mcse=sums.iterations.percentile_mcse(90),
             passes_median=sums.passes.percentile(50),
             passes_median_mcse=sums.passes.percentile_mcse(50),
+            passes_mean=sums.passes_mean.mean(),
+            passes_mean_mcse=sums.passes_mean.mcse(),
             init_iter=sums.init_iter.mean(),
             init_iter_mcse=sums.init_iter.mcse(),
-            at_best=sums.at_best.mean(),
-            at_best_mcse=sums.at_best.mcse(),
+            at_best=sums.at_best.mean() if sums.rivals[1] > 1 else np.nan,
+            at_best_mcse=sums.at_best.mcse() if sums.rivals[1] > 1 else np.nan,
+            found_best=found_best,
+            found_best_mcse=float(mcse.proportion_mcse(found_best, replications)),
             settled=settled,
             settled_mcse=float(mcse.proportion_mcse(settled, replications)),
             p_unseen=sums.p_unseen.mean(),
             p_unseen_mcse=sums.p_unseen.mean_mcse(),
             n_maxima=sums.n_maxima.mean(),
             n_maxima_mcse=sums.n_maxima.mean_mcse(),
+            rate_median=rate[0],
+            rate_median_mcse=rate[1],
+            parameter_rate_median=parameter_rate[0],
+            parameter_rate_median_mcse=parameter_rate[1],
         )
     )
+    for q in quantiles:
+        row[quantile_column("passes", q)] = sums.passes.percentile(100 * q)
+        row[quantile_column("passes", q) + "_mcse"] = sums.passes.percentile_mcse(100 * q)
+    if sums.lr is not None:
+        row.update(sample_columns("lr", sums.lr, quantiles, moments=True))
     for (index, k), performance in sums.performance.items():  # matched cells only
         measures = performance.result()
         for statistic in PARAMETER_STATISTICS:
@@ -220,10 +281,13 @@ def timing_of(cell) -> dict:
     n_fits = cell.sums.n_fits
     iterations = cell.sums.n_passes + cell.sums.n_init_iter  # passes: EM maps
     work = float(cell.n_samples) * cell.n_components * iterations
+    ms_per_fit, ms_per_fit_mcse = cell.sums.times.per_fit()
     return _columns(
         _Speed(
             seconds=cell.seconds,
             fits_per_s=n_fits / cell.seconds,
+            ms_per_fit=ms_per_fit,
+            ms_per_fit_mcse=ms_per_fit_mcse,
             mega_throughput=work / cell.seconds / 1e6,
         )
     )
