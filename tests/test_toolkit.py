@@ -157,14 +157,22 @@ def test_study_table_has_the_expected_columns_and_sane_values():
     measures = [
         "converged",
         "spurious",
+        "failed",
         "iter_median",
         "iter_p90",
         "passes_median",
+        "passes_mean",
         "init_iter",
         "at_best",
+        "found_best",
         "settled",
         "p_unseen",
         "n_maxima",
+        "rate_median",
+        "parameter_rate_median",
+        "passes_p90",
+        "passes_p95",
+        "passes_p99",
     ]
     for name in ("weight", "mean", "variance"):
         for k in (1, 2):
@@ -186,7 +194,14 @@ def test_study_table_has_the_expected_columns_and_sane_values():
     assert (np.abs(table["mean_1_bias"][big]) < 0.2).all()
     assert (table["mean_1_rmse"][big] < table["mean_1_rmse"][~big]).all()
     # Timing has a table of its own, so that two runs of a study give equal tables.
-    assert timing.columns == [*cell, "seconds", "fits_per_s", "mega_throughput"]
+    assert timing.columns == [
+        *cell,
+        "seconds",
+        "fits_per_s",
+        "ms_per_fit",
+        "ms_per_fit_mcse",
+        "mega_throughput",
+    ]
     for name in cell:
         np.testing.assert_array_equal(timing[name], table[name])
     assert (timing["mega_throughput"] > 0).all() and (timing["fits_per_s"] > 0).all()

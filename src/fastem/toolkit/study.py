@@ -162,8 +162,12 @@ def study(*args, **kwargs) -> StudyResult:
       ``found_best_mcse``: ``sqrt(p (1 - p) / replications)``;
     - ``lr_mean_mcse``: ``SD / sqrt(n)``; ``lr_sd_mcse``: the delta method without
       normality, ``sqrt(Var(s^2)) / (2 s)``, ``Var(s^2) = (m4 - (n - 3) s^4 / (n - 1)) / n``;
-      the quantiles' (``lr_p95_mcse``, ``passes_p95_mcse``, ``rate_median_mcse``, ...):
-      the Poisson bootstrap's, as ``iter_median_mcse``;
+      the passes' quantiles (``passes_p95_mcse``): the bootstrap, as
+      ``iter_median_mcse``; those of continuous measures (``lr_p95_mcse``,
+      ``rate_median_mcse``, ``parameter_rate_median_mcse``): from the order statistics,
+      ``sqrt(q (1 - q) / n) / f``, the density's reciprocal ``1 / f`` a difference
+      quotient of the sample quantiles (:func:`fastem.toolkit.study_measures.quantile_mcse`),
+      blank where the sample is too small for the tail;
     - ``_bias_mcse``: ``SD / sqrt(n)``; ``_empse_mcse``: ``EmpSE / sqrt(2 (n - 1))``
       (for normally distributed estimates); ``_rmse_mcse``: the delta method,
       ``MCSE(MSE) / (2 RMSE)``, with ``MCSE(MSE) = sqrt(sum_i (e_i^2 - MSE)^2 /

@@ -1,6 +1,6 @@
 """The measures of a Monte Carlo study that need each replication's value, or several rows
-of the table at once: quantiles of continuous measures with their bootstrap MCSEs
-(:class:`Sample`), the likelihood-ratio statistic of each fitted number of components
+of the table at once: quantiles of continuous measures with their MCSEs (:class:`Sample`,
+:func:`quantile_mcse`), the likelihood-ratio statistic of each fitted number of components
 against the next smaller one on the same datasets, and the time per fit with its MCSE
 over chunks.
 
@@ -14,19 +14,13 @@ continuous measure.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import numpy as np
-
-from .mcse_bootstrap import percentile_of_counts, poisson_weights
 
 QUANTILES = (0.9, 0.95, 0.99)
 """The default quantiles of ``study(..., quantiles=...)``: the critical values of tests at
 the 10%, 5% and 1% levels, as tables of null distributions report them."""
-
-_BLOCK = 1 << 14
-"""Replications whose resample counts are drawn at a time (26 MB for 200 resamples)."""
-_RESAMPLES = 20
-"""Resamples whose quantile is computed at a time (160 bytes a replication)."""
 
 
 def quantile_column(measure: str, q: float) -> str:
@@ -58,15 +52,10 @@ def check_quantiles(quantiles) -> tuple:
 class Sample:
     """One value of a measure per replication (NaN where a replication has none, left out
     of every statistic), kept in the replications' order; its mean and standard deviation
-    and its quantiles, each with its Monte Carlo standard error.
+    and its quantiles, each with its Monte Carlo standard error. Every statistic depends
+    on the values only, not on how they were cut into chunks."""
 
-    The quantiles' MCSE is the Poisson bootstrap's (:func:`fastem.mcse.poisson_weights`,
-    keyed by ``key``: the same resamples as every other bootstrapped measure of the design
-    cell, and the same in any chunking): the standard deviation of the quantile over
-    ``n_boot`` resamples of the replications."""
-
-    def __init__(self, key, n_boot: int):
-        self.key, self.n_boot = key, n_boot
+    def __init__(self):
         self.parts: list = []
 
     def add(self, values) -> Sample:
@@ -115,37 +104,39 @@ class Sample:
         return math.sqrt(variance) / (2 * s)
 
     def quantile(self, q: float) -> tuple[float, float]:
-        """The ``q``-quantile (``np.quantile``'s linear interpolation) and its bootstrap MCSE
-        (NaN for fewer than two values)."""
-        values = self.values()
-        present = ~np.isnan(values)
-        x = values[present]
+        """The ``q``-quantile (``np.quantile``'s linear interpolation) and its MCSE,
+        :func:`quantile_mcse`."""
+        x = self._present()
         if x.size == 0:
             return math.nan, math.nan
-        order = np.argsort(x, kind="stable")
-        estimate = float(np.quantile(x, q))
-        if x.size < 2:
-            return estimate, math.nan
-        counts = self._resample_counts(values.size)[:, present][:, order]
-        draws = np.concatenate(
-            [
-                percentile_of_counts(x[order], counts[b : b + _RESAMPLES].T, 100 * q)
-                for b in range(0, self.n_boot, _RESAMPLES)
-            ]
-        )
-        return estimate, float(np.std(draws[np.isfinite(draws)], ddof=1))
+        return float(np.quantile(x, q)), quantile_mcse(x, q)
 
-    def _resample_counts(self, n: int) -> np.ndarray:
-        """Each replication's count in each resample, (n_boot, n), as small integers."""
-        return np.concatenate(
-            [
-                poisson_weights(self.key, first, min(_BLOCK, n - first), self.n_boot).astype(
-                    np.uint8
-                )
-                for first in range(0, n, _BLOCK)
-            ],
-            axis=1,
-        )
+
+def quantile_mcse(values, q: float, level: float = 0.95) -> float:
+    """The MCSE of the ``q``-quantile of ``values``, from the order statistics: its
+    asymptotic standard deviation ``sqrt(q (1 - q) / n) / f(Q(q))``, with the density's
+    reciprocal estimated by Siddiqui's difference quotient ``1 / f = (Q(q + h) - Q(q - h))
+    / (2 h)`` of the sample quantiles ``Q`` and Hall and Sheather's bandwidth ``h = n^(-1/3)
+    z^(2/3) (1.5 phi(Phi^-1(q))^2 / (2 Phi^-1(q)^2 + 1))^(1/3)``, ``z`` the normal
+    quantile of ``(1 + level) / 2`` (as R's quantreg ``summary.rq(se = "iid")``). NaN
+    for fewer than two values, or where ``q +- h`` leaves (0, 1): the sample is too small
+    for that tail.
+
+    Why not the bootstrap of ``iter_median``: it needs every replication's count in
+    every resample (memory that grows with the replications), and its estimate of a
+    quantile's variance converges slowly (relative error of order ``n^(-1/4)``, Hall and
+    Martin 1988); this needs the sorted values only, and no random numbers."""
+    x = np.asarray(values, dtype=np.float64)
+    n = x.size
+    if n < 2:
+        return math.nan
+    normal = NormalDist()
+    z, u = normal.inv_cdf((1 + level) / 2), normal.inv_cdf(q)
+    h = n ** (-1 / 3) * z ** (2 / 3) * (1.5 * normal.pdf(u) ** 2 / (2 * u**2 + 1)) ** (1 / 3)
+    if not 0 < q - h < q + h < 1:
+        return math.nan
+    spread = float(np.quantile(x, q + h) - np.quantile(x, q - h)) / (2 * h)
+    return math.sqrt(q * (1 - q) / n) * spread
 
 
 def sample_columns(measure: str, sample: Sample, quantiles, moments: bool) -> dict:

@@ -192,8 +192,8 @@ class CellSums:
         self.failed, self.passes_mean = mcse.ClusteredMean(), mcse.ClusteredMean()
         self.found_best = 0
         self.rivals = rivals
-        self.rate, self.parameter_rate = Sample(key, N_BOOTSTRAP), Sample(key, N_BOOTSTRAP)
-        self.lr = Sample(key, N_BOOTSTRAP) if paired else None
+        self.rate, self.parameter_rate = Sample(), Sample()
+        self.lr = Sample() if paired else None
         self.times = ChunkTimes()
         self.spurious = self.settled = 0
         self.p_unseen, self.n_maxima = mcse.Moments(), mcse.Moments()
