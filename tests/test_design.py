@@ -33,6 +33,7 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
         n_components=[0],
         scenarios=[],
         at_best_tol=1e-4,
+        quantiles=[0.9, 0.95, 0.99],
         init_params=None,
         tol=None,
         max_iter=1000,
