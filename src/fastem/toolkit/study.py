@@ -189,8 +189,9 @@ def study(*args, **kwargs) -> StudyResult:
 
     Memory: the table is computed from counts and exact sums kept per cell a chunk at a
     time, and the bootstrap's resamples are Poisson counts drawn per dataset (the same in
-    any chunking), so with ``keep_replications=False`` memory does not grow with the
-    replications; ``raw`` then receives the raw rows as they come. A chunk's fits, a
+    any chunking), so with ``keep_replications=False`` memory grows with the replications
+    only by the values of the continuous measures whose quantiles the table has (8 bytes
+    per replication each); ``raw`` then receives the raw rows as they come. A chunk's fits, a
     dataset's points and the kept arrays are checked against the machine's memory before
     any work.
 
@@ -246,10 +247,12 @@ def study(*args, **kwargs) -> StudyResult:
     keep_replications : bool, default True
         Keep every replication's fits in the cells (``StudyCell.weights`` and the other
         per-replication arrays; :meth:`StudyResult.raw`; the figures of
-        :mod:`fastem.plots`): ``2 * (40 n_init + 24 n_components (1 + se) + 80)`` bytes
+        :mod:`fastem.plots`): ``2 * (41 n_init + 24 n_components (1 + se) + 88)`` bytes
         per replication and row of the table, 0.7 KiB with 5 restarts and 2 components.
-        With False the cells keep only their sums, and memory stays flat in the
-        replications; the table is the same.
+        With False the cells keep only their sums and the values of the continuous
+        measures whose quantiles the table has (``rate``, ``parameter_rate`` and the
+        likelihood-ratio statistic: 8 bytes each per replication), and memory grows
+        only by these; the table is the same.
     raw : callable, optional
         Called with the rows of :meth:`StudyResult.raw` as they come, a :class:`Table` at a
         time: per design cell, blocks of ``RAW_BLOCK`` replications, each method's rows

@@ -85,11 +85,11 @@ class RawBlocks:
 
 
 def kept_bytes(n_init: int, n_components: int, se: bool) -> int:
-    """Bytes a replication kept in a cell holds (``keep_replications=True``): 40 a restart
-    (log-likelihood, iterations, passes, convergence, starting iterations), 24 a component
-    (estimates; as much again for their standard errors) and 80 for the chosen fit's
-    outcomes, twice over while the chunks are joined."""
-    return 2 * (40 * n_init + 24 * n_components * (1 + se) + 80)
+    """Bytes a replication kept in a cell holds (``keep_replications=True``): 41 a restart
+    (log-likelihood, iterations, passes, convergence, status, starting iterations), 24 a
+    component (estimates; as much again for their standard errors) and 88 for the chosen
+    fit's outcomes, twice over while the chunks are joined."""
+    return 2 * (41 * n_init + 24 * n_components * (1 + se) + 88)
 
 
 def check_memory(sizes, replications, chunk_size, n_init, width, n_rows, keep, se):

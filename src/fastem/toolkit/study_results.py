@@ -55,9 +55,10 @@ class StudyCell:
     the true components when ``n_components`` is the true number (sorted by mean
     otherwise), and ``weights_se``, ``means_se``, ``variances_se`` their standard errors
     (with ``se``; None otherwise); ``restart_*`` and ``init_n_iter`` are per restart,
-    ``best_restart``, ``n_iter``, ``n_fpeval`` and ``rate`` per dataset (the chosen fit); ``trace``
-    (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the first datasets'
-    restarts; ``example`` is the first dataset; ``truth`` the scenario's mixture.
+    ``best_restart``, ``n_iter``, ``n_fpeval``, ``rate`` and ``parameter_rate`` per dataset
+    (the chosen fit); ``trace`` (N_TRACED, n_init, max_iter + 1) holds the log-likelihood
+    traces of the first datasets' restarts; ``example`` is the first dataset; ``truth`` the
+    scenario's mixture.
 
     These per-replication arrays are kept only with ``study(..., keep_replications=True)``
     (the default; None otherwise); the table's row is computed from sums kept a chunk at a
@@ -84,6 +85,7 @@ class StudyCell:
     restart_log_likelihood: list = field(default_factory=list)
     restart_n_iter: list = field(default_factory=list)
     restart_converged: list = field(default_factory=list)
+    restart_status: list = field(default_factory=list)
     init_n_iter: list = field(default_factory=list)
     n_observations: list = field(default_factory=list)
     restart_n_fpeval: list = field(default_factory=list)
@@ -91,6 +93,7 @@ class StudyCell:
     n_iter: list = field(default_factory=list)
     n_fpeval: list = field(default_factory=list)
     rate: list = field(default_factory=list)
+    parameter_rate: list = field(default_factory=list)
     settled: list = field(default_factory=list)
     p_unseen: list = field(default_factory=list)
     n_maxima: list = field(default_factory=list)
@@ -255,6 +258,7 @@ PER_DATASET = (
     "restart_log_likelihood",
     "restart_n_iter",
     "restart_converged",
+    "restart_status",
     "init_n_iter",
     "n_observations",
     "restart_n_fpeval",
@@ -262,6 +266,7 @@ PER_DATASET = (
     "n_iter",
     "n_fpeval",
     "rate",
+    "parameter_rate",
     "settled",
     "p_unseen",
     "n_maxima",
