@@ -22,6 +22,7 @@ MAX_FUNCTION_LINES = 80
 MAX_PARAMETERS = 12
 PUBLIC_SIGNATURES = {
     "interop/estimator.py:GaussianMixture.__init__": "scikit-learn's GaussianMixture",
+    "toolkit/study.py:_own": "fastem.study's own keywords, the study settings of a Design",
 }
 """Functions allowed more than ``MAX_PARAMETERS`` parameters, and the signature they mirror."""
 
