@@ -147,6 +147,8 @@ def test_study_writes_table_csv_json_and_figures(tmp_path):
         "n_init",
         "seconds",
         "fits_per_s",
+        "ms_per_fit",
+        "ms_per_fit_mcse",
         "mega_throughput",
     ]  # as varying
     assert len(timing.strip().splitlines()) == 6
