@@ -166,7 +166,7 @@ def study(*args, **kwargs) -> StudyResult:
       ``iter_median_mcse``; those of continuous measures (``lr_p95_mcse``,
       ``rate_median_mcse``, ``parameter_rate_median_mcse``): from the order statistics,
       ``sqrt(q (1 - q) / n) / f``, the density's reciprocal ``1 / f`` a difference
-      quotient of the sample quantiles (:func:`fastem.toolkit.study_measures.quantile_mcse`),
+      quotient of the sample quantiles (``fastem.toolkit.study_measures.quantile_mcse``),
       blank where the sample is too small for the tail;
     - ``_bias_mcse``: ``SD / sqrt(n)``; ``_empse_mcse``: ``EmpSE / sqrt(2 (n - 1))``
       (for normally distributed estimates); ``_rmse_mcse``: the delta method,
