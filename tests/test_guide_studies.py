@@ -96,3 +96,27 @@ def test_the_guide_separation_table_is_what_fastem_study_prints_for_one_scenario
     shown = [line.split()[2:] for line in table if line.startswith("d=4 w=0.5")]
     assert len(printed) == 4
     assert printed == shown
+
+
+def test_the_guide_null_percentiles_of_the_likelihood_ratio_are_what_the_study_gives():
+    # emEM alone: the statistic is each method's own, so its row is the guide's.
+    result = fastem.study(
+        [0.5, 0.5],
+        [0.0, 3.0],
+        [1.0, 1.0],
+        n_samples=100,
+        replications=999,
+        init="emem",
+        n_components=[2, 3],
+        equal_variance=True,
+        quantiles=[0.8, 0.9, 0.95, 0.975, 0.99],
+    )
+    row = next(line for line in GUIDE.splitlines() if line.startswith("| `-2 log lambda` |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")][1:]
+    names = ["lr_mean", "lr_sd", "lr_p80", "lr_p90", "lr_p95", "lr_p97.5", "lr_p99"]
+    for name, cell in zip(names, cells, strict=True):
+        for text, value in zip(
+            re.findall(r"-?[\d.]+", cell), (result.table[name][1], result.table[f"{name}_mcse"][1])
+        ):
+            decimals = len(text.partition(".")[2])
+            assert f"{value:.{decimals}f}" == text, name

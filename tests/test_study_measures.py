@@ -238,3 +238,33 @@ def test_the_command_line_lr_columns_are_the_raw_file_recomputed(tmp_path):
     assert float(k3["lr_sd"]) == pytest.approx(lr.std(ddof=1), rel=1e-12)
     assert float(k3["lr_p95"]) == pytest.approx(np.quantile(lr, 0.95), rel=1e-12)
     assert json.loads(k3["design"])["quantiles"] == [0.9, 0.95]
+
+
+def test_the_quantiles_flag_sets_the_quantile_columns(tmp_path):
+    out = tmp_path / "table.json"
+    fastem_cli(
+        "study",
+        "--replications",
+        40,
+        "--init",
+        "quantile",
+        "--n-components",
+        2,
+        3,
+        "--quantiles",
+        0.5,
+        0.8,
+        "--json",
+        out,
+        "--quiet",
+        check=True,
+    )
+    written = json.loads(out.read_text())
+    assert written["design"]["quantiles"] == [0.5, 0.8]
+    rows = written["table"]
+    assert {"lr_p50", "lr_p80_mcse", "passes_p50", "passes_p80_mcse"} <= set(rows[0])
+    assert "lr_p95" not in rows[0]
+    # The row of the smallest K has no statistic: null in JSON, as NaN is written.
+    assert rows[0]["lr_p50"] is None and rows[1]["lr_p50"] is not None
+    refused = fastem_cli("study", "--quantiles", 95, "--quiet")
+    assert refused.returncode != 0 and "--quantiles" in refused.stderr, refused.stderr
