@@ -25,6 +25,8 @@ from ..init._registry import NAMES as STRATEGY_NAMES
 from ..init._registry import STRATEGIES
 from . import designfile
 from .designfile import WANTED, BadShape, plain, shaped
+from .designgrid import grid_scenarios
+from .study_table import is_measure
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -91,12 +93,26 @@ class _StudySettings:
     )
     replications: int = _setting(10_000, int, help="datasets per design cell", kw_only=False)
     scenarios: tuple = _setting((), dict, many=True)
+    grid: dict | None = _setting(None, dict)
+    template: dict | None = _setting(None, dict)
     seed: int = _setting(0, int, help="random seed")
     at_best_tol: float = _setting(
         1e-4,
         float,
         help="a restart is at the best when its log-likelihood is within this, per point, of "
         "the best any method found for the dataset",
+    )
+    plot_measure: str | None = _setting(
+        None,
+        str,
+        help="with --plot: also draw this column of the table (e.g. mean_2_bias, at_best) "
+        "against --plot-against, one line per method, with 1.96 MCSE bars",
+    )
+    plot_against: str | None = _setting(
+        None,
+        str,
+        help="the design variable on the x axis of --plot-measure's figure: n_samples or a "
+        "variable of the grid (default: the grid's first variable, else n_samples)",
     )
 
     def __post_init__(self):
@@ -107,12 +123,14 @@ class _StudySettings:
                 except BadShape as error:
                     raise TypeError(str(error)) from None
             object.__setattr__(self, option.name, value)
-        for scenario in self.scenarios or [None]:
+        self._grid_sizes()
+        mixtures = self._mixtures()
+        for scenario in mixtures or [None]:
             self._check_mixture(scenario)
         with _about("n_samples"):
             needed = (
-                max(len(scenario["weights"]) for scenario in self.scenarios) + 1
-                if self.scenarios
+                max(len(scenario["weights"]) for scenario in mixtures) + 1
+                if mixtures
                 else len(self.weights) + 1
             )
             needed = max([needed, *(k + 1 for k in self.n_components)])
@@ -152,6 +170,64 @@ class _StudySettings:
                     option.check(getattr(self, option.name))
         with _about("init_params"):
             self._check_init_params()
+        self._check_plot()
+
+    def _grid_sizes(self):
+        """A grid's ``n_samples`` is the design's sample sizes (ADEMP's factorial designs
+        list n among the grid's variables): moved out of the grid, the other variables
+        making the scenarios."""
+        if not self.grid or "n_samples" not in self.grid:
+            return
+        with _about("grid", "n_samples"):
+            sizes = self.grid["n_samples"]
+            if not _is_list(sizes) or not all(_is_int(n) for n in sizes) or not sizes:
+                raise ValueError(f"grid's n_samples must be a list of integers, got {sizes!r}.")
+            default = next(f.default for f in fields(self) if f.name == "n_samples")
+            if self.n_samples not in (default, tuple(sizes)):
+                raise ValueError(
+                    f"n_samples is given twice, {list(self.n_samples)} and in the grid "
+                    f"{list(sizes)}; give it in one place."
+                )
+        object.__setattr__(self, "n_samples", tuple(int(n) for n in sizes))
+        object.__setattr__(
+            self, "grid", {name: v for name, v in self.grid.items() if name != "n_samples"}
+        )
+
+    def _mixtures(self) -> list:
+        """The true mixtures as dicts (``name``, ``weights``, ``means``, ``variances``): the
+        scenarios, or those the grid makes (checked here); empty for the single mixture."""
+        if self.grid is None and self.template is None:
+            return list(self.scenarios)
+        with _about("grid", "template"):
+            if self.scenarios:
+                raise ValueError(
+                    "give either scenarios or a grid and its template, not both: the grid "
+                    "makes the scenarios."
+                )
+            if self.grid is None or self.template is None:
+                given, missing = ("grid", "template") if self.template is None else ("template", "grid")
+                raise ValueError(
+                    f"a {given} needs a {missing}: the grid's variables, and a template of "
+                    "weights, means and variances that names them."
+                )
+            return [_scenario_dict(s) for s in grid_scenarios(self.grid, self.template)]
+
+    def _check_plot(self):
+        """``plot_measure`` must be a measure of the table with an MCSE; ``plot_against``
+        ``n_samples`` or a grid variable."""
+        variables = ["n_samples", *(self.grid or {})]
+        with _about("plot_against"):
+            if self.plot_against is not None and self.plot_against not in variables:
+                raise ValueError(
+                    f"plot_against must be one of the design's variables "
+                    f"({', '.join(variables)}), got {self.plot_against!r}."
+                )
+        with _about("plot_measure"):
+            if self.plot_measure is not None and not is_measure(self.plot_measure):
+                raise ValueError(
+                    f"plot_measure must be a measure of the study's table that has an MCSE "
+                    f"(e.g. at_best, passes_median, mean_2_bias), got {self.plot_measure!r}."
+                )
 
     def _check_init_params(self):
         """``init_params`` must be options of a strategy of ``init`` (a pool's included)."""
@@ -251,7 +327,7 @@ class _StudySettings:
     def to_dict(self) -> dict:
         """The options as plain Python values (lists for tuples), as in a JSON file; with
         scenarios, without the single mixture's weights, means and variances."""
-        unused = ("weights", "means", "variances") if self.scenarios else ()
+        unused = ("weights", "means", "variances") if self.scenarios or self.grid else ()
         return {name: plain(getattr(self, name)) for name in self.options() if name not in unused}
 
     def study_arguments(self) -> dict:
@@ -261,7 +337,11 @@ class _StudySettings:
         arguments = self.to_dict()
         arguments["random_state"] = arguments.pop("seed")
         scenarios = arguments.pop("scenarios")
-        if scenarios:
+        grid, template = arguments.pop("grid"), arguments.pop("template")
+        del arguments["plot_measure"], arguments["plot_against"]  # the figures' own
+        if grid is not None:
+            arguments["scenarios"] = list(grid_scenarios(grid, template))
+        elif scenarios:
             arguments["scenarios"] = [
                 Scenario(s["weights"], s["means"], s["variances"], str(s.get("name", "")))
                 for s in scenarios
@@ -340,6 +420,23 @@ def _about(*names):
     except (TypeError, ValueError) as error:
         error.options = names
         raise
+
+
+def _scenario_dict(scenario) -> dict:
+    return dict(
+        name=scenario.name,
+        weights=scenario.weights,
+        means=scenario.means,
+        variances=scenario.variances,
+    )
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _given(options: dict) -> dict:

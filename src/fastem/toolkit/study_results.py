@@ -36,6 +36,10 @@ class Scenario:
     variances: tuple
     #: str: the scenario's name in the table.
     name: str = ""
+    #: tuple: the values of the design variables that made it, ``((name, value), ...)``
+    #: (a grid's, :func:`fastem.toolkit.designgrid.grid_scenarios`), each a column of the
+    #: study's table and raw rows.
+    variables: tuple = ()
 
     def arrays(self) -> tuple:
         """The weights, means and variances as float64 arrays."""
@@ -55,7 +59,8 @@ class StudyCell:
     (with ``se``; None otherwise); ``restart_*`` and ``init_n_iter`` are per restart,
     ``best_restart``, ``n_iter``, ``n_fpeval`` and ``rate`` per dataset (the chosen fit); ``trace``
     (N_TRACED, n_init, max_iter + 1) holds the log-likelihood traces of the first datasets'
-    restarts; ``example`` is the first dataset; ``truth`` the scenario's mixture.
+    restarts; ``example`` is the first dataset; ``truth`` the scenario's mixture and
+    ``variables`` its design variables (:attr:`Scenario.variables`).
 
     These per-replication arrays are kept only with ``study(..., keep_replications=True)``
     (the default; None otherwise); the table's row is computed from sums kept a chunk at a
@@ -71,6 +76,7 @@ class StudyCell:
     algorithm: str = "em"
     stop: str = "loglik"
     labelled: tuple = ("init",)
+    variables: tuple = ()
     weights: list = field(default_factory=list)
     means: list = field(default_factory=list)
     variances: list = field(default_factory=list)
@@ -277,7 +283,7 @@ class StudyResult:
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
         ``--all-columns``: the cell (scenario, fitted components, algorithm and stopping
-        rule only when they vary), convergence, spurious fits, iterations, passes,
+        rule only when they vary; a grid's variables always), convergence, spurious fits, iterations, passes,
         ``at_best`` and each mean's RMSE (and coverage, with ``se``), each with its Monte Carlo
         standard error."""
         width = max(cell.truth[1].size for cell in self.cells)
@@ -292,7 +298,9 @@ class StudyResult:
         names = [name for name in brief_columns(Outcome) if name not in VARYING or name in varying]
         if "passes_median" in names and all(c.algorithm == "em" for c in self.cells):
             names = [n for n in names if not n.startswith("passes_")]  # EM: passes = iter
-        return self.table.select(*names, *means_rmse)
+        grid = [name for name, _ in self.cells[0].variables]  # a grid's, after the scenario
+        at = names.index("scenario") + 1 if "scenario" in names else 0
+        return self.table.select(*names[:at], *grid, *names[at:], *means_rmse)
 
     def brief_timing(self) -> Table:
         """``timing`` with the cell's columns that vary (as :meth:`brief_table`)."""

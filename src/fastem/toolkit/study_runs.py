@@ -23,6 +23,7 @@ from .study_table import (
     raw_rows,
     row_of,
     table_of_rows,
+    with_variables,
     timing_of,
 )
 
@@ -168,6 +169,7 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
                 strategy,
                 _restarts(strategy, fitting.n_init),
                 scenario=scenario.name,
+                variables=scenario.variables,
                 truth=truth,
                 n_components=k,
                 algorithm=method_algorithm,
@@ -222,7 +224,7 @@ def _study_result(cells, scenarios, true_width, statistics) -> StudyResult:
     """The table and timing of the finished ``cells``: a row each, in order."""
     rows = [row_of(cell) for cell in cells]
     timing = [
-        {**{name: row[name] for name in CELL_COLUMNS}, **timing_of(cell)}
+        {**with_variables({name: row[name] for name in CELL_COLUMNS}, cell), **timing_of(cell)}
         for cell, row in zip(cells, rows)
     ]
     for row in rows:  # one set of parameter columns for every row: the widest scenario's
