@@ -205,7 +205,9 @@ class _StudySettings:
                     "makes the scenarios."
                 )
             if self.grid is None or self.template is None:
-                given, missing = ("grid", "template") if self.template is None else ("template", "grid")
+                given, missing = (
+                    ("grid", "template") if self.template is None else ("template", "grid")
+                )
                 raise ValueError(
                     f"a {given} needs a {missing}: the grid's variables, and a template of "
                     "weights, means and variances that names them."

@@ -96,7 +96,9 @@ def grid_scenarios(grid: dict, template: dict) -> tuple:
     used = set()
     expressions = {}
     for key in MIXTURE_FIELDS:
-        expressions[key] = [_parsed(key, index, item, variables) for index, item in enumerate(fields[key])]
+        expressions[key] = [
+            _parsed(key, index, item, variables) for index, item in enumerate(fields[key])
+        ]
         used.update(name for parsed in expressions[key] for name in parsed[1])
     unused = [name for name in variables if name not in used]
     if unused:
@@ -172,7 +174,9 @@ def _checked_template(template, variables) -> dict:
     unknown = sorted(set(template) - set(TEMPLATE_FIELDS))
     if missing or unknown:
         problem = (
-            f"lacks {', '.join(missing)}" if missing else f"has unknown field(s) {', '.join(unknown)}"
+            f"lacks {', '.join(missing)}"
+            if missing
+            else f"has unknown field(s) {', '.join(unknown)}"
         )
         raise GridError(
             f"the template {problem}; it takes weights, means and variances (one field per "

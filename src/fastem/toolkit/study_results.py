@@ -77,6 +77,7 @@ class StudyCell:
     stop: str = "loglik"
     labelled: tuple = ("init",)
     variables: tuple = ()
+    at_best_tol: float = 1e-4
     weights: list = field(default_factory=list)
     means: list = field(default_factory=list)
     variances: list = field(default_factory=list)

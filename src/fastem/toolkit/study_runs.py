@@ -23,8 +23,8 @@ from .study_table import (
     raw_rows,
     row_of,
     table_of_rows,
-    with_variables,
     timing_of,
+    with_variables,
 )
 
 N_TRACED = 20
@@ -170,6 +170,7 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
                 _restarts(strategy, fitting.n_init),
                 scenario=scenario.name,
                 variables=scenario.variables,
+                at_best_tol=fitting.at_best_tol,
                 truth=truth,
                 n_components=k,
                 algorithm=method_algorithm,

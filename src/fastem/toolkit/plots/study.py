@@ -11,10 +11,8 @@ import numpy as np
 from ..study_table import PARAMETERS
 from .base import figure_bytes, load_pyplot, wrapped_title
 from .fits import draw_fit
-
-ITERATION_COLUMNS = 3
-"""Most panels (sample sizes) side by side in ``iterations.png``; more make more rows."""
-
+from .layout import ITERATION_COLUMNS
+from .profile import profile_figure
 
 COLLAPSED_BELOW = 1e-3
 """Variance estimates below this fraction of the true variance are counted, not drawn, in
@@ -22,22 +20,35 @@ COLLAPSED_BELOW = 1e-3
 stretch the axis over many decades and squeeze the real estimates."""
 
 
-def study_figures(result, directory) -> list:
+def study_figures(result, directory, measure=None, against=None) -> list:
     """Write the study's figures (:func:`study_images`) as PNG files into ``directory``;
     returns their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, image in study_images(result).items():
+    for name, image in study_images(result, measure=measure, against=against).items():
         paths.append(directory / name)
         paths[-1].write_bytes(image)
     return paths
 
 
-STUDY_FIGURES = ("dataset.png", "traces.png", "estimates.png", "iterations.png", "passes.png")
+STUDY_FIGURES = (
+    "dataset.png",
+    "traces.png",
+    "estimates.png",
+    "iterations.png",
+    "passes.png",
+    "profile.png",
+)
 
 
-def study_images(result, provenance=None) -> dict:
+def measure_figure_name(measure, against) -> str:
+    """The file name of the figure of ``measure`` against ``against``:
+    ``"mean_2_bias-by-separation.png"``."""
+    return f"{measure}-by-{against}.png"
+
+
+def study_images(result, provenance=None, measure=None, against=None) -> dict:
     """The study's figures as ``{file name: PNG bytes}``, each showing every sample size
     and strategy:
 
@@ -55,7 +66,13 @@ def study_images(result, provenance=None) -> dict:
     - ``passes.png``: a column per design cell: the passes over the data (EM maps) of
       every fit per method (start strategy, algorithm, stopping rule), and the share of
       fits reaching the best maximum with its Monte Carlo error bars (1.96 MCSE): how
-      algorithms and rules compare.
+      algorithms and rules compare;
+    - ``profile.png``: the data profile (:func:`fastem.plots.profile_figure`): per design
+      cell, the share of fits that reached the best maximum within a budget of passes,
+      against the budget, a line per method with 1.96 MCSE bands;
+    - with ``measure`` (a column of the table with an MCSE), also
+      ``<measure>-by-<against>.png`` (:func:`measure_figure_name`): the measure against
+      the design variable ``against`` (:func:`fastem.plots.measure_figure`).
 
     A design cell is a sample size, or a scenario and a sample size (and a number of
     components fitted, when it is not the true one); a strategy is the start strategy, with
@@ -73,6 +90,11 @@ def study_images(result, provenance=None) -> dict:
     images = {}
     for name, fig in figures_of(result).items():
         images[name] = figure_bytes(plt, fig, provenance)
+    if measure is not None:
+        from .measure import _resolved, measure_figure
+
+        name = measure_figure_name(measure, _resolved(result, against))
+        images[name] = figure_bytes(plt, measure_figure(result, measure, against), provenance)
     return images
 
 
@@ -111,6 +133,7 @@ def figures_of(result) -> dict:
     figures["estimates.png"] = _estimates_figure(plt, result, grid)
     figures["iterations.png"] = _iterations_figure(plt, grid)
     figures["passes.png"] = _passes_figure(plt, result, grid)
+    figures["profile.png"] = profile_figure(result)
     return figures
 
 
