@@ -85,7 +85,8 @@ def add_command(commands) -> None:
         action="store_true",
         help="no progress bar, warnings or notices on stderr (errors still print)",
     )
-    study.set_defaults(run=_study)
+    # A grid and its template are tables, written in a --design file; no flag sets them.
+    study.set_defaults(run=_study, grid=None, template=None)
 
 
 # ----------------------------------------------------------------------------- study
