@@ -23,7 +23,8 @@ TEMPLATE = dict(
 def test_a_grid_makes_every_combination_with_the_last_variable_fastest():
     grid = dict(separation=[1, 2.5, 4], weight=[0.5, 0.2], spread=[1, 4])
     template = dict(
-        weights=["weight", "1 - weight"], means=[0, "separation * sqrt(spread)"],
+        weights=["weight", "1 - weight"],
+        means=[0, "separation * sqrt(spread)"],
         variances=[1, "spread"],
     )
     scenarios = grid_scenarios(grid, template)
@@ -46,18 +47,36 @@ def test_a_grid_makes_every_combination_with_the_last_variable_fastest():
         (dict(separation=[2], weight=[0.5], rate=[1]), TEMPLATE, "'rate' is a column"),
         (dict(separation=[2], weight=[0.5], extra=[1, 2]), TEMPLATE, "extra appear in no field"),
         (dict(separation=[2]), TEMPLATE, "'weight', which is not a grid variable"),
-        (dict(separation=[2], weight=[0.5]), {**TEMPLATE, "means": [0, "separation +"]},
-         "is not an arithmetic expression"),
-        (dict(separation=[2], weight=[0.5]), {**TEMPLATE, "means": [0, "__import__('os')"]},
-         "the functions are sqrt"),
-        (dict(separation=[2], weight=[0.5]), {**TEMPLATE, "variances": [1, "separation - 2"]},
-         None),  # a variance of 0 is refused by the mixture's own check, below
-        (dict(separation=[2], weight=[0.5]), {**TEMPLATE, "means": [0, "1 / (separation - 2)"]},
-         "means[1] at separation=2 weight=0.5: float division by zero"),
-        (dict(separation=[2], weight=[0.5]), {k: v for k, v in TEMPLATE.items() if k != "means"},
-         "the template lacks means"),
-        (dict(separation=[2], weight=[0.5]), {**TEMPLATE, "name": "d={sep}"},
-         "cannot be formatted"),
+        (
+            dict(separation=[2], weight=[0.5]),
+            {**TEMPLATE, "means": [0, "separation +"]},
+            "is not an arithmetic expression",
+        ),
+        (
+            dict(separation=[2], weight=[0.5]),
+            {**TEMPLATE, "means": [0, "__import__('os')"]},
+            "the functions are sqrt",
+        ),
+        (
+            dict(separation=[2], weight=[0.5]),
+            {**TEMPLATE, "variances": [1, "separation - 2"]},
+            None,
+        ),  # a variance of 0 is refused by the mixture's own check, below
+        (
+            dict(separation=[2], weight=[0.5]),
+            {**TEMPLATE, "means": [0, "1 / (separation - 2)"]},
+            "means[1] at separation=2 weight=0.5: float division by zero",
+        ),
+        (
+            dict(separation=[2], weight=[0.5]),
+            {k: v for k, v in TEMPLATE.items() if k != "means"},
+            "the template lacks means",
+        ),
+        (
+            dict(separation=[2], weight=[0.5]),
+            {**TEMPLATE, "name": "d={sep}"},
+            "cannot be formatted",
+        ),
     ],
 )
 def test_a_bad_grid_or_template_is_refused_saying_why(grid, template, message):
@@ -87,8 +106,11 @@ def test_the_grids_n_samples_are_the_designs_sample_sizes(tmp_path):
     with pytest.raises(ValueError, match="n_samples is given twice"):
         Design.from_file(path)
     with pytest.raises(ValueError, match="n_samples is given twice"):
-        Design(grid=dict(separation=[2], weight=[0.5], n_samples=[30]), template=TEMPLATE,
-               n_samples=[50])
+        Design(
+            grid=dict(separation=[2], weight=[0.5], n_samples=[30]),
+            template=TEMPLATE,
+            n_samples=[50],
+        )
 
 
 def test_scenarios_with_different_variables_are_refused():
@@ -142,6 +164,10 @@ def test_the_plot_options_are_checked_when_the_design_is_made():
         Design(plot_measure="at_best", plot_against="separation")
     with pytest.raises(ValueError, match="plot_measure must be a measure"):
         Design(plot_measure="at_best_mcse")
-    design = Design(grid=dict(separation=[2], weight=[0.5]), template=TEMPLATE,
-                    plot_measure="mean_2_bias", plot_against="weight")
+    design = Design(
+        grid=dict(separation=[2], weight=[0.5]),
+        template=TEMPLATE,
+        plot_measure="mean_2_bias",
+        plot_against="weight",
+    )
     assert "plot_measure" not in design.study_arguments()

@@ -285,8 +285,8 @@ class StudyResult:
         """The table's main columns, those ``fastem study`` prints without
         ``--all-columns``: the cell (scenario, fitted components, algorithm and stopping
         rule only when they vary; a grid's variables always), convergence, spurious fits,
-        iterations, passes, ``at_best`` and each mean's RMSE (and coverage, with ``se``), each with its Monte Carlo
-        standard error."""
+        iterations, passes, ``at_best`` and each mean's RMSE (and coverage, with ``se``),
+        each with its Monte Carlo standard error."""
         width = max(cell.truth[1].size for cell in self.cells)
         shown = ("rmse", "rmse_mcse", "coverage", "coverage_mcse")
         means_rmse = [

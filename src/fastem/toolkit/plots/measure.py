@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..study_table import is_measure
-from .base import wrapped_title
+from .base import panel_title, wrapped_title
 from .layout import panel_grid
 
 
@@ -120,7 +120,8 @@ def measure_figure(result, measure, against=None):
             ax.set_xscale("log")
         xs = np.unique(np.concatenate([line.x for line in lines]))
         ax.set_xticks(xs, [_shown(x) for x in xs])
-        ax.set_title(panel or measure, fontsize=9)
+        ax.set_xticks([], minor=True)  # the values studied, not a log axis's own ticks
+        panel_title(ax, panel or measure)
         if ax.get_subplotspec().is_last_row():
             ax.set_xlabel(against)
         if ax.get_subplotspec().is_first_col():

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import mcse
-from .base import wrapped_title
+from .base import panel_title, wrapped_title
 from .layout import panel_grid
 
 
@@ -113,7 +113,7 @@ def profile_figure(result, at_best_tol=None):
             )
         ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(panel, fontsize=9)
+        panel_title(ax, panel)
         if ax.get_subplotspec().is_last_row():
             ax.set_xlabel("budget: passes over the data (EM maps)")
         if ax.get_subplotspec().is_first_col():

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..study_table import PARAMETERS
-from .base import figure_bytes, load_pyplot, wrapped_title
+from .base import figure_bytes, load_pyplot, panel_title, wrapped_title
 from .fits import draw_fit
 from .layout import ITERATION_COLUMNS
 from .profile import profile_figure
@@ -193,9 +193,7 @@ def _traces_figure(plt, grid):
             ax.plot(np.arange(longest), gaps[:, :longest].T, color="C0", lw=0.7, alpha=0.35)
             ax.set_yscale("log")
             datasets, restarts = cell.trace.shape[:2]
-            ax.set_title(
-                f"{cell.label}, {n}: {restarts} restart(s) of {datasets} datasets", fontsize=9
-            )
+            panel_title(ax, f"{cell.label}, {n}: {restarts} restart(s) of {datasets} datasets")
             if row == rows - 1:
                 ax.set_xlabel("EM iteration")
             if column == 0:
@@ -209,9 +207,14 @@ def _traces_figure(plt, grid):
 
 
 def _estimates_figure(plt, result, grid):
+    # Only the design cells whose fits have the true number of components: the others have
+    # no component to match, and would be columns of empty panels.
+    sizes = [n for n in grid.sizes if grid[n, grid.strategies[0]].matched]
+    if not sizes:
+        return _nothing_matched(plt)
     n_components = max(cell.truth[1].size for cell in result.cells if cell.matched)
     rows = [(index, name, k) for index, name in enumerate(PARAMETERS) for k in range(n_components)]
-    columns = len(grid.sizes)
+    columns = len(sizes)
     panel_height = 0.9 + 0.45 * len(grid.strategies)
     fig, axes = plt.subplots(
         len(rows),
@@ -223,15 +226,15 @@ def _estimates_figure(plt, result, grid):
     )
     replications = result.cells[0].weights.shape[0]
     for row, (index, name, k) in enumerate(rows):
-        for column, n in enumerate(grid.sizes):
+        for column, n in enumerate(sizes):
             ax = axes[row, column]
             cells = [grid[n, s] for s in grid.strategies]
-            ax.set_title(f"{name} {k + 1}, {n}", fontsize=9)
+            panel_title(ax, f"{name} {k + 1}, {n}")
             if not cells[0].matched or k >= cells[0].truth[1].size:
                 ax.text(
                     0.5,
                     0.5,
-                    "no true component to match",
+                    "the scenario has no such component",
                     ha="center",
                     va="center",
                     transform=ax.transAxes,
@@ -256,6 +259,23 @@ def _estimates_figure(plt, result, grid):
         "components\none histogram per strategy, each scaled to its own peak; dotted: "
         "the true value",
     )
+    return fig
+
+
+def _nothing_matched(plt):
+    """``estimates.png`` of a study that fitted no true number of components: one panel
+    that says so, rather than no file where one was announced."""
+    fig, ax = plt.subplots(figsize=(5, 1.6), layout="constrained")
+    ax.text(
+        0.5,
+        0.5,
+        "No fit has the true number of components:\nno estimate to compare with a true value.",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+    )
+    ax.set_axis_off()
+    ax.set_title("estimates")
     return fig
 
 
@@ -288,9 +308,11 @@ def _passes_figure(plt, result, grid):
             flierprops=dict(marker=".", markersize=3, alpha=0.4),
         )
         top.set_yscale("log")
-        _number_ticks(top.yaxis, *top.get_ylim(), most_decades=4)
-        top.set_title(f"{n}: passes")
-        bottom.set_title(f"{n}: at the best maximum")
+        if index:  # compared side by side: the same axes in every cell
+            top.sharey(axes[0, 0])
+            bottom.sharey(axes[1, 0])
+        panel_title(top, f"{n}: passes", fontsize=10)
+        panel_title(bottom, f"{n}: at the best maximum", fontsize=10)
         rows = [grid.rows_of[id(cell)] for cell in cells]
         bottom.errorbar(
             positions, at_best[rows], yerr=1.96 * at_best_mcse[rows], fmt="o", capsize=4, color="C0"
@@ -302,6 +324,8 @@ def _passes_figure(plt, result, grid):
         if column == 0:
             top.set_ylabel("passes over the data per fit\n(EM maps, log scale)")
             bottom.set_ylabel("share of fits at the best\nmaximum (bars: 1.96 MCSE)")
+    axes[0, 0].relim()
+    _number_ticks(axes[0, 0].yaxis, *axes[0, 0].get_ylim(), most_decades=4)
     wrapped_title(
         fig,
         "Passes to convergence and the share of fits reaching the best maximum "
@@ -415,7 +439,7 @@ def _iterations_figure(plt, grid):
             for cell, stopped in zip(cells, missed)
         ]
         ax.set_xticks(np.arange(1, len(labels) + 1), labels, fontsize=8)
-        ax.set_title(f"{n}")
+        panel_title(ax, f"{n}", fontsize=11)
         ax.set_xlabel("strategy")
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel("EM iterations per fit (restart)")
