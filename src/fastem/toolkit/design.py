@@ -25,7 +25,7 @@ from ..init._registry import NAMES as STRATEGY_NAMES
 from ..init._registry import STRATEGIES
 from . import designfile
 from .designfile import WANTED, BadShape, plain, shaped
-from .designgrid import grid_scenarios
+from .designgrid import grid_mixtures, grid_sample_sizes, grid_scenarios
 from .study_table import is_measure
 
 
@@ -123,8 +123,14 @@ class _StudySettings:
                 except BadShape as error:
                     raise TypeError(str(error)) from None
             object.__setattr__(self, option.name, value)
-        self._grid_sizes()
-        mixtures = self._mixtures()
+        if self.grid and "n_samples" in self.grid:
+            default = next(f.default for f in fields(self) if f.name == "n_samples")
+            with _about("grid", "n_samples"):
+                sizes, grid = grid_sample_sizes(self.grid, self.n_samples, default)
+            object.__setattr__(self, "n_samples", sizes)
+            object.__setattr__(self, "grid", grid)
+        with _about("grid", "template"):
+            mixtures = grid_mixtures(self.grid, self.template, self.scenarios)
         for scenario in mixtures or [None]:
             self._check_mixture(scenario)
         with _about("n_samples"):
@@ -171,48 +177,6 @@ class _StudySettings:
         with _about("init_params"):
             self._check_init_params()
         self._check_plot()
-
-    def _grid_sizes(self):
-        """A grid's ``n_samples`` is the design's sample sizes (ADEMP's factorial designs
-        list n among the grid's variables): moved out of the grid, the other variables
-        making the scenarios."""
-        if not self.grid or "n_samples" not in self.grid:
-            return
-        with _about("grid", "n_samples"):
-            sizes = self.grid["n_samples"]
-            if not _is_list(sizes) or not all(_is_int(n) for n in sizes) or not sizes:
-                raise ValueError(f"grid's n_samples must be a list of integers, got {sizes!r}.")
-            default = next(f.default for f in fields(self) if f.name == "n_samples")
-            if self.n_samples not in (default, tuple(sizes)):
-                raise ValueError(
-                    f"n_samples is given twice, {list(self.n_samples)} and in the grid "
-                    f"{list(sizes)}; give it in one place."
-                )
-        object.__setattr__(self, "n_samples", tuple(int(n) for n in sizes))
-        object.__setattr__(
-            self, "grid", {name: v for name, v in self.grid.items() if name != "n_samples"}
-        )
-
-    def _mixtures(self) -> list:
-        """The true mixtures as dicts (``name``, ``weights``, ``means``, ``variances``): the
-        scenarios, or those the grid makes (checked here); empty for the single mixture."""
-        if self.grid is None and self.template is None:
-            return list(self.scenarios)
-        with _about("grid", "template"):
-            if self.scenarios:
-                raise ValueError(
-                    "give either scenarios or a grid and its template, not both: the grid "
-                    "makes the scenarios."
-                )
-            if self.grid is None or self.template is None:
-                given, missing = (
-                    ("grid", "template") if self.template is None else ("template", "grid")
-                )
-                raise ValueError(
-                    f"a {given} needs a {missing}: the grid's variables, and a template of "
-                    "weights, means and variances that names them."
-                )
-            return [_scenario_dict(s) for s in grid_scenarios(self.grid, self.template)]
 
     def _check_plot(self):
         """``plot_measure`` must be a measure of the table with an MCSE; ``plot_against``
@@ -422,23 +386,6 @@ def _about(*names):
     except (TypeError, ValueError) as error:
         error.options = names
         raise
-
-
-def _scenario_dict(scenario) -> dict:
-    return dict(
-        name=scenario.name,
-        weights=scenario.weights,
-        means=scenario.means,
-        variances=scenario.variances,
-    )
-
-
-def _is_list(value) -> bool:
-    return isinstance(value, (list, tuple))
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _given(options: dict) -> dict:

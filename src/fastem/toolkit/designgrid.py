@@ -15,7 +15,7 @@ A design file writes it as
     means = [0, "separation"]
     variances = [1, 1]
 
-and :func:`grid_scenarios` turns it into one :class:`fastem.Scenario` per combination, in
+and :func:`fastem.grid_scenarios` turns it into one :class:`fastem.Scenario` per combination, in
 the order of ``itertools.product`` over the variables as written (the last one varies
 fastest), each carrying its variables' values (:attr:`fastem.Scenario.variables`), which
 become columns of the study's table and raw rows. A field of the template is a number or
@@ -80,8 +80,7 @@ def grid_scenarios(grid: dict, template: dict) -> tuple:
 
     Examples
     --------
-    >>> from fastem.toolkit.designgrid import grid_scenarios
-    >>> scenarios = grid_scenarios(
+    >>> scenarios = fastem.grid_scenarios(
     ...     {"separation": [2, 4], "weight": [0.5]},
     ...     {"weights": ["weight", "1 - weight"], "means": [0, "separation"],
     ...      "variances": [1, 1]},
@@ -301,3 +300,48 @@ def _name(pattern, point) -> str:
             f"the template's name {pattern!r} cannot be formatted ({error}); name the grid's "
             f"variables in braces, e.g. '{{{next(iter(point))}:g}}'"
         ) from None
+
+
+# ------------------------------------------------------------------ as fastem.Design takes it
+
+
+def grid_sample_sizes(grid: dict, n_samples: tuple, default: tuple) -> tuple:
+    """A grid's ``n_samples`` are the design's sample sizes (ADEMP's factorial designs list
+    n among the grid's variables): ``(sample sizes, the grid without them)``. ValueError
+    when the design gives other sample sizes than ``default`` too."""
+    sizes = grid["n_samples"]
+    if (
+        not isinstance(sizes, (list, tuple))
+        or not sizes
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in sizes)
+    ):
+        raise GridError(f"grid's n_samples must be a list of integers, got {sizes!r}.")
+    if n_samples not in (default, tuple(sizes)):
+        raise GridError(
+            f"n_samples is given twice, {list(n_samples)} and in the grid {list(sizes)}; "
+            "give it in one place."
+        )
+    return tuple(sizes), {name: values for name, values in grid.items() if name != "n_samples"}
+
+
+def grid_mixtures(grid, template, scenarios) -> list:
+    """The true mixtures of a design as dicts (``name``, ``weights``, ``means``,
+    ``variances``): its ``scenarios``, or those its grid and template make (checked here);
+    empty for the single mixture."""
+    if grid is None and template is None:
+        return list(scenarios)
+    if scenarios:
+        raise GridError(
+            "give either scenarios or a grid and its template, not both: the grid makes "
+            "the scenarios."
+        )
+    if grid is None or template is None:
+        given, missing = ("grid", "template") if template is None else ("template", "grid")
+        raise GridError(
+            f"a {given} needs a {missing}: the grid's variables, and a template of weights, "
+            "means and variances that names them."
+        )
+    return [
+        dict(name=s.name, weights=s.weights, means=s.means, variances=s.variances)
+        for s in grid_scenarios(grid, template)
+    ]

@@ -37,7 +37,7 @@ class Scenario:
     #: str: the scenario's name in the table.
     name: str = ""
     #: tuple: the values of the design variables that made it, ``((name, value), ...)``
-    #: (a grid's, :func:`fastem.toolkit.designgrid.grid_scenarios`), each a column of the
+    #: (a grid's, :func:`fastem.grid_scenarios`), each a column of the
     #: study's table and raw rows.
     variables: tuple = ()
 

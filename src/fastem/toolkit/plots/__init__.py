@@ -29,6 +29,7 @@ from .base import (
     mixture_log_likelihood,
     resolution,
 )
+from .estimates import COLLAPSED_BELOW
 from .fits import (
     FIT_DATASETS,
     Candidates,
@@ -45,7 +46,6 @@ from .lrt import lrt_image
 from .measure import MeasureLine, design_variables, measure_figure, measure_lines
 from .profile import Profile, data_profile, profile_figure
 from .study import (
-    COLLAPSED_BELOW,
     STUDY_FIGURES,
     figures_of,
     measure_figure_name,

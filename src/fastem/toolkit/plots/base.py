@@ -143,9 +143,15 @@ def figure_bytes(plt, fig, provenance=None, format="png") -> bytes:
     if provenance is not None:
         import json
 
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
         # PDF has no Description among its document fields; Subject is its nearest.
         metadata["Subject" if format == "pdf" else "Description"] = json.dumps(provenance)
         seed = provenance["design"].get("seed")
+        engine = fig.get_layout_engine()
+        if isinstance(engine, ConstrainedLayoutEngine):  # room for the line below the axes
+            foot = 9 / 72 / fig.get_figheight()
+            engine.set(rect=(0, foot, 1, 1 - foot))
         fig.text(
             0.995,
             0.002,

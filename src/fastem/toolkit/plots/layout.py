@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 ITERATION_COLUMNS = 3
 """Most panels (sample sizes) side by side in ``iterations.png``; more make more rows."""
 
@@ -25,3 +27,20 @@ def panel_grid(plt, n_panels, width, height, columns=ITERATION_COLUMNS, **shared
     for ax in axes.flat[n_panels:]:
         fig.delaxes(ax)
     return fig, list(axes.flat[:n_panels])
+
+
+def number_ticks(axis, low, high, most_decades=2):
+    """Ticks of a log ``axis`` at 1, 2 and 5 times powers of ten between ``low`` and
+    ``high`` (at powers of ten only beyond ``most_decades``), labelled as plain numbers."""
+    from matplotlib.ticker import NullFormatter
+
+    low = max(low, np.finfo(float).tiny)
+    subs = (1, 2, 5) if np.log10(high / low) <= most_decades else (1,)
+    ticks = [
+        s * 10.0**d
+        for d in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+        for s in subs
+    ]
+    ticks = [t for t in ticks if low <= t <= high]
+    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
+    axis.set_minor_formatter(NullFormatter())

@@ -8,16 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..study_table import PARAMETERS
 from .base import figure_bytes, load_pyplot, panel_title, wrapped_title
+from .estimates import estimates_figure
 from .fits import draw_fit
-from .layout import ITERATION_COLUMNS
+from .layout import ITERATION_COLUMNS, number_ticks
 from .profile import profile_figure
-
-COLLAPSED_BELOW = 1e-3
-"""Variance estimates below this fraction of the true variance are counted, not drawn, in
-``estimates.png``: on its log axis the collapsed fits (variance near 0) would otherwise
-stretch the axis over many decades and squeeze the real estimates."""
 
 
 def study_figures(result, directory, measure=None, against=None) -> list:
@@ -130,7 +125,7 @@ def figures_of(result) -> dict:
         figures["dataset.png"] = _dataset_figure(plt, result, grid)
     if all(cell.trace is not None for cell in result.cells):
         figures["traces.png"] = _traces_figure(plt, grid)
-    figures["estimates.png"] = _estimates_figure(plt, result, grid)
+    figures["estimates.png"] = estimates_figure(plt, result, grid)
     figures["iterations.png"] = _iterations_figure(plt, grid)
     figures["passes.png"] = _passes_figure(plt, result, grid)
     figures["profile.png"] = profile_figure(result)
@@ -206,79 +201,6 @@ def _traces_figure(plt, grid):
     return fig
 
 
-def _estimates_figure(plt, result, grid):
-    # Only the design cells whose fits have the true number of components: the others have
-    # no component to match, and would be columns of empty panels.
-    sizes = [n for n in grid.sizes if grid[n, grid.strategies[0]].matched]
-    if not sizes:
-        return _nothing_matched(plt)
-    n_components = max(cell.truth[1].size for cell in result.cells if cell.matched)
-    rows = [(index, name, k) for index, name in enumerate(PARAMETERS) for k in range(n_components)]
-    columns = len(sizes)
-    panel_height = 0.9 + 0.45 * len(grid.strategies)
-    fig, axes = plt.subplots(
-        len(rows),
-        columns,
-        squeeze=False,
-        sharex="row",
-        figsize=(4 * columns + 1, panel_height * len(rows) + 0.8),
-        layout="constrained",
-    )
-    replications = result.cells[0].weights.shape[0]
-    for row, (index, name, k) in enumerate(rows):
-        for column, n in enumerate(sizes):
-            ax = axes[row, column]
-            cells = [grid[n, s] for s in grid.strategies]
-            panel_title(ax, f"{name} {k + 1}, {n}")
-            if not cells[0].matched or k >= cells[0].truth[1].size:
-                ax.text(
-                    0.5,
-                    0.5,
-                    "the scenario has no such component",
-                    ha="center",
-                    va="center",
-                    transform=ax.transAxes,
-                    fontsize=8,
-                )
-                ax.set_yticks([])
-                continue
-            true = float(cells[0].truth[index][k])
-            samples = [getattr(cell, name + "s")[:, k] for cell in cells]
-            _ridges(ax, samples, grid.strategies, true, log=name == "variance")
-            ax.set_xlabel(
-                f"estimated {name} {k + 1}" + (" (log scale)" if name == "variance" else ""),
-                fontsize=8,
-            )
-            if column == 0:
-                ax.set_ylabel("strategy")
-        if name == "variance" and axes[row, 0].get_xscale() == "log":
-            _number_ticks(axes[row, 0].xaxis, *axes[row, 0].get_xlim())
-    wrapped_title(
-        fig,
-        f"Estimates over {replications} datasets per sample size, matched to the true "
-        "components\none histogram per strategy, each scaled to its own peak; dotted: "
-        "the true value",
-    )
-    return fig
-
-
-def _nothing_matched(plt):
-    """``estimates.png`` of a study that fitted no true number of components: one panel
-    that says so, rather than no file where one was announced."""
-    fig, ax = plt.subplots(figsize=(5, 1.6), layout="constrained")
-    ax.text(
-        0.5,
-        0.5,
-        "No fit has the true number of components:\nno estimate to compare with a true value.",
-        ha="center",
-        va="center",
-        transform=ax.transAxes,
-    )
-    ax.set_axis_off()
-    ax.set_title("estimates")
-    return fig
-
-
 def _passes_figure(plt, result, grid):
     """Per design cell: passes over the data of every fit per method (box plots, log
     axis), and below it the share of fits at the best maximum with 1.96 MCSE error bars;
@@ -325,68 +247,13 @@ def _passes_figure(plt, result, grid):
             top.set_ylabel("passes over the data per fit\n(EM maps, log scale)")
             bottom.set_ylabel("share of fits at the best\nmaximum (bars: 1.96 MCSE)")
     axes[0, 0].relim()
-    _number_ticks(axes[0, 0].yaxis, *axes[0, 0].get_ylim(), most_decades=4)
+    number_ticks(axes[0, 0].yaxis, *axes[0, 0].get_ylim(), most_decades=4)
     wrapped_title(
         fig,
         "Passes to convergence and the share of fits reaching the best maximum "
         "found for their dataset, per method",
     )
     return fig
-
-
-def _ridges(ax, samples, names, true, log):
-    """One histogram per sample of estimates, each on its own baseline (top to bottom in
-    the order of ``names``) and scaled to its own peak; on a log axis when ``log``, where
-    values below ``COLLAPSED_BELOW * true`` are counted at the left instead."""
-    samples = [np.asarray(s, dtype=float) for s in samples]
-    samples = [s[np.isfinite(s)] for s in samples]
-    floor = COLLAPSED_BELOW * true if log else -np.inf
-    shown = np.concatenate([s[s >= floor] for s in samples] + [np.array([true])])
-    low, high = shown.min(), shown.max()
-    n_bins = int(np.clip(2 * np.sqrt(max(s.size for s in samples)), 15, 60))
-    if high == low:  # all estimates equal (the weight when K = 1): in a central bin
-        n_bins += 1 - n_bins % 2
-        pad = 0.05 * max(abs(low), 1.0)
-        low, high = low - pad, high + pad
-    edges = np.geomspace(low, high, n_bins + 1) if log else np.linspace(low, high, n_bins + 1)
-    for i, sample in enumerate(samples):
-        baseline = len(samples) - 1 - i
-        counts, _ = np.histogram(sample, edges)
-        heights = baseline + 0.85 * counts / max(1, counts.max())
-        ax.stairs(heights, edges, baseline=baseline, fill=True, color=f"C{i}", alpha=0.3)
-        ax.stairs(heights, edges, baseline=baseline, color=f"C{i}", lw=1)
-        collapsed = int(np.sum(sample < floor))
-        if collapsed:
-            ax.text(
-                0.01,
-                baseline + 0.45,
-                f"{collapsed} below {floor:.2g}",
-                fontsize=7,
-                color=f"C{i}",
-                transform=ax.get_yaxis_transform(),
-            )
-    ax.axvline(true, color="k", ls=":", lw=1.2)
-    if log:
-        ax.set_xscale("log")
-    ax.set_yticks(np.arange(len(names))[::-1], names, fontsize=8)
-    ax.set_ylim(-0.1, len(names))
-
-
-def _number_ticks(axis, low, high, most_decades=2):
-    """Ticks of a log ``axis`` at 1, 2 and 5 times powers of ten between ``low`` and
-    ``high`` (at powers of ten only beyond ``most_decades``), labelled as plain numbers."""
-    from matplotlib.ticker import NullFormatter
-
-    low = max(low, np.finfo(float).tiny)
-    subs = (1, 2, 5) if np.log10(high / low) <= most_decades else (1,)
-    ticks = [
-        s * 10.0**d
-        for d in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
-        for s in subs
-    ]
-    ticks = [t for t in ticks if low <= t <= high]
-    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
-    axis.set_minor_formatter(NullFormatter())
 
 
 def _iterations_figure(plt, grid):
@@ -449,7 +316,7 @@ def _iterations_figure(plt, grid):
     # symlog: a fit that failed at its first iteration has 0 iterations, which log drops.
     axes[0, 0].set_yscale("symlog", linthresh=1, linscale=0.3)
     axes[0, 0].set_ylim(0, top)
-    _number_ticks(axes[0, 0].yaxis, 1, top, most_decades=3)
+    number_ticks(axes[0, 0].yaxis, 1, top, most_decades=3)
     note = (
         "; emem's short runs not counted"
         if any(np.any(cell.init_n_iter > 0) for cell in grid.cells.values())
