@@ -171,3 +171,44 @@ def test_the_plot_options_are_checked_when_the_design_is_made():
         plot_against="weight",
     )
     assert "plot_measure" not in design.study_arguments()
+
+
+def _cli(*argv):
+    from fastem.cli import commands
+    from fastem.cli import study as study_command
+
+    return study_command._design(commands.build_parser().parse_args(["study", *argv]))
+
+
+def test_a_bad_grid_in_a_design_file_is_reported_with_the_file(tmp_path):
+    from fastem.cli.shared import UserError
+
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        "[grid]\nseparation = [2, 3]\n[template]\nweights = [0.5, 0.5]\n"
+        'means = [0, "separaton"]\nvariances = [1, 1]\n'
+    )
+    with pytest.raises(UserError, match=rf"^{path}: .*'separaton', which is not a grid variable"):
+        _cli("--design", str(path))
+    path.write_text("weights = [0.5, 0.5]\n[grid]\nseparation = [2, 3]\n")
+    with pytest.raises(UserError, match="give either grid or weights, not both"):
+        _cli("--design", str(path))
+
+
+def test_fastem_study_draws_the_profile_and_the_measure_asked_for(tmp_path):
+    from test_cli import fastem_cli
+
+    path = tmp_path / "grid.toml"
+    path.write_text(
+        "replications = 6\ninit = 'quantile'\nn_init = 1\nplot_measure = 'mean_2_bias'\n"
+        "[grid]\nseparation = [3, 5]\nweight = [0.5]\nn_samples = [30]\n"
+        '[template]\nweights = ["weight", "1 - weight"]\nmeans = [0, "separation"]\n'
+        "variances = [1, 1]\n"
+    )
+    figures = tmp_path / "figures"
+    completed = fastem_cli("study", "--design", path, "--plot", figures, "--quiet", check=True)
+    header = completed.stdout.splitlines()[0].split()
+    assert header[:4] == ["scenario", "separation", "weight", "n_samples"]
+    assert {"profile.png", "mean_2_bias-by-separation.png"} <= {p.name for p in figures.iterdir()}
+    missing = fastem_cli("study", "--design", path, "--quiet")
+    assert missing.returncode != 0 and "--plot-measure draws a figure" in missing.stderr

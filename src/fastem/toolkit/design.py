@@ -55,6 +55,16 @@ class _StudySettings:
     ``equal_variance``, ``skip_degenerate``, ``spurious``, ``se``, ``init_params``) are
     passed to it, with its defaults; ``init_params`` go to the strategies that take them.
 
+    Several true mixtures are ``scenarios`` (a list of dicts of ``weights``, ``means``,
+    ``variances`` and an optional ``name``), or a ``grid`` of design variables (``{"separation":
+    [2, 3, 4], "weight": [0.5, 0.2]}``, and ``n_samples`` among them if wished) with a
+    ``template`` of the mixture whose fields are numbers or expressions of them
+    (``{"weights": ["weight", "1 - weight"], "means": [0, "separation"], "variances": [1,
+    1]}``): every combination is a scenario (:func:`fastem.grid_scenarios`) and every
+    variable a column of the table. ``plot_measure`` and ``plot_against`` ask ``fastem study
+    --plot`` for a figure of a measure against a design variable
+    (:func:`fastem.plots.measure_figure`).
+
     Lists are kept as tuples; a single sample size or strategy stands for a list of one
     (a single weight, mean or variance does not: it is refused, as it is almost always a
     list mistyped). Values are checked when the design is made: a ``TypeError`` or
