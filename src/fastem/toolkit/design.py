@@ -122,7 +122,7 @@ class _StudySettings:
         None,
         str,
         help="the design variable on the x axis of --plot-measure's figure: n_samples or a "
-        "variable of the grid (default: the grid's first variable, else n_samples)",
+        "variable of the grid; when not given, the grid's first variable, else n_samples",
     )
 
     def __post_init__(self):
