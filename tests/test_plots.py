@@ -387,3 +387,36 @@ def test_a_study_that_kept_no_replications_says_the_figures_need_them():
         plots.study_images(result)
     with pytest.raises(ValueError, match="kept no replications .* pass raw=callable"):
         result.raw()
+
+
+@pytest.mark.parametrize("fitted", [[2, 3], [3]], ids=["K=2,3", "K=3"])
+def test_estimates_have_no_empty_panels_and_compared_panels_share_their_axes(fitted):
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=(30, 60),
+        replications=8,
+        init=STRATEGIES,
+        n_init=2,
+        n_components=fitted,
+    )
+    figures = plots.figures_of(result)
+    estimates = figures["estimates.png"]
+    titles = [ax.get_title() for ax in estimates.axes]
+    if 2 in fitted:  # a column per sample size whose fits have the true K, none for K = 3
+        assert len(titles) == 6 * 2 and not any("K = 3" in title for title in titles)
+    else:
+        assert len(estimates.axes) == 1 and "No fit has the true number" in " ".join(
+            text.get_text() for text in estimates.axes[0].texts
+        )
+    passes = figures["passes.png"].axes
+    visible = [ax for ax in passes if ax.get_visible()]
+    tops = [ax for ax in visible if ax.get_title().endswith("passes")]
+    bottoms = [ax for ax in visible if "best" in ax.get_title()]
+    assert len(tops) == len(bottoms) == 2 * len(fitted)
+    for group in (tops, bottoms):
+        assert len({ax.get_ylim() for ax in group}) == 1
+    profile = figures["profile.png"].axes
+    assert len(profile) == 2 * len(fitted) and len({ax.get_xlim() for ax in profile}) == 1
+    plt.close("all")
