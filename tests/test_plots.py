@@ -232,9 +232,52 @@ def test_iterations_figure_shows_the_fits_that_missed_tol(small_study, figures):
 
 
 def test_study_images_are_pngs_named_as_announced(small_study, tmp_path):
-    paths = plots.study_figures(small_study, tmp_path)
-    assert sorted(path.name for path in paths) == sorted(plots.STUDY_FIGURES)
+    paths = plots.study_figures(small_study, tmp_path, measure="at_best")
+    named = [*plots.STUDY_FIGURES, plots.measure_figure_name("at_best", "n_samples")]
+    assert sorted(path.name for path in paths) == sorted(named)
     assert all(path.read_bytes()[:8] == PNG_SIGNATURE for path in paths)
+
+
+def test_the_data_profile_counts_the_fits_at_the_best_within_each_budget(small_study):
+    profiles = plots.data_profile(small_study)
+    assert len(profiles) == len(small_study.cells)
+    for profile, cell, row in zip(profiles, small_study.cells, range(len(small_study.table))):
+        same = [c for c in small_study.cells if c.n_samples == cell.n_samples]
+        best = np.max([c.log_likelihood for c in same], axis=0)
+        solved = cell.restart_log_likelihood >= (best - 1e-4 * cell.n_observations)[:, None]
+        for budget, share, mcse in zip(profile.budgets, profile.share, profile.mcse):
+            within = solved & (cell.restart_n_fpeval <= budget)
+            per_dataset = within.mean(axis=1)  # each dataset's restarts are one replicate
+            assert share == pytest.approx(within.mean(), abs=1e-15)
+            expected = np.sqrt(np.sum((per_dataset - per_dataset.mean()) ** 2)) / len(within)
+            assert mcse == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert np.all(np.diff(profile.share) >= 0) and np.all(np.diff(profile.budgets) > 0)
+        # At the largest budget every fit counts: the table's at_best and its MCSE.
+        assert profile.share[-1] == pytest.approx(small_study.table["at_best"][row], abs=1e-15)
+        assert profile.mcse[-1] == pytest.approx(small_study.table["at_best_mcse"][row], rel=1e-12)
+
+
+def test_the_measure_figure_draws_the_tables_points_with_their_mcse(small_study):
+    lines = plots.measure_lines(small_study, "mean_1_bias")
+    table = small_study.table
+    assert [line.label for line in lines] == list(STRATEGIES)
+    for line in lines:
+        rows = [i for i, init in enumerate(table["init"]) if init == line.label]
+        assert line.x.tolist() == [float(n) for n in SIZES]
+        assert line.y.tolist() == table["mean_1_bias"][rows].tolist()
+        assert line.mcse.tolist() == table["mean_1_bias_mcse"][rows].tolist()
+    fig = plots.measure_figure(small_study, "mean_1_bias")
+    (ax,) = fig.axes
+    drawn = [c for c in ax.containers]  # one errorbar container per method
+    for container, line in zip(drawn, lines):
+        _, _, (bars,) = container
+        lows = [segment[0][1] for segment in bars.get_segments()]
+        assert np.allclose(lows, line.y - 1.96 * line.mcse, rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="not a measure of this study's table"):
+        plots.measure_lines(small_study, "mean_3_bias")
+    with pytest.raises(ValueError, match="design variable"):
+        plots.measure_lines(small_study, "at_best", against="separation")
+    plt.close("all")
 
 
 def test_a_study_without_traces_leaves_out_their_figures(small_study):
@@ -242,7 +285,7 @@ def test_a_study_without_traces_leaves_out_their_figures(small_study):
     for cell in result.cells:
         cell.trace = cell.example = None
     figures = plots.figures_of(result)
-    assert sorted(figures) == ["estimates.png", "iterations.png", "passes.png"]
+    assert sorted(figures) == ["estimates.png", "iterations.png", "passes.png", "profile.png"]
     plt.close("all")
 
 
@@ -344,3 +387,36 @@ def test_a_study_that_kept_no_replications_says_the_figures_need_them():
         plots.study_images(result)
     with pytest.raises(ValueError, match="kept no replications .* pass raw=callable"):
         result.raw()
+
+
+@pytest.mark.parametrize("fitted", [[2, 3], [3]], ids=["K=2,3", "K=3"])
+def test_estimates_have_no_empty_panels_and_compared_panels_share_their_axes(fitted):
+    result = fastem.study(
+        [0.4, 0.6],
+        [-2.5, 3.5],
+        [4.0, 4.0],
+        n_samples=(30, 60),
+        replications=8,
+        init=STRATEGIES,
+        n_init=2,
+        n_components=fitted,
+    )
+    figures = plots.figures_of(result)
+    estimates = figures["estimates.png"]
+    titles = [ax.get_title() for ax in estimates.axes]
+    if 2 in fitted:  # a column per sample size whose fits have the true K, none for K = 3
+        assert len(titles) == 6 * 2 and not any("K = 3" in title for title in titles)
+    else:
+        assert len(estimates.axes) == 1 and "No fit has the true number" in " ".join(
+            text.get_text() for text in estimates.axes[0].texts
+        )
+    passes = figures["passes.png"].axes
+    visible = [ax for ax in passes if ax.get_visible()]
+    tops = [ax for ax in visible if ax.get_title().endswith("passes")]
+    bottoms = [ax for ax in visible if "best" in ax.get_title()]
+    assert len(tops) == len(bottoms) == 2 * len(fitted)
+    for group in (tops, bottoms):
+        assert len({ax.get_ylim() for ax in group}) == 1
+    profile = figures["profile.png"].axes
+    assert len(profile) == 2 * len(fitted) and len({ax.get_xlim() for ax in profile}) == 1
+    plt.close("all")

@@ -36,6 +36,7 @@ _HOMES = {
     "simulate": ".toolkit.simulation",
     "SpuriousRule": ".spurious",
     "Scenario": ".toolkit.study_results",
+    "grid_scenarios": ".toolkit.designgrid",
     "StudyCell": ".toolkit.study_results",
     "StudyResult": ".toolkit.study_results",
     "study": ".toolkit.study",

@@ -85,7 +85,8 @@ def add_command(commands) -> None:
         action="store_true",
         help="no progress bar, warnings or notices on stderr (errors still print)",
     )
-    study.set_defaults(run=_study)
+    # A grid and its template are tables, written in a --design file; no flag sets them.
+    study.set_defaults(run=_study, grid=None, template=None)
 
 
 # ----------------------------------------------------------------------------- study
@@ -104,12 +105,19 @@ def _study(args) -> int:
                 "--raw FILE.parquet needs pyarrow: pip install pyarrow (or write "
                 "CSV: --raw FILE.csv)"
             ) from None
+    if design.plot_measure is not None and args.plot is None:
+        raise UserError("--plot-measure draws a figure; give --plot DIR for it to go into")
+    figures = ()
     with Outputs(csv=args.csv, json=args.json, raw=args.raw) as outputs:
         if args.plot is not None:
-            from ..toolkit.plots import STUDY_FIGURES, load_pyplot
+            from ..toolkit.plots import STUDY_FIGURES, load_pyplot, measure_figure_name
 
             load_pyplot()  # fail now, not after the study, if matplotlib is missing
-            outputs.add_directory("--plot", args.plot, STUDY_FIGURES)
+            figures = STUDY_FIGURES
+            if design.plot_measure is not None:
+                against = design.plot_against or next(iter(design.grid or {}), "n_samples")
+                figures += (measure_figure_name(design.plot_measure, against),)
+            outputs.add_directory("--plot", args.plot, figures)
         outputs.protect("the --design file", args.design)
         outputs.protect("the --scenarios file", args.scenarios)
         announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
@@ -149,7 +157,13 @@ def _study(args) -> int:
         if args.plot is not None:
             from ..toolkit.plots import study_images
 
-            for name, image in study_images(result, provenance=provenance).items():
+            try:
+                images = study_images(
+                    result, provenance, measure=design.plot_measure, against=design.plot_against
+                )
+            except ValueError as error:  # a measure this study's table does not have
+                raise UserError(f"--plot-measure: {error}") from None
+            for name, image in images.items():
                 outputs[f"--plot {name}"].set(image)
         commit(outputs)
     legend = "" if args.all_columns else "Monte Carlo standard errors in parentheses\n"
@@ -158,8 +172,8 @@ def _study(args) -> int:
         f"--json):\n{blank_missing(result.brief_timing())}\n"
     )
     if args.plot is not None and not args.quiet:
-        figures = ", ".join(str(Path(args.plot) / name) for name in STUDY_FIGURES)
-        print(f"figures: {figures}", file=sys.stderr)
+        written = ", ".join(str(Path(args.plot) / name) for name in figures)
+        print(f"figures: {written}", file=sys.stderr)
     return 0
 
 

@@ -25,7 +25,9 @@ from ..init._registry import NAMES as STRATEGY_NAMES
 from ..init._registry import STRATEGIES
 from . import designfile
 from .designfile import WANTED, BadShape, plain, shaped
+from .designgrid import grid_mixtures, grid_sample_sizes, grid_scenarios
 from .study_measures import QUANTILES, check_quantiles
+from .study_table import is_measure
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -53,6 +55,16 @@ class _StudySettings:
     options (``fastem.options``) marks ``design`` (``tol``, ``max_iter``, ``reg_variance``,
     ``equal_variance``, ``skip_degenerate``, ``spurious``, ``se``, ``init_params``) are
     passed to it, with its defaults; ``init_params`` go to the strategies that take them.
+
+    Several true mixtures are ``scenarios`` (a list of dicts of ``weights``, ``means``,
+    ``variances`` and an optional ``name``), or a ``grid`` of design variables (``{"separation":
+    [2, 3, 4], "weight": [0.5, 0.2]}``, and ``n_samples`` among them if wished) with a
+    ``template`` of the mixture whose fields are numbers or expressions of them
+    (``{"weights": ["weight", "1 - weight"], "means": [0, "separation"], "variances": [1,
+    1]}``): every combination is a scenario (:func:`fastem.grid_scenarios`) and every
+    variable a column of the table. ``plot_measure`` and ``plot_against`` ask ``fastem study
+    --plot`` for a figure of a measure against a design variable
+    (:func:`fastem.plots.measure_figure`).
 
     Lists are kept as tuples; a single sample size or strategy stands for a list of one
     (a single weight, mean or variance does not: it is refused, as it is almost always a
@@ -92,6 +104,8 @@ class _StudySettings:
     )
     replications: int = _setting(10_000, int, help="datasets per design cell", kw_only=False)
     scenarios: tuple = _setting((), dict, many=True)
+    grid: dict | None = _setting(None, dict)
+    template: dict | None = _setting(None, dict)
     seed: int = _setting(0, int, help="random seed")
     at_best_tol: float = _setting(
         1e-4,
@@ -107,6 +121,18 @@ class _StudySettings:
         help="quantiles (0 to 1) of the passes and the likelihood-ratio statistic, "
         "columns of --all-columns",
     )
+    plot_measure: str | None = _setting(
+        None,
+        str,
+        help="with --plot: also draw this column of the table (e.g. mean_2_bias, at_best) "
+        "against --plot-against, one line per method, with 1.96 MCSE bars",
+    )
+    plot_against: str | None = _setting(
+        None,
+        str,
+        help="the design variable on the x axis of --plot-measure's figure: n_samples or a "
+        "variable of the grid; when not given, the grid's first variable, else n_samples",
+    )
 
     def __post_init__(self):
         for option in fields(self):
@@ -116,12 +142,20 @@ class _StudySettings:
                 except BadShape as error:
                     raise TypeError(str(error)) from None
             object.__setattr__(self, option.name, value)
-        for scenario in self.scenarios or [None]:
+        if self.grid and "n_samples" in self.grid:
+            default = next(f.default for f in fields(self) if f.name == "n_samples")
+            with _about("grid", "n_samples"):
+                sizes, grid = grid_sample_sizes(self.grid, self.n_samples, default)
+            object.__setattr__(self, "n_samples", sizes)
+            object.__setattr__(self, "grid", grid)
+        with _about("grid", "template"):
+            mixtures = grid_mixtures(self.grid, self.template, self.scenarios)
+        for scenario in mixtures or [None]:
             self._check_mixture(scenario)
         with _about("n_samples"):
             needed = (
-                max(len(scenario["weights"]) for scenario in self.scenarios) + 1
-                if self.scenarios
+                max(len(scenario["weights"]) for scenario in mixtures) + 1
+                if mixtures
                 else len(self.weights) + 1
             )
             needed = max([needed, *(k + 1 for k in self.n_components)])
@@ -163,6 +197,24 @@ class _StudySettings:
                     option.check(getattr(self, option.name))
         with _about("init_params"):
             self._check_init_params()
+        self._check_plot()
+
+    def _check_plot(self):
+        """``plot_measure`` must be a measure of the table with an MCSE; ``plot_against``
+        ``n_samples`` or a grid variable."""
+        variables = ["n_samples", *(self.grid or {})]
+        with _about("plot_against"):
+            if self.plot_against is not None and self.plot_against not in variables:
+                raise ValueError(
+                    f"plot_against must be one of the design's variables "
+                    f"({', '.join(variables)}), got {self.plot_against!r}."
+                )
+        with _about("plot_measure"):
+            if self.plot_measure is not None and not is_measure(self.plot_measure):
+                raise ValueError(
+                    f"plot_measure must be a measure of the study's table that has an MCSE "
+                    f"(e.g. at_best, passes_median, mean_2_bias), got {self.plot_measure!r}."
+                )
 
     def _check_init_params(self):
         """``init_params`` must be options of a strategy of ``init`` (a pool's included)."""
@@ -262,7 +314,7 @@ class _StudySettings:
     def to_dict(self) -> dict:
         """The options as plain Python values (lists for tuples), as in a JSON file; with
         scenarios, without the single mixture's weights, means and variances."""
-        unused = ("weights", "means", "variances") if self.scenarios else ()
+        unused = ("weights", "means", "variances") if self.scenarios or self.grid else ()
         return {name: plain(getattr(self, name)) for name in self.options() if name not in unused}
 
     def study_arguments(self) -> dict:
@@ -272,7 +324,11 @@ class _StudySettings:
         arguments = self.to_dict()
         arguments["random_state"] = arguments.pop("seed")
         scenarios = arguments.pop("scenarios")
-        if scenarios:
+        grid, template = arguments.pop("grid"), arguments.pop("template")
+        del arguments["plot_measure"], arguments["plot_against"]  # the figures' own
+        if grid is not None:
+            arguments["scenarios"] = list(grid_scenarios(grid, template))
+        elif scenarios:
             arguments["scenarios"] = [
                 Scenario(s["weights"], s["means"], s["variances"], str(s.get("name", "")))
                 for s in scenarios

@@ -40,6 +40,10 @@ def shaped(option, value):
     kind, many = option.metadata["kind"], option.metadata["many"]
     if option.name == "scenarios":
         return _scenarios(value)
+    if option.name in ("grid", "template"):  # checked by designgrid, which knows them
+        if value is not None and not isinstance(value, dict):
+            raise BadShape(f"{option.name!r} must be a table, got {value!r}")
+        return None if value is None else dict(value)
     if kind not in WANTED and kind is not dict:  # a fit option read by its own parser
         return None if value is None else _parsed(option.name, value, kind)
     if not many:
@@ -161,8 +165,17 @@ def read(path: Path, settings) -> dict:
     if unknown:
         raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}")
     both = sorted({"weights", "means", "variances"} & set(options))
-    if options.get("scenarios") and both:
-        raise ValueError(f"{path}: give either scenarios or {', '.join(both)}, not both")
+    for making in ("scenarios", "grid"):
+        if options.get(making) and both:
+            raise ValueError(f"{path}: give either {making} or {', '.join(both)}, not both")
+    grid = options.get("grid")
+    if isinstance(grid, dict) and "n_samples" in grid:  # the design's sample sizes
+        if "n_samples" in options:
+            raise ValueError(
+                f"{path}: n_samples is given twice, at the top and in [grid]; give it in one place"
+            )
+        options["n_samples"] = grid["n_samples"]
+        options["grid"] = {name: values for name, values in grid.items() if name != "n_samples"}
     try:
         return {
             option.name: shaped(option, options[option.name])

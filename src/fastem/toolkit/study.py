@@ -434,9 +434,20 @@ def _scenarios(weights, means, variances, scenarios) -> list:
                 f"scenario {name!r}: weights, means and variances need one value "
                 "per component each."
             )
-        named.append(Scenario(tuple(weights_), tuple(means_), tuple(variances_), name))
+        named.append(
+            Scenario(
+                tuple(weights_), tuple(means_), tuple(variances_), name, tuple(scenario.variables)
+            )
+        )
     if not named:
         raise ValueError("scenarios is empty; give at least one true mixture.")
+    variables = {tuple(name for name, _ in scenario.variables) for scenario in named}
+    if len(variables) > 1:
+        raise ValueError(
+            "scenarios have different design variables "
+            f"({' / '.join(', '.join(v) or 'none' for v in sorted(variables))}); give every "
+            "scenario the same ones, so that they are columns of the table."
+        )
     names = [scenario.name for scenario in named]
     if len(set(names)) < len(names):
         raise ValueError(f"scenario names repeat: {names}; give each its own name.")

@@ -38,6 +38,10 @@ class Scenario:
     variances: tuple
     #: str: the scenario's name in the table.
     name: str = ""
+    #: tuple: the values of the design variables that made it, ``((name, value), ...)``
+    #: (a grid's, :func:`fastem.grid_scenarios`), each a column of the
+    #: study's table and raw rows.
+    variables: tuple = ()
 
     def arrays(self) -> tuple:
         """The weights, means and variances as float64 arrays."""
@@ -58,7 +62,7 @@ class StudyCell:
     ``best_restart``, ``n_iter``, ``n_fpeval``, ``rate`` and ``parameter_rate`` per dataset
     (the chosen fit); ``trace`` (N_TRACED, n_init, max_iter + 1) holds the log-likelihood
     traces of the first datasets' restarts; ``example`` is the first dataset; ``truth`` the
-    scenario's mixture.
+    scenario's mixture and ``variables`` its design variables (:attr:`Scenario.variables`).
 
     These per-replication arrays are kept only with ``study(..., keep_replications=True)``
     (the default; None otherwise); the table's row is computed from sums kept a chunk at a
@@ -74,6 +78,8 @@ class StudyCell:
     algorithm: str = "em"
     stop: str = "loglik"
     labelled: tuple = ("init",)
+    variables: tuple = ()
+    at_best_tol: float = 1e-4
     weights: list = field(default_factory=list)
     means: list = field(default_factory=list)
     variances: list = field(default_factory=list)
@@ -310,10 +316,11 @@ class StudyResult:
     def brief_table(self) -> Table:
         """The table's main columns, those ``fastem study`` prints without
         ``--all-columns``: the cell (scenario, fitted components, algorithm and stopping
-        rule only when they vary), convergence, failures, spurious fits, iterations, passes,
-        ``at_best``, ``found_best``, the likelihood-ratio statistic's mean (with several
-        numbers of components) and each mean's RMSE (and coverage, with ``se``), each with
-        its Monte Carlo standard error; a column that no row can compute is left out."""
+        rule only when they vary; a grid's variables always), convergence, failures, spurious
+        fits, iterations, passes, ``at_best``, ``found_best``, the likelihood-ratio
+        statistic's mean (with several numbers of components) and each mean's RMSE (and
+        coverage, with ``se``), each with its Monte Carlo standard error; a column that no
+        row can compute is left out."""
         width = max(cell.truth[1].size for cell in self.cells)
         shown = ("rmse", "rmse_mcse", "coverage", "coverage_mcse")
         means_rmse = [
@@ -328,9 +335,10 @@ class StudyResult:
             names = [n for n in names if not n.startswith("passes_")]  # EM: passes = iter
         at = names.index("found_best_mcse") + 1
         names[at:at] = [n for n in ("lr_mean", "lr_mean_mcse") if n in self.table.columns]
-        return self.table.select(
-            *(name for name in [*names, *means_rmse] if not _missing(self.table[name]))
-        )
+        grid = [name for name, _ in self.cells[0].variables]  # a grid's, after the scenario
+        at = names.index("scenario") + 1 if "scenario" in names else 0
+        names = [*names[:at], *grid, *names[at:], *means_rmse]
+        return self.table.select(*(name for name in names if not _missing(self.table[name])))
 
     def brief_timing(self) -> Table:
         """``timing`` with the cell's columns that vary (as :meth:`brief_table`)."""

@@ -25,6 +25,7 @@ from .study_table import (
     row_of,
     table_of_rows,
     timing_of,
+    with_variables,
 )
 
 N_TRACED = 20
@@ -177,6 +178,8 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
                 strategy,
                 _restarts(strategy, fitting.n_init),
                 scenario=scenario.name,
+                variables=scenario.variables,
+                at_best_tol=fitting.at_best_tol,
                 truth=truth,
                 n_components=k,
                 algorithm=method_algorithm,
@@ -245,7 +248,7 @@ def _study_result(cells, scenarios, true_width, statistics, quantiles) -> StudyR
     another number of components than the true one)."""
     rows = [row_of(cell, quantiles) for cell in cells]
     timing = [
-        {**{name: row[name] for name in CELL_COLUMNS}, **timing_of(cell)}
+        {**with_variables({name: row[name] for name in CELL_COLUMNS}, cell), **timing_of(cell)}
         for cell, row in zip(cells, rows)
     ]
     parameters = [

@@ -150,6 +150,22 @@ def brief_columns(columns) -> list:
     return [column.name for column in fields(columns) if not column.metadata.get("extra")]
 
 
+def is_measure(name: str) -> bool:
+    """Whether ``name`` is a measure of the study's table that has an MCSE column
+    (``at_best``, ``mean_2_bias``, ...), as a figure of a measure needs."""
+    outcome = {column.name for column in fields(Outcome)}
+    if name in outcome:
+        return f"{name}_mcse" in outcome
+    parts = name.rsplit("_", 2)  # mean_2_bias
+    return (
+        len(parts) == 3
+        and parts[0] in PARAMETERS
+        and parts[1].isdigit()
+        and parts[2] in PARAMETER_STATISTICS + SE_STATISTICS
+        and parts[2] != "mcse"
+    )
+
+
 def parameter_column(parameter: str, k: int, statistic: str) -> str:
     """``mean_2_rmse``: the column of ``statistic`` of the ``k``-th (from 0) component's
     ``parameter``."""
@@ -193,7 +209,22 @@ def raw_rows(cell, fits, params, first, widths, errors=None) -> dict:
         true = cell.truth[index]
         for k in range(true_width):
             columns[f"true_{name}_{k + 1}"] = np.full(n, true[k] if k < true.size else np.nan)
-    return columns
+    return with_variables(columns, cell, n)
+
+
+def with_variables(columns: dict, cell, n=None) -> dict:
+    """``columns`` with the design variables of ``cell``'s scenario (a grid's,
+    :attr:`fastem.Scenario.variables`) after ``scenario``: a value each, or ``n`` copies."""
+    if not cell.variables:
+        return columns
+    names = list(columns)
+    at = names.index("scenario") + 1
+    added = {name: value if n is None else np.full(n, value) for name, value in cell.variables}
+    return {
+        **{name: columns[name] for name in names[:at]},
+        **added,
+        **{name: columns[name] for name in names[at:]},
+    }
 
 
 def table_of_rows(rows) -> Table:
@@ -263,6 +294,7 @@ def row_of(cell, quantiles=()) -> dict:
         row[quantile_column("passes", q) + "_mcse"] = sums.passes.percentile_mcse(100 * q)
     if sums.lr is not None:
         row.update(sample_columns("lr", sums.lr, quantiles, moments=True))
+    row = with_variables(row, cell)
     for (index, k), performance in sums.performance.items():  # matched cells only
         measures = performance.result()
         for statistic in PARAMETER_STATISTICS:

@@ -8,7 +8,10 @@ models, the criterion of every candidate against the number of components
 A study's figures are one PNG file each, with the fixed names of :data:`STUDY_FIGURES`
 (which ``fastem study --plot`` prepares before any work), rather than one file per sample
 size: each figure is a grid of panels with a row (or a column) per sample size, so that
-every design cell is shown and sample sizes compare on shared axes. A figure grows with
+every design cell is shown and sample sizes compare on shared axes. Beside them, the data
+profile (:func:`data_profile`, :func:`profile_figure`: Moré & Wild's, per method, the share
+of fits solved within a budget of passes) and any measure of the table against a design
+variable (:func:`measure_lines`, :func:`measure_figure`). A figure grows with
 the number of sample sizes and strategies (``iterations.png`` wraps after
 :data:`ITERATION_COLUMNS` sample sizes); :func:`study_images` describes each.
 """
@@ -26,6 +29,7 @@ from .base import (
     mixture_log_likelihood,
     resolution,
 )
+from .estimates import COLLAPSED_BELOW
 from .fits import (
     FIT_DATASETS,
     Candidates,
@@ -37,12 +41,14 @@ from .fits import (
     fits_figure,
     fits_image,
 )
+from .layout import ITERATION_COLUMNS
 from .lrt import lrt_image
+from .measure import MeasureLine, design_variables, measure_figure, measure_lines
+from .profile import Profile, data_profile, profile_figure
 from .study import (
-    COLLAPSED_BELOW,
-    ITERATION_COLUMNS,
     STUDY_FIGURES,
     figures_of,
+    measure_figure_name,
     study_figures,
     study_images,
 )
@@ -57,7 +63,11 @@ __all__ = [
     "STUDY_FIGURES",
     "Candidates",
     "FitPanel",
+    "MeasureLine",
+    "Profile",
     "bin_edges",
+    "data_profile",
+    "design_variables",
     "draw_criterion",
     "draw_fit",
     "figure_format",
@@ -68,8 +78,12 @@ __all__ = [
     "fits_image",
     "load_pyplot",
     "lrt_image",
+    "measure_figure",
+    "measure_figure_name",
+    "measure_lines",
     "mixture_density",
     "mixture_log_likelihood",
+    "profile_figure",
     "resolution",
     "study_figures",
     "study_images",

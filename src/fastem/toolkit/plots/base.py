@@ -114,6 +114,17 @@ def bin_edges(x, max_bins=60):
     return low - step / 2 + step * per_bin * np.arange(n_bins + 1)
 
 
+def panel_title(ax, text, fontsize=9):
+    """``text`` as the panel's title, wrapped to the panel's width (about 12 characters an
+    inch at 11 points) on the figure's layout, so that neighbouring titles never overlap
+    nor run off the figure."""
+    import textwrap
+
+    inches = ax.get_position().width * ax.figure.get_figwidth()
+    width = max(12, int(inches * 13 * 11 / fontsize))
+    ax.set_title("\n".join(textwrap.wrap(text, width)), fontsize=fontsize)
+
+
 def wrapped_title(fig, text, fontsize=11):
     """The figure's title, each line wrapped to the figure's width (about 12 characters
     an inch at 11 points), so that a narrow figure does not cut it off."""
@@ -132,9 +143,15 @@ def figure_bytes(plt, fig, provenance=None, format="png") -> bytes:
     if provenance is not None:
         import json
 
+        from matplotlib.layout_engine import ConstrainedLayoutEngine
+
         # PDF has no Description among its document fields; Subject is its nearest.
         metadata["Subject" if format == "pdf" else "Description"] = json.dumps(provenance)
         seed = provenance["design"].get("seed")
+        engine = fig.get_layout_engine()
+        if isinstance(engine, ConstrainedLayoutEngine):  # room for the line below the axes
+            foot = 9 / 72 / fig.get_figheight()
+            engine.set(rect=(0, foot, 1, 1 - foot))
         fig.text(
             0.995,
             0.002,

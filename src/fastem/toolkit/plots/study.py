@@ -8,36 +8,42 @@ from pathlib import Path
 
 import numpy as np
 
-from ..study_table import PARAMETERS
-from .base import figure_bytes, load_pyplot, wrapped_title
+from .base import figure_bytes, load_pyplot, panel_title, wrapped_title
+from .estimates import estimates_figure
 from .fits import draw_fit
-
-ITERATION_COLUMNS = 3
-"""Most panels (sample sizes) side by side in ``iterations.png``; more make more rows."""
-
-
-COLLAPSED_BELOW = 1e-3
-"""Variance estimates below this fraction of the true variance are counted, not drawn, in
-``estimates.png``: on its log axis the collapsed fits (variance near 0) would otherwise
-stretch the axis over many decades and squeeze the real estimates."""
+from .layout import ITERATION_COLUMNS, number_ticks
+from .profile import profile_figure
 
 
-def study_figures(result, directory) -> list:
+def study_figures(result, directory, measure=None, against=None) -> list:
     """Write the study's figures (:func:`study_images`) as PNG files into ``directory``;
     returns their paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, image in study_images(result).items():
+    for name, image in study_images(result, measure=measure, against=against).items():
         paths.append(directory / name)
         paths[-1].write_bytes(image)
     return paths
 
 
-STUDY_FIGURES = ("dataset.png", "traces.png", "estimates.png", "iterations.png", "passes.png")
+STUDY_FIGURES = (
+    "dataset.png",
+    "traces.png",
+    "estimates.png",
+    "iterations.png",
+    "passes.png",
+    "profile.png",
+)
 
 
-def study_images(result, provenance=None) -> dict:
+def measure_figure_name(measure, against) -> str:
+    """The file name of the figure of ``measure`` against ``against``:
+    ``"mean_2_bias-by-separation.png"``."""
+    return f"{measure}-by-{against}.png"
+
+
+def study_images(result, provenance=None, measure=None, against=None) -> dict:
     """The study's figures as ``{file name: PNG bytes}``, each showing every sample size
     and strategy:
 
@@ -55,7 +61,13 @@ def study_images(result, provenance=None) -> dict:
     - ``passes.png``: a column per design cell: the passes over the data (EM maps) of
       every fit per method (start strategy, algorithm, stopping rule), and the share of
       fits reaching the best maximum with its Monte Carlo error bars (1.96 MCSE): how
-      algorithms and rules compare.
+      algorithms and rules compare;
+    - ``profile.png``: the data profile (:func:`fastem.plots.profile_figure`): per design
+      cell, the share of fits that reached the best maximum within a budget of passes,
+      against the budget, a line per method with 1.96 MCSE bands;
+    - with ``measure`` (a column of the table with an MCSE), also
+      ``<measure>-by-<against>.png`` (:func:`measure_figure_name`): the measure against
+      the design variable ``against`` (:func:`fastem.plots.measure_figure`).
 
     A design cell is a sample size, or a scenario and a sample size (and a number of
     components fitted, when it is not the true one); a strategy is the start strategy, with
@@ -73,6 +85,11 @@ def study_images(result, provenance=None) -> dict:
     images = {}
     for name, fig in figures_of(result).items():
         images[name] = figure_bytes(plt, fig, provenance)
+    if measure is not None:
+        from .measure import _resolved, measure_figure
+
+        name = measure_figure_name(measure, _resolved(result, against))
+        images[name] = figure_bytes(plt, measure_figure(result, measure, against), provenance)
     return images
 
 
@@ -108,9 +125,10 @@ def figures_of(result) -> dict:
         figures["dataset.png"] = _dataset_figure(plt, result, grid)
     if all(cell.trace is not None for cell in result.cells):
         figures["traces.png"] = _traces_figure(plt, grid)
-    figures["estimates.png"] = _estimates_figure(plt, result, grid)
+    figures["estimates.png"] = estimates_figure(plt, result, grid)
     figures["iterations.png"] = _iterations_figure(plt, grid)
     figures["passes.png"] = _passes_figure(plt, result, grid)
+    figures["profile.png"] = profile_figure(result)
     return figures
 
 
@@ -170,9 +188,7 @@ def _traces_figure(plt, grid):
             ax.plot(np.arange(longest), gaps[:, :longest].T, color="C0", lw=0.7, alpha=0.35)
             ax.set_yscale("log")
             datasets, restarts = cell.trace.shape[:2]
-            ax.set_title(
-                f"{cell.label}, {n}: {restarts} restart(s) of {datasets} datasets", fontsize=9
-            )
+            panel_title(ax, f"{cell.label}, {n}: {restarts} restart(s) of {datasets} datasets")
             if row == rows - 1:
                 ax.set_xlabel("EM iteration")
             if column == 0:
@@ -181,57 +197,6 @@ def _traces_figure(plt, grid):
         fig,
         "Convergence of each fit: distance of its log-likelihood from its own final "
         "value (0 at the end, not drawn)",
-    )
-    return fig
-
-
-def _estimates_figure(plt, result, grid):
-    n_components = max(cell.truth[1].size for cell in result.cells if cell.matched)
-    rows = [(index, name, k) for index, name in enumerate(PARAMETERS) for k in range(n_components)]
-    columns = len(grid.sizes)
-    panel_height = 0.9 + 0.45 * len(grid.strategies)
-    fig, axes = plt.subplots(
-        len(rows),
-        columns,
-        squeeze=False,
-        sharex="row",
-        figsize=(4 * columns + 1, panel_height * len(rows) + 0.8),
-        layout="constrained",
-    )
-    replications = result.cells[0].weights.shape[0]
-    for row, (index, name, k) in enumerate(rows):
-        for column, n in enumerate(grid.sizes):
-            ax = axes[row, column]
-            cells = [grid[n, s] for s in grid.strategies]
-            ax.set_title(f"{name} {k + 1}, {n}", fontsize=9)
-            if not cells[0].matched or k >= cells[0].truth[1].size:
-                ax.text(
-                    0.5,
-                    0.5,
-                    "no true component to match",
-                    ha="center",
-                    va="center",
-                    transform=ax.transAxes,
-                    fontsize=8,
-                )
-                ax.set_yticks([])
-                continue
-            true = float(cells[0].truth[index][k])
-            samples = [getattr(cell, name + "s")[:, k] for cell in cells]
-            _ridges(ax, samples, grid.strategies, true, log=name == "variance")
-            ax.set_xlabel(
-                f"estimated {name} {k + 1}" + (" (log scale)" if name == "variance" else ""),
-                fontsize=8,
-            )
-            if column == 0:
-                ax.set_ylabel("strategy")
-        if name == "variance" and axes[row, 0].get_xscale() == "log":
-            _number_ticks(axes[row, 0].xaxis, *axes[row, 0].get_xlim())
-    wrapped_title(
-        fig,
-        f"Estimates over {replications} datasets per sample size, matched to the true "
-        "components\none histogram per strategy, each scaled to its own peak; dotted: "
-        "the true value",
     )
     return fig
 
@@ -265,9 +230,11 @@ def _passes_figure(plt, result, grid):
             flierprops=dict(marker=".", markersize=3, alpha=0.4),
         )
         top.set_yscale("log")
-        _number_ticks(top.yaxis, *top.get_ylim(), most_decades=4)
-        top.set_title(f"{n}: passes")
-        bottom.set_title(f"{n}: at the best maximum")
+        if index:  # compared side by side: the same axes in every cell
+            top.sharey(axes[0, 0])
+            bottom.sharey(axes[1, 0])
+        panel_title(top, f"{n}: passes", fontsize=10)
+        panel_title(bottom, f"{n}: at the best maximum", fontsize=10)
         rows = [grid.rows_of[id(cell)] for cell in cells]
         bottom.errorbar(
             positions, at_best[rows], yerr=1.96 * at_best_mcse[rows], fmt="o", capsize=4, color="C0"
@@ -279,67 +246,14 @@ def _passes_figure(plt, result, grid):
         if column == 0:
             top.set_ylabel("passes over the data per fit\n(EM maps, log scale)")
             bottom.set_ylabel("share of fits at the best\nmaximum (bars: 1.96 MCSE)")
+    axes[0, 0].relim()
+    number_ticks(axes[0, 0].yaxis, *axes[0, 0].get_ylim(), most_decades=4)
     wrapped_title(
         fig,
         "Passes to convergence and the share of fits reaching the best maximum "
         "found for their dataset, per method",
     )
     return fig
-
-
-def _ridges(ax, samples, names, true, log):
-    """One histogram per sample of estimates, each on its own baseline (top to bottom in
-    the order of ``names``) and scaled to its own peak; on a log axis when ``log``, where
-    values below ``COLLAPSED_BELOW * true`` are counted at the left instead."""
-    samples = [np.asarray(s, dtype=float) for s in samples]
-    samples = [s[np.isfinite(s)] for s in samples]
-    floor = COLLAPSED_BELOW * true if log else -np.inf
-    shown = np.concatenate([s[s >= floor] for s in samples] + [np.array([true])])
-    low, high = shown.min(), shown.max()
-    n_bins = int(np.clip(2 * np.sqrt(max(s.size for s in samples)), 15, 60))
-    if high == low:  # all estimates equal (the weight when K = 1): in a central bin
-        n_bins += 1 - n_bins % 2
-        pad = 0.05 * max(abs(low), 1.0)
-        low, high = low - pad, high + pad
-    edges = np.geomspace(low, high, n_bins + 1) if log else np.linspace(low, high, n_bins + 1)
-    for i, sample in enumerate(samples):
-        baseline = len(samples) - 1 - i
-        counts, _ = np.histogram(sample, edges)
-        heights = baseline + 0.85 * counts / max(1, counts.max())
-        ax.stairs(heights, edges, baseline=baseline, fill=True, color=f"C{i}", alpha=0.3)
-        ax.stairs(heights, edges, baseline=baseline, color=f"C{i}", lw=1)
-        collapsed = int(np.sum(sample < floor))
-        if collapsed:
-            ax.text(
-                0.01,
-                baseline + 0.45,
-                f"{collapsed} below {floor:.2g}",
-                fontsize=7,
-                color=f"C{i}",
-                transform=ax.get_yaxis_transform(),
-            )
-    ax.axvline(true, color="k", ls=":", lw=1.2)
-    if log:
-        ax.set_xscale("log")
-    ax.set_yticks(np.arange(len(names))[::-1], names, fontsize=8)
-    ax.set_ylim(-0.1, len(names))
-
-
-def _number_ticks(axis, low, high, most_decades=2):
-    """Ticks of a log ``axis`` at 1, 2 and 5 times powers of ten between ``low`` and
-    ``high`` (at powers of ten only beyond ``most_decades``), labelled as plain numbers."""
-    from matplotlib.ticker import NullFormatter
-
-    low = max(low, np.finfo(float).tiny)
-    subs = (1, 2, 5) if np.log10(high / low) <= most_decades else (1,)
-    ticks = [
-        s * 10.0**d
-        for d in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
-        for s in subs
-    ]
-    ticks = [t for t in ticks if low <= t <= high]
-    axis.set_ticks(ticks, [f"{t:g}" for t in ticks])
-    axis.set_minor_formatter(NullFormatter())
 
 
 def _iterations_figure(plt, grid):
@@ -392,7 +306,7 @@ def _iterations_figure(plt, grid):
             for cell, stopped in zip(cells, missed)
         ]
         ax.set_xticks(np.arange(1, len(labels) + 1), labels, fontsize=8)
-        ax.set_title(f"{n}")
+        panel_title(ax, f"{n}", fontsize=11)
         ax.set_xlabel("strategy")
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel("EM iterations per fit (restart)")
@@ -402,7 +316,7 @@ def _iterations_figure(plt, grid):
     # symlog: a fit that failed at its first iteration has 0 iterations, which log drops.
     axes[0, 0].set_yscale("symlog", linthresh=1, linscale=0.3)
     axes[0, 0].set_ylim(0, top)
-    _number_ticks(axes[0, 0].yaxis, 1, top, most_decades=3)
+    number_ticks(axes[0, 0].yaxis, 1, top, most_decades=3)
     note = (
         "; emem's short runs not counted"
         if any(np.any(cell.init_n_iter > 0) for cell in grid.cells.values())
