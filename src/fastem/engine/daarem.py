@@ -59,7 +59,7 @@ _WORK = _F_DIFF + ORDER
 # The fit's state (``state``): history's length and limit, accepted proposals, ridge
 # and its correction, whether x and the previous point are set, the pending pass.
 _COUNT, _LAG, _SHRINK, _LAMBDA, _R, _HAS_X, _HAS_OLD, _PENDING_SET = 0, 1, 2, 3, 4, 5, 6, 7
-_PENDING_LL, _PENDING_LOG_MAP, _SHARED = 8, 9, 10
+_PENDING_LL, _PENDING_LOG_MAP = 8, 9
 
 
 @jit
@@ -68,33 +68,30 @@ def daarem_scratch(options, n_components, used):
 
     ``vectors`` is of shape (7 + 3 * ORDER, 3, K) (see the rows above; its mask of free
     coordinates set from ``options``), ``small`` (ORDER, ORDER + 3) the SVD's ``V`` and
-    its singular values, ``U^T f`` and ``gamma``, ``state`` (11,) the step's scalars.
+    its singular values, ``U^T f`` and ``gamma``, ``state`` (10,) the step's scalars.
     Without ``used`` the arrays are empty but for ``state``, whose pending flag stays 0.
     """
     _, equal_variance, fixed_weights, fixed_means, fixed_variances = options
     rows = _WORK + ORDER if used else 0
     vectors = np.zeros((rows, 3, n_components))
     small = np.zeros((ORDER if used else 0, ORDER + 3))
-    state = np.zeros(11)
+    state = np.zeros(10)
     if used:
         free_weights = 0
-        shared = -1  # with equal variances, the first free one stands for them all
         for k in range(n_components):
             free_weights += 0 if fixed_weights[k] else 1
-            if equal_variance and shared < 0 and not fixed_variances[k]:
-                shared = k
         n_free = 0
         for k in range(n_components):
-            # One free weight alone cannot move (the weights sum to 1).
+            # One free weight alone cannot move (the weights sum to 1); equal variances
+            # (all fixed or none) are one coordinate, the first component's (-1: a copy).
             vectors[_FREE, 0, k] = 1.0 if free_weights > 1 and not fixed_weights[k] else 0.0
             vectors[_FREE, 1, k] = 0.0 if fixed_means[k] else 1.0
             if fixed_variances[k]:
                 vectors[_FREE, 2, k] = 0.0
             else:
-                vectors[_FREE, 2, k] = -1.0 if 0 <= shared < k else 1.0
+                vectors[_FREE, 2, k] = -1.0 if equal_variance and k > 0 else 1.0
             for row in range(3):
                 n_free += 1 if vectors[_FREE, row, k] > 0.0 else 0
-        state[_SHARED] = shared
         state[_LAG] = max(1, min(ORDER, (n_free + 1) // 2))
         state[_LAMBDA] = LAMBDA_START
     return vectors, small, state
@@ -255,7 +252,7 @@ def _propose(vectors, small, state):
             proposal[row, k] = x_bar + f_bar
     for k in range(x.shape[1]):
         if free[2, k] < 0.0:  # equal variances: the shared coordinate's value
-            proposal[2, k] = proposal[2, int(state[_SHARED])]
+            proposal[2, k] = proposal[2, 0]
 
 
 @jit
