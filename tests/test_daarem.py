@@ -279,3 +279,27 @@ def test_the_ridge_shrinks_the_least_squares_step_to_its_target_share(shrink):
     power = KAPPA - shrink
     low, high = (1.0 / np.sqrt(1.0 + ALPHA ** (power + h)) for h in (0.5, -0.5))
     assert low <= share <= high
+
+
+@pytest.mark.plain_python
+def test_daarem_steps_past_proposals_below_the_variance_floor():
+    # A tight cluster (variance 1e-14 of the data's, ten times the floor) that a component
+    # closes in on: some proposals overshoot below the floor, and the step is then EM's.
+    rng = np.random.default_rng(11)
+    rng.normal(0.0, 1.0, 40), rng.normal(size=10)  # the stream's first dataset, not used
+    x = np.concatenate([rng.normal(0.0, 1.0, 40), 3.0 + 1e-7 * rng.normal(size=10)])
+    result = fastem.fit(
+        x,
+        3,
+        n_init=10,
+        init="random",
+        random_state=3,
+        algorithm="daarem",
+        stop="loglik",
+        max_iter=300,
+        return_restarts=True,
+        trace=True,
+        warn=False,
+    )
+    assert (result.restart_status == Status.CONVERGED).all()
+    assert np.nanmin(np.diff(result.trace, axis=-1)) >= 0.0
