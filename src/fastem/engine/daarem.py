@@ -51,11 +51,10 @@ DAMPING_ITERATIONS = 10
 
 # Rows of the scratch ``vectors`` (each a (3, K) point in the coordinates): the current
 # point, its residual, the previous ones, the mask of free coordinates, the proposal, its
-# map (the pending pass), then the history's differences and the SVD's work space.
+# map (the pending pass), then the history's differences.
 _X, _F, _X_OLD, _F_OLD, _FREE, _PROPOSAL, _PENDING = 0, 1, 2, 3, 4, 5, 6
 _X_DIFF = 7
 _F_DIFF = _X_DIFF + ORDER
-_WORK = _F_DIFF + ORDER
 # The fit's state (``state``): history's length and limit, accepted proposals, ridge
 # and its correction, whether x and the previous point are set, the pending pass.
 _COUNT, _LAG, _SHRINK, _LAMBDA, _R, _HAS_X, _HAS_OLD, _PENDING_SET = 0, 1, 2, 3, 4, 5, 6, 7
@@ -64,17 +63,21 @@ _PENDING_LL, _PENDING_LOG_MAP = 8, 9
 
 @jit
 def daarem_scratch(options, n_components, used):
-    """DAAREM's work space for one fit, allocated once: ``(vectors, small, state)``.
+    """DAAREM's work space for one fit, allocated once: ``(vectors, small, packed,
+    state)``.
 
-    ``vectors`` is of shape (7 + 3 * ORDER, 3, K) (see the rows above; its mask of free
+    ``vectors`` is of shape (7 + 2 * ORDER, 3, K) (see the rows above; its mask of free
     coordinates set from ``options``), ``small`` (ORDER, ORDER + 3) the SVD's ``V`` and
-    its singular values, ``U^T f`` and ``gamma``, ``state`` (10,) the step's scalars.
-    Without ``used`` the arrays are empty but for ``state``, whose pending flag stays 0.
+    its singular values, ``U^T f`` and ``gamma``, ``packed`` (ORDER + 1, 3 K) the free
+    coordinates of the residuals' differences (the SVD's work space) and of ``f``,
+    contiguous, ``state`` (10,) the step's scalars. Without ``used`` the arrays are empty
+    but for ``state``, whose pending flag stays 0.
     """
     _, equal_variance, fixed_weights, fixed_means, fixed_variances = options
-    rows = _WORK + ORDER if used else 0
+    rows = _F_DIFF + ORDER if used else 0
     vectors = np.zeros((rows, 3, n_components))
     small = np.zeros((ORDER if used else 0, ORDER + 3))
+    packed = np.zeros((ORDER + 1 if used else 0, 3 * n_components))
     state = np.zeros(10)
     if used:
         free_weights = 0
@@ -94,24 +97,22 @@ def daarem_scratch(options, n_components, used):
                 n_free += 1 if vectors[_FREE, row, k] > 0.0 else 0
         state[_LAG] = max(1, min(ORDER, (n_free + 1) // 2))
         state[_LAMBDA] = LAMBDA_START
-    return vectors, small, state
+    return vectors, small, packed, state
 
 
 @jit
-def _dot(a, b, free):
-    """``sum a b`` over the free coordinates, in a fixed order."""
+def _dot(a, b):
+    """``sum a b`` over two vectors, in a fixed order."""
     total = 0.0
-    for row in range(3):
-        for k in range(a.shape[1]):
-            if free[row, k] > 0.0:
-                total += a[row, k] * b[row, k]
+    for i in range(a.size):
+        total += a[i] * b[i]
     return total
 
 
 @jit
-def jacobi_svd(a, free, v, d):
-    """The thin SVD ``A = U diag(d) V^T`` of the columns ``a[0:m]`` (each a point of the
-    coordinates; only the free ones count), by one-sided Jacobi rotations (Hestenes 1958).
+def jacobi_svd(a, v, d):
+    """The thin SVD ``A = U diag(d) V^T`` of the matrix whose columns are the rows of ``a``
+    (m, n), by one-sided Jacobi rotations (Hestenes 1958).
 
     On return ``a[j]`` holds ``d_j U_j``, ``v`` (m, m) holds ``V`` and ``d`` (m,) the
     singular values, in no particular order; a zero column gives ``d_j = 0``. Written in
@@ -128,9 +129,9 @@ def jacobi_svd(a, free, v, d):
         rotated = False
         for i in range(m - 1):
             for j in range(i + 1, m):
-                alpha = _dot(a[i], a[i], free)
-                beta = _dot(a[j], a[j], free)
-                gamma = _dot(a[i], a[j], free)
+                alpha = _dot(a[i], a[i])
+                beta = _dot(a[j], a[j])
+                gamma = _dot(a[i], a[j])
                 if abs(gamma) <= 1e-15 * math.sqrt(alpha * beta):
                     continue
                 rotated = True
@@ -138,11 +139,10 @@ def jacobi_svd(a, free, v, d):
                 t = math.copysign(1.0, zeta) / (abs(zeta) + math.sqrt(1.0 + zeta * zeta))
                 c = 1.0 / math.sqrt(1.0 + t * t)
                 s = c * t
-                for row in range(3):
-                    for k in range(a.shape[2]):
-                        ai, aj = a[i, row, k], a[j, row, k]
-                        a[i, row, k] = c * ai - s * aj
-                        a[j, row, k] = s * ai + c * aj
+                for k in range(a.shape[1]):
+                    ai, aj = a[i, k], a[j, k]
+                    a[i, k] = c * ai - s * aj
+                    a[j, k] = s * ai + c * aj
                 for r in range(m):
                     vi, vj = v[r, i], v[r, j]
                     v[r, i] = c * vi - s * vj
@@ -150,7 +150,7 @@ def jacobi_svd(a, free, v, d):
         if not rotated:
             break
     for j in range(m):
-        d[j] = math.sqrt(_dot(a[j], a[j], free))
+        d[j] = math.sqrt(_dot(a[j], a[j]))
 
 
 @jit
@@ -208,22 +208,27 @@ def damping(uy_sq, d, shrink, ftf, lambda_start, r_start):
 
 
 @jit
-def _propose(vectors, small, state):
+def _propose(vectors, small, packed, state):
     """Anderson's damped proposal ``x + f - (X + F) gamma`` from the history's first
     ``count`` columns, into ``vectors[_PROPOSAL]``; updates the ridge in ``state``."""
     count = int(state[_COUNT])
-    free = vectors[_FREE]
-    work = vectors[_WORK : _WORK + count]
+    free, f = vectors[_FREE], vectors[_F]
+    n_free = 0
+    for row in range(3):
+        for k in range(f.shape[1]):
+            if free[row, k] > 0.0:
+                for j in range(count):
+                    packed[j, n_free] = vectors[_F_DIFF + j, row, k]
+                packed[ORDER, n_free] = f[row, k]
+                n_free += 1
+    work, f_free = packed[:count, :n_free], packed[ORDER, :n_free]
     v = small[:count, :count]
     d, uy, gamma = small[:count, ORDER], small[:count, ORDER + 1], small[:count, ORDER + 2]
-    for j in range(count):
-        work[j, :, :] = vectors[_F_DIFF + j]
-    jacobi_svd(work, free, v, d)
-    f = vectors[_F]
+    jacobi_svd(work, v, d)
     ftf_sq = 0.0
     for j in range(count):
         # U_j^T f, with U_j = work[j] / d_j; a zero singular value takes no part.
-        uy[j] = _dot(work[j], f, free) / d[j] if d[j] > 0.0 else 0.0
+        uy[j] = _dot(work[j], f_free) / d[j] if d[j] > 0.0 else 0.0
         ftf_sq += uy[j] * uy[j] * d[j] * d[j]
     uy_sq = small[:count, ORDER + 2]  # gamma's column, free until gamma is formed
     for j in range(count):
@@ -260,7 +265,7 @@ def take_pending(weights, means, variances, scratch):
     """A pass DAAREM already made: when the last step accepted a proposal, its map into
     the parameters and ``(True, log_likelihood, log_map)`` of the proposal; otherwise
     ``(False, nan, nan)`` and nothing changes."""
-    vectors, _, state = scratch
+    vectors, _, _, state = scratch
     if state[_PENDING_SET] == 0.0:
         return False, math.nan, math.nan
     state[_PENDING_SET] = 0.0
@@ -321,7 +326,7 @@ def daarem_step(
     log-likelihood is not below ``log_likelihood``, its map's pass then pending for the
     next step (:func:`take_pending`); otherwise the step is EM's, ``F(theta)``.
     """
-    vectors, small, state = scratch
+    vectors, small, packed, state = scratch
     fixed_weights, fixed_variances = options[2], options[4]
     point, residual = vectors[_X], vectors[_F]
     old_point, old_residual = vectors[_X_OLD], vectors[_F_OLD]
@@ -348,7 +353,7 @@ def daarem_step(
             for k in range(n_components):
                 vectors[_X_DIFF + column, row, k] = point[row, k] - old_point[row, k]
                 vectors[_F_DIFF + column, row, k] = residual[row, k] - old_residual[row, k]
-        _propose(vectors, small, state)
+        _propose(vectors, small, packed, state)
     state[_HAS_OLD] = 1.0
     old_point[:, :] = point
     old_residual[:, :] = residual
