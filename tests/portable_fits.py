@@ -106,6 +106,19 @@ def fits() -> dict[str, np.ndarray]:
             warn=False,
             dtype=np.float32,
         ),
+        # DAAREM: its SVD and ridge in loops, a fixed mean and equal variances.
+        "k3_daarem": fastem.fit(
+            three, 3, n_init=2, algorithm="daarem", random_state=9, trace=True, warn=False
+        ),
+        "k2_daarem_constrained": fastem.fit(
+            two[:20],
+            2,
+            means_init=[-2.0, 3.0],
+            fix_means=[True, False],
+            equal_variance=True,
+            algorithm="daarem",
+            warn=False,
+        ),
         "simulate": fastem.simulate(
             [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300, n_datasets=5, random_state=6
         )[0],

@@ -170,7 +170,7 @@ class FitResult:
     tol: float
     #: int: the most EM iterations a fit could run.
     max_iter: int
-    #: str: the algorithm the fits ran (``"em"`` or ``"squarem"``).
+    #: str: the algorithm the fits ran (``"em"``, ``"squarem"``, ``"daarem"``).
     algorithm: str
     #: str: the stopping rule the fits ran with ("loglik", "relative", "aitken", "parameter").
     stop: str

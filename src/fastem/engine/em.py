@@ -7,10 +7,12 @@ import math
 
 import numpy as np
 
+from .daarem import daarem_scratch, daarem_step, take_pending
 from .estep import block_size
 from .jit import jit
 from .lanes import lanes
 from .layout import fit_data
+from .methods import DAAREM
 from .mstep import em_map, log_likelihood_only
 from .squarem import STEP_MAX0, squarem_step
 from .stopping import aitken_rate, copy_parameters, squared_change, stopped
@@ -82,6 +84,7 @@ def fit_one(
     dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
+    daarem = daarem_scratch(options, n_components, accelerated and method == DAAREM)
     total_weight = 0.0
     for i in range(point_weight.size):
         total_weight += point_weight[i]
@@ -103,24 +106,29 @@ def fit_one(
         if interrupted[0]:
             break
         copy_parameters(weights, means, variances, saved[0])
-        log_likelihood, log_map, floored = em_map(
-            x,
-            point_weight,
-            center,
-            inv_scale,
-            weights,
-            means,
-            variances,
-            options,
-            statistics,
-            per_component,
-            dev,
-            dens,
-            per_point,
-            e_step,
-            e_step_far,
-        )
-        n_fpeval += 1
+        # DAAREM may have mapped these parameters already (its accepted proposal).
+        mapped, log_likelihood, log_map = take_pending(weights, means, variances, daarem)
+        if mapped:
+            floored = False
+        else:
+            log_likelihood, log_map, floored = em_map(
+                x,
+                point_weight,
+                center,
+                inv_scale,
+                weights,
+                means,
+                variances,
+                options,
+                statistics,
+                per_component,
+                dev,
+                dens,
+                per_point,
+                e_step,
+                e_step_far,
+            )
+            n_fpeval += 1
         if it < trace.size:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
@@ -134,7 +142,29 @@ def fit_one(
                 rate,
                 parameter_rate,
             )
-        if accelerated and not floored:
+        if accelerated and method == DAAREM:
+            n_fpeval += daarem_step(
+                x,
+                point_weight,
+                center,
+                inv_scale,
+                weights,
+                means,
+                variances,
+                options,
+                statistics,
+                per_component,
+                dev,
+                dens,
+                per_point,
+                saved,
+                daarem,
+                log_likelihood,
+                floored,
+                e_step,
+                e_step_far,
+            )
+        elif accelerated and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = em_map(

@@ -14,5 +14,9 @@ EM = 0
 SQS3 = 3
 """SQUAREM, scheme SqS3 (Varadhan & Roland 2008): :mod:`.squarem`."""
 
-CODES = {"em": EM, "squarem": SQS3}
+DAAREM = 4
+"""DAAREM, damped Anderson acceleration with restarts (Henderson & Varadhan 2019):
+:mod:`.daarem`."""
+
+CODES = {"em": EM, "squarem": SQS3, "daarem": DAAREM}
 """The code of each algorithm's name, as :func:`fastem.fit` takes it."""

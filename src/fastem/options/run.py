@@ -68,7 +68,7 @@ OPTIONS = (
     Option(
         "algorithm",
         "squarem",
-        '{"squarem", "em"}, default "squarem"',
+        '{"squarem", "em", "daarem"}, default "squarem"',
         """
         SQUAREM, which reaches the same maxima as EM in a fraction of the passes, or
         plain EM (what a study of EM itself compares, and scikit-learn's estimator runs).
@@ -79,17 +79,21 @@ OPTIONS = (
         log-likelihood than the step's start (R's SQUAREM tests the stabilised point and
         tolerates a decrease of 1; here no accepted step lowers it). Constraints and fixed
         parameters hold at every step.
+        DAAREM (Henderson & Varadhan 2019, R's daarem with its defaults): damped Anderson
+        acceleration with restarts, one pass per step, in the same coordinates and as
+        monotone (a proposal below the current log-likelihood is refused, where R's
+        daarem tolerates a decrease of 0.01).
         ``n_iter`` counts accepted steps; ``n_fpeval`` counts EM maps (passes over the
-        data that produce parameters) for both.
+        data that produce parameters) for all.
         """,
         check=one_of("algorithm", ALGORITHMS),
         flag="--algorithm",
         choices=ALGORITHMS,
-        help="SQUAREM's accelerated EM, or plain EM",
+        help="SQUAREM's accelerated EM, plain EM, or DAAREM",
         per_batch="algorithm",
         defaults={"design": ("em",), "study": ("em",)},
         toolkit=("bootstrap", "bootstrap_lrt"),
-        study_help="algorithms to compare: em, squarem",
+        study_help="algorithms to compare: em, squarem, daarem",
         compared=True,
         in_messages=False,
     ),

@@ -226,8 +226,8 @@ def study(*args, **kwargs) -> StudyResult:
         written ``"random=10,kmeans++=10"`` (its restarts, the best of all kept, as
         EMMIX does; ``n_init`` does not apply to it).
     algorithm, stop : str or iterable of str, default ("em",) and ("loglik",)
-        Algorithms ("em", "squarem") and stopping rules ("loglik", "relative", "aitken",
-        "parameter") to compare; see :func:`fastem.fit`.
+        Algorithms ("em", "squarem", "daarem") and stopping rules ("loglik", "relative",
+        "aitken", "parameter") to compare; see :func:`fastem.fit`.
     n_components : int or iterable of int (or None), optional
         Components fitted, each its own rows; None (the default, or in the list) is each
         scenario's own number.
