@@ -226,8 +226,7 @@ def study(*args, **kwargs) -> StudyResult:
         written ``"random=10,kmeans++=10"`` (its restarts, the best of all kept, as
         EMMIX does; ``n_init`` does not apply to it).
     algorithm, stop : str or iterable of str, default ("em",) and ("loglik",)
-        Algorithms ("em", "squarem", "daarem") and stopping rules ("loglik", "relative",
-        "aitken", "parameter") to compare; see :func:`fastem.fit`.
+        Algorithms and stopping rules to compare, as :func:`fastem.fit` takes them.
     n_components : int or iterable of int (or None), optional
         Components fitted, each its own rows; None (the default, or in the list) is each
         scenario's own number.
@@ -434,11 +433,8 @@ def _scenarios(weights, means, variances, scenarios) -> list:
                 f"scenario {name!r}: weights, means and variances need one value "
                 "per component each."
             )
-        named.append(
-            Scenario(
-                tuple(weights_), tuple(means_), tuple(variances_), name, tuple(scenario.variables)
-            )
-        )
+        mixture = (tuple(weights_), tuple(means_), tuple(variances_))
+        named.append(Scenario(*mixture, name, tuple(scenario.variables)))
     if not named:
         raise ValueError("scenarios is empty; give at least one true mixture.")
     variables = {tuple(name for name, _ in scenario.variables) for scenario in named}
