@@ -11,7 +11,9 @@ from .estep import block_size
 from .jit import jit
 from .lanes import lanes
 from .layout import fit_data
+from .methods import QN
 from .mstep import em_map, log_likelihood_only
+from .quasi_newton import SECANTS, quasi_newton_step
 from .squarem import STEP_MAX0, squarem_step
 from .stopping import aitken_rate, copy_parameters, squared_change, stopped
 
@@ -82,6 +84,8 @@ def fit_one(
     dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
+    secants = np.empty((2, SECANTS, 3, n_components))  # quasi-Newton's U and V
+    system = np.empty((SECANTS, SECANTS + 1))  # and its linear system
     total_weight = 0.0
     for i in range(point_weight.size):
         total_weight += point_weight[i]
@@ -99,6 +103,7 @@ def fit_one(
     n_iter = 0
     n_fpeval = 0
     step_max = STEP_MAX0
+    n_secants = 0
     for it in range(max_iter):
         if interrupted[0]:
             break
@@ -157,28 +162,55 @@ def fit_one(
             n_fpeval += 1
             if math.isfinite(middle) and not floored:
                 copy_parameters(weights, means, variances, saved[2])
-                step_max, extra = squarem_step(
-                    x,
-                    point_weight,
-                    center,
-                    inv_scale,
-                    weights,
-                    means,
-                    variances,
-                    options,
-                    statistics,
-                    per_component,
-                    dev,
-                    dens,
-                    per_point,
-                    saved,
-                    coords,
-                    fixed_weights,
-                    log_likelihood,
-                    step_max,
-                    e_step,
-                    e_step_far,
-                )
+                if method == QN:
+                    n_secants, extra = quasi_newton_step(
+                        x,
+                        point_weight,
+                        center,
+                        inv_scale,
+                        weights,
+                        means,
+                        variances,
+                        options,
+                        statistics,
+                        per_component,
+                        dev,
+                        dens,
+                        per_point,
+                        saved,
+                        coords,
+                        secants,
+                        system,
+                        n_secants,
+                        fixed_weights,
+                        log_likelihood,
+                        e_step,
+                        e_step_far,
+                    )
+                else:
+                    step_max, extra = squarem_step(
+                        x,
+                        point_weight,
+                        center,
+                        inv_scale,
+                        weights,
+                        means,
+                        variances,
+                        options,
+                        statistics,
+                        per_component,
+                        dev,
+                        dens,
+                        per_point,
+                        saved,
+                        coords,
+                        fixed_weights,
+                        log_likelihood,
+                        step_max,
+                        method,
+                        e_step,
+                        e_step_far,
+                    )
                 n_fpeval += extra
         n_iter = it + 1
         change = squared_change(weights, means, variances, saved[0])
