@@ -44,20 +44,20 @@ def fit_one(
     e_step,
     e_step_far,
 ):
-    """Run EM (or, with ``accelerated``, SQUAREM) for one fit, updating ``weights``,
-    ``means``, ``variances`` in place.
+    """Run EM (or, with ``accelerated``, the accelerator ``method``) for one fit, updating
+    ``weights``, ``means``, ``variances`` in place.
 
     EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
-    the same pass that produces ``theta_t``. SQUAREM (Varadhan & Roland 2008, scheme SqS3):
-    each step maps ``theta_0`` twice, extrapolates to
-    ``theta' = theta_0 + 2 a r + a^2 v`` (``r = theta_1 - theta_0``,
-    ``v = theta_2 - 2 theta_1 + theta_0``, ``a = |r| / |v|`` clipped to ``[1, step_max]``)
-    in coordinates where every point is a valid mixture (:mod:`.squarem`), and
+    the same pass that produces ``theta_t``. An accelerator (``method``, a code of
+    :mod:`.methods`): each step maps ``theta_0`` twice (``theta_1``, ``theta_2``),
+    extrapolates in coordinates where every point is a valid mixture (:mod:`.squarem`:
+    SQUAREM's ``theta' = theta_0 + 2 a r + a^2 v`` with scheme SqS1, SqS2 or SqS3's step
+    length ``a``; :mod:`.quasi_newton`: the quasi-Newton point of the last secants), and
     maps ``theta'`` once more; when ``theta'`` is invalid or its log-likelihood is below
-    ``theta_0``'s, the step is the plain ``theta_2`` and ``step_max`` shrinks (EM never
-    lowers the log-likelihood, so neither does an accepted step). R's SQUAREM instead
-    tests the stabilised ``F(theta')`` and tolerates a decrease of up to ``objfn.inc = 1``;
-    testing ``theta'`` costs no extra pass and keeps every step monotone.
+    ``theta_0``'s, the step is the plain ``theta_2`` (EM never lowers the log-likelihood,
+    so neither does an accepted step). R's SQUAREM instead tests the stabilised
+    ``F(theta')`` and tolerates a decrease of up to ``objfn.inc = 1``; testing ``theta'``
+    costs no extra pass and keeps every step monotone.
 
     A fit stops when ``stop`` holds between accepted steps (:func:`stopped`). A last pass
     gives the log-likelihood of the returned parameters. ``trace[t]`` is the
