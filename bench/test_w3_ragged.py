@@ -11,6 +11,7 @@ import fastem
 from conftest import SEED_MIXTURE, SIZE, record, sklearn_fits, warm_up
 from fastem import reference
 from fastem.api import DEFAULT_MAX_ITER, DEFAULT_TOL
+from fastem.engine.methods import CODES
 
 GROUP = "W3 ragged: 20 to 200 points per dataset, K=2, to convergence"
 UNIT = dict(unit="datasets / s", scale=1.0)
@@ -25,7 +26,7 @@ def workload():
     return data, starts
 
 
-def _fastem(data, starts):
+def _fastem(data, starts, algorithm="em"):
     import warnings
 
     with warnings.catch_warnings():
@@ -37,7 +38,7 @@ def _fastem(data, starts):
             weights_init=starts.weights,
             means_init=starts.means,
             variances_init=starts.variances,
-            algorithm="em",
+            algorithm=algorithm,
             stop="loglik",
         )
 
@@ -91,27 +92,13 @@ def test_sklearn(benchmark, workload):
     )
 
 
-def test_fastem_squarem(benchmark, workload):
-    """The same fits by SQUAREM (same starts, same stopping rule and tol): fastem's EM row
-    divided by this one is EM's time over SQUAREM's."""
+@pytest.mark.parametrize("algorithm", [name for name in CODES if name != "em"])
+def test_fastem_accelerated(benchmark, workload, algorithm):
+    """The same fits by each accelerator (same starts, same stopping rule and tol):
+    fastem's EM row divided by one of these is EM's time over that accelerator's."""
     data, starts = workload
     record(benchmark, GROUP, len(data), **UNIT)
-
-    def fit_squarem():
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", fastem.DegenerateFitWarning)
-            warnings.simplefilter("ignore", fastem.ConvergenceWarning)
-            return fastem.fit(
-                data,
-                2,
-                weights_init=starts.weights,
-                means_init=starts.means,
-                variances_init=starts.variances,
-                algorithm="squarem",
-                stop="loglik",
-            )
-
-    result = benchmark.pedantic(fit_squarem, rounds=SIZE["rounds"], warmup_rounds=1)
+    result = benchmark.pedantic(
+        _fastem, args=(data, starts, algorithm), rounds=SIZE["rounds"], warmup_rounds=1
+    )
     benchmark.extra_info["median_passes"] = float(np.median(result.n_fpeval))

@@ -73,6 +73,31 @@ def fits() -> dict[str, np.ndarray]:
             random_state=8,
             warn=False,
         ),
+        # SQUAREM's other step lengths and the quasi-Newton step (their small linear solve).
+        **{
+            f"k3_{algorithm}": fastem.fit(
+                three,
+                3,
+                n_init=2,
+                algorithm=algorithm,
+                stop="loglik",
+                tol=1e-10,
+                random_state=9,
+                trace=True,
+                warn=False,
+            )
+            for algorithm in ("sqs1", "sqs2", "qn")
+        },
+        "k2_qn_fixed_weights": fastem.fit(
+            two[:20],
+            2,
+            algorithm="qn",
+            weights_init=[0.4, 0.6],
+            fix_weights=True,
+            equal_variance=True,
+            random_state=10,
+            warn=False,
+        ),
         # The float32 E-step (fit's dtype): the two-component kernel, the general one,
         # weights, a fixed parameter and SQUAREM.
         "k2_float32": fastem.fit(

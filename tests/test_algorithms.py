@@ -1,4 +1,5 @@
-"""SQUAREM and the stopping rules: fit(algorithm=..., stop=...), n_fpeval, n_objeval, rate."""
+"""SQUAREM and the other accelerators, and the stopping rules: fit(algorithm=..., stop=...),
+n_fpeval, n_objeval, rate."""
 
 from pathlib import Path
 
@@ -8,6 +9,9 @@ import pytest
 import fastem
 from conftest import EM
 from fastem import Status
+from fastem.engine.methods import CODES
+
+ACCELERATORS = [name for name in CODES if name != "em"]
 
 FAITHFUL = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=1, delimiter=",")
 WAITING = FAITHFUL[:, 1]
@@ -18,13 +22,14 @@ def _maximum(x, k, **options):
     return fastem.fit(x, k, tol=0, max_iter=20_000, warn=False, **options, **EM)
 
 
+@pytest.mark.parametrize("algorithm", ACCELERATORS)
 @pytest.mark.parametrize("k", [2, 3])
-def test_squarem_reaches_the_maxima_of_em_in_fewer_passes(k):
+def test_accelerators_reach_the_maxima_of_em_in_fewer_passes(k, algorithm):
     options = dict(n_init=10, random_state=0)
     limit = _maximum(WAITING, k, **options)
     em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **options, **EM)
     squarem = fastem.fit(
-        WAITING, k, algorithm="squarem", tol=1e-10, max_iter=20_000, **options, stop="loglik"
+        WAITING, k, algorithm=algorithm, tol=1e-10, max_iter=20_000, **options, stop="loglik"
     )
     for result in (em, squarem):
         assert result.restart_status.max() == Status.CONVERGED
@@ -36,14 +41,15 @@ def test_squarem_reaches_the_maxima_of_em_in_fewer_passes(k):
     np.testing.assert_array_equal(em.n_fpeval, em.n_iter)
 
 
-def test_squarem_never_lowers_the_log_likelihood():
+@pytest.mark.parametrize("algorithm", ACCELERATORS)
+def test_accelerators_never_lower_the_log_likelihood(algorithm):
     data, _ = fastem.simulate(
         [0.3, 0.3, 0.4], [0.0, 1.5, 4.0], [1.0, 0.5, 2.0], 300, 40, random_state=2
     )
     result = fastem.fit(
         data,
         3,
-        algorithm="squarem",
+        algorithm=algorithm,
         n_init=3,
         random_state=1,
         trace=True,
@@ -66,11 +72,12 @@ def test_squarem_never_lowers_the_log_likelihood():
         dict(weights_init=[0.3, 0.7], fix_weights=True),
     ],
 )
-def test_squarem_keeps_constraints(constraint):
+@pytest.mark.parametrize("algorithm", ACCELERATORS)
+def test_accelerators_keep_constraints(constraint, algorithm):
     result = fastem.fit(
         WAITING,
         2,
-        algorithm="squarem",
+        algorithm=algorithm,
         random_state=0,
         sort_components=False,
         **constraint,

@@ -150,7 +150,15 @@ def test_first_datasets_of_a_batch_give_the_first_results(two_component_batch):
 @pytest.mark.exact
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 or more threads")
 @pytest.mark.parametrize(
-    "dtype, algorithm", [(np.float64, "em"), (np.float32, "em"), (np.float32, "squarem")]
+    "dtype, algorithm",
+    [
+        (np.float64, "em"),
+        (np.float32, "em"),
+        (np.float32, "squarem"),
+        (np.float64, "sqs1"),
+        (np.float64, "sqs2"),
+        (np.float64, "qn"),
+    ],
 )
 def test_results_do_not_depend_on_the_thread_count(dtype, algorithm, three_component_batch):
     kwargs = dict(

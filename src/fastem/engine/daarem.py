@@ -38,7 +38,7 @@ import numpy as np
 
 from .jit import jit
 from .mstep import em_map
-from .squarem import _from_coordinates, _to_coordinates
+from .squarem import from_coordinates, to_coordinates
 from .stopping import copy_parameters
 
 # R daarem's defaults (control of daarem 0.7): order, alpha, kappa; the ridge's start
@@ -333,10 +333,10 @@ def daarem_step(
     n_components = means.size
     if (
         floored
-        or not _to_coordinates(weights, means, variances, fixed_weights, residual)
+        or not to_coordinates(weights, means, variances, fixed_weights, residual)
         or (
             state[_HAS_X] == 0.0
-            and not _to_coordinates(saved[0, 0], saved[0, 1], saved[0, 2], fixed_weights, point)
+            and not to_coordinates(saved[0, 0], saved[0, 1], saved[0, 2], fixed_weights, point)
         )
     ):
         _reset(state)
@@ -360,7 +360,7 @@ def daarem_step(
     maps = 0
     copy_parameters(weights, means, variances, saved[1])  # F(theta)
     if not first:
-        if _from_coordinates(vectors[_PROPOSAL], fixed_weights, weights, means, variances):
+        if from_coordinates(vectors[_PROPOSAL], fixed_weights, weights, means, variances):
             for k in range(n_components):
                 if fixed_variances[k]:
                     variances[k] = saved[1, 2, k]  # exactly, not exp(log(v))

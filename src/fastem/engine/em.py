@@ -12,8 +12,9 @@ from .estep import block_size
 from .jit import jit
 from .lanes import lanes
 from .layout import fit_data
-from .methods import DAAREM
+from .methods import DAAREM, QN
 from .mstep import em_map, log_likelihood_only
+from .quasi_newton import SECANTS, quasi_newton_step
 from .squarem import STEP_MAX0, squarem_step
 from .stopping import aitken_rate, copy_parameters, squared_change, stopped
 
@@ -44,20 +45,20 @@ def fit_one(
     e_step,
     e_step_far,
 ):
-    """Run EM (or, with ``accelerated``, SQUAREM) for one fit, updating ``weights``,
-    ``means``, ``variances`` in place.
+    """Run EM (or, with ``accelerated``, the accelerator ``method``) for one fit, updating
+    ``weights``, ``means``, ``variances`` in place.
 
     EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
-    the same pass that produces ``theta_t``. SQUAREM (Varadhan & Roland 2008, scheme SqS3):
-    each step maps ``theta_0`` twice, extrapolates to
-    ``theta' = theta_0 + 2 a r + a^2 v`` (``r = theta_1 - theta_0``,
-    ``v = theta_2 - 2 theta_1 + theta_0``, ``a = |r| / |v|`` clipped to ``[1, step_max]``)
-    in coordinates where every point is a valid mixture (:mod:`.squarem`), and
+    the same pass that produces ``theta_t``. An accelerator (``method``, a code of
+    :mod:`.methods`): each step maps ``theta_0`` twice (``theta_1``, ``theta_2``),
+    extrapolates in coordinates where every point is a valid mixture (:mod:`.squarem`:
+    SQUAREM's ``theta' = theta_0 + 2 a r + a^2 v`` with scheme SqS1, SqS2 or SqS3's step
+    length ``a``; :mod:`.quasi_newton`: the quasi-Newton point of the last secants), and
     maps ``theta'`` once more; when ``theta'`` is invalid or its log-likelihood is below
-    ``theta_0``'s, the step is the plain ``theta_2`` and ``step_max`` shrinks (EM never
-    lowers the log-likelihood, so neither does an accepted step). R's SQUAREM instead
-    tests the stabilised ``F(theta')`` and tolerates a decrease of up to ``objfn.inc = 1``;
-    testing ``theta'`` costs no extra pass and keeps every step monotone.
+    ``theta_0``'s, the step is the plain ``theta_2`` (EM never lowers the log-likelihood,
+    so neither does an accepted step). R's SQUAREM instead tests the stabilised
+    ``F(theta')`` and tolerates a decrease of up to ``objfn.inc = 1``; testing ``theta'``
+    costs no extra pass and keeps every step monotone.
 
     A fit stops when ``stop`` holds between accepted steps (:func:`stopped`). A last pass
     gives the log-likelihood of the returned parameters. ``trace[t]`` is the
@@ -85,6 +86,8 @@ def fit_one(
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
     daarem = daarem_scratch(options, n_components, accelerated and method == DAAREM)
+    secants = np.empty((2, SECANTS, 3, n_components))  # quasi-Newton's U and V
+    system = np.empty((SECANTS, SECANTS + 1))  # and its linear system
     total_weight = 0.0
     for i in range(point_weight.size):
         total_weight += point_weight[i]
@@ -102,6 +105,7 @@ def fit_one(
     n_iter = 0
     n_fpeval = 0
     step_max = STEP_MAX0
+    n_secants = 0
     for it in range(max_iter):
         if interrupted[0]:
             break
@@ -187,28 +191,55 @@ def fit_one(
             n_fpeval += 1
             if math.isfinite(middle) and not floored:
                 copy_parameters(weights, means, variances, saved[2])
-                step_max, extra = squarem_step(
-                    x,
-                    point_weight,
-                    center,
-                    inv_scale,
-                    weights,
-                    means,
-                    variances,
-                    options,
-                    statistics,
-                    per_component,
-                    dev,
-                    dens,
-                    per_point,
-                    saved,
-                    coords,
-                    fixed_weights,
-                    log_likelihood,
-                    step_max,
-                    e_step,
-                    e_step_far,
-                )
+                if method == QN:
+                    n_secants, extra = quasi_newton_step(
+                        x,
+                        point_weight,
+                        center,
+                        inv_scale,
+                        weights,
+                        means,
+                        variances,
+                        options,
+                        statistics,
+                        per_component,
+                        dev,
+                        dens,
+                        per_point,
+                        saved,
+                        coords,
+                        secants,
+                        system,
+                        n_secants,
+                        fixed_weights,
+                        log_likelihood,
+                        e_step,
+                        e_step_far,
+                    )
+                else:
+                    step_max, extra = squarem_step(
+                        x,
+                        point_weight,
+                        center,
+                        inv_scale,
+                        weights,
+                        means,
+                        variances,
+                        options,
+                        statistics,
+                        per_component,
+                        dev,
+                        dens,
+                        per_point,
+                        saved,
+                        coords,
+                        fixed_weights,
+                        log_likelihood,
+                        step_max,
+                        method,
+                        e_step,
+                        e_step_far,
+                    )
                 n_fpeval += extra
         n_iter = it + 1
         change = squared_change(weights, means, variances, saved[0])

@@ -11,12 +11,18 @@ code, and its cache is keyed on the text of the file that uses them.
 from __future__ import annotations
 
 EM = 0
+SQS1 = 1
+"""SQUAREM, scheme SqS1 (Varadhan & Roland 2008): :mod:`.squarem`."""
+SQS2 = 2
+"""SQUAREM, scheme SqS2: :mod:`.squarem`."""
 SQS3 = 3
-"""SQUAREM, scheme SqS3 (Varadhan & Roland 2008): :mod:`.squarem`."""
+"""SQUAREM, scheme SqS3: :mod:`.squarem`."""
+QN = 5
+"""Quasi-Newton acceleration of EM (Zhou, Alexander & Lange 2011): :mod:`.quasi_newton`."""
 
 DAAREM = 4
 """DAAREM, damped Anderson acceleration with restarts (Henderson & Varadhan 2019):
 :mod:`.daarem`."""
 
-CODES = {"em": EM, "squarem": SQS3, "daarem": DAAREM}
+CODES = {"em": EM, "squarem": SQS3, "sqs1": SQS1, "sqs2": SQS2, "daarem": DAAREM, "qn": QN}
 """The code of each algorithm's name, as :func:`fastem.fit` takes it."""

@@ -68,32 +68,36 @@ OPTIONS = (
     Option(
         "algorithm",
         "squarem",
-        '{"squarem", "em", "daarem"}, default "squarem"',
+        "{" + ", ".join(f'"{name}"' for name in ALGORITHMS) + '}, default "squarem"',
         """
-        SQUAREM, which reaches the same maxima as EM in a fraction of the passes, or
-        plain EM (what a study of EM itself compares, and scikit-learn's estimator runs).
+        SQUAREM, which reaches the same maxima as EM in a fraction of the passes, plain
+        EM (what a study of EM itself compares, and scikit-learn's estimator runs), or
+        another accelerator of EM's map.
         SQUAREM (Varadhan & Roland 2008, scheme SqS3, as R's SQUAREM
         ``method = 3``): two EM maps, an extrapolation in coordinates where every point is
         a valid mixture (log weights, means, log variances), and a stabilising EM map, with
         a fall back to the plain EM step whenever the extrapolated point has a lower
         log-likelihood than the step's start (R's SQUAREM tests the stabilised point and
-        tolerates a decrease of 1; here no accepted step lowers it). Constraints and fixed
-        parameters hold at every step.
-        DAAREM (Henderson & Varadhan 2019, R's daarem with its defaults): damped Anderson
-        acceleration with restarts, one pass per step, in the same coordinates and as
-        monotone (a proposal below the current log-likelihood is refused, where R's
-        daarem tolerates a decrease of 0.01).
+        tolerates a decrease of 1; here no accepted step lowers it). ``"sqs1"`` and
+        ``"sqs2"`` are the same steps with SQUAREM's other step lengths (R's ``method = 1,
+        2``); ``"qn"`` is the quasi-Newton acceleration of Zhou, Alexander & Lange (2011)
+        with two secants (R turboEM's ``qn``), in the same coordinates, with the same
+        stabilising map and fall back. ``"daarem"`` (Henderson & Varadhan 2019, R's daarem
+        with its defaults): damped Anderson acceleration with restarts, one pass per step,
+        in the same coordinates and as monotone (a proposal below the current
+        log-likelihood is refused, where R's daarem tolerates a decrease of 0.01).
+        Constraints and fixed parameters hold at every step.
         ``n_iter`` counts accepted steps; ``n_fpeval`` counts EM maps (passes over the
         data that produce parameters) for all.
         """,
         check=one_of("algorithm", ALGORITHMS),
         flag="--algorithm",
         choices=ALGORITHMS,
-        help="SQUAREM's accelerated EM, plain EM, or DAAREM",
+        help="the algorithm: SQUAREM's accelerated EM (default), plain EM or another accelerator",
         per_batch="algorithm",
         defaults={"design": ("em",), "study": ("em",)},
         toolkit=("bootstrap", "bootstrap_lrt"),
-        study_help="algorithms to compare: em, squarem, daarem",
+        study_help="algorithms to compare: " + ", ".join(ALGORITHMS),
         compared=True,
         in_messages=False,
     ),

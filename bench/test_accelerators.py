@@ -1,12 +1,15 @@
-"""SQUAREM against plain EM, both run to the same final accuracy: passes over the data
-(EM maps) per fit, and wall time.
+"""Every algorithm (each name of ``engine.methods.CODES``: EM, SQUAREM's three schemes,
+quasi-Newton and any added since) run to the same final accuracy from the same starts:
+passes over the data (EM maps) per fit, and wall time.
 
 Accuracy: each algorithm runs with the loglik rule at ``TOL`` (mean log-likelihood per
-point), tight enough that both end within 1e-8 relative of the maximum that the same fit
+point), tight enough that all end within 1e-8 relative of the maximum that the same fit
 approaches when run to ``tol=0`` for many iterations; the share that does is reported,
 with the share of restarts reaching the best maximum of their dataset. The summary gives,
-per design, the distribution of the ratio EM passes / SQUAREM passes over fits (5th,
-25th, 50th, 75th, 95th percentiles) and the share of fits where SQUAREM needs more.
+per design and accelerator, the distribution of the ratio EM passes / its passes over
+fits (5th, 25th, 50th, 75th, 95th percentiles) and the share of fits where it needs
+more, and which accelerator has the highest median ratio (the issue's targets: at least
+2 on faithful waiting K=2, and a median below 218 passes on K=3).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pytest
 
 import fastem
 from conftest import SEED_MIXTURE, SIZE, note, record, warm_up
+from fastem.engine.methods import CODES
 
 TOL = 1e-9
 ACCURACY = 1e-8
@@ -58,12 +62,12 @@ def compiled():
     _fit(WAITING, 2, 1, algorithm="squarem", max_iter=3)
 
 
-@pytest.mark.parametrize("algorithm", ["em", "squarem"])
+@pytest.mark.parametrize("algorithm", list(CODES))
 @pytest.mark.parametrize("design", list(DESIGNS))
 def test_passes_to_the_same_accuracy(benchmark, design, algorithm):
     data, k, n_init = DESIGNS[design]
     n_fits = n_init * (1 if np.ndim(data) == 1 else len(data))
-    record(benchmark, f"SQUAREM: {design}", n_fits, unit="fits / s", scale=1.0)
+    record(benchmark, f"accelerators: {design}", n_fits, unit="fits / s", scale=1.0)
     result = benchmark.pedantic(
         _fit, args=(data, k, n_init), kwargs=dict(algorithm=algorithm, tol=TOL), rounds=3
     )
@@ -81,22 +85,41 @@ def test_passes_to_the_same_accuracy(benchmark, design, algorithm):
     )
     PASSES.setdefault(design, {})[algorithm] = passes.ravel()
     note(
-        f"SQUAREM [{design}] {algorithm}: median passes {np.median(passes):g}, "
+        f"passes [{design}] {algorithm}: median {np.median(passes):g}, "
         f"within {ACCURACY:g} of the maximum {accurate.mean():.4f}, "
         f"at the best maximum {at_best.mean():.4f} (+- {_se(at_best):.4f})"
     )
-    both = PASSES[design]
-    if len(both) == 2:
-        ratio = both["em"] / both["squarem"]
-        q = np.percentile(ratio, [5, 25, 50, 75, 95])
-        note(
-            f"SQUAREM [{design}] EM passes / SQUAREM passes over {ratio.size} fits: "
-            f"5% {q[0]:.2f}, 25% {q[1]:.2f}, median {q[2]:.2f}, 75% {q[3]:.2f}, "
-            f"95% {q[4]:.2f}; SQUAREM needs more in {np.mean(ratio < 1):.1%}"
-        )
+    _compare(design)
 
 
 PASSES: dict = {}
+COMPARED: set = set()
+
+
+def _compare(design):
+    """Once EM and an accelerator have run on ``design``: the distribution of EM's passes
+    over the accelerator's, per fit; once every algorithm has, the best accelerator."""
+    runs = PASSES[design]
+    if "em" not in runs:
+        return
+    for algorithm in runs:
+        if algorithm == "em" or (design, algorithm) in COMPARED:
+            continue
+        COMPARED.add((design, algorithm))
+        ratio = runs["em"] / runs[algorithm]
+        q = np.percentile(ratio, [5, 25, 50, 75, 95])
+        note(
+            f"passes [{design}] EM / {algorithm} over {ratio.size} fits: "
+            f"5% {q[0]:.2f}, 25% {q[1]:.2f}, median {q[2]:.2f}, 75% {q[3]:.2f}, "
+            f"95% {q[4]:.2f}; {algorithm} needs more in {np.mean(ratio < 1):.1%}"
+        )
+    if len(runs) == len(CODES):
+        medians = {name: float(np.median(runs[name])) for name in runs if name != "em"}
+        best = min(medians, key=medians.__getitem__)
+        note(
+            f"passes [{design}] best accelerator {best}: median {medians[best]:g} passes, "
+            f"EM's median over its {np.median(runs['em']) / medians[best]:.2f}"
+        )
 
 
 def _se(flags):
