@@ -141,3 +141,21 @@ def test_with_nowhere_to_write_the_cache_the_command_line_fits_after_one_warning
     assert dict(zip(header.split(","), row.split(",")))["status"] == "converged"
     warned = [line for line in completed.stderr.splitlines() if "cache" in line.lower()]
     assert len(warned) == 1 and "NUMBA_CACHE_DIR" in warned[0], completed.stderr
+
+
+def test_kernels_are_compiled_again_when_any_module_of_the_engine_changes(tmp_path):
+    # numba keys a cache entry on its function's file alone; fastem's entries are keyed on
+    # the text of every engine module too, so a kernel that inlines code of a changed
+    # module (after an upgrade, or an edit) is never loaded stale.
+    from fastem.engine import jit, kernels
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("not a module")
+    before = jit.source_stamp(tmp_path)
+    (tmp_path / "notes.txt").write_text("still not a module")
+    assert jit.source_stamp(tmp_path) == before
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert jit.source_stamp(tmp_path) != before
+    engine = os.path.dirname(jit.__file__)
+    stamp = kernels.fit_em._cache._cache_file._source_stamp
+    assert stamp[1] == jit.source_stamp(engine)

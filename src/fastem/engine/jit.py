@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
+import hashlib
 import os
 import sys
 import warnings
@@ -117,6 +119,23 @@ def _cache(dispatcher) -> None:
         dispatcher._cache = _NoCache()
 
 
+@functools.cache
+def _engine_stamp() -> str:
+    """A hash of the text of every module of this package (where every kernel lives)."""
+    return source_stamp(os.path.dirname(os.path.abspath(__file__)))
+
+
+def source_stamp(directory) -> str:
+    """A hash of the names and text of the Python modules in ``directory``."""
+    digest = hashlib.sha256()
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".py"):
+            digest.update(name.encode())
+            with open(os.path.join(directory, name), "rb") as source:
+                digest.update(source.read())
+    return digest.hexdigest()
+
+
 class _NoCache(NullCache):
     """No cache, for a function whose cache numba has no directory for."""
 
@@ -136,6 +155,15 @@ class _Cache(FunctionCache):
     process."""
 
     usable = True
+
+    def __init__(self, py_func):
+        super().__init__(py_func)
+        # numba keys an entry on its function's own file alone: a kernel whose file is
+        # unchanged but which inlines or calls code of another module that changed would
+        # be loaded stale (after an upgrade, or an edit). Every kernel is in this package,
+        # so its entries are keyed on the text of all of its modules as well.
+        cache_file = self._cache_file
+        cache_file._source_stamp = (cache_file._source_stamp, _engine_stamp())
 
     def load_overload(self, sig, target_context):
         try:
