@@ -12,14 +12,15 @@ from ..engine import starts as _kernels
 from ..engine.arguments import Parameters, StartOptions
 from ..engine.layout import Batch
 from ..model import Model
-from ._registry import STRATEGIES, Strategy
+from ._registry import STRATEGIES, Strategy, kernel_options
 
 Values = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Weights, means and variances, each of shape (n_fits, K)."""
 
 
-def _run_initialise(kernel, batch, model, seed, weights, means, variances):
-    """Run a starting-value kernel; ``seed`` is a :class:`~fastem.checks.Seed`."""
+def _run_initialise(kernel, batch, model, seed, weights, means, variances, options=None):
+    """Run a starting-value kernel; ``seed`` is a :class:`~fastem.checks.Seed`, ``options``
+    the fields of :func:`~fastem.init._registry.kernel_options`."""
     _em.run_starts(
         kernel,
         batch,
@@ -28,17 +29,22 @@ def _run_initialise(kernel, batch, model, seed, weights, means, variances):
             seed=seed.random_state,
             first_restart=seed.first_restart,
             equal_variance=model.equal_variance,
+            **(options or {}),
         ),
         Parameters(weights, means, variances),
     )
 
 
-def strategy_values(method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed) -> Values:
+def strategy_values(
+    method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed, init_params=None
+) -> Values:
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
-    components sorted by mean."""
+    components sorted by mean; ``init_params`` its checked options (its defaults if None)."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
-    unsorted = [np.empty(shape) for _ in range(3)]
-    _run_initialise(STRATEGIES[method].kernel, batch, model, seed, *unsorted)
+    unsorted = (np.empty(shape), np.empty(shape), np.empty(shape))
+    strategy = STRATEGIES[method]
+    options = kernel_options(strategy, strategy.options if init_params is None else init_params)
+    _run_initialise(strategy.kernel, batch, model, seed, *unsorted, options)
     order = np.argsort(unsorted[1], axis=1, kind="stable")
     weights, means, variances = (np.take_along_axis(a, order, axis=1) for a in unsorted)
     return weights, means, variances
@@ -116,7 +122,9 @@ def starting_values(
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
-            weights, means, variances = strategy_values(strategy.name, batch, n_init, model, seed)
+            weights, means, variances = strategy_values(
+                strategy.name, batch, n_init, model, seed, init_params
+            )
         apply_given(weights, means, variances, given, batch, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
     return _emem(init_params, batch, model, n_init, seed, given)

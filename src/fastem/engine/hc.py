@@ -1,0 +1,212 @@
+"""Model-based agglomerative hierarchical clustering in one dimension (mclust's ``hc``),
+the steps of the ``"hc"`` starting-value strategy of :mod:`.starts`.
+
+The clustering starts from one group per distinct value (mclust's ``dupPartition``) and
+merges, at each step, the two groups whose merge changes the classification likelihood
+least, as ``hc(x, modelName = "V")`` and ``"E"`` do:
+
+``E`` (one variance)
+    Ward's criterion: the increase ``n_a n_b / (n_a + n_b) (m_a - m_b)^2`` of the
+    within-group sum of squares ``W``.
+``V`` (a variance per group)
+    ``t(a + b) - t(a) - t(b)`` with ``t(g) = n_g log((W_g + alpha) / n_g)``: the change of
+    ``-2`` times the classification log-likelihood, up to constants. A group of one value
+    has ``W = 0``; ``alpha`` (mclust's prior-like term, the machine epsilon in the units of
+    mclust's default transformation of the data, ``mclust.options("hcUse") = "SVD"``,
+    which in one dimension standardises the data and divides them by ``(n - 1)^(1/4)``)
+    keeps its term finite.
+
+``n_g`` counts points (sample weights count as repetitions), ``m_g`` is the group's mean.
+Ward's merges in one dimension always join neighbours in sorted order, so ``E`` keeps
+only the costs of neighbouring groups; ``V`` may join a wide group with one on the far
+side of a narrow one (mclust's does on these data), so it considers every pair. Each
+group remembers its best partner to its right (Müllner's generic algorithm), so memory is
+O(G) for G distinct values and time O(G^2) in general (O(G^3) at worst, as mclust's,
+which also stores the G^2 / 2 costs).
+
+Ties: among pairs of equal cost, the merge is the one whose groups' names ``(a, b)`` come
+first in lexicographic order, a group's name being the rank of its smallest distinct
+value. mclust breaks ties by the order of the points in the data instead.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .jit import jit
+from .seeding import finish_clusters, lightest_weight, standardised, weight_of
+
+V = 0
+"""Code of model ``V``: a variance per group."""
+E = 1
+"""Code of model ``E``: one variance."""
+
+_EPSILON = 2.220446049250313e-16  # mclust's EPSMAX, the smallest alpha it allows
+
+
+@jit
+def distinct_values(x, point_weight, center, inv_scale):
+    """The distinct standardised values of the points of positive weight, increasing, and
+    the weight of each: arrays of shape (G,)."""
+    keep = 0
+    for i in range(x.size):
+        if weight_of(point_weight, i) > 0.0:
+            keep += 1
+    z = np.empty(keep)
+    w = np.empty(keep)
+    j = 0
+    for i in range(x.size):
+        if weight_of(point_weight, i) > 0.0:
+            z[j] = standardised(x, i, center, inv_scale)
+            w[j] = weight_of(point_weight, i)
+            j += 1
+    order = np.argsort(z, kind="mergesort")
+    values = np.empty(keep)
+    counts = np.empty(keep)
+    n_groups = 0
+    for i in range(keep):
+        value = z[order[i]]
+        if n_groups > 0 and value == values[n_groups - 1]:
+            counts[n_groups - 1] += w[order[i]]
+        else:
+            values[n_groups] = value
+            counts[n_groups] = w[order[i]]
+            n_groups += 1
+    return values[:n_groups], counts[:n_groups]
+
+
+@jit
+def prior_term(counts):
+    """mclust's ``alpha`` in standardised units: the machine epsilon in the units of
+    ``hcUse = "SVD"``, where the data are standardised (with ``n - 1``) and divided by
+    ``(n - 1)^(1/4)``, ``n`` the number of points (their total weight)."""
+    n = 0.0
+    for g in range(counts.size):
+        n += counts[g]
+    if n <= 1.0:
+        return _EPSILON
+    # standardised (population variance) = SVD units * sqrt(n) / (n - 1)^(1/4)
+    return _EPSILON * n / math.sqrt(n - 1.0)
+
+
+@jit(inline=True)
+def _term(count, within, alpha):
+    """``n log((W + alpha) / n)``, a group's part of the V criterion."""
+    return count * math.log((within + alpha) / count)
+
+
+@jit
+def merge_cost(model, alpha, count, mean, within, a, b):
+    """The cost of merging groups ``a`` and ``b`` (arrays of their counts, means and
+    within-group sums of squares)."""
+    na, nb = count[a], count[b]
+    gap = mean[a] - mean[b]
+    ward = na * nb / (na + nb) * gap * gap
+    if model == E:
+        return ward
+    merged = _term(na + nb, within[a] + within[b] + ward, alpha)
+    return merged - (_term(na, within[a], alpha) + _term(nb, within[b], alpha))
+
+
+@jit
+def _best_partner(model, alpha, count, mean, within, active, a, best, partner):
+    """Group ``a``'s best partner among active groups to its right (the first at equal
+    cost), or -1; with ``E`` only its right neighbour."""
+    best[a] = math.inf
+    partner[a] = -1
+    for b in range(a + 1, count.size):
+        if active[b]:
+            cost = merge_cost(model, alpha, count, mean, within, a, b)
+            if cost < best[a]:
+                best[a] = cost
+                partner[a] = b
+            if model == E:
+                return
+
+
+@jit
+def agglomerate(model, values, counts, n_groups, merges, labels):
+    """Merge the groups of ``values`` (distinct, increasing, of weights ``counts``) until
+    ``n_groups`` remain.
+
+    ``merges`` (int64 array of shape (G - n_groups, 2) or larger) receives each merge's
+    pair of names ``(a, b)``, in order; ``labels`` (int64 array of shape (G,)) receives the
+    name of the final group of each value.
+    """
+    size = values.size
+    alpha = prior_term(counts)
+    count = counts.copy()
+    mean = values.copy()
+    within = np.zeros(size)
+    active = np.ones(size, dtype=np.bool_)
+    best = np.empty(size)
+    partner = np.empty(size, dtype=np.int64)
+    for g in range(size):
+        labels[g] = g
+        _best_partner(model, alpha, count, mean, within, active, g, best, partner)
+    for n_merges in range(size - n_groups):
+        a = -1
+        for g in range(size):
+            if active[g] and partner[g] >= 0 and (a < 0 or best[g] < best[a]):
+                a = g
+        b = partner[a]
+        merges[n_merges, 0] = a
+        merges[n_merges, 1] = b
+        # The merged group's statistics, around its new mean.
+        n = count[a] + count[b]
+        shift = (mean[b] - mean[a]) * (count[b] / n)
+        within[a] += within[b] + count[a] * count[b] / n * (mean[a] - mean[b]) ** 2
+        mean[a] += shift
+        count[a] = n
+        active[b] = False
+        for g in range(size):
+            if labels[g] == b:
+                labels[g] = a
+        for g in range(size):
+            if not active[g] or g == a:
+                continue
+            if partner[g] == a or partner[g] == b:
+                _best_partner(model, alpha, count, mean, within, active, g, best, partner)
+            elif g < a and model == V:
+                cost = merge_cost(model, alpha, count, mean, within, g, a)
+                if cost < best[g] or (cost == best[g] and a < partner[g]):
+                    best[g] = cost
+                    partner[g] = a
+        _best_partner(model, alpha, count, mean, within, active, a, best, partner)
+
+
+@jit
+def hc_clusters(model, x, point_weight, center, inv_scale, weights, means, variances):
+    """Weights, means and variances (arrays of shape (K,)) of the K groups of the
+    hierarchical clustering: those an M-step of the partition gives (mclust's ``hclass``
+    then ``me``), the variance of a group of one value floored as the other strategies'
+    clusters are. With fewer distinct values than K, the last groups repeat the last
+    value with a negligible weight."""
+    n_components = means.size
+    values, counts = distinct_values(x, point_weight, center, inv_scale)
+    size = values.size
+    labels = np.empty(size, dtype=np.int64)
+    merges = np.empty((max(size - n_components, 0), 2), dtype=np.int64)
+    agglomerate(model, values, counts, min(n_components, size), merges, labels)
+    count = np.zeros(n_components)
+    s1 = np.zeros(n_components)
+    s2 = np.zeros(n_components)
+    pivots = np.zeros(n_components)
+    slot = np.full(size, -1)
+    n_found = 0
+    for g in range(size):  # groups numbered by their smallest value
+        if slot[labels[g]] < 0:
+            slot[labels[g]] = n_found
+            pivots[n_found] = values[g]
+            n_found += 1
+    for k in range(n_found, n_components):
+        pivots[k] = values[size - 1] if size > 0 else 0.0
+    for g in range(size):
+        k = slot[labels[g]]
+        dev = values[g] - pivots[k]  # around the group's smallest value: no cancellation
+        count[k] += counts[g]
+        s1[k] += counts[g] * dev
+        s2[k] += counts[g] * dev * dev
+    finish_clusters(count, s1, s2, pivots, lightest_weight(point_weight), weights, means, variances)
