@@ -5,7 +5,8 @@
 # the dataset): hc starts from one group per distinct value (mclust's dupPartition), and a
 # merge of groups a < b keeps the name a. The script prints, for each dataset, model and
 # transformation of the data (use = "SVD", Mclust's default mclust.options("hcUse"), and
-# "VARS", hc's own default), the merges in order as "a-b" pairs.
+# "VARS", hc's own default), the merges in order as "a-b" pairs; tests/test_hc.py holds the
+# "SVD" lines (fastem computes mclust's prior-like term in those units).
 #
 # Run from the repository's root: Rscript tests/r/hc.R  (mclust 6.0.0)
 suppressMessages(library(mclust))

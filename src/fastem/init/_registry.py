@@ -17,12 +17,14 @@ from ..engine import starts as _kernels
 @dataclass(frozen=True)
 class Strategy:
     """One way to choose starting values: its name, the kernel that computes it (None for
-    emEM), the defaults of its ``init_params``, and other names it answers to."""
+    emEM), the defaults of its ``init_params``, other names it answers to, and whether it
+    is deterministic (every restart of a dataset the same start, so one is enough)."""
 
     name: str
     kernel: object
     options: dict = field(default_factory=dict)
     aliases: tuple = ()
+    deterministic: bool = False
 
 
 EMEM_STARTS = ("kmeans++", "random_from_data", "random")
@@ -34,14 +36,16 @@ STRATEGIES = {
         Strategy("kmeans++", _kernels.kmeans_plusplus, aliases=("k-means++",)),
         Strategy("random_from_data", _kernels.random_from_data),
         Strategy("kmeans", _kernels.kmeans),
-        Strategy("quantile", _kernels.quantile),
+        Strategy("quantile", _kernels.quantile, deterministic=True),
         Strategy("random", _kernels.random),
         Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
-        Strategy("hc", _kernels.hc, {"model": "V"}),
+        Strategy("hc", _kernels.hc, {"model": "V"}, deterministic=True),
         Strategy("rndem", _kernels.rndem, {"n_candidates": 200}),
     )
 }
 NAMES = tuple(STRATEGIES)
+DETERMINISTIC = tuple(name for name, s in STRATEGIES.items() if s.deterministic)
+"""The strategies whose restarts are all the same start."""
 
 HC_MODELS = {"V": _hc.V, "E": _hc.E}
 """The models of ``"hc"``'s clustering (mclust's ``hc(x, modelName = ...)``), by name."""
