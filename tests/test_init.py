@@ -17,7 +17,7 @@ from fastem.model import Model
 
 pytestmark = pytest.mark.plain_python
 
-METHODS = ["kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem"]
+METHODS = ["kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem", "hc", "rndem"]
 
 
 def _ragged():
@@ -61,7 +61,7 @@ def test_starting_values_are_reproducible_and_thread_invariant(method):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("method", ["kmeans++", "random_from_data", "random", "emem"])
+@pytest.mark.parametrize("method", ["kmeans++", "random_from_data", "random", "emem", "rndem"])
 def test_random_strategies_differ_between_restarts_and_seeds(method):
     x = np.random.default_rng(3).normal(size=500)
     means = fastem.starting_values(x, 2, init=method, n_init=3, random_state=0).means
@@ -80,6 +80,8 @@ def test_each_strategy_has_its_own_function():
         ("quantile", "quantile"),
         ("random", "random"),
         ("emem", "emem"),
+        ("hc", "hc"),
+        ("rndem", "rndem"),
     ]:
         direct = getattr(strategies, name)(x, 3, n_init=2, random_state=5)
         dispatched = fastem.starting_values(x, 3, init=method, n_init=2, random_state=5)
@@ -162,7 +164,7 @@ def test_zero_weight_points_are_absent_points():
     keep = rng.random(60) < 0.7
     weight = keep.astype(float)
     for method in METHODS:
-        n_init = 1 if method == "quantile" else 3
+        n_init = 1 if method in _registry.DETERMINISTIC else 3
         with_zeros = fastem.starting_values(
             x, 3, init=method, n_init=n_init, random_state=2, sample_weight=weight
         )
@@ -171,7 +173,9 @@ def test_zero_weight_points_are_absent_points():
             np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=method)
 
 
-@pytest.mark.parametrize("method", ["quantile", "random", "random_from_data", "kmeans++", "kmeans"])
+@pytest.mark.parametrize(
+    "method", ["quantile", "random", "random_from_data", "kmeans++", "kmeans", "hc", "rndem"]
+)
 def test_integer_weights_start_where_the_repeated_points_start(method):
     # A point of weight w is w copies of it (np.repeat order), for the draws of the random
     # strategies and the blocks of "quantile" and "random" alike; only the rounding of
