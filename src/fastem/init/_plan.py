@@ -36,14 +36,16 @@ def _run_initialise(kernel, batch, model, seed, weights, means, variances, optio
 
 
 def strategy_values(
-    method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed, init_params=None
+    method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed, checked_options=None
 ) -> Values:
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
-    components sorted by mean; ``init_params`` its checked options (its defaults if None)."""
+    components sorted by mean; ``checked_options`` its checked ``init_params`` (its
+    defaults if None)."""
     shape = (batch.n_datasets * n_restarts, model.n_components)
     unsorted = (np.empty(shape), np.empty(shape), np.empty(shape))
     strategy = STRATEGIES[method]
-    options = kernel_options(strategy, strategy.options if init_params is None else init_params)
+    chosen = strategy.options if checked_options is None else checked_options
+    options = kernel_options(strategy, chosen)
     _run_initialise(strategy.kernel, batch, model, seed, *unsorted, options)
     order = np.argsort(unsorted[1], axis=1, kind="stable")
     weights, means, variances = (np.take_along_axis(a, order, axis=1) for a in unsorted)
