@@ -41,14 +41,19 @@ def strategy_values(
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
     components sorted by mean; ``checked_options`` its checked ``init_params`` (its
     defaults if None)."""
-    shape = (batch.n_datasets * n_restarts, model.n_components)
-    unsorted = (np.empty(shape), np.empty(shape), np.empty(shape))
     strategy = STRATEGIES[method]
+    # A deterministic strategy's restarts are all one start: computed once per dataset.
+    computed = 1 if strategy.deterministic else n_restarts
+    shape = (batch.n_datasets * computed, model.n_components)
+    unsorted = (np.empty(shape), np.empty(shape), np.empty(shape))
     chosen = strategy.options if checked_options is None else checked_options
     options = kernel_options(strategy, chosen)
     _run_initialise(strategy.kernel, batch, model, seed, *unsorted, options)
     order = np.argsort(unsorted[1], axis=1, kind="stable")
-    weights, means, variances = (np.take_along_axis(a, order, axis=1) for a in unsorted)
+    weights, means, variances = (
+        np.repeat(np.take_along_axis(a, order, axis=1), n_restarts // computed, axis=0)
+        for a in unsorted
+    )
     return weights, means, variances
 
 
