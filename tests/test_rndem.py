@@ -56,9 +56,11 @@ def test_the_start_is_the_candidate_of_highest_log_likelihood():
 def test_more_candidates_never_start_lower():
     x = _mixture(seed=5)
     previous = None
-    for n_candidates in (1, 10, 100):
-        start = fastem.init.rndem(x, 4, n_candidates=n_candidates, n_init=5, random_state=1)
-        ll = np.array([reference.log_likelihood(x, *(a[r] for a in start[:3])) for r in range(5)])
+    # Candidate c of a restart is the same whatever their number: the best of more is
+    # at least as good.
+    for n_candidates in (1, 6, 30):
+        start = fastem.init.rndem(x, 4, n_candidates=n_candidates, n_init=3, random_state=1)
+        ll = np.array([reference.log_likelihood(x, *(a[r] for a in start[:3])) for r in range(3)])
         if previous is not None:
             assert (ll >= previous - 1e-9 * abs(previous)).all()
         previous = ll
