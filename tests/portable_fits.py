@@ -51,6 +51,20 @@ def fits() -> dict[str, np.ndarray]:
             return_restarts=True,
             warn=False,
         ),
+        "k3_hc_v_ragged": fastem.fit(three, 3, init="hc", warn=False),
+        "k2_hc_e_weighted": fastem.fit(
+            two[:8], 2, init="hc", init_params={"model": "E"}, sample_weight=weights[:8], warn=False
+        ),
+        "k3_rndem": fastem.fit(
+            three,
+            3,
+            n_init=2,
+            init="rndem",
+            init_params={"n_candidates": 30},
+            random_state=8,
+            return_restarts=True,
+            warn=False,
+        ),
         "k3_fixed_means": fastem.fit(
             two[:10], 3, means_init=[-3.0, 0.0, 4.0], fix_means=True, warn=False
         ),

@@ -17,7 +17,9 @@ from fastem.model import Model
 
 pytestmark = pytest.mark.plain_python
 
-METHODS = ["kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem"]
+METHODS = ["kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem", "hc", "rndem"]
+# rndem's 200 candidates per restart by default would take minutes in plain Python.
+PARAMS = {"rndem": {"n_candidates": 4}}
 
 
 def _ragged():
@@ -33,7 +35,7 @@ def _ragged():
 def test_starting_values_are_valid(method):
     data = _ragged()
     weights, means, variances, _ = fastem.starting_values(
-        data, 3, init=method, n_init=4, random_state=1
+        data, 3, init=method, n_init=4, random_state=1, init_params=PARAMS.get(method)
     )
     assert weights.shape == means.shape == variances.shape == (len(data), 4, 3)
     np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-14)
@@ -52,22 +54,31 @@ def test_starting_values_are_reproducible_and_thread_invariant(method):
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
-        one = fastem.starting_values(data, 3, init=method, n_init=5, random_state=9)
+        one = fastem.starting_values(
+            data, 3, init=method, n_init=5, random_state=9, init_params=PARAMS.get(method)
+        )
         numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-        many = fastem.starting_values(data, 3, init=method, n_init=5, random_state=9)
+        many = fastem.starting_values(
+            data, 3, init=method, n_init=5, random_state=9, init_params=PARAMS.get(method)
+        )
     finally:
         numba.set_num_threads(threads)
     for a, b in zip(one, many):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("method", ["kmeans++", "random_from_data", "random", "emem"])
+@pytest.mark.parametrize("method", ["kmeans++", "random_from_data", "random", "emem", "rndem"])
 def test_random_strategies_differ_between_restarts_and_seeds(method):
     x = np.random.default_rng(3).normal(size=500)
-    means = fastem.starting_values(x, 2, init=method, n_init=3, random_state=0).means
+    params = PARAMS.get(method)
+    means = fastem.starting_values(
+        x, 2, init=method, n_init=3, random_state=0, init_params=params
+    ).means
     assert means.shape == (3, 2)  # one 1D dataset: (n_init, K)
     assert len({tuple(m) for m in means}) == 3
-    other = fastem.starting_values(x, 2, init=method, n_init=3, random_state=1).means
+    other = fastem.starting_values(
+        x, 2, init=method, n_init=3, random_state=1, init_params=params
+    ).means
     assert not np.array_equal(means, other)
 
 
@@ -80,9 +91,14 @@ def test_each_strategy_has_its_own_function():
         ("quantile", "quantile"),
         ("random", "random"),
         ("emem", "emem"),
+        ("hc", "hc"),
+        ("rndem", "rndem"),
     ]:
-        direct = getattr(strategies, name)(x, 3, n_init=2, random_state=5)
-        dispatched = fastem.starting_values(x, 3, init=method, n_init=2, random_state=5)
+        params = PARAMS.get(method, {})
+        direct = getattr(strategies, name)(x, 3, n_init=2, random_state=5, **params)
+        dispatched = fastem.starting_values(
+            x, 3, init=method, n_init=2, random_state=5, init_params=params or None
+        )
         for a, b in zip(direct, dispatched):
             np.testing.assert_array_equal(a, b)
 
@@ -162,16 +178,26 @@ def test_zero_weight_points_are_absent_points():
     keep = rng.random(60) < 0.7
     weight = keep.astype(float)
     for method in METHODS:
-        n_init = 1 if method == "quantile" else 3
+        n_init = 1 if method in _registry.DETERMINISTIC else 3
         with_zeros = fastem.starting_values(
-            x, 3, init=method, n_init=n_init, random_state=2, sample_weight=weight
+            x,
+            3,
+            init=method,
+            n_init=n_init,
+            random_state=2,
+            sample_weight=weight,
+            init_params=PARAMS.get(method),
         )
-        dropped = fastem.starting_values(x[keep], 3, init=method, n_init=n_init, random_state=2)
+        dropped = fastem.starting_values(
+            x[keep], 3, init=method, n_init=n_init, random_state=2, init_params=PARAMS.get(method)
+        )
         for a, b in zip(with_zeros, dropped):
             np.testing.assert_allclose(a, b, rtol=1e-12, err_msg=method)
 
 
-@pytest.mark.parametrize("method", ["quantile", "random", "random_from_data", "kmeans++", "kmeans"])
+@pytest.mark.parametrize(
+    "method", ["quantile", "random", "random_from_data", "kmeans++", "kmeans", "hc", "rndem"]
+)
 def test_integer_weights_start_where_the_repeated_points_start(method):
     # A point of weight w is w copies of it (np.repeat order), for the draws of the random
     # strategies and the blocks of "quantile" and "random" alike; only the rounding of
@@ -179,7 +205,7 @@ def test_integer_weights_start_where_the_repeated_points_start(method):
     # The two are different data to the seeding (a dataset's key hashes its values and
     # weights), so both are drawn here from one stream, that of the weighted points.
     rng = np.random.default_rng(70)
-    strategy, options = _registry.checked(method, None)
+    strategy, options = _registry.checked(method, PARAMS.get(method))
     for case in range(60):
         x = rng.normal(size=int(rng.integers(5, 40)))
         counts = rng.integers(1, 4, size=x.size)

@@ -15,6 +15,7 @@ from . import checks as _validate
 from . import options as _options
 from . import search
 from .engine import run as _em
+from .init._registry import DETERMINISTIC
 from .options import ALGORITHMS, DEFAULT_MAX_ITER, DEFAULT_TOLS, SE_METHODS, STOPPING_RULES
 from .restarts import Choice, Stopping, best_of_restarts
 from .result import FitResult, squeeze
@@ -255,8 +256,8 @@ def _warn_identical_restarts(n_init, init, given):
         return
     if given.means is not None and all(value is None or value.strides[1] == 0 for value in given):
         reason = "means_init (with the other starting values) is the same for every restart"
-    elif init == "quantile" and all(value is None for value in given):
-        reason = "init='quantile' is deterministic"
+    elif init in DETERMINISTIC and all(value is None for value in given):
+        reason = f"init={init!r} is deterministic"
     else:
         return
     warnings.warn(

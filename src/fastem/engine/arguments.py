@@ -116,7 +116,8 @@ def fit_arguments(
 
 
 class StartOptions(NamedTuple):
-    """What a starting-value kernel is told: its random streams and the model."""
+    """What a starting-value kernel is told: its random streams, the model and the
+    options of the strategies that have some (the others ignore them)."""
 
     keys: np.ndarray
     """Uint64 array of shape (n_datasets,): each dataset's content key (:mod:`.rng`)."""
@@ -126,6 +127,10 @@ class StartOptions(NamedTuple):
     """The number of the batch's first restart: restart ``r`` draws from stream
     ``first_restart + r``."""
     equal_variance: bool
+    hc_model: int = 0
+    """The model of ``"hc"``'s clustering (:mod:`.hc`: ``V`` or ``E``)."""
+    n_candidates: int = 1
+    """The random starts ``"rndem"`` draws per restart."""
 
 
 def start_arguments(data: BatchData, options: StartOptions, parameters: Parameters) -> tuple:

@@ -281,6 +281,11 @@ def _expectation_near(
     )
 
 
+plain_e_step = _expectation_near
+"""The E-step around the means, for a kernel not passed one by address: the log-likelihood
+of random starts (:mod:`.rndem`)."""
+
+
 @jit
 def _expectation_far(
     x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point

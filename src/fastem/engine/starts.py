@@ -28,6 +28,13 @@ Strategies
     ``E_k`` standard exponential (one common draw with ``equal_variance``); means are
     normal around the block means with those standard deviations; weights are uniform
     draws, normalised.
+``"hc"``
+    mclust's model-based agglomerative hierarchical clustering (:mod:`.hc`, model ``V``
+    or ``E``), cut into ``K`` groups. No randomness: all restarts of a dataset are
+    identical, as for ``"quantile"``. It sorts the points, so it keeps O(n) numbers.
+``"rndem"``
+    rndEM (:mod:`.rndem`): ``n_candidates`` starts drawn as ``"random_from_data"``'s, the
+    one of highest log-likelihood kept.
 
 For the seeded strategies, every point is then assigned to its nearest seed, and the
 weights, means and variances are those of the resulting clusters (for ``"quantile"``,
@@ -52,8 +59,10 @@ import numpy as np
 
 from . import rng as _rng
 from .blocks import mixtools_random, quantile_clusters
+from .hc import hc_clusters
 from .jit import jit
 from .layout import fit_data
+from .rndem import best_of_random_starts
 from .seeding import cluster_parameters, kmeans_plusplus_seeds, lloyd, random_seeds
 
 # One kernel per strategy, all with the same arguments (:func:`.arguments.start_arguments`),
@@ -120,6 +129,8 @@ def kmeans_plusplus(
     seed,
     first_restart,
     equal_variance,
+    hc_model,
+    n_candidates,
     weights,
     means,
     variances,
@@ -155,6 +166,8 @@ def random_from_data(
     seed,
     first_restart,
     equal_variance,
+    hc_model,
+    n_candidates,
     weights,
     means,
     variances,
@@ -190,6 +203,8 @@ def kmeans(
     seed,
     first_restart,
     equal_variance,
+    hc_model,
+    n_candidates,
     weights,
     means,
     variances,
@@ -225,6 +240,8 @@ def quantile(
     seed,
     first_restart,
     equal_variance,
+    hc_model,
+    n_candidates,
     weights,
     means,
     variances,
@@ -248,6 +265,8 @@ def random(
     seed,
     first_restart,
     equal_variance,
+    hc_model,
+    n_candidates,
     weights,
     means,
     variances,
@@ -281,6 +300,8 @@ def around_means(
     seed,
     first_restart,
     equal_variance,
+    hc_model,
+    n_candidates,
     weights,
     means,
     variances,
@@ -295,3 +316,56 @@ def around_means(
     cluster_parameters(x, point_weight, loc, inv_scale, seeds, weights[f], means[f], variances[f])
     for k in range(seeds.size):  # a loop, as in _block_bounds
         means[f, k] = seeds[k]
+
+
+@jit
+def hc(
+    f,
+    values,
+    offsets,
+    sample_weight,
+    center,
+    scale,
+    keys,
+    seed,
+    first_restart,
+    equal_variance,
+    hc_model,
+    n_candidates,
+    weights,
+    means,
+    variances,
+    interrupted,
+):
+    x, point_weight, loc, inv_scale = fit_data(
+        f, means.shape[0], values, offsets, sample_weight, center, scale
+    )
+    hc_clusters(hc_model, x, point_weight, loc, inv_scale, weights[f], means[f], variances[f])
+
+
+@jit
+def rndem(
+    f,
+    values,
+    offsets,
+    sample_weight,
+    center,
+    scale,
+    keys,
+    seed,
+    first_restart,
+    equal_variance,
+    hc_model,
+    n_candidates,
+    weights,
+    means,
+    variances,
+    interrupted,
+):
+    x, point_weight, loc, inv_scale = fit_data(
+        f, means.shape[0], values, offsets, sample_weight, center, scale
+    )
+    key = _key(f, means, keys, seed, first_restart)
+    best_of_random_starts(
+        x, point_weight, loc, inv_scale, key, n_candidates, weights[f], means[f], variances[f]
+    )

@@ -64,8 +64,8 @@ def starting_values(
     n_components : int, default 2
         Number of components ``K``.
     init : str or dict, default "kmeans++"
-        One of "kmeans++", "random_from_data", "kmeans", "quantile", "random" and "emem"
-        (each a function of :mod:`fastem.init`), or a dict of restarts per strategy, as
+        One of "kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem", "hc"
+        and "rndem" (each a function of :mod:`fastem.init`), or a dict of restarts per strategy, as
         :func:`fastem.fit` takes it.
     n_init : int, default 1
         Starting values per dataset (with a dict ``init``: 1, or the pool's total).
@@ -198,3 +198,52 @@ def emem(
     """
     params = dict(n_runs=n_runs, n_iter=n_iter, start=start)
     return starting_values(data, n_components, init="emem", init_params=params, **options)
+
+
+def hc(
+    data: ArrayLike | Sequence[ArrayLike],
+    n_components: int = 2,
+    *,
+    model: str = "V",
+    **options: Any,
+) -> StartingValues:
+    """mclust's model-based agglomerative hierarchical clustering (``hc``), cut into ``K``
+    groups (``hclass``), and an M-step of that partition; no randomness.
+
+    From one group per distinct value, the two groups whose merge costs the classification
+    likelihood least are merged until ``K`` remain, as ``hc(x, modelName = model)`` does:
+    ``model="V"`` (a variance per group, mclust's prior-like term keeping groups of one
+    value finite, in the units of mclust's default ``hcUse = "SVD"``) or ``"E"`` (one
+    variance: Ward's criterion). Weights, means and variances are the groups' (a variance
+    below ``1e-3 / K**2`` of the data's floored as for the other strategies). Every
+    restart is the same. Ties go to the pair of groups whose smallest values come first.
+    ``options`` are those of :func:`fastem.starting_values`.
+
+    Examples
+    --------
+    >>> x = np.array([0.0, 0.1, 0.2, 5.0, 5.2, 9.0, 9.1])
+    >>> np.round(fastem.init.hc(x, 3, model="E").means, 2)
+    array([[0.1, 5.1, 9.05]])
+    """
+    params = dict(model=model)
+    return starting_values(data, n_components, init="hc", init_params=params, **options)
+
+
+def rndem(
+    data: ArrayLike | Sequence[ArrayLike],
+    n_components: int = 2,
+    *,
+    n_candidates: int = 200,
+    **options: Any,
+) -> StartingValues:
+    """rndEM (Maitra 2009): per restart, ``n_candidates`` starts drawn as
+    :func:`random_from_data` draws them, the one of highest log-likelihood kept, with no EM
+    iteration in between.
+
+    Candidate 0 of a restart is :func:`random_from_data`'s start for that restart, so
+    ``n_candidates=1`` gives its starts. The default, 200, is the budget of random starts
+    of EMCluster's ``rand.EM`` (``short.iter``). ``options`` are those of
+    :func:`fastem.starting_values`.
+    """
+    params = dict(n_candidates=n_candidates)
+    return starting_values(data, n_components, init="rndem", init_params=params, **options)

@@ -12,14 +12,15 @@ from ..engine import starts as _kernels
 from ..engine.arguments import Parameters, StartOptions
 from ..engine.layout import Batch
 from ..model import Model
-from ._registry import STRATEGIES, Strategy
+from ._registry import STRATEGIES, Strategy, kernel_options
 
 Values = tuple[np.ndarray, np.ndarray, np.ndarray]
 """Weights, means and variances, each of shape (n_fits, K)."""
 
 
-def _run_initialise(kernel, batch, model, seed, weights, means, variances):
-    """Run a starting-value kernel; ``seed`` is a :class:`~fastem.checks.Seed`."""
+def _run_initialise(kernel, batch, model, seed, weights, means, variances, options=None):
+    """Run a starting-value kernel; ``seed`` is a :class:`~fastem.checks.Seed`, ``options``
+    the fields of :func:`~fastem.init._registry.kernel_options`."""
     _em.run_starts(
         kernel,
         batch,
@@ -28,19 +29,31 @@ def _run_initialise(kernel, batch, model, seed, weights, means, variances):
             seed=seed.random_state,
             first_restart=seed.first_restart,
             equal_variance=model.equal_variance,
+            **(options or {}),
         ),
         Parameters(weights, means, variances),
     )
 
 
-def strategy_values(method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed) -> Values:
+def strategy_values(
+    method: str, batch: Batch, n_restarts: int, model: Model, seed: Seed, checked_options=None
+) -> Values:
     """Arrays (n_datasets * n_restarts, K) from a strategy of the kernel, each fit's
-    components sorted by mean."""
-    shape = (batch.n_datasets * n_restarts, model.n_components)
-    unsorted = [np.empty(shape) for _ in range(3)]
-    _run_initialise(STRATEGIES[method].kernel, batch, model, seed, *unsorted)
+    components sorted by mean; ``checked_options`` its checked ``init_params`` (its
+    defaults if None)."""
+    strategy = STRATEGIES[method]
+    # A deterministic strategy's restarts are all one start: computed once per dataset.
+    computed = 1 if strategy.deterministic else n_restarts
+    shape = (batch.n_datasets * computed, model.n_components)
+    unsorted = (np.empty(shape), np.empty(shape), np.empty(shape))
+    chosen = strategy.options if checked_options is None else checked_options
+    options = kernel_options(strategy, chosen)
+    _run_initialise(strategy.kernel, batch, model, seed, *unsorted, options)
     order = np.argsort(unsorted[1], axis=1, kind="stable")
-    weights, means, variances = (np.take_along_axis(a, order, axis=1) for a in unsorted)
+    weights, means, variances = (
+        np.repeat(np.take_along_axis(a, order, axis=1), n_restarts // computed, axis=0)
+        for a in unsorted
+    )
     return weights, means, variances
 
 
@@ -116,7 +129,9 @@ def starting_values(
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
         else:
-            weights, means, variances = strategy_values(strategy.name, batch, n_init, model, seed)
+            weights, means, variances = strategy_values(
+                strategy.name, batch, n_init, model, seed, init_params
+            )
         apply_given(weights, means, variances, given, batch, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
     return _emem(init_params, batch, model, n_init, seed, given)

@@ -10,18 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import checks as _validate
+from ..engine import hc as _hc
 from ..engine import starts as _kernels
 
 
 @dataclass(frozen=True)
 class Strategy:
     """One way to choose starting values: its name, the kernel that computes it (None for
-    emEM), the defaults of its ``init_params``, and other names it answers to."""
+    emEM), the defaults of its ``init_params``, other names it answers to, and whether it
+    is deterministic (every restart of a dataset the same start, so one is enough)."""
 
     name: str
     kernel: object
     options: dict = field(default_factory=dict)
     aliases: tuple = ()
+    deterministic: bool = False
 
 
 EMEM_STARTS = ("kmeans++", "random_from_data", "random")
@@ -33,12 +36,19 @@ STRATEGIES = {
         Strategy("kmeans++", _kernels.kmeans_plusplus, aliases=("k-means++",)),
         Strategy("random_from_data", _kernels.random_from_data),
         Strategy("kmeans", _kernels.kmeans),
-        Strategy("quantile", _kernels.quantile),
+        Strategy("quantile", _kernels.quantile, deterministic=True),
         Strategy("random", _kernels.random),
         Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
+        Strategy("hc", _kernels.hc, {"model": "V"}, deterministic=True),
+        Strategy("rndem", _kernels.rndem, {"n_candidates": 200}),
     )
 }
 NAMES = tuple(STRATEGIES)
+DETERMINISTIC = tuple(name for name, s in STRATEGIES.items() if s.deterministic)
+"""The strategies whose restarts are all the same start."""
+
+HC_MODELS = {"V": _hc.V, "E": _hc.E}
+"""The models of ``"hc"``'s clustering (mclust's ``hc(x, modelName = ...)``), by name."""
 
 
 def checked(init: str, init_params: dict | None) -> tuple[Strategy, dict]:
@@ -64,4 +74,22 @@ def checked(init: str, init_params: dict | None) -> tuple[Strategy, dict]:
         options["start"] = _validate.check_choice(
             "init_params['start']", options["start"], EMEM_STARTS
         )
+    if strategy.name == "hc":
+        options["model"] = _validate.check_choice(
+            "init_params['model']", options["model"], tuple(HC_MODELS)
+        )
+    if strategy.name == "rndem":
+        options["n_candidates"] = _validate.check_int(
+            "init_params['n_candidates']", options["n_candidates"], 1, _validate.MAX_ITER_LIMIT
+        )
     return strategy, options
+
+
+def kernel_options(strategy: Strategy, options: dict) -> dict:
+    """The fields of :class:`~fastem.engine.arguments.StartOptions` that carry a strategy's
+    checked ``options`` to its kernel (none for most strategies)."""
+    if strategy.name == "hc":
+        return {"hc_model": HC_MODELS[options["model"]]}
+    if strategy.name == "rndem":
+        return {"n_candidates": options["n_candidates"]}
+    return {}

@@ -74,8 +74,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         component on one point has BIC 392.87 < K=2's 394.76, where the best regular K=3
         restart has 405.85 (scikit-learn's own choice there), and K=2 is chosen.
     init_params : str, default "kmeans"
-        "kmeans", "k-means++", "random_from_data", "random", or fastem's "quantile" and
-        "emem". Without starting values, fastem's strategies of those names, seeded per
+        "kmeans", "k-means++", "random_from_data", "random", or fastem's "quantile",
+        "emem", "hc" and "rndem" (with their default options). Without starting values, fastem's strategies of those names, seeded per
         restart ("random" is then mixtools' random starts). With some starting values
         given, see below.
     weights_init, means_init, precisions_init : array-like, optional
@@ -86,7 +86,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         draws from ``random_state``, so that the fit is scikit-learn's: responsibilities
         from k-means (its ``KMeans``), k-means++ seeds, random points or random
         responsibilities, and the weights, means and covariances (plus ``reg_covar``)
-        they give. For "quantile" and "emem", fastem's starts of that name. A given mean
+        they give. For fastem's own names, fastem's starts of that name. A given mean
         pairs with the clustering's component of the same index, as in scikit-learn.
     random_state : int, RandomState or None
         Seeds fastem's random starts; with some starting values given and one of

@@ -15,7 +15,7 @@ from .. import checks as _validate
 from .. import init
 from ..batch import as_batch
 from ..engine import layout
-from ..init._registry import STRATEGIES
+from ..init._registry import DETERMINISTIC, STRATEGIES
 
 INIT_PARAMS = {alias: s.name for s in STRATEGIES.values() for alias in (s.name, *s.aliases)}
 """``init_params`` names (scikit-learn's and fastem's) -> fastem's strategies."""
@@ -93,7 +93,8 @@ def starts(estimator, x):
     """
     starts = _starting_values(estimator)
     if not starts:
-        return starts, 1 if INIT_PARAMS[estimator.init_params] == "quantile" else estimator.n_init
+        deterministic = INIT_PARAMS[estimator.init_params] in DETERMINISTIC
+        return starts, 1 if deterministic else estimator.n_init
     if _complete(estimator, starts):
         return starts, 1
     starts = _completed_starts(estimator, x, starts)
@@ -128,7 +129,7 @@ def _completed_starts(estimator, x, given):
             x,
             k,
             init=strategy,
-            n_init=1 if strategy == "quantile" else estimator.n_init,
+            n_init=1 if strategy in DETERMINISTIC else estimator.n_init,
             random_state=fastem_seed(estimator),
             equal_variance=tied(estimator),
             reg_variance=estimator.reg_covar / data_scale(x) ** 2,

@@ -56,7 +56,9 @@ OPTIONS = (
         """
         How starting values not given explicitly are chosen: "kmeans++" (the default
         with a number of restarts), "random_from_data", "kmeans", "quantile", "random"
-        (mixtools' scheme) or "emem" (short runs of EM); see :mod:`fastem.init`. A dict
+        (mixtools' scheme), "emem" (short runs of EM), "hc" (mclust's model-based
+        hierarchical clustering) or "rndem" (the best of many random starts by
+        log-likelihood); see :mod:`fastem.init`. A dict
         of restarts per strategy pools them, as EMMIX does: ``{"random": 10,
         "kmeans++": 10}`` is 20 restarts per dataset, the best of all kept (``n_init``
         is then the total, or left at 1). With ``n_init="auto"`` each round is such a
@@ -75,13 +77,15 @@ OPTIONS = (
         "dict, optional",
         """
         Options of the strategy; for "emem": ``n_runs`` (10) short runs of ``n_iter``
-        (5) iterations each from ``start`` ("random_from_data").
+        (5) iterations each from ``start`` ("random_from_data"); for "hc": ``model``
+        ("V", a variance per group, or "E"); for "rndem": ``n_candidates`` (200) random
+        starts per restart.
         """,
         flag="--init-params",
         help=(
             "options of the starting-value strategy, as name=value pairs: "
-            "n_runs=10,n_iter=5,start=random_from_data for emem (default: none, the "
-            "strategy's own)"
+            "n_runs=10,n_iter=5,start=random_from_data for emem, model=V or model=E for "
+            "hc, n_candidates=200 for rndem (default: none, the strategy's own)"
         ),
         parse=parse_init_params,
         design=True,

@@ -84,7 +84,7 @@ def study(*args, **kwargs) -> StudyResult:
     For each scenario (a true mixture: ``weights, means, variances``, or each of
     ``scenarios``) and sample size (a design cell), ``replications`` datasets are drawn
     once; every method (a start strategy of ``init``, an ``algorithm``, a ``stop`` rule)
-    then fits the same datasets with ``n_init`` restarts ("quantile", which is
+    then fits the same datasets with ``n_init`` restarts ("quantile" and "hc", which are
     deterministic, with one) from the same starts, for each number of components in
     ``n_components`` (default: the scenario's), so that differences between methods are
     paired. One row per design cell, fitted number of components and method:

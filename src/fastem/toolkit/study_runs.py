@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import api, search
+from ..init._registry import DETERMINISTIC
 from ..table import Table
 from . import mcse
 from .simulation import simulate
@@ -274,12 +275,12 @@ def _cell_words(truth, size) -> list[int]:
 
 
 def _restarts(strategy: str, n_init: int) -> int:
-    """A method's restarts: ``n_init``, one for the deterministic "quantile", and a pool's
-    own total."""
+    """A method's restarts: ``n_init``, one for a deterministic strategy ("quantile",
+    "hc"), and a pool's own total."""
     pool = search.parse_init(strategy)
     if isinstance(pool, dict):
         return sum(pool.values())
-    return 1 if strategy == "quantile" else n_init
+    return 1 if strategy in DETERMINISTIC else n_init
 
 
 def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
