@@ -75,9 +75,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         restart has 405.85 (scikit-learn's own choice there), and K=2 is chosen.
     init_params : str, default "kmeans"
         "kmeans", "k-means++", "random_from_data", "random", or fastem's "quantile",
-        "emem", "hc" and "rndem" (with their default options). Without starting values, fastem's strategies of those names, seeded per
-        restart ("random" is then mixtools' random starts). With some starting values
-        given, see below.
+        "emem", "hc" and "rndem" (with their default options). Without starting values,
+        fastem's strategies of those names, seeded per restart ("random" is then mixtools'
+        random starts). With some starting values given, see below.
     weights_init, means_init, precisions_init : array-like, optional
         Starting values: shapes (K,), (K, 1), and (K,), (K, 1) or (K, 1, 1) (a scalar or
         (1, 1) for "tied"). Those given are used as they are; the others are, as in
