@@ -187,6 +187,7 @@ def _restarts(settings: dict, batch, model, given, n_given) -> search.Rounds:
         stop=settings["stop"],
         trace_length=settings["trace_length"],
         dtype=settings["dtype"],
+        seed=settings["random_state"].random_state,  # SEM's draws
     )
     pool, seed = settings["pool"], settings["random_state"]
     if settings["auto"]:
