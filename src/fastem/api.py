@@ -97,7 +97,7 @@ def fit(data, *args, **kwargs) -> FitResult:
     if settings["warn"] and settings["sample_weight_type"] == "frequency":
         _warn_few_counts(_batch.few_counts(batch, settings["dataset_offset"]), stacklevel=3)
     given, model, n_given = _given_and_model(settings, batch)
-    if not settings["auto"]:
+    if not settings["auto"] and settings["algorithm"] != "sem":  # SEM's restarts draw apart
         _warn_identical_restarts(settings["n_init"], settings["init"], given)
     rounds = _restarts(settings, batch, model, given, n_given)
     result = best_of_restarts(

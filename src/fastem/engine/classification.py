@@ -147,9 +147,10 @@ def classification_one(
     mixture log-likelihood the same pass gives, ``trace[t - 1]``), then ``theta_t`` is
     the M-step of that partition. CEM stops, converged, at the first iteration whose
     partition is the one before (``theta_{t-1}`` is then its own M-step). SEM runs
-    ``max_iter`` iterations (its pass ``t`` draws from ``t * n``) and returns, of
-    ``theta_0 ... theta_{max_iter}``, the one of highest mixture log-likelihood (the
-    first of them on a tie), as Rmixmod does and flexmix's ``classify = "random"``.
+    ``max_iter`` iterations (its pass ``t`` draws from ``t * n``) and returns, of its
+    iterates ``theta_1 ... theta_{max_iter}`` (M-steps, which honour the constraints,
+    unlike the start), the one of highest mixture log-likelihood (the first of them on a
+    tie), as flexmix's ``classify = "random"`` does.
 
     Returns ``(log_likelihood, log_map, n_iter, converged, status, n_fpeval)`` of the
     returned parameters; the status is ``VARIANCE_FLOORED`` when the M-step that made
@@ -180,7 +181,7 @@ def classification_one(
             trace[it] = ll
         if not math.isfinite(ll):
             return ll, ll, n_iter, False, NON_FINITE, n_iter
-        if stochastic and ll > best_ll:
+        if stochastic and it > 0 and ll > best_ll:  # iterates, not the start
             best_ll, best_floored = ll, floored
             copy_parameters(weights, means, variances, best)
         if not (changed or stochastic):
