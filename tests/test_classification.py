@@ -2,6 +2,7 @@
 draws from the streams, exactness across threads, chunks and places in a batch, the
 constraints, an emptied component."""
 
+import warnings
 from pathlib import Path
 
 import numba
@@ -12,6 +13,7 @@ import fastem
 from fastem import Status
 from fastem.batch import prepared_batch
 from fastem.engine import rng
+from fastem.result import ConvergenceWarning
 
 DATA = Path(__file__).parent / "data"
 WAITING = np.loadtxt(DATA / "faithful.csv", skiprows=1, delimiter=",")[:, 1]
@@ -151,8 +153,8 @@ def test_sem_returns_the_best_likelihood_iterate_of_its_chain():
         rtol=1e-12,
     )
     # A chain never converges, and says nothing about it.
-    with __import__("warnings").catch_warnings():
-        __import__("warnings").simplefilter("error")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
         fastem.fit(WAITING, 2, algorithm="sem", max_iter=40, random_state=3)
 
 
