@@ -270,3 +270,17 @@ def test_an_emptied_component_is_flagged_not_nan(algorithm):
 def test_unknown_algorithm_names_the_choices():
     with pytest.raises(ValueError, match="cem"):
         fastem.fit(WAITING, 2, algorithm="classification")
+
+
+@pytest.mark.parametrize("init", ["cem_em", "sem_em"])
+def test_short_runs_of_cem_and_sem_start_fits_and_are_counted(init):
+    data = _ragged()
+    options = dict(init=init, n_init=2, random_state=3, warn=False)
+    whole = fastem.fit(data, 2, **options)
+    chunk = fastem.fit(data[4:], 2, dataset_offset=4, **options)
+    np.testing.assert_array_equal(chunk.log_likelihood, whole.log_likelihood[4:])
+    assert (whole.init_n_iter > 0).all() and np.isfinite(whole.log_likelihood).all()
+    short = fastem.fit(data, 2, init_params={"n_runs": 2, "n_iter": 3}, **options)
+    assert (short.init_n_iter <= 2 * 3 * 2).all()
+    with pytest.raises(ValueError, match="n_runs"):
+        fastem.fit(data, 2, init=init, init_params={"n_run": 2})
