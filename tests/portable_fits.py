@@ -158,6 +158,24 @@ def fits() -> dict[str, np.ndarray]:
             algorithm="daarem",
             warn=False,
         ),
+        # CEM and SEM (their own kernel), weighted and constrained, and the short runs of
+        # CEM-EM and SEM-EM as starts.
+        "k3_cem_weighted": fastem.fit(
+            two[:20], 3, algorithm="cem", sample_weight=weights[:20], random_state=9, warn=False
+        ),
+        "k3_sem_equal_variance": fastem.fit(
+            three,
+            3,
+            algorithm="sem",
+            max_iter=50,
+            equal_variance=True,
+            random_state=10,
+            trace=True,
+            warn=False,
+        ),
+        "k2_cem_em_sem_em": fastem.fit(
+            two[:20], 2, init={"cem_em": 2, "sem_em": 2}, random_state=11, warn=False
+        ),
         "simulate": fastem.simulate(
             [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300, n_datasets=5, random_state=6
         )[0],

@@ -32,7 +32,9 @@ FIT_GROUPS = (BatchData, Parameters, FitOptions, FitOutputs)
 START_GROUPS = (BatchData, StartOptions, Parameters)
 
 
-@pytest.mark.parametrize("kernel", [kernels.fit_em, kernels.fit_accelerated])
+@pytest.mark.parametrize(
+    "kernel", [kernels.fit_em, kernels.fit_accelerated, kernels.fit_classification]
+)
 def test_fit_arguments_follow_the_fit_kernels_signature(kernel):
     built = fit_arguments(*(_named(group) for group in FIT_GROUPS))
     # After the fit's index; before the E-steps and the interrupt flag (added by the runner).

@@ -98,7 +98,7 @@ def fit(data, *args, **kwargs) -> FitResult:
     if settings["warn"] and settings["sample_weight_type"] == "frequency":
         _warn_few_counts(_batch.few_counts(batch, settings["dataset_offset"]), stacklevel=3)
     given, model, n_given = _given_and_model(settings, batch)
-    if not settings["auto"]:
+    if not settings["auto"] and settings["algorithm"] != "sem":  # SEM's restarts draw apart
         _warn_identical_restarts(settings["n_init"], settings["init"], given)
     rounds = _restarts(settings, batch, model, given, n_given)
     result = best_of_restarts(
@@ -188,6 +188,7 @@ def _restarts(settings: dict, batch, model, given, n_given) -> search.Rounds:
         stop=settings["stop"],
         trace_length=settings["trace_length"],
         dtype=settings["dtype"],
+        seed=settings["random_state"].random_state,  # SEM's draws
     )
     pool, seed = settings["pool"], settings["random_state"]
     if settings["auto"]:

@@ -431,8 +431,8 @@ def _no_standard_errors(result: FitResult, n: int) -> tuple[type, str] | None:
 
 
 def _not_converged(result: FitResult, n: int) -> tuple[type, str] | None:
-    """Datasets whose returned fit stopped at ``max_iter`` (with ``tol > 0``)."""
-    if not result.tol > 0:
+    """Datasets whose fit stopped at ``max_iter`` (``tol > 0``, not SEM: it never stops)."""
+    if not result.tol > 0 or result.algorithm == "sem":
         return None
     usable = result.status != Status.NON_FINITE  # reported by _non_finite
     count = int(np.count_nonzero(~np.asarray(result.converged) & usable))

@@ -18,6 +18,7 @@ EM map (:mod:`.mstep`), SQUAREM's extrapolation (:mod:`.squarem`), the stopping 
 
 from __future__ import annotations
 
+from .classification import classification_at
 from .em import fit_at
 from .jit import jit
 
@@ -164,4 +165,61 @@ def fit_accelerated(
         (e_step, e_step_far),
         interrupted,
         True,
+    )
+
+
+@jit
+def fit_classification(
+    f,
+    values,
+    offsets,
+    sample_weight,
+    center,
+    scale,
+    weights,
+    means,
+    variances,
+    max_iter,
+    tol,
+    reg_variance,
+    equal_variance,
+    fixed_weights,
+    fixed_means,
+    fixed_variances,
+    stop,
+    dtype,
+    method,
+    keys,
+    seed,
+    trace,
+    log_likelihood,
+    log_map,
+    n_iter,
+    converged,
+    status,
+    n_fpeval,
+    rate,
+    e_step,
+    e_step_far,
+    interrupted,
+):
+    """Fit ``f`` of the batch by CEM or SEM (``method``, a code of :mod:`.methods`), in
+    float64 whatever ``dtype``; CEM stops when its partition no longer changes and SEM
+    runs ``max_iter`` iterations, whatever ``tol`` and ``stop``. The E-steps are unused."""
+    classification_at(
+        f,
+        values,
+        offsets,
+        sample_weight,
+        center,
+        scale,
+        weights,
+        means,
+        variances,
+        max_iter,
+        (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances),
+        (method, keys, seed),
+        trace,
+        (log_likelihood, log_map, n_iter, converged, status, n_fpeval, rate),
+        interrupted,
     )

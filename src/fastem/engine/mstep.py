@@ -52,7 +52,7 @@ def _moved_far(s0, s1, s2, fixed_means):
 
 
 @jit(inline=True)
-def _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
+def maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
     """New parameters from the statistics of the E-step (:mod:`.estep`), in place.
 
     The sums are taken around ``pivots`` (K,): the old means as the E-step held them
@@ -167,7 +167,7 @@ def em_map(
             per_point,
         )
         pivots = around
-    floored = _maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots)
+    floored = maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots)
     return log_likelihood, log_map, floored
 
 

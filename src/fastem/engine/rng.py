@@ -33,6 +33,7 @@ _TWO_POW_M53 = 1.0 / 9007199254740992.0
 # Purposes, so that the streams of different consumers never coincide.
 INIT = 1
 SIMULATE = 2
+SEM = 8  # stochastic EM's labels (the number of its algorithm, :mod:`.methods`)
 
 
 @jit(inline=True)

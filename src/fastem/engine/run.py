@@ -26,10 +26,18 @@ from .arguments import (
     start_arguments,
 )
 from .estep import e_steps
+from .rng import content_keys
 from .status import Status
 
 ALGORITHMS = {
-    name: (_kernels.fit_em if code == _methods.EM else _kernels.fit_accelerated, code)
+    name: (
+        _kernels.fit_accelerated
+        if code in _methods.ACCELERATORS
+        else _kernels.fit_classification
+        if code in _methods.CLASSIFICATION
+        else _kernels.fit_em,
+        code,
+    )
     for name, code in _methods.CODES.items()
 }
 """Each algorithm's kernel and its code there."""
@@ -80,10 +88,13 @@ def run(
     stop: str = "loglik",
     trace_length: int = 0,
     dtype=np.float64,
+    seed: int = 0,
 ) -> Run:
-    """EM (or SQUAREM) from the starting values ``weights, means, variances`` (n_fits, K),
-    standardised, which become the fitted values; fit ``f`` is dataset ``f // n_init``.
-    ``dtype`` (float64 or float32) is the E-step's precision."""
+    """EM (or another algorithm of ``ALGORITHMS``) from the starting values ``weights,
+    means, variances`` (n_fits, K), standardised, which become the fitted values; fit ``f``
+    is dataset ``f // n_init``. ``dtype`` (float64 or float32) is the E-step's precision;
+    ``seed`` (an int in [0, 2**63)) keys the random draws of the algorithms that make
+    them (SEM), with each dataset's content key (:func:`.rng.content_keys`)."""
     n_fits = means.shape[0]
     trace = np.full((n_fits, trace_length), np.nan)
     rates = np.empty((n_fits, 2))  # one array for the kernel, whose arguments are many
@@ -110,6 +121,8 @@ def run(
             stop=STOPPING_RULES[stop],
             dtype=dtype,
             method=method,
+            keys=_drawing_keys(batch) if method in _methods.DRAWING else None,
+            seed=seed,
         ),
         FitOutputs(
             trace=trace,
@@ -128,6 +141,15 @@ def run(
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
     return outputs
+
+
+def _drawing_keys(batch) -> np.ndarray:
+    """Each dataset's content key, for an algorithm that draws: the batch's own, or
+    computed from its standardisation."""
+    if batch.keys is not None:
+        return batch.keys
+    weights = None if batch.sample_weight is None else batch.sample_weight
+    return content_keys(batch.values, batch.offsets, batch.center, batch.scale, weights)
 
 
 def run_starts(kernel, batch, options: StartOptions, parameters: Parameters) -> None:

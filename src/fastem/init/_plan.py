@@ -1,5 +1,5 @@
 """Starting values for a batch, in standardised units: a strategy's, then the given values
-and the constraints laid over them; emEM's short runs."""
+and the constraints laid over them; the short runs of emEM, CEM-EM and SEM-EM."""
 
 from __future__ import annotations
 
@@ -121,10 +121,10 @@ def starting_values(
     for a :class:`~fastem.init._registry.Strategy` and its checked ``init_params``.
 
     Returns ``weights, means, variances, init_n_iter`` with ``init_n_iter`` of shape
-    (n_datasets, n_init): the iterations of emEM's short runs (0 for other strategies).
+    (n_datasets, n_init): the iterations of the short runs (0 for other strategies).
     """
     n_datasets = batch.n_datasets
-    if strategy.kernel is not None:  # computed by the kernel; emEM runs EM instead
+    if strategy.kernel is not None:  # computed by the kernel; short runs run an algorithm
         if given.means is not None:  # given means decide the rest, whatever the strategy
             shape = (n_datasets * n_init, model.n_components)
             weights, means, variances = (np.empty(shape) for _ in range(3))
@@ -134,18 +134,35 @@ def starting_values(
             )
         apply_given(weights, means, variances, given, batch, model, n_init)
         return weights, means, variances, np.zeros((n_datasets, n_init), dtype=np.int64)
-    return _emem(init_params, batch, model, n_init, seed, given)
+    return _short_runs(strategy.short_run, init_params, batch, model, n_init, seed, given)
 
 
-def _emem(params, batch, model, n_init, seed, given):
-    """emEM (Biernacki, Celeux & Govaert 2003): per restart, ``n_runs`` random starts run
-    for ``n_iter`` iterations each; the one with the highest log-likelihood is the start."""
+def _short_runs(algorithm, params, batch, model, n_init, seed, given):
+    """emEM, CEM-EM and SEM-EM (Biernacki, Celeux & Govaert 2003): per restart, ``n_runs``
+    random starts run for ``n_iter`` iterations each of ``algorithm`` (EM, CEM or SEM); the
+    best of them is the start: by the log-likelihood, or for CEM by the classification
+    log-likelihood it climbs (``log_likelihood + log_map``), as Rmixmod's CEM start.
+
+    SEM's draws are keyed by the seed and the first restart (:class:`~fastem.checks.Seed`),
+    so that each round of restarts draws new chains."""
     n_runs, n_iter = params["n_runs"], params["n_iter"]
     n_restarts = n_init * n_runs
     weights, means, variances = strategy_values(params["start"], batch, n_restarts, model, seed)
     apply_given(weights, means, variances, given, batch, model, n_restarts)
-    short = _em.run(batch, model, weights, means, variances, max_iter=n_iter, tol=0.0)
-    runs = short.log_likelihood.reshape(batch.n_datasets, n_init, n_runs)
+    draws = (seed.random_state + seed.first_restart * 0x9E3779B97F4A7C15) % 2**63
+    short = _em.run(
+        batch,
+        model,
+        weights,
+        means,
+        variances,
+        max_iter=n_iter,
+        tol=0.0,
+        algorithm=algorithm,
+        seed=draws,
+    )
+    score = short.log_likelihood + (short.log_map if algorithm == "cem" else 0.0)
+    runs = score.reshape(batch.n_datasets, n_init, n_runs)
     best = np.argmax(np.where(np.isfinite(runs), runs, -np.inf), axis=2)
     chosen = np.arange(batch.n_datasets * n_init) * n_runs + best.reshape(-1)
     init_n_iter = short.n_iter.reshape(batch.n_datasets, n_init, n_runs).sum(axis=2)

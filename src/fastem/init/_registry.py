@@ -2,7 +2,7 @@
 
 A strategy computed by a starting-value kernel names it (``_kernels.kmeans_plusplus`` and
 so on); emEM runs short EM fits from another strategy instead. Adding a strategy means a
-kernel in ``_kernels`` and an entry here.
+kernel in ``_kernels`` and an entry here; a strategy of short runs names their algorithm.
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ from ..engine import starts as _kernels
 @dataclass(frozen=True)
 class Strategy:
     """One way to choose starting values: its name, the kernel that computes it (None for
-    emEM), the defaults of its ``init_params``, other names it answers to, and whether it
-    is deterministic (every restart of a dataset the same start, so one is enough)."""
+    short runs), the defaults of its ``init_params``, other names it answers to, whether it
+    is deterministic (every restart of a dataset the same start, so one is enough), and the
+    algorithm of its short runs (emEM's EM, CEM-EM's CEM, SEM-EM's SEM; None for a kernel)."""
 
     name: str
     kernel: object
     options: dict = field(default_factory=dict)
     aliases: tuple = ()
     deterministic: bool = False
+    short_run: str | None = None
 
 
 EMEM_STARTS = ("kmeans++", "random_from_data", "random")
-"""The strategies emEM's short runs may start from."""
+"""The strategies short runs (emEM, CEM-EM, SEM-EM) may start from."""
 
 STRATEGIES = {
     s.name: s
@@ -38,7 +40,27 @@ STRATEGIES = {
         Strategy("kmeans", _kernels.kmeans),
         Strategy("quantile", _kernels.quantile, deterministic=True),
         Strategy("random", _kernels.random),
-        Strategy("emem", None, {"n_runs": 10, "n_iter": 5, "start": "random_from_data"}),
+        Strategy(
+            "emem",
+            None,
+            {"n_runs": 10, "n_iter": 5, "start": "random_from_data"},
+            (),
+            short_run="em",
+        ),
+        # Rmixmod's initMethod="CEM" (10 runs of 50 CEM iterations, at most: CEM stops when
+        # its partition does) and "SEMMax" (100 SEM iterations, the best iterate kept).
+        Strategy(
+            "cem_em",
+            None,
+            {"n_runs": 10, "n_iter": 50, "start": "random_from_data"},
+            short_run="cem",
+        ),
+        Strategy(
+            "sem_em",
+            None,
+            {"n_runs": 1, "n_iter": 100, "start": "random_from_data"},
+            short_run="sem",
+        ),
         Strategy("hc", _kernels.hc, {"model": "V"}, deterministic=True),
         Strategy("rndem", _kernels.rndem, {"n_candidates": 200}),
     )
@@ -66,7 +88,7 @@ def checked(init: str, init_params: dict | None) -> tuple[Strategy, dict]:
                 f"init_params {unknown} are not options of init={init!r} (its options: {known})."
             )
         options.update(init_params)
-    if strategy.name == "emem":
+    if strategy.short_run is not None:
         for name in ("n_runs", "n_iter"):
             options[name] = _validate.check_int(
                 f"init_params[{name!r}]", options[name], 1, _validate.MAX_ITER_LIMIT

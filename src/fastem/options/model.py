@@ -56,9 +56,9 @@ OPTIONS = (
         """
         How starting values not given explicitly are chosen: "kmeans++" (the default
         with a number of restarts), "random_from_data", "kmeans", "quantile", "random"
-        (mixtools' scheme), "emem" (short runs of EM), "hc" (mclust's model-based
-        hierarchical clustering) or "rndem" (the best of many random starts by
-        log-likelihood); see :mod:`fastem.init`. A dict
+        (mixtools' scheme), "emem", "cem_em" or "sem_em" (short runs of EM, CEM or SEM),
+        "hc" (mclust's model-based hierarchical clustering) or "rndem" (the best of many
+        random starts by log-likelihood); see :mod:`fastem.init`. A dict
         of restarts per strategy pools them, as EMMIX does: ``{"random": 10,
         "kmeans++": 10}`` is 20 restarts per dataset, the best of all kept (``n_init``
         is then the total, or left at 1). With ``n_init="auto"`` each round is such a
@@ -77,9 +77,10 @@ OPTIONS = (
         "dict, optional",
         """
         Options of the strategy; for "emem": ``n_runs`` (10) short runs of ``n_iter``
-        (5) iterations each from ``start`` ("random_from_data"); for "hc": ``model``
-        ("V", a variance per group, or "E"); for "rndem": ``n_candidates`` (200) random
-        starts per restart.
+        (5) iterations each from ``start`` ("random_from_data"); for "cem_em" the same
+        with 10 runs of at most 50, for "sem_em" 1 run of 100; for "hc": ``model`` ("V", a
+        variance per group, or "E"); for "rndem": ``n_candidates`` (200) random starts per
+        restart.
         """,
         flag="--init-params",
         help=(
