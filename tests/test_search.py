@@ -195,6 +195,15 @@ def test_auto_restarts_stop_when_settled_and_pad_the_rest():
         assert (result.restart_status[d, :n] < Status.NOT_RUN).all()
 
 
+@pytest.mark.parametrize("init", ["kmeans++", "emem", "hc"])
+def test_auto_restarts_of_one_named_strategy_run_in_rounds_of_the_pools_size(init):
+    # One strategy by name searches in rounds as big as the default pool's (this once
+    # looped for ever on rounds of no restart).
+    result = fastem.fit(WAITING, 2, init=init, n_init="auto", random_state=0, warn=False)
+    assert result.n_restarts % sum(search.AUTO_POOL.values()) == 0
+    assert result.n_restarts <= search.AUTO_MAX_INIT
+
+
 def test_a_search_that_does_not_settle_within_its_budget_is_flagged_and_warned():
     with pytest.warns(fastem.SearchWarning, match="did not settle"):
         result = fastem.fit(

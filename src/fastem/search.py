@@ -167,8 +167,8 @@ def checked_pool(init: str | dict | None, init_params: dict | None, auto: bool) 
     :data:`AUTO_POOL` with ``auto``). ``init_params`` go to the strategies that take them (emEM)."""
     if init is None:
         init = dict(AUTO_POOL) if auto else "kmeans++"
-    if isinstance(init, str):
-        return [(*_registry.checked(init, init_params), 0)]
+    if isinstance(init, str):  # with auto, rounds of AUTO_POOL's size of the one strategy
+        return [(*_registry.checked(init, init_params), sum(AUTO_POOL.values()) if auto else 0)]
     if not isinstance(init, dict) or not init:
         raise TypeError(
             "init must be a strategy's name or a dict of restarts per strategy (for example "
