@@ -230,8 +230,8 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
     ratios = likelihood_ratios(outcome, ks)
     for k in ks:
         same_k = [key for key in outcome if key[0] == k]
-        with np.errstate(invalid="ignore"):  # a dataset no method fitted finitely
-            best = np.nanmax([_target(outcome[key][0]) for key in _climbers(same_k)], axis=0)
+        # NaN for a dataset no method fitted regularly (fmax, unlike nanmax, does not warn).
+        best = np.fmax.reduce([_target(outcome[key][0]) for key in _climbers(same_k)], axis=0)
         for key in same_k:
             result, seconds, traced = outcome[key]
             accumulated = cell[key]
