@@ -18,6 +18,10 @@ from statistics import NormalDist
 
 import numpy as np
 
+from ..engine import run as _run
+from ..engine.methods import CLASSIFICATION
+from ..engine.status import Status
+
 QUANTILES = (0.9, 0.95, 0.99)
 """The default quantiles of ``study(..., quantiles=...)``: the critical values of tests at
 the 10%, 5% and 1% levels, as tables of null distributions report them."""
@@ -199,3 +203,20 @@ class ChunkTimes:
             return 1e3 * ratio, math.nan
         spread = np.sum((t - ratio * n) ** 2) / (t.size * (t.size - 1))
         return 1e3 * ratio, 1e3 * math.sqrt(spread) / n.mean()
+
+
+def climbs(algorithm: str) -> bool:
+    """Whether ``algorithm`` climbs the likelihood (EM and its accelerators), so that its
+    fits' maxima are what ``at_best`` measures restarts against; CEM climbs the
+    classification likelihood and SEM is a chain."""
+    return _run.ALGORITHMS[algorithm][1] not in CLASSIFICATION
+
+
+def best_regular(log_likelihoods, statuses) -> np.ndarray:
+    """Per dataset, the highest of the methods' fits (rows of ``log_likelihoods`` with their
+    ``statuses``), leaving out fits with a floored variance or not finite: a collapsed
+    component's likelihood is unbounded, no maximum to reach (a spurious fit above the
+    floor still counts, and is counted as spurious). NaN where none is left (``fmax``,
+    unlike ``nanmax``, does not warn then)."""
+    regular = np.asarray(statuses) < Status.VARIANCE_FLOORED
+    return np.fmax.reduce(np.where(regular, log_likelihoods, np.nan), axis=0)

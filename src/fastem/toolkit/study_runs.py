@@ -10,15 +10,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import api, search
-from ..engine import run as _run
-from ..engine.methods import CLASSIFICATION
-from ..engine.status import Status
 from ..init._registry import DETERMINISTIC
 from ..table import Table
 from . import mcse
 from .simulation import simulate
 from .study_chunks import RawBlocks, check_memory, chunk_plan, run_chunks
-from .study_measures import likelihood_ratios
+from .study_measures import best_regular, climbs, likelihood_ratios
 from .study_results import CellSums, Scenario, StudyCell, StudyResult
 from .study_table import (
     CELL_COLUMNS,
@@ -207,22 +204,6 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
     return cell, plans
 
 
-def _climbers(keys) -> list:
-    """The methods whose best maxima are the target of ``at_best``: those that climb the
-    likelihood (EM and its accelerators), not CEM (which climbs the classification
-    likelihood) or SEM (a chain); all of them when the study has none of the first."""
-    climbing = [key for key in keys if _run.ALGORITHMS[key[2]][1] not in CLASSIFICATION]
-    return climbing or list(keys)
-
-
-def _target(result) -> np.ndarray:
-    """The log-likelihood of each dataset's fit, NaN where a variance was floored or the
-    fit is not finite: a collapsed component's likelihood is unbounded, no maximum to
-    reach (a spurious fit, above the floor, still counts, and is counted as spurious)."""
-    regular = result.status < Status.VARIANCE_FLOORED
-    return np.where(regular, result.log_likelihood, np.nan)
-
-
 def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Schedule):
     """A chunk's fits (``outcome`` of :func:`_run_chunk`, datasets from ``start``) into each
     method's cell; returns their raw rows per method (none without ``raw``)."""
@@ -230,8 +211,11 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
     ratios = likelihood_ratios(outcome, ks)
     for k in ks:
         same_k = [key for key in outcome if key[0] == k]
-        # NaN for a dataset no method fitted regularly (fmax, unlike nanmax, does not warn).
-        best = np.fmax.reduce([_target(outcome[key][0]) for key in _climbers(same_k)], axis=0)
+        climbing = [key for key in same_k if climbs(key[2])] or same_k
+        best = best_regular(
+            [outcome[key][0].log_likelihood for key in climbing],
+            [outcome[key][0].status for key in climbing],
+        )
         for key in same_k:
             result, seconds, traced = outcome[key]
             accumulated = cell[key]

@@ -4,11 +4,12 @@ the budget, one panel per design cell (:func:`data_profile`, :func:`profile_figu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .. import mcse
+from ..study_measures import best_regular, climbs
 from .base import panel_title, wrapped_title
 from .layout import panel_grid
 
@@ -28,6 +29,8 @@ class Profile:
     panel: str
     #: str: the method (start strategy, algorithm, stopping rule).
     label: str
+    #: str: the method's start strategy.
+    init: str
     #: array of shape (n_budgets,): budgets of passes.
     budgets: np.ndarray
     #: array of shape (n_budgets,): share of fits solved within each budget.
@@ -40,8 +43,9 @@ def data_profile(result, at_best_tol=None) -> list:
     """The data profile of every method on every design cell, as a list of :class:`Profile`.
 
     A fit (a restart) *solves* its dataset when its final log-likelihood is within
-    ``at_best_tol`` per point of the best that any method of the study found for that
-    dataset with the same number of components: the study's ``at_best`` criterion, so that
+    ``at_best_tol`` per point of the best that the methods which climb the likelihood found
+    for that dataset with the same number of components, leaving out fits with a floored
+    variance: the study's ``at_best`` criterion, so that
     at the largest budget the share is the table's ``at_best`` (for the study's own
     ``at_best_tol``, which None stands for). turboEM's ``summary`` counts a fit as a
     failure when its objective is more than ``eps = 0.1`` (absolute) above the best; a
@@ -64,8 +68,10 @@ def data_profile(result, at_best_tol=None) -> list:
         at_best_tol = result.cells[0].at_best_tol
     profiles = []
     for cells in groups.values():
-        with np.errstate(invalid="ignore"):
-            best = np.nanmax([cell.log_likelihood for cell in cells], axis=0)
+        climbing = [cell for cell in cells if climbs(cell.algorithm)] or cells
+        best = best_regular(
+            [cell.log_likelihood for cell in climbing], [cell.status for cell in climbing]
+        )
         most = max(int(cell.restart_n_fpeval.max()) for cell in cells)
         for cell in cells:
             loglik = cell.restart_log_likelihood
@@ -80,6 +86,7 @@ def data_profile(result, at_best_tol=None) -> list:
                 Profile(
                     cell.panel,
                     cell.label,
+                    cell.init,
                     budgets.astype(float),
                     np.array([w.mean() for w in within]),
                     np.array([mcse.clustered_mean_mcse(w.astype(float)) for w in within]),
@@ -98,7 +105,7 @@ def profile_figure(result, at_best_tol=None):
 
     plt = load_pyplot()
     tol = result.cells[0].at_best_tol if at_best_tol is None else at_best_tol
-    profiles = data_profile(result, tol)
+    profiles = _faceted(data_profile(result, tol))
     panels = list(dict.fromkeys(profile.panel for profile in profiles))
     labels = list(dict.fromkeys(profile.label for profile in profiles))
     fig, axes = panel_grid(plt, len(panels), width=4.2, height=3.3, sharex=True, sharey=True)
@@ -118,7 +125,7 @@ def profile_figure(result, at_best_tol=None):
             ax.set_xlabel("budget: passes over the data (EM maps)")
         if ax.get_subplotspec().is_first_col():
             ax.set_ylabel("share of fits solved")
-    axes[0].legend(fontsize=8, loc="lower right")
+    axes[0].legend(fontsize=8, loc="lower right", ncols=1 + len(labels) // 9)
     wrapped_title(
         fig,
         "Data profile: share of fits within "
@@ -127,3 +134,20 @@ def profile_figure(result, at_best_tol=None):
         fontsize=10,
     )
     return fig
+
+
+def _faceted(profiles) -> list:
+    """With more than one start strategy and more than one method per strategy, a panel per
+    design cell and strategy, and a line per algorithm and rule (as many lines in a panel
+    as the study compares per strategy, not all of them)."""
+    inits = set(profile.init for profile in profiles)
+    if len(inits) < 2 or len(set(p.label for p in profiles)) == len(inits):
+        return profiles
+    return [
+        replace(
+            profile,
+            panel=f"{profile.panel}, {profile.init}",
+            label=profile.label.removeprefix(profile.init).strip(),
+        )
+        for profile in profiles
+    ]
