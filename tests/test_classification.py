@@ -284,3 +284,12 @@ def test_short_runs_of_cem_and_sem_start_fits_and_are_counted(init):
     assert (short.init_n_iter <= 2 * 3 * 2).all()
     with pytest.raises(ValueError, match="n_runs"):
         fastem.fit(data, 2, init=init, init_params={"n_run": 2})
+
+
+def test_cem_em_and_sem_em_never_start_from_a_run_that_emptied_a_component():
+    # An emptied component has weight 0, which EM never changes: such a short run is the
+    # start only when every run of its restart emptied one (none does on these data).
+    data = list(fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 1000, 50, random_state=1)[0])
+    for init in ("cem_em", "sem_em"):
+        start = fastem.init.starting_values(data, 2, init=init, n_init=3, random_state=0)
+        assert (start.weights > 0).all()

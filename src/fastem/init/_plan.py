@@ -11,6 +11,7 @@ from ..engine import run as _em
 from ..engine import starts as _kernels
 from ..engine.arguments import Parameters, StartOptions
 from ..engine.layout import Batch
+from ..engine.status import Status
 from ..model import Model
 from ._registry import STRATEGIES, Strategy, kernel_options
 
@@ -164,6 +165,12 @@ def _short_runs(algorithm, params, batch, model, n_init, seed, given):
     score = short.log_likelihood + (short.log_map if algorithm == "cem" else 0.0)
     runs = score.reshape(batch.n_datasets, n_init, n_runs)
     best = np.argmax(np.where(np.isfinite(runs), runs, -np.inf), axis=2)
+    if algorithm != "em":
+        # A CEM or SEM run that emptied a component left it weight 0, which EM never
+        # changes: such a run is the start only when every run of the restart did so.
+        kept = (short.status < Status.VARIANCE_FLOORED).reshape(runs.shape) & np.isfinite(runs)
+        regular = np.argmax(np.where(kept, runs, -np.inf), axis=2)
+        best = np.where(kept.any(axis=2), regular, best)
     chosen = np.arange(batch.n_datasets * n_init) * n_runs + best.reshape(-1)
     init_n_iter = short.n_iter.reshape(batch.n_datasets, n_init, n_runs).sum(axis=2)
     return weights[chosen], means[chosen], variances[chosen], init_n_iter
