@@ -222,8 +222,8 @@ def hc(
     Examples
     --------
     >>> x = np.array([0.0, 0.1, 0.2, 5.0, 5.2, 9.0, 9.1])
-    >>> np.round(fastem.init.hc(x, 3, model="E").means, 2)
-    array([[0.1, 5.1, 9.05]])
+    >>> np.round(fastem.init.hc(x, 3, model="E").means, 2).tolist()
+    [[0.1, 5.1, 9.05]]
     """
     params = dict(model=model)
     return starting_values(data, n_components, init="hc", init_params=params, **options)

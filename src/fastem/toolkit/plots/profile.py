@@ -50,7 +50,7 @@ def data_profile(result, at_best_tol=None) -> list:
     ``at_best_tol``, which None stands for). turboEM's ``summary`` counts a fit as a
     failure when its objective is more than ``eps = 0.1`` (absolute) above the best; a
     tolerance per point does not grow with the sample size. A fit solves it *within a budget*
-    ``b`` when it also spent at most ``b`` passes (EM maps, :attr:`FitResult.n_fpeval`),
+    ``b`` when it also spent at most ``b`` passes (EM maps, :attr:`fastem.FitResult.n_fpeval`),
     whether it converged or stopped at ``max_iter``: passes measure the work, as function
     evaluations do in Moré & Wild's data profiles.
 
