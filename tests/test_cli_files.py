@@ -450,7 +450,9 @@ def test_sigterm_and_sighup_remove_the_temporary_files_as_ctrl_c_does(tmp_path, 
     process = started(
         "study", "--replications", 10**6, "--quiet", "--csv", tmp_path / "t.csv", "--plot", figures
     )
-    wait_until(lambda: len(list(figures.glob(".*.tmp"))) == 5, process, "the figures' files")
+    # The default study's six figures: dataset, traces, estimates, iterations, passes and
+    # the data profile.
+    wait_until(lambda: len(list(figures.glob(".*.tmp"))) == 6, process, "the figures' files")
     process.send_signal(signum)
     completed = finished(process, timeout=120)
     assert completed.returncode == 128 + signum, completed.stderr
