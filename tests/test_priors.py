@@ -296,3 +296,143 @@ def test_the_default_prior_gives_mclusts_map_fit_and_bic(key):
     gammas = result.variances[:1] if model == "E" else result.variances
     log_prior += stats.invgamma.logpdf(gammas, dof / 2, scale=scale / 2).sum()
     assert result.penalized_log_likelihood == pytest.approx(loglik + log_prior, abs=1e-6)
+
+
+WAITING = DATASETS["faithful"]
+START = dict(weights_init=[0.3, 0.7], means_init=[60.0, 75.0], variances_init=[50.0, 50.0])
+
+
+def _ctz_objective(x, weights, means, variances, a_n):
+    """Chen, Tan & Zhang's penalised log-likelihood as the paper states it."""
+    s2 = np.var(x, ddof=1)
+    penalty = -a_n * np.sum(s2 / variances + np.log(variances / s2))
+    return fastem.reference.log_likelihood(x, weights, means, variances) + penalty
+
+
+@pytest.mark.plain_python
+@pytest.mark.parametrize(
+    ("penalty", "equal_variance"),
+    [("ctz", False), ({"a_n": 0.3, "mixing": 2.0}, False), ("ctz", True)],
+)
+def test_penalised_em_follows_the_numpy_reference_from_the_same_start(penalty, equal_variance):
+    x = WAITING[:60]
+    settings = {"a_n": None, "mixing": 0.0} | (penalty if isinstance(penalty, dict) else {})
+    hyper = fastem.reference.ctz_hyperparameters(x, **settings)
+    weights, means, variances, _ = fastem.reference.penalised_em(
+        x, *START.values(), hyper, n_iter=12, equal_variance=equal_variance
+    )
+    result = fastem.fit(
+        x,
+        2,
+        penalty=penalty,
+        equal_variance=equal_variance,
+        algorithm="em",
+        max_iter=12,
+        tol=0.0,
+        stop="loglik",
+        sort_components=False,
+        warn=False,
+        **START,
+    )
+    np.testing.assert_allclose(result.weights, weights, rtol=1e-10)
+    np.testing.assert_allclose(result.means, means, rtol=1e-10)
+    np.testing.assert_allclose(result.variances, variances, rtol=1e-10)
+    a_n = settings["a_n"] or 1 / np.sqrt(x.size)
+    expected = _ctz_objective(x, weights, means, variances, a_n)
+    expected += settings["mixing"] * np.log(weights).sum()
+    assert result.penalized_log_likelihood == pytest.approx(expected, rel=1e-12)
+    plain = fastem.reference.log_likelihood(x, weights, means, variances)
+    assert result.log_likelihood == pytest.approx(plain, rel=1e-12)
+
+
+def _free_coordinates(weights, means, variances):
+    return np.concatenate([np.log(weights[:-1] / weights[-1]), means, np.log(variances)])
+
+
+def _from_coordinates(theta, k):
+    eta = np.append(theta[: k - 1], 0.0)
+    return np.exp(eta) / np.exp(eta).sum(), theta[k - 1 : 2 * k - 1], np.exp(theta[2 * k - 1 :])
+
+
+def _gradient(objective, theta, h=1e-5):
+    steps = np.eye(theta.size) * h
+    return np.array([(objective(theta + e) - objective(theta - e)) / (2 * h) for e in steps])
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_the_penalised_fit_is_a_stationary_point_of_the_stated_objective(k):
+    # Central differences of CTZ's penalised log-likelihood in the free coordinates (log
+    # ratios of weights, means, log variances) vanish at fastem's fit; those of the plain
+    # log-likelihood do not: the penalty moved the maximum.
+    x = DATASETS["acidity"]
+    result = fastem.fit(x, k, penalty="ctz", n_init=10, random_state=0, tol=1e-12)
+    theta = _free_coordinates(result.weights, result.means, result.variances)
+    a_n = 1 / np.sqrt(x.size)
+    penalised = _gradient(lambda t: _ctz_objective(x, *_from_coordinates(t, k), a_n), theta)
+    assert np.abs(penalised).max() < 1e-5
+    plain = _gradient(lambda t: fastem.reference.log_likelihood(x, *_from_coordinates(t, k)), theta)
+    assert np.abs(plain).max() > 1e-2
+
+
+@pytest.mark.parametrize("algorithm", ["em", "squarem", "daarem", "qn"])
+def test_the_penalised_log_likelihood_never_decreases(algorithm):
+    result = fastem.fit(
+        DATASETS["galaxies"],
+        4,
+        penalty="ctz",
+        n_init=3,
+        random_state=1,
+        algorithm=algorithm,
+        trace=True,
+        warn=False,
+    )
+    trace = result.trace[np.isfinite(result.trace[:, 0])]
+    for row in trace:
+        steps = np.diff(row[np.isfinite(row)])
+        assert steps.min() >= -1e-9 * np.abs(row[0])
+    # The trace is the penalised log-likelihood: its last value is the reported one.
+    best = result.trace[result.best_restart]
+    assert best[np.isfinite(best)][-1] == pytest.approx(result.penalized_log_likelihood)
+
+
+# MixtureInf 1.1's pmle.norm(waiting, m0 = 2) from a fixed start, run to its fixed point, as
+# printed by tests/r/mixtureinf_pmle.R: weights, means, variances, loglik, penalised loglik.
+MIXTUREINF = [
+    0.36097439634683803,
+    0.63902560365316208,
+    54.619144955072592,
+    80.092167906578354,
+    34.760269143622381,
+    34.555708645860342,
+    -1034.0036661133875,
+    -1034.0232171917201,
+]
+
+
+def test_mixtureinf_stops_at_the_fixed_point_of_an_update_that_maximises_no_stated_objective():
+    # MixtureInf's update puts 2 s^2 / sqrt(n) in the numerator and 2 / n in the
+    # denominator; no a_n gives both, so its fixed point is not the maximum of its own
+    # objective (a_n = 1 / n, with pn's constant -1 per component), nor of CTZ's.
+    x = WAITING
+    n, s2 = x.size, np.var(x, ddof=1)
+    weights, means, variances = (np.array(MIXTUREINF[i : i + 2]) for i in (0, 2, 4))
+    resp = fastem.reference.e_step(x, weights, means, variances)
+    n_k = resp.sum(axis=0)
+    spread = (resp * (x[:, None] - means) ** 2).sum(axis=0)
+    np.testing.assert_allclose((spread + 2 * s2 / np.sqrt(n)) / (n_k + 2 / n), variances, 1e-6)
+
+    def own_objective(w, m, v):  # MixtureInf's ploglik: pn(sigma, var(x), 1 / n)
+        return fastem.reference.log_likelihood(x, w, m, v) - np.sum(
+            (s2 / v + np.log(v / s2) - 1) / n
+        )
+
+    assert own_objective(weights, means, variances) == pytest.approx(MIXTUREINF[7], abs=1e-8)
+    # fastem's fit of MixtureInf's own objective (a_n = 1 / n) beats MixtureInf's point.
+    start = dict(weights_init=weights, means_init=means, variances_init=variances)
+    ours = fastem.fit(x, 2, penalty=1 / n, tol=1e-12, **start)
+    gain = own_objective(ours.weights, ours.means, ours.variances) - MIXTUREINF[7]
+    assert gain > 1e-6
+    # fastem's default (a_n = n^-1/2 in both places) moves the first variance from
+    # MixtureInf's 34.760 to 34.709.
+    default = fastem.fit(x, 2, penalty="ctz", tol=1e-12, **start)
+    assert np.abs(default.variances - variances).max() > 0.04
