@@ -382,10 +382,10 @@ def penalised_em(
     """``n_iter`` iterations of penalised EM (:func:`e_step`, :func:`penalised_m_step`)
     from the given parameters; returns the parameters and the penalised log-likelihood
     before each iteration and after the last, an array of shape (n_iter + 1,)."""
-    params = tuple(np.array(a, dtype=np.float64) for a in (weights, means, variances))
+    w, m, v = (np.array(a, dtype=np.float64) for a in (weights, means, variances))
     trace = []
     for _ in range(n_iter):
-        trace.append(log_likelihood(x, *params) + log_penalty(*params, hyper))
-        params = penalised_m_step(x, e_step(x, *params), hyper, equal_variance)
-    trace.append(log_likelihood(x, *params) + log_penalty(*params, hyper))
-    return (*params, np.array(trace))
+        trace.append(log_likelihood(x, w, m, v) + log_penalty(w, m, v, hyper))
+        w, m, v = penalised_m_step(x, e_step(x, w, m, v), hyper, equal_variance)
+    trace.append(log_likelihood(x, w, m, v) + log_penalty(w, m, v, hyper))
+    return w, m, v, np.array(trace)
