@@ -5,6 +5,7 @@ MixtureInf's update, exactness across threads and chunks, the options' checks.""
 
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -436,3 +437,86 @@ def test_mixtureinf_stops_at_the_fixed_point_of_an_update_that_maximises_no_stat
     # MixtureInf's 34.760 to 34.709.
     default = fastem.fit(x, 2, penalty="ctz", tol=1e-12, **start)
     assert np.abs(default.variances - variances).max() > 0.04
+
+
+def _ragged():
+    rng = np.random.default_rng(28)
+    return [
+        np.concatenate([rng.normal(0, 1, n // 2), rng.normal(3, 0.2, n - n // 2)])
+        for n in rng.integers(15, 200, size=12)
+    ]
+
+
+@pytest.mark.exact
+@pytest.mark.parametrize(
+    "options",
+    [{"penalty": "ctz"}, {"prior": "default", "equal_variance": True, "algorithm": "daarem"}],
+)
+def test_results_depend_on_neither_threads_nor_chunks_nor_place_in_the_batch(options):
+    data = _ragged()
+    options = dict(options, n_init=3, random_state=9, warn=False)
+    whole = fastem.fit(data, 3, **options)
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = fastem.fit(data, 3, **options)
+    finally:
+        numba.set_num_threads(threads)
+    chunks = [fastem.fit(data[at : at + 4], 3, dataset_offset=at, **options) for at in (0, 4, 8)]
+    alone = fastem.fit(data[7], 3, dataset_offset=7, **options)
+    for name in ("weights", "means", "variances", "log_likelihood", "penalized_log_likelihood"):
+        expected = getattr(whole, name)
+        np.testing.assert_array_equal(getattr(one, name), expected)
+        np.testing.assert_array_equal(
+            np.concatenate([getattr(chunk, name) for chunk in chunks]), expected
+        )
+        np.testing.assert_array_equal(getattr(alone, name), expected[7])
+
+
+@pytest.mark.plain_python
+def test_a_fixed_mean_keeps_its_value_and_its_variance_is_the_map_around_it():
+    x = WAITING[:50]
+    start = dict(weights_init=[0.4, 0.6], means_init=[55.0, 80.0], variances_init=[30.0, 30.0])
+    result = fastem.fit(
+        x,
+        2,
+        prior="default",
+        fix_means=[True, False],
+        algorithm="em",
+        max_iter=1,
+        tol=0.0,
+        stop="loglik",
+        warn=False,
+        **start,
+    )
+    assert result.means[0] == 55.0
+    resp = fastem.reference.e_step(x, *(np.array(v) for v in start.values()))
+    n_k = resp[:, 0].sum()
+    shrinkage, scale, dof = 0.01, np.var(x, ddof=1) / 4, 3.0
+    top = scale + (resp[:, 0] * (x - 55.0) ** 2).sum() + shrinkage * (55.0 - x.mean()) ** 2
+    assert result.variances[0] == pytest.approx(top / (n_k + dof + 3), rel=1e-10)
+
+
+@pytest.mark.plain_python
+def test_an_emptied_component_is_flagged_not_nan():
+    # A component a million standard deviations away gets no responsibility at all: its
+    # mean stays, its variance is the penalty's own s^2, its weight Chen & Li's C / (n + K
+    # C), and the fit is flagged.
+    x = WAITING[:40]
+    result = fastem.fit(
+        x,
+        2,
+        penalty={"mixing": 1.0},
+        weights_init=[0.5, 0.5],
+        means_init=[70.0, 1e8],
+        variances_init=[100.0, 1.0],
+        algorithm="em",
+        max_iter=3,
+        warn=False,
+        sort_components=False,
+    )
+    assert result.status == fastem.Status.VARIANCE_FLOORED
+    assert result.means[1] == 1e8
+    assert result.variances[1] == pytest.approx(np.var(x, ddof=1), rel=1e-12)
+    assert result.weights[1] == pytest.approx(1 / (x.size + 2), rel=1e-12)
+    assert np.isfinite(result.log_likelihood) and np.isfinite(result.penalized_log_likelihood)
