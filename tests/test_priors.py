@@ -520,3 +520,110 @@ def test_an_emptied_component_is_flagged_not_nan():
     assert result.variances[1] == pytest.approx(np.var(x, ddof=1), rel=1e-12)
     assert result.weights[1] == pytest.approx(1 / (x.size + 2), rel=1e-12)
     assert np.isfinite(result.log_likelihood) and np.isfinite(result.penalized_log_likelihood)
+
+
+# --- every entry point ------------------------------------------------------------------
+
+
+def test_select_chooses_by_the_bic_of_the_plain_log_likelihood_at_the_map_fits():
+    x = DATASETS["acidity"]
+    selection = fastem.select(x, range(1, 4), prior="default", random_state=0)
+    for fit in selection.fits:
+        assert fit.penalized_log_likelihood is not None
+        assert fit.model.penalty is not None
+    bic = np.array([np.atleast_1d(fit.bic())[0] for fit in selection.fits])
+    plain = np.array([np.atleast_1d(fit.log_likelihood)[0] for fit in selection.fits])
+    n_parameters = np.array([fit.n_parameters for fit in selection.fits])
+    np.testing.assert_allclose(bic, -2 * plain + n_parameters * np.log(x.size))
+
+
+def test_bootstrap_lrt_and_bootstrap_fit_with_the_penalty():
+    x = DATASETS["acidity"]
+    lrt = fastem.bootstrap_lrt(x, 2, penalty="ctz", n_boot=9, random_state=0)
+    ours = fastem.fit(x, 1, penalty="ctz"), fastem.fit(x, 2, penalty="ctz", n_init="auto")
+    # The statistic is that of the plain log-likelihoods at the penalised fits.
+    expected = 2 * (ours[1].log_likelihood - ours[0].log_likelihood)
+    assert float(lrt.statistic[0]) == pytest.approx(expected, rel=1e-6)
+    plain = fastem.bootstrap_lrt(x, 2, n_boot=9, random_state=0)
+    assert float(plain.statistic[0]) > float(lrt.statistic[0])
+    penalised = fastem.bootstrap(x, 2, prior="default", n_boot=5, random_state=0)
+    map_fit = fastem.fit(x, 2, prior="default", n_init="auto")
+    np.testing.assert_allclose(penalised.fit.variances, map_fit.variances, rtol=1e-6)
+
+
+def test_a_study_compares_fits_with_and_without_the_penalty_in_rows_of_their_own():
+    result = fastem.study(
+        [0.5, 0.5],
+        [0.0, 3.0],
+        [1.0, 1.0],
+        n_samples=25,
+        replications=30,
+        penalty=["none", "ctz", "a_n=0.5"],
+        n_init=3,
+    )
+    assert result.table["penalty"].tolist() == ["none", "ctz", "a_n=0.5"]
+    assert "penalty" in str(result).splitlines()[0]
+    # The penalty pulls the variances towards the sample variance (above the truth, 1).
+    bias = result.table["variance_1_bias"]
+    assert bias[0] < bias[1] < bias[2]
+
+
+def test_the_penalty_is_a_flag_of_fit_lrt_and_study(tmp_path):
+    from test_cli import fastem_cli, read_csv
+
+    out = tmp_path / "fit.csv"
+    path = DATA / "acidity.csv"
+    fastem_cli("fit", path, "--components", 2, "--penalty", "ctz", "--out", out, check=True)
+    row = read_csv(out)[0]
+    fit = fastem.fit(DATASETS["acidity"], 2, penalty="ctz", n_init="auto", random_state=0)
+    assert float(row["penalized_log_likelihood"]) == pytest.approx(
+        fit.penalized_log_likelihood, rel=1e-6
+    )
+    assert float(row["log_likelihood"]) == pytest.approx(fit.log_likelihood, rel=1e-6)
+    lrt = tmp_path / "lrt.csv"
+    fastem_cli("lrt", path, "--prior", "default", "--n-boot", 9, "--csv", lrt, check=True)
+    assert read_csv(lrt)[0]["test"] == "1 vs 2"
+    table = tmp_path / "study.csv"
+    fastem_cli(
+        "study",
+        "--n-samples",
+        25,
+        "--replications",
+        10,
+        "--init",
+        "kmeans++",
+        "--penalty",
+        "none",
+        "ctz",
+        "--csv",
+        table,
+        "--quiet",
+        check=True,
+    )
+    assert [r["penalty"] for r in read_csv(table)] == ["none", "ctz"]
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"penalty": "ctz", "prior": "default"}, "pass one of them"),
+        ({"penalty": "lasso"}, "penalty='lasso' is not known"),
+        ({"penalty": -1.0}, "a_n must be positive"),
+        ({"penalty": {"a_n": 0.1, "c": 1}}, "no setting 'c'"),
+        ({"prior": {"dof": 0}}, "dof must be positive"),
+        ({"prior": "ctz"}, "prior='ctz' is not known"),
+        ({"penalty": "ctz", "algorithm": "cem"}, "use algorithm='em'"),
+    ],
+)
+def test_bad_penalties_are_refused_before_any_work_naming_the_fix(options, fragment):
+    with pytest.raises((ValueError, TypeError), match=fragment):
+        fastem.fit(WAITING, 2, **options)
+
+
+def test_float32_fits_reach_the_same_map_fit():
+    x = DATASETS["galaxies"]
+    start = dict(weights_init=[0.1, 0.9], means_init=[9800.0, 21500.0])
+    double = fastem.fit(x, 2, prior="default", tol=1e-10, **start)
+    single = fastem.fit(x, 2, prior="default", dtype=np.float32, **start)
+    np.testing.assert_allclose(single.means, double.means, rtol=1e-6)
+    np.testing.assert_allclose(single.variances, double.variances, rtol=1e-4)

@@ -138,6 +138,28 @@ def checked(option: str, value):
     return value
 
 
+def labelled_penalties(values) -> list[tuple[str, object]]:
+    """A study's penalties to compare (one value of ``penalty``, or a list of them; None
+    or ``"none"`` for no penalty), checked, each with its label in the study's table:
+    ``[("none", None), ("ctz", "ctz"), ("a_n=0.3", {"a_n": 0.3})]``."""
+    from .options.option import parse_penalty
+
+    if values is None or isinstance(values, (str, dict, int, float)):
+        values = [values]
+    labelled = {}
+    for value in values:
+        if isinstance(value, dict):
+            label = ",".join(f"{key}={item:g}" for key, item in value.items())
+        elif isinstance(value, (int, float)):
+            label = f"{value:g}"
+        else:
+            label = "none" if value is None else str(value)
+        labelled[label] = checked("penalty", parse_penalty(value))
+    if not labelled:
+        raise ValueError("penalty is empty; give at least one, e.g. ['none', 'ctz'].")
+    return list(labelled.items())
+
+
 def check_algorithm(penalty, prior, algorithm: str) -> None:
     """CEM and SEM climb no penalised likelihood: refuse them with a penalty."""
     if (penalty is not None or prior is not None) and algorithm in ("cem", "sem"):

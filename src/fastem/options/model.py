@@ -233,8 +233,12 @@ OPTIONS = (
             "a_n=...,mixing=... (default: none)"
         ),
         parse=parse_penalty,
-        design=True,
         toolkit=("bootstrap", "bootstrap_lrt"),
+        defaults={"design": ("none",), "study": ("none",)},
+        study_help=(
+            "penalties to compare: none, ctz, a number (a_n) or a_n=...,mixing=...; one set "
+            "of rows each"
+        ),
         compared=True,
     ),
     Option(
@@ -257,7 +261,6 @@ OPTIONS = (
         parse=parse_penalty,
         design=True,
         toolkit=("bootstrap", "bootstrap_lrt"),
-        compared=True,
     ),
 )
 """In the order of :func:`fastem.fit`'s signature."""

@@ -159,9 +159,11 @@ def parse_init_params(value) -> dict:
 
 def parse_penalty(value):
     """``penalty`` or ``prior`` from a flag or a design file: a name (``ctz``,
-    ``default``), a number, ``name=value`` pairs or a table."""
+    ``default``; ``none`` for None), a number, ``name=value`` pairs or a table."""
     if isinstance(value, dict) or not isinstance(value, str):
         return value
+    if value == "none":
+        return None
     if "=" in value:
         return parse_init_params(value)
     number = _parsed_value(value)
