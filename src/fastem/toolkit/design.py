@@ -28,6 +28,7 @@ from .designfile import WANTED, BadShape, plain, shaped
 from .designgrid import grid_mixtures, grid_sample_sizes, grid_scenarios
 from .study_measures import QUANTILES, check_quantiles
 from .study_table import is_measure
+from .study_tests import study_test
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -121,6 +122,19 @@ class _StudySettings:
         help="quantiles (0 to 1) of the passes and the likelihood-ratio statistic, "
         "columns of --all-columns",
     )
+    test: str | None = _setting(None, str, help="a test of K run on every dataset: bootstrap_lrt")
+    test_k0: int = _setting(1, int, help="the test's null: test_k0 against test_k0 + 1 components")
+    levels: tuple = _setting(
+        (0.05,), float, many=True, single=True, help="the test's levels, its rejection rates'"
+    )
+    n_boot: tuple = _setting(
+        (99,),
+        int,
+        many=True,
+        single=True,
+        help="the bootstrap test's sizes B; several: also Boos & Zhang's extrapolation to B = inf",
+    )
+    test_options: dict | None = _setting(None, dict)
     plot_measure: str | None = _setting(
         None,
         str,
@@ -191,6 +205,8 @@ class _StudySettings:
             _validate.check_non_negative("at_best_tol", self.at_best_tol)
         with _about("quantiles"):
             check_quantiles(self.quantiles)
+        with _about("test", "test_k0", "levels", "n_boot", "test_options"):
+            study_test(self.test, self.test_k0, self.levels, self.n_boot, self.test_options)
         for option in _options.DESIGN_OPTIONS:
             with _about(option.name):
                 if option.check is not None:
@@ -326,6 +342,8 @@ class _StudySettings:
         scenarios = arguments.pop("scenarios")
         grid, template = arguments.pop("grid"), arguments.pop("template")
         del arguments["plot_measure"], arguments["plot_against"]  # the figures' own
+        test = [arguments.pop(name) for name in ("test", "test_k0", "levels", "n_boot")]
+        arguments["test"] = study_test(*test, arguments.pop("test_options"))
         if grid is not None:
             arguments["scenarios"] = list(grid_scenarios(grid, template))
         elif scenarios:

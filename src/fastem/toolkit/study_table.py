@@ -294,6 +294,8 @@ def row_of(cell, quantiles=()) -> dict:
         row[quantile_column("passes", q) + "_mcse"] = sums.passes.percentile_mcse(100 * q)
     if sums.lr is not None:
         row.update(sample_columns("lr", sums.lr, quantiles, moments=True))
+    if cell.tested is not None:
+        row.update(cell.tested.columns())
     row = with_variables(row, cell)
     for (index, k), performance in sums.performance.items():  # matched cells only
         measures = performance.result()
