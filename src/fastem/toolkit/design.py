@@ -28,7 +28,7 @@ from .designfile import WANTED, BadShape, plain, shaped
 from .designgrid import grid_mixtures, grid_sample_sizes, grid_scenarios
 from .study_measures import QUANTILES, check_quantiles
 from .study_table import is_measure
-from .study_tests import study_test
+from .study_tests import options_table, study_test
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -134,7 +134,7 @@ class _StudySettings:
         single=True,
         help="the bootstrap test's sizes B; several: also Boos & Zhang's extrapolation to B = inf",
     )
-    test_options: dict | None = _setting(None, dict)
+    test_options: dict | None = _setting(None, options_table)
     plot_measure: str | None = _setting(
         None,
         str,

@@ -112,6 +112,15 @@ def study_test(name, k0=1, levels=(0.05,), n_boot=(99,), options=None) -> StudyT
     )
 
 
+def options_table(value) -> dict:
+    """The test's options as a design file gives them (``test_options``): a table."""
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"must be a table of the test's options, e.g. {{n_init = 1}}, got {value!r}"
+        )
+    return dict(value)
+
+
 def run_test(test: StudyTest, data, first: int, cell_seed: int) -> np.ndarray:
     """The p-values of datasets ``first, first + 1, ...`` of a cell (``data``, one row
     each), of shape (n_datasets, len(test.columns)): each dataset's test seeded by the
