@@ -4,6 +4,7 @@ replicates per dataset, and a table that does not depend on the chunks or the th
 
 import json
 import math
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -13,6 +14,7 @@ import fastem
 from fastem import cli
 from fastem.toolkit import study_tests
 from fastem.toolkit.replicates import stage_seed
+from fastem.toolkit.study import with_mcse_in_parentheses
 from fastem.toolkit.study_tests import (
     TESTS,
     StudyTest,
@@ -208,3 +210,20 @@ def test_the_command_line_runs_a_size_study_with_its_flags(tmp_path, capsys):
     assert "reject_05_bz" in out and "test_failed" in out
     header = raw.read_text().splitlines()[0].split(",")
     assert "p_value" in header and "p_value_b19" in header
+
+
+@pytest.mark.slow
+def test_the_guides_size_table_is_what_the_shipped_design_prints_for_its_null():
+    # The null scenario alone draws and tests the same datasets as in the whole design
+    # (cells and tests are seeded by their content and index): its test columns are the
+    # guide's, digit for digit.
+    root = Path(__file__).resolve().parents[1]
+    design = fastem.Design.from_file(root / "docs" / "studies" / "lrt-size.toml")
+    null = fastem.Design(**{**design.to_dict(), "scenarios": design.scenarios[:1]})
+    table = with_mcse_in_parentheses(null.run().brief_table())
+    guide = (root / "docs" / "guide" / "studies.md").read_text()
+    line = next(row for row in guide.splitlines() if row.lstrip().startswith("null "))
+    shown = [name for name in table.columns if name.startswith(("reject_", "test_"))]
+    assert shown == ["test_failed", "reject_05", "reject_05_bz", "reject_10", "reject_10_bz"]
+    for name in shown:
+        assert f"  {table[name][0]}  " in f"{line}  ", name

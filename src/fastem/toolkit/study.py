@@ -189,7 +189,7 @@ def study(*args, **kwargs) -> StudyResult:
 
     ``StudyResult.raw()`` has every replication's chosen fit, for analyses of one's own.
 
-    With ``test`` (a :class:`fastem.toolkit.study_tests.StudyTest`, e.g.
+    With ``test`` (a ``fastem.toolkit.study_tests.StudyTest``, e.g.
     ``study_test("bootstrap_lrt", k0=1, levels=[0.05], n_boot=[19, 39, 59])``), every
     dataset of a design cell is also tested (``k0`` against ``k0 + 1`` components), and
     every row of the cell has the test's columns: ``test_failed`` (the share of datasets
