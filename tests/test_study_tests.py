@@ -188,6 +188,8 @@ def test_bad_test_settings_are_refused_with_the_option_named():
         study_test("bootstrap_lrt", levels=[1.5])
     with pytest.raises(ValueError, match="n_boot"):
         study_test("bootstrap_lrt", n_boot=[19, 0])
+    with pytest.raises(ValueError, match=r"test_options \['n_bot'\] are not options of the te"):
+        study_test("bootstrap_lrt", options={"n_bot": 5})
     with pytest.raises(ValueError, match="test_k0") as error:
         fastem.Design(test="bootstrap_lrt", test_k0=0)
     assert "test_k0" in error.value.options

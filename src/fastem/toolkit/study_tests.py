@@ -14,6 +14,7 @@ of another; NaN where the test could not be made. :func:`register_test` adds one
 
 from __future__ import annotations
 
+import inspect
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -33,22 +34,25 @@ bootstrap of its MCSEs, all derived from ``(random_state, cell)``."""
 
 @dataclass(frozen=True)
 class Registered:
-    """A test of the registry: its function, and whether it resamples (takes bootstrap
-    sizes ``n_boot``, one p-value per size)."""
+    """A test of the registry: its function, whether it resamples (takes bootstrap
+    sizes ``n_boot``, one p-value per size), and the names of the options it takes
+    (``test_options``; None: not checked before the study runs)."""
 
     function: object
     resampling: bool
+    options: tuple | None = None
 
 
 TESTS: dict = {}
 """The tests a study can run on its datasets, by name: :class:`Registered`."""
 
 
-def register_test(name: str, function, *, resampling: bool) -> None:
+def register_test(name: str, function, *, resampling: bool, options=None) -> None:
     """Make ``function(datasets, k0, settings, seeds) -> p-values`` (see the module's
     docstring) the test ``name`` of ``study(..., test=StudyTest(name))`` and of the
-    design field ``test``."""
-    TESTS[name] = Registered(function, resampling)
+    design field ``test``; ``options``: the names of the options it takes, checked when
+    the test is made."""
+    TESTS[name] = Registered(function, resampling, None if options is None else tuple(options))
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,13 @@ def study_test(name, k0=1, levels=(0.05,), n_boot=(99,), options=None) -> StudyT
         raise ValueError("levels and n_boot need at least one value each, e.g. levels=[0.05].")
     if options is not None and not isinstance(options, dict):
         raise TypeError(f"test_options must be a dict of the test's options, got {options!r}.")
+    known = TESTS[name].options
+    unknown = [] if known is None else sorted(set(options or {}) - set(known))
+    if unknown:
+        raise ValueError(
+            f"test_options {unknown} are not options of the test {name!r}; it takes "
+            f"{', '.join(known or ())}."
+        )
     return StudyTest(
         name,
         k0,
@@ -154,7 +165,20 @@ def _bootstrap_lrt(datasets, k0, test: StudyTest, seeds) -> np.ndarray:
     return p
 
 
-register_test("bootstrap_lrt", _bootstrap_lrt, resampling=True)
+_SET_BY_STUDY = ("data", "max_components", "n_boot", "random_state", "sequential", "progress")
+"""The arguments of :func:`fastem.bootstrap_lrt` that the study gives (``level`` is only
+its choice of K, which the study does not use)."""
+
+register_test(
+    "bootstrap_lrt",
+    _bootstrap_lrt,
+    resampling=True,
+    options=[
+        name
+        for name in inspect.signature(bootstrap_lrt).parameters
+        if name not in (*_SET_BY_STUDY, "level")
+    ],
+)
 
 
 # ----------------------------------------------------------------------------- sums
