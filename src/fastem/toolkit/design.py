@@ -28,7 +28,7 @@ from .designfile import WANTED, BadShape, plain, shaped
 from .designgrid import grid_mixtures, grid_sample_sizes, grid_scenarios
 from .study_measures import QUANTILES, check_quantiles
 from .study_table import is_measure
-from .study_tests import options_table, study_test
+from .study_tests import TESTS, options_table, study_test
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -125,17 +125,18 @@ class _StudySettings:
         help="quantiles (0 to 1) of the passes and the likelihood-ratio statistic, "
         "columns of --all-columns",
     )
-    test: str | None = _setting(None, str, help="a test of K run on every dataset: bootstrap_lrt")
-    test_k0: int = _setting(1, int, help="the test's null: test_k0 against test_k0 + 1 components")
+    test: str | None = _setting(None, str, help=f"a test of K on every dataset: {', '.join(TESTS)}")
+    test_k0: int = _setting(1, int, help="with --test: test test_k0 against test_k0 + 1 components")
     levels: tuple = _setting(
-        (0.05,), float, many=True, single=True, help="the test's levels, its rejection rates'"
+        (0.05,), float, many=True, single=True, help="with --test: the rejection rates' levels"
     )
     n_boot: tuple = _setting(
         (99,),
         int,
         many=True,
         single=True,
-        help="the bootstrap test's sizes B; several: also Boos & Zhang's extrapolation to B = inf",
+        help="with --test: the bootstrap sizes B; several: also Boos & Zhang's extrapolation to "
+        "B = infinity from them (each (B + 1) level a whole number)",
     )
     test_options: dict | None = _setting(None, options_table)
     plot_measure: str | None = _setting(
