@@ -147,6 +147,15 @@ def test_the_tests_do_not_depend_on_the_chunks_or_the_threads(tested):
         np.testing.assert_array_equal(whole.raw()[name], tested.raw()[name], err_msg=name)
 
 
+def test_the_smaller_sizes_take_the_first_replicates_of_one_set(tested):
+    # A study with B = 19 alone draws the same first 19 replicates per dataset as one with
+    # B up to 59, so its p-values are the larger study's p_value_b19.
+    test = study_test("bootstrap_lrt", 1, [0.05, 0.1], 19, {"n_init": 1})
+    alone = fastem.study(*NULL, n_samples=40, replications=16, n_init=2, test=test)
+    np.testing.assert_array_equal(alone.raw()["p_value"], tested.raw()["p_value_b19"])
+    assert alone.table["reject_10"][0] == tested.table["reject_10_b19"][0]
+
+
 def test_the_raw_rows_handed_on_have_each_datasets_p_values(tested):
     blocks = []
     test = study_test("bootstrap_lrt", 1, [0.05, 0.1], SIZES, {"n_init": 1})
