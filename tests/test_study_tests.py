@@ -238,3 +238,21 @@ def test_the_guides_size_table_is_what_the_shipped_design_prints_for_its_null():
     assert shown == ["test_failed", "reject_05", "reject_05_bz", "reject_10", "reject_10_bz"]
     for name in shown:
         assert f"  {table[name][0]}  " in f"{line}  ", name
+
+
+def test_a_tests_power_is_a_measure_to_draw_against_a_design_variable():
+    from fastem.toolkit.plots.measure import measure_lines
+
+    mixtures = fastem.grid_scenarios(
+        {"separation": [0.0, 3.0]},
+        {"weights": [0.5, 0.5], "means": [0.0, "separation"], "variances": [1.0, 1.0]},
+    )
+    test = study_test("bootstrap_lrt", 1, 0.1, [19, 39], {"n_init": 1})
+    result = fastem.study(scenarios=mixtures, n_samples=30, replications=10, n_init=1, test=test)
+    (line,) = measure_lines(result, "reject_10_bz", "separation")
+    np.testing.assert_array_equal(line.x, [0.0, 3.0])
+    np.testing.assert_array_equal(line.y, result.table["reject_10_bz"])
+    np.testing.assert_array_equal(line.mcse, result.table["reject_10_bz_mcse"])
+    assert fastem.Design(test="bootstrap_lrt", plot_measure="reject_05_bz").plot_measure
+    with pytest.raises(ValueError, match="plot_measure"):
+        fastem.Design(plot_measure="reject_05_mcse")

@@ -294,3 +294,13 @@ def brief_test_columns(names) -> list:
 
 _AT_SIZE = re.compile(r"reject_\d+_b\d+(_mcse)?")
 """The columns of the rates at the smaller bootstrap sizes (``reject_05_b19``)."""
+
+
+def is_test_measure(name: str) -> bool:
+    """Whether ``name`` is a measure of a test of K in a study's table, with an MCSE column
+    (``test_failed``, ``reject_05``, ``reject_05_bz``, ``reject_05_b19``): a figure of it
+    against a design variable is the test's power curve."""
+    return bool(_MEASURE.fullmatch(name))
+
+
+_MEASURE = re.compile(r"test_failed|reject_\d+(_bz|_b\d+)?")
