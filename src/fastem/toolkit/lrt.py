@@ -32,6 +32,7 @@ def _own(
     level=0.05,
     sequential=True,
     progress=None,
+    dataset_offset=0,
 ):
     """:func:`bootstrap_lrt`'s own parameters; those of :func:`fastem.fit` it takes are the
     table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
@@ -76,7 +77,8 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     search for the data than for the replicates, which over-rejects (0.12 at level 0.05
     under a one-component null, n = 100; :doc:`/guide/choosing-k` has the study).
 
-    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch) draws its data
+    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch, from
+    ``dataset_offset``) draws its data
     and random restarts from streams keyed by ``(random_state, K, d * n_boot + b)``, and
     the fits to dataset ``d`` by ``(random_state, K, d)``. A dataset's results therefore
     never depend on the other datasets' values or sizes, nor on how the replicates are
@@ -125,6 +127,9 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
         Called as ``progress(done, total)`` in replicates after every chunk; replicates of
         tests that a sequential procedure skips count as done, so the last call has
         ``done == total``.
+    dataset_offset : int, default 0
+        The index of the first dataset in a larger batch (``d`` above), for chunks of
+        one: the chunks then give the results of the whole batch in one call.
 
     Returns
     -------
@@ -190,7 +195,12 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     observed = _observed(datasets, point_weights, max_components, n_init_data, seed, options)
     tests = Tests.empty(len(datasets), max_components - 1, n_boot)
     testing = _Testing(
-        n_init=n_init, seed=seed, options=options, level=level, sequential=sequential
+        n_init=n_init,
+        seed=seed,
+        options=options,
+        level=level,
+        sequential=sequential,
+        offset=_validate.check_int("dataset_offset", a["dataset_offset"], 0),
     )
     _run_tests(tests, observed, sizes, testing, progress)
     result = result_of_tests(
@@ -224,6 +234,7 @@ class _Testing:
     options: dict
     level: float
     sequential: bool
+    offset: int = 0
 
 
 def _observed(datasets, weights, max_components, n_init_data, seed, options) -> _Observed:
@@ -304,7 +315,7 @@ def _bootstrap_test(tests: Tests, t, which, observed: _Observed, sizes, testing,
     )
     source = np.repeat(which, n_boot)
     replicate = np.tile(np.arange(n_boot), which.size)
-    global_index = source * n_boot + replicate
+    global_index = (source + testing.offset) * n_boot + replicate
     done = t * n_datasets * n_boot
     for positions in _replicates.chunks(global_index, sizes[source]):
         rows = source[positions]

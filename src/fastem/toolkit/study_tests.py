@@ -4,9 +4,11 @@ registry :data:`TESTS`) on every simulated dataset of a design cell, its rejecti
 at the study's ``levels``, and Boos & Zhang's (2000) extrapolation of a bootstrap test's
 rejection rate to ``B = infinity`` from a few small bootstrap sizes.
 
-A test is a function ``test(datasets, k0, settings, seeds)`` of a chunk of datasets
+A test is a function ``test(datasets, k0, settings, seed, first)`` of a chunk of datasets
 (array of shape (n_datasets, n_samples)), the null's number of components, the
-:class:`StudyTest` and one seed per dataset, that returns the p-values of shape
+:class:`StudyTest`, the cell's seed of its tests and the index of the chunk's first dataset
+in the cell (a test that draws at random keys dataset ``d``'s draws by ``(seed, first +
+d)``, so that they do not depend on the chunks), that returns the p-values of shape
 (n_datasets, len(settings.n_boot)) of a resampling test (one column per bootstrap size,
 each from the first ``B`` replicates of one set drawn per dataset), or (n_datasets, 1)
 of another; NaN where the test could not be made. :func:`register_test` adds one.
@@ -48,7 +50,7 @@ TESTS: dict = {}
 
 
 def register_test(name: str, function, *, resampling: bool, options=None) -> None:
-    """Make ``function(datasets, k0, settings, seeds) -> p-values`` (see the module's
+    """Make ``function(datasets, k0, settings, seed, first) -> p-values`` (see the module's
     docstring) the test ``name`` of ``study(..., test=StudyTest(name))`` and of the
     design field ``test``; ``options``: the names of the options it takes, checked when
     the test is made."""
@@ -134,38 +136,46 @@ def options_table(value) -> dict:
 
 def run_test(test: StudyTest, data, first: int, cell_seed: int) -> np.ndarray:
     """The p-values of datasets ``first, first + 1, ...`` of a cell (``data``, one row
-    each), of shape (n_datasets, len(test.columns)): each dataset's test seeded by the
-    cell's seed and its index in the cell alone, so that they do not depend on the
-    chunks, the threads or the other datasets."""
-    seeds = [stage_seed(cell_seed, TEST_STREAM, first + d) for d in range(len(data))]
-    return TESTS[test.name].function(data, test.k0, test, seeds)
+    each), of shape (n_datasets, len(test.columns)): the tests seeded by the cell's seed,
+    each dataset's draws by its index in the cell, so that they do not depend on the
+    chunks or the threads."""
+    seed = stage_seed(cell_seed, TEST_STREAM)
+    return TESTS[test.name].function(data, test.k0, test, seed, first)
 
 
-def _bootstrap_lrt(datasets, k0, test: StudyTest, seeds) -> np.ndarray:
+def _bootstrap_lrt(datasets, k0, test: StudyTest, seed, first) -> np.ndarray:
     """The parametric bootstrap LRT's p-values (:func:`fastem.bootstrap_lrt` of ``k0``
-    against ``k0 + 1``) of each dataset at each size of ``test.n_boot``: one call per
-    dataset, with its own seed, its ``max(n_boot)`` replicates drawn once, and the
-    p-value at ``B`` from the first ``B`` of them."""
-    p = np.full((len(datasets), len(test.n_boot)), np.nan)
-    for d, data in enumerate(datasets):
-        with warnings.catch_warnings():
-            # A dataset whose test cannot be made is counted (test_failed), not news.
-            warnings.simplefilter("ignore")
-            result = bootstrap_lrt(
-                data,
-                k0 + 1,
-                test.n_boot[-1],
-                random_state=int(seeds[d]),
-                sequential=False,
-                **test.options,
-            )
-        if result.ran[-1]:
-            observed, boot = result.statistic[-1:], result.boot_statistics[-1]
-            p[d] = [p_values(observed, boot[None, :b])[0] for b in test.n_boot]
+    against ``k0 + 1``) of each dataset at each size of ``test.n_boot``: one call for
+    the chunk (``dataset_offset=first``: the draws of the whole cell's call), each
+    dataset's ``max(n_boot)`` replicates drawn once, and its p-value at ``B`` from the
+    first ``B`` of them."""
+    with warnings.catch_warnings():
+        # A dataset whose test cannot be made is counted (test_failed), not news.
+        warnings.simplefilter("ignore")
+        result = bootstrap_lrt(
+            datasets,
+            k0 + 1,
+            test.n_boot[-1],
+            random_state=seed,
+            sequential=False,
+            dataset_offset=first,
+            **test.options,
+        )
+    observed, boot = result.statistic[:, -1], result.boot_statistics[:, -1]
+    p = np.column_stack([p_values(observed, boot[:, :b]) for b in test.n_boot])
+    p[~result.ran[:, -1]] = np.nan
     return p
 
 
-_SET_BY_STUDY = ("data", "max_components", "n_boot", "random_state", "sequential", "progress")
+_SET_BY_STUDY = (
+    "data",
+    "max_components",
+    "n_boot",
+    "random_state",
+    "sequential",
+    "progress",
+    "dataset_offset",
+)
 """The arguments of :func:`fastem.bootstrap_lrt` that the study gives (``level`` is only
 its choice of K, which the study does not use)."""
 
