@@ -247,3 +247,14 @@ def test_a_tests_power_is_a_measure_to_draw_against_a_design_variable():
     assert fastem.Design(test="bootstrap_lrt", plot_measure="reject_05_bz").plot_measure
     with pytest.raises(ValueError, match="plot_measure"):
         fastem.Design(plot_measure="reject_05_mcse")
+
+
+def test_bootstrap_lrt_of_a_chunk_with_its_offset_is_that_part_of_the_whole_batch():
+    x = fastem.simulate(*NULL, 60, 6, random_state=3)[0]
+    options = dict(random_state=5, n_init=1, sequential=False)
+    whole = fastem.bootstrap_lrt(x, 2, 19, **options)
+    part = fastem.bootstrap_lrt(x[2:5], 2, 19, dataset_offset=2, **options)
+    np.testing.assert_array_equal(part.boot_statistics, whole.boot_statistics[2:5])
+    np.testing.assert_array_equal(part.p_value, whole.p_value[2:5])
+    with pytest.raises(ValueError, match="dataset_offset"):
+        fastem.bootstrap_lrt(x, 2, 19, dataset_offset=-1)
