@@ -30,8 +30,8 @@ from .lrt_result import p_values
 from .replicates import stage_seed
 
 TEST_STREAM = 2
-"""Keys the seeds of each dataset's test apart from the cell's simulation and the
-bootstrap of its MCSEs, all derived from ``(random_state, cell)``."""
+"""Keys the seed of a cell's tests apart from the cell's simulation and the bootstrap of
+its MCSEs, all derived from ``(random_state, cell)``."""
 
 
 @dataclass(frozen=True)
