@@ -253,8 +253,8 @@ def test_bootstrap_lrt_of_a_chunk_with_its_offset_is_that_part_of_the_whole_batc
     x = fastem.simulate(*NULL, 60, 6, random_state=3)[0]
     options = dict(random_state=5, n_init=1, sequential=False)
     whole = fastem.bootstrap_lrt(x, 2, 19, **options)
-    part = fastem.bootstrap_lrt(x[2:5], 2, 19, dataset_offset=2, **options)
+    part = fastem.bootstrap_lrt(x[2:5], 2, 19, first_dataset=2, **options)
     np.testing.assert_array_equal(part.boot_statistics, whole.boot_statistics[2:5])
     np.testing.assert_array_equal(part.p_value, whole.p_value[2:5])
-    with pytest.raises(ValueError, match="dataset_offset"):
-        fastem.bootstrap_lrt(x, 2, 19, dataset_offset=-1)
+    with pytest.raises(ValueError, match="first_dataset"):
+        fastem.bootstrap_lrt(x, 2, 19, first_dataset=-1)

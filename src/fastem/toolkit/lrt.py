@@ -32,7 +32,7 @@ def _own(
     level=0.05,
     sequential=True,
     progress=None,
-    dataset_offset=0,
+    first_dataset=0,
 ):
     """:func:`bootstrap_lrt`'s own parameters; those of :func:`fastem.fit` it takes are the
     table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
@@ -77,9 +77,9 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     search for the data than for the replicates, which over-rejects (0.12 at level 0.05
     under a one-component null, n = 100; :doc:`/guide/choosing-k` has the study).
 
-    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch, from
-    ``dataset_offset``) draws its data
-    and random restarts from streams keyed by ``(random_state, K, d * n_boot + b)``, and
+    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch: ``first_dataset``
+    plus its place in ``data``) draws its data and random restarts from streams keyed by
+    ``(random_state, K, d * n_boot + b)``, and
     the fits to dataset ``d`` by ``(random_state, K, d)``. A dataset's results therefore
     never depend on the other datasets' values or sizes, nor on how the replicates are
     chunked, but they do depend on its index ``d`` and on ``n_boot``: one dataset alone is
@@ -127,7 +127,7 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
         Called as ``progress(done, total)`` in replicates after every chunk; replicates of
         tests that a sequential procedure skips count as done, so the last call has
         ``done == total``.
-    dataset_offset : int, default 0
+    first_dataset : int, default 0
         The index of the first dataset in a larger batch (``d`` above), for chunks of
         one: the chunks then give the results of the whole batch in one call.
 
@@ -200,7 +200,7 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
         options=options,
         level=level,
         sequential=sequential,
-        offset=_validate.check_int("dataset_offset", a["dataset_offset"], 0),
+        offset=_validate.check_int("first_dataset", a["first_dataset"], 0),
     )
     _run_tests(tests, observed, sizes, testing, progress)
     result = result_of_tests(

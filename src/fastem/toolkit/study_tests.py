@@ -146,7 +146,7 @@ def run_test(test: StudyTest, data, first: int, cell_seed: int) -> np.ndarray:
 def _bootstrap_lrt(datasets, k0, test: StudyTest, seed, first) -> np.ndarray:
     """The parametric bootstrap LRT's p-values (:func:`fastem.bootstrap_lrt` of ``k0``
     against ``k0 + 1``) of each dataset at each size of ``test.n_boot``: one call for
-    the chunk (``dataset_offset=first``: the draws of the whole cell's call), each
+    the chunk (``first_dataset=first``: the draws of the whole cell's call), each
     dataset's ``max(n_boot)`` replicates drawn once, and its p-value at ``B`` from the
     first ``B`` of them."""
     with warnings.catch_warnings():
@@ -158,7 +158,7 @@ def _bootstrap_lrt(datasets, k0, test: StudyTest, seed, first) -> np.ndarray:
             test.n_boot[-1],
             random_state=seed,
             sequential=False,
-            dataset_offset=first,
+            first_dataset=first,
             **test.options,
         )
     observed, boot = result.statistic[:, -1], result.boot_statistics[:, -1]
@@ -174,7 +174,7 @@ _SET_BY_STUDY = (
     "random_state",
     "sequential",
     "progress",
-    "dataset_offset",
+    "first_dataset",
 )
 """The arguments of :func:`fastem.bootstrap_lrt` that the study gives (``level`` is only
 its choice of K, which the study does not use)."""
