@@ -198,6 +198,19 @@ def test_study_on_the_cluster_equals_the_local_study(client):
         np.testing.assert_array_equal(remote[name], local[name], err_msg=name)
 
 
+def test_a_studys_tests_of_k_on_the_cluster_equal_the_local_ones(client):
+    from fastem.toolkit.study_tests import study_test
+
+    test = study_test("bootstrap_lrt", 1, [0.05, 0.1], [19, 39], {"n_init": 1})
+    kwargs = dict(n_samples=40, replications=12, n_init=1, random_state=5, chunk_size=5, test=test)
+    local = fastem.study([1.0], [0.0], [1.0], **kwargs)
+    remote = fastem.study([1.0], [0.0], [1.0], client=client, **kwargs)
+    assert any(name.startswith("reject_10_bz") for name in local.table.columns)
+    for name in local.table.columns:
+        np.testing.assert_array_equal(remote.table[name], local.table[name], err_msg=name)
+    np.testing.assert_array_equal(remote.raw()["p_value_b19"], local.raw()["p_value_b19"])
+
+
 def test_a_killed_worker_is_retried_without_losing_or_duplicating_results(client):
     data = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 400, 3000, random_state=4)[0]
     kwargs = dict(n_init=8, random_state=3, tol=0, max_iter=150)

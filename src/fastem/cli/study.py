@@ -85,8 +85,9 @@ def add_command(commands) -> None:
         action="store_true",
         help="no progress bar, warnings or notices on stderr (errors still print)",
     )
-    # A grid and its template are tables, written in a --design file; no flag sets them.
-    study.set_defaults(run=_study, grid=None, template=None)
+    # A grid, its template and the test's options are tables, written in a --design file;
+    # no flag sets them.
+    study.set_defaults(run=_study, grid=None, template=None, test_options=None)
 
 
 # ----------------------------------------------------------------------------- study

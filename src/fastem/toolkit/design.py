@@ -28,6 +28,7 @@ from .designfile import WANTED, BadShape, plain, shaped
 from .designgrid import grid_mixtures, grid_sample_sizes, grid_scenarios
 from .study_measures import QUANTILES, check_quantiles
 from .study_table import is_measure
+from .study_tests import TESTS, options_table, study_test
 
 
 def _setting(default, kind, *, many=False, single=False, help=None, fit=False, kw_only=True):
@@ -65,6 +66,9 @@ class _StudySettings:
     variable a column of the table. ``plot_measure`` and ``plot_against`` ask ``fastem study
     --plot`` for a figure of a measure against a design variable
     (:func:`fastem.plots.measure_figure`).
+    ``test`` (``"bootstrap_lrt"``), ``test_k0``, ``levels``, ``n_boot`` and ``test_options``
+    (a table) test ``test_k0`` against ``test_k0 + 1`` components on every dataset, with the
+    rejection rates and Boos & Zhang's extrapolation of :func:`fastem.study`'s ``test``.
 
     Lists are kept as tuples; a single sample size or strategy stands for a list of one
     (a single weight, mean or variance does not: it is refused, as it is almost always a
@@ -121,6 +125,20 @@ class _StudySettings:
         help="quantiles (0 to 1) of the passes and the likelihood-ratio statistic, "
         "columns of --all-columns",
     )
+    test: str | None = _setting(None, str, help=f"a test of K on every dataset: {', '.join(TESTS)}")
+    test_k0: int = _setting(1, int, help="with --test: test test_k0 against test_k0 + 1 components")
+    levels: tuple = _setting(
+        (0.05,), float, many=True, single=True, help="with --test: the rejection rates' levels"
+    )
+    n_boot: tuple = _setting(
+        (99,),
+        int,
+        many=True,
+        single=True,
+        help="with --test: the bootstrap sizes B; several: also Boos & Zhang's extrapolation to "
+        "B = infinity from them (each (B + 1) level a whole number)",
+    )
+    test_options: dict | None = _setting(None, options_table)
     plot_measure: str | None = _setting(
         None,
         str,
@@ -191,6 +209,8 @@ class _StudySettings:
             _validate.check_non_negative("at_best_tol", self.at_best_tol)
         with _about("quantiles"):
             check_quantiles(self.quantiles)
+        with _about("test", "test_k0", "levels", "n_boot", "test_options"):
+            study_test(self.test, self.test_k0, self.levels, self.n_boot, self.test_options)
         for option in _options.DESIGN_OPTIONS:
             with _about(option.name):
                 if option.check is not None:
@@ -326,6 +346,8 @@ class _StudySettings:
         scenarios = arguments.pop("scenarios")
         grid, template = arguments.pop("grid"), arguments.pop("template")
         del arguments["plot_measure"], arguments["plot_against"]  # the figures' own
+        test = [arguments.pop(name) for name in ("test", "test_k0", "levels", "n_boot")]
+        arguments["test"] = study_test(*test, arguments.pop("test_options"))
         if grid is not None:
             arguments["scenarios"] = list(grid_scenarios(grid, template))
         elif scenarios:

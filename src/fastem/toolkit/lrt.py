@@ -32,6 +32,7 @@ def _own(
     level=0.05,
     sequential=True,
     progress=None,
+    first_dataset=0,
 ):
     """:func:`bootstrap_lrt`'s own parameters; those of :func:`fastem.fit` it takes are the
     table's (:mod:`fastem.options`, ``toolkit``), with its defaults."""
@@ -76,8 +77,9 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     search for the data than for the replicates, which over-rejects (0.12 at level 0.05
     under a one-component null, n = 100; :doc:`/guide/choosing-k` has the study).
 
-    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch) draws its data
-    and random restarts from streams keyed by ``(random_state, K, d * n_boot + b)``, and
+    Seeding: replicate ``b`` of dataset ``d`` (its index in the whole batch: ``first_dataset``
+    plus its place in ``data``) draws its data and random restarts from streams keyed by
+    ``(random_state, K, d * n_boot + b)``, and
     the fits to dataset ``d`` by ``(random_state, K, d)``. A dataset's results therefore
     never depend on the other datasets' values or sizes, nor on how the replicates are
     chunked, but they do depend on its index ``d`` and on ``n_boot``: one dataset alone is
@@ -129,6 +131,9 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
         Called as ``progress(done, total)`` in replicates after every chunk; replicates of
         tests that a sequential procedure skips count as done, so the last call has
         ``done == total``.
+    first_dataset : int, default 0
+        The index of the first dataset in a larger batch (``d`` above), for chunks of
+        one: the chunks then give the results of the whole batch in one call.
 
     Returns
     -------
@@ -196,7 +201,12 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     observed = _observed(datasets, point_weights, max_components, n_init_data, seed, options)
     tests = Tests.empty(len(datasets), max_components - 1, n_boot)
     testing = _Testing(
-        n_init=n_init, seed=seed, options=options, level=level, sequential=sequential
+        n_init=n_init,
+        seed=seed,
+        options=options,
+        level=level,
+        sequential=sequential,
+        offset=_validate.check_int("first_dataset", a["first_dataset"], 0),
     )
     _run_tests(tests, observed, sizes, testing, progress)
     result = result_of_tests(
@@ -230,6 +240,7 @@ class _Testing:
     options: dict
     level: float
     sequential: bool
+    offset: int = 0
 
 
 def _observed(datasets, weights, max_components, n_init_data, seed, options) -> _Observed:
@@ -310,7 +321,7 @@ def _bootstrap_test(tests: Tests, t, which, observed: _Observed, sizes, testing,
     )
     source = np.repeat(which, n_boot)
     replicate = np.tile(np.arange(n_boot), which.size)
-    global_index = source * n_boot + replicate
+    global_index = (source + testing.offset) * n_boot + replicate
     done = t * n_datasets * n_boot
     for positions in _replicates.chunks(global_index, sizes[source]):
         rows = source[positions]

@@ -21,7 +21,7 @@ from .study_chunks import (
     kept_bytes,
 )
 from .study_measures import QUANTILES, check_quantiles
-from .study_results import Scenario, StudyCell, StudyResult
+from .study_results import Scenario, StudyCell, StudyResult, named_scenarios
 from .study_runs import N_TRACED, Fitting, Schedule, run_study
 from .study_table import (
     N_BOOTSTRAP,
@@ -32,6 +32,7 @@ from .study_table import (
     blank_missing,
     with_mcse_in_parentheses,
 )
+from .study_tests import StudyTest
 
 __all__ = [
     "CHUNK_POINTS",
@@ -69,6 +70,7 @@ def _own(
     client=None,
     keep_replications=True,
     raw=None,
+    test=None,
 ):
     """:func:`study`'s own parameters; its options of :func:`fastem.fit` are the table's
     (:mod:`fastem.options`), with its defaults, but the two it sets itself."""
@@ -188,6 +190,16 @@ def study(*args, **kwargs) -> StudyResult:
 
     ``StudyResult.raw()`` has every replication's chosen fit, for analyses of one's own.
 
+    With ``test`` (a ``fastem.toolkit.study_tests.StudyTest``, e.g.
+    ``study_test("bootstrap_lrt", k0=1, levels=[0.05], n_boot=[19, 39, 59])``), every
+    dataset of a design cell is also tested (``k0`` against ``k0 + 1`` components), and
+    every row of the cell has the test's columns: ``test_failed`` (the share of datasets
+    the test could not be made on, left out of the rates), ``reject_05`` (the rejection
+    rate at level 0.05, at the largest bootstrap size) and, with several sizes, Boos &
+    Zhang's extrapolation to ``B = infinity``, ``reject_05_bz``, and the rates at the
+    smaller sizes, ``reject_05_b19``, each with its MCSE; the raw rows have each dataset's
+    ``p_value`` (and ``p_value_b19``, ...). :doc:`/guide/studies` has the formulas.
+
     Memory: the table is computed from counts and exact sums kept per cell a chunk at a
     time, and the bootstrap's resamples are Poisson counts drawn per dataset (the same in
     any chunking), so with ``keep_replications=False`` memory grows with the replications
@@ -258,6 +270,8 @@ def study(*args, **kwargs) -> StudyResult:
         time: per design cell, blocks of ``RAW_BLOCK`` replications, each method's rows
         in the table's order within a block (a study of at most ``RAW_BLOCK`` replications
         gives them in ``raw()``'s order), the same however the study is chunked.
+    test : StudyTest, optional
+        A test of the number of components run on every dataset of each cell (above).
     tol, max_iter, reg_variance, equal_variance, ...
         The other options of :func:`fastem.fit`, passed to it.
 
@@ -303,9 +317,12 @@ def study(*args, **kwargs) -> StudyResult:
     quantiles = check_quantiles(a.pop("quantiles"))
     progress, client, trace, se = a.pop("progress"), a.pop("client"), a.pop("trace"), a.pop("se")
     keep_replications, raw = a.pop("keep_replications"), a.pop("raw")
+    test = a.pop("test")
+    if test is not None and not isinstance(test, StudyTest):
+        raise TypeError(f"test must be a StudyTest (study_tests.study_test(...)), got {test!r}.")
     # The other options of fastem.fit go on to it as they were given.
     fit_options = {name: value for name, value in a.items() if name in kwargs}
-    scenarios = _scenarios(weights, means, variances, scenarios)
+    scenarios = named_scenarios(weights, means, variances, scenarios)
     sizes = [n_samples] if np.ndim(n_samples) == 0 else list(n_samples)
     if not sizes:
         raise ValueError(
@@ -353,6 +370,7 @@ def study(*args, **kwargs) -> StudyResult:
         trace=trace,
         keep=keep_replications,
         quantiles=quantiles,
+        test=test,
     )
     schedule = Schedule(replications, chunk_size, client=client, progress=progress, raw=raw)
     return run_study(scenarios, sizes, fitted_ks, fitting, schedule, statistics)
@@ -404,46 +422,3 @@ def _choices(name, values, allowed) -> list:
     if not values:
         raise ValueError(f"{name} is empty; give at least one of {', '.join(allowed)}.")
     return [_validate.check_choice(name, value, allowed) for value in dict.fromkeys(values)]
-
-
-def _scenarios(weights, means, variances, scenarios) -> list:
-    """The study's true mixtures as Scenarios, named "1", "2", ... unless named."""
-    single = (weights, means, variances)
-    if scenarios is None:
-        if any(value is None for value in single):
-            raise TypeError(
-                "study needs the true mixture: weights, means and variances, or "
-                "scenarios=[...] for several."
-            )
-        scenarios = [Scenario(*single)]
-    elif any(value is not None for value in single):
-        raise TypeError("give either weights, means and variances, or scenarios, not both.")
-    named = []
-    for index, scenario in enumerate(scenarios):
-        if not isinstance(scenario, Scenario):
-            scenario = Scenario(*scenario)
-        name = scenario.name or str(index + 1)
-        weights_, means_, variances_ = scenario.arrays()
-        if not (
-            weights_.ndim == means_.ndim == variances_.ndim == 1
-            and weights_.size == means_.size == variances_.size > 0
-        ):
-            raise ValueError(
-                f"scenario {name!r}: weights, means and variances need one value "
-                "per component each."
-            )
-        mixture = (tuple(weights_), tuple(means_), tuple(variances_))
-        named.append(Scenario(*mixture, name, tuple(scenario.variables)))
-    if not named:
-        raise ValueError("scenarios is empty; give at least one true mixture.")
-    variables = {tuple(name for name, _ in scenario.variables) for scenario in named}
-    if len(variables) > 1:
-        raise ValueError(
-            "scenarios have different design variables "
-            f"({' / '.join(', '.join(v) or 'none' for v in sorted(variables))}); give every "
-            "scenario the same ones, so that they are columns of the table."
-        )
-    names = [scenario.name for scenario in named]
-    if len(set(names)) < len(names):
-        raise ValueError(f"scenario names repeat: {names}; give each its own name.")
-    return named

@@ -23,6 +23,7 @@ from .study_table import (
     parameter_column,
     raw_rows,
 )
+from .study_tests import TestSums, brief_test_columns
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class StudyCell:
     replications: int = 0
     keep: bool = True
     sums: CellSums | None = None
+    tested: TestSums | None = None
 
     def __repr__(self) -> str:
         return (
@@ -338,7 +340,8 @@ class StudyResult:
         names[at:at] = [n for n in ("lr_mean", "lr_mean_mcse") if n in self.table.columns]
         grid = [name for name, _ in self.cells[0].variables]  # a grid's, after the scenario
         at = names.index("scenario") + 1 if "scenario" in names else 0
-        names = [*names[:at], *grid, *names[at:], *means_rmse]
+        names = [*names[:at], *grid, *names[at:], *brief_test_columns(self.table.columns)]
+        names += means_rmse
         return self.table.select(*(name for name in names if not _missing(self.table[name])))
 
     def brief_timing(self) -> Table:
@@ -374,16 +377,19 @@ class StudyResult:
             max(cell.n_init for cell in self.cells),
         )
         parts = [
-            raw_rows(
-                cell,
-                cell,
-                (cell.weights, cell.means, cell.variances),
-                0,
-                widths,
-                None
-                if cell.weights_se is None
-                else (cell.weights_se, cell.means_se, cell.variances_se),
-            )
+            {
+                **raw_rows(
+                    cell,
+                    cell,
+                    (cell.weights, cell.means, cell.variances),
+                    0,
+                    widths,
+                    None
+                    if cell.weights_se is None
+                    else (cell.weights_se, cell.means_se, cell.variances_se),
+                ),
+                **({} if cell.tested is None else cell.tested.raw_columns()),
+            }
             for cell in self.cells
         ]
         return Table({name: np.concatenate([part[name] for part in parts]) for name in parts[0]})
@@ -392,3 +398,48 @@ class StudyResult:
 def _missing(values) -> bool:
     """Whether a column is NaN in every row: a measure that no row can compute."""
     return values.dtype.kind == "f" and bool(np.isnan(values).all())
+
+
+def named_scenarios(weights, means, variances, scenarios) -> list:
+    """The true mixtures of :func:`fastem.study`: ``scenarios`` (Scenarios or
+    ``(weights, means, variances)``), or the one of ``weights, means, variances``, as
+    checked Scenarios named "1", "2", ... unless named."""
+    single = (weights, means, variances)
+    if scenarios is None:
+        if any(value is None for value in single):
+            raise TypeError(
+                "study needs the true mixture: weights, means and variances, or "
+                "scenarios=[...] for several."
+            )
+        scenarios = [Scenario(*single)]
+    elif any(value is not None for value in single):
+        raise TypeError("give either weights, means and variances, or scenarios, not both.")
+    named = []
+    for index, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            scenario = Scenario(*scenario)
+        name = scenario.name or str(index + 1)
+        weights_, means_, variances_ = scenario.arrays()
+        if not (
+            weights_.ndim == means_.ndim == variances_.ndim == 1
+            and weights_.size == means_.size == variances_.size > 0
+        ):
+            raise ValueError(
+                f"scenario {name!r}: weights, means and variances need one value "
+                "per component each."
+            )
+        mixture = (tuple(weights_), tuple(means_), tuple(variances_))
+        named.append(Scenario(*mixture, name, tuple(scenario.variables)))
+    if not named:
+        raise ValueError("scenarios is empty; give at least one true mixture.")
+    variables = {tuple(name for name, _ in scenario.variables) for scenario in named}
+    if len(variables) > 1:
+        raise ValueError(
+            "scenarios have different design variables "
+            f"({' / '.join(', '.join(v) or 'none' for v in sorted(variables))}); give every "
+            "scenario the same ones, so that they are columns of the table."
+        )
+    names = [scenario.name for scenario in named]
+    if len(set(names)) < len(names):
+        raise ValueError(f"scenario names repeat: {names}; give each its own name.")
+    return named

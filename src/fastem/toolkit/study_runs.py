@@ -28,6 +28,7 @@ from .study_table import (
     timing_of,
     with_variables,
 )
+from .study_tests import StudyTest, TestSums, run_test
 
 N_TRACED = 20
 """Datasets of each cell whose restarts' log-likelihood traces ``study(..., trace=True)``
@@ -55,6 +56,7 @@ class Fitting:
     trace: bool
     keep: bool
     quantiles: tuple = ()
+    test: StudyTest | None = None
 
 
 @dataclass
@@ -101,6 +103,8 @@ def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule,
     schedule.total = (
         sum(map(len, fitted)) * len(sizes) * len(fitting.methods) * schedule.replications
     )
+    if fitting.test is not None:
+        fitting.test.check_sizes(sizes)
     _compile_kernels(scenarios[0], fitting)
     cells = [
         cell
@@ -143,15 +147,20 @@ def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks
     bootstrap_key = (fitting.seed, *cell_words, _BOOTSTRAP_STREAM)
     cell, plans = _plan_cell(fitting, scenario, size, ks, cell_seed, bootstrap_key)
     blocks = None if schedule.raw is None else RawBlocks(schedule.raw, schedule.replications)
+    tested = None if fitting.test is None else TestSums(fitting.test, fitting.keep)
     arguments = (
-        (truth, size, count, cell_seed, start, plans, fitting.trace)
+        (truth, size, count, cell_seed, start, plans, fitting.trace, fitting.test)
         for start, count in chunk_plan(schedule.replications, size, schedule.chunk_size)
     )
-    for (_, _, count, _, start, _, _), outcome in run_chunks(
+    for (_, _, count, _, start, *_), (outcome, p) in run_chunks(
         _run_chunk, arguments, schedule.client
     ):
         weights = mcse.poisson_weights(bootstrap_key, start, count, N_BOOTSTRAP)
         chunk_rows = _add_chunk(cell, ks, outcome, start, weights, fitting, schedule)
+        if tested is not None:
+            tested.add(p)
+            for rows in chunk_rows.values():
+                rows.update(tested.raw_columns(p))
         if blocks is not None:
             blocks.add(chunk_rows, start + count)
         schedule.done += count * len(plans)
@@ -159,6 +168,7 @@ def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks
             schedule.progress(schedule.done, schedule.total)
     for accumulated in cell.values():
         accumulated.finish()
+        accumulated.tested = tested  # the same datasets' tests in every row of the cell
     return list(cell.values())
 
 
@@ -300,10 +310,11 @@ def _restarts(strategy: str, n_init: int) -> int:
     return 1 if strategy in DETERMINISTIC else n_init
 
 
-def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
+def _run_chunk(truth, size, count, cell_seed, start, plans, trace, test=None):
     """Simulate datasets ``start:start + count`` of a cell and fit them with each method
-    (``plans``: ``{(n_components, init, algorithm, stop, penalty): fit options}``):
-    ``{key: (FitResult, seconds, (traces, first dataset) or None)}``."""
+    (``plans``: ``{(n_components, init, algorithm, stop, penalty): fit options}``), and
+    test them (``test``, or None): ``({key: (FitResult, seconds, (traces, first dataset)
+    or None)}, p-values or None)``."""
     data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
     outcome = {}
     for key, options in plans.items():
@@ -316,7 +327,7 @@ def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
             traces = _quiet_fit(data[:N_TRACED], n_components, trace=True, **options).trace
             traced = (traces, data[0])
         outcome[key] = (result, seconds, traced)
-    return outcome
+    return outcome, None if test is None else run_test(test, data, start, cell_seed)
 
 
 def _quiet_fit(data, n_components, **options):

@@ -11,6 +11,7 @@ from ..engine.status import Status
 from ..table import Table
 from . import mcse
 from .study_measures import quantile_column, sample_columns
+from .study_tests import is_test_measure
 
 PARAMETERS = ("weight", "mean", "variance")
 PARAMETER_STATISTICS = ("bias", "bias_mcse", "empse", "empse_mcse", "rmse", "rmse_mcse")
@@ -163,6 +164,8 @@ def brief_columns(columns) -> list:
 def is_measure(name: str) -> bool:
     """Whether ``name`` is a measure of the study's table that has an MCSE column
     (``at_best``, ``mean_2_bias``, ...), as a figure of a measure needs."""
+    if is_test_measure(name):  # a test's rates (reject_05, ...), with study(..., test=)
+        return True
     outcome = {column.name for column in fields(Outcome)}
     if name in outcome:
         return f"{name}_mcse" in outcome
@@ -305,6 +308,8 @@ def row_of(cell, quantiles=()) -> dict:
         row[quantile_column("passes", q) + "_mcse"] = sums.passes.percentile_mcse(100 * q)
     if sums.lr is not None:
         row.update(sample_columns("lr", sums.lr, quantiles, moments=True))
+    if cell.tested is not None:
+        row.update(cell.tested.columns())
     row = with_variables(row, cell)
     for (index, k), performance in sums.performance.items():  # matched cells only
         measures = performance.result()
