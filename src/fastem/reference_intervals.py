@@ -67,7 +67,7 @@ def em_step(lower, upper, counts, weights, means, variances):
     n_k = resp.sum(axis=0)
     shift = (resp * first).sum(axis=0) / n_k
     new_variances = (resp * second).sum(axis=0) / n_k - shift**2
-    return float(np.sum(counts * total)), (n_k / n_k.sum(), means + shift, new_variances)
+    return float(np.sum(counts * total[:, 0])), (n_k / n_k.sum(), means + shift, new_variances)
 
 
 def fit(lower, upper, counts, weights, means, variances, n_iter):
