@@ -12,6 +12,7 @@ from scipy.special import log_ndtr
 
 import fastem
 from fastem import reference_intervals as reference
+from fastem.engine import intervals
 
 DATA = Path(__file__).parent / "data"
 WAITING = np.loadtxt(DATA / "faithful.csv", skiprows=1, delimiter=",")[:, 1]
@@ -226,3 +227,99 @@ def test_interval_fits_do_not_depend_on_threads_or_chunks():
         np.testing.assert_array_equal(many[name], value, err_msg=name)
         joined = np.concatenate([chunk[name] for chunk in chunks])
         np.testing.assert_array_equal(joined, value, err_msg=name)
+
+
+@pytest.mark.plain_python
+def test_tail_probabilities_keep_their_precision_far_out():
+    # The kernel takes tails at x >= 0 only (each interval on the side of 0 where its
+    # tails are small), where log Q(x) <= log(1/2) is resolved relatively.
+    x = np.concatenate([np.linspace(0.0, 60.0, 1001), [1e3, 1e150]])
+    ours = np.array([intervals.log_upper_tail(v) for v in x])
+    np.testing.assert_allclose(ours, log_ndtr(-x), rtol=1e-13)
+    assert intervals.log_upper_tail(np.inf) == -np.inf
+    assert intervals.log_upper_tail(-np.inf) == 0.0
+    for a, b in [(25.0, 25.5), (-33.0, -32.0), (-1.0, 2.0), (45.0, np.inf), (-np.inf, -45.0)]:
+        expected = reference.log_interval_probabilities([a], [b], np.zeros(1), np.ones(1))[0, 0]
+        assert intervals.log_interval_probability(a, b) == pytest.approx(expected, rel=1e-13)
+        first, second = intervals.truncated_moments(a, b, expected)
+        # The truncated normal's mean lies in the interval and its variance is positive.
+        assert max(a, -1e300) <= first <= min(b, 1e300)
+        assert second - first**2 > 0.0
+    # Intervals [a, inf): the mean is the inverse Mills ratio phi(a) / Q(a).
+    mills = np.exp(-0.5 * 45.0**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(-45.0))
+    assert intervals.truncated_moments(45.0, np.inf, log_ndtr(-45.0))[0] == pytest.approx(
+        mills, rel=1e-13
+    )
+
+
+@pytest.mark.plain_python
+def test_a_component_too_far_for_any_interval_makes_a_non_finite_fit_not_a_crash():
+    data = fastem.Intervals([0.0, 1.0], [1.0, 2.0], [3, 4])
+    with pytest.warns(fastem.DegenerateFitWarning, match="finite log-likelihood"):
+        result = fastem.fit(data, 1, means_init=[1e170], fix_means=True)
+    assert result.status == fastem.Status.NON_FINITE
+
+
+@pytest.mark.plain_python
+def test_censored_ends_far_in_the_tail_fit_without_nan():
+    # Left- and right-censored observations 40 standard deviations out.
+    data = fastem.Intervals(
+        [-np.inf, -1.0, 0.0, 1.0, 40.0], [-40.0, 0.0, 1.0, 2.0, np.inf], [1, 30, 40, 30, 1]
+    )
+    result = fastem.fit(data, 2, n_init=3, random_state=0, warn=False)
+    assert np.isfinite(result.log_likelihood)
+    assert np.all(np.isfinite(result.means)) and np.all(result.variances > 0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (([0.0, 1.0], [1.0], [1, 1]), "lengths 2, 1 and 2"),
+        (([0.0, 2.0], [1.0, 1.0], [1, 1]), r"interval\(s\) 1 has lower > upper; swap them"),
+        (([0.0, 1.0], [1.0, 1.0], [1, 1]), "single point"),
+        (([-np.inf], [np.inf], [1]), "says nothing"),
+        (([np.inf], [np.inf], [1]), "right-censored interval is"),
+        (([0.0, np.nan], [1.0, 2.0], [1, 1]), "NaN end"),
+        (([0.0, 1.0], [1.0, 2.0], [1, -1]), "negative count"),
+        (([0.0, 1.0], [1.0, 2.0], [1, np.inf]), "not finite"),
+        (([0.0, 1.0], [1.0, 2.0], [0, 0]), "every count is 0"),
+    ],
+)
+def test_bad_intervals_are_refused_with_the_fix(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        fastem.Intervals(*arguments)
+
+
+def test_bins_need_one_more_edge_than_counts():
+    with pytest.raises(ValueError, match="one more edge than counts"):
+        fastem.Intervals.from_bins([0.0, 1.0], [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (dict(algorithm="squarem"), "algorithm='squarem' is not supported for Intervals"),
+        (dict(n_init="auto"), "n_init='auto' is not supported"),
+        (dict(se="score"), "se='score' is not supported"),
+        (dict(sample_weight=[1, 1]), "counts of Intervals are the observations' weights"),
+        (dict(dtype=np.float32), "float64"),
+    ],
+)
+def test_options_intervals_do_not_take_are_refused(options, message):
+    data = fastem.Intervals([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [3, 4, 5])
+    with pytest.raises(ValueError, match=message):
+        fastem.fit(data, 1, **options)
+
+
+def test_a_batch_mixing_points_and_intervals_is_refused():
+    data = fastem.Intervals([0.0, 1.0], [1.0, 2.0], [3, 4])
+    with pytest.raises(TypeError, match="dataset 1 is a ndarray"):
+        fastem.fit([data, np.arange(5.0)], 1)
+
+
+def test_intervals_of_count_zero_are_dropped_and_the_total_count_is_n():
+    data = fastem.Intervals.from_bins([0.0, 1.0, 2.0, 3.0, 4.0], [2, 0, 5, 3])
+    kept = fastem.Intervals([0.0, 2.0, 3.0], [1.0, 3.0, 4.0], [2, 5, 3])
+    both = fastem.fit([data, kept], 1, warn=False)
+    np.testing.assert_array_equal(both.means[0], both.means[1])
+    np.testing.assert_array_equal(both.n_observations, [10.0, 10.0])

@@ -76,6 +76,8 @@ def log_interval_probability(alpha, beta):
         high, low = log_upper_tail(-beta), log_upper_tail(-alpha)
     else:  # the interval holds 0: P >= 1 - two tails of at most 1/2 each
         return math.log1p(-(math.exp(log_upper_tail(-alpha)) + math.exp(log_upper_tail(beta))))
+    if high == -math.inf:  # beyond even the series (x^2 overflows): no probability
+        return -math.inf
     return high + math.log1p(-math.exp(low - high))
 
 
