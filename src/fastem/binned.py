@@ -224,6 +224,7 @@ def standardised(items: list[Intervals], batch: Batch, n_init: int) -> tuple:
     """The intervals in ``batch``'s standardisation, packed in its layout, for
     :func:`fastem.engine.intervals.run_intervals`: ``(lower, upper, counts, offsets,
     n_init)``."""
+    assert batch.center is not None and batch.scale is not None  # a prepared batch
     repeat = np.diff(batch.offsets)
     center = np.repeat(batch.center, repeat)
     inv_scale = np.repeat(1.0 / batch.scale, repeat)
