@@ -323,3 +323,22 @@ def test_intervals_of_count_zero_are_dropped_and_the_total_count_is_n():
     both = fastem.fit([data, kept], 1, warn=False)
     np.testing.assert_array_equal(both.means[0], both.means[1])
     np.testing.assert_array_equal(both.n_observations, [10.0, 10.0])
+
+
+def test_select_chooses_among_interval_fits_by_their_bic():
+    data = BINNED["galaxies"]
+    choice = fastem.select(data, [1, 2, 3, 4], variance="unequal", n_init=5)
+    assert int(choice.n_components) == 3
+    fits = [fastem.fit(data, k, n_init=5, warn=False) for k in (1, 2, 3, 4)]
+    bics = np.array([float(f.bic()) for f in fits])
+    # The same maxima as fit's restarts up to K = 3; select's nested starts find a better
+    # one for K = 4, and l(K) >= l(K - 1) by construction.
+    np.testing.assert_allclose(choice.bic[:3], bics[:3], rtol=1e-9)
+    assert choice.bic[3] <= bics[3]
+    assert np.all(np.diff(choice.log_likelihood) >= 0)
+    n_parameters = np.array([2, 5, 8, 11])
+    np.testing.assert_allclose(
+        choice.bic,
+        -2 * choice.log_likelihood + n_parameters * np.log(data.n_observations),
+        rtol=1e-12,
+    )
