@@ -6,9 +6,9 @@ import io
 
 import numpy as np
 import pytest
-from test_cli import assert_one_line_error, fastem_cli
 
 import fastem
+from test_cli import assert_one_line_error, fastem_cli
 
 BINS = "lower,upper,count\n-inf,50,10\n50,60,40\n60,70,30\n70,80,80\n80,90,70\n90,inf,12\n"
 

@@ -12,6 +12,7 @@ from ..engine.status import Status
 from .fit_options import add_algorithm_options, add_fit_options, fit_options
 from .fit_table import NONE_ELIGIBLE, bic_n, fit_table
 from .flags import EPILOG, Formatter, add_data_options, figure_file, n_init
+from .intervalfiles import interval_options, plotted, read_interval_data
 from .outputs import Outputs
 from .shared import (
     UserError,
@@ -23,7 +24,6 @@ from .shared import (
     read_data,
     write_stdout,
 )
-from .intervalfiles import interval_options, plotted, read_interval_data
 
 
 def add_command(commands) -> None:
