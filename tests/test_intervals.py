@@ -11,7 +11,7 @@ from scipy.optimize import minimize
 from scipy.special import log_ndtr
 
 import fastem
-from fastem import reference_intervals as reference
+from fastem import reference
 from fastem.engine import intervals
 
 DATA = Path(__file__).parent / "data"
@@ -72,7 +72,7 @@ def test_fit_is_the_maximum_scipy_finds_of_the_binned_likelihood(name, n_compone
     assert result.status == fastem.Status.CONVERGED
 
     def log_likelihood(w, m, v):
-        return reference.log_likelihood(data.lower, data.upper, data.counts, w, m, v)
+        return reference.interval_log_likelihood(data.lower, data.upper, data.counts, w, m, v)
 
     assert result.log_likelihood == pytest.approx(
         log_likelihood(result.weights, result.means, result.variances), rel=1e-12
@@ -105,7 +105,9 @@ def test_kernel_follows_the_numpy_reference_step_by_step():
         trace=True,
         warn=False,
     )
-    trace, *parameters = reference.fit(data.lower, data.upper, data.counts, *start, n_iter=25)
+    trace, *parameters = reference.interval_fit(
+        data.lower, data.upper, data.counts, *start, n_iter=25
+    )
     np.testing.assert_allclose(result.trace[0, :25], trace, rtol=1e-12)
     for ours, theirs in zip((result.weights, result.means, result.variances), parameters):
         np.testing.assert_allclose(ours, theirs, rtol=1e-10)
@@ -301,7 +303,7 @@ def test_bins_need_one_more_edge_than_counts():
         (dict(algorithm="squarem"), "algorithm='squarem' is not supported for Intervals"),
         (dict(n_init="auto"), "n_init='auto' is not supported"),
         (dict(se="score"), "se='score' is not supported"),
-        (dict(sample_weight=[1, 1]), "counts of Intervals are the observations' weights"),
+        (dict(sample_weight=[1, 1, 1]), "counts of Intervals are the observations' weights"),
         (dict(dtype=np.float32), "float64"),
     ],
 )

@@ -21,14 +21,6 @@ from .engine.layout import Batch
 
 __all__ = ["Intervals"]
 
-UNSUPPORTED = {
-    "algorithm": ("em", "EM for grouped data is the one algorithm for intervals"),
-    "n_init": ("auto", None),
-    "se": (None, "standard errors of interval fits are not computed"),
-    "sample_weight": (None, "the counts of Intervals are the observations' weights"),
-}
-"""Options of :func:`fastem.fit` that intervals take only at one value, and why."""
-
 
 @dataclass(frozen=True, eq=False)
 class Intervals:
@@ -198,26 +190,33 @@ def points(items: list[Intervals], single: bool):
 
 
 def check_options(settings: dict, given_names) -> None:
-    """Refuse the options of :func:`fastem.fit` that intervals do not take
-    (:data:`UNSUPPORTED`), naming the fix; an ``algorithm`` the call did not give (not in
-    ``given_names``) is fit's default, which means EM for intervals."""
-    for name, (allowed, why) in UNSUPPORTED.items():
-        value = settings[name]
-        if name == "algorithm" and name not in given_names:
-            continue
-        if name == "n_init":
-            if value == allowed:
-                raise ValueError(
-                    "n_init='auto' is not supported for Intervals; give a number of "
-                    "restarts (n_init=10, say)."
-                )
-        elif value is not allowed and value != allowed:
-            raise ValueError(
-                f"{name}={value!r} is not supported for Intervals ({why}); leave {name} "
-                f"at {allowed!r}."
-            )
+    """Refuse the options of :func:`fastem.fit` that intervals take at one value only,
+    naming the fix. An ``algorithm`` the call did not give (not in ``given_names``) is
+    fit's default, which means EM for intervals: EM for grouped data is their one
+    algorithm."""
+    if settings["n_init"] == "auto":
+        raise ValueError(
+            "n_init='auto' is not supported for Intervals; give a number of restarts "
+            "(n_init=10, say)."
+        )
+    if "algorithm" in given_names:
+        _refuse("algorithm", settings["algorithm"], "em", "EM is their one algorithm")
+    _refuse("se", settings["se"], None, "their standard errors are not computed")
+    _refuse(
+        "sample_weight",
+        None if settings["sample_weight"] is None else "given",
+        None,
+        "the counts of Intervals are the observations' weights",
+    )
     if np.dtype(settings["dtype"]) != np.float64:
         raise ValueError("Intervals are fitted in float64; leave dtype at its default.")
+
+
+def _refuse(name: str, value, allowed, why: str) -> None:
+    if value != allowed:
+        raise ValueError(
+            f"{name}={value!r} is not supported for Intervals ({why}); leave {name} at {allowed!r}."
+        )
 
 
 def standardised(items: list[Intervals], batch: Batch, n_init: int) -> tuple:
