@@ -55,8 +55,12 @@ class Intervals:
     20.0
     """
 
+    #: ndarray of shape (n_intervals,): each interval's lower end (``-inf``: open),
+    #: read-only.
     lower: np.ndarray
+    #: ndarray of shape (n_intervals,): each interval's upper end (``inf``: open).
     upper: np.ndarray
+    #: ndarray of shape (n_intervals,): each interval's count, float64.
     counts: np.ndarray
 
     def __init__(self, lower: ArrayLike, upper: ArrayLike, counts: ArrayLike | None = None):
