@@ -344,3 +344,18 @@ def test_select_chooses_among_interval_fits_by_their_bic():
         -2 * choice.log_likelihood + n_parameters * np.log(data.n_observations),
         rtol=1e-12,
     )
+
+
+@pytest.mark.plain_python
+def test_a_variance_at_reg_variance_is_flagged_as_for_points():
+    data = BINNED["waiting"]
+    result = fastem.fit(data, 2, n_init=2, random_state=0, reg_variance=2.0, warn=False)
+    points = fastem.fit(
+        data.midpoints, 2, sample_weight=data.counts, n_init=2, random_state=0,
+        reg_variance=2.0, warn=False,
+    )  # fmt: skip
+    # reg_variance is relative to the dataset's variance (that of the midpoints).
+    assert result.status == points.status == fastem.Status.VARIANCE_FLOORED
+    centre = np.average(data.midpoints, weights=data.counts)
+    spread = np.average((data.midpoints - centre) ** 2, weights=data.counts)
+    assert np.all(result.variances >= 2.0 * spread * (1 - 1e-12))
