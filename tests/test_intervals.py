@@ -359,3 +359,8 @@ def test_a_variance_at_reg_variance_is_flagged_as_for_points():
     centre = np.average(data.midpoints, weights=data.counts)
     spread = np.average((data.midpoints - centre) ** 2, weights=data.counts)
     assert np.all(result.variances >= 2.0 * spread * (1 - 1e-12))
+
+
+def test_interval_kernel_status_codes_are_those_of_status():
+    for name in ("CONVERGED", "MAX_ITER", "VARIANCE_FLOORED", "NON_FINITE"):
+        assert getattr(intervals, name) == fastem.Status[name]
