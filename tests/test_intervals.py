@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy.optimize import minimize
 from scipy.special import log_ndtr
+from scipy.stats import norm
 
 import fastem
 from fastem import reference
@@ -88,10 +89,10 @@ def test_fit_is_the_maximum_scipy_finds_of_the_binned_likelihood(name, n_compone
 
 @pytest.mark.plain_python
 def test_kernel_follows_the_numpy_reference_step_by_step():
-    data = fastem.Intervals(
-        [-np.inf, -2.0, -1.0, 0.0, 0.5, 1.5, 3.0],
-        [-2.0, -1.0, 0.0, 0.5, 1.5, 3.0, np.inf],
-        [3, 10, 25, 12, 30, 18, 6],
+    data = fastem.Intervals(  # intervals, open ones, and two exact values (0.2 and 2.5)
+        [-np.inf, -2.0, -1.0, 0.0, 0.2, 0.5, 1.5, 2.5, 3.0],
+        [-2.0, -1.0, 0.0, 0.5, 0.2, 1.5, 3.0, 2.5, np.inf],
+        [3, 10, 25, 12, 4, 30, 18, 2, 6],
     )
     start = ([0.4, 0.6], [-1.0, 1.0], [1.0, 2.0])
     result = fastem.fit(
@@ -278,7 +279,6 @@ def test_censored_ends_far_in_the_tail_fit_without_nan():
     [
         (([0.0, 1.0], [1.0], [1, 1]), "lengths 2, 1 and 2"),
         (([0.0, 2.0], [1.0, 1.0], [1, 1]), r"interval\(s\) 1 has lower > upper; swap them"),
-        (([0.0, 1.0], [1.0, 1.0], [1, 1]), "single point"),
         (([-np.inf], [np.inf], [1]), "says nothing"),
         (([np.inf], [np.inf], [1]), "right-censored interval is"),
         (([0.0, np.nan], [1.0, 2.0], [1, 1]), "NaN end"),
@@ -364,3 +364,43 @@ def test_a_variance_at_reg_variance_is_flagged_as_for_points():
 def test_interval_kernel_status_codes_are_those_of_status():
     for name in ("CONVERGED", "MAX_ITER", "VARIANCE_FLOORED", "NON_FINITE"):
         assert getattr(intervals, name) == fastem.Status[name]
+
+
+def test_exact_values_fit_as_points_do():
+    x = _mixture_sample(300, 5)
+    as_points = fastem.fit(x, 2, n_init=5, random_state=0, **TIGHT)
+    as_intervals = fastem.fit(fastem.Intervals(x, x), 2, n_init=5, random_state=0, **TIGHT)
+    # The same likelihood in the same units (densities of the data's units).
+    assert as_intervals.log_likelihood == pytest.approx(as_points.log_likelihood, rel=1e-12)
+    for name in ("weights", "means", "variances"):
+        np.testing.assert_allclose(
+            getattr(as_intervals, name), getattr(as_points, name), rtol=1e-8, err_msg=name
+        )
+
+
+def test_exact_values_with_right_censored_ones_maximise_the_censored_likelihood():
+    # A sample observed exactly below a limit of 2, known only to exceed 2 above it.
+    x = _mixture_sample(500, 6)
+    limit = 2.0
+    observed = x[x < limit]
+    censored = np.count_nonzero(x >= limit)
+    data = fastem.Intervals(
+        np.append(observed, limit),
+        np.append(observed, np.inf),
+        np.append(np.ones(observed.size), censored),
+    )
+    result = fastem.fit(data, 2, n_init=10, random_state=0, **TIGHT)
+
+    def log_likelihood(w, m, v):
+        # Written with SciPy's normal, independently of fastem.
+        sd = np.sqrt(v)
+        densities = norm.pdf(observed[:, None], m, sd) @ w
+        tail = norm.sf(limit, m, sd) @ w
+        return np.sum(np.log(densities)) + censored * np.log(tail)
+
+    assert result.log_likelihood == pytest.approx(
+        log_likelihood(result.weights, result.means, result.variances), rel=1e-10
+    )
+    found = _scipy_maximum(log_likelihood, result.weights, result.means, result.variances, 1.5)
+    for ours, theirs in zip((result.weights, result.means, result.variances), found):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)

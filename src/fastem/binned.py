@@ -31,16 +31,17 @@ class Intervals:
 
     :func:`fastem.fit` and :func:`fastem.select` take an ``Intervals`` (one dataset) or a
     list of them (a batch) and maximise the likelihood of the intervals themselves,
-    ``sum_i c_i log sum_k w_k (Phi_k(upper_i) - Phi_k(lower_i))``, by EM for grouped data
-    (see the guide's page on binned data).
+    ``sum_i c_i log sum_k w_k (Phi_k(upper_i) - Phi_k(lower_i))`` (with the density
+    ``phi_k`` at an exact value), by EM for grouped data (see the guide's page on binned
+    data).
 
     Parameters
     ----------
     lower, upper : array of shape (n_intervals,)
-        The ends of each interval, ``lower < upper``; ``lower`` may be ``-inf`` and
-        ``upper`` ``inf``, not both. An exact observation (``lower == upper``) has
-        probability zero under this likelihood and is refused: fit points with
-        :func:`fastem.fit` instead, or give a narrow interval around it.
+        The ends of each interval, ``lower <= upper``; ``lower`` may be ``-inf`` and
+        ``upper`` ``inf``, not both. ``lower == upper`` is an exact observation, which
+        contributes its density, as a point does (a censored sample mixes exact values
+        with open intervals).
     counts : array of shape (n_intervals,), optional
         How many observations fell in each interval (finite, at least 0, one at least
         positive; need not be integers). By default 1 each. Intervals of count 0 are
@@ -119,7 +120,7 @@ def _vector(value, name) -> np.ndarray:
 
 
 def _check_intervals(lower, upper, counts) -> None:
-    """Same lengths, ``lower < upper`` with open ends only outwards, counts finite >= 0
+    """Same lengths, ``lower <= upper`` with open ends only outwards, counts finite >= 0
     with one positive: each message names the first bad interval and the fix."""
     if not lower.size == upper.size == counts.size:
         raise ValueError(
@@ -131,8 +132,6 @@ def _check_intervals(lower, upper, counts) -> None:
         (lower == np.inf, "has lower = inf; a right-censored interval is [a, inf)"),
         (upper == -np.inf, "has upper = -inf; a left-censored interval is [-inf, b)"),
         (np.isinf(lower) & np.isinf(upper), "is (-inf, inf), which says nothing; drop it"),
-        (lower == upper, "is a single point (lower == upper), of probability zero; fit "
-         "points with fastem.fit, or give it a width"),
         (lower > upper, "has lower > upper; swap them"),
         (~np.isfinite(counts), "has a count that is not finite"),
         (counts < 0, "has a negative count"),
@@ -226,25 +225,25 @@ def _refuse(name: str, value, allowed, why: str) -> None:
 def standardised(items: list[Intervals], batch: Batch, n_init: int) -> tuple:
     """The intervals in ``batch``'s standardisation, packed in its layout, for
     :func:`fastem.engine.intervals.run_intervals`: ``(lower, upper, counts, offsets,
-    n_init)``."""
+    shifts, n_init)``, ``shifts`` the change of units of the exact values' densities."""
     assert batch.center is not None and batch.scale is not None  # a prepared batch
     repeat = np.diff(batch.offsets)
     center = np.repeat(batch.center, repeat)
     inv_scale = np.repeat(1.0 / batch.scale, repeat)
     lower, upper, counts = (np.concatenate(arrays) for arrays in zip(*map(_arrays, items)))
-    return (
-        (lower - center) * inv_scale,
-        (upper - center) * inv_scale,
-        counts,
-        batch.offsets,
-        np.int64(n_init),
-    )
+    lower = (lower - center) * inv_scale
+    upper = (upper - center) * inv_scale
+    # Exact values' densities are of standardised units: each adds -log(scale). (An exact
+    # value stays exact: both its ends go through the same arithmetic.)
+    exact = np.array([np.sum(item.counts[item.lower == item.upper]) for item in items])
+    shifts = -exact * np.log(batch.scale)
+    return (lower, upper, counts, batch.offsets, shifts, np.int64(n_init))
 
 
 def with_probabilities(result, run):
     """``result`` (of :func:`fastem.restarts.best_of_restarts`, which takes every
     log-likelihood for a density of standardised points) with the intervals'
-    log-likelihoods, ``run``'s, which need no change of units: a probability has none."""
+    log-likelihoods, ``run``'s, already in the data's units."""
     restart = result.restart_log_likelihood
     every = run.log_likelihood.reshape(restart.shape).copy()
     every[np.isnan(restart)] = np.nan

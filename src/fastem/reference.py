@@ -337,20 +337,26 @@ def fit_batch(
 #     var_k = sum_i c_i r_ik m2_ik / n_k - (mu_k - mu_k_old)^2
 #
 # (the last line is ``E[(X - mu_k_new)^2]`` written around the old mean). An infinite end
-# contributes 0 to ``phi`` and to ``alpha phi``. No fixed parameters, no guards.
+# contributes 0 to ``phi`` and to ``alpha phi``. An exact value (``a_i == b_i``) has the
+# density ``N(a_i | mu_k, var_k)`` for ``P_ik`` and is its own conditional value, as a
+# point. No fixed parameters, no guards.
 
 
 def log_interval_probabilities(lower, upper, means, variances) -> np.ndarray:
     """``log P_ik``, array of shape (n_intervals, n_components), taken on the side of
-    zero where both tails are small (``Phi(b) - Phi(a) = Phi(-a) - Phi(-b)``)."""
+    zero where both tails are small (``Phi(b) - Phi(a) = Phi(-a) - Phi(-b)``); at an
+    exact value (``a_i == b_i``) the log density ``log N(a_i | mu_k, var_k)``."""
+    lower, upper = np.asarray(lower)[:, None], np.asarray(upper)[:, None]
     sd = np.sqrt(variances)
-    alpha = (np.asarray(lower)[:, None] - means) / sd
-    beta = (np.asarray(upper)[:, None] - means) / sd
+    alpha = (lower - means) / sd
+    beta = (upper - means) / sd
     upper_side = alpha > 0
     high = np.where(upper_side, log_ndtr(-alpha), log_ndtr(beta))
     low = np.where(upper_side, log_ndtr(-beta), log_ndtr(alpha))
     with np.errstate(divide="ignore"):
-        return high + np.log1p(-np.exp(low - high))
+        log_p = high + np.log1p(-np.exp(low - high))
+    density = -0.5 * alpha**2 - 0.5 * np.log(2 * np.pi * variances)
+    return np.where(lower == upper, density, log_p)
 
 
 def interval_log_likelihood(lower, upper, counts, weights, means, variances) -> float:
@@ -361,7 +367,7 @@ def interval_log_likelihood(lower, upper, counts, weights, means, variances) -> 
 
 def interval_em_step(lower, upper, counts, weights, means, variances):
     """One EM map: ``(log-likelihood of the given parameters, (weights, means,
-    variances) after the step)``."""
+    variances) after the step)``. An exact value is its own conditional mean."""
     sd = np.sqrt(variances)
     log_p = log_interval_probabilities(lower, upper, means, variances)
     joint = np.log(weights) + log_p
@@ -371,11 +377,12 @@ def interval_em_step(lower, upper, counts, weights, means, variances):
     beta = (np.asarray(upper)[:, None] - means) / sd
     phi_a = np.where(np.isinf(alpha), 0.0, np.exp(-0.5 * alpha**2 - log_p) / np.sqrt(2 * np.pi))
     phi_b = np.where(np.isinf(beta), 0.0, np.exp(-0.5 * beta**2 - log_p) / np.sqrt(2 * np.pi))
-    first = sd * (phi_a - phi_b)
     with np.errstate(invalid="ignore"):  # inf * 0 at an open end, replaced by 0
         a_phi = np.where(np.isinf(alpha), 0.0, alpha * phi_a)
         b_phi = np.where(np.isinf(beta), 0.0, beta * phi_b)
-    second = variances * (1.0 + a_phi - b_phi)
+    exact = (np.asarray(lower) == np.asarray(upper))[:, None]
+    first = np.where(exact, sd * alpha, sd * (phi_a - phi_b))
+    second = np.where(exact, variances * alpha**2, variances * (1.0 + a_phi - b_phi))
     n_k = resp.sum(axis=0)
     shift = (resp * first).sum(axis=0) / n_k
     new_variances = (resp * second).sum(axis=0) / n_k - shift**2

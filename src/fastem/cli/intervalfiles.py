@@ -3,9 +3,9 @@ interval, its lower end, its upper end and its count, and optionally a column of
 ids (``--by``), as :class:`fastem.Intervals` per dataset.
 
 An end may be ``-inf`` (a lower end: left-censored) or ``inf`` (an upper end:
-right-censored). Rows are read by the csv module, cell by cell under the rules of
-:mod:`fastem.cli.csvscan` (a count is a weight: a number, not negative); every problem
-is named by its line and column, before any fit.
+right-censored); equal ends are an exact value. Rows are read by the csv module, cell by
+cell under the rules of :mod:`fastem.cli.csvscan` (a count is a weight: a number, not
+negative); every problem is named by its line and column, before any fit.
 """
 
 from __future__ import annotations
@@ -156,17 +156,14 @@ def _end(path, line, column, cell, na_values):
 
 
 def _check_interval(path, line, lower, upper):
-    """``lower < upper``, open ends only outwards, not both open."""
+    """``lower <= upper`` (equal: an exact value), open ends only outwards, not both
+    open."""
     problem = None
     if lower == np.inf or upper == -np.inf:
         problem = "an open end must point outwards: lower may be -inf and upper inf"
     elif np.isinf(lower) and np.isinf(upper):
         problem = "(-inf, inf) says nothing about the data; drop the row"
-    elif not lower < upper:
-        problem = (
-            "lower == upper: an exact value has probability 0 as an interval; give it a width"
-            if lower == upper
-            else "lower > upper; swap them"
-        )
+    elif lower > upper:
+        problem = "lower > upper; swap them"
     if problem:
         raise DataFileError(f"{path}, line {line}: the interval [{lower:g}, {upper:g}): {problem}")

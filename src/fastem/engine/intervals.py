@@ -19,8 +19,12 @@ P(Z > x)``, by ``erfc`` below :data:`TAIL` standard deviations and by its asympt
 series above, so an interval far in a component's tail (or a censored one beyond it)
 keeps its relative precision instead of becoming ``0 / 0``.
 
+An exact value (``a == b``) contributes its density instead, and itself as its moments, as
+a point does in EM for points; so censored samples mix exact values and intervals.
+
 Data and parameters here are standardised; a probability does not depend on the units,
-so the log-likelihood is the same in the data's units. Every sum over intervals runs in
+and the densities of exact values are shifted to the data's units by each dataset's
+``shift``, so the log-likelihood is the data's. Every sum over intervals runs in
 the intervals' order, one fit per item of the parallel loop, so a fit's bits do not
 depend on the number of threads or on the batch around it.
 """
@@ -108,21 +112,33 @@ def truncated_moments(alpha, beta, log_probability):
     return first, second
 
 
+@jit(inline=True)
+def log_term(lower, upper, mean, sd, log_sd):
+    """``log P`` of the interval ``[lower, upper)`` under ``N(mean, sd^2)``, or the log
+    density at ``lower`` for an exact value (``lower == upper``)."""
+    alpha = (lower - mean) / sd
+    if lower == upper:
+        return -0.5 * alpha * alpha - LOG_SQRT_2PI - log_sd
+    return log_interval_probability(alpha, (upper - mean) / sd)
+
+
 @jit
 def interval_e_step(lower, upper, counts, weights, means, variances, statistics, scratch):
     """One pass over a dataset's intervals (standardised): returns ``(log_likelihood,
     log_map)`` of the parameters, and fills ``statistics[0:3]`` with the M-step's sums
     around the current means, ``sum c r``, ``sum c r E[X - mu_k]``, ``sum c r E[(X -
-    mu_k)^2]``, the expectations under component ``k`` truncated to each interval.
+    mu_k)^2]``, the expectations under component ``k`` truncated to each interval (at an
+    exact value, the value itself).
 
-    ``scratch`` has shape (4, K): log weights, standard deviations, and per interval the
-    components' log joint probabilities and conditional moments' terms.
+    ``scratch`` has shape (4, K): log weights, standard deviations, their logs, and per
+    interval the components' log joint probabilities (densities at exact values).
     """
     n_components = means.size
-    log_weights, sds, joint = scratch[0], scratch[1], scratch[2]
+    log_weights, sds, log_sds, joint = scratch[0], scratch[1], scratch[2], scratch[3]
     for k in range(n_components):
         log_weights[k] = math.log(weights[k]) if weights[k] > 0.0 else -math.inf
         sds[k] = math.sqrt(variances[k])
+        log_sds[k] = math.log(sds[k])
         statistics[0, k] = 0.0
         statistics[1, k] = 0.0
         statistics[2, k] = 0.0
@@ -132,9 +148,7 @@ def interval_e_step(lower, upper, counts, weights, means, variances, statistics,
         count = counts[i]
         top = -math.inf
         for k in range(n_components):
-            alpha = (lower[i] - means[k]) / sds[k]
-            beta = (upper[i] - means[k]) / sds[k]
-            joint[k] = log_weights[k] + log_interval_probability(alpha, beta)
+            joint[k] = log_weights[k] + log_term(lower[i], upper[i], means[k], sds[k], log_sds[k])
             top = max(top, joint[k])
         if top == -math.inf:  # no component gives the interval any probability
             return -math.inf, -math.inf
@@ -149,8 +163,11 @@ def interval_e_step(lower, upper, counts, weights, means, variances, statistics,
                 continue
             mass = count * math.exp(joint[k] - log_sum)
             alpha = (lower[i] - means[k]) / sds[k]
-            beta = (upper[i] - means[k]) / sds[k]
-            first, second = truncated_moments(alpha, beta, joint[k] - log_weights[k])
+            if lower[i] == upper[i]:
+                first, second = alpha, alpha * alpha
+            else:
+                beta = (upper[i] - means[k]) / sds[k]
+                first, second = truncated_moments(alpha, beta, joint[k] - log_weights[k])
             statistics[0, k] += mass
             statistics[1, k] += mass * (sds[k] * first)
             statistics[2, k] += mass * (variances[k] * second)
@@ -159,9 +176,12 @@ def interval_e_step(lower, upper, counts, weights, means, variances, statistics,
 
 @jit
 def fit_intervals_one(
-    lower, upper, counts, weights, means, variances, options, max_iter, tol, stop, trace
+    lower, upper, counts, shift, weights, means, variances, options, max_iter, tol, stop, trace
 ):
     """EM for one fit to one dataset's intervals, updating the parameters in place.
+
+    ``shift`` turns the log-likelihood into the data's units: ``-n log(scale)`` for the
+    ``n`` exact values among the intervals (a density, unlike a probability, has units).
 
     Iteration ``t`` evaluates the log-likelihood of ``theta_{t-1}`` in the pass that
     produces ``theta_t``, and the fit stops when ``stop`` holds (:func:`.stopping.stopped`,
@@ -191,6 +211,7 @@ def fit_intervals_one(
         log_likelihood, log_map = interval_e_step(
             lower, upper, counts, weights, means, variances, statistics, scratch
         )
+        log_likelihood += shift
         if it < trace.size:
             trace[it] = log_likelihood
         if not math.isfinite(log_likelihood):
@@ -223,6 +244,7 @@ def fit_intervals_one(
     log_likelihood, log_map = interval_e_step(
         lower, upper, counts, weights, means, variances, statistics, scratch
     )
+    log_likelihood += shift
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
     if not math.isfinite(log_likelihood):
@@ -241,6 +263,7 @@ def fit_intervals_at(
     upper,
     counts,
     offsets,
+    shifts,
     n_init,
     weights,
     means,
@@ -261,8 +284,8 @@ def fit_intervals_at(
 ):
     """Fit ``f`` (dataset ``f // n_init``) of a batch of intervals: its EM from the
     starting values in row ``f`` of ``weights, means, variances``, its outputs into row
-    ``f`` of ``outputs`` (log-likelihood, log of the MAP labelling, rate, parameter
-    rate), ``counters`` (iterations, EM maps, converged) and ``status``. The model's
+    ``f`` of ``outputs`` (log-likelihood in the data's units, with ``shifts[d]``; log of
+    the MAP labelling; rate; parameter rate), ``counters`` (iterations, EM maps, converged) and ``status``. The model's
     options come one by one (numba's parallel loop takes no tuple among its arguments)
     and are grouped here as :func:`.mstep.maximisation` takes them."""
     options = (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances)
@@ -272,6 +295,7 @@ def fit_intervals_at(
         lower[start:end],
         upper[start:end],
         counts[start:end],
+        shifts[d],
         weights[f],
         means[f],
         variances[f],
@@ -296,9 +320,11 @@ def run_intervals(
 ):
     """EM from the starting values ``weights, means, variances`` (n_fits, K), standardised,
     which become the fitted values, for every fit of ``intervals``: ``(lower, upper,
-    counts, offsets, n_init)``, the intervals standardised and packed as a batch's points
-    (:mod:`.layout`), fit ``f`` of dataset ``f // n_init``. Returns the kernel's outputs as
-    :func:`.run.run` does; the log-likelihoods are those of the data's units already."""
+    counts, offsets, shifts, n_init)``, the intervals standardised and packed as a batch's
+    points (:mod:`.layout`), each dataset's shift of the log-likelihood to the data's units
+    (:func:`fit_intervals_one`), fit ``f`` of dataset ``f // n_init``. Returns the
+    kernel's outputs as :func:`.run.run` does; the log-likelihoods are those of the
+    data's units already."""
     n_fits = means.shape[0]
     trace = np.full((n_fits, trace_length), np.nan)
     outputs = np.empty((n_fits, 4))
