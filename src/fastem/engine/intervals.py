@@ -285,9 +285,10 @@ def fit_intervals_at(
     """Fit ``f`` (dataset ``f // n_init``) of a batch of intervals: its EM from the
     starting values in row ``f`` of ``weights, means, variances``, its outputs into row
     ``f`` of ``outputs`` (log-likelihood in the data's units, with ``shifts[d]``; log of
-    the MAP labelling; rate; parameter rate), ``counters`` (iterations, EM maps, converged) and ``status``. The model's
-    options come one by one (numba's parallel loop takes no tuple among its arguments)
-    and are grouped here as :func:`.mstep.maximisation` takes them."""
+    the MAP labelling; rate; parameter rate), ``counters`` (iterations, EM maps,
+    converged) and ``status``. The model's options come one by one (numba's parallel
+    loop takes no tuple among its arguments) and are grouped here as
+    :func:`.mstep.maximisation` takes them."""
     options = (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances)
     d = f // n_init
     start, end = offsets[d], offsets[d + 1]
