@@ -124,21 +124,18 @@ fig.tight_layout()
 # ---------------------
 #
 # Values above a detection limit of 3 are recorded only as "above 3": an interval
-# ``[3, inf)``. The other values are recorded to 0.01, so each is the interval of its
-# rounding. Dropping the censored values biases the wide component towards the limit's
-# left (and setting them to the limit makes a spike there, on which a component
-# collapses); their interval keeps the information that they lie beyond it.
+# ``[3, inf)``. The values below it are exact: intervals of zero width, which contribute
+# their density, as points do. Dropping the censored values biases the wide component
+# towards the limit's left (and setting them to the limit makes a spike there, on which a
+# component collapses); their interval keeps the information that they lie beyond it.
 
 limit = 3.0
-recorded = np.round(x[x < limit], 2)
-values, value_counts = np.unique(recorded, return_counts=True)
-n_censored = np.count_nonzero(x >= limit)
+below = x[x < limit]
+n_censored = x.size - below.size
 censored = fastem.Intervals(
-    np.append(values - 0.005, limit),
-    np.append(values + 0.005, np.inf),
-    np.append(value_counts, n_censored),
+    np.append(below, limit), np.append(below, np.inf), np.append(np.ones(below.size), n_censored)
 )
-dropped = fastem.fit(x[x < limit], 2, **options)
+dropped = fastem.fit(below, 2, **options)
 fit_censored = fastem.fit(censored, 2, **options)
 print(f"{n_censored} of {x.size} values censored at {limit}")
 print("wide component's mean: points", np.round(points.means[1], 3))

@@ -200,9 +200,8 @@ def _fit(args) -> int:
         else:
             ids, data, weights = read_data(args)
             check_datasets(args.file, ids, data, weights, k_low, k_high)
-        announce_compilation(
-            args, "init", "fit", *(["se"] if args.se else []), algorithms=(args.algorithm,)
-        )
+        kernels = ["intervals" if args.intervals else "fit", *(["se"] if args.se else [])]
+        announce_compilation(args, "init", *kernels, algorithms=(args.algorithm,))
         with in_cli_terms(ids):
             selection = _selection(data, k_low, k_high, models, args, _options(args, weights))
         table = _table(ids, selection, args)
