@@ -79,8 +79,12 @@ def _add_interval_options(fit) -> None:
         "--by for dataset ids; each dataset is fitted by the likelihood of its intervals "
         "(fastem.Intervals), by EM, with 10 restarts unless --n-init says otherwise",
     )
-    fit.add_argument("--lower", help="with --intervals: the column of lower ends")
-    fit.add_argument("--upper", help="with --intervals: the column of upper ends")
+    for end, number in (("lower", 1), ("upper", 2)):
+        fit.add_argument(
+            f"--{end}",
+            help=f"with --intervals: the column of {end} ends, by name or number as for --by "
+            f"(default: {end}, or column {number} without a header row)",
+        )
 
 
 def _add_model_options(fit) -> None:
