@@ -404,3 +404,13 @@ def test_exact_values_with_right_censored_ones_maximise_the_censored_likelihood(
     found = _scipy_maximum(log_likelihood, result.weights, result.means, result.variances, 1.5)
     for ours, theirs in zip((result.weights, result.means, result.variances), found):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.plain_python
+def test_a_component_no_interval_can_reach_is_emptied_and_flagged():
+    data = fastem.Intervals([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [3, 4, 5])
+    result = fastem.fit(
+        data, 2, means_init=[1.5, 1e170], fix_means=[False, True], max_iter=20, warn=False
+    )
+    assert result.status == fastem.Status.VARIANCE_FLOORED
+    assert result.weights[1] == 0.0 and np.isfinite(result.log_likelihood)
