@@ -70,25 +70,46 @@ def log_upper_tail(x):
 
 
 @jit(inline=True)
-def log_interval_probability(alpha, beta):
+def upper_tail(x, tails):
+    """``Q(x) = erfc(x / sqrt(2)) / 2``, or its value kept in ``tails`` (shape (4,): the
+    last two arguments and their values) when ``x`` is one of them.
+
+    Adjacent bins share an end, and the standardised end is the same float in both (the
+    same arithmetic on the same value): each tail is then computed once, not twice. The
+    value is the one ``erfc`` gives, so the bits do not change.
+    """
+    if x == tails[0]:
+        return tails[1]
+    if x == tails[2]:
+        return tails[3]
+    value = 0.5 * math.erfc(x * SQRT_HALF)
+    tails[2] = tails[0]
+    tails[3] = tails[1]
+    tails[0] = x
+    tails[1] = value
+    return value
+
+
+@jit(inline=True)
+def log_interval_probability(alpha, beta, tails):
     """``log (Phi(beta) - Phi(alpha))`` for ``alpha < beta`` (either may be infinite),
     as a difference of two upper tails on the side of zero where both are small, so
     that an interval far in a tail keeps its relative precision.
 
-    Within :data:`TAIL` standard deviations the tails come from ``erfc`` and are
-    subtracted as they are (the difference loses what ``log1p(-exp(...))`` of their logs
-    would lose, and costs one ``log`` instead of four calls); beyond, from the logs of
-    :func:`log_upper_tail`, where ``erfc`` would underflow.
+    Within :data:`TAIL` standard deviations the tails come from ``erfc`` (through
+    :func:`upper_tail` and its ``tails``, of one component) and are subtracted as they
+    are (the difference loses what ``log1p(-exp(...))`` of their logs would lose, for one
+    ``log``); beyond, from the logs of :func:`log_upper_tail`, where ``erfc`` would
+    underflow.
     """
     if alpha >= 0.0:
         near, far = alpha, beta
     elif beta <= 0.0:
         near, far = -beta, -alpha
     else:  # the interval holds 0: P >= 1 - two tails of at most 1/2 each
-        tails = 0.5 * math.erfc(-alpha * SQRT_HALF) + 0.5 * math.erfc(beta * SQRT_HALF)
-        return math.log1p(-tails)
+        return math.log1p(-(upper_tail(-alpha, tails) + upper_tail(beta, tails)))
     if near < TAIL:
-        return math.log(0.5 * math.erfc(near * SQRT_HALF) - 0.5 * math.erfc(far * SQRT_HALF))
+        return math.log(upper_tail(near, tails) - upper_tail(far, tails))
     high, low = log_upper_tail(near), log_upper_tail(far)
     if high == -math.inf:  # beyond even the series (x^2 overflows): no probability
         return -math.inf
@@ -113,13 +134,14 @@ def truncated_moments(alpha, beta, log_probability):
 
 
 @jit(inline=True)
-def log_term(lower, upper, mean, sd, log_sd):
+def log_term(lower, upper, mean, sd, log_sd, tails):
     """``log P`` of the interval ``[lower, upper)`` under ``N(mean, sd^2)``, or the log
-    density at ``lower`` for an exact value (``lower == upper``)."""
+    density at ``lower`` for an exact value (``lower == upper``); ``tails`` as
+    :func:`log_interval_probability`'s."""
     alpha = (lower - mean) / sd
     if lower == upper:
         return -0.5 * alpha * alpha - LOG_SQRT_2PI - log_sd
-    return log_interval_probability(alpha, (upper - mean) / sd)
+    return log_interval_probability(alpha, (upper - mean) / sd, tails)
 
 
 @jit
@@ -130,12 +152,16 @@ def interval_e_step(lower, upper, counts, weights, means, variances, statistics,
     mu_k)^2]``, the expectations under component ``k`` truncated to each interval (at an
     exact value, the value itself).
 
-    ``scratch`` has shape (4, K): log weights, standard deviations, their logs, and per
-    interval the components' log joint probabilities (densities at exact values).
+    ``scratch`` has shape (8, K): log weights, standard deviations, their logs, per
+    interval the components' log joint probabilities (densities at exact values), and
+    each component's last tails (:func:`upper_tail`).
     """
     n_components = means.size
     log_weights, sds, log_sds, joint = scratch[0], scratch[1], scratch[2], scratch[3]
+    tails = scratch[4:8]
     for k in range(n_components):
+        tails[0, k] = math.nan  # equal to no argument
+        tails[2, k] = math.nan
         log_weights[k] = math.log(weights[k]) if weights[k] > 0.0 else -math.inf
         sds[k] = math.sqrt(variances[k])
         log_sds[k] = math.log(sds[k])
@@ -148,7 +174,8 @@ def interval_e_step(lower, upper, counts, weights, means, variances, statistics,
         count = counts[i]
         top = -math.inf
         for k in range(n_components):
-            joint[k] = log_weights[k] + log_term(lower[i], upper[i], means[k], sds[k], log_sds[k])
+            term = log_term(lower[i], upper[i], means[k], sds[k], log_sds[k], tails[:, k])
+            joint[k] = log_weights[k] + term
             top = max(top, joint[k])
         if top == -math.inf:  # no component gives the interval any probability
             return -math.inf, -math.inf
@@ -191,7 +218,7 @@ def fit_intervals_one(
     """
     n_components = means.size
     statistics = np.empty((4, n_components))
-    scratch = np.empty((4, n_components))
+    scratch = np.empty((8, n_components))
     saved = np.empty((3, n_components))
     pivots = np.empty(n_components)
     total = 0.0
