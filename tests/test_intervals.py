@@ -418,3 +418,8 @@ def test_a_component_no_interval_can_reach_is_emptied_and_flagged():
     )
     assert result.status == fastem.Status.VARIANCE_FLOORED
     assert result.weights[1] == 0.0 and np.isfinite(result.log_likelihood)
+
+
+def test_select_asks_for_a_number_of_restarts_for_intervals():
+    with pytest.raises(ValueError, match="n_init='auto' is not supported for Intervals"):
+        fastem.select(BINNED["waiting"], [1, 2])

@@ -56,7 +56,9 @@ def fit(data, *args, **kwargs) -> FitResult:
     ----------
     data : array of shape (n_samples,) or (n_datasets, n_samples), or list of 1D arrays
         One dataset, one dataset per row, or datasets of different lengths. Integer
-        and float32 data are computed in float64.
+        and float32 data are computed in float64. Binned or censored data: a
+        :class:`fastem.Intervals` or a list of them, fitted by the likelihood of their
+        intervals (EM only, a number of restarts; see the guide's page on binned data).
     {fit options}
 
     Returns
