@@ -423,3 +423,25 @@ def test_a_component_no_interval_can_reach_is_emptied_and_flagged():
 def test_select_asks_for_a_number_of_restarts_for_intervals():
     with pytest.raises(ValueError, match="n_init='auto' is not supported for Intervals"):
         fastem.select(BINNED["waiting"], [1, 2])
+
+
+def test_equal_variances_and_a_fixed_mean_are_the_constrained_maximum():
+    data = BINNED["waiting"]
+    result = fastem.fit(
+        data, 2, means_init=[55.0, 80.0], fix_means=[True, False], equal_variance=True, **TIGHT
+    )
+    assert result.means[0] == 55.0 and result.variances[0] == result.variances[1]
+
+    def negative(theta):  # the free parameters: log weight ratio, second mean, log variance
+        w = np.array([1.0, np.exp(-theta[0])])
+        return -reference.interval_log_likelihood(
+            data.lower, data.upper, data.counts, w / w.sum(), np.array([55.0, theta[1]]),
+            np.full(2, np.exp(theta[2])),
+        )  # fmt: skip
+
+    start = [np.log(result.weights[0] / result.weights[1]) + 0.05, result.means[1] - 0.5, 3.0]
+    found = minimize(negative, start, method="BFGS", jac="3-point", options={"gtol": 1e-9}).x
+    weight = 1 / (1 + np.exp(-found[0]))
+    np.testing.assert_allclose(result.weights[0], weight, rtol=1e-6)
+    np.testing.assert_allclose(result.means[1], found[1], rtol=1e-6)
+    np.testing.assert_allclose(result.variances[0], np.exp(found[2]), rtol=1e-6)
