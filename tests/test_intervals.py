@@ -445,3 +445,14 @@ def test_equal_variances_and_a_fixed_mean_are_the_constrained_maximum():
     np.testing.assert_allclose(result.weights[0], weight, rtol=1e-6)
     np.testing.assert_allclose(result.means[1], found[1], rtol=1e-6)
     np.testing.assert_allclose(result.variances[0], np.exp(found[2]), rtol=1e-6)
+
+
+def test_a_failed_dataset_does_not_lose_the_others_of_its_batch():
+    data = fastem.Intervals([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [3, 4, 5])
+    alone = fastem.fit(data, 1, warn=False)
+    with pytest.warns(fastem.DegenerateFitWarning, match="1 of 2 dataset"):
+        batch = fastem.fit([data, data], 1, means_init=[[1.5], [1e170]], fix_means=[True])
+    assert list(batch.status) == [fastem.Status.CONVERGED, fastem.Status.NON_FINITE]
+    fixed = fastem.fit(data, 1, means_init=[1.5], fix_means=[True], warn=False)
+    np.testing.assert_array_equal(batch.variances[0], fixed.variances)
+    assert alone.status == fastem.Status.CONVERGED
