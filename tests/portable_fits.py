@@ -27,6 +27,13 @@ def _data():
     return two, three, weights
 
 
+def _bins(datasets, center=0.0):
+    """Each dataset binned on the integers around ``center`` from -6 to 6, the first and
+    last bins open (censored)."""
+    edges = center + np.concatenate([[-np.inf], np.arange(-6.0, 7.0), [np.inf]])
+    return [(edges, np.histogram(x, edges)[0]) for x in datasets]
+
+
 def fits() -> dict[str, np.ndarray]:
     """Every array of a handful of fits that together run every kernel path."""
     two, three, weights = _data()
@@ -207,6 +214,22 @@ def fits() -> dict[str, np.ndarray]:
         ),
         "k3_daarem_ctz": fastem.fit(
             three, 3, n_init=2, algorithm="daarem", penalty="ctz", random_state=14, warn=False
+        ),
+        # Intervals (EM for grouped data): bins of a batch, with open ends and a fixed mean.
+        "k2_intervals": fastem.fit(
+            [fastem.Intervals.from_bins(edges, counts) for edges, counts in _bins(two[:6])],
+            2,
+            n_init=2,
+            random_state=12,
+            trace=True,
+            warn=False,
+        ),
+        "k3_intervals_censored_fixed_mean": fastem.fit(
+            [fastem.Intervals.from_bins(edges, counts) for edges, counts in _bins(three[:4], 1e4)],
+            3,
+            means_init=[9996.0, 1e4 + 0.5, 1e4 + 5.0],
+            fix_means=[False, True, False],
+            warn=False,
         ),
         "simulate": fastem.simulate(
             [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300, n_datasets=5, random_state=6

@@ -14,6 +14,7 @@ _HOMES = {
     "match_components": ".toolkit.matching",
     "restart_summary": ".toolkit.matching",
     "fit": ".api",
+    "Intervals": ".binned",
     "BootstrapResult": ".toolkit.bootstrap_result",
     "bootstrap": ".toolkit.bootstrap",
     "Design": ".toolkit.design",

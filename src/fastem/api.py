@@ -11,10 +11,12 @@ import warnings
 import numpy as np
 
 from . import batch as _batch
+from . import binned as _binned
 from . import checks as _validate
 from . import options as _options
 from . import priors as _priors
 from . import search
+from .engine import intervals as _intervals
 from .engine import run as _em
 from .init._registry import DETERMINISTIC
 from .options import ALGORITHMS, DEFAULT_MAX_ITER, DEFAULT_TOLS, SE_METHODS, STOPPING_RULES
@@ -55,7 +57,9 @@ def fit(data, *args, **kwargs) -> FitResult:
     ----------
     data : array of shape (n_samples,) or (n_datasets, n_samples), or list of 1D arrays
         One dataset, one dataset per row, or datasets of different lengths. Integer
-        and float32 data are computed in float64.
+        and float32 data are computed in float64. Binned or censored data: a
+        :class:`fastem.Intervals` or a list of them, fitted by the likelihood of their
+        intervals (EM only, a number of restarts; see the guide's page on binned data).
     {fit options}
 
     Returns
@@ -89,6 +93,8 @@ def fit(data, *args, **kwargs) -> FitResult:
     (True, 10, 1)
     """
     settings = _settings(_options.bound(fit, (data, *args), kwargs))
+    if _binned.is_intervals(settings["data"]):
+        return _fit_intervals(settings, given_names=set(kwargs))
     batch = _batch.prepared_batch(
         settings["data"],
         settings["sample_weight"],
@@ -121,6 +127,52 @@ def fit(data, *args, **kwargs) -> FitResult:
     if settings["warn"]:
         result.warn(stacklevel=2)
     return squeeze(result) if batch.single else result
+
+
+def _fit_intervals(settings: dict, given_names: set) -> FitResult:
+    """:func:`fit` of :class:`fastem.Intervals` (:mod:`fastem.binned`): the strategies'
+    starts on the midpoints, then EM for grouped data from each; ``given_names`` are the
+    options the call gave (an algorithm left at its default means EM here)."""
+    _binned.check_options(settings, given_names)
+    items, single = _binned.datasets(settings["data"], settings["dataset_offset"])
+    data, counts = _binned.points(items, single)
+    batch = _batch.prepared_batch(
+        data, counts, settings["n_components"], first=settings["dataset_offset"]
+    )
+    given, model, n_init = _given_and_model(settings, batch)
+    weights, means, variances, init_n_iter = search.pooled_values(
+        settings["pool"], batch, model, settings["random_state"], given
+    )
+    starts = (weights.copy(), means.copy(), variances.copy())
+    run = _intervals.run_intervals(
+        _binned.standardised(items, batch, n_init),
+        model,
+        weights,
+        means,
+        variances,
+        max_iter=settings["max_iter"],
+        tol=settings["tol"],
+        stop=settings["stop"],
+        trace_length=settings["trace_length"],
+    )
+    n_restarts = np.full(batch.n_datasets, n_init, dtype=np.int64)
+    keep = settings["return_restarts"]
+    rounds = search.Rounds(
+        weights, means, variances, run, init_n_iter, n_restarts, starts if keep else None
+    )
+    stopping = Stopping(settings["tol"], settings["max_iter"], "em", settings["stop"])
+    choice = Choice(
+        settings["skip_degenerate"],
+        settings["sort_components"],
+        settings["spurious"],
+        unseen_tol=settings["unseen_tol"],
+    )
+    result = _binned.with_probabilities(
+        best_of_restarts(batch, model, given, rounds, stopping, choice), run
+    )
+    if settings["warn"]:
+        result.warn(stacklevel=3)
+    return squeeze(result) if single else result
 
 
 def _settings(arguments: dict) -> dict:

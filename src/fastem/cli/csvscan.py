@@ -96,13 +96,13 @@ def parse_slow(layout, dropna=False):
             ):
                 continue
             values.append(
-                _number(
+                number_cell(
                     path, number, header[layout.value_at], row[layout.value_at], layout.na_values
                 )
             )
             if layout.weight_at is not None:
                 weights.append(
-                    _weight(
+                    weight_cell(
                         path,
                         number,
                         header[layout.weight_at],
@@ -182,7 +182,7 @@ def _missing(cell, na_values):
     return not text or text in na_values
 
 
-def _number(path, line, column, cell, na_values=frozenset(NA_VALUES)):
+def number_cell(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     """The float in ``cell``, under the rules ``np.loadtxt`` applies (``NUMBER``)."""
     text = cell.strip()
     where = f"{path}, line {line}, column {column!r}"
@@ -207,9 +207,9 @@ def _number(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     raise DataFileError(f"{where}: {text!r} (NaN or infinite) is not allowed; remove the row{hint}")
 
 
-def _weight(path, line, column, cell, na_values=frozenset(NA_VALUES)):
+def weight_cell(path, line, column, cell, na_values=frozenset(NA_VALUES)):
     """A point weight: a number, and not negative."""
-    weight = _number(path, line, column, cell, na_values)
+    weight = number_cell(path, line, column, cell, na_values)
     if weight < 0:
         raise DataFileError(
             f"{path}, line {line}, column {column!r}: negative weight "

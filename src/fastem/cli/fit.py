@@ -12,6 +12,7 @@ from ..engine.status import Status
 from .fit_options import add_algorithm_options, add_fit_options, fit_options
 from .fit_table import NONE_ELIGIBLE, bic_n, fit_table
 from .flags import EPILOG, Formatter, add_data_options, figure_file, n_init
+from .intervalfiles import interval_options, plotted, read_interval_data
 from .outputs import Outputs
 from .shared import (
     UserError,
@@ -57,6 +58,7 @@ def add_command(commands) -> None:
         formatter_class=Formatter,
     )
     add_data_options(fit)
+    _add_interval_options(fit)
     _add_model_options(fit)
     _add_search_options(fit)
     add_algorithm_options(fit)
@@ -64,6 +66,25 @@ def add_command(commands) -> None:
     add_fit_options(fit, skip=("skip_degenerate",))
     _add_output_options(fit)
     fit.set_defaults(run=_fit)
+
+
+def _add_interval_options(fit) -> None:
+    """--intervals, --lower and --upper: a file of intervals and counts (binned or censored
+    data), fitted by EM for grouped data."""
+    fit.add_argument(
+        "--intervals",
+        action="store_true",
+        help="FILE holds intervals, one per row: columns lower, upper and count (named by "
+        "--lower, --upper and --weights-column; an end may be -inf or inf, censored), and "
+        "--by for dataset ids; each dataset is fitted by the likelihood of its intervals "
+        "(fastem.Intervals), by EM, with 10 restarts unless --n-init says otherwise",
+    )
+    for end, number in (("lower", 1), ("upper", 2)):
+        fit.add_argument(
+            f"--{end}",
+            help=f"with --intervals: the column of {end} ends, by name or number as for --by "
+            f"(default: {end}, or column {number} without a header row)",
+        )
 
 
 def _add_model_options(fit) -> None:
@@ -178,11 +199,13 @@ def _fit(args) -> int:
             from ..toolkit.plots import load_pyplot
 
             load_pyplot()  # fail now, not after the fits, if matplotlib is missing
-        ids, data, weights = read_data(args)
-        check_datasets(args.file, ids, data, weights, k_low, k_high)
-        announce_compilation(
-            args, "init", "fit", *(["se"] if args.se else []), algorithms=(args.algorithm,)
-        )
+        if args.intervals:
+            ids, data, weights = read_interval_data(args)
+        else:
+            ids, data, weights = read_data(args)
+            check_datasets(args.file, ids, data, weights, k_low, k_high)
+        kernels = ["intervals" if args.intervals else "fit", *(["se"] if args.se else [])]
+        announce_compilation(args, "init", *kernels, algorithms=(args.algorithm,))
         with in_cli_terms(ids):
             selection = _selection(data, k_low, k_high, models, args, _options(args, weights))
         table = _table(ids, selection, args)
@@ -197,7 +220,7 @@ def _fit(args) -> int:
 
             outputs["plot"].set(
                 fits_image(
-                    _plot_panels(ids, data, weights, selection, args),
+                    _plot_panels(ids, *plotted(data, weights), selection, args),
                     heading=args.file.name,
                     label=_value_label(args),
                     format=figure_format(args.plot),
@@ -224,6 +247,8 @@ def _options(args, weights) -> dict:
         **fit_options(vars(args)),
     )
     options.pop("equal_variance", None)  # the models are _variance_models'
+    if args.intervals:
+        interval_options(args, options)
     if weights is not None:
         options["sample_weight_type"] = args.weights_type
     if args.se is not None:

@@ -71,7 +71,8 @@ def commit(outputs: Outputs) -> None:
 
 def announce_compilation(args, *modules, algorithms=("em",)) -> None:
     """One line on stderr when the kernels a command needs are not compiled yet (unless
-    ``--quiet``); ``"fit"`` needs the kernel of each of ``algorithms`` (each its own)."""
+    ``--quiet``); ``"fit"`` needs the kernel of each of ``algorithms`` (each its own),
+    ``"intervals"`` the kernel of :class:`fastem.Intervals`."""
     import importlib
 
     from ..engine.jit import compiled_for_this_cpu
@@ -83,6 +84,7 @@ def announce_compilation(args, *modules, algorithms=("em",)) -> None:
             ("fastem.engine.kernels", ALGORITHMS[algorithm][0].__name__) for algorithm in algorithms
         ],
         "init": [("fastem.engine.starts", "kmeans_plusplus")],
+        "intervals": [("fastem.engine.intervals", "fit_intervals_at")],
         "se": [("fastem.engine.information", "observed_information")],
     }
     if args.quiet:

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import binned
 from ..api import fit
 from ..engine.status import Status
 from ..init import starting_values
@@ -214,18 +215,24 @@ def fit_nested(
     equal_variance = options.get("equal_variance", False)
     params = parameters_of(smaller)
     nested = nested_starts(params, equal_variance)
+    # Intervals' starts are drawn on their midpoints, weighted by their counts.
+    points, point_weight = (
+        binned.points(*binned.datasets(data))
+        if binned.is_intervals(data)
+        else (data, sample_weight)
+    )
     if tight and not equal_variance:  # a shared variance has no narrow component
-        tight = tight_starts(data, params, sample_weight)
+        tight = tight_starts(points, params, point_weight)
         nested = Parameters(*(np.concatenate([a, b], axis=1) for a, b in zip(nested, tight)))
     own = dict(options)
     if n_init != "auto":
         drawn = starting_values(
-            data,
+            points,
             n_components,
             init=init,
             n_init=n_init,
             random_state=random_state,
-            sample_weight=sample_weight,
+            sample_weight=point_weight,
             equal_variance=equal_variance,
             init_params=options.get("init_params"),
         )
@@ -275,13 +282,13 @@ def _given(params, options) -> dict:
 
 
 def _rows(data, rows):
-    """Datasets ``rows`` of ``data`` (a 1D array, 2D array or list of 1D arrays, or None)
-    as a list of 1D arrays."""
+    """Datasets ``rows`` of ``data`` (a 1D array, 2D array or list of 1D arrays, or None;
+    or an :class:`~fastem.Intervals` or a list of them) as a list of datasets."""
     if data is None:
         return None
-    if isinstance(data, np.ndarray) and data.ndim == 1:
+    if (isinstance(data, np.ndarray) and data.ndim == 1) or isinstance(data, binned.Intervals):
         return [data]
-    return [np.asarray(data[r]) for r in rows]
+    return [data[r] if isinstance(data[r], binned.Intervals) else np.asarray(data[r]) for r in rows]
 
 
 _ROW_FIELDS = (
