@@ -107,10 +107,13 @@ def penalised_null(values, offsets, weights, means, variances, a, target, tol, m
     """EM for the penalised fit of every dataset's null model, in place.
 
     ``weights, means, variances`` (n_datasets, m0) hold the starts and receive the fit; ``a``
-    and ``target`` (n_datasets,) the penalty's constant and target variance; the fit stops
-    when the penalised log-likelihood rises by ``tol`` or less, or after ``max_iter``
-    iterations. ``out`` (n_datasets, 3) receives the log-likelihood, the penalised
-    log-likelihood and the number of iterations, of the returned parameters."""
+    and ``target`` (n_datasets,) the penalty's constant and target variance. The fit stops
+    when an iteration moves no parameter by more than ``tol`` (a weight, a mean in
+    standard deviations of its component, a variance relatively), or after ``max_iter``
+    iterations: the penalised log-likelihood's change cannot tell, as it falls below its
+    rounding while the parameters are still about 1e-7 from the maximum. ``out``
+    (n_datasets, 3) receives the log-likelihood, the penalised log-likelihood and the
+    number of iterations, of the returned parameters."""
     m0 = means.shape[1]
     for d in prange(offsets.size - 1):
         start, stop = offsets[d], offsets[d + 1]
@@ -119,21 +122,24 @@ def penalised_null(values, offsets, weights, means, variances, a, target, tol, m
         targets = np.full(m0, target[d])
         lower, upper = np.full(m0, -math.inf), np.full(m0, math.inf)
         w, m, v = weights[d], means[d], variances[d]
+        old = np.empty((3, m0))
         loglik = _pass(values, start, stop, w, m, v, terms, s0, s1, s2)
-        penalised = loglik + _variance_penalty(v, targets, a[d])
         iteration = 0
         while iteration < max_iter:
+            old[0], old[1], old[2] = w, m, v
             for c in range(m0):
                 w[c] = s0[c] / n
             _m_step(m, v, s0, s1, s2, a[d], targets, lower, upper)
             iteration += 1
             loglik = _pass(values, start, stop, w, m, v, terms, s0, s1, s2)
-            before = penalised
-            penalised = loglik + _variance_penalty(v, targets, a[d])
-            if penalised - before <= tol:
+            moved = 0.0
+            for c in range(m0):
+                moved = max(moved, abs(w[c] - old[0, c]), abs(m[c] - old[1, c]) / math.sqrt(v[c]))
+                moved = max(moved, abs(v[c] - old[2, c]) / v[c])
+            if not moved > tol:  # also stops on a NaN
                 break
         out[d, 0] = loglik
-        out[d, 1] = penalised
+        out[d, 1] = loglik + _variance_penalty(v, targets, a[d])
         out[d, 2] = iteration
 
 

@@ -20,8 +20,9 @@ BETAS = (0.1, 0.3, 0.5)
 """The grid of each null component's split proportion beta (MixtureInf's)."""
 PENALTY_BETA = 1.0
 """MixtureInf's ``C`` of the penalty ``C log(1 - |1 - 2 beta|)`` on the splits."""
-NULL_TOL = 1e-10
-"""The penalised null fit stops when its penalised log-likelihood rises by less than this."""
+NULL_TOL = 1e-12
+"""The penalised null fit stops when an iteration moves no parameter by more than this
+(:func:`fastem.engine.emtest.penalised_null`)."""
 NULL_MAX_ITER = 10_000
 """The most iterations of the penalised null fit."""
 
