@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from test_cli import assert_one_line_error, fastem_cli, read_csv
-from test_cli_inference import WAITING, simulated
 
 import fastem
 from fastem.cli.emtest import COLUMNS
+from test_cli import assert_one_line_error, fastem_cli, read_csv
+from test_cli_inference import WAITING, simulated
 
 
 def test_emtest_writes_the_statistic_and_p_value_of_fastem_emtest(tmp_path):
