@@ -45,31 +45,41 @@ HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 @jit
-def _pass(values, start, stop, weights, means, variances, terms, s0, s1, s2):
+def _pass(values, start, stop, weights, means, variances, work, s0, s1, s2, with_loglik):
     """One E-step over the points ``values[start:stop]`` for the mixture ``(weights, means,
-    variances)``: returns its log-likelihood and leaves in ``s0, s1, s2`` the summed
-    responsibilities, ``sum r (x - m_k)`` and ``sum r (x - m_k)^2`` of each component
-    (statistics around the current means, which lose nothing to cancellation)."""
+    variances)``: leaves in ``s0, s1, s2`` the summed responsibilities, ``sum r (x - m_k)``
+    and ``sum r (x - m_k)^2`` of each component (statistics around the current means,
+    which lose nothing to cancellation) and returns the log-likelihood if
+    ``with_loglik``, else 0 (a log per point saved). ``work``: scratch of 3 K values.
+
+    Each point's log-densities are shifted by their largest before ``exp``, so that no
+    point far from every component underflows to a 0 density."""
     n_components = means.size
+    terms = work[:n_components]
+    inv_sd = work[n_components : 2 * n_components]
+    constant = work[2 * n_components : 3 * n_components]
     for c in range(n_components):
         s0[c] = 0.0
         s1[c] = 0.0
         s2[c] = 0.0
+        inv_sd[c] = 1.0 / math.sqrt(variances[c])
+        constant[c] = math.log(weights[c]) + math.log(inv_sd[c]) - HALF_LOG_2PI
     log_likelihood = 0.0
     for i in range(start, stop):
         top = -math.inf
         for c in range(n_components):
-            sd = math.sqrt(variances[c])
-            t = (values[i] - means[c]) / sd
-            terms[c] = math.log(weights[c]) - math.log(sd) - HALF_LOG_2PI - 0.5 * t * t
+            t = (values[i] - means[c]) * inv_sd[c]
+            terms[c] = constant[c] - 0.5 * t * t
             top = max(top, terms[c])
         total = 0.0
         for c in range(n_components):
             terms[c] = math.exp(terms[c] - top)
             total += terms[c]
-        log_likelihood += top + math.log(total)
+        if with_loglik:
+            log_likelihood += top + math.log(total)
+        inv_total = 1.0 / total
         for c in range(n_components):
-            r = terms[c] / total
+            r = terms[c] * inv_total
             dx = values[i] - means[c]
             s0[c] += r
             s1[c] += r * dx
@@ -118,12 +128,12 @@ def penalised_null(values, offsets, weights, means, variances, a, target, tol, m
     for d in prange(offsets.size - 1):
         start, stop = offsets[d], offsets[d + 1]
         n = stop - start
-        terms, s0, s1, s2 = np.empty(m0), np.empty(m0), np.empty(m0), np.empty(m0)
+        work, s0, s1, s2 = np.empty(3 * m0), np.empty(m0), np.empty(m0), np.empty(m0)
         targets = np.full(m0, target[d])
         lower, upper = np.full(m0, -math.inf), np.full(m0, math.inf)
         w, m, v = weights[d], means[d], variances[d]
         old = np.empty((3, m0))
-        loglik = _pass(values, start, stop, w, m, v, terms, s0, s1, s2)
+        loglik = _pass(values, start, stop, w, m, v, work, s0, s1, s2, True)
         iteration = 0
         while iteration < max_iter:
             old[0], old[1], old[2] = w, m, v
@@ -131,7 +141,7 @@ def penalised_null(values, offsets, weights, means, variances, a, target, tol, m
                 w[c] = s0[c] / n
             _m_step(m, v, s0, s1, s2, a[d], targets, lower, upper)
             iteration += 1
-            loglik = _pass(values, start, stop, w, m, v, terms, s0, s1, s2)
+            loglik = _pass(values, start, stop, w, m, v, work, s0, s1, s2, True)
             moved = 0.0
             for c in range(m0):
                 moved = max(moved, abs(w[c] - old[0, c]), abs(m[c] - old[1, c]) / math.sqrt(v[c]))
@@ -189,23 +199,29 @@ def _random_start(key, draw, null_w, null_v, beta, lower, upper, weights, means,
 
 
 @jit
-def _fixed_beta_iterations(x, start, stop, params, beta, a, bounds, scratch, n_iter, tol):
+def _fixed_beta_iterations(x, start, stop, params, beta, a, bounds, scratch, work, n_iter, tol):
     """Up to ``n_iter`` iterations of EM with the betas fixed (the means bounded, the
     variances penalised), stopping early only when ``tol`` >= 0 and the penalised
     log-likelihood rises by ``tol`` or less. Returns the penalised log-likelihood of the
-    parameters left in ``params`` (statistics of that last E-step in ``scratch``)."""
+    parameters left in ``params`` (statistics of that last E-step in ``scratch[1:4]``, the
+    variances' targets in ``scratch[4]``); with ``tol`` < 0 only the last E-step computes
+    a log-likelihood."""
     weights, means, variances = params[0], params[1], params[2]
-    terms, s0, s1, s2, targets = scratch[0], scratch[1], scratch[2], scratch[3], scratch[4]
+    s0, s1, s2, targets = scratch[1], scratch[2], scratch[3], scratch[4]
     n = stop - start
-    loglik = _pass(x, start, stop, weights, means, variances, terms, s0, s1, s2)
+    converging = tol >= 0.0
+    loglik = _pass(
+        x, start, stop, weights, means, variances, work, s0, s1, s2, converging or n_iter == 0
+    )
     penalised = loglik + _variance_penalty(variances, targets, a)
-    for _ in range(n_iter):
+    for iteration in range(n_iter):
         _split_weights(weights, s0, beta, n)
         _m_step(means, variances, s0, s1, s2, a, targets, bounds[0], bounds[1])
-        loglik = _pass(x, start, stop, weights, means, variances, terms, s0, s1, s2)
+        last = converging or iteration == n_iter - 1
+        loglik = _pass(x, start, stop, weights, means, variances, work, s0, s1, s2, last)
         before = penalised
         penalised = loglik + _variance_penalty(variances, targets, a)
-        if tol >= 0.0 and penalised - before <= tol:
+        if converging and penalised - before <= tol:
             break
     return penalised
 
@@ -233,6 +249,7 @@ def alternatives(
         c_beta, a = constants[d, 0], constants[d, 1]
         null_w, null_m, null_v = null[0, d], null[1, d], null[2, d]
         scratch = np.empty((5, 2 * m0))
+        work = np.empty(6 * m0)
         bounds = np.empty((2, 2 * m0))
         unbounded = np.empty((2, 2 * m0))
         unbounded[0, :], unbounded[1, :] = -math.inf, math.inf
@@ -254,13 +271,13 @@ def alternatives(
                 key, draw, null_w, null_v, beta, bounds[0], bounds[1], trial[0], trial[1], trial[2]
             )
             trial_pl = _fixed_beta_iterations(
-                values, start, stop, trial, beta, a, bounds, scratch, n_start_iter, -1.0
+                values, start, stop, trial, beta, a, bounds, scratch, work, n_start_iter, -1.0
             )
             if trial_pl > best_pl or best_pl == -math.inf:
                 best_pl = trial_pl
                 best[:, :] = trial
         penalised = _fixed_beta_iterations(
-            values, start, stop, best, beta, a, bounds, scratch, max_iter, tol
+            values, start, stop, best, beta, a, bounds, scratch, work, max_iter, tol
         )
         n = stop - start
         for _ in range(k):
@@ -284,10 +301,11 @@ def alternatives(
                 best[0],
                 best[1],
                 best[2],
-                scratch[0],
+                work,
                 scratch[1],
                 scratch[2],
                 scratch[3],
+                True,
             )
             penalised = loglik + _variance_penalty(best[2], scratch[4], a)
         pl[d, b] = penalised + _beta_penalty(beta, c_beta)
