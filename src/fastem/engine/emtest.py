@@ -73,7 +73,8 @@ def _pass(values, start, stop, weights, means, variances, work, s0, s1, s2, with
             top = max(top, terms[c])
         total = 0.0
         for c in range(n_components):
-            terms[c] = math.exp(terms[c] - top)
+            # exp(0) = 1 exactly: the largest term needs no exp, half of them for 2 components
+            terms[c] = 1.0 if terms[c] == top else math.exp(terms[c] - top)
             total += terms[c]
         if with_loglik:
             log_likelihood += top + math.log(total)
