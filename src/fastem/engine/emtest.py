@@ -40,8 +40,28 @@ from numba import prange
 
 from . import rng
 from .jit import jit
+from .vmath import exp_shifted
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+BLOCK = 64
+"""Points per block of the E-step: its ``exp`` runs over a block at once (:mod:`.vmath`)."""
+
+
+@jit
+def scratch_of_pass(n_components):
+    """The scratch of :func:`_pass` for ``n_components``: the log-densities of a block,
+    their largest per point, the densities' sums, ``exp``'s scratch, and per component
+    ``1 / sd`` and ``log w - log sd - log(2 pi) / 2``."""
+    return (
+        np.empty((n_components, BLOCK)),
+        np.empty(BLOCK),
+        np.empty(BLOCK),
+        np.empty(BLOCK),
+        np.empty(n_components),
+        np.empty(n_components),
+    )
 
 
 @jit
@@ -50,14 +70,13 @@ def _pass(values, start, stop, weights, means, variances, work, s0, s1, s2, with
     variances)``: leaves in ``s0, s1, s2`` the summed responsibilities, ``sum r (x - m_k)``
     and ``sum r (x - m_k)^2`` of each component (statistics around the current means,
     which lose nothing to cancellation) and returns the log-likelihood if
-    ``with_loglik``, else 0 (a log per point saved). ``work``: scratch of 3 K values.
+    ``with_loglik``, else 0 (a log per point saved). ``work``: :func:`scratch_of_pass`.
 
-    Each point's log-densities are shifted by their largest before ``exp``, so that no
-    point far from every component underflows to a 0 density."""
+    A block of points at a time: their log-densities, shifted by each point's largest so
+    that no point far from every component underflows, go through :func:`.vmath.exp_shifted`
+    together (the same bits on every CPU); the sums then run point by point, in order."""
+    dens, top, total, biased, inv_sd, constant = work
     n_components = means.size
-    terms = work[:n_components]
-    inv_sd = work[n_components : 2 * n_components]
-    constant = work[2 * n_components : 3 * n_components]
     for c in range(n_components):
         s0[c] = 0.0
         s1[c] = 0.0
@@ -65,26 +84,29 @@ def _pass(values, start, stop, weights, means, variances, work, s0, s1, s2, with
         inv_sd[c] = 1.0 / math.sqrt(variances[c])
         constant[c] = math.log(weights[c]) + math.log(inv_sd[c]) - HALF_LOG_2PI
     log_likelihood = 0.0
-    for i in range(start, stop):
-        top = -math.inf
+    for first in range(start, stop, BLOCK):
+        m = min(BLOCK, stop - first)
+        for j in range(m):
+            top[j] = -math.inf
+            total[j] = 0.0
         for c in range(n_components):
-            t = (values[i] - means[c]) * inv_sd[c]
-            terms[c] = constant[c] - 0.5 * t * t
-            top = max(top, terms[c])
-        total = 0.0
+            for j in range(m):
+                t = (values[first + j] - means[c]) * inv_sd[c]
+                dens[c, j] = constant[c] - 0.5 * t * t
+                top[j] = max(top[j], dens[c, j])
         for c in range(n_components):
-            # exp(0) = 1 exactly: the largest term needs no exp, half of them for 2 components
-            terms[c] = 1.0 if terms[c] == top else math.exp(terms[c] - top)
-            total += terms[c]
-        if with_loglik:
-            log_likelihood += top + math.log(total)
-        inv_total = 1.0 / total
-        for c in range(n_components):
-            r = terms[c] * inv_total
-            dx = values[i] - means[c]
-            s0[c] += r
-            s1[c] += r * dx
-            s2[c] += r * dx * dx
+            exp_shifted(dens[c], top, total, m, biased)
+        for j in range(m):
+            if with_loglik:
+                log_likelihood += top[j] + math.log(total[j])
+            inv_total = 1.0 / total[j]
+            x = values[first + j]
+            for c in range(n_components):
+                r = dens[c, j] * inv_total
+                dx = x - means[c]
+                s0[c] += r
+                s1[c] += r * dx
+                s2[c] += r * dx * dx
     return log_likelihood
 
 
@@ -129,7 +151,7 @@ def penalised_null(values, offsets, weights, means, variances, a, target, tol, m
     for d in prange(offsets.size - 1):
         start, stop = offsets[d], offsets[d + 1]
         n = stop - start
-        work, s0, s1, s2 = np.empty(3 * m0), np.empty(m0), np.empty(m0), np.empty(m0)
+        work, s0, s1, s2 = scratch_of_pass(m0), np.empty(m0), np.empty(m0), np.empty(m0)
         targets = np.full(m0, target[d])
         lower, upper = np.full(m0, -math.inf), np.full(m0, math.inf)
         w, m, v = weights[d], means[d], variances[d]
@@ -250,7 +272,7 @@ def alternatives(
         c_beta, a = constants[d, 0], constants[d, 1]
         null_w, null_m, null_v = null[0, d], null[1, d], null[2, d]
         scratch = np.empty((5, 2 * m0))
-        work = np.empty(6 * m0)
+        work = scratch_of_pass(2 * m0)
         bounds = np.empty((2, 2 * m0))
         unbounded = np.empty((2, 2 * m0))
         unbounded[0, :], unbounded[1, :] = -math.inf, math.inf
