@@ -176,6 +176,38 @@ def fits() -> dict[str, np.ndarray]:
         "k2_cem_em_sem_em": fastem.fit(
             two[:20], 2, init={"cem_em": 2, "sem_em": 2}, random_state=11, warn=False
         ),
+        # The penalised M-step: CTZ's penalty with Chen & Li's on the weights, mclust's
+        # prior with equal variances and weights, a fixed mean in float32, and DAAREM.
+        "k3_ctz_mixing": fastem.fit(
+            three,
+            3,
+            n_init=2,
+            penalty={"a_n": 0.5, "mixing": 1.0},
+            random_state=12,
+            trace=True,
+            warn=False,
+        ),
+        "k2_prior_e_weighted": fastem.fit(
+            two[:20],
+            2,
+            prior="default",
+            equal_variance=True,
+            sample_weight=weights[:20],
+            random_state=13,
+            warn=False,
+        ),
+        "k3_prior_float32_fixed_means": fastem.fit(
+            three,
+            3,
+            prior={"shrinkage": 0.1},
+            means_init=[9996.0, 1e4 + 0.5, 1e4 + 5.0],
+            fix_means=[True, False, False],
+            warn=False,
+            dtype=np.float32,
+        ),
+        "k3_daarem_ctz": fastem.fit(
+            three, 3, n_init=2, algorithm="daarem", penalty="ctz", random_state=14, warn=False
+        ),
         "simulate": fastem.simulate(
             [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300, n_datasets=5, random_state=6
         )[0],

@@ -30,6 +30,7 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
         seed=0,
         algorithm=["em"],
         stop=["loglik"],
+        penalty=["none"],
         n_components=[0],
         scenarios=[],
         grid=None,
@@ -46,6 +47,7 @@ def test_the_defaults_are_those_of_fastem_study_and_of_fit():
         skip_degenerate=False,
         spurious=dict(min_points=5.0, min_variance_ratio=0.01),
         se=None,
+        prior=None,
     )
 
 
@@ -232,6 +234,7 @@ FIT_OPTION_SETTINGS = [
     ("se = 'score'", ["--se", "score"], "score"),
     ("equal_variance = true", ["--equal-variance"], True),
     ("reg_variance = 0.001", ["--reg-variance", "0.001"], 0.001),
+    ("prior = {shrinkage = 0.1}", ["--prior", "shrinkage=0.1"], {"shrinkage": 0.1}),
 ]
 
 

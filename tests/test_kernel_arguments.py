@@ -42,9 +42,15 @@ def test_fit_arguments_follow_the_fit_kernels_signature(kernel):
 
 
 def test_fit_at_takes_the_fit_kernels_arguments_and_then_the_family():
-    # The method and its random streams in one tuple, the E-steps in another (a call of
-    # more than 30 arguments compiles to one numba cannot inline).
+    # The M-step's options in one tuple, the method and its random streams in another, the
+    # E-steps in a third (a call of more than 30 arguments compiles to one numba cannot
+    # inline).
     names = _parameter_names(kernels.fit_em)
+    first = names.index("reg_variance")
+    options = ["reg_variance", "equal_variance", "fixed_weights", "fixed_means"]
+    options += ["fixed_variances", "prior"]
+    assert names[first : first + 6] == options
+    names = [*names[:first], "options", *names[first + 6 :]]
     at = names.index("method")
     assert names[at : at + 3] == ["method", "keys", "seed"]
     steps = names.index("e_step")
@@ -74,8 +80,10 @@ def test_fit_options_take_the_models_constraints_by_name():
     from fastem.model import Model
 
     model = Model(3, reg_variance=0.5, equal_variance=True, fixed_means=[True, False, False])
-    options = FitOptions.of(model, max_iter=7, tol=1e-3, stop=2, dtype=np.float32)
+    prior = np.zeros((4, 0))
+    options = FitOptions.of(model, max_iter=7, tol=1e-3, stop=2, dtype=np.float32, prior=prior)
     assert (options.reg_variance, options.equal_variance) == (0.5, True)
+    assert options.prior is prior
     assert options.fixed_means is model.fixed_means
     assert options.fixed_weights is model.fixed_weights
     assert options.fixed_variances is model.fixed_variances

@@ -178,7 +178,8 @@ def test_study_table_has_the_expected_columns_and_sane_values():
         for k in (1, 2):
             measures += [f"{name}_{k}_bias", f"{name}_{k}_empse", f"{name}_{k}_rmse"]
     # Each measure is followed by its Monte Carlo standard error.
-    cell = ["scenario", "n_samples", "n_components", "init", "algorithm", "stop", "n_init"]
+    cell = ["scenario", "n_samples", "n_components", "init", "algorithm", "stop", "penalty"]
+    cell += ["n_init"]
     expected = [*cell, "replications"]
     for name in measures:
         expected += [name, f"{name}_mcse"]

@@ -47,7 +47,7 @@ _HOMES = {
 """The module of each public name. Names are imported on first use (PEP 562), so that
 ``import fastem`` alone loads neither numba nor SciPy, scikit-learn (the estimator's
 optional dependency), Dask or matplotlib: each comes with the first name that needs it."""
-_SUBMODULES = ("init", "reference", "mcse", "plots", "dask", "search")
+_SUBMODULES = ("init", "reference", "mcse", "plots", "dask", "search", "priors")
 """Submodules that are public as modules."""
 
 

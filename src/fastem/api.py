@@ -13,6 +13,7 @@ import numpy as np
 from . import batch as _batch
 from . import checks as _validate
 from . import options as _options
+from . import priors as _priors
 from . import search
 from .engine import run as _em
 from .init._registry import DETERMINISTIC
@@ -136,6 +137,7 @@ def _settings(arguments: dict) -> dict:
         float32 = settings["stop"] == "parameter" and settings["dtype"] == np.float32
         settings["tol"] = PARAMETER_TOL_FLOAT32 if float32 else DEFAULT_TOLS[settings["stop"]]
     settings["trace_length"] = _validate.check_trace(settings["trace"], settings["max_iter"])
+    _priors.check_algorithm(settings["penalty"], settings["prior"], settings["algorithm"])
     return settings
 
 
@@ -174,6 +176,7 @@ def _given_and_model(settings: dict, batch):
         fix_weights=settings["fix_weights"],
         fix_means=settings["fix_means"],
         fix_variances=settings["fix_variances"],
+        penalised_by=_priors.Penalty.of(settings["penalty"], settings["prior"]),
     )
     return given, model, n_given
 

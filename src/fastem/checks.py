@@ -232,8 +232,10 @@ def check_model(
     fix_weights,
     fix_means,
     fix_variances,
+    penalised_by=None,
 ) -> Model:
-    """The model, with its constraints checked against the given starting values."""
+    """The model, with its constraints checked against the given starting values;
+    ``penalised_by`` a :class:`fastem.priors.Penalty` or None."""
     masks = {}
     for name, value, start_name, start in (
         ("fix_weights", fix_weights, "weights_init", given.weights),
@@ -268,6 +270,7 @@ def check_model(
         fixed_weights=masks["fix_weights"],
         fixed_means=masks["fix_means"],
         fixed_variances=mask,
+        penalty=penalised_by,
     )
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .priors import Penalty
+
 
 @dataclass(frozen=True)
 class Model:
@@ -36,6 +38,8 @@ class Model:
     fixed_means: np.ndarray = field(default=None)  # type: ignore[arg-type]
     #: bool array of shape (n_components,): components whose variance keeps its start.
     fixed_variances: np.ndarray = field(default=None)  # type: ignore[arg-type]
+    #: :class:`fastem.priors.Penalty` or None: the penalty (or prior) on the likelihood.
+    penalty: Penalty | None = None
 
     def __post_init__(self) -> None:
         for name in ("fixed_weights", "fixed_means", "fixed_variances"):
@@ -63,6 +67,8 @@ class Model:
                 parts.append(f"fixed {name} ({which})")
         if self.reg_variance > 0:
             parts.append(f"reg_variance {self.reg_variance:g}")
+        if self.penalty is not None:
+            parts.append(self.penalty.describe())
         return ", ".join(parts)
 
     @property

@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import priors as _priors
 from . import search
 from .checks import Given
 from .engine import information as _information
@@ -93,6 +94,9 @@ def best_of_restarts(
     restart_ll, restart_status = _restart_outcomes(
         batch, restarts.run, grid, fitted, choice.spurious_rule
     )
+    plain_ll = restart_ll
+    if model.penalty is not None:  # the restarts compete by the penalised log-likelihood
+        restart_ll, plain_ll = _priors.split(model, batch, restart_ll, params)
     counted = search.counted_restarts(restart_status, choice.skip_degenerate)
     settled = search.settledness(restart_ll, counted, choice.unseen_tol)
     best = _best_restart(restart_ll, restart_status, choice.skip_degenerate)
@@ -121,13 +125,14 @@ def best_of_restarts(
     outputs = {name: values[chosen] for name, values in _outputs(restarts.run, grid).items()}
     return FitResult(
         **returned,
-        log_likelihood=restart_ll[chosen],
+        log_likelihood=plain_ll[chosen],
+        penalized_log_likelihood=None if model.penalty is None else restart_ll[chosen],
         **outputs,
         status=restart_status[chosen],
         best_restart=best,
         n_restarts=restarts.n_restarts,
         **settled._asdict(),
-        **_every_restart(batch, restarts, grid, restart_ll, restart_status),
+        **_every_restart(batch, restarts, grid, restart_ll, restart_status, model),
         n_samples=batch.n_samples_given,
         n_observations=batch.n_observations,
         model=model,
@@ -207,17 +212,22 @@ def _outputs(run, grid) -> dict[str, np.ndarray]:
     return {name: getattr(run, name).reshape(grid[:2]) for name in names}
 
 
-def _every_restart(batch, restarts, grid, restart_ll, restart_status) -> dict[str, Any]:
+def _every_restart(batch, restarts, grid, restart_ll, restart_status, model) -> dict[str, Any]:
     """The per-restart fields of a :class:`FitResult`, arrays of shape (n_datasets,
     n_init): every restart's log-likelihood, iterations, EM maps, status and convergence,
     the iterations spent on its starting values, and its trace (or None, else of shape
-    (n_datasets, n_init, max_iter + 1), in the data's units)."""
+    (n_datasets, n_init, max_iter + 1), in the data's units; penalised with a penalty)."""
     run = restarts.run
     trace = run.trace
     if trace is not None:
         trace = _layout.log_likelihood_to_data_units(
             trace.reshape(*grid[:2], -1), batch.scale, batch.n_observations
         )
+        if model.penalty is not None:
+            constants = model.penalty.rows_and_constants(
+                batch, model.n_components, model.equal_variance
+            )[1]
+            trace += constants[:, np.newaxis, np.newaxis]
     return dict(
         restart_log_likelihood=restart_ll,
         restart_n_iter=run.n_iter.reshape(grid[:2]),

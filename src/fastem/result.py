@@ -82,7 +82,7 @@ class FitResult:
     #: order of ``weights``.
     variances: np.ndarray
     #: ndarray of shape (n_datasets,): total log-likelihood of the returned parameters
-    #: (weighted by ``sample_weight``).
+    #: (weighted by ``sample_weight``; the plain one with a penalty or prior).
     log_likelihood: np.ndarray
     #: ndarray of shape (n_datasets,): EM iterations (E-step plus M-step) the returned fit
     #: ran; with SQUAREM, its accepted steps.
@@ -203,6 +203,9 @@ class FitResult:
     #: standard errors of the returned parameters and the covariance matrix of the free
     #: ones, per dataset.
     standard_errors: StandardErrors | None = None
+    #: ndarray of shape (n_datasets,) or None: with ``penalty`` or ``prior``, the penalised
+    #: log-likelihood maximised (the restarts' log-likelihoods and traces are then it too).
+    penalized_log_likelihood: np.ndarray | None = None
 
     @property
     def n_components(self) -> int:
@@ -234,11 +237,8 @@ class FitResult:
         return self.model.n_parameters
 
     def bic(self) -> np.ndarray | float:
-        """Bayesian information criterion, ``-2 log L + p log n``: smaller is better.
-
-        This is scikit-learn's sign; mclust reports ``2 log L - p log n`` (larger is
-        better), the same number negated.
-        """
+        """Bayesian information criterion, ``-2 log L + p log n``: smaller is better
+        (scikit-learn's sign; mclust's ``2 log L - p log n`` is the same negated)."""
         return -2.0 * self.log_likelihood + self.n_parameters * _vmath.log(self.n_observations)
 
     def aic(self) -> np.ndarray | float:

@@ -60,11 +60,11 @@ def _metavars(text: str) -> tuple:
 
 
 def add_algorithm_options(parser, **defaults):
-    """--algorithm and --stop; ``defaults``: ``default`` (the algorithm's) and ``stop``,
-    each fit's by default."""
+    """--algorithm, --stop and --penalty; ``defaults``: ``default`` (the algorithm's) and
+    ``stop``, each fit's by default."""
     algorithm = defaults.get("default", _options.default("algorithm"))
     stop = defaults.get("stop", _options.default("stop"))
-    add_fit_flags(parser, ("algorithm", "stop"), dict(algorithm=algorithm, stop=stop))
+    add_fit_flags(parser, ("algorithm", "stop", "penalty"), dict(algorithm=algorithm, stop=stop))
 
 
 STOPPING_OPTIONS = tuple(
@@ -84,11 +84,14 @@ def fit_options(values: dict) -> dict:
     :func:`add_stopping_options`, ``--reg-variance``, ``--equal-variance``, ...) that were
     given (``values``: the parsed arguments as a dict), as keyword arguments of the fitting
     functions."""
-    return {
+    given = {
         option.name: option.parse(values[option.name])
         for option in _options.DESIGN_OPTIONS
         if values.get(option.name) is not None
     }
+    if values.get("penalty") is not None:  # one value (a study compares a list)
+        given["penalty"] = values["penalty"]
+    return given
 
 
 def add_fit_options(parser, skip=()):

@@ -46,6 +46,10 @@ def fit_table(ids, n, selection, pairs, every_candidate=False):
     columns["log_likelihood"] = column(
         lambda d, c: _significant(fits[c].log_likelihood[d], LOG_LIKELIHOOD_DIGITS)
     )
+    if fits and fits[0].penalized_log_likelihood is not None:  # fit with a penalty or prior
+        columns["penalized_log_likelihood"] = column(
+            lambda d, c: _significant(fits[c].penalized_log_likelihood[d], LOG_LIKELIHOOD_DIGITS)
+        )
     names = CRITERIA if every_candidate else (selection.criterion,)
     for name in names:
         values = getattr(selection, name)

@@ -58,6 +58,9 @@ class FitOptions(NamedTuple):
     """Boolean array of shape (K,), as the next two: parameters that keep their start."""
     fixed_means: np.ndarray
     fixed_variances: np.ndarray
+    prior: np.ndarray
+    """Float64 array of shape (n_datasets, P): each dataset's penalty or prior, a row of
+    :mod:`.penalty` in standardised units; P = 0 for none."""
     stop: int
     """The stopping rule (:mod:`.stopping`: ``LOGLIK``, ``RELATIVE``, ``AITKEN``,
     ``PARAMETER``)."""
@@ -72,10 +75,13 @@ class FitOptions(NamedTuple):
     """The random state of those draws, an int in [0, 2**63)."""
 
     @classmethod
-    def of(cls, model, *, max_iter, tol, stop, dtype, method=0, keys=None, seed=0) -> FitOptions:
+    def of(
+        cls, model, *, max_iter, tol, stop, dtype, prior, method=0, keys=None, seed=0
+    ) -> FitOptions:
         """The options of fitting ``model`` (a :class:`fastem.Model`: its constraints and
         regularisation), with the given stopping rule (a code of :mod:`.stopping`),
-        E-step precision, algorithm (a code of :mod:`.methods`) and random streams."""
+        E-step precision, algorithm (a code of :mod:`.methods`), random streams and
+        per-dataset prior rows (an array of shape (n_datasets, P), P = 0 for none)."""
         return cls(
             max_iter=max_iter,
             tol=tol,
@@ -84,6 +90,7 @@ class FitOptions(NamedTuple):
             fixed_weights=model.fixed_weights,
             fixed_means=model.fixed_means,
             fixed_variances=model.fixed_variances,
+            prior=prior,
             stop=stop,
             dtype=np.dtype(dtype),
             method=int(method),

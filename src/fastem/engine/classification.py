@@ -253,6 +253,15 @@ def classification_at(
         f, n_fits, values, offsets, sample_weight, center, scale
     )
     n_init = n_fits // (offsets.size - 1)
+    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances, prior = options
+    options = (
+        reg_variance,
+        equal_variance,
+        fixed_weights,
+        fixed_means,
+        fixed_variances,
+        prior[f // n_init],
+    )
     stochastic = method == 8  # methods.SEM, written out (see em.py's codes)
     key = np.uint64(0)
     if stochastic:

@@ -73,7 +73,7 @@ def daarem_scratch(options, n_components, used):
     contiguous, ``state`` (10,) the step's scalars. Without ``used`` the arrays are empty
     but for ``state``, whose pending flag stays 0.
     """
-    _, equal_variance, fixed_weights, fixed_means, fixed_variances = options
+    _, equal_variance, fixed_weights, fixed_means, fixed_variances, _ = options
     rows = _F_DIFF + ORDER if used else 0
     vectors = np.zeros((rows, 3, n_components))
     small = np.zeros((ORDER if used else 0, ORDER + 3))

@@ -261,6 +261,7 @@ def fit_one(
         weights,
         means,
         variances,
+        options[5],
         statistics,
         per_component,
         dev,
@@ -292,11 +293,7 @@ def fit_at(
     variances,
     max_iter,
     tol,
-    reg_variance,
-    equal_variance,
-    fixed_weights,
-    fixed_means,
-    fixed_variances,
+    options,
     stop,
     dtype,
     algorithm,
@@ -325,10 +322,12 @@ def fit_at(
         Starting values in standardised units on entry, fitted values on return.
     max_iter : int
     tol : float
-    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances
-        The M-step's options, packed here into :func:`fit_one`'s ``options`` tuple
-        (numba's parallel loop takes no tuple of arrays); the last three are boolean
-        arrays of shape (K,).
+    options : tuple
+        The M-step's options, ``(reg_variance, equal_variance, fixed_weights, fixed_means,
+        fixed_variances, prior)``, packed by the kernel (numba's parallel loop takes no
+        tuple of arrays): the fixed masks are boolean arrays of shape (K,), ``prior`` of
+        shape (n_datasets, P), each dataset's row of :mod:`.penalty` (P = 0: none). fit
+        ``f`` reads its dataset's row in :func:`fit_one`'s ``options``.
     stop : int
         The stopping rule (``LOGLIK``, ``RELATIVE``, ``AITKEN``, ``PARAMETER``).
     dtype : numpy.dtype, float64 or float32
@@ -356,6 +355,8 @@ def fit_at(
     x, point_weight, loc, inv_scale = fit_data(
         f, means.shape[0], values, offsets, sample_weight, center, scale
     )
+    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances, prior = options
+    row = prior[f // (means.shape[0] // (offsets.size - 1))]
     (
         log_likelihood[f],
         log_map[f],
@@ -375,7 +376,7 @@ def fit_at(
         variances[f],
         max_iter,
         tol,
-        (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances),
+        (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances, row),
         accelerated,
         algorithm[0],
         stop,

@@ -11,6 +11,7 @@ import math
 
 from .estep import e_step_parameters
 from .jit import jit
+from .penalty import C, log_penalty, penalised_variances, penalised_weights
 
 MIN_VARIANCE = 1e-15
 """Lower bound on a variance, relative to the dataset's variance; a floor, never added.
@@ -60,11 +61,23 @@ def maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
     new mean is ``pivot + s1/s0`` and the new variance ``s2/s0 - (s1/s0)^2``, so nothing
     cancels when the data sit far from zero. A fixed mean stays, and the variance is
     then ``s2/s0`` around it (corrected for a pivot that differs from it by rounding).
-    Free weights share what the fixed ones leave, in proportion to ``s0``. Returns True
-    when a component collapsed (its variance fell below the floor, or its weight to zero).
+    Free weights share what the fixed ones leave, in proportion to ``s0``. With a prior
+    (``options[5]``, a dataset's row of :mod:`.penalty`, of size 0 for none) the update
+    is the penalised one of :mod:`.penalty`. Returns True when a component collapsed (its
+    variance fell below the floor, or its weight to zero).
     """
-    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances = options
+    reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances, prior = options
     n_components = means.size
+    if prior.size > 0:
+        penalised_weights(s0, weights, fixed_weights, prior[C])
+        floored, numerator, denominator = penalised_variances(
+            s0, s1, s2, means, fixed_means, prior, pivots, raw
+        )
+        if equal_variance:
+            pooled = numerator / denominator
+            for k in range(n_components):
+                raw[k] = pooled
+        return _floor_variances(raw, variances, reg_variance, fixed_variances) or floored
     total = 0.0
     fixed_mass = 0.0
     free_s0 = 0.0
@@ -99,8 +112,16 @@ def maximisation(s0, s1, s2, weights, means, variances, options, raw, pivots):
         pooled /= total
         for k in range(n_components):
             raw[k] = pooled
+    return _floor_variances(raw, variances, reg_variance, fixed_variances) or floored
+
+
+@jit(inline=True)
+def _floor_variances(raw, variances, reg_variance, fixed_variances):
+    """The free variances ``raw + reg_variance``, kept above the floor, in place; returns
+    whether one of ``raw`` fell below it."""
+    floored = False
     floor = max(reg_variance, MIN_VARIANCE)
-    for k in range(n_components):
+    for k in range(raw.size):
         if fixed_variances[k]:
             continue
         if raw[k] < floor:
@@ -131,7 +152,10 @@ def em_map(
     which the M-step then replaces in place by their update.
 
     Returns ``(log_likelihood, log_map, floored)``; with a non-finite log-likelihood the
-    parameters are left as they were.
+    parameters are left as they were. With a prior (``options[5]``), ``log_likelihood``
+    is the penalised one (plus :func:`.penalty.log_penalty`), the objective the M-step
+    climbs, so that EM, the accelerators' tests of a step and the stopping rules all
+    follow it.
     """
     n_components = means.size
     e_step_parameters(weights, means, variances, per_component)
@@ -148,6 +172,7 @@ def em_map(
     )
     if not math.isfinite(log_likelihood):
         return log_likelihood, log_map, False
+    log_likelihood += log_penalty(weights, means, variances, options[5])
     s0, s1, s2, raw = statistics[0], statistics[1], statistics[2], statistics[3]
     centres, around = per_component[0], per_component[3]
     pivots = centres
@@ -180,6 +205,7 @@ def log_likelihood_only(
     weights,
     means,
     variances,
+    prior,
     statistics,
     per_component,
     dev,
@@ -187,9 +213,10 @@ def log_likelihood_only(
     per_point,
     e_step,
 ):
-    """``(log_likelihood, log_map)`` of the parameters, which stay as they are."""
+    """``(log_likelihood, log_map)`` of the parameters, which stay as they are; with a
+    prior (a row of :mod:`.penalty`, size 0 for none), the penalised log-likelihood."""
     e_step_parameters(weights, means, variances, per_component)
-    return e_step(
+    log_likelihood, log_map = e_step(
         x,
         point_weight,
         center,
@@ -200,3 +227,6 @@ def log_likelihood_only(
         dens,
         per_point,
     )
+    if math.isfinite(log_likelihood):
+        log_likelihood += log_penalty(weights, means, variances, prior)
+    return log_likelihood, log_map

@@ -94,7 +94,10 @@ def run(
     means, variances`` (n_fits, K), standardised, which become the fitted values; fit ``f``
     is dataset ``f // n_init``. ``dtype`` (float64 or float32) is the E-step's precision;
     ``seed`` (an int in [0, 2**63)) keys the random draws of the algorithms that make
-    them (SEM), with each dataset's content key (:func:`.rng.content_keys`)."""
+    them (SEM), with each dataset's content key (:func:`.rng.content_keys`). ``prior``
+    (n_datasets, :data:`.penalty.N_HYPER`), standardised, penalises the likelihood (see
+    :mod:`.penalty`): the kernels then climb, and report as ``log_likelihood``, the
+    penalised log-likelihood in standardised units, less the prior's constant."""
     n_fits = means.shape[0]
     trace = np.full((n_fits, trace_length), np.nan)
     rates = np.empty((n_fits, 2))  # one array for the kernel, whose arguments are many
@@ -120,6 +123,7 @@ def run(
             tol=tol,
             stop=STOPPING_RULES[stop],
             dtype=dtype,
+            prior=_prior_rows(batch, model),
             method=method,
             keys=_drawing_keys(batch) if method in _methods.DRAWING else None,
             seed=seed,
@@ -141,6 +145,14 @@ def run(
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
     return outputs
+
+
+def _prior_rows(batch, model) -> np.ndarray:
+    """Each dataset's row of :mod:`.penalty` for ``model``'s penalty (its ``penalty``,
+    with a ``rows`` method), of shape (n_datasets, 0) without one."""
+    if getattr(model, "penalty", None) is None:
+        return np.zeros((batch.n_datasets, 0))
+    return model.penalty.rows(batch, model.n_components, model.equal_variance)
 
 
 def _drawing_keys(batch) -> np.ndarray:

@@ -4,8 +4,8 @@ first part of the table (:data:`fastem.options.FIT_OPTIONS`)."""
 from __future__ import annotations
 
 from .. import checks as _validate
-from .. import search
-from .option import Option, boolean, integer, one_of, parse_init_params, restarts
+from .. import priors, search
+from .option import Option, boolean, integer, one_of, parse_init_params, parse_penalty, restarts
 
 OPTIONS = (
     Option(
@@ -211,6 +211,56 @@ OPTIONS = (
         "fix_variances",
         False,
         None,
+    ),
+    Option(
+        "penalty",
+        None,
+        'None, "ctz", float or dict, optional',
+        """
+        Penalised maximum likelihood (Chen, Tan & Zhang 2008): the log-likelihood plus
+        ``-a_n sum_k (s^2 / sigma_k^2 + log(sigma_k^2 / s^2))``, ``s^2`` the dataset's
+        sample variance (divisor ``n - 1``), which keeps every variance away from 0, so
+        that degenerate fits are no maxima. ``"ctz"``: ``a_n = n^(-1/2)``; a number:
+        that ``a_n``; a dict of ``a_n`` and ``mixing`` (Chen & Li's ``C sum_k log
+        pi_k`` on the weights, 0 by default). EM climbs the penalised log-likelihood
+        (reported as ``penalized_log_likelihood``); ``log_likelihood`` and the criteria
+        are the plain ones. Not with CEM or SEM. See the guide's page on degeneracy.
+        """,
+        check=lambda value: priors.checked("penalty", value),
+        flag="--penalty",
+        help=(
+            "penalised likelihood: ctz (a_n = n^-1/2), a number (a_n), or "
+            "a_n=...,mixing=... (default: none)"
+        ),
+        parse=parse_penalty,
+        toolkit=("bootstrap", "bootstrap_lrt"),
+        defaults={"design": ("none",), "study": ("none",)},
+        study_help=(
+            "penalties to compare: none, ctz, a number (a_n) or a_n=...,mixing=...; one set "
+            "of rows each"
+        ),
+        compared=True,
+    ),
+    Option(
+        "prior",
+        None,
+        'None, "default" or dict, optional',
+        """
+        A conjugate prior, as mclust's ``priorControl()``: the MAP estimate, with
+        means shrunk to ``mean`` by ``shrinkage`` (0.01) and variances with an inverse
+        gamma prior of ``dof`` (3) and ``scale`` (``var(x) / K^2``); ``"default"`` for
+        mclust's ``defaultPrior``, a dict to set some of them. BIC is mclust's: on the
+        plain log-likelihood. Not with ``penalty``, CEM or SEM.
+        """,
+        check=lambda value: priors.checked("prior", value),
+        flag="--prior",
+        help=(
+            "conjugate prior (MAP): default (mclust's defaultPrior) or "
+            "shrinkage=...,mean=...,dof=...,scale=... (default: none)"
+        ),
+        parse=parse_penalty,
+        design=True,
+        toolkit=("bootstrap", "bootstrap_lrt"),
     ),
 )
 """In the order of :func:`fastem.fit`'s signature."""

@@ -157,6 +157,19 @@ def parse_init_params(value) -> dict:
     return {key.strip(): _parsed_value(text.strip()) for key, _, text in pairs}
 
 
+def parse_penalty(value):
+    """``penalty`` or ``prior`` from a flag or a design file: a name (``ctz``,
+    ``default``; ``none`` for None), a number, ``name=value`` pairs or a table."""
+    if isinstance(value, dict) or not isinstance(value, str):
+        return value
+    if value == "none":
+        return None
+    if "=" in value:
+        return parse_init_params(value)
+    number = _parsed_value(value)
+    return float(number) if isinstance(number, int) else number
+
+
 def parse_spurious(value) -> SpuriousRule:
     """The spurious rule from a design file (a table of ``min_points`` and
     ``min_variance_ratio``, or a list of the two) or ``--spurious POINTS RATIO``."""

@@ -191,6 +191,8 @@ def bootstrap(data, *args, **kwargs) -> BootstrapResult:
         max_iter=max_iter,
         spurious=check_rule(spurious),
         skip_degenerate=True,
+        penalty=a["penalty"],
+        prior=a["prior"],
     )
     batch, datasets, point_weights, sizes = _replicates.weighted_batch(
         data,

@@ -114,6 +114,10 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
     algorithm, stop, tol, max_iter, spurious
         As in :func:`fastem.fit`. SQUAREM by default: the same maxima as EM in a third of
         the passes over the data.
+    penalty, prior
+        As in :func:`fastem.fit`: every fit (to the data and to the replicates) is
+        penalised, and the statistic is that of the plain log-likelihoods at the penalised
+        fits (mclust's ``mclustBootstrapLRT`` with a prior).
     sample_weight, sample_weight_type
         As in :func:`fastem.fit`: the fits to the data count each point as its weight
         (probability weights rescaled to sum to the points of positive weight), and each
@@ -170,6 +174,8 @@ def bootstrap_lrt(data, *args, **kwargs) -> LRTResult:
         max_iter=max_iter,
         spurious=spurious,
         skip_degenerate=True,
+        penalty=a["penalty"],
+        prior=a["prior"],
     )
     batch, datasets, point_weights, sizes = _replicates.weighted_batch(
         data, sample_weight, sample_weight_type, max_components

@@ -12,6 +12,7 @@ from .. import api, search
 from .. import checks as _validate
 from .. import options as _options
 from ..init._registry import NAMES as STRATEGY_NAMES
+from ..priors import labelled_penalties
 from .study_chunks import (
     CHUNK_POINTS,
     DEFAULT_CHUNK,
@@ -289,20 +290,15 @@ def study(*args, **kwargs) -> StudyResult:
     a = _options.bound(study, args, kwargs)
     weights, means, variances = a.pop("weights"), a.pop("means"), a.pop("variances")
     n_samples, replications, scenarios = (
-        a.pop("n_samples"),
-        a.pop("replications"),
-        a.pop("scenarios"),
+        a.pop(n) for n in ("n_samples", "replications", "scenarios")
     )
     init, algorithm, stop = a.pop("init"), a.pop("algorithm"), a.pop("stop")
+    penalties = labelled_penalties(a.pop("penalty"))
     n_components, n_init, random_state = (
-        a.pop("n_components"),
-        a.pop("n_init"),
-        a.pop("random_state"),
+        a.pop(n) for n in ("n_components", "n_init", "random_state")
     )
     init_params, at_best_tol, chunk_size = (
-        a.pop("init_params"),
-        a.pop("at_best_tol"),
-        a.pop("chunk_size"),
+        a.pop(n) for n in ("init_params", "at_best_tol", "chunk_size")
     )
     quantiles = check_quantiles(a.pop("quantiles"))
     progress, client, trace, se = a.pop("progress"), a.pop("client"), a.pop("trace"), a.pop("se")
@@ -339,8 +335,10 @@ def study(*args, **kwargs) -> StudyResult:
     if raw is not None and not callable(raw):
         raise TypeError(f"raw must be a callable that takes a Table of rows, got {raw!r}.")
     init_params = init_params or {}
-    labelled = _labelled(scenarios, strategies, algorithms, stops)
-    methods = [(s, a, r) for s in strategies for a in algorithms for r in stops]
+    labelled = _labelled(scenarios, strategies, algorithms, stops, penalties)
+    methods = [
+        (s, a, r, p) for s in strategies for a in algorithms for r in stops for p in penalties
+    ]
     if trace:
         _check_trace_memory(fit_options, replications, n_init)
     fitting = Fitting(
@@ -360,7 +358,7 @@ def study(*args, **kwargs) -> StudyResult:
     return run_study(scenarios, sizes, fitted_ks, fitting, schedule, statistics)
 
 
-def _labelled(scenarios, strategies, algorithms, stops) -> tuple:
+def _labelled(scenarios, strategies, algorithms, stops, penalties) -> tuple:
     """The names that label a study's methods (and figures' panels): those that vary,
     and always ``"init"``."""
     return tuple(
@@ -370,6 +368,7 @@ def _labelled(scenarios, strategies, algorithms, stops) -> tuple:
             ("init", strategies),
             ("algorithm", algorithms),
             ("stop", stops),
+            ("penalty", penalties),
         )
         if len(values) > 1 or name == "init"
     )

@@ -52,7 +52,7 @@ class Scenario:
 
 @dataclass(eq=False, repr=False)
 class StudyCell:
-    """Everything one method (start strategy, algorithm, stopping rule) gave on one design
+    """Everything one method (start strategy, algorithm, stopping rule, penalty) gave on one design
     cell (a scenario and a sample size) for one fitted number of components.
 
     ``weights``, ``means``, ``variances`` (replications, K) are the chosen fits, matched to
@@ -77,6 +77,7 @@ class StudyCell:
     n_components: int = 0
     algorithm: str = "em"
     stop: str = "loglik"
+    penalty: str = "none"
     labelled: tuple = ("init",)
     variables: tuple = ()
     at_best_tol: float = 1e-4

@@ -41,8 +41,8 @@ _BOOTSTRAP_STREAM = 1
 @dataclass(frozen=True)
 class Fitting:
     """How every design cell's datasets are fitted: the methods (start strategy, algorithm,
-    stopping rule), their restarts and options, what is kept of their fits, and the
-    ``quantiles`` of the table's quantile columns."""
+    stopping rule, and penalty as its label and its value), their restarts and options,
+    what is kept of their fits, and the ``quantiles`` of the table's quantile columns."""
 
     methods: list
     n_init: int
@@ -87,7 +87,7 @@ def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule,
     ]  # the distinct numbers of components fitted, per scenario
     schedule.width = max(max(ks) for ks in fitted)
     schedule.true_width = max(sc.arrays()[1].size for sc in scenarios)
-    schedule.restart_width = max(_restarts(s, fitting.n_init) for s, _, _ in fitting.methods)
+    schedule.restart_width = max(_restarts(s, fitting.n_init) for s, *_ in fitting.methods)
     check_memory(
         sizes,
         schedule.replications,
@@ -116,10 +116,11 @@ def _compile_kernels(scenario: Scenario, fitting: Fitting) -> None:
     fitting only."""
     first = scenario.arrays()
     tiny, _ = simulate(*first, max(10, 2 * first[1].size), 1, 0)
-    for strategy, method_algorithm, _ in fitting.methods:
+    for strategy, method_algorithm, _, (_, penalty) in fitting.methods:
         _quiet_fit(
             tiny,
             first[1].size,
+            penalty=penalty,
             init=search.parse_init(strategy),
             algorithm=method_algorithm,
             max_iter=2,
@@ -164,16 +165,16 @@ def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks
 def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootstrap_key):
     """The empty :class:`StudyCell` of each method and number of components of a design
     cell, and the options of their fits: ``({key: StudyCell}, {key: fit options})``, keyed
-    by ``(n_components, init, algorithm, stop)``."""
+    by ``(n_components, init, algorithm, stop, penalty)``."""
     truth = scenario.arrays()
     cell, plans = {}, {}
     rivals = (
         len(fitting.methods),
-        sum(_restarts(strategy, fitting.n_init) for strategy, _, _ in fitting.methods),
+        sum(_restarts(strategy, fitting.n_init) for strategy, *_ in fitting.methods),
     )
     for k in ks:
-        for strategy, method_algorithm, method_stop in fitting.methods:
-            key = (k, strategy, method_algorithm, method_stop)
+        for strategy, method_algorithm, method_stop, (label, penalty) in fitting.methods:
+            key = (k, strategy, method_algorithm, method_stop, label)
             cell[key] = StudyCell(
                 size,
                 strategy,
@@ -185,6 +186,7 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
                 n_components=k,
                 algorithm=method_algorithm,
                 stop=method_stop,
+                penalty=label,
                 labelled=fitting.labelled,
                 keep=fitting.keep,
             )
@@ -199,6 +201,7 @@ def _plan_cell(fitting: Fitting, scenario: Scenario, size, ks, cell_seed, bootst
                 random_state=cell_seed,
                 se=fitting.se,
                 init_params=fitting.init_params.get(strategy),
+                penalty=penalty,
                 **fitting.fit_options,
             )
     return cell, plans
@@ -211,12 +214,16 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
     ratios = likelihood_ratios(outcome, ks)
     for k in ks:
         same_k = [key for key in outcome if key[0] == k]
-        climbing = [key for key in same_k if climbs(key[2])] or same_k
-        best = best_regular(
-            [outcome[key][0].log_likelihood for key in climbing],
-            [outcome[key][0].status for key in climbing],
-        )
+        bests = {}  # per penalty (key[4]): methods of one objective are compared
+        for label in {key[4] for key in same_k}:
+            same = [key for key in same_k if key[4] == label]
+            climbing = [key for key in same if climbs(key[2])] or same
+            bests[label] = best_regular(
+                [_objective(outcome[key][0]) for key in climbing],
+                [outcome[key][0].status for key in climbing],
+            )
         for key in same_k:
+            best = bests[key[4]]
             result, seconds, traced = outcome[key]
             accumulated = cell[key]
             restart_ll = result.restart_log_likelihood
@@ -243,6 +250,13 @@ def _add_chunk(cell, ks, outcome, start, weights, fitting: Fitting, schedule: Sc
                     errors,
                 )
     return chunk_rows
+
+
+def _objective(result) -> np.ndarray:
+    """What a fit maximised, as its restarts' log-likelihoods are: the penalised
+    log-likelihood with a penalty, else the log-likelihood."""
+    penalised = result.penalized_log_likelihood
+    return result.log_likelihood if penalised is None else penalised
 
 
 def _study_result(cells, scenarios, true_width, statistics, quantiles) -> StudyResult:
@@ -288,7 +302,7 @@ def _restarts(strategy: str, n_init: int) -> int:
 
 def _run_chunk(truth, size, count, cell_seed, start, plans, trace):
     """Simulate datasets ``start:start + count`` of a cell and fit them with each method
-    (``plans``: ``{(n_components, init, algorithm, stop): fit options}``):
+    (``plans``: ``{(n_components, init, algorithm, stop, penalty): fit options}``):
     ``{key: (FitResult, seconds, (traces, first dataset) or None)}``."""
     data, _ = simulate(*truth, size, count, cell_seed, dataset_offset=start)
     outcome = {}

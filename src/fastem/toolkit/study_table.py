@@ -95,6 +95,7 @@ class Outcome:
     init: str
     algorithm: str
     stop: str
+    penalty: str
     n_init: int
     replications: int = field(metadata=_EXTRA)
     converged: float
@@ -140,9 +141,18 @@ class _Speed:
     mega_throughput: float
 
 
-CELL_COLUMNS = ("scenario", "n_samples", "n_components", "init", "algorithm", "stop", "n_init")
+CELL_COLUMNS = (
+    "scenario",
+    "n_samples",
+    "n_components",
+    "init",
+    "algorithm",
+    "stop",
+    "penalty",
+    "n_init",
+)
 """The columns that name a row's design cell and method."""
-VARYING = ("scenario", "n_components", "algorithm", "stop")
+VARYING = ("scenario", "n_components", "algorithm", "stop", "penalty")
 """Columns of the cell that the brief table shows only when they vary."""
 
 
@@ -255,6 +265,7 @@ def row_of(cell, quantiles=()) -> dict:
             init=cell.init,
             algorithm=cell.algorithm,
             stop=cell.stop,
+            penalty=cell.penalty,
             n_init=cell.n_init,
             replications=replications,
             converged=sums.converged.mean(),
