@@ -1,17 +1,10 @@
-"""The kernels of the EM-test for the order of a normal mixture (Chen & Li 2009; Chen, Li &
-Fu 2012), as MixtureInf's ``emtest.norm`` computes it, for every dataset of a batch.
+"""The kernel of the EM-test for the order of a normal mixture (Chen & Li 2009; Chen, Li &
+Fu 2012), as MixtureInf's ``emtest.norm`` computes it, for every dataset of a batch, on
+standardised data, from the penalised fit of the null order ``m0`` (:func:`fastem.fit`
+with ``penalty="ctz"``).
 
-Two kernels, both on standardised data and both parallel over independent work items only:
-
-- :func:`penalised_null`: the penalised maximum likelihood fit of the null order ``m0``
-  (Chen, Tan & Zhang 2008), EM to convergence from given starts, one dataset per ``prange``
-  iteration. The penalty on a variance ``v`` is ``-a (t / v + log(v / t) - 1)`` with target
-  ``t`` (the sample variance), whose M-step stays closed form::
-
-      v = (sum_i r_i (x_i - m)^2 + 2 a t) / (sum_i r_i + 2 a)
-
-- :func:`alternatives`: per (dataset, beta vector) pair, one ``prange`` iteration: the fit
-  of the ``2 m0`` component alternative with each null component ``h`` split into two of
+:func:`alternatives`, per (dataset, beta vector) pair, one ``prange`` iteration: the fit
+of the ``2 m0`` component alternative with each null component ``h`` split into two of
   weights ``w_h beta_h`` and ``w_h (1 - beta_h)``, the means of both halves kept in
   ``[eta_h, eta_{h+1}]`` (the data's ends and the midpoints of the null means) and each
   variance penalised towards its null component's (constant ``a``), from ``n_starts``
@@ -133,47 +126,6 @@ def _m_step(means, variances, s0, s1, s2, a, targets, lower, upper):
         spread = s2[c] - s1[c] * shift + s0[c] * clamped * clamped
         variances[c] = (spread + 2.0 * a * targets[c]) / (s0[c] + 2.0 * a)
         means[c] = moved
-
-
-@jit(parallel=True)
-def penalised_null(values, offsets, weights, means, variances, a, target, tol, max_iter, out):
-    """EM for the penalised fit of every dataset's null model, in place.
-
-    ``weights, means, variances`` (n_datasets, m0) hold the starts and receive the fit; ``a``
-    and ``target`` (n_datasets,) the penalty's constant and target variance. The fit stops
-    when an iteration moves no parameter by more than ``tol`` (a weight, a mean in
-    standard deviations of its component, a variance relatively), or after ``max_iter``
-    iterations: the penalised log-likelihood's change cannot tell, as it falls below its
-    rounding while the parameters are still about 1e-7 from the maximum. ``out``
-    (n_datasets, 3) receives the log-likelihood, the penalised log-likelihood and the
-    number of iterations, of the returned parameters."""
-    m0 = means.shape[1]
-    for d in prange(offsets.size - 1):
-        start, stop = offsets[d], offsets[d + 1]
-        n = stop - start
-        work, s0, s1, s2 = scratch_of_pass(m0), np.empty(m0), np.empty(m0), np.empty(m0)
-        targets = np.full(m0, target[d])
-        lower, upper = np.full(m0, -math.inf), np.full(m0, math.inf)
-        w, m, v = weights[d], means[d], variances[d]
-        old = np.empty((3, m0))
-        loglik = _pass(values, start, stop, w, m, v, work, s0, s1, s2, True)
-        iteration = 0
-        while iteration < max_iter:
-            old[0], old[1], old[2] = w, m, v
-            for c in range(m0):
-                w[c] = s0[c] / n
-            _m_step(m, v, s0, s1, s2, a[d], targets, lower, upper)
-            iteration += 1
-            loglik = _pass(values, start, stop, w, m, v, work, s0, s1, s2, True)
-            moved = 0.0
-            for c in range(m0):
-                moved = max(moved, abs(w[c] - old[0, c]), abs(m[c] - old[1, c]) / math.sqrt(v[c]))
-                moved = max(moved, abs(v[c] - old[2, c]) / v[c])
-            if not moved > tol:  # also stops on a NaN
-                break
-        out[d, 0] = loglik
-        out[d, 1] = loglik + _variance_penalty(v, targets, a[d])
-        out[d, 2] = iteration
 
 
 @jit

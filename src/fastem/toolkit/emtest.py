@@ -14,17 +14,15 @@ from .. import batch as _batch
 from .. import checks as _validate
 from ..engine import emtest as _kernels
 from ..engine import layout as _layout
-from ..result import squeeze
+from ..result import FitResult, squeeze
 
 BETAS = (0.1, 0.3, 0.5)
 """The grid of each null component's split proportion beta (MixtureInf's)."""
 PENALTY_BETA = 1.0
 """MixtureInf's ``C`` of the penalty ``C log(1 - |1 - 2 beta|)`` on the splits."""
 NULL_TOL = 1e-12
-"""The penalised null fit stops when an iteration moves no parameter by more than this
-(:func:`fastem.engine.emtest.penalised_null`)."""
-NULL_MAX_ITER = 10_000
-"""The most iterations of the penalised null fit."""
+"""The penalised null fit stops when its parameters (in standard units) move by less than
+this (``stop="parameter"`` of :func:`fastem.fit`): a true maximum in every digit."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +46,8 @@ class EMTestResult:
     penalty_variance : ndarray of shape (n_datasets,)
         The constant of the alternative's variance penalty (a function of the null fit
         for ``m0`` = 2 or 3).
+    null_fit : FitResult
+        The null fit, :func:`fastem.fit`'s with ``penalty="ctz"``.
     m0, k, penalty_beta, n_starts, start_iter, tol, max_iter, random_state
         The settings, per batch.
     """
@@ -64,6 +64,7 @@ class EMTestResult:
     variances: np.ndarray
     beta: np.ndarray
     penalty_variance: np.ndarray
+    null_fit: FitResult
     m0: int
     k: int
     penalty_beta: float
@@ -96,10 +97,10 @@ def emtest(
 ) -> EMTestResult:
     """EM-test of the order ``m0`` of a normal mixture (unequal variances) against ``2 m0``.
 
-    For each dataset: the penalised maximum likelihood fit of ``m0`` components (the
-    variance penalty of Chen, Tan & Zhang 2008, ``-a_n (s^2 / v + log(v / s^2) - 1)`` per
-    component with ``a_n = n^{-1/2}`` and ``s^2`` the sample variance; for ``m0 = 1`` the
-    sample mean and variance); then for each vector of split proportions ``beta`` in
+    For each dataset: the penalised maximum likelihood fit of ``m0`` components,
+    :func:`fastem.fit` with ``penalty="ctz"`` (the variance penalty of Chen, Tan & Zhang
+    2008 with ``a_n = n^{-1/2}`` and ``s^2`` the sample variance, divisor ``n - 1``), run
+    until its parameters settle; then for each vector of split proportions ``beta`` in
     ``{0.1, 0.3, 0.5}^m0``, the penalised fit of the ``2 m0`` component alternative with the
     betas fixed (from ``n_starts`` random starts of ``start_iter`` iterations, the best
     continued until its penalised log-likelihood rises by ``tol`` or less, at most
@@ -159,7 +160,7 @@ def emtest(
     z = (batch.values - np.repeat(batch.center, batch.n_samples)) / np.repeat(
         batch.scale, batch.n_samples
     )
-    null, null_out = _null_fit(data, batch, z, m0, settings["random_state"])
+    null_fit, null = _null_fit(data, batch, m0, settings["random_state"])
     if penalty_variance is None:
         a = default_penalty_variance(null[0], null[1], null[2], batch.n_samples)
     else:
@@ -177,65 +178,57 @@ def emtest(
         z, batch.offsets, null, betas, constants, counts, settings["tol"],
         settings["random_state"], batch.keys, pl, params, beta_out,
     )  # fmt: skip
-    return _result(batch, null, null_out, pl, params, beta_out, a, settings)
+    return _result(batch, null_fit, pl, params, beta_out, a, settings)
 
 
-def _null_fit(data, batch, z, m0, seed):
-    """The penalised null fit in standard units: ``(null, out)``, ``null`` of shape (3,
-    n_datasets, m0) (weights, means, variances), ``out`` of shape (n_datasets, 3)
-    (log-likelihood, penalised log-likelihood, iterations). For ``m0 >= 2`` it starts from
-    :func:`fastem.fit`'s maximum likelihood fit."""
-    n = batch.n_samples
+def _null_fit(data, batch, m0, seed):
+    """The penalised null fit (:func:`fastem.fit` with ``penalty="ctz"``, run until its
+    parameters settle) and its parameters in standard units, of shape (3, n_datasets,
+    m0): weights, means, variances."""
+    from ..api import fit
+
+    null_fit = fit(
+        data, m0, penalty="ctz", random_state=seed, stop="parameter", tol=NULL_TOL, warn=False
+    )
     null = np.empty((3, batch.n_datasets, m0))
-    if m0 == 1:
-        null[0], null[1], null[2] = 1.0, 0.0, 1.0
-    else:
-        from ..api import fit
-
-        start = fit(data, m0, random_state=seed, warn=False)
-        null[0] = np.atleast_2d(start.weights)
-        null[1] = _layout.means_to_standard(batch.center, batch.scale, np.atleast_2d(start.means))
-        null[2] = _layout.variances_to_standard(batch.scale, np.atleast_2d(start.variances))
-    starts = np.repeat(np.arange(batch.n_datasets), n)
-    target = (
-        np.bincount(starts, weights=z * z, minlength=batch.n_datasets) / n
-        - (np.bincount(starts, weights=z, minlength=batch.n_datasets) / n) ** 2
+    null[0] = np.reshape(null_fit.weights, (-1, m0))
+    null[1] = _layout.means_to_standard(
+        batch.center, batch.scale, np.reshape(null_fit.means, (-1, m0))
     )
-    out = np.empty((batch.n_datasets, 3))
-    a = 1.0 / np.sqrt(n)
-    _kernels.penalised_null(
-        z, batch.offsets, null[0], null[1], null[2], a, target, NULL_TOL, NULL_MAX_ITER, out
-    )
-    return null, out
+    null[2] = _layout.variances_to_standard(batch.scale, np.reshape(null_fit.variances, (-1, m0)))
+    return null_fit, null
 
 
-def _result(batch, null, null_out, pl, params, beta_out, a, settings) -> EMTestResult:
+def _result(batch, null_fit, pl, params, beta_out, a, settings) -> EMTestResult:
     """The result in the data's units: the alternative of the largest penalised
     log-likelihood, the statistic and its p-value."""
     rows = np.arange(batch.n_datasets)
     best = np.argmax(pl, axis=1)
-    # Log-likelihoods in standard units differ from the data's by -n log(scale), the same
-    # for both models: the statistic is the same in both.
-    shift = batch.n_samples * np.log(batch.scale)
-    statistic = 2.0 * (pl[rows, best] - null_out[:, 0])
+    m0 = settings["m0"]
+    null_log_likelihood = np.reshape(null_fit.log_likelihood, -1)
+    # The kernel's log-likelihoods are of the standardised data: those of the data in
+    # their units are lower by n log(scale).
+    alternative_pl = pl[rows, best] - batch.n_samples * np.log(batch.scale)
+    statistic = 2.0 * (alternative_pl - null_log_likelihood)
     alternative = params[rows, best]
     center, scale = batch.center, batch.scale
     result = EMTestResult(
         statistic=statistic,
-        p_value=chi2_sf(statistic, 2 * settings["m0"]),
-        null_weights=null[0],
-        null_means=_layout.means_to_data(center, scale, null[1]),
-        null_variances=_layout.variances_to_data(scale, null[2]),
-        null_log_likelihood=null_out[:, 0] - shift,
-        null_penalized_log_likelihood=null_out[:, 1] - shift,
+        p_value=chi2_sf(statistic, 2 * m0),
+        null_weights=np.reshape(null_fit.weights, (-1, m0)),
+        null_means=np.reshape(null_fit.means, (-1, m0)),
+        null_variances=np.reshape(null_fit.variances, (-1, m0)),
+        null_log_likelihood=null_log_likelihood,
+        null_penalized_log_likelihood=np.reshape(null_fit.penalized_log_likelihood, -1),
         weights=alternative[:, 0],
         means=_layout.means_to_data(center, scale, alternative[:, 1]),
         variances=_layout.variances_to_data(scale, alternative[:, 2]),
         beta=beta_out[rows, best],
         penalty_variance=a,
+        null_fit=null_fit,
         **settings,
     )
-    return squeeze(result, keep=_SETTINGS) if batch.single else result
+    return squeeze(result, keep=(*_SETTINGS, "null_fit")) if batch.single else result
 
 
 def chi2_sf(x, df: int) -> np.ndarray:
