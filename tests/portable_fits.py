@@ -231,6 +231,11 @@ def fits() -> dict[str, np.ndarray]:
             fix_means=[False, True, False],
             warn=False,
         ),
+        # The EM-test's kernel: its alternatives from random starts, m0 = 1 and 2 (ragged).
+        "emtest_m0_1": fastem.emtest(two[:20], 1, n_starts=3, random_state=15),
+        "emtest_m0_2_ragged": fastem.emtest(
+            three[:4], 2, n_starts=2, start_iter=10, max_iter=100, random_state=16
+        ),
         "simulate": fastem.simulate(
             [0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], n_samples=300, n_datasets=5, random_state=6
         )[0],

@@ -39,6 +39,7 @@ OWN_PARAMETERS = {
     "toolkit/simulation.py": "simulation's own seed and offset",
     "toolkit/matching.py": "restart_summary's tolerance, a different one",
     "toolkit/plots/fits.py": "a figure of given data and weights",
+    "toolkit/emtest.py": "the EM-test's own fits of its alternatives (MixtureInf's settings)",
 }
 """Modules whose functions take a parameter of an option's name for a job of their own, not
 to hand it on to fit; every other module of the package is searched for declarations."""

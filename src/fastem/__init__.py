@@ -23,6 +23,8 @@ _HOMES = {
     "starting_values": ".init",
     "LRTResult": ".toolkit.lrt_result",
     "bootstrap_lrt": ".toolkit.lrt",
+    "EMTestResult": ".toolkit.emtest",
+    "emtest": ".toolkit.emtest",
     "plan_replications": ".toolkit.mcse",
     "Mixtures": ".mixtures",
     "read_fit": ".mixtures",

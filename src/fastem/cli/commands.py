@@ -26,7 +26,7 @@ import warnings
 
 try:  # while numpy and numba load, Ctrl-C stops the command as at any other time
     from .. import __version__
-    from . import bench, fit, inference, predict, simulate, study
+    from . import bench, emtest, fit, inference, predict, simulate, study
     from . import signals as _signals
     from .descriptors import forget_descriptors, reserve_standard_descriptors
     from .flags import EPILOG, Formatter
@@ -162,6 +162,7 @@ def build_parser():
     study.add_command(commands)
     fit.add_command(commands)
     inference.add_commands(commands)
+    emtest.add_command(commands)
     predict.add_command(commands)
     simulate.add_command(commands)
     bench.add_command(commands)

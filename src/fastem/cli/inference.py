@@ -283,7 +283,7 @@ def _lrt(args) -> int:
         )
         result = _run(bootstrap_lrt, data, ids, dict(options, **_weights(weights, args)), args)
         table = _lrt_table(result, ids)
-        _set_tables(outputs, table, args, options)
+        set_tables(outputs, table, args, options)
         if args.plot is not None:
             from ..toolkit.plots import figure_format, lrt_image
 
@@ -354,7 +354,7 @@ def _bootstrap(args) -> int:
         )
         result = _run(bootstrap, data, ids, dict(options, **_weights(weights, args)), args)
         table = _bootstrap_table(result, ids)
-        _set_tables(outputs, table, args, options)
+        set_tables(outputs, table, args, options)
         shared.commit(outputs)
     shared.write_stdout(
         f"{table}\nstandard errors and {100 * args.level:g}% percentile "
@@ -411,7 +411,7 @@ def _run(function, data, ids, options, args):
     return result
 
 
-def _set_tables(outputs, table, args, options) -> None:
+def set_tables(outputs, table, args, options) -> None:
     """The table as CSV and as JSON (with the fastem version, the command, the file and
     its options), into the output files asked for."""
     if "csv" in outputs:

@@ -34,6 +34,7 @@ _TWO_POW_M53 = 1.0 / 9007199254740992.0
 INIT = 1
 SIMULATE = 2
 SEM = 8  # stochastic EM's labels (the number of its algorithm, :mod:`.methods`)
+EMTEST = 28  # the EM-test's random starts of the alternative (:mod:`.emtest`)
 
 
 @jit(inline=True)
