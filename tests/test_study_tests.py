@@ -258,3 +258,15 @@ def test_bootstrap_lrt_of_a_chunk_with_its_offset_is_that_part_of_the_whole_batc
     np.testing.assert_array_equal(part.p_value, whole.p_value[2:5])
     with pytest.raises(ValueError, match="first_dataset"):
         fastem.bootstrap_lrt(x, 2, 19, first_dataset=-1)
+
+
+def test_the_emtest_in_a_study_gives_emtests_own_p_values_whatever_the_chunks():
+    data, _ = fastem.simulate(*NULL, 40, 4, random_state=5)
+    test = study_test("emtest", 1, 0.05, options={"n_starts": 2})
+    seed = stage_seed(78, study_tests.TEST_STREAM)
+    whole = fastem.emtest(data, 1, n_starts=2, random_state=seed)
+    np.testing.assert_array_equal(run_test(test, data, 0, 78)[:, 0], whole.p_value)
+    # datasets 1 and 2 alone: the draws follow each dataset's content, not its place
+    np.testing.assert_array_equal(run_test(test, data[1:3], 1, 78)[:, 0], whole.p_value[1:3])
+    with pytest.raises(ValueError, match="not options of the test 'emtest'"):
+        study_test("emtest", 1, 0.05, options={"n_boot": 19})

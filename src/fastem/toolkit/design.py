@@ -66,8 +66,9 @@ class _StudySettings:
     variable a column of the table. ``plot_measure`` and ``plot_against`` ask ``fastem study
     --plot`` for a figure of a measure against a design variable
     (:func:`fastem.plots.measure_figure`).
-    ``test`` (``"bootstrap_lrt"``), ``test_k0``, ``levels``, ``n_boot`` and ``test_options``
-    (a table) test ``test_k0`` against ``test_k0 + 1`` components on every dataset, with the
+    ``test`` (``"bootstrap_lrt"`` or ``"emtest"``), ``test_k0``, ``levels``, ``n_boot`` and
+    ``test_options`` (a table) test ``test_k0`` components against more on every dataset
+    (``test_k0 + 1`` for the bootstrap LRT, ``2 test_k0`` for the EM-test), with the
     rejection rates and Boos & Zhang's extrapolation of :func:`fastem.study`'s ``test``.
 
     Lists are kept as tuples; a single sample size or strategy stands for a list of one

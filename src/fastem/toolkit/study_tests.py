@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import checks as _validate
 from . import mcse
+from .emtest import emtest
 from .lrt import bootstrap_lrt
 from .lrt_result import p_values
 from .replicates import stage_seed
@@ -187,6 +188,29 @@ register_test(
         name
         for name in inspect.signature(bootstrap_lrt).parameters
         if name not in (*_SET_BY_STUDY, "level")
+    ],
+)
+
+
+def _emtest(datasets, k0, test: StudyTest, seed, first) -> np.ndarray:
+    """The EM-test's p-values (:func:`fastem.emtest` of the order ``k0``, whose alternative
+    is ``2 k0`` components), one column: its draws depend on each dataset's content, not
+    on ``first``, so they do not depend on the chunks either."""
+    del first
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = emtest(datasets, k0, random_state=seed, **test.options)
+    return np.reshape(result.p_value, (-1, 1))
+
+
+register_test(
+    "emtest",
+    _emtest,
+    resampling=False,
+    options=[
+        name
+        for name in inspect.signature(emtest).parameters
+        if name not in ("data", "m0", "random_state")
     ],
 )
 
