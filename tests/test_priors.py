@@ -620,6 +620,14 @@ def test_bad_penalties_are_refused_before_any_work_naming_the_fix(options, fragm
         fastem.fit(WAITING, 2, **options)
 
 
+def test_a_constant_dataset_needs_the_priors_scale_given():
+    data = [WAITING[:30], np.full(30, 5.0)]
+    with pytest.raises(ValueError, match=r"1 dataset\(s\) have every point equal"):
+        fastem.fit(data, 2, prior="default")
+    fit = fastem.fit(data, 2, prior={"scale": 1.0}, warn=False)
+    assert np.isfinite(fit.penalized_log_likelihood).all()
+
+
 def test_float32_fits_reach_the_same_map_fit():
     x = DATASETS["galaxies"]
     start = dict(weights_init=[0.1, 0.9], means_init=[9800.0, 21500.0])
