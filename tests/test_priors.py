@@ -635,3 +635,28 @@ def test_float32_fits_reach_the_same_map_fit():
     single = fastem.fit(x, 2, prior="default", dtype=np.float32, **start)
     np.testing.assert_allclose(single.means, double.means, rtol=1e-6)
     np.testing.assert_allclose(single.variances, double.variances, rtol=1e-4)
+
+
+@pytest.mark.plain_python
+def test_free_weights_share_what_a_fixed_one_leaves_with_chen_and_lis_penalty():
+    x = WAITING[:60]
+    start = dict(
+        weights_init=[0.2, 0.3, 0.5], means_init=[50.0, 65.0, 80.0], variances_init=[30.0] * 3
+    )
+    result = fastem.fit(
+        x,
+        3,
+        penalty={"mixing": 2.0},
+        fix_weights=[True, False, False],
+        algorithm="em",
+        max_iter=1,
+        tol=0.0,
+        stop="loglik",
+        sort_components=False,
+        warn=False,
+        **start,
+    )
+    n_k = fastem.reference.e_step(x, *(np.array(v) for v in start.values())).sum(axis=0)
+    expected = 0.8 * (n_k[1:] + 2.0) / (n_k[1:].sum() + 2 * 2.0)
+    assert result.weights[0] == 0.2
+    np.testing.assert_allclose(result.weights[1:], expected, rtol=1e-10)
