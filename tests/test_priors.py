@@ -620,6 +620,14 @@ def test_bad_penalties_are_refused_before_any_work_naming_the_fix(options, fragm
         fastem.fit(WAITING, 2, **options)
 
 
+def test_a_constant_dataset_needs_the_priors_scale_given():
+    data = [WAITING[:30], np.full(30, 5.0)]
+    with pytest.raises(ValueError, match=r"1 dataset\(s\) have every point equal"):
+        fastem.fit(data, 2, prior="default")
+    fit = fastem.fit(data, 2, prior={"scale": 1.0}, warn=False)
+    assert np.isfinite(fit.penalized_log_likelihood).all()
+
+
 def test_float32_fits_reach_the_same_map_fit():
     x = DATASETS["galaxies"]
     start = dict(weights_init=[0.1, 0.9], means_init=[9800.0, 21500.0])
@@ -627,3 +635,28 @@ def test_float32_fits_reach_the_same_map_fit():
     single = fastem.fit(x, 2, prior="default", dtype=np.float32, **start)
     np.testing.assert_allclose(single.means, double.means, rtol=1e-6)
     np.testing.assert_allclose(single.variances, double.variances, rtol=1e-4)
+
+
+@pytest.mark.plain_python
+def test_free_weights_share_what_a_fixed_one_leaves_with_chen_and_lis_penalty():
+    x = WAITING[:60]
+    start = dict(
+        weights_init=[0.2, 0.3, 0.5], means_init=[50.0, 65.0, 80.0], variances_init=[30.0] * 3
+    )
+    result = fastem.fit(
+        x,
+        3,
+        penalty={"mixing": 2.0},
+        fix_weights=[True, False, False],
+        algorithm="em",
+        max_iter=1,
+        tol=0.0,
+        stop="loglik",
+        sort_components=False,
+        warn=False,
+        **start,
+    )
+    n_k = fastem.reference.e_step(x, *(np.array(v) for v in start.values())).sum(axis=0)
+    expected = 0.8 * (n_k[1:] + 2.0) / (n_k[1:].sum() + 2 * 2.0)
+    assert result.weights[0] == 0.2
+    np.testing.assert_allclose(result.weights[1:], expected, rtol=1e-10)

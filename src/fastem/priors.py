@@ -100,6 +100,12 @@ class Penalty:
             constants = k * a_n * np.log(np.where(s2 > 0, s2, 1.0))
             return rows, constants
         scale = s2 / k**2 if given["scale"] is None else given["scale"] / batch.scale**2
+        if not (scale > 0).all():
+            raise ValueError(
+                f"{np.count_nonzero(scale <= 0)} dataset(s) have every point equal, so the "
+                "prior's default scale var(x) / K^2 is 0; pass prior={'scale': ...} (a "
+                "variance in the data's units), or leave such datasets out."
+            )
         kappa, dof = given["shrinkage"], given["dof"]
         mean = 0.0 if given["mean"] is None else (given["mean"] - batch.center) / batch.scale
         n_gammas = 1 if equal_variance else k  # inverse gamma priors
