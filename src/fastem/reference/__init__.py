@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import log_ndtr, logsumexp
+from scipy.special import logsumexp
 
 
 def log_joint(
@@ -315,163 +315,36 @@ def fit_batch(
     return ReferenceBatchFit(weights, means, variances, final, n_iter, converged)
 
 
-# --- penalised likelihood -------------------------------------------------------------
+# The parts for penalised likelihoods and for intervals, in modules of their own.
+from .intervals import (  # noqa: E402
+    interval_em_step,
+    interval_fit,
+    interval_log_likelihood,
+    log_interval_probabilities,
+)
+from .penalised import (  # noqa: E402
+    ctz_hyperparameters,
+    log_penalty,
+    penalised_em,
+    penalised_m_step,
+)
 
-
-def ctz_hyperparameters(
-    x: ArrayLike, a_n: float | None = None, mixing: float = 0.0
-) -> tuple[float, float, float, float, float]:
-    """Chen, Tan & Zhang's penalty ``-a_n sum_k (s^2 / sigma_k^2 + log(sigma_k^2 / s^2))``
-    (and Chen & Li's ``mixing * sum_k log pi_k``) as the hyperparameters ``(kappa, m0, psi,
-    nu, c)`` of :func:`penalised_m_step`, in the units of ``x``: ``s^2`` the sample variance
-    (divisor ``n - 1``), ``a_n = n^(-1/2)`` by default; ``kappa = m0 = 0``, ``psi = 2 a_n
-    s^2``, ``nu = 2 a_n``, ``c = mixing``."""
-    x = np.asarray(x, dtype=np.float64)
-    a_n = 1.0 / np.sqrt(x.size) if a_n is None else a_n
-    return 0.0, 0.0, 2.0 * a_n * x.var(ddof=1), 2.0 * a_n, mixing
-
-
-def log_penalty(
-    weights: np.ndarray, means: np.ndarray, variances: np.ndarray, hyper: tuple
-) -> float:
-    """``sum_k [-(nu/2) log var_k - (psi + kappa (mu_k - m0)^2) / (2 var_k) + c log w_k]``:
-    the penalty of :func:`penalised_m_step`, less its constant."""
-    kappa, m0, psi, nu, c = hyper
-    terms = -0.5 * (nu * np.log(variances) + (psi + kappa * (means - m0) ** 2) / variances)
-    return float(terms.sum() + (c * np.log(weights).sum() if c else 0.0))
-
-
-def penalised_m_step(
-    x: ArrayLike, resp: np.ndarray, hyper: tuple, equal_variance: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The M-step that maximises the expected log-likelihood plus :func:`log_penalty`.
-
-    With ``n_k = sum_i r_ik``, ``xbar_k`` the component's mean and ``S_k`` its sum of
-    squares around it, and per component ``(kappa, m0, psi, nu, c) = hyper``::
-
-        mu_k  = (n_k xbar_k + kappa m0) / (n_k + kappa)
-        var_k = (psi + S_k + kappa n_k / (n_k + kappa) (xbar_k - m0)^2) / (n_k + nu)
-        w_k   = (n_k + c) / (n + K c)
-
-    and with ``equal_variance`` the ratio of the sums over ``k`` of the numerators and the
-    denominators.
-    """
-    x = np.asarray(x, dtype=np.float64)
-    kappa, m0, psi, nu, c = hyper
-    n_k = resp.sum(axis=0)
-    xbar = resp.T @ x / n_k
-    spread = (resp * (x[:, np.newaxis] - xbar) ** 2).sum(axis=0)
-    means = (n_k * xbar + kappa * m0) / (n_k + kappa)
-    top = psi + spread + kappa * n_k / (n_k + kappa) * (xbar - m0) ** 2
-    variances = top / (n_k + nu)
-    if equal_variance:
-        variances = np.full_like(variances, top.sum() / (n_k + nu).sum())
-    weights = (n_k + c) / (n_k.sum() + n_k.size * c)
-    return weights, means, variances
-
-
-def penalised_em(
-    x: ArrayLike,
-    weights: ArrayLike,
-    means: ArrayLike,
-    variances: ArrayLike,
-    hyper: tuple,
-    n_iter: int,
-    equal_variance: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``n_iter`` iterations of penalised EM (:func:`e_step`, :func:`penalised_m_step`)
-    from the given parameters; returns the parameters and the penalised log-likelihood
-    before each iteration and after the last, an array of shape (n_iter + 1,)."""
-    w, m, v = (np.array(a, dtype=np.float64) for a in (weights, means, variances))
-    trace = []
-    for _ in range(n_iter):
-        trace.append(log_likelihood(x, w, m, v) + log_penalty(w, m, v, hyper))
-        w, m, v = penalised_m_step(x, e_step(x, w, m, v), hyper, equal_variance)
-    trace.append(log_likelihood(x, w, m, v) + log_penalty(w, m, v, hyper))
-    return w, m, v, np.array(trace)
-
-
-# --- intervals: EM for grouped and censored data ----------------------------------------
-# EM for grouped and censored data (McLachlan & Jones 1988), the yardstick of
-# :mod:`fastem.engine.intervals` (fastem.Intervals), equation by equation.
-#
-# Observation ``i`` is the interval ``[a_i, b_i)`` seen ``c_i`` times. For component ``k``
-# with ``alpha_ik = (a_i - mu_k) / s_k``, ``beta_ik = (b_i - mu_k) / s_k``::
-#
-#     P_ik     = Phi(beta_ik) - Phi(alpha_ik)
-#     log L    = sum_i c_i log sum_k w_k P_ik
-#     r_ik     = w_k P_ik / sum_j w_j P_ij
-#     m1_ik    = E[X | a_i <= X < b_i, k] = mu_k + s_k (phi(alpha_ik) - phi(beta_ik)) / P_ik
-#     m2_ik    = E[(X - mu_k)^2 | ...]   = s_k^2 (1 + (alpha_ik phi(alpha_ik)
-#                                                    - beta_ik phi(beta_ik)) / P_ik)
-#
-# and the M-step is that of weighted points, with the conditional moments for the points::
-#
-#     n_k   = sum_i c_i r_ik
-#     w_k   = n_k / sum_k n_k
-#     mu_k  = sum_i c_i r_ik m1_ik / n_k
-#     var_k = sum_i c_i r_ik m2_ik / n_k - (mu_k - mu_k_old)^2
-#
-# (the last line is ``E[(X - mu_k_new)^2]`` written around the old mean). An infinite end
-# contributes 0 to ``phi`` and to ``alpha phi``. An exact value (``a_i == b_i``) has the
-# density ``N(a_i | mu_k, var_k)`` for ``P_ik`` and is its own conditional value, as a
-# point. No fixed parameters, no guards.
-
-
-def log_interval_probabilities(lower, upper, means, variances) -> np.ndarray:
-    """``log P_ik``, array of shape (n_intervals, n_components), taken on the side of
-    zero where both tails are small (``Phi(b) - Phi(a) = Phi(-a) - Phi(-b)``); at an
-    exact value (``a_i == b_i``) the log density ``log N(a_i | mu_k, var_k)``."""
-    lower, upper = np.asarray(lower)[:, None], np.asarray(upper)[:, None]
-    sd = np.sqrt(variances)
-    alpha = (lower - means) / sd
-    beta = (upper - means) / sd
-    upper_side = alpha > 0
-    high = np.where(upper_side, log_ndtr(-alpha), log_ndtr(beta))
-    low = np.where(upper_side, log_ndtr(-beta), log_ndtr(alpha))
-    with np.errstate(divide="ignore"):
-        log_p = high + np.log1p(-np.exp(low - high))
-    density = -0.5 * alpha**2 - 0.5 * np.log(2 * np.pi * variances)
-    return np.where(lower == upper, density, log_p)
-
-
-def interval_log_likelihood(lower, upper, counts, weights, means, variances) -> float:
-    """``sum_i c_i log sum_k w_k P_ik``."""
-    joint = np.log(weights) + log_interval_probabilities(lower, upper, means, variances)
-    return float(np.sum(counts * logsumexp(joint, axis=1)))
-
-
-def interval_em_step(lower, upper, counts, weights, means, variances):
-    """One EM map: ``(log-likelihood of the given parameters, (weights, means,
-    variances) after the step)``. An exact value is its own conditional mean."""
-    sd = np.sqrt(variances)
-    log_p = log_interval_probabilities(lower, upper, means, variances)
-    joint = np.log(weights) + log_p
-    total = logsumexp(joint, axis=1, keepdims=True)
-    resp = counts[:, None] * np.exp(joint - total)
-    alpha = (np.asarray(lower)[:, None] - means) / sd
-    beta = (np.asarray(upper)[:, None] - means) / sd
-    phi_a = np.where(np.isinf(alpha), 0.0, np.exp(-0.5 * alpha**2 - log_p) / np.sqrt(2 * np.pi))
-    phi_b = np.where(np.isinf(beta), 0.0, np.exp(-0.5 * beta**2 - log_p) / np.sqrt(2 * np.pi))
-    with np.errstate(invalid="ignore"):  # inf * 0 at an open end, replaced by 0
-        a_phi = np.where(np.isinf(alpha), 0.0, alpha * phi_a)
-        b_phi = np.where(np.isinf(beta), 0.0, beta * phi_b)
-    exact = (np.asarray(lower) == np.asarray(upper))[:, None]
-    first = np.where(exact, sd * alpha, sd * (phi_a - phi_b))
-    second = np.where(exact, variances * alpha**2, variances * (1.0 + a_phi - b_phi))
-    n_k = resp.sum(axis=0)
-    shift = (resp * first).sum(axis=0) / n_k
-    new_variances = (resp * second).sum(axis=0) / n_k - shift**2
-    return float(np.sum(counts * total[:, 0])), (n_k / n_k.sum(), means + shift, new_variances)
-
-
-def interval_fit(lower, upper, counts, weights, means, variances, n_iter):
-    """``n_iter`` EM maps from the given parameters: ``(log-likelihoods of each map's
-    input, final weights, means, variances)``."""
-    lower, upper, counts = (np.asarray(a, dtype=np.float64) for a in (lower, upper, counts))
-    params = tuple(np.asarray(a, dtype=np.float64) for a in (weights, means, variances))
-    trace = []
-    for _ in range(n_iter):
-        value, params = interval_em_step(lower, upper, counts, *params)
-        trace.append(value)
-    return np.array(trace), *params
+__all__ = [
+    "ReferenceBatchFit",
+    "ReferenceFit",
+    "ctz_hyperparameters",
+    "dataset_scale",
+    "e_step",
+    "fit",
+    "fit_batch",
+    "interval_em_step",
+    "interval_fit",
+    "interval_log_likelihood",
+    "log_interval_probabilities",
+    "log_joint",
+    "log_likelihood",
+    "log_penalty",
+    "m_step",
+    "penalised_em",
+    "penalised_m_step",
+]
