@@ -207,7 +207,7 @@ def test_the_statistic_is_the_same_in_any_units():
 def test_the_size_at_0_05_is_nominal_within_its_monte_carlo_error():
     # 400 datasets of 100 points from N(0, 1): the rejection rate's MCSE is
     # sqrt(0.05 * 0.95 / 400) = 0.011; a test at 3 MCSE fails a correct test 0.3% of the
-    # time (bench/bench_emtest.py runs 1,000).
+    # time (bench/test_emtest.py runs 1,000).
     x = np.random.default_rng(2028).normal(size=(400, 100))
     rate = np.mean(fastem.emtest(x, 1).p_value <= 0.05)
     mcse = np.sqrt(0.05 * 0.95 / 400)

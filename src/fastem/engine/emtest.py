@@ -18,10 +18,11 @@ of the ``2 m0`` component alternative with each null component ``h`` split into 
   with ``s_1, s_2`` the summed responsibilities of the two halves. The result is the
   penalised log-likelihood of the last iterate.
 
-Each work item's random starts come from its own stream (:mod:`.rng`, keyed by the seed,
-the dataset's content and the beta vector), sums over points run in the order of the
-points, and no work item reads another's output: the results have the same bits with any
-number of threads and in any chunking of the datasets.
+Each E-step is :func:`fastem.fit`'s (:mod:`.estep`), whose sums over points run in an
+order fixed by the source. Each work item's random starts come from its own stream
+(:mod:`.rng`, keyed by the seed, the dataset's content and the beta vector), and no work
+item reads another's output: the results have the same bits with any number of threads,
+in any chunking of the datasets and on any CPU.
 """
 
 from __future__ import annotations
@@ -32,74 +33,48 @@ import numpy as np
 from numba import prange
 
 from . import rng
+from .estep import block_size, e_step_parameters, plain_e_step, plain_e_step_two
 from .jit import jit
-from .vmath import exp_shifted
-
-HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-BLOCK = 64
-"""Points per block of the E-step: its ``exp`` runs over a block at once (:mod:`.vmath`)."""
+from .lanes import lanes
 
 
 @jit
 def scratch_of_pass(n_components):
-    """The scratch of :func:`_pass` for ``n_components``: the log-densities of a block,
-    their largest per point, the densities' sums, ``exp``'s scratch, and per component
-    ``1 / sd`` and ``log w - log sd - log(2 pi) / 2``."""
+    """The scratch of :func:`_pass` for ``n_components``, allocated once per work item:
+    the E-step's per-component rows (:func:`.estep.e_step_parameters`) and its blocks of
+    deviations, densities and per-point values (:mod:`.estep`)."""
+    per_component = np.zeros((4, n_components))
+    block = block_size(n_components, lanes(per_component))
     return (
-        np.empty((n_components, BLOCK)),
-        np.empty(BLOCK),
-        np.empty(BLOCK),
-        np.empty(BLOCK),
-        np.empty(n_components),
-        np.empty(n_components),
+        per_component,
+        np.empty((n_components, block)),
+        np.empty((n_components, block)),
+        np.empty((4, block)),
     )
 
 
 @jit
-def _pass(values, start, stop, weights, means, variances, work, s0, s1, s2, with_loglik):
-    """One E-step over the points ``values[start:stop]`` for the mixture ``(weights, means,
-    variances)``: leaves in ``s0, s1, s2`` the summed responsibilities, ``sum r (x - m_k)``
-    and ``sum r (x - m_k)^2`` of each component (statistics around the current means,
-    which lose nothing to cancellation) and returns the log-likelihood if
-    ``with_loglik``, else 0 (a log per point saved). ``work``: :func:`scratch_of_pass`.
+def _pass(x, params, statistics, work):
+    """One E-step over the points ``x`` for the mixture ``params`` (rows: weights, means,
+    variances): leaves in the rows of ``statistics`` the summed responsibilities,
+    ``sum r (x - m_k)`` and ``sum r (x - m_k)^2`` of each component (statistics around
+    the current means, which lose nothing to cancellation) and returns the
+    log-likelihood of ``params``. ``work``: :func:`scratch_of_pass`.
 
-    A block of points at a time: their log-densities, shifted by each point's largest so
-    that no point far from every component underflows, go through :func:`.vmath.exp_shifted`
-    together (the same bits on every CPU); the sums then run point by point, in order."""
-    dens, top, total, biased, inv_sd, constant = work
-    n_components = means.size
-    for c in range(n_components):
-        s0[c] = 0.0
-        s1[c] = 0.0
-        s2[c] = 0.0
-        inv_sd[c] = 1.0 / math.sqrt(variances[c])
-        constant[c] = math.log(weights[c]) + math.log(inv_sd[c]) - HALF_LOG_2PI
-    log_likelihood = 0.0
-    for first in range(start, stop, BLOCK):
-        m = min(BLOCK, stop - first)
-        for j in range(m):
-            top[j] = -math.inf
-            total[j] = 0.0
-        for c in range(n_components):
-            for j in range(m):
-                t = (values[first + j] - means[c]) * inv_sd[c]
-                dens[c, j] = constant[c] - 0.5 * t * t
-                top[j] = max(top[j], dens[c, j])
-        for c in range(n_components):
-            exp_shifted(dens[c], top, total, m, biased)
-        for j in range(m):
-            if with_loglik:
-                log_likelihood += top[j] + math.log(total[j])
-            inv_total = 1.0 / total[j]
-            x = values[first + j]
-            for c in range(n_components):
-                r = dens[c, j] * inv_total
-                dx = x - means[c]
-                s0[c] += r
-                s1[c] += r * dx
-                s2[c] += r * dx * dx
+    This is the E-step of :func:`fastem.fit` (:mod:`.estep`: blocks of points, a
+    vectorised ``exp``, sums in fixed lanes, so the same bits on every CPU; one ``exp``
+    per point for two components), on data already standardised. The log-likelihood
+    comes out of the same pass as the statistics, one ``log`` per block."""
+    per_component, dev, dens, per_point = work
+    e_step_parameters(params[0], params[1], params[2], per_component)
+    if params.shape[1] == 2:
+        log_likelihood, _ = plain_e_step_two(
+            x, x[:0], 0.0, 1.0, per_component, statistics, dev, dens, per_point
+        )
+    else:
+        log_likelihood, _ = plain_e_step(
+            x, x[:0], 0.0, 1.0, per_component, statistics, dev, dens, per_point
+        )
     return log_likelihood
 
 
@@ -115,10 +90,12 @@ def _variance_penalty(variances, targets, a):
 
 
 @jit
-def _m_step(means, variances, s0, s1, s2, a, targets, lower, upper):
-    """The penalised M-step of the means and variances: each mean moved by ``s1 / s0`` and
-    kept in ``[lower[c], upper[c]]``, each variance the penalised maximiser
-    ``(sum r (x - m)^2 + 2 a t) / (s0 + 2 a)`` around the new mean."""
+def _m_step(means, variances, statistics, a, targets, lower, upper):
+    """The penalised M-step of the means and variances from the statistics of
+    :func:`_pass`: each mean moved by ``s1 / s0`` and kept in ``[lower[c], upper[c]]``,
+    each variance the penalised maximiser ``(sum r (x - m)^2 + 2 a t) / (s0 + 2 a)``
+    around the new mean."""
+    s0, s1, s2 = statistics[0], statistics[1], statistics[2]
     for c in range(means.size):
         shift = s1[c] / s0[c]
         moved = min(max(means[c] + shift, lower[c]), upper[c])
@@ -151,6 +128,7 @@ def _update_beta(beta, s0, c_beta):
 
 @jit
 def _beta_penalty(beta, c_beta):
+    """``sum_h C log(1 - |1 - 2 beta_h|)``: the penalty on the splits, 0 at ``beta = 0.5``."""
     total = 0.0
     for h in range(beta.size):
         total += c_beta * math.log(1.0 - abs(1.0 - 2.0 * beta[h]))
@@ -174,30 +152,25 @@ def _random_start(key, draw, null_w, null_v, beta, lower, upper, weights, means,
 
 
 @jit
-def _fixed_beta_iterations(x, start, stop, params, beta, a, bounds, scratch, work, n_iter, tol):
-    """Up to ``n_iter`` iterations of EM with the betas fixed (the means bounded, the
-    variances penalised), stopping early only when ``tol`` >= 0 and the penalised
-    log-likelihood rises by ``tol`` or less. Returns the penalised log-likelihood of the
-    parameters left in ``params`` (statistics of that last E-step in ``scratch[1:4]``, the
-    variances' targets in ``scratch[4]``); with ``tol`` < 0 only the last E-step computes
-    a log-likelihood."""
-    weights, means, variances = params[0], params[1], params[2]
-    s0, s1, s2, targets = scratch[1], scratch[2], scratch[3], scratch[4]
-    n = stop - start
+def _fixed_beta_iterations(x, params, beta, a, targets, bounds, statistics, work, n_iter, tol):
+    """Up to ``n_iter`` iterations of EM on the points ``x`` with the betas fixed (the
+    means bounded, the variances penalised towards ``targets``), stopping early only when
+    ``tol`` >= 0 and the penalised log-likelihood rises by ``tol`` or less. Returns the
+    penalised log-likelihood of the parameters left in ``params`` (the statistics of that
+    last E-step in ``statistics``); with ``tol`` < 0 the penalty is computed for the last
+    iterate only."""
     converging = tol >= 0.0
-    loglik = _pass(
-        x, start, stop, weights, means, variances, work, s0, s1, s2, converging or n_iter == 0
-    )
-    penalised = loglik + _variance_penalty(variances, targets, a)
+    n = x.size
+    penalised = _pass(x, params, statistics, work) + _variance_penalty(params[2], targets, a)
     for iteration in range(n_iter):
-        _split_weights(weights, s0, beta, n)
-        _m_step(means, variances, s0, s1, s2, a, targets, bounds[0], bounds[1])
-        last = converging or iteration == n_iter - 1
-        loglik = _pass(x, start, stop, weights, means, variances, work, s0, s1, s2, last)
-        before = penalised
-        penalised = loglik + _variance_penalty(variances, targets, a)
-        if converging and penalised - before <= tol:
-            break
+        _split_weights(params[0], statistics[0], beta, n)
+        _m_step(params[1], params[2], statistics, a, targets, bounds[0], bounds[1])
+        log_likelihood = _pass(x, params, statistics, work)
+        if converging or iteration == n_iter - 1:
+            before = penalised
+            penalised = log_likelihood + _variance_penalty(params[2], targets, a)
+            if converging and penalised - before <= tol:
+                break
     return penalised
 
 
@@ -220,21 +193,22 @@ def alternatives(
     n_betas = betas.shape[0]
     for item in prange((offsets.size - 1) * n_betas):
         d, b = item // n_betas, item % n_betas
-        start, stop = offsets[d], offsets[d + 1]
+        x = values[offsets[d] : offsets[d + 1]]
         c_beta, a = constants[d, 0], constants[d, 1]
         null_w, null_m, null_v = null[0, d], null[1, d], null[2, d]
-        scratch = np.empty((5, 2 * m0))
+        statistics = np.empty((3, 2 * m0))
+        targets = np.empty(2 * m0)
         work = scratch_of_pass(2 * m0)
         bounds = np.empty((2, 2 * m0))
         unbounded = np.empty((2, 2 * m0))
         unbounded[0, :], unbounded[1, :] = -math.inf, math.inf
-        smallest, largest = np.min(values[start:stop]), np.max(values[start:stop])
+        smallest, largest = np.min(x), np.max(x)
         for h in range(m0):
             low = smallest if h == 0 else 0.5 * (null_m[h - 1] + null_m[h])
             high = largest if h == m0 - 1 else 0.5 * (null_m[h] + null_m[h + 1])
             for j in range(2):
                 bounds[0, 2 * h + j], bounds[1, 2 * h + j] = low, high
-                scratch[4, 2 * h + j] = null_v[h]
+                targets[2 * h + j] = null_v[h]
         beta = betas[b].copy()
         trial = np.empty((3, 2 * m0))
         best = params[d, b]
@@ -246,42 +220,18 @@ def alternatives(
                 key, draw, null_w, null_v, beta, bounds[0], bounds[1], trial[0], trial[1], trial[2]
             )
             trial_pl = _fixed_beta_iterations(
-                values, start, stop, trial, beta, a, bounds, scratch, work, n_start_iter, -1.0
+                x, trial, beta, a, targets, bounds, statistics, work, n_start_iter, -1.0
             )
             if trial_pl > best_pl or best_pl == -math.inf:
                 best_pl = trial_pl
                 best[:, :] = trial
         penalised = _fixed_beta_iterations(
-            values, start, stop, best, beta, a, bounds, scratch, work, max_iter, tol
+            x, best, beta, a, targets, bounds, statistics, work, max_iter, tol
         )
-        n = stop - start
         for _ in range(k):
-            _update_beta(beta, scratch[1], c_beta)
-            _split_weights(best[0], scratch[1], beta, n)
-            _m_step(
-                best[1],
-                best[2],
-                scratch[1],
-                scratch[2],
-                scratch[3],
-                a,
-                scratch[4],
-                unbounded[0],
-                unbounded[1],
-            )
-            loglik = _pass(
-                values,
-                start,
-                stop,
-                best[0],
-                best[1],
-                best[2],
-                work,
-                scratch[1],
-                scratch[2],
-                scratch[3],
-                True,
-            )
-            penalised = loglik + _variance_penalty(best[2], scratch[4], a)
+            _update_beta(beta, statistics[0], c_beta)
+            _split_weights(best[0], statistics[0], beta, x.size)
+            _m_step(best[1], best[2], statistics, a, targets, unbounded[0], unbounded[1])
+            penalised = _pass(x, best, statistics, work) + _variance_penalty(best[2], targets, a)
         pl[d, b] = penalised + _beta_penalty(beta, c_beta)
         beta_out[d, b] = beta

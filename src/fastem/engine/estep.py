@@ -285,6 +285,10 @@ plain_e_step = _expectation_near
 """The E-step around the means, for a kernel not passed one by address: the log-likelihood
 of random starts (:mod:`.rndem`)."""
 
+plain_e_step_two = _expectation_two
+"""The E-step of two components, for a kernel not passed one by address: the EM-test's
+alternatives of one null component (:mod:`.emtest`)."""
+
 
 @jit
 def _expectation_far(
