@@ -28,7 +28,9 @@ ENTRY_POINTS = {
 }
 """The functions that take fit's options and hand them on, by module."""
 OWN_PARAMETERS = {
-    "reference.py": "the NumPy yardstick's own equations",
+    "reference/__init__.py": "the NumPy yardstick's own equations",
+    "reference/penalised.py": "the NumPy yardstick's own equations",
+    "reference/intervals.py": "the NumPy yardstick's own equations",
     "init/__init__.py": "the starting-value strategies' own functions",
     "interop/estimator.py": "scikit-learn's names and signature, which the estimator mirrors",
     "engine/rng.py": "the data a stream is keyed by",
