@@ -1,8 +1,8 @@
 """Penalised likelihood and conjugate priors: the ``penalty`` and ``prior`` options of
 :func:`fastem.fit`, turned into each dataset's hyperparameters for the kernels
-(:mod:`fastem.engine.penalty`) and into the penalty's value in the data's units.
+(``fastem.engine.penalty``) and into the penalty's value in the data's units.
 
-Two families, one form (see :mod:`fastem.engine.penalty`):
+Two families, one form (see ``fastem.engine.penalty``):
 
 - ``penalty``: Chen, Tan & Zhang's (2008) penalty on the variances,
   ``-a_n sum_k (s^2 / sigma_k^2 + log(sigma_k^2 / s^2))``, ``s^2`` the dataset's sample
@@ -78,7 +78,7 @@ class Penalty:
     def rows(self, batch, n_components: int, equal_variance: bool) -> np.ndarray:
         """Each dataset's hyperparameters ``(kappa, m0, psi, nu, c)`` in standardised units,
         per component (with ``equal_variance`` the kernels sum them over components):
-        float64 array of shape (n_datasets, :data:`fastem.engine.penalty.N_HYPER`)."""
+        float64 array of shape (n_datasets, ``fastem.engine.penalty.N_HYPER``)."""
         return self.rows_and_constants(batch, n_components, equal_variance)[0]
 
     def rows_and_constants(self, batch, k: int, equal_variance: bool):
@@ -224,7 +224,7 @@ def _settings(option, value, defaults, name, number):
 
 
 def log_penalty(rows, weights, means, variances) -> np.ndarray:
-    """The kernels' penalty (:func:`fastem.engine.penalty.log_penalty`) of parameters of
+    """The kernels' penalty (``fastem.engine.penalty.log_penalty``) of parameters of
     shape (n_datasets, ..., K) in standardised units, with ``rows`` of shape
     (n_datasets, N_HYPER): array of shape (n_datasets, ...)."""
     shape = (rows.shape[0],) + (1,) * (means.ndim - 1)
