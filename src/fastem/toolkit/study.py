@@ -13,6 +13,7 @@ from .. import checks as _validate
 from .. import options as _options
 from ..init._registry import NAMES as STRATEGY_NAMES
 from ..priors import labelled_penalties
+from .study_checkpoint import open_checkpoint
 from .study_chunks import (
     CHUNK_POINTS,
     DEFAULT_CHUNK,
@@ -71,6 +72,8 @@ def _own(
     keep_replications=True,
     raw=None,
     test=None,
+    checkpoint=None,
+    resume=False,
 ):
     """:func:`study`'s own parameters; its options of :func:`fastem.fit` are the table's
     (:mod:`fastem.options`), with its defaults, but the two it sets itself."""
@@ -272,6 +275,16 @@ def study(*args, **kwargs) -> StudyResult:
         gives them in ``raw()``'s order), the same however the study is chunked.
     test : StudyTest, optional
         A test of the number of components run on every dataset of each cell (above).
+    checkpoint : str or path, optional
+        A directory (created if missing) where each finished chunk is written at once, in
+        a file of its own (:mod:`fastem.toolkit.study_checkpoint`): a study stopped at any
+        point, even by ``kill -9``, resumes from there with ``resume=True``. A directory
+        holding another study's chunks, or files of its own, is refused.
+    resume : bool, default False
+        Continue the study in ``checkpoint``: its chunks are read back, not fitted again,
+        and the result (table, raw rows, figures; not the timing) is the same, bit for
+        bit, as an uninterrupted run's; a study with other settings is refused, naming
+        them. With no study in ``checkpoint`` yet, one is started.
     tol, max_iter, reg_variance, equal_variance, ...
         The other options of :func:`fastem.fit`, passed to it.
 
@@ -317,7 +330,7 @@ def study(*args, **kwargs) -> StudyResult:
     quantiles = check_quantiles(a.pop("quantiles"))
     progress, client, trace, se = a.pop("progress"), a.pop("client"), a.pop("trace"), a.pop("se")
     keep_replications, raw = a.pop("keep_replications"), a.pop("raw")
-    test = a.pop("test")
+    test, checkpoint, resume = a.pop("test"), a.pop("checkpoint"), a.pop("resume")
     if test is not None and not isinstance(test, StudyTest):
         raise TypeError(f"test must be a StudyTest (study_tests.study_test(...)), got {test!r}.")
     # The other options of fastem.fit go on to it as they were given.
@@ -373,7 +386,14 @@ def study(*args, **kwargs) -> StudyResult:
         test=test,
     )
     schedule = Schedule(replications, chunk_size, client=client, progress=progress, raw=raw)
-    return run_study(scenarios, sizes, fitted_ks, fitting, schedule, statistics)
+    schedule.checkpoint = open_checkpoint(
+        checkpoint, resume, (scenarios, sizes, fitted_ks), fitting, schedule, a
+    )
+    try:
+        return run_study(scenarios, sizes, fitted_ks, fitting, schedule, statistics)
+    finally:
+        if schedule.checkpoint is not None:
+            schedule.checkpoint.close()  # its lock, on any exit
 
 
 def _labelled(scenarios, strategies, algorithms, stops, penalties) -> tuple:

@@ -14,7 +14,8 @@ from ..init._registry import DETERMINISTIC
 from ..table import Table
 from . import mcse
 from .simulation import simulate
-from .study_chunks import RawBlocks, check_memory, chunk_plan, run_chunks
+from .study_checkpoint import checkpointed_chunks
+from .study_chunks import RawBlocks, check_memory, chunk_plan
 from .study_measures import best_regular, climbs, likelihood_ratios
 from .study_results import CellSums, Scenario, StudyCell, StudyResult
 from .study_table import (
@@ -64,13 +65,15 @@ class Schedule:
     """How the study's work is run and handed on: the replications of each cell in chunks,
     here or on a Dask ``client``, the datasets done of the ``total`` for ``progress``, and
     the ``raw`` rows (``width`` and ``true_width`` components wide, ``restart_width``
-    restarts wide, set by :func:`run_study`)."""
+    restarts wide, set by :func:`run_study`), and the ``checkpoint`` that keeps each
+    finished chunk (a :class:`.study_checkpoint.Checkpoint`, or None)."""
 
     replications: int
     chunk_size: int
     client: object
     progress: object
     raw: object
+    checkpoint: object = None
     total: int = 0
     done: int = 0
     width: int = 0
@@ -106,11 +109,13 @@ def run_study(scenarios, sizes, fitted_ks, fitting: Fitting, schedule: Schedule,
     if fitting.test is not None:
         fitting.test.check_sizes(sizes)
     _compile_kernels(scenarios[0], fitting)
+    design_cells = [
+        (scenario, ks, size) for scenario, ks in zip(scenarios, fitted) for size in sizes
+    ]
     cells = [
         cell
-        for scenario, ks in zip(scenarios, fitted)
-        for size in sizes
-        for cell in _run_cell(fitting, schedule, scenario, size, ks)
+        for index, (scenario, ks, size) in enumerate(design_cells)
+        for cell in _run_cell(fitting, schedule, scenario, size, ks, index)
     ]
     return _study_result(cells, scenarios, schedule.true_width, statistics, fitting.quantiles)
 
@@ -133,9 +138,10 @@ def _compile_kernels(scenario: Scenario, fitting: Fitting) -> None:
         )
 
 
-def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks) -> list:
+def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks, index) -> list:
     """Every method's :class:`StudyCell` of one design cell (``scenario`` at ``size``
-    points), for each number of components ``ks``, its datasets fitted a chunk at a time."""
+    points; the ``index``-th of the study), for each number of components ``ks``, its
+    datasets fitted (or read from the checkpoint) a chunk at a time."""
     truth = scenario.arrays()
     # A cell is seeded by its content (the true mixture and the sample size), not by its
     # place in the design: a scenario studied alone, or beside others, draws the same
@@ -148,13 +154,24 @@ def _run_cell(fitting: Fitting, schedule: Schedule, scenario: Scenario, size, ks
     cell, plans = _plan_cell(fitting, scenario, size, ks, cell_seed, bootstrap_key)
     blocks = None if schedule.raw is None else RawBlocks(schedule.raw, schedule.replications)
     tested = None if fitting.test is None else TestSums(fitting.test, fitting.keep)
-    arguments = (
-        (truth, size, count, cell_seed, start, plans, fitting.trace, fitting.test)
-        for start, count in chunk_plan(schedule.replications, size, schedule.chunk_size)
+    chunks = checkpointed_chunks(
+        schedule.checkpoint,
+        index,
+        lambda: chunk_plan(schedule.replications, size, schedule.chunk_size),
+        lambda start, count: (
+            truth,
+            size,
+            count,
+            cell_seed,
+            start,
+            plans,
+            fitting.trace,
+            fitting.test,
+        ),
+        _run_chunk,
+        schedule.client,
     )
-    for (_, _, count, _, start, *_), (outcome, p) in run_chunks(
-        _run_chunk, arguments, schedule.client
-    ):
+    for (start, count), (outcome, p) in chunks:
         weights = mcse.poisson_weights(bootstrap_key, start, count, N_BOOTSTRAP)
         chunk_rows = _add_chunk(cell, ks, outcome, start, weights, fitting, schedule)
         if tested is not None:
