@@ -85,6 +85,29 @@ def add_command(commands) -> None:
         action="store_true",
         help="no progress bar, warnings or notices on stderr (errors still print)",
     )
+    study.add_argument(
+        "--checkpoint",
+        metavar="DIR",
+        type=Path,
+        help="write each finished chunk of datasets into DIR (created if missing) as it "
+        "is done, so that a study stopped at any point, even by kill -9, can be resumed; "
+        "a DIR holding another run is refused (default: none)",
+    )
+    study.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the study in --checkpoint DIR: its chunks are read back, the rest "
+        "fitted, and the table and --raw are those of an uninterrupted run, bit for bit; "
+        "refused if the design or settings differ (starts the study if DIR has none)",
+    )
+    study.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="datasets simulated and fitted at a time (and kept in one checkpoint file); "
+        "results do not depend on it (default: 2000)",
+    )
     # A grid, its template and the test's options are tables, written in a --design file;
     # no flag sets them.
     study.set_defaults(run=_study, grid=None, template=None, test_options=None)
@@ -96,8 +119,13 @@ def add_command(commands) -> None:
 def _study(args) -> int:
     """``fastem study``: run the design, print its table, write the files asked for."""
     from ..toolkit.study import blank_missing, with_mcse_in_parentheses
+    from ..toolkit.study_checkpoint import CheckpointError
 
     design = _design(args)
+    if args.resume and args.checkpoint is None:
+        raise UserError("--resume continues a checkpoint; give its directory: --checkpoint DIR")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UserError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     if args.raw is not None and args.raw.lower().endswith(".parquet"):
         try:
             import pyarrow  # noqa: F401
@@ -138,7 +166,10 @@ def _study(args) -> int:
                         trace=args.plot is not None,
                         keep_replications=args.plot is not None,
                         raw=raw,
+                        **_checkpointing(args),
                     )
+                except CheckpointError as error:
+                    raise UserError(_checkpoint_message(error)) from None
                 except ValueError as error:  # the memory checks of study's options
                     message = str(error).splitlines()[0]
                     for name in ("replications", "n_init", "n_samples"):
@@ -176,6 +207,25 @@ def _study(args) -> int:
         written = ", ".join(str(Path(args.plot) / name) for name in figures)
         print(f"figures: {written}", file=sys.stderr)
     return 0
+
+
+def _checkpointing(args) -> dict:
+    """:func:`fastem.study`'s arguments of ``--checkpoint``, ``--resume`` and
+    ``--chunk-size`` (those given)."""
+    given = dict(checkpoint=args.checkpoint, resume=args.resume, chunk_size=args.chunk_size)
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _checkpoint_message(error) -> str:
+    """A checkpoint's refusal in the command line's terms: the settings that differ by
+    their flags (``--seed``, ``--plot`` for the traces its figures need), ``resume=True``
+    as ``--resume``."""
+    message = str(error).replace("resume=True, --resume", "--resume")
+    message = message.replace("resume=True", "--resume")
+    flags = {"random_state": "--seed", "trace": "--plot"}
+    for name in error.options:
+        message = as_flag(message, name, flags.get(name, _flag(name)))
+    return message
 
 
 def _with_provenance(table, provenance, whole):
