@@ -85,6 +85,15 @@ def add_command(commands) -> None:
         action="store_true",
         help="no progress bar, warnings or notices on stderr (errors still print)",
     )
+    _add_checkpoint_flags(study)
+    # A grid, its template and the test's options are tables, written in a --design file;
+    # no flag sets them.
+    study.set_defaults(run=_study, grid=None, template=None, test_options=None)
+
+
+def _add_checkpoint_flags(study) -> None:
+    """``--checkpoint``, ``--resume`` and ``--chunk-size``: long studies kept a chunk at
+    a time, and resumed."""
     study.add_argument(
         "--checkpoint",
         metavar="DIR",
@@ -108,9 +117,6 @@ def add_command(commands) -> None:
         help="datasets simulated and fitted at a time (and kept in one checkpoint file); "
         "results do not depend on it (default: 2000)",
     )
-    # A grid, its template and the test's options are tables, written in a --design file;
-    # no flag sets them.
-    study.set_defaults(run=_study, grid=None, template=None, test_options=None)
 
 
 # ----------------------------------------------------------------------------- study
@@ -119,13 +125,9 @@ def add_command(commands) -> None:
 def _study(args) -> int:
     """``fastem study``: run the design, print its table, write the files asked for."""
     from ..toolkit.study import blank_missing, with_mcse_in_parentheses
-    from ..toolkit.study_checkpoint import CheckpointError
 
     design = _design(args)
-    if args.resume and args.checkpoint is None:
-        raise UserError("--resume continues a checkpoint; give its directory: --checkpoint DIR")
-    if args.chunk_size is not None and args.chunk_size < 1:
-        raise UserError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    checkpointing = _checkpointing(args)
     if args.raw is not None and args.raw.lower().endswith(".parquet"):
         try:
             import pyarrow  # noqa: F401
@@ -159,22 +161,7 @@ def _study(args) -> int:
                 if "raw" in outputs
                 else None
             )
-            with show_progress("study", args.quiet) as progress:
-                try:
-                    result = design.run(
-                        progress=progress,
-                        trace=args.plot is not None,
-                        keep_replications=args.plot is not None,
-                        raw=raw,
-                        **_checkpointing(args),
-                    )
-                except CheckpointError as error:
-                    raise UserError(_checkpoint_message(error)) from None
-                except ValueError as error:  # the memory checks of study's options
-                    message = str(error).splitlines()[0]
-                    for name in ("replications", "n_init", "n_samples"):
-                        message = as_flag(message, name, _flag(name))
-                    raise UserError(message) from None
+            result = _run_design(design, args, raw, checkpointing)
         table = (
             blank_missing(result.table)
             if args.all_columns
@@ -209,22 +196,53 @@ def _study(args) -> int:
     return 0
 
 
+def _run_design(design, args, raw, checkpointing):
+    """The study of ``design``, with a progress bar, its raw rows to ``raw`` and its
+    chunks kept as ``checkpointing`` says (:func:`_checkpointing`); a refusal of its
+    options in the flags' terms."""
+    from ..toolkit.study_checkpoint import CheckpointError
+
+    with show_progress("study", args.quiet) as progress:
+        try:
+            return design.run(
+                progress=progress,
+                trace=args.plot is not None,
+                keep_replications=args.plot is not None,
+                raw=raw,
+                **checkpointing,
+            )
+        except CheckpointError as error:
+            raise UserError(_checkpoint_message(error)) from None
+        except ValueError as error:  # the memory checks of study's options
+            message = str(error).splitlines()[0]
+            for name in ("replications", "n_init", "n_samples"):
+                message = as_flag(message, name, _flag(name))
+            raise UserError(message) from None
+
+
 def _checkpointing(args) -> dict:
     """:func:`fastem.study`'s arguments of ``--checkpoint``, ``--resume`` and
     ``--chunk-size`` (those given)."""
+    if args.resume and args.checkpoint is None:
+        raise UserError("--resume continues a checkpoint; give its directory: --checkpoint DIR")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UserError(f"--chunk-size must be at least 1, got {args.chunk_size}")
     given = dict(checkpoint=args.checkpoint, resume=args.resume, chunk_size=args.chunk_size)
     return {name: value for name, value in given.items() if value is not None}
 
 
 def _checkpoint_message(error) -> str:
     """A checkpoint's refusal in the command line's terms: the settings that differ by
-    their flags (``--seed``, ``--plot`` for the traces its figures need), ``resume=True``
-    as ``--resume``."""
+    their flags (from the options' table, as ``--seed``; the traces the figures need by
+    ``--plot``), ``resume=True`` as ``--resume``."""
+    from .. import options
+
     message = str(error).replace("resume=True, --resume", "--resume")
     message = message.replace("resume=True", "--resume")
-    flags = {"random_state": "--seed", "trace": "--plot"}
     for name in error.options:
-        message = as_flag(message, name, flags.get(name, _flag(name)))
+        option = options.BY_NAME.get(name)
+        flag = option.flag if option is not None and option.flag else _flag(name)
+        message = as_flag(message, name, "--plot" if name == "trace" else flag)
     return message
 
 
