@@ -201,3 +201,17 @@ def test_fastem_study_resume_needs_a_checkpoint(tmp_path):
     refused = _fastem("study", "--resume")
     assert refused.returncode == 2
     assert "give its directory: --checkpoint DIR" in refused.stderr
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning:distributed")
+def test_a_study_on_a_dask_cluster_is_checkpointed_and_resumed_alike(tmp_path, uninterrupted):
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
+        assert _study(checkpoint=tmp_path / "run", client=client)[:2] == uninterrupted
+        for path in _chunk_files(tmp_path / "run")[1::3]:
+            path.unlink()  # the chunks that were in flight on the cluster
+        assert _study(checkpoint=tmp_path / "run", resume=True, client=client)[:2] == uninterrupted
+    assert len(_chunk_files(tmp_path / "run")) == 2 * 5
