@@ -80,7 +80,8 @@ def test_a_checkpointed_study_in_flat_memory(benchmark):
     )
     if SIZE_NAME == "smoke":
         return
-    # The values of rate and parameter_rate (8 bytes each per replication) are all that
-    # may grow; a raw block of 2,000 replications and the chunks' fits do not.
-    allowed = 16 * (REPLICATIONS[1] - REPLICATIONS[0]) + 32 * mib
+    # The values of rate and parameter_rate (8 bytes each per replication, and the copies
+    # np.quantile makes of one at the end: about 100 bytes in all, by tracemalloc) are all
+    # that may grow; a raw block of 2,000 replications and the chunks' fits do not.
+    allowed = 100 * (REPLICATIONS[1] - REPLICATIONS[0]) + 32 * mib
     assert large["peak"] - small["peak"] < allowed

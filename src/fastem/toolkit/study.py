@@ -277,7 +277,7 @@ def study(*args, **kwargs) -> StudyResult:
         A test of the number of components run on every dataset of each cell (above).
     checkpoint : str or path, optional
         A directory (created if missing) where each finished chunk is written at once, in
-        a file of its own (:mod:`fastem.toolkit.study_checkpoint`): a study stopped at any
+        a file of its own (``fastem.toolkit.study_checkpoint``): a study stopped at any
         point, even by ``kill -9``, resumes from there with ``resume=True``. A directory
         holding another study's chunks, or files of its own, is refused.
     resume : bool, default False
