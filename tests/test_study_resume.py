@@ -184,6 +184,8 @@ def test_fastem_study_killed_by_sigkill_resumes_to_the_same_files_byte_for_byte(
     assert killed.wait() == -signal.SIGKILL
     assert 0 < len(_chunk_files(tmp_path / "ck")) < 80  # killed part way
     assert not (tmp_path / "table.csv").exists() and not (tmp_path / "raw.csv").exists()
+    left = sorted(tmp_path.glob(".fastem-*.tmp"))  # the killed run's outputs, uncommitted
+    assert len(left) == 2
     refused = _fastem(*run)
     assert refused.returncode == 2 and "--resume" in refused.stderr, refused.stderr
     other = _fastem(*run, "--resume", "--seed", "1")
@@ -191,10 +193,26 @@ def test_fastem_study_killed_by_sigkill_resumes_to_the_same_files_byte_for_byte(
     assert "--seed 1 here, 0 in the checkpoint" in other.stderr
     resumed = _fastem(*run, "--resume")
     assert resumed.returncode == 0, resumed.stderr
+    assert sorted(tmp_path.glob(".fastem-*.tmp")) == []
     assert len(_chunk_files(tmp_path / "ck")) == 80
     assert (tmp_path / "table.csv").read_bytes() == (tmp_path / "plain.csv").read_bytes()
     assert (tmp_path / "raw.csv").read_bytes() == (tmp_path / "plain.raw").read_bytes()
     assert _table_of(resumed.stdout) == _table_of(plain.stdout)
+
+
+def test_only_the_temporary_files_of_stopped_commands_are_removed(tmp_path):
+    from fastem.cli.outputs import OutputFile, remove_abandoned
+
+    living = OutputFile(tmp_path / "living.csv", "--raw")  # locked by this process
+    try:
+        stopped = tmp_path / ".fastem-0123abcd.tmp"
+        stopped.write_text("a killed run's rows")
+        other = tmp_path / ".fastem-notes.tmp"
+        other.write_text("not fastem's name")
+        assert remove_abandoned([tmp_path / "raw.csv", None]) == [stopped]
+        assert living.temporary.exists() and other.exists() and not stopped.exists()
+    finally:
+        living.discard()
 
 
 def test_fastem_study_resume_needs_a_checkpoint(tmp_path):

@@ -9,8 +9,10 @@ before any work. An output is one of two kinds.
   its target replaced, the link stays a link). A temporary file with a short name of its
   own, ``.fastem-XXXXXXXX.tmp``, is created beside the target with ``O_EXCL | O_NOFOLLOW``
   (nothing already there, a symlink least of all, is followed), and its descriptor is
-  kept: the content goes through it, in one piece (:meth:`OutputFile.set`) or in many
-  (:meth:`OutputFile.write`), and the file is never opened by name again. An existing
+  kept (and locked, ``flock``, while the command lives: :func:`remove_abandoned` removes
+  only the temporary files of commands killed before their commit): the content goes
+  through it, in one piece (:meth:`OutputFile.set`) or in many (:meth:`OutputFile.write`),
+  and the file is never opened by name again. An existing
   target's permission bits (and owner, where allowed) are copied; a new file gets
   ``0666`` minus the umask, as any program's would.
 - **A stream**: ``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N`` (what bash's ``>(...)``
@@ -32,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import secrets
 import stat
 import sys
@@ -345,14 +348,60 @@ def _create_beside(target: Path, shown: Path) -> tuple[int, Path]:
     for _ in range(100):
         temporary = target.with_name(f".fastem-{secrets.token_hex(4)}.tmp")
         try:
-            return os.open(temporary, flags, 0o666), temporary
+            fd = os.open(temporary, flags, 0o666)
         except FileExistsError:
             continue
         except OSError as error:
             raise OutputError(
                 f"{shown}: cannot be written in {target.parent} ({error.strerror})"
             ) from None
+        # Locked while this process lives: the mark of a temporary file in use, which
+        # remove_abandoned leaves alone.
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd, temporary
     raise OutputError(f"{shown}: cannot create a temporary file in {target.parent}")
+
+
+_TEMPORARY_NAME = re.compile(r"\.fastem-[0-9a-f]{8}\.tmp")
+
+
+def remove_abandoned(paths) -> list[Path]:
+    """Remove the temporary files that commands killed before their commit (``kill -9``,
+    a machine that went down) left beside the output files ``paths`` (None ones
+    skipped): those named as :func:`_create_beside` names them, regular files of this
+    user, and not locked by a living process. Returns the files removed."""
+    removed: list[Path] = []
+    directories = {Path(os.path.realpath(path)).parent for path in paths if path is not None}
+    for directory in sorted(directories):
+        try:
+            names = sorted(p for p in directory.iterdir() if _TEMPORARY_NAME.fullmatch(p.name))
+        except OSError:  # no such directory: nothing was left there
+            continue
+        removed += [path for path in names if _remove_if_abandoned(path)]
+    return removed
+
+
+def _remove_if_abandoned(path: Path) -> bool:
+    """Remove ``path`` if it is a regular file of this user that no process holds
+    locked (:func:`_create_beside`'s lock lives as long as its writer); whether it did."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+            return False
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
+        if _identity(os.lstat(path)) != _identity(info):
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _copy_ownership(existing: Path, fd: int) -> None:

@@ -17,7 +17,7 @@ from .. import __version__
 from ..toolkit.design import Design
 from .fit_options import add_design_options, add_fit_options
 from .flags import EPILOG, Formatter
-from .outputs import Outputs
+from .outputs import Outputs, remove_abandoned
 from .progress import show_progress
 from .shared import UserError, announce_compilation, as_flag, commit, write_stdout
 
@@ -139,6 +139,10 @@ def _study(args) -> int:
     if design.plot_measure is not None and args.plot is None:
         raise UserError("--plot-measure draws a figure; give --plot DIR for it to go into")
     figures = ()
+    if args.resume:  # the temporary output files of the run that stopped
+        for path in remove_abandoned([args.csv, args.json, args.raw]):
+            if not args.quiet:
+                print(f"fastem: removed {path}, left by a stopped run", file=sys.stderr)
     with Outputs(csv=args.csv, json=args.json, raw=args.raw) as outputs:
         if args.plot is not None:
             from ..toolkit.plots import STUDY_FIGURES, load_pyplot, measure_figure_name
