@@ -132,3 +132,16 @@ def test_a_fork_after_a_fit_leaves_tbb_able_to_stop_and_both_processes_fit():
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.split() == ["0", "True"], completed.stdout
+
+
+def test_a_small_kernel_runs_in_the_calling_thread_once_it_has_run_on_the_worker():
+    def small(interrupted):  # a kernel that no other test runs
+        _worker_thread.seen.append(threading.get_ident())
+
+    _worker_thread.seen.clear()
+    _interrupt.run(small, work=10.0)  # first run: on the worker, where it compiles
+    _interrupt.run(small, work=10.0)
+    _interrupt.run(small, work=10.0, variant="float32")  # another compiled variant
+    _interrupt.run(small, work=_interrupt.INLINE_WORK * 2)  # long enough to need Ctrl-C
+    worker = _interrupt._worker.thread.ident
+    assert _worker_thread.seen == [worker, threading.get_ident(), worker, worker]

@@ -25,21 +25,34 @@ Three things a thread per call gave for free are kept by hand:
 - an interrupted kernel that outlives the grace period (one still compiling) keeps its
   worker busy: that worker is abandoned (it exits after the kernel) and the next call
   starts a new one.
+
+Even a persistent worker costs two thread wake-ups per kernel, which a busy machine's
+scheduler can stretch to milliseconds. A kernel whose caller bounds its work (``work``,
+in points x components x EM maps) by :data:`INLINE_WORK` therefore runs in the calling
+thread, once the same kernel has run on the worker in this process (so that it is
+compiled, or loaded, there): it ends within about a millisecond of its start, sooner than
+a person's Ctrl-C could matter, and Python raises ``KeyboardInterrupt`` as it returns.
 """
 
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import queue
 import threading
 import time
+from collections.abc import Hashable
 
 import numba
 import numpy as np
 
 GRACE_SECONDS = 2.0
 """How long an interrupted call waits for its kernel to notice the flag."""
+
+INLINE_WORK = 1e6
+"""The most work (points x components x EM maps) of a kernel run in the calling thread:
+about a millisecond of arithmetic on one core."""
 
 POLL_SECONDS = 0.5
 """How often the waiting main thread wakes (signals interrupt its wait anyway on POSIX)."""
@@ -93,14 +106,30 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+_ran_on_worker: set = set()
+"""The kernels (``(kernel, first argument, variant)``) that have run on a worker in this
+process."""
 
 
-def run(kernel, *args) -> None:
-    """``kernel(*args, interrupted)``, stopped early by Ctrl-C (see the module's docstring)."""
+def run(kernel, *args, work: float = math.inf, variant: Hashable = None) -> None:
+    """``kernel(*args, interrupted)``, stopped early by Ctrl-C (see the module's docstring).
+
+    ``work`` bounds the kernel's work in points x components x EM maps, where the caller
+    knows a bound; ``variant`` names what else chooses the compiled code (a dtype, say).
+    With ``work`` at most :data:`INLINE_WORK`, a kernel that has already run on the worker
+    with the same first argument and variant runs in the calling thread. A variant that
+    ``variant`` does not tell apart is then compiled in the calling thread, where Ctrl-C
+    stops the compilation itself.
+    """
     global _worker
     interrupted = np.zeros(1, dtype=np.uint8)
-    if threading.current_thread() is not threading.main_thread():
-        kernel(*args, interrupted)  # signals reach only the main thread: nothing to wait for
+    small = work <= INLINE_WORK  # only then is the key (of hashable values) needed
+    key = (kernel, args[0] if args else None, variant) if small else None
+    if threading.current_thread() is not threading.main_thread() or (
+        small and key in _ran_on_worker
+    ):
+        # Signals reach only the main thread, or the kernel ends before Ctrl-C matters.
+        kernel(*args, interrupted)
         return
     worker = _worker
     if worker is None or worker.pid != os.getpid():
@@ -119,6 +148,8 @@ def run(kernel, *args) -> None:
         raise
     if job.failure is not None:
         raise job.failure
+    if small:
+        _ran_on_worker.add(key)
 
 
 def _stop_worker(timeout: float = GRACE_SECONDS) -> None:
