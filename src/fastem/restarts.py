@@ -202,7 +202,9 @@ def _sorted_components(fitted, sort_components):
     if sort_components:
         order = np.argsort(means, axis=2, kind="stable")
         # np.take_along_axis's gather, its index arrays built once for the three.
-        datasets, restarts, _ = np.indices(order.shape, sparse=True)
+        n_datasets, n_init, _ = order.shape
+        datasets = np.arange(n_datasets)[:, np.newaxis, np.newaxis]
+        restarts = np.arange(n_init)[np.newaxis, :, np.newaxis]
         fitted = tuple(a[datasets, restarts, order] for a in fitted)
     return fitted, order
 
