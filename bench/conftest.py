@@ -41,6 +41,9 @@ SIZES = {
         rounds=5,
         squarem_datasets=2000,
         squarem_restarts=20,
+        small_calls=10_000,
+        small_estimator=2000,
+        small_sklearn=1000,
     ),
     "smoke": dict(
         w1_datasets=6,
@@ -62,6 +65,9 @@ SIZES = {
         rounds=1,
         squarem_datasets=5,
         squarem_restarts=3,
+        small_calls=20,
+        small_estimator=5,
+        small_sklearn=5,
     ),
 }
 SIZE_NAME = os.environ.get("FASTEM_BENCH_SIZE", "full")

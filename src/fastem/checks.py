@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import secrets
 from typing import NamedTuple
 
 import numpy as np
@@ -280,9 +281,7 @@ def check_random_state(random_state) -> int:
     Larger ints are reduced modulo 2**63 (numba passes integers as int64).
     """
     if random_state is None:
-        entropy = np.random.SeedSequence().entropy  # an int when drawn fresh
-        assert isinstance(entropy, int)
-        return entropy % 2**63
+        return secrets.randbits(63)  # fresh entropy, as numpy's SeedSequence() draws it
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**63))
     if isinstance(random_state, np.random.RandomState):

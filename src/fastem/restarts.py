@@ -201,7 +201,11 @@ def _sorted_components(fitted, sort_components):
     order = np.broadcast_to(np.arange(means.shape[2]), means.shape)
     if sort_components:
         order = np.argsort(means, axis=2, kind="stable")
-        fitted = tuple(np.take_along_axis(a, order, axis=2) for a in fitted)
+        # np.take_along_axis's gather, its index arrays built once for the three.
+        n_datasets, n_init, _ = order.shape
+        datasets = np.arange(n_datasets)[:, np.newaxis, np.newaxis]
+        restarts = np.arange(n_init)[np.newaxis, :, np.newaxis]
+        fitted = tuple(a[datasets, restarts, order] for a in fitted)
     return fitted, order
 
 

@@ -140,7 +140,16 @@ def run(
         ),
     )
     e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
-    _interrupt.run(_fit_each, kernel, n_fits, arguments, e_step_for)
+    _interrupt.run(
+        _fit_each,
+        kernel,
+        n_fits,
+        arguments,
+        e_step_for,
+        # Points x components x EM maps: SQUAREM's step maps about three times.
+        work=batch.values.size * n_fits / max(batch.n_datasets, 1) * means.shape[1] * max_iter * 4,
+        variant=(np.dtype(dtype), means.shape[1], batch.kernel_weights is None, trace_length > 0),
+    )
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
