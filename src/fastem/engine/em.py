@@ -12,7 +12,7 @@ from .estep import block_size
 from .jit import jit
 from .lanes import lanes
 from .layout import fit_data
-from .methods import DAAREM, QN
+from .methods import DAAREM, EM, QN
 from .mstep import em_map, log_likelihood_only
 from .quasi_newton import SECANTS, quasi_newton_step
 from .squarem import STEP_MAX0, squarem_step
@@ -36,7 +36,7 @@ def fit_one(
     max_iter,
     tol,
     options,
-    accelerated,
+    family,
     method,
     stop,
     dtype,
@@ -45,8 +45,13 @@ def fit_one(
     e_step,
     e_step_far,
 ):
-    """Run EM (or, with ``accelerated``, the accelerator ``method``) for one fit, updating
-    ``weights``, ``means``, ``variances`` in place.
+    """Run EM (or the accelerator ``method``, of the kernel's ``family``) for one fit,
+    updating ``weights``, ``means``, ``variances`` in place.
+
+    ``family`` is a constant of each kernel (:mod:`.kernels`): ``DAAREM`` or ``QN`` for the
+    kernel of that accelerator, ``EM`` for the kernel of EM and SQUAREM's schemes (which
+    ``method`` picks at run time). numba drops the branches of the other families when it
+    compiles a kernel, so a fit compiles only the steps its family can take.
 
     EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
     the same pass that produces ``theta_t``. An accelerator (``method``, a code of
@@ -85,7 +90,7 @@ def fit_one(
     dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
-    daarem = daarem_scratch(options, n_components, accelerated and method == DAAREM)
+    daarem = daarem_scratch(options, n_components, family == DAAREM)
     secants = np.empty((2, SECANTS, 3, n_components))  # quasi-Newton's U and V
     system = np.empty((SECANTS, SECANTS + 1))  # and its linear system
     total_weight = 0.0
@@ -146,7 +151,7 @@ def fit_one(
                 rate,
                 parameter_rate,
             )
-        if accelerated and method == DAAREM:
+        if family == DAAREM:
             n_fpeval += daarem_step(
                 x,
                 point_weight,
@@ -168,7 +173,7 @@ def fit_one(
                 e_step,
                 e_step_far,
             )
-        elif accelerated and not floored:
+        elif method != EM and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = em_map(
@@ -191,7 +196,7 @@ def fit_one(
             n_fpeval += 1
             if math.isfinite(middle) and not floored:
                 copy_parameters(weights, means, variances, saved[2])
-                if method == QN:
+                if family == QN:
                     n_secants, extra = quasi_newton_step(
                         x,
                         point_weight,
@@ -307,9 +312,9 @@ def fit_at(
     rate,
     e_steps,
     interrupted,
-    accelerated,
+    family,
 ):
-    """Fit ``f`` of the batch, by EM or (``accelerated``, a constant) an accelerator: dataset
+    """Fit ``f`` of the batch, by EM or an accelerator of the kernel's ``family``: dataset
     ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -334,7 +339,7 @@ def fit_at(
         The E-step's precision (see the module's docstring); numba compiles one kernel
         for each.
     algorithm : tuple ``(method, keys, seed)``
-        The algorithm, a code of :mod:`.methods` (read only when ``accelerated``), and the
+        The algorithm, a code of :mod:`.methods` (EM, or an accelerator of ``family``), and the
         random streams of :class:`.arguments.FitOptions` (unused here). A tuple, because a
         call of more than 30 arguments compiles to one numba cannot inline.
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
@@ -348,9 +353,8 @@ def fit_at(
         ``algorithm``.
     interrupted : array of shape (1,)
         Set (from another thread) to stop the fit at its next iteration.
-    accelerated : bool
-        A constant in each kernel (:func:`.kernels.fit_em`,
-        :func:`.kernels.fit_accelerated`).
+    family : int
+        A constant in each kernel (:mod:`.kernels`): see :func:`fit_one`.
     """
     x, point_weight, loc, inv_scale = fit_data(
         f, means.shape[0], values, offsets, sample_weight, center, scale
@@ -377,7 +381,7 @@ def fit_at(
         max_iter,
         tol,
         (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances, row),
-        accelerated,
+        family,
         algorithm[0],
         stop,
         dtype,

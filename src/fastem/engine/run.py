@@ -29,16 +29,16 @@ from .estep import e_steps
 from .rng import content_keys
 from .status import Status
 
+FAMILIES = {
+    _methods.DAAREM: _kernels.fit_daarem,
+    _methods.QN: _kernels.fit_quasi_newton,
+    _methods.CEM: _kernels.fit_classification,
+    _methods.SEM: _kernels.fit_classification,
+}
+"""The kernel of each algorithm that EM's own (:func:`.kernels.fit_em`, which runs EM and
+SQUAREM's schemes) does not run."""
 ALGORITHMS = {
-    name: (
-        _kernels.fit_accelerated
-        if code in _methods.ACCELERATORS
-        else _kernels.fit_classification
-        if code in _methods.CLASSIFICATION
-        else _kernels.fit_em,
-        code,
-    )
-    for name, code in _methods.CODES.items()
+    name: (FAMILIES.get(code, _kernels.fit_em), code) for name, code in _methods.CODES.items()
 }
 """Each algorithm's kernel and its code there."""
 STOPPING_RULES = {
