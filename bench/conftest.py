@@ -41,6 +41,7 @@ SIZES = {
         rounds=5,
         squarem_datasets=2000,
         squarem_restarts=20,
+        cold_rounds=3,
     ),
     "smoke": dict(
         w1_datasets=6,
@@ -62,6 +63,7 @@ SIZES = {
         rounds=1,
         squarem_datasets=5,
         squarem_restarts=3,
+        cold_rounds=1,
     ),
 }
 SIZE_NAME = os.environ.get("FASTEM_BENCH_SIZE", "full")

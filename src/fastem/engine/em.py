@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .daarem import daarem_scratch, daarem_step, take_pending
-from .estep import block_size
+from .estep import FAR_PASS_PENDING, PENDING_ROW, block_size
 from .jit import jit
 from .lanes import lanes
 from .layout import fit_data
@@ -80,9 +80,10 @@ def fit_one(
     ``parameter_rate`` tends to ``lambda`` and ``rate`` to ``lambda^2``.
     """
     n_components = means.size
-    # Scratch, allocated once per fit: the M-step's statistics in float64, the E-step's
-    # arrays in its type.
-    statistics = np.empty((4, n_components))
+    # Scratch, allocated once per fit: the M-step's statistics in float64 (and the mark of
+    # a far pass not yet compiled, .estep.e_steps), the E-step's arrays in its type.
+    statistics = np.empty((5, n_components))
+    statistics[PENDING_ROW, 0] = 0.0
     per_component = np.empty((4, n_components), dtype)
     block = block_size(n_components, lanes(per_component))
     per_point = np.empty((4, block), dtype)
@@ -112,7 +113,7 @@ def fit_one(
     step_max = STEP_MAX0
     n_secants = 0
     for it in range(max_iter):
-        if interrupted[0]:
+        if interrupted[0] or statistics[PENDING_ROW, 0] != 0.0:
             break
         copy_parameters(weights, means, variances, saved[0])
         # DAAREM may have mapped these parameters already (its accepted proposal).
@@ -276,7 +277,9 @@ def fit_one(
     )
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
-    if not math.isfinite(log_likelihood):
+    if statistics[PENDING_ROW, 0] != 0.0:
+        status = FAR_PASS_PENDING
+    elif not math.isfinite(log_likelihood):
         status = NON_FINITE
     elif floored:
         status = VARIANCE_FLOORED

@@ -25,7 +25,7 @@ from .arguments import (
     fit_arguments,
     start_arguments,
 )
-from .estep import e_steps
+from .estep import FAR_PASS_PENDING, e_steps
 from .rng import content_keys
 from .status import Status
 
@@ -140,7 +140,15 @@ def run(
         ),
     )
     e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
+    starts = (weights.copy(), means.copy(), variances.copy())
     _interrupt.run(_fit_each, kernel, n_fits, arguments, e_step_for)
+    if (outputs.status == FAR_PASS_PENDING).any():
+        # A fit needed the far pass, which e_steps compiles only then: every fit again,
+        # from its start, with it (those that did not need it give the same bits).
+        for fitted, start in zip((weights, means, variances), starts):
+            fitted[...] = start
+        trace.fill(np.nan)
+        _interrupt.run(_fit_each, kernel, n_fits, arguments, (*e_step_for, True))
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
