@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 import fastem
+from fastem.cli import precompile
+from fastem.cli.commands import main
 from fastem.engine import estep
 
 
@@ -56,3 +58,17 @@ def test_a_batch_that_needs_the_far_pass_gives_the_bits_of_one_that_had_it(monke
     # The datasets whose starts did not change fit as in the batch without a far start.
     for name in ("weights", "means", "variances", "log_likelihood"):
         assert _bits(first, name, [0, 2]) == _bits(near, name, [0, 2])
+
+
+def test_fastem_compile_runs_each_path_and_says_how_long_it_took(monkeypatch, capsys):
+    ran = []
+    paths = (("the first path", lambda: ran.append(1)), ("the second", lambda: ran.append(2)))
+    monkeypatch.setattr(precompile, "PATHS", paths)
+    assert main(["compile"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert ran == [1, 2]
+    assert lines[0].startswith("fastem: compiling the kernels of the common paths")
+    assert [line.split(" s  ")[1] for line in lines[1:3]] == ["the first path", "the second"]
+    assert lines[3].startswith("fastem: done in ")
+    assert main(["compile", "--quiet"]) == 0
+    assert capsys.readouterr().out == "" and ran == [1, 2, 1, 2]
