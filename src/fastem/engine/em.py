@@ -91,7 +91,8 @@ def fit_one(
     dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
-    daarem = daarem_scratch(options, n_components, family == DAAREM)
+    if family == DAAREM:  # (the other families compile none of DAAREM's code)
+        daarem = daarem_scratch(options, n_components, True)
     secants = np.empty((2, SECANTS, 3, n_components))  # quasi-Newton's U and V
     system = np.empty((SECANTS, SECANTS + 1))  # and its linear system
     total_weight = 0.0
@@ -117,7 +118,10 @@ def fit_one(
             break
         copy_parameters(weights, means, variances, saved[0])
         # DAAREM may have mapped these parameters already (its accepted proposal).
-        mapped, log_likelihood, log_map = take_pending(weights, means, variances, daarem)
+        if family == DAAREM:
+            mapped, log_likelihood, log_map = take_pending(weights, means, variances, daarem)
+        else:
+            mapped, log_likelihood, log_map = False, math.nan, math.nan
         if mapped:
             floored = False
         else:
