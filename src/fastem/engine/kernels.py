@@ -36,6 +36,8 @@ def _fit_kernel(family, name, doc):
     branches before it types them (their steps are then never compiled); numba's cache
     keys each kernel on the closure's value as well."""
 
+    @jit
+    @_named(name, doc)
     def kernel(
         f,
         values,
@@ -100,9 +102,19 @@ def _fit_kernel(family, name, doc):
             family,
         )
 
-    kernel.__name__ = kernel.__qualname__ = name
-    kernel.__doc__ = doc
-    return jit(kernel)
+    return kernel
+
+
+def _named(name, doc):
+    """A decorator that gives a function ``name`` (numba names its cache files by it) and
+    the docstring ``doc``."""
+
+    def rename(function):
+        function.__name__ = function.__qualname__ = name
+        function.__doc__ = doc
+        return function
+
+    return rename
 
 
 fit_em = _fit_kernel(
