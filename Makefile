@@ -22,11 +22,15 @@ NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/pytho
 .PHONY: run check lint typecheck test test-pythons docs bench bench-save bench-compare clean
 
 # pip prints what set-up is doing (without the progress bars, which a log cannot show).
+# Then `fastem compile` puts the kernels of the common paths into numba's cache beside the
+# sources, so that a first `fastem fit` loads them instead of compiling (the generic pass
+# of `make test` keeps a cache of its own, which this leaves alone).
 $(STAMP): pyproject.toml
 	@echo "fastem: setting up $(VENV) with $$($(PYTHON) --version 2>&1) (once; a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --progress-bar off --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off -e '.[dev]'
+	$(BIN)/fastem compile
 	touch $(STAMP)
 
 run: $(STAMP)

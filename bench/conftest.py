@@ -44,6 +44,7 @@ SIZES = {
         small_calls=10_000,
         small_estimator=2000,
         small_sklearn=1000,
+        cold_rounds=3,
     ),
     "smoke": dict(
         w1_datasets=6,
@@ -68,6 +69,7 @@ SIZES = {
         small_calls=20,
         small_estimator=5,
         small_sklearn=5,
+        cold_rounds=1,
     ),
 }
 SIZE_NAME = os.environ.get("FASTEM_BENCH_SIZE", "full")

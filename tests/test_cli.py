@@ -67,7 +67,7 @@ def assert_one_line_error(completed, *fragments):
 def test_version_and_help():
     assert fastem_cli("--version", check=True).stdout.strip() == f"fastem {fastem.__version__}"
     assert "study" in fastem_cli("--help", check=True).stdout
-    for command in ("study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench"):
+    for command in ("study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench", "compile"):
         text = fastem_cli(command, "--help", check=True).stdout
         assert "usage: fastem " + command in text
     assert "(default: 10000)" in fastem_cli("study", "--help").stdout
@@ -91,7 +91,7 @@ def option_helps(*command):
 
 
 @pytest.mark.parametrize(
-    "command", ["study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench"]
+    "command", ["study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench", "compile"]
 )
 def test_every_flag_has_help_and_shows_its_default_once(command):
     helps = option_helps(command)

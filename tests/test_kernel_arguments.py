@@ -33,7 +33,8 @@ START_GROUPS = (BatchData, StartOptions, Parameters)
 
 
 @pytest.mark.parametrize(
-    "kernel", [kernels.fit_em, kernels.fit_accelerated, kernels.fit_classification]
+    "kernel",
+    [kernels.fit_em, kernels.fit_daarem, kernels.fit_quasi_newton, kernels.fit_classification],
 )
 def test_fit_arguments_follow_the_fit_kernels_signature(kernel):
     built = fit_arguments(*(_named(group) for group in FIT_GROUPS))
@@ -56,7 +57,7 @@ def test_fit_at_takes_the_fit_kernels_arguments_and_then_the_family():
     steps = names.index("e_step")
     assert names[steps : steps + 2] == ["e_step", "e_step_far"]
     expected = [*names[:at], "algorithm", *names[at + 3 : steps], "e_steps"]
-    expected += [*names[steps + 2 :], "accelerated"]
+    expected += [*names[steps + 2 :], "family"]
     assert _parameter_names(em.fit_at) == expected
 
 

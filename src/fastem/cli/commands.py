@@ -8,10 +8,11 @@ SIGHUP (see :mod:`~fastem.cli.signals`), 141 when the reader of standard output 
 
 This module holds ``main`` and the parser, to which each command adds its own subparser:
 :mod:`~fastem.cli.study`, :mod:`~fastem.cli.fit`, :mod:`~fastem.cli.inference` (``lrt``
-and ``bootstrap``), :mod:`~fastem.cli.predict`, :mod:`~fastem.cli.simulate` and
-:mod:`~fastem.cli.bench`. What the commands share is in :mod:`fastem.cli.shared` (messages
-in CLI terms, data files, output), :mod:`fastem.cli.flags` and
-:mod:`fastem.cli.fit_options` (their flags) and :mod:`fastem.cli.progress`.
+and ``bootstrap``), :mod:`~fastem.cli.predict`, :mod:`~fastem.cli.simulate`,
+:mod:`~fastem.cli.bench` and :mod:`~fastem.cli.precompile` (``compile``). What the
+commands share is in :mod:`fastem.cli.shared` (messages in CLI terms, data files, output),
+:mod:`fastem.cli.flags` and :mod:`fastem.cli.fit_options` (their flags) and
+:mod:`fastem.cli.progress`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import warnings
 
 try:  # while numpy and numba load, Ctrl-C stops the command as at any other time
     from .. import __version__
-    from . import bench, emtest, fit, inference, predict, simulate, study
+    from . import bench, emtest, fit, inference, precompile, predict, simulate, study
     from . import signals as _signals
     from .descriptors import forget_descriptors, reserve_standard_descriptors
     from .flags import EPILOG, Formatter
@@ -166,4 +167,5 @@ def build_parser():
     predict.add_command(commands)
     simulate.add_command(commands)
     bench.add_command(commands)
+    precompile.add_command(commands)
     return parser

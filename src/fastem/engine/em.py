@@ -8,11 +8,11 @@ import math
 import numpy as np
 
 from .daarem import daarem_scratch, daarem_step, take_pending
-from .estep import block_size
+from .estep import FAR_PASS_PENDING, PENDING_ROW, block_size
 from .jit import jit
 from .lanes import lanes
 from .layout import fit_data
-from .methods import DAAREM, QN
+from .methods import DAAREM, EM, QN
 from .mstep import em_map, log_likelihood_only
 from .quasi_newton import SECANTS, quasi_newton_step
 from .squarem import STEP_MAX0, squarem_step
@@ -36,7 +36,7 @@ def fit_one(
     max_iter,
     tol,
     options,
-    accelerated,
+    family,
     method,
     stop,
     dtype,
@@ -45,8 +45,13 @@ def fit_one(
     e_step,
     e_step_far,
 ):
-    """Run EM (or, with ``accelerated``, the accelerator ``method``) for one fit, updating
-    ``weights``, ``means``, ``variances`` in place.
+    """Run EM (or the accelerator ``method``, of the kernel's ``family``) for one fit,
+    updating ``weights``, ``means``, ``variances`` in place.
+
+    ``family`` is a constant of each kernel (:mod:`.kernels`): ``DAAREM`` or ``QN`` for the
+    kernel of that accelerator, ``EM`` for the kernel of EM and SQUAREM's schemes (which
+    ``method`` picks at run time). numba drops the branches of the other families when it
+    compiles a kernel, so a fit compiles only the steps its family can take.
 
     EM: iteration ``t`` evaluates the log-likelihood of the parameters ``theta_{t-1}`` in
     the same pass that produces ``theta_t``. An accelerator (``method``, a code of
@@ -75,9 +80,10 @@ def fit_one(
     ``parameter_rate`` tends to ``lambda`` and ``rate`` to ``lambda^2``.
     """
     n_components = means.size
-    # Scratch, allocated once per fit: the M-step's statistics in float64, the E-step's
-    # arrays in its type.
-    statistics = np.empty((4, n_components))
+    # Scratch, allocated once per fit: the M-step's statistics in float64 (and the mark of
+    # a far pass not yet compiled, .estep.e_steps), the E-step's arrays in its type.
+    statistics = np.empty((5, n_components))
+    statistics[PENDING_ROW, 0] = 0.0
     per_component = np.empty((4, n_components), dtype)
     block = block_size(n_components, lanes(per_component))
     per_point = np.empty((4, block), dtype)
@@ -85,7 +91,8 @@ def fit_one(
     dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)
     coords = np.empty((3, 3, n_components))  # their coordinates
-    daarem = daarem_scratch(options, n_components, accelerated and method == DAAREM)
+    if family == DAAREM:  # (the other families compile none of DAAREM's code)
+        daarem = daarem_scratch(options, n_components, True)
     secants = np.empty((2, SECANTS, 3, n_components))  # quasi-Newton's U and V
     system = np.empty((SECANTS, SECANTS + 1))  # and its linear system
     total_weight = 0.0
@@ -107,11 +114,14 @@ def fit_one(
     step_max = STEP_MAX0
     n_secants = 0
     for it in range(max_iter):
-        if interrupted[0]:
+        if interrupted[0] or statistics[PENDING_ROW, 0] != 0.0:
             break
         copy_parameters(weights, means, variances, saved[0])
         # DAAREM may have mapped these parameters already (its accepted proposal).
-        mapped, log_likelihood, log_map = take_pending(weights, means, variances, daarem)
+        if family == DAAREM:
+            mapped, log_likelihood, log_map = take_pending(weights, means, variances, daarem)
+        else:
+            mapped, log_likelihood, log_map = False, math.nan, math.nan
         if mapped:
             floored = False
         else:
@@ -146,7 +156,7 @@ def fit_one(
                 rate,
                 parameter_rate,
             )
-        if accelerated and method == DAAREM:
+        if family == DAAREM:
             n_fpeval += daarem_step(
                 x,
                 point_weight,
@@ -168,7 +178,7 @@ def fit_one(
                 e_step,
                 e_step_far,
             )
-        elif accelerated and not floored:
+        elif method != EM and not floored:
             # theta_1 is in place; map it once more, then extrapolate.
             copy_parameters(weights, means, variances, saved[1])
             middle, _, floored = em_map(
@@ -191,7 +201,7 @@ def fit_one(
             n_fpeval += 1
             if math.isfinite(middle) and not floored:
                 copy_parameters(weights, means, variances, saved[2])
-                if method == QN:
+                if family == QN:
                     n_secants, extra = quasi_newton_step(
                         x,
                         point_weight,
@@ -271,7 +281,9 @@ def fit_one(
     )
     if n_iter < trace.size:
         trace[n_iter] = log_likelihood
-    if not math.isfinite(log_likelihood):
+    if statistics[PENDING_ROW, 0] != 0.0:
+        status = FAR_PASS_PENDING
+    elif not math.isfinite(log_likelihood):
         status = NON_FINITE
     elif floored:
         status = VARIANCE_FLOORED
@@ -307,9 +319,9 @@ def fit_at(
     rate,
     e_steps,
     interrupted,
-    accelerated,
+    family,
 ):
-    """Fit ``f`` of the batch, by EM or (``accelerated``, a constant) an accelerator: dataset
+    """Fit ``f`` of the batch, by EM or an accelerator of the kernel's ``family``: dataset
     ``f // n_init``, restart ``f % n_init``.
 
     Parameters
@@ -334,7 +346,7 @@ def fit_at(
         The E-step's precision (see the module's docstring); numba compiles one kernel
         for each.
     algorithm : tuple ``(method, keys, seed)``
-        The algorithm, a code of :mod:`.methods` (read only when ``accelerated``), and the
+        The algorithm, a code of :mod:`.methods` (EM, or an accelerator of ``family``), and the
         random streams of :class:`.arguments.FitOptions` (unused here). A tuple, because a
         call of more than 30 arguments compiles to one numba cannot inline.
     trace : array of shape (n_fits, L), L from 0 to max_iter + 1
@@ -348,9 +360,8 @@ def fit_at(
         ``algorithm``.
     interrupted : array of shape (1,)
         Set (from another thread) to stop the fit at its next iteration.
-    accelerated : bool
-        A constant in each kernel (:func:`.kernels.fit_em`,
-        :func:`.kernels.fit_accelerated`).
+    family : int
+        A constant in each kernel (:mod:`.kernels`): see :func:`fit_one`.
     """
     x, point_weight, loc, inv_scale = fit_data(
         f, means.shape[0], values, offsets, sample_weight, center, scale
@@ -377,7 +388,7 @@ def fit_at(
         max_iter,
         tol,
         (reg_variance, equal_variance, fixed_weights, fixed_means, fixed_variances, row),
-        accelerated,
+        family,
         algorithm[0],
         stop,
         dtype,

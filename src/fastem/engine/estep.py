@@ -300,14 +300,47 @@ def _expectation_far(
     )
 
 
-def e_steps(values, sample_weight, n_components, dtype):
+FAR_PASS_PENDING = -1
+"""The status of a fit that needed the far pass while :func:`e_steps` passed
+:func:`_far_pass_pending` in its place; never returned to users (:func:`.run.run` runs the
+batch again with the far pass)."""
+PENDING_ROW = 4
+"""The row of the fit's ``statistics`` (float64, 5 rows) where :func:`_far_pass_pending`
+marks the fit, in column 0."""
+
+
+@jit
+def _far_pass_pending(
+    x, point_weight, center, inv_scale, per_component, statistics, dev, dens, per_point
+):
+    """Stands in for :func:`_expectation_far` while no fit has needed it: marks the fit
+    (``statistics[PENDING_ROW, 0]``), which stops at its next iteration with status
+    :data:`FAR_PASS_PENDING`. Until then the M-step takes the near pass's sums, around the
+    means (the points it would have used are set to them), so that the parameters stay a
+    mixture. It compiles in a fraction of the time of the far pass, which most batches
+    never call (only a mean that moves by more than 100 of its new standard deviations in
+    one iteration does)."""
+    statistics[PENDING_ROW, 0] = 1.0
+    for k in range(per_component.shape[1]):
+        per_component[3, k] = per_component[0, k]
+    return math.nan, math.nan
+
+
+def e_steps(values, sample_weight, n_components, dtype, far=False):
     """``(e_step, e_step_far)`` for a fit of ``n_components`` whose E-step is in ``dtype``
-    (``values`` and ``sample_weight`` as the fit kernels get them): :func:`_expectation_two`
-    (two components) or :func:`_expectation_near`, and :func:`_expectation_far`, compiled
-    (or loaded from numba's cache) and passed by address."""
+    (``values`` and ``sample_weight`` as the fit kernels get them), compiled (or loaded
+    from numba's cache) and passed by address: :func:`_expectation_two` (two components)
+    or :func:`_expectation_near`, and :func:`_expectation_far`.
+
+    The far pass is compiled only when a batch needs it: until ``far`` is true for these
+    types, or it was compiled in this process, ``e_step_far`` is
+    :func:`_far_pass_pending`, and a fit that needs it stops with status
+    :data:`FAR_PASS_PENDING`; :func:`.run.run` then runs the batch again with
+    ``far=True``. Results are the same bits either way: a fit that never moves far never
+    calls it, and one that does is run again from its start."""
     key = (type_key(values), type_key(sample_weight), n_components == 2, np.dtype(dtype))
     found = _E_STEPS.get(key)
-    if found is None:
+    if found is None or (far and found[2] is not _expectation_far):
         scratch = np.empty((1, 1), dtype)
         arguments = (
             values[:0],
@@ -321,15 +354,18 @@ def e_steps(values, sample_weight, n_components, dtype):
             scratch,
         )
         near = _expectation_two if n_components == 2 else _expectation_near
+        second = _expectation_far if far else _far_pass_pending
         found = _E_STEPS[key] = (
             by_address(near, arguments),
-            by_address(_expectation_far, arguments),
+            by_address(second, arguments),
+            second,
         )
-    return found
+    return found[0], found[1]
 
 
-_E_STEPS: dict[tuple, object] = {}
-"""The E-steps :func:`e_steps` found, by what their types depend on."""
+_E_STEPS: dict[tuple, tuple] = {}
+"""The E-steps :func:`e_steps` found, by what their types depend on, with the function
+passed as the far pass."""
 
 
 @jit(inline=True)

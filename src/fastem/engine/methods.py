@@ -1,8 +1,9 @@
 """The algorithms a fit kernel runs, by code, and the kernel family of each.
 
 A kernel family is compiled on its own (:mod:`.kernels`), so a fit compiles only the
-family it runs: ``fit_em`` runs EM alone, ``fit_accelerated`` the accelerators of EM's
-map (a ``method`` code below selects one at run time), ``fit_classification`` CEM and SEM.
+family it runs: ``fit_em`` runs EM and SQUAREM's schemes (a ``method`` code below selects
+one at run time), ``fit_daarem`` DAAREM, ``fit_quasi_newton`` the quasi-Newton
+acceleration, ``fit_classification`` CEM and SEM.
 
 The codes are written out, not derived: numba freezes module-level ints into the machine
 code, and its cache is keyed on the text of the file that uses them.
@@ -24,7 +25,7 @@ DAAREM = 4
 """DAAREM, damped Anderson acceleration with restarts (Henderson & Varadhan 2019):
 :mod:`.daarem`."""
 ACCELERATORS = (SQS1, SQS2, SQS3, DAAREM, QN)
-"""The codes the ``fit_accelerated`` kernel runs."""
+"""The codes of the accelerators of EM's map."""
 CEM = 7
 """Classification EM (Celeux & Govaert 1992): :mod:`.classification`."""
 SEM = 8

@@ -25,20 +25,20 @@ from .arguments import (
     fit_arguments,
     start_arguments,
 )
-from .estep import e_steps
+from .estep import FAR_PASS_PENDING, e_steps
 from .rng import content_keys
 from .status import Status
 
+FAMILIES = {
+    _methods.DAAREM: _kernels.fit_daarem,
+    _methods.QN: _kernels.fit_quasi_newton,
+    _methods.CEM: _kernels.fit_classification,
+    _methods.SEM: _kernels.fit_classification,
+}
+"""The kernel of each algorithm that EM's own (:func:`.kernels.fit_em`, which runs EM and
+SQUAREM's schemes) does not run."""
 ALGORITHMS = {
-    name: (
-        _kernels.fit_accelerated
-        if code in _methods.ACCELERATORS
-        else _kernels.fit_classification
-        if code in _methods.CLASSIFICATION
-        else _kernels.fit_em,
-        code,
-    )
-    for name, code in _methods.CODES.items()
+    name: (FAMILIES.get(code, _kernels.fit_em), code) for name, code in _methods.CODES.items()
 }
 """Each algorithm's kernel and its code there."""
 STOPPING_RULES = {
@@ -140,16 +140,27 @@ def run(
         ),
     )
     e_step_for = (batch.values, batch.kernel_weights, means.shape[1], dtype)
-    _interrupt.run(
-        _fit_each,
-        kernel,
-        n_fits,
-        arguments,
-        e_step_for,
-        # Points x components x EM maps: SQUAREM's step maps about three times.
-        work=batch.values.size * n_fits / max(batch.n_datasets, 1) * means.shape[1] * max_iter * 4,
-        variant=(np.dtype(dtype), means.shape[1], batch.kernel_weights is None, trace_length > 0),
-    )
+    starts = (weights.copy(), means.copy(), variances.copy())
+    # Points x components x EM maps (SQUAREM's step maps about three times): small runs
+    # go on in the calling thread once their variant has been compiled (see _interrupt).
+    work = batch.values.size * n_fits / max(batch.n_datasets, 1) * means.shape[1] * max_iter * 4
+    variant = (np.dtype(dtype), means.shape[1], batch.kernel_weights is None, trace_length > 0)
+    _interrupt.run(_fit_each, kernel, n_fits, arguments, e_step_for, work=work, variant=variant)
+    if (outputs.status == FAR_PASS_PENDING).any():
+        # A fit needed the far pass, which e_steps compiles only then: every fit again,
+        # from its start, with it (those that did not need it give the same bits).
+        for fitted, start in zip((weights, means, variances), starts):
+            fitted[...] = start
+        trace.fill(np.nan)
+        _interrupt.run(
+            _fit_each,
+            kernel,
+            n_fits,
+            arguments,
+            (*e_step_for, True),
+            work=work,
+            variant=(*variant, "far"),
+        )
     # Every EM map computes a log-likelihood, and a last pass that of the returned
     # parameters, unless the fit stopped at a non-finite one.
     np.add(outputs.n_fpeval, outputs.status != Status.NON_FINITE, out=outputs.n_objeval)
