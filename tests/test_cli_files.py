@@ -1000,6 +1000,7 @@ def test_study_options_beyond_memory_are_refused_before_any_work(tmp_path, args,
 # ------------------------------------------------------------------ the first run
 
 
+@pytest.mark.slow  # compiles kernels into an empty cache: make test-all and CI run it
 def test_the_first_run_says_that_it_compiles_and_later_runs_do_not(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     first = fastem_cli("simulate", "--replications", 2, env=env)
@@ -1010,6 +1011,7 @@ def test_the_first_run_says_that_it_compiles_and_later_runs_do_not(tmp_path):
     assert second.stdout == first.stdout
 
 
+@pytest.mark.slow  # compiles kernels into an empty cache: make test-all and CI run it
 def test_the_notice_is_for_the_algorithm_the_command_runs(tmp_path):
     # Each algorithm is a kernel of its own: with EM's compiled, SQUAREM's is still to come.
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
