@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from fastem.init._registry import NAMES as STRATEGY_NAMES
-from test_cli import FASTEM, assert_one_line_error, fastem_cli, needs_matplotlib
+from test_cli import FASTEM, assert_one_line_error, fastem_cli, help_text, needs_matplotlib
 
 SMALL_STUDY = ("study", "--replications", 20, "--init", "kmeans++", "--n-init", 1, "--quiet")
 needs_wchan = pytest.mark.skipif(
@@ -814,7 +814,7 @@ def test_fit_reads_what_simulate_writes_without_options(tmp_path):
 
 
 def test_help_documents_exit_status_and_files():
-    text = fastem_cli("fit", "--help", check=True).stdout
+    text = help_text("fit")
     for fragment in ("exit status", "130", "141", "0666 minus the umask", "symlink"):
         assert fragment in text
 
