@@ -3,7 +3,8 @@
 # newer. Another Python, in a venv of its own: `make test PYTHON=python3.13 VENV=.venv-3.13`.
 #   make run        the default Monte Carlo study
 #   make check      ruff (lint and format) and mypy; `make lint` is ruff alone
-#   make test       make check, then the test suite in three passes (below), as CI does
+#   make test       make check, then the test suite in three passes (below), slow tests left out
+#   make test-all   the same with the tests marked slow, as CI runs it (`make test SLOW=1`)
 #   make docs       the documentation site (docs/ into docs/_build/html), tutorials executed
 #   make bench      the benchmarks (bench/), not part of the tests' pass or fail
 
@@ -19,7 +20,7 @@ DOCS ?= docs
 OLDEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.10.*/bin/python3.10) python3.10)
 NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13) python3.13)
 
-.PHONY: run check lint typecheck test test-pythons docs bench bench-save bench-compare clean
+.PHONY: run check lint typecheck test test-all test-pythons docs bench bench-save bench-compare clean
 
 # pip prints what set-up is doing (without the progress bars, which a log cannot show).
 # Then `fastem compile` puts the kernels of the common paths into numba's cache beside the
@@ -50,20 +51,38 @@ COVERAGE = $$($(BIN)/python -c 'import sys; sys.version_info >= (3, 12) and \
 # that their logic is checked outside numba too; under coverage (above), it prints the share
 # of fastem's lines it reached and fails below the floor in pyproject.toml
 # ([tool.coverage.report] fail_under). The third compiles the kernels for baseline x86-64
-# (no AVX, no FMA instructions), in a numba cache of its own, and runs those and the tests
-# marked exact: a test that holds only by one CPU's rounding fails there on every machine.
+# (no AVX, no FMA instructions), in that target's numba cache (below), and runs those and
+# the tests marked exact: a test that holds only by one CPU's rounding fails there on every
+# machine.
+#
+# Every pass leaves out the tests marked slow (pyproject.toml's markers): checks that take
+# long for what they add to a change's first run, such as compiling every kernel from
+# nothing or a whole shipped study. `make test SLOW=1`, or `make test-all`, runs them too,
+# and CI does (`make test-pythons`, below).
+SLOW ?=
+UNLESS_SLOW = $(if $(SLOW),, and not slow)
+
+# The numba caches of the kernels compiled for CPUs other than this one, a directory per
+# target: test_portability.py fills them (FASTEM_TARGET_CACHES), and the third pass reads
+# the `generic` one, compiled for the same target, instead of compiling it all again.
+TARGET_CACHES = $(abspath $(VENV))/numba-cache
+
 test: check
-	$(BIN)/python -m pytest
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider -m plain_python \
-		$(COVERAGE)
-	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(VENV)/numba-cache-generic \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -m "plain_python or exact"
+	FASTEM_TARGET_CACHES=$(TARGET_CACHES) $(BIN)/python -m pytest $(if $(SLOW),,-m "not slow")
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+		-m "plain_python$(UNLESS_SLOW)" $(COVERAGE)
+	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(TARGET_CACHES)/generic \
+		$(BIN)/python -m pytest -q -p no:cacheprovider -m "(plain_python or exact)$(UNLESS_SLOW)"
 	$(if $(DOCS),$(MAKE) docs PYTHON=$(PYTHON) VENV=$(VENV))
 
+test-all:
+	$(MAKE) test SLOW=1
+
 # The site is built once, under the newest Python (DOCS= leaves it out of the oldest's run).
+# Slow tests included, as CI runs it.
 test-pythons:
-	$(MAKE) test PYTHON=$(OLDEST_PYTHON) VENV=.venv-oldest DOCS=
-	$(MAKE) test PYTHON=$(NEWEST_PYTHON) VENV=.venv-newest
+	$(MAKE) test SLOW=1 PYTHON=$(OLDEST_PYTHON) VENV=.venv-oldest DOCS=
+	$(MAKE) test SLOW=1 PYTHON=$(NEWEST_PYTHON) VENV=.venv-newest
 
 # The site, strictly: every warning is an error (-W), every cross-reference must resolve
 # (-n), every tutorial runs (a failing one stops the build); then the doctests of the pages

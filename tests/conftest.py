@@ -17,6 +17,26 @@ def pytest_configure(config):
             config.addinivalue_line("filterwarnings", f"ignore:{message}:RuntimeWarning")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects any
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test marked both ``slow`` and ``plain_python``.
+
+    ``make test`` leaves the slow tests out of every pass, and its plain-Python pass measures
+    the coverage that must stay above pyproject.toml's floor: a slow plain-Python test would
+    reach lines there in CI (which runs the slow tests) and not locally.
+    """
+    both = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("slow") and item.get_closest_marker("plain_python")
+    ]
+    if both:
+        raise pytest.UsageError(
+            f"marked both slow and plain_python: {', '.join(both)}; make test's plain-Python "
+            "pass leaves slow tests out, so keep plain_python tests quick (or split the test)"
+        )
+
+
 EM = dict(algorithm="em", stop="loglik")
 """Plain EM with the log-likelihood rule, as the NumPy reference runs it (fit's default is
 SQUAREM to the parameter rule): for tests that compare the kernel with the reference."""

@@ -1,6 +1,7 @@
 """SQUAREM and the other accelerators, and the stopping rules: fit(algorithm=..., stop=...),
 n_fpeval, n_objeval, rate."""
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -18,19 +19,24 @@ FAITHFUL = np.loadtxt(Path(__file__).parent / "data" / "faithful.csv", skiprows=
 WAITING = FAITHFUL[:, 1]
 
 
-def _maximum(x, k, **options):
-    """The same fits run to tol=0 for many iterations: the maxima they approach."""
-    return fastem.fit(x, k, tol=0, max_iter=20_000, warn=False, **options, **EM)
+RESTARTS = dict(n_init=10, random_state=0)
+
+
+@functools.cache
+def _em_and_its_maxima(k):
+    """EM on the waiting times from :data:`RESTARTS` to tol=1e-10, and the same fits run to
+    tol=0 for many iterations (the maxima they approach): the same for every accelerator,
+    so fitted once per ``k``."""
+    em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **RESTARTS, **EM)
+    return em, fastem.fit(WAITING, k, tol=0, max_iter=20_000, warn=False, **RESTARTS, **EM)
 
 
 @pytest.mark.parametrize("algorithm", ACCELERATORS)
 @pytest.mark.parametrize("k", [2, 3])
 def test_accelerators_reach_the_maxima_of_em_in_fewer_passes(k, algorithm):
-    options = dict(n_init=10, random_state=0)
-    limit = _maximum(WAITING, k, **options)
-    em = fastem.fit(WAITING, k, tol=1e-10, max_iter=20_000, **options, **EM)
+    em, limit = _em_and_its_maxima(k)
     squarem = fastem.fit(
-        WAITING, k, algorithm=algorithm, tol=1e-10, max_iter=20_000, **options, stop="loglik"
+        WAITING, k, algorithm=algorithm, tol=1e-10, max_iter=20_000, **RESTARTS, stop="loglik"
     )
     for result in (em, squarem):
         assert result.restart_status.max() == Status.CONVERGED

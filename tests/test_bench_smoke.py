@@ -5,9 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+# The whole of bench/ in a process of its own (about 28 CPU seconds): make test-all and CI run
+# it, and so does `pytest tests/test_bench_smoke.py` after a change to a benchmark.
+@pytest.mark.slow
 def test_benchmarks_run_at_smoke_size():
     env = dict(os.environ, FASTEM_BENCH_SIZE="smoke")
     env.pop("NUMBA_DISABLE_JIT", None)  # benchmarks always measure compiled kernels

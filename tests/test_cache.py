@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 
 KERNEL = textwrap.dedent("""
     from fastem.engine.jit import jit
@@ -113,6 +114,8 @@ def test_a_full_disk_compiles_without_the_cache_after_one_warning(tmp_path):
     assert "No space left on device" in warned[0] and "NUMBA_CACHE_DIR" in warned[0]
 
 
+# Compiles the kernels of a fit from nothing (no cache at all): make test-all and CI run it.
+@pytest.mark.slow
 def test_with_nowhere_to_write_the_cache_the_command_line_fits_after_one_warning(tmp_path):
     # A read-only install run by an account whose home cannot be written: numba finds no
     # directory for the cache. The test takes numba's ways of finding one away, as running

@@ -1,6 +1,7 @@
 """The ``fastem`` command, run end to end in subprocesses on small inputs."""
 
 import csv
+import functools
 import importlib
 import io
 import json
@@ -64,27 +65,33 @@ def assert_one_line_error(completed, *fragments):
         assert fragment in lines[0], lines[0]
 
 
+@functools.cache
+def help_text(*command):
+    """What ``fastem COMMAND --help`` prints: run once per command in a session, as it
+    depends on nothing but the command (the tests of the help texts share it)."""
+    return fastem_cli(*command, "--help", check=True).stdout
+
+
 def test_version_and_help():
     assert fastem_cli("--version", check=True).stdout.strip() == f"fastem {fastem.__version__}"
-    assert "study" in fastem_cli("--help", check=True).stdout
+    assert "study" in help_text()
     for command in ("study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench", "compile"):
-        text = fastem_cli(command, "--help", check=True).stdout
-        assert "usage: fastem " + command in text
-    assert "(default: 10000)" in fastem_cli("study", "--help").stdout
+        assert "usage: fastem " + command in help_text(command)
+    assert "(default: 10000)" in help_text("study")
     assert fastem_cli().returncode == 2
 
 
 def option_helps(*command):
     """``{flag: help text}`` of the options in ``fastem COMMAND --help``, with the help's
     lines joined (argparse wraps them, a default included)."""
-    text = fastem_cli(*command, "--help", check=True).stdout
+    text = help_text(*command)
     section = text.split("\noptions:\n", 1)[1].split("\n\n", 1)[0]
     helps = {}
     for line in section.splitlines():
         if line.startswith("  -"):
-            invocation, _, help_text = line.strip().partition("  ")
+            invocation, _, description = line.strip().partition("  ")
             flag = invocation.split()[0].rstrip(",")
-            helps[flag] = help_text.strip()
+            helps[flag] = description.strip()
         else:
             helps[flag] = f"{helps[flag]} {line.strip()}".strip()
     return helps

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from fastem.init._registry import NAMES as STRATEGY_NAMES
-from test_cli import FASTEM, assert_one_line_error, fastem_cli, needs_matplotlib
+from test_cli import FASTEM, assert_one_line_error, fastem_cli, help_text, needs_matplotlib
 
 SMALL_STUDY = ("study", "--replications", 20, "--init", "kmeans++", "--n-init", 1, "--quiet")
 needs_wchan = pytest.mark.skipif(
@@ -814,7 +814,7 @@ def test_fit_reads_what_simulate_writes_without_options(tmp_path):
 
 
 def test_help_documents_exit_status_and_files():
-    text = fastem_cli("fit", "--help", check=True).stdout
+    text = help_text("fit")
     for fragment in ("exit status", "130", "141", "0666 minus the umask", "symlink"):
         assert fragment in text
 
@@ -1000,6 +1000,7 @@ def test_study_options_beyond_memory_are_refused_before_any_work(tmp_path, args,
 # ------------------------------------------------------------------ the first run
 
 
+@pytest.mark.slow  # compiles kernels into an empty cache: make test-all and CI run it
 def test_the_first_run_says_that_it_compiles_and_later_runs_do_not(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     first = fastem_cli("simulate", "--replications", 2, env=env)
@@ -1010,6 +1011,7 @@ def test_the_first_run_says_that_it_compiles_and_later_runs_do_not(tmp_path):
     assert second.stdout == first.stdout
 
 
+@pytest.mark.slow  # compiles kernels into an empty cache: make test-all and CI run it
 def test_the_notice_is_for_the_algorithm_the_command_runs(tmp_path):
     # Each algorithm is a kernel of its own: with EM's compiled, SQUAREM's is still to come.
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))

@@ -67,7 +67,7 @@ def test_fixed_parameters_stay_exactly_fixed(which, mask_name, three_component_b
 )
 @pytest.mark.plain_python
 def test_constrained_fits_match_the_constrained_reference(constraints):
-    x, start = separated_mixture(3, 1500, seed=41)
+    x, start = separated_mixture(3, 600, seed=41)  # two blocks of 256 and a part one
     if constraints.get("equal_variance"):
         start["variances_init"][:] = start["variances_init"].mean()
     reference_constraints = dict(constraints)

@@ -8,7 +8,12 @@ fresh processes compiled for other x86-64 targets, each with its own numba cache
   as on an AMD Zen 2/3 or an older Intel machine;
 - ``generic``: baseline x86-64 (SSE2), without FMA instructions at all.
 
-Every array must match bit for bit.
+Every array must match bit for bit. Each target's numba cache is a directory of its own
+under ``FASTEM_TARGET_CACHES`` when that is set (``make test`` sets it to the caches of its
+venv, where its pass for baseline x86-64 finds the ``generic`` one), otherwise under the
+test's temporary directory, compiled from nothing. A kept cache is as valid as the suite's
+own: numba keys each entry on the target's name and features, and fastem on the text of
+every engine module (``fastem.engine.jit``), so a changed kernel is compiled again.
 """
 
 import os
@@ -23,6 +28,8 @@ import pytest
 from portable_fits import fits
 
 HERE = Path(__file__).resolve().parent
+TARGET_CACHES = "FASTEM_TARGET_CACHES"
+"""The environment variable naming a directory for the targets' numba caches."""
 
 HASWELL_FEATURES = ",".join(
     "+" + feature
@@ -43,6 +50,7 @@ TARGETS = {
 
 @pytest.mark.skipif(numba.config.DISABLE_JIT, reason="compares compiled kernels")
 def test_fits_are_identical_on_every_cpu_target(tmp_path):
+    caches = Path(os.environ.get(TARGET_CACHES) or tmp_path).resolve()
     running = {}
     for name, settings in TARGETS.items():
         env = {
@@ -50,7 +58,7 @@ def test_fits_are_identical_on_every_cpu_target(tmp_path):
             for key, value in os.environ.items()
             if not key.startswith(("NUMBA_CPU", "NPY_"))
         }
-        env.update(settings, NUMBA_CACHE_DIR=str(tmp_path / f"cache-{name}"))
+        env.update(settings, NUMBA_CACHE_DIR=str(caches / name))
         out = tmp_path / f"{name}.npz"
         command = [sys.executable, str(HERE / "portable_fits.py"), str(out)]
         running[name] = (
