@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..toolkit.design import Design
+from .cluster import add_cluster_options, cluster_client
 from .fit_options import add_design_options, add_fit_options
 from .flags import EPILOG, Formatter
 from .outputs import Outputs
@@ -43,6 +44,7 @@ def add_command(commands) -> None:
     )
     add_design_options(study)
     add_fit_options(study)
+    add_cluster_options(study)
     study.add_argument(
         "--scenarios",
         type=Path,
@@ -124,6 +126,7 @@ def _study(args) -> int:
         announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
         provenance = {"fastem": __version__, "design": design.to_dict()}
         with contextlib.ExitStack() as stack:
+            client = stack.enter_context(cluster_client(args))
             # The raw rows go to their file as they come, and only the figures need every
             # replication kept: memory stays flat in --replications otherwise.
             raw = (
@@ -138,6 +141,7 @@ def _study(args) -> int:
                         trace=args.plot is not None,
                         keep_replications=args.plot is not None,
                         raw=raw,
+                        client=client,
                     )
                 except ValueError as error:  # the memory checks of study's options
                     message = str(error).splitlines()[0]
