@@ -107,7 +107,7 @@ def _connect(distributed, address: str):
         "start one (dask scheduler, then dask worker ADDRESS on each machine) or give the "
         "address it prints, or use --workers N for a local cluster"
     )
-    _reachable(address, fix)
+    _reachable(distributed, address, fix)
     try:
         return distributed.Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except Exception as error:  # noqa: BLE001 - any failure to connect is the address's
@@ -117,11 +117,16 @@ def _connect(distributed, address: str):
         ) from None
 
 
-def _reachable(address: str, fix: str) -> None:
-    """A TCP address (``tcp://host:port`` or ``host:port``) must take a connection within
-    :data:`CONNECT_TIMEOUT`: a refused one fails at once, with the reason, rather than after
-    the client's retries."""
-    if "://" in address and not address.startswith("tcp://"):
+def _reachable(distributed, address: str, fix: str) -> None:
+    """An address of a scheme Dask knows; a TCP one (``tcp://host:port`` or
+    ``host:port``) must take a connection within :data:`CONNECT_TIMEOUT`: a refused one
+    fails at once, with the reason, rather than after the client's retries."""
+    scheme = address.partition("://")[0] if "://" in address else "tcp"
+    try:
+        distributed.comm.registry.get_backend(scheme)
+    except ValueError as error:
+        raise UserError(f"--scheduler {address}: {error}; give tcp://HOST:PORT") from None
+    if scheme != "tcp":
         return  # tls://, ws://, ...: the client's own handshake says
     host, _, port = address.removeprefix("tcp://").rpartition(":")
     host = host.strip("[]")
