@@ -197,10 +197,11 @@ def test_study_on_two_local_workers_and_fit_on_a_scheduler_in_subprocesses(
 def test_a_worker_killed_mid_fit_leaves_the_output_of_a_local_fit(client, capsys, tmp_path):
     """SIGKILL to a worker process while it fits a chunk: the scheduler gives its tasks to
     the other worker (and the nanny starts a new one), and the file is the local one."""
-    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 300, 400, random_state=5)
+    # 160 datasets: 8 tasks of 20 on the 2 workers (cluster.TASKS_PER_THREAD).
+    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 200, 160, random_state=5)
     path = tmp_path / "many.npy"
     np.save(path, data)
-    flags = ["--components", "1-3", "--n-init", "6", "--quiet"]
+    flags = ["--components", "2", "--n-init", "10", "--quiet"]
     status, _, err = run(capsys, "fit", path, *flags, "--out", tmp_path / "local.csv")
     assert status == 0, err
     killed = []

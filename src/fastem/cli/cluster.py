@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import socket
 
@@ -89,6 +90,9 @@ def cluster_client(args):
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
+                # the workers' logs of a worker lost or a task cancelled are not the user's
+                # concern: the tasks run again, the result is the same
+                silence_logs=logging.ERROR,
                 # numba's threads of the kernels: the CPU's shared among the workers
                 env={"NUMBA_NUM_THREADS": str(threads)},
             ) as cluster,
@@ -182,6 +186,8 @@ def gather(client, futures) -> list:
     """The results of ``futures`` in their order; if one fails (or the command is
     stopped), the others are cancelled and its error raised."""
     try:
-        return client.gather(futures)
+        # One at a time, not client.gather: the waits of a gather that is interrupted are
+        # left behind, each printing its exception at exit.
+        return [future.result() for future in futures]
     finally:
         client.cancel([future for future in futures if not future.done()])
