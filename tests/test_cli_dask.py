@@ -175,12 +175,14 @@ def test_without_distributed_the_error_says_what_to_install(datafile, capsys, mo
     assert "pip install 'fastem[dask]'" in err
 
 
+@pytest.mark.slow  # four commands, one starting a cluster of processes
 def test_study_on_two_local_workers_and_fit_on_a_scheduler_in_subprocesses(
     client, datafile, tmp_path
 ):
     """The installed command, as a user runs it: ``study --workers 2`` starts and closes
-    its own cluster; ``fit --scheduler`` uses a running one. Both write a local run's bytes."""
-    study = ["study", "--n-samples", "20", "30", "--replications", "150", "--init", "kmeans++",
+    its own cluster; ``fit --scheduler`` uses a running one. Both write a local run's bytes,
+    and an address where no scheduler answers is a one-line error."""
+    study = ["study", "--n-samples", "20", "30", "--replications", "60", "--init", "kmeans++",
              "emem", "--n-init", "2", "--seed", "3", "--quiet"]  # fmt: skip
     fastem_cli(*study, "--csv", tmp_path / "l.csv", "--json", tmp_path / "l.json", check=True)
     completed = fastem_cli(
@@ -192,27 +194,22 @@ def test_study_on_two_local_workers_and_fit_on_a_scheduler_in_subprocesses(
     fit = ["fit", datafile, "--by", "dataset", "--value", "value", "--components", "1-2", "--quiet"]
     local = fastem_cli(*fit, check=True).stdout
     assert fastem_cli(*fit, "--scheduler", client.scheduler.address, check=True).stdout == local
+    nobody = fastem_cli(*fit, "--scheduler", f"tcp://127.0.0.1:{free_port()}")
+    assert_one_line_error(nobody, "no Dask scheduler answers there")
 
 
-def test_a_worker_killed_mid_fit_leaves_the_output_of_a_local_fit(client, capsys, tmp_path):
-    """SIGKILL to a worker process while it fits a chunk: the scheduler gives its tasks to
-    the other worker (and the nanny starts a new one), and the file is the local one."""
-    # 160 datasets: 8 tasks of 20 on the 2 workers (cluster.TASKS_PER_THREAD).
-    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 200, 160, random_state=5)
-    path = tmp_path / "many.npy"
-    np.save(path, data)
-    flags = ["--components", "2", "--n-init", "10", "--quiet"]
-    status, _, err = run(capsys, "fit", path, *flags, "--out", tmp_path / "local.csv")
-    assert status == 0, err
-    killed = []
+def killing_a_busy_worker(client, task, killed):
+    """A thread that, once a worker of ``client``'s cluster runs a task of the function
+    named ``task``, kills the worker's process (SIGKILL) and appends ``(pid, when)`` to
+    ``killed``."""
 
-    def kill_a_busy_worker():
+    def kill():
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             busy = [
                 worker
                 for worker, keys in client.processing().items()
-                if any("_quiet_selection" in str(key) for key in keys)
+                if any(task in str(key) for key in keys)
             ]
             if busy:
                 pids = client.run(os.getpid, workers=busy[:1])
@@ -221,21 +218,46 @@ def test_a_worker_killed_mid_fit_leaves_the_output_of_a_local_fit(client, capsys
                 return
             time.sleep(0.02)
 
-    killer = threading.Thread(target=kill_a_busy_worker)
+    return threading.Thread(target=kill)
+
+
+def many_datasets(tmp_path):
+    """A .npy file of 160 datasets: 8 tasks of 20 on 2 workers (cluster.TASKS_PER_THREAD)."""
+    data, _ = fastem.simulate([0.4, 0.6], [-2.5, 3.5], [4.0, 4.0], 200, 160, random_state=5)
+    np.save(tmp_path / "many.npy", data)
+    return tmp_path / "many.npy"
+
+
+KILLED = {
+    # (command and flags, the task's function, the output's flag)
+    "fit": (lambda tmp_path: ["fit", many_datasets(tmp_path), "--components", "2", "--n-init",
+                              "10"], "_quiet_selection", "--out"),
+    # eight design cells, a task each
+    "study": (lambda tmp_path: ["study", "--n-samples", *map(str, range(20, 60, 5)),
+                                "--replications", "100", "--init", "kmeans++", "--n-init", "3"],
+              "_run_chunk", "--csv"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", KILLED.values(), ids=KILLED.keys())
+def test_a_worker_killed_mid_run_leaves_the_output_of_a_local_run(client, capsys, tmp_path, case):
+    """SIGKILL to a worker process while it runs a task: the scheduler gives its tasks to
+    the other worker (and the nanny starts a new one), and the file is the local one."""
+    command, task, output = case
+    command = [*command(tmp_path), "--quiet"]
+    status, _, err = run(capsys, *command, output, tmp_path / "local.out")
+    assert status == 0, err
+    client.wait_for_workers(2, timeout=120)  # after a worker killed by the test before
+    killed: list = []
+    killer = killing_a_busy_worker(client, task, killed)
     killer.start()
     address = client.scheduler.address
-    on_cluster = ["--scheduler", address, "--out", tmp_path / "remote.csv"]
-    status, _, err = run(capsys, "fit", path, *flags, *on_cluster)
+    status, _, err = run(capsys, *command, "--scheduler", address, output, tmp_path / "remote.out")
     finished = time.monotonic()
     killer.join()
     assert status == 0, err
-    assert killed, "no worker was seen fitting a chunk"
+    assert killed, "no worker was seen running a task"
     ((pid, when),) = killed
     assert when < finished  # mid-run, not after
     assert pid not in client.run(os.getpid).values()  # the worker really died
-    assert (tmp_path / "remote.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
-
-
-def test_the_installed_command_says_a_bad_address_in_one_line(datafile):
-    completed = fastem_cli("fit", datafile, "--scheduler", "tcp://127.0.0.1:" + str(free_port()))
-    assert_one_line_error(completed, "no Dask scheduler answers there")
+    assert (tmp_path / "remote.out").read_bytes() == (tmp_path / "local.out").read_bytes()
