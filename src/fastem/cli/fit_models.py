@@ -4,6 +4,8 @@ bits and the same warnings."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .cluster import gather, submit_chunks
@@ -50,8 +52,15 @@ def _one_model(k_low, k_high, models) -> bool:
 
 def _quiet_selection(data, k_low, k_high, models, criterion, options):
     """A task of ``fastem fit --scheduler`` or ``--workers``: :func:`selection_of` of a chunk
-    of the datasets, without the warnings, which are given once for all chunks."""
-    return selection_of(data, k_low, k_high, models, criterion, options, quiet=True)
+    of the datasets, without the warnings about its fits, which are given once for all
+    chunks; and ``(category, message)`` of the warnings it gave all the same, about the
+    options (restarts that cannot differ, say), the same for every chunk."""
+    # The warnings filters are the process's: a worker that runs several tasks at once
+    # may mix their lists, which hold the same warnings.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selection = selection_of(data, k_low, k_high, models, criterion, options, quiet=True)
+    return selection, [(warning.category, str(warning.message)) for warning in caught]
 
 
 def on_cluster(client, intervals, data, k_low, k_high, models, criterion, options):
@@ -61,28 +70,35 @@ def on_cluster(client, intervals, data, k_low, k_high, models, criterion, option
     from ..interop.dask import concatenate_selections
 
     sizes = [len(x.lower) if intervals else len(x) for x in data]
+    options = dict(options)
     weights = options.pop("sample_weight")
     futures = submit_chunks(
         client, _quiet_selection, data, sizes, weights, options, k_low, k_high, models, criterion
     )
-    selection = concatenate_selections(gather(client, futures))
-    _warn_fits(selection, data, weights, options, _one_model(k_low, k_high, models))
+    parts = gather(client, futures)
+    selection = concatenate_selections([part for part, _ in parts])
+    one_model = _one_model(k_low, k_high, models)
+    _warn_fits(selection, data, weights, options, one_model, given=parts[0][1])
     return selection
 
 
-def _warn_fits(selection, data, weights, options, one_model):
-    """The warnings about the fits of ``selection`` that :func:`fastem.fit` (one model) or
-    :func:`fastem.select` give, for its fits of all ``data`` joined from chunks."""
+def _warn_fits(selection, data, weights, options, one_model, given):
+    """The warnings of one local call of :func:`fastem.fit` (one model) or
+    :func:`fastem.select` that made ``selection`` of ``data``, in their order: those about
+    its fits, given for all the chunks' fits joined, and those its tasks ``given`` (each
+    chunk's the same: about the options)."""
     from .. import api
     from ..toolkit.selection import warn_selection
 
     kind = options.get("sample_weight_type", "frequency")
-    if not one_model:
-        warn_selection(selection, data, weights, kind)
-        return
-    if kind == "frequency":
+    if one_model and kind == "frequency":
         api.warn_few_counts(data, weights, selection.candidates[0][0], stacklevel=2)
-    selection.fits[0].warn()
+    for category, message in given:
+        warnings.warn(message, category, stacklevel=2)
+    if one_model:
+        selection.fits[0].warn()
+    else:
+        warn_selection(selection, data, weights, kind)
 
 
 def _variance_model(k, equal):
