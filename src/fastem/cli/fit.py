@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 
 from ..engine.status import Status
+from .cluster import add_cluster_options, cluster_client
+from .fit_models import on_cluster, selection_of
 from .fit_options import add_algorithm_options, add_fit_options, fit_options
 from .fit_table import NONE_ELIGIBLE, bic_n, fit_table
 from .flags import EPILOG, Formatter, add_data_options, figure_file, n_init
@@ -65,6 +67,7 @@ def add_command(commands) -> None:
     # select keeps each candidate's best regular restart: --skip-degenerate is always on.
     add_fit_options(fit, skip=("skip_degenerate",))
     _add_output_options(fit)
+    add_cluster_options(fit)
     fit.set_defaults(run=_fit)
 
 
@@ -193,7 +196,7 @@ def _fit(args) -> int:
             f"--components 1-{max(k_high, 2)}, or of --variance equal,unequal; "
             f"--components {args.components} has one"
         )
-    with Outputs(out=args.out, plot=args.plot) as outputs:
+    with cluster_client(args) as client, Outputs(out=args.out, plot=args.plot) as outputs:
         outputs.protect("the data file", args.file)
         if args.plot is not None:
             from ..toolkit.plots import load_pyplot
@@ -207,7 +210,12 @@ def _fit(args) -> int:
         kernels = ["intervals" if args.intervals else "fit", *(["se"] if args.se else [])]
         announce_compilation(args, "init", *kernels, algorithms=(args.algorithm,))
         with in_cli_terms(ids):
-            selection = _selection(data, k_low, k_high, models, args, _options(args, weights))
+            fitting = (data, k_low, k_high, models, args.criterion, _options(args, weights))
+            selection = (
+                selection_of(*fitting)
+                if client is None
+                else on_cluster(client, args.intervals, *fitting)
+            )
         table = _table(ids, selection, args)
         _warn_none_eligible(ids, selection, args.components, args.all_candidates)
         out = args.out or ""
@@ -254,34 +262,6 @@ def _options(args, weights) -> dict:
     if args.se is not None:
         options["se"] = args.se
     return options
-
-
-def _selection(data, k_low, k_high, models, args, options):
-    """The candidate models of ``fastem fit``, each with its fit of every dataset, and the
-    chosen one per dataset, as a :class:`fastem.SelectionResult`: :func:`fastem.select`'s
-    for a range of components or several variance models; else the one fit of
-    ``--components K``, always chosen."""
-    from .. import api
-    from ..toolkit.selection import SelectionResult, select
-
-    if k_low == k_high and (len(models) == 1 or k_low == 1):
-        fitted = api.fit(
-            data, k_low, skip_degenerate=True, equal_variance=models[0] == "equal", **options
-        )
-        n_datasets = len(fitted.log_likelihood)
-        return SelectionResult.from_fits(
-            [(k_low, _variance_model(k_low, models[0] == "equal"))],
-            [fitted],
-            args.criterion,
-            eligible=np.ones((n_datasets, 1), dtype=bool),
-        )
-    return select(
-        data,
-        n_components=range(k_low, k_high + 1),
-        variance=models,
-        criterion=args.criterion,
-        **options,
-    )
 
 
 def _table(ids, selection, args):
@@ -383,12 +363,6 @@ def _variance_models(args):
             f"with --variance {','.join(args.variance)}"
         )
     return args.variance
-
-
-def _variance_model(k, equal):
-    """``equal`` or ``unequal`` variances; ``-`` for one component, where the two coincide
-    (mclust's model ``X``)."""
-    return "-" if k == 1 else ("equal" if equal else "unequal")
 
 
 def _warn_none_eligible(ids, selection, components, every_candidate):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..toolkit.design import Design
+from .cluster import add_cluster_options, cluster_client
 from .fit_options import add_design_options, add_fit_options
 from .flags import EPILOG, Formatter
 from .outputs import Outputs, remove_abandoned
@@ -43,6 +44,7 @@ def add_command(commands) -> None:
     )
     add_design_options(study)
     add_fit_options(study)
+    add_cluster_options(study)
     study.add_argument(
         "--scenarios",
         type=Path,
@@ -158,6 +160,7 @@ def _study(args) -> int:
         announce_compilation(args, "simulate", "init", "fit", algorithms=design.algorithm)
         provenance = {"fastem": __version__, "design": design.to_dict()}
         with contextlib.ExitStack() as stack:
+            client = stack.enter_context(cluster_client(args))
             # The raw rows go to their file as they come, and only the figures need every
             # replication kept: memory stays flat in --replications otherwise.
             raw = (
@@ -165,7 +168,7 @@ def _study(args) -> int:
                 if "raw" in outputs
                 else None
             )
-            result = _run_design(design, args, raw, checkpointing)
+            result = _run_design(design, args, raw, checkpointing, client)
         table = (
             blank_missing(result.table)
             if args.all_columns
@@ -200,10 +203,11 @@ def _study(args) -> int:
     return 0
 
 
-def _run_design(design, args, raw, checkpointing):
-    """The study of ``design``, with a progress bar, its raw rows to ``raw`` and its
-    chunks kept as ``checkpointing`` says (:func:`_checkpointing`); a refusal of its
-    options in the flags' terms."""
+def _run_design(design, args, raw, checkpointing, client):
+    """The study of ``design``, with a progress bar, its raw rows to ``raw``, its
+    chunks kept as ``checkpointing`` says (:func:`_checkpointing`) and fitted on
+    ``client``'s cluster (or here, without one); a refusal of its options in the flags'
+    terms."""
     from ..toolkit.study_checkpoint import CheckpointError
 
     with show_progress("study", args.quiet) as progress:
@@ -213,6 +217,7 @@ def _run_design(design, args, raw, checkpointing):
                 trace=args.plot is not None,
                 keep_replications=args.plot is not None,
                 raw=raw,
+                client=client,
                 **checkpointing,
             )
         except CheckpointError as error:

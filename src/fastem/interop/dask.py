@@ -31,8 +31,9 @@ from .. import options as _options
 from ..engine.information import StandardErrors
 from ..restarts import pad_restarts
 from ..result import FitResult, unsqueeze
+from ..toolkit.selection import SelectionResult
 
-__all__ = ["fit", "concatenate"]
+__all__ = ["fit", "concatenate", "concatenate_selections"]
 
 
 def _own(data, *, compute=True, chunk_size=1000):
@@ -264,3 +265,27 @@ def concatenate(results):
         else:
             values[field.name] = first  # the model, or None for fields not asked for
     return FitResult(**values)
+
+
+def concatenate_selections(results):
+    """One :class:`~fastem.SelectionResult` from the results of consecutive chunks of
+    datasets, each of the same candidate models by the same criterion: every candidate's
+    fits joined by :func:`concatenate`, and the choice made again from them, with each
+    chunk's ``redundant`` and ``eligible`` (a choice per dataset, so the same as the
+    chunks')."""
+    if not results:
+        raise ValueError("concatenate_selections needs at least one SelectionResult.")
+    first = results[0]
+    if any(r.candidates != first.candidates or r.criterion != first.criterion for r in results):
+        raise ValueError(
+            "concatenate_selections joins chunks of one selection: every result must have "
+            "the same candidates and criterion."
+        )
+    fits = [concatenate([r.fits[c] for r in results]) for c in range(len(first.candidates))]
+    redundant, eligible = (
+        np.concatenate([np.atleast_2d(getattr(r, name)) for r in results])
+        for name in ("redundant", "eligible")
+    )
+    return SelectionResult.from_fits(
+        first.candidates, fits, first.criterion, list(redundant.T), eligible
+    )

@@ -283,7 +283,27 @@ def select(data, *args, **kwargs) -> SelectionResult:
     >>> np.round(choice.means, 1)
     array([-3.,  3., nan])
     """
-    arguments = _options.bound(select, (data, *args), kwargs)
+    chosen, sample_weight, sample_weight_type = _choose(select, data, args, kwargs)
+    warn_selection(chosen, data, sample_weight, sample_weight_type, stacklevel=2)
+    return chosen
+
+
+@_options.derived(
+    _own,
+    entry="select",
+    caller="fastem.toolkit.selection.select_quietly",
+)
+def select_quietly(data, *args, **kwargs) -> SelectionResult:
+    """:func:`select` without its warnings, for a caller that fits chunks of the datasets
+    apart (on a cluster, say) and warns once for them all, by :func:`warn_selection` of
+    the chunks' results joined."""
+    return _choose(select_quietly, data, args, kwargs)[0]
+
+
+def _choose(function, data, args, kwargs):
+    """The :class:`SelectionResult` of a call of :func:`select` (or ``function``, with its
+    signature), with the call's ``sample_weight`` and ``sample_weight_type``."""
+    arguments = _options.bound(function, (data, *args), kwargs)
     n_components, variance = arguments.pop("n_components"), arguments.pop("variance")
     criterion, sample_weight = arguments.pop("criterion"), arguments.pop("sample_weight")
     sample_weight_type, n_init = arguments.pop("sample_weight_type"), arguments.pop("n_init")
@@ -326,25 +346,36 @@ def select(data, *args, **kwargs) -> SelectionResult:
                     **fit_options,
                 ),
             )
-            for category, message in result.problems():
-                if category is SearchWarning:  # only for chosen candidates, below
-                    continue
-                warnings.warn(
-                    f"n_components={k}, variance={model!r}: {message}", category, stacklevel=2
-                )
             fitted[(k, equal)] = result
             redundant[(k, equal)] = search.no_better(result, smaller)
-            if len(fitted) == 1 and sample_weight_type == "frequency":
-                api.warn_few_counts(data, sample_weight, k, stacklevel=3)
         fits.append(fitted[(k, equal)])
     chosen = SelectionResult.from_fits(
         candidates, fits, criterion, [redundant[(k, model == "equal")] for k, model in candidates]
     )
-    _warn_unsettled(chosen)
-    return chosen
+    return chosen, sample_weight, sample_weight_type
 
 
-def _warn_unsettled(chosen):
+def warn_selection(chosen, data, sample_weight, sample_weight_type, stacklevel=2):
+    """The warnings of :func:`select` about ``chosen``, its result for ``data``: each
+    candidate's problems (:meth:`fastem.FitResult.problems`), frequency weights that look
+    like probabilities, and the datasets whose chosen candidate's search did not settle.
+    :func:`select` gives them after its fits; :func:`select_quietly` leaves them to its
+    caller, who may give them once for the joined results of several chunks of datasets."""
+    for c, ((k, model), result) in enumerate(zip(chosen.candidates, chosen.fits)):
+        for category, message in result.problems():
+            if category is SearchWarning:  # only for chosen candidates, below
+                continue
+            warnings.warn(
+                f"n_components={k}, variance={model!r}: {message}",
+                category,
+                stacklevel=stacklevel + 1,
+            )
+        if c == 0 and sample_weight_type == "frequency":
+            api.warn_few_counts(data, sample_weight, k, stacklevel=stacklevel + 2)
+    _warn_unsettled(chosen, stacklevel + 2)
+
+
+def _warn_unsettled(chosen, stacklevel):
     """One :class:`SearchWarning` for the datasets whose chosen candidate's search did not
     settle (an unsettled candidate that was not chosen is in ``settled``, not warned about:
     most candidates of too many components have more maxima than any budget tells
@@ -360,7 +391,7 @@ def _warn_unsettled(chosen):
             "SelectionResult.settled): its fit is the best maximum found, which more restarts "
             "(max_init) might better.",
             SearchWarning,
-            stacklevel=3,
+            stacklevel=stacklevel + 1,
         )
 
 
