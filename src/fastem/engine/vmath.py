@@ -77,7 +77,10 @@ _D0, _D1, _D2, _D3, _D4, _D5, _D6, _D7 = _D
 
 
 def _exp_parts_float64(x):
-    n = math.floor(fma(x, _LOG2E, 0.5))
+    # n stays a float (np.floor, not math.floor, which gives an int64): converting
+    # between float64 and int64 has no vector instruction before AVX-512, so an integer
+    # n would make LLVM convert each lane in turn, one scalar instruction at a time.
+    n = np.floor(fma(x, _LOG2E, 0.5))
     r = fma(-n, _LN2_LO, x - n * _LN2_HI)
     r2 = r * r
     r4 = r2 * r2
