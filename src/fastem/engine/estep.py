@@ -248,7 +248,7 @@ def _expectation_two(
         padded = _pad(m, lanes(top))
         # Through slices, as in _standardised_block (vector loads, not gathers).
         points = x[start : start + m]
-        weights = point_weight[start : start + m] if weighted else point_weight
+        weights = point_weight[start : start + m]  # empty when unweighted
         for j in range(m):
             z = cast((points[j] - center) * inv_scale)
             d0 = z - mean0
