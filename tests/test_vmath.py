@@ -28,7 +28,7 @@ def _exact_exp(x):
 def _exp(values):
     out = np.array(values, dtype=np.float64)
     total = np.zeros_like(out)
-    _vmath.exp_shifted(out, np.zeros_like(out), total, out.size, np.empty_like(out))
+    _vmath.exp_shifted(out, np.zeros_like(out), total, out.size)
     np.testing.assert_array_equal(total, out)
     return out
 
@@ -59,7 +59,7 @@ def test_below_the_range_is_exactly_zero():
 def test_partial_blocks(m):
     x = -np.linspace(0.0, 30.0, 300)
     out = x.copy()
-    _vmath.exp_shifted(out, np.zeros(300), np.zeros(300), m, np.empty(300))
+    _vmath.exp_shifted(out, np.zeros(300), np.zeros(300), m)
     exact = _exact_exp(x[:m])
     assert (np.abs(out[:m].astype(np.longdouble) - exact) <= MAX_RELATIVE_ERROR * exact).all()
     np.testing.assert_array_equal(out[m:], x[m:])

@@ -86,7 +86,7 @@ def fit_one(
     statistics[PENDING_ROW, 0] = 0.0
     per_component = np.empty((4, n_components), dtype)
     block = block_size(n_components, lanes(per_component))
-    per_point = np.empty((4, block), dtype)
+    per_point = np.empty((3, block), dtype)
     dev = np.empty((n_components, block), dtype)
     dens = np.empty((n_components, block), dtype)
     saved = np.empty((3, 3, n_components))  # theta_0, theta_1 and theta_2 (SQUAREM)

@@ -22,15 +22,8 @@ import math
 import numpy as np
 
 from .jit import by_address, jit, type_key
-from .lanes import (
-    fma,
-    lane_moments,
-    lane_product,
-    lane_product_moments,
-    lane_sum,
-    lanes,
-)
-from .vmath import exp_parts, exp_shifted, lowest, powers_of_two
+from .lanes import fma, lane_moments, lane_product, lane_product_moments, lane_sum, lanes
+from .vmath import exp_constants, exp_parts, exp_shifted, lowest, power_of_two
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -105,14 +98,14 @@ def _add_moments(s0, s1, s2, k, moments):
 
 @jit(inline=True)
 def _block_log_likelihood(point_weight, start, m, padded, top, norm):
-    """Log-likelihood of a block and its share of ``sum log max_k r_k``; turns ``norm[j]``
-    (``sum_k exp(log p_k - top[j])``) into the factor that makes ``exp(log p_k - top[j])``
-    a responsibility times the point's weight, 0 in the padding.
+    """Log-likelihood of a block and its share of ``sum log max_k r_k``, from each point's
+    maximum log-density ``top[j]`` and normaliser ``norm[j]`` (``sum_k exp(log p_k -
+    top[j])``, in [1, K]).
 
-    Unweighted, the block takes one ``log`` of the product of the normalisers (each in
-    [1, K]); weighted, one per point, in float64 whatever the type of ``top`` and ``norm``.
+    Unweighted, the block takes one ``log`` of the product of the normalisers (padded
+    with 1, the padding's ``top`` with 0); weighted, one per point, in float64 whatever
+    the type of ``top`` and ``norm``.
     """
-    one = norm.dtype.type(1.0)
     if point_weight.size > 0:
         total = 0.0
         log_map = 0.0
@@ -121,19 +114,28 @@ def _block_log_likelihood(point_weight, start, m, padded, top, norm):
             log_norm_j = math.log(np.float64(norm[j]))
             total += weight * (top[j] + log_norm_j)
             log_map -= weight * log_norm_j
-            norm[j] = weight / norm[j]
+        return total, log_map
+    for j in range(m, padded):
+        top[j] = 0.0
+        norm[j] = 1.0
+    log_product = math.log(lane_product(norm, padded))
+    return lane_sum(top, padded) + log_product, -log_product
+
+
+@jit(inline=True)
+def _normalisers_to_factors(point_weight, start, m, padded, norm):
+    """Turns ``norm[j]`` into the factor that makes ``exp(log p_k - top[j])`` a
+    responsibility times the point's weight: ``1 / norm[j]``, or ``weight / norm[j]``
+    (in float64, then rounded to ``norm``'s type), and 0 in the padding."""
+    if point_weight.size > 0:
+        for j in range(m):
+            norm[j] = point_weight[start + j] / norm[j]
     else:
-        for j in range(m, padded):
-            top[j] = 0.0
-            norm[j] = 1.0
-        log_product = math.log(lane_product(norm, padded))
-        total = lane_sum(top, padded) + log_product
-        for j in range(padded):
+        one = norm.dtype.type(1.0)
+        for j in range(m):
             norm[j] = one / norm[j]
-        log_map = -log_product
     for j in range(m, padded):
         norm[j] = 0.0
-    return total, log_map
 
 
 @jit(inline=True)
@@ -152,8 +154,8 @@ def _expectation(
     :func:`lane_sum`, in an order that does not depend on the CPU. Arrays of the E-step's
     type: ``per_component`` (4, K), the means, ``log_norm`` and ``half_precision`` of
     :func:`e_step_parameters` and the points of :func:`.mstep._moved_far`; scratch ``dev`` and
-    ``dens`` (K, block) and ``per_point`` (4, block), for ``z``, ``top``, ``norm`` and
-    ``bits``. ``statistics`` (float64, at least 3 rows of K) receives ``s0``, ``s1``,
+    ``dens`` (K, block) and ``per_point`` (at least 3 rows of block), for ``z``, ``top``
+    and ``norm``. ``statistics`` (float64, at least 3 rows of K) receives ``s0``, ``s1``,
     ``s2``. They come as 2D arrays because numba updates an array's reference count
     twice on each call it is passed to (atomically, a cost per iteration); the rows are
     taken here.
@@ -171,7 +173,7 @@ def _expectation(
         per_component[3],
     )
     s0, s1, s2 = statistics[0], statistics[1], statistics[2]
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
+    z, top, norm = per_point[0], per_point[1], per_point[2]
     n_components = means.size
     block = dev.shape[1]
     _reset_moments(s0, s1, s2)
@@ -192,10 +194,11 @@ def _expectation(
                 dens[k, j] = fma(-half * d, d, constant)
                 top[j] = max(top[j], dens[k, j])
         for k in range(n_components):
-            exp_shifted(dens[k], top, norm, padded, bits)
+            exp_shifted(dens[k], top, norm, padded)
         block_total, block_map = _block_log_likelihood(point_weight, start, m, padded, top, norm)
         total += block_total
         log_map += block_map
+        _normalisers_to_factors(point_weight, start, m, padded, norm)
         for k in range(n_components):
             deviation = dev[k]
             if far:
@@ -215,54 +218,68 @@ def _expectation_two(
 
     With ``diff = log p_1 - log p_0`` and ``e = exp(-|diff|)``, the likelier component
     has responsibility ``1 / (1 + e)`` and the other ``e / (1 + e)``; ``log(1 + e)`` is
-    what the maximum's log-density lacks of the log-likelihood. Same scratch arrays;
-    ``dens[0]`` holds ``e`` and ``dens[1]`` whether component 1 is the likelier, then
-    the responsibilities.
+    what the maximum's log-density lacks of the log-likelihood.
+
+    One loop over a block's points does all of a point's work that LLVM can vectorise:
+    the point's standardisation, the two log-densities, ``e`` (:func:`.vmath.exp_parts`
+    and :func:`.vmath.power_of_two`, in registers), and the responsibilities (times the
+    point's weight); it stores the deviations in ``dev``, the responsibilities in
+    ``dens``, the maximum log-density in ``per_point[0]`` and ``1 + e`` in
+    ``per_point[1]``. Two passes over what it stored follow: the block's log-likelihood
+    (:func:`_block_log_likelihood`) and the M-step's sums (:func:`lane_moments`).
     """
     block = dev.shape[1]
     s0, s1, s2 = statistics[0], statistics[1], statistics[2]
-    z, top, norm, bits = per_point[0], per_point[1], per_point[2], per_point[3]
-    zero, one, floor = z.dtype.type(0.0), z.dtype.type(1.0), lowest(z)
+    top, norm = per_point[0], per_point[1]
+    cast = top.dtype.type
+    zero, one, floor = cast(0.0), cast(1.0), lowest(top)
     mean0, mean1 = per_component[0, 0], per_component[0, 1]
     constant0, constant1 = per_component[1, 0], per_component[1, 1]
     half0, half1 = per_component[2, 0], per_component[2, 1]
-    small, upper = dens[0], dens[1]
+    resp0, resp1 = dens[0], dens[1]
     dev0, dev1 = dev[0], dev[1]
+    weighted = point_weight.size > 0
+    constants = exp_constants(top)
     _reset_moments(s0, s1, s2)
     total = 0.0
     log_map = 0.0
     for start in range(0, x.size, block):
-        m, padded = _standardised_block(x, start, block, center, inv_scale, z)
-        for j in range(padded):
-            d0 = z[j] - mean0
-            d1 = z[j] - mean1
+        m = min(block, x.size - start)
+        padded = _pad(m, lanes(top))
+        # Through slices, as in _standardised_block (vector loads, not gathers).
+        points = x[start : start + m]
+        weights = point_weight[start : start + m]  # empty when unweighted
+        for j in range(m):
+            z = cast((points[j] - center) * inv_scale)
+            d0 = z - mean0
+            d1 = z - mean1
             l0 = fma(-half0 * d0, d0, constant0)
             l1 = fma(-half1 * d1, d1, constant1)
             dev0[j] = d0
             dev1[j] = d1
             diff = l1 - l0
-            upper[j] = one if diff > zero else zero
             top[j] = max(l0, l1)
             arg = -abs(diff)
-            poly, bits[j] = exp_parts(max(arg, floor))
-            small[j] = poly if arg > floor else zero
-        powers_of_two(bits, padded)
-        for j in range(padded):
-            e = small[j] * bits[j]
-            norm[j] = one + e
-            small[j] = e
+            poly, biased = exp_parts(max(arg, floor), constants)
+            e = (poly if arg > floor else zero) * power_of_two(biased)
+            normaliser = one + e
+            norm[j] = normaliser
+            # The likelier component's responsibility (times the weight), and e times it.
+            likely = cast(weights[j] / normaliser) if weighted else one / normaliser
+            unlikely = e * likely
+            upper = diff > zero
+            resp0[j] = unlikely if upper else likely
+            resp1[j] = likely if upper else unlikely
+        for j in range(m, padded):  # the padding carries no weight
+            dev0[j] = zero
+            dev1[j] = zero
+            resp0[j] = zero
+            resp1[j] = zero
         block_total, block_map = _block_log_likelihood(point_weight, start, m, padded, top, norm)
         total += block_total
         log_map += block_map
-        for j in range(padded):
-            likely = norm[j]
-            unlikely = small[j] * likely
-            r1 = likely if upper[j] > zero else unlikely
-            r0 = unlikely if upper[j] > zero else likely
-            small[j] = r0
-            upper[j] = r1
-        _add_moments(s0, s1, s2, 0, lane_moments(small, dev0, padded))
-        _add_moments(s0, s1, s2, 1, lane_moments(upper, dev1, padded))
+        _add_moments(s0, s1, s2, 0, lane_moments(resp0, dev0, padded))
+        _add_moments(s0, s1, s2, 1, lane_moments(resp1, dev1, padded))
     return total, log_map
 
 
