@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import textwrap
+from pathlib import Path
 
 from docutils import nodes
 from docutils.statemachine import StringList
@@ -84,6 +85,18 @@ class CommandLineReference(SphinxDirective):
         return container.children
 
 
+def _always_read(app, env, added, changed, removed):
+    """The pages with the directive, read again at every build: their text comes from the
+    parser, which changes without the page changing (a new command, a new flag)."""
+    return [
+        name
+        for name in env.found_docs
+        if str(env.doc2path(name)).endswith(".rst")
+        and ".. fastem-cli::" in Path(env.doc2path(name)).read_text(encoding="utf-8")
+    ]
+
+
 def setup(app):
     app.add_directive("fastem-cli", CommandLineReference)
+    app.connect("env-get-outdated", _always_read)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
