@@ -223,10 +223,10 @@ def power_of_two(biased):
     no second pass; exact, as the bits do not depend on the CPU.
     """
     if isinstance(biased, np.float32):
-        bits = (np.float32(biased).view(np.int32) - _TWO23_BITS) << _EXPONENT_SHIFT_F32
-        return bits.view(np.float32)
-    bits = (np.float64(biased).view(np.int64) - _TWO52_BITS) << _EXPONENT_SHIFT
-    return bits.view(np.float64)
+        bits32 = (np.float32(biased).view(np.int32) - _TWO23_BITS) << _EXPONENT_SHIFT_F32
+        return bits32.view(np.float32)
+    bits64 = (np.float64(biased).view(np.int64) - _TWO52_BITS) << _EXPONENT_SHIFT
+    return bits64.view(np.float64)
 
 
 @intrinsic
