@@ -1013,12 +1013,14 @@ def test_the_first_run_says_that_it_compiles_and_later_runs_do_not(tmp_path):
 
 @pytest.mark.slow  # compiles kernels into an empty cache: make test-all and CI run it
 def test_the_notice_is_for_the_algorithm_the_command_runs(tmp_path):
-    # Each algorithm is a kernel of its own: with EM's compiled, SQUAREM's is still to come.
+    # Each family of algorithms is a kernel of its own (EM and SQUAREM share one): with
+    # EM's compiled, DAAREM's is still to come.
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     data = tmp_path / "x.csv"
     data.write_text("x\n" + "\n".join(str(v) for v in [0.1, 0.5, 0.2, 3.1, 3.4, 2.9]) + "\n")
-    em_only = ["--algorithm", "em", "--n-init", "5", "--init", "kmeans++"]  # no emEM starts
-    runs = [fastem_cli("fit", data, *extra, env=env) for extra in (em_only, [], [])]
+    starts = ["--n-init", "5", "--init", "kmeans++"]  # no emEM starts
+    em, daarem = ["--algorithm", "em", *starts], ["--algorithm", "daarem", *starts]
+    runs = [fastem_cli("fit", data, *extra, env=env) for extra in (em, daarem, daarem)]
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
     assert [run.stderr.startswith("fastem: compiling the kernels") for run in runs] == [
         True,

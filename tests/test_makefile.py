@@ -4,6 +4,7 @@ The Makefile is read as make reads it: ``make -n`` prints the commands a target 
 (recursive ``$(MAKE)`` calls included) without running them.
 """
 
+import os
 import re
 import shutil
 import subprocess
@@ -18,9 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="needs make
 
 def pytest_runs(*arguments):
     """The marker expression (``-m``; None without one) of each pytest run of a target."""
+    # Read as from a shell: not with the variables of a make that runs these tests (CI's
+    # `make test SLOW=1` passes SLOW to every make below it through MAKEFLAGS).
+    inherited = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "SLOW", "DOCS")
     completed = subprocess.run(
         ["make", "-n", "--no-print-directory", *arguments, "VENV=venv-not-made"],
         cwd=ROOT,
+        env={name: value for name, value in os.environ.items() if name not in inherited},
         capture_output=True,
         text=True,
         timeout=60,
