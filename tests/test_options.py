@@ -267,3 +267,16 @@ def test_the_spurious_rule_of_an_inference_command_is_written_in_its_json(
     _fastem(command, data_file, "--n-boot", 5, "--spurious", 0, 0, *extra, "--json", out, "--quiet")
     written = json.loads(out.read_text())["options"]["spurious"]
     assert written == {"min_points": 0.0, "min_variance_ratio": 0.0}
+
+
+def test_checks_of_plain_values_are_reused_but_tell_types_apart_and_draw_new_seeds():
+    """A loop of fits pays each option's check once per value: kept answers must not let
+    True pass for 1, nor a refused value pass the second time, nor reuse a drawn seed."""
+    assert options.checked({"max_iter": 1}) == {"max_iter": 1}
+    for _ in range(2):
+        with pytest.raises(TypeError, match="max_iter must be an integer, got True"):
+            options.checked({"max_iter": True})
+        with pytest.raises(ValueError, match="max_iter"):
+            options.checked({"max_iter": 0})
+    first, second = (options.checked({"random_state": None})["random_state"] for _ in range(2))
+    assert first.random_state != second.random_state

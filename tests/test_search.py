@@ -170,6 +170,20 @@ def test_a_single_restart_is_never_settled_and_no_restart_has_nan():
     assert result.p_unseen[0] == 1.0 and np.isnan(result.p_unseen[1])
 
 
+def test_one_restart_is_counted_as_the_general_rule_counts_it():
+    """One restart per dataset takes a shortcut: the same as that restart beside one
+    that does not count, which the general rule handles, for every kind of value."""
+    ll = np.array([[-3.0], [np.nan], [-np.inf], [np.inf], [-3.0]])
+    counted = np.array([[True], [True], [True], [True], [False]])
+    padded = search.settledness(
+        np.concatenate([ll, np.full_like(ll, -1.0)], axis=1),
+        np.concatenate([counted, np.zeros_like(counted)], axis=1),
+    )
+    for mine, general in zip(search.settledness(ll, counted), padded):
+        np.testing.assert_array_equal(mine, general, strict=True)
+    np.testing.assert_array_equal(padded.n_maxima, [1, 0, 0, 0, 0])
+
+
 def test_fit_reports_its_search():
     result = fastem.fit(GALAXIES, 3, n_init=40, random_state=0, skip_degenerate=True)
     counted = search.counted_restarts(result.restart_status, True)

@@ -338,7 +338,12 @@ def _starting_array(name, value, n_datasets, n_init, n_components, single):
         array = array[np.newaxis, np.newaxis, :]
     elif array.ndim == 2:
         array = array[:, np.newaxis, :]
-    return np.broadcast_to(array, (n_datasets, n_init, n_components))
+    shape = (n_datasets, n_init, n_components)
+    if array.shape == shape:  # what np.broadcast_to gives, without its cost in Python
+        array = array.view()
+        array.flags.writeable = False
+        return array
+    return np.broadcast_to(array, shape)
 
 
 class Given(NamedTuple):

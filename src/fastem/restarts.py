@@ -133,8 +133,8 @@ def best_of_restarts(
         n_restarts=restarts.n_restarts,
         **settled._asdict(),
         **_every_restart(batch, restarts, grid, restart_ll, restart_status, model),
-        n_samples=batch.n_samples_given,
-        n_observations=batch.n_observations,
+        n_samples=batch.n_samples_given.copy(),  # the result's own, writable
+        n_observations=batch.n_observations.copy(),
         model=model,
         **stopping._asdict(),
         spurious_rule=choice.spurious_rule,
@@ -198,15 +198,14 @@ def _sorted_components(fitted, sort_components):
     components sorted by increasing mean (if ``sort_components``), and the order that
     sorted them (the components' own order otherwise)."""
     means = fitted[1]
-    order = np.broadcast_to(np.arange(means.shape[2]), means.shape)
-    if sort_components:
-        order = np.argsort(means, axis=2, kind="stable")
-        # np.take_along_axis's gather, its index arrays built once for the three.
-        n_datasets, n_init, _ = order.shape
-        datasets = np.arange(n_datasets)[:, np.newaxis, np.newaxis]
-        restarts = np.arange(n_init)[np.newaxis, :, np.newaxis]
-        fitted = tuple(a[datasets, restarts, order] for a in fitted)
-    return fitted, order
+    if not sort_components:
+        return fitted, np.broadcast_to(np.arange(means.shape[2]), means.shape)
+    order = np.argsort(means, axis=2, kind="stable")
+    # np.take_along_axis's gather, its index arrays built once for the three.
+    n_datasets, n_init, _ = order.shape
+    datasets = np.arange(n_datasets)[:, np.newaxis, np.newaxis]
+    restarts = np.arange(n_init)[np.newaxis, :, np.newaxis]
+    return tuple(a[datasets, restarts, order] for a in fitted), order
 
 
 def _outputs(run, grid) -> dict[str, np.ndarray]:

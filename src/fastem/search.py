@@ -93,6 +93,11 @@ def settledness(
     >>> tuple(fastem.settledness(ll, np.isfinite(ll)))  # n_maxima, n_at_best, p_unseen, settled
     (array([2, 4]), array([19,  5]), array([0.05, 0.  ]), array([ True,  True]))
     """
+    if restart_ll.shape[1] == 1:  # one restart: a maximum if it counts, never settled
+        valid = (counted & np.isfinite(restart_ll))[:, 0]
+        found = valid.astype(np.int64)
+        p_unseen = np.where(valid, 1.0, np.nan)
+        return Settledness(found, found.copy(), p_unseen, np.zeros_like(valid))
     ll = np.where(counted & np.isfinite(restart_ll), restart_ll, -np.inf)
     ll = -np.sort(-ll, axis=1)  # descending; -inf (not counted) last
     valid = np.isfinite(ll)
@@ -244,6 +249,8 @@ def pooled_values(
 def _side_by_side(parts: list[Starts], n_components: int) -> Starts:
     """Starting values of several parts of the same datasets joined: each dataset's
     restarts of every part in turn."""
+    if len(parts) == 1:
+        return parts[0]
     grid = (parts[0][3].shape[0], -1, n_components)  # (n_datasets, restarts, K)
     weights, means, variances = (
         np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(-1, n_components)

@@ -26,10 +26,16 @@ def _data():
     return np.concatenate([rng.normal(-2.0, 1.0, 40), rng.normal(3.0, 1.0, 60)])
 
 
-def _fit(**options):
+def _fit(n_datasets=1, **options):
+    """A fit of ``n_datasets`` copies of :func:`_data` (one fit runs without numba's
+    parallel loop, several compile it too)."""
     from .. import api
 
-    return lambda: api.fit(_data(), **options, warn=False)
+    def run():
+        data = _data() if n_datasets == 1 else np.tile(_data(), (n_datasets, 1))
+        return api.fit(data, **options, warn=False)
+
+    return run
 
 
 def _far_pass():
@@ -48,14 +54,14 @@ PATHS = (
         _fit(n_components=2, n_init="auto"),
     ),
     ("fastem fit: another number of components (3)", _fit(n_components=3, n_init="auto")),
-    ("fastem.fit: the default start (k-means++) and SQUAREM", _fit(n_components=2)),
+    ("fastem.fit: the default start (k-means++) and SQUAREM", _fit(2, n_components=2)),
     (
         "standard errors (--se score and louis)",
         lambda: [_fit(n_components=2, se=se)() for se in ("score", "louis")],
     ),
     (
         "the E-step in float32 (dtype=numpy.float32), 2 and 3 components",
-        lambda: [_fit(n_components=k, dtype=np.float32)() for k in (2, 3)],
+        lambda: [_fit(2, n_components=k, dtype=np.float32)() for k in (2, 3)],
     ),
     ("the E-step's far pass (a mean that moves far in one iteration)", _far_pass),
 )

@@ -299,8 +299,15 @@ def for_each(work, n, arguments, interrupted) -> None:
         return
     key = (work, tuple(map(type_key, arguments)))
     found = _LOOPS.get(key)
-    if found is None:  # the loop compiled for these types, called without numba's typing
+    if found is None:  # work compiled for these types, called without numba's typing
         compiled = by_address(work, (0, *arguments, interrupted))
+        single = work.overloads[tuple(compiled.signature().args)].entry_point
+        found = _LOOPS[key] = [compiled, single, None]
+    compiled, single, loop = found
+    if n == 1:  # one item needs no threads, nor the parallel loop compiled
+        single(0, *arguments, interrupted)
+        return
+    if loop is None:  # the loop compiled for these types, at its first use
         signature = (
             numba.typeof(compiled),
             numba.types.int64,
@@ -308,13 +315,13 @@ def for_each(work, n, arguments, interrupted) -> None:
             numba.typeof(interrupted),
         )
         _for_each.compile(signature)
-        found = _LOOPS[key] = compiled, _for_each.overloads[signature].entry_point
-    compiled, loop = found
+        loop = found[2] = _for_each.overloads[signature].entry_point
     loop(compiled, n, arguments, interrupted)
 
 
-_LOOPS: dict[tuple, tuple] = {}
-"""``(work, argument keys)``: ``work`` by address and :func:`_for_each` compiled for them."""
+_LOOPS: dict[tuple, list] = {}
+"""``(work, argument keys)``: ``work`` by address, its own entry point (for one item) and
+:func:`_for_each` compiled for them (None until a call of several items)."""
 
 
 def compiled_for_this_cpu(dispatcher) -> bool:

@@ -10,6 +10,7 @@ by :func:`means_to_data`, :func:`variances_to_data` and
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -56,10 +57,12 @@ class Batch:
     def n_datasets(self) -> int:
         return self.offsets.size - 1
 
-    @property
+    # The counts are kept once computed (a fit reads them several times), read-only so
+    # that no caller can change them for the others.
+    @functools.cached_property
     def n_samples(self) -> np.ndarray:
         """Points per dataset, array of shape (n_datasets,)."""
-        return np.diff(self.offsets)
+        return _read_only(np.diff(self.offsets))
 
     @property
     def n_samples_given(self) -> np.ndarray:
@@ -74,12 +77,12 @@ class Batch:
         """``sample_weight`` for the kernels: an empty array stands for unit weights."""
         return np.empty(0) if self.sample_weight is None else self.sample_weight
 
-    @property
+    @functools.cached_property
     def n_observations(self) -> np.ndarray:
         """Points per dataset, or the sum of their weights, array of shape (n_datasets,)."""
         if self.sample_weight is None:
-            return self.n_samples.astype(np.float64)
-        return _segment_sums(self.sample_weight, self.offsets)
+            return _read_only(self.n_samples.astype(np.float64))
+        return _read_only(_segment_sums(self.sample_weight, self.offsets))
 
     @property
     def n_weighted_points(self) -> np.ndarray:
@@ -124,6 +127,11 @@ class Batch:
         return Batch(
             self.values[keep], offsets, self.single, self.sample_weight[keep], self.n_samples
         )
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
 
 
 def _segment_sums(values: np.ndarray, offsets: np.ndarray) -> np.ndarray:

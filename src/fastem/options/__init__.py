@@ -207,9 +207,30 @@ def _bound_fast(function, args, kwargs) -> dict | None:
 
 def checked(values: dict) -> dict:
     """``values`` (by option name) checked, each by its :attr:`Option.check`, in the
-    table's order; options without a check are returned as they are."""
-    return {
-        name: check(values[name]) if (check := BY_NAME[name].check) else values[name]
-        for name in NAMES
-        if name in values
-    }
+    table's order; options without a check are returned as they are.
+
+    A check's answer for a value of a plain type (None, a bool, an int, a float or a
+    string) is kept and reused: the checks are pure functions of such values, except
+    ``random_state``'s, whose None draws a new seed. A loop of small fits, whose options
+    are the same on every call, then pays each check once."""
+    return {name: _checked(name, values[name]) for name in NAMES if name in values}
+
+
+_PLAIN = frozenset({type(None), bool, int, float, str})
+_KEPT: dict[tuple, object] = {}
+"""``(name, type, value)``: what the option's check returned for a plain value."""
+
+
+def _checked(name: str, value):
+    check = BY_NAME[name].check
+    if check is None:
+        return value
+    if type(value) not in _PLAIN or name == "random_state":
+        return check(value)
+    key = (name, type(value), value)  # the type tells 1, 1.0 and True apart
+    found = _KEPT.get(key, _KEPT)
+    if found is _KEPT:
+        if len(_KEPT) > 4096:  # values that change on every call: keep few
+            _KEPT.clear()
+        found = _KEPT[key] = check(value)
+    return found

@@ -114,7 +114,7 @@ def weighted_batch(data, sample_weight, sample_weight_type, n_components):
     bounds = list(zip(batch.offsets[:-1], batch.offsets[1:]))
     datasets = [batch.values[a:b] for a, b in bounds]
     if batch.sample_weight is None:
-        return batch, datasets, None, np.asarray(batch.n_samples, dtype=np.int64)
+        return batch, datasets, None, batch.n_samples.astype(np.int64)
     weights = [batch.sample_weight[a:b] for a, b in bounds]
     sizes = np.rint(batch.n_observations).astype(np.int64)
     needed = np.broadcast_to(n_components, sizes.shape)
