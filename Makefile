@@ -61,6 +61,9 @@ COVERAGE = $$($(BIN)/python -c 'import sys; sys.version_info >= (3, 12) and \
 # and CI does (`make test-pythons`, below).
 SLOW ?=
 UNLESS_SLOW = $(if $(SLOW),, and not slow)
+# The plain-Python pass leaves out the tests marked slow_as_python too: fast compiled, they
+# take many seconds each as Python (the compiled passes run them all the same).
+UNLESS_SLOW_AS_PYTHON = $(if $(SLOW),, and not slow and not slow_as_python)
 
 # The numba caches of the kernels compiled for CPUs other than this one, a directory per
 # target: test_portability.py fills them (FASTEM_TARGET_CACHES), and the third pass reads
@@ -70,7 +73,7 @@ TARGET_CACHES = $(abspath $(VENV))/numba-cache
 test: check
 	FASTEM_TARGET_CACHES=$(TARGET_CACHES) $(BIN)/python -m pytest $(if $(SLOW),,-m "not slow")
 	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
-		-m "plain_python$(UNLESS_SLOW)" $(COVERAGE)
+		-m "plain_python$(UNLESS_SLOW_AS_PYTHON)" $(COVERAGE)
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(TARGET_CACHES)/generic \
 		$(BIN)/python -m pytest -q -p no:cacheprovider -m "(plain_python or exact)$(UNLESS_SLOW)"
 	$(if $(DOCS),$(MAKE) docs PYTHON=$(PYTHON) VENV=$(VENV))

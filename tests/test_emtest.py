@@ -159,6 +159,7 @@ def _same(first, second):
 
 @pytest.mark.exact
 @pytest.mark.plain_python
+@pytest.mark.slow_as_python
 def test_a_dataset_gets_the_same_bits_in_any_batch_chunk_and_number_of_threads():
     rng = np.random.default_rng(28)
     datasets = [

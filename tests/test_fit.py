@@ -52,7 +52,9 @@ def test_worked_example_one_iteration():
 
 @pytest.mark.plain_python
 @pytest.mark.parametrize("equal_variance", [False, True], ids=["unequal", "equal"])
-@pytest.mark.parametrize("n_components", [1, 2, 3, 5])
+@pytest.mark.parametrize(
+    "n_components", [1, 2, 3, pytest.param(5, marks=pytest.mark.slow_as_python)]
+)
 def test_kernel_matches_reference(n_components, equal_variance):
     x, start = separated_mixture(n_components, 400 * n_components, seed=n_components)
     if equal_variance:
@@ -307,6 +309,7 @@ def test_integer_and_float32_data_are_fitted_in_float64(two_component_batch):
 
 
 @pytest.mark.plain_python
+@pytest.mark.slow_as_python
 def test_degenerate_datasets_are_flagged_and_leave_the_rest_untouched(three_component_batch):
     good = three_component_batch[:3]
     constant = np.full(50, 3.25)

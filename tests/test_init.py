@@ -18,6 +18,12 @@ from fastem.model import Model
 pytestmark = pytest.mark.plain_python
 
 METHODS = ["kmeans++", "random_from_data", "kmeans", "quantile", "random", "emem", "hc", "rndem"]
+METHODS_MARKED = [
+    pytest.param(method, marks=pytest.mark.slow_as_python) if method in ("emem", "hc") else method
+    for method in METHODS
+]
+"""METHODS, those whose starts take many seconds as plain Python (emEM's short runs, the
+hierarchical clustering) marked so."""
 # rndem's 200 candidates per restart by default would take minutes in plain Python.
 PARAMS = {"rndem": {"n_candidates": 4}}
 
@@ -31,7 +37,7 @@ def _ragged():
     ]
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_MARKED)
 def test_starting_values_are_valid(method):
     data = _ragged()
     weights, means, variances, _ = fastem.starting_values(
@@ -48,7 +54,7 @@ def test_starting_values_are_valid(method):
             assert (means[d] <= x.max() + 1e-9 * (1 + abs(x.max()))).all()
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_MARKED)
 def test_starting_values_are_reproducible_and_thread_invariant(method):
     data = _ragged()
     threads = numba.get_num_threads()
@@ -82,6 +88,7 @@ def test_random_strategies_differ_between_restarts_and_seeds(method):
     assert not np.array_equal(means, other)
 
 
+@pytest.mark.slow_as_python
 def test_each_strategy_has_its_own_function():
     x = np.random.default_rng(4).normal(size=(3, 200))
     for name, method in [
@@ -135,6 +142,7 @@ def test_kmeans_reaches_a_lloyd_fixed_point():
             assert weights[r, k] == pytest.approx(members.size / x.size, rel=1e-14)
 
 
+@pytest.mark.slow_as_python
 def test_mixtools_random_draws_around_the_blocks():
     # Over 4,000 restarts: weights are normalised uniforms (mean 1/K), means are normal
     # draws centred on the block means (their median sits there). The blocks lie far

@@ -44,7 +44,7 @@ def test_make_test_leaves_out_the_slow_tests_in_each_of_its_three_passes():
     runs = pytest_runs("test", "DOCS=")
     assert runs == [
         "not slow",
-        "plain_python and not slow",
+        "plain_python and not slow and not slow_as_python",
         "(plain_python or exact) and not slow",
     ]
 

@@ -35,6 +35,7 @@ def test_per_dataset_parameters():
     np.testing.assert_allclose(x, means[np.arange(2)[:, None], z], atol=0.01)
 
 
+@pytest.mark.slow_as_python
 def test_samples_follow_the_mixture():
     # Kolmogorov-Smirnov test of 200,000 pooled points against the mixture's CDF; the
     # seed is fixed, and at this level a correct sampler fails one seed in a thousand.
