@@ -96,7 +96,7 @@ def with_this_fastem(env) -> dict:
         os.path.abspath(entry) for entry in env.get("PYTHONPATH", "").split(os.pathsep) if entry
     ]
     installed = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
-    if str(SOURCE_ROOT) not in installed:  # an installed fastem needs no path
+    if str(SOURCE_ROOT) not in {*installed, *entries}:  # an installed fastem needs no path
         entries.append(str(SOURCE_ROOT))
     return dict(env, PYTHONPATH=os.pathsep.join(entries))
 
