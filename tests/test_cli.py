@@ -1,4 +1,5 @@
-"""The ``fastem`` command, run end to end in subprocesses on small inputs."""
+"""The ``fastem`` command, run end to end on small inputs: in the test process by default,
+as the installed program where that is under test (:mod:`cli_runner`)."""
 
 import csv
 import functools
@@ -9,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,26 +17,9 @@ import numpy as np
 import pytest
 
 import fastem
+from cli_runner import FASTEM, fastem_cli
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-FASTEM = Path(sys.executable).with_name("fastem")
-"""The installed command, run as a user would (``pip install`` puts it beside Python)."""
-
-
-def fastem_cli(*args, cwd=None, env=None, check=False):
-    completed = subprocess.run(
-        [str(FASTEM), *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
-    if check:
-        assert completed.returncode == 0, completed.stderr
-    return completed
 
 
 def read_csv(path):
@@ -68,17 +51,19 @@ def assert_one_line_error(completed, *fragments):
 @functools.cache
 def help_text(*command):
     """What ``fastem COMMAND --help`` prints: run once per command in a session, as it
-    depends on nothing but the command (the tests of the help texts share it)."""
-    return fastem_cli(*command, "--help", check=True).stdout
+    depends on nothing but the command (the tests of the help texts share it); the
+    top-level help through the installed program."""
+    return fastem_cli(*command, "--help", check=True, subprocess=not command).stdout
 
 
 def test_version_and_help():
-    assert fastem_cli("--version", check=True).stdout.strip() == f"fastem {fastem.__version__}"
+    version = fastem_cli("--version", check=True, subprocess=True).stdout
+    assert version.strip() == f"fastem {fastem.__version__}"
     assert "study" in help_text()
     for command in ("study", "fit", "lrt", "bootstrap", "predict", "simulate", "bench", "compile"):
         assert "usage: fastem " + command in help_text(command)
     assert "(default: 10000)" in help_text("study")
-    assert fastem_cli().returncode == 2
+    assert fastem_cli(subprocess=True).returncode == 2
 
 
 def option_helps(*command):
@@ -233,7 +218,7 @@ def test_a_study_of_values_whose_squares_overflow_ends_with_its_table(tmp_path):
 
 def test_study_usage_errors(tmp_path):
     assert_one_line_error(
-        fastem_cli("study", "--means", 0, 1, "--variances", 1, "--weights", 1),
+        fastem_cli("study", "--means", 0, 1, "--variances", 1, "--weights", 1, subprocess=True),
         "one value per component",
     )
     assert_one_line_error(
