@@ -96,8 +96,7 @@ def settledness(
     if restart_ll.shape[1] == 1:  # one restart: a maximum if it counts, never settled
         valid = (counted & np.isfinite(restart_ll))[:, 0]
         found = valid.astype(np.int64)
-        p_unseen = np.where(valid, 1.0, np.nan)
-        return Settledness(found, found.copy(), p_unseen, np.zeros_like(valid))
+        return Settledness(found, found.copy(), np.where(valid, 1.0, np.nan), valid & False)
     ll = np.where(counted & np.isfinite(restart_ll), restart_ll, -np.inf)
     ll = -np.sort(-ll, axis=1)  # descending; -inf (not counted) last
     valid = np.isfinite(ll)
@@ -126,10 +125,7 @@ def settledness(
 def counted_restarts(restart_status: ArrayLike, skip_degenerate: bool) -> np.ndarray:
     """The restarts a dataset's best is chosen among, which settledness counts: regular
     ones with ``skip_degenerate`` (status below ``SPURIOUS``), else all that ran."""
-    status = np.asarray(restart_status)
-    if skip_degenerate:
-        return status < Status.SPURIOUS
-    return status < Status.NOT_RUN
+    return np.asarray(restart_status) < (Status.SPURIOUS if skip_degenerate else Status.NOT_RUN)
 
 
 def no_better(fit: FitResult, smaller: FitResult | None) -> np.ndarray:
@@ -249,8 +245,6 @@ def pooled_values(
 def _side_by_side(parts: list[Starts], n_components: int) -> Starts:
     """Starting values of several parts of the same datasets joined: each dataset's
     restarts of every part in turn."""
-    if len(parts) == 1:
-        return parts[0]
     grid = (parts[0][3].shape[0], -1, n_components)  # (n_datasets, restarts, K)
     weights, means, variances = (
         np.concatenate([p[i].reshape(grid) for p in parts], axis=1).reshape(-1, n_components)
