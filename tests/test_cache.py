@@ -162,3 +162,61 @@ def test_kernels_are_compiled_again_when_any_module_of_the_engine_changes(tmp_pa
     engine = os.path.dirname(jit.__file__)
     stamp = kernels.fit_em._cache._cache_file._source_stamp
     assert stamp[1] == jit.source_stamp(engine)
+
+
+def test_two_processes_saving_two_signatures_at_once_keep_each_ones_code(tmp_path):
+    """numba's save reads the index, chooses a data file's name and writes both: two
+    processes that save at once could choose one name, and the index would then name, for
+    one signature, the machine code of the other. Two caches of one function stand for two
+    processes (``flock`` tells their open files apart as it tells processes apart); the
+    first stops just before it writes the index, and the second must wait for it."""
+    completed = run(
+        tmp_path,
+        before="""
+        import threading
+
+        import numba
+
+        import kernel
+        from fastem.engine import jit
+
+        jit._Cache.usable = False  # both signatures compiled, not saved
+        kernel.twice.compile((numba.float64,))
+        kernel.twice.compile((numba.int64,))
+        jit._Cache.usable = True
+        (sig_a, code_a), (sig_b, code_b) = kernel.twice.overloads.items()
+        first, second = (jit._Cache(kernel.twice.py_func) for _ in range(2))
+        paused, go_on = threading.Event(), threading.Event()
+        save_index = first._cache_file._save_index
+
+        def save_index_later(overloads):
+            paused.set()
+            go_on.wait(30)
+            save_index(overloads)
+
+        first._cache_file._save_index = save_index_later
+        saving = threading.Thread(target=first.save_overload, args=(sig_a, code_a))
+        saving.start()
+        assert paused.wait(30)
+        other = threading.Thread(target=second.save_overload, args=(sig_b, code_b))
+        other.start()
+        other.join(0.5)
+        print("waited:", other.is_alive())
+        go_on.set()
+        saving.join()
+        other.join()
+        index = jit._Cache(kernel.twice.py_func)._cache_file._load_index()
+        print("entries, data files:", len(index), len(set(index.values())))
+        loaded = jit._Cache(kernel.twice.py_func)
+        for sig in (sig_a, sig_b):
+            code = loaded.load_overload(sig, kernel.twice.targetctx)
+            print("own code:", code.signature.args == sig)
+        """,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert completed.stdout.splitlines()[:4] == [
+        "waited: True",
+        "entries, data files: 2 2",
+        "own code: True",
+        "own code: True",
+    ]

@@ -45,6 +45,11 @@ import os
 import sys
 import warnings
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (numba's cache as it is)
+    fcntl = None  # type: ignore[assignment]
+
 import numba
 import numpy as np
 from numba import njit, prange
@@ -167,7 +172,8 @@ class _Cache(FunctionCache):
 
     def load_overload(self, sig, target_context):
         try:
-            return super().load_overload(sig, target_context)
+            with self.locked(shared=True):
+                return super().load_overload(sig, target_context)
         except Exception:  # any entry that cannot be read back is compiled again
             # The index itself may be what is broken; without it, the next save writes a
             # fresh one instead of failing to read the old.
@@ -179,9 +185,33 @@ class _Cache(FunctionCache):
         if not _Cache.usable:
             return
         try:
-            super().save_overload(sig, data)
+            with self.locked(shared=False):
+                super().save_overload(sig, data)
         except Exception as error:  # a cache that fails is left out
             _Cache.give_up(f"it cannot be written ({error})")
+
+    @contextlib.contextmanager
+    def locked(self, shared: bool):
+        """The function's entries read (``shared``) or written by one process at a time.
+
+        numba saves an entry by reading the function's index, choosing a data file's name
+        that the index does not hold yet, then writing the index and the data file. Two
+        processes that compile two signatures of a kernel at once (two workers of a pool
+        on a new install, say) can choose the same name, and the index then names, for
+        one signature, the other's machine code, which a later process would load and
+        run. An advisory lock on a file beside the index (``flock``, where there is one)
+        makes each save and each load whole; where the lock file cannot be opened, the
+        cache is used as numba uses it."""
+        handle = None
+        if fcntl is not None:
+            with contextlib.suppress(OSError):
+                handle = open(self._cache_file._index_path + ".lock", "ab")
+        if handle is None:
+            yield
+            return
+        with handle:  # closing the file releases the lock
+            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            yield
 
     @staticmethod
     def give_up(why: str) -> None:
