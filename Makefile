@@ -70,12 +70,21 @@ UNLESS_SLOW_AS_PYTHON = $(if $(SLOW),, and not slow and not slow_as_python)
 # the `generic` one, compiled for the same target, instead of compiling it all again.
 TARGET_CACHES = $(abspath $(VENV))/numba-cache
 
+# Each pass runs its tests in a worker process per core (pytest-xdist; `make test JOBS=0`
+# runs them in one process), each test file in one worker, so that its module's fixtures
+# are computed once. Workers that compile a kernel at once share numba's cache safely:
+# fastem locks a kernel's entries while it writes them (fastem/engine/jit.py).
+JOBS ?= auto
+PARALLEL = -n $(JOBS) --dist loadfile
+
 test: check
-	FASTEM_TARGET_CACHES=$(TARGET_CACHES) $(BIN)/python -m pytest $(if $(SLOW),,-m "not slow")
-	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider \
+	FASTEM_TARGET_CACHES=$(TARGET_CACHES) $(BIN)/python -m pytest $(PARALLEL) \
+		$(if $(SLOW),,-m "not slow")
+	NUMBA_DISABLE_JIT=1 $(BIN)/python -m pytest -q -p no:cacheprovider $(PARALLEL) \
 		-m "plain_python$(UNLESS_SLOW_AS_PYTHON)" $(COVERAGE)
 	NUMBA_CPU_NAME=generic NUMBA_CACHE_DIR=$(TARGET_CACHES)/generic \
-		$(BIN)/python -m pytest -q -p no:cacheprovider -m "(plain_python or exact)$(UNLESS_SLOW)"
+		$(BIN)/python -m pytest -q -p no:cacheprovider $(PARALLEL) \
+		-m "(plain_python or exact)$(UNLESS_SLOW)"
 	$(if $(DOCS),$(MAKE) docs PYTHON=$(PYTHON) VENV=$(VENV))
 
 test-all:
