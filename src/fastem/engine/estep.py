@@ -346,9 +346,8 @@ def _far_pass_pending(
 def e_steps(values, sample_weight, n_components, dtype, far=False):
     """``(e_step, e_step_far)`` for a fit of ``n_components`` whose E-step is in ``dtype``
     (``values`` and ``sample_weight`` as the fit kernels get them), compiled (or loaded
-    from numba's cache) and passed by address: :func:`_expectation_two` (two components
-    in float64; in float32 it was measured slower than the general E-step on AVX2, see
-    the benchmarks' page) or :func:`_expectation_near`, and :func:`_expectation_far`.
+    from numba's cache) and passed by address: :func:`_expectation_two` (two components)
+    or :func:`_expectation_near`, and :func:`_expectation_far`.
 
     The far pass is compiled only when a batch needs it: until ``far`` is true for these
     types, or it was compiled in this process, ``e_step_far`` is
