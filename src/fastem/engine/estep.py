@@ -370,8 +370,7 @@ def e_steps(values, sample_weight, n_components, dtype, far=False):
             scratch,
             scratch,
         )
-        two = n_components == 2 and np.dtype(dtype) == np.float64
-        near = _expectation_two if two else _expectation_near
+        near = _expectation_two if n_components == 2 else _expectation_near
         second = _expectation_far if far else _far_pass_pending
         found = _E_STEPS[key] = (
             by_address(near, arguments),
