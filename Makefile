@@ -41,9 +41,10 @@ run: $(STAMP)
 # newest of `make test-pythons`): there it records each line once and then lets it run
 # free. Older Pythons' tracer is called on every line the kernels run as Python, which
 # multiplies that pass's time several times over, so they run the pass without coverage
-# (`make test COVERAGE=--cov=fastem` measures it there all the same).
-COVERAGE = $$($(BIN)/python -c 'import sys; sys.version_info >= (3, 12) and \
-	print("--cov=fastem --cov-report=term:skip-covered")')
+# (`make test COVERAGE=--cov=fastem` measures it there all the same). Its floor is for the
+# whole pass, so it is measured with the slow tests (SLOW=1: make test-all and CI).
+COVERAGE = $(if $(SLOW),$$($(BIN)/python -c 'import sys; sys.version_info >= (3, 12) and \
+	print("--cov=fastem --cov-report=term:skip-covered")'))
 
 # `make check` first: the lint, the format and the types fail quickly, before the long
 # tests. Then the whole suite. The second run executes the kernels as plain Python
