@@ -220,3 +220,37 @@ def test_two_processes_saving_two_signatures_at_once_keep_each_ones_code(tmp_pat
         "own code: True",
         "own code: True",
     ]
+
+
+def test_a_file_system_without_flock_uses_the_cache_unlocked(tmp_path):
+    """NFS without its lock daemon, Lustre without flock: the lock fails (ENOLCK), and
+    the cache is written and loaded as without the lock, with nothing to tell."""
+    no_flock = """
+        import errno
+        import fcntl
+
+        from numba.core import caching
+
+        def no_locks(*args):
+            raise OSError(errno.ENOLCK, "No locks available")
+
+        fcntl.flock = no_locks
+    """
+    first = run(tmp_path, before=no_flock)
+    assert (first.returncode, first.stdout.strip()) == (0, "42.0"), first.stderr
+    assert "Warning" not in first.stderr
+    index = cache_files(tmp_path, ".nbi")
+    assert index and cache_files(tmp_path, ".nbc")  # written
+    again = run(
+        tmp_path,
+        before=no_flock
+        + """
+        def compile_instead(*args):
+            raise AssertionError("compiled again: the cache was not loaded")
+
+        caching.IndexDataCacheFile.save = compile_instead
+        """,
+    )
+    assert (again.returncode, again.stdout.strip()) == (0, "42.0"), again.stderr
+    assert "Warning" not in again.stderr
+    assert cache_files(tmp_path, ".nbi") == index  # loaded, the index kept

@@ -11,9 +11,11 @@ import threading
 import time
 
 import numba
+import numpy as np
 import pytest
 
 from fastem.engine import interrupt as _interrupt
+from fastem.engine import jit as _jit
 
 
 def _worker_thread(interrupted):
@@ -145,3 +147,30 @@ def test_a_small_kernel_runs_in_the_calling_thread_once_it_has_run_on_the_worker
     _interrupt.run(small, work=_interrupt.INLINE_WORK * 2)  # long enough to need Ctrl-C
     worker = _interrupt._worker.thread.ident
     assert _worker_thread.seen == [worker, threading.get_ident(), worker, worker]
+
+
+@_jit.jit
+def _mark(i, out, interrupted):
+    out[i] = 1.0
+
+
+@pytest.mark.parametrize("n", [1, 3])
+def test_for_each_skips_the_items_of_a_call_interrupted_while_it_compiled(monkeypatch, n):
+    """One item runs without the parallel loop; like the loop's items, it is skipped when
+    the flag is set before it starts: here by Ctrl-C while its kernel compiled."""
+    flag = np.zeros(1, dtype=np.uint8)
+    compile_kernel = _jit.by_address
+
+    def compiled_then_interrupted(*arguments):
+        found = compile_kernel(*arguments)
+        flag[0] = 1
+        return found
+
+    monkeypatch.setattr(_jit, "_LOOPS", {})  # the kernel looked up anew
+    monkeypatch.setattr(_jit, "by_address", compiled_then_interrupted)
+    out = np.zeros(n)
+    _jit.for_each(_mark, n, (out,), flag)
+    np.testing.assert_array_equal(out, np.zeros(n))
+    flag[0] = 0
+    _jit.for_each(_mark, n, (out,), flag)  # found, not compiled: runs
+    np.testing.assert_array_equal(out, np.ones(n))

@@ -280,3 +280,5 @@ def test_checks_of_plain_values_are_reused_but_tell_types_apart_and_draw_new_see
             options.checked({"max_iter": 0})
     first, second = (options.checked({"random_state": None})["random_state"] for _ in range(2))
     assert first.random_state != second.random_state
+    for zero in (0.0, -0.0, 0.0):  # equal, but not the same value
+        assert str(options.checked({"reg_variance": zero})["reg_variance"]) == str(zero)

@@ -181,6 +181,8 @@ def test_one_restart_is_counted_as_the_general_rule_counts_it():
     )
     for mine, general in zip(search.settledness(ll, counted), padded):
         np.testing.assert_array_equal(mine, general, strict=True)
+    for mine, general in zip(search.settledness(ll.tolist(), counted.tolist()), padded):
+        np.testing.assert_array_equal(mine, general, strict=True)  # lists as well
     np.testing.assert_array_equal(padded.n_maxima, [1, 0, 0, 0, 0])
 
 

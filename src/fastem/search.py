@@ -93,6 +93,7 @@ def settledness(
     >>> tuple(fastem.settledness(ll, np.isfinite(ll)))  # n_maxima, n_at_best, p_unseen, settled
     (array([2, 4]), array([19,  5]), array([0.05, 0.  ]), array([ True,  True]))
     """
+    restart_ll, counted = np.asarray(restart_ll), np.asarray(counted)
     if restart_ll.shape[1] == 1:  # one restart: a maximum if it counts, never settled
         valid = (counted & np.isfinite(restart_ll))[:, 0]
         found = valid.astype(np.int64)
@@ -264,8 +265,7 @@ def round_sizes(pool_size: int, max_init: int) -> list[int]:
         size = min(multiple * pool_size, max_init - done)
         sizes.append(size)
         done += size
-        if len(sizes) > 1:
-            multiple *= 2
+        multiple *= 2 if len(sizes) > 1 else 1
     return sizes
 
 

@@ -177,7 +177,7 @@ class _Cache(FunctionCache):
         except Exception:  # any entry that cannot be read back is compiled again
             # The index itself may be what is broken; without it, the next save writes a
             # fresh one instead of failing to read the old.
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError), self.locked(shared=False):
                 os.unlink(self._cache_file._index_path)
             return None
 
@@ -200,8 +200,9 @@ class _Cache(FunctionCache):
         on a new install, say) can choose the same name, and the index then names, for
         one signature, the other's machine code, which a later process would load and
         run. An advisory lock on a file beside the index (``flock``, where there is one)
-        makes each save and each load whole; where the lock file cannot be opened, the
-        cache is used as numba uses it."""
+        makes each save and each load whole; where the lock file cannot be opened or the
+        file system has no ``flock`` (NFS without its lock daemon, say), the cache is used
+        as numba uses it."""
         handle = None
         if fcntl is not None:
             with contextlib.suppress(OSError):
@@ -210,7 +211,10 @@ class _Cache(FunctionCache):
             yield
             return
         with handle:  # closing the file releases the lock
-            fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+            except OSError:  # ENOLCK, ENOSYS: a file system without flock
+                pass
             yield
 
     @staticmethod
@@ -335,7 +339,8 @@ def for_each(work, n, arguments, interrupted) -> None:
         found = _LOOPS[key] = [compiled, single, None]
     compiled, single, loop = found
     if n == 1:  # one item needs no threads, nor the parallel loop compiled
-        single(0, *arguments, interrupted)
+        if not interrupted[0]:  # Ctrl-C while it compiled: skipped, as the loop skips it
+            single(0, *arguments, interrupted)
         return
     if loop is None:  # the loop compiled for these types, at its first use
         signature = (

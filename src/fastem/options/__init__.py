@@ -227,7 +227,8 @@ def _checked(name: str, value):
         return value
     if type(value) not in _PLAIN or name == "random_state":
         return check(value)
-    key = (name, type(value), value)  # the type tells 1, 1.0 and True apart
+    # The type tells 1, 1.0 and True apart; a float's hex, 0.0 and -0.0.
+    key = (name, type(value), value.hex() if type(value) is float else value)
     found = _KEPT.get(key, _KEPT)
     if found is _KEPT:
         if len(_KEPT) > 4096:  # values that change on every call: keep few
