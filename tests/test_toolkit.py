@@ -373,6 +373,7 @@ def test_probability_weights_are_rescaled_to_the_number_of_points():
     )
     counts = fastem.fit(x, 2, sample_weight=w * (n / w.sum()), random_state=0)
     assert probability.n_observations == pytest.approx(n, rel=1e-12)
+    assert probability.n_samples == counts.n_samples == x.size  # as given, zeros included
     np.testing.assert_allclose(probability.means, counts.means, rtol=1e-12)
     assert probability.bic() == pytest.approx(counts.bic(), rel=1e-12)
 

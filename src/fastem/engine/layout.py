@@ -92,7 +92,8 @@ class Batch:
         return _segment_sums((self.sample_weight > 0).astype(np.int64), self.offsets)
 
     def with_weights(self, sample_weight: np.ndarray | None) -> Batch:
-        return Batch(self.values, self.offsets, self.single, sample_weight)
+        """The same points (and counts as given) with other weights."""
+        return Batch(self.values, self.offsets, self.single, sample_weight, self.input_n_samples)
 
     def take(self, rows: np.ndarray) -> Batch:
         """The datasets ``rows`` (ascending indices) of a prepared batch, with their
