@@ -335,9 +335,11 @@ def test_intervals_of_count_zero_are_dropped_and_the_total_count_is_n():
 
 def test_select_chooses_among_interval_fits_by_their_bic():
     data = BINNED["galaxies"]
-    choice = fastem.select(data, [1, 2, 3, 4], variance="unequal", n_init=5)
+    # Seeded: with fresh seeds, fit's 5 restarts for K = 2 end below select's maximum about
+    # once in 20 runs, and the comparison below would fail by chance.
+    choice = fastem.select(data, [1, 2, 3, 4], variance="unequal", n_init=5, random_state=0)
     assert int(choice.n_components) == 3
-    fits = [fastem.fit(data, k, n_init=5, warn=False) for k in (1, 2, 3, 4)]
+    fits = [fastem.fit(data, k, n_init=5, warn=False, random_state=0) for k in (1, 2, 3, 4)]
     bics = np.array([float(f.bic()) for f in fits])
     # The same maxima as fit's restarts up to K = 3; select's nested starts find a better
     # one for K = 4, and l(K) >= l(K - 1) by construction.
